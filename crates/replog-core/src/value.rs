@@ -1,0 +1,538 @@
+//! The value model shared by every replog format.
+//!
+//! It is lossless for what relational logs carry: integers keep their
+//! signedness, decimals stay exact text (never a float), text and raw bytes
+//! are different kinds, temporal values keep microseconds, and MySQL's "zero"
+//! dates survive. Borrowed values point into the log; [`Value::into_owned`]
+//! detaches them.
+//!
+//! Encoding (every multi-byte integer little-endian), one tag byte then:
+//!
+//! | tag  | kind      | payload                                             |
+//! |------|-----------|-----------------------------------------------------|
+//! | 0x00 | NULL      | none                                                |
+//! | 0x01 | Bool      | u8 0 or 1                                           |
+//! | 0x02 | Int       | i64                                                 |
+//! | 0x03 | UInt      | u64                                                 |
+//! | 0x04 | F32       | binary32                                            |
+//! | 0x05 | F64       | binary64                                            |
+//! | 0x06 | Decimal   | u16 length, ASCII `-?[0-9]+(\.[0-9]+)?`             |
+//! | 0x07 | Text      | u32 length, UTF-8                                   |
+//! | 0x08 | Bytes     | u32 length, bytes                                   |
+//! | 0x09 | Date      | u16 year, u8 month, u8 day                          |
+//! | 0x0A | Time      | i64 microseconds (signed duration)                  |
+//! | 0x0B | DateTime  | u16 year, u8 month, u8 day, u8 hour, u8 minute, u8 second, u8 zero, u32 microsecond |
+//! | 0x0C | Timestamp | i64 microseconds since 1970-01-01 00:00:00 UTC      |
+//! | 0x0D | Enum      | u16 length, UTF-8 label                             |
+//! | 0x0E | Set       | u16 length, UTF-8 labels joined by `,`              |
+//! | 0x0F | Json      | u32 length, UTF-8 JSON text                         |
+
+use crate::codec::{self, Cursor};
+use crate::error::{Error, Result};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use std::borrow::Cow;
+use std::fmt;
+
+/// A calendar date. Zero fields are allowed (MySQL's `0000-00-00`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date {
+    /// Year, 0..=9999.
+    pub year: u16,
+    /// Month, 0..=12 (0 only in zero dates).
+    pub month: u8,
+    /// Day, 0..=31 (0 only in zero dates).
+    pub day: u8,
+}
+
+/// A date and a time of day with microseconds, without a time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DateTime {
+    /// The date part.
+    pub date: Date,
+    /// Hour, 0..=23.
+    pub hour: u8,
+    /// Minute, 0..=59.
+    pub minute: u8,
+    /// Second, 0..=59.
+    pub second: u8,
+    /// Microsecond, 0..=999,999.
+    pub micro: u32,
+}
+
+/// Largest magnitude of a TIME value: 838:59:59.999999, as in MySQL.
+pub const TIME_MAX_MICROS: i64 = ((838 * 3600 + 59 * 60 + 59) * 1_000_000) + 999_999;
+
+/// One value of a column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    /// SQL NULL.
+    Null,
+    /// BOOLEAN.
+    Bool(bool),
+    /// Signed integer.
+    Int(i64),
+    /// Unsigned integer.
+    UInt(u64),
+    /// FLOAT.
+    F32(f32),
+    /// DOUBLE.
+    F64(f64),
+    /// Exact decimal as canonical text: `-?digits(.digits)?`.
+    Decimal(Cow<'a, str>),
+    /// Character data, UTF-8.
+    Text(Cow<'a, str>),
+    /// Binary data.
+    Bytes(Cow<'a, [u8]>),
+    /// DATE.
+    Date(Date),
+    /// TIME, as signed microseconds.
+    Time(i64),
+    /// DATETIME.
+    DateTime(DateTime),
+    /// TIMESTAMP, microseconds since the Unix epoch in UTC.
+    Timestamp(i64),
+    /// ENUM label.
+    Enum(Cow<'a, str>),
+    /// SET labels, comma-separated.
+    Set(Cow<'a, str>),
+    /// JSON document as text.
+    Json(Cow<'a, str>),
+}
+
+/// Tag bytes of the value encoding.
+#[allow(missing_docs)]
+pub mod tag {
+    pub const NULL: u8 = 0x00;
+    pub const BOOL: u8 = 0x01;
+    pub const INT: u8 = 0x02;
+    pub const UINT: u8 = 0x03;
+    pub const F32: u8 = 0x04;
+    pub const F64: u8 = 0x05;
+    pub const DECIMAL: u8 = 0x06;
+    pub const TEXT: u8 = 0x07;
+    pub const BYTES: u8 = 0x08;
+    pub const DATE: u8 = 0x09;
+    pub const TIME: u8 = 0x0A;
+    pub const DATETIME: u8 = 0x0B;
+    pub const TIMESTAMP: u8 = 0x0C;
+    pub const ENUM: u8 = 0x0D;
+    pub const SET: u8 = 0x0E;
+    pub const JSON: u8 = 0x0F;
+}
+
+/// Whether `s` is a canonical decimal literal: `-?[0-9]+(\.[0-9]+)?`.
+pub fn is_decimal_literal(s: &str) -> bool {
+    let b = s.strip_prefix('-').unwrap_or(s).as_bytes();
+    let (int, frac) = match b.iter().position(|&c| c == b'.') {
+        Some(p) => (&b[..p], Some(&b[p + 1..])),
+        None => (b, None),
+    };
+    !int.is_empty()
+        && int.iter().all(u8::is_ascii_digit)
+        && frac.is_none_or(|f| !f.is_empty() && f.iter().all(u8::is_ascii_digit))
+}
+
+impl Date {
+    fn valid(&self) -> bool {
+        self.year <= 9999 && self.month <= 12 && self.day <= 31
+    }
+}
+
+impl DateTime {
+    fn valid(&self) -> bool {
+        self.date.valid() && self.hour < 24 && self.minute < 60 && self.second < 60 && self.micro < 1_000_000
+    }
+}
+
+impl<'a> Value<'a> {
+    /// Name of the value's kind, as used in JSON output and messages.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::UInt(_) => "uint",
+            Value::F32(_) => "float",
+            Value::F64(_) => "double",
+            Value::Decimal(_) => "decimal",
+            Value::Text(_) => "text",
+            Value::Bytes(_) => "bytes",
+            Value::Date(_) => "date",
+            Value::Time(_) => "time",
+            Value::DateTime(_) => "datetime",
+            Value::Timestamp(_) => "timestamp",
+            Value::Enum(_) => "enum",
+            Value::Set(_) => "set",
+            Value::Json(_) => "json",
+        }
+    }
+
+    /// Detaches the value from the buffer it was decoded from.
+    pub fn into_owned(self) -> Value<'static> {
+        match self {
+            Value::Null => Value::Null,
+            Value::Bool(v) => Value::Bool(v),
+            Value::Int(v) => Value::Int(v),
+            Value::UInt(v) => Value::UInt(v),
+            Value::F32(v) => Value::F32(v),
+            Value::F64(v) => Value::F64(v),
+            Value::Decimal(v) => Value::Decimal(Cow::Owned(v.into_owned())),
+            Value::Text(v) => Value::Text(Cow::Owned(v.into_owned())),
+            Value::Bytes(v) => Value::Bytes(Cow::Owned(v.into_owned())),
+            Value::Date(v) => Value::Date(v),
+            Value::Time(v) => Value::Time(v),
+            Value::DateTime(v) => Value::DateTime(v),
+            Value::Timestamp(v) => Value::Timestamp(v),
+            Value::Enum(v) => Value::Enum(Cow::Owned(v.into_owned())),
+            Value::Set(v) => Value::Set(Cow::Owned(v.into_owned())),
+            Value::Json(v) => Value::Json(Cow::Owned(v.into_owned())),
+        }
+    }
+
+    /// True for SQL NULL.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// Appends the value's encoding to `out`.
+    ///
+    /// Fails (without writing) when a field does not fit its length prefix or
+    /// a value is outside its kind's range, so that every encoded value
+    /// decodes again.
+    pub fn encode(&self, out: &mut Vec<u8>) -> std::result::Result<(), String> {
+        match self {
+            Value::Null => out.push(tag::NULL),
+            Value::Bool(v) => out.extend_from_slice(&[tag::BOOL, u8::from(*v)]),
+            Value::Int(v) => {
+                out.push(tag::INT);
+                codec::put_i64(out, *v);
+            }
+            Value::UInt(v) => {
+                out.push(tag::UINT);
+                codec::put_u64(out, *v);
+            }
+            Value::F32(v) => {
+                out.push(tag::F32);
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            Value::F64(v) => {
+                out.push(tag::F64);
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            Value::Decimal(s) => {
+                if !is_decimal_literal(s) || !codec::fits_u16(s.as_bytes()) {
+                    return Err(format!("not a decimal literal: {s:?}"));
+                }
+                out.push(tag::DECIMAL);
+                codec::put_bytes_u16(out, s.as_bytes());
+            }
+            Value::Text(s) => put_long(out, tag::TEXT, s.as_bytes())?,
+            Value::Bytes(b) => put_long(out, tag::BYTES, b)?,
+            Value::Json(s) => put_long(out, tag::JSON, s.as_bytes())?,
+            Value::Enum(s) | Value::Set(s) => {
+                if !codec::fits_u16(s.as_bytes()) {
+                    return Err("ENUM/SET label longer than 65535 bytes".into());
+                }
+                out.push(if matches!(self, Value::Enum(_)) { tag::ENUM } else { tag::SET });
+                codec::put_bytes_u16(out, s.as_bytes());
+            }
+            Value::Date(d) => {
+                if !d.valid() {
+                    return Err(format!("date out of range: {d:?}"));
+                }
+                out.push(tag::DATE);
+                put_date(out, d);
+            }
+            Value::Time(us) => {
+                if us.unsigned_abs() > TIME_MAX_MICROS as u64 {
+                    return Err(format!("TIME out of range: {us} µs"));
+                }
+                out.push(tag::TIME);
+                codec::put_i64(out, *us);
+            }
+            Value::DateTime(dt) => {
+                if !dt.valid() {
+                    return Err(format!("datetime out of range: {dt:?}"));
+                }
+                out.push(tag::DATETIME);
+                put_date(out, &dt.date);
+                out.extend_from_slice(&[dt.hour, dt.minute, dt.second, 0]);
+                codec::put_u32(out, dt.micro);
+            }
+            Value::Timestamp(us) => {
+                out.push(tag::TIMESTAMP);
+                codec::put_i64(out, *us);
+            }
+        }
+        Ok(())
+    }
+
+    /// Decodes one value at the cursor.
+    #[inline]
+    pub fn decode(c: &mut Cursor<'a>) -> Result<Value<'a>> {
+        let at = c.offset();
+        let t = c.u8("value tag")?;
+        decode_after_tag(c, t, at)
+    }
+}
+
+/// Decodes the payload of a value whose tag `t` (found at `at`) has already
+/// been read.
+#[inline]
+pub fn decode_after_tag<'a>(c: &mut Cursor<'a>, t: u8, at: u64) -> Result<Value<'a>> {
+    Ok(match t {
+        tag::NULL => Value::Null,
+        tag::BOOL => match c.u8("bool")? {
+            0 => Value::Bool(false),
+            1 => Value::Bool(true),
+            b => return Err(Error::malformed(c.offset() - 1, format!("bool byte {b} is not 0 or 1"))),
+        },
+        tag::INT => Value::Int(c.i64("int")?),
+        tag::UINT => Value::UInt(c.u64("uint")?),
+        tag::F32 => Value::F32(c.f32("float")?),
+        tag::F64 => Value::F64(c.f64("double")?),
+        tag::DECIMAL => {
+            let s = c.str_u16("decimal")?;
+            if !is_decimal_literal(s) {
+                return Err(Error::malformed(at, format!("decimal {s:?} is not -digits[.digits]")));
+            }
+            Value::Decimal(Cow::Borrowed(s))
+        }
+        tag::TEXT => Value::Text(Cow::Borrowed(c.str_u32("text")?)),
+        tag::BYTES => Value::Bytes(Cow::Borrowed(c.bytes_u32("bytes")?)),
+        tag::DATE => {
+            let d = read_date(c)?;
+            if !d.valid() {
+                return Err(Error::malformed(at, format!("date out of range: {d:?}")));
+            }
+            Value::Date(d)
+        }
+        tag::TIME => {
+            let us = c.i64("time")?;
+            if us.unsigned_abs() > TIME_MAX_MICROS as u64 {
+                return Err(Error::malformed(at, format!("TIME out of range: {us} µs")));
+            }
+            Value::Time(us)
+        }
+        tag::DATETIME => {
+            let date = read_date(c)?;
+            let [hour, minute, second, zero] = c.array::<4>("datetime")?;
+            let micro = c.u32("datetime microseconds")?;
+            let dt = DateTime { date, hour, minute, second, micro };
+            if zero != 0 || !dt.valid() {
+                return Err(Error::malformed(at, format!("datetime out of range: {dt:?}")));
+            }
+            Value::DateTime(dt)
+        }
+        tag::TIMESTAMP => Value::Timestamp(c.i64("timestamp")?),
+        tag::ENUM => Value::Enum(Cow::Borrowed(c.str_u16("enum label")?)),
+        tag::SET => Value::Set(Cow::Borrowed(c.str_u16("set labels")?)),
+        tag::JSON => Value::Json(Cow::Borrowed(c.str_u32("json")?)),
+        other => return Err(Error::malformed(at, format!("unknown value tag 0x{other:02x}"))),
+    })
+}
+
+fn put_long(out: &mut Vec<u8>, t: u8, b: &[u8]) -> std::result::Result<(), String> {
+    if u32::try_from(b.len()).is_err() {
+        return Err("value longer than 4 GiB".into());
+    }
+    out.push(t);
+    codec::put_bytes_u32(out, b);
+    Ok(())
+}
+
+fn put_date(out: &mut Vec<u8>, d: &Date) {
+    codec::put_u16(out, d.year);
+    out.extend_from_slice(&[d.month, d.day]);
+}
+
+fn read_date(c: &mut Cursor<'_>) -> Result<Date> {
+    let year = c.u16("date year")?;
+    let [month, day] = c.array::<2>("date")?;
+    Ok(Date { year, month, day })
+}
+
+/// Days since 1970-01-01 to the civil date (proleptic Gregorian).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Formats microseconds since the epoch as `YYYY-MM-DD HH:MM:SS[.ffffff]` UTC.
+pub fn format_timestamp(us: i64, f: &mut impl fmt::Write) -> fmt::Result {
+    let secs = us.div_euclid(1_000_000);
+    let micro = us.rem_euclid(1_000_000) as u32;
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
+    write!(f, "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)?;
+    if micro != 0 {
+        write!(f, ".{micro:06}")?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+impl fmt::Display for DateTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {:02}:{:02}:{:02}", self.date, self.hour, self.minute, self.second)?;
+        if self.micro != 0 {
+            write!(f, ".{:06}", self.micro)?;
+        }
+        Ok(())
+    }
+}
+
+fn format_time(us: i64, f: &mut impl fmt::Write) -> fmt::Result {
+    let sign = if us < 0 { "-" } else { "" };
+    let a = us.unsigned_abs();
+    let (secs, micro) = (a / 1_000_000, a % 1_000_000);
+    write!(f, "{sign}{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)?;
+    if micro != 0 {
+        write!(f, ".{micro:06}")?;
+    }
+    Ok(())
+}
+
+/// The canonical text form: what `replog dump` prints and what is compared
+/// with a real database's output.
+impl fmt::Display for Value<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("NULL"),
+            Value::Bool(b) => f.write_str(if *b { "1" } else { "0" }),
+            Value::Int(v) => write!(f, "{v}"),
+            Value::UInt(v) => write!(f, "{v}"),
+            Value::F32(v) => write!(f, "{v}"),
+            Value::F64(v) => write!(f, "{v}"),
+            Value::Decimal(s) | Value::Text(s) | Value::Enum(s) | Value::Set(s) | Value::Json(s) => {
+                f.write_str(s)
+            }
+            Value::Bytes(b) => {
+                f.write_str("0x")?;
+                for x in b.iter() {
+                    write!(f, "{x:02X}")?;
+                }
+                Ok(())
+            }
+            Value::Date(d) => write!(f, "{d}"),
+            Value::Time(us) => format_time(*us, f),
+            Value::DateTime(dt) => write!(f, "{dt}"),
+            Value::Timestamp(us) => format_timestamp(*us, f),
+        }
+    }
+}
+
+/// JSON rendering: numbers stay numbers, NULL is `null`, bytes are
+/// `{"hex": "..."}`, every other kind is its canonical text.
+impl Serialize for Value<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Value::Null => s.serialize_none(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Int(v) => s.serialize_i64(*v),
+            Value::UInt(v) => s.serialize_u64(*v),
+            Value::F32(v) if v.is_finite() => s.serialize_f32(*v),
+            Value::F64(v) if v.is_finite() => s.serialize_f64(*v),
+            Value::Text(t) | Value::Enum(t) | Value::Set(t) => s.serialize_str(t),
+            Value::Bytes(b) => {
+                let mut m = s.serialize_map(Some(1))?;
+                let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+                m.serialize_entry("hex", &hex)?;
+                m.end()
+            }
+            other => s.collect_str(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(v: Value<'_>) {
+        let mut out = Vec::new();
+        v.encode(&mut out).unwrap();
+        let mut c = Cursor::new(&out, 0);
+        let back = Value::decode(&mut c).unwrap();
+        assert!(c.is_empty());
+        assert_eq!(back, v);
+    }
+
+    #[test]
+    fn every_kind_round_trips() {
+        let d = Date { year: 2024, month: 2, day: 29 };
+        for v in [
+            Value::Null,
+            Value::Bool(true),
+            Value::Int(i64::MIN),
+            Value::UInt(u64::MAX),
+            Value::F32(1.5),
+            Value::F64(-0.25),
+            Value::Decimal("-12345678901234567890123456789012345.0001".into()),
+            Value::Text("héllo".into()),
+            Value::Bytes(vec![0u8, 255].into()),
+            Value::Date(d),
+            Value::Date(Date { year: 0, month: 0, day: 0 }),
+            Value::Time(-TIME_MAX_MICROS),
+            Value::DateTime(DateTime { date: d, hour: 23, minute: 59, second: 59, micro: 999_999 }),
+            Value::Timestamp(1_700_000_000_123_456),
+            Value::Enum("small".into()),
+            Value::Set("a,c".into()),
+            Value::Json(r#"{"k":[1,2]}"#.into()),
+        ] {
+            round_trip(v);
+        }
+    }
+
+    #[test]
+    fn rejects_bad_decimal_and_ranges() {
+        assert!(Value::Decimal("1e5".into()).encode(&mut Vec::new()).is_err());
+        assert!(Value::Time(TIME_MAX_MICROS + 1).encode(&mut Vec::new()).is_err());
+        #[rustfmt::skip]
+        let bad_date = [tag::DATE, 0xE8, 0x07, 13, 1]; // month 13
+        let e = Value::decode(&mut Cursor::new(&bad_date, 50)).unwrap_err();
+        assert_eq!(e.offset(), Some(50));
+        let e = Value::decode(&mut Cursor::new(&[0x7f], 9)).unwrap_err();
+        assert!(e.to_string().contains("unknown value tag 0x7f"));
+    }
+
+    #[test]
+    fn canonical_text() {
+        assert_eq!(Value::Time(-(3600 + 61) * 1_000_000 - 5).to_string(), "-01:01:01.000005");
+        assert_eq!(Value::Timestamp(0).to_string(), "1970-01-01 00:00:00");
+        assert_eq!(Value::Timestamp(-1).to_string(), "1969-12-31 23:59:59.999999");
+        assert_eq!(Value::Bytes(vec![0xab, 1].into()).to_string(), "0xAB01");
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(civil_from_days(11_017), (2000, 3, 1));
+    }
+
+    #[test]
+    fn json_rendering() {
+        let v = vec![Value::Int(-1), Value::Null, Value::Bytes(vec![1].into()), Value::Decimal("1.50".into())];
+        assert_eq!(serde_json::to_string(&v).unwrap(), r#"[-1,null,{"hex":"01"},"1.50"]"#);
+    }
+}
