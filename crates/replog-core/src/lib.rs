@@ -17,3 +17,5 @@ pub use error::{Error, ErrorKind, Result};
 pub use record::{Begin, Commit, Format, LogKind, Record, RecordView, TableRef};
 pub use segment::SegmentHeader;
 pub use value::Value;
+pub mod frame;
+pub mod writer;
