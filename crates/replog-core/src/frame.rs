@@ -224,3 +224,92 @@ mod tests {
         assert!(matches!(read_frame(&huge, 0, 16, &ck, true), Step::Fault(FrameFault::TooLarge { .. })));
     }
 }
+
+/// Zero-copy iterator over the frames of a whole segment held in memory.
+///
+/// Yields `Result<Frame>`; stops after the first error, whose offset is
+/// absolute. An empty remainder ends the iteration; anything else that is
+/// not a valid frame (including a zero-filled tail) is an error: callers that
+/// want torn tails told apart from corruption use
+/// [`LogReader`](crate::reader::LogReader).
+#[derive(Debug, Clone)]
+pub struct FrameIter<'a> {
+    data: &'a [u8],
+    base: u64,
+    pos: usize,
+    start_lsn: u64,
+    ck: Checksummer,
+    record: u64,
+    done: bool,
+}
+
+impl<'a> FrameIter<'a> {
+    /// Parses the segment header of `data` (a whole segment file, whose
+    /// first byte is at absolute offset `base`) and iterates its frames.
+    pub fn new(data: &'a [u8], base: u64) -> crate::Result<(crate::segment::SegmentHeader, FrameIter<'a>)> {
+        let header = crate::segment::SegmentHeader::parse(data, base)?;
+        let it = FrameIter {
+            data,
+            base,
+            pos: crate::segment::HEADER_LEN,
+            start_lsn: header.start_lsn,
+            ck: Checksummer::new(header.salt),
+            record: 0,
+            done: false,
+        };
+        Ok((header, it))
+    }
+}
+
+impl<'a> Iterator for FrameIter<'a> {
+    type Item = crate::Result<Frame<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let offset = self.base + self.pos as u64;
+        let lsn = self.start_lsn + (self.pos - crate::segment::HEADER_LEN) as u64;
+        let window = self.data.get(self.pos..).unwrap_or(&[]);
+        match read_frame(window, offset, lsn, &self.ck, true) {
+            Step::End => {
+                self.done = true;
+                None
+            }
+            Step::Frame(f) => {
+                self.pos += padded_len(f.body.len());
+                self.record += 1;
+                Some(Ok(f))
+            }
+            Step::Fault(fault) => {
+                self.done = true;
+                Some(Err(fault.to_error(offset).with_record(self.record)))
+            }
+            Step::NeedMore { .. } => {
+                self.done = true;
+                None
+            }
+        }
+    }
+}
+
+impl FrameFault {
+    /// An error for this fault at `offset`.
+    pub fn to_error(&self, offset: u64) -> crate::Error {
+        use crate::ErrorKind;
+        let kind = match *self {
+            FrameFault::Checksum { expected, actual } => ErrorKind::Checksum { expected, actual },
+            FrameFault::ShortHeader { available } => ErrorKind::UnexpectedEof { needed: 8 - available },
+            FrameFault::ShortBody { len, available } => ErrorKind::UnexpectedEof {
+                needed: (padded_len(len as usize) - FRAME_HEADER_LEN) as u64 - available,
+            },
+            FrameFault::TooLarge { .. } => ErrorKind::TooLarge,
+            FrameFault::ZeroLength | FrameFault::BadPadding => ErrorKind::Malformed,
+        };
+        let msg = match self {
+            FrameFault::Checksum { .. } => "frame checksum mismatch".to_string(),
+            other => other.to_string(),
+        };
+        crate::Error::new(kind, offset, msg)
+    }
+}

@@ -19,3 +19,5 @@ pub use segment::SegmentHeader;
 pub use value::Value;
 pub mod frame;
 pub mod writer;
+pub mod reader;
+pub mod recovery;
