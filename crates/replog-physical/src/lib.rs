@@ -115,3 +115,6 @@ pub fn check_header(header: &SegmentHeader) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
