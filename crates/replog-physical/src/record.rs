@@ -296,8 +296,8 @@ impl Serialize for RangeJson<'_> {
     }
 }
 
-/// Iterator over the ranges of a [`PageDelta`]; yields each range together
-/// with nothing else — the ranges were validated when decoded.
+/// Iterator over the ranges of a [`PageDelta`]. Infallible: the ranges were
+/// validated when the record was decoded (or encoded).
 #[derive(Debug, Clone)]
 pub struct DeltaIter<'a> {
     raw: &'a [u8],
@@ -815,30 +815,35 @@ pub fn encode_delta(out: &mut Vec<u8>, page: &PageRef, ranges: &[DeltaRange<'_>]
 pub fn encode_image(out: &mut Vec<u8>, page: &PageRef, page_bytes: &[u8]) -> Result<()> {
     let (hole_offset, hole_len) = find_hole(page_bytes);
     let (ho, hl) = (hole_offset as usize, hole_len as usize);
-    let before = page_bytes.get(..ho).unwrap_or(page_bytes);
-    let after = page_bytes.get(ho + hl..).unwrap_or(&[]);
-    if hole_len == 0 {
-        return PhysicalRecord::PageImage(PageImage {
+    if hl == 0 {
+        let r = PageImage {
             offset: 0,
             page: *page,
             hole_offset: 0,
             hole_len: 0,
             image: page_bytes,
-        })
-        .encode(out);
+        };
+        return PhysicalRecord::PageImage(r).encode(out);
     }
-    // Build the image without the hole, then encode it.
-    let mut image = Vec::with_capacity(before.len() + after.len());
-    image.extend_from_slice(before);
-    image.extend_from_slice(after);
-    PhysicalRecord::PageImage(PageImage {
-        offset: 0,
-        page: *page,
-        hole_offset,
-        hole_len,
-        image: &image,
-    })
-    .encode(out)
+    // The hole lies within the page (find_hole), so only the page size and
+    // the prefix need checking; the two parts are written without a copy of
+    // the image in between.
+    let image_len = page_bytes.len() - hl;
+    if !is_valid_page_size(page_bytes.len() as u64) {
+        return Err(encode_error(
+            29,
+            format!("a page of {} bytes is not a page size", page_bytes.len()),
+        ));
+    }
+    check_prefix(page, 0)?;
+    out.reserve(IMAGE_HEADER_LEN + image_len);
+    put_prefix(out, rtype::PAGE_IMAGE, page);
+    codec::put_u32(out, hole_offset);
+    codec::put_u32(out, hole_len);
+    codec::put_u32(out, image_len as u32);
+    out.extend_from_slice(page_bytes.get(..ho).unwrap_or(&[]));
+    out.extend_from_slice(page_bytes.get(ho + hl..).unwrap_or(&[]));
+    Ok(())
 }
 
 /// The longest run of zeros in `page` from offset 16 (after the page header),
