@@ -173,7 +173,10 @@ impl<'a> Cursor<'a> {
 #[inline]
 pub fn utf8<'a>(b: &'a [u8], at: u64, what: &str) -> Result<&'a str> {
     std::str::from_utf8(b).map_err(|e| {
-        Error::malformed(at + e.valid_up_to() as u64, format!("{what} is not valid UTF-8"))
+        Error::malformed(
+            at + e.valid_up_to() as u64,
+            format!("{what} is not valid UTF-8"),
+        )
     })
 }
 

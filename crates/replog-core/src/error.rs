@@ -178,12 +178,25 @@ mod tests {
         let e = Error::malformed(4096, "bad tag").with_record(7);
         assert_eq!(e.to_string(), "bad tag (at offset 4096, 0x1000, record 7)");
         assert_eq!(e.offset(), Some(4096));
-        assert_eq!(std::mem::size_of::<Result<()>>(), std::mem::size_of::<usize>());
+        assert_eq!(
+            std::mem::size_of::<Result<()>>(),
+            std::mem::size_of::<usize>()
+        );
     }
 
     #[test]
     fn checksum_shows_both_values() {
-        let e = Error::new(ErrorKind::Checksum { expected: 1, actual: 2 }, 8, "frame checksum mismatch");
-        assert!(e.to_string().contains("stored 0x00000001, computed 0x00000002"));
+        let e = Error::new(
+            ErrorKind::Checksum {
+                expected: 1,
+                actual: 2,
+            },
+            8,
+            "frame checksum mismatch",
+        );
+        assert!(
+            e.to_string()
+                .contains("stored 0x00000001, computed 0x00000002")
+        );
     }
 }

@@ -59,7 +59,9 @@ pub struct Checksummer {
 impl Checksummer {
     /// State for a segment with `salt`.
     pub fn new(salt: u64) -> Checksummer {
-        Checksummer { seed: crc32c::crc32c(&salt.to_le_bytes()) }
+        Checksummer {
+            seed: crc32c::crc32c(&salt.to_le_bytes()),
+        }
     }
 
     /// The checksum of a frame at `lsn` with `body`.
@@ -122,12 +124,20 @@ impl std::fmt::Display for FrameFault {
                 write!(f, "incomplete frame header ({available} of 8 bytes)")
             }
             FrameFault::ZeroLength => f.write_str("frame length is zero"),
-            FrameFault::TooLarge { len } => write!(f, "frame length {len} exceeds the 64 MiB limit"),
+            FrameFault::TooLarge { len } => {
+                write!(f, "frame length {len} exceeds the 64 MiB limit")
+            }
             FrameFault::ShortBody { len, available } => {
-                write!(f, "frame of {len} bytes extends past the end of the file ({available} available)")
+                write!(
+                    f,
+                    "frame of {len} bytes extends past the end of the file ({available} available)"
+                )
             }
             FrameFault::Checksum { expected, actual } => {
-                write!(f, "frame checksum mismatch (stored {expected:#010x}, computed {actual:#010x})")
+                write!(
+                    f,
+                    "frame checksum mismatch (stored {expected:#010x}, computed {actual:#010x})"
+                )
             }
             FrameFault::BadPadding => f.write_str("non-zero padding after frame body"),
         }
@@ -155,14 +165,24 @@ pub enum Step<'a> {
 /// absolute offset `offset` and log position `lsn`. `at_eof` says whether the
 /// window reaches the end of the file.
 #[inline]
-pub fn read_frame<'a>(window: &'a [u8], offset: u64, lsn: u64, ck: &Checksummer, at_eof: bool) -> Step<'a> {
+pub fn read_frame<'a>(
+    window: &'a [u8],
+    offset: u64,
+    lsn: u64,
+    ck: &Checksummer,
+    at_eof: bool,
+) -> Step<'a> {
     let Some(hdr) = window.get(..FRAME_HEADER_LEN) else {
         return if window.is_empty() && at_eof {
             Step::End
         } else if at_eof {
-            Step::Fault(FrameFault::ShortHeader { available: window.len() as u64 })
+            Step::Fault(FrameFault::ShortHeader {
+                available: window.len() as u64,
+            })
         } else {
-            Step::NeedMore { needed: FRAME_HEADER_LEN }
+            Step::NeedMore {
+                needed: FRAME_HEADER_LEN,
+            }
         };
     };
     let len = u32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
@@ -176,7 +196,10 @@ pub fn read_frame<'a>(window: &'a [u8], offset: u64, lsn: u64, ck: &Checksummer,
     let total = padded_len(len as usize);
     let Some(whole) = window.get(..total) else {
         return if at_eof {
-            Step::Fault(FrameFault::ShortBody { len, available: (window.len() - FRAME_HEADER_LEN) as u64 })
+            Step::Fault(FrameFault::ShortBody {
+                len,
+                available: (window.len() - FRAME_HEADER_LEN) as u64,
+            })
         } else {
             Step::NeedMore { needed: total }
         };
@@ -185,7 +208,10 @@ pub fn read_frame<'a>(window: &'a [u8], offset: u64, lsn: u64, ck: &Checksummer,
     let body = &whole[FRAME_HEADER_LEN..body_end];
     let actual = ck.frame_crc(lsn, body);
     if actual != stored {
-        return Step::Fault(FrameFault::Checksum { expected: stored, actual });
+        return Step::Fault(FrameFault::Checksum {
+            expected: stored,
+            actual,
+        });
     }
     if whole[body_end..].iter().any(|&b| b != 0) {
         return Step::Fault(FrameFault::BadPadding);
@@ -210,18 +236,45 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // Same bytes at another LSN, or under another salt, do not validate.
-        assert!(matches!(read_frame(&out, 100, 24, &ck, true), Step::Fault(FrameFault::Checksum { .. })));
-        assert!(matches!(read_frame(&out, 100, 16, &Checksummer::new(6), true), Step::Fault(FrameFault::Checksum { .. })));
-        assert!(matches!(read_frame(&out[..10], 0, 16, &ck, false), Step::NeedMore { needed: 16 }));
-        assert!(matches!(read_frame(&out[..10], 0, 16, &ck, true), Step::Fault(FrameFault::ShortBody { len: 3, available: 2 })));
-        assert!(matches!(read_frame(&out[..5], 0, 16, &ck, true), Step::Fault(FrameFault::ShortHeader { available: 5 })));
+        assert!(matches!(
+            read_frame(&out, 100, 24, &ck, true),
+            Step::Fault(FrameFault::Checksum { .. })
+        ));
+        assert!(matches!(
+            read_frame(&out, 100, 16, &Checksummer::new(6), true),
+            Step::Fault(FrameFault::Checksum { .. })
+        ));
+        assert!(matches!(
+            read_frame(&out[..10], 0, 16, &ck, false),
+            Step::NeedMore { needed: 16 }
+        ));
+        assert!(matches!(
+            read_frame(&out[..10], 0, 16, &ck, true),
+            Step::Fault(FrameFault::ShortBody {
+                len: 3,
+                available: 2
+            })
+        ));
+        assert!(matches!(
+            read_frame(&out[..5], 0, 16, &ck, true),
+            Step::Fault(FrameFault::ShortHeader { available: 5 })
+        ));
         assert!(matches!(read_frame(&[], 0, 16, &ck, true), Step::End));
         let mut padded = out.clone();
         padded[15] = 1;
-        assert!(matches!(read_frame(&padded, 0, 16, &ck, true), Step::Fault(FrameFault::BadPadding)));
-        assert!(matches!(read_frame(&[0; 16], 0, 16, &ck, true), Step::Fault(FrameFault::ZeroLength)));
+        assert!(matches!(
+            read_frame(&padded, 0, 16, &ck, true),
+            Step::Fault(FrameFault::BadPadding)
+        ));
+        assert!(matches!(
+            read_frame(&[0; 16], 0, 16, &ck, true),
+            Step::Fault(FrameFault::ZeroLength)
+        ));
         let huge = [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0];
-        assert!(matches!(read_frame(&huge, 0, 16, &ck, true), Step::Fault(FrameFault::TooLarge { .. })));
+        assert!(matches!(
+            read_frame(&huge, 0, 16, &ck, true),
+            Step::Fault(FrameFault::TooLarge { .. })
+        ));
     }
 }
 
@@ -246,7 +299,10 @@ pub struct FrameIter<'a> {
 impl<'a> FrameIter<'a> {
     /// Parses the segment header of `data` (a whole segment file, whose
     /// first byte is at absolute offset `base`) and iterates its frames.
-    pub fn new(data: &'a [u8], base: u64) -> crate::Result<(crate::segment::SegmentHeader, FrameIter<'a>)> {
+    pub fn new(
+        data: &'a [u8],
+        base: u64,
+    ) -> crate::Result<(crate::segment::SegmentHeader, FrameIter<'a>)> {
         let header = crate::segment::SegmentHeader::parse(data, base)?;
         let it = FrameIter {
             data,
@@ -299,7 +355,9 @@ impl FrameFault {
         use crate::ErrorKind;
         let kind = match *self {
             FrameFault::Checksum { expected, actual } => ErrorKind::Checksum { expected, actual },
-            FrameFault::ShortHeader { available } => ErrorKind::UnexpectedEof { needed: 8 - available },
+            FrameFault::ShortHeader { available } => ErrorKind::UnexpectedEof {
+                needed: 8 - available,
+            },
             FrameFault::ShortBody { len, available } => ErrorKind::UnexpectedEof {
                 needed: (padded_len(len as usize) - FRAME_HEADER_LEN) as u64 - available,
             },

@@ -18,6 +18,6 @@ pub use record::{Begin, Commit, Format, LogKind, Record, RecordView, TableRef};
 pub use segment::SegmentHeader;
 pub use value::Value;
 pub mod frame;
-pub mod writer;
 pub mod reader;
 pub mod recovery;
+pub mod writer;

@@ -36,7 +36,9 @@ impl Source for [u8] {
         <[u8]>::len(self) as u64
     }
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
-        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(<[u8]>::len(self));
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(<[u8]>::len(self));
         let src = &self[start..];
         let n = src.len().min(buf.len());
         buf[..n].copy_from_slice(&src[..n]);
@@ -63,7 +65,8 @@ pub struct FileSource {
 impl FileSource {
     /// Opens `path` for reading.
     pub fn open(path: &Path) -> Result<FileSource> {
-        let file = File::open(path).map_err(|e| Error::io(e, format!("opening {}", path.display())))?;
+        let file =
+            File::open(path).map_err(|e| Error::io(e, format!("opening {}", path.display())))?;
         let len = file
             .metadata()
             .map_err(|e| Error::io(e, format!("reading metadata of {}", path.display())))?
@@ -77,13 +80,23 @@ impl Source for FileSource {
         self.len
     }
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
-        let want = buf.len().min(usize::try_from(self.len.saturating_sub(offset)).unwrap_or(usize::MAX));
+        let want = buf
+            .len()
+            .min(usize::try_from(self.len.saturating_sub(offset)).unwrap_or(usize::MAX));
         let mut done = 0;
         while done < want {
             #[cfg(unix)]
-            let n = std::os::unix::fs::FileExt::read_at(&self.file, &mut buf[done..want], offset + done as u64)?;
+            let n = std::os::unix::fs::FileExt::read_at(
+                &self.file,
+                &mut buf[done..want],
+                offset + done as u64,
+            )?;
             #[cfg(not(unix))]
-            let n = std::os::windows::fs::FileExt::seek_read(&self.file, &mut buf[done..want], offset + done as u64)?;
+            let n = std::os::windows::fs::FileExt::seek_read(
+                &self.file,
+                &mut buf[done..want],
+                offset + done as u64,
+            )?;
             if n == 0 {
                 break;
             }
@@ -103,19 +116,27 @@ pub struct SegmentInput {
 
 impl std::fmt::Debug for SegmentInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SegmentInput").field("name", &self.name).finish()
+        f.debug_struct("SegmentInput")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
 impl SegmentInput {
     /// A segment held in memory.
     pub fn memory(name: impl Into<String>, bytes: Vec<u8>) -> SegmentInput {
-        SegmentInput { name: name.into(), source: Box::new(bytes) }
+        SegmentInput {
+            name: name.into(),
+            source: Box::new(bytes),
+        }
     }
 
     /// A segment file.
     pub fn file(path: &Path) -> Result<SegmentInput> {
-        Ok(SegmentInput { name: path.display().to_string(), source: Box::new(FileSource::open(path)?) })
+        Ok(SegmentInput {
+            name: path.display().to_string(),
+            source: Box::new(FileSource::open(path)?),
+        })
     }
 }
 
@@ -127,7 +148,8 @@ pub fn segment_paths(path: &Path) -> Result<Vec<PathBuf>> {
         return Ok(vec![path.to_path_buf()]);
     }
     let mut out = Vec::new();
-    let rd = std::fs::read_dir(path).map_err(|e| Error::io(e, format!("listing {}", path.display())))?;
+    let rd =
+        std::fs::read_dir(path).map_err(|e| Error::io(e, format!("listing {}", path.display())))?;
     for entry in rd {
         let entry = entry.map_err(|e| Error::io(e, format!("listing {}", path.display())))?;
         let p = entry.path();
@@ -218,20 +240,30 @@ impl Damage {
     /// An error describing this damage.
     pub fn to_error(&self) -> Error {
         let kind = match &self.kind {
-            DamageKind::Frame { fault: FrameFault::Checksum { expected, actual } } => {
-                crate::ErrorKind::Checksum { expected: *expected, actual: *actual }
+            DamageKind::Frame {
+                fault: FrameFault::Checksum { expected, actual },
+            } => crate::ErrorKind::Checksum {
+                expected: *expected,
+                actual: *actual,
+            },
+            DamageKind::Frame {
+                fault: FrameFault::ShortBody { .. } | FrameFault::ShortHeader { .. },
+            } => crate::ErrorKind::UnexpectedEof { needed: 0 },
+            DamageKind::Discontinuity { .. } | DamageKind::StateGap { .. } => {
+                crate::ErrorKind::Discontinuity
             }
-            DamageKind::Frame { fault: FrameFault::ShortBody { .. } | FrameFault::ShortHeader { .. } } => {
-                crate::ErrorKind::UnexpectedEof { needed: 0 }
-            }
-            DamageKind::Discontinuity { .. } | DamageKind::StateGap { .. } => crate::ErrorKind::Discontinuity,
             _ => crate::ErrorKind::Malformed,
         };
         let class = match self.class {
             DamageClass::TornTail => "torn tail",
             DamageClass::Corrupt => "corruption",
         };
-        Error::new(kind, self.offset, format!("{}: {class}: {}", self.segment, self.kind)).with_record(self.record)
+        Error::new(
+            kind,
+            self.offset,
+            format!("{}: {class}: {}", self.segment, self.kind),
+        )
+        .with_record(self.record)
     }
 }
 
@@ -318,7 +350,12 @@ enum Next {
     Error(Error),
     Damage,
     Segment(usize),
-    Frame { start: usize, len: usize, offset: u64, lsn: u64 },
+    Frame {
+        start: usize,
+        len: usize,
+        offset: u64,
+        lsn: u64,
+    },
 }
 
 enum State {
@@ -352,7 +389,10 @@ pub struct LogReader {
 
 impl std::fmt::Debug for LogReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LogReader").field("segment", &self.seg).field("pos", &self.pos).finish()
+        f.debug_struct("LogReader")
+            .field("segment", &self.seg)
+            .field("pos", &self.pos)
+            .finish()
     }
 }
 
@@ -427,10 +467,20 @@ impl LogReader {
         h + offset.saturating_sub(HEADER_LEN as u64)
     }
 
-    fn record_damage(&mut self, offset: u64, kind: DamageKind, class: DamageClass, resumes_at: Option<u64>) {
+    fn record_damage(
+        &mut self,
+        offset: u64,
+        kind: DamageKind,
+        class: DamageClass,
+        resumes_at: Option<u64>,
+    ) {
         let last = self.is_last_segment();
         let d = Damage {
-            segment: self.inputs.get(self.seg).map(|s| s.name.clone()).unwrap_or_default(),
+            segment: self
+                .inputs
+                .get(self.seg)
+                .map(|s| s.name.clone())
+                .unwrap_or_default(),
             offset,
             lsn: self.lsn_at(offset),
             record: self.summary.frames,
@@ -481,20 +531,35 @@ impl LogReader {
                 self.header = None;
                 let msg = e.to_string();
                 let off = e.offset().unwrap_or(0);
-                self.record_damage(off, DamageKind::Header { message: msg }, DamageClass::Corrupt, None);
+                self.record_damage(
+                    off,
+                    DamageKind::Header { message: msg },
+                    DamageClass::Corrupt,
+                    None,
+                );
                 return Some(Ok(()));
             }
         };
         if let Some(first) = &self.first_header {
             let problem = if header.kind != first.kind {
-                Some(format!("segment holds a {} log, the first segment a {} log", header.kind, first.kind))
+                Some(format!(
+                    "segment holds a {} log, the first segment a {} log",
+                    header.kind, first.kind
+                ))
             } else if header.log_id != first.log_id {
                 Some("segment belongs to another log (log id differs)".to_string())
             } else if let Some((seq, lsn)) = self.expected_next {
                 if header.seq != seq {
-                    Some(format!("segment sequence {} follows {}: segments are missing", header.seq, seq.wrapping_sub(1)))
+                    Some(format!(
+                        "segment sequence {} follows {}: segments are missing",
+                        header.seq,
+                        seq.wrapping_sub(1)
+                    ))
                 } else if header.start_lsn != lsn {
-                    Some(format!("segment starts at LSN {}, the previous one ended at LSN {lsn}", header.start_lsn))
+                    Some(format!(
+                        "segment starts at LSN {}, the previous one ended at LSN {lsn}",
+                        header.start_lsn
+                    ))
                 } else {
                     None
                 }
@@ -503,7 +568,12 @@ impl LogReader {
             };
             if let Some(message) = problem {
                 self.header = Some(header);
-                self.record_damage(48, DamageKind::Discontinuity { message }, DamageClass::Corrupt, Some(HEADER_LEN as u64));
+                self.record_damage(
+                    48,
+                    DamageKind::Discontinuity { message },
+                    DamageClass::Corrupt,
+                    Some(HEADER_LEN as u64),
+                );
                 if !matches!(self.state, State::Done) {
                     self.state = State::InSegment;
                     self.ck = Checksummer::new(self.header.as_ref().map_or(0, |h| h.salt));
@@ -516,7 +586,15 @@ impl LogReader {
         if let (Some(expected), Some(start)) = (self.last_state, header.start_state) {
             if expected != start && self.summary.commits > 0 {
                 self.header = Some(header.clone());
-                self.record_damage(56, DamageKind::StateGap { expected, found: start }, DamageClass::Corrupt, Some(HEADER_LEN as u64));
+                self.record_damage(
+                    56,
+                    DamageKind::StateGap {
+                        expected,
+                        found: start,
+                    },
+                    DamageClass::Corrupt,
+                    Some(HEADER_LEN as u64),
+                );
             }
         }
         if self.last_state.is_none() {
@@ -534,7 +612,11 @@ impl LogReader {
 
     fn finish(&mut self) {
         if let Some((lsn, txid)) = self.open_tx {
-            self.summary.uncommitted = Some(UncommittedTail { lsn, txid, frames: self.frames_since_commit });
+            self.summary.uncommitted = Some(UncommittedTail {
+                lsn,
+                txid,
+                frames: self.frames_since_commit,
+            });
         }
         self.summary.final_state = self.last_state;
     }
@@ -542,7 +624,9 @@ impl LogReader {
     /// Fills the buffer so that at least `need` bytes from `pos` are present,
     /// or up to end of file. Returns whether the buffer reaches end of file.
     fn fill(&mut self, need: usize) -> Result<bool> {
-        let Some(input) = self.inputs.get(self.seg) else { return Ok(true) };
+        let Some(input) = self.inputs.get(self.seg) else {
+            return Ok(true);
+        };
         let len = input.source.len();
         if self.buf_pos > 0 {
             self.buf.copy_within(self.buf_pos..self.buf_end, 0);
@@ -550,7 +634,11 @@ impl LogReader {
             self.buf_off += self.buf_pos as u64;
             self.buf_pos = 0;
         }
-        let chunk = if self.opts.buffer_size == 0 { READ_CHUNK } else { self.opts.buffer_size };
+        let chunk = if self.opts.buffer_size == 0 {
+            READ_CHUNK
+        } else {
+            self.opts.buffer_size
+        };
         let want = need.max(chunk);
         if self.buf.len() < want {
             self.buf.resize(want, 0);
@@ -584,9 +672,20 @@ impl LogReader {
             Next::Damage => self.last_damage.as_ref().map(|d| Ok(Event::Damage(d))),
             Next::Segment(index) => {
                 let name = self.inputs.get(index).map_or("", |s| s.name.as_str());
-                self.header.as_ref().map(|header| Ok(Event::Segment { index, name, header }))
+                self.header.as_ref().map(|header| {
+                    Ok(Event::Segment {
+                        index,
+                        name,
+                        header,
+                    })
+                })
             }
-            Next::Frame { start, len, offset, lsn } => {
+            Next::Frame {
+                start,
+                len,
+                offset,
+                lsn,
+            } => {
                 let body = self.buf.get(start..start + len).unwrap_or(&[]);
                 Some(Ok(Event::Frame(Frame { offset, lsn, body })))
             }
@@ -615,7 +714,14 @@ impl LogReader {
                             self.state = State::Done;
                             return Next::Error(e);
                         }
-                        Ok(Some((start, len, offset, lsn))) => return Next::Frame { start, len, offset, lsn },
+                        Ok(Some((start, len, offset, lsn))) => {
+                            return Next::Frame {
+                                start,
+                                len,
+                                offset,
+                                lsn,
+                            };
+                        }
                         Ok(None) if self.last_damage.is_some() => return Next::Damage,
                         Ok(None) => {}
                     }
@@ -649,11 +755,20 @@ impl LogReader {
                     let body_len = f.body.len();
                     let disk = frame::padded_len(body_len);
                     let body_type = f.body.first().copied().unwrap_or(0);
-                    let commit = if body_type == rtype::COMMIT { Commit::decode(f.body, f.body_offset()).ok() } else { None };
+                    let commit = if body_type == rtype::COMMIT {
+                        Commit::decode(f.body, f.body_offset()).ok()
+                    } else {
+                        None
+                    };
                     let start = self.buf_pos + FRAME_HEADER_LEN;
                     let offset = self.pos;
                     if let Some(problem) = self.track(body_type, commit, lsn, disk as u64) {
-                        self.record_damage(offset, problem, DamageClass::Corrupt, Some(offset + disk as u64));
+                        self.record_damage(
+                            offset,
+                            problem,
+                            DamageClass::Corrupt,
+                            Some(offset + disk as u64),
+                        );
                         if matches!(self.state, State::InSegment) {
                             self.seek(offset + disk as u64);
                         }
@@ -686,9 +801,13 @@ impl LogReader {
         match t {
             rtype::BEGIN => {
                 if let Some((_, txid)) = self.open_tx {
-                    return Some(DamageKind::Structure { message: format!("BEGIN while transaction {txid} is open") });
+                    return Some(DamageKind::Structure {
+                        message: format!("BEGIN while transaction {txid} is open"),
+                    });
                 }
-                let txid = self.buf.get(self.buf_pos + FRAME_HEADER_LEN + 1..self.buf_pos + FRAME_HEADER_LEN + 9)
+                let txid = self
+                    .buf
+                    .get(self.buf_pos + FRAME_HEADER_LEN + 1..self.buf_pos + FRAME_HEADER_LEN + 9)
                     .and_then(|b| b.try_into().ok())
                     .map_or(0, u64::from_le_bytes);
                 self.open_tx = Some((lsn, txid));
@@ -696,17 +815,23 @@ impl LogReader {
             }
             rtype::COMMIT => {
                 let Some(c) = commit else {
-                    return Some(DamageKind::Structure { message: "malformed COMMIT record".into() });
+                    return Some(DamageKind::Structure {
+                        message: "malformed COMMIT record".into(),
+                    });
                 };
                 let problem = match self.open_tx {
                     Some((_, txid)) if txid == c.txid => match (self.last_state, c.state_before) {
-                        (Some(expected), Some(found)) if expected != found => Some(DamageKind::StateGap { expected, found }),
+                        (Some(expected), Some(found)) if expected != found => {
+                            Some(DamageKind::StateGap { expected, found })
+                        }
                         _ => None,
                     },
                     Some((_, txid)) => Some(DamageKind::Structure {
                         message: format!("COMMIT of transaction {} while {txid} is open", c.txid),
                     }),
-                    None => Some(DamageKind::Structure { message: format!("COMMIT of transaction {} without BEGIN", c.txid) }),
+                    None => Some(DamageKind::Structure {
+                        message: format!("COMMIT of transaction {} without BEGIN", c.txid),
+                    }),
                 };
                 // The chain continues from this commit either way, so one
                 // damaged place is reported once, not at every later commit.
@@ -737,14 +862,17 @@ impl LogReader {
     }
 
     fn classify(&mut self, fault: FrameFault) -> Result<()> {
-        let Some(input) = self.inputs.get(self.seg) else { return Ok(()) };
+        let Some(input) = self.inputs.get(self.seg) else {
+            return Ok(());
+        };
         let src = &*input.source;
         let len = src.len();
         let at = self.pos;
         let start_lsn = self.header.as_ref().map_or(0, |h| h.start_lsn);
         let ck = self.ck;
         let zero_tail = || all_zero(src, at, len);
-        let mut resync = |from: u64| find_valid_frame(src, from, len, start_lsn, &ck, &mut self.scratch);
+        let mut resync =
+            |from: u64| find_valid_frame(src, from, len, start_lsn, &ck, &mut self.scratch);
         let (class, resume) = match fault {
             FrameFault::ShortHeader { .. } => (DamageClass::TornTail, None),
             FrameFault::ZeroLength => {
@@ -762,7 +890,11 @@ impl LogReader {
                 (DamageClass::Corrupt, resync(at + 8)?)
             }
         };
-        let class = if class == DamageClass::TornTail && !self.is_last_segment() { DamageClass::Corrupt } else { class };
+        let class = if class == DamageClass::TornTail && !self.is_last_segment() {
+            DamageClass::Corrupt
+        } else {
+            class
+        };
         self.record_damage(at, DamageKind::Frame { fault }, class, resume);
         Ok(())
     }
@@ -772,7 +904,9 @@ fn all_zero(src: &dyn Source, from: u64, to: u64) -> Result<bool> {
     let mut buf = vec![0u8; 64 << 10];
     let mut at = from;
     while at < to {
-        let n = src.read_at(at, &mut buf).map_err(|e| Error::io(e, "reading log"))?;
+        let n = src
+            .read_at(at, &mut buf)
+            .map_err(|e| Error::io(e, "reading log"))?;
         if n == 0 {
             break;
         }
@@ -802,7 +936,9 @@ fn find_valid_frame(
     let mut spent = 0u64;
     let mut window = vec![0u8; READ_CHUNK];
     while p + FRAME_HEADER_LEN as u64 <= len && spent < RESYNC_BUDGET {
-        let n = src.read_at(p, &mut window).map_err(|e| Error::io(e, "reading log"))?;
+        let n = src
+            .read_at(p, &mut window)
+            .map_err(|e| Error::io(e, "reading log"))?;
         if n < FRAME_HEADER_LEN {
             break;
         }
@@ -813,8 +949,15 @@ fn find_valid_frame(
             let total = frame::padded_len(blen as usize) as u64;
             let plausible = blen > 0 && blen <= MAX_BODY_LEN && at + total <= len;
             if plausible {
-                let t = if i + FRAME_HEADER_LEN < n { window[i + FRAME_HEADER_LEN] } else { 0 };
-                let typed = t == rtype::BEGIN || t == rtype::COMMIT || t >= rtype::FIRST_FORMAT || i + FRAME_HEADER_LEN >= n;
+                let t = if i + FRAME_HEADER_LEN < n {
+                    window[i + FRAME_HEADER_LEN]
+                } else {
+                    0
+                };
+                let typed = t == rtype::BEGIN
+                    || t == rtype::COMMIT
+                    || t >= rtype::FIRST_FORMAT
+                    || i + FRAME_HEADER_LEN >= n;
                 if typed {
                     spent += u64::from(blen);
                     let lsn = start_lsn + (at - header);
@@ -822,7 +965,9 @@ fn find_valid_frame(
                         &window[i..i + total as usize]
                     } else {
                         scratch.resize(total as usize, 0);
-                        let got = src.read_at(at, scratch).map_err(|e| Error::io(e, "reading log"))?;
+                        let got = src
+                            .read_at(at, scratch)
+                            .map_err(|e| Error::io(e, "reading log"))?;
                         &scratch[..got]
                     };
                     if let Step::Frame(_) = frame::read_frame(whole, at, lsn, ck, true) {

@@ -143,7 +143,10 @@ impl Commit {
         let flags_at = c.offset();
         let flags = c.u8("flags")?;
         if flags & !COMMIT_HAS_STATE != 0 {
-            return Err(Error::malformed(flags_at, format!("unknown COMMIT flags 0x{flags:02x}")));
+            return Err(Error::malformed(
+                flags_at,
+                format!("unknown COMMIT flags 0x{flags:02x}"),
+            ));
         }
         let txid = c.u64("txid")?;
         let timestamp_us = c.i64("timestamp")?;
@@ -223,7 +226,10 @@ pub fn decode_record<F: Format>(body: &[u8], offset: u64) -> Result<Record<'_, F
         Some(&rtype::BEGIN) => Begin::decode(body, offset).map(Record::Begin),
         Some(&rtype::COMMIT) => Commit::decode(body, offset).map(Record::Commit),
         Some(&t) if t >= rtype::FIRST_FORMAT => F::decode(body, offset).map(Record::Data),
-        Some(&t) => Err(Error::malformed(offset, format!("reserved record type 0x{t:02x}"))),
+        Some(&t) => Err(Error::malformed(
+            offset,
+            format!("reserved record type 0x{t:02x}"),
+        )),
         None => Err(Error::eof(offset, 1, "record type")),
     }
 }
@@ -274,7 +280,13 @@ mod tests {
     #[test]
     fn begin_and_commit_layouts() {
         let mut out = Vec::new();
-        Begin { txid: 7, timestamp_us: 1, server_id: 2, origin: "0-1-7" }.encode(&mut out);
+        Begin {
+            txid: 7,
+            timestamp_us: 1,
+            server_id: 2,
+            origin: "0-1-7",
+        }
+        .encode(&mut out);
         #[rustfmt::skip]
         assert_eq!(out, [
             0x01,                                           // type BEGIN
@@ -285,7 +297,12 @@ mod tests {
         ]);
         assert_eq!(Begin::decode(&out, 0).unwrap().origin, "0-1-7");
         out.clear();
-        let c = Commit { txid: 7, timestamp_us: 3, state_before: Some(1), state_after: Some(2) };
+        let c = Commit {
+            txid: 7,
+            timestamp_us: 3,
+            state_before: Some(1),
+            state_after: Some(2),
+        };
         c.encode(&mut out);
         assert_eq!(out.len(), 34);
         assert_eq!(Commit::decode(&out, 0).unwrap(), c);

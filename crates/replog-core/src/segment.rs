@@ -82,7 +82,11 @@ impl SegmentHeader {
         v.extend_from_slice(&self.start_state.unwrap_or(0).to_le_bytes());
         v.extend_from_slice(&self.page_size.to_le_bytes());
         v.extend_from_slice(&self.page_format.to_le_bytes());
-        let flags = if self.start_state.is_some() { FLAG_HAS_START_STATE } else { 0 };
+        let flags = if self.start_state.is_some() {
+            FLAG_HAS_START_STATE
+        } else {
+            0
+        };
         v.extend_from_slice(&flags.to_le_bytes());
         v.extend_from_slice(&0u32.to_le_bytes());
         let crc = crc32c::crc32c(&v);
@@ -96,12 +100,24 @@ impl SegmentHeader {
     pub fn parse(data: &[u8], base: u64) -> Result<SegmentHeader> {
         if data.len() < MAGIC.len() || data.get(..MAGIC.len()) != Some(&MAGIC[..]) {
             if data.len() < MAGIC.len() && MAGIC.starts_with(data) {
-                return Err(Error::eof(base + data.len() as u64, (MAGIC.len() - data.len()) as u64, "segment magic"));
+                return Err(Error::eof(
+                    base + data.len() as u64,
+                    (MAGIC.len() - data.len()) as u64,
+                    "segment magic",
+                ));
             }
-            return Err(Error::new(ErrorKind::BadMagic, base, "not a replog segment (bad magic)"));
+            return Err(Error::new(
+                ErrorKind::BadMagic,
+                base,
+                "not a replog segment (bad magic)",
+            ));
         }
         let Some(bytes) = data.get(..HEADER_LEN) else {
-            return Err(Error::eof(base + data.len() as u64, (HEADER_LEN - data.len()) as u64, "segment header"));
+            return Err(Error::eof(
+                base + data.len() as u64,
+                (HEADER_LEN - data.len()) as u64,
+                "segment header",
+            ));
         };
         let mut c = Cursor::new(bytes, base);
         c.bytes(8, "magic")?;
@@ -125,28 +141,44 @@ impl SegmentHeader {
         let actual = crc32c::crc32c(bytes.get(..HEADER_LEN - 4).unwrap_or(&[]));
         if stored != actual {
             return Err(Error::new(
-                ErrorKind::Checksum { expected: stored, actual },
+                ErrorKind::Checksum {
+                    expected: stored,
+                    actual,
+                },
                 crc_at,
                 "segment header checksum mismatch",
             ));
         }
-        let kind = LogKind::from_code(kind_b)
-            .ok_or_else(|| Error::new(ErrorKind::Unsupported, kind_at, format!("unknown log kind {kind_b}")))?;
+        let kind = LogKind::from_code(kind_b).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Unsupported,
+                kind_at,
+                format!("unknown log kind {kind_b}"),
+            )
+        })?;
         if version != FORMAT_VERSION {
             return Err(Error::new(
                 ErrorKind::Unsupported,
                 kind_at + 1,
-                format!("framing version {version} is not supported (this reader knows {FORMAT_VERSION})"),
+                format!(
+                    "framing version {version} is not supported (this reader knows {FORMAT_VERSION})"
+                ),
             ));
         }
         if hlen as usize != HEADER_LEN {
-            return Err(Error::malformed(kind_at + 2, format!("header length {hlen}, expected {HEADER_LEN}")));
+            return Err(Error::malformed(
+                kind_at + 2,
+                format!("header length {hlen}, expected {HEADER_LEN}"),
+            ));
         }
         if flags & !FLAG_HAS_START_STATE != 0 || reserved != 0 {
             return Err(Error::malformed(flags_at, "reserved header bits are set"));
         }
         if start_lsn % 8 != 0 {
-            return Err(Error::malformed(base + 48, "start LSN is not a multiple of 8"));
+            return Err(Error::malformed(
+                base + 48,
+                "start LSN is not a multiple of 8",
+            ));
         }
         Ok(SegmentHeader {
             kind,
@@ -213,8 +245,17 @@ mod tests {
     #[test]
     fn short_and_foreign_input() {
         let b = sample().encode();
-        assert_eq!(SegmentHeader::parse(&b[..20], 0).unwrap_err().offset(), Some(20));
-        assert_eq!(SegmentHeader::parse(&b[..3], 0).unwrap_err().kind(), ErrorKind::UnexpectedEof { needed: 5 });
-        assert_eq!(SegmentHeader::parse(b"\xfebin", 0).unwrap_err().kind(), ErrorKind::BadMagic);
+        assert_eq!(
+            SegmentHeader::parse(&b[..20], 0).unwrap_err().offset(),
+            Some(20)
+        );
+        assert_eq!(
+            SegmentHeader::parse(&b[..3], 0).unwrap_err().kind(),
+            ErrorKind::UnexpectedEof { needed: 5 }
+        );
+        assert_eq!(
+            SegmentHeader::parse(b"\xfebin", 0).unwrap_err().kind(),
+            ErrorKind::BadMagic
+        );
     }
 }

@@ -140,7 +140,11 @@ impl Date {
 
 impl DateTime {
     fn valid(&self) -> bool {
-        self.date.valid() && self.hour < 24 && self.minute < 60 && self.second < 60 && self.micro < 1_000_000
+        self.date.valid()
+            && self.hour < 24
+            && self.minute < 60
+            && self.second < 60
+            && self.micro < 1_000_000
     }
 }
 
@@ -233,7 +237,11 @@ impl<'a> Value<'a> {
                 if !codec::fits_u16(s.as_bytes()) {
                     return Err("ENUM/SET label longer than 65535 bytes".into());
                 }
-                out.push(if matches!(self, Value::Enum(_)) { tag::ENUM } else { tag::SET });
+                out.push(if matches!(self, Value::Enum(_)) {
+                    tag::ENUM
+                } else {
+                    tag::SET
+                });
                 codec::put_bytes_u16(out, s.as_bytes());
             }
             Value::Date(d) => {
@@ -285,7 +293,12 @@ pub fn decode_after_tag<'a>(c: &mut Cursor<'a>, t: u8, at: u64) -> Result<Value<
         tag::BOOL => match c.u8("bool")? {
             0 => Value::Bool(false),
             1 => Value::Bool(true),
-            b => return Err(Error::malformed(c.offset() - 1, format!("bool byte {b} is not 0 or 1"))),
+            b => {
+                return Err(Error::malformed(
+                    c.offset() - 1,
+                    format!("bool byte {b} is not 0 or 1"),
+                ));
+            }
         },
         tag::INT => Value::Int(c.i64("int")?),
         tag::UINT => Value::UInt(c.u64("uint")?),
@@ -294,7 +307,10 @@ pub fn decode_after_tag<'a>(c: &mut Cursor<'a>, t: u8, at: u64) -> Result<Value<
         tag::DECIMAL => {
             let s = c.str_u16("decimal")?;
             if !is_decimal_literal(s) {
-                return Err(Error::malformed(at, format!("decimal {s:?} is not -digits[.digits]")));
+                return Err(Error::malformed(
+                    at,
+                    format!("decimal {s:?} is not -digits[.digits]"),
+                ));
             }
             Value::Decimal(Cow::Borrowed(s))
         }
@@ -318,9 +334,18 @@ pub fn decode_after_tag<'a>(c: &mut Cursor<'a>, t: u8, at: u64) -> Result<Value<
             let date = read_date(c)?;
             let [hour, minute, second, zero] = c.array::<4>("datetime")?;
             let micro = c.u32("datetime microseconds")?;
-            let dt = DateTime { date, hour, minute, second, micro };
+            let dt = DateTime {
+                date,
+                hour,
+                minute,
+                second,
+                micro,
+            };
             if zero != 0 || !dt.valid() {
-                return Err(Error::malformed(at, format!("datetime out of range: {dt:?}")));
+                return Err(Error::malformed(
+                    at,
+                    format!("datetime out of range: {dt:?}"),
+                ));
             }
             Value::DateTime(dt)
         }
@@ -328,7 +353,12 @@ pub fn decode_after_tag<'a>(c: &mut Cursor<'a>, t: u8, at: u64) -> Result<Value<
         tag::ENUM => Value::Enum(Cow::Borrowed(c.str_u16("enum label")?)),
         tag::SET => Value::Set(Cow::Borrowed(c.str_u16("set labels")?)),
         tag::JSON => Value::Json(Cow::Borrowed(c.str_u32("json")?)),
-        other => return Err(Error::malformed(at, format!("unknown value tag 0x{other:02x}"))),
+        other => {
+            return Err(Error::malformed(
+                at,
+                format!("unknown value tag 0x{other:02x}"),
+            ));
+        }
     })
 }
 
@@ -383,7 +413,13 @@ pub fn format_timestamp(us: i64, f: &mut impl fmt::Write) -> fmt::Result {
     let micro = us.rem_euclid(1_000_000) as u32;
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     let s = secs.rem_euclid(86_400);
-    write!(f, "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)?;
+    write!(
+        f,
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )?;
     if micro != 0 {
         write!(f, ".{micro:06}")?;
     }
@@ -398,7 +434,11 @@ impl fmt::Display for Date {
 
 impl fmt::Display for DateTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {:02}:{:02}:{:02}", self.date, self.hour, self.minute, self.second)?;
+        write!(
+            f,
+            "{} {:02}:{:02}:{:02}",
+            self.date, self.hour, self.minute, self.second
+        )?;
         if self.micro != 0 {
             write!(f, ".{:06}", self.micro)?;
         }
@@ -410,7 +450,13 @@ fn format_time(us: i64, f: &mut impl fmt::Write) -> fmt::Result {
     let sign = if us < 0 { "-" } else { "" };
     let a = us.unsigned_abs();
     let (secs, micro) = (a / 1_000_000, a % 1_000_000);
-    write!(f, "{sign}{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)?;
+    write!(
+        f,
+        "{sign}{:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )?;
     if micro != 0 {
         write!(f, ".{micro:06}")?;
     }
@@ -428,9 +474,11 @@ impl fmt::Display for Value<'_> {
             Value::UInt(v) => write!(f, "{v}"),
             Value::F32(v) => write!(f, "{v}"),
             Value::F64(v) => write!(f, "{v}"),
-            Value::Decimal(s) | Value::Text(s) | Value::Enum(s) | Value::Set(s) | Value::Json(s) => {
-                f.write_str(s)
-            }
+            Value::Decimal(s)
+            | Value::Text(s)
+            | Value::Enum(s)
+            | Value::Set(s)
+            | Value::Json(s) => f.write_str(s),
             Value::Bytes(b) => {
                 f.write_str("0x")?;
                 for x in b.iter() {
@@ -484,7 +532,11 @@ mod tests {
 
     #[test]
     fn every_kind_round_trips() {
-        let d = Date { year: 2024, month: 2, day: 29 };
+        let d = Date {
+            year: 2024,
+            month: 2,
+            day: 29,
+        };
         for v in [
             Value::Null,
             Value::Bool(true),
@@ -496,9 +548,19 @@ mod tests {
             Value::Text("héllo".into()),
             Value::Bytes(vec![0u8, 255].into()),
             Value::Date(d),
-            Value::Date(Date { year: 0, month: 0, day: 0 }),
+            Value::Date(Date {
+                year: 0,
+                month: 0,
+                day: 0,
+            }),
             Value::Time(-TIME_MAX_MICROS),
-            Value::DateTime(DateTime { date: d, hour: 23, minute: 59, second: 59, micro: 999_999 }),
+            Value::DateTime(DateTime {
+                date: d,
+                hour: 23,
+                minute: 59,
+                second: 59,
+                micro: 999_999,
+            }),
             Value::Timestamp(1_700_000_000_123_456),
             Value::Enum("small".into()),
             Value::Set("a,c".into()),
@@ -510,8 +572,16 @@ mod tests {
 
     #[test]
     fn rejects_bad_decimal_and_ranges() {
-        assert!(Value::Decimal("1e5".into()).encode(&mut Vec::new()).is_err());
-        assert!(Value::Time(TIME_MAX_MICROS + 1).encode(&mut Vec::new()).is_err());
+        assert!(
+            Value::Decimal("1e5".into())
+                .encode(&mut Vec::new())
+                .is_err()
+        );
+        assert!(
+            Value::Time(TIME_MAX_MICROS + 1)
+                .encode(&mut Vec::new())
+                .is_err()
+        );
         #[rustfmt::skip]
         let bad_date = [tag::DATE, 0xE8, 0x07, 13, 1]; // month 13
         let e = Value::decode(&mut Cursor::new(&bad_date, 50)).unwrap_err();
@@ -522,9 +592,15 @@ mod tests {
 
     #[test]
     fn canonical_text() {
-        assert_eq!(Value::Time(-(3600 + 61) * 1_000_000 - 5).to_string(), "-01:01:01.000005");
+        assert_eq!(
+            Value::Time(-(3600 + 61) * 1_000_000 - 5).to_string(),
+            "-01:01:01.000005"
+        );
         assert_eq!(Value::Timestamp(0).to_string(), "1970-01-01 00:00:00");
-        assert_eq!(Value::Timestamp(-1).to_string(), "1969-12-31 23:59:59.999999");
+        assert_eq!(
+            Value::Timestamp(-1).to_string(),
+            "1969-12-31 23:59:59.999999"
+        );
         assert_eq!(Value::Bytes(vec![0xab, 1].into()).to_string(), "0xAB01");
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
         assert_eq!(civil_from_days(11_017), (2000, 3, 1));
@@ -532,7 +608,15 @@ mod tests {
 
     #[test]
     fn json_rendering() {
-        let v = vec![Value::Int(-1), Value::Null, Value::Bytes(vec![1].into()), Value::Decimal("1.50".into())];
-        assert_eq!(serde_json::to_string(&v).unwrap(), r#"[-1,null,{"hex":"01"},"1.50"]"#);
+        let v = vec![
+            Value::Int(-1),
+            Value::Null,
+            Value::Bytes(vec![1].into()),
+            Value::Decimal("1.50".into()),
+        ];
+        assert_eq!(
+            serde_json::to_string(&v).unwrap(),
+            r#"[-1,null,{"hex":"01"},"1.50"]"#
+        );
     }
 }

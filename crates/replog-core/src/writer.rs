@@ -263,10 +263,15 @@ impl DirWriter {
     /// Creates `dir` (if needed) and the first segment. Fails if a segment
     /// with the same name exists.
     pub fn create(dir: &Path, opts: WriterOptions) -> Result<DirWriter> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(e, format!("creating {}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(e, format!("creating {}", dir.display())))?;
         let seg = Self::open_segment(dir, opts.header())?;
         sync_dir(dir)?;
-        Ok(DirWriter { dir: dir.to_path_buf(), opts, seg })
+        Ok(DirWriter {
+            dir: dir.to_path_buf(),
+            opts,
+            seg,
+        })
     }
 
     fn open_segment(dir: &Path, header: SegmentHeader) -> Result<LogWriter<File>> {
@@ -321,20 +326,25 @@ impl DirWriter {
             seq: old.seq + 1,
             start_lsn: self.seg.next_lsn(),
             start_state: self.seg.last_state(),
-            salt: xxhash_rust::xxh3::xxh3_64_with_seed(&old.salt.to_le_bytes(), u64::from(old.seq) + 1),
+            salt: xxhash_rust::xxh3::xxh3_64_with_seed(
+                &old.salt.to_le_bytes(),
+                u64::from(old.seq) + 1,
+            ),
             ..old.clone()
         };
         let next = Self::open_segment(&self.dir, header)?;
         let prev = std::mem::replace(&mut self.seg, next);
         let f = prev.finish()?;
-        f.sync_all().map_err(|e| Error::io(e, "fsync of finished segment"))?;
+        f.sync_all()
+            .map_err(|e| Error::io(e, "fsync of finished segment"))?;
         sync_dir(&self.dir)
     }
 
     /// Flushes and syncs the current segment.
     pub fn finish(self) -> Result<()> {
         let f = self.seg.finish()?;
-        f.sync_all().map_err(|e| Error::io(e, "fsync of log segment"))
+        f.sync_all()
+            .map_err(|e| Error::io(e, "fsync of log segment"))
     }
 }
 
@@ -358,10 +368,39 @@ mod tests {
         let mut w = LogWriter::new(Vec::new(), &WriterOptions::new(LogKind::Statement)).unwrap();
         assert!(w.append(&[0x10]).is_ok());
         assert!(w.append(&[0x01]).is_err());
-        assert!(w.commit(&Commit { txid: 1, timestamp_us: 0, state_before: None, state_after: None }).is_err());
-        w.begin(&Begin { txid: 1, timestamp_us: 0, server_id: 1, origin: "" }).unwrap();
-        assert!(w.begin(&Begin { txid: 2, timestamp_us: 0, server_id: 1, origin: "" }).is_err());
-        let lsn = w.commit(&Commit { txid: 1, timestamp_us: 0, state_before: None, state_after: None }).unwrap();
+        assert!(
+            w.commit(&Commit {
+                txid: 1,
+                timestamp_us: 0,
+                state_before: None,
+                state_after: None
+            })
+            .is_err()
+        );
+        w.begin(&Begin {
+            txid: 1,
+            timestamp_us: 0,
+            server_id: 1,
+            origin: "",
+        })
+        .unwrap();
+        assert!(
+            w.begin(&Begin {
+                txid: 2,
+                timestamp_us: 0,
+                server_id: 1,
+                origin: ""
+            })
+            .is_err()
+        );
+        let lsn = w
+            .commit(&Commit {
+                txid: 1,
+                timestamp_us: 0,
+                state_before: None,
+                state_after: None,
+            })
+            .unwrap();
         assert_eq!(lsn, 16 + 32);
         let bytes = w.finish().unwrap();
         assert_eq!(bytes.len() as u64, HEADER_LEN as u64 + lsn + 48);

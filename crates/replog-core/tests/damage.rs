@@ -4,8 +4,8 @@
 //! zero-copy one whatever its buffer size.
 
 use replog_core::frame::FrameIter;
-use replog_core::recovery::DamageClass;
 use replog_core::reader::{LogReader, ReaderOptions, SegmentInput, scan};
+use replog_core::recovery::DamageClass;
 use replog_core::recovery::RecoveryPolicy;
 use replog_core::writer::{LogWriter, WriterOptions};
 use replog_core::{Begin, Commit, LogKind};
@@ -19,24 +19,51 @@ fn sample(txns: u64, open_tail: bool) -> (Vec<u8>, Vec<u64>) {
     let mut frame_lsns = Vec::new();
     let mut state = 100;
     for t in 1..=txns {
-        frame_lsns.push(w.begin(&Begin { txid: t, timestamp_us: t as i64, server_id: 1, origin: "" }).unwrap());
+        frame_lsns.push(
+            w.begin(&Begin {
+                txid: t,
+                timestamp_us: t as i64,
+                server_id: 1,
+                origin: "",
+            })
+            .unwrap(),
+        );
         for r in 0..3u8 {
-            let body: Vec<u8> = std::iter::once(0x10 + r).chain((0..(t as u8 * 7 + r)).map(|i| i ^ 0x5a)).collect();
+            let body: Vec<u8> = std::iter::once(0x10 + r)
+                .chain((0..(t as u8 * 7 + r)).map(|i| i ^ 0x5a))
+                .collect();
             frame_lsns.push(w.append(&body).unwrap());
         }
-        let c = Commit { txid: t, timestamp_us: t as i64, state_before: Some(state), state_after: Some(state + t) };
+        let c = Commit {
+            txid: t,
+            timestamp_us: t as i64,
+            state_before: Some(state),
+            state_after: Some(state + t),
+        };
         state += t;
         frame_lsns.push(w.commit(&c).unwrap());
     }
     if open_tail {
-        frame_lsns.push(w.begin(&Begin { txid: 99, timestamp_us: 0, server_id: 1, origin: "" }).unwrap());
+        frame_lsns.push(
+            w.begin(&Begin {
+                txid: 99,
+                timestamp_us: 0,
+                server_id: 1,
+                origin: "",
+            })
+            .unwrap(),
+        );
         frame_lsns.push(w.append(&[0x11, 1, 2, 3]).unwrap());
     }
     (w.finish().unwrap(), frame_lsns)
 }
 
 fn opts(policy: RecoveryPolicy, cont: bool, buffer_size: usize) -> ReaderOptions {
-    ReaderOptions { policy, continue_after_damage: cont, buffer_size }
+    ReaderOptions {
+        policy,
+        continue_after_damage: cont,
+        buffer_size,
+    }
 }
 
 fn scan_reader(mut r: LogReader) -> replog_core::reader::Summary {
@@ -101,7 +128,10 @@ fn every_bit_flip_is_found_at_its_frame() {
                 assert!(s.damage.first().is_some_and(|d| d.offset < 80), "byte {i}");
                 continue;
             }
-            let d = s.damage.first().unwrap_or_else(|| panic!("flip of byte {i} bit {bit} not found"));
+            let d = s
+                .damage
+                .first()
+                .unwrap_or_else(|| panic!("flip of byte {i} bit {bit} not found"));
             assert_eq!(d.offset, frame_of(&bytes, i), "byte {i} bit {bit}");
             assert!(!d.tolerated);
             assert!(!s.acceptable());
@@ -112,7 +142,11 @@ fn every_bit_flip_is_found_at_its_frame() {
 #[test]
 fn every_truncation_is_a_torn_tail_or_a_clean_end() {
     let (bytes, lsns) = sample(3, false);
-    let frame_ends: Vec<usize> = lsns.iter().map(|l| 80 + *l as usize).chain([bytes.len()]).collect();
+    let frame_ends: Vec<usize> = lsns
+        .iter()
+        .map(|l| 80 + *l as usize)
+        .chain([bytes.len()])
+        .collect();
     for cut in 80..bytes.len() {
         let s = run(&bytes[..cut], opts(RecoveryPolicy::TolerateTail, false, 0));
         if frame_ends.contains(&cut) {
@@ -122,7 +156,10 @@ fn every_truncation_is_a_torn_tail_or_a_clean_end() {
             assert_eq!(d.class, DamageClass::TornTail, "cut {cut}");
             assert!(d.tolerated);
             assert!(s.acceptable());
-            assert_eq!(d.offset as usize, *frame_ends.iter().rev().find(|&&e| e <= cut).unwrap());
+            assert_eq!(
+                d.offset as usize,
+                *frame_ends.iter().rev().find(|&&e| e <= cut).unwrap()
+            );
         }
         let strict = run(&bytes[..cut], opts(RecoveryPolicy::Strict, false, 0));
         assert_eq!(strict.acceptable(), frame_ends.contains(&cut));
@@ -177,12 +214,17 @@ fn streaming_agrees_with_zero_copy_for_any_buffer_size() {
             }
         }
         for buffer_size in [1, 7, 8, 16, 33, 100, 4096] {
-            let mut r = LogReader::new(vec![SegmentInput::memory("t", b.clone())], opts(RecoveryPolicy::Strict, false, buffer_size));
+            let mut r = LogReader::new(
+                vec![SegmentInput::memory("t", b.clone())],
+                opts(RecoveryPolicy::Strict, false, buffer_size),
+            );
             let mut streamed = Vec::new();
             let mut err = None;
             while let Some(ev) = r.next() {
                 match ev.unwrap() {
-                    replog_core::reader::Event::Frame(f) => streamed.push((f.offset, f.body.to_vec())),
+                    replog_core::reader::Event::Frame(f) => {
+                        streamed.push((f.offset, f.body.to_vec()))
+                    }
                     replog_core::reader::Event::Damage(d) => err = Some(d.offset),
                     replog_core::reader::Event::Segment { .. } => {}
                 }
@@ -201,19 +243,45 @@ fn segments_must_follow_on() {
     let dir = tempfile::tempdir().unwrap();
     let mut w = replog_core::writer::DirWriter::create(dir.path(), o).unwrap();
     for t in 1..=3 {
-        w.begin(&Begin { txid: t, timestamp_us: 0, server_id: 1, origin: "" }).unwrap();
+        w.begin(&Begin {
+            txid: t,
+            timestamp_us: 0,
+            server_id: 1,
+            origin: "",
+        })
+        .unwrap();
         w.append(&[0x10, t as u8]).unwrap();
-        w.commit(&Commit { txid: t, timestamp_us: 0, state_before: Some(t), state_after: Some(t + 1) }).unwrap();
+        w.commit(&Commit {
+            txid: t,
+            timestamp_us: 0,
+            state_before: Some(t),
+            state_after: Some(t + 1),
+        })
+        .unwrap();
     }
     w.finish().unwrap();
     let paths = replog_core::reader::segment_paths(dir.path()).unwrap();
     assert_eq!(paths.len(), 4); // three full segments and an empty fourth
-    let r = LogReader::open(&[dir.path().to_path_buf()], opts(RecoveryPolicy::Strict, true, 0)).unwrap();
+    let r = LogReader::open(
+        &[dir.path().to_path_buf()],
+        opts(RecoveryPolicy::Strict, true, 0),
+    )
+    .unwrap();
     let s = scan_reader(r);
     assert!(s.damage.is_empty(), "{:?}", s.damage);
     assert_eq!(s.commits, 3);
     // Drop the middle segment: a gap.
-    let inputs: Vec<_> = [0, 2, 3].iter().map(|&i| SegmentInput::file(&paths[i]).unwrap()).collect();
+    let inputs: Vec<_> = [0, 2, 3]
+        .iter()
+        .map(|&i| SegmentInput::file(&paths[i]).unwrap())
+        .collect();
     let s = scan(inputs, opts(RecoveryPolicy::Strict, true, 0)).unwrap();
-    assert!(matches!(s.damage[0].kind, replog_core::reader::DamageKind::Discontinuity { .. }), "{:?}", s.damage);
+    assert!(
+        matches!(
+            s.damage[0].kind,
+            replog_core::reader::DamageKind::Discontinuity { .. }
+        ),
+        "{:?}",
+        s.damage
+    );
 }

@@ -1,0 +1,550 @@
+//! `replog inspect`: list a log's records, or statistics per record type.
+
+use crate::cmd::common::{RecoveryArg, parse_time};
+use crate::input::Inputs;
+use crate::output::{JsonArray, OutputFormat, Progress, TableSink, ndjson, percent, table};
+use crate::{Outcome, with_format};
+use anyhow::{Result, bail};
+use replog_core::reader::{Event, LogReader, ReaderOptions};
+use replog_core::record::{Record, RecordView, TableRef, decode_record, rtype};
+use replog_core::segment::{HEADER_LEN, hex};
+use replog_core::{Format, LogKind};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+
+const HELP: &str = "\
+Examples:
+  replog inspect fixtures/native/logical/sample.replog
+  replog inspect --stats wal/                      # a directory of segments
+  replog inspect --format ndjson log.replog | jq .
+  replog inspect --type insert --table shop.orders log.replog
+  replog inspect --hex --limit 4 log.replog        # offset | bytes | meaning
+  cat log.replog | replog inspect -
+
+Positions are LSNs (log positions, which continue across segments); OFFSET
+is the byte offset inside the segment file. Times are UTC.
+
+Exit status:
+  0  the log was read to its end without damage
+  1  damage was found (reported on standard error)
+  2  usage or I/O error";
+
+/// Arguments of `replog inspect`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = HELP)]
+pub struct Args {
+    /// Log files, directories of segments, or `-` for standard input; all
+    /// together form one log, in the order given.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: OutputFormat,
+    /// Print counts, bytes and percentages per record type instead of records.
+    #[arg(long, conflicts_with = "hex")]
+    pub stats: bool,
+    /// Print offset | bytes | meaning rows (table output only).
+    #[arg(long)]
+    pub hex: bool,
+    /// Skip records before this LSN.
+    #[arg(long, value_name = "LSN")]
+    pub start: Option<u64>,
+    /// Stop at the first record at or after this LSN.
+    #[arg(long, value_name = "LSN")]
+    pub stop: Option<u64>,
+    /// Only transactions that began at or after this time (UTC).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub start_time: Option<i64>,
+    /// Only transactions that began before this time (UTC).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub stop_time: Option<i64>,
+    /// Only records of this transaction.
+    #[arg(long)]
+    pub txid: Option<u64>,
+    /// Only records about this table (`db.table` or `table`).
+    #[arg(long)]
+    pub table: Option<String>,
+    /// Only records of these types (repeatable; case-insensitive), e.g. `insert`.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub types: Vec<String>,
+    /// Print at most this many records.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+    /// Which damage ends the log without an error.
+    #[arg(long, value_enum, default_value = "strict")]
+    pub recovery: RecoveryArg,
+}
+
+/// Runs `replog inspect`.
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    let inputs = Inputs::resolve(&args.paths)?;
+    inputs.require_native("inspect")?;
+    let Some(kind) = inputs.kind else {
+        bail!(
+            "{}: the segment header is damaged; cannot tell which format the log holds (try `replog verify`)",
+            inputs.files[0].display()
+        );
+    };
+    if args.hex && args.format != OutputFormat::Table {
+        bail!("--hex prints a table; it cannot be combined with --format json or ndjson");
+    }
+    let total: u64 = inputs
+        .files
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let reader = LogReader::new(
+        inputs.segments()?,
+        ReaderOptions {
+            policy: args.recovery.into(),
+            continue_after_damage: false,
+            buffer_size: 0,
+        },
+    );
+    with_format!(kind, F => inspect::<F>(reader, kind, args, total, out))
+}
+
+#[derive(Serialize)]
+struct JsonRow<'a, R: Serialize> {
+    lsn: u64,
+    offset: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    txid: Option<u64>,
+    #[serde(rename = "type")]
+    type_name: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    table: Option<&'a str>,
+    record: &'a R,
+}
+
+#[derive(Default)]
+struct TypeStats {
+    count: u64,
+    bytes: u64,
+}
+
+enum Sink {
+    Table(TableSink),
+    Json(JsonArray),
+    Ndjson,
+    Hex(TableSink),
+    Stats(BTreeMap<&'static str, TypeStats>),
+}
+
+struct Filters<'a> {
+    args: &'a Args,
+    types: Vec<String>,
+}
+
+impl Filters<'_> {
+    fn needs_decode(&self) -> bool {
+        self.args.table.is_some() || !self.args.types.is_empty()
+    }
+    fn type_ok(&self, name: &str) -> bool {
+        self.types.is_empty() || self.types.iter().any(|t| t.eq_ignore_ascii_case(name))
+    }
+    fn table_ok(&self, table: Option<&str>) -> bool {
+        match (&self.args.table, table) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(want), Some(have)) => {
+                have == want || have.rsplit_once('.').is_some_and(|(_, t)| t == want)
+            }
+        }
+    }
+}
+
+fn inspect<F: Format>(
+    mut reader: LogReader,
+    kind: LogKind,
+    args: &Args,
+    total: u64,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    let filters = Filters {
+        args,
+        types: args.types.clone(),
+    };
+    let mut sink = if args.stats {
+        Sink::Stats(BTreeMap::new())
+    } else if args.hex {
+        Sink::Hex(TableSink::new(vec!["OFFSET", "BYTES", "MEANING"], &[0]))
+    } else {
+        match args.format {
+            OutputFormat::Table => Sink::Table(TableSink::new(
+                vec!["LSN", "OFFSET", "TXID", "TYPE", "SIZE", "TABLE", "DETAIL"],
+                &[0, 1, 2, 4],
+            )),
+            OutputFormat::Json => Sink::Json(JsonArray::default()),
+            OutputFormat::Ndjson => Sink::Ndjson,
+        }
+    };
+    let mut tables: HashMap<u64, String> = HashMap::new();
+    let mut tx: Option<(u64, i64)> = None;
+    let mut printed = 0u64;
+    let mut found = false;
+    let mut progress = Progress::new(total);
+    let mut done_bytes = 0u64;
+    let limit = args.limit.unwrap_or(u64::MAX);
+    let mut hex_ck = replog_core::frame::Checksummer::new(0);
+    'scan: while let Some(ev) = reader.next() {
+        let ev = ev?;
+        let frame = match ev {
+            Event::Segment { name, header, .. } => {
+                F::check_header(header)
+                    .map_err(|e| anyhow::Error::new(e).context(name.to_string()))?;
+                hex_ck = replog_core::frame::Checksummer::new(header.salt);
+                if let Sink::Hex(t) = &mut sink {
+                    hex_header(t, out, header)?;
+                }
+                continue;
+            }
+            Event::Damage(d) => {
+                let _ = out.flush();
+                progress.finish();
+                eprintln!("replog: {}", d.to_error());
+                if !d.tolerated {
+                    found = true;
+                }
+                continue;
+            }
+            Event::Frame(f) => f,
+        };
+        done_bytes += frame.disk_len();
+        progress.update(done_bytes);
+        if args.stop.is_some_and(|s| frame.lsn >= s) {
+            break;
+        }
+        let t = frame.record_type();
+        // Transaction context, from the BEGIN bodies only.
+        if t == rtype::BEGIN {
+            if let Ok(b) = replog_core::Begin::decode(frame.body, frame.body_offset()) {
+                tx = Some((b.txid, b.timestamp_us));
+            }
+        }
+        let txid = tx.map(|(id, _)| id);
+        let in_window = args.start.is_none_or(|s| frame.lsn >= s)
+            && args.txid.is_none_or(|want| txid == Some(want))
+            && args
+                .start_time
+                .is_none_or(|s| tx.is_some_and(|(_, ts)| ts >= s))
+            && args
+                .stop_time
+                .is_none_or(|s| tx.is_some_and(|(_, ts)| ts < s));
+        let fast_stats = matches!(sink, Sink::Stats(_)) && !filters.needs_decode();
+        if fast_stats {
+            if in_window {
+                if let Sink::Stats(m) = &mut sink {
+                    let e = m.entry(type_name::<F>(t)).or_default();
+                    e.count += 1;
+                    e.bytes += frame.disk_len();
+                }
+            }
+        } else {
+            let rec = match decode_record::<F>(frame.body, frame.body_offset()) {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = out.flush();
+                    progress.finish();
+                    eprintln!("replog: malformed record: {e}");
+                    found = true;
+                    break 'scan;
+                }
+            };
+            if let Some((id, name)) = rec.defines_table() {
+                tables.insert(id, name);
+            }
+            let table = match rec.table() {
+                Some(TableRef::Name(n)) => Some(n),
+                Some(TableRef::Id(id)) => tables.get(&id).map(String::as_str),
+                None => None,
+            };
+            if in_window && filters.type_ok(rec.type_name()) && filters.table_ok(table) {
+                printed += 1;
+                let crc = if args.hex {
+                    hex_ck.frame_crc(frame.lsn, frame.body)
+                } else {
+                    0
+                };
+                emit::<F>(&mut sink, out, &frame, crc, txid, table, &rec)?;
+                if printed >= limit {
+                    break;
+                }
+            }
+        }
+        if t == rtype::COMMIT {
+            tx = None;
+        }
+    }
+    progress.finish();
+    let summary = reader.summary().clone();
+    match sink {
+        Sink::Table(mut t) | Sink::Hex(mut t) => t.flush(out)?,
+        Sink::Json(a) => a.finish(out)?,
+        Sink::Ndjson => {}
+        Sink::Stats(m) => print_stats(out, kind, args.format, &m, &summary)?,
+    }
+    if let Some(u) = &summary.uncommitted {
+        eprintln!(
+            "replog: note: transaction {} (from LSN {}, {} records) has no COMMIT: an uncommitted tail, never replayed",
+            u.txid, u.lsn, u.frames
+        );
+    }
+    Ok(if found {
+        Outcome::Found
+    } else {
+        Outcome::Clean
+    })
+}
+
+fn type_name<F: Format>(t: u8) -> &'static str {
+    match t {
+        rtype::BEGIN => "BEGIN",
+        rtype::COMMIT => "COMMIT",
+        t => F::type_name(t),
+    }
+}
+
+fn emit<F: Format>(
+    sink: &mut Sink,
+    out: &mut dyn Write,
+    frame: &replog_core::frame::Frame<'_>,
+    crc: u32,
+    txid: Option<u64>,
+    table: Option<&str>,
+    rec: &Record<'_, F::Record<'_>>,
+) -> Result<()> {
+    match sink {
+        Sink::Table(t) => t.push(
+            out,
+            vec![
+                frame.lsn.to_string(),
+                frame.offset.to_string(),
+                txid.map(|t| t.to_string()).unwrap_or_default(),
+                rec.type_name().to_string(),
+                frame.body.len().to_string(),
+                table.unwrap_or("").to_string(),
+                rec.summary(),
+            ],
+        )?,
+        Sink::Json(a) => a.push(
+            out,
+            &JsonRow {
+                lsn: frame.lsn,
+                offset: frame.offset,
+                txid,
+                type_name: rec.type_name(),
+                table,
+                record: rec,
+            },
+        )?,
+        Sink::Ndjson => ndjson(
+            out,
+            &JsonRow {
+                lsn: frame.lsn,
+                offset: frame.offset,
+                txid,
+                type_name: rec.type_name(),
+                table,
+                record: rec,
+            },
+        )?,
+        Sink::Hex(t) => hex_frame(
+            t,
+            out,
+            frame,
+            crc,
+            &format!("{} {}", rec.type_name(), rec.summary()),
+        )?,
+        Sink::Stats(m) => {
+            let e = m.entry(rec.type_name()).or_default();
+            e.count += 1;
+            e.bytes += frame.disk_len();
+        }
+    }
+    Ok(())
+}
+
+fn hex_rows(
+    t: &mut TableSink,
+    out: &mut dyn Write,
+    offset: u64,
+    bytes: &[u8],
+    meaning: &str,
+) -> std::io::Result<()> {
+    for (i, chunk) in bytes.chunks(16).enumerate() {
+        let hexs: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
+        let m = if i == 0 {
+            meaning.to_string()
+        } else {
+            String::new()
+        };
+        t.push(
+            out,
+            vec![format!("{:08x}", offset + 16 * i as u64), hexs.join(" "), m],
+        )?;
+    }
+    Ok(())
+}
+
+fn hex_header(
+    t: &mut TableSink,
+    out: &mut dyn Write,
+    h: &replog_core::SegmentHeader,
+) -> std::io::Result<()> {
+    let b = h.encode();
+    let state = h
+        .start_state
+        .map_or("none".to_string(), |s| format!("{s:016x}"));
+    let fields: [(usize, usize, String); 7] = [
+        (0, 8, "magic".to_string()),
+        (
+            8,
+            16,
+            format!(
+                "kind={} version={} header_len={HEADER_LEN} seq={}",
+                h.kind, h.version, h.seq
+            ),
+        ),
+        (16, 32, format!("log id {}", hex(&h.log_id))),
+        (
+            32,
+            48,
+            format!("store id {}, salt {:016x}", h.store_id, h.salt),
+        ),
+        (
+            48,
+            64,
+            format!("start LSN {}, start state {state}", h.start_lsn),
+        ),
+        (
+            64,
+            76,
+            format!(
+                "page size {}, page format {}, flags, reserved",
+                h.page_size, h.page_format
+            ),
+        ),
+        (76, 80, "header CRC-32C".to_string()),
+    ];
+    for (a, z, m) in fields {
+        hex_rows(t, out, a as u64, &b[a..z], &m)?;
+    }
+    Ok(())
+}
+
+fn hex_frame(
+    t: &mut TableSink,
+    out: &mut dyn Write,
+    f: &replog_core::frame::Frame<'_>,
+    crc: u32,
+    meaning: &str,
+) -> std::io::Result<()> {
+    let mut hdr = Vec::with_capacity(8);
+    hdr.extend_from_slice(&(f.body.len() as u32).to_le_bytes());
+    hdr.extend_from_slice(&crc.to_le_bytes());
+    let note = format!(
+        "frame at LSN {}: body length {}, CRC-32C {crc:08x}",
+        f.lsn,
+        f.body.len()
+    );
+    hex_rows(t, out, f.offset, &hdr, &note)?;
+    hex_rows(t, out, f.body_offset(), f.body, meaning)?;
+    let pad = f.disk_len() as usize - 8 - f.body.len();
+    if pad > 0 {
+        hex_rows(
+            t,
+            out,
+            f.body_offset() + f.body.len() as u64,
+            &vec![0u8; pad],
+            "padding",
+        )?;
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct StatRow<'a> {
+    #[serde(rename = "type")]
+    type_name: &'a str,
+    count: u64,
+    count_pct: f64,
+    bytes: u64,
+    bytes_pct: f64,
+}
+
+fn print_stats(
+    out: &mut dyn Write,
+    kind: LogKind,
+    format: OutputFormat,
+    m: &BTreeMap<&'static str, TypeStats>,
+    summary: &replog_core::reader::Summary,
+) -> Result<()> {
+    let n: u64 = m.values().map(|s| s.count).sum();
+    let b: u64 = m.values().map(|s| s.bytes).sum();
+    let pct = |x: u64, w: u64| {
+        if w == 0 {
+            0.0
+        } else {
+            (x as f64 * 10000.0 / w as f64).round() / 100.0
+        }
+    };
+    let rows: Vec<StatRow<'_>> = m
+        .iter()
+        .map(|(k, s)| StatRow {
+            type_name: k,
+            count: s.count,
+            count_pct: pct(s.count, n),
+            bytes: s.bytes,
+            bytes_pct: pct(s.bytes, b),
+        })
+        .collect();
+    match format {
+        OutputFormat::Table => {
+            let mut t = table(&["TYPE", "COUNT", "COUNT%", "BYTES", "BYTES%"]);
+            for i in 1..5 {
+                if let Some(c) = t.column_mut(i) {
+                    c.set_cell_alignment(comfy_table::CellAlignment::Right);
+                }
+            }
+            for (k, s) in m {
+                t.add_row(vec![
+                    k.to_string(),
+                    s.count.to_string(),
+                    percent(s.count, n),
+                    s.bytes.to_string(),
+                    percent(s.bytes, b),
+                ]);
+            }
+            t.add_row(vec![
+                "Total".to_string(),
+                n.to_string(),
+                "100.00%".into(),
+                b.to_string(),
+                "100.00%".into(),
+            ]);
+            writeln!(
+                out,
+                "{kind} log: {} segment(s), {} committed transaction(s)",
+                summary.segments, summary.commits
+            )?;
+            writeln!(out, "{t}")?;
+        }
+        OutputFormat::Json => {
+            let doc = serde_json::json!({
+                "kind": kind, "segments": summary.segments, "commits": summary.commits,
+                "records": n, "bytes": b, "types": rows,
+            });
+            serde_json::to_writer_pretty(&mut *out, &doc)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Ndjson => {
+            for r in &rows {
+                ndjson(out, r)?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! Resolving the paths a command was given: files, directories of segments,
+//! or `-` for standard input, and detecting what kind of log they hold.
+
+use anyhow::{Context, Result, bail};
+use replog_core::LogKind;
+use replog_core::reader::{SegmentInput, segment_paths};
+use replog_core::segment::MAGIC;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// What a file looks like from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detected {
+    /// A replog segment of this kind (None: the kind byte is damaged).
+    Native(Option<LogKind>),
+    /// A MySQL or MariaDB binlog.
+    Binlog,
+    /// Something else.
+    Unknown,
+}
+
+/// Looks at the first bytes of a file. The replog magic is matched loosely
+/// (up to 4 differing bits), so that a damaged header is still recognised
+/// and reported as damage rather than as a foreign file.
+pub fn detect(head: &[u8]) -> Detected {
+    if head.starts_with(&[0xfe, b'b', b'i', b'n']) {
+        return Detected::Binlog;
+    }
+    if head.len() >= MAGIC.len() {
+        let diff: u32 = head
+            .iter()
+            .zip(MAGIC.iter())
+            .map(|(a, b)| (a ^ b).count_ones())
+            .sum();
+        if diff <= 4 {
+            return Detected::Native(head.get(8).and_then(|&k| LogKind::from_code(k)));
+        }
+    }
+    Detected::Unknown
+}
+
+/// The inputs of one command, resolved.
+#[derive(Debug)]
+pub struct Inputs {
+    /// Segment files in order.
+    pub files: Vec<PathBuf>,
+    /// What the first file looks like.
+    pub detected: Detected,
+    /// The kind named by any readable segment header.
+    pub kind: Option<LogKind>,
+    _spool: Option<tempfile::TempPath>,
+}
+
+impl Inputs {
+    /// Resolves `paths` (files, directories, or `-` once for standard
+    /// input, which is spooled to a temporary file so memory stays bounded).
+    pub fn resolve(paths: &[String]) -> Result<Inputs> {
+        let mut files = Vec::new();
+        let mut spool = None;
+        for p in paths {
+            if p == "-" {
+                if spool.is_some() {
+                    bail!("standard input can be given only once");
+                }
+                let mut tmp = tempfile::NamedTempFile::new()
+                    .context("creating a spool file for standard input")?;
+                std::io::copy(&mut std::io::stdin().lock(), &mut tmp)
+                    .context("reading standard input")?;
+                let path = tmp.into_temp_path();
+                files.push(path.to_path_buf());
+                spool = Some(path);
+            } else {
+                let found = segment_paths(Path::new(p)).map_err(anyhow::Error::new)?;
+                if found.is_empty() {
+                    bail!("{p}: no *.replog segment files in this directory");
+                }
+                files.extend(found);
+            }
+        }
+        let Some(first) = files.first() else {
+            bail!("no input given")
+        };
+        let detected = detect(&head(first)?);
+        let mut kind = match detected {
+            Detected::Native(k) => k,
+            _ => None,
+        };
+        if kind.is_none() {
+            for f in files.iter().skip(1) {
+                if let Detected::Native(Some(k)) = detect(&head(f)?) {
+                    kind = Some(k);
+                    break;
+                }
+            }
+        }
+        Ok(Inputs {
+            files,
+            detected,
+            kind,
+            _spool: spool,
+        })
+    }
+
+    /// The segment inputs for a reader.
+    pub fn segments(&self) -> Result<Vec<SegmentInput>> {
+        self.files
+            .iter()
+            .map(|p| SegmentInput::file(p).map_err(anyhow::Error::new))
+            .collect()
+    }
+
+    /// Fails unless the inputs are a native log.
+    pub fn require_native(&self, what: &str) -> Result<()> {
+        match self.detected {
+            Detected::Native(_) => Ok(()),
+            Detected::Binlog => bail!(
+                "{}: this is a MySQL/MariaDB binlog; `replog {what}` of binlogs is not supported yet",
+                self.files[0].display()
+            ),
+            Detected::Unknown => bail!(
+                "{}: not a replog log (no replog segment magic at offset 0)",
+                self.files[0].display()
+            ),
+        }
+    }
+}
+
+fn head(path: &Path) -> Result<Vec<u8>> {
+    let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut b = Vec::with_capacity(16);
+    f.by_ref()
+        .take(16)
+        .read_to_end(&mut b)
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_damaged_magic_but_not_foreign_files() {
+        let mut h = MAGIC.to_vec();
+        h.push(2);
+        assert_eq!(detect(&h), Detected::Native(Some(LogKind::Logical)));
+        h[1] ^= 0x10;
+        assert_eq!(detect(&h), Detected::Native(Some(LogKind::Logical)));
+        assert_eq!(detect(b"\xfebin\x00"), Detected::Binlog);
+        assert_eq!(detect(b"hello world, not a log"), Detected::Unknown);
+    }
+}

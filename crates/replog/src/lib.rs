@@ -1,0 +1,101 @@
+//! The `replog` command-line tool, as a library: every subcommand is a
+//! function that writes to any `impl Write`, so tests need no subprocess.
+#![deny(missing_docs)]
+
+pub mod cmd;
+pub mod input;
+pub mod output;
+
+use clap::{Parser, Subcommand};
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Exit status: nothing found.
+pub const EXIT_CLEAN: u8 = 0;
+/// Exit status: damage or a difference was found.
+pub const EXIT_FOUND: u8 = 1;
+/// Exit status: usage or I/O error.
+pub const EXIT_ERROR: u8 = 2;
+
+const EXIT_STATUS_HELP: &str = "\
+Exit status:
+  0  clean: nothing damaged or different
+  1  damage or a difference was found
+  2  usage or I/O error";
+
+/// replog: inspect, verify, convert, diff and replay database replication logs.
+///
+/// replog reads its own native logs (statement, logical row-based and
+/// physical WAL) and, as they are added, MySQL and MariaDB binlogs.
+#[derive(Debug, Parser)]
+#[command(name = "replog", version, after_help = EXIT_STATUS_HELP, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the records of a log, or statistics per record type.
+    Inspect(cmd::inspect::Args),
+    /// Check every checksum, the frame chain and segment continuity.
+    Verify(cmd::verify::Args),
+}
+
+/// What a command found: decides the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing damaged or different.
+    Clean,
+    /// Damage or a difference was found.
+    Found,
+}
+
+/// Runs a parsed command line, writing results to `out`.
+pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    match cli.command {
+        Command::Inspect(a) => cmd::inspect::run(&a, out),
+        Command::Verify(a) => cmd::verify::run(&a, out),
+    }
+}
+
+/// Parses `args`, runs the command on standard output and returns the exit
+/// status. A closed pipe ends the command quietly.
+pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                EXIT_ERROR
+            } else {
+                EXIT_CLEAN
+            });
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let result = run(cli, &mut out).and_then(|o| {
+        out.flush()?;
+        Ok(o)
+    });
+    match result {
+        Ok(Outcome::Clean) => ExitCode::from(EXIT_CLEAN),
+        Ok(Outcome::Found) => ExitCode::from(EXIT_FOUND),
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_CLEAN),
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "replog: error: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
