@@ -681,3 +681,165 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+    use replog_core::value::{Date, DateTime, TIME_MAX_MICROS};
+    use std::borrow::Cow;
+
+    fn arb_date() -> impl Strategy<Value = Date> {
+        (0u16..=9999, 0u8..=12, 0u8..=31).prop_map(|(year, month, day)| Date { year, month, day })
+    }
+
+    /// Values of every kind.
+    fn arb_value() -> impl Strategy<Value = Value<'static>> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::Int),
+            any::<u64>().prop_map(Value::UInt),
+            any::<f32>()
+                .prop_filter("NaN never equals itself", |f| !f.is_nan())
+                .prop_map(Value::F32),
+            any::<f64>()
+                .prop_filter("NaN never equals itself", |f| !f.is_nan())
+                .prop_map(Value::F64),
+            (
+                any::<bool>(),
+                any::<u64>(),
+                proptest::option::of(0u32..1_000_000)
+            )
+                .prop_map(|(neg, i, f)| {
+                    let s = if neg { "-" } else { "" };
+                    Value::Decimal(Cow::Owned(match f {
+                        Some(f) => format!("{s}{i}.{f}"),
+                        None => format!("{s}{i}"),
+                    }))
+                }),
+            any::<String>().prop_map(|s| Value::Text(Cow::Owned(s))),
+            proptest::collection::vec(any::<u8>(), 0..40).prop_map(|b| Value::Bytes(Cow::Owned(b))),
+            arb_date().prop_map(Value::Date),
+            (-TIME_MAX_MICROS..=TIME_MAX_MICROS).prop_map(Value::Time),
+            (arb_date(), 0u8..24, 0u8..60, 0u8..60, 0u32..1_000_000).prop_map(
+                |(date, hour, minute, second, micro)| {
+                    Value::DateTime(DateTime {
+                        date,
+                        hour,
+                        minute,
+                        second,
+                        micro,
+                    })
+                }
+            ),
+            any::<i64>().prop_map(Value::Timestamp),
+            "[a-z ]{0,10}".prop_map(|s| Value::Enum(Cow::Owned(s))),
+            "[a-z,]{0,12}".prop_map(|s| Value::Set(Cow::Owned(s))),
+            "\\{\"[a-z]{1,4}\":[0-9]{1,6}\\}".prop_map(|s| Value::Json(Cow::Owned(s))),
+        ]
+    }
+
+    /// Owned inputs of a statement: every context item optional.
+    #[derive(Debug, Clone)]
+    struct Owned {
+        sql: String,
+        db: Option<String>,
+        ts: Option<i64>,
+        rand: Option<(u64, u64)>,
+        ids: (Option<u64>, Option<u64>),
+        vars: Option<std::collections::BTreeMap<String, Value<'static>>>,
+        mode: (Option<u64>, Option<String>),
+        tz: Option<String>,
+        auto: Option<(u16, u16)>,
+        charset: Option<(u16, u16, u16)>,
+        origin: (Option<u32>, Option<u32>, Option<u64>),
+    }
+
+    fn arb_owned() -> impl Strategy<Value = Owned> {
+        use proptest::option::of;
+        (
+            (
+                any::<String>(),
+                of(".{0,12}"),
+                of(any::<i64>()),
+                of(any::<(u64, u64)>()),
+            ),
+            (of(any::<u64>()), of(any::<u64>())),
+            of(proptest::collection::btree_map(
+                "[a-z_]{0,6}",
+                arb_value(),
+                0..5,
+            )),
+            (of(any::<u64>()), of("[A-Z_,]{0,30}"), of(".{0,10}")),
+            (of(any::<(u16, u16)>()), of(any::<(u16, u16, u16)>())),
+            (of(any::<u32>()), of(any::<u32>()), of(any::<u64>())),
+        )
+            .prop_map(
+                |((sql, db, ts, rand), ids, vars, (m, mt, tz), (auto, charset), origin)| Owned {
+                    sql,
+                    db,
+                    ts,
+                    rand,
+                    ids,
+                    vars,
+                    mode: (m, mt),
+                    tz,
+                    auto,
+                    charset,
+                    origin,
+                },
+            )
+    }
+
+    impl Owned {
+        fn view(&self) -> Statement<'_> {
+            Statement {
+                sql: &self.sql,
+                context: Context {
+                    database: self.db.as_deref(),
+                    timestamp_us: self.ts,
+                    rand_seed: self.rand.map(|(seed1, seed2)| RandSeed { seed1, seed2 }),
+                    insert_id: self.ids.0,
+                    last_insert_id: self.ids.1,
+                    user_vars: self.vars.as_ref().map(|m| {
+                        m.iter()
+                            .map(|(k, v)| UserVar {
+                                name: k,
+                                value: v.clone(),
+                            })
+                            .collect()
+                    }),
+                    sql_mode: self.mode.0,
+                    sql_mode_text: self.mode.1.as_deref(),
+                    time_zone: self.tz.as_deref(),
+                    auto_increment: self
+                        .auto
+                        .map(|(increment, offset)| AutoIncrement { increment, offset }),
+                    charset: self.charset.map(|(client, connection, server)| Charset {
+                        client,
+                        connection,
+                        server,
+                    }),
+                    error_code: self.origin.0,
+                    server_id: self.origin.1,
+                    thread_id: self.origin.2,
+                },
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn statements_round_trip(o in arb_owned(), base in any::<u32>()) {
+            let st = o.view();
+            let mut body = Vec::new();
+            st.encode(&mut body).unwrap();
+            let back = Statement::decode(&body, u64::from(base)).unwrap();
+            prop_assert_eq!(&back, &st);
+            let mut again = Vec::new();
+            back.encode(&mut again).unwrap();
+            prop_assert_eq!(again, body);
+        }
+    }
+}
