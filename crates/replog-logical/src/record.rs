@@ -2,8 +2,9 @@
 
 use crate::relation::Relation;
 use crate::rtype;
-use crate::tuple::Tuple;
+use crate::tuple::{ColumnValue, Tuple};
 use replog_core::TableRef;
+use replog_core::Value;
 use replog_core::codec::{self, Cursor};
 use replog_core::error::{Error, ErrorKind, Result};
 use replog_core::record::RecordView;
@@ -27,6 +28,14 @@ pub const IMAGE_KEY: u8 = 1;
 pub const IMAGE_FULL: u8 = 2;
 
 impl ImageKind {
+    /// `key` or `full`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ImageKind::Key => "key",
+            ImageKind::Full => "full",
+        }
+    }
+
     /// The wire byte.
     pub fn code(self) -> u8 {
         match self {
@@ -387,6 +396,45 @@ impl<'a> LogicalRecord<'a> {
     }
 }
 
+/// A tuple as `(v1, v2, …)` for one-line summaries: text is quoted, unchanged
+/// columns are `~`, long tuples are cut at about 60 characters, and a
+/// malformed column shows as `<error>`.
+fn render(t: &Tuple<'_>) -> String {
+    use std::fmt::Write;
+    const MAX: usize = 60;
+    let mut s = String::from("(");
+    for (i, v) in t.values().enumerate() {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        if s.len() > MAX {
+            s.push('…');
+            break;
+        }
+        let _ = match v {
+            Ok(ColumnValue::Unchanged) => write!(s, "~"),
+            Ok(ColumnValue::Value(v @ (Value::Text(_) | Value::Enum(_) | Value::Set(_)))) => {
+                write!(
+                    s,
+                    "'{}'",
+                    v.to_string().chars().take(24).collect::<String>()
+                )
+            }
+            Ok(ColumnValue::Value(v)) => {
+                write!(s, "{}", v.to_string().chars().take(24).collect::<String>())
+            }
+            Err(_) => {
+                s.push_str("<error>");
+                break;
+            }
+        };
+    }
+    s.push(')');
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 impl RecordView for LogicalRecord<'_> {
     fn type_name(&self) -> &'static str {
         crate::type_name(self.record_type())
@@ -440,25 +488,23 @@ impl RecordView for LogicalRecord<'_> {
                 r.schema_version,
                 r.columns.len()
             ),
-            LogicalRecord::Insert(r) => {
-                format!("rel={} new=({} columns)", r.relation_id, r.new.len())
-            }
+            LogicalRecord::Insert(r) => format!("rel={} new={}", r.relation_id, render(&r.new)),
             LogicalRecord::Update(r) => match &r.before {
                 Some(b) => format!(
-                    "rel={} before={:?}({}) after=({} columns)",
+                    "rel={} before[{}]={} after={}",
                     r.relation_id,
-                    b.kind,
-                    b.values.len(),
-                    r.after.len()
+                    b.kind.name(),
+                    render(&b.values),
+                    render(&r.after)
                 ),
-                None => format!("rel={} after=({} columns)", r.relation_id, r.after.len()),
+                None => format!("rel={} after={}", r.relation_id, render(&r.after)),
             },
             LogicalRecord::Delete(r) => {
                 format!(
-                    "rel={} before={:?}({})",
+                    "rel={} before[{}]={}",
                     r.relation_id,
-                    r.before.kind,
-                    r.before.values.len()
+                    r.before.kind.name(),
+                    render(&r.before.values)
                 )
             }
             LogicalRecord::Truncate(t) => {

@@ -77,7 +77,7 @@ fn insert_layout() {
     let back = LogicalRecord::decode(&expected, 0).unwrap();
     assert_eq!(back, r);
     assert_eq!(back.validate().unwrap(), 2);
-    assert_eq!(back.summary(), "rel=1 new=(2 columns)");
+    assert_eq!(back.summary(), "rel=1 new=(5, NULL)");
     assert_eq!(
         serde_json::to_string(&back).unwrap(),
         r#"{"relation_id":1,"new":[5,null]}"#
