@@ -496,7 +496,10 @@ impl LogReader {
         }
         let stop_all = d.tolerated || !self.opts.continue_after_damage;
         match (stop_all, resumes_at) {
-            (true, _) => self.state = State::Done,
+            (true, _) => {
+                self.state = State::Done;
+                self.finish();
+            }
             (false, Some(at)) => self.seek(at),
             (false, None) => self.state = State::NextSegment,
         }

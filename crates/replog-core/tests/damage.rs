@@ -285,3 +285,15 @@ fn segments_must_follow_on() {
         s.damage
     );
 }
+
+/// Regression: when damage ended the scan, the summary lost the open
+/// transaction and the final state digest.
+#[test]
+fn damage_that_ends_the_scan_still_reports_the_uncommitted_tail() {
+    let (mut bytes, _) = sample(2, true);
+    bytes.truncate(bytes.len() - 3);
+    let s = run(&bytes, opts(RecoveryPolicy::TolerateTail, false, 0));
+    assert_eq!(s.damage[0].class, DamageClass::TornTail);
+    assert_eq!(s.uncommitted.as_ref().map(|u| u.txid), Some(99));
+    assert_eq!(s.final_state, Some(103));
+}
