@@ -238,8 +238,19 @@ mod tests {
 
     #[test]
     fn smoke() {
+        run(400);
+    }
+
+    /// A longer run: `cargo test --release -p replog-statement -- --ignored smoke_long`.
+    #[test]
+    #[ignore]
+    fn smoke_long() {
+        run(300_000);
+    }
+
+    fn run(iterations: usize) {
         let mut rng = SmokeRng::new(42);
-        for i in 0..400 {
+        for i in 0..iterations {
             let len = (rng.next_u64() % 200) as usize;
             let input = rng.bytes(len);
             fuzz_roundtrip(&input);
