@@ -534,12 +534,16 @@ impl LogReader {
                 self.header = None;
                 let msg = e.to_string();
                 let off = e.offset().unwrap_or(0);
-                self.record_damage(
-                    off,
-                    DamageKind::Header { message: msg },
-                    DamageClass::Corrupt,
-                    None,
-                );
+                // A crash while a new segment was being created leaves a last
+                // segment shorter than its header (or zero-filled): a torn tail.
+                let short = matches!(e.kind(), crate::ErrorKind::UnexpectedEof { .. })
+                    || (n < HEADER_LEN && hdr[..n].iter().all(|&b| b == 0));
+                let class = if short && self.is_last_segment() && self.seg > 0 {
+                    DamageClass::TornTail
+                } else {
+                    DamageClass::Corrupt
+                };
+                self.record_damage(off, DamageKind::Header { message: msg }, class, None);
                 return Some(Ok(()));
             }
         };

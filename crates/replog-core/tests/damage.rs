@@ -297,3 +297,46 @@ fn damage_that_ends_the_scan_still_reports_the_uncommitted_tail() {
     assert_eq!(s.uncommitted.as_ref().map(|u| u.txid), Some(99));
     assert_eq!(s.final_state, Some(103));
 }
+
+/// A crash while rotation was creating the next segment leaves it shorter
+/// than its header: a torn tail, not corruption.
+#[test]
+fn a_half_created_last_segment_is_a_torn_tail() {
+    let mut o = WriterOptions::new(LogKind::Statement);
+    o.segment_size = 1;
+    o.durability = replog_core::writer::Durability::Os;
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = replog_core::writer::DirWriter::create(dir.path(), o).unwrap();
+    w.begin(&Begin {
+        txid: 1,
+        timestamp_us: 0,
+        server_id: 1,
+        origin: "",
+    })
+    .unwrap();
+    w.append(&[0x10, 1]).unwrap();
+    w.commit(&Commit {
+        txid: 1,
+        timestamp_us: 0,
+        state_before: None,
+        state_after: None,
+    })
+    .unwrap();
+    w.finish().unwrap();
+    let paths = replog_core::reader::segment_paths(dir.path()).unwrap();
+    let last = paths.last().unwrap();
+    let header = std::fs::read(last).unwrap();
+    for keep in [0, 20, 79] {
+        std::fs::write(last, &header[..keep]).unwrap();
+        let r = LogReader::open(
+            &[dir.path().to_path_buf()],
+            opts(RecoveryPolicy::TolerateTail, false, 0),
+        )
+        .unwrap();
+        let s = scan_reader(r);
+        assert_eq!(s.commits, 1);
+        assert_eq!(s.damage.len(), 1, "{keep}: {:?}", s.damage);
+        assert_eq!(s.damage[0].class, DamageClass::TornTail, "{keep}");
+        assert!(s.acceptable());
+    }
+}
