@@ -5,7 +5,9 @@ use crate::frame::FrameIter;
 use crate::reader::{Event, LogReader, ReaderOptions, SegmentInput};
 use crate::record::{Begin, Commit, LogKind};
 use crate::recovery::RecoveryPolicy;
+use crate::value::{Date, DateTime, TIME_MAX_MICROS, Value};
 use crate::writer::{LogWriter, WriterOptions};
+use std::borrow::Cow;
 
 /// Arbitrary bytes as a segment: every reader drains without panicking, and
 /// the streaming reader, whatever its buffer size, yields the same frames
@@ -148,6 +150,11 @@ pub fn fuzz_roundtrip(data: &[u8]) {
 pub struct SmokeRng(pub u64);
 
 impl SmokeRng {
+    /// A generator seeded with `seed`.
+    pub fn new(seed: u64) -> SmokeRng {
+        SmokeRng(seed)
+    }
+
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -157,9 +164,24 @@ impl SmokeRng {
         z ^ (z >> 31)
     }
 
+    /// A number below `n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next_u64() % n as u64) as usize
+        }
+    }
+
     /// `n` random bytes.
     pub fn bytes(&mut self, n: usize) -> Vec<u8> {
         (0..n).map(|_| self.next_u64() as u8).collect()
+    }
+
+    /// Between 0 and `max` random bytes.
+    pub fn bytes_up_to(&mut self, max: usize) -> Vec<u8> {
+        let n = self.below(max + 1);
+        self.bytes(n)
     }
 
     /// A copy of `base` with a few random bytes changed, inserted or cut.
@@ -169,7 +191,7 @@ impl SmokeRng {
             if v.is_empty() {
                 break;
             }
-            let i = (self.next_u64() as usize) % v.len();
+            let i = self.below(v.len());
             match self.next_u64() % 4 {
                 0 => v[i] ^= 1 << (self.next_u64() % 8),
                 1 => v[i] = self.next_u64() as u8,
@@ -178,6 +200,120 @@ impl SmokeRng {
             }
         }
         v
+    }
+}
+
+/// A byte-driven generator for structured fuzzing: reads its choices from
+/// the fuzzer's input, and zeros past its end, so every input builds a
+/// valid value.
+#[derive(Debug)]
+pub struct Gen<'a> {
+    data: &'a [u8],
+}
+
+impl<'a> Gen<'a> {
+    /// A generator over `data`.
+    pub fn new(data: &'a [u8]) -> Gen<'a> {
+        Gen { data }
+    }
+
+    /// The next `n` input bytes (fewer at the end).
+    pub fn take(&mut self, n: usize) -> &'a [u8] {
+        let n = n.min(self.data.len());
+        let (a, b) = self.data.split_at(n);
+        self.data = b;
+        a
+    }
+
+    /// One byte.
+    pub fn u8(&mut self) -> u8 {
+        self.take(1).first().copied().unwrap_or(0)
+    }
+
+    /// Eight bytes, little-endian.
+    pub fn u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        let t = self.take(8);
+        b[..t.len()].copy_from_slice(t);
+        u64::from_le_bytes(b)
+    }
+
+    /// A coin toss.
+    pub fn bool(&mut self) -> bool {
+        self.u8() & 1 == 1
+    }
+
+    /// `Some(f(self))` or `None`.
+    pub fn opt<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> Option<T> {
+        if self.bool() { Some(f(self)) } else { None }
+    }
+
+    /// Up to `max` bytes of the input, cut back to valid UTF-8.
+    pub fn str(&mut self, max: usize) -> &'a str {
+        let n = usize::from(self.u8()) % (max + 1);
+        let b = self.take(n);
+        match std::str::from_utf8(b) {
+            Ok(s) => s,
+            Err(e) => std::str::from_utf8(&b[..e.valid_up_to()]).unwrap_or(""),
+        }
+    }
+
+    /// A date, zero dates included.
+    pub fn date(&mut self) -> Date {
+        Date {
+            year: (self.u64() % 10_000) as u16,
+            month: self.u8() % 13,
+            day: self.u8() % 32,
+        }
+    }
+
+    /// A value of any kind, valid for its kind (NaN floats become 0).
+    pub fn value(&mut self) -> Value<'a> {
+        match self.u8() % 16 {
+            0 => Value::Null,
+            1 => Value::Bool(self.bool()),
+            2 => Value::Int(self.u64() as i64),
+            3 => Value::UInt(self.u64()),
+            4 => {
+                let f = f32::from_bits(self.u64() as u32);
+                Value::F32(if f.is_nan() { 0.0 } else { f })
+            }
+            5 => {
+                let f = f64::from_bits(self.u64());
+                Value::F64(if f.is_nan() { 0.0 } else { f })
+            }
+            6 => {
+                let sign = if self.bool() { "-" } else { "" };
+                let int = self.u64();
+                let s = if self.bool() {
+                    format!("{sign}{int}.{:03}", self.u64() % 1000)
+                } else {
+                    format!("{sign}{int}")
+                };
+                Value::Decimal(Cow::Owned(s))
+            }
+            7 => Value::Text(Cow::Borrowed(self.str(24))),
+            8 => {
+                let n = usize::from(self.u8() % 24);
+                Value::Bytes(Cow::Borrowed(self.take(n)))
+            }
+            9 => Value::Date(self.date()),
+            10 => Value::Time((self.u64() as i64) % (TIME_MAX_MICROS + 1)),
+            11 => {
+                let date = self.date();
+                Value::DateTime(DateTime {
+                    date,
+                    hour: self.u8() % 24,
+                    minute: self.u8() % 60,
+                    second: self.u8() % 60,
+                    micro: (self.u64() % 1_000_000) as u32,
+                })
+            }
+            12 => Value::Timestamp(self.u64() as i64),
+            13 => Value::Enum(Cow::Borrowed(self.str(12))),
+            14 => Value::Set(Cow::Borrowed(self.str(12))),
+            _ => Value::Json(Cow::Borrowed(self.str(24))),
+        }
     }
 }
 

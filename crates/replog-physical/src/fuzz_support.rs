@@ -242,38 +242,20 @@ fn check_redo(rec: &PhysicalRecord<'_>, page_size: usize) {
     assert!(buf == model);
 }
 
-/// A tiny deterministic PRNG (splitmix64) for the smoke tests.
-#[cfg(test)]
-pub(crate) struct Rng(pub u64);
-
-#[cfg(test)]
-impl Rng {
-    pub(crate) fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    pub(crate) fn bytes(&mut self, max: usize) -> Vec<u8> {
-        let n = (self.next() as usize) % (max + 1);
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use replog_core::fuzz_support::SmokeRng as Rng;
 
     /// Valid encodings to mutate, of every record type.
     fn seeds() -> Vec<Vec<u8>> {
-        let mut rng = Rng(7);
+        let mut rng = Rng::new(7);
         let mut out = Vec::new();
         for k in 0..5u8 {
             for _ in 0..4 {
-                let mut d = rng.bytes(700);
+                let mut d = rng.bytes_up_to(700);
                 d.insert(0, k);
-                d.insert(1, rng.next() as u8 % 2);
+                d.insert(1, rng.next_u64() as u8 % 2);
                 out.push(roundtrip(&d));
             }
         }
@@ -282,9 +264,9 @@ mod tests {
 
     #[test]
     fn smoke() {
-        let mut rng = Rng(0x5EED);
+        let mut rng = Rng::new(0x5EED);
         for _ in 0..300 {
-            let d = rng.bytes(300);
+            let d = rng.bytes_up_to(300);
             fuzz_decode(&d);
             fuzz_roundtrip(&d);
         }
@@ -292,15 +274,15 @@ mod tests {
             fuzz_decode(&seed);
             for _ in 0..40 {
                 let mut m = seed.clone();
-                match rng.next() % 4 {
+                match rng.next_u64() % 4 {
                     0 => {
-                        let i = rng.next() as usize % m.len();
-                        m[i] ^= 1 << (rng.next() % 8);
+                        let i = rng.next_u64() as usize % m.len();
+                        m[i] ^= 1 << (rng.next_u64() % 8);
                     }
-                    1 => m.truncate(rng.next() as usize % m.len()),
-                    2 => m.push(rng.next() as u8),
+                    1 => m.truncate(rng.next_u64() as usize % m.len()),
+                    2 => m.push(rng.next_u64() as u8),
                     _ => {
-                        let i = rng.next() as usize % m.len();
+                        let i = rng.next_u64() as usize % m.len();
                         m[i] = 0xff;
                     }
                 }
