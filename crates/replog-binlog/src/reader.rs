@@ -297,7 +297,9 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8], pos: u64) -> Result<usize> {
             Ok(k) => n += k,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => {
-                return Err(Error::io(e, format!("reading binlog at offset {pos}")).with_offset(pos));
+                return Err(
+                    Error::io(e, format!("reading binlog at offset {pos}")).with_offset(pos)
+                );
             }
         }
     }

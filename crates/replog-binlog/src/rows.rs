@@ -271,7 +271,19 @@ impl<'e> Iterator for RowIter<'e> {
         if self.done || self.r.is_empty() {
             return None;
         }
-        let res = self.next_change();
+        let start = self.r.offset();
+        let mut res = self.next_change();
+        if res.is_ok() && self.r.offset() == start {
+            // An image with no columns consumes nothing: stop instead of
+            // yielding it forever.
+            res = Err(Error::malformed(
+                start,
+                format!(
+                    "rows event at {} has row images of zero bytes",
+                    self.ev.position
+                ),
+            ));
+        }
         if res.is_err() {
             self.done = true;
         }

@@ -232,7 +232,7 @@ mod tests {
 
     #[test]
     fn timestamp2_and_old_types() {
-        let b = [0x00, 0x00, 0x00, 0x01, 0x30, 0x39]; // 1 s + .1234 (fsp 4 => *100)
+        let b = [0x00, 0x00, 0x00, 0x01, 0x04, 0xd2]; // 1 s + .1234 (fsp 4 => *100)
         assert_eq!(timestamp2(&b, 4).unwrap(), 1_123_400);
         assert_eq!(date3((2024 << 9) | (2 << 5) | 29).year, 2024);
         assert_eq!(
