@@ -23,7 +23,7 @@ pub fn decimal_size(precision: u8, scale: u8) -> usize {
 
 /// Whether (precision, scale) is a layout MySQL can write.
 pub fn valid_decimal(precision: u8, scale: u8) -> bool {
-    precision >= 1 && precision <= MAX_PRECISION && scale <= MAX_SCALE && scale <= precision
+    (1..=MAX_PRECISION).contains(&precision) && scale <= MAX_SCALE && scale <= precision
 }
 
 /// Decodes a packed decimal of exactly `decimal_size(precision, scale)`

@@ -278,12 +278,10 @@ impl TableMap {
         let mut r = Rd::new(v, at);
         match t {
             SIGNEDNESS => {
-                let mut k = 0;
-                for c in self.columns.iter_mut().filter(|c| c.is_numeric()) {
+                for (k, c) in self.columns.iter_mut().filter(|c| c.is_numeric()).enumerate() {
                     // Most significant bit first.
                     let byte = v.get(k / 8).copied().unwrap_or(0);
                     c.unsigned = Some(byte & (0x80 >> (k % 8)) != 0);
-                    k += 1;
                 }
             }
             DEFAULT_CHARSET | ENUM_AND_SET_DEFAULT_CHARSET => {

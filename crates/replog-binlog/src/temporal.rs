@@ -19,7 +19,7 @@ use replog_core::value::{Date, DateTime};
 /// Bytes of the fractional part for a given fsp (0..=6).
 #[inline]
 pub fn frac_bytes(fsp: u8) -> usize {
-    (usize::from(fsp.min(6)) + 1) / 2
+    usize::from(fsp.min(6)).div_ceil(2)
 }
 
 /// Reads a big-endian signed integer of `n` bytes.
@@ -236,7 +236,7 @@ mod tests {
         assert_eq!(timestamp2(&b, 4).unwrap(), 1_123_400);
         assert_eq!(date3((2024 << 9) | (2 << 5) | 29).year, 2024);
         assert_eq!(
-            datetime_old(20240229_235959).to_string(),
+            datetime_old(20_240_229_235_959).to_string(),
             "2024-02-29 23:59:59"
         );
         assert_eq!(time_old(-123456), -((12 * 3600 + 34 * 60 + 56) * 1_000_000));

@@ -246,7 +246,7 @@ fn matches(v: &Value<'_>, col: &Column, printed: &[u8]) -> bool {
     let inner = inner_owned.as_slice();
     let inner_s = String::from_utf8_lossy(inner).into_owned();
     let nums: Vec<&str> = ps
-        .split(|c| c == ' ' || c == '(' || c == ')')
+        .split([' ', '(', ')'])
         .filter(|s| !s.is_empty())
         .collect();
     match v {
