@@ -278,7 +278,12 @@ impl TableMap {
         let mut r = Rd::new(v, at);
         match t {
             SIGNEDNESS => {
-                for (k, c) in self.columns.iter_mut().filter(|c| c.is_numeric()).enumerate() {
+                for (k, c) in self
+                    .columns
+                    .iter_mut()
+                    .filter(|c| c.is_numeric())
+                    .enumerate()
+                {
                     // Most significant bit first.
                     let byte = v.get(k / 8).copied().unwrap_or(0);
                     c.unsigned = Some(byte & (0x80 >> (k % 8)) != 0);
