@@ -192,3 +192,188 @@ fn foreign_files_are_errors_not_damage() {
     let (r, _) = run(&["verify", p.to_str().unwrap()]);
     assert!(r.unwrap_err().to_string().contains("not a replog log"));
 }
+
+#[test]
+fn every_mysql_fixture_verifies_and_truncated_ones_fail_at_the_right_offset() {
+    let dir = root().join("fixtures/mysql");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() || p.extension().is_some_and(|e| e == "md") {
+            continue;
+        }
+        seen += 1;
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        let (r, out) = run(&["verify", "--format", "json", p.to_str().unwrap()]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let expected_damage = match name.as_str() {
+            "binlog_truncated_event.000001" => Some(4),
+            "binlog_truncated_prev_gtid_event.000001" => Some(120),
+            _ => None,
+        };
+        match expected_damage {
+            None => assert_eq!(r.unwrap(), Outcome::Clean, "{name}: {out}"),
+            Some(at) => {
+                assert_eq!(r.unwrap(), Outcome::Found, "{name}");
+                assert_eq!(v["files"][0]["damage"]["offset"], at, "{name}: {out}");
+                assert_eq!(v["files"][0]["damage"]["class"], "torn-tail", "{name}");
+            }
+        }
+        // inspect with decoded rows reads every fixture without an error.
+        let (r, _) = run(&[
+            "inspect",
+            "--decode-rows",
+            "--format",
+            "ndjson",
+            p.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            r.unwrap(),
+            if expected_damage.is_some() {
+                Outcome::Found
+            } else {
+                Outcome::Clean
+            },
+            "{name}"
+        );
+    }
+    assert!(seen >= 20);
+}
+
+#[test]
+fn binlog_event_positions_match_mariadb_binlog() {
+    for run_dir in [
+        "dml/row-full",
+        "dml/statement",
+        "types/row-minimal",
+        "unsafe/mixed-full",
+    ] {
+        let d = root().join("fixtures/mariadb/out").join(run_dir);
+        let events = std::fs::read_to_string(d.join("events.txt")).unwrap();
+        let all: Vec<u64> = events
+            .lines()
+            .filter_map(|l| l.strip_prefix("# at "))
+            .map(|n| n.trim().parse().unwrap())
+            .collect();
+        // events.txt lists mariadb-bin.000001 then .000002; each starts again at 4.
+        let second = all
+            .iter()
+            .skip(1)
+            .position(|&p| p == 4)
+            .map_or(all.len(), |i| i + 1);
+        let theirs = &all[..second];
+        let bin = d.join("mariadb-bin.000001");
+        let (r, out) = run(&["inspect", "--format", "ndjson", bin.to_str().unwrap()]);
+        assert_eq!(r.unwrap(), Outcome::Clean);
+        let ours: Vec<u64> = out
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["position"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(ours, theirs, "{run_dir}");
+    }
+}
+
+#[test]
+fn binlog_damage_and_filters() {
+    let bin = root().join("fixtures/mariadb/out/dml/row-full/mariadb-bin.000001");
+    let bytes = std::fs::read(&bin).unwrap();
+    let (_, out) = run(&["inspect", "--format", "ndjson", bin.to_str().unwrap()]);
+    let events: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // A flipped byte inside an event is a checksum failure at that event.
+    let victim = &events[events.len() / 2];
+    let at = victim["position"].as_u64().unwrap() + 20;
+    let mut b = bytes.clone();
+    b[at as usize] ^= 0x01;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("flipped.000001");
+    std::fs::write(&p, &b).unwrap();
+    let (r, out) = run(&["verify", "--format", "json", p.to_str().unwrap()]);
+    assert_eq!(r.unwrap(), Outcome::Found);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["files"][0]["damage"]["offset"], victim["position"],
+        "{out}"
+    );
+    assert!(
+        v["files"][0]["damage"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("CRC32 mismatch"),
+        "{out}"
+    );
+    // Row filters use the table map's database and table, not USE.
+    let (_, out) = run(&[
+        "inspect",
+        "--format",
+        "ndjson",
+        "--database",
+        "w_dml",
+        "--type",
+        "write_rows_v1",
+        bin.to_str().unwrap(),
+    ]);
+    assert!(out.lines().count() > 0);
+    let (_, out) = run(&[
+        "inspect",
+        "--format",
+        "ndjson",
+        "--database",
+        "elsewhere",
+        bin.to_str().unwrap(),
+    ]);
+    assert_eq!(out.lines().count(), 0);
+    let (_, out) = run(&[
+        "inspect",
+        "--format",
+        "ndjson",
+        "--table",
+        "w_dml.accounts",
+        "--decode-rows",
+        bin.to_str().unwrap(),
+    ]);
+    for l in out.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert_eq!(v["table"], "w_dml.accounts");
+    }
+    let (_, out) = run(&[
+        "inspect",
+        "--format",
+        "ndjson",
+        "--gtid",
+        "0-1-3",
+        bin.to_str().unwrap(),
+    ]);
+    assert!(out.lines().count() >= 3, "{out}");
+    assert!(out.lines().all(|l| l.contains("\"gtid\":\"0-1-3\"")));
+}
+
+#[test]
+fn binlog_golden_outputs() {
+    let dir = root().join("fixtures/mysql/expected");
+    for (name, args) in [
+        ("json.binlog.inspect.txt", vec!["inspect", "--decode-rows"]),
+        (
+            "json.binlog.inspect.ndjson",
+            vec!["inspect", "--decode-rows", "--format", "ndjson"],
+        ),
+        ("json.binlog.stats.txt", vec!["inspect", "--stats"]),
+        ("json.binlog.verify.txt", vec!["verify"]),
+    ] {
+        let f = root().join("fixtures/mysql/json.binlog.000001");
+        let mut a = args.clone();
+        a.push(f.to_str().unwrap());
+        let (r, out) = run(&a);
+        assert_eq!(r.unwrap(), Outcome::Clean, "{name}");
+        check_golden(
+            &dir.join(name),
+            &out.replace(&root().display().to_string(), "<root>"),
+        );
+    }
+}

@@ -21,6 +21,9 @@ Examples:
   replog inspect --type insert --table shop.orders log.replog
   replog inspect --hex --limit 4 log.replog        # offset | bytes | meaning
   cat log.replog | replog inspect -
+  replog inspect mariadb-bin.000001                # a MySQL/MariaDB binlog
+  replog inspect --decode-rows --table shop.orders mysql-bin.000042
+  replog inspect --stats --start-datetime '2024-05-01 12:00:00' mysql-bin.000042
 
 Positions are LSNs (log positions, which continue across segments); OFFSET
 is the byte offset inside the segment file. Times are UTC.
@@ -47,17 +50,17 @@ pub struct Args {
     /// Print offset | bytes | meaning rows (table output only).
     #[arg(long)]
     pub hex: bool,
-    /// Skip records before this LSN.
-    #[arg(long, value_name = "LSN")]
+    /// Skip records before this position (an LSN; for binlogs a file offset).
+    #[arg(long, value_name = "POS", visible_alias = "start-position")]
     pub start: Option<u64>,
-    /// Stop at the first record at or after this LSN.
-    #[arg(long, value_name = "LSN")]
+    /// Stop at the first record at or after this position.
+    #[arg(long, value_name = "POS", visible_alias = "stop-position")]
     pub stop: Option<u64>,
-    /// Only transactions that began at or after this time (UTC).
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    /// Only transactions (binlogs: events) that began at or after this time (UTC).
+    #[arg(long, value_name = "TIME", value_parser = parse_time, visible_alias = "start-datetime")]
     pub start_time: Option<i64>,
-    /// Only transactions that began before this time (UTC).
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    /// Only transactions (binlogs: events) that began before this time (UTC).
+    #[arg(long, value_name = "TIME", value_parser = parse_time, visible_alias = "stop-datetime")]
     pub stop_time: Option<i64>,
     /// Only records of this transaction.
     #[arg(long)]
@@ -74,11 +77,29 @@ pub struct Args {
     /// Which damage ends the log without an error.
     #[arg(long, value_enum, default_value = "strict")]
     pub recovery: RecoveryArg,
+    /// Binlogs: show the values of every row change, with column names
+    /// (from the table map's metadata, else `@1..@n`).
+    #[arg(long)]
+    pub decode_rows: bool,
+    /// Binlogs: only events of this database (row events: the table map's
+    /// database, not `USE`; statements: their default database).
+    #[arg(long, value_name = "DB")]
+    pub database: Option<String>,
+    /// Binlogs: only events of the transaction with this GTID
+    /// (`0-1-42` for MariaDB, `UUID:N` for MySQL).
+    #[arg(long)]
+    pub gtid: Option<String>,
+    /// Binlogs: do not verify event checksums.
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 /// Runs `replog inspect`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let inputs = Inputs::resolve(&args.paths)?;
+    if inputs.detected == crate::input::Detected::Binlog {
+        return crate::cmd::binlog::inspect(args, &inputs.files, out);
+    }
     inputs.require_native("inspect")?;
     let Some(kind) = inputs.kind else {
         bail!(

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod binlog;
 pub mod common;
 pub mod inspect;
 pub mod verify;

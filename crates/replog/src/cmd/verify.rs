@@ -19,6 +19,8 @@ Examples:
   replog verify wal/                          # every segment of a log, in order
   replog verify --recovery tolerate-tail log.replog
   replog verify --format json log.replog
+  replog verify mariadb-bin.000001 mariadb-bin.000002   # binlogs: checksums,
+                                              # position chain, every row image
 
 Recovery policies:
   strict         any damage is reported as damage (exit 1)
@@ -75,6 +77,9 @@ struct Report<'a> {
 /// Runs `replog verify`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let inputs = Inputs::resolve(&args.paths)?;
+    if inputs.detected == crate::input::Detected::Binlog {
+        return crate::cmd::binlog::verify(args, &inputs.files, out);
+    }
     inputs.require_native("verify")?;
     let total: u64 = inputs
         .files
