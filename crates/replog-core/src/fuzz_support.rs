@@ -25,6 +25,7 @@ pub fn fuzz_reader(data: &[u8]) {
         (frames, err)
     });
     let buffer = 8 + data.first().map_or(0, |&b| usize::from(b));
+    let chunk = 1 + data.get(1).map_or(0, |&b| usize::from(b % 13));
     for (policy, cont, buffer_size) in [
         (RecoveryPolicy::Strict, false, buffer),
         (RecoveryPolicy::Strict, true, 0),
@@ -36,7 +37,18 @@ pub fn fuzz_reader(data: &[u8]) {
             continue_after_damage: cont,
             buffer_size,
         };
-        let mut r = LogReader::new(vec![SegmentInput::memory("fuzz", data.to_vec())], opts);
+        // Short reads of arbitrary sizes, as pipes and network filesystems give.
+        let source = Box::new(Chunky {
+            data: data.to_vec(),
+            chunk,
+        });
+        let mut r = LogReader::new(
+            vec![SegmentInput {
+                name: "fuzz".into(),
+                source,
+            }],
+            opts,
+        );
         let mut frames = Vec::new();
         let mut first_damage = None;
         while let Some(ev) = r.next() {
@@ -69,6 +81,22 @@ pub fn fuzz_reader(data: &[u8]) {
                 );
             }
         }
+    }
+}
+
+/// A source that returns at most `chunk` bytes per read.
+struct Chunky {
+    data: Vec<u8>,
+    chunk: usize,
+}
+
+impl crate::reader::Source for Chunky {
+    fn len(&self) -> u64 {
+        self.data.len() as u64
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.chunk);
+        self.data.as_slice().read_at(offset, &mut buf[..n])
     }
 }
 

@@ -26,9 +26,22 @@ pub trait Source {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// Reads up to `buf.len()` bytes at `offset`; returns how many were read
-    /// (fewer only at end of data).
+    /// Reads up to `buf.len()` bytes at `offset`; returns how many were read.
+    /// It may return fewer bytes than asked for anywhere; 0 means end of data.
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize>;
+}
+
+/// Reads at `offset` until `buf` is full or the data ends; returns the bytes read.
+pub fn read_full_at(src: &dyn Source, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        let n = src.read_at(offset + done as u64, &mut buf[done..])?;
+        if n == 0 {
+            break;
+        }
+        done += n;
+    }
+    Ok(done)
 }
 
 impl Source for [u8] {
@@ -524,7 +537,7 @@ impl LogReader {
         };
         self.summary.segments += 1;
         let mut hdr = [0u8; HEADER_LEN];
-        let n = match input.source.read_at(0, &mut hdr) {
+        let n = match read_full_at(&*input.source, 0, &mut hdr) {
             Ok(n) => n,
             Err(e) => return Some(Err(Error::io(e, format!("reading {}", input.name)))),
         };
@@ -911,9 +924,7 @@ fn all_zero(src: &dyn Source, from: u64, to: u64) -> Result<bool> {
     let mut buf = vec![0u8; 64 << 10];
     let mut at = from;
     while at < to {
-        let n = src
-            .read_at(at, &mut buf)
-            .map_err(|e| Error::io(e, "reading log"))?;
+        let n = read_full_at(src, at, &mut buf).map_err(|e| Error::io(e, "reading log"))?;
         if n == 0 {
             break;
         }
@@ -943,9 +954,7 @@ fn find_valid_frame(
     let mut spent = 0u64;
     let mut window = vec![0u8; READ_CHUNK];
     while p + FRAME_HEADER_LEN as u64 <= len && spent < RESYNC_BUDGET {
-        let n = src
-            .read_at(p, &mut window)
-            .map_err(|e| Error::io(e, "reading log"))?;
+        let n = read_full_at(src, p, &mut window).map_err(|e| Error::io(e, "reading log"))?;
         if n < FRAME_HEADER_LEN {
             break;
         }
@@ -972,8 +981,7 @@ fn find_valid_frame(
                         &window[i..i + total as usize]
                     } else {
                         scratch.resize(total as usize, 0);
-                        let got = src
-                            .read_at(at, scratch)
+                        let got = read_full_at(src, at, scratch)
                             .map_err(|e| Error::io(e, "reading log"))?;
                         &scratch[..got]
                     };
