@@ -1,0 +1,452 @@
+//! Storage behind a trait: the catalog, rows keyed by an order-preserving
+//! encoding of the primary key, unique secondary indexes, auto-increment
+//! counters and incrementally maintained table digests.
+//!
+//! The engine above ([`crate::Store`]) owns transactions: it keeps an undo
+//! log of the [`Storage`] calls it made and undoes them through the same
+//! trait, so an implementation needs no transaction support of its own.
+//! [`MemStorage`] keeps everything in `BTreeMap`s; a page-based engine can
+//! implement the same trait.
+
+use crate::digest;
+use crate::error::{Error, ErrorKind, Result};
+use crate::text;
+use crate::types::{Row, TableDef};
+use replog_core::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Identifies a table for as long as it exists (never reused).
+pub type TableId = u64;
+
+/// What a store engine provides to the SQL layer.
+pub trait Storage {
+    /// Creates a database; fails if it exists.
+    fn create_database(&mut self, name: &str) -> Result<()>;
+    /// Whether a database exists.
+    fn database_exists(&self, name: &str) -> bool;
+    /// The table called `db.name`.
+    fn lookup(&self, db: &str, name: &str) -> Option<TableId>;
+    /// A table's definition.
+    fn def(&self, id: TableId) -> Option<&TableDef>;
+    /// Every table, ordered by database then name.
+    fn tables(&self) -> Vec<TableId>;
+    /// Creates an empty table (the database must exist, the name be free).
+    fn create_table(&mut self, def: TableDef) -> Result<TableId>;
+    /// Drops a table and its rows.
+    fn drop_table(&mut self, id: TableId) -> Result<()>;
+    /// Replaces a table's definition and all its rows (ALTER TABLE); keeps
+    /// the id and the auto-increment counter.
+    fn replace_table(&mut self, id: TableId, def: TableDef, rows: Vec<Row>) -> Result<()>;
+    /// Removes every row (TRUNCATE: the auto-increment counter restarts at 1).
+    fn truncate(&mut self, id: TableId) -> Result<()>;
+    /// The row with primary key `key`.
+    fn get(&self, id: TableId, key: &[u8]) -> Option<Row>;
+    /// Every primary key of the table, in key order.
+    fn keys(&self, id: TableId) -> Vec<Vec<u8>>;
+    /// Number of rows.
+    fn row_count(&self, id: TableId) -> usize;
+    /// The first existing row that `row` would collide with, checking the
+    /// primary key first and then the unique keys in declaration order,
+    /// ignoring the row whose primary key is `except`: `(key name, that
+    /// row's primary key)`.
+    fn find_conflict(
+        &self,
+        id: TableId,
+        row: &Row,
+        except: Option<&[u8]>,
+    ) -> Option<(String, Vec<u8>)>;
+    /// Inserts a row; returns its primary key. Fails with
+    /// [`ErrorKind::DuplicateKey`] on a collision.
+    fn insert(&mut self, id: TableId, row: Row) -> Result<Vec<u8>>;
+    /// Deletes the row with primary key `key` and returns it.
+    fn delete(&mut self, id: TableId, key: &[u8]) -> Result<Row>;
+    /// Replaces the row with primary key `key` by `row` (whose key may
+    /// differ); returns the old row. Fails on a collision with another row.
+    fn update(&mut self, id: TableId, key: &[u8], row: Row) -> Result<Row>;
+    /// The next auto-increment value (1 for a new table).
+    fn auto_increment(&self, id: TableId) -> u64;
+    /// Sets the next auto-increment value.
+    fn set_auto_increment(&mut self, id: TableId, next: u64);
+    /// The table digest (see `formats/store.md`).
+    fn digest(&self, id: TableId) -> u64;
+}
+
+/// Appends the order-preserving encoding of one key value.
+///
+/// Byte-wise comparison of encodings follows SQL order within one column
+/// type; text is compared by its case-insensitive collation key.
+pub fn encode_key_value(v: &Value<'_>, out: &mut Vec<u8>) {
+    fn escaped(b: &[u8], out: &mut Vec<u8>) {
+        for &x in b {
+            out.push(x);
+            if x == 0 {
+                out.push(0xFF);
+            }
+        }
+        out.extend_from_slice(&[0, 0]);
+    }
+    match v {
+        Value::Null => out.push(0x00),
+        Value::Bool(b) => {
+            out.push(0x01);
+            out.extend_from_slice(&(i64::from(*b) as u64 ^ (1 << 63)).to_be_bytes());
+        }
+        Value::Int(i) => {
+            out.push(0x01);
+            out.extend_from_slice(&((*i as u64) ^ (1 << 63)).to_be_bytes());
+        }
+        Value::UInt(u) => {
+            out.push(0x01);
+            out.extend_from_slice(&u.to_be_bytes());
+        }
+        Value::F32(f) => {
+            out.push(0x02);
+            out.extend_from_slice(&sortable_f64(f64::from(*f)).to_be_bytes());
+        }
+        Value::F64(f) => {
+            out.push(0x02);
+            out.extend_from_slice(&sortable_f64(*f).to_be_bytes());
+        }
+        Value::Decimal(s) => {
+            out.push(0x03);
+            let (neg, body) = match s.strip_prefix('-') {
+                Some(b) => (true, b),
+                None => (false, s.as_ref()),
+            };
+            let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+            let int = int.trim_start_matches('0');
+            let zero = int.is_empty() && frac.bytes().all(|b| b == b'0');
+            let class = if zero {
+                1u8
+            } else if neg {
+                0
+            } else {
+                2
+            };
+            out.push(class);
+            let len = u16::try_from(int.len()).unwrap_or(u16::MAX);
+            let flip = |b: u8| if class == 0 { 0xFF - b } else { b };
+            for b in len.to_be_bytes() {
+                out.push(flip(b));
+            }
+            for b in int.bytes().chain(frac.bytes()) {
+                out.push(flip(b));
+            }
+        }
+        Value::Text(s) | Value::Enum(s) | Value::Set(s) | Value::Json(s) => {
+            out.push(0x04);
+            escaped(text::ci_fold(s).as_bytes(), out);
+        }
+        Value::Bytes(b) => {
+            out.push(0x05);
+            escaped(b, out);
+        }
+        Value::Date(d) => {
+            out.push(0x06);
+            out.extend_from_slice(&d.year.to_be_bytes());
+            out.extend_from_slice(&[d.month, d.day]);
+        }
+        Value::Time(t) => {
+            out.push(0x07);
+            out.extend_from_slice(&((*t as u64) ^ (1 << 63)).to_be_bytes());
+        }
+        Value::DateTime(dt) => {
+            out.push(0x08);
+            out.extend_from_slice(&dt.date.year.to_be_bytes());
+            out.extend_from_slice(&[dt.date.month, dt.date.day, dt.hour, dt.minute, dt.second]);
+            out.extend_from_slice(&dt.micro.to_be_bytes());
+        }
+        Value::Timestamp(t) => {
+            out.push(0x09);
+            out.extend_from_slice(&((*t as u64) ^ (1 << 63)).to_be_bytes());
+        }
+    }
+}
+
+fn sortable_f64(f: f64) -> u64 {
+    let f = if f == 0.0 { 0.0 } else { f };
+    let b = f.to_bits();
+    if b >> 63 == 1 { !b } else { b | (1 << 63) }
+}
+
+/// The primary-key encoding of a row of `def`.
+pub fn primary_key(def: &TableDef, row: &Row) -> Vec<u8> {
+    let mut k = Vec::new();
+    for &i in &def.primary_key {
+        encode_key_value(row.get(i).unwrap_or(&Value::Null), &mut k);
+    }
+    k
+}
+
+/// The encoding of a unique key's columns, `None` when one is NULL (NULLs
+/// never collide).
+pub fn unique_key(cols: &[usize], row: &Row) -> Option<Vec<u8>> {
+    let mut k = Vec::new();
+    for &i in cols {
+        let v = row.get(i)?;
+        if v.is_null() {
+            return None;
+        }
+        encode_key_value(v, &mut k);
+    }
+    Some(k)
+}
+
+#[derive(Debug, Clone)]
+struct MemTable {
+    def: TableDef,
+    rows: BTreeMap<Vec<u8>, Row>,
+    uniques: Vec<BTreeMap<Vec<u8>, Vec<u8>>>,
+    auto_inc: u64,
+    digest: u64,
+}
+
+impl MemTable {
+    fn new(def: TableDef) -> MemTable {
+        let n = def.unique_keys.len();
+        MemTable {
+            def,
+            rows: BTreeMap::new(),
+            uniques: vec![BTreeMap::new(); n],
+            auto_inc: 1,
+            digest: 0,
+        }
+    }
+
+    fn conflict(&self, row: &Row, except: Option<&[u8]>) -> Option<(String, Vec<u8>)> {
+        let pk = primary_key(&self.def, row);
+        if self.rows.contains_key(&pk) && except != Some(pk.as_slice()) {
+            return Some(("PRIMARY".into(), pk));
+        }
+        for (u, idx) in self.def.unique_keys.iter().zip(&self.uniques) {
+            if let Some(k) = unique_key(&u.columns, row)
+                && let Some(owner) = idx.get(&k)
+                && except != Some(owner.as_slice())
+            {
+                return Some((u.name.clone(), owner.clone()));
+            }
+        }
+        None
+    }
+
+    fn dup_error(&self, name: &str, row: &Row) -> Error {
+        let cols: Vec<usize> = if name == "PRIMARY" {
+            self.def.primary_key.clone()
+        } else {
+            self.def
+                .unique_keys
+                .iter()
+                .find(|u| u.name == name)
+                .map(|u| u.columns.clone())
+                .unwrap_or_default()
+        };
+        let shown: Vec<String> = cols
+            .iter()
+            .map(|&i| row.get(i).map_or(String::new(), ToString::to_string))
+            .collect();
+        Error::new(
+            ErrorKind::DuplicateKey,
+            format!("Duplicate entry '{}' for key '{}'", shown.join("-"), name),
+        )
+    }
+
+    fn link(&mut self, pk: &[u8], row: &Row) {
+        for (u, idx) in self.def.unique_keys.iter().zip(self.uniques.iter_mut()) {
+            if let Some(k) = unique_key(&u.columns, row) {
+                idx.insert(k, pk.to_vec());
+            }
+        }
+        self.digest = self.digest.wrapping_add(digest::row_hash(&self.def, row));
+    }
+
+    fn unlink(&mut self, row: &Row) {
+        for (u, idx) in self.def.unique_keys.iter().zip(self.uniques.iter_mut()) {
+            if let Some(k) = unique_key(&u.columns, row) {
+                idx.remove(&k);
+            }
+        }
+        self.digest = self.digest.wrapping_sub(digest::row_hash(&self.def, row));
+    }
+
+    fn insert(&mut self, row: Row) -> Result<Vec<u8>> {
+        if let Some((name, _)) = self.conflict(&row, None) {
+            return Err(self.dup_error(&name, &row));
+        }
+        let pk = primary_key(&self.def, &row);
+        self.link(&pk, &row);
+        self.rows.insert(pk.clone(), row);
+        Ok(pk)
+    }
+}
+
+/// The in-memory storage engine.
+#[derive(Debug, Clone, Default)]
+pub struct MemStorage {
+    databases: BTreeSet<String>,
+    names: BTreeMap<(String, String), TableId>,
+    tables: BTreeMap<TableId, MemTable>,
+    next_id: TableId,
+}
+
+impl MemStorage {
+    /// An empty store: no databases.
+    pub fn new() -> MemStorage {
+        MemStorage::default()
+    }
+
+    fn table(&self, id: TableId) -> Result<&MemTable> {
+        self.tables
+            .get(&id)
+            .ok_or_else(|| Error::new(ErrorKind::UnknownTable, format!("no table with id {id}")))
+    }
+
+    fn table_mut(&mut self, id: TableId) -> Result<&mut MemTable> {
+        self.tables
+            .get_mut(&id)
+            .ok_or_else(|| Error::new(ErrorKind::UnknownTable, format!("no table with id {id}")))
+    }
+}
+
+#[cold]
+fn missing_row() -> Error {
+    Error::new(ErrorKind::Conflict, "no row with that primary key")
+}
+
+impl Storage for MemStorage {
+    fn create_database(&mut self, name: &str) -> Result<()> {
+        if !self.databases.insert(name.to_string()) {
+            return Err(Error::new(
+                ErrorKind::DatabaseExists,
+                format!("Can't create database '{name}'; database exists"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn database_exists(&self, name: &str) -> bool {
+        self.databases.contains(name)
+    }
+
+    fn lookup(&self, db: &str, name: &str) -> Option<TableId> {
+        self.names.get(&(db.to_string(), name.to_string())).copied()
+    }
+
+    fn def(&self, id: TableId) -> Option<&TableDef> {
+        self.tables.get(&id).map(|t| &t.def)
+    }
+
+    fn tables(&self) -> Vec<TableId> {
+        self.names.values().copied().collect()
+    }
+
+    fn create_table(&mut self, def: TableDef) -> Result<TableId> {
+        if !self.databases.contains(&def.database) {
+            return Err(Error::new(
+                ErrorKind::UnknownDatabase,
+                format!("Unknown database '{}'", def.database),
+            ));
+        }
+        let key = (def.database.clone(), def.name.clone());
+        if self.names.contains_key(&key) {
+            return Err(Error::new(
+                ErrorKind::TableExists,
+                format!("Table '{}' already exists", def.name),
+            ));
+        }
+        self.next_id += 1;
+        let id = self.next_id;
+        self.names.insert(key, id);
+        self.tables.insert(id, MemTable::new(def));
+        Ok(id)
+    }
+
+    fn drop_table(&mut self, id: TableId) -> Result<()> {
+        let t = self.tables.remove(&id).ok_or_else(missing_row)?;
+        self.names.remove(&(t.def.database, t.def.name));
+        Ok(())
+    }
+
+    fn replace_table(&mut self, id: TableId, def: TableDef, rows: Vec<Row>) -> Result<()> {
+        let old = self.table(id)?;
+        let auto_inc = old.auto_inc;
+        let mut t = MemTable::new(def);
+        t.auto_inc = auto_inc;
+        for r in rows {
+            t.insert(r)?;
+        }
+        self.tables.insert(id, t);
+        Ok(())
+    }
+
+    fn truncate(&mut self, id: TableId) -> Result<()> {
+        let t = self.table_mut(id)?;
+        let def = t.def.clone();
+        *t = MemTable::new(def);
+        Ok(())
+    }
+
+    fn get(&self, id: TableId, key: &[u8]) -> Option<Row> {
+        self.tables.get(&id)?.rows.get(key).cloned()
+    }
+
+    fn keys(&self, id: TableId) -> Vec<Vec<u8>> {
+        self.tables
+            .get(&id)
+            .map(|t| t.rows.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn row_count(&self, id: TableId) -> usize {
+        self.tables.get(&id).map_or(0, |t| t.rows.len())
+    }
+
+    fn find_conflict(
+        &self,
+        id: TableId,
+        row: &Row,
+        except: Option<&[u8]>,
+    ) -> Option<(String, Vec<u8>)> {
+        self.tables.get(&id)?.conflict(row, except)
+    }
+
+    fn insert(&mut self, id: TableId, row: Row) -> Result<Vec<u8>> {
+        self.table_mut(id)?.insert(row)
+    }
+
+    fn delete(&mut self, id: TableId, key: &[u8]) -> Result<Row> {
+        let t = self.table_mut(id)?;
+        let row = t.rows.remove(key).ok_or_else(missing_row)?;
+        t.unlink(&row);
+        Ok(row)
+    }
+
+    fn update(&mut self, id: TableId, key: &[u8], row: Row) -> Result<Row> {
+        let t = self.table_mut(id)?;
+        if !t.rows.contains_key(key) {
+            return Err(missing_row());
+        }
+        if let Some((name, _)) = t.conflict(&row, Some(key)) {
+            return Err(t.dup_error(&name, &row));
+        }
+        let old = t.rows.remove(key).ok_or_else(missing_row)?;
+        t.unlink(&old);
+        let pk = primary_key(&t.def, &row);
+        t.link(&pk, &row);
+        t.rows.insert(pk, row);
+        Ok(old)
+    }
+
+    fn auto_increment(&self, id: TableId) -> u64 {
+        self.tables.get(&id).map_or(1, |t| t.auto_inc)
+    }
+
+    fn set_auto_increment(&mut self, id: TableId, next: u64) {
+        if let Some(t) = self.tables.get_mut(&id) {
+            t.auto_inc = next;
+        }
+    }
+
+    fn digest(&self, id: TableId) -> u64 {
+        self.tables.get(&id).map_or(0, |t| t.digest)
+    }
+}
