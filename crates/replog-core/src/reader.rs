@@ -29,6 +29,11 @@ pub trait Source {
     /// Reads up to `buf.len()` bytes at `offset`; returns how many were read.
     /// It may return fewer bytes than asked for anywhere; 0 means end of data.
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize>;
+    /// The whole data, when it already is in memory: the reader then takes
+    /// frames straight from it, without copying.
+    fn as_slice(&self) -> Option<&[u8]> {
+        None
+    }
 }
 
 /// Reads at `offset` until `buf` is full or the data ends; returns the bytes read.
@@ -57,6 +62,9 @@ impl Source for [u8] {
         buf[..n].copy_from_slice(&src[..n]);
         Ok(n)
     }
+    fn as_slice(&self) -> Option<&[u8]> {
+        Some(self)
+    }
 }
 
 impl Source for Vec<u8> {
@@ -65,6 +73,9 @@ impl Source for Vec<u8> {
     }
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
         self.as_slice().read_at(offset, buf)
+    }
+    fn as_slice(&self) -> Option<&[u8]> {
+        Some(self)
     }
 }
 
@@ -363,12 +374,18 @@ enum Next {
     Error(Error),
     Damage,
     Segment(usize),
-    Frame {
-        start: usize,
-        len: usize,
-        offset: u64,
-        lsn: u64,
-    },
+    Frame(FrameAt),
+}
+
+/// Where a frame just read is: its body at `start..start + len` of the
+/// buffer, or of the source itself when `direct`.
+#[derive(Clone, Copy)]
+struct FrameAt {
+    direct: bool,
+    start: usize,
+    len: usize,
+    offset: u64,
+    lsn: u64,
 }
 
 enum State {
@@ -700,13 +717,22 @@ impl LogReader {
                     })
                 })
             }
-            Next::Frame {
+            Next::Frame(FrameAt {
+                direct,
                 start,
                 len,
                 offset,
                 lsn,
-            } => {
-                let body = self.buf.get(start..start + len).unwrap_or(&[]);
+            }) => {
+                let all = if direct {
+                    self.inputs
+                        .get(self.seg)
+                        .and_then(|i| i.source.as_slice())
+                        .unwrap_or(&[])
+                } else {
+                    &self.buf
+                };
+                let body = all.get(start..start + len).unwrap_or(&[]);
                 Some(Ok(Event::Frame(Frame { offset, lsn, body })))
             }
         }
@@ -734,14 +760,7 @@ impl LogReader {
                             self.state = State::Done;
                             return Next::Error(e);
                         }
-                        Ok(Some((start, len, offset, lsn))) => {
-                            return Next::Frame {
-                                start,
-                                len,
-                                offset,
-                                lsn,
-                            };
-                        }
+                        Ok(Some(at)) => return Next::Frame(at),
                         Ok(None) if self.last_damage.is_some() => return Next::Damage,
                         Ok(None) => {}
                     }
@@ -750,17 +769,32 @@ impl LogReader {
         }
     }
 
-    /// Reads one frame; returns its body range in the buffer, or `None`
-    /// when the segment ended or damage was recorded.
-    fn step(&mut self) -> Result<Option<(usize, usize, u64, u64)>> {
+    /// Reads one frame; returns where its body is (in the source itself or
+    /// in the buffer), or `None` when the segment ended or damage was
+    /// recorded.
+    fn step(&mut self) -> Result<Option<FrameAt>> {
         let lsn = self.lsn_at(self.pos);
-        let mut eof = false;
+        let direct = self
+            .inputs
+            .get(self.seg)
+            .is_some_and(|i| i.source.as_slice().is_some());
+        let mut eof = direct;
         let mut need = FRAME_HEADER_LEN;
         loop {
-            if self.buf_end - self.buf_pos < need && !eof {
+            if !direct && self.buf_end - self.buf_pos < need && !eof {
                 eof = self.fill(need)?;
             }
-            let window = &self.buf[self.buf_pos..self.buf_end];
+            let pos = usize::try_from(self.pos).unwrap_or(usize::MAX);
+            let (window, base) = if direct {
+                let all = self
+                    .inputs
+                    .get(self.seg)
+                    .and_then(|i| i.source.as_slice())
+                    .unwrap_or(&[]);
+                (all.get(pos..).unwrap_or(&[]), pos)
+            } else {
+                (&self.buf[self.buf_pos..self.buf_end], self.buf_pos)
+            };
             match frame::read_frame(window, self.pos, lsn, &self.ck, eof) {
                 Step::NeedMore { needed } => {
                     // read_frame only asks for more when the window does not reach EOF.
@@ -775,14 +809,21 @@ impl LogReader {
                     let body_len = f.body.len();
                     let disk = frame::padded_len(body_len);
                     let body_type = f.body.first().copied().unwrap_or(0);
+                    let begin_txid = f
+                        .body
+                        .get(1..9)
+                        .and_then(|b| b.try_into().ok())
+                        .map(u64::from_le_bytes);
                     let commit = if body_type == rtype::COMMIT {
                         Commit::decode(f.body, f.body_offset()).ok()
                     } else {
                         None
                     };
-                    let start = self.buf_pos + FRAME_HEADER_LEN;
+                    let start = base + FRAME_HEADER_LEN;
                     let offset = self.pos;
-                    if let Some(problem) = self.track(body_type, commit, lsn, disk as u64) {
+                    if let Some(problem) =
+                        self.track(body_type, begin_txid, commit, lsn, disk as u64)
+                    {
                         self.record_damage(
                             offset,
                             problem,
@@ -794,9 +835,17 @@ impl LogReader {
                         }
                         return Ok(None);
                     }
-                    self.buf_pos += disk;
+                    if !direct {
+                        self.buf_pos += disk;
+                    }
                     self.pos += disk as u64;
-                    return Ok(Some((start, body_len, offset, lsn)));
+                    return Ok(Some(FrameAt {
+                        direct,
+                        start,
+                        len: body_len,
+                        offset,
+                        lsn,
+                    }));
                 }
                 Step::Fault(fault) => {
                     self.classify(fault)?;
@@ -817,7 +866,14 @@ impl LogReader {
 
     /// Follows transaction structure; returns a problem if the frame cannot
     /// be where it is.
-    fn track(&mut self, t: u8, commit: Option<Commit>, lsn: u64, disk: u64) -> Option<DamageKind> {
+    fn track(
+        &mut self,
+        t: u8,
+        begin_txid: Option<u64>,
+        commit: Option<Commit>,
+        lsn: u64,
+        disk: u64,
+    ) -> Option<DamageKind> {
         match t {
             rtype::BEGIN => {
                 if let Some((_, txid)) = self.open_tx {
@@ -825,11 +881,7 @@ impl LogReader {
                         message: format!("BEGIN while transaction {txid} is open"),
                     });
                 }
-                let txid = self
-                    .buf
-                    .get(self.buf_pos + FRAME_HEADER_LEN + 1..self.buf_pos + FRAME_HEADER_LEN + 9)
-                    .and_then(|b| b.try_into().ok())
-                    .map_or(0, u64::from_le_bytes);
+                let txid = begin_txid.unwrap_or(0);
                 self.open_tx = Some((lsn, txid));
                 self.frames_since_commit = 0;
             }

@@ -66,6 +66,18 @@ fn opts(policy: RecoveryPolicy, cont: bool, buffer_size: usize) -> ReaderOptions
     }
 }
 
+/// Bytes behind a source that does not expose them as a slice.
+struct NotASlice(Vec<u8>);
+
+impl replog_core::reader::Source for NotASlice {
+    fn len(&self) -> u64 {
+        self.0.len() as u64
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.as_slice().read_at(offset, buf)
+    }
+}
+
 fn scan_reader(mut r: LogReader) -> replog_core::reader::Summary {
     while let Some(ev) = r.next() {
         ev.unwrap();
@@ -214,8 +226,13 @@ fn streaming_agrees_with_zero_copy_for_any_buffer_size() {
             }
         }
         for buffer_size in [1, 7, 8, 16, 33, 100, 4096] {
+            // A source that is not a slice takes the buffered path.
+            let source = Box::new(NotASlice(b.clone()));
             let mut r = LogReader::new(
-                vec![SegmentInput::memory("t", b.clone())],
+                vec![SegmentInput {
+                    name: "t".into(),
+                    source,
+                }],
                 opts(RecoveryPolicy::Strict, false, buffer_size),
             );
             let mut streamed = Vec::new();
