@@ -27,6 +27,9 @@ pub struct StatementContext {
     /// User variables the statement read, with their values, in first-read
     /// order (User_var events). Names are lowercase, without `@`.
     pub user_vars: Vec<(String, Datum)>,
+    /// CONNECTION_ID() when the statement read it (MySQL logs the session's
+    /// `pseudo_thread_id` with every Query event).
+    pub thread_id: Option<u64>,
 }
 
 /// One row change as executed.

@@ -699,6 +699,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
             },
             strict_div: write,
             insert_id_forced: insert_id,
+            replay_thread_id: ctx.as_ref().and_then(|c| c.thread_id),
             ..StmtState::default()
         }
     }

@@ -381,7 +381,8 @@ mod tests {
             "0.061280107182711464"
         );
         assert_eq!(format_double(100.0, false), "100");
-        assert_eq!(format_double(1e15, false), "1000000000000000");
+        assert_eq!(format_double(1e14, false), "100000000000000");
+        assert_eq!(format_double(1e15, false), "1e15");
         assert_eq!(format_double(1e16, false), "1e16");
     }
 
