@@ -1202,7 +1202,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
             return Ok(affected + 1);
         }
         if let Some(OnInsert::DuplicateKeyUpdate(assignments)) = &ins.on {
-            if def.unique_keys.len() > 0 {
+            if !def.unique_keys.is_empty() {
                 push_reason(
                     st,
                     "ON DUPLICATE KEY UPDATE on a table with several unique keys",
@@ -1520,6 +1520,29 @@ impl<S: Storage, E: Environment> Store<S, E> {
         };
         let def_ref: &TableDef = table.as_ref().map_or(&empty_def, |(_, d)| d);
         for item in &sel.projection {
+            if let SelectItem::UnnamedExpr(Expr::Function(f))
+            | SelectItem::ExprWithAlias {
+                expr: Expr::Function(f),
+                ..
+            } = item
+            {
+                let n = f.name.to_string().to_ascii_uppercase();
+                if matches!(
+                    n.as_str(),
+                    "COUNT"
+                        | "SUM"
+                        | "AVG"
+                        | "MIN"
+                        | "MAX"
+                        | "GROUP_CONCAT"
+                        | "BIT_AND"
+                        | "BIT_OR"
+                        | "STD"
+                        | "VARIANCE"
+                ) {
+                    return Err(Error::unsupported(format!("aggregate function {n}()")));
+                }
+            }
             match item {
                 SelectItem::UnnamedExpr(e) => columns.push(e.to_string()),
                 SelectItem::ExprWithAlias { alias, .. } => columns.push(alias.value.clone()),

@@ -864,9 +864,9 @@ impl Ctx<'_> {
                 let total = (s.len() as u64).saturating_mul(n);
                 if total > 16 * 1024 * 1024 {
                     // max_allowed_packet: MySQL returns NULL with a warning.
-                    self.stmt.warnings.push(format!(
-                        "Result of repeat() was larger than max_allowed_packet"
-                    ));
+                    self.stmt
+                        .warnings
+                        .push("Result of repeat() was larger than max_allowed_packet".into());
                     return Ok(Datum::Null);
                 }
                 bytes_or_str(s.repeat(n as usize), matches!(args[0], Datum::Bytes(_)))

@@ -364,7 +364,10 @@ mod tests {
     #[test]
     fn doubles_print_like_mariadb() {
         assert_eq!(format_double(1.5, false), "1.5");
-        assert_eq!(format_double(3.141592653589793, false), "3.141592653589793");
+        assert_eq!(
+            format_double(std::f64::consts::PI, false),
+            "3.141592653589793"
+        );
         assert_eq!(
             format_double(2.2250738585072014e-308, false),
             "2.2250738585072014e-308"
