@@ -128,6 +128,12 @@ fn bits_to_bytes(s: &str) -> Result<Vec<u8>> {
 }
 
 fn hex_to_bytes(s: &str) -> Result<Vec<u8>> {
+    if !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::new(
+            ErrorKind::Parse,
+            format!("bad hex literal x'{s}'"),
+        ));
+    }
     let s = if s.len() % 2 == 1 {
         format!("0{s}")
     } else {
