@@ -14,6 +14,7 @@ fn all_fixtures() -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(fixture_dir())
         .unwrap()
         .flatten()
+        .filter(|e| e.path().is_file())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| !n.ends_with(".md"))
         .collect();
