@@ -1,7 +1,7 @@
 //! Output for people (tables) and programs (JSON, NDJSON), and progress on
 //! standard error.
 
-use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
+use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -51,26 +51,62 @@ impl TableSink {
         Ok(())
     }
 
-    /// Prints what is buffered.
+    /// Prints what is buffered, in the same layout as [`table`] (Markdown
+    /// style), computed directly: listings of millions of records are
+    /// printed this way, and a general table library costs several times
+    /// more per cell.
     pub fn flush(&mut self, out: &mut dyn Write) -> std::io::Result<()> {
         if self.rows.is_empty() {
             return Ok(());
         }
-        let mut t = table(&self.header);
-        for i in &self.right {
-            if let Some(c) = t.column_mut(*i) {
-                c.set_cell_alignment(CellAlignment::Right);
+        let n = self.header.len();
+        let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
+        for r in &self.rows {
+            for (w, c) in widths.iter_mut().zip(r) {
+                *w = (*w).max(c.chars().count());
             }
-        }
-        for r in self.rows.drain(..) {
-            t.add_row(r);
         }
         if self.printed {
             writeln!(out)?;
         }
-        writeln!(out, "{t}")?;
+        let mut line = String::with_capacity(widths.iter().sum::<usize>() + 3 * n + 2);
+        let header: Vec<String> = self.header.iter().map(|h| h.to_string()).collect();
+        self.render_row(&mut line, &widths, &header);
+        out.write_all(line.as_bytes())?;
+        line.clear();
+        for w in &widths {
+            line.push('|');
+            line.extend(std::iter::repeat_n('-', w + 2));
+        }
+        line.push_str("|\n");
+        out.write_all(line.as_bytes())?;
+        let rows = std::mem::take(&mut self.rows);
+        for r in &rows {
+            line.clear();
+            self.render_row(&mut line, &widths, r);
+            out.write_all(line.as_bytes())?;
+        }
+        self.rows = rows;
+        self.rows.clear();
         self.printed = true;
         Ok(())
+    }
+
+    fn render_row(&self, line: &mut String, widths: &[usize], cells: &[String]) {
+        for (i, w) in widths.iter().enumerate() {
+            let c = cells.get(i).map_or("", String::as_str);
+            let pad = w - c.chars().count().min(*w);
+            line.push_str("| ");
+            if self.right.contains(&i) {
+                line.extend(std::iter::repeat_n(' ', pad));
+                line.push_str(c);
+            } else {
+                line.push_str(c);
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+            line.push(' ');
+        }
+        line.push_str("|\n");
     }
 }
 
