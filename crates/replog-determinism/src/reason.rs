@@ -47,9 +47,6 @@ pub enum ReasonCode {
     UnsafeSkipLocked,
     /// `BINLOG_STMT_UNSAFE_NOWAIT`.
     UnsafeNowait,
-    /// `BINLOG_STMT_UNSAFE_NONTRANS_AFTER_TRANS`: a non-transactional table
-    /// written after a transactional one in the same transaction.
-    UnsafeNontransAfterTrans,
     /// Reads the statement time (NOW(), CURRENT_TIMESTAMP, CURDATE(),
     /// UNIX_TIMESTAMP(), `DEFAULT CURRENT_TIMESTAMP` columns, …).
     NeedsTimestamp,
@@ -79,7 +76,7 @@ pub enum ReasonCode {
 
 impl ReasonCode {
     /// Every code, in a stable order.
-    pub const ALL: [ReasonCode; 25] = [
+    pub const ALL: [ReasonCode; 24] = [
         ReasonCode::UnsafeLimit,
         ReasonCode::UnsafeSystemTable,
         ReasonCode::UnsafeSystemVariable,
@@ -94,7 +91,6 @@ impl ReasonCode {
         ReasonCode::UnsafeAutoincNotFirst,
         ReasonCode::UnsafeSkipLocked,
         ReasonCode::UnsafeNowait,
-        ReasonCode::UnsafeNontransAfterTrans,
         ReasonCode::NeedsTimestamp,
         ReasonCode::NeedsRandSeed,
         ReasonCode::NeedsUserVariable,
@@ -125,7 +121,6 @@ impl ReasonCode {
             R::UnsafeAutoincNotFirst => "UNSAFE_AUTOINC_NOT_FIRST",
             R::UnsafeSkipLocked => "UNSAFE_SKIP_LOCKED",
             R::UnsafeNowait => "UNSAFE_NOWAIT",
-            R::UnsafeNontransAfterTrans => "UNSAFE_NONTRANS_AFTER_TRANS",
             R::NeedsTimestamp => "NEEDS_TIMESTAMP",
             R::NeedsRandSeed => "NEEDS_RAND_SEED",
             R::NeedsUserVariable => "NEEDS_USER_VARIABLE",
@@ -157,7 +152,6 @@ impl ReasonCode {
             R::UnsafeAutoincNotFirst => "BINLOG_STMT_UNSAFE_AUTOINC_NOT_FIRST",
             R::UnsafeSkipLocked => "BINLOG_STMT_UNSAFE_SKIP_LOCKED",
             R::UnsafeNowait => "BINLOG_STMT_UNSAFE_NOWAIT",
-            R::UnsafeNontransAfterTrans => "BINLOG_STMT_UNSAFE_NONTRANS_AFTER_TRANS",
             _ => return None,
         })
     }
@@ -206,9 +200,6 @@ impl ReasonCode {
             }
             R::UnsafeSkipLocked => "Statement is unsafe because it uses SKIP LOCKED",
             R::UnsafeNowait => "Statement is unsafe because it uses NOWAIT",
-            R::UnsafeNontransAfterTrans => {
-                "Non-transactional reads or writes are unsafe if they occur after transactional reads or writes inside a transaction"
-            }
             _ => return None,
         })
     }
