@@ -2,6 +2,7 @@
 //! an undo log, change capture and the follower apply paths.
 
 use crate::capture::{CapturedStatement, CommittedTransaction, RowChange, StatementContext};
+use crate::conflict::{Conflict, ConflictKind, ConflictPolicy, Resolution};
 use crate::decimal::Decimal;
 use crate::dump;
 use crate::env::{Environment, MyRnd, SimEnvironment, VisitOrder};
@@ -1904,6 +1905,264 @@ impl<S: Storage, E: Environment> Store<S, E> {
             RowChange::Truncate { .. } => self.storage.truncate(id)?,
         }
         Ok(())
+    }
+}
+
+impl<S: Storage, E: Environment> Store<S, E> {
+    /// Every table's definition, ordered by database then name: the schema
+    /// a logical log announces after DDL.
+    pub fn table_defs(&self) -> Vec<TableDef> {
+        self.storage
+            .tables()
+            .into_iter()
+            .filter_map(|id| self.storage.def(id).cloned())
+            .collect()
+    }
+
+    /// Every database, created or not holding tables, in name order.
+    pub fn databases(&self) -> Vec<String> {
+        self.storage.databases()
+    }
+
+    /// The row of `db.table` whose primary key equals that of `image`
+    /// (only the key columns of `image` are read).
+    pub fn row_by_key(&self, db: &str, table: &str, image: &Row) -> Option<Row> {
+        let id = self.storage.lookup(db, table)?;
+        let def = self.storage.def(id)?;
+        if image.len() != def.columns.len() {
+            return None;
+        }
+        self.storage.get(id, &primary_key(def, image))
+    }
+
+    /// Starts applying a logged transaction's row changes (logical
+    /// follower): any open transaction is committed first.
+    pub fn apply_begin(&mut self, timestamp_us: i64) {
+        self.commit_open();
+        self.open = Some(OpenTxn {
+            statements: Vec::new(),
+            state_before: self.digest(),
+            timestamp_us,
+            explicit: true,
+        });
+    }
+
+    /// Ends what [`Store::apply_begin`] started: keeps the changes
+    /// (`commit`) or undoes every one of them.
+    pub fn apply_end(&mut self, commit: bool) {
+        if commit {
+            // Applied changes are not re-captured as statements.
+            self.open = None;
+            self.undo.clear();
+        } else {
+            self.rollback_open();
+        }
+    }
+
+    /// Runs a logged DDL statement (logical follower) with its default
+    /// database and the transaction's time.
+    pub fn apply_ddl(
+        &mut self,
+        database: Option<&str>,
+        sql: &str,
+        timestamp_us: i64,
+    ) -> Result<()> {
+        self.commit_open();
+        self.next_context = Some(StatementContext {
+            database: database.map(str::to_string),
+            timestamp_us,
+            ..StatementContext::default()
+        });
+        self.execute(sql).map(|_| ())
+    }
+
+    fn key_text(def: &TableDef, row: &Row) -> String {
+        def.primary_key
+            .iter()
+            .map(|&i| {
+                let v = row
+                    .get(i)
+                    .map_or_else(|| "?".into(), |v| dump::format_value(v, &def.columns[i].ty));
+                format!("{}={v}", def.columns[i].name)
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Removes, with undo, every row `row` collides with (ignoring the row
+    /// whose key is `except`).
+    fn remove_colliding(&mut self, id: TableId, row: &Row, except: Option<&[u8]>) -> Result<()> {
+        while let Some((_, k)) = self.storage.find_conflict(id, row, except) {
+            let old = self.storage.delete(id, &k)?;
+            self.undo.push(Undo::Deleted { id, row: old });
+        }
+        Ok(())
+    }
+
+    fn insert_applied(&mut self, id: TableId, def: &TableDef, row: &Row) -> Result<()> {
+        let key = self.storage.insert(id, row.clone())?;
+        self.undo.push(Undo::Inserted { id, key });
+        if let Some(ai) = def.auto_increment_column() {
+            let n = match &row[ai] {
+                Value::Int(i) => u64::try_from(*i).unwrap_or(0),
+                Value::UInt(u) => *u,
+                _ => 0,
+            };
+            if n >= self.storage.auto_increment(id) {
+                self.storage.set_auto_increment(id, n.saturating_add(1));
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies one row change inside [`Store::apply_begin`] /
+    /// [`Store::apply_end`], resolving a conflict by `policy`. Returns the
+    /// conflict met, if any; under [`ConflictPolicy::Abort`] nothing is
+    /// changed then and the caller is expected to roll back. Errors are
+    /// failures that no policy resolves: an unknown table, or a change whose
+    /// column count differs from the table's.
+    pub fn apply_row_change(
+        &mut self,
+        c: &RowChange,
+        policy: ConflictPolicy,
+    ) -> Result<Option<Conflict>> {
+        let t = c.table();
+        let id = self.table_id(&t.database, &t.name)?;
+        let def = self.arc_def(id)?;
+        if def.columns.len() != t.columns.len() {
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!(
+                    "schema mismatch on {}: {} columns here, {} in the change",
+                    def.qualified_name(),
+                    def.columns.len(),
+                    t.columns.len()
+                ),
+            ));
+        }
+        let conflict = |kind, row: &Row, index: Option<String>, change, resolution| Conflict {
+            kind,
+            table: def.qualified_name(),
+            key: Self::key_text(&def, row),
+            index,
+            change,
+            resolution,
+        };
+        let on = |forced: bool| match policy {
+            ConflictPolicy::Abort => Resolution::Aborted,
+            ConflictPolicy::Skip => Resolution::Skipped,
+            ConflictPolicy::Overwrite if forced => Resolution::Overwritten,
+            ConflictPolicy::Overwrite => Resolution::Skipped,
+        };
+        match c {
+            RowChange::Insert { row, .. } => {
+                if let Some((k, _)) = self.storage.find_conflict(id, row, None) {
+                    let r = on(true);
+                    let found = conflict(ConflictKind::DuplicateKey, row, Some(k), "insert", r);
+                    if r == Resolution::Overwritten {
+                        self.remove_colliding(id, row, None)?;
+                        self.insert_applied(id, &def, row)?;
+                    }
+                    return Ok(Some(found));
+                }
+                self.insert_applied(id, &def, row)?;
+            }
+            RowChange::Update { before, after, .. } => {
+                let key = primary_key(&def, before);
+                let Some(cur) = self.storage.get(id, &key) else {
+                    let r = on(true);
+                    if r == Resolution::Overwritten {
+                        self.remove_colliding(id, after, None)?;
+                        self.insert_applied(id, &def, after)?;
+                    }
+                    return Ok(Some(conflict(
+                        ConflictKind::MissingRow,
+                        before,
+                        None,
+                        "update",
+                        r,
+                    )));
+                };
+                let mut found = None;
+                if cur != *before {
+                    let r = on(true);
+                    found = Some(conflict(
+                        ConflictKind::BeforeImageMismatch,
+                        before,
+                        None,
+                        "update",
+                        r,
+                    ));
+                    if r != Resolution::Overwritten {
+                        return Ok(found);
+                    }
+                }
+                if let Some((k, _)) = self.storage.find_conflict(id, after, Some(&key)) {
+                    let r = on(true);
+                    if r != Resolution::Overwritten {
+                        return Ok(Some(conflict(
+                            ConflictKind::DuplicateKey,
+                            after,
+                            Some(k),
+                            "update",
+                            r,
+                        )));
+                    }
+                    self.remove_colliding(id, after, Some(&key))?;
+                    found.get_or_insert(conflict(
+                        ConflictKind::DuplicateKey,
+                        after,
+                        Some(k),
+                        "update",
+                        r,
+                    ));
+                }
+                self.storage.update(id, &key, after.clone())?;
+                self.undo.push(Undo::Updated {
+                    id,
+                    new_key: primary_key(&def, after),
+                    old: cur,
+                });
+                return Ok(found);
+            }
+            RowChange::Delete { before, .. } => {
+                let key = primary_key(&def, before);
+                let Some(cur) = self.storage.get(id, &key) else {
+                    return Ok(Some(conflict(
+                        ConflictKind::MissingRow,
+                        before,
+                        None,
+                        "delete",
+                        on(false),
+                    )));
+                };
+                let mut found = None;
+                if cur != *before {
+                    let r = on(true);
+                    found = Some(conflict(
+                        ConflictKind::BeforeImageMismatch,
+                        before,
+                        None,
+                        "delete",
+                        r,
+                    ));
+                    if r != Resolution::Overwritten {
+                        return Ok(found);
+                    }
+                }
+                let old = self.storage.delete(id, &key)?;
+                self.undo.push(Undo::Deleted { id, row: old });
+                return Ok(found);
+            }
+            RowChange::Truncate { .. } => {
+                for k in self.storage.keys(id) {
+                    let old = self.storage.delete(id, &k)?;
+                    self.undo.push(Undo::Deleted { id, row: old });
+                }
+                self.storage.set_auto_increment(id, 1);
+            }
+        }
+        Ok(None)
     }
 }
 

@@ -39,6 +39,7 @@
 #![deny(missing_docs)]
 
 pub mod capture;
+pub mod conflict;
 pub mod decimal;
 pub mod digest;
 pub mod dump;
@@ -46,13 +47,17 @@ mod engine;
 pub mod env;
 pub mod error;
 pub mod eval;
+pub mod logwrite;
+pub mod replay;
 mod schema;
 pub mod script;
+pub mod snapshot;
 pub mod storage;
 pub mod text;
 pub mod types;
 
 pub use capture::{CapturedStatement, CommittedTransaction, RowChange, StatementContext};
+pub use conflict::{Conflict, ConflictKind, ConflictPolicy, Resolution};
 pub use engine::{Outcome, ResultSet, Store};
 pub use env::{Environment, MyRnd, SimEnvironment, VisitOrder};
 pub use error::{Error, ErrorKind, Result};

@@ -62,6 +62,24 @@ pub fn split(sql: &str) -> Result<Vec<&str>> {
     Ok(out)
 }
 
+/// Whether `sql` is one DDL statement (CREATE DATABASE, CREATE / DROP /
+/// ALTER / TRUNCATE TABLE), which commits on its own rather than inside
+/// BEGIN … COMMIT.
+pub fn is_ddl(sql: &str) -> bool {
+    use sqlparser::ast::Statement as S;
+    match sqlparser::parser::Parser::parse_sql(&MySqlDialect {}, sql) {
+        Ok(v) => matches!(
+            v.as_slice(),
+            [S::CreateDatabase { .. }
+                | S::CreateTable(_)
+                | S::Drop { .. }
+                | S::AlterTable(_)
+                | S::Truncate(_)]
+        ),
+        Err(_) => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,6 +24,16 @@ pub trait Storage {
     fn create_database(&mut self, name: &str) -> Result<()>;
     /// Whether a database exists.
     fn database_exists(&self, name: &str) -> bool;
+    /// Every database in name order (by default: those holding tables).
+    fn databases(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .tables()
+            .into_iter()
+            .filter_map(|id| self.def(id).map(|d| d.database.clone()))
+            .collect();
+        v.dedup();
+        v
+    }
     /// The table called `db.name`.
     fn lookup(&self, db: &str, name: &str) -> Option<TableId>;
     /// A table's definition.
@@ -325,6 +335,10 @@ impl Storage for MemStorage {
 
     fn database_exists(&self, name: &str) -> bool {
         self.databases.contains(name)
+    }
+
+    fn databases(&self) -> Vec<String> {
+        self.databases.iter().cloned().collect()
     }
 
     fn lookup(&self, db: &str, name: &str) -> Option<TableId> {

@@ -1,0 +1,634 @@
+//! The follower side: applying a native statement or logical log to a
+//! store, transaction by transaction, checking every COMMIT's state digest
+//! (`formats/store.md` §8).
+//!
+//! Only committed transactions are applied: records are buffered from
+//! BEGIN and applied when their COMMIT is read; an uncommitted tail is
+//! reported and left alone. After each transaction the store digest is
+//! compared with the COMMIT's `state_after`; a difference is a
+//! [`Divergence`]. Row-change conflicts are resolved by a
+//! [`ConflictPolicy`].
+
+use crate::capture::{CapturedStatement, CommittedTransaction, RowChange, StatementContext};
+use crate::conflict::{Conflict, ConflictPolicy, Resolution};
+use crate::env::{Environment, MyRnd};
+use crate::error::ErrorKind;
+use crate::snapshot::Position;
+use crate::storage::Storage;
+use crate::types::{Datum, Row, TableDef};
+use crate::{Store, script};
+use replog_core::reader::{Damage, Event, LogReader, UncommittedTail};
+use replog_core::record::rtype;
+use replog_core::{Begin, Commit, LogKind, Value};
+use replog_logical::{ColumnValue, LogicalRecord, Tuple};
+use replog_statement::Statement;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Where replay stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// Apply transactions whose COMMIT frame starts before this LSN.
+    Lsn(u64),
+    /// Apply transactions up to and including this txid.
+    Txid(u64),
+    /// Apply transactions committed before this time (µs since the epoch).
+    Time(i64),
+}
+
+/// How to replay.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReplayOptions {
+    /// What to do about a conflicting row change.
+    pub on_conflict: ConflictPolicy,
+    /// Where to stop.
+    pub until: Option<Until>,
+    /// Go on after a divergence (later transactions are then checked by
+    /// their own digest delta, `state_after − state_before`). Implied by an
+    /// `on_conflict` other than abort.
+    pub keep_going: bool,
+}
+
+/// A transaction after which the store's digest is not the leader's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Divergence {
+    /// Transaction id.
+    pub txid: u64,
+    /// LSN of its COMMIT.
+    pub lsn: u64,
+    /// The digest the COMMIT carries (for a delta check: the leader's delta).
+    pub expected: u64,
+    /// The store's (delta).
+    pub actual: u64,
+    /// True when compared by delta, after an earlier divergence.
+    pub delta: bool,
+}
+
+/// A conflict at a log position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConflictAt {
+    /// Transaction id.
+    pub txid: u64,
+    /// LSN of the row record.
+    pub lsn: u64,
+    /// The conflict and what was done.
+    pub conflict: Conflict,
+}
+
+/// A transaction that could not be applied (or, under `skip`, a statement
+/// transaction that was skipped).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Transaction id.
+    pub txid: u64,
+    /// LSN of the record that failed (the COMMIT for whole-transaction
+    /// failures).
+    pub lsn: u64,
+    /// Why.
+    pub message: String,
+}
+
+/// Why replay ended before the end of the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// The `until` point was reached.
+    Until,
+    /// A conflict under policy abort.
+    Conflict,
+    /// A divergence (without keep-going).
+    Divergence,
+    /// A transaction could not be applied.
+    Failure,
+    /// The log does not continue from the store's state.
+    Gap,
+}
+
+impl Stop {
+    /// Short name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stop::Until => "until",
+            Stop::Conflict => "conflict",
+            Stop::Divergence => "divergence",
+            Stop::Failure => "failure",
+            Stop::Gap => "gap",
+        }
+    }
+}
+
+/// What a replay did.
+#[derive(Debug, Clone, Default)]
+pub struct ReplayReport {
+    /// Kind of the log.
+    pub kind: Option<LogKind>,
+    /// Its log id.
+    pub log_id: [u8; 16],
+    /// Transactions applied.
+    pub applied: u64,
+    /// Committed transactions passed over because the store already had
+    /// them (catch-up from a snapshot).
+    pub already_applied: u64,
+    /// Statements replayed (statement log).
+    pub statements: u64,
+    /// Row changes and DDL applied (logical log).
+    pub changes: u64,
+    /// Why replay stopped early.
+    pub stopped: Option<Stop>,
+    /// Conflicts met (and resolved, unless the stop is a conflict).
+    pub conflicts: Vec<ConflictAt>,
+    /// Divergences found.
+    pub divergences: Vec<Divergence>,
+    /// Failed or skipped transactions.
+    pub failures: Vec<Failure>,
+    /// The open transaction left at the end of the log, not applied.
+    pub uncommitted: Option<UncommittedTail>,
+    /// Damage the reader reported.
+    pub damage: Vec<Damage>,
+    /// The store's position afterwards.
+    pub position: Position,
+    /// The leader's digest after the last applied transaction.
+    pub expected_digest: Option<u64>,
+}
+
+impl ReplayReport {
+    /// True when nothing went wrong: no conflict, divergence, failure or
+    /// intolerable damage.
+    pub fn clean(&self) -> bool {
+        self.conflicts.is_empty()
+            && self.divergences.is_empty()
+            && self.failures.is_empty()
+            && self.damage.iter().all(|d| d.tolerated)
+            && !matches!(
+                self.stopped,
+                Some(Stop::Conflict | Stop::Failure | Stop::Gap | Stop::Divergence)
+            )
+    }
+}
+
+/// A replay error that is not about the log's content (I/O, a physical
+/// log, a malformed record).
+pub type Error = replog_core::Error;
+
+struct TxBuf {
+    txid: u64,
+    begin_us: i64,
+    records: Vec<(u64, Vec<u8>)>,
+}
+
+#[derive(Debug, Clone)]
+struct Rel {
+    database: String,
+    table: String,
+    ncols: usize,
+    key: Vec<usize>,
+    def: Option<Arc<TableDef>>,
+}
+
+/// Replays the log read by `reader` into `store`, which stands at `start`
+/// (`Position::default()` for an empty store). The reader's recovery policy
+/// decides which damage ends the log.
+pub fn replay<S: Storage, E: Environment>(
+    store: &mut Store<S, E>,
+    start: Position,
+    reader: &mut LogReader,
+    opts: &ReplayOptions,
+) -> Result<ReplayReport, Error> {
+    let mut r = Replayer {
+        store,
+        opts: *opts,
+        keep_going: opts.keep_going || opts.on_conflict != ConflictPolicy::Abort,
+        rels: HashMap::new(),
+        in_sync: true,
+        first: true,
+        report: ReplayReport {
+            position: start,
+            ..ReplayReport::default()
+        },
+        start,
+    };
+    let mut cur: Option<TxBuf> = None;
+    let mut read_to_end = true;
+    while let Some(ev) = reader.next() {
+        match ev? {
+            Event::Segment { header, name, .. } => {
+                if header.kind == LogKind::Physical {
+                    return Err(Error::malformed(
+                        0,
+                        format!("{name}: physical replay needs the page engine (not yet)"),
+                    ));
+                }
+                match r.report.kind {
+                    None => {
+                        r.report.kind = Some(header.kind);
+                        r.report.log_id = header.log_id;
+                    }
+                    Some(k) if k != header.kind => {
+                        return Err(Error::malformed(
+                            0,
+                            format!("{name}: a {} segment in a {k} log", header.kind),
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+            Event::Damage(_) => {}
+            Event::Frame(f) => match f.record_type() {
+                rtype::BEGIN => {
+                    let b = Begin::decode(f.body, f.body_offset())?;
+                    cur = Some(TxBuf {
+                        txid: b.txid,
+                        begin_us: b.timestamp_us,
+                        records: Vec::new(),
+                    });
+                }
+                rtype::COMMIT => {
+                    let c = Commit::decode(f.body, f.body_offset())?;
+                    let Some(tx) = cur.take() else { continue };
+                    let end = f.lsn + f.disk_len();
+                    if r.transaction(tx, &c, f.lsn, end)? {
+                        read_to_end = false;
+                        break;
+                    }
+                }
+                _ => {
+                    if let Some(tx) = cur.as_mut() {
+                        tx.records.push((f.lsn, f.body.to_vec()));
+                    }
+                }
+            },
+        }
+    }
+    let summary = reader.summary();
+    r.report.damage = summary.damage.clone();
+    if read_to_end {
+        r.report.uncommitted = summary.uncommitted.clone();
+    }
+    Ok(r.report)
+}
+
+struct Replayer<'s, S: Storage, E: Environment> {
+    store: &'s mut Store<S, E>,
+    opts: ReplayOptions,
+    keep_going: bool,
+    rels: HashMap<u32, Rel>,
+    in_sync: bool,
+    first: bool,
+    report: ReplayReport,
+    start: Position,
+}
+
+fn to_row(t: &Tuple<'_>) -> Result<Vec<Option<Value<'static>>>, Error> {
+    t.values()
+        .map(|v| {
+            v.map(|c| match c {
+                ColumnValue::Unchanged => None,
+                ColumnValue::Value(v) => Some(v.into_owned()),
+            })
+        })
+        .collect()
+}
+
+fn full(cols: Vec<Option<Value<'static>>>, fill: Option<&Row>, lsn: u64) -> Result<Row, Error> {
+    cols.into_iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Some(v) => Ok(v),
+            None => fill.and_then(|r| r.get(i).cloned()).ok_or_else(|| {
+                Error::malformed(lsn, "unchanged column with no row to take it from")
+            }),
+        })
+        .collect()
+}
+
+impl<S: Storage, E: Environment> Replayer<'_, S, E> {
+    /// Handles one committed transaction; true to stop reading.
+    fn transaction(&mut self, tx: TxBuf, c: &Commit, lsn: u64, end: u64) -> Result<bool, Error> {
+        let kind = self.report.kind.unwrap_or(LogKind::Statement);
+        // Already in the store?
+        let same_log = self.start.kind == Some(kind) && self.start.log_id == self.report.log_id;
+        if (same_log && lsn < self.start.applied_lsn)
+            || (!same_log && self.start.last_txid > 0 && tx.txid <= self.start.last_txid)
+        {
+            self.report.already_applied += 1;
+            return Ok(false);
+        }
+        match self.opts.until {
+            Some(Until::Lsn(n)) if lsn >= n => return self.stop(Stop::Until),
+            Some(Until::Txid(n)) if tx.txid > n => return self.stop(Stop::Until),
+            Some(Until::Time(t)) if c.timestamp_us >= t => return self.stop(Stop::Until),
+            _ => {}
+        }
+        let before = self.store.digest();
+        if self.first {
+            self.first = false;
+            if let Some(sb) = c.state_before
+                && sb != before
+            {
+                self.report.failures.push(Failure {
+                    txid: tx.txid,
+                    lsn,
+                    message: format!(
+                        "the log does not continue from the store's state: transaction {} starts from digest {sb:016x}, the store is at {before:016x}",
+                        tx.txid
+                    ),
+                });
+                return self.stop(Stop::Gap);
+            }
+        }
+        let txid = tx.txid;
+        let ok = match kind {
+            LogKind::Logical => self.logical(tx)?,
+            _ => self.statement(tx, c, lsn)?,
+        };
+        // Followers do not keep their own capture.
+        drop(self.store.take_committed());
+        if !ok {
+            if self.report.stopped.is_some() {
+                return Ok(true);
+            }
+            // A skipped statement transaction: nothing applied.
+        }
+        let after = self.store.digest();
+        self.report.applied += u64::from(ok);
+        self.report.position = Position {
+            kind: Some(kind),
+            log_id: self.report.log_id,
+            applied_lsn: end,
+            last_txid: txid,
+            digest: after,
+        };
+        if let (Some(sb), Some(sa)) = (c.state_before, c.state_after) {
+            self.report.expected_digest = Some(sa);
+            let (expected, actual, delta) = if self.in_sync {
+                (sa, after, false)
+            } else {
+                (sa.wrapping_sub(sb), after.wrapping_sub(before), true)
+            };
+            if expected != actual {
+                self.in_sync = false;
+                self.report.divergences.push(Divergence {
+                    txid,
+                    lsn,
+                    expected,
+                    actual,
+                    delta,
+                });
+                if !self.keep_going {
+                    return self.stop(Stop::Divergence);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    fn stop(&mut self, why: Stop) -> Result<bool, Error> {
+        self.report.stopped = Some(why);
+        Ok(true)
+    }
+
+    /// Replays a statement transaction; false when it was not applied.
+    fn statement(&mut self, tx: TxBuf, c: &Commit, lsn: u64) -> Result<bool, Error> {
+        let mut statements = Vec::with_capacity(tx.records.len());
+        for (rlsn, body) in &tx.records {
+            let st = Statement::decode(body, 0).map_err(|e| e.context(format!("LSN {rlsn}")))?;
+            let cx = &st.context;
+            statements.push(CapturedStatement {
+                sql: st.sql.to_string(),
+                context: StatementContext {
+                    database: cx.database.map(str::to_string),
+                    timestamp_us: cx.timestamp_us.unwrap_or(tx.begin_us),
+                    rand_seed: cx.rand_seed.map(|r| MyRnd::new(r.seed1, r.seed2)),
+                    insert_id: cx.insert_id,
+                    last_insert_id: cx.last_insert_id,
+                    user_vars: cx
+                        .user_vars
+                        .iter()
+                        .flatten()
+                        .map(|v| (v.name.to_string(), Datum::from_value(&v.value)))
+                        .collect(),
+                    thread_id: cx.thread_id,
+                },
+                is_ddl: false,
+                changes: Vec::new(),
+                unsafe_reasons: Vec::new(),
+            });
+        }
+        if let [one] = statements.as_mut_slice() {
+            one.is_ddl = script::is_ddl(&one.sql);
+        }
+        let n = statements.len() as u64;
+        let captured = CommittedTransaction {
+            txid: tx.txid,
+            timestamp_us: tx.begin_us,
+            statements,
+            state_before: c.state_before.unwrap_or(0),
+            state_after: c.state_after.unwrap_or(0),
+        };
+        match self.store.replay_transaction(&captured) {
+            Ok(()) => {
+                self.report.statements += n;
+                Ok(true)
+            }
+            Err(e) => {
+                let f = Failure {
+                    txid: tx.txid,
+                    lsn,
+                    message: e.to_string(),
+                };
+                self.report.failures.push(f);
+                let conflict_like =
+                    matches!(e.kind(), ErrorKind::DuplicateKey | ErrorKind::Conflict);
+                if conflict_like && self.opts.on_conflict == ConflictPolicy::Skip {
+                    Ok(false)
+                } else {
+                    self.report.stopped = Some(Stop::Failure);
+                    Ok(false)
+                }
+            }
+        }
+    }
+
+    fn rel(&self, id: u32, lsn: u64) -> Result<&Rel, Error> {
+        self.rels
+            .get(&id)
+            .ok_or_else(|| Error::malformed(lsn, format!("relation {id} used before its RELATION")))
+    }
+
+    /// The follower's definition of relation `id`, checked against it.
+    fn rel_def(&mut self, id: u32, lsn: u64) -> Result<Result<Arc<TableDef>, String>, Error> {
+        let rel = self.rel(id, lsn)?.clone();
+        if let Some(d) = &rel.def {
+            return Ok(Ok(d.clone()));
+        }
+        let Some(def) = self.store.table_def(&rel.database, &rel.table) else {
+            return Ok(Err(format!(
+                "table {}.{} of relation {id} does not exist here",
+                rel.database, rel.table
+            )));
+        };
+        if def.columns.len() != rel.ncols || def.primary_key != rel.key {
+            return Ok(Err(format!(
+                "schema mismatch on {}.{}: {} columns here, {} in the log's RELATION",
+                rel.database,
+                rel.table,
+                def.columns.len(),
+                rel.ncols
+            )));
+        }
+        let d = Arc::new(def.clone());
+        if let Some(r) = self.rels.get_mut(&id) {
+            r.def = Some(d.clone());
+        }
+        Ok(Ok(d))
+    }
+
+    /// Applies a logical transaction; false when it was rolled back.
+    fn logical(&mut self, tx: TxBuf) -> Result<bool, Error> {
+        let has_ddl = tx.records.iter().any(|(_, b)| b.first() == Some(&0x15));
+        if !has_ddl {
+            self.store.apply_begin(tx.begin_us);
+        }
+        for (lsn, body) in &tx.records {
+            let rec =
+                LogicalRecord::decode(body, 0).map_err(|e| e.context(format!("LSN {lsn}")))?;
+            let change = match rec {
+                LogicalRecord::Relation(rel) => {
+                    let key = rel.key_columns().collect();
+                    self.rels.insert(
+                        rel.relation_id,
+                        Rel {
+                            database: rel.database.to_string(),
+                            table: rel.table.to_string(),
+                            ncols: rel.columns.len(),
+                            key,
+                            def: None,
+                        },
+                    );
+                    continue;
+                }
+                LogicalRecord::Ddl(d) => {
+                    let db = (!d.database.is_empty()).then_some(d.database);
+                    for r in self.rels.values_mut() {
+                        r.def = None;
+                    }
+                    if let Err(e) = self.store.apply_ddl(db, d.sql, tx.begin_us) {
+                        return self.fail(tx.txid, *lsn, e.to_string(), false);
+                    }
+                    self.report.changes += 1;
+                    continue;
+                }
+                LogicalRecord::Message(_) => continue,
+                LogicalRecord::Truncate(t) => {
+                    let mut out = Vec::new();
+                    for id in &t.relation_ids {
+                        match self.rel_def(*id, *lsn)? {
+                            Ok(table) => out.push(RowChange::Truncate { table }),
+                            Err(m) => return self.fail(tx.txid, *lsn, m, !has_ddl),
+                        }
+                    }
+                    out
+                }
+                LogicalRecord::Insert(i) => {
+                    let table = match self.rel_def(i.relation_id, *lsn)? {
+                        Ok(t) => t,
+                        Err(m) => return self.fail(tx.txid, *lsn, m, !has_ddl),
+                    };
+                    let row = full(to_row(&i.new)?, None, *lsn)?;
+                    vec![RowChange::Insert { table, row }]
+                }
+                LogicalRecord::Update(u) => {
+                    let table = match self.rel_def(u.relation_id, *lsn)? {
+                        Ok(t) => t,
+                        Err(m) => return self.fail(tx.txid, *lsn, m, !has_ddl),
+                    };
+                    let after = to_row(&u.after)?;
+                    let before = match &u.before {
+                        Some(b) if b.kind == replog_logical::ImageKind::Full => {
+                            full(to_row(&b.values)?, None, *lsn)?
+                        }
+                        other => {
+                            // Key-only or no before-image: the key columns
+                            // name the row; the rest is the follower's.
+                            let cols = match other {
+                                Some(b) => to_row(&b.values)?,
+                                None => after.clone(),
+                            };
+                            let probe: Row = cols
+                                .iter()
+                                .map(|v| v.clone().unwrap_or(Value::Null))
+                                .collect();
+                            match self.store.row_by_key(&table.database, &table.name, &probe) {
+                                Some(cur) => cur,
+                                None => probe,
+                            }
+                        }
+                    };
+                    let after = full(after, Some(&before), *lsn)?;
+                    vec![RowChange::Update {
+                        table,
+                        before,
+                        after,
+                    }]
+                }
+                LogicalRecord::Delete(d) => {
+                    let table = match self.rel_def(d.relation_id, *lsn)? {
+                        Ok(t) => t,
+                        Err(m) => return self.fail(tx.txid, *lsn, m, !has_ddl),
+                    };
+                    let cols = to_row(&d.before.values)?;
+                    let before = if d.before.kind == replog_logical::ImageKind::Full {
+                        full(cols, None, *lsn)?
+                    } else {
+                        let probe: Row =
+                            cols.into_iter().map(|v| v.unwrap_or(Value::Null)).collect();
+                        self.store
+                            .row_by_key(&table.database, &table.name, &probe)
+                            .unwrap_or(probe)
+                    };
+                    vec![RowChange::Delete { table, before }]
+                }
+            };
+            for ch in &change {
+                match self.store.apply_row_change(ch, self.opts.on_conflict) {
+                    Ok(None) => self.report.changes += 1,
+                    Ok(Some(conflict)) => {
+                        let abort = conflict.resolution == Resolution::Aborted;
+                        self.report.conflicts.push(ConflictAt {
+                            txid: tx.txid,
+                            lsn: *lsn,
+                            conflict,
+                        });
+                        if abort {
+                            if !has_ddl {
+                                self.store.apply_end(false);
+                            }
+                            self.report.stopped = Some(Stop::Conflict);
+                            return Ok(false);
+                        }
+                        self.report.changes += 1;
+                    }
+                    Err(e) => return self.fail(tx.txid, *lsn, e.to_string(), !has_ddl),
+                }
+            }
+        }
+        if !has_ddl {
+            self.store.apply_end(true);
+        }
+        Ok(true)
+    }
+
+    fn fail(
+        &mut self,
+        txid: u64,
+        lsn: u64,
+        message: String,
+        rollback: bool,
+    ) -> Result<bool, Error> {
+        if rollback {
+            self.store.apply_end(false);
+        }
+        self.report.failures.push(Failure { txid, lsn, message });
+        self.report.stopped = Some(Stop::Failure);
+        Ok(false)
+    }
+}
