@@ -443,27 +443,7 @@ mod tests {
 
     #[test]
     fn sample_matches_committed_fixture() {
-        let bytes = sample_bytes().unwrap();
-        if std::env::var_os("REPLOG_BLESS").is_some_and(|v| v == "1") {
-            std::fs::write(FIXTURE, &bytes).unwrap();
-            return;
-        }
-        let committed = std::fs::read(FIXTURE).unwrap_or_else(|e| {
-            panic!("cannot read {FIXTURE}: {e}; rerun with REPLOG_BLESS=1 to create it")
-        });
-        if committed != bytes {
-            let at = committed
-                .iter()
-                .zip(&bytes)
-                .position(|(a, b)| a != b)
-                .unwrap_or(committed.len().min(bytes.len()));
-            panic!(
-                "{FIXTURE} differs from the sample writer's output at byte {at} ({} vs {} bytes); \
-                 if the change is intended, rerun with REPLOG_BLESS=1",
-                committed.len(),
-                bytes.len()
-            );
-        }
+        replog_core::bless::check(std::path::Path::new(FIXTURE), &sample_bytes().unwrap());
     }
 
     #[test]

@@ -591,17 +591,7 @@ const FIXTURE: &str = concat!(
 fn sample_matches_fixture() {
     let (bytes, _) = sample_bytes();
     assert!(bytes.len() < 40 * 1024, "sample is {} bytes", bytes.len());
-    if std::env::var_os("REPLOG_BLESS").is_some_and(|v| v == "1") {
-        std::fs::write(FIXTURE, &bytes).unwrap();
-        return;
-    }
-    let committed = std::fs::read(FIXTURE).unwrap_or_default();
-    assert!(
-        committed == bytes,
-        "{FIXTURE} differs from what write_sample produces ({} vs {} bytes); rerun with REPLOG_BLESS=1",
-        committed.len(),
-        bytes.len()
-    );
+    replog_core::bless::check(std::path::Path::new(FIXTURE), &bytes);
 }
 
 /// The frames of one segment: (file offset of the body, LSN, body).

@@ -31,18 +31,7 @@ fn run(args: &[&str]) -> (anyhow::Result<Outcome>, String) {
 }
 
 fn check_golden(path: &Path, actual: &str) {
-    if std::env::var_os("REPLOG_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(path)
-        .unwrap_or_else(|_| panic!("{} is missing; rerun with REPLOG_BLESS=1", path.display()));
-    assert!(
-        expected == actual,
-        "{} differs from the output; rerun with REPLOG_BLESS=1 if the change is intended.\n--- expected\n{expected}\n--- actual\n{actual}",
-        path.display()
-    );
+    replog_core::bless::check(path, actual.as_bytes());
 }
 
 #[test]
