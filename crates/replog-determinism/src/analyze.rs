@@ -6,8 +6,8 @@ use sqlparser::ast::{
     AlterTableOperation, Assignment, AssignmentTarget, BinaryOperator, Delete, Expr, FromTable,
     FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, Insert, JoinConstraint,
     JoinOperator, LimitClause, NonBlock, ObjectName, OnInsert, OrderByExpr, OrderByKind, Query,
-    Select, SelectItem, SetExpr, Statement, TableFactor, TableObject, TableWithJoins, UnaryOperator,
-    Update, Value,
+    Select, SelectItem, SetExpr, Statement, TableFactor, TableObject, TableWithJoins,
+    UnaryOperator, Update, Value,
 };
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
@@ -106,10 +106,7 @@ impl std::fmt::Display for AnalyzeError {
 impl std::error::Error for AnalyzeError {}
 
 pub(crate) fn shorten(sql: &str, max: usize) -> String {
-    let one_line: String = sql
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let one_line: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
     if one_line.chars().count() <= max {
         return one_line;
     }
@@ -324,9 +321,10 @@ impl Walker<'_> {
         if let Some(v) = name.strip_prefix("@@") {
             self.facts.sys_vars.push((None, v.to_ascii_lowercase()));
         } else if let Some(v) = name.strip_prefix('@') {
-            self.facts
-                .user_vars
-                .push(v.trim_matches(|c| c == '`' || c == '\'' || c == '"').to_string());
+            self.facts.user_vars.push(
+                v.trim_matches(|c| c == '`' || c == '\'' || c == '"')
+                    .to_string(),
+            );
         } else if !quoted && NILADIC.iter().any(|n| n.eq_ignore_ascii_case(name)) {
             self.facts
                 .functions
@@ -341,9 +339,10 @@ impl Walker<'_> {
                 if let [scope, name, ..] = parts.as_slice()
                     && let Some(s) = scope.value.strip_prefix("@@")
                 {
-                    self.facts
-                        .sys_vars
-                        .push((Some(s.to_ascii_lowercase()), name.value.to_ascii_lowercase()));
+                    self.facts.sys_vars.push((
+                        Some(s.to_ascii_lowercase()),
+                        name.value.to_ascii_lowercase(),
+                    ));
                 } else if let Some(first) = parts.first() {
                     self.ident(&first.value, true);
                 }
@@ -410,9 +409,15 @@ impl Walker<'_> {
             | Expr::IsNormalized { expr: x, .. } => self.expr(x),
             Expr::IsDistinctFrom(a, b)
             | Expr::IsNotDistinctFrom(a, b)
-            | Expr::BinaryOp { left: a, right: b, .. }
-            | Expr::AnyOp { left: a, right: b, .. }
-            | Expr::AllOp { left: a, right: b, .. }
+            | Expr::BinaryOp {
+                left: a, right: b, ..
+            }
+            | Expr::AnyOp {
+                left: a, right: b, ..
+            }
+            | Expr::AllOp {
+                left: a, right: b, ..
+            }
             | Expr::Position { expr: a, r#in: b }
             | Expr::AtTimeZone {
                 timestamp: a,
@@ -548,7 +553,7 @@ impl Walker<'_> {
         }
         for l in &q.locks {
             if let Some(nb) = &l.nonblock {
-                self.facts.nonblock.push(nb.clone());
+                self.facts.nonblock.push(*nb);
             }
         }
     }
@@ -691,8 +696,9 @@ fn column_name(e: &Expr, t: &TableInfo, alias: Option<&str>) -> Option<String> {
         Expr::Identifier(i) => Some(i.value.clone()),
         Expr::Nested(x) => column_name(x, t, alias),
         Expr::CompoundIdentifier(parts) => match parts.as_slice() {
-            [q, c] if q.value.eq_ignore_ascii_case(&t.name)
-                || alias.is_some_and(|a| q.value.eq_ignore_ascii_case(a)) =>
+            [q, c]
+                if q.value.eq_ignore_ascii_case(&t.name)
+                    || alias.is_some_and(|a| q.value.eq_ignore_ascii_case(a)) =>
             {
                 Some(c.value.clone())
             }
@@ -845,7 +851,9 @@ fn autoinc_value(e: &Expr) -> Generates {
             }
             _ => Generates::Maybe,
         },
-        Expr::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("DEFAULT") => {
+        Expr::Identifier(i)
+            if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("DEFAULT") =>
+        {
             Generates::Yes
         }
         Expr::Nested(x) => autoinc_value(x),
@@ -964,7 +972,10 @@ impl Cx<'_> {
                     self.ctx.has(ContextItem::Timestamp)
                 };
                 let what = if micros {
-                    format!("{n}({}) reads the statement time with microseconds", fsp.unwrap_or(0))
+                    format!(
+                        "{n}({}) reads the statement time with microseconds",
+                        fsp.unwrap_or(0)
+                    )
                 } else {
                     format!("{n}() reads the statement time")
                 };
@@ -1083,15 +1094,21 @@ impl Cx<'_> {
         let (severity, explanation) = match order {
             Order::Total => (
                 Severity::ServerOnly,
-                format!("LIMIT in {where_} with an ORDER BY over a unique NOT NULL key picks the same rows everywhere; the servers flag every LIMIT"),
+                format!(
+                    "LIMIT in {where_} with an ORDER BY over a unique NOT NULL key picks the same rows everywhere; the servers flag every LIMIT"
+                ),
             ),
             Order::Partial => (
                 Severity::Unsafe,
-                format!("LIMIT in {where_} without an ORDER BY over a unique NOT NULL key picks whichever rows the follower finds first"),
+                format!(
+                    "LIMIT in {where_} without an ORDER BY over a unique NOT NULL key picks whichever rows the follower finds first"
+                ),
             ),
             Order::UnknownTable => (
                 Severity::Undecided,
-                format!("LIMIT in {where_} on a table whose keys are unknown (no CREATE TABLE in the log)"),
+                format!(
+                    "LIMIT in {where_} on a table whose keys are unknown (no CREATE TABLE in the log)"
+                ),
             ),
         };
         self.push(Reason::new(
@@ -1108,11 +1125,15 @@ impl Cx<'_> {
         let (severity, explanation) = match order {
             Order::Total => (
                 Severity::ServerOnly,
-                format!("{what}; the SELECT has an ORDER BY over a unique NOT NULL key, so the order is the same everywhere (the servers flag it regardless)"),
+                format!(
+                    "{what}; the SELECT has an ORDER BY over a unique NOT NULL key, so the order is the same everywhere (the servers flag it regardless)"
+                ),
             ),
             Order::Partial => (
                 Severity::Unsafe,
-                format!("{what}, and without an ORDER BY over a unique NOT NULL key that order may differ on the follower"),
+                format!(
+                    "{what}, and without an ORDER BY over a unique NOT NULL key that order may differ on the follower"
+                ),
             ),
             Order::UnknownTable => (
                 Severity::Undecided,
@@ -1175,12 +1196,19 @@ impl Cx<'_> {
         let Some(name) = object_name(&ins.table) else {
             return;
         };
-        let verb = if ins.replace_into { "REPLACE" } else { "INSERT" };
+        let verb = if ins.replace_into {
+            "REPLACE"
+        } else {
+            "INSERT"
+        };
         let table = self.schema.table(name, None).cloned();
         let Some(t) = table else {
             let needs_table = select.is_some() || odku.is_some();
             if needs_table {
-                self.unknown_table(name, &format!("{verb} ... SELECT / ON DUPLICATE KEY UPDATE"));
+                self.unknown_table(
+                    name,
+                    &format!("{verb} ... SELECT / ON DUPLICATE KEY UPDATE"),
+                );
             }
             return;
         };
@@ -1212,13 +1240,18 @@ impl Cx<'_> {
                 rows = v.rows.len();
                 v.rows
                     .iter()
-                    .map(|r| pos.and_then(|p| r.content.get(p)).map_or(Generates::Maybe, autoinc_value))
+                    .map(|r| {
+                        pos.and_then(|p| r.content.get(p))
+                            .map_or(Generates::Maybe, autoinc_value)
+                    })
                     .max()
                     .unwrap_or(Generates::No)
             } else if !ins.assignments.is_empty() {
                 ins.assignments
                     .iter()
-                    .find(|a| assignment_column(a).is_some_and(|c| c.eq_ignore_ascii_case(&ai.name)))
+                    .find(|a| {
+                        assignment_column(a).is_some_and(|c| c.eq_ignore_ascii_case(&ai.name))
+                    })
                     .map_or(Generates::Maybe, |a| autoinc_value(&a.value))
             } else {
                 Generates::Maybe
@@ -1233,7 +1266,11 @@ impl Cx<'_> {
             }
             if generates != Generates::No {
                 let captured = self.ctx.has(ContextItem::InsertId);
-                let how = if generates == Generates::Yes { "generates" } else { "may generate" };
+                let how = if generates == Generates::Yes {
+                    "generates"
+                } else {
+                    "may generate"
+                };
                 self.push(Reason::context(
                     ReasonCode::NeedsInsertId,
                     ContextItem::InsertId,
@@ -1309,7 +1346,11 @@ impl Cx<'_> {
         }
 
         // DEFAULT CURRENT_TIMESTAMP columns the statement leaves out.
-        for c in t.columns.iter().filter(|c| c.default_now && !named(&c.name)) {
+        for c in t
+            .columns
+            .iter()
+            .filter(|c| c.default_now && !named(&c.name))
+        {
             let captured = self.ctx.has(ContextItem::Timestamp);
             self.push(Reason::context(
                 ReasonCode::NeedsTimestamp,
@@ -1369,9 +1410,9 @@ impl Cx<'_> {
             && let TableFactor::Table { name, alias, .. } = &u.table.relation
         {
             let bare_ignore = name.0.len() == 1
-                && name.0[0]
-                    .as_ident()
-                    .is_some_and(|i| i.quote_style.is_none() && i.value.eq_ignore_ascii_case("IGNORE"));
+                && name.0[0].as_ident().is_some_and(|i| {
+                    i.quote_style.is_none() && i.value.eq_ignore_ascii_case("IGNORE")
+                });
             match alias {
                 Some(a) if bare_ignore && a.columns.is_empty() => {
                     ignore = true;
@@ -1384,8 +1425,10 @@ impl Cx<'_> {
         if !ignore {
             w.table_with_joins(&u.table);
         }
-        if let Some(sqlparser::ast::UpdateTableFromKind::BeforeSet(f)
-        | sqlparser::ast::UpdateTableFromKind::AfterSet(f)) = &u.from
+        if let Some(
+            sqlparser::ast::UpdateTableFromKind::BeforeSet(f)
+            | sqlparser::ast::UpdateTableFromKind::AfterSet(f),
+        ) = &u.from
         {
             for t in f {
                 w.table_with_joins(t);

@@ -203,7 +203,10 @@ impl ContextFlags {
             }
         };
         push(self.database, "db");
-        push(self.timestamp, if self.timestamp_micros { "ts.us" } else { "ts" });
+        push(
+            self.timestamp,
+            if self.timestamp_micros { "ts.us" } else { "ts" },
+        );
         push(self.rand_seed, "rand");
         push(self.insert_id, "insert_id");
         push(self.last_insert_id, "last_id");
@@ -244,7 +247,10 @@ mod tests {
         assert!(f.has_user_var("limit") && f.has_user_var("LIMIT"));
         assert!(!f.has_user_var("other"));
         assert_eq!(f.short(), "db ts.us @(limit)");
-        assert_eq!(ContextFlags::from_statement(&Context::default()), ContextFlags::none());
+        assert_eq!(
+            ContextFlags::from_statement(&Context::default()),
+            ContextFlags::none()
+        );
         assert!(ContextFlags::all().has_user_var("anything"));
     }
 }

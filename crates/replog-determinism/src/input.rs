@@ -80,23 +80,25 @@ pub fn analyze_statement_log(paths: &[PathBuf]) -> Result<Report> {
         match ev? {
             LogEvent::Segment { .. } => {}
             LogEvent::Damage(d) => b.remark(d.to_error().to_string()),
-            LogEvent::Frame(f) => match decode_record::<StatementFormat>(f.body, f.body_offset())? {
-                Record::Begin(begin) => {
-                    tx += 1;
-                    txid = Some(begin.txid);
+            LogEvent::Frame(f) => {
+                match decode_record::<StatementFormat>(f.body, f.body_offset())? {
+                    Record::Begin(begin) => {
+                        tx += 1;
+                        txid = Some(begin.txid);
+                    }
+                    Record::Commit(_) => txid = None,
+                    Record::Data(st) => {
+                        let src = StatementSource {
+                            position: Position::Lsn { lsn: f.lsn },
+                            transaction: tx,
+                            txid,
+                            gtid: None,
+                            database: st.context.database.map(str::to_string),
+                        };
+                        b.statement(src, st.sql, ContextFlags::from_statement(&st.context));
+                    }
                 }
-                Record::Commit(_) => txid = None,
-                Record::Data(st) => {
-                    let src = StatementSource {
-                        position: Position::Lsn { lsn: f.lsn },
-                        transaction: tx,
-                        txid,
-                        gtid: None,
-                        database: st.context.database.map(str::to_string),
-                    };
-                    b.statement(src, st.sql, ContextFlags::from_statement(&st.context));
-                }
-            },
+            }
         }
     }
     let summary = reader.into_summary();
@@ -141,7 +143,12 @@ impl BinlogState {
     fn event(&mut self, file: &str, ev: &Event<'_>) -> Result<()> {
         match ev.body() {
             EventBody::MariaGtid(g) => {
-                self.start_tx(Some(format!("{}-{}-{}", g.domain_id, ev.server_id(), g.seq_no)));
+                self.start_tx(Some(format!(
+                    "{}-{}-{}",
+                    g.domain_id,
+                    ev.server_id(),
+                    g.seq_no
+                )));
             }
             EventBody::Gtid(g) => self.start_tx((!g.anonymous).then(|| g.gtid_string())),
             EventBody::Xid(_) => self.end_tx(),

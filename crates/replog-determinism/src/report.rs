@@ -341,7 +341,14 @@ pub fn render_table(report: &Report, out: &mut impl Write) -> std::io::Result<()
     t.load_style(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_width(160)
-        .set_header(["position", "tx", "verdict", "statement", "reasons", "captured"]);
+        .set_header([
+            "position",
+            "tx",
+            "verdict",
+            "statement",
+            "reasons",
+            "captured",
+        ]);
     let mut rows = 0;
     for st in report
         .statements
@@ -382,8 +389,14 @@ pub fn render_table(report: &Report, out: &mut impl Write) -> std::io::Result<()
         ("  of which deterministic for replog", s.server_only),
         ("not analyzed", s.not_analyzed),
         ("transactions", s.transactions),
-        ("transactions with a flagged statement", s.transactions_flagged),
-        ("transactions with an unsafe statement", s.transactions_unsafe),
+        (
+            "transactions with a flagged statement",
+            s.transactions_flagged,
+        ),
+        (
+            "transactions with an unsafe statement",
+            s.transactions_unsafe,
+        ),
     ] {
         sum.add_row([k.to_string(), v.to_string()]);
     }

@@ -194,17 +194,24 @@ impl TableInfo {
         let Some(ai) = self.columns.iter().position(|c| c.auto_increment) else {
             return false;
         };
-        self.primary_key.len() > 1
-            && self.primary_key.contains(&ai)
-            && self.primary_key[0] != ai
+        self.primary_key.len() > 1 && self.primary_key.contains(&ai) && self.primary_key[0] != ai
     }
 
     /// Whether the declared engine is known to be non-transactional.
     pub fn is_non_transactional(&self) -> bool {
         self.engine.as_deref().is_some_and(|e| {
-            ["MyISAM", "MEMORY", "HEAP", "ARCHIVE", "CSV", "MERGE", "MRG_MyISAM", "Aria"]
-                .iter()
-                .any(|n| n.eq_ignore_ascii_case(e))
+            [
+                "MyISAM",
+                "MEMORY",
+                "HEAP",
+                "ARCHIVE",
+                "CSV",
+                "MERGE",
+                "MRG_MyISAM",
+                "Aria",
+            ]
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(e))
         })
     }
 }
@@ -282,7 +289,10 @@ impl SchemaTracker {
     /// the current database).
     pub fn table(&self, name: &ObjectName, default_db: Option<&str>) -> Option<&TableInfo> {
         let (db, t) = split_name(name);
-        let db = db.as_deref().or(default_db).or(self.current_db.as_deref())?;
+        let db = db
+            .as_deref()
+            .or(default_db)
+            .or(self.current_db.as_deref())?;
         self.tables.get(&key(db, &t))
     }
 
@@ -467,13 +477,12 @@ fn column(def: &ColumnDef) -> (ColumnInfo, bool, bool) {
             ColumnOption::Unique(_) => unique = true,
             ColumnOption::Default(e) => c.default_now = is_now(e),
             ColumnOption::OnUpdate(e) => c.on_update_now = is_now(e),
-            ColumnOption::DialectSpecific(tokens) => {
+            ColumnOption::DialectSpecific(tokens)
                 if tokens
                     .iter()
-                    .any(|t| t.to_string().eq_ignore_ascii_case("AUTO_INCREMENT"))
-                {
-                    c.auto_increment = true;
-                }
+                    .any(|t| t.to_string().eq_ignore_ascii_case("AUTO_INCREMENT")) =>
+            {
+                c.auto_increment = true;
             }
             _ => {}
         }
@@ -592,11 +601,9 @@ fn alter(t: &mut TableInfo, op: &AlterTableOperation) -> Result<Rename, String> 
             column_def,
             column_position,
             ..
-        } => {
-            if t.column_index(&column_def.name.value).is_none() {
-                let at = position(t, column_position);
-                add_column(t, column_def, at);
-            }
+        } if t.column_index(&column_def.name.value).is_none() => {
+            let at = position(t, column_position);
+            add_column(t, column_def, at);
         }
         AlterTableOperation::DropColumn { column_names, .. } => {
             for c in column_names {
@@ -727,7 +734,11 @@ mod tests {
         let t = tracker(&["CREATE TABLE d.u (a INT NULL, UNIQUE KEY (a))"]);
         assert!(!t.lookup("d", "u").unwrap().is_total_order(&["a".into()]));
 
-        let t = tracker(&["USE d", "CREATE TABLE t (id INT PRIMARY KEY)", "DROP TABLE t"]);
+        let t = tracker(&[
+            "USE d",
+            "CREATE TABLE t (id INT PRIMARY KEY)",
+            "DROP TABLE t",
+        ]);
         assert!(t.lookup("d", "t").is_none());
     }
 

@@ -24,7 +24,9 @@ fn normalize(sql: &str) -> String {
 
 /// The statements MariaDB flagged with note 1592, with the message.
 fn warned(workload: &str) -> Vec<(String, String)> {
-    let path = root().join(format!("fixtures/mariadb/out/{workload}/statement/warnings.tsv"));
+    let path = root().join(format!(
+        "fixtures/mariadb/out/{workload}/statement/warnings.tsv"
+    ));
     let text = std::fs::read_to_string(&path).unwrap();
     text.lines()
         .skip(1)
@@ -61,7 +63,16 @@ fn every_statement_mariadb_flagged_is_flagged() {
     for w in ["unsafe", "dml", "types", "ddl", "txn"] {
         let report = binlog(w);
         assert_eq!(report.source, LogSource::Binlog);
-        assert_eq!(report.summary.not_analyzed, 0, "{w}: {:#?}", report.statements.iter().filter(|s| s.error.is_some()).collect::<Vec<_>>());
+        assert_eq!(
+            report.summary.not_analyzed,
+            0,
+            "{w}: {:#?}",
+            report
+                .statements
+                .iter()
+                .filter(|s| s.error.is_some())
+                .collect::<Vec<_>>()
+        );
         let warned = warned(w);
         for (sql, msg) in &warned {
             let st = report
@@ -69,8 +80,14 @@ fn every_statement_mariadb_flagged_is_flagged() {
                 .iter()
                 .find(|s| normalize(&s.sql) == *sql)
                 .unwrap_or_else(|| panic!("{w}: warned statement not in the binlog: {sql}"));
-            assert!(st.is_flagged(), "{w}: MariaDB flagged, replog did not: {sql}");
-            assert!(st.server_flags(), "{w}: replog does not predict MariaDB's flag: {sql}");
+            assert!(
+                st.is_flagged(),
+                "{w}: MariaDB flagged, replog did not: {sql}"
+            );
+            assert!(
+                st.server_flags(),
+                "{w}: replog does not predict MariaDB's flag: {sql}"
+            );
             let code = code_for_message(msg);
             let r = st
                 .reasons
@@ -112,8 +129,16 @@ fn unsafe_workload_details() {
         "SELECT id, grp FROM t_limit ORDER BY id DESC",
     ] {
         let st = find(needle);
-        assert!(st.server_flags() && !st.is_unsafe(), "{needle}: {:?}", st.reasons);
-        assert!(st.reasons.iter().all(|r| r.severity == Severity::ServerOnly));
+        assert!(
+            st.server_flags() && !st.is_unsafe(),
+            "{needle}: {:?}",
+            st.reasons
+        );
+        assert!(
+            st.reasons
+                .iter()
+                .all(|r| r.severity == Severity::ServerOnly)
+        );
     }
     for needle in [
         "UUID()",
@@ -137,33 +162,56 @@ fn unsafe_workload_details() {
         ("VALUES (1, @i, @s, @d)", C::NeedsUserVariable),
         ("(LAST_INSERT_ID(), 'ref-first')", C::NeedsLastInsertId),
         ("(CONNECTION_ID(), 'conn')", C::NeedsThreadId),
-        ("INSERT INTO t_auto (src) VALUES ('first')", C::NeedsInsertId),
+        (
+            "INSERT INTO t_auto (src) VALUES ('first')",
+            C::NeedsInsertId,
+        ),
     ] {
         let st = find(needle);
         assert!(!st.is_flagged(), "{needle}: {:?}", st.reasons);
-        assert!(st.covered.iter().any(|r| r.code == code), "{needle}: {:?}", st.covered);
+        assert!(
+            st.covered.iter().any(|r| r.code == code),
+            "{needle}: {:?}",
+            st.covered
+        );
     }
     // The INSERT_ID the binlog captured in Intvar events is visible.
     let st = find("INSERT INTO t_auto (src) VALUES ('first')");
     assert!(st.context.insert_id && st.context.complete);
     let st = find("VALUES (1, @i, @s, @d)");
-    let vars: Vec<&str> = st.context.user_vars.as_ref().unwrap().iter().map(String::as_str).collect();
+    let vars: Vec<&str> = st
+        .context
+        .user_vars
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(String::as_str)
+        .collect();
     assert_eq!(vars, ["d", "i", "s"]);
     // Positions and GTIDs.
     let st = find("UUID()");
-    assert!(matches!(&st.position, Position::Binlog { file, offset } if file == "mariadb-bin.000001" && *offset > 4));
+    assert!(
+        matches!(&st.position, Position::Binlog { file, offset } if file == "mariadb-bin.000001" && *offset > 4)
+    );
     assert!(st.gtid.as_deref().is_some_and(|g| g.starts_with("0-1-")));
     // Divergence: the tables that really diverged on statement replay hold
     // statements replog calls unsafe regardless (t_uvar_real diverged only
     // through mariadb-binlog's text rendering of REAL user variables; see
     // fixtures/mariadb/README.md).
-    let div = std::fs::read_to_string(root().join("fixtures/mariadb/out/unsafe/statement/divergence.tsv")).unwrap();
+    let div = std::fs::read_to_string(
+        root().join("fixtures/mariadb/out/unsafe/statement/divergence.tsv"),
+    )
+    .unwrap();
     for line in div.lines().skip(1) {
         let (table, diverged) = line.split_once('\t').unwrap();
         let t = table.trim_start_matches("w_unsafe.");
         if diverged == "yes" && t != "t_uvar_real" {
             assert!(
-                report.statements.iter().any(|s| s.sql.contains(&format!("INTO {t} ")) && s.reasons.iter().any(|r| r.severity == Severity::Unsafe)),
+                report
+                    .statements
+                    .iter()
+                    .any(|s| s.sql.contains(&format!("INTO {t} "))
+                        && s.reasons.iter().any(|r| r.severity == Severity::Unsafe)),
                 "{t} diverged but no statement writing it is unsafe"
             );
         }
@@ -200,7 +248,15 @@ fn deterministic_workloads_have_no_false_alarms() {
     }
     // dml generates auto-increment values: the Intvar events cover them.
     let report = binlog("dml");
-    assert!(report.summary.covered_by_reason.get("NEEDS_INSERT_ID").copied().unwrap_or(0) >= 4);
+    assert!(
+        report
+            .summary
+            .covered_by_reason
+            .get("NEEDS_INSERT_ID")
+            .copied()
+            .unwrap_or(0)
+            >= 4
+    );
 }
 
 #[test]

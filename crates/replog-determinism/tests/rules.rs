@@ -41,16 +41,27 @@ fn severity(a: &Analysis, code: C) -> Option<Severity> {
 #[test]
 fn system_functions_are_unsafe_regardless() {
     for (sql, f) in [
-        ("INSERT INTO plain VALUES (1, 'a', 0, NULL, NULL) ON DUPLICATE KEY UPDATE grp = UUID()", "UUID()"),
+        (
+            "INSERT INTO plain VALUES (1, 'a', 0, NULL, NULL) ON DUPLICATE KEY UPDATE grp = UUID()",
+            "UUID()",
+        ),
         ("UPDATE plain SET grp = LEFT(SYSDATE(6), 1)", "SYSDATE()"),
         ("UPDATE plain SET grp = USER()", "USER()"),
         ("UPDATE plain SET grp = CURRENT_USER", "CURRENT_USER()"),
         ("UPDATE plain SET n = FOUND_ROWS()", "FOUND_ROWS()"),
-        ("DELETE FROM plain WHERE n IN (SELECT ROW_COUNT())", "ROW_COUNT()"),
-        ("UPDATE plain SET grp = CASE WHEN n > 0 THEN VERSION() ELSE 'x' END", "VERSION()"),
+        (
+            "DELETE FROM plain WHERE n IN (SELECT ROW_COUNT())",
+            "ROW_COUNT()",
+        ),
+        (
+            "UPDATE plain SET grp = CASE WHEN n > 0 THEN VERSION() ELSE 'x' END",
+            "VERSION()",
+        ),
     ] {
         let a = full(sql);
-        let r = a.find(C::UnsafeSystemFunction).unwrap_or_else(|| panic!("{sql}"));
+        let r = a
+            .find(C::UnsafeSystemFunction)
+            .unwrap_or_else(|| panic!("{sql}"));
         assert_eq!(r.severity, Severity::Unsafe, "{sql}");
         assert!(r.server_flags);
         assert_eq!(r.subject.as_deref(), Some(f));
@@ -66,7 +77,10 @@ fn system_functions_are_unsafe_regardless() {
 #[test]
 fn rand_needs_the_seed() {
     let a = raw("UPDATE plain SET f = RAND()");
-    assert_eq!(severity(&a, C::NeedsRandSeed), Some(Severity::MissingContext));
+    assert_eq!(
+        severity(&a, C::NeedsRandSeed),
+        Some(Severity::MissingContext)
+    );
     assert_eq!(a.reasons[0].needs, Some(ContextItem::RandSeed));
     assert!(!a.server_flags());
     let seeded = ContextFlags {
@@ -90,7 +104,11 @@ fn time_functions_need_the_timestamp() {
         "UPDATE plain SET n = UNIX_TIMESTAMP()",
     ] {
         let a = raw(sql);
-        assert_eq!(severity(&a, C::NeedsTimestamp), Some(Severity::MissingContext), "{sql}");
+        assert_eq!(
+            severity(&a, C::NeedsTimestamp),
+            Some(Severity::MissingContext),
+            "{sql}"
+        );
         let ts = ContextFlags {
             timestamp: true,
             ..ContextFlags::none()
@@ -121,7 +139,10 @@ fn column_defaults_read_the_clock() {
     assert_eq!(r.subject.as_deref(), Some("stamped.created"));
     assert!(!raw("INSERT INTO stamped (id, v, created) VALUES (1, 1, '2024-01-01')").is_flagged());
     let a = raw("UPDATE stamped SET v = 2");
-    assert_eq!(a.find(C::NeedsTimestamp).unwrap().subject.as_deref(), Some("stamped.changed"));
+    assert_eq!(
+        a.find(C::NeedsTimestamp).unwrap().subject.as_deref(),
+        Some("stamped.changed")
+    );
     assert!(!raw("UPDATE stamped SET v = 2, changed = '2024-01-01'").is_flagged());
     let a = raw("ALTER TABLE plain ADD COLUMN at DATETIME DEFAULT CURRENT_TIMESTAMP");
     assert_eq!(a.kind, StatementKind::Ddl);
@@ -131,7 +152,11 @@ fn column_defaults_read_the_clock() {
 #[test]
 fn user_variables_need_their_values() {
     let a = raw("UPDATE plain SET n = @x WHERE id = @y");
-    let subjects: Vec<_> = a.reasons.iter().filter_map(|r| r.subject.as_deref()).collect();
+    let subjects: Vec<_> = a
+        .reasons
+        .iter()
+        .filter_map(|r| r.subject.as_deref())
+        .collect();
     assert_eq!(subjects, ["@x", "@y"]);
     assert!(a.reasons.iter().all(|r| r.code == C::NeedsUserVariable));
     let mut only_x = ContextFlags::none();
@@ -145,21 +170,36 @@ fn user_variables_need_their_values() {
 #[test]
 fn last_insert_id_and_connection_id() {
     let a = raw("INSERT INTO plain (id, grp) VALUES (LAST_INSERT_ID(), 'a')");
-    assert_eq!(severity(&a, C::NeedsLastInsertId), Some(Severity::MissingContext));
+    assert_eq!(
+        severity(&a, C::NeedsLastInsertId),
+        Some(Severity::MissingContext)
+    );
     assert!(!raw("INSERT INTO plain (id, grp) VALUES (LAST_INSERT_ID(5), 'a')").is_flagged());
     let a = raw("INSERT INTO plain (id, grp) VALUES (CONNECTION_ID(), 'a')");
-    assert_eq!(severity(&a, C::NeedsThreadId), Some(Severity::MissingContext));
+    assert_eq!(
+        severity(&a, C::NeedsThreadId),
+        Some(Severity::MissingContext)
+    );
     let tid = ContextFlags {
         thread_id: true,
         ..ContextFlags::none()
     };
-    assert!(!run("INSERT INTO plain (id, grp) VALUES (CONNECTION_ID(), 'a')", &tid).is_flagged());
+    assert!(
+        !run(
+            "INSERT INTO plain (id, grp) VALUES (CONNECTION_ID(), 'a')",
+            &tid
+        )
+        .is_flagged()
+    );
 }
 
 #[test]
 fn auto_increment_needs_insert_id() {
     let a = raw("INSERT INTO auto (src) VALUES (1)");
-    assert_eq!(severity(&a, C::NeedsInsertId), Some(Severity::MissingContext));
+    assert_eq!(
+        severity(&a, C::NeedsInsertId),
+        Some(Severity::MissingContext)
+    );
     assert!(!a.has(C::NeedsAutoIncrementSettings)); // one row
     let a = raw("INSERT INTO auto (src) VALUES (1), (2)");
     assert!(a.has(C::NeedsInsertId) && a.has(C::NeedsAutoIncrementSettings));
@@ -179,7 +219,10 @@ fn auto_increment_needs_insert_id() {
 #[test]
 fn autoinc_not_first_in_primary_key() {
     let a = full("INSERT INTO notfirst (g) VALUES (1)");
-    assert_eq!(severity(&a, C::UnsafeAutoincNotFirst), Some(Severity::Unsafe));
+    assert_eq!(
+        severity(&a, C::UnsafeAutoincNotFirst),
+        Some(Severity::Unsafe)
+    );
     assert!(!full("INSERT INTO auto (src) VALUES (1)").is_flagged());
 }
 
@@ -193,7 +236,11 @@ fn limit_with_and_without_a_key_order() {
         "DELETE FROM plain WHERE id IN (SELECT id FROM (SELECT id FROM plain LIMIT 1) x)",
     ] {
         let a = full(sql);
-        assert_eq!(severity(&a, C::UnsafeLimit), Some(Severity::Unsafe), "{sql}");
+        assert_eq!(
+            severity(&a, C::UnsafeLimit),
+            Some(Severity::Unsafe),
+            "{sql}"
+        );
         assert!(a.server_flags());
     }
     for sql in [
@@ -204,8 +251,15 @@ fn limit_with_and_without_a_key_order() {
     ] {
         let a = full(sql);
         // MariaDB flags every LIMIT; replog concludes deterministic.
-        assert_eq!(severity(&a, C::UnsafeLimit), Some(Severity::ServerOnly), "{sql}");
-        assert!(a.server_flags() && a.is_flagged() && !a.is_unsafe(), "{sql}");
+        assert_eq!(
+            severity(&a, C::UnsafeLimit),
+            Some(Severity::ServerOnly),
+            "{sql}"
+        );
+        assert!(
+            a.server_flags() && a.is_flagged() && !a.is_unsafe(),
+            "{sql}"
+        );
     }
     assert!(!full("UPDATE plain SET n = 1 WHERE grp = 'a'").is_flagged());
     // A table the log never created: undecided, not a guess.
@@ -216,9 +270,15 @@ fn limit_with_and_without_a_key_order() {
 #[test]
 fn insert_select_into_auto_increment() {
     let a = full("INSERT INTO auto (src, grp) SELECT id, grp FROM plain");
-    assert_eq!(severity(&a, C::UnsafeWriteAutoincSelect), Some(Severity::Unsafe));
+    assert_eq!(
+        severity(&a, C::UnsafeWriteAutoincSelect),
+        Some(Severity::Unsafe)
+    );
     let a = full("INSERT INTO auto (src, grp) SELECT id, grp FROM plain ORDER BY id DESC");
-    assert_eq!(severity(&a, C::UnsafeWriteAutoincSelect), Some(Severity::ServerOnly));
+    assert_eq!(
+        severity(&a, C::UnsafeWriteAutoincSelect),
+        Some(Severity::ServerOnly)
+    );
     assert!(a.server_flags() && !a.is_unsafe());
     // Raw log: the generated ids also need INSERT_ID.
     let a = raw("INSERT INTO auto (src, grp) SELECT id, grp FROM plain ORDER BY id");
@@ -230,15 +290,29 @@ fn insert_select_into_auto_increment() {
 #[test]
 fn insert_ignore_odku_replace_select() {
     let a = full("INSERT IGNORE INTO plain (id, grp) SELECT id, 'x' FROM two");
-    assert_eq!(severity(&a, C::UnsafeInsertIgnoreSelect), Some(Severity::Unsafe));
+    assert_eq!(
+        severity(&a, C::UnsafeInsertIgnoreSelect),
+        Some(Severity::Unsafe)
+    );
     let a = full("INSERT IGNORE INTO plain (id, grp) SELECT id, 'x' FROM two ORDER BY id");
-    assert_eq!(severity(&a, C::UnsafeInsertIgnoreSelect), Some(Severity::ServerOnly));
-    let a = full("INSERT INTO plain (id, grp) SELECT id, 'x' FROM two ON DUPLICATE KEY UPDATE n = n + 1");
-    assert_eq!(severity(&a, C::UnsafeInsertSelectUpdate), Some(Severity::Unsafe));
+    assert_eq!(
+        severity(&a, C::UnsafeInsertIgnoreSelect),
+        Some(Severity::ServerOnly)
+    );
+    let a = full(
+        "INSERT INTO plain (id, grp) SELECT id, 'x' FROM two ON DUPLICATE KEY UPDATE n = n + 1",
+    );
+    assert_eq!(
+        severity(&a, C::UnsafeInsertSelectUpdate),
+        Some(Severity::Unsafe)
+    );
     let a = full("REPLACE INTO plain (id, grp) SELECT id, 'x' FROM two");
     assert_eq!(severity(&a, C::UnsafeReplaceSelect), Some(Severity::Unsafe));
     let a = full("REPLACE INTO plain (id, grp) SELECT id, 'x' FROM two ORDER BY code");
-    assert_eq!(severity(&a, C::UnsafeReplaceSelect), Some(Severity::ServerOnly));
+    assert_eq!(
+        severity(&a, C::UnsafeReplaceSelect),
+        Some(Severity::ServerOnly)
+    );
     assert!(!full("INSERT IGNORE INTO plain (id, grp) VALUES (1, 'a')").is_flagged());
 }
 
@@ -249,7 +323,9 @@ fn odku_on_one_or_two_unique_keys() {
     assert_eq!(r.severity, Severity::Unsafe);
     assert!(r.server_flags);
     assert_eq!(r.subject.as_deref(), Some("two"));
-    let a = full("INSERT INTO plain (id, grp) VALUES (1, 'a') ON DUPLICATE KEY UPDATE n = n + VALUES(n)");
+    let a = full(
+        "INSERT INTO plain (id, grp) VALUES (1, 'a') ON DUPLICATE KEY UPDATE n = n + VALUES(n)",
+    );
     assert!(!a.is_flagged(), "{a:?}");
 }
 
@@ -258,7 +334,10 @@ fn update_ignore() {
     let a = full("UPDATE IGNORE two SET code = 'x' WHERE id > 1");
     assert_eq!(severity(&a, C::UnsafeUpdateIgnore), Some(Severity::Unsafe));
     let a = full("UPDATE IGNORE two SET code = 'x' ORDER BY id");
-    assert_eq!(severity(&a, C::UnsafeUpdateIgnore), Some(Severity::ServerOnly));
+    assert_eq!(
+        severity(&a, C::UnsafeUpdateIgnore),
+        Some(Severity::ServerOnly)
+    );
     assert!(!full("UPDATE two SET code = 'x' WHERE id > 1").is_flagged());
 }
 
@@ -273,27 +352,46 @@ fn system_variables() {
     // Session variables the binlog carries: context-dependent.
     let a = raw("UPDATE plain SET grp = @@session.sql_mode");
     let r = a.find(C::NeedsSessionVariable).unwrap();
-    assert_eq!((r.severity, r.needs), (Severity::MissingContext, Some(ContextItem::SqlMode)));
-    assert!(!full("UPDATE plain SET grp = @@sql_mode, n = @@auto_increment_increment").is_flagged());
+    assert_eq!(
+        (r.severity, r.needs),
+        (Severity::MissingContext, Some(ContextItem::SqlMode))
+    );
+    assert!(
+        !full("UPDATE plain SET grp = @@sql_mode, n = @@auto_increment_increment").is_flagged()
+    );
 }
 
 #[test]
 fn skip_locked_nowait_and_system_tables() {
-    let a = full("INSERT INTO plain (id, grp) SELECT id, 'x' FROM two ORDER BY id FOR UPDATE SKIP LOCKED");
+    let a = full(
+        "INSERT INTO plain (id, grp) SELECT id, 'x' FROM two ORDER BY id FOR UPDATE SKIP LOCKED",
+    );
     assert!(a.has(C::UnsafeSkipLocked));
-    let a = full("INSERT INTO plain (id, grp) SELECT id, 'x' FROM two ORDER BY id FOR UPDATE NOWAIT");
+    let a =
+        full("INSERT INTO plain (id, grp) SELECT id, 'x' FROM two ORDER BY id FOR UPDATE NOWAIT");
     assert!(a.has(C::UnsafeNowait));
-    let a = full("INSERT INTO plain (id, grp) SELECT thread_id, 'x' FROM performance_schema.threads");
+    let a =
+        full("INSERT INTO plain (id, grp) SELECT thread_id, 'x' FROM performance_schema.threads");
     assert!(a.has(C::UnsafeSystemTable));
     assert!(!full("INSERT INTO plain (id, grp) SELECT id, 'x' FROM d.two").is_flagged());
 }
 
 #[test]
 fn create_table_select_with_auto_increment() {
-    let a = full("CREATE TABLE copy (id INT AUTO_INCREMENT PRIMARY KEY, grp CHAR(1)) SELECT grp FROM plain");
-    assert_eq!(severity(&a, C::UnsafeCreateSelectAutoinc), Some(Severity::Unsafe));
-    let a = full("CREATE TABLE copy (id INT AUTO_INCREMENT PRIMARY KEY, grp CHAR(1)) SELECT grp FROM plain ORDER BY id");
-    assert_eq!(severity(&a, C::UnsafeCreateSelectAutoinc), Some(Severity::ServerOnly));
+    let a = full(
+        "CREATE TABLE copy (id INT AUTO_INCREMENT PRIMARY KEY, grp CHAR(1)) SELECT grp FROM plain",
+    );
+    assert_eq!(
+        severity(&a, C::UnsafeCreateSelectAutoinc),
+        Some(Severity::Unsafe)
+    );
+    let a = full(
+        "CREATE TABLE copy (id INT AUTO_INCREMENT PRIMARY KEY, grp CHAR(1)) SELECT grp FROM plain ORDER BY id",
+    );
+    assert_eq!(
+        severity(&a, C::UnsafeCreateSelectAutoinc),
+        Some(Severity::ServerOnly)
+    );
     let a = full("CREATE TABLE copy2 SELECT UUID() AS u");
     assert!(a.has(C::UnsafeSystemFunction));
     assert!(!full("CREATE TABLE copy3 SELECT id, grp FROM plain").is_flagged());
@@ -306,7 +404,10 @@ fn float_computations_into_exact_columns() {
     assert_eq!(r.severity, Severity::Unsafe);
     assert!(!r.server_flags);
     assert_eq!(r.subject.as_deref(), Some("plain.price"));
-    assert!(full("INSERT INTO plain (id, grp, n) VALUES (1, 'a', ROUND(EXP(2.5)))").has(C::ReplogFloatToExact));
+    assert!(
+        full("INSERT INTO plain (id, grp, n) VALUES (1, 'a', ROUND(EXP(2.5)))")
+            .has(C::ReplogFloatToExact)
+    );
     assert!(full("UPDATE plain SET n = 1e0 / 3e0").has(C::ReplogFloatToExact));
     // Float into a float column, exact arithmetic into DECIMAL, and a lone
     // float literal (parsed the same way everywhere) are fine.
@@ -319,7 +420,10 @@ fn float_computations_into_exact_columns() {
 fn session_and_ddl_statements_are_not_flagged() {
     for (sql, kind) in [
         ("SET @u = UUID()", StatementKind::Session),
-        ("SELECT UUID(), NOW() FROM plain LIMIT 1", StatementKind::Session),
+        (
+            "SELECT UUID(), NOW() FROM plain LIMIT 1",
+            StatementKind::Session,
+        ),
         ("BEGIN", StatementKind::Transaction),
         ("COMMIT", StatementKind::Transaction),
         ("CREATE TABLE z (id INT PRIMARY KEY)", StatementKind::Ddl),
@@ -334,10 +438,18 @@ fn session_and_ddl_statements_are_not_flagged() {
 
 #[test]
 fn unparsable_sql_is_an_error_naming_the_statement() {
-    let e = analyze("INSERT INTO plain VALUES (1,", &ContextFlags::none(), &schema()).unwrap_err();
+    let e = analyze(
+        "INSERT INTO plain VALUES (1,",
+        &ContextFlags::none(),
+        &schema(),
+    )
+    .unwrap_err();
     assert!(e.statement.contains("INSERT INTO plain VALUES (1,"));
     let msg = e.to_string();
-    assert!(msg.starts_with("cannot analyze statement `INSERT INTO plain VALUES (1,`"), "{msg}");
+    assert!(
+        msg.starts_with("cannot analyze statement `INSERT INTO plain VALUES (1,`"),
+        "{msg}"
+    );
     let e = analyze("FROBNICATE the database", &ContextFlags::none(), &schema()).unwrap_err();
     assert!(e.to_string().contains("FROBNICATE"));
 }
@@ -352,12 +464,23 @@ fn reasons_serialize_with_stable_codes() {
         .iter()
         .map(|r| r["code"].as_str().unwrap())
         .collect();
-    assert_eq!(codes, ["UNSAFE_LIMIT", "UNSAFE_SYSTEM_FUNCTION", "NEEDS_RAND_SEED"]);
+    assert_eq!(
+        codes,
+        ["UNSAFE_LIMIT", "UNSAFE_SYSTEM_FUNCTION", "NEEDS_RAND_SEED"]
+    );
     assert_eq!(v["reasons"][0]["mysql"], "BINLOG_STMT_UNSAFE_LIMIT");
     assert_eq!(v["reasons"][2]["severity"], "missing_context");
     assert_eq!(v["reasons"][2]["needs"], "rand_seed");
     for c in replog_determinism::ReasonCode::ALL {
-        assert_eq!(c.mysql_name().is_some(), c.as_str().starts_with("UNSAFE_"), "{c}");
-        assert_eq!(c.server_message().is_some(), c.mysql_name().is_some(), "{c}");
+        assert_eq!(
+            c.mysql_name().is_some(),
+            c.as_str().starts_with("UNSAFE_"),
+            "{c}"
+        );
+        assert_eq!(
+            c.server_message().is_some(),
+            c.mysql_name().is_some(),
+            "{c}"
+        );
     }
 }
