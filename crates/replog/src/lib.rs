@@ -43,6 +43,12 @@ pub enum Command {
     Inspect(cmd::inspect::Args),
     /// Check every checksum, the frame chain and segment continuity.
     Verify(cmd::verify::Args),
+    /// Run a SQL workload on the reference store, writing its native logs.
+    Record(cmd::record::Args),
+    /// Apply a statement or logical log to a reference store as a follower.
+    Replay(cmd::replay::Args),
+    /// Print every table of a log's final state or of a follower store.
+    Dump(cmd::dump::Args),
 }
 
 /// What a command found: decides the exit status.
@@ -59,6 +65,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Inspect(a) => cmd::inspect::run(&a, out),
         Command::Verify(a) => cmd::verify::run(&a, out),
+        Command::Record(a) => cmd::record::run(&a, out),
+        Command::Replay(a) => cmd::replay::run(&a, out),
+        Command::Dump(a) => cmd::dump::run(&a, out),
     }
 }
 

@@ -4,3 +4,6 @@ pub mod binlog;
 pub mod common;
 pub mod inspect;
 pub mod verify;
+pub mod record;
+pub mod replay;
+pub mod dump;

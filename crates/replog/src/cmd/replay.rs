@@ -1,0 +1,360 @@
+//! `replog replay`: apply a native statement or logical log to a reference
+//! store as a follower, checking every COMMIT's state digest.
+
+use crate::Outcome;
+use crate::cmd::common::{RecoveryArg, parse_time};
+use crate::input::Inputs;
+use crate::output::{OutputFormat, ndjson, table};
+use anyhow::{Result, bail};
+use replog_core::LogKind;
+use replog_core::reader::{LogReader, ReaderOptions};
+use replog_core::segment::hex;
+use replog_store::replay::{ReplayOptions, ReplayReport, Until, replay};
+use replog_store::snapshot::{self, Position};
+use replog_store::{ConflictPolicy, SimEnvironment, Store};
+use serde_json::json;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+const HELP: &str = "\
+Examples:
+  replog replay /tmp/dml/logical --memory
+  replog replay /tmp/dml/statement --memory --dump
+  replog replay log/ --memory --until txid:12        # stop after transaction 12
+  replog replay log/ --memory --until '2023-11-14 22:13:21'
+  replog replay log/ --memory --until lsn:4096       # commits before LSN 4096
+  replog replay log/ --store follower/               # apply, save a snapshot
+  replog replay log/ --store follower/               # later: catch up from it
+  replog replay log/ --memory --on-conflict overwrite --format json
+
+The kind of log (statement or logical) is read from its segment header; a
+physical log needs the page engine and is refused for now. Transactions are
+applied one at a time when their COMMIT is read; an uncommitted tail is
+reported and not applied. After each transaction the store's digest is
+compared with the COMMIT's state_after: a difference is a divergence (the
+transaction and its COMMIT's LSN are named) and stops replay unless
+--keep-going (later transactions are then compared by their own digest
+delta).
+
+Conflicts (logical logs: a duplicate key on insert, a missing row, a row
+that differs from the before-image):
+  abort      stop; the transaction is rolled back, the store stays at the
+             last committed transaction (default)
+  skip       leave the follower's row alone and go on (reported)
+  overwrite  force the leader's image: replace colliding rows, insert a
+             missing updated row, apply despite a before-image mismatch
+A statement that fails on replay stops replay; with skip, a statement
+transaction that fails with a duplicate key is skipped (reported).
+Statement logs carry no row images, so overwrite is refused for them.
+
+--store DIR keeps the follower in DIR/store.snapshot (formats/store.md):
+it is loaded first, transactions it already has are passed over (by LSN
+for the same log, by txid for another log of the same leader), the first
+new transaction must start from its digest, and it is rewritten
+atomically at the end.
+
+Exit status:
+  0  every transaction applied (up to --until) and matched the leader
+  1  a conflict, divergence, failed transaction or damage was found
+  2  usage or I/O error";
+
+/// `--on-conflict` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConflictArg {
+    /// Stop at the first conflict.
+    Abort,
+    /// Skip the conflicting change.
+    Skip,
+    /// Force the leader's row image.
+    Overwrite,
+}
+
+impl From<ConflictArg> for ConflictPolicy {
+    fn from(a: ConflictArg) -> ConflictPolicy {
+        match a {
+            ConflictArg::Abort => ConflictPolicy::Abort,
+            ConflictArg::Skip => ConflictPolicy::Skip,
+            ConflictArg::Overwrite => ConflictPolicy::Overwrite,
+        }
+    }
+}
+
+/// Parses `--until`: `lsn:N` (or a bare number), `txid:N`, or a time.
+pub fn parse_until(s: &str) -> Result<Until, String> {
+    let num = |v: &str| {
+        v.trim()
+            .parse::<u64>()
+            .map_err(|_| format!("bad number {v:?} in --until {s:?}"))
+    };
+    if let Some(v) = s.strip_prefix("txid:") {
+        return num(v).map(Until::Txid);
+    }
+    if let Some(v) = s.strip_prefix("lsn:").or_else(|| s.strip_prefix("pos:")) {
+        return num(v).map(Until::Lsn);
+    }
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return num(s).map(Until::Lsn);
+    }
+    parse_time(s)
+        .map(Until::Time)
+        .map_err(|e| format!("{e}; or lsn:N, txid:N"))
+}
+
+/// Arguments of `replog replay`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = HELP)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["memory", "store"])))]
+pub struct Args {
+    /// Log files or directories of segments, together one log.
+    #[arg(required = true, value_name = "LOG")]
+    pub paths: Vec<String>,
+    /// Replay into a fresh in-memory store.
+    #[arg(long)]
+    pub memory: bool,
+    /// Replay into the follower kept in DIR (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// Stop at a point: `lsn:N` (or N), `txid:N`, or a time (UTC).
+    #[arg(long, value_name = "POINT", value_parser = parse_until)]
+    pub until: Option<Until>,
+    /// What to do about a conflicting row change.
+    #[arg(long, value_enum, default_value = "abort")]
+    pub on_conflict: ConflictArg,
+    /// Go on after a divergence.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Which damage ends the log without an error.
+    #[arg(long, value_enum, default_value = "tolerate-tail")]
+    pub recovery: RecoveryArg,
+    /// Print the store's tables after replay (canonical TSV).
+    #[arg(long)]
+    pub dump: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: OutputFormat,
+}
+
+/// The environment of a follower store: deterministic, and deliberately
+/// not the leader's (UUID() and SYSDATE() differ on replay, as on a server).
+pub fn follower_environment() -> SimEnvironment {
+    SimEnvironment::new(1_700_000_000_000_000, 0x5EED_F011_0000_0001)
+}
+
+/// A follower store: the snapshot in `dir` when there is one, else empty.
+pub fn open_store(dir: Option<&Path>) -> Result<(Store, Position)> {
+    if let Some(d) = dir
+        && let Some((pos, st)) = snapshot::load(d).map_err(anyhow::Error::new)?
+    {
+        return Ok((Store::with_storage(st, follower_environment()), pos));
+    }
+    Ok((Store::new(follower_environment()), Position::default()))
+}
+
+/// Replays the log at `paths` into `store` (standing at `start`).
+pub fn replay_paths(
+    paths: &[String],
+    store: &mut Store,
+    start: Position,
+    opts: &ReplayOptions,
+    recovery: RecoveryArg,
+) -> Result<ReplayReport> {
+    let inputs = Inputs::resolve(paths)?;
+    inputs.require_native("replay")?;
+    match inputs.kind {
+        None => bail!(
+            "{}: the segment header is damaged; cannot tell which format the log holds (try `replog verify`)",
+            inputs.files[0].display()
+        ),
+        Some(LogKind::Physical) => bail!(
+            "{}: physical replay needs the page engine (not yet); replay the statement or logical log",
+            inputs.files[0].display()
+        ),
+        Some(LogKind::Statement) if opts.on_conflict == ConflictPolicy::Overwrite => bail!(
+            "--on-conflict overwrite needs row images; a statement log has none (use abort or skip)"
+        ),
+        Some(_) => {}
+    }
+    let mut reader = LogReader::new(
+        inputs.segments()?,
+        ReaderOptions {
+            policy: recovery.into(),
+            continue_after_damage: false,
+            buffer_size: 0,
+        },
+    );
+    replay(store, start, &mut reader, opts).map_err(anyhow::Error::new)
+}
+
+fn stop_text(r: &ReplayReport) -> Option<String> {
+    let s = r.stopped?;
+    Some(match s {
+        replog_store::replay::Stop::Until => "stopped at --until".into(),
+        other => format!("stopped: {}", other.name()),
+    })
+}
+
+/// The report as JSON.
+pub fn report_json(r: &ReplayReport, digest: u64) -> serde_json::Value {
+    json!({
+        "clean": r.clean(),
+        "kind": r.kind.map(|k| k.name()),
+        "log_id": hex(&r.log_id),
+        "applied": r.applied,
+        "already_applied": r.already_applied,
+        "statements": r.statements,
+        "changes": r.changes,
+        "stopped": r.stopped.map(|s| s.name()),
+        "applied_lsn": r.position.applied_lsn,
+        "last_txid": r.position.last_txid,
+        "digest": format!("{digest:016x}"),
+        "expected_digest": r.expected_digest.map(|d| format!("{d:016x}")),
+        "conflicts": r.conflicts.iter().map(|c| {
+            let mut v = c.conflict.to_json();
+            v["txid"] = json!(c.txid);
+            v["lsn"] = json!(c.lsn);
+            v
+        }).collect::<Vec<_>>(),
+        "divergences": r.divergences.iter().map(|d| json!({
+            "txid": d.txid, "lsn": d.lsn, "delta": d.delta,
+            "expected": format!("{:016x}", d.expected),
+            "actual": format!("{:016x}", d.actual),
+        })).collect::<Vec<_>>(),
+        "failures": r.failures.iter().map(|f| json!({
+            "txid": f.txid, "lsn": f.lsn, "message": f.message,
+        })).collect::<Vec<_>>(),
+        "uncommitted": r.uncommitted.as_ref().map(|u| json!({
+            "txid": u.txid, "lsn": u.lsn, "frames": u.frames,
+        })),
+        "damage": r.damage.iter().map(|d| json!({
+            "segment": d.segment, "offset": d.offset, "lsn": d.lsn,
+            "message": d.kind.to_string(), "tolerated": d.tolerated,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Prints the report for people.
+pub fn print_report(out: &mut dyn Write, r: &ReplayReport, digest: u64) -> Result<()> {
+    let kind = r.kind.map_or("unknown", |k| k.name());
+    write!(
+        out,
+        "{kind} log: applied {} transaction(s)",
+        r.applied
+    )?;
+    if r.already_applied > 0 {
+        write!(out, ", {} already in the store", r.already_applied)?;
+    }
+    writeln!(
+        out,
+        "; {} statement(s), {} change(s)",
+        r.statements, r.changes
+    )?;
+    writeln!(
+        out,
+        "position: LSN {} (last txid {})",
+        r.position.applied_lsn, r.position.last_txid
+    )?;
+    if let Some(s) = stop_text(r) {
+        writeln!(out, "{s}")?;
+    }
+    if !r.conflicts.is_empty() {
+        let mut t = table(&["txid", "lsn", "conflict", "resolution"]);
+        for c in &r.conflicts {
+            t.add_row(vec![
+                c.txid.to_string(),
+                c.lsn.to_string(),
+                c.conflict.to_string(),
+                c.conflict.resolution.name().to_string(),
+            ]);
+        }
+        writeln!(out, "{t}")?;
+    }
+    for d in &r.divergences {
+        writeln!(
+            out,
+            "divergence: transaction {} (COMMIT at LSN {}): {}expected {:016x}, store has {:016x}",
+            d.txid,
+            d.lsn,
+            if d.delta { "digest delta " } else { "" },
+            d.expected,
+            d.actual
+        )?;
+    }
+    for f in &r.failures {
+        writeln!(
+            out,
+            "failed: transaction {} at LSN {}: {}",
+            f.txid, f.lsn, f.message
+        )?;
+    }
+    if let Some(u) = &r.uncommitted {
+        writeln!(
+            out,
+            "uncommitted tail: transaction {} from LSN {} ({} frame(s)), not applied",
+            u.txid, u.lsn, u.frames
+        )?;
+    }
+    for d in &r.damage {
+        writeln!(
+            out,
+            "{}: {} at offset {} (LSN {}){}",
+            d.segment,
+            d.kind,
+            d.offset,
+            d.lsn,
+            if d.tolerated {
+                ", accepted as the end of the log"
+            } else {
+                ""
+            }
+        )?;
+    }
+    write!(out, "store digest: {digest:016x}")?;
+    match r.expected_digest {
+        Some(e) if e == digest => writeln!(out, " (matches the leader)")?,
+        Some(e) => writeln!(out, " (leader: {e:016x})")?,
+        None => writeln!(out)?,
+    }
+    Ok(())
+}
+
+/// Runs `replog replay`.
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    let (mut store, start) = open_store(args.store.as_deref())?;
+    let opts = ReplayOptions {
+        on_conflict: args.on_conflict.into(),
+        until: args.until,
+        keep_going: args.keep_going,
+    };
+    let report = replay_paths(&args.paths, &mut store, start, &opts, args.recovery)?;
+    if let Some(dir) = &args.store {
+        snapshot::save(dir, &store, &report.position).map_err(anyhow::Error::new)?;
+    }
+    let digest = store.digest();
+    match args.format {
+        OutputFormat::Table => {
+            print_report(out, &report, digest)?;
+            if args.dump {
+                store.dump(&mut &mut *out)?;
+            }
+        }
+        OutputFormat::Json | OutputFormat::Ndjson => {
+            let mut v = report_json(&report, digest);
+            if args.dump {
+                let mut d = Vec::new();
+                store.dump(&mut d)?;
+                v["dump"] = json!(String::from_utf8_lossy(&d));
+            }
+            if args.format == OutputFormat::Json {
+                serde_json::to_writer_pretty(&mut *out, &v)?;
+                writeln!(out)?;
+            } else {
+                ndjson(out, &v)?;
+            }
+        }
+    }
+    Ok(if report.clean() {
+        Outcome::Clean
+    } else {
+        Outcome::Found
+    })
+}
