@@ -73,6 +73,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use wal::Sink;
 
+/// A record written for a commit: its LSN and body.
+type LoggedRecord = (u64, Vec<u8>);
+
 /// How a [`PageStore`] is laid out and logged.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -552,7 +555,7 @@ impl PageStore {
         info: &CommitInfo,
         server_id: u32,
         after: u64,
-    ) -> replog_core::Result<(Vec<(u64, Vec<u8>)>, u64)> {
+    ) -> replog_core::Result<(Vec<LoggedRecord>, u64)> {
         inner.sink.begin(&Begin {
             txid,
             timestamp_us: info.timestamp_us,

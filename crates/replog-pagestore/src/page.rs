@@ -310,12 +310,12 @@ pub fn cell_key(c: &[u8], leaf: bool) -> Option<&[u8]> {
 /// The value of a leaf cell.
 pub fn leaf_value(c: &[u8]) -> Option<LeafValue<'_>> {
     let klen = rd_u16(c, 0)? as usize;
-    match c.get(2)? {
-        &CELL_INLINE => {
+    match *c.get(2)? {
+        CELL_INLINE => {
             let vlen = rd_u32(c, 3 + klen)? as usize;
             c.get(7 + klen..7 + klen + vlen).map(LeafValue::Inline)
         }
-        &CELL_OVERFLOW => Some(LeafValue::Overflow {
+        CELL_OVERFLOW => Some(LeafValue::Overflow {
             len: rd_u32(c, 3 + klen)?,
             first: rd_u32(c, 7 + klen)?,
         }),

@@ -90,6 +90,9 @@ pub struct RedoReport {
     pub uncommitted_txid: Option<u64>,
 }
 
+/// A page record held until its transaction commits: LSN, body, offset.
+type HeldRecord = (u64, Vec<u8>, u64);
+
 /// Applies every committed transaction of the log read by `reader` to
 /// `pages` (page `n` is `pages[n]`; pages appear in order as the log
 /// initialises them). Refuses a log of another page format or page size.
@@ -100,7 +103,7 @@ pub(crate) fn redo_log(
 ) -> Result<RedoReport> {
     let mut rep = RedoReport::default();
     // The open transaction: txid and its page records (LSN, body, offset).
-    let mut open: Option<(u64, Vec<(u64, Vec<u8>, u64)>)> = None;
+    let mut open: Option<(u64, Vec<HeldRecord>)> = None;
     while let Some(ev) = reader.next() {
         match ev? {
             Event::Segment { header, .. } => {
