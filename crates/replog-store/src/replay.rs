@@ -310,6 +310,18 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
             || (!same_log && self.start.last_txid > 0 && tx.txid <= self.start.last_txid)
         {
             self.report.already_applied += 1;
+            if kind == LogKind::Logical {
+                // Later transactions may use relations announced here.
+                for (rlsn, body) in &tx.records {
+                    if body.first() == Some(&0x10) {
+                        let rec = LogicalRecord::decode(body, 0)
+                            .map_err(|e| e.context(format!("LSN {rlsn}")))?;
+                        if let LogicalRecord::Relation(rel) = rec {
+                            self.relation(&rel);
+                        }
+                    }
+                }
+            }
             return Ok(false);
         }
         match self.opts.until {
@@ -332,7 +344,10 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
                         tx.txid
                     ),
                 });
-                return self.stop(Stop::Gap);
+                self.in_sync = false;
+                if !self.keep_going {
+                    return self.stop(Stop::Gap);
+                }
             }
         }
         let txid = tx.txid;
@@ -359,6 +374,11 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
         };
         if let (Some(sb), Some(sa)) = (c.state_before, c.state_after) {
             self.report.expected_digest = Some(sa);
+            if after == sa {
+                // Back at (or still at) the leader's state.
+                self.in_sync = true;
+                return Ok(false);
+            }
             let (expected, actual, delta) = if self.in_sync {
                 (sa, after, false)
             } else {
@@ -448,6 +468,19 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
         }
     }
 
+    fn relation(&mut self, rel: &replog_logical::Relation<'_>) {
+        self.rels.insert(
+            rel.relation_id,
+            Rel {
+                database: rel.database.to_string(),
+                table: rel.table.to_string(),
+                ncols: rel.columns.len(),
+                key: rel.key_columns().collect(),
+                def: None,
+            },
+        );
+    }
+
     fn rel(&self, id: u32, lsn: u64) -> Result<&Rel, Error> {
         self.rels
             .get(&id)
@@ -493,17 +526,7 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
                 LogicalRecord::decode(body, 0).map_err(|e| e.context(format!("LSN {lsn}")))?;
             let change = match rec {
                 LogicalRecord::Relation(rel) => {
-                    let key = rel.key_columns().collect();
-                    self.rels.insert(
-                        rel.relation_id,
-                        Rel {
-                            database: rel.database.to_string(),
-                            table: rel.table.to_string(),
-                            ncols: rel.columns.len(),
-                            key,
-                            def: None,
-                        },
-                    );
+                    self.relation(&rel);
                     continue;
                 }
                 LogicalRecord::Ddl(d) => {

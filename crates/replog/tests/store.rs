@@ -1,0 +1,474 @@
+//! `record`, `replay` and `dump` end to end on the reference store: every
+//! MariaDB fixture workload is recorded as both native logs, verified, and
+//! replayed by each log to the leader's digest and MariaDB's tables; a
+//! crashed log applies only committed transactions; conflicts under each
+//! policy; `--until`; follower catch-up from a snapshot.
+
+use clap::Parser;
+use replog::{Cli, Outcome};
+use replog_store::snapshot;
+use replog_store::{SimEnvironment, Store};
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn run(args: &[&str]) -> (anyhow::Result<Outcome>, String) {
+    let cli = Cli::try_parse_from(std::iter::once("replog").chain(args.iter().copied()))
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    let mut out = Vec::new();
+    let r = replog::run(cli, &mut out);
+    (r, String::from_utf8(out).expect("utf-8 output"))
+}
+
+fn json(args: &[&str]) -> (Outcome, Json) {
+    let (r, out) = run(args);
+    let o = r.unwrap_or_else(|e| panic!("{args:?}: {e:#}"));
+    let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}\n{out}"));
+    (o, v)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Records `sql` (a file) into `dir`; returns the leader's digest.
+fn record(sql: &Path, dir: &Path) -> String {
+    let (o, v) = json(&[
+        "record",
+        s(sql),
+        "--out",
+        s(dir),
+        "--durability",
+        "os",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o, Outcome::Clean);
+    v["digest"].as_str().unwrap().to_string()
+}
+
+fn record_text(sql: &str, dir: &Path) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    let f = dir.join("workload.sql");
+    std::fs::write(&f, sql).unwrap();
+    record(&f, &dir.join("logs"))
+}
+
+/// `-- db.table` sections of a TSV dump.
+fn sections(dump: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut cur: Option<String> = None;
+    for line in dump.split_inclusive('\n') {
+        if let Some(name) = line.strip_prefix("-- ") {
+            let name = name.trim_end().to_string();
+            out.insert(name.clone(), String::new());
+            cur = Some(name);
+        } else if let Some(c) = &cur {
+            out.get_mut(c).unwrap().push_str(line);
+        }
+    }
+    out
+}
+
+fn mariadb_tables(name: &str) -> BTreeMap<String, String> {
+    let dir = root().join(format!("fixtures/mariadb/out/{name}/statement/tables"));
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            let stem = p.file_stem().unwrap().to_str().unwrap().to_string();
+            (stem, std::fs::read_to_string(&p).unwrap())
+        })
+        .collect()
+}
+
+fn dump(path: &Path) -> (Outcome, BTreeMap<String, String>) {
+    let (r, out) = run(&["dump", s(path)]);
+    (r.unwrap(), sections(&out))
+}
+
+#[test]
+fn fixture_workloads_replay_to_the_leader_and_mariadb() {
+    let tmp = tempfile::tempdir().unwrap();
+    for name in ["types", "dml", "ddl", "txn", "unsafe"] {
+        let sql = root().join(format!("fixtures/mariadb/workloads/{name}.sql"));
+        let dir = tmp.path().join(name);
+        let leader = record(&sql, &dir);
+        for kind in ["statement", "logical"] {
+            let log = dir.join(kind);
+            let (o, _) = run(&["verify", s(&log)]);
+            assert_eq!(o.unwrap(), Outcome::Clean, "{name} {kind}: verify");
+        }
+        let (o, lv) = json(&["replay", s(&dir.join("logical")), "--memory", "--format", "json"]);
+        assert_eq!(o, Outcome::Clean, "{name}: logical replay {lv}");
+        assert_eq!(lv["digest"], leader.as_str(), "{name}: logical digest");
+        assert_eq!(lv["expected_digest"], leader.as_str());
+        let (_, logical_dump) = dump(&dir.join("logical"));
+        let (o, sv) = json(&[
+            "replay",
+            s(&dir.join("statement")),
+            "--memory",
+            "--keep-going",
+            "--format",
+            "json",
+        ]);
+        let (_, statement_dump) = dump(&dir.join("statement"));
+        if name == "unsafe" {
+            // UUID() and SYSDATE() are not in a statement log: exactly
+            // those two transactions diverge, and only their tables differ.
+            assert_eq!(o, Outcome::Found);
+            let divergent: Vec<u64> = sv["divergences"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["txid"].as_u64().unwrap())
+                .collect();
+            assert_eq!(divergent.len(), 2, "{sv}");
+            for (t, rows) in &logical_dump {
+                let differs = statement_dump[t] != *rows;
+                let expected = t.ends_with(".t_uuid") || t.ends_with(".t_sysdate");
+                assert_eq!(differs, expected, "{t}");
+            }
+            continue;
+        }
+        assert_eq!(o, Outcome::Clean, "{name}: statement replay {sv}");
+        assert_eq!(sv["digest"], leader.as_str(), "{name}: statement digest");
+        assert_eq!(statement_dump, logical_dump, "{name}: dumps");
+        let want = mariadb_tables(name);
+        assert_eq!(
+            logical_dump.keys().collect::<Vec<_>>(),
+            want.keys().collect::<Vec<_>>()
+        );
+        for (t, rows) in &want {
+            assert_eq!(&logical_dump[t], rows, "{name}: {t} differs from MariaDB");
+        }
+    }
+}
+
+/// The inspect rows of a log: (lsn, offset, type, txid).
+fn records(log: &Path) -> Vec<(u64, u64, String, Option<u64>)> {
+    let (_, v) = json(&["inspect", s(log), "--format", "json"]);
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["lsn"].as_u64().unwrap(),
+                r["offset"].as_u64().unwrap(),
+                r["type"].as_str().unwrap().to_string(),
+                r["txid"].as_u64(),
+            )
+        })
+        .collect()
+}
+
+fn single_segment(log: &Path) -> PathBuf {
+    let mut segs: Vec<PathBuf> = std::fs::read_dir(log)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(segs.len(), 1);
+    segs.pop().unwrap()
+}
+
+#[test]
+fn crashed_log_applies_committed_transactions_only_and_catches_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("txn");
+    let leader = record(&root().join("fixtures/mariadb/workloads/txn.sql"), &dir);
+    for kind in ["logical", "statement"] {
+        let log = dir.join(kind);
+        let recs = records(&log);
+        // The first transaction with at least two records after BEGIN.
+        let (bi, _) = recs
+            .iter()
+            .enumerate()
+            .find(|(i, r)| {
+                r.2 == "BEGIN" && recs[i + 1].2 != "COMMIT" && recs[i + 2].2 != "COMMIT"
+            })
+            .unwrap();
+        let txid = recs[bi].3.unwrap();
+        let committed_before = recs[..bi].iter().filter(|r| r.2 == "COMMIT").count() as u64;
+        let seg = single_segment(&log);
+        let bytes = std::fs::read(&seg).unwrap();
+        // Cut at a frame boundary inside the transaction, and in the middle
+        // of a frame (a torn write).
+        for (cut, torn) in [(recs[bi + 2].1, false), (recs[bi + 2].1 + 5, true)] {
+            let crashed = tmp.path().join(format!("{kind}-crash-{cut}"));
+            std::fs::create_dir_all(&crashed).unwrap();
+            std::fs::write(
+                crashed.join(seg.file_name().unwrap()),
+                &bytes[..cut as usize],
+            )
+            .unwrap();
+            let (o, v) = json(&["replay", s(&crashed), "--memory", "--format", "json"]);
+            assert_eq!(o, Outcome::Clean, "{v}");
+            assert_eq!(v["applied"], committed_before);
+            assert_eq!(v["uncommitted"]["txid"], txid, "{v}");
+            assert_eq!(v["digest"], v["expected_digest"]);
+            assert_eq!(v["damage"].as_array().unwrap().len(), usize::from(torn));
+            // A torn tail is damage under --recovery strict.
+            let (o, _) = json(&[
+                "replay",
+                s(&crashed),
+                "--memory",
+                "--recovery",
+                "strict",
+                "--format",
+                "json",
+            ]);
+            assert_eq!(o, if torn { Outcome::Found } else { Outcome::Clean });
+            // Follower catch-up: the crashed log into a store, then the full
+            // log: only the missing transactions are applied.
+            let store = tmp.path().join(format!("{kind}-store-{cut}"));
+            let (o, _) = json(&["replay", s(&crashed), "--store", s(&store), "--format", "json"]);
+            assert_eq!(o, Outcome::Clean);
+            let (o, v) = json(&["replay", s(&log), "--store", s(&store), "--format", "json"]);
+            assert_eq!(o, Outcome::Clean, "{v}");
+            assert_eq!(v["already_applied"], committed_before);
+            assert_eq!(v["digest"], leader.as_str());
+            // Nothing left to do.
+            let (o, v) = json(&["replay", s(&log), "--store", s(&store), "--format", "json"]);
+            assert_eq!(o, Outcome::Clean);
+            assert_eq!(v["applied"], 0);
+            // The store dumps like the log.
+            assert_eq!(dump(&store), dump(&log));
+        }
+    }
+}
+
+#[test]
+fn until_txid_lsn_and_time_and_snapshot_catch_up_across_logs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("dml");
+    let leader = record(&root().join("fixtures/mariadb/workloads/dml.sql"), &dir);
+    let logical = dir.join("logical");
+    let statement = dir.join("statement");
+    let (o, a) = json(&[
+        "replay", s(&logical), "--memory", "--until", "txid:10", "--format", "json",
+    ]);
+    assert_eq!(o, Outcome::Clean);
+    assert_eq!(a["applied"], 10);
+    assert_eq!(a["last_txid"], 10);
+    assert_eq!(a["stopped"], "until");
+    // The statement log reaches the same state at the same txid.
+    let (o, b) = json(&[
+        "replay", s(&statement), "--memory", "--until", "txid:10", "--format", "json",
+    ]);
+    assert_eq!(o, Outcome::Clean);
+    assert_eq!(a["digest"], b["digest"]);
+    assert_ne!(a["digest"], leader.as_str());
+    // The same point by position: commits before the next transaction.
+    let lsn = format!("lsn:{}", a["applied_lsn"]);
+    let (_, c) = json(&["replay", s(&logical), "--memory", "--until", &lsn, "--format", "json"]);
+    assert_eq!(c["last_txid"], 10);
+    assert_eq!(c["digest"], a["digest"]);
+    // By time: the simulated clock starts at 2023-11-14 22:13:20 and ticks
+    // 1 µs per reading, so everything is before 22:13:21.
+    let (_, d) = json(&[
+        "replay", s(&logical), "--memory", "--until", "2023-11-14 22:13:21", "--format", "json",
+    ]);
+    assert_eq!(d["digest"], leader.as_str());
+    let (_, e) = json(&[
+        "replay", s(&logical), "--memory", "--until", "2023-11-14", "--format", "json",
+    ]);
+    assert_eq!(e["applied"], 0);
+    // Snapshot at txid 10 from the logical log, caught up from the
+    // statement log (another log of the same leader: resumed by txid).
+    let store = tmp.path().join("follower");
+    json(&[
+        "replay", s(&logical), "--store", s(&store), "--until", "txid:10", "--format", "json",
+    ]);
+    let (o, f) = json(&["replay", s(&statement), "--store", s(&store), "--format", "json"]);
+    assert_eq!(o, Outcome::Clean, "{f}");
+    assert_eq!(f["already_applied"], 10);
+    assert_eq!(f["digest"], leader.as_str());
+}
+
+const CONFLICT_WORKLOAD: &str = "
+CREATE DATABASE d;
+USE d;
+CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10));
+INSERT INTO t VALUES (1, 'a'), (2, 'b');
+INSERT INTO t VALUES (3, 'c');
+UPDATE t SET v = 'bb' WHERE id = 2;
+DELETE FROM t WHERE id = 1;
+INSERT INTO t VALUES (4, 'd');
+";
+
+/// A follower at txid 3 (after the first INSERT) with local writes: a
+/// stray row 3, row 2 changed, row 1 deleted.
+fn tampered_follower(log: &Path, dir: &Path) {
+    json(&["replay", s(log), "--store", s(dir), "--until", "txid:3", "--format", "json"]);
+    let (pos, st) = snapshot::load(dir).unwrap().unwrap();
+    let mut store = Store::with_storage(st, SimEnvironment::default());
+    store
+        .execute_script(
+            "INSERT INTO d.t VALUES (3, 'stray'); UPDATE d.t SET v = 'local' WHERE id = 2;
+             DELETE FROM d.t WHERE id = 1;",
+        )
+        .unwrap();
+    let pos = snapshot::Position {
+        digest: store.digest(),
+        ..pos
+    };
+    snapshot::save(dir, &store, &pos).unwrap();
+}
+
+#[test]
+fn conflicts_under_each_policy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let leader = record_text(CONFLICT_WORKLOAD, tmp.path());
+    let log = tmp.path().join("logs/logical");
+    let recs = records(&log);
+    let lsn_of = |txid: u64, ty: &str| {
+        recs.iter()
+            .find(|r| r.3 == Some(txid) && r.2 == ty)
+            .unwrap()
+            .0
+    };
+
+    // abort: stops at the duplicate key, the store stays at txid 3.
+    let dir = tmp.path().join("abort");
+    tampered_follower(&log, &dir);
+    let (o, v) = json(&["replay", s(&log), "--store", s(&dir), "--format", "json"]);
+    assert_eq!(o, Outcome::Found);
+    assert_eq!(v["stopped"], "gap", "the local writes are noticed first: {v}");
+    let (o, v) = json(&[
+        "replay", s(&log), "--store", s(&dir), "--keep-going", "--format", "json",
+    ]);
+    assert_eq!(o, Outcome::Found);
+    assert_eq!(v["stopped"], "conflict");
+    let c = &v["conflicts"][0];
+    assert_eq!(c["kind"], "duplicate key");
+    assert_eq!(c["table"], "d.t");
+    assert_eq!(c["key"], "id=3");
+    assert_eq!(c["lsn"], lsn_of(4, "INSERT"));
+    assert_eq!(c["resolution"], "aborted");
+    assert_eq!(v["last_txid"], 3);
+    let (r, text) = run(&["replay", s(&log), "--store", s(&dir), "--keep-going"]);
+    assert_eq!(r.unwrap(), Outcome::Found);
+    assert!(text.contains("duplicate key on insert of d.t key (id=3)"), "{text}");
+    assert!(text.contains(&format!("| {} ", lsn_of(4, "INSERT"))), "{text}");
+    let (_, rows) = dump(&dir);
+    assert_eq!(rows["d.t"], "2\tlocal\n3\tstray\n");
+
+    // skip: every conflict is reported and left alone.
+    let dir = tmp.path().join("skip");
+    tampered_follower(&log, &dir);
+    let (o, v) = json(&[
+        "replay", s(&log), "--store", s(&dir), "--on-conflict", "skip", "--format", "json",
+    ]);
+    assert_eq!(o, Outcome::Found);
+    let kinds: Vec<(&str, &str)> = v["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["kind"].as_str().unwrap(), c["resolution"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("duplicate key", "skipped"),
+            ("before-image mismatch", "skipped"),
+            ("missing row", "skipped")
+        ]
+    );
+    assert_eq!(v["last_txid"], 7);
+    let (_, rows) = dump(&dir);
+    assert_eq!(rows["d.t"], "2\tlocal\n3\tstray\n4\td\n");
+
+    // overwrite: the leader's images win; the store ends at the leader's state.
+    let dir = tmp.path().join("overwrite");
+    tampered_follower(&log, &dir);
+    let (o, v) = json(&[
+        "replay", s(&log), "--store", s(&dir), "--on-conflict", "overwrite", "--format", "json",
+    ]);
+    assert_eq!(o, Outcome::Found, "conflicts are reported");
+    let kinds: Vec<&str> = v["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["resolution"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["overwritten", "overwritten", "skipped"]);
+    assert_eq!(v["digest"], leader.as_str());
+    let (_, rows) = dump(&dir);
+    assert_eq!(rows["d.t"], "2\tbb\n3\tc\n4\td\n");
+
+    // A statement log has no row images to overwrite with.
+    let (r, _) = run(&[
+        "replay",
+        s(&tmp.path().join("logs/statement")),
+        "--memory",
+        "--on-conflict",
+        "overwrite",
+    ]);
+    assert!(r.unwrap_err().to_string().contains("row images"));
+}
+
+#[test]
+fn record_names_the_failing_statement() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("bad.sql");
+    std::fs::write(
+        &f,
+        "CREATE DATABASE d;\nUSE d;\nCREATE TABLE t (id INT PRIMARY KEY);\nINSERT INTO t VALUES (1);\nINSERT INTO t VALUES (1);\nINSERT INTO t VALUES (2);\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("a");
+    let (r, _) = run(&["record", s(&f), "--out", s(&out), "--durability", "os"]);
+    let e = format!("{:#}", r.unwrap_err());
+    assert!(e.contains("statement 5 (line 5)"), "{e}");
+    assert!(e.contains("Duplicate entry"), "{e}");
+    let out = tmp.path().join("b");
+    let (r, text) = run(&[
+        "record",
+        s(&f),
+        "--out",
+        s(&out),
+        "--durability",
+        "os",
+        "--continue-on-error",
+    ]);
+    assert_eq!(r.unwrap(), Outcome::Found);
+    assert!(text.contains("failed: statement 5 (line 5)"), "{text}");
+    let (_, rows) = dump(&out.join("logical"));
+    assert_eq!(rows["d.t"], "1\n2\n");
+    // Recording over an existing log is refused.
+    let (r, _) = run(&["record", s(&f), "--out", s(&out), "--continue-on-error"]);
+    assert!(r.unwrap_err().to_string().contains("already holds"));
+}
+
+#[test]
+fn physical_logs_are_refused_for_now() {
+    let f = root().join("fixtures/native/physical/sample.replog");
+    let (r, _) = run(&["replay", s(&f), "--memory"]);
+    assert!(
+        r.unwrap_err().to_string().contains("page engine"),
+        "physical replay must say why it is refused"
+    );
+}
+
+#[test]
+fn dump_formats() {
+    let tmp = tempfile::tempdir().unwrap();
+    record_text(
+        "CREATE DATABASE d; USE d; CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(5), b VARBINARY(4));
+         INSERT INTO t VALUES (2, 'x\ty', NULL), (1, NULL, 'ab');",
+        tmp.path(),
+    );
+    let log = tmp.path().join("logs/logical");
+    let (r, tsv) = run(&["dump", s(&log)]);
+    assert_eq!(r.unwrap(), Outcome::Clean);
+    assert_eq!(tsv, "-- d.t\n1\tNULL\t0x6162\n2\tx\ty\tNULL\n");
+    let (_, nd) = run(&["dump", "--format", "ndjson", s(&log)]);
+    let rows: Vec<Json> = nd.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1]["values"], serde_json::json!(["2", "x\ty", "NULL"]));
+    assert_eq!(rows[0]["table"], "d.t");
+}
