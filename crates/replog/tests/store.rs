@@ -103,7 +103,13 @@ fn fixture_workloads_replay_to_the_leader_and_mariadb() {
             let (o, _) = run(&["verify", s(&log)]);
             assert_eq!(o.unwrap(), Outcome::Clean, "{name} {kind}: verify");
         }
-        let (o, lv) = json(&["replay", s(&dir.join("logical")), "--memory", "--format", "json"]);
+        let (o, lv) = json(&[
+            "replay",
+            s(&dir.join("logical")),
+            "--memory",
+            "--format",
+            "json",
+        ]);
         assert_eq!(o, Outcome::Clean, "{name}: logical replay {lv}");
         assert_eq!(lv["digest"], leader.as_str(), "{name}: logical digest");
         assert_eq!(lv["expected_digest"], leader.as_str());
@@ -187,9 +193,7 @@ fn crashed_log_applies_committed_transactions_only_and_catches_up() {
         let (bi, _) = recs
             .iter()
             .enumerate()
-            .find(|(i, r)| {
-                r.2 == "BEGIN" && recs[i + 1].2 != "COMMIT" && recs[i + 2].2 != "COMMIT"
-            })
+            .find(|(i, r)| r.2 == "BEGIN" && recs[i + 1].2 != "COMMIT" && recs[i + 2].2 != "COMMIT")
             .unwrap();
         let txid = recs[bi].3.unwrap();
         let committed_before = recs[..bi].iter().filter(|r| r.2 == "COMMIT").count() as u64;
@@ -225,7 +229,14 @@ fn crashed_log_applies_committed_transactions_only_and_catches_up() {
             // Follower catch-up: the crashed log into a store, then the full
             // log: only the missing transactions are applied.
             let store = tmp.path().join(format!("{kind}-store-{cut}"));
-            let (o, _) = json(&["replay", s(&crashed), "--store", s(&store), "--format", "json"]);
+            let (o, _) = json(&[
+                "replay",
+                s(&crashed),
+                "--store",
+                s(&store),
+                "--format",
+                "json",
+            ]);
             assert_eq!(o, Outcome::Clean);
             let (o, v) = json(&["replay", s(&log), "--store", s(&store), "--format", "json"]);
             assert_eq!(o, Outcome::Clean, "{v}");
@@ -249,7 +260,13 @@ fn until_txid_lsn_and_time_and_snapshot_catch_up_across_logs() {
     let logical = dir.join("logical");
     let statement = dir.join("statement");
     let (o, a) = json(&[
-        "replay", s(&logical), "--memory", "--until", "txid:10", "--format", "json",
+        "replay",
+        s(&logical),
+        "--memory",
+        "--until",
+        "txid:10",
+        "--format",
+        "json",
     ]);
     assert_eq!(o, Outcome::Clean);
     assert_eq!(a["applied"], 10);
@@ -257,33 +274,73 @@ fn until_txid_lsn_and_time_and_snapshot_catch_up_across_logs() {
     assert_eq!(a["stopped"], "until");
     // The statement log reaches the same state at the same txid.
     let (o, b) = json(&[
-        "replay", s(&statement), "--memory", "--until", "txid:10", "--format", "json",
+        "replay",
+        s(&statement),
+        "--memory",
+        "--until",
+        "txid:10",
+        "--format",
+        "json",
     ]);
     assert_eq!(o, Outcome::Clean);
     assert_eq!(a["digest"], b["digest"]);
     assert_ne!(a["digest"], leader.as_str());
     // The same point by position: commits before the next transaction.
     let lsn = format!("lsn:{}", a["applied_lsn"]);
-    let (_, c) = json(&["replay", s(&logical), "--memory", "--until", &lsn, "--format", "json"]);
+    let (_, c) = json(&[
+        "replay",
+        s(&logical),
+        "--memory",
+        "--until",
+        &lsn,
+        "--format",
+        "json",
+    ]);
     assert_eq!(c["last_txid"], 10);
     assert_eq!(c["digest"], a["digest"]);
     // By time: the simulated clock starts at 2023-11-14 22:13:20 and ticks
     // 1 µs per reading, so everything is before 22:13:21.
     let (_, d) = json(&[
-        "replay", s(&logical), "--memory", "--until", "2023-11-14 22:13:21", "--format", "json",
+        "replay",
+        s(&logical),
+        "--memory",
+        "--until",
+        "2023-11-14 22:13:21",
+        "--format",
+        "json",
     ]);
     assert_eq!(d["digest"], leader.as_str());
     let (_, e) = json(&[
-        "replay", s(&logical), "--memory", "--until", "2023-11-14", "--format", "json",
+        "replay",
+        s(&logical),
+        "--memory",
+        "--until",
+        "2023-11-14",
+        "--format",
+        "json",
     ]);
     assert_eq!(e["applied"], 0);
     // Snapshot at txid 10 from the logical log, caught up from the
     // statement log (another log of the same leader: resumed by txid).
     let store = tmp.path().join("follower");
     json(&[
-        "replay", s(&logical), "--store", s(&store), "--until", "txid:10", "--format", "json",
+        "replay",
+        s(&logical),
+        "--store",
+        s(&store),
+        "--until",
+        "txid:10",
+        "--format",
+        "json",
     ]);
-    let (o, f) = json(&["replay", s(&statement), "--store", s(&store), "--format", "json"]);
+    let (o, f) = json(&[
+        "replay",
+        s(&statement),
+        "--store",
+        s(&store),
+        "--format",
+        "json",
+    ]);
     assert_eq!(o, Outcome::Clean, "{f}");
     assert_eq!(f["already_applied"], 10);
     assert_eq!(f["digest"], leader.as_str());
@@ -303,7 +360,16 @@ INSERT INTO t VALUES (4, 'd');
 /// A follower at txid 3 (after the first INSERT) with local writes: a
 /// stray row 3, row 2 changed, row 1 deleted.
 fn tampered_follower(log: &Path, dir: &Path) {
-    json(&["replay", s(log), "--store", s(dir), "--until", "txid:3", "--format", "json"]);
+    json(&[
+        "replay",
+        s(log),
+        "--store",
+        s(dir),
+        "--until",
+        "txid:3",
+        "--format",
+        "json",
+    ]);
     let (pos, st) = snapshot::load(dir).unwrap().unwrap();
     let mut store = Store::with_storage(st, SimEnvironment::default());
     store
@@ -337,9 +403,18 @@ fn conflicts_under_each_policy() {
     tampered_follower(&log, &dir);
     let (o, v) = json(&["replay", s(&log), "--store", s(&dir), "--format", "json"]);
     assert_eq!(o, Outcome::Found);
-    assert_eq!(v["stopped"], "gap", "the local writes are noticed first: {v}");
+    assert_eq!(
+        v["stopped"], "gap",
+        "the local writes are noticed first: {v}"
+    );
     let (o, v) = json(&[
-        "replay", s(&log), "--store", s(&dir), "--keep-going", "--format", "json",
+        "replay",
+        s(&log),
+        "--store",
+        s(&dir),
+        "--keep-going",
+        "--format",
+        "json",
     ]);
     assert_eq!(o, Outcome::Found);
     assert_eq!(v["stopped"], "conflict");
@@ -352,8 +427,14 @@ fn conflicts_under_each_policy() {
     assert_eq!(v["last_txid"], 3);
     let (r, text) = run(&["replay", s(&log), "--store", s(&dir), "--keep-going"]);
     assert_eq!(r.unwrap(), Outcome::Found);
-    assert!(text.contains("duplicate key on insert of d.t key (id=3)"), "{text}");
-    assert!(text.contains(&format!("| {} ", lsn_of(4, "INSERT"))), "{text}");
+    assert!(
+        text.contains("duplicate key on insert of d.t key (id=3)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("| {} ", lsn_of(4, "INSERT"))),
+        "{text}"
+    );
     let (_, rows) = dump(&dir);
     assert_eq!(rows["d.t"], "2\tlocal\n3\tstray\n");
 
@@ -361,14 +442,26 @@ fn conflicts_under_each_policy() {
     let dir = tmp.path().join("skip");
     tampered_follower(&log, &dir);
     let (o, v) = json(&[
-        "replay", s(&log), "--store", s(&dir), "--on-conflict", "skip", "--format", "json",
+        "replay",
+        s(&log),
+        "--store",
+        s(&dir),
+        "--on-conflict",
+        "skip",
+        "--format",
+        "json",
     ]);
     assert_eq!(o, Outcome::Found);
     let kinds: Vec<(&str, &str)> = v["conflicts"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["kind"].as_str().unwrap(), c["resolution"].as_str().unwrap()))
+        .map(|c| {
+            (
+                c["kind"].as_str().unwrap(),
+                c["resolution"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         kinds,
@@ -386,7 +479,14 @@ fn conflicts_under_each_policy() {
     let dir = tmp.path().join("overwrite");
     tampered_follower(&log, &dir);
     let (o, v) = json(&[
-        "replay", s(&log), "--store", s(&dir), "--on-conflict", "overwrite", "--format", "json",
+        "replay",
+        s(&log),
+        "--store",
+        s(&dir),
+        "--on-conflict",
+        "overwrite",
+        "--format",
+        "json",
     ]);
     assert_eq!(o, Outcome::Found, "conflicts are reported");
     let kinds: Vec<&str> = v["conflicts"]
@@ -467,7 +567,10 @@ fn dump_formats() {
     assert_eq!(r.unwrap(), Outcome::Clean);
     assert_eq!(tsv, "-- d.t\n1\tNULL\t0x6162\n2\tx\ty\tNULL\n");
     let (_, nd) = run(&["dump", "--format", "ndjson", s(&log)]);
-    let rows: Vec<Json> = nd.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rows: Vec<Json> = nd
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1]["values"], serde_json::json!(["2", "x\ty", "NULL"]));
     assert_eq!(rows[0]["table"], "d.t");

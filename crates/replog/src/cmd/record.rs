@@ -69,7 +69,12 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Logs to write, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "statement,logical")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "statement,logical"
+    )]
     pub formats: Vec<LogFormat>,
     /// Report failing statements and go on instead of stopping.
     #[arg(long)]
@@ -123,9 +128,8 @@ fn open_log(out: &Path, format: LogFormat, args: &Args) -> Result<Log> {
     };
     let dir = out.join(sub);
     if dir.is_dir()
-        && std::fs::read_dir(&dir)?.any(|e| {
-            e.is_ok_and(|e| e.path().extension().is_some_and(|x| x == "replog"))
-        })
+        && std::fs::read_dir(&dir)?
+            .any(|e| e.is_ok_and(|e| e.path().extension().is_some_and(|x| x == "replog")))
     {
         bail!(
             "{}: already holds log segments; record writes a new log (choose another --out)",
@@ -159,10 +163,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         .iter()
         .map(|f| open_log(&args.out, *f, args))
         .collect::<Result<Vec<_>>>()?;
-    let env = SimEnvironment::new(
-        args.start_time.unwrap_or(1_700_000_000_000_000),
-        args.seed,
-    );
+    let env = SimEnvironment::new(args.start_time.unwrap_or(1_700_000_000_000_000), args.seed);
     let mut store = Store::new(env);
     let mut stmt_enc = StatementEncoder::new(args.server_id);
     let mut logical_enc = LogicalEncoder::new(args.server_id);

@@ -235,11 +235,7 @@ pub fn report_json(r: &ReplayReport, digest: u64) -> serde_json::Value {
 /// Prints the report for people.
 pub fn print_report(out: &mut dyn Write, r: &ReplayReport, digest: u64) -> Result<()> {
     let kind = r.kind.map_or("unknown", |k| k.name());
-    write!(
-        out,
-        "{kind} log: applied {} transaction(s)",
-        r.applied
-    )?;
+    write!(out, "{kind} log: applied {} transaction(s)", r.applied)?;
     if r.already_applied > 0 {
         write!(out, ", {} already in the store", r.already_applied)?;
     }
