@@ -54,7 +54,9 @@ pub fn decode_decimal(b: &[u8], precision: u8, scale: u8) -> Option<String> {
         out.push('-');
     }
     let mut pos = 0usize;
-    let mut int_digits = String::new();
+    // Whether a non-zero integer digit has been written (leading zero
+    // groups are skipped).
+    let mut started = false;
     let lead = intg % 9;
     if lead > 0 {
         let n = DIG2BYTES[lead];
@@ -64,7 +66,8 @@ pub fn decode_decimal(b: &[u8], precision: u8, scale: u8) -> Option<String> {
         }
         pos += n;
         if v != 0 {
-            int_digits.push_str(&v.to_string());
+            push_digits(&mut out, v, 0);
+            started = true;
         }
     }
     for _ in 0..intg / 9 {
@@ -73,18 +76,16 @@ pub fn decode_decimal(b: &[u8], precision: u8, scale: u8) -> Option<String> {
             return None;
         }
         pos += 4;
-        if int_digits.is_empty() {
-            if v != 0 {
-                int_digits.push_str(&v.to_string());
-            }
-        } else {
-            int_digits.push_str(&format!("{v:09}"));
+        if started {
+            push_digits(&mut out, v, 9);
+        } else if v != 0 {
+            push_digits(&mut out, v, 0);
+            started = true;
         }
     }
-    if int_digits.is_empty() {
-        int_digits.push('0');
+    if !started {
+        out.push('0');
     }
-    out.push_str(&int_digits);
     if frac > 0 {
         out.push('.');
         for _ in 0..frac / 9 {
@@ -93,7 +94,7 @@ pub fn decode_decimal(b: &[u8], precision: u8, scale: u8) -> Option<String> {
                 return None;
             }
             pos += 4;
-            out.push_str(&format!("{v:09}"));
+            push_digits(&mut out, v, 9);
         }
         let tail = frac % 9;
         if tail > 0 {
@@ -102,10 +103,25 @@ pub fn decode_decimal(b: &[u8], precision: u8, scale: u8) -> Option<String> {
             if v >= 10u32.pow(tail as u32) {
                 return None;
             }
-            out.push_str(&format!("{v:0width$}", width = tail));
+            push_digits(&mut out, v, tail);
         }
     }
     Some(out)
+}
+
+/// Appends `v` in decimal, zero-padded to `width` digits, without allocating.
+fn push_digits(out: &mut String, mut v: u32, width: usize) {
+    let mut buf = [b'0'; 10];
+    let mut i = buf.len();
+    while v > 0 {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    let start = i.min(buf.len() - width.min(buf.len()));
+    for &d in &buf[start..] {
+        out.push(char::from(d));
+    }
 }
 
 #[cfg(test)]

@@ -413,22 +413,79 @@ pub fn format_timestamp(us: i64, f: &mut impl fmt::Write) -> fmt::Result {
     let micro = us.rem_euclid(1_000_000) as u32;
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     let s = secs.rem_euclid(86_400);
-    write!(
-        f,
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    )?;
-    if micro != 0 {
-        write!(f, ".{micro:06}")?;
+    if !(0..=9999).contains(&y) {
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+            s / 3600,
+            s / 60 % 60,
+            s % 60
+        )?;
+        if micro != 0 {
+            write!(f, ".{micro:06}")?;
+        }
+        return Ok(());
     }
-    Ok(())
+    let (h, mi, sec) = ((s / 3600) as u32, (s / 60 % 60) as u32, (s % 60) as u32);
+    write_datetime(f, y as u32, m, d, Some((h, mi, sec, micro)))
+}
+
+/// Writes `YYYY-MM-DD[ HH:MM:SS[.ffffff]]` with fixed-width digits, without
+/// the general formatting machinery (dump and listing hot path).
+fn write_datetime(
+    f: &mut impl fmt::Write,
+    y: u32,
+    m: u32,
+    d: u32,
+    time: Option<(u32, u32, u32, u32)>,
+) -> fmt::Result {
+    let mut b = [0u8; 26];
+    let put = |b: &mut [u8], at: usize, v: u32, n: usize| {
+        let mut v = v;
+        for i in (0..n).rev() {
+            b[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(&mut b, 0, y, 4);
+    b[4] = b'-';
+    put(&mut b, 5, m, 2);
+    b[7] = b'-';
+    put(&mut b, 8, d, 2);
+    let mut len = 10;
+    if let Some((h, mi, s, micro)) = time {
+        b[10] = b' ';
+        put(&mut b, 11, h, 2);
+        b[13] = b':';
+        put(&mut b, 14, mi, 2);
+        b[16] = b':';
+        put(&mut b, 17, s, 2);
+        len = 19;
+        if micro != 0 {
+            b[19] = b'.';
+            put(&mut b, 20, micro, 6);
+            len = 26;
+        }
+    }
+    // Only ASCII digits and separators were written.
+    f.write_str(std::str::from_utf8(&b[..len]).unwrap_or(""))
 }
 
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+        if f.width().is_some() || self.year > 9999 || self.month > 99 || self.day > 99 {
+            return f.pad(&format!(
+                "{:04}-{:02}-{:02}",
+                self.year, self.month, self.day
+            ));
+        }
+        write_datetime(
+            f,
+            u32::from(self.year),
+            u32::from(self.month),
+            u32::from(self.day),
+            None,
+        )
     }
 }
 

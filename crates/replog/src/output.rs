@@ -60,10 +60,10 @@ impl TableSink {
             return Ok(());
         }
         let n = self.header.len();
-        let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
+        let mut widths: Vec<usize> = self.header.iter().map(|h| width(h)).collect();
         for r in &self.rows {
             for (w, c) in widths.iter_mut().zip(r) {
-                *w = (*w).max(c.chars().count());
+                *w = (*w).max(width(c));
             }
         }
         if self.printed {
@@ -95,18 +95,39 @@ impl TableSink {
     fn render_row(&self, line: &mut String, widths: &[usize], cells: &[String]) {
         for (i, w) in widths.iter().enumerate() {
             let c = cells.get(i).map_or("", String::as_str);
-            let pad = w - c.chars().count().min(*w);
+            let pad = w - width(c).min(*w);
             line.push_str("| ");
             if self.right.contains(&i) {
-                line.extend(std::iter::repeat_n(' ', pad));
+                push_spaces(line, pad);
                 line.push_str(c);
             } else {
                 line.push_str(c);
-                line.extend(std::iter::repeat_n(' ', pad));
+                push_spaces(line, pad);
             }
             line.push(' ');
         }
         line.push_str("|\n");
+    }
+}
+
+/// Display width of a cell: its characters (bytes when all ASCII).
+#[inline]
+fn width(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
+    }
+}
+
+#[inline]
+fn push_spaces(line: &mut String, n: usize) {
+    const SPACES: &str = "                                                                ";
+    let mut n = n;
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        line.push_str(&SPACES[..k]);
+        n -= k;
     }
 }
 

@@ -12,6 +12,7 @@ use replog_core::recovery::RecoveryPolicy;
 use replog_core::{ErrorKind, Value};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -132,65 +133,101 @@ fn gtid_of(ev: &Event<'_>) -> Option<String> {
     }
 }
 
-fn column_name(t: Option<&Arc<TableMap>>, col: u32) -> String {
-    t.and_then(|t| t.columns.get(col as usize))
-        .and_then(|c| c.name.clone())
-        .unwrap_or_else(|| format!("@{}", col + 1))
+/// Appends the column's name: from the table map's metadata, else `@N`.
+fn push_column_name(out: &mut String, t: Option<&Arc<TableMap>>, col: u32) {
+    match t
+        .and_then(|t| t.columns.get(col as usize))
+        .and_then(|c| c.name.as_deref())
+    {
+        Some(n) => out.push_str(n),
+        None => {
+            let _ = write!(out, "@{}", col + 1);
+        }
+    }
 }
 
-fn row_text(t: Option<&Arc<TableMap>>, row: &Row<'_>) -> String {
-    let parts: Vec<String> = row
-        .columns
-        .iter()
-        .zip(&row.values)
-        .map(|(c, v)| format!("{}={}", column_name(t, *c), sql_literal(v)))
-        .collect();
-    format!("({})", parts.join(", "))
+/// Appends `(name=value, ...)` for a row image, values as SQL literals.
+fn push_row_text(out: &mut String, t: Option<&Arc<TableMap>>, row: &Row<'_>) {
+    out.push('(');
+    for (i, (c, v)) in row.columns.iter().zip(&row.values).enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        push_column_name(out, t, *c);
+        out.push('=');
+        push_sql_literal(out, v);
+    }
+    out.push(')');
 }
 
-fn sql_literal(v: &Value<'_>) -> String {
+/// Appends a value as a SQL literal: numbers bare, bytes as `0x…`, the
+/// rest quoted, with quotes and backslashes escaped only where present.
+fn push_sql_literal(out: &mut String, v: &Value<'_>) {
+    let quoted = |out: &mut String, s: &str| {
+        out.push('\'');
+        if s.contains(['\'', '\\']) {
+            for ch in s.chars() {
+                if ch == '\'' || ch == '\\' {
+                    out.push('\\');
+                }
+                out.push(ch);
+            }
+        } else {
+            out.push_str(s);
+        }
+        out.push('\'');
+    };
     match v {
-        Value::Null => "NULL".into(),
+        Value::Null => out.push_str("NULL"),
         Value::Int(_)
         | Value::UInt(_)
         | Value::F32(_)
         | Value::F64(_)
-        | Value::Decimal(_)
-        | Value::Bool(_) => v.to_string(),
-        Value::Bytes(_) => v.to_string(),
-        other => format!(
-            "'{}'",
-            other.to_string().replace('\\', "\\\\").replace('\'', "\\'")
-        ),
+        | Value::Bool(_)
+        | Value::Bytes(_) => {
+            let _ = write!(out, "{v}");
+        }
+        Value::Decimal(d) => out.push_str(d),
+        Value::Text(s) | Value::Enum(s) | Value::Set(s) | Value::Json(s) => quoted(out, s),
+        Value::Date(_) | Value::Time(_) | Value::DateTime(_) | Value::Timestamp(_) => {
+            out.push('\'');
+            let _ = write!(out, "{v}");
+            out.push('\'');
+        }
     }
 }
 
-fn row_json(
-    t: Option<&Arc<TableMap>>,
-    row: &Row<'_>,
-) -> serde_json::Map<String, serde_json::Value> {
-    row.columns
-        .iter()
-        .zip(&row.values)
-        .map(|(c, v)| {
-            (
-                column_name(t, *c),
-                serde_json::to_value(v).unwrap_or(serde_json::Value::Null),
-            )
-        })
-        .collect()
+/// A row image as a JSON object of column name to value, in column order,
+/// serialized directly (no intermediate map).
+struct RowJson<'a, 'r> {
+    table: Option<&'a Arc<TableMap>>,
+    row: &'a Row<'r>,
+}
+
+impl Serialize for RowJson<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.row.values.len()))?;
+        let mut name = String::new();
+        for (c, v) in self.row.columns.iter().zip(&self.row.values) {
+            name.clear();
+            push_column_name(&mut name, self.table, *c);
+            m.serialize_entry(name.as_str(), v)?;
+        }
+        m.end()
+    }
 }
 
 #[derive(Serialize)]
-struct JsonRowChange {
+struct JsonRowChange<'a, 'r> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    before: Option<serde_json::Map<String, serde_json::Value>>,
+    before: Option<RowJson<'a, 'r>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    after: Option<serde_json::Map<String, serde_json::Value>>,
+    after: Option<RowJson<'a, 'r>>,
 }
 
 #[derive(Serialize)]
-struct JsonEvent<'a> {
+struct JsonEvent<'a, 'r> {
     file: &'a str,
     position: u64,
     end_position: u64,
@@ -207,7 +244,7 @@ struct JsonEvent<'a> {
     table: Option<&'a str>,
     detail: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    rows: Option<Vec<JsonRowChange>>,
+    rows: Option<Vec<JsonRowChange<'a, 'r>>>,
 }
 
 fn utc(secs: u32) -> String {
@@ -351,14 +388,24 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
                     )?;
                     for (before, after) in rows.iter().flatten() {
                         let t = tmap.as_ref();
-                        let text = match (before, after) {
-                            (None, Some(a)) => format!("insert {}", row_text(t, a)),
-                            (Some(b), None) => format!("delete {}", row_text(t, b)),
-                            (Some(b), Some(a)) => {
-                                format!("update {} -> {}", row_text(t, b), row_text(t, a))
+                        let mut text = String::with_capacity(128);
+                        match (before, after) {
+                            (None, Some(a)) => {
+                                text.push_str("insert ");
+                                push_row_text(&mut text, t, a);
                             }
-                            (None, None) => String::new(),
-                        };
+                            (Some(b), None) => {
+                                text.push_str("delete ");
+                                push_row_text(&mut text, t, b);
+                            }
+                            (Some(b), Some(a)) => {
+                                text.push_str("update ");
+                                push_row_text(&mut text, t, b);
+                                text.push_str(" -> ");
+                                push_row_text(&mut text, t, a);
+                            }
+                            (None, None) => {}
+                        }
                         sink_table.push(
                             out,
                             vec![
@@ -380,8 +427,8 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
                     let rows_json = rows.as_ref().map(|v| {
                         v.iter()
                             .map(|(b, a)| JsonRowChange {
-                                before: b.as_ref().map(|r| row_json(t, r)),
-                                after: a.as_ref().map(|r| row_json(t, r)),
+                                before: b.as_ref().map(|row| RowJson { table: t, row }),
+                                after: a.as_ref().map(|row| RowJson { table: t, row }),
                             })
                             .collect()
                     });
