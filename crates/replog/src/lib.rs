@@ -43,6 +43,8 @@ pub enum Command {
     Inspect(cmd::inspect::Args),
     /// Check every checksum, the frame chain and segment continuity.
     Verify(cmd::verify::Args),
+    /// Flag statements that may replay differently on a follower, and why.
+    Determinism(cmd::determinism::Args),
     /// Run a SQL workload on the reference store, writing its native logs.
     Record(cmd::record::Args),
     /// Apply a statement or logical log to a reference store as a follower.
@@ -65,6 +67,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Inspect(a) => cmd::inspect::run(&a, out),
         Command::Verify(a) => cmd::verify::run(&a, out),
+        Command::Determinism(a) => cmd::determinism::run(&a, out),
         Command::Record(a) => cmd::record::run(&a, out),
         Command::Replay(a) => cmd::replay::run(&a, out),
         Command::Dump(a) => cmd::dump::run(&a, out),

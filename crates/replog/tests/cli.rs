@@ -366,3 +366,22 @@ fn binlog_golden_outputs() {
         );
     }
 }
+
+#[test]
+fn determinism_flags_unsafe_statement_binlogs_only() {
+    let out_dir = root().join("fixtures/mariadb/out");
+    for (workload, expected) in [
+        ("unsafe", Outcome::Found),
+        ("dml", Outcome::Clean),
+        ("txn", Outcome::Clean),
+    ] {
+        let bin = out_dir.join(workload).join("statement/mariadb-bin.000001");
+        let (r, out) = run(&["determinism", "--format", "json", bin.to_str().unwrap()]);
+        assert_eq!(r.unwrap(), expected, "{workload}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let unsafe_n = v["summary"]["unsafe_statements"].as_u64().unwrap();
+        assert_eq!(unsafe_n > 0, expected == Outcome::Found, "{workload}");
+    }
+    let (r, _) = run(&["determinism", fixture("statement").to_str().unwrap()]);
+    assert_eq!(r.unwrap(), Outcome::Clean);
+}

@@ -2,8 +2,9 @@
 
 pub mod binlog;
 pub mod common;
+pub mod determinism;
+pub mod dump;
 pub mod inspect;
-pub mod verify;
 pub mod record;
 pub mod replay;
-pub mod dump;
+pub mod verify;
