@@ -357,11 +357,10 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
         };
         // Followers do not keep their own capture.
         drop(self.store.take_committed());
-        if !ok {
-            if self.report.stopped.is_some() {
-                return Ok(true);
-            }
-            // A skipped statement transaction: nothing applied.
+        // Not applied: stop when replay stopped; a skipped statement
+        // transaction goes on.
+        if !ok && self.report.stopped.is_some() {
+            return Ok(true);
         }
         let after = self.store.digest();
         self.report.applied += u64::from(ok);
