@@ -585,13 +585,13 @@ impl PageStore {
 
     fn checkpoint_inner(inner: &mut Inner) -> replog_core::Result<u64> {
         // The committed header (not the working one) describes the pages.
-        let mut committed = inner.pager.clone();
-        committed.dirty.clear();
-        let (count, free, root) = if committed.committed.is_empty() {
-            (0, NONE, NONE)
-        } else {
-            committed.load_header().map_err(core_err)?;
-            (committed.page_count, committed.free_head, 0)
+        let (count, free, root) = match inner.pager.committed.first() {
+            None => (0, NONE, NONE),
+            Some(h) => (
+                page::rd_u32(h, page::header::PAGE_COUNT_AT).unwrap_or(0),
+                page::rd_u32(h, page::header::FREE_HEAD_AT).unwrap_or(NONE),
+                0,
+            ),
         };
         let cp = PhysicalRecord::Checkpoint(Checkpoint {
             offset: 0,

@@ -295,3 +295,27 @@ fn wal_reader_path_does_not_panic() {
         }
     }
 }
+
+#[test]
+fn directory_wal_rebuilds_after_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = Options::with_page_size(1024);
+    opts.writer.segment_size = 16 << 10;
+    opts.writer.durability = replog_core::writer::Durability::Os;
+    let mut p = PageStore::create_dir(dir.path(), opts.clone()).unwrap();
+    p.create_database("d").unwrap();
+    let id = p.create_table(table_a("d", "t")).unwrap();
+    for i in 0..300 {
+        p.insert(id, row(i, 200)).unwrap();
+        if i % 10 == 9 {
+            p.commit().unwrap();
+        }
+    }
+    p.commit().unwrap();
+    let segs = replog_core::reader::segment_paths(dir.path()).unwrap();
+    assert!(segs.len() > 3, "{} segments", segs.len());
+    let (q, rep) = PageStore::from_wal_paths(&[dir.path().to_path_buf()], &opts).unwrap();
+    assert!(rep.torn_tail.is_none());
+    assert_eq!(q.committed_pages(), p.committed_pages());
+    assert_eq!(q.digest(id), p.digest(id));
+}
