@@ -1,6 +1,6 @@
 //! Conflicts of a logical follower: a row change that does not apply
 //! cleanly to the follower's rows, and what the follower did about it
-//! (`formats/store.md` §8.3).
+//! (`formats/store.md` §9.3).
 
 use serde_json::json;
 use std::fmt;

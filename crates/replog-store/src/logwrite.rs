@@ -1,5 +1,5 @@
 //! The leader side: encoding [`CommittedTransaction`]s as native statement
-//! and logical log records (`formats/store.md` §7), and writing them as
+//! and logical log records (`formats/store.md` §8), and writing them as
 //! they commit.
 //!
 //! Both logs carry the same transactions with the same txids: BEGIN (txid,

@@ -1,6 +1,6 @@
 //! The follower side: applying a native statement or logical log to a
 //! store, transaction by transaction, checking every COMMIT's state digest
-//! (`formats/store.md` §8).
+//! (`formats/store.md` §9).
 //!
 //! Only committed transactions are applied: records are buffered from
 //! BEGIN and applied when their COMMIT is read; an uncommitted tail is

@@ -1,6 +1,6 @@
 //! Store snapshots: the whole content of a store (databases, table
 //! definitions, auto-increment counters, rows) plus the log position it was
-//! taken at, in one checksummed file (`formats/store.md` §9).
+//! taken at, in one checksummed file (`formats/store.md` §10).
 //!
 //! A follower directory (`replog replay --store DIR`) holds one snapshot,
 //! `DIR/store.snapshot`, replaced atomically (written to a temporary file,

@@ -50,8 +50,9 @@ Statement logs carry no row images, so overwrite is refused for them.
 --store DIR keeps the follower in DIR/store.snapshot (formats/store.md):
 it is loaded first, transactions it already has are passed over (by LSN
 for the same log, by txid for another log of the same leader), the first
-new transaction must start from its digest, and it is rewritten
-atomically at the end.
+new transaction must start from its digest (else replay stops, unless
+--keep-going), and it is rewritten atomically at the end. A store made from
+one log can catch up from the other log of the same leader.
 
 Exit status:
   0  every transaction applied (up to --until) and matched the leader
