@@ -1,0 +1,84 @@
+//! Relations seen so far in a logical log, detached from the frames they
+//! were read from, with the SQL fragments every row statement needs.
+
+use crate::sql::{push_ident, qualified};
+use replog_logical::Relation;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// One RELATION, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rel {
+    /// Relation id.
+    pub id: u32,
+    /// Schema version.
+    pub version: u32,
+    /// `database.table` (or `table`), for messages.
+    pub name: String,
+    /// Column names, in table order.
+    pub columns: Vec<String>,
+    /// Indexes of the key columns.
+    pub keys: Vec<usize>,
+    /// `` `db`.`t` ``.
+    pub sql_name: String,
+    /// Each column's backquoted name.
+    pub sql_columns: Vec<String>,
+    /// `INSERT INTO `db`.`t` (`a`, `b`) VALUES (`.
+    pub insert_prefix: String,
+    /// The RELATION record body as it was read (to write it again).
+    pub body: Vec<u8>,
+}
+
+impl Rel {
+    /// Detaches `r`, whose encoded body is `body`.
+    pub fn new(r: &Relation<'_>, body: &[u8]) -> Rel {
+        let sql_name = qualified(r.database, r.table);
+        let sql_columns: Vec<String> = r
+            .columns
+            .iter()
+            .map(|c| {
+                let mut s = String::new();
+                push_ident(&mut s, c.name);
+                s
+            })
+            .collect();
+        let mut insert_prefix = format!("INSERT INTO {sql_name} (");
+        insert_prefix.push_str(&sql_columns.join(", "));
+        insert_prefix.push_str(") VALUES (");
+        Rel {
+            id: r.relation_id,
+            version: r.schema_version,
+            name: r.qualified_name(),
+            columns: r.columns.iter().map(|c| c.name.to_string()).collect(),
+            keys: r.key_columns().collect(),
+            sql_name,
+            sql_columns,
+            insert_prefix,
+            body: body.to_vec(),
+        }
+    }
+}
+
+/// The latest RELATION of every id, as a follower keeps them.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    rels: HashMap<u32, Rc<Rel>>,
+}
+
+impl Catalog {
+    /// Records a RELATION; returns true when it differs from the one the id
+    /// had.
+    pub fn define(&mut self, r: &Relation<'_>, body: &[u8]) -> bool {
+        if self.rels.get(&r.relation_id).is_some_and(|old| old.body == body) {
+            return false;
+        }
+        self.rels.insert(r.relation_id, Rc::new(Rel::new(r, body)));
+        true
+    }
+
+    /// The relation an id is bound to.
+    #[inline]
+    pub fn get(&self, id: u32) -> Option<&Rc<Rel>> {
+        self.rels.get(&id)
+    }
+}

@@ -1,0 +1,153 @@
+//! Errors of the converters: what went wrong, and where in the input log
+//! (LSN, segment and absolute offset) when it concerns a record.
+
+use std::fmt;
+
+/// Result type of the converters.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The category of an [`Error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The input log is damaged (checksum, torn tail, structure) where the
+    /// recovery policy does not accept it.
+    Damage,
+    /// A record body could not be decoded.
+    Malformed,
+    /// A record cannot be carried into the target format exactly (and the
+    /// caller did not allow an imprecise conversion).
+    CannotConvert,
+    /// A record cannot be inverted (DDL, TRUNCATE, a before-image without
+    /// every column).
+    CannotInvert,
+    /// The inputs do not fit the operation (wrong kind of log, two logs of
+    /// different kinds).
+    Mismatch,
+    /// Reading or writing failed.
+    Io,
+}
+
+/// What went wrong, and where.
+#[derive(Debug)]
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    kind: ErrorKind,
+    message: String,
+    lsn: Option<u64>,
+    offset: Option<u64>,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    /// The message already names the offset (errors of the readers).
+    offset_in_message: bool,
+}
+
+impl Error {
+    /// A new error.
+    #[cold]
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                message: message.into(),
+                lsn: None,
+                offset: None,
+                source: None,
+                offset_in_message: false,
+            }),
+        }
+    }
+
+    /// Attaches the LSN and absolute file offset of the record concerned.
+    #[cold]
+    pub fn at(mut self, lsn: u64, offset: u64) -> Error {
+        self.inner.lsn = Some(lsn);
+        self.inner.offset = Some(offset);
+        self.inner.offset_in_message = false;
+        self
+    }
+
+    /// Prefixes the message with the LSN of the record concerned.
+    #[cold]
+    pub fn prefixed(mut self, lsn: u64) -> Error {
+        self.inner.message = format!("LSN {lsn}: {}", self.inner.message);
+        if self.inner.lsn.is_none() && self.inner.offset_in_message {
+            self.inner.lsn = Some(lsn);
+        }
+        self
+    }
+
+    /// An I/O error with what was being done.
+    #[cold]
+    pub fn io(e: std::io::Error, what: impl Into<String>) -> Error {
+        let mut err = Error::new(ErrorKind::Io, format!("{}: {e}", what.into()));
+        err.inner.source = Some(Box::new(e));
+        err
+    }
+
+    /// The category.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// LSN of the record concerned, when there is one.
+    pub fn lsn(&self) -> Option<u64> {
+        self.inner.lsn
+    }
+
+    /// Absolute offset in the segment file, when known.
+    pub fn offset(&self) -> Option<u64> {
+        self.inner.offset
+    }
+
+    /// The message without the position.
+    pub fn message(&self) -> &str {
+        &self.inner.message
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inner.message)?;
+        match (self.inner.lsn, self.inner.offset) {
+            (Some(_), Some(_)) if self.inner.offset_in_message => Ok(()),
+            (Some(l), Some(o)) => write!(f, " (at LSN {l}, offset {o})"),
+            (None, Some(_)) if self.inner.offset_in_message => Ok(()),
+            (None, Some(o)) => write!(f, " (at offset {o})"),
+            (Some(l), None) => write!(f, " (at LSN {l})"),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<replog_core::Error> for Error {
+    #[cold]
+    fn from(e: replog_core::Error) -> Error {
+        let kind = match e.kind() {
+            replog_core::ErrorKind::Io => ErrorKind::Io,
+            replog_core::ErrorKind::Checksum { .. }
+            | replog_core::ErrorKind::Discontinuity
+            | replog_core::ErrorKind::UnexpectedEof { .. } => ErrorKind::Damage,
+            replog_core::ErrorKind::Mismatch => ErrorKind::Mismatch,
+            _ => ErrorKind::Malformed,
+        };
+        // The core error's text already names its offset.
+        let mut err = Error::new(kind, e.to_string());
+        err.inner.offset = e.offset();
+        err.inner.offset_in_message = true;
+        err.inner.source = Some(Box::new(e));
+        err
+    }
+}

@@ -1,0 +1,570 @@
+//! Inverting a logical log (MariaDB's flashback): the log that undoes it,
+//! transaction by transaction in reverse order.
+//!
+//! | record | its inverse |
+//! |---|---|
+//! | INSERT new | DELETE with the full before-image `new` |
+//! | DELETE before (full) | INSERT `before` |
+//! | UPDATE before (full) → after | UPDATE `after` (unchanged columns filled from `before`) → `before` (the columns unchanged in `after` stay unchanged) |
+//! | RELATION | written again before the first row record that needs it |
+//! | MESSAGE | dropped |
+//! | DDL | refused (with `skip_ddl`: left out) |
+//! | TRUNCATE | refused: the removed rows are not in the log |
+//!
+//! Inverting twice gives the original row records back, byte for byte.
+//!
+//! Each inverse transaction gets a new txid (after the input's largest, so
+//! that a follower that applied the input accepts it as new), the original
+//! timestamps, origin `undo:TXID`, and the original COMMIT's state digests
+//! swapped: it leads from the original's `state_after` back to its
+//! `state_before`.
+//!
+//! Memory is bounded by the largest transaction: a first pass checks every
+//! record and keeps the position of each committed transaction (three
+//! integers) and the relations' history; a second pass reads the
+//! transactions backwards by position, one at a time.
+
+use crate::catalog::Rel;
+use crate::error::{Error, ErrorKind, Result};
+use crate::to_statement::derived_options;
+use replog_core::frame::{Checksummer, Step, padded_len, read_frame};
+use replog_core::reader::{
+    Damage, Event, LogReader, ReaderOptions, SegmentInput, Source, UncommittedTail, read_full_at,
+};
+use replog_core::record::rtype;
+use replog_core::recovery::RecoveryPolicy;
+use replog_core::segment::HEADER_LEN;
+use replog_core::writer::LogWriter;
+use replog_core::{Begin, Commit, LogKind, SegmentHeader};
+use replog_logical::{
+    ColumnValue, Delete, ImageKind, Insert, LogicalRecord, OldImage, Relation, Tuple, TupleBuf,
+    Update,
+};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::io::Write;
+use std::rc::Rc;
+
+/// How to invert.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InvertOptions {
+    /// Which damage of the input ends it without an error.
+    pub policy: RecoveryPolicy,
+    /// Leave DDL records out instead of refusing them (the inverse then
+    /// undoes row changes only).
+    pub skip_ddl: bool,
+    /// Txid of the first inverse transaction (default: the input's largest + 1).
+    pub first_txid: Option<u64>,
+}
+
+/// What an inversion did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct InvertReport {
+    /// Committed input transactions.
+    pub input_transactions: u64,
+    /// Inverse transactions written.
+    pub transactions: u64,
+    /// Row records inverted.
+    pub rows: u64,
+    /// RELATION records written.
+    pub relations: u64,
+    /// DDL records left out (`skip_ddl`).
+    pub ddl_skipped: u64,
+    /// MESSAGE records dropped.
+    pub messages_dropped: u64,
+    /// Input transactions with no row change, not written.
+    pub empty_skipped: u64,
+    /// Bytes of the largest input transaction (what the second pass holds).
+    pub largest_transaction: u64,
+    /// Txids of the inverse transactions: first and last.
+    pub txids: Option<(u64, u64)>,
+    /// Digest the inverse starts from (the input's final state), when known.
+    pub start_state: Option<u64>,
+    /// Digest the inverse ends at (the state before the first inverted transaction).
+    pub final_state: Option<u64>,
+    /// The transaction left open at the end of the input, not inverted.
+    pub uncommitted: Option<UncommittedTail>,
+    /// Damage the recovery policy accepted as the end of the input.
+    pub damage: Vec<Damage>,
+}
+
+/// Lets two readers share one source.
+struct Shared(Rc<dyn Source>);
+
+impl Source for Shared {
+    fn len(&self) -> u64 {
+        self.0.len()
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read_at(offset, buf)
+    }
+    fn as_slice(&self) -> Option<&[u8]> {
+        self.0.as_slice()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct TxPos {
+    seg: u32,
+    start: u64,
+    end: u64,
+}
+
+/// Relation versions by id, each with the LSN where it took effect.
+#[derive(Default)]
+struct History {
+    by_id: HashMap<u32, Vec<(u64, Rc<Rel>)>>,
+}
+
+impl History {
+    fn define(&mut self, r: &Relation<'_>, body: &[u8], lsn: u64) {
+        let v = self.by_id.entry(r.relation_id).or_default();
+        if v.last().is_some_and(|(_, old)| old.body == body) {
+            return;
+        }
+        v.push((lsn, Rc::new(Rel::new(r, body))));
+    }
+
+    /// The relation `id` was bound to at `lsn`.
+    fn at(&self, id: u32, lsn: u64) -> Option<&Rc<Rel>> {
+        let v = self.by_id.get(&id)?;
+        let n = v.partition_point(|(l, _)| *l < lsn);
+        n.checked_sub(1).map(|i| &v[i].1)
+    }
+}
+
+fn refuse(lsn: u64, offset: u64, txid: u64, msg: String) -> Error {
+    Error::new(ErrorKind::CannotInvert, format!("cannot invert transaction {txid}: {msg}"))
+        .at(lsn, offset)
+}
+
+fn check_tuple(t: &Tuple<'_>, rel: &Rel, lsn: u64, what: &str) -> Result<()> {
+    if t.len() != rel.columns.len() {
+        return Err(Error::new(
+            ErrorKind::Malformed,
+            format!(
+                "LSN {lsn}: {what} of {} has {} columns, its RELATION {}",
+                rel.name,
+                t.len(),
+                rel.columns.len()
+            ),
+        ));
+    }
+    t.validate().map_err(|e| Error::from(e).prefixed(lsn))?;
+    Ok(())
+}
+
+/// Checks one record of a committed-or-not transaction in the first pass;
+/// returns why it cannot be inverted.
+fn check_record(
+    rec: &LogicalRecord<'_>,
+    hist: &History,
+    opts: &InvertOptions,
+    lsn: u64,
+    offset: u64,
+    txid: u64,
+) -> Result<Option<Error>> {
+    let rel_of = |id: u32| -> Result<Rc<Rel>> {
+        hist.at(id, lsn).cloned().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Malformed,
+                format!("relation {id} is used before any RELATION defines it"),
+            )
+            .at(lsn, offset)
+        })
+    };
+    Ok(match rec {
+        LogicalRecord::Insert(i) => {
+            check_tuple(&i.new, &*rel_of(i.relation_id)?, lsn, "INSERT")?;
+            None
+        }
+        LogicalRecord::Update(u) => {
+            let rel = rel_of(u.relation_id)?;
+            check_tuple(&u.after, &rel, lsn, "UPDATE after-image")?;
+            match &u.before {
+                None => Some(refuse(
+                    lsn,
+                    offset,
+                    txid,
+                    format!(
+                        "UPDATE on {} has no before-image; invert needs full before-images (MySQL binlog_row_image=FULL, PostgreSQL REPLICA IDENTITY FULL)",
+                        rel.name
+                    ),
+                )),
+                Some(b) => {
+                    check_tuple(&b.values, &rel, lsn, "UPDATE before-image")?;
+                    (b.kind == ImageKind::Key).then(|| {
+                        refuse(
+                            lsn,
+                            offset,
+                            txid,
+                            format!(
+                                "UPDATE on {} has a key-only before-image; invert needs full before-images (MySQL binlog_row_image=FULL, PostgreSQL REPLICA IDENTITY FULL)",
+                                rel.name
+                            ),
+                        )
+                    })
+                }
+            }
+        }
+        LogicalRecord::Delete(d) => {
+            let rel = rel_of(d.relation_id)?;
+            check_tuple(&d.before.values, &rel, lsn, "DELETE before-image")?;
+            (d.before.kind == ImageKind::Key).then(|| {
+                refuse(
+                    lsn,
+                    offset,
+                    txid,
+                    format!(
+                        "DELETE on {} has a key-only before-image; invert needs full before-images (MySQL binlog_row_image=FULL, PostgreSQL REPLICA IDENTITY FULL)",
+                        rel.name
+                    ),
+                )
+            })
+        }
+        LogicalRecord::Truncate(_) => Some(refuse(
+            lsn,
+            offset,
+            txid,
+            "TRUNCATE removes rows that the log does not carry; it cannot be undone from the log".into(),
+        )),
+        LogicalRecord::Ddl(d) if !opts.skip_ddl => Some(refuse(
+            lsn,
+            offset,
+            txid,
+            format!(
+                "DDL cannot be inverted ({}); --skip-ddl leaves DDL out and undoes row changes only",
+                d.sql.split_whitespace().take(4).collect::<Vec<_>>().join(" ")
+            ),
+        )),
+        _ => None,
+    })
+}
+
+/// Inverts the logical log in `inputs`, writing the inverse log to `out`;
+/// returns the report and `out`.
+pub fn invert<W: Write>(
+    inputs: Vec<SegmentInput>,
+    opts: &InvertOptions,
+    out: W,
+) -> Result<(InvertReport, W)> {
+    let sources: Vec<(String, Rc<dyn Source>)> = inputs
+        .into_iter()
+        .map(|i| (i.name, Rc::from(i.source)))
+        .collect();
+    // Pass 1: positions of committed transactions, relation history, checks.
+    let mut reader = LogReader::new(
+        sources
+            .iter()
+            .map(|(name, s)| SegmentInput {
+                name: name.clone(),
+                source: Box::new(Shared(s.clone())),
+            })
+            .collect(),
+        ReaderOptions {
+            policy: opts.policy,
+            continue_after_damage: false,
+            buffer_size: 0,
+        },
+    );
+    let mut report = InvertReport::default();
+    let mut segs: Vec<Option<SegmentHeader>> = vec![None; sources.len()];
+    let mut first_header: Option<SegmentHeader> = None;
+    let mut cur_seg = 0u32;
+    let mut txs: Vec<TxPos> = Vec::new();
+    let mut hist = History::default();
+    let mut open: Option<(u64, u64, Option<Error>)> = None; // (start offset, txid, problem)
+    let mut max_txid = 0u64;
+    let mut first_state: Option<u64> = None;
+    while let Some(ev) = reader.next() {
+        match ev? {
+            Event::Segment {
+                index,
+                name,
+                header,
+            } => {
+                if header.kind != LogKind::Logical {
+                    return Err(Error::new(
+                        ErrorKind::Mismatch,
+                        format!("{name}: a {} log; only logical logs can be inverted", header.kind),
+                    ));
+                }
+                if let Some(s) = segs.get_mut(index) {
+                    *s = Some(header.clone());
+                }
+                first_header.get_or_insert_with(|| header.clone());
+                cur_seg = index as u32;
+            }
+            Event::Damage(d) => {
+                if !d.tolerated {
+                    return Err(Error::new(
+                        ErrorKind::Damage,
+                        format!("input is damaged; nothing written: {}", d.to_error()),
+                    ));
+                }
+                report.damage.push(d.clone());
+            }
+            Event::Frame(f) => match f.record_type() {
+                rtype::BEGIN => {
+                    let b = Begin::decode(f.body, f.body_offset())?;
+                    open = Some((f.offset, b.txid, None));
+                }
+                rtype::COMMIT => {
+                    let c = Commit::decode(f.body, f.body_offset())?;
+                    if let Some((start, txid, problem)) = open.take() {
+                        if let Some(e) = problem {
+                            return Err(e);
+                        }
+                        let end = f.offset + f.disk_len();
+                        report.largest_transaction = report.largest_transaction.max(end - start);
+                        txs.push(TxPos {
+                            seg: cur_seg,
+                            start,
+                            end,
+                        });
+                        max_txid = max_txid.max(txid);
+                        if first_state.is_none() {
+                            first_state = c.state_before;
+                        }
+                    }
+                }
+                _ => {
+                    let rec = LogicalRecord::decode(f.body, f.body_offset())
+                        .map_err(|e| Error::from(e).prefixed(f.lsn))?;
+                    if let LogicalRecord::Relation(r) = &rec {
+                        hist.define(r, f.body, f.lsn);
+                    }
+                    if let Some((_, txid, problem)) = open.as_mut()
+                        && problem.is_none()
+                    {
+                        *problem = check_record(&rec, &hist, opts, f.lsn, f.offset, *txid)?;
+                    }
+                }
+            },
+        }
+    }
+    let summary = reader.into_summary();
+    if let Some(d) = summary.damage.iter().find(|d| !d.tolerated) {
+        return Err(Error::new(
+            ErrorKind::Damage,
+            format!("input is damaged; nothing written: {}", d.to_error()),
+        ));
+    }
+    let Some(first_header) = first_header else {
+        return Err(Error::new(ErrorKind::Damage, "the input holds no valid segment"));
+    };
+    report.uncommitted = summary.uncommitted.clone();
+    report.input_transactions = txs.len() as u64;
+    report.start_state = summary.final_state;
+    report.final_state = first_state;
+
+    // Pass 2: transactions backwards.
+    let mut wopts = derived_options(&first_header, LogKind::Logical, b"invert");
+    wopts.start_state = summary.final_state;
+    let mut w = LogWriter::new(out, &wopts)?;
+    let mut next_txid = opts.first_txid.unwrap_or(max_txid + 1);
+    let mut emitted: HashMap<u32, (Rc<Rel>, u32)> = HashMap::new();
+    let mut buf: Vec<u8> = Vec::new();
+    let mut frames: Vec<(u64, u64, std::ops::Range<usize>)> = Vec::new();
+    let mut arena: Vec<u8> = Vec::new();
+    let mut ends: Vec<usize> = Vec::new();
+    let mut scratch = TupleBuf::new();
+    let mut scratch2 = TupleBuf::new();
+    for pos in txs.iter().rev() {
+        let (name, src) = &sources[pos.seg as usize];
+        let Some(header) = segs[pos.seg as usize].as_ref() else {
+            continue;
+        };
+        let ck = Checksummer::new(header.salt);
+        let len = usize::try_from(pos.end - pos.start).unwrap_or(usize::MAX);
+        buf.resize(len, 0);
+        let got = read_full_at(&**src, pos.start, &mut buf)
+            .map_err(|e| Error::io(e, format!("reading {name}")))?;
+        if got < len {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!("{name} became shorter between the two passes"),
+            ));
+        }
+        frames.clear();
+        let mut p = 0usize;
+        while p < len {
+            let offset = pos.start + p as u64;
+            let lsn = header.start_lsn + (offset - HEADER_LEN as u64);
+            match read_frame(&buf[p..], offset, lsn, &ck, true) {
+                Step::Frame(f) => {
+                    let b = p + 8;
+                    frames.push((lsn, offset, b..b + f.body.len()));
+                    p += padded_len(f.body.len());
+                }
+                _ => {
+                    return Err(Error::new(
+                        ErrorKind::Io,
+                        format!("{name} changed between the two passes"),
+                    )
+                    .at(lsn, offset));
+                }
+            }
+        }
+        let (Some(first), Some(last)) = (frames.first(), frames.last()) else {
+            continue;
+        };
+        let begin = Begin::decode(&buf[first.2.clone()], first.1 + 8)?;
+        let commit = Commit::decode(&buf[last.2.clone()], last.1 + 8)?;
+        arena.clear();
+        ends.clear();
+        let mut rows = 0u64;
+        for (lsn, offset, range) in frames[1..frames.len() - 1].iter().rev() {
+            let body = &buf[range.clone()];
+            let rec = LogicalRecord::decode(body, offset + 8)?;
+            let rel_id = match &rec {
+                LogicalRecord::Insert(i) => i.relation_id,
+                LogicalRecord::Update(u) => u.relation_id,
+                LogicalRecord::Delete(d) => d.relation_id,
+                LogicalRecord::Ddl(_) => {
+                    report.ddl_skipped += 1;
+                    continue;
+                }
+                LogicalRecord::Message(_) => {
+                    report.messages_dropped += 1;
+                    continue;
+                }
+                LogicalRecord::Relation(_) => continue,
+                LogicalRecord::Truncate(_) => {
+                    return Err(refuse(
+                        *lsn,
+                        *offset,
+                        begin.txid,
+                        "TRUNCATE cannot be inverted".into(),
+                    ));
+                }
+            };
+            let Some(rel) = hist.at(rel_id, *lsn).cloned() else {
+                return Err(Error::new(
+                    ErrorKind::Malformed,
+                    format!("relation {rel_id} is used before any RELATION defines it"),
+                )
+                .at(*lsn, *offset));
+            };
+            // The relation this row needs, unless the inverse already has it.
+            let prev = emitted.get(&rel_id);
+            if !prev.is_some_and(|(r, _)| Rc::ptr_eq(r, &rel)) {
+                let last_version = prev.map(|(_, v)| *v);
+                let version = match last_version {
+                    Some(v) if rel.version <= v => v + 1,
+                    _ => rel.version,
+                };
+                if version == rel.version {
+                    arena.extend_from_slice(&rel.body);
+                } else {
+                    let LogicalRecord::Relation(mut r) = LogicalRecord::decode(&rel.body, 0)? else {
+                        return Err(Error::new(ErrorKind::Malformed, "RELATION expected"));
+                    };
+                    r.schema_version = version;
+                    LogicalRecord::Relation(r)
+                        .encode(&mut arena)
+                        .map_err(|m| Error::new(ErrorKind::Malformed, m))?;
+                }
+                ends.push(arena.len());
+                report.relations += 1;
+                emitted.insert(rel_id, (rel.clone(), version));
+            }
+            let inverse = match rec {
+                LogicalRecord::Insert(i) => LogicalRecord::Delete(Delete {
+                    relation_id: i.relation_id,
+                    before: OldImage {
+                        kind: ImageKind::Full,
+                        values: i.new,
+                    },
+                }),
+                LogicalRecord::Delete(d) => LogicalRecord::Insert(Insert {
+                    relation_id: d.relation_id,
+                    new: d.before.values,
+                }),
+                LogicalRecord::Update(u) => {
+                    let Some(before) = u.before.filter(|b| b.kind == ImageKind::Full) else {
+                        return Err(refuse(
+                            *lsn,
+                            *offset,
+                            begin.txid,
+                            format!("UPDATE on {} lacks a full before-image", rel.name),
+                        ));
+                    };
+                    let after: Vec<ColumnValue<'_>> = u.after.to_vec()?;
+                    if after.iter().all(|c| matches!(c, ColumnValue::Value(_))) {
+                        LogicalRecord::Update(Update {
+                            relation_id: u.relation_id,
+                            before: Some(OldImage {
+                                kind: ImageKind::Full,
+                                values: u.after,
+                            }),
+                            after: before.values,
+                        })
+                    } else {
+                        // Unchanged columns of the after-image: the new
+                        // before-image takes them from the old one, and the
+                        // new after-image sends them as unchanged.
+                        let old = before.values.to_vec()?;
+                        scratch.clear();
+                        scratch2.clear();
+                        for (a, b) in after.iter().zip(&old) {
+                            let (x, y) = match a {
+                                ColumnValue::Unchanged => (b, &ColumnValue::Unchanged),
+                                v => (v, b),
+                            };
+                            scratch
+                                .push(x)
+                                .map_err(|m| Error::new(ErrorKind::Malformed, m))?;
+                            scratch2
+                                .push(y)
+                                .map_err(|m| Error::new(ErrorKind::Malformed, m))?;
+                        }
+                        LogicalRecord::Update(Update {
+                            relation_id: u.relation_id,
+                            before: Some(OldImage {
+                                kind: ImageKind::Full,
+                                values: scratch.as_tuple(),
+                            }),
+                            after: scratch2.as_tuple(),
+                        })
+                    }
+                }
+                _ => continue,
+            };
+            inverse
+                .encode(&mut arena)
+                .map_err(|m| Error::new(ErrorKind::Malformed, m).at(*lsn, *offset))?;
+            ends.push(arena.len());
+            rows += 1;
+        }
+        if rows == 0 {
+            report.empty_skipped += 1;
+            continue;
+        }
+        let origin = format!("undo:{}", begin.txid);
+        let txid = next_txid;
+        next_txid += 1;
+        w.begin(&Begin {
+            txid,
+            timestamp_us: begin.timestamp_us,
+            server_id: begin.server_id,
+            origin: &origin,
+        })?;
+        let mut s = 0;
+        for &e in &ends {
+            w.append(&arena[s..e])?;
+            s = e;
+        }
+        w.commit(&Commit {
+            txid,
+            timestamp_us: commit.timestamp_us,
+            state_before: commit.state_after,
+            state_after: commit.state_before,
+        })?;
+        report.transactions += 1;
+        report.rows += rows;
+        report.txids = Some((report.txids.map_or(txid, |t| t.0), txid));
+    }
+    let out = w.finish()?;
+    Ok((report, out))
+}

@@ -1,0 +1,39 @@
+//! Converters between replog's native log formats, and comparisons.
+//!
+//! - [`to_statement`]: a logical (row) log → a statement log (or plain SQL
+//!   text) whose statements are executable, with literal values and a key
+//!   `WHERE`, in the original transactions and with their state digests;
+//! - [`invert`]: a logical log with full before-images → the log that undoes
+//!   it, transaction by transaction in reverse order (MariaDB's flashback),
+//!   reading the input twice with memory bounded by its largest transaction;
+//! - [`diff`]: two logs of the same format compared record by record,
+//!   aligned by transaction id;
+//! - [`atomic`]: output files that appear under their final name only when
+//!   complete.
+//!
+//! ```
+//! use replog_convert::to_statement::{ToStatementOptions, logical_bytes_to_statement};
+//!
+//! use replog_core::writer::LogWriter;
+//! use replog_logical::sample::{sample_options, write_sample};
+//!
+//! let mut w = LogWriter::new(Vec::new(), &sample_options()).unwrap();
+//! write_sample(&mut w).unwrap();
+//! let log = w.finish().unwrap();
+//! let (statement_log, report) =
+//!     logical_bytes_to_statement(log, &ToStatementOptions { allow_imprecise: false, ..Default::default() }).unwrap();
+//! assert_eq!(report.transactions, 7);
+//! assert_eq!(report.messages_dropped, 2);
+//! assert!(!statement_log.is_empty());
+//! ```
+#![deny(missing_docs)]
+
+pub mod atomic;
+pub mod catalog;
+pub mod diff;
+pub mod error;
+pub mod invert;
+pub mod sql;
+pub mod to_statement;
+
+pub use error::{Error, ErrorKind, Result};
