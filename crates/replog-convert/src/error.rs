@@ -151,3 +151,10 @@ impl From<replog_core::Error> for Error {
         err
     }
 }
+
+impl From<std::io::Error> for Error {
+    #[cold]
+    fn from(e: std::io::Error) -> Error {
+        Error::io(e, "writing output")
+    }
+}

@@ -2,9 +2,12 @@
 
 pub mod binlog;
 pub mod common;
+pub mod convert;
 pub mod determinism;
+pub mod diff;
 pub mod dump;
 pub mod inspect;
+pub mod invert;
 pub mod record;
 pub mod replay;
 pub mod verify;

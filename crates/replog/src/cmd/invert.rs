@@ -1,0 +1,144 @@
+//! `replog invert`: the logical log that undoes a logical log (flashback).
+
+use crate::Outcome;
+use crate::cmd::common::RecoveryArg;
+use crate::input::{Detected, Inputs};
+use crate::output::{OutputFormat, ndjson};
+use anyhow::{Result, bail};
+use replog_convert::atomic::AtomicFile;
+use replog_convert::invert::{InvertOptions, InvertReport, invert};
+use std::io::Write;
+use std::path::PathBuf;
+
+const HELP: &str = "\
+Examples:
+  replog invert /tmp/dml/logical -o /tmp/dml/undo.replog
+  replog invert /tmp/dml/logical --skip-ddl -o undo.replog
+  replog replay /tmp/dml/logical --store follower/    # the follower at the end
+  replog replay undo.replog --store follower/        # ... and back again
+  replog convert undo.replog --to sql                # the undo as SQL
+
+Transactions are undone in reverse order, each in its own transaction:
+INSERT becomes DELETE, DELETE becomes INSERT, UPDATE swaps its images.
+This needs full before-images (MySQL binlog_row_image=FULL, PostgreSQL
+REPLICA IDENTITY FULL): the first record with a key-only or missing
+before-image is named (LSN, offset, table) and nothing is written. DDL is
+refused likewise unless --skip-ddl; TRUNCATE is always refused (the removed
+rows are not in the log); MESSAGE records are dropped.
+
+Inverse transactions get new txids after the input's largest (so a follower
+that applied the input takes them as new; --first-txid to choose), origin
+undo:TXID, the original timestamps, and the original state digests swapped:
+replaying the inverse checks at every COMMIT that the store is back where
+it was. Inverting the inverse gives the original row records back.
+
+The input is read twice: once to check it and note where each transaction
+starts, then backwards by position; memory is bounded by the largest
+transaction. The output appears under OUT only when complete.
+
+Exit status:
+  0  every committed transaction inverted
+  1  inverted, with DDL or messages left out (listed)
+  2  nothing written: a record that cannot be inverted, damaged input,
+     usage or I/O error";
+
+/// Arguments of `replog invert`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = HELP)]
+pub struct Args {
+    /// A logical log: files or directories of segments, together one log.
+    #[arg(required = true, value_name = "LOG")]
+    pub paths: Vec<String>,
+    /// Output file (one segment).
+    #[arg(short = 'o', long = "output", value_name = "OUT", required = true)]
+    pub output: PathBuf,
+    /// Leave DDL out instead of refusing it (only row changes are undone).
+    #[arg(long)]
+    pub skip_ddl: bool,
+    /// Txid of the first inverse transaction (default: the input's largest + 1).
+    #[arg(long, value_name = "N")]
+    pub first_txid: Option<u64>,
+    /// Which damage ends the input without an error.
+    #[arg(long, value_enum, default_value = "strict")]
+    pub recovery: RecoveryArg,
+    /// Format of the report.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: OutputFormat,
+}
+
+/// Runs `replog invert`.
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    let inputs = Inputs::resolve(&args.paths)?;
+    if inputs.detected == Detected::Binlog {
+        bail!(
+            "{}: inverting MySQL/MariaDB binlogs is not supported yet (convert them to a logical log first)",
+            inputs.files[0].display()
+        );
+    }
+    inputs.require_native("invert")?;
+    let opts = InvertOptions {
+        policy: args.recovery.into(),
+        skip_ddl: args.skip_ddl,
+        first_txid: args.first_txid,
+    };
+    let file = AtomicFile::create(&args.output)?;
+    let (report, file) = invert(inputs.segments()?, &opts, file)?;
+    file.commit()?;
+    match args.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, &report)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Ndjson => ndjson(out, &report)?,
+        OutputFormat::Table => print_text(out, args, &report)?,
+    }
+    Ok(if report.ddl_skipped > 0 || report.messages_dropped > 0 {
+        Outcome::Found
+    } else {
+        Outcome::Clean
+    })
+}
+
+fn print_text(out: &mut dyn Write, args: &Args, r: &InvertReport) -> Result<()> {
+    writeln!(
+        out,
+        "inverted {} committed transactions into {}: {} transactions, {} row changes, {} RELATION records",
+        r.input_transactions,
+        args.output.display(),
+        r.transactions,
+        r.rows,
+        r.relations
+    )?;
+    if let Some((a, b)) = r.txids {
+        writeln!(out, "inverse txids {a} to {b}")?;
+    }
+    if r.empty_skipped > 0 {
+        writeln!(
+            out,
+            "{} transactions without row changes not written",
+            r.empty_skipped
+        )?;
+    }
+    if r.ddl_skipped > 0 {
+        writeln!(out, "{} DDL records left out (--skip-ddl)", r.ddl_skipped)?;
+    }
+    if r.messages_dropped > 0 {
+        writeln!(out, "{} MESSAGE records dropped", r.messages_dropped)?;
+    }
+    if let (Some(a), Some(b)) = (r.start_state, r.final_state) {
+        writeln!(out, "state digest {a:016x} -> {b:016x}")?;
+    }
+    if let Some(u) = &r.uncommitted {
+        writeln!(
+            out,
+            "uncommitted tail: transaction {} from LSN {} not inverted",
+            u.txid, u.lsn
+        )?;
+    }
+    writeln!(
+        out,
+        "largest transaction: {}",
+        crate::output::human_bytes(r.largest_transaction)
+    )?;
+    Ok(())
+}
