@@ -33,7 +33,7 @@ pub struct HistColumn {
     pub name: String,
     /// Integer types: UNSIGNED.
     pub unsigned: bool,
-    /// BOOLEAN / BOOL.
+    /// BOOLEAN / BOOL (TINYINT(1) in MySQL).
     pub boolean: bool,
     /// JSON.
     pub json: bool,

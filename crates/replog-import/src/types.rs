@@ -58,7 +58,6 @@ pub fn column_type(c: &Column, h: Option<&HistColumn>) -> TypeSpec {
         .or_else(|| h.and_then(|h| h.labels.clone()));
     let plain = |t: ColumnType<'static>| TypeSpec::Plain(t);
     match c.real_type {
-        ct::TINY if h.is_some_and(|h| h.boolean) => plain(ColumnType::Boolean),
         ct::TINY => plain(ColumnType::TinyInt { unsigned }),
         ct::SHORT => plain(ColumnType::SmallInt { unsigned }),
         ct::INT24 => plain(ColumnType::MediumInt { unsigned }),
@@ -153,6 +152,20 @@ fn latin1(b: &[u8]) -> String {
 /// latin1 / binary / text data is re-read as declared, JSON text becomes
 /// JSON. `declared_latin1`: the schema history declares the column latin1.
 pub fn fix_value(v: Value<'_>, c: &Column, ty: &TypeSpec, declared_latin1: bool) -> Value<'static> {
+    match (ty, fix_kind(v, c, ty, declared_latin1)) {
+        (TypeSpec::Plain(ColumnType::Binary(n)), Value::Bytes(b))
+            if b.len() < *n as usize && *n <= 255 =>
+        {
+            // The row image strips BINARY(n)'s trailing zero bytes.
+            let mut b = b.into_owned();
+            b.resize(*n as usize, 0);
+            Value::Bytes(Cow::Owned(b))
+        }
+        (_, v) => v,
+    }
+}
+
+fn fix_kind(v: Value<'_>, c: &Column, ty: &TypeSpec, declared_latin1: bool) -> Value<'static> {
     let v = v.into_owned();
     match (ty, v) {
         (TypeSpec::Plain(t), Value::Int(i)) if is_unsigned(t) => {
@@ -163,6 +176,11 @@ pub fn fix_value(v: Value<'_>, c: &Column, ty: &TypeSpec, declared_latin1: bool)
                 (1u64 << bits) - 1
             };
             Value::UInt((i as u64) & mask)
+        }
+        (TypeSpec::Plain(ColumnType::Year), Value::Int(y)) if y >= 0 => Value::UInt(y as u64),
+        (TypeSpec::Other(_), Value::UInt(i)) if matches!(c.real_type, ct::ENUM | ct::SET) => {
+            // Labels unknown: the index / bitmask as text.
+            Value::Text(Cow::Owned(i.to_string()))
         }
         (TypeSpec::Enum(l), Value::UInt(i)) => match i {
             0 => Value::Enum(Cow::Borrowed("")),
