@@ -11,7 +11,7 @@
 //! | Text, Enum, Set, Json | `'…'` with `'` doubled and `\`, NUL, LF, CR, Ctrl-Z backslash-escaped (as mysqldump) |
 //! | Bytes | `X'…'` (hex, upper case) |
 //! | Date, Time, DateTime | `'2024-05-01'`, `'-12:00:00.5'`, `'2024-05-01 12:00:00.000001'` |
-//! | Timestamp | `'YYYY-MM-DD HH:MM:SS[.ffffff]'` in UTC: the session must use `time_zone = '+00:00'` |
+//! | Timestamp | `'YYYY-MM-DD HH:MM:SS[.ffffff]'` in UTC: the session must use `time_zone = '+00:00'`; 0 is MySQL's zero timestamp `'0000-00-00 00:00:00'` |
 
 use replog_core::Value;
 use std::fmt::Write;
@@ -122,6 +122,9 @@ pub fn push_literal(out: &mut String, v: &Value<'_>) -> Result<(), String> {
         Value::Decimal(d) => out.push_str(d),
         Value::Text(s) | Value::Enum(s) | Value::Set(s) | Value::Json(s) => push_string(out, s),
         Value::Bytes(b) => push_bytes(out, b),
+        // MySQL stores the zero TIMESTAMP as 0 seconds since the epoch;
+        // '1970-01-01 00:00:00' UTC itself is outside TIMESTAMP's range.
+        Value::Timestamp(0) => out.push_str("'0000-00-00 00:00:00'"),
         Value::Date(_) | Value::Time(_) | Value::DateTime(_) | Value::Timestamp(_) => {
             out.push('\'');
             let _ = write!(out, "{v}");
@@ -176,7 +179,8 @@ mod tests {
             "'2024-05-01 01:02:03.000004'"
         );
         assert_eq!(lit(Value::Time(-1_500_000)), "'-00:00:01.500000'");
-        assert_eq!(lit(Value::Timestamp(0)), "'1970-01-01 00:00:00'");
+        assert_eq!(lit(Value::Timestamp(0)), "'0000-00-00 00:00:00'");
+        assert_eq!(lit(Value::Timestamp(1_500_000)), "'1970-01-01 00:00:01.500000'");
         assert_eq!(lit(Value::Enum(Cow::Borrowed("a"))), "'a'");
         assert_eq!(lit(Value::Json(Cow::Borrowed("{\"a\":1}"))), "'{\"a\":1}'");
         assert!(push_literal(&mut String::new(), &Value::F64(f64::NAN)).is_err());
