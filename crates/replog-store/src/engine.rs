@@ -180,6 +180,12 @@ impl<S: Storage, E: Environment> Store<S, E> {
         &self.storage
     }
 
+    /// The storage engine, giving up the store (any open transaction is
+    /// dropped uncommitted): e.g. to finish a page engine's WAL.
+    pub fn into_storage(self) -> S {
+        self.storage
+    }
+
     /// The environment.
     pub fn env_mut(&mut self) -> &mut E {
         &mut self.env
@@ -360,7 +366,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
                 if !modes.is_empty() || !statements.is_empty() || exception.is_some() {
                     return Err(Error::unsupported("transaction modes"));
                 }
-                self.commit_open();
+                self.commit_open()?;
                 self.open = Some(OpenTxn {
                     statements: Vec::new(),
                     state_before: self.digest(),
@@ -370,7 +376,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
                 Ok(Outcome::default())
             }
             Statement::Commit { chain: false, .. } => {
-                self.commit_open();
+                self.commit_open()?;
                 Ok(Outcome::default())
             }
             Statement::Rollback {
@@ -614,7 +620,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
                         d => d.truth() == Some(true),
                     } || is_default;
                     if on && !self.session.autocommit {
-                        self.commit_open();
+                        self.commit_open()?;
                     }
                     self.session.autocommit = on;
                 }
@@ -705,26 +711,69 @@ impl<S: Storage, E: Environment> Store<S, E> {
         }
     }
 
-    fn commit_open(&mut self) {
-        self.undo.clear();
-        if let Some(t) = self.open.take()
-            && !t.statements.is_empty()
-        {
-            let txid = self.next_txid;
-            self.next_txid += 1;
-            self.committed.push(CommittedTransaction {
-                txid,
-                timestamp_us: t.timestamp_us,
-                statements: t.statements,
-                state_before: t.state_before,
-                state_after: self.digest(),
-            });
+    /// Commits the open transaction, if any: one with statements gets the
+    /// next txid, is captured and committed in the storage; one holding only
+    /// applied row changes (a follower's) is committed in the storage; an
+    /// empty one is rolled back in the storage. A storage commit failure
+    /// rolls the transaction back and is returned.
+    fn commit_open(&mut self) -> Result<()> {
+        let Some(t) = self.open.take() else {
+            self.undo.clear();
+            return Ok(());
+        };
+        if t.statements.is_empty() {
+            if self.undo.is_empty() {
+                self.storage.rollback();
+                return Ok(());
+            }
+            return self.commit_applied(None, t.timestamp_us, t.state_before);
         }
+        let txid = self.next_txid;
+        let after = self.digest();
+        if let Err(e) = self
+            .storage
+            .commit(txid, t.timestamp_us, t.state_before, after)
+        {
+            self.undo_to(0);
+            self.storage.rollback();
+            return Err(e);
+        }
+        self.undo.clear();
+        self.next_txid += 1;
+        self.committed.push(CommittedTransaction {
+            txid,
+            timestamp_us: t.timestamp_us,
+            statements: t.statements,
+            state_before: t.state_before,
+            state_after: after,
+        });
+        Ok(())
+    }
+
+    /// Commits applied (not captured) row changes in the storage, under the
+    /// leader's txid when known; on failure they are undone.
+    fn commit_applied(
+        &mut self,
+        txid: Option<u64>,
+        timestamp_us: i64,
+        state_before: u64,
+    ) -> Result<()> {
+        let txid = txid.unwrap_or(self.next_txid);
+        self.next_txid = self.next_txid.max(txid.saturating_add(1));
+        let after = self.digest();
+        if let Err(e) = self.storage.commit(txid, timestamp_us, state_before, after) {
+            self.undo_to(0);
+            self.storage.rollback();
+            return Err(e);
+        }
+        self.undo.clear();
+        Ok(())
     }
 
     fn rollback_open(&mut self) {
         self.undo_to(0);
         self.open = None;
+        self.storage.rollback();
     }
 
     fn undo_to(&mut self, mark: usize) {
@@ -751,12 +800,25 @@ impl<S: Storage, E: Environment> Store<S, E> {
         changes: Vec<RowChange>,
         f: impl FnOnce(&mut Self, i64) -> Result<()>,
     ) -> Result<Outcome> {
-        // DDL commits any open transaction first (implicit commit).
-        self.commit_open();
+        // DDL commits any open transaction first (implicit commit), then
+        // commits itself: two transactions in the storage too.
+        self.commit_open()?;
         let st = self.start_statement(true);
         let before = self.digest();
-        f(self, st.now_us)?;
+        let shape = |s: &Self| (s.digest(), s.table_defs(), s.databases());
+        let shape_before = shape(self);
+        if let Err(e) = f(self, st.now_us) {
+            // A DDL that failed without changing anything leaves nothing to
+            // keep; one that failed halfway (e.g. DROP TABLE a, missing)
+            // keeps its changes, which go with the next commit.
+            if shape(self) == shape_before {
+                self.storage.rollback();
+            }
+            return Err(e);
+        }
         let txid = self.next_txid;
+        let after = self.digest();
+        self.storage.commit(txid, st.now_us, before, after)?;
         self.next_txid += 1;
         self.committed.push(CommittedTransaction {
             txid,
@@ -769,7 +831,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
                 unsafe_reasons: Vec::new(),
             }],
             state_before: before,
-            state_after: self.digest(),
+            state_after: after,
         });
         Ok(Outcome::default())
     }
@@ -816,7 +878,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
                 if let Some(t) = self.open.as_mut() {
                     t.statements.push(captured);
                     if !t.explicit && autocommit {
-                        self.commit_open();
+                        self.commit_open()?;
                     }
                 }
                 Ok(Outcome {
@@ -832,6 +894,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
                     && self.session.autocommit
                 {
                     self.open = None;
+                    self.storage.rollback();
                 }
                 Err(e)
             }
@@ -1813,10 +1876,11 @@ impl<S: Storage, E: Environment> Store<S, E> {
             });
             return self.execute(&s.sql).map(|_| ());
         }
-        self.commit_open();
+        self.commit_open()?;
+        let before = self.digest();
         self.open = Some(OpenTxn {
             statements: Vec::new(),
-            state_before: self.digest(),
+            state_before: before,
             timestamp_us: tx.timestamp_us,
             explicit: true,
         });
@@ -1828,8 +1892,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
         }
         // Applied changes are not re-captured as statements.
         self.open = None;
-        self.undo.clear();
-        Ok(())
+        self.commit_applied(Some(tx.txid), tx.timestamp_us, before)
     }
 
     /// Applies one row change by primary key. Errors with
@@ -1936,9 +1999,11 @@ impl<S: Storage, E: Environment> Store<S, E> {
     }
 
     /// Starts applying a logged transaction's row changes (logical
-    /// follower): any open transaction is committed first.
+    /// follower): any open transaction is committed first (a storage
+    /// failure there leaves the storage refusing commits, which
+    /// [`Store::apply_end`] then reports).
     pub fn apply_begin(&mut self, timestamp_us: i64) {
-        self.commit_open();
+        let _ = self.commit_open();
         self.open = Some(OpenTxn {
             statements: Vec::new(),
             state_before: self.digest(),
@@ -1948,14 +2013,21 @@ impl<S: Storage, E: Environment> Store<S, E> {
     }
 
     /// Ends what [`Store::apply_begin`] started: keeps the changes
-    /// (`commit`) or undoes every one of them.
-    pub fn apply_end(&mut self, commit: bool) {
+    /// (`commit`, also committing them in the storage) or undoes every one
+    /// of them. A storage commit failure undoes them and is returned.
+    pub fn apply_end(&mut self, commit: bool) -> Result<()> {
         if commit {
             // Applied changes are not re-captured as statements.
-            self.open = None;
-            self.undo.clear();
+            match self.open.take() {
+                Some(t) => self.commit_applied(None, t.timestamp_us, t.state_before),
+                None => {
+                    self.undo.clear();
+                    Ok(())
+                }
+            }
         } else {
             self.rollback_open();
+            Ok(())
         }
     }
 
@@ -1967,7 +2039,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
         sql: &str,
         timestamp_us: i64,
     ) -> Result<()> {
-        self.commit_open();
+        self.commit_open()?;
         self.next_context = Some(StatementContext {
             database: database.map(str::to_string),
             timestamp_us,

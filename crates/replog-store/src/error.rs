@@ -39,6 +39,9 @@ pub enum ErrorKind {
     ColumnCount,
     /// Invalid table definition (e.g. no primary key, bad type parameters).
     BadDefinition,
+    /// The storage engine failed: damaged pages, a WAL write or commit that
+    /// did not succeed (MySQL 1030, "Got error from storage engine").
+    Storage,
 }
 
 /// An error from parsing, executing or applying.
@@ -111,6 +114,7 @@ impl Error {
             ErrorKind::NotNull => 1048,
             ErrorKind::DivisionByZero => 1365,
             ErrorKind::ColumnCount => 1136,
+            ErrorKind::Storage => 1030,
             ErrorKind::Unsupported | ErrorKind::Conflict | ErrorKind::BadDefinition => {
                 return None;
             }

@@ -622,7 +622,7 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
                         });
                         if abort {
                             if !has_ddl {
-                                self.store.apply_end(false);
+                                let _ = self.store.apply_end(false);
                             }
                             self.report.stopped = Some(Stop::Conflict);
                             return Ok(false);
@@ -633,8 +633,9 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
                 }
             }
         }
-        if !has_ddl {
-            self.store.apply_end(true);
+        if !has_ddl && let Err(e) = self.store.apply_end(true) {
+            let lsn = tx.records.last().map_or(0, |(l, _)| *l);
+            return self.fail(tx.txid, lsn, e.to_string(), false);
         }
         Ok(true)
     }
@@ -647,7 +648,7 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
         rollback: bool,
     ) -> Result<bool, Error> {
         if rollback {
-            self.store.apply_end(false);
+            let _ = self.store.apply_end(false);
         }
         self.report.failures.push(Failure { txid, lsn, message });
         self.report.stopped = Some(Stop::Failure);

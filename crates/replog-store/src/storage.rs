@@ -5,6 +5,9 @@
 //! The engine above ([`crate::Store`]) owns transactions: it keeps an undo
 //! log of the [`Storage`] calls it made and undoes them through the same
 //! trait, so an implementation needs no transaction support of its own.
+//! It still tells the storage where transactions end ([`Storage::commit`],
+//! [`Storage::rollback`]), so a logging engine can write one log
+//! transaction per store transaction.
 //! [`MemStorage`] keeps everything in `BTreeMap`s; a page-based engine can
 //! implement the same trait.
 
@@ -79,6 +82,32 @@ pub trait Storage {
     fn set_auto_increment(&mut self, id: TableId, next: u64);
     /// The table digest (see `formats/store.md`).
     fn digest(&self, id: TableId) -> u64;
+
+    /// Transaction hook: [`crate::Store`] has committed transaction `txid`
+    /// (one with statements, a DDL statement's own transaction, or a
+    /// follower's applied transaction). Everything changed since the last
+    /// `commit` or `rollback` belongs to it. `state_before` / `state_after`
+    /// are the store digests at its start and now. An error means the
+    /// transaction is not durable: the store rolls it back (DML) and reports
+    /// it. The default does nothing (in-memory storage).
+    fn commit(
+        &mut self,
+        txid: u64,
+        timestamp_us: i64,
+        state_before: u64,
+        state_after: u64,
+    ) -> Result<()> {
+        let _ = (txid, timestamp_us, state_before, state_after);
+        Ok(())
+    }
+
+    /// Transaction hook: [`crate::Store`] has rolled back (explicit
+    /// ROLLBACK, a failed autocommit statement, a failed apply) and has
+    /// already undone every row change through this trait; the storage may
+    /// drop whatever it kept for the transaction, without logging it.
+    /// Auto-increment counters are not rolled back (as in InnoDB). The
+    /// default does nothing.
+    fn rollback(&mut self) {}
 }
 
 /// Appends the order-preserving encoding of one key value.
