@@ -55,9 +55,9 @@ impl AtomicFile {
     /// Flushes, syncs and renames the file to its final name.
     pub fn commit(mut self) -> Result<()> {
         if let Some(w) = self.file.take() {
-            let f = w
-                .into_inner()
-                .map_err(|e| Error::io(e.into_error(), format!("writing {}", self.tmp.display())))?;
+            let f = w.into_inner().map_err(|e| {
+                Error::io(e.into_error(), format!("writing {}", self.tmp.display()))
+            })?;
             f.sync_all()
                 .map_err(|e| Error::io(e, format!("syncing {}", self.tmp.display())))?;
         }

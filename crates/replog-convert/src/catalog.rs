@@ -69,7 +69,11 @@ impl Catalog {
     /// Records a RELATION; returns true when it differs from the one the id
     /// had.
     pub fn define(&mut self, r: &Relation<'_>, body: &[u8]) -> bool {
-        if self.rels.get(&r.relation_id).is_some_and(|old| old.body == body) {
+        if self
+            .rels
+            .get(&r.relation_id)
+            .is_some_and(|old| old.body == body)
+        {
             return false;
         }
         self.rels.insert(r.relation_id, Rc::new(Rel::new(r, body)));

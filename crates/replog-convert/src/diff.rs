@@ -11,7 +11,10 @@
 //! Memory is bounded by the largest transaction of each side.
 
 use crate::error::{Error, ErrorKind, Result};
-use replog_core::reader::{Event, LogReader, ReaderOptions, SegmentInput};
+use crate::invert::Shared;
+use replog_core::reader::{
+    DamageKind, Event, LogReader, ReaderOptions, SegmentInput, Source, read_full_at,
+};
 use replog_core::record::{RecordView, TableRef, decode_record, rtype};
 use replog_core::recovery::RecoveryPolicy;
 use replog_core::{Format, LogKind};
@@ -19,6 +22,7 @@ use replog_logical::{ColumnValue, LogicalRecord};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::ops::Range;
+use std::rc::Rc;
 
 /// How to diff.
 #[derive(Debug, Clone, Copy, Default)]
@@ -138,6 +142,10 @@ pub struct DiffSummary {
     pub positional: bool,
     /// The first divergent record.
     pub first_divergence: Option<Divergence>,
+    /// State-digest gaps in A (transactions missing before a COMMIT).
+    pub state_gaps_a: u64,
+    /// State-digest gaps in B.
+    pub state_gaps_b: u64,
     /// Txid of an uncommitted tail in A (not compared).
     pub uncommitted_a: Option<u64>,
     /// Txid of an uncommitted tail in B (not compared).
@@ -177,6 +185,10 @@ struct Side {
     last_txid: Option<u64>,
     /// Txids stopped ascending.
     descending: bool,
+    /// The segments, to read a COMMIT the reader reported as a state gap.
+    sources: Vec<Rc<dyn Source>>,
+    seg: usize,
+    gaps: u64,
 }
 
 impl Side {
@@ -185,16 +197,51 @@ impl Side {
         let mut open = false;
         while let Some(ev) = self.reader.next() {
             match ev? {
-                Event::Segment { header, name, .. } => match self.kind {
-                    None => self.kind = Some(header.kind),
-                    Some(k) if k != header.kind => {
-                        return Err(Error::new(
-                            ErrorKind::Mismatch,
-                            format!("{name}: a {} segment in a {k} log", header.kind),
-                        ));
+                Event::Segment {
+                    header,
+                    name,
+                    index,
+                } => {
+                    self.seg = index;
+                    match self.kind {
+                        None => self.kind = Some(header.kind),
+                        Some(k) if k != header.kind => {
+                            return Err(Error::new(
+                                ErrorKind::Mismatch,
+                                format!("{name}: a {} segment in a {k} log", header.kind),
+                            ));
+                        }
+                        Some(_) => {}
                     }
-                    Some(_) => {}
-                },
+                }
+                Event::Damage(d) if matches!(d.kind, DamageKind::StateGap { .. }) => {
+                    // Transactions are missing before this one: a difference
+                    // to report, not a reason to stop. The reader passed the
+                    // COMMIT over; read it here.
+                    self.gaps += 1;
+                    if !open || d.offset < 80 {
+                        continue;
+                    }
+                    let (lsn, offset) = (d.lsn, d.offset);
+                    let Some(src) = self.sources.get(self.seg) else {
+                        continue;
+                    };
+                    let mut head = [0u8; 8];
+                    read_full_at(&**src, offset, &mut head)
+                        .map_err(|e| Error::io(e, "reading log"))?;
+                    let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
+                    let s = tx.data.len();
+                    tx.data.resize(s + len, 0);
+                    read_full_at(&**src, offset + 8, &mut tx.data[s..])
+                        .map_err(|e| Error::io(e, "reading log"))?;
+                    tx.frames.push((lsn, offset, s..tx.data.len()));
+                    self.commits += 1;
+                    if self.last_txid.is_some_and(|l| tx.txid <= l) {
+                        self.descending = true;
+                    }
+                    self.last_txid = Some(tx.txid);
+                    return Ok(true);
+                }
                 Event::Damage(d) => {
                     if !d.tolerated {
                         return Err(Error::new(
@@ -245,7 +292,13 @@ impl Side {
                 }
             }
         }
-        if let Some(d) = self.reader.summary().damage.iter().find(|d| !d.tolerated) {
+        if let Some(d) = self
+            .reader
+            .summary()
+            .damage
+            .iter()
+            .find(|d| !d.tolerated && !matches!(d.kind, DamageKind::StateGap { .. }))
+        {
             return Err(Error::new(
                 ErrorKind::Damage,
                 format!("log {} is damaged: {}", self.label, d.to_error()),
@@ -343,11 +396,34 @@ pub fn diff(
 ) -> Result<DiffSummary> {
     let ropts = ReaderOptions {
         policy: opts.policy,
-        continue_after_damage: false,
+        // State gaps are differences; other damage still stops the diff.
+        continue_after_damage: true,
         buffer_size: 0,
     };
+    let share = |inputs: Vec<SegmentInput>| {
+        let sources: Vec<(String, Rc<dyn Source>)> = inputs
+            .into_iter()
+            .map(|i| (i.name, Rc::from(i.source)))
+            .collect();
+        let segs = sources
+            .iter()
+            .map(|(n, s)| SegmentInput {
+                name: n.clone(),
+                source: Box::new(Shared(s.clone())),
+            })
+            .collect();
+        (
+            segs,
+            sources.into_iter().map(|(_, s)| s).collect::<Vec<_>>(),
+        )
+    };
+    let (a, src_a) = share(a);
+    let (b, src_b) = share(b);
     let mut sa = Side {
         label: "A",
+        sources: src_a,
+        seg: 0,
+        gaps: 0,
         reader: LogReader::new(a, ropts),
         kind: None,
         names: HashMap::new(),
@@ -357,6 +433,9 @@ pub fn diff(
     };
     let mut sb = Side {
         label: "B",
+        sources: src_b,
+        seg: 0,
+        gaps: 0,
         reader: LogReader::new(b, ropts),
         kind: None,
         names: HashMap::new(),
@@ -399,8 +478,14 @@ pub fn diff(
         } else {
             status
         };
-        let in_a = matches!(status, TxStatus::Same | TxStatus::Different | TxStatus::OnlyA);
-        let in_b = matches!(status, TxStatus::Same | TxStatus::Different | TxStatus::OnlyB);
+        let in_a = matches!(
+            status,
+            TxStatus::Same | TxStatus::Different | TxStatus::OnlyA
+        );
+        let in_b = matches!(
+            status,
+            TxStatus::Same | TxStatus::Different | TxStatus::OnlyB
+        );
         if status == TxStatus::Same {
             s.same += 1;
         } else {
@@ -454,6 +539,8 @@ pub fn diff(
             has_b = sb.next(&mut tb)?;
         }
     }
+    s.state_gaps_a = sa.gaps;
+    s.state_gaps_b = sb.gaps;
     s.transactions_a = sa.commits;
     s.transactions_b = sb.commits;
     s.uncommitted_a = sa.reader.summary().uncommitted.as_ref().map(|u| u.txid);

@@ -89,7 +89,7 @@ pub struct InvertReport {
 }
 
 /// Lets two readers share one source.
-struct Shared(Rc<dyn Source>);
+pub(crate) struct Shared(pub(crate) Rc<dyn Source>);
 
 impl Source for Shared {
     fn len(&self) -> u64 {
@@ -134,8 +134,11 @@ impl History {
 }
 
 fn refuse(lsn: u64, offset: u64, txid: u64, msg: String) -> Error {
-    Error::new(ErrorKind::CannotInvert, format!("cannot invert transaction {txid}: {msg}"))
-        .at(lsn, offset)
+    Error::new(
+        ErrorKind::CannotInvert,
+        format!("cannot invert transaction {txid}: {msg}"),
+    )
+    .at(lsn, offset)
 }
 
 fn check_tuple(t: &Tuple<'_>, rel: &Rel, lsn: u64, what: &str) -> Result<()> {
@@ -226,7 +229,8 @@ fn check_record(
             lsn,
             offset,
             txid,
-            "TRUNCATE removes rows that the log does not carry; it cannot be undone from the log".into(),
+            "TRUNCATE removes rows that the log does not carry; it cannot be undone from the log"
+                .into(),
         )),
         LogicalRecord::Ddl(d) if !opts.skip_ddl => Some(refuse(
             lsn,
@@ -234,7 +238,11 @@ fn check_record(
             txid,
             format!(
                 "DDL cannot be inverted ({}); --skip-ddl leaves DDL out and undoes row changes only",
-                d.sql.split_whitespace().take(4).collect::<Vec<_>>().join(" ")
+                d.sql
+                    .split_whitespace()
+                    .take(4)
+                    .collect::<Vec<_>>()
+                    .join(" ")
             ),
         )),
         _ => None,
@@ -286,7 +294,10 @@ pub fn invert<W: Write>(
                 if header.kind != LogKind::Logical {
                     return Err(Error::new(
                         ErrorKind::Mismatch,
-                        format!("{name}: a {} log; only logical logs can be inverted", header.kind),
+                        format!(
+                            "{name}: a {} log; only logical logs can be inverted",
+                            header.kind
+                        ),
                     ));
                 }
                 if let Some(s) = segs.get_mut(index) {
@@ -351,7 +362,10 @@ pub fn invert<W: Write>(
         ));
     }
     let Some(first_header) = first_header else {
-        return Err(Error::new(ErrorKind::Damage, "the input holds no valid segment"));
+        return Err(Error::new(
+            ErrorKind::Damage,
+            "the input holds no valid segment",
+        ));
     };
     report.uncommitted = summary.uncommitted.clone();
     report.input_transactions = txs.len() as u64;
@@ -457,7 +471,8 @@ pub fn invert<W: Write>(
                 if version == rel.version {
                     arena.extend_from_slice(&rel.body);
                 } else {
-                    let LogicalRecord::Relation(mut r) = LogicalRecord::decode(&rel.body, 0)? else {
+                    let LogicalRecord::Relation(mut r) = LogicalRecord::decode(&rel.body, 0)?
+                    else {
                         return Err(Error::new(ErrorKind::Malformed, "RELATION expected"));
                     };
                     r.schema_version = version;

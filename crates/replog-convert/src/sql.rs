@@ -180,7 +180,10 @@ mod tests {
         );
         assert_eq!(lit(Value::Time(-1_500_000)), "'-00:00:01.500000'");
         assert_eq!(lit(Value::Timestamp(0)), "'0000-00-00 00:00:00'");
-        assert_eq!(lit(Value::Timestamp(1_500_000)), "'1970-01-01 00:00:01.500000'");
+        assert_eq!(
+            lit(Value::Timestamp(1_500_000)),
+            "'1970-01-01 00:00:01.500000'"
+        );
         assert_eq!(lit(Value::Enum(Cow::Borrowed("a"))), "'a'");
         assert_eq!(lit(Value::Json(Cow::Borrowed("{\"a\":1}"))), "'{\"a\":1}'");
         assert!(push_literal(&mut String::new(), &Value::F64(f64::NAN)).is_err());

@@ -165,7 +165,8 @@ impl PendingTx {
 
     fn push_text(&mut self, sql: &str, db: Option<&str>) {
         let s = self.arena.len();
-        self.arena.push_str(sql.trim_end().trim_end_matches(';').trim_end());
+        self.arena
+            .push_str(sql.trim_end().trim_end_matches(';').trim_end());
         let sql = s..self.arena.len();
         let db = db.filter(|d| !d.is_empty()).map(|d| {
             let s = self.arena.len();
@@ -434,7 +435,10 @@ pub fn logical_to_statement(
         ));
     }
     if !started {
-        return Err(Error::new(ErrorKind::Damage, "the input holds no valid segment"));
+        return Err(Error::new(
+            ErrorKind::Damage,
+            "the input holds no valid segment",
+        ));
     }
     conv.report.uncommitted = summary.uncommitted;
     sink.finish()?;
@@ -574,9 +578,8 @@ impl Converter {
                     out.push_str(&rel.sql_columns[i]);
                     out.push_str(" = ");
                     utc |= matches!(v, Value::Timestamp(_));
-                    push_literal(out, v).map_err(|m| {
-                        cannot(lsn, offset, format!("UPDATE of {}: {m}", rel.name))
-                    })?;
+                    push_literal(out, v)
+                        .map_err(|m| cannot(lsn, offset, format!("UPDATE of {}: {m}", rel.name)))?;
                 }
                 if set == 0 {
                     // Nothing changed: keep one statement per row change
@@ -807,4 +810,3 @@ pub fn logical_bytes_to_statement(
     let out = sink.into_inner().unwrap_or_default();
     Ok((out, report))
 }
-

@@ -184,7 +184,11 @@ fn print_report(out: &mut dyn Write, args: &Args, r: &ConvertReport) -> Result<(
                 writeln!(out, "note: LSN {}, txid {}: {}", n.lsn, n.txid, n.message)?;
             }
             if r.notes_total > r.notes.len() as u64 {
-                writeln!(out, "... and {} more notes", r.notes_total - r.notes.len() as u64)?;
+                writeln!(
+                    out,
+                    "... and {} more notes",
+                    r.notes_total - r.notes.len() as u64
+                )?;
             }
             if let Some(u) = &r.uncommitted {
                 writeln!(

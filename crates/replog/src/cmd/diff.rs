@@ -104,21 +104,26 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
                 vec!["STATUS", "TXID A", "TXID B", "LSN A", "LSN B", "RECORD"],
                 &[1, 2, 3, 4, 5],
             );
-            summary = diff(ia.segments()?, ib.segments()?, &opts, &mut |t: &TxDiff, d| {
-                if let Some(d) = d {
-                    print_divergence(out, d)?;
-                }
-                let row = vec![
-                    t.status.name().to_string(),
-                    opt(t.txid_a),
-                    opt(t.txid_b),
-                    opt(t.lsn_a),
-                    opt(t.lsn_b),
-                    opt(t.record),
-                ];
-                sink.push(out, row)?;
-                Ok(())
-            })?;
+            summary = diff(
+                ia.segments()?,
+                ib.segments()?,
+                &opts,
+                &mut |t: &TxDiff, d| {
+                    if let Some(d) = d {
+                        print_divergence(out, d)?;
+                    }
+                    let row = vec![
+                        t.status.name().to_string(),
+                        opt(t.txid_a),
+                        opt(t.txid_b),
+                        opt(t.lsn_a),
+                        opt(t.lsn_b),
+                        opt(t.record),
+                    ];
+                    sink.push(out, row)?;
+                    Ok(())
+                },
+            )?;
             sink.flush(out)?;
             let mut t = crate::output::table(&["", "TRANSACTIONS"]);
             t.add_row(vec!["only in A".to_string(), summary.only_a.to_string()]);
@@ -130,17 +135,27 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             }
             writeln!(out, "{t}")?;
             if summary.positional {
-                writeln!(out, "txids do not ascend: transactions were aligned by position")?;
+                writeln!(
+                    out,
+                    "txids do not ascend: transactions were aligned by position"
+                )?;
             }
             for (l, u) in [("A", summary.uncommitted_a), ("B", summary.uncommitted_b)] {
                 if let Some(t) = u {
-                    writeln!(out, "uncommitted tail in {l}: transaction {t} (not compared)")?;
+                    writeln!(
+                        out,
+                        "uncommitted tail in {l}: transaction {t} (not compared)"
+                    )?;
                 }
             }
             writeln!(
                 out,
                 "result: {}",
-                if summary.identical() { "SAME" } else { "DIFFERENT" }
+                if summary.identical() {
+                    "SAME"
+                } else {
+                    "DIFFERENT"
+                }
             )?;
         }
         OutputFormat::Json => {

@@ -1,0 +1,523 @@
+//! `convert`, `invert` and `diff` end to end on the reference store: every
+//! MariaDB fixture workload is recorded, its logical log converted to
+//! statements and replayed to the leader's digest; inverting twice gives
+//! the original row records; replaying the inverse returns the store to
+//! where it was; diff finds exactly the changes made to a copy; damaged
+//! input leaves no output behind.
+
+use clap::Parser;
+use replog::{Cli, Outcome};
+use replog_core::reader::{Event, LogReader, ReaderOptions, SegmentInput};
+use replog_core::record::rtype;
+use replog_core::writer::{LogWriter, WriterOptions};
+use replog_core::{Begin, Commit, LogKind, Value};
+use replog_logical::{
+    Column, ColumnType, ColumnValue, Delete, ImageKind, Insert, LogicalRecord, OldImage, Relation,
+    TupleBuf,
+};
+use serde_json::Value as Json;
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn run(args: &[&str]) -> (anyhow::Result<Outcome>, String) {
+    let cli = Cli::try_parse_from(std::iter::once("replog").chain(args.iter().copied()))
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    let mut out = Vec::new();
+    let r = replog::run(cli, &mut out);
+    (r, String::from_utf8(out).expect("utf-8 output"))
+}
+
+fn json(args: &[&str]) -> (Outcome, Json) {
+    let (r, out) = run(args);
+    let o = r.unwrap_or_else(|e| panic!("{args:?}: {e:#}"));
+    let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}\n{out}"));
+    (o, v)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Records workload `name` into `dir`; returns the leader's digest.
+fn record(name: &str, dir: &Path) -> String {
+    let sql = root().join(format!("fixtures/mariadb/workloads/{name}.sql"));
+    let (o, v) = json(&[
+        "record",
+        s(&sql),
+        "--out",
+        s(dir),
+        "--durability",
+        "os",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o, Outcome::Clean);
+    v["digest"].as_str().unwrap().to_string()
+}
+
+fn replay_memory(log: &Path) -> Json {
+    let (o, v) = json(&["replay", s(log), "--memory", "--format", "json"]);
+    assert_eq!(o, Outcome::Clean, "{v}");
+    assert_eq!(v["clean"], true, "{v}");
+    v
+}
+
+const WORKLOADS: [&str; 5] = ["ddl", "dml", "txn", "types", "unsafe"];
+
+#[test]
+fn every_workload_converted_to_statements_replays_to_the_leader_digest() {
+    for name in WORKLOADS {
+        let tmp = tempfile::tempdir().unwrap();
+        let digest = record(name, tmp.path());
+        let logical = tmp.path().join("logical");
+        let conv = tmp.path().join("converted.replog");
+        let (o, report) = json(&[
+            "convert",
+            s(&logical),
+            "--to",
+            "statement",
+            "-o",
+            s(&conv),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(o, Outcome::Clean, "{name}: {report}");
+        let by_statement = replay_memory(&conv);
+        let by_rows = replay_memory(&logical);
+        assert_eq!(by_statement["digest"], Json::from(digest.clone()), "{name}");
+        assert_eq!(by_rows["digest"], Json::from(digest.clone()), "{name}");
+        assert_eq!(by_statement["kind"], "statement");
+        // Every transaction's digest was checked against the leader's.
+        assert_eq!(by_statement["applied"], by_rows["applied"], "{name}");
+        assert_eq!(
+            report["final_state"].as_u64().map(|d| format!("{d:016x}")),
+            Some(digest)
+        );
+        // The SQL text form carries the same statements.
+        let (o, sql) = run(&["convert", s(&logical), "--to", "sql"]);
+        assert_eq!(o.unwrap(), Outcome::Clean);
+        assert_eq!(
+            sql.matches("START TRANSACTION;").count() as u64,
+            report["transactions"].as_u64().unwrap()
+        );
+        assert!(!sql.contains("ROLLBACK"));
+        // Converting twice gives the same bytes.
+        let again = tmp.path().join("again.replog");
+        run(&["convert", s(&logical), "--to", "statement", "-o", s(&again)])
+            .0
+            .unwrap();
+        assert_eq!(
+            std::fs::read(&conv).unwrap(),
+            std::fs::read(&again).unwrap()
+        );
+    }
+}
+
+/// The row records of a logical log, per committed transaction, with the
+/// COMMIT's timestamp and digests.
+type TxRows = (i64, Option<u64>, Option<u64>, Vec<Vec<u8>>);
+
+fn row_records(log: &Path) -> Vec<TxRows> {
+    let files = replog_core::reader::segment_paths(log).unwrap();
+    let inputs = files
+        .iter()
+        .map(|p| SegmentInput::file(p).unwrap())
+        .collect();
+    let mut r = LogReader::new(inputs, ReaderOptions::default());
+    let mut out = Vec::new();
+    let mut cur = Vec::new();
+    while let Some(ev) = r.next() {
+        if let Event::Frame(f) = ev.unwrap() {
+            match f.record_type() {
+                rtype::BEGIN => cur.clear(),
+                rtype::COMMIT => {
+                    let c = Commit::decode(f.body, 0).unwrap();
+                    if !cur.is_empty() {
+                        out.push((c.timestamp_us, c.state_before, c.state_after, cur.clone()));
+                    }
+                }
+                t if (0x11..=0x13).contains(&t) => cur.push(f.body.to_vec()),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn invert_twice_is_identity_and_replaying_the_inverse_returns_to_the_earlier_digest() {
+    for name in ["dml", "txn", "types", "unsafe"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let digest = record(name, tmp.path());
+        let logical = tmp.path().join("logical");
+        // DDL cannot be inverted: refused with its position.
+        let inv = tmp.path().join("inv.replog");
+        let (r, _) = run(&["invert", s(&logical), "-o", s(&inv)]);
+        let e = format!("{:#}", r.unwrap_err());
+        assert!(
+            e.contains("DDL cannot be inverted") && e.contains("LSN"),
+            "{e}"
+        );
+        assert!(!inv.exists());
+        let (o, rep) = json(&[
+            "invert",
+            s(&logical),
+            "--skip-ddl",
+            "-o",
+            s(&inv),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(o, Outcome::Found, "DDL left out is reported");
+        assert_eq!(
+            rep["start_state"].as_u64().map(|d| format!("{d:016x}")),
+            Some(digest.clone())
+        );
+        let inv2 = tmp.path().join("inv2.replog");
+        let (o, _) = json(&["invert", s(&inv), "-o", s(&inv2), "--format", "json"]);
+        assert_eq!(o, Outcome::Clean);
+        let original = row_records(&logical);
+        let inverse = row_records(&inv);
+        let twice = row_records(&inv2);
+        assert_eq!(original.len(), inverse.len(), "{name}");
+        assert_eq!(original, twice, "{name}: invert of invert is the original");
+        // The inverse undoes transactions in reverse order, digests swapped.
+        for (o, i) in original.iter().zip(inverse.iter().rev()) {
+            assert_eq!((o.1, o.2), (i.2, i.1));
+            assert_eq!(o.3.len(), i.3.len());
+        }
+        // A follower at the end of the log replays the inverse back to the
+        // state before the first row change, checking every COMMIT.
+        let store = tmp.path().join("follower");
+        let (o, v) = json(&[
+            "replay",
+            s(&logical),
+            "--store",
+            s(&store),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(
+            (o, v["digest"].as_str()),
+            (Outcome::Clean, Some(digest.as_str()))
+        );
+        let (o, v) = json(&["replay", s(&inv), "--store", s(&store), "--format", "json"]);
+        assert_eq!(o, Outcome::Clean, "{v}");
+        assert_eq!(v["applied"].as_u64(), Some(inverse.len() as u64), "{v}");
+        let before = original[0].1.map(|d| format!("{d:016x}"));
+        assert_eq!(v["digest"].as_str(), before.as_deref(), "{name}");
+    }
+}
+
+fn items_relation() -> Relation<'static> {
+    Relation {
+        relation_id: 1,
+        schema_version: 1,
+        database: "shop",
+        table: "items",
+        columns: vec![
+            Column::new("id", ColumnType::BigInt { unsigned: false })
+                .key()
+                .not_null(),
+            Column::new("name", ColumnType::VarChar(40)),
+        ],
+    }
+}
+
+/// A logical log of `records` in one transaction per record.
+fn write_log(path: &Path, records: &[LogicalRecord<'_>]) {
+    let mut w = LogWriter::new(Vec::new(), &WriterOptions::new(LogKind::Logical)).unwrap();
+    for (i, r) in records.iter().enumerate() {
+        let txid = i as u64 + 1;
+        w.begin(&Begin {
+            txid,
+            timestamp_us: 0,
+            server_id: 1,
+            origin: "",
+        })
+        .unwrap();
+        let mut body = Vec::new();
+        r.encode(&mut body).unwrap();
+        w.append(&body).unwrap();
+        w.commit(&Commit {
+            txid,
+            timestamp_us: 0,
+            state_before: None,
+            state_after: None,
+        })
+        .unwrap();
+    }
+    std::fs::write(path, w.finish().unwrap()).unwrap();
+}
+
+#[test]
+fn invert_refuses_key_only_images_naming_the_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("key-only.replog");
+    let row = TupleBuf::from_values([Value::Int(7), Value::Text(Cow::Borrowed("x"))]).unwrap();
+    let key =
+        TupleBuf::from_values([ColumnValue::Value(Value::Int(7)), ColumnValue::Unchanged]).unwrap();
+    write_log(
+        &log,
+        &[
+            LogicalRecord::Relation(items_relation()),
+            LogicalRecord::Insert(Insert {
+                relation_id: 1,
+                new: row.as_tuple(),
+            }),
+            LogicalRecord::Delete(Delete {
+                relation_id: 1,
+                before: OldImage {
+                    kind: ImageKind::Key,
+                    values: key.as_tuple(),
+                },
+            }),
+        ],
+    );
+    let out = tmp.path().join("inv.replog");
+    let (r, _) = run(&["invert", s(&log), "-o", s(&out)]);
+    let e = format!("{:#}", r.unwrap_err());
+    // Frames: 3 transactions; the DELETE is the second frame of the third.
+    assert!(
+        e.contains("DELETE on shop.items has a key-only before-image"),
+        "{e}"
+    );
+    assert!(e.contains("transaction 3") && e.contains("at LSN"), "{e}");
+    assert!(!out.exists());
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        1,
+        "no temp file left"
+    );
+    // Converting it is fine: the key is enough for a WHERE.
+    let (o, sql) = run(&["convert", s(&log), "--to", "sql"]);
+    assert_eq!(o.unwrap(), Outcome::Clean);
+    assert!(
+        sql.contains("DELETE FROM `shop`.`items` WHERE `id` = 7;"),
+        "{sql}"
+    );
+}
+
+#[test]
+fn tables_without_keys_are_refused_unless_imprecise() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("nokey.replog");
+    let mut rel = items_relation();
+    rel.columns[0].key = false;
+    let row = TupleBuf::from_values([Value::Int(7), Value::Text(Cow::Borrowed("it's"))]).unwrap();
+    write_log(
+        &log,
+        &[
+            LogicalRecord::Relation(rel),
+            LogicalRecord::Delete(Delete {
+                relation_id: 1,
+                before: OldImage {
+                    kind: ImageKind::Full,
+                    values: row.as_tuple(),
+                },
+            }),
+        ],
+    );
+    let out = tmp.path().join("out.replog");
+    let (r, _) = run(&["convert", s(&log), "--to", "statement", "-o", s(&out)]);
+    let e = format!("{:#}", r.unwrap_err());
+    assert!(
+        e.contains("DELETE on shop.items: the table has no key columns"),
+        "{e}"
+    );
+    assert!(
+        e.contains("--allow-imprecise") && e.contains("at LSN"),
+        "{e}"
+    );
+    assert!(!out.exists());
+    let (o, sql) = run(&["convert", s(&log), "--to", "sql", "--allow-imprecise"]);
+    assert_eq!(o.unwrap(), Outcome::Found, "imprecise records are reported");
+    assert!(
+        sql.contains("DELETE FROM `shop`.`items` WHERE `id` <=> 7 AND `name` <=> 'it''s' LIMIT 1;"),
+        "{sql}"
+    );
+}
+
+/// Copies the logical log at `from` to `to` with the first INSERT's second
+/// column changed to `new_name` and transaction `drop_txid` left out.
+fn modified_copy(from: &Path, to: &Path, new_name: &str, drop_txid: u64) {
+    let files = replog_core::reader::segment_paths(from).unwrap();
+    let inputs = files
+        .iter()
+        .map(|p| SegmentInput::file(p).unwrap())
+        .collect();
+    let mut r = LogReader::new(inputs, ReaderOptions::default());
+    let mut w = LogWriter::new(Vec::new(), &WriterOptions::new(LogKind::Logical)).unwrap();
+    let mut skipping = false;
+    let mut changed = false;
+    while let Some(ev) = r.next() {
+        let Event::Frame(f) = ev.unwrap() else {
+            continue;
+        };
+        match f.record_type() {
+            rtype::BEGIN => {
+                let b = Begin::decode(f.body, 0).unwrap();
+                skipping = b.txid == drop_txid;
+                if !skipping {
+                    w.begin(&b).unwrap();
+                }
+            }
+            rtype::COMMIT if !skipping => {
+                w.commit(&Commit::decode(f.body, 0).unwrap()).unwrap();
+            }
+            _ if skipping => {}
+            0x11 if !changed => {
+                let Ok(LogicalRecord::Insert(ins)) = LogicalRecord::decode(f.body, 0) else {
+                    panic!()
+                };
+                let mut vals = ins.new.to_vec().unwrap();
+                vals[1] = ColumnValue::Value(Value::Text(Cow::Borrowed(new_name)));
+                let t = TupleBuf::from_values(vals).unwrap();
+                let mut body = Vec::new();
+                LogicalRecord::Insert(Insert {
+                    relation_id: ins.relation_id,
+                    new: t.as_tuple(),
+                })
+                .encode(&mut body)
+                .unwrap();
+                w.append(&body).unwrap();
+                changed = true;
+            }
+            _ => {
+                w.append(f.body).unwrap();
+            }
+        }
+    }
+    std::fs::write(to, w.finish().unwrap()).unwrap();
+}
+
+#[test]
+fn diff_finds_the_changed_row_and_the_dropped_transaction() {
+    let tmp = tempfile::tempdir().unwrap();
+    record("dml", tmp.path());
+    let logical = tmp.path().join("logical");
+    let (o, v) = json(&["diff", s(&logical), s(&logical), "--format", "json"]);
+    assert_eq!(o, Outcome::Clean);
+    assert_eq!(v["identical"], true);
+    assert_eq!(v["summary"]["same"], v["summary"]["transactions_a"]);
+
+    let copy = tmp.path().join("copy.replog");
+    modified_copy(&logical, &copy, "alicia", 5);
+    let (o, v) = json(&["diff", s(&logical), s(&copy), "--format", "json"]);
+    assert_eq!(o, Outcome::Found);
+    let sum = &v["summary"];
+    assert_eq!(
+        (
+            sum["different"].as_u64(),
+            sum["only_a"].as_u64(),
+            sum["only_b"].as_u64()
+        ),
+        (Some(1), Some(1), Some(0))
+    );
+    assert_eq!(
+        sum["same"].as_u64().unwrap() + 2,
+        sum["transactions_a"].as_u64().unwrap()
+    );
+    let d = &sum["first_divergence"];
+    assert_eq!(
+        (
+            d["txid_a"].as_u64(),
+            d["txid_b"].as_u64(),
+            d["index"].as_u64()
+        ),
+        (Some(3), Some(3), Some(1))
+    );
+    assert_eq!(d["a"]["type"], "INSERT");
+    assert_eq!(d["a"]["table"], "w_dml.accounts");
+    assert_eq!(d["columns"][0]["column"], "name");
+    assert_eq!(
+        (d["columns"][0]["a"].as_str(), d["columns"][0]["b"].as_str()),
+        (Some("alice"), Some("alicia"))
+    );
+    let txs = v["transactions"].as_array().unwrap();
+    assert_eq!(txs.len(), 2);
+    assert_eq!(
+        (txs[1]["status"].as_str(), txs[1]["txid_a"].as_u64()),
+        (Some("only_a"), Some(5))
+    );
+
+    let (o, text) = run(&["diff", s(&logical), s(&copy)]);
+    assert_eq!(o.unwrap(), Outcome::Found);
+    assert!(
+        text.contains("first divergence: transaction 3 / 3, record 1"),
+        "{text}"
+    );
+    assert!(text.contains("column name: A alice | B alicia"), "{text}");
+    assert!(text.contains("result: DIFFERENT"), "{text}");
+    let (o, nd) = run(&["diff", s(&copy), s(&logical), "--format", "ndjson"]);
+    assert_eq!(o.unwrap(), Outcome::Found);
+    assert_eq!(nd.lines().count(), 3);
+    assert!(nd.lines().nth(1).unwrap().contains("\"only_b\""), "{nd}");
+}
+
+#[test]
+fn damaged_input_stops_with_the_offset_and_leaves_no_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    record("dml", tmp.path());
+    let seg = replog_core::reader::segment_paths(&tmp.path().join("logical")).unwrap()[0].clone();
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    // A flipped byte in the middle: corruption at that frame.
+    let corrupt = work.join("corrupt.replog");
+    let mid = bytes.len() / 2;
+    let mut c = bytes.clone();
+    c[mid] ^= 0x40;
+    std::fs::write(&corrupt, &c).unwrap();
+    let out = work.join("out.replog");
+    for cmd in [
+        vec!["convert", s(&corrupt), "--to", "statement", "-o", s(&out)],
+        vec!["convert", s(&corrupt), "--to", "sql", "-o", s(&out)],
+        vec!["invert", s(&corrupt), "--skip-ddl", "-o", s(&out)],
+    ] {
+        let (r, _) = run(&cmd);
+        let e = format!("{:#}", r.unwrap_err());
+        assert!(
+            e.contains("damaged") && e.contains("corruption") && e.contains("offset"),
+            "{e}"
+        );
+        assert!(!out.exists(), "{cmd:?}");
+        assert_eq!(
+            std::fs::read_dir(&work).unwrap().count(),
+            1,
+            "{cmd:?}: no temp file left"
+        );
+    }
+    // A torn tail (a crash mid-append): an error by default, the end of the
+    // log with --recovery tolerate-tail.
+    bytes.truncate(bytes.len() - 5);
+    let torn = work.join("torn.replog");
+    std::fs::write(&torn, &bytes).unwrap();
+    let (r, _) = run(&["convert", s(&torn), "--to", "statement", "-o", s(&out)]);
+    let e = format!("{:#}", r.unwrap_err());
+    assert!(e.contains("torn tail") && e.contains("offset"), "{e}");
+    assert!(!out.exists());
+    let (o, v) = json(&[
+        "convert",
+        s(&torn),
+        "--to",
+        "statement",
+        "-o",
+        s(&out),
+        "--recovery",
+        "tolerate-tail",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o, Outcome::Clean);
+    assert_eq!(v["damage"].as_array().unwrap().len(), 1);
+    assert!(out.exists());
+    let r = replay_memory(&out);
+    assert_eq!(r["applied"], v["transactions"]);
+    let (r, _) = run(&["diff", s(&corrupt), s(&torn)]);
+    assert!(format!("{:#}", r.unwrap_err()).contains("log A is damaged"));
+}
