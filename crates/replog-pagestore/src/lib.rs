@@ -22,17 +22,21 @@
 //!   page format or page size.
 //!
 //! The SQL layer (`replog_store::Store`) drives transactions through its own
-//! undo log and has no commit hook for its storage, and gives access to it
-//! only as `&S`; so [`PageStore::commit`] takes `&self`, and
-//! [`execute_committing`] runs statements and commits the engine whenever
-//! the SQL layer has no transaction open.
+//! undo log and tells the engine where they end through the `Storage`
+//! hooks: `Storage::commit` writes one WAL transaction per store transaction
+//! under the store's txid (DDL's implicit commit of an open transaction and
+//! the DDL itself are two; a transaction with no page change still writes
+//! BEGIN/COMMIT), `Storage::rollback` discards pages without logging
+//! (auto-increment counters survive, as in the SQL layer). The inherent
+//! [`PageStore::commit`] / [`PageStore::rollback`] remain for driving the
+//! engine directly.
 //!
 //! ```
-//! use replog_pagestore::{Options, PageStore, execute_committing};
+//! use replog_pagestore::{Options, PageStore};
 //! use replog_store::{SimEnvironment, Store};
 //!
 //! let mut leader = Store::with_storage(PageStore::new(Options::default())?, SimEnvironment::default());
-//! execute_committing(&mut leader, "
+//! leader.execute_script("
 //!     CREATE DATABASE shop; USE shop;
 //!     CREATE TABLE items (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(20) UNIQUE);
 //!     INSERT INTO items (name) VALUES ('pen'), ('ink');
@@ -56,7 +60,7 @@ pub mod pager;
 mod wal;
 
 pub use page::Corrupt;
-pub use wal::RedoReport;
+pub use wal::{RedoOptions, RedoReport, StateMismatch};
 
 use catalog::TableEntry;
 use page::{NONE, ptype};
@@ -185,7 +189,7 @@ fn core_err(e: Corrupt) -> replog_core::Error {
 }
 
 fn store_err(e: Corrupt) -> Error {
-    Error::new(ErrorKind::Unsupported, format!("page store damaged: {e}"))
+    Error::new(ErrorKind::Storage, format!("page store damaged: {e}"))
 }
 
 fn unknown(id: TableId) -> Error {
@@ -219,8 +223,9 @@ fn dup_error(def: &TableDef, name: &str, row: &Row) -> Error {
 
 impl PageStore {
     /// A new, empty store whose WAL is kept in memory ([`PageStore::wal_bytes`]).
-    /// The log starts with a CHECKPOINT of the empty store, then a
-    /// transaction that creates the header page and the catalog.
+    /// The log starts with a CHECKPOINT of the empty store, then transaction
+    /// 0, which creates the header page and the catalog (the SQL layer's
+    /// transactions are numbered from 1).
     pub fn new(opts: Options) -> replog_core::Result<PageStore> {
         Self::check_page_size(opts.page_size)?;
         let w = LogWriter::new(Vec::new(), &opts.writer_options())?;
@@ -250,7 +255,7 @@ impl PageStore {
         let cp = PhysicalRecord::Checkpoint(Checkpoint {
             offset: 0,
             redo_lsn: sink.next_lsn(),
-            next_txid: 1,
+            next_txid: 0,
             page_count: 0,
             catalog_root: NONE,
             free_list_head: NONE,
@@ -279,7 +284,7 @@ impl PageStore {
             inner: RefCell::new(Inner {
                 pager,
                 sink,
-                next_txid: 1,
+                next_txid: 0,
                 dirty_tables: BTreeSet::new(),
                 dirty_dbs: BTreeSet::new(),
                 last_state: 0,
@@ -329,12 +334,22 @@ impl PageStore {
     /// The rebuilt store logs further changes nowhere (LSNs continue from
     /// the end of the log).
     pub fn from_wal(
+        reader: LogReader,
+        opts: &Options,
+    ) -> replog_core::Result<(PageStore, RedoReport)> {
+        Self::from_wal_with(reader, opts, &RedoOptions::default())
+    }
+
+    /// [`PageStore::from_wal`] with a stopping point and per-commit digest
+    /// checks ([`RedoOptions`]).
+    pub fn from_wal_with(
         mut reader: LogReader,
         opts: &Options,
+        ropts: &RedoOptions,
     ) -> replog_core::Result<(PageStore, RedoReport)> {
         Self::check_page_size(opts.page_size)?;
         let mut pages = Vec::new();
-        let rep = wal::redo_log(&mut reader, opts.page_size, &mut pages)?;
+        let rep = wal::redo_log(&mut reader, opts.page_size, &mut pages, ropts)?;
         if pages.is_empty() {
             return Err(replog_core::Error::new(
                 replog_core::ErrorKind::Malformed,
@@ -427,6 +442,17 @@ impl PageStore {
         }
     }
 
+    /// Hands everything written to the WAL to its destination and closes
+    /// it: a directory log's last segment is flushed and synced (a
+    /// CHECKPOINT written after the last COMMIT reaches the file only
+    /// here). Uncommitted changes are dropped.
+    pub fn finish(self) -> replog_core::Result<()> {
+        match self.inner.into_inner().sink {
+            Sink::Dir(w) => w.finish(),
+            Sink::Memory(_) | Sink::Discard(_) => Ok(()),
+        }
+    }
+
     /// Whether the open transaction changed anything yet.
     pub fn has_changes(&self) -> bool {
         self.inner.try_borrow().is_ok_and(|i| {
@@ -445,9 +471,28 @@ impl PageStore {
     /// pages with `replog_physical::redo`. Returns the COMMIT's LSN, or
     /// `None` when no page changed (nothing is written).
     ///
-    /// Takes `&self` because `replog_store::Store` lends its storage only as
-    /// `&S`. A WAL write error leaves the store refusing further commits.
+    /// Takes `&self` so it can be called through `Store::storage()`. A WAL
+    /// write error leaves the store refusing further commits.
     pub fn commit_with(&self, info: &CommitInfo) -> replog_core::Result<Option<u64>> {
+        self.commit_txn(None, info, false)
+    }
+
+    /// Commits the open transaction as transaction `txid` (later ones
+    /// continue from `txid + 1`), writing BEGIN / COMMIT even when no page
+    /// changed, so the WAL holds one transaction per store transaction.
+    /// This is what the [`Storage::commit`] hook does. Returns the COMMIT's
+    /// LSN.
+    pub fn commit_as(&self, txid: u64, info: &CommitInfo) -> replog_core::Result<u64> {
+        self.commit_txn(Some(txid), info, true)
+            .map(|l| l.unwrap_or_default())
+    }
+
+    fn commit_txn(
+        &self,
+        txid: Option<u64>,
+        info: &CommitInfo,
+        force: bool,
+    ) -> replog_core::Result<Option<u64>> {
         let mut guard = self.inner.try_borrow_mut().map_err(|_| {
             replog_core::Error::new(replog_core::ErrorKind::Malformed, 0, "store busy")
         })?;
@@ -496,10 +541,12 @@ impl PageStore {
         });
         if !changed {
             inner.pager.dirty.clear();
-            return Ok(None);
+            if !force {
+                return Ok(None);
+            }
         }
         // 2. The log.
-        let txid = inner.next_txid;
+        let txid = txid.unwrap_or(inner.next_txid);
         let after = self.digest_all();
         let r = Self::write_txn(inner, txid, info, self.opts.server_id, after);
         let (records, lsn) = match r {
@@ -509,7 +556,7 @@ impl PageStore {
                 return Err(e);
             }
         };
-        inner.next_txid += 1;
+        inner.next_txid = inner.next_txid.max(txid.saturating_add(1));
         // 3. The committed pages, by redo of the records just written.
         for (lsn, body) in &records {
             let rec = PhysicalRecord::decode(body, 0)?;
@@ -706,7 +753,7 @@ impl PageStore {
         t.pk_root = root;
         let old = old.ok_or_else(missing_row)?;
         let row = catalog::decode_row(&old, t.def.columns.len(), 0)
-            .map_err(|e| Error::new(ErrorKind::Unsupported, format!("page store damaged: {e}")))?;
+            .map_err(|e| Error::new(ErrorKind::Storage, format!("page store damaged: {e}")))?;
         for (u, r) in t.def.unique_keys.iter().zip(t.unique_roots.iter_mut()) {
             if let Some(k) = unique_key(&u.columns, &row) {
                 let (nr, _) = btree::delete(&mut inner.pager, *r, &k).map_err(store_err)?;
@@ -750,6 +797,27 @@ impl PageStore {
         }
         Ok((pk, u))
     }
+}
+
+/// The store digest (sum of the catalog's table digests) of committed
+/// pages, read from the header page and the catalog tree.
+pub(crate) fn pages_digest(
+    pages: &mut Vec<Vec<u8>>,
+    page_size: usize,
+) -> std::result::Result<u64, String> {
+    let mut pager = Pager::new(page_size);
+    pager.committed = std::mem::take(pages);
+    let r = pager
+        .load_header()
+        .map_err(|e| e.to_string())
+        .and_then(|()| load_catalog(&pager, false))
+        .map(|c| {
+            c.tables
+                .values()
+                .fold(0u64, |a, t| a.wrapping_add(t.digest))
+        });
+    *pages = std::mem::take(&mut pager.committed);
+    r
 }
 
 /// Reads the catalog tree; with `verify`, also checks every table's trees:
@@ -1087,41 +1155,62 @@ impl Storage for PageStore {
     fn digest(&self, id: TableId) -> u64 {
         self.cat.tables.get(&id).map_or(0, |t| t.digest)
     }
+
+    /// Writes the transaction's page changes to the WAL as transaction
+    /// `txid` ([`PageStore::commit_as`]); the COMMIT carries the engine's
+    /// own digests, which are the store's.
+    fn commit(
+        &mut self,
+        txid: u64,
+        timestamp_us: i64,
+        state_before: u64,
+        state_after: u64,
+    ) -> Result<(), Error> {
+        let info = CommitInfo {
+            timestamp_us,
+            origin: format!("store txid {txid}"),
+        };
+        debug_assert_eq!(state_after, self.digest_all(), "store and engine digests");
+        let _ = state_before;
+        self.commit_as(txid, &info)
+            .map(|_| ())
+            .map_err(|e| Error::new(ErrorKind::Storage, format!("WAL: {e}")))
+    }
+
+    /// Discards the transaction's pages without logging anything, keeping
+    /// the auto-increment counters (the SQL layer does not roll them back).
+    fn rollback(&mut self) {
+        if !self.has_changes() {
+            return;
+        }
+        let counters: Vec<(TableId, u64)> = self
+            .cat
+            .tables
+            .iter()
+            .map(|(&id, t)| (id, t.auto_inc))
+            .collect();
+        if let Err(e) = PageStore::rollback(self) {
+            self.inner.get_mut().failed = Some(format!("rollback failed: {e}"));
+            return;
+        }
+        for (id, n) in counters {
+            if let Some(t) = self.cat.tables.get_mut(&id)
+                && t.auto_inc != n
+            {
+                t.auto_inc = n;
+                self.inner.get_mut().dirty_tables.insert(id);
+            }
+        }
+    }
 }
 
-/// Runs `sql` statement by statement on a store backed by a [`PageStore`],
-/// committing the engine's page changes whenever the SQL layer has no
-/// transaction open (after autocommit statements, COMMIT, ROLLBACK and DDL).
-/// Stops at the first error, like `Store::execute_script`; the engine's
-/// changes up to it are committed when no transaction is open.
+/// Runs `sql` statement by statement on a store backed by a [`PageStore`].
+/// The store commits the engine itself through the [`Storage`] hooks (one
+/// WAL transaction per store transaction, rollbacks unlogged), so this is
+/// `Store::execute_script`; it is kept for its callers.
 pub fn execute_committing<E: Environment>(
     store: &mut Store<PageStore, E>,
     sql: &str,
 ) -> Result<Vec<replog_store::Outcome>, Error> {
-    let mut out = Vec::new();
-    for stmt in replog_store::script::split(sql)? {
-        let before = store.committed().len();
-        let r = store.execute(stmt);
-        if !store.in_transaction() {
-            let info = match store.committed().get(before..) {
-                Some(new @ [first, ..]) => CommitInfo {
-                    timestamp_us: first.timestamp_us,
-                    origin: format!(
-                        "store txid {}",
-                        new.iter()
-                            .map(|t| t.txid.to_string())
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    ),
-                },
-                _ => CommitInfo::default(),
-            };
-            store
-                .storage()
-                .commit_with(&info)
-                .map_err(|e| Error::new(ErrorKind::Unsupported, format!("WAL: {e}")))?;
-        }
-        out.push(r?);
-    }
-    Ok(out)
+    store.execute_script(sql)
 }

@@ -7,6 +7,34 @@ use replog_core::recovery::RecoveryPolicy;
 use replog_core::writer::{DirWriter, LogWriter};
 use replog_core::{Begin, Commit, Error, ErrorKind, Record, Result};
 use replog_physical::{PhysicalFormat, PhysicalRecord, RedoOutcome, redo};
+use replog_store::replay::Until;
+
+/// How [`crate::PageStore::from_wal_with`] rebuilds a store.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RedoOptions {
+    /// Stop before the first transaction past this point (`--until`): a
+    /// COMMIT at or after an LSN, a txid above one, a COMMIT at or after a
+    /// time. The log after it is not read.
+    pub until: Option<Until>,
+    /// After every committed transaction, read the catalog of the redone
+    /// pages and compare the store digest (the sum of the table digests)
+    /// with the COMMIT's `state_after` ([`RedoReport::state_mismatches`]).
+    /// Costs one catalog scan per transaction.
+    pub check_states: bool,
+}
+
+/// A COMMIT whose `state_after` is not the digest of the redone pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateMismatch {
+    /// The transaction.
+    pub txid: u64,
+    /// Its COMMIT's LSN.
+    pub lsn: u64,
+    /// The COMMIT's `state_after`.
+    pub expected: u64,
+    /// The digest of the catalog after redo.
+    pub actual: u64,
+}
 
 /// Where a store's WAL goes.
 #[derive(Debug)]
@@ -88,6 +116,20 @@ pub struct RedoReport {
     pub torn_tail: Option<String>,
     /// A transaction begun but never committed (not applied).
     pub uncommitted_txid: Option<u64>,
+    /// The log's page size (first segment header).
+    pub page_size: u32,
+    /// The last transaction applied: `(txid, COMMIT LSN, state_after)`.
+    pub last_commit: Option<(u64, u64, Option<u64>)>,
+    /// Redo stopped at [`RedoOptions::until`].
+    pub stopped_at_until: bool,
+    /// COMMITs whose `state_before` is not the previous COMMIT's
+    /// `state_after`: `(txid, COMMIT LSN)`.
+    pub state_gaps: Vec<(u64, u64)>,
+    /// With [`RedoOptions::check_states`]: COMMITs whose `state_after`
+    /// differs from the redone pages' digest.
+    pub state_mismatches: Vec<StateMismatch>,
+    /// Transactions whose `state_after` was compared with the pages.
+    pub states_checked: u64,
 }
 
 /// A page record held until its transaction commits: LSN, body, offset.
@@ -100,14 +142,19 @@ pub(crate) fn redo_log(
     reader: &mut LogReader,
     page_size: usize,
     pages: &mut Vec<Vec<u8>>,
+    ropts: &RedoOptions,
 ) -> Result<RedoReport> {
     let mut rep = RedoReport::default();
+    let mut last_state: Option<u64> = None;
     // The open transaction: txid and its page records (LSN, body, offset).
     let mut open: Option<(u64, Vec<HeldRecord>)> = None;
     while let Some(ev) = reader.next() {
         match ev? {
             Event::Segment { header, .. } => {
                 replog_physical::check_header(header)?;
+                if rep.page_size == 0 {
+                    rep.page_size = header.page_size;
+                }
                 if header.page_size as usize != page_size {
                     return Err(Error::new(
                         ErrorKind::Mismatch,
@@ -148,10 +195,45 @@ pub(crate) fn redo_log(
                                 format!("COMMIT of txid {} closes txid {txid}", c.txid),
                             ));
                         }
+                        let stop = match ropts.until {
+                            Some(Until::Lsn(n)) => f.lsn >= n,
+                            Some(Until::Txid(n)) => c.txid > n,
+                            Some(Until::Time(t)) => c.timestamp_us >= t,
+                            None => false,
+                        };
+                        if stop {
+                            rep.stopped_at_until = true;
+                            break;
+                        }
+                        if let (Some(prev), Some(before)) = (last_state, c.state_before)
+                            && prev != before
+                        {
+                            rep.state_gaps.push((c.txid, f.lsn));
+                        }
+                        if c.state_after.is_some() {
+                            last_state = c.state_after;
+                        }
                         for (lsn, body, off) in recs {
                             apply(&body, off, lsn, page_size, pages, &mut rep)?;
                         }
                         rep.transactions += 1;
+                        rep.last_commit = Some((c.txid, f.lsn, c.state_after));
+                        if ropts.check_states
+                            && let Some(expected) = c.state_after
+                            && !pages.is_empty()
+                        {
+                            let actual = crate::pages_digest(pages, page_size)
+                                .map_err(|m| Error::malformed(at, m))?;
+                            rep.states_checked += 1;
+                            if actual != expected {
+                                rep.state_mismatches.push(StateMismatch {
+                                    txid: c.txid,
+                                    lsn: f.lsn,
+                                    expected,
+                                    actual,
+                                });
+                            }
+                        }
                     }
                     Record::Data(PhysicalRecord::Checkpoint(cp)) => {
                         if open.is_some() {
@@ -175,7 +257,9 @@ pub(crate) fn redo_log(
             }
         }
     }
-    rep.uncommitted_txid = open.map(|(t, _)| t);
+    if !rep.stopped_at_until {
+        rep.uncommitted_txid = open.map(|(t, _)| t);
+    }
     Ok(rep)
 }
 

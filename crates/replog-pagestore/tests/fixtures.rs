@@ -43,6 +43,18 @@ fn round_trip(name: &str, page_size: usize) {
     let wal_len = wal.len();
     let (rebuilt, rep) = PageStore::from_wal_bytes(wal, &opts).unwrap();
     assert!(rep.torn_tail.is_none() && rep.uncommitted_txid.is_none());
+    // One WAL transaction per store transaction, plus transaction 0 (the
+    // store's creation), with the same txids.
+    assert_eq!(
+        rep.transactions,
+        leader.committed().len() as u64 + 1,
+        "{name}"
+    );
+    assert_eq!(
+        rep.last_commit.map(|c| c.0),
+        Some(leader.committed().last().map_or(0, |t| t.txid))
+    );
+    assert!(rep.state_gaps.is_empty(), "{name}: {:?}", rep.state_gaps);
     assert_eq!(
         rebuilt.committed_pages(),
         leader.storage().committed_pages()
