@@ -453,6 +453,11 @@ impl PageStore {
         }
     }
 
+    /// The LSN the WAL's next record would get (its end so far).
+    pub fn wal_end_lsn(&self) -> u64 {
+        self.inner.try_borrow().map_or(0, |i| i.sink.next_lsn())
+    }
+
     /// Whether the open transaction changed anything yet.
     pub fn has_changes(&self) -> bool {
         self.inner.try_borrow().is_ok_and(|i| {

@@ -1,5 +1,6 @@
-//! `replog record`: run a SQL workload on a fresh in-memory reference store
-//! as a leader, writing its native statement and logical logs.
+//! `replog record`: run a SQL workload on a fresh reference store as a
+//! leader, writing its native statement and logical logs and, through the
+//! page engine, its physical WAL.
 
 use crate::Outcome;
 use crate::cmd::common::parse_time;
@@ -8,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use replog_core::LogKind;
 use replog_core::writer::{DirWriter, Durability, WriterOptions};
 use replog_store::logwrite::{LogicalEncoder, StatementEncoder, write_transaction};
+use replog_pagestore::{Options as PageOptions, PageStore};
 use replog_store::storage::Storage;
 use replog_store::{SimEnvironment, Store};
 use serde_json::json;
@@ -18,16 +20,24 @@ const HELP: &str = "\
 Examples:
   replog record fixtures/mariadb/workloads/dml.sql --out /tmp/dml
   replog record w.sql --out logs --formats logical --durability os
+  replog record w.sql --out logs --formats physical --page-size 4096
   replog record w.sql --out logs --format json --continue-on-error
 
-The workload runs on a fresh in-memory store whose clock, random numbers and
+The workload runs once on a fresh store whose clock, random numbers and
 UUIDs come from a simulated environment (--seed, --start-time), so a run is
 reproducible. Every committed transaction is written, as it commits, to
 OUT/statement/ (BEGIN, one STATEMENT per statement with its replay context,
-COMMIT) and OUT/logical/ (RELATION, DDL, INSERT/UPDATE/DELETE with full
-before-images, TRUNCATE), with the same txids and the store's state digests
-in every COMMIT. Rolled-back transactions and failed statements write
-nothing; a transaction still open when the workload ends is not written.
+COMMIT), OUT/logical/ (RELATION, DDL, INSERT/UPDATE/DELETE with full
+before-images, TRUNCATE) and OUT/physical/ (the page engine's WAL:
+PAGE_INIT/DELTA/IMAGE/FREE records, CHECKPOINTs between transactions), with
+the same txids and the store's state digests in every COMMIT. The physical
+log also holds transaction 0, which creates the store's header page and
+catalog. Rolled-back transactions and failed statements write nothing; a
+transaction still open when the workload ends is not written.
+
+With physical among --formats the store is the page engine (pages of
+--page-size bytes, a power of two from 512 to 65536); otherwise it is the
+in-memory engine. Both give the same results and digests.
 
 Durability: with --durability commit (the default) every COMMIT is
 fdatasync'ed before the next statement runs, and the directory is synced
@@ -47,6 +57,18 @@ pub enum LogFormat {
     Statement,
     /// The logical row log (`OUT/logical/`).
     Logical,
+    /// The physical WAL of the page engine (`OUT/physical/`).
+    Physical,
+}
+
+impl LogFormat {
+    fn name(self) -> &'static str {
+        match self {
+            LogFormat::Statement => "statement",
+            LogFormat::Logical => "logical",
+            LogFormat::Physical => "physical",
+        }
+    }
 }
 
 /// `--durability` values.
@@ -73,9 +95,12 @@ pub struct Args {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "statement,logical"
+        default_value = "statement,logical,physical"
     )]
     pub formats: Vec<LogFormat>,
+    /// Page size of the page engine (physical log), in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 8192)]
+    pub page_size: usize,
     /// Report failing statements and go on instead of stopping.
     #[arg(long)]
     pub continue_on_error: bool,
@@ -121,11 +146,7 @@ fn read_workload(path: &str) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading {path}"))
 }
 
-fn open_log(out: &Path, format: LogFormat, args: &Args) -> Result<Log> {
-    let (kind, sub) = match format {
-        LogFormat::Statement => (LogKind::Statement, "statement"),
-        LogFormat::Logical => (LogKind::Logical, "logical"),
-    };
+fn fresh_dir(out: &Path, sub: &str) -> Result<PathBuf> {
     let dir = out.join(sub);
     if dir.is_dir()
         && std::fs::read_dir(&dir)?
@@ -136,6 +157,10 @@ fn open_log(out: &Path, format: LogFormat, args: &Args) -> Result<Log> {
             dir.display()
         );
     }
+    Ok(dir)
+}
+
+fn writer_options(kind: LogKind, args: &Args) -> WriterOptions {
     let mut opts = WriterOptions::new(kind);
     opts.store_id = u64::from(args.server_id);
     opts.start_state = Some(0);
@@ -144,7 +169,18 @@ fn open_log(out: &Path, format: LogFormat, args: &Args) -> Result<Log> {
         DurabilityArg::Commit => Durability::Commit,
         DurabilityArg::Os => Durability::Os,
     };
-    let writer = DirWriter::create(&dir, opts).map_err(anyhow::Error::new)?;
+    opts
+}
+
+fn open_log(out: &Path, format: LogFormat, args: &Args) -> Result<Log> {
+    let kind = match format {
+        LogFormat::Statement => LogKind::Statement,
+        LogFormat::Logical => LogKind::Logical,
+        LogFormat::Physical => LogKind::Physical,
+    };
+    let dir = fresh_dir(out, format.name())?;
+    let writer =
+        DirWriter::create(&dir, writer_options(kind, args)).map_err(anyhow::Error::new)?;
     Ok(Log {
         format,
         dir,
@@ -158,20 +194,81 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let statements = replog_store::script::split(&sql)
         .map_err(|e| anyhow::anyhow!("{}: cannot split into statements: {e}", args.workload))?;
     let mut formats = args.formats.clone();
+    formats.sort_by_key(|f| *f as u8);
     formats.dedup();
-    let mut logs = formats
+    let physical = formats.contains(&LogFormat::Physical);
+    let page_opts = PageOptions {
+        server_id: args.server_id,
+        writer: writer_options(LogKind::Physical, args),
+        ..PageOptions::with_page_size(args.page_size)
+    };
+    let physical_dir = if physical {
+        Some(fresh_dir(&args.out, "physical")?)
+    } else {
+        None
+    };
+    let logs = formats
         .iter()
+        .filter(|f| **f != LogFormat::Physical)
         .map(|f| open_log(&args.out, *f, args))
         .collect::<Result<Vec<_>>>()?;
     let env = SimEnvironment::new(args.start_time.unwrap_or(1_700_000_000_000_000), args.seed);
-    let mut store = Store::new(env);
+    match &physical_dir {
+        Some(dir) => {
+            let pages = PageStore::create_dir(dir, page_opts)
+                .map_err(|e| anyhow::Error::new(e).context(dir.display().to_string()))?;
+            let store = Store::with_storage(pages, env);
+            let r = drive(args, &sql, &statements, store, logs, out)?;
+            let pages = r.store.into_storage();
+            let (stats, end) = (pages.wal_stats(), pages.wal_end_lsn());
+            pages
+                .finish()
+                .map_err(|e| anyhow::Error::new(e).context(dir.display().to_string()))?;
+            let mut log_info = r.log_info;
+            log_info.push((LogFormat::Physical, dir.clone(), end));
+            report(args, out, &statements, r.summary, &log_info, Some(stats))
+        }
+        None => {
+            let r = drive(args, &sql, &statements, Store::new(env), logs, out)?;
+            report(args, out, &statements, r.summary, &r.log_info, None)
+        }
+    }
+}
+
+/// What running the workload found.
+struct Summary {
+    txs: u64,
+    captured: u64,
+    changes: u64,
+    failed: Vec<serde_json::Value>,
+    open: bool,
+    tables: Vec<(String, usize, u64)>,
+    digest: u64,
+}
+
+struct Driven<S: Storage> {
+    store: Store<S, SimEnvironment>,
+    summary: Summary,
+    log_info: Vec<(LogFormat, PathBuf, u64)>,
+}
+
+/// Runs the workload on `store`, writing the statement and logical logs
+/// from the capture (the page engine writes the physical one itself).
+fn drive<S: Storage>(
+    args: &Args,
+    sql: &str,
+    statements: &[&str],
+    mut store: Store<S, SimEnvironment>,
+    mut logs: Vec<Log>,
+    _out: &mut dyn Write,
+) -> Result<Driven<S>> {
     let mut stmt_enc = StatementEncoder::new(args.server_id);
     let mut logical_enc = LogicalEncoder::new(args.server_id);
     let (mut txs, mut captured, mut changes) = (0u64, 0u64, 0u64);
     let mut failed = Vec::new();
     for (i, s) in statements.iter().enumerate() {
         if let Err(e) = store.execute(s) {
-            let line = line_of(&sql, s);
+            let line = line_of(sql, s);
             if !args.continue_on_error {
                 bail!(
                     "{}: statement {} (line {line}) failed: {e}",
@@ -189,7 +286,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             for log in &mut logs {
                 let enc = match log.format {
                     LogFormat::Statement => stmt_enc.encode(&tx),
-                    LogFormat::Logical => logical_enc.encode(&tx, schema.as_deref()),
+                    LogFormat::Logical | LogFormat::Physical => {
+                        logical_enc.encode(&tx, schema.as_deref())
+                    }
                 }
                 .map_err(|e| anyhow::Error::new(e).context(format!("transaction {}", tx.txid)))?;
                 write_transaction(&mut log.writer, &enc)
@@ -214,6 +313,38 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         tables.push((format!("{db}.{t}"), rows, digest));
     }
     let digest = store.digest();
+    Ok(Driven {
+        store,
+        summary: Summary {
+            txs,
+            captured,
+            changes,
+            failed,
+            open,
+            tables,
+            digest,
+        },
+        log_info,
+    })
+}
+
+fn report(
+    args: &Args,
+    out: &mut dyn Write,
+    statements: &[&str],
+    s: Summary,
+    log_info: &[(LogFormat, PathBuf, u64)],
+    wal: Option<replog_pagestore::WalStats>,
+) -> Result<Outcome> {
+    let Summary {
+        txs,
+        captured,
+        changes,
+        failed,
+        open,
+        tables,
+        digest,
+    } = s;
     match args.format {
         OutputFormat::Table => {
             writeln!(
@@ -221,12 +352,20 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
                 "recorded {txs} transaction(s), {captured} statement(s), {changes} row change(s) from {} statement(s)",
                 statements.len()
             )?;
-            for (f, dir, end) in &log_info {
-                let name = match f {
-                    LogFormat::Statement => "statement log",
-                    LogFormat::Logical => "logical log",
-                };
-                writeln!(out, "{name}: {} (LSN 0 to {end})", dir.display())?;
+            for (f, dir, end) in log_info {
+                writeln!(
+                    out,
+                    "{} log: {} (LSN 0 to {end})",
+                    f.name(),
+                    dir.display()
+                )?;
+            }
+            if let Some(w) = &wal {
+                writeln!(
+                    out,
+                    "physical log: {} page size, {} page image(s), {} delta(s), {} init(s), {} free(s), {} checkpoint(s), {} bytes of page records",
+                    args.page_size, w.images, w.deltas, w.inits, w.frees, w.checkpoints, w.body_bytes
+                )?;
             }
             if open {
                 writeln!(
@@ -265,11 +404,17 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
                 "open_transaction_not_logged": open,
                 "failed": failed,
                 "logs": log_info.iter().map(|(f, dir, end)| json!({
-                    "kind": match f { LogFormat::Statement => "statement", LogFormat::Logical => "logical" },
+                    "kind": f.name(),
                     "dir": dir.display().to_string(),
                     "end_lsn": end,
                 })).collect::<Vec<_>>(),
                 "digest": format!("{digest:016x}"),
+                "physical": wal.map(|w| json!({
+                    "page_size": args.page_size,
+                    "page_images": w.images, "page_deltas": w.deltas,
+                    "page_inits": w.inits, "page_frees": w.frees,
+                    "checkpoints": w.checkpoints, "page_record_bytes": w.body_bytes,
+                })),
                 "tables": tables.iter().map(|(n, r, d)| json!({
                     "table": n, "rows": r, "digest": format!("{d:016x}"),
                 })).collect::<Vec<_>>(),
