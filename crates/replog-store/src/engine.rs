@@ -8,6 +8,7 @@ use crate::dump;
 use crate::env::{Environment, MyRnd, SimEnvironment, VisitOrder};
 use crate::error::{Error, ErrorKind, Result};
 use crate::eval::{Ctx, Scope, Session, StmtState, compare};
+use crate::lookup::{self, Probe};
 use crate::schema;
 use crate::script;
 use crate::storage::{MemStorage, Storage, TableId, primary_key};
@@ -918,18 +919,20 @@ impl<S: Storage, E: Environment> Store<S, E> {
         keys
     }
 
-    /// Rows of `id` matching `selection`, ordered and limited:
-    /// `(primary key, row)`.
-    fn matching_rows(
+    /// Rows of `id` matching `selection` in visit order: `(primary key,
+    /// row)`. A WHERE that pins the primary key or a unique key visits only
+    /// the rows with those keys (see `lookup`), in the order a scan would.
+    fn candidate_rows(
         &mut self,
         st: &mut StmtState,
         id: TableId,
         def: &TableDef,
         selection: Option<&Expr>,
-        order_by: &[sqlparser::ast::OrderByExpr],
-        limit: Option<&Expr>,
     ) -> Result<Vec<(Vec<u8>, Row)>> {
-        let keys = self.visit_keys(id);
+        let keys = match selection.and_then(|w| self.probe_keys(st, id, def, w)) {
+            Some(keys) => keys,
+            None => self.visit_keys(id),
+        };
         let mut out = Vec::new();
         for k in keys {
             let Some(row) = self.storage.get(id, &k) else {
@@ -957,6 +960,57 @@ impl<S: Storage, E: Environment> Store<S, E> {
             }
             out.push((k, row));
         }
+        Ok(out)
+    }
+
+    /// The primary keys to visit for a WHERE that pins a key, in visit
+    /// order; `None` to scan.
+    fn probe_keys(
+        &mut self,
+        st: &mut StmtState,
+        id: TableId,
+        def: &TableDef,
+        w: &Expr,
+    ) -> Option<Vec<Vec<u8>>> {
+        let order = self.env.visit_order();
+        if order == VisitOrder::Shuffled {
+            return None;
+        }
+        let probes = {
+            let mut cx = Ctx {
+                session: &mut self.session,
+                env: &mut self.env,
+                stmt: st,
+            };
+            lookup::plan(def, w, &mut |e| cx.eval(e, &Scope::default()).ok())?
+        };
+        let mut keys: Vec<Vec<u8>> = probes
+            .into_iter()
+            .filter_map(|p| match p {
+                Probe::Primary(k) => Some(k),
+                Probe::Unique(i, k) => self.storage.unique_lookup(id, i, &k),
+            })
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        if order == VisitOrder::Reverse {
+            keys.reverse();
+        }
+        Some(keys)
+    }
+
+    /// Rows of `id` matching `selection`, ordered and limited:
+    /// `(primary key, row)`.
+    fn matching_rows(
+        &mut self,
+        st: &mut StmtState,
+        id: TableId,
+        def: &TableDef,
+        selection: Option<&Expr>,
+        order_by: &[sqlparser::ast::OrderByExpr],
+        limit: Option<&Expr>,
+    ) -> Result<Vec<(Vec<u8>, Row)>> {
+        let mut out = self.candidate_rows(st, id, def, selection)?;
         if !order_by.is_empty() {
             let mut keyed = Vec::with_capacity(out.len());
             for (k, row) in out {
@@ -1537,37 +1591,11 @@ impl<S: Storage, E: Environment> Store<S, E> {
         // Candidate rows.
         let source: Vec<Row> = match &table {
             None => vec![Vec::new()],
-            Some((id, def)) => {
-                let keys = self.visit_keys(*id);
-                let mut rows = Vec::new();
-                for k in keys {
-                    let Some(row) = self.storage.get(*id, &k) else {
-                        continue;
-                    };
-                    if let Some(w) = &sel.selection {
-                        let mut cx = Ctx {
-                            session: &mut self.session,
-                            env: &mut self.env,
-                            stmt: st,
-                        };
-                        if cx
-                            .eval(
-                                w,
-                                &Scope {
-                                    row: Some((def, &row)),
-                                    ..Scope::default()
-                                },
-                            )?
-                            .truth()
-                            != Some(true)
-                        {
-                            continue;
-                        }
-                    }
-                    rows.push(row);
-                }
-                rows
-            }
+            Some((id, def)) => self
+                .candidate_rows(st, *id, def, sel.selection.as_ref())?
+                .into_iter()
+                .map(|(_, row)| row)
+                .collect(),
         };
         if table.is_none() && sel.selection.is_some() {
             return Err(Error::unsupported("WHERE without FROM"));

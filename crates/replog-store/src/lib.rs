@@ -48,6 +48,7 @@ pub mod env;
 pub mod error;
 pub mod eval;
 pub mod logwrite;
+mod lookup;
 pub mod replay;
 mod schema;
 pub mod script;

@@ -82,6 +82,16 @@ pub trait Storage {
     fn set_auto_increment(&mut self, id: TableId, next: u64);
     /// The table digest (see `formats/store.md`).
     fn digest(&self, id: TableId) -> u64;
+    /// The primary key of the row whose unique key number `index` (in
+    /// [`TableDef::unique_keys`] order) has the encoding `key` (see
+    /// [`unique_key`]). The default scans the table.
+    fn unique_lookup(&self, id: TableId, index: usize, key: &[u8]) -> Option<Vec<u8>> {
+        let cols = &self.def(id)?.unique_keys.get(index)?.columns;
+        self.keys(id).into_iter().find(|k| {
+            self.get(id, k)
+                .is_some_and(|r| unique_key(cols, &r).as_deref() == Some(key))
+        })
+    }
 
     /// Transaction hook: [`crate::Store`] has committed transaction `txid`
     /// (one with statements, a DDL statement's own transaction, or a
@@ -491,5 +501,9 @@ impl Storage for MemStorage {
 
     fn digest(&self, id: TableId) -> u64 {
         self.tables.get(&id).map_or(0, |t| t.digest)
+    }
+
+    fn unique_lookup(&self, id: TableId, index: usize, key: &[u8]) -> Option<Vec<u8>> {
+        self.tables.get(&id)?.uniques.get(index)?.get(key).cloned()
     }
 }
