@@ -171,6 +171,16 @@ fn main() {
         let id = s.storage().lookup("d", "t").expect("table");
         assert_eq!(s.storage().row_count(id), rows);
     }
+    // The SQL front end alone: split + parse of every INSERT (no execution).
+    let mut t_parse = Vec::new();
+    for _ in 0..reps {
+        let t = Instant::now();
+        for s in replog_store::script::split(&ins).expect("split") {
+            let p = sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::MySqlDialect {}, s);
+            std::hint::black_box(p.expect("parse"));
+        }
+        t_parse.push(t.elapsed());
+    }
     // replog: logical apply (decode + apply).
     let (log, changes, digest) = record_logical(&ins, &upd);
     let mut t_log = Vec::new();
@@ -215,6 +225,7 @@ fn main() {
     let (ib, im) = stats(t_ins);
     let (ub, um) = stats(t_upd);
     let (lb, lm) = stats(t_log);
+    let (pb, pm) = stats(t_parse);
     println!(
         "rows {rows}, updates {updates}, reps {reps}; log {} B, {changes} row changes",
         log.len()

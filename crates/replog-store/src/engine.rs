@@ -1120,18 +1120,16 @@ impl<S: Storage, E: Environment> Store<S, E> {
             .ok_or_else(|| Error::unsupported("INSERT without VALUES or SELECT"))?;
         // Source rows: expressions (VALUES) or materialized datums (SELECT).
         enum Src<'q> {
-            Exprs(&'q [Vec<Expr>]),
+            Exprs(Vec<&'q [Expr]>),
             Rows(Vec<Vec<Datum>>),
         }
-        let values_rows: Vec<Vec<Expr>>;
         let src = match source.body.as_ref() {
             SetExpr::Values(v)
                 if source.order_by.is_none()
                     && source.limit_clause.is_none()
                     && source.with.is_none() =>
             {
-                values_rows = v.rows.iter().map(|r| r.content.clone()).collect();
-                Src::Exprs(&values_rows)
+                Src::Exprs(v.rows.iter().map(|r| r.content.as_slice()).collect())
             }
             _ => {
                 let ordered = source.order_by.is_some();
@@ -1150,7 +1148,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
         for i in 0..n {
             let given: Vec<Option<Datum>> = match &src {
                 Src::Exprs(rows) => {
-                    let r = &rows[i];
+                    let r = rows[i];
                     if r.len() != targets.len() {
                         return Err(Error::new(
                             ErrorKind::ColumnCount,
