@@ -284,6 +284,13 @@ fn main() {
         lm,
         None,
     );
+    row(
+        "(front end only: split + parse of the INSERTs)",
+        rows,
+        pb,
+        pm,
+        None,
+    );
     if sqlite.is_none() {
         println!("(sqlite3 not found on PATH: no comparison)");
     }
