@@ -12,8 +12,10 @@
 //!   then `replay::replay` (decode + apply) into an empty store;
 //! - `sqlite3 :memory:` reading the same DML text from a file; process start,
 //!   schema creation and file opening are excluded by subtracting the time of
-//!   a run of the preceding part of the script (see `benches/store/README.md`
-//!   for the exact method).
+//!   a run of the preceding part of the script: INSERTs = (schema + INSERTs)
+//!   − (schema only); UPDATEs = (schema + INSERTs + UPDATEs) − (schema +
+//!   INSERTs). SQLite's table is `id INTEGER PRIMARY KEY` (the rowid: rows
+//!   clustered by key, as in InnoDB and in the reference store).
 //!
 //! Each figure is the best (and the median) of `--reps` runs.
 
