@@ -1,6 +1,8 @@
 //! The streaming importer: binlog events to [`ImportedTransaction`]s.
 
-use crate::model::{Cell, ColumnDef, ImportedStatement, ImportedTransaction, LogicalOp, NamesFrom, RelationDef};
+use crate::model::{
+    Cell, ColumnDef, ImportedStatement, ImportedTransaction, LogicalOp, NamesFrom, RelationDef,
+};
 use crate::schema::{Chars, DdlEffect, SchemaHistory, first_keyword};
 use crate::types::{column_type, fix_value};
 use crate::{ImportOptions, ImportReport, TableReport};
@@ -229,7 +231,11 @@ impl State {
             EventBody::UserVar(u) => {
                 let name = lossy(u.name);
                 let v = user_var_value(u);
-                match self.pending.user_vars.binary_search_by(|(n, _)| n.as_bytes().cmp(name.as_bytes())) {
+                match self
+                    .pending
+                    .user_vars
+                    .binary_search_by(|(n, _)| n.as_bytes().cmp(name.as_bytes()))
+                {
                     Ok(i) => self.pending.user_vars[i].1 = v,
                     Err(i) => self.pending.user_vars.insert(i, (name, v)),
                 }
@@ -670,7 +676,9 @@ impl State {
             count += 1;
             match r.kind {
                 RowsKind::Write => {
-                    let Some(after) = change.after.as_ref() else { continue };
+                    let Some(after) = change.after.as_ref() else {
+                        continue;
+                    };
                     let cells = image(after, &mut notes);
                     if cells.iter().any(Option::is_none) {
                         notes.push(format!(
@@ -680,7 +688,10 @@ impl State {
                     self.report.inserts += 1;
                     ops.push(LogicalOp::Insert {
                         relation_id: def.relation_id,
-                        new: cells.into_iter().map(|c| c.unwrap_or(Value::Null)).collect(),
+                        new: cells
+                            .into_iter()
+                            .map(|c| c.unwrap_or(Value::Null))
+                            .collect(),
                     });
                 }
                 RowsKind::Update | RowsKind::PartialUpdate => {
@@ -701,7 +712,9 @@ impl State {
                     });
                 }
                 RowsKind::Delete => {
-                    let Some(before) = change.before.as_ref() else { continue };
+                    let Some(before) = change.before.as_ref() else {
+                        continue;
+                    };
                     let mut cells = image(before, &mut notes);
                     let kind = before_kind(&mut cells, &mut notes);
                     self.report.deletes += 1;
@@ -782,7 +795,8 @@ impl Importer {
             .unwrap_or_else(|| path.display().to_string());
         self.st.file = name.clone();
         self.st.report.files.push(name.clone());
-        let f = File::open(&path).map_err(|e| Error::io(e, format!("opening {}", path.display())))?;
+        let f =
+            File::open(&path).map_err(|e| Error::io(e, format!("opening {}", path.display())))?;
         let r = StreamReader::with_options(BufReader::with_capacity(1 << 16, f), self.st.opts.read)
             .map_err(|e| e.context(&name))?;
         self.reader = Some(r);
@@ -862,7 +876,10 @@ mod tests {
                 flags,
             }),
         };
-        assert_eq!(user_var_value(&mk(2, 63, &[5, 0, 0, 0, 0, 0, 0, 0], Some(0))), Value::Int(5));
+        assert_eq!(
+            user_var_value(&mk(2, 63, &[5, 0, 0, 0, 0, 0, 0, 0], Some(0))),
+            Value::Int(5)
+        );
         assert_eq!(
             user_var_value(&mk(2, 63, &[255; 8], Some(1))),
             Value::UInt(u64::MAX)
@@ -872,9 +889,11 @@ mod tests {
             Value::Text("abc".into())
         );
         assert_eq!(
-            user_var_value(&UserVarEvent { name: b"x", value: None }),
+            user_var_value(&UserVarEvent {
+                name: b"x",
+                value: None
+            }),
             Value::Null
         );
-
     }
 }

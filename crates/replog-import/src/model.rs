@@ -4,8 +4,8 @@
 
 use replog_core::Value;
 use replog_logical::{
-    Column, ColumnType, Ddl, Delete, ImageKind, Insert, LogicalRecord, OldImage,
-    Relation, Truncate, TupleBuf, Update,
+    Column, ColumnType, Ddl, Delete, ImageKind, Insert, LogicalRecord, OldImage, Relation,
+    Truncate, TupleBuf, Update,
 };
 use replog_statement::{AutoIncrement, Charset, Context, RandSeed, Statement};
 use serde::Serialize;
@@ -359,7 +359,9 @@ impl LogicalOp {
                 relation_ids: relation_ids.clone(),
             })
             .encode(out),
-            LogicalOp::Ddl { database, sql } => LogicalRecord::Ddl(Ddl { database, sql }).encode(out),
+            LogicalOp::Ddl { database, sql } => {
+                LogicalRecord::Ddl(Ddl { database, sql }).encode(out)
+            }
         }
     }
 }

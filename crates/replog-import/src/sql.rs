@@ -322,7 +322,12 @@ impl SqlWriter {
         let _ = writeln!(out, "-- txid {} origin {}", tx.txid, tx.origin());
         let single_ddl = tx.statements.len() == 1
             && tx.statements[0].ddl
-            && tx.logical.iter().filter(|o| !matches!(o, LogicalOp::Relation(_))).count() <= 1;
+            && tx
+                .logical
+                .iter()
+                .filter(|o| !matches!(o, LogicalOp::Relation(_)))
+                .count()
+                <= 1;
         if !single_ddl {
             out.push_str("BEGIN;\n");
         }

@@ -125,7 +125,9 @@ pub fn column_type(c: &Column, h: Option<&HistColumn>) -> TypeSpec {
 
 fn fsp(l: Layout) -> u8 {
     match l {
-        Layout::Time2 { fsp } | Layout::DateTime2 { fsp } | Layout::Timestamp2 { fsp } => fsp.min(6),
+        Layout::Time2 { fsp } | Layout::DateTime2 { fsp } | Layout::Timestamp2 { fsp } => {
+            fsp.min(6)
+        }
         _ => 0,
     }
 }
@@ -221,12 +223,12 @@ fn fix_kind(v: Value<'_>, c: &Column, ty: &TypeSpec, declared_latin1: bool) -> V
                 (
                     ColumnType::Char(_) | ColumnType::VarChar(_) | ColumnType::Text,
                     Value::Text(s),
-                ) if declared_latin1 && !s.is_ascii() => Value::Text(Cow::Owned(latin1(s.as_bytes()))),
+                ) if declared_latin1 && !s.is_ascii() => {
+                    Value::Text(Cow::Owned(latin1(s.as_bytes())))
+                }
                 (ColumnType::Json, Value::Text(s)) => Value::Json(s),
                 (
-                    ColumnType::Binary(_)
-                    | ColumnType::VarBinary(_)
-                    | ColumnType::Blob,
+                    ColumnType::Binary(_) | ColumnType::VarBinary(_) | ColumnType::Blob,
                     Value::Text(s),
                 ) => Value::Bytes(Cow::Owned(s.into_owned().into_bytes())),
                 (_, v) => v,

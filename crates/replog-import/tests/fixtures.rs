@@ -70,7 +70,10 @@ fn verify(bytes: Vec<u8>, what: &str) -> u64 {
 }
 
 /// Per table: the column names and key flags of every RELATION, in order.
-fn relations(txs: &[ImportedTransaction]) -> BTreeMap<String, Vec<(Vec<String>, Vec<bool>)>> {
+/// Column names and key flags of one RELATION.
+type Shape = (Vec<String>, Vec<bool>);
+
+fn relations(txs: &[ImportedTransaction]) -> BTreeMap<String, Vec<Shape>> {
     let mut m: BTreeMap<String, Vec<_>> = BTreeMap::new();
     for tx in txs {
         for op in &tx.logical {
@@ -151,7 +154,12 @@ fn minimal_and_no_log_names_come_from_the_schema_history() {
         for run in ["row-minimal", "row-no_log", "mixed-minimal"] {
             let (txs, rep) = collect(&binlogs(&run_dir(w, run)));
             for t in &rep.tables {
-                assert_eq!(t.names_from, NamesFrom::SchemaHistory, "{w}/{run} {}", t.name);
+                assert_eq!(
+                    t.names_from,
+                    NamesFrom::SchemaHistory,
+                    "{w}/{run} {}",
+                    t.name
+                );
             }
             assert!(
                 !rep.notes.iter().any(|n| n.contains("@1..")),
@@ -206,7 +214,9 @@ fn statement_runs_carry_intvar_rand_and_user_var_context() {
         let (iv, rnd, uv, queries) = paths
             .iter()
             .map(|p| context_events(p))
-            .fold((0, 0, 0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2, a.3 + b.3));
+            .fold((0, 0, 0, 0), |a, b| {
+                (a.0 + b.0, a.1 + b.1, a.2 + b.2, a.3 + b.3)
+            });
         assert_eq!(rep.statements, queries, "{w}");
         assert_eq!(rep.statements_with_intvar, iv, "{w}");
         assert_eq!(rep.statements_with_rand, rnd, "{w}");
@@ -219,7 +229,11 @@ fn statement_runs_carry_intvar_rand_and_user_var_context() {
             .count() as u64;
         assert_eq!(with_ctx, iv, "{w}");
         for s in &stmts {
-            assert!(s.timestamp_us.is_some() && s.sql_mode.is_some(), "{w}: {}", s.sql);
+            assert!(
+                s.timestamp_us.is_some() && s.sql_mode.is_some(),
+                "{w}: {}",
+                s.sql
+            );
         }
     }
     assert!(total.0 > 0 && total.1 > 0 && total.2 > 0, "{total:?}");
@@ -229,13 +243,17 @@ fn statement_runs_carry_intvar_rand_and_user_var_context() {
 fn unsafe_mixed_runs_fill_both_outputs() {
     for run in ["mixed-minimal", "mixed-full"] {
         let (txs, rep) = collect(&binlogs(&run_dir("unsafe", run)));
-        assert!(rep.row_changes > 0 && rep.rows_not_in_statement_log > 0, "{run}");
+        assert!(
+            rep.row_changes > 0 && rep.rows_not_in_statement_log > 0,
+            "{run}"
+        );
         assert!(rep.statements_not_in_logical_log > 0, "{run}");
         assert!(txs.iter().any(|t| !t.statements.is_empty()));
-        assert!(txs.iter().any(|t| t
-            .logical
-            .iter()
-            .any(|o| matches!(o, LogicalOp::Insert { .. }))));
+        assert!(txs.iter().any(|t| {
+            t.logical
+                .iter()
+                .any(|o| matches!(o, LogicalOp::Insert { .. }))
+        }));
     }
 }
 
@@ -296,7 +314,7 @@ fn mysql_fixtures_import_except_the_truncated_ones() {
         } else {
             let txs = res.unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(reader_err.is_none(), "{name}");
-            let (_, _, rep) = both(&[p.clone()]);
+            let (_, _, rep) = both(std::slice::from_ref(&p));
             let _ = to_sql(&txs);
             assert!(rep.transactions as usize == txs.len(), "{name}");
         }
@@ -336,9 +354,15 @@ fn replaying_imported_row_logs_gives_mariadbs_tables() {
             let dir = run_dir(w, run);
             let (_, logical, _) = both(&binlogs(&dir));
             let mut store = Store::new(SimEnvironment::new(0, 1));
-            let mut r = replog_core::reader::LogReader::from_bytes(logical, ReaderOptions::default());
-            let rep = replay(&mut store, Position::default(), &mut r, &ReplayOptions::default())
-                .unwrap();
+            let mut r =
+                replog_core::reader::LogReader::from_bytes(logical, ReaderOptions::default());
+            let rep = replay(
+                &mut store,
+                Position::default(),
+                &mut r,
+                &ReplayOptions::default(),
+            )
+            .unwrap();
             if !rep.clean() {
                 failures.push(format!("{w}/{run}: {:?}", rep.failures));
                 continue;
