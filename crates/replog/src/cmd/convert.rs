@@ -19,6 +19,18 @@ Examples:
   replog replay /tmp/dml/converted.replog --memory      # same digests as the leader
   replog convert log.replog --to sql | mysql --database shop
   replog convert log.replog --to sql -o undo.sql --allow-imprecise
+  replog convert mariadb-bin.000001 mariadb-bin.000002 --to logical -o rows.replog
+  replog convert mysql-bin.000042 --to statement -o statements.replog
+  replog convert mysql-bin.000042 --to sql | mariadb    # replay into a server
+
+Binlogs (rules in formats/import.md): QUERY events become STATEMENT records
+with the context the binlog captured (INTVAR, RAND, USER_VAR, timestamp,
+session settings); row events become INSERT/UPDATE/DELETE records whose
+column names and key come from the table map's metadata, else from the
+CREATE/ALTER TABLE statements earlier in the same binlog, else @1..@n (noted).
+In a mixed binlog each output holds what its format can carry; the rest is
+counted in the report. --to sql writes executable SQL with the SET lines
+each statement needs and no trailing ROLLBACK.
 
 Each row change becomes one executable statement with literal values:
   INSERT  INSERT INTO `db`.`t` (`a`, `b`) VALUES (1, 'x')
@@ -54,13 +66,16 @@ pub enum Target {
     Statement,
     /// Plain SQL text: START TRANSACTION; ...; COMMIT; per transaction.
     Sql,
+    /// A native logical log (one segment file); from binlogs only.
+    Logical,
 }
 
 /// Arguments of `replog convert`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = HELP)]
 pub struct Args {
-    /// A logical log: files or directories of segments, together one log.
+    /// A logical log (files or directories of segments, together one log),
+    /// or MySQL/MariaDB binlog files of one server, in order.
     #[arg(required = true, value_name = "LOG")]
     pub paths: Vec<String>,
     /// What to convert to.
@@ -86,10 +101,10 @@ pub struct Args {
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let inputs = Inputs::resolve(&args.paths)?;
     if inputs.detected == Detected::Binlog {
-        bail!(
-            "{}: converting MySQL/MariaDB binlogs is not supported yet",
-            inputs.files[0].display()
-        );
+        return convert_binlog(args, &inputs.files, out);
+    }
+    if args.to == Target::Logical {
+        bail!("--to logical reads MySQL/MariaDB binlogs; a native log's rows are already logical");
     }
     inputs.require_native("convert")?;
     match inputs.kind {
@@ -105,6 +120,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     };
     let segments = inputs.segments()?;
     let report = match (args.to, &args.output) {
+        (Target::Logical, _) => bail!("--to logical reads MySQL/MariaDB binlogs"),
         (Target::Statement, None) => {
             bail!("--to statement writes a binary log: give the output file with -o OUT")
         }
@@ -158,6 +174,7 @@ fn print_report(out: &mut dyn Write, args: &Args, r: &ConvertReport) -> Result<(
             let target = match (&args.output, args.to) {
                 (Some(p), Target::Statement) => format!("statement log {}", p.display()),
                 (Some(p), Target::Sql) => format!("SQL file {}", p.display()),
+                (Some(p), Target::Logical) => format!("logical log {}", p.display()),
                 (None, _) => "SQL on standard output".to_string(),
             };
             writeln!(out, "converted logical log to {target}")?;
@@ -210,4 +227,108 @@ fn print_report(out: &mut dyn Write, args: &Args, r: &ConvertReport) -> Result<(
         }
     }
     Ok(())
+}
+
+/// `replog convert` of MySQL/MariaDB binlogs, through `replog-import`.
+fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Outcome> {
+    use replog_core::LogKind;
+    use replog_core::writer::{LogWriter, WriterOptions};
+    let opts = replog_import::ImportOptions::default();
+    let mut importer = replog_import::Importer::new(files, &opts);
+    let mut sql_notes = Vec::new();
+    match (args.to, &args.output) {
+        (Target::Statement | Target::Logical, None) => {
+            bail!(
+                "--to statement and --to logical write a binary log: give the output file with -o OUT"
+            )
+        }
+        (Target::Statement | Target::Logical, Some(path)) => {
+            let kind = if args.to == Target::Statement {
+                LogKind::Statement
+            } else {
+                LogKind::Logical
+            };
+            let file = AtomicFile::create(path)?;
+            let mut w = LogWriter::new(file, &WriterOptions::new(kind))?;
+            for tx in importer.by_ref() {
+                let tx = tx?;
+                if kind == LogKind::Statement {
+                    replog_import::write_statements(&mut w, &tx)?;
+                } else {
+                    replog_import::write_logical(&mut w, &tx)?;
+                }
+            }
+            w.finish()?.commit()?;
+        }
+        (Target::Sql, output) => {
+            let mut writer = replog_import::SqlWriter::new();
+            let mut text = String::new();
+            let mut file = match output {
+                Some(path) => Some(AtomicFile::create(path)?),
+                None => None,
+            };
+            for tx in importer.by_ref() {
+                let tx = tx?;
+                text.clear();
+                writer.write(&tx, &mut text);
+                match file.as_mut() {
+                    Some(f) => f.write_all(text.as_bytes())?,
+                    None => out.write_all(text.as_bytes())?,
+                }
+            }
+            sql_notes = writer.notes().to_vec();
+            if let Some(f) = file {
+                f.commit()?;
+            }
+        }
+    }
+    let mut report = importer.into_report();
+    report.notes.extend(sql_notes);
+    // With SQL on standard output, the report goes to standard error.
+    let mut err = std::io::stderr();
+    let dest: &mut dyn Write = if args.to == Target::Sql && args.output.is_none() {
+        &mut err
+    } else {
+        out
+    };
+    match args.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut *dest, &report)?;
+            writeln!(dest)?;
+        }
+        OutputFormat::Ndjson => ndjson(dest, &report)?,
+        OutputFormat::Table => {
+            writeln!(
+                dest,
+                "{} transactions: {} statements ({} with INTVAR, {} with RAND, {} with user variables), {} DDL, {} row changes ({} inserts, {} updates, {} deletes)",
+                report.transactions,
+                report.statements,
+                report.statements_with_intvar,
+                report.statements_with_rand,
+                report.statements_with_user_vars,
+                report.ddl,
+                report.row_changes,
+                report.inserts,
+                report.updates,
+                report.deletes
+            )?;
+            if report.rows_not_in_statement_log + report.statements_not_in_logical_log > 0 {
+                writeln!(
+                    dest,
+                    "mixed binlog: {} row changes are not in a statement log, {} statements not in a logical log",
+                    report.rows_not_in_statement_log, report.statements_not_in_logical_log
+                )?;
+            }
+            for n in &report.notes {
+                writeln!(dest, "note: {n}")?;
+            }
+        }
+    }
+    Ok(
+        if report.notes.is_empty() && report.incomplete_transactions == 0 {
+            Outcome::Clean
+        } else {
+            Outcome::Found
+        },
+    )
 }
