@@ -49,6 +49,9 @@ pub struct Inputs {
     /// The kind named by any readable segment header.
     pub kind: Option<LogKind>,
     _spool: Option<tempfile::TempPath>,
+    _imported: Option<tempfile::TempDir>,
+    /// When the inputs were binlogs imported into a native log: the import's report.
+    pub imported_from_binlog: Option<replog_import::ImportReport>,
 }
 
 impl Inputs {
@@ -98,6 +101,64 @@ impl Inputs {
             detected,
             kind,
             _spool: spool,
+            _imported: None,
+            imported_from_binlog: None,
+        })
+    }
+
+    /// Like [`Inputs::resolve`], but MySQL/MariaDB binlogs are first
+    /// imported (streaming, into a temporary directory that lives as long as
+    /// the `Inputs`) as a native logical log when they carry row changes,
+    /// else as a native statement log (rules in formats/import.md). A mixed
+    /// binlog, with both row changes and data-changing statements, is
+    /// refused: convert it to both logs with `replog convert`.
+    pub fn resolve_native(paths: &[String]) -> Result<Inputs> {
+        use replog_core::writer::{LogWriter, WriterOptions};
+        let inputs = Inputs::resolve(paths)?;
+        if inputs.detected != Detected::Binlog {
+            return Ok(inputs);
+        }
+        let dir = tempfile::tempdir().context("creating a directory for the imported binlog")?;
+        let sp = dir.path().join("statement.replog");
+        let lp = dir.path().join("logical.replog");
+        let mut sw = LogWriter::new(
+            std::fs::File::create(&sp)?,
+            &WriterOptions::new(LogKind::Statement),
+        )?;
+        let mut lw = LogWriter::new(
+            std::fs::File::create(&lp)?,
+            &WriterOptions::new(LogKind::Logical),
+        )?;
+        let report = replog_import::import(
+            &inputs.files,
+            &replog_import::ImportOptions::default(),
+            Some(&mut sw),
+            Some(&mut lw),
+        )?;
+        sw.finish()?;
+        lw.finish()?;
+        let dml_statements = report.statements.saturating_sub(report.ddl);
+        if report.row_changes > 0 && dml_statements > 0 {
+            bail!(
+                "{}: a mixed binlog ({} row changes, {} data-changing statements) cannot be used as one log yet; \
+                 split it with `replog convert --to logical` and `--to statement`",
+                inputs.files[0].display(),
+                report.row_changes,
+                dml_statements
+            );
+        }
+        let (path, kind) = if report.row_changes > 0 {
+            (lp, LogKind::Logical)
+        } else {
+            (sp, LogKind::Statement)
+        };
+        Ok(Inputs {
+            files: vec![path],
+            detected: Detected::Native(Some(kind)),
+            kind: Some(kind),
+            _spool: None,
+            _imported: Some(dir),
+            imported_from_binlog: Some(report),
         })
     }
 

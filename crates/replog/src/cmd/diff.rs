@@ -85,8 +85,8 @@ fn print_divergence(out: &mut dyn Write, d: &Divergence) -> std::io::Result<()> 
 
 /// Runs `replog diff`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
-    let ia = Inputs::resolve(std::slice::from_ref(&args.a))?;
-    let ib = Inputs::resolve(std::slice::from_ref(&args.b))?;
+    let ia = Inputs::resolve_native(std::slice::from_ref(&args.a))?;
+    let ib = Inputs::resolve_native(std::slice::from_ref(&args.b))?;
     ia.require_native("diff")?;
     ib.require_native("diff")?;
     if let (Some(ka), Some(kb)) = (ia.kind, ib.kind)

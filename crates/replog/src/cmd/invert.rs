@@ -2,9 +2,9 @@
 
 use crate::Outcome;
 use crate::cmd::common::RecoveryArg;
-use crate::input::{Detected, Inputs};
+use crate::input::Inputs;
 use crate::output::{OutputFormat, ndjson};
-use anyhow::{Result, bail};
+use anyhow::Result;
 use replog_convert::atomic::AtomicFile;
 use replog_convert::invert::{InvertOptions, InvertReport, invert};
 use std::io::Write;
@@ -68,13 +68,8 @@ pub struct Args {
 
 /// Runs `replog invert`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
-    let inputs = Inputs::resolve(&args.paths)?;
-    if inputs.detected == Detected::Binlog {
-        bail!(
-            "{}: inverting MySQL/MariaDB binlogs is not supported yet (convert them to a logical log first)",
-            inputs.files[0].display()
-        );
-    }
+    // A ROW binlog is imported as a logical log first (flashback).
+    let inputs = Inputs::resolve_native(&args.paths)?;
     inputs.require_native("invert")?;
     let opts = InvertOptions {
         policy: args.recovery.into(),
