@@ -4,14 +4,16 @@
 
 use crate::Outcome;
 use crate::cmd::common::RecoveryArg;
-use crate::cmd::replay::{open_store, replay_paths};
+use crate::cmd::replay::{open_store, print_physical, replay_paths, replay_physical};
+use crate::input::{Detected, Inputs};
 use crate::output::ndjson;
 use anyhow::Result;
-use replog_store::Store;
+use replog_core::LogKind;
 use replog_store::dump::format_value;
 use replog_store::replay::ReplayOptions;
 use replog_store::snapshot;
 use replog_store::storage::Storage;
+use replog_store::{Environment, Store};
 use serde_json::json;
 use std::io::Write;
 use std::path::Path;
@@ -21,12 +23,13 @@ Examples:
   replog dump /tmp/dml/logical                # replay the log in memory, print
   replog dump follower/                       # a `replay --store` directory
   replog dump --format ndjson --table w_dml.items /tmp/dml/statement
+  replog dump /tmp/dml/physical               # page redo of a physical WAL
 
 TSV output is `-- db.table` then one line per row, values separated by a
 TAB, exactly as MariaDB's fixtures (tables/*.tsv) print them. NDJSON prints
 one object per row: {\"table\": \"db.t\", \"values\": [\"1\", \"NULL\", ...]}.
-A log is replayed as `replog replay --memory --keep-going` would; problems
-are reported on standard error.
+A log is replayed as `replog replay --memory --keep-going` would (a physical
+log by page redo); problems are reported on standard error.
 
 Exit status:
   0  the dump is the leader's state
@@ -60,8 +63,8 @@ pub struct Args {
 }
 
 /// Prints `store`'s tables.
-pub fn write_dump(
-    store: &Store,
+pub fn write_dump<S: Storage, E: Environment>(
+    store: &Store<S, E>,
     tables: &[String],
     format: DumpFormat,
     out: &mut dyn Write,
@@ -104,6 +107,23 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         _ => None,
     };
     let mut outcome = Outcome::Clean;
+    if store_dir.is_none() {
+        let inputs = Inputs::resolve(&args.paths)?;
+        if inputs.detected != Detected::Binlog && inputs.kind == Some(LogKind::Physical) {
+            let p = replay_physical(&inputs, None, None, RecoveryArg::TolerateTail)?;
+            let r = &p.report;
+            if !p.clean() || r.torn_tail.is_some() || r.uncommitted_txid.is_some() {
+                if !p.clean() {
+                    outcome = Outcome::Found;
+                }
+                let mut msg = Vec::new();
+                print_physical(&mut msg, &p)?;
+                eprint!("replog dump: {}", String::from_utf8_lossy(&msg));
+            }
+            write_dump(&p.store, &args.table, args.format, out)?;
+            return Ok(outcome);
+        }
+    }
     let store = match store_dir {
         Some(dir) => open_store(Some(dir))?.0,
         None => {

@@ -8,8 +8,8 @@ use crate::output::{OutputFormat, ndjson, table};
 use anyhow::{Context, Result, bail};
 use replog_core::LogKind;
 use replog_core::writer::{DirWriter, Durability, WriterOptions};
-use replog_store::logwrite::{LogicalEncoder, StatementEncoder, write_transaction};
 use replog_pagestore::{Options as PageOptions, PageStore};
+use replog_store::logwrite::{LogicalEncoder, StatementEncoder, write_transaction};
 use replog_store::storage::Storage;
 use replog_store::{SimEnvironment, Store};
 use serde_json::json;
@@ -179,8 +179,7 @@ fn open_log(out: &Path, format: LogFormat, args: &Args) -> Result<Log> {
         LogFormat::Physical => LogKind::Physical,
     };
     let dir = fresh_dir(out, format.name())?;
-    let writer =
-        DirWriter::create(&dir, writer_options(kind, args)).map_err(anyhow::Error::new)?;
+    let writer = DirWriter::create(&dir, writer_options(kind, args)).map_err(anyhow::Error::new)?;
     Ok(Log {
         format,
         dir,
@@ -353,18 +352,19 @@ fn report(
                 statements.len()
             )?;
             for (f, dir, end) in log_info {
-                writeln!(
-                    out,
-                    "{} log: {} (LSN 0 to {end})",
-                    f.name(),
-                    dir.display()
-                )?;
+                writeln!(out, "{} log: {} (LSN 0 to {end})", f.name(), dir.display())?;
             }
             if let Some(w) = &wal {
                 writeln!(
                     out,
                     "physical log: {} page size, {} page image(s), {} delta(s), {} init(s), {} free(s), {} checkpoint(s), {} bytes of page records",
-                    args.page_size, w.images, w.deltas, w.inits, w.frees, w.checkpoints, w.body_bytes
+                    args.page_size,
+                    w.images,
+                    w.deltas,
+                    w.inits,
+                    w.frees,
+                    w.checkpoints,
+                    w.body_bytes
                 )?;
             }
             if open {

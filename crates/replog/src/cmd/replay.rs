@@ -1,5 +1,6 @@
 //! `replog replay`: apply a native statement or logical log to a reference
-//! store as a follower, checking every COMMIT's state digest.
+//! store as a follower, or rebuild one from a physical WAL by page redo,
+//! checking every COMMIT's state digest.
 
 use crate::Outcome;
 use crate::cmd::common::{RecoveryArg, parse_time};
@@ -7,8 +8,9 @@ use crate::input::Inputs;
 use crate::output::{OutputFormat, ndjson, table};
 use anyhow::{Result, bail};
 use replog_core::LogKind;
-use replog_core::reader::{LogReader, ReaderOptions};
+use replog_core::reader::{Event, LogReader, ReaderOptions};
 use replog_core::segment::hex;
+use replog_pagestore::{Options as PageOptions, PageStore, RedoOptions, RedoReport};
 use replog_store::replay::{ReplayOptions, ReplayReport, Until, replay};
 use replog_store::snapshot::{self, Position};
 use replog_store::{ConflictPolicy, SimEnvironment, Store};
@@ -26,9 +28,27 @@ Examples:
   replog replay log/ --store follower/               # apply, save a snapshot
   replog replay log/ --store follower/               # later: catch up from it
   replog replay log/ --memory --on-conflict overwrite --format json
+  replog replay /tmp/dml/physical --memory --dump   # page redo of the WAL
 
-The kind of log (statement or logical) is read from its segment header; a
-physical log needs the page engine and is refused for now. Transactions are
+The kind of log (statement, logical or physical) is read from its segment
+header.
+
+A physical log (the page engine's WAL, `replog record --formats physical`)
+is replayed by redo: every committed transaction's page records are applied
+to empty pages (up to --until), then the catalog and every tree are loaded
+and checked (order, row decoding, row counts, table digests, unique
+indexes). After every COMMIT the digest of the redone catalog is compared
+with the COMMIT's state_after, and state_before with the previous
+state_after. The page size is the log's (--page-size, if given, must equal
+it); a log of another page format or page size is refused (exit 2). A
+torn tail or an uncommitted transaction at the end is reported and not
+applied. --on-conflict and --keep-going do not apply. With --store DIR the
+rebuilt store is saved as DIR/store.snapshot (its position names the
+physical log, so the statement or logical log of the same leader can
+catch up from it by txid); DIR must not hold a store yet, since a physical
+log is redone from its start and cannot continue a snapshot.
+
+Statement and logical logs: transactions are
 applied one at a time when their COMMIT is read; an uncommitted tail is
 reported and not applied. After each transaction the store's digest is
 compared with the COMMIT's state_after: a difference is a divergence (the
@@ -130,6 +150,9 @@ pub struct Args {
     /// Print the store's tables after replay (canonical TSV).
     #[arg(long)]
     pub dump: bool,
+    /// Physical logs: the page size the log must have (default: the log's).
+    #[arg(long, value_name = "BYTES")]
+    pub page_size: Option<usize>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: OutputFormat,
@@ -167,7 +190,7 @@ pub fn replay_paths(
             inputs.files[0].display()
         ),
         Some(LogKind::Physical) => bail!(
-            "{}: physical replay needs the page engine (not yet); replay the statement or logical log",
+            "{}: a physical log is replayed by page redo (`replog replay --memory` or `replog dump`), not into this store",
             inputs.files[0].display()
         ),
         Some(LogKind::Statement) if opts.on_conflict == ConflictPolicy::Overwrite => bail!(
@@ -314,8 +337,228 @@ pub fn print_report(out: &mut dyn Write, r: &ReplayReport, digest: u64) -> Resul
     Ok(())
 }
 
+/// A store rebuilt from a physical WAL, and what redo found.
+pub struct PhysicalReplay {
+    /// The follower, over the rebuilt pages.
+    pub store: Store<PageStore, SimEnvironment>,
+    /// What redo did.
+    pub report: RedoReport,
+    /// The segment header's log id.
+    pub log_id: [u8; 16],
+}
+
+impl PhysicalReplay {
+    /// The last applied COMMIT's state_after (the leader's digest there).
+    pub fn expected_digest(&self) -> Option<u64> {
+        self.report.last_commit.and_then(|c| c.2)
+    }
+
+    /// No state mismatch, no gap, and the store's digest is the leader's.
+    pub fn clean(&self) -> bool {
+        self.report.state_mismatches.is_empty()
+            && self.report.state_gaps.is_empty()
+            && self
+                .expected_digest()
+                .is_none_or(|d| d == self.store.digest())
+    }
+
+    /// Where the store stands in the log.
+    pub fn position(&self) -> Position {
+        let (txid, lsn) = self.report.last_commit.map_or((0, 0), |c| (c.0, c.1));
+        Position {
+            kind: Some(LogKind::Physical),
+            log_id: self.log_id,
+            // Just past the COMMIT frame (COMMIT bodies are 34 bytes: a
+            // 40-byte padded frame).
+            applied_lsn: if self.report.last_commit.is_some() {
+                lsn + replog_core::frame::padded_len(34) as u64
+            } else {
+                0
+            },
+            last_txid: txid,
+            digest: self.store.digest(),
+        }
+    }
+}
+
+/// Rebuilds a store from the physical WAL at `inputs` by page redo.
+pub fn replay_physical(
+    inputs: &Inputs,
+    until: Option<Until>,
+    page_size: Option<usize>,
+    recovery: RecoveryArg,
+) -> Result<PhysicalReplay> {
+    let reader_options = || ReaderOptions {
+        policy: recovery.into(),
+        continue_after_damage: false,
+        buffer_size: 0,
+    };
+    // The first segment header gives the page size and the log id.
+    let mut probe = LogReader::new(inputs.segments()?, reader_options());
+    let header = match probe.next() {
+        Some(Ok(Event::Segment { header, .. })) => header.clone(),
+        Some(Err(e)) => return Err(anyhow::Error::new(e)),
+        _ => bail!("{}: no readable segment header", inputs.files[0].display()),
+    };
+    drop(probe);
+    replog_physical::check_header(&header)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", inputs.files[0].display()))?;
+    let log_pages = header.page_size as usize;
+    if let Some(want) = page_size
+        && want != log_pages
+    {
+        bail!(
+            "{}: the log was written with {log_pages}-byte pages, not {want} (--page-size)",
+            inputs.files[0].display()
+        );
+    }
+    let reader = LogReader::new(inputs.segments()?, reader_options());
+    let ropts = RedoOptions {
+        until,
+        check_states: true,
+    };
+    let (pages, report) =
+        PageStore::from_wal_with(reader, &PageOptions::with_page_size(log_pages), &ropts)
+            .map_err(|e| anyhow::anyhow!("{}: physical redo: {e}", inputs.files[0].display()))?;
+    Ok(PhysicalReplay {
+        store: Store::with_storage(pages, follower_environment()),
+        report,
+        log_id: header.log_id,
+    })
+}
+
+/// The physical replay report as JSON.
+pub fn physical_json(p: &PhysicalReplay) -> serde_json::Value {
+    let r = &p.report;
+    let digest = p.store.digest();
+    let pos = p.position();
+    json!({
+        "clean": p.clean(),
+        "kind": "physical",
+        "log_id": hex(&p.log_id),
+        "page_size": r.page_size,
+        "applied": r.transactions,
+        "page_records_applied": r.applied,
+        "page_records_skipped": r.skipped,
+        "wal_bytes": r.frame_bytes,
+        "stopped": r.stopped_at_until.then_some("until"),
+        "applied_lsn": pos.applied_lsn,
+        "last_txid": pos.last_txid,
+        "digest": format!("{digest:016x}"),
+        "expected_digest": p.expected_digest().map(|d| format!("{d:016x}")),
+        "states_checked": r.states_checked,
+        "divergences": r.state_mismatches.iter().map(|d| json!({
+            "txid": d.txid, "lsn": d.lsn,
+            "expected": format!("{:016x}", d.expected),
+            "actual": format!("{:016x}", d.actual),
+        })).collect::<Vec<_>>(),
+        "state_gaps": r.state_gaps.iter().map(|(t, l)| json!({"txid": t, "lsn": l})).collect::<Vec<_>>(),
+        "uncommitted": r.uncommitted_txid.map(|t| json!({"txid": t})),
+        "torn_tail": r.torn_tail,
+    })
+}
+
+/// Prints the physical replay report for people.
+pub fn print_physical(out: &mut dyn Write, p: &PhysicalReplay) -> Result<()> {
+    let r = &p.report;
+    writeln!(
+        out,
+        "physical log: redid {} transaction(s) (txid 0 creates the store); {} page record(s) applied, {} skipped; {}-byte pages; {} bytes of WAL",
+        r.transactions, r.applied, r.skipped, r.page_size, r.frame_bytes
+    )?;
+    let pos = p.position();
+    writeln!(
+        out,
+        "position: LSN {} (last txid {})",
+        pos.applied_lsn, pos.last_txid
+    )?;
+    if r.stopped_at_until {
+        writeln!(out, "stopped at --until")?;
+    }
+    writeln!(
+        out,
+        "state digests: {} COMMIT(s) checked against the redone pages, {} mismatch(es), {} gap(s)",
+        r.states_checked,
+        r.state_mismatches.len(),
+        r.state_gaps.len()
+    )?;
+    for d in &r.state_mismatches {
+        writeln!(
+            out,
+            "divergence: transaction {} (COMMIT at LSN {}): expected {:016x}, pages have {:016x}",
+            d.txid, d.lsn, d.expected, d.actual
+        )?;
+    }
+    for (t, l) in &r.state_gaps {
+        writeln!(
+            out,
+            "gap: transaction {t} (COMMIT at LSN {l}) does not start from the previous state"
+        )?;
+    }
+    if let Some(t) = r.uncommitted_txid {
+        writeln!(out, "uncommitted tail: transaction {t}, not applied")?;
+    }
+    if let Some(t) = &r.torn_tail {
+        writeln!(out, "torn tail: {t}, accepted as the end of the log")?;
+    }
+    let digest = p.store.digest();
+    write!(out, "store digest: {digest:016x}")?;
+    match p.expected_digest() {
+        Some(e) if e == digest => writeln!(out, " (matches the leader)")?,
+        Some(e) => writeln!(out, " (leader: {e:016x})")?,
+        None => writeln!(out)?,
+    }
+    Ok(())
+}
+
+fn run_physical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Outcome> {
+    if let Some(dir) = &args.store
+        && snapshot::path_in(dir).exists()
+    {
+        bail!(
+            "{}: already holds a store; a physical log is redone from its start and cannot continue a snapshot (use an empty --store directory, --memory, or the statement or logical log to catch up)",
+            dir.display()
+        );
+    }
+    let p = replay_physical(inputs, args.until, args.page_size, args.recovery)?;
+    if let Some(dir) = &args.store {
+        snapshot::save(dir, &p.store, &p.position()).map_err(anyhow::Error::new)?;
+    }
+    match args.format {
+        OutputFormat::Table => {
+            print_physical(out, &p)?;
+            if args.dump {
+                p.store.dump(&mut &mut *out)?;
+            }
+        }
+        OutputFormat::Json | OutputFormat::Ndjson => {
+            let mut v = physical_json(&p);
+            if args.dump {
+                let mut d = Vec::new();
+                p.store.dump(&mut d)?;
+                v["dump"] = json!(String::from_utf8_lossy(&d));
+            }
+            if args.format == OutputFormat::Json {
+                serde_json::to_writer_pretty(&mut *out, &v)?;
+                writeln!(out)?;
+            } else {
+                ndjson(out, &v)?;
+            }
+        }
+    }
+    Ok(if p.clean() {
+        Outcome::Clean
+    } else {
+        Outcome::Found
+    })
+}
+
 /// Runs `replog replay`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    let inputs = Inputs::resolve(&args.paths)?;
+    if inputs.detected != crate::input::Detected::Binlog && inputs.kind == Some(LogKind::Physical) {
+        return run_physical(args, &inputs, out);
+    }
     let (mut store, start) = open_store(args.store.as_deref())?;
     let opts = ReplayOptions {
         on_conflict: args.on_conflict.into(),
