@@ -1,8 +1,10 @@
 //! `record`, `replay` and `dump` end to end on the reference store: every
-//! MariaDB fixture workload is recorded as both native logs, verified, and
-//! replayed by each log to the leader's digest and MariaDB's tables; a
-//! crashed log applies only committed transactions; conflicts under each
-//! policy; `--until`; follower catch-up from a snapshot.
+//! MariaDB fixture workload is recorded as all three native logs (statement,
+//! logical, physical WAL of the page engine), verified, and replayed by each
+//! log to the leader's digest and MariaDB's tables; a crashed log applies
+//! only committed transactions; conflicts under each policy; `--until`;
+//! follower catch-up from a snapshot; physical page sizes and page-format
+//! refusal.
 
 use clap::Parser;
 use replog::{Cli, Outcome};
@@ -98,11 +100,39 @@ fn fixture_workloads_replay_to_the_leader_and_mariadb() {
         let sql = root().join(format!("fixtures/mariadb/workloads/{name}.sql"));
         let dir = tmp.path().join(name);
         let leader = record(&sql, &dir);
-        for kind in ["statement", "logical"] {
+        for kind in ["statement", "logical", "physical"] {
             let log = dir.join(kind);
             let (o, _) = run(&["verify", s(&log)]);
             assert_eq!(o.unwrap(), Outcome::Clean, "{name} {kind}: verify");
         }
+        // The physical WAL: page redo reaches the leader, every COMMIT's
+        // state checked, one WAL transaction per store transaction (+ 0).
+        let (o, pv) = json(&[
+            "replay",
+            s(&dir.join("physical")),
+            "--memory",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(o, Outcome::Clean, "{name}: physical replay {pv}");
+        assert_eq!(pv["digest"], leader.as_str(), "{name}: physical digest");
+        assert_eq!(pv["expected_digest"], leader.as_str());
+        assert_eq!(pv["states_checked"], pv["applied"]);
+        let commits = |k: &str| {
+            records(&dir.join(k))
+                .iter()
+                .filter(|r| r.2 == "COMMIT")
+                .map(|r| r.3.unwrap())
+                .collect::<Vec<_>>()
+        };
+        let mut physical_txids = commits("physical");
+        assert_eq!(
+            physical_txids.remove(0),
+            0,
+            "{name}: txid 0 creates the store"
+        );
+        assert_eq!(physical_txids, commits("statement"), "{name}: txids");
+        let (_, physical_dump) = dump(&dir.join("physical"));
         let (o, lv) = json(&[
             "replay",
             s(&dir.join("logical")),
@@ -114,6 +144,7 @@ fn fixture_workloads_replay_to_the_leader_and_mariadb() {
         assert_eq!(lv["digest"], leader.as_str(), "{name}: logical digest");
         assert_eq!(lv["expected_digest"], leader.as_str());
         let (_, logical_dump) = dump(&dir.join("logical"));
+        assert_eq!(physical_dump, logical_dump, "{name}: physical dump");
         let (o, sv) = json(&[
             "replay",
             s(&dir.join("statement")),
@@ -545,13 +576,169 @@ fn record_names_the_failing_statement() {
 }
 
 #[test]
-fn physical_logs_are_refused_for_now() {
+fn physical_log_that_is_not_a_store_is_refused_clearly() {
+    // The format sample's pages are not a page-engine store.
     let f = root().join("fixtures/native/physical/sample.replog");
     let (r, _) = run(&["replay", s(&f), "--memory"]);
     assert!(
-        r.unwrap_err().to_string().contains("page engine"),
+        r.unwrap_err().to_string().contains("do not form a store"),
         "physical replay must say why it is refused"
     );
+}
+
+#[test]
+fn crashed_physical_wal_applies_committed_transactions_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("txn");
+    record(&root().join("fixtures/mariadb/workloads/txn.sql"), &dir);
+    let log = dir.join("physical");
+    let recs = records(&log);
+    let seg = single_segment(&log);
+    let bytes = std::fs::read(&seg).unwrap();
+    let mut checked = 0;
+    // Every transaction with at least two records after BEGIN, cut at a
+    // frame boundary inside it and in the middle of a frame.
+    for (bi, _) in recs.iter().enumerate().filter(|(i, r)| {
+        // Transaction 0 creates the store: a cut inside it leaves no store.
+        r.2 == "BEGIN" && r.3 != Some(0) && recs[i + 1].2 != "COMMIT" && recs[i + 2].2 != "COMMIT"
+    }) {
+        let txid = recs[bi].3.unwrap();
+        let committed: Vec<&(u64, u64, String, Option<u64>)> =
+            recs[..bi].iter().filter(|r| r.2 == "COMMIT").collect();
+        for (cut, torn) in [(recs[bi + 2].1, false), (recs[bi + 2].1 + 5, true)] {
+            let crashed = tmp.path().join(format!("crash-{cut}"));
+            std::fs::create_dir_all(&crashed).unwrap();
+            std::fs::write(
+                crashed.join(seg.file_name().unwrap()),
+                &bytes[..cut as usize],
+            )
+            .unwrap();
+            let (o, v) = json(&["replay", s(&crashed), "--memory", "--format", "json"]);
+            assert_eq!(o, Outcome::Clean, "{v}");
+            assert_eq!(v["applied"], committed.len(), "{v}");
+            assert_eq!(v["last_txid"], committed.last().unwrap().3.unwrap());
+            assert_eq!(v["uncommitted"]["txid"], txid, "{v}");
+            assert_eq!(v["torn_tail"].is_string(), torn, "{v}");
+            assert_eq!(v["digest"], v["expected_digest"]);
+            // The same state as the full log replayed up to the last
+            // committed transaction.
+            let until = format!("txid:{}", committed.last().unwrap().3.unwrap());
+            let (_, full) = json(&[
+                "replay",
+                s(&log),
+                "--memory",
+                "--until",
+                &until,
+                "--format",
+                "json",
+                "--dump",
+            ]);
+            let (_, cut_dump) = json(&[
+                "replay",
+                s(&crashed),
+                "--memory",
+                "--format",
+                "json",
+                "--dump",
+            ]);
+            assert_eq!(full["stopped"], "until");
+            assert_eq!(full["dump"], cut_dump["dump"]);
+            assert_eq!(full["digest"], v["digest"]);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "{checked}");
+}
+
+#[test]
+fn physical_page_sizes_format_refusal_and_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sql = root().join("fixtures/mariadb/workloads/dml.sql");
+    let base = tmp.path().join("base");
+    let leader = record(&sql, &base);
+    let (_, base_dump) = dump(&base.join("logical"));
+    // Another page size replays to the same store.
+    for ps in ["512", "65536"] {
+        let out = tmp.path().join(format!("ps{ps}"));
+        let (o, v) = json(&[
+            "record",
+            s(&sql),
+            "--out",
+            s(&out),
+            "--formats",
+            "physical",
+            "--page-size",
+            ps,
+            "--durability",
+            "os",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(o, Outcome::Clean);
+        assert_eq!(v["digest"], leader.as_str());
+        assert_eq!(v["physical"]["page_size"], ps.parse::<u64>().unwrap());
+        assert!(!out.join("statement").exists());
+        let log = out.join("physical");
+        let (o, _) = run(&["verify", s(&log)]);
+        assert_eq!(o.unwrap(), Outcome::Clean);
+        let (o, pv) = json(&["replay", s(&log), "--memory", "--format", "json"]);
+        assert_eq!(o, Outcome::Clean, "{pv}");
+        assert_eq!(pv["page_size"], ps.parse::<u64>().unwrap());
+        assert_eq!(pv["digest"], leader.as_str());
+        assert_eq!(dump(&log).1, base_dump);
+        // Asking for another page size is refused.
+        let (r, _) = run(&["replay", s(&log), "--memory", "--page-size", "8192"]);
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains(&format!("{ps}-byte pages")), "{e}");
+    }
+    // A forged page-format version (header re-written with a valid CRC).
+    let log = base.join("physical");
+    let seg = single_segment(&log);
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let mut h = replog_core::segment::SegmentHeader::parse(&bytes, 0).unwrap();
+    h.page_format += 1;
+    bytes[..replog_core::segment::HEADER_LEN].copy_from_slice(&h.encode());
+    let forged = tmp.path().join("forged");
+    std::fs::create_dir_all(&forged).unwrap();
+    std::fs::write(forged.join(seg.file_name().unwrap()), &bytes).unwrap();
+    let (r, _) = run(&["verify", s(&forged)]);
+    assert!(format!("{:#}", r.unwrap_err()).contains("page format 2"));
+    let (r, _) = run(&["replay", s(&forged), "--memory"]);
+    let e = r.unwrap_err().to_string();
+    assert!(
+        e.contains("page format") || e.contains("page-format"),
+        "{e}"
+    );
+    let (r, _) = run(&["dump", s(&forged)]);
+    assert!(r.is_err());
+    // --store: a rebuilt store is saved as a snapshot another log of the
+    // same leader catches up from; a store is not continued by a WAL.
+    let store = tmp.path().join("store");
+    let (o, v) = json(&[
+        "replay",
+        s(&log),
+        "--store",
+        s(&store),
+        "--until",
+        "txid:10",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o, Outcome::Clean, "{v}");
+    assert_eq!(v["last_txid"], 10);
+    let (o, v) = json(&[
+        "replay",
+        s(&base.join("logical")),
+        "--store",
+        s(&store),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o, Outcome::Clean, "{v}");
+    assert_eq!(v["already_applied"], 10, "{v}");
+    assert_eq!(v["digest"], leader.as_str());
+    let (r, _) = run(&["replay", s(&log), "--store", s(&store)]);
+    assert!(r.unwrap_err().to_string().contains("already holds a store"));
 }
 
 #[test]
