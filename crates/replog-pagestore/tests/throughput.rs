@@ -54,10 +54,7 @@ fn redo_throughput() {
     let (_, rep2) = PageStore::from_wal_with(reader, &opts, &ropts).unwrap();
     let checked = t.elapsed();
     assert!(rep2.state_mismatches.is_empty());
-    let data: u64 = p
-        .committed_pages()
-        .len()
-        .saturating_mul(opts.page_size) as u64;
+    let data: u64 = p.committed_pages().len().saturating_mul(opts.page_size) as u64;
     eprintln!(
         "with per-COMMIT state checks: {:.2} s = {:.0} MB/s; store {:.1} MB of pages ({} pages)",
         checked.as_secs_f64(),
