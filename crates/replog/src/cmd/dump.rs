@@ -108,7 +108,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     };
     let mut outcome = Outcome::Clean;
     if store_dir.is_none() {
-        let inputs = Inputs::resolve(&args.paths)?;
+        let inputs = Inputs::resolve_native(&args.paths)?;
         if inputs.detected != Detected::Binlog && inputs.kind == Some(LogKind::Physical) {
             let p = replay_physical(&inputs, None, None, RecoveryArg::TolerateTail)?;
             let r = &p.report;

@@ -182,7 +182,7 @@ pub fn replay_paths(
     opts: &ReplayOptions,
     recovery: RecoveryArg,
 ) -> Result<ReplayReport> {
-    let inputs = Inputs::resolve(paths)?;
+    let inputs = Inputs::resolve_native(paths)?;
     inputs.require_native("replay")?;
     match inputs.kind {
         None => bail!(
@@ -555,7 +555,7 @@ fn run_physical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Out
 
 /// Runs `replog replay`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
-    let inputs = Inputs::resolve(&args.paths)?;
+    let inputs = Inputs::resolve_native(&args.paths)?;
     if inputs.detected != crate::input::Detected::Binlog && inputs.kind == Some(LogKind::Physical) {
         return run_physical(args, &inputs, out);
     }
