@@ -22,6 +22,14 @@ Examples:
   replog convert mariadb-bin.000001 mariadb-bin.000002 --to logical -o rows.replog
   replog convert mysql-bin.000042 --to statement -o statements.replog
   replog convert mysql-bin.000042 --to sql | mariadb    # replay into a server
+  replog convert /tmp/dml/logical --to physical -o /tmp/dml/wal   # a directory
+  replog convert mariadb-bin.000001 --to physical -o wal/
+
+--to physical replays the input (a statement or logical log, or a ROW or
+STATEMENT binlog) into the reference store's page engine and writes the page
+changes it makes as a physical WAL: a log of the same transactions, with the
+same txids and state digests, tied to one page format (--page-size). The
+directory is built under a temporary name and renamed when complete.
 
 Binlogs (rules in formats/import.md): QUERY events become STATEMENT records
 with the context the binlog captured (INTVAR, RAND, USER_VAR, timestamp,
@@ -68,6 +76,9 @@ pub enum Target {
     Sql,
     /// A native logical log (one segment file); from binlogs only.
     Logical,
+    /// A physical WAL (a directory of segments): the log replayed into the
+    /// reference store's page engine, whose page changes are captured.
+    Physical,
 }
 
 /// Arguments of `replog convert`.
@@ -95,10 +106,16 @@ pub struct Args {
     /// Format of the report.
     #[arg(long, value_enum, default_value_t)]
     pub format: OutputFormat,
+    /// Page size of the physical WAL (--to physical).
+    #[arg(long, default_value_t = 8192, value_name = "BYTES")]
+    pub page_size: usize,
 }
 
 /// Runs `replog convert`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    if args.to == Target::Physical {
+        return convert_to_physical(args, out);
+    }
     let inputs = Inputs::resolve(&args.paths)?;
     if inputs.detected == Detected::Binlog {
         return convert_binlog(args, &inputs.files, out);
@@ -121,6 +138,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let segments = inputs.segments()?;
     let report = match (args.to, &args.output) {
         (Target::Logical, _) => bail!("--to logical reads MySQL/MariaDB binlogs"),
+        (Target::Physical, _) => bail!("--to physical is handled before"),
         (Target::Statement, None) => {
             bail!("--to statement writes a binary log: give the output file with -o OUT")
         }
@@ -175,6 +193,7 @@ fn print_report(out: &mut dyn Write, args: &Args, r: &ConvertReport) -> Result<(
                 (Some(p), Target::Statement) => format!("statement log {}", p.display()),
                 (Some(p), Target::Sql) => format!("SQL file {}", p.display()),
                 (Some(p), Target::Logical) => format!("logical log {}", p.display()),
+                (Some(p), Target::Physical) => format!("physical WAL {}", p.display()),
                 (None, _) => "SQL on standard output".to_string(),
             };
             writeln!(out, "converted logical log to {target}")?;
@@ -237,6 +256,7 @@ fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result
     let mut importer = replog_import::Importer::new(files, &opts);
     let mut sql_notes = Vec::new();
     match (args.to, &args.output) {
+        (Target::Physical, _) => bail!("--to physical is handled before"),
         (Target::Statement | Target::Logical, None) => {
             bail!(
                 "--to statement and --to logical write a binary log: give the output file with -o OUT"
@@ -331,4 +351,117 @@ fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result
             Outcome::Found
         },
     )
+}
+
+/// `replog convert --to physical`: replay into the page engine and keep the
+/// WAL it writes.
+fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    use replog_core::reader::{LogReader, ReaderOptions};
+    use replog_pagestore::{Options as PageOptions, PageStore};
+    use replog_store::replay::{ReplayOptions, replay};
+    use replog_store::snapshot::Position;
+    let Some(target) = &args.output else {
+        bail!("--to physical writes a directory of segments: give it with -o DIR");
+    };
+    if target.exists() {
+        bail!(
+            "{}: already exists; --to physical writes a new directory",
+            target.display()
+        );
+    }
+    let inputs = Inputs::resolve_native(&args.paths)?;
+    inputs.require_native("convert")?;
+    if inputs.kind == Some(replog_core::LogKind::Physical) {
+        bail!("{}: already a physical log", inputs.files[0].display());
+    }
+    let parent = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let staging = tempfile::Builder::new()
+        .prefix(".replog-convert-")
+        .tempdir_in(parent)
+        .map_err(|e| {
+            anyhow::anyhow!("creating a staging directory in {}: {e}", parent.display())
+        })?;
+    let wal_dir = staging.path().join("wal");
+    let page_opts = PageOptions {
+        page_size: args.page_size,
+        ..PageOptions::default()
+    };
+    let pages = PageStore::create_dir(&wal_dir, page_opts).map_err(anyhow::Error::new)?;
+    let mut store =
+        replog_store::Store::with_storage(pages, crate::cmd::replay::follower_environment());
+    let mut reader = LogReader::new(
+        inputs.segments()?,
+        ReaderOptions {
+            policy: args.recovery.into(),
+            continue_after_damage: false,
+            buffer_size: 0,
+        },
+    );
+    let report = replay(
+        &mut store,
+        Position::default(),
+        &mut reader,
+        &ReplayOptions::default(),
+    )
+    .map_err(anyhow::Error::new)?;
+    if let Some(stop) = &report.stopped {
+        bail!("conversion stopped: {stop:?}; nothing written");
+    }
+    if let Some(d) = report.damage.iter().find(|d| !d.tolerated) {
+        return Err(anyhow::Error::new(d.to_error()).context("damaged input; nothing written"));
+    }
+    let pages = store.into_storage();
+    let stats = pages.wal_stats();
+    pages.finish().map_err(anyhow::Error::new)?;
+    std::fs::rename(&wal_dir, target)
+        .map_err(|e| anyhow::anyhow!("moving the WAL to {}: {e}", target.display()))?;
+    let clean = report.clean();
+    let doc = serde_json::json!({
+        "output": target.display().to_string(),
+        "transactions": report.applied,
+        "statements": report.statements,
+        "row_changes": report.changes,
+        "page_size": args.page_size,
+        "wal": {
+            "commits": stats.commits,
+            "page_images": stats.images,
+            "page_deltas": stats.deltas,
+            "page_inits": stats.inits,
+            "page_frees": stats.frees,
+            "checkpoints": stats.checkpoints,
+            "record_bytes": stats.body_bytes,
+        },
+        "clean": clean,
+        "divergences": report.divergences.len(),
+        "conflicts": report.conflicts.len(),
+    });
+    match args.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, &doc)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Ndjson => ndjson(out, &doc)?,
+        OutputFormat::Table => writeln!(
+            out,
+            "converted {} transactions ({} statements, {} row changes) into the physical WAL {} ({} B pages){}",
+            report.applied,
+            report.statements,
+            report.changes,
+            target.display(),
+            args.page_size,
+            if clean {
+                ""
+            } else {
+                "; the replay was not clean (divergences or conflicts)"
+            }
+        )?,
+    }
+    Ok(if clean {
+        Outcome::Clean
+    } else {
+        Outcome::Found
+    })
 }
