@@ -70,7 +70,7 @@ use replog_core::writer::{DirWriter, LogWriter, WriterOptions};
 use replog_core::{Begin, Commit, LogKind};
 use replog_physical::{Checkpoint, PAGE_FORMAT_VERSION, PhysicalRecord};
 use replog_store::digest::row_hash;
-use replog_store::storage::{primary_key, unique_key};
+use replog_store::storage::{duplicate_key_error, primary_key, unique_key};
 use replog_store::{Environment, Error, ErrorKind, Row, Storage, Store, TableDef, TableId};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -199,26 +199,6 @@ fn unknown(id: TableId) -> Error {
 #[cold]
 fn missing_row() -> Error {
     Error::new(ErrorKind::Conflict, "no row with that primary key")
-}
-
-fn dup_error(def: &TableDef, name: &str, row: &Row) -> Error {
-    let cols: Vec<usize> = if name == "PRIMARY" {
-        def.primary_key.clone()
-    } else {
-        def.unique_keys
-            .iter()
-            .find(|u| u.name == name)
-            .map(|u| u.columns.clone())
-            .unwrap_or_default()
-    };
-    let shown: Vec<String> = cols
-        .iter()
-        .map(|&i| row.get(i).map_or(String::new(), ToString::to_string))
-        .collect();
-    Error::new(
-        ErrorKind::DuplicateKey,
-        format!("Duplicate entry '{}' for key '{}'", shown.join("-"), name),
-    )
 }
 
 impl PageStore {
@@ -1023,13 +1003,13 @@ impl Storage for PageStore {
             catalog::encode_row(r, &mut Vec::new())
                 .map_err(|m| Error::new(ErrorKind::BadValue, m))?;
             if pks.contains(&primary_key(&def, r)) {
-                return Err(dup_error(&def, "PRIMARY", r));
+                return Err(duplicate_key_error(&def, "PRIMARY", r));
             }
             for (u, set) in def.unique_keys.iter().zip(&uks) {
                 if let Some(k) = unique_key(&u.columns, r)
                     && set.contains(&k)
                 {
-                    return Err(dup_error(&def, &u.name, r));
+                    return Err(duplicate_key_error(&def, &u.name, r));
                 }
             }
             pks.insert(primary_key(&def, r));
@@ -1118,7 +1098,7 @@ impl Storage for PageStore {
     fn insert(&mut self, id: TableId, row: Row) -> Result<Vec<u8>, Error> {
         let t = self.cat.tables.get(&id).ok_or_else(|| unknown(id))?;
         if let Some((name, _)) = Self::conflict_in(&self.inner.get_mut().pager, t, &row, None)? {
-            return Err(dup_error(&t.def, &name, &row));
+            return Err(duplicate_key_error(&t.def, &name, &row));
         }
         self.check_row_keys(&t.def, &row)?;
         self.link(id, &row)
@@ -1136,7 +1116,7 @@ impl Storage for PageStore {
             return Err(missing_row());
         }
         if let Some((name, _)) = Self::conflict_in(pager, t, &row, Some(key))? {
-            return Err(dup_error(&t.def, &name, &row));
+            return Err(duplicate_key_error(&t.def, &name, &row));
         }
         self.check_row_keys(&t.def, &row)?;
         catalog::encode_row(&row, &mut Vec::new())

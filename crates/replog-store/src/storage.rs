@@ -279,24 +279,7 @@ impl MemTable {
     }
 
     fn dup_error(&self, name: &str, row: &Row) -> Error {
-        let cols: Vec<usize> = if name == "PRIMARY" {
-            self.def.primary_key.clone()
-        } else {
-            self.def
-                .unique_keys
-                .iter()
-                .find(|u| u.name == name)
-                .map(|u| u.columns.clone())
-                .unwrap_or_default()
-        };
-        let shown: Vec<String> = cols
-            .iter()
-            .map(|&i| row.get(i).map_or(String::new(), ToString::to_string))
-            .collect();
-        Error::new(
-            ErrorKind::DuplicateKey,
-            format!("Duplicate entry '{}' for key '{}'", shown.join("-"), name),
-        )
+        duplicate_key_error(&self.def, name, row)
     }
 
     fn link(&mut self, pk: &[u8], row: &Row) {
@@ -506,4 +489,28 @@ impl Storage for MemStorage {
     fn unique_lookup(&self, id: TableId, index: usize, key: &[u8]) -> Option<Vec<u8>> {
         self.tables.get(&id)?.uniques.get(index)?.get(key).cloned()
     }
+}
+
+/// MySQL's error for a row that collides on key `name` (`PRIMARY` or a
+/// unique key's name): `Duplicate entry 'v1-v2' for key 'name'`. Every
+/// storage engine reports collisions with it, so the engines agree to the
+/// letter.
+pub fn duplicate_key_error(def: &TableDef, name: &str, row: &Row) -> Error {
+    let cols: Vec<usize> = if name == "PRIMARY" {
+        def.primary_key.clone()
+    } else {
+        def.unique_keys
+            .iter()
+            .find(|u| u.name == name)
+            .map(|u| u.columns.clone())
+            .unwrap_or_default()
+    };
+    let shown: Vec<String> = cols
+        .iter()
+        .map(|&i| row.get(i).map_or(String::new(), ToString::to_string))
+        .collect();
+    Error::new(
+        ErrorKind::DuplicateKey,
+        format!("Duplicate entry '{}' for key '{}'", shown.join("-"), name),
+    )
 }
