@@ -51,3 +51,13 @@ pub enum DamageClass {
     /// between segments, broken transaction structure.
     Corrupt,
 }
+
+impl DamageClass {
+    /// How people read it: `torn tail` or `corruption`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            DamageClass::TornTail => "torn tail",
+            DamageClass::Corrupt => "corruption",
+        }
+    }
+}

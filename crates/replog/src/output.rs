@@ -141,6 +141,37 @@ pub fn table(header: &[&str]) -> Table {
     t
 }
 
+/// The `--stats` table: count, bytes and their shares per record or event
+/// type, with a total row (the layout of `pg_waldump --stats=record`).
+pub fn stats_table<'a>(rows: impl IntoIterator<Item = (&'a str, u64, u64)>) -> Table {
+    let rows: Vec<(&str, u64, u64)> = rows.into_iter().collect();
+    let n: u64 = rows.iter().map(|r| r.1).sum();
+    let b: u64 = rows.iter().map(|r| r.2).sum();
+    let mut t = table(&["TYPE", "COUNT", "COUNT%", "BYTES", "BYTES%"]);
+    for i in 1..5 {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(comfy_table::CellAlignment::Right);
+        }
+    }
+    for (k, c, by) in rows {
+        t.add_row(vec![
+            k.to_string(),
+            c.to_string(),
+            percent(c, n),
+            by.to_string(),
+            percent(by, b),
+        ]);
+    }
+    t.add_row(vec![
+        "Total".to_string(),
+        n.to_string(),
+        "100.00%".into(),
+        b.to_string(),
+        "100.00%".into(),
+    ]);
+    t
+}
+
 /// Writes a JSON array one element at a time.
 #[derive(Debug, Default)]
 pub struct JsonArray {

@@ -5,10 +5,10 @@
 
 use crate::Outcome;
 use crate::cmd::{inspect, verify};
-use crate::output::{JsonArray, OutputFormat, Progress, TableSink, ndjson, percent, table};
+use crate::output::{JsonArray, OutputFormat, Progress, TableSink, ndjson, stats_table};
 use anyhow::{Context, Result};
 use replog_binlog::{Event, EventBody, ReadOptions, Row, StreamReader, TableMap};
-use replog_core::recovery::RecoveryPolicy;
+use replog_core::recovery::{DamageClass, RecoveryPolicy};
 use replog_core::{ErrorKind, Value};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -492,28 +492,7 @@ fn print_stats(
     }
     match format {
         OutputFormat::Table => {
-            let mut t = table(&["TYPE", "COUNT", "COUNT%", "BYTES", "BYTES%"]);
-            for i in 1..5 {
-                if let Some(c) = t.column_mut(i) {
-                    c.set_cell_alignment(comfy_table::CellAlignment::Right);
-                }
-            }
-            for (k, (c, by)) in stats {
-                t.add_row(vec![
-                    k.to_string(),
-                    c.to_string(),
-                    percent(*c, n),
-                    by.to_string(),
-                    percent(*by, b),
-                ]);
-            }
-            t.add_row(vec![
-                "Total".to_string(),
-                n.to_string(),
-                "100.00%".into(),
-                b.to_string(),
-                "100.00%".into(),
-            ]);
+            let t = stats_table(stats.iter().map(|(k, (c, by))| (*k, *c, *by)));
             writeln!(out, "{t}")?;
         }
         OutputFormat::Json => {
@@ -563,7 +542,7 @@ struct FileReport {
 #[derive(Serialize)]
 struct BinlogDamage {
     offset: u64,
-    class: &'static str,
+    class: DamageClass,
     tolerated: bool,
     message: String,
 }
@@ -617,15 +596,15 @@ pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Re
             if let Some(e) = err {
                 let torn = matches!(e.kind(), ErrorKind::UnexpectedEof { .. }) && last;
                 let class = if torn {
-                    replog_core::recovery::DamageClass::TornTail
+                    DamageClass::TornTail
                 } else {
-                    replog_core::recovery::DamageClass::Corrupt
+                    DamageClass::Corrupt
                 };
                 let tolerated = policy.tolerates(class, last);
                 ok &= tolerated;
                 damage = Some(BinlogDamage {
                     offset: e.offset().unwrap_or(0),
-                    class: if torn { "torn-tail" } else { "corrupt" },
+                    class,
                     tolerated,
                     message: e.message().to_string(),
                 });
@@ -673,15 +652,11 @@ pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Re
                     )?;
                 }
                 if let Some(d) = &r.damage {
-                    let verdict = if d.tolerated {
-                        "accepted by policy"
-                    } else {
-                        "damage"
-                    };
+                    let verdict = crate::cmd::verify::verdict(d.tolerated);
                     writeln!(
                         out,
                         "{verdict}: {} at offset {} (0x{:x}): {}",
-                        d.class.replace('-', " "),
+                        d.class.describe(),
                         d.offset,
                         d.offset,
                         d.message

@@ -2,7 +2,7 @@
 
 use crate::cmd::common::{RecoveryArg, parse_time};
 use crate::input::Inputs;
-use crate::output::{JsonArray, OutputFormat, Progress, TableSink, ndjson, percent, table};
+use crate::output::{JsonArray, OutputFormat, Progress, TableSink, ndjson, stats_table};
 use crate::{Outcome, with_format};
 use anyhow::{Result, bail};
 use replog_core::reader::{Event, LogReader, ReaderOptions};
@@ -524,28 +524,7 @@ fn print_stats(
         .collect();
     match format {
         OutputFormat::Table => {
-            let mut t = table(&["TYPE", "COUNT", "COUNT%", "BYTES", "BYTES%"]);
-            for i in 1..5 {
-                if let Some(c) = t.column_mut(i) {
-                    c.set_cell_alignment(comfy_table::CellAlignment::Right);
-                }
-            }
-            for (k, s) in m {
-                t.add_row(vec![
-                    k.to_string(),
-                    s.count.to_string(),
-                    percent(s.count, n),
-                    s.bytes.to_string(),
-                    percent(s.bytes, b),
-                ]);
-            }
-            t.add_row(vec![
-                "Total".to_string(),
-                n.to_string(),
-                "100.00%".into(),
-                b.to_string(),
-                "100.00%".into(),
-            ]);
+            let t = stats_table(m.iter().map(|(k, s)| (*k, s.count, s.bytes)));
             writeln!(
                 out,
                 "{kind} log: {} segment(s), {} committed transaction(s)",

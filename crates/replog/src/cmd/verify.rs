@@ -9,7 +9,7 @@ use anyhow::Result;
 use replog_core::Format;
 use replog_core::reader::{Event, LogReader, ReaderOptions, Summary};
 use replog_core::record::decode_record;
-use replog_core::recovery::{DamageClass, RecoveryPolicy};
+use replog_core::recovery::RecoveryPolicy;
 use serde::Serialize;
 use std::io::Write;
 
@@ -169,6 +169,15 @@ fn check_frames(mut reader: LogReader, total: u64) -> Result<(Summary, Vec<BadRe
     Ok((reader.into_summary(), Vec::new()))
 }
 
+/// How a damaged place is judged in text output.
+pub(crate) fn verdict(tolerated: bool) -> &'static str {
+    if tolerated {
+        "accepted by policy"
+    } else {
+        "damage"
+    }
+}
+
 fn print_text(out: &mut dyn Write, inputs: &Inputs, r: &Report<'_>) -> Result<()> {
     let s = r.summary;
     let kind = r.kind.map_or("unknown-kind".to_string(), |k| k.to_string());
@@ -189,15 +198,7 @@ fn print_text(out: &mut dyn Write, inputs: &Inputs, r: &Report<'_>) -> Result<()
         writeln!(out, "final state digest: {st:016x}")?;
     }
     for d in s.damage.iter().take(20) {
-        let class = match d.class {
-            DamageClass::TornTail => "torn tail",
-            DamageClass::Corrupt => "corruption",
-        };
-        let verdict = if d.tolerated {
-            "accepted by policy"
-        } else {
-            "damage"
-        };
+        let (verdict, class) = (verdict(d.tolerated), d.class.describe());
         writeln!(
             out,
             "{verdict}: {class} at offset {} (0x{:x}) of {}, LSN {}, record {}: {}",
