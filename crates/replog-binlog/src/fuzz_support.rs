@@ -90,46 +90,7 @@ pub fn fuzz_rows(data: &[u8]) {
     let _ = crate::json::decode_json_diffs(data);
 }
 
-/// Tiny deterministic PRNG (xorshift64*) for smoke tests.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// Seeded generator (seed 0 is remapped).
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed.max(1))
-    }
-    /// Next pseudo-random number.
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    /// Uniform-ish value below `n` (n > 0).
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n.max(1) as u64) as usize
-    }
-    /// Applies 1..=8 random byte mutations (flip, set, truncate, insert).
-    pub fn mutate(&mut self, data: &mut Vec<u8>) {
-        for _ in 0..1 + self.below(8) {
-            if data.is_empty() {
-                data.push(self.next_u64() as u8);
-                continue;
-            }
-            let i = self.below(data.len());
-            match self.below(5) {
-                0 => data[i] ^= 1 << self.below(8),
-                1 => data[i] = self.next_u64() as u8,
-                2 => data.truncate(i.max(1)),
-                3 => data.insert(i, self.next_u64() as u8),
-                _ => data[i] = [0, 0xff, 0x7f, 0x80, 0xfe][self.below(5)],
-            }
-        }
-    }
-}
+pub use replog_core::fuzz_support::SmokeRng as Rng;
 
 #[cfg(test)]
 mod tests {
@@ -170,8 +131,7 @@ mod tests {
         for f in fixtures() {
             fuzz_events(&f);
             for _ in 0..25 {
-                let mut m = f.clone();
-                rng.mutate(&mut m);
+                let m = rng.mutate(&f);
                 fuzz_events(&m);
             }
         }

@@ -220,11 +220,13 @@ impl SmokeRng {
                 break;
             }
             let i = self.below(v.len());
-            match self.next_u64() % 4 {
+            match self.next_u64() % 5 {
                 0 => v[i] ^= 1 << (self.next_u64() % 8),
                 1 => v[i] = self.next_u64() as u8,
                 2 => v.truncate(i),
-                _ => v.insert(i, self.next_u64() as u8),
+                3 => v.insert(i, self.next_u64() as u8),
+                // Boundary bytes: lengths and counts at their limits.
+                _ => v[i] = [0, 0xff, 0x7f, 0x80, 0xfe][self.below(5)],
             }
         }
         v
