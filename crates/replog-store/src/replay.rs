@@ -197,7 +197,7 @@ pub fn replay<S: Storage, E: Environment>(
         store,
         opts: *opts,
         keep_going: opts.keep_going || opts.on_conflict != ConflictPolicy::Abort,
-        rels: HashMap::new(),
+        rows: RowDecoder::default(),
         in_sync: true,
         first: true,
         report: ReplayReport {
@@ -270,7 +270,7 @@ struct Replayer<'s, S: Storage, E: Environment> {
     store: &'s mut Store<S, E>,
     opts: ReplayOptions,
     keep_going: bool,
-    rels: HashMap<u32, Rel>,
+    rows: RowDecoder,
     in_sync: bool,
     first: bool,
     report: ReplayReport,
@@ -317,7 +317,7 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
                         let rec = LogicalRecord::decode(body, 0)
                             .map_err(|e| e.context(format!("LSN {rlsn}")))?;
                         if let LogicalRecord::Relation(rel) = rec {
-                            self.relation(&rel);
+                            self.rows.relation(&rel);
                         }
                     }
                 }
@@ -410,27 +410,7 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
         let mut statements = Vec::with_capacity(tx.records.len());
         for (rlsn, body) in &tx.records {
             let st = Statement::decode(body, 0).map_err(|e| e.context(format!("LSN {rlsn}")))?;
-            let cx = &st.context;
-            statements.push(CapturedStatement {
-                sql: st.sql.to_string(),
-                context: StatementContext {
-                    database: cx.database.map(str::to_string),
-                    timestamp_us: cx.timestamp_us.unwrap_or(tx.begin_us),
-                    rand_seed: cx.rand_seed.map(|r| MyRnd::new(r.seed1, r.seed2)),
-                    insert_id: cx.insert_id,
-                    last_insert_id: cx.last_insert_id,
-                    user_vars: cx
-                        .user_vars
-                        .iter()
-                        .flatten()
-                        .map(|v| (v.name.to_string(), Datum::from_value(&v.value)))
-                        .collect(),
-                    thread_id: cx.thread_id,
-                },
-                is_ddl: false,
-                changes: Vec::new(),
-                unsafe_reasons: Vec::new(),
-            });
+            statements.push(captured_statement(&st, tx.begin_us));
         }
         if let [one] = statements.as_mut_slice() {
             one.is_ddl = script::is_ddl(&one.sql);
@@ -467,53 +447,6 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
         }
     }
 
-    fn relation(&mut self, rel: &replog_logical::Relation<'_>) {
-        self.rels.insert(
-            rel.relation_id,
-            Rel {
-                database: rel.database.to_string(),
-                table: rel.table.to_string(),
-                ncols: rel.columns.len(),
-                key: rel.key_columns().collect(),
-                def: None,
-            },
-        );
-    }
-
-    fn rel(&self, id: u32, lsn: u64) -> Result<&Rel, Error> {
-        self.rels
-            .get(&id)
-            .ok_or_else(|| Error::malformed(lsn, format!("relation {id} used before its RELATION")))
-    }
-
-    /// The follower's definition of relation `id`, checked against it.
-    fn rel_def(&mut self, id: u32, lsn: u64) -> Result<Result<Arc<TableDef>, String>, Error> {
-        let rel = self.rel(id, lsn)?.clone();
-        if let Some(d) = &rel.def {
-            return Ok(Ok(d.clone()));
-        }
-        let Some(def) = self.store.table_def(&rel.database, &rel.table) else {
-            return Ok(Err(format!(
-                "table {}.{} of relation {id} does not exist here",
-                rel.database, rel.table
-            )));
-        };
-        if def.columns.len() != rel.ncols || def.primary_key != rel.key {
-            return Ok(Err(format!(
-                "schema mismatch on {}.{}: {} columns here, {} in the log's RELATION",
-                rel.database,
-                rel.table,
-                def.columns.len(),
-                rel.ncols
-            )));
-        }
-        let d = Arc::new(def.clone());
-        if let Some(r) = self.rels.get_mut(&id) {
-            r.def = Some(d.clone());
-        }
-        Ok(Ok(d))
-    }
-
     /// Applies a logical transaction; false when it was rolled back.
     fn logical(&mut self, tx: TxBuf) -> Result<bool, Error> {
         let has_ddl = tx.records.iter().any(|(_, b)| b.first() == Some(&0x15));
@@ -523,92 +456,17 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
         for (lsn, body) in &tx.records {
             let rec =
                 LogicalRecord::decode(body, 0).map_err(|e| e.context(format!("LSN {lsn}")))?;
-            let change = match rec {
-                LogicalRecord::Relation(rel) => {
-                    self.relation(&rel);
-                    continue;
-                }
-                LogicalRecord::Ddl(d) => {
-                    let db = (!d.database.is_empty()).then_some(d.database);
-                    for r in self.rels.values_mut() {
-                        r.def = None;
-                    }
-                    if let Err(e) = self.store.apply_ddl(db, d.sql, tx.begin_us) {
+            let change = match self.rows.decode(&*self.store, rec, *lsn)? {
+                Decoded::Nothing => continue,
+                Decoded::Ddl { database, sql } => {
+                    if let Err(e) = self.store.apply_ddl(database, sql, tx.begin_us) {
                         return self.fail(tx.txid, *lsn, e.to_string(), false);
                     }
                     self.report.changes += 1;
                     continue;
                 }
-                LogicalRecord::Message(_) => continue,
-                LogicalRecord::Truncate(t) => {
-                    let mut out = Vec::new();
-                    for id in &t.relation_ids {
-                        match self.rel_def(*id, *lsn)? {
-                            Ok(table) => out.push(RowChange::Truncate { table }),
-                            Err(m) => return self.fail(tx.txid, *lsn, m, !has_ddl),
-                        }
-                    }
-                    out
-                }
-                LogicalRecord::Insert(i) => {
-                    let table = match self.rel_def(i.relation_id, *lsn)? {
-                        Ok(t) => t,
-                        Err(m) => return self.fail(tx.txid, *lsn, m, !has_ddl),
-                    };
-                    let row = full(to_row(&i.new)?, None, *lsn)?;
-                    vec![RowChange::Insert { table, row }]
-                }
-                LogicalRecord::Update(u) => {
-                    let table = match self.rel_def(u.relation_id, *lsn)? {
-                        Ok(t) => t,
-                        Err(m) => return self.fail(tx.txid, *lsn, m, !has_ddl),
-                    };
-                    let after = to_row(&u.after)?;
-                    let before = match &u.before {
-                        Some(b) if b.kind == replog_logical::ImageKind::Full => {
-                            full(to_row(&b.values)?, None, *lsn)?
-                        }
-                        other => {
-                            // Key-only or no before-image: the key columns
-                            // name the row; the rest is the follower's.
-                            let cols = match other {
-                                Some(b) => to_row(&b.values)?,
-                                None => after.clone(),
-                            };
-                            let probe: Row = cols
-                                .iter()
-                                .map(|v| v.clone().unwrap_or(Value::Null))
-                                .collect();
-                            match self.store.row_by_key(&table.database, &table.name, &probe) {
-                                Some(cur) => cur,
-                                None => probe,
-                            }
-                        }
-                    };
-                    let after = full(after, Some(&before), *lsn)?;
-                    vec![RowChange::Update {
-                        table,
-                        before,
-                        after,
-                    }]
-                }
-                LogicalRecord::Delete(d) => {
-                    let table = match self.rel_def(d.relation_id, *lsn)? {
-                        Ok(t) => t,
-                        Err(m) => return self.fail(tx.txid, *lsn, m, !has_ddl),
-                    };
-                    let cols = to_row(&d.before.values)?;
-                    let before = if d.before.kind == replog_logical::ImageKind::Full {
-                        full(cols, None, *lsn)?
-                    } else {
-                        let probe: Row =
-                            cols.into_iter().map(|v| v.unwrap_or(Value::Null)).collect();
-                        self.store
-                            .row_by_key(&table.database, &table.name, &probe)
-                            .unwrap_or(probe)
-                    };
-                    vec![RowChange::Delete { table, before }]
-                }
+                Decoded::Mismatch(m) => return self.fail(tx.txid, *lsn, m, !has_ddl),
+                Decoded::Changes(c) => c,
             };
             for ch in &change {
                 match self.store.apply_row_change(ch, self.opts.on_conflict) {
@@ -653,5 +511,206 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
         self.report.failures.push(Failure { txid, lsn, message });
         self.report.stopped = Some(Stop::Failure);
         Ok(false)
+    }
+}
+
+/// A native STATEMENT record as the store replays it: its SQL with the
+/// context the log captured (default database, timestamp, RAND seeds,
+/// INSERT_ID, LAST_INSERT_ID, user variables, thread id). `default_us` (the
+/// transaction's BEGIN time) stands in for a missing timestamp.
+pub fn captured_statement(st: &Statement<'_>, default_us: i64) -> CapturedStatement {
+    let cx = &st.context;
+    CapturedStatement {
+        sql: st.sql.to_string(),
+        context: StatementContext {
+            database: cx.database.map(str::to_string),
+            timestamp_us: cx.timestamp_us.unwrap_or(default_us),
+            rand_seed: cx.rand_seed.map(|r| MyRnd::new(r.seed1, r.seed2)),
+            insert_id: cx.insert_id,
+            last_insert_id: cx.last_insert_id,
+            user_vars: cx
+                .user_vars
+                .iter()
+                .flatten()
+                .map(|v| (v.name.to_string(), Datum::from_value(&v.value)))
+                .collect(),
+            thread_id: cx.thread_id,
+        },
+        is_ddl: false,
+        changes: Vec::new(),
+        unsafe_reasons: Vec::new(),
+    }
+}
+
+/// What one logical record means to a store ([`RowDecoder::decode`]).
+#[derive(Debug)]
+pub enum Decoded<'r> {
+    /// Nothing to apply (RELATION, MESSAGE).
+    Nothing,
+    /// A DDL statement to execute in `database`.
+    Ddl {
+        /// Its default database.
+        database: Option<&'r str>,
+        /// Its text.
+        sql: &'r str,
+    },
+    /// Row changes to apply, with the store's table definitions.
+    Changes(Vec<RowChange>),
+    /// The record's relation does not match the store's table (missing
+    /// table, other columns or key): why.
+    Mismatch(String),
+}
+
+/// Turns logical-log records into the store's [`RowChange`]s: keeps the
+/// log's RELATIONs, checks each against the store's table definition,
+/// fills unchanged columns and key-only before-images from the store's
+/// current rows.
+#[derive(Debug, Default)]
+pub struct RowDecoder {
+    rels: HashMap<u32, Rel>,
+}
+
+impl RowDecoder {
+    /// Learns (or replaces) a relation.
+    pub fn relation(&mut self, rel: &replog_logical::Relation<'_>) {
+        self.rels.insert(
+            rel.relation_id,
+            Rel {
+                database: rel.database.to_string(),
+                table: rel.table.to_string(),
+                ncols: rel.columns.len(),
+                key: rel.key_columns().collect(),
+                def: None,
+            },
+        );
+    }
+
+    fn rel(&self, id: u32, lsn: u64) -> Result<&Rel, Error> {
+        self.rels
+            .get(&id)
+            .ok_or_else(|| Error::malformed(lsn, format!("relation {id} used before its RELATION")))
+    }
+
+    /// The store's definition of relation `id`, checked against it.
+    fn rel_def<S: Storage, E: Environment>(
+        &mut self,
+        store: &Store<S, E>,
+        id: u32,
+        lsn: u64,
+    ) -> Result<Result<Arc<TableDef>, String>, Error> {
+        let rel = self.rel(id, lsn)?;
+        if let Some(d) = &rel.def {
+            return Ok(Ok(d.clone()));
+        }
+        let Some(def) = store.table_def(&rel.database, &rel.table) else {
+            return Ok(Err(format!(
+                "table {}.{} of relation {id} does not exist here",
+                rel.database, rel.table
+            )));
+        };
+        if def.columns.len() != rel.ncols || def.primary_key != rel.key {
+            return Ok(Err(format!(
+                "schema mismatch on {}.{}: {} columns here, {} in the log's RELATION",
+                rel.database,
+                rel.table,
+                def.columns.len(),
+                rel.ncols
+            )));
+        }
+        let d = Arc::new(def.clone());
+        if let Some(r) = self.rels.get_mut(&id) {
+            r.def = Some(d.clone());
+        }
+        Ok(Ok(d))
+    }
+
+    /// Decodes one record (at `lsn`, for error messages) against `store`'s
+    /// current schema and rows. A DDL record forgets the checked table
+    /// definitions (the DDL may change them).
+    pub fn decode<'r, S: Storage, E: Environment>(
+        &mut self,
+        store: &Store<S, E>,
+        rec: LogicalRecord<'r>,
+        lsn: u64,
+    ) -> Result<Decoded<'r>, Error> {
+        macro_rules! table {
+            ($id:expr) => {
+                match self.rel_def(store, $id, lsn)? {
+                    Ok(t) => t,
+                    Err(m) => return Ok(Decoded::Mismatch(m)),
+                }
+            };
+        }
+        Ok(Decoded::Changes(match rec {
+            LogicalRecord::Relation(rel) => {
+                self.relation(&rel);
+                return Ok(Decoded::Nothing);
+            }
+            LogicalRecord::Ddl(d) => {
+                for r in self.rels.values_mut() {
+                    r.def = None;
+                }
+                return Ok(Decoded::Ddl {
+                    database: (!d.database.is_empty()).then_some(d.database),
+                    sql: d.sql,
+                });
+            }
+            LogicalRecord::Message(_) => return Ok(Decoded::Nothing),
+            LogicalRecord::Truncate(t) => {
+                let mut out = Vec::with_capacity(t.relation_ids.len());
+                for id in &t.relation_ids {
+                    out.push(RowChange::Truncate { table: table!(*id) });
+                }
+                out
+            }
+            LogicalRecord::Insert(i) => {
+                let table = table!(i.relation_id);
+                let row = full(to_row(&i.new)?, None, lsn)?;
+                vec![RowChange::Insert { table, row }]
+            }
+            LogicalRecord::Update(u) => {
+                let table = table!(u.relation_id);
+                let after = to_row(&u.after)?;
+                let before = match &u.before {
+                    Some(b) if b.kind == replog_logical::ImageKind::Full => {
+                        full(to_row(&b.values)?, None, lsn)?
+                    }
+                    other => {
+                        // Key-only or no before-image: the key columns name
+                        // the row; the rest is the store's.
+                        let cols = match other {
+                            Some(b) => to_row(&b.values)?,
+                            None => after.clone(),
+                        };
+                        let probe: Row = cols
+                            .iter()
+                            .map(|v| v.clone().unwrap_or(Value::Null))
+                            .collect();
+                        store
+                            .row_by_key(&table.database, &table.name, &probe)
+                            .unwrap_or(probe)
+                    }
+                };
+                let after = full(after, Some(&before), lsn)?;
+                vec![RowChange::Update {
+                    table,
+                    before,
+                    after,
+                }]
+            }
+            LogicalRecord::Delete(d) => {
+                let table = table!(d.relation_id);
+                let cols = to_row(&d.before.values)?;
+                let before = if d.before.kind == replog_logical::ImageKind::Full {
+                    full(cols, None, lsn)?
+                } else {
+                    let probe: Row = cols.into_iter().map(|v| v.unwrap_or(Value::Null)).collect();
+                    store
+                        .row_by_key(&table.database, &table.name, &probe)
+                        .unwrap_or(probe)
+                };
+                vec![RowChange::Delete { table, before }]
+            }
+        }))
     }
 }
