@@ -34,6 +34,7 @@ pub mod diff;
 pub mod error;
 pub mod invert;
 pub mod sql;
+pub mod to_logical;
 pub mod to_statement;
 
 pub use error::{Error, ErrorKind, Result};

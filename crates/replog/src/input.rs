@@ -110,8 +110,10 @@ impl Inputs {
     /// imported (streaming, into a temporary directory that lives as long as
     /// the `Inputs`) as a native logical log when they carry row changes,
     /// else as a native statement log (rules in formats/import.md). A mixed
-    /// binlog, with both row changes and data-changing statements, is
-    /// refused: convert it to both logs with `replog convert`.
+    /// binlog, with both row changes and data-changing statements, becomes
+    /// one logical log: its statements are executed on the reference store
+    /// and their row changes captured, its row events taken as logged
+    /// (`replog_convert::to_logical::binlog_to_logical`).
     pub fn resolve_native(paths: &[String]) -> Result<Inputs> {
         use replog_core::writer::{LogWriter, WriterOptions};
         let inputs = Inputs::resolve(paths)?;
@@ -139,13 +141,22 @@ impl Inputs {
         lw.finish()?;
         let dml_statements = report.statements.saturating_sub(report.ddl);
         if report.row_changes > 0 && dml_statements > 0 {
-            bail!(
-                "{}: a mixed binlog ({} row changes, {} data-changing statements) cannot be used as one log yet; \
-                 split it with `replog convert --to logical` and `--to statement`",
-                inputs.files[0].display(),
-                report.row_changes,
-                dml_statements
-            );
+            // Mixed: one logical log, the statements executed on the
+            // reference store and the row events applied, in binlog order.
+            let mp = dir.path().join("mixed.replog");
+            let file = std::fs::File::create(&mp)?;
+            let (_, import, file) =
+                replog_convert::to_logical::binlog_to_logical(&inputs.files, file)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", inputs.files[0].display()))?;
+            file.sync_all()?;
+            return Ok(Inputs {
+                files: vec![mp],
+                detected: Detected::Native(Some(LogKind::Logical)),
+                kind: Some(LogKind::Logical),
+                _spool: None,
+                _imported: Some(dir),
+                imported_from_binlog: Some(import),
+            });
         }
         let (path, kind) = if report.row_changes > 0 {
             (lp, LogKind::Logical)

@@ -521,3 +521,118 @@ fn damaged_input_stops_with_the_offset_and_leaves_no_output() {
     let (r, _) = run(&["diff", s(&corrupt), s(&torn)]);
     assert!(format!("{:#}", r.unwrap_err()).contains("log A is damaged"));
 }
+
+/// Statement → logical: every workload's statement log, executed on the
+/// reference store, becomes a logical log that replays to the leader's
+/// digest after every transaction and carries the same row changes as the
+/// leader's own logical log. The unsafe workload's statements that the
+/// store evaluated itself are named (exit 1), and nothing else is.
+#[test]
+fn every_workload_statement_log_to_logical_replays_to_the_leader_digest() {
+    for name in WORKLOADS {
+        let tmp = tempfile::tempdir().unwrap();
+        let digest = record(name, tmp.path());
+        let statement = tmp.path().join("statement");
+        let conv = tmp.path().join("rows.replog");
+        let (o, report) = json(&[
+            "convert",
+            s(&statement),
+            "--to",
+            "logical",
+            "-o",
+            s(&conv),
+            "--format",
+            "json",
+        ]);
+        let r = &report["executed"];
+        let listed: Vec<String> = r["dependent"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["sql"].as_str().unwrap().to_string())
+            .collect();
+        if name == "unsafe" {
+            assert_eq!(o, Outcome::Found, "{report:#}");
+            for want in ["UUID()", "SYSDATE(6)", "LIMIT 2", "USER()"] {
+                assert!(
+                    listed.iter().any(|l| l.contains(want)),
+                    "{want}: {listed:?}"
+                );
+            }
+            // NOW(), RAND() and auto-increment values come from the
+            // statement log's captured context: not listed.
+            assert!(!listed.iter().any(|l| l.contains("NOW(")), "{listed:?}");
+            assert!(!listed.iter().any(|l| l.contains("RAND()")), "{listed:?}");
+        } else {
+            assert_eq!(o, Outcome::Clean, "{name}: {report:#}");
+            assert!(listed.is_empty(), "{name}: {listed:?}");
+        }
+        // Divergences from the leader's digests: none for the deterministic
+        // workloads; for the unsafe one, only in transactions whose
+        // statements are listed.
+        let divergent: Vec<u64> = r["divergences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["txid"].as_u64().unwrap())
+            .collect();
+        let dependent_tx: Vec<u64> = r["dependent"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["txid"].as_u64().unwrap())
+            .collect();
+        if name == "unsafe" {
+            assert!(!divergent.is_empty(), "UUID() cannot match the leader");
+        }
+        for t in &divergent {
+            assert!(
+                dependent_tx.contains(t),
+                "{name}: txid {t} diverged unlisted"
+            );
+        }
+        let by_rows = replay_memory(&conv);
+        assert_eq!(by_rows["kind"], "logical");
+        let want = if name == "unsafe" {
+            format!("{:016x}", r["final_state"].as_u64().unwrap())
+        } else {
+            digest.clone()
+        };
+        assert_eq!(by_rows["digest"], Json::from(want), "{name}");
+        // Same transactions, same row changes as the leader's own log.
+        let ours = row_records(&conv);
+        let leaders = row_records(&tmp.path().join("logical"));
+        assert_eq!(ours.len(), leaders.len(), "{name}");
+        for (a, b) in ours.iter().zip(&leaders) {
+            if name != "unsafe" {
+                assert_eq!((a.1, a.2), (b.1, b.2), "{name}: digests");
+            }
+            let rows = |t: &TxRows| t.3.iter().filter(|r| r[0] != 0x10).count();
+            assert_eq!(rows(a), rows(b), "{name}: row records");
+        }
+    }
+}
+
+#[test]
+fn statement_to_logical_of_damaged_input_leaves_no_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    record("dml", tmp.path());
+    let seg = replog_core::reader::segment_paths(&tmp.path().join("statement")).unwrap()[0].clone();
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let corrupt = work.join("corrupt.replog");
+    std::fs::write(&corrupt, &bytes).unwrap();
+    let out = work.join("out.replog");
+    let (r, _) = run(&["convert", s(&corrupt), "--to", "logical", "-o", s(&out)]);
+    let e = format!("{:#}", r.unwrap_err());
+    assert!(e.contains("damaged") && e.contains("offset"), "{e}");
+    assert!(!out.exists());
+    assert_eq!(
+        std::fs::read_dir(&work).unwrap().count(),
+        1,
+        "no temp file left"
+    );
+}

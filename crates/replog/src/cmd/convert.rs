@@ -6,6 +6,7 @@ use crate::input::{Detected, Inputs};
 use crate::output::{OutputFormat, ndjson};
 use anyhow::{Result, bail};
 use replog_convert::atomic::AtomicFile;
+use replog_convert::to_logical::ToLogicalReport;
 use replog_convert::to_statement::{
     ConvertReport, NativeStatementSink, SqlTextSink, StatementSink, ToStatementOptions,
     logical_to_statement,
@@ -24,6 +25,20 @@ Examples:
   replog convert mysql-bin.000042 --to sql | mariadb    # replay into a server
   replog convert /tmp/dml/logical --to physical -o /tmp/dml/wal   # a directory
   replog convert mariadb-bin.000001 --to physical -o wal/
+  replog convert /tmp/dml/statement --to logical -o rows.replog
+  replog convert mariadb-bin.000001 --to logical -o rows.replog   # MIXED too
+
+--to logical of a statement log, or of a STATEMENT or MIXED binlog,
+executes the statements on the reference store (empty at the start) with
+the context the log captured and writes the row changes they make, the
+way a MySQL server produces row events; a MIXED binlog's row events are
+applied as logged, in binlog order, so it becomes one logical log. The
+output keeps the input's txids, times, server ids and origins; its
+COMMITs carry the store's digests. Listed (exit 1): statements whose rows
+came from the converter rather than the log (UUID(), SYSDATE(), USER(),
+row visits without ORDER BY, RAND() or auto-increment values or user
+variables the log did not capture), and transactions after which the
+store's digest is not the one the input's COMMIT carries.
 
 --to physical replays the input (a statement or logical log, or a ROW or
 STATEMENT binlog) into the reference store's page engine and writes the page
@@ -74,7 +89,8 @@ pub enum Target {
     Statement,
     /// Plain SQL text: START TRANSACTION; ...; COMMIT; per transaction.
     Sql,
-    /// A native logical log (one segment file); from binlogs only.
+    /// A native logical log (one segment file), from a statement log or a
+    /// binlog (statements executed on the reference store).
     Logical,
     /// A physical WAL (a directory of segments): the log replayed into the
     /// reference store's page engine, whose page changes are captured.
@@ -120,10 +136,19 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     if inputs.detected == Detected::Binlog {
         return convert_binlog(args, &inputs.files, out);
     }
-    if args.to == Target::Logical {
-        bail!("--to logical reads MySQL/MariaDB binlogs; a native log's rows are already logical");
-    }
     inputs.require_native("convert")?;
+    if args.to == Target::Logical {
+        return match inputs.kind {
+            Some(replog_core::LogKind::Statement) => statement_to_logical(args, &inputs, out),
+            Some(replog_core::LogKind::Logical) => {
+                bail!("{}: already a logical log", inputs.files[0].display())
+            }
+            _ => bail!(
+                "{}: --to logical reads statement logs and MySQL/MariaDB binlogs",
+                inputs.files[0].display()
+            ),
+        };
+    }
     match inputs.kind {
         Some(replog_core::LogKind::Logical) | None => {}
         Some(k) => bail!(
@@ -248,6 +273,109 @@ fn print_report(out: &mut dyn Write, args: &Args, r: &ConvertReport) -> Result<(
     Ok(())
 }
 
+/// `replog convert --to logical` of a native statement log: executed on the
+/// reference store, its row changes captured.
+fn statement_to_logical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Outcome> {
+    let Some(path) = &args.output else {
+        bail!("--to logical writes a binary log: give the output file with -o OUT");
+    };
+    let file = AtomicFile::create(path)?;
+    let (report, file) = replog_convert::to_logical::statement_to_logical(
+        inputs.segments()?,
+        args.recovery.into(),
+        file,
+    )?;
+    file.commit()?;
+    print_executed(out, args, path, &report, None)
+}
+
+/// Prints the report of a conversion executed on the reference store.
+fn print_executed(
+    out: &mut dyn Write,
+    args: &Args,
+    path: &std::path::Path,
+    r: &ToLogicalReport,
+    import: Option<&replog_import::ImportReport>,
+) -> Result<Outcome> {
+    match args.format {
+        OutputFormat::Json | OutputFormat::Ndjson => {
+            let doc = serde_json::json!({ "executed": r, "import": import });
+            if args.format == OutputFormat::Json {
+                serde_json::to_writer_pretty(&mut *out, &doc)?;
+                writeln!(out)?;
+            } else {
+                ndjson(out, &doc)?;
+            }
+        }
+        OutputFormat::Table => {
+            writeln!(
+                out,
+                "executed on the reference store into logical log {}: {} transactions, {} statements executed, {} row events applied, {} row changes written",
+                path.display(),
+                r.transactions,
+                r.statements,
+                r.row_events,
+                r.row_changes
+            )?;
+            if r.dependent_total > 0 {
+                writeln!(
+                    out,
+                    "{} statements produced rows from the converter's environment, not from the log:",
+                    r.dependent_total
+                )?;
+                for d in &r.dependent {
+                    writeln!(
+                        out,
+                        "  {}, txid {}: {}\n    {}",
+                        d.position,
+                        d.txid,
+                        d.sql,
+                        d.reasons.join("; ")
+                    )?;
+                }
+                if r.dependent_total > r.dependent.len() as u64 {
+                    writeln!(
+                        out,
+                        "  ... and {} more",
+                        r.dependent_total - r.dependent.len() as u64
+                    )?;
+                }
+            }
+            for d in &r.divergences {
+                let what = if d.delta { "digest change" } else { "digest" };
+                writeln!(
+                    out,
+                    "divergence: after txid {} (COMMIT at LSN {}) the leader's {what} is {:016x}, the converter's {:016x}",
+                    d.txid, d.lsn, d.expected, d.actual
+                )?;
+            }
+            if let Some(u) = &r.uncommitted {
+                writeln!(
+                    out,
+                    "uncommitted tail: transaction {} from LSN {} ({} records) not converted",
+                    u.txid, u.lsn, u.frames
+                )?;
+            }
+            if let Some(s) = r.final_state {
+                writeln!(out, "final state digest: {s:016x}")?;
+            }
+            if let Some(i) = import {
+                for n in &i.notes {
+                    writeln!(out, "note: {n}")?;
+                }
+            }
+        }
+    }
+    Ok(
+        if r.exact() && import.is_none_or(|i| i.notes.is_empty() && i.incomplete_transactions == 0)
+        {
+            Outcome::Clean
+        } else {
+            Outcome::Found
+        },
+    )
+}
+
 /// `replog convert` of MySQL/MariaDB binlogs, through `replog-import`.
 fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Outcome> {
     use replog_core::LogKind;
@@ -277,6 +405,17 @@ fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result
                 } else {
                     replog_import::write_logical(&mut w, &tx)?;
                 }
+            }
+            if kind == LogKind::Logical && importer.report().statements_not_in_logical_log > 0 {
+                // A statement or mixed binlog: its statements' rows come
+                // from executing them on the reference store (this file is
+                // discarded).
+                drop(w);
+                let file = AtomicFile::create(path)?;
+                let (report, import, file) =
+                    replog_convert::to_logical::binlog_to_logical(files, file)?;
+                file.commit()?;
+                return print_executed(out, args, path, &report, Some(&import));
             }
             w.finish()?.commit()?;
         }

@@ -1,0 +1,723 @@
+//! Statement → logical: execute on the reference store and capture the row
+//! changes, the way a MySQL server produces row events.
+//!
+//! Two inputs:
+//!
+//! - a native **statement log** ([`statement_to_logical`]): every committed
+//!   transaction's statements are replayed on an in-memory
+//!   [`replog_store::Store`] with the context the log captured (timestamp,
+//!   RAND seeds, INSERT_ID, LAST_INSERT_ID, user variables, default
+//!   database);
+//! - MySQL/MariaDB **binlogs** in any format ([`binlog_to_logical`]): a
+//!   transaction's QUERY events are executed like statements and its row
+//!   events are applied as they are, in binlog order, so a MIXED binlog
+//!   becomes one logical log.
+//!
+//! The output is a native logical log with the input's transactions: the
+//! same txids, BEGIN times, server ids and origins, and COMMIT times. Its
+//! row images are the store's (full before-images), and its COMMITs carry
+//! the store's digests before and after each transaction, so replaying the
+//! output checks every transaction against the rows this conversion
+//! produced. When the input carries the leader's digests and the store
+//! ends a transaction elsewhere, that transaction is reported as a
+//! divergence: the rows are the converter's, not the leader's.
+//!
+//! Nothing lossy happens silently. Statements whose rows depended on what
+//! the converter's environment supplied rather than the log are listed
+//! (SYSDATE(), UUID(), USER(), row visits without ORDER BY; RAND(),
+//! LAST_INSERT_ID(), auto-increment values and user variables the log did
+//! not capture; time functions without a captured timestamp), as are
+//! digest divergences. The converter's environment is the default
+//! [`SimEnvironment`] with the clock at each transaction's BEGIN time.
+//!
+//! Memory: the store holds the whole database the log builds (the same as a
+//! follower), plus one transaction.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::to_statement::derived_options;
+use replog_core::reader::{Damage, Event, LogReader, ReaderOptions, SegmentInput, UncommittedTail};
+use replog_core::record::rtype;
+use replog_core::recovery::RecoveryPolicy;
+use replog_core::writer::{LogWriter, WriterOptions};
+use replog_core::{Begin, Commit, LogKind};
+use replog_logical::LogicalRecord;
+use replog_statement::Statement;
+use replog_store::logwrite::{EncodedTransaction, LogicalEncoder, write_transaction};
+use replog_store::replay::{Decoded, RowDecoder, captured_statement};
+use replog_store::{
+    CapturedStatement, CommittedTransaction, ConflictPolicy, MemStorage, SimEnvironment, Store,
+};
+use serde::Serialize;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// How many statements that depended on the environment are listed in
+/// full; the rest are counted.
+pub const MAX_LISTED: usize = 100;
+
+/// A statement whose rows depended on the converter rather than the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DependentStatement {
+    /// Transaction id.
+    pub txid: u64,
+    /// Where the statement is: `LSN n` in a native log, `file:position`
+    /// of its transaction in a binlog.
+    pub position: String,
+    /// The statement (at most 200 characters).
+    pub sql: String,
+    /// What the converter supplied.
+    pub reasons: Vec<String>,
+}
+
+/// A transaction after which the store's digest is not the one the input
+/// log's COMMIT carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DigestDivergence {
+    /// Transaction id.
+    pub txid: u64,
+    /// LSN of the input's COMMIT.
+    pub lsn: u64,
+    /// The input's `state_after`.
+    pub expected: u64,
+    /// The store's digest after the transaction.
+    pub actual: u64,
+    /// True when both are the transaction's digest delta (`after −
+    /// before`), compared after an earlier divergence.
+    pub delta: bool,
+}
+
+/// What a conversion to logical did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ToLogicalReport {
+    /// Transactions converted.
+    pub transactions: u64,
+    /// Statements executed.
+    pub statements: u64,
+    /// Row changes taken over from row events (binlogs).
+    pub row_events: u64,
+    /// Row changes in the output (INSERT, UPDATE, DELETE, one per table of
+    /// a TRUNCATE).
+    pub row_changes: u64,
+    /// Statements whose rows depended on the converter's environment
+    /// (at most [`MAX_LISTED`]).
+    pub dependent: Vec<DependentStatement>,
+    /// How many there were in all.
+    pub dependent_total: u64,
+    /// Transactions whose digest differs from the input's.
+    pub divergences: Vec<DigestDivergence>,
+    /// The open transaction at the end of the input, not converted.
+    pub uncommitted: Option<UncommittedTail>,
+    /// Damage the recovery policy accepted.
+    pub damage: Vec<Damage>,
+    /// The store's digest after the last transaction.
+    pub final_state: Option<u64>,
+}
+
+impl ToLogicalReport {
+    /// True when every row came from the log alone and matched the leader.
+    pub fn exact(&self) -> bool {
+        self.dependent_total == 0 && self.divergences.is_empty()
+    }
+}
+
+/// One piece of an input transaction, in execution order.
+enum Step<'a> {
+    /// Statements executed together (one transaction on the store).
+    Statements(Vec<CapturedStatement>),
+    /// Encoded logical records applied as row changes.
+    Rows(Vec<&'a [u8]>),
+}
+
+/// The store, its logical encoder, and the report.
+struct Executor {
+    store: Store<MemStorage, SimEnvironment>,
+    encoder: LogicalEncoder,
+    rows: RowDecoder,
+    report: ToLogicalReport,
+    /// Whether the store is at the leader's digest.
+    in_sync: bool,
+}
+
+/// Where an input transaction came from.
+struct TxMeta<'a> {
+    begin: Begin<'a>,
+    commit_us: i64,
+    /// The leader's digests before and after the transaction, when the
+    /// input has them.
+    expected: Option<(u64, u64)>,
+    /// LSN of the COMMIT (native input), for divergences.
+    commit_lsn: u64,
+    /// Position label for notes.
+    position: String,
+}
+
+fn short(sql: &str) -> String {
+    let one: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one.chars().count() <= 200 {
+        one
+    } else {
+        let mut s: String = one.chars().take(199).collect();
+        s.push('…');
+        s
+    }
+}
+
+/// Whether `sql` names a time function that reads the statement time.
+fn reads_statement_time(sql: &str) -> bool {
+    let up = sql.to_ascii_uppercase();
+    [
+        "NOW(",
+        "CURRENT_TIMESTAMP",
+        "LOCALTIME",
+        "CURDATE(",
+        "CURRENT_DATE",
+        "CURTIME(",
+        "CURRENT_TIME",
+        "UNIX_TIMESTAMP(",
+    ]
+    .iter()
+    .any(|f| up.contains(f))
+}
+
+impl Executor {
+    fn new() -> Executor {
+        Executor {
+            store: Store::new(SimEnvironment::default()),
+            encoder: LogicalEncoder::new(1),
+            rows: RowDecoder::default(),
+            report: ToLogicalReport::default(),
+            in_sync: true,
+        }
+    }
+
+    /// Executes one input transaction and encodes the rows it produced.
+    fn transaction(
+        &mut self,
+        meta: &TxMeta<'_>,
+        steps: Vec<Step<'_>>,
+    ) -> Result<EncodedTransaction> {
+        let before = self.store.digest();
+        self.store.env_mut().set_now(meta.begin.timestamp_us);
+        let mut statements: Vec<CapturedStatement> = Vec::new();
+        let mut has_ddl = false;
+        for step in steps {
+            match step {
+                Step::Statements(list) => {
+                    let carried: Vec<CapturedStatement> = list.clone();
+                    self.report.statements += list.len() as u64;
+                    let tx = CommittedTransaction {
+                        txid: meta.begin.txid,
+                        timestamp_us: meta.begin.timestamp_us,
+                        statements: list,
+                        state_before: 0,
+                        state_after: 0,
+                    };
+                    if let Err(e) = self.store.replay_transaction(&tx) {
+                        return Err(Error::new(
+                            ErrorKind::CannotConvert,
+                            format!(
+                                "{}: transaction {} failed on the reference store: {e}",
+                                meta.position, meta.begin.txid
+                            ),
+                        ));
+                    }
+                    let executed: Vec<CapturedStatement> = self
+                        .store
+                        .take_committed()
+                        .into_iter()
+                        .flat_map(|t| t.statements)
+                        .collect();
+                    for (i, st) in executed.iter().enumerate() {
+                        has_ddl |= st.is_ddl;
+                        let input = carried.iter().find(|c| c.sql == st.sql).or(carried.get(i));
+                        self.note_dependence(meta, st, input);
+                    }
+                    statements.extend(executed);
+                }
+                Step::Rows(bodies) => {
+                    let changes = self.apply_rows(meta, &bodies, &mut has_ddl)?;
+                    if !changes.is_empty() {
+                        statements.push(CapturedStatement {
+                            sql: String::new(),
+                            context: Default::default(),
+                            is_ddl: false,
+                            changes,
+                            unsafe_reasons: Vec::new(),
+                        });
+                    }
+                }
+            }
+        }
+        let after = self.store.digest();
+        if let Some((leader_before, leader_after)) = meta.expected {
+            // Compared whole while in step with the leader, then by the
+            // transaction's own delta (one divergence is reported once).
+            let (expected, actual) = if self.in_sync {
+                (leader_after, after)
+            } else {
+                (
+                    leader_after.wrapping_sub(leader_before),
+                    after.wrapping_sub(before),
+                )
+            };
+            if expected != actual {
+                self.report.divergences.push(DigestDivergence {
+                    txid: meta.begin.txid,
+                    lsn: meta.commit_lsn,
+                    expected,
+                    actual,
+                    delta: !self.in_sync,
+                });
+            }
+            self.in_sync = leader_after == after;
+        }
+        let tx = CommittedTransaction {
+            txid: meta.begin.txid,
+            timestamp_us: meta.begin.timestamp_us,
+            statements,
+            state_before: before,
+            state_after: after,
+        };
+        self.report.row_changes += tx
+            .statements
+            .iter()
+            .map(|s| s.changes.len() as u64)
+            .sum::<u64>();
+        let schema = has_ddl.then(|| self.store.table_defs());
+        let mut enc = self.encoder.encode(&tx, schema.as_deref())?;
+        enc.server_id = meta.begin.server_id;
+        enc.origin = meta.begin.origin.to_string();
+        enc.begin_us = meta.begin.timestamp_us;
+        enc.commit.timestamp_us = meta.commit_us;
+        self.report.transactions += 1;
+        self.report.final_state = Some(after);
+        Ok(enc)
+    }
+
+    /// Applies row-event records (RELATION, INSERT, UPDATE, DELETE,
+    /// TRUNCATE) as one store transaction; returns the changes applied.
+    fn apply_rows(
+        &mut self,
+        meta: &TxMeta<'_>,
+        bodies: &[&[u8]],
+        has_ddl: &mut bool,
+    ) -> Result<Vec<replog_store::RowChange>> {
+        let fail = |m: String| {
+            Error::new(
+                ErrorKind::CannotConvert,
+                format!(
+                    "{}: row event of transaction {}: {m}",
+                    meta.position, meta.begin.txid
+                ),
+            )
+        };
+        let mut out = Vec::new();
+        let mut open = false;
+        for body in bodies {
+            let rec = LogicalRecord::decode(body, 0)?;
+            match self.rows.decode(&self.store, rec, 0)? {
+                Decoded::Nothing => {}
+                Decoded::Ddl { database, sql } => {
+                    // DDL travels as a statement; a DDL record here (a
+                    // logical input) is executed in its own transaction.
+                    if open {
+                        self.store
+                            .apply_end(true)
+                            .map_err(|e| fail(e.to_string()))?;
+                        open = false;
+                    }
+                    self.store
+                        .apply_ddl(database, sql, meta.begin.timestamp_us)
+                        .map_err(|e| fail(e.to_string()))?;
+                    drop(self.store.take_committed());
+                    *has_ddl = true;
+                }
+                Decoded::Mismatch(m) => {
+                    if open {
+                        let _ = self.store.apply_end(false);
+                    }
+                    return Err(fail(m));
+                }
+                Decoded::Changes(changes) => {
+                    if !open {
+                        self.store.apply_begin(meta.begin.timestamp_us);
+                        open = true;
+                    }
+                    for c in changes {
+                        match self.store.apply_row_change(&c, ConflictPolicy::Abort) {
+                            Ok(None) => {}
+                            Ok(Some(conflict)) => {
+                                let _ = self.store.apply_end(false);
+                                return Err(fail(format!("conflict: {conflict}")));
+                            }
+                            Err(e) => {
+                                let _ = self.store.apply_end(false);
+                                return Err(fail(e.to_string()));
+                            }
+                        }
+                        self.report.row_events += 1;
+                        out.push(c);
+                    }
+                }
+            }
+        }
+        if open {
+            self.store
+                .apply_end(true)
+                .map_err(|e| fail(e.to_string()))?;
+        }
+        Ok(out)
+    }
+
+    /// Lists a statement whose result depended on what the converter
+    /// supplied: `st` as executed (its context records what it used),
+    /// `input` as the log carried it.
+    fn note_dependence(
+        &mut self,
+        meta: &TxMeta<'_>,
+        st: &CapturedStatement,
+        input: Option<&CapturedStatement>,
+    ) {
+        let mut reasons: Vec<String> = st
+            .unsafe_reasons
+            .iter()
+            .map(|r| format!("{r}: the converter's own result"))
+            .collect();
+        let used = &st.context;
+        let carried = input.map(|i| &i.context);
+        if used.rand_seed.is_some() && carried.is_none_or(|c| c.rand_seed.is_none()) {
+            reasons.push("RAND() seeded by the converter (no RAND seeds in the log)".into());
+        }
+        if used.insert_id.is_some() && carried.is_none_or(|c| c.insert_id.is_none()) {
+            reasons.push(
+                "auto-increment values from the converter's counters (no INSERT_ID in the log)"
+                    .into(),
+            );
+        }
+        if used.last_insert_id.is_some() && carried.is_none_or(|c| c.last_insert_id.is_none()) {
+            reasons.push("LAST_INSERT_ID() from the converter's session (not in the log)".into());
+        }
+        for (name, _) in &used.user_vars {
+            if carried.is_none_or(|c| !c.user_vars.iter().any(|(n, _)| n == name)) {
+                reasons.push(format!(
+                    "@{name} from the converter's session (not in the log)"
+                ));
+            }
+        }
+        if reasons.is_empty() {
+            return;
+        }
+        self.report.dependent_total += 1;
+        if self.report.dependent.len() < MAX_LISTED {
+            self.report.dependent.push(DependentStatement {
+                txid: meta.begin.txid,
+                position: meta.position.clone(),
+                sql: short(&st.sql),
+                reasons,
+            });
+        }
+    }
+}
+
+/// Converts a native statement log (the segments `inputs`, one log) to a
+/// logical log written to `out`, by executing it on the reference store.
+/// Damage the `policy` does not accept, a statement the store cannot
+/// execute, or a non-statement input is an error; the caller discards
+/// `out` then (write it through [`crate::atomic::AtomicFile`]).
+pub fn statement_to_logical<W: Write>(
+    inputs: Vec<SegmentInput>,
+    policy: RecoveryPolicy,
+    out: W,
+) -> Result<(ToLogicalReport, W)> {
+    let mut reader = LogReader::new(
+        inputs,
+        ReaderOptions {
+            policy,
+            continue_after_damage: false,
+            buffer_size: 0,
+        },
+    );
+    let mut exec = Executor::new();
+    let mut out = Some(out);
+    let mut writer: Option<LogWriter<W>> = None;
+    // The open transaction: BEGIN fields and statement records.
+    let mut open: Option<(u64, i64, u32, String, u64)> = None;
+    let mut records: Vec<(u64, u64, Vec<u8>)> = Vec::new();
+    while let Some(ev) = reader.next() {
+        match ev? {
+            Event::Segment { header, name, .. } => {
+                if header.kind != LogKind::Statement {
+                    return Err(Error::new(
+                        ErrorKind::Mismatch,
+                        format!("{name}: a {} log, not a statement log", header.kind),
+                    ));
+                }
+                if let Some(o) = out.take() {
+                    let opts = derived_options(header, LogKind::Logical, b"statement->logical");
+                    writer = Some(LogWriter::new(o, &opts)?);
+                }
+            }
+            Event::Damage(d) => {
+                if !d.tolerated {
+                    return Err(Error::new(
+                        ErrorKind::Damage,
+                        format!("input is damaged; conversion stopped: {}", d.to_error()),
+                    ));
+                }
+                exec.report.damage.push(d.clone());
+            }
+            Event::Frame(f) => match f.record_type() {
+                rtype::BEGIN => {
+                    let b = Begin::decode(f.body, f.body_offset())?;
+                    open = Some((
+                        b.txid,
+                        b.timestamp_us,
+                        b.server_id,
+                        b.origin.to_string(),
+                        f.lsn,
+                    ));
+                    records.clear();
+                }
+                rtype::COMMIT => {
+                    let c = Commit::decode(f.body, f.body_offset())?;
+                    let Some((txid, begin_us, server_id, origin, _)) = open.take() else {
+                        continue;
+                    };
+                    let mut list = Vec::with_capacity(records.len());
+                    for (lsn, offset, body) in &records {
+                        let st = Statement::decode(body, 0)
+                            .map_err(|e| Error::from(e).at(*lsn, *offset))?;
+                        // Without a timestamp the statement runs at the
+                        // BEGIN time (noted below when it reads the time).
+                        let cs = captured_statement(&st, begin_us);
+                        list.push((cs, st.context.timestamp_us.is_none()));
+                    }
+                    let meta = TxMeta {
+                        begin: Begin {
+                            txid,
+                            timestamp_us: begin_us,
+                            server_id,
+                            origin: &origin,
+                        },
+                        commit_us: c.timestamp_us,
+                        expected: c.state_before.zip(c.state_after),
+                        commit_lsn: f.lsn,
+                        position: format!("LSN {}", records.first().map_or(f.lsn, |r| r.0)),
+                    };
+                    let missing_time: Vec<bool> = list.iter().map(|(_, m)| *m).collect();
+                    let mut statements: Vec<CapturedStatement> =
+                        list.into_iter().map(|(cs, _)| cs).collect();
+                    if let [one] = statements.as_mut_slice() {
+                        one.is_ddl = replog_store::script::is_ddl(&one.sql);
+                    }
+                    let steps = if statements.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![Step::Statements(statements)]
+                    };
+                    let before_notes = exec.report.dependent_total;
+                    let enc = exec
+                        .transaction(&meta, steps)
+                        .map_err(|e| e.at(f.lsn, f.offset))?;
+                    if missing_time.iter().any(|m| *m) {
+                        exec.note_missing_time(&meta, &records, &missing_time, before_notes);
+                    }
+                    let Some(w) = writer.as_mut() else {
+                        return Err(Error::new(ErrorKind::Damage, "a frame before any segment"));
+                    };
+                    write_transaction(w, &enc)?;
+                }
+                _ => {
+                    if open.is_some() {
+                        records.push((f.lsn, f.offset, f.body.to_vec()));
+                    }
+                }
+            },
+        }
+    }
+    let summary = reader.into_summary();
+    if !summary.acceptable() {
+        let d = summary.damage.iter().find(|d| !d.tolerated);
+        return Err(Error::new(
+            ErrorKind::Damage,
+            format!(
+                "input is damaged; conversion stopped: {}",
+                d.map(|d| d.to_error().to_string()).unwrap_or_default()
+            ),
+        ));
+    }
+    let Some(w) = writer else {
+        return Err(Error::new(
+            ErrorKind::Damage,
+            "the input holds no valid segment",
+        ));
+    };
+    exec.report.uncommitted = summary.uncommitted;
+    Ok((exec.report, w.finish()?))
+}
+
+impl Executor {
+    /// Adds "no timestamp in the log" to the notes of statements that read
+    /// the statement time without a captured timestamp.
+    fn note_missing_time(
+        &mut self,
+        meta: &TxMeta<'_>,
+        records: &[(u64, u64, Vec<u8>)],
+        missing: &[bool],
+        from: u64,
+    ) {
+        const WHY: &str = "statement time from the transaction's BEGIN (no timestamp in the log)";
+        for ((lsn, _, body), miss) in records.iter().zip(missing) {
+            let Ok(st) = Statement::decode(body, 0) else {
+                continue;
+            };
+            if !*miss || !reads_statement_time(st.sql) {
+                continue;
+            }
+            let sql = short(st.sql);
+            let listed = self
+                .report
+                .dependent
+                .iter_mut()
+                .skip(usize::try_from(from).unwrap_or(usize::MAX))
+                .find(|d| d.txid == meta.begin.txid && d.sql == sql);
+            match listed {
+                Some(d) => d.reasons.push(WHY.into()),
+                None => {
+                    self.report.dependent_total += 1;
+                    if self.report.dependent.len() < MAX_LISTED {
+                        self.report.dependent.push(DependentStatement {
+                            txid: meta.begin.txid,
+                            position: format!("LSN {lsn}"),
+                            sql,
+                            reasons: vec![WHY.into()],
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Converts MySQL/MariaDB binlogs of one server (`paths`, in order) to a
+/// logical log written to `out`: QUERY events are executed on the
+/// reference store with the context the binlog captured, row events are
+/// applied as logged, in binlog order (so a MIXED binlog yields one log).
+/// The store starts empty: the binlogs must create what they change.
+pub fn binlog_to_logical<W: Write>(
+    paths: &[PathBuf],
+    out: W,
+) -> Result<(ToLogicalReport, replog_import::ImportReport, W)> {
+    let mut importer =
+        replog_import::Importer::new(paths, &replog_import::ImportOptions::default());
+    let mut opts = WriterOptions::new(LogKind::Logical);
+    // A log id derived from the binlog names, so that converting the same
+    // binlogs twice gives the same bytes.
+    let names: Vec<u8> = paths
+        .iter()
+        .flat_map(|p| {
+            p.file_name()
+                .map(|n| n.as_encoded_bytes().to_vec())
+                .unwrap_or_default()
+        })
+        .collect();
+    let a = xxhash_rust::xxh3::xxh3_64_with_seed(&names, 0x6269_6e6c_6f67);
+    let b = xxhash_rust::xxh3::xxh3_64_with_seed(&names, a);
+    opts.log_id[..8].copy_from_slice(&a.to_le_bytes());
+    opts.log_id[8..].copy_from_slice(&b.to_le_bytes());
+    opts.salt = xxhash_rust::xxh3::xxh3_64_with_seed(b"salt", b);
+    let mut w = LogWriter::new(out, &opts)?;
+    let mut exec = Executor::new();
+    for tx in importer.by_ref() {
+        let tx = tx?;
+        let mut bodies: Vec<Vec<u8>> = Vec::with_capacity(tx.logical.len());
+        for op in &tx.logical {
+            let mut b = Vec::new();
+            op.encode(&mut b).map_err(|m| {
+                Error::new(
+                    ErrorKind::Malformed,
+                    format!("{}:{}: {m}", tx.file, tx.position),
+                )
+            })?;
+            bodies.push(b);
+        }
+        // Statements and row events in binlog order; a DDL statement's own
+        // logical record (at its `logical_before` index) is not applied
+        // twice.
+        let ddl_records: Vec<usize> = tx
+            .statements
+            .iter()
+            .filter(|s| s.ddl)
+            .map(|s| s.logical_before)
+            .collect();
+        let mut steps: Vec<Step<'_>> = Vec::new();
+        let mut next_record = 0usize;
+        for s in &tx.statements {
+            push_rows(
+                &bodies,
+                &ddl_records,
+                s.logical_before,
+                &mut steps,
+                &mut next_record,
+            );
+            if s.ddl {
+                next_record = next_record.max(s.logical_before + 1);
+            }
+            let cs = captured_statement(&s.as_statement(), tx.begin_timestamp_us);
+            match steps.last_mut() {
+                Some(Step::Statements(list)) if !s.ddl && !list.iter().any(|c| c.is_ddl) => {
+                    list.push(cs)
+                }
+                _ => {
+                    let mut cs = cs;
+                    cs.is_ddl = s.ddl;
+                    steps.push(Step::Statements(vec![cs]));
+                }
+            }
+        }
+        push_rows(
+            &bodies,
+            &ddl_records,
+            bodies.len(),
+            &mut steps,
+            &mut next_record,
+        );
+        let origin = tx.origin();
+        let meta = TxMeta {
+            begin: Begin {
+                txid: tx.txid,
+                timestamp_us: tx.begin_timestamp_us,
+                server_id: tx.server_id,
+                origin: &origin,
+            },
+            commit_us: tx.commit_timestamp_us,
+            expected: None,
+            commit_lsn: 0,
+            position: format!("{}:{}", tx.file, tx.position),
+        };
+        let enc = exec.transaction(&meta, steps)?;
+        write_transaction(&mut w, &enc)?;
+    }
+    let import = importer.into_report();
+    Ok((exec.report, import, w.finish()?))
+}
+
+/// Adds the row-event records `*next..upto` (without the DDL statements'
+/// own records) as one step.
+fn push_rows<'a>(
+    bodies: &'a [Vec<u8>],
+    ddl_records: &[usize],
+    upto: usize,
+    steps: &mut Vec<Step<'a>>,
+    next: &mut usize,
+) {
+    let upto = upto.min(bodies.len());
+    let slice: Vec<&[u8]> = (*next..upto)
+        .filter(|i| !ddl_records.contains(i))
+        .map(|i| bodies[i].as_slice())
+        .collect();
+    *next = (*next).max(upto);
+    if !slice.is_empty() {
+        steps.push(Step::Rows(slice));
+    }
+}
