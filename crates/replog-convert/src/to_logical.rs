@@ -44,6 +44,7 @@ use replog_logical::LogicalRecord;
 use replog_statement::Statement;
 use replog_store::logwrite::{EncodedTransaction, LogicalEncoder, write_transaction};
 use replog_store::replay::{Decoded, RowDecoder, captured_statement};
+use replog_store::snapshot::Position;
 use replog_store::{
     CapturedStatement, CommittedTransaction, ConflictPolicy, MemStorage, SimEnvironment, Store,
 };
@@ -86,6 +87,17 @@ pub struct DigestDivergence {
     pub delta: bool,
 }
 
+/// A log that does not continue from the base's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StartMismatch {
+    /// The first transaction converted.
+    pub txid: u64,
+    /// The digest its COMMIT says it starts from.
+    pub log: u64,
+    /// The base's digest.
+    pub base: u64,
+}
+
 /// What a conversion to logical did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ToLogicalReport {
@@ -105,6 +117,11 @@ pub struct ToLogicalReport {
     pub dependent_total: u64,
     /// Transactions whose digest differs from the input's.
     pub divergences: Vec<DigestDivergence>,
+    /// Transactions passed over because the base already holds them.
+    pub already_in_base: u64,
+    /// The first converted transaction does not start from the base's
+    /// digest: the log does not continue from the base.
+    pub start_mismatch: Option<StartMismatch>,
     /// The open transaction at the end of the input, not converted.
     pub uncommitted: Option<UncommittedTail>,
     /// Damage the recovery policy accepted.
@@ -116,7 +133,7 @@ pub struct ToLogicalReport {
 impl ToLogicalReport {
     /// True when every row came from the log alone and matched the leader.
     pub fn exact(&self) -> bool {
-        self.dependent_total == 0 && self.divergences.is_empty()
+        self.dependent_total == 0 && self.divergences.is_empty() && self.start_mismatch.is_none()
     }
 }
 
@@ -136,6 +153,33 @@ struct Executor {
     report: ToLogicalReport,
     /// Whether the store is at the leader's digest.
     in_sync: bool,
+    /// The base's position, until the first transaction is converted.
+    start: Option<Position>,
+}
+
+/// The store a log continues from (`--base SNAPSHOT`): a snapshot's
+/// position and contents ([`replog_store::snapshot::decode`]).
+#[derive(Debug)]
+pub struct Base {
+    /// Where the snapshot stands in its leader's history.
+    pub position: Position,
+    /// Its tables and rows.
+    pub storage: MemStorage,
+}
+
+impl Base {
+    /// Reads a snapshot file.
+    pub fn load(path: &std::path::Path) -> Result<Base> {
+        let bytes =
+            std::fs::read(path).map_err(|e| Error::io(e, format!("reading {}", path.display())))?;
+        let (position, storage) = replog_store::snapshot::decode(&bytes).map_err(|e| {
+            Error::new(
+                ErrorKind::Malformed,
+                format!("{}: not a usable snapshot: {e}", path.display()),
+            )
+        })?;
+        Ok(Base { position, storage })
+    }
 }
 
 /// Where an input transaction came from.
@@ -180,9 +224,14 @@ fn reads_statement_time(sql: &str) -> bool {
 }
 
 impl Executor {
-    fn new() -> Executor {
+    fn new(base: Option<Base>) -> Executor {
+        let (storage, start) = match base {
+            Some(b) => (b.storage, Some(b.position)),
+            None => (MemStorage::default(), None),
+        };
         Executor {
-            store: Store::new(SimEnvironment::default()),
+            start,
+            store: Store::with_storage(storage, SimEnvironment::default()),
             encoder: LogicalEncoder::new(1),
             rows: RowDecoder::default(),
             report: ToLogicalReport::default(),
@@ -195,8 +244,25 @@ impl Executor {
         &mut self,
         meta: &TxMeta<'_>,
         steps: Vec<Step<'_>>,
-    ) -> Result<EncodedTransaction> {
+    ) -> Result<Option<EncodedTransaction>> {
         let before = self.store.digest();
+        if let Some(p) = self.start {
+            if p.last_txid > 0 && meta.begin.txid <= p.last_txid {
+                self.report.already_in_base += 1;
+                return Ok(None);
+            }
+            self.start = None;
+            if let Some((leader_before, _)) = meta.expected
+                && leader_before != before
+            {
+                self.report.start_mismatch = Some(StartMismatch {
+                    txid: meta.begin.txid,
+                    log: leader_before,
+                    base: before,
+                });
+                self.in_sync = false;
+            }
+        }
         self.store.env_mut().set_now(meta.begin.timestamp_us);
         let mut statements: Vec<CapturedStatement> = Vec::new();
         let mut has_ddl = false;
@@ -291,7 +357,7 @@ impl Executor {
         enc.commit.timestamp_us = meta.commit_us;
         self.report.transactions += 1;
         self.report.final_state = Some(after);
-        Ok(enc)
+        Ok(Some(enc))
     }
 
     /// Applies row-event records (RELATION, INSERT, UPDATE, DELETE,
@@ -420,13 +486,17 @@ impl Executor {
 }
 
 /// Converts a native statement log (the segments `inputs`, one log) to a
-/// logical log written to `out`, by executing it on the reference store.
+/// logical log written to `out`, by executing it on the reference store
+/// (empty, or `base`: then transactions the base already holds, by txid,
+/// are passed over, and the first one converted must start from the base's
+/// digest when the log carries digests).
 /// Damage the `policy` does not accept, a statement the store cannot
 /// execute, or a non-statement input is an error; the caller discards
 /// `out` then (write it through [`crate::atomic::AtomicFile`]).
 pub fn statement_to_logical<W: Write>(
     inputs: Vec<SegmentInput>,
     policy: RecoveryPolicy,
+    base: Option<Base>,
     out: W,
 ) -> Result<(ToLogicalReport, W)> {
     let mut reader = LogReader::new(
@@ -437,7 +507,7 @@ pub fn statement_to_logical<W: Write>(
             buffer_size: 0,
         },
     );
-    let mut exec = Executor::new();
+    let mut exec = Executor::new(base);
     let mut out = Some(out);
     let mut writer: Option<LogWriter<W>> = None;
     // The open transaction: BEGIN fields and statement records.
@@ -453,7 +523,12 @@ pub fn statement_to_logical<W: Write>(
                     ));
                 }
                 if let Some(o) = out.take() {
-                    let opts = derived_options(header, LogKind::Logical, b"statement->logical");
+                    let mut opts =
+                        derived_options(header, LogKind::Logical, b"statement->logical");
+                    if exec.start.is_some() {
+                        // The output continues from the base.
+                        opts.start_state = Some(exec.store.digest());
+                    }
                     writer = Some(LogWriter::new(o, &opts)?);
                 }
             }
@@ -516,9 +591,12 @@ pub fn statement_to_logical<W: Write>(
                         vec![Step::Statements(statements)]
                     };
                     let before_notes = exec.report.dependent_total;
-                    let enc = exec
+                    let Some(enc) = exec
                         .transaction(&meta, steps)
-                        .map_err(|e| e.at(f.lsn, f.offset))?;
+                        .map_err(|e| e.at(f.lsn, f.offset))?
+                    else {
+                        continue;
+                    };
                     if missing_time.iter().any(|m| *m) {
                         exec.note_missing_time(&meta, &records, &missing_time, before_notes);
                     }
@@ -603,9 +681,11 @@ impl Executor {
 /// logical log written to `out`: QUERY events are executed on the
 /// reference store with the context the binlog captured, row events are
 /// applied as logged, in binlog order (so a MIXED binlog yields one log).
-/// The store starts empty: the binlogs must create what they change.
+/// The store starts empty, or from `base`: the binlogs must create what
+/// they change, or continue from the base.
 pub fn binlog_to_logical<W: Write>(
     paths: &[PathBuf],
+    base: Option<Base>,
     out: W,
 ) -> Result<(ToLogicalReport, replog_import::ImportReport, W)> {
     let mut importer =
@@ -626,8 +706,11 @@ pub fn binlog_to_logical<W: Write>(
     opts.log_id[..8].copy_from_slice(&a.to_le_bytes());
     opts.log_id[8..].copy_from_slice(&b.to_le_bytes());
     opts.salt = xxhash_rust::xxh3::xxh3_64_with_seed(b"salt", b);
+    let mut exec = Executor::new(base);
+    if exec.start.is_some() {
+        opts.start_state = Some(exec.store.digest());
+    }
     let mut w = LogWriter::new(out, &opts)?;
-    let mut exec = Executor::new();
     for tx in importer.by_ref() {
         let tx = tx?;
         let mut bodies: Vec<Vec<u8>> = Vec::with_capacity(tx.logical.len());
@@ -695,8 +778,9 @@ pub fn binlog_to_logical<W: Write>(
             commit_lsn: 0,
             position: format!("{}:{}", tx.file, tx.position),
         };
-        let enc = exec.transaction(&meta, steps)?;
-        write_transaction(&mut w, &enc)?;
+        if let Some(enc) = exec.transaction(&meta, steps)? {
+            write_transaction(&mut w, &enc)?;
+        }
     }
     let import = importer.into_report();
     Ok((exec.report, import, w.finish()?))

@@ -146,7 +146,7 @@ impl Inputs {
             let mp = dir.path().join("mixed.replog");
             let file = std::fs::File::create(&mp)?;
             let (_, import, file) =
-                replog_convert::to_logical::binlog_to_logical(&inputs.files, file)
+                replog_convert::to_logical::binlog_to_logical(&inputs.files, None, file)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", inputs.files[0].display()))?;
             file.sync_all()?;
             return Ok(Inputs {

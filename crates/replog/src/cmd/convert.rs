@@ -27,6 +27,7 @@ Examples:
   replog convert mariadb-bin.000001 --to physical -o wal/
   replog convert /tmp/dml/statement --to logical -o rows.replog
   replog convert mariadb-bin.000001 --to logical -o rows.replog   # MIXED too
+  replog convert statement/ --to logical --base at-txid-10.snapshot -o rest.replog
 
 --to logical of a statement log, or of a STATEMENT or MIXED binlog,
 executes the statements on the reference store (empty at the start) with
@@ -38,7 +39,10 @@ COMMITs carry the store's digests. Listed (exit 1): statements whose rows
 came from the converter rather than the log (UUID(), SYSDATE(), USER(),
 row visits without ORDER BY, RAND() or auto-increment values or user
 variables the log did not capture), and transactions after which the
-store's digest is not the one the input's COMMIT carries.
+store's digest is not the one the input's COMMIT carries. With --base
+SNAPSHOT (a store snapshot, formats/store.md) the statements run on the
+snapshot's contents: transactions it already holds (by txid) are passed
+over, and a log that does not start from its digest is reported.
 
 --to physical replays the input (a statement or logical log, or a ROW or
 STATEMENT binlog) into the reference store's page engine and writes the page
@@ -122,6 +126,11 @@ pub struct Args {
     /// Format of the report.
     #[arg(long, value_enum, default_value_t)]
     pub format: OutputFormat,
+    /// A store snapshot the input continues from (--to logical of
+    /// statement logs and binlogs): the log's statements run on its
+    /// contents instead of an empty store.
+    #[arg(long, value_name = "SNAPSHOT")]
+    pub base: Option<PathBuf>,
     /// Page size of the physical WAL (--to physical).
     #[arg(long, default_value_t = 8192, value_name = "BYTES")]
     pub page_size: usize,
@@ -283,10 +292,19 @@ fn statement_to_logical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Re
     let (report, file) = replog_convert::to_logical::statement_to_logical(
         inputs.segments()?,
         args.recovery.into(),
+        base(args)?,
         file,
     )?;
     file.commit()?;
     print_executed(out, args, path, &report, None)
+}
+
+/// The `--base` snapshot, when given.
+fn base(args: &Args) -> Result<Option<replog_convert::to_logical::Base>> {
+    Ok(match &args.base {
+        Some(p) => Some(replog_convert::to_logical::Base::load(p)?),
+        None => None,
+    })
 }
 
 /// Prints the report of a conversion executed on the reference store.
@@ -347,6 +365,20 @@ fn print_executed(
                     out,
                     "divergence: after txid {} (COMMIT at LSN {}) the leader's {what} is {:016x}, the converter's {:016x}",
                     d.txid, d.lsn, d.expected, d.actual
+                )?;
+            }
+            if r.already_in_base > 0 {
+                writeln!(
+                    out,
+                    "{} transactions passed over: the base already holds them",
+                    r.already_in_base
+                )?;
+            }
+            if let Some(m) = &r.start_mismatch {
+                writeln!(
+                    out,
+                    "the log does not continue from the base: transaction {} starts from digest {:016x}, the base is at {:016x}",
+                    m.txid, m.log, m.base
                 )?;
             }
             if let Some(u) = &r.uncommitted {
@@ -413,7 +445,7 @@ fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result
                 drop(w);
                 let file = AtomicFile::create(path)?;
                 let (report, import, file) =
-                    replog_convert::to_logical::binlog_to_logical(files, file)?;
+                    replog_convert::to_logical::binlog_to_logical(files, base(args)?, file)?;
                 file.commit()?;
                 return print_executed(out, args, path, &report, Some(&import));
             }
