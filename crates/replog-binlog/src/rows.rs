@@ -97,7 +97,7 @@ impl<'a> Row<'a> {
 
 /// One row change: a before image (update, delete), an after image (write,
 /// update) or both.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RowChange<'a> {
     /// The row before the change.
     pub before: Option<Row<'a>>,
@@ -268,11 +268,20 @@ impl<'e> Iterator for RowIter<'e> {
     type Item = Result<RowChange<'e>>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        let mut change = RowChange::default();
+        self.next_into(&mut change).map(|r| r.map(|()| change))
+    }
+}
+
+impl<'e> RowIter<'e> {
+    /// Like [`Iterator::next`], but decodes into `change`, reusing its
+    /// images' storage: a loop over many rows allocates nothing per row.
+    pub fn next_into(&mut self, change: &mut RowChange<'e>) -> Option<Result<()>> {
         if self.done || self.r.is_empty() {
             return None;
         }
         let start = self.r.offset();
-        let mut res = self.next_change();
+        let mut res = self.next_change(change);
         if res.is_ok() && self.r.offset() == start {
             // An image with no columns consumes nothing: stop instead of
             // yielding it forever.
@@ -290,10 +299,8 @@ impl<'e> Iterator for RowIter<'e> {
         self.index += 1;
         Some(res)
     }
-}
 
-impl<'e> RowIter<'e> {
-    fn next_change(&mut self) -> Result<RowChange<'e>> {
+    fn next_change(&mut self, change: &mut RowChange<'e>) -> Result<()> {
         let ev = self.ev;
         let Some(table) = ev.table.as_deref() else {
             return Err(Error::new(
@@ -302,22 +309,39 @@ impl<'e> RowIter<'e> {
                 "rows without a table map",
             ));
         };
-        let (before, after) = match ev.kind {
-            RowsKind::Write => (None, Some(self.image(table, &ev.columns_before, false)?)),
-            RowsKind::Delete => (Some(self.image(table, &ev.columns_before, false)?), None),
-            RowsKind::Update => (
-                Some(self.image(table, &ev.columns_before, false)?),
-                Some(self.image(table, &ev.columns_after, false)?),
-            ),
-            RowsKind::PartialUpdate => (
-                Some(self.image(table, &ev.columns_before, false)?),
-                Some(self.image(table, &ev.columns_after, true)?),
-            ),
+        let (b, a, shared) = match ev.kind {
+            RowsKind::Write => (false, true, false),
+            RowsKind::Delete => (true, false, false),
+            RowsKind::Update => (true, true, false),
+            RowsKind::PartialUpdate => (true, true, true),
         };
-        Ok(RowChange { before, after })
+        if b {
+            let row = change.before.get_or_insert_with(Row::empty);
+            self.image_into(table, &ev.columns_before, false, row)?;
+        } else {
+            change.before = None;
+        }
+        if a {
+            let cols = if ev.kind == RowsKind::Write {
+                &ev.columns_before
+            } else {
+                &ev.columns_after
+            };
+            let row = change.after.get_or_insert_with(Row::empty);
+            self.image_into(table, cols, shared, row)?;
+        } else {
+            change.after = None;
+        }
+        Ok(())
     }
 
-    fn image(&mut self, table: &'e TableMap, cols: &'e [u32], shared: bool) -> Result<Row<'e>> {
+    fn image_into(
+        &mut self,
+        table: &'e TableMap,
+        cols: &'e [u32],
+        shared: bool,
+        row: &mut Row<'e>,
+    ) -> Result<()> {
         let ev = self.ev;
         let mut partial: &[u8] = &[];
         if shared {
@@ -329,8 +353,11 @@ impl<'e> RowIter<'e> {
             }
         }
         let nulls = self.r.bytes(cols.len().div_ceil(8), "row NULL bitmap")?;
-        let mut values = Vec::with_capacity(cols.len());
-        let mut json_diffs = Vec::new();
+        row.columns = cols;
+        row.values.clear();
+        row.json_diffs.clear();
+        let values = &mut row.values;
+        let json_diffs = &mut row.json_diffs;
         for (k, &c) in cols.iter().enumerate() {
             let col = &table.columns[c as usize];
             let mut is_partial = false;
@@ -380,11 +407,17 @@ impl<'e> RowIter<'e> {
                 }
             }
         }
-        Ok(Row {
-            columns: cols,
-            values,
-            json_diffs,
-        })
+        Ok(())
+    }
+}
+
+impl Row<'_> {
+    fn empty() -> Self {
+        Row {
+            columns: &[],
+            values: Vec::new(),
+            json_diffs: Vec::new(),
+        }
     }
 }
 

@@ -491,6 +491,29 @@ impl fmt::Display for Date {
 
 impl fmt::Display for DateTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = &self.date;
+        if f.width().is_none()
+            && d.year <= 9999
+            && d.month <= 99
+            && d.day <= 99
+            && self.hour <= 99
+            && self.minute <= 99
+            && self.second <= 99
+            && self.micro <= 999_999
+        {
+            return write_datetime(
+                f,
+                u32::from(d.year),
+                u32::from(d.month),
+                u32::from(d.day),
+                Some((
+                    u32::from(self.hour),
+                    u32::from(self.minute),
+                    u32::from(self.second),
+                    self.micro,
+                )),
+            );
+        }
         write!(
             f,
             "{} {:02}:{:02}:{:02}",

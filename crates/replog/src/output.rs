@@ -20,11 +20,25 @@ pub enum OutputFormat {
 
 /// Rows printed as tables of at most [`TableSink::CHUNK`] rows each, so
 /// memory stays bounded however long the log.
+///
+/// Cells are kept in one text arena (no allocation per cell or row once
+/// warm) and can be written in place ([`TableSink::cell_with`]). The last
+/// column is not padded and has no closing `|` (a valid Markdown table, and
+/// no trailing blanks on long lines).
 #[derive(Debug)]
 pub struct TableSink {
     header: Vec<&'static str>,
     right: Vec<usize>,
-    rows: Vec<Vec<String>>,
+    /// The buffered cells' text, back to back.
+    text: String,
+    /// End offset in `text` of every buffered cell, row after row.
+    ends: Vec<usize>,
+    /// Cells of the row being built.
+    open_cells: usize,
+    /// Column widths of the buffered rows (and header).
+    widths: Vec<usize>,
+    /// The rendered chunk.
+    line: String,
     printed: bool,
 }
 
@@ -34,79 +48,128 @@ impl TableSink {
 
     /// A sink with these column headers; columns in `right` align right.
     pub fn new(header: Vec<&'static str>, right: &[usize]) -> TableSink {
+        let widths = header.iter().map(|h| width(h)).collect();
         TableSink {
             header,
             right: right.to_vec(),
-            rows: Vec::new(),
+            text: String::new(),
+            ends: Vec::new(),
+            open_cells: 0,
+            widths,
+            line: String::new(),
             printed: false,
         }
     }
 
     /// Adds a row, printing a table when the chunk is full.
     pub fn push(&mut self, out: &mut dyn Write, row: Vec<String>) -> std::io::Result<()> {
-        self.rows.push(row);
-        if self.rows.len() >= Self::CHUNK {
+        for c in &row {
+            self.cell(c);
+        }
+        self.end_row(out)
+    }
+
+    /// Appends a cell to the row being built.
+    #[inline]
+    pub fn cell(&mut self, c: &str) {
+        self.cell_with(|t| t.push_str(c));
+    }
+
+    /// Appends a cell whose text `f` writes in place.
+    #[inline]
+    pub fn cell_with(&mut self, f: impl FnOnce(&mut String)) {
+        let start = self.text.len();
+        f(&mut self.text);
+        let w = width(&self.text[start..]);
+        if let Some(m) = self.widths.get_mut(self.open_cells) {
+            *m = (*m).max(w);
+        }
+        self.ends.push(self.text.len());
+        self.open_cells += 1;
+    }
+
+    /// Ends the row being built (missing cells are empty, extra cells
+    /// dropped), printing a table when the chunk is full.
+    pub fn end_row(&mut self, out: &mut dyn Write) -> std::io::Result<()> {
+        let n = self.header.len();
+        while self.open_cells < n {
+            self.ends.push(self.text.len());
+            self.open_cells += 1;
+        }
+        if self.open_cells > n {
+            let keep = self.ends.len() - (self.open_cells - n);
+            self.text.truncate(self.ends[keep - 1]);
+            self.ends.truncate(keep);
+        }
+        self.open_cells = 0;
+        if self.ends.len() >= Self::CHUNK * n {
             self.flush(out)?;
         }
         Ok(())
     }
 
     /// Prints what is buffered, in the same layout as [`table`] (Markdown
-    /// style), computed directly: listings of millions of records are
-    /// printed this way, and a general table library costs several times
-    /// more per cell.
+    /// style) except for the unpadded last column, computed directly:
+    /// listings of millions of records are printed this way, and a general
+    /// table library costs several times more per cell.
     pub fn flush(&mut self, out: &mut dyn Write) -> std::io::Result<()> {
-        if self.rows.is_empty() {
+        if self.ends.is_empty() {
             return Ok(());
         }
         let n = self.header.len();
-        let mut widths: Vec<usize> = self.header.iter().map(|h| width(h)).collect();
-        for r in &self.rows {
-            for (w, c) in widths.iter_mut().zip(r) {
-                *w = (*w).max(width(c));
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        if self.printed {
+            line.push('\n');
+        }
+        for (i, h) in self.header.iter().enumerate() {
+            self.render_cell(&mut line, i, h);
+        }
+        for (i, w) in self.widths.iter().enumerate() {
+            line.push('|');
+            let dashes = if i + 1 == n { w.max(&1) + 1 } else { w + 2 };
+            line.extend(std::iter::repeat_n('-', dashes));
+        }
+        line.push('\n');
+        let mut start = 0;
+        for (k, &end) in self.ends.iter().enumerate() {
+            self.render_cell(&mut line, k % n, &self.text[start..end]);
+            start = end;
+            if line.len() >= 1 << 16 {
+                out.write_all(line.as_bytes())?;
+                line.clear();
             }
         }
-        if self.printed {
-            writeln!(out)?;
-        }
-        let mut line = String::with_capacity(widths.iter().sum::<usize>() + 3 * n + 2);
-        let header: Vec<String> = self.header.iter().map(|h| h.to_string()).collect();
-        self.render_row(&mut line, &widths, &header);
         out.write_all(line.as_bytes())?;
         line.clear();
-        for w in &widths {
-            line.push('|');
-            line.extend(std::iter::repeat_n('-', w + 2));
+        self.line = line;
+        self.text.clear();
+        self.ends.clear();
+        for (w, h) in self.widths.iter_mut().zip(&self.header) {
+            *w = width(h);
         }
-        line.push_str("|\n");
-        out.write_all(line.as_bytes())?;
-        let rows = std::mem::take(&mut self.rows);
-        for r in &rows {
-            line.clear();
-            self.render_row(&mut line, &widths, r);
-            out.write_all(line.as_bytes())?;
-        }
-        self.rows = rows;
-        self.rows.clear();
         self.printed = true;
         Ok(())
     }
 
-    fn render_row(&self, line: &mut String, widths: &[usize], cells: &[String]) {
-        for (i, w) in widths.iter().enumerate() {
-            let c = cells.get(i).map_or("", String::as_str);
-            let pad = w - width(c).min(*w);
-            line.push_str("| ");
-            if self.right.contains(&i) {
-                push_spaces(line, pad);
-                line.push_str(c);
-            } else {
-                line.push_str(c);
-                push_spaces(line, pad);
-            }
-            line.push(' ');
+    #[inline]
+    fn render_cell(&self, line: &mut String, i: usize, c: &str) {
+        line.push_str("| ");
+        if i + 1 == self.header.len() {
+            line.push_str(c);
+            line.push('\n');
+            return;
         }
-        line.push_str("|\n");
+        let w = self.widths[i];
+        let pad = w - width(c).min(w);
+        if self.right.contains(&i) {
+            push_spaces(line, pad);
+            line.push_str(c);
+        } else {
+            line.push_str(c);
+            push_spaces(line, pad);
+        }
+        line.push(' ');
     }
 }
 

@@ -179,12 +179,9 @@ fn push_sql_literal(out: &mut String, v: &Value<'_>) {
     };
     match v {
         Value::Null => out.push_str("NULL"),
-        Value::Int(_)
-        | Value::UInt(_)
-        | Value::F32(_)
-        | Value::F64(_)
-        | Value::Bool(_)
-        | Value::Bytes(_) => {
+        Value::Int(n) => out.push_str(itoa::Buffer::new().format(*n)),
+        Value::UInt(n) => out.push_str(itoa::Buffer::new().format(*n)),
+        Value::F32(_) | Value::F64(_) | Value::Bool(_) | Value::Bytes(_) => {
             let _ = write!(out, "{v}");
         }
         Value::Decimal(d) => out.push_str(d),
@@ -247,10 +244,15 @@ struct JsonEvent<'a, 'r> {
     rows: Option<Vec<JsonRowChange<'a, 'r>>>,
 }
 
-fn utc(secs: u32) -> String {
-    let mut s = String::new();
-    let _ = replog_core::value::format_timestamp(i64::from(secs) * 1_000_000, &mut s);
-    s
+/// Appends a number in decimal.
+#[inline]
+fn push_u64(out: &mut String, n: u64) {
+    out.push_str(itoa::Buffer::new().format(n));
+}
+
+/// Appends an event time as `YYYY-MM-DD HH:MM:SS` (UTC).
+fn push_utc(out: &mut String, secs: u32) {
+    let _ = replog_core::value::format_timestamp(i64::from(secs) * 1_000_000, out);
 }
 
 fn table_ok(want: &Option<String>, t: Option<&Arc<TableMap>>) -> bool {
@@ -351,77 +353,82 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
                 e.1 += u64::from(ev.size());
                 continue;
             }
-            let rows: Option<Vec<(Option<Row<'_>>, Option<Row<'_>>)>> =
-                match (args.decode_rows, ev.body()) {
-                    (true, EventBody::Rows(r)) => {
-                        let mut v = Vec::new();
-                        for ch in r.rows() {
-                            match ch {
-                                Ok(c) => v.push((c.before, c.after)),
+            let d = detail(&ev);
+            match args.format {
+                OutputFormat::Table => {
+                    let t = &mut sink_table;
+                    t.cell(&name);
+                    t.cell_with(|s| push_u64(s, ev.position()));
+                    t.cell_with(|s| push_u64(s, ev.end_position()));
+                    t.cell(ev.type_name());
+                    t.cell_with(|s| push_u64(s, u64::from(ev.size())));
+                    t.cell_with(|s| push_utc(s, ev.timestamp()));
+                    t.cell_with(|s| push_u64(s, u64::from(ev.server_id())));
+                    t.cell(&shorten(&d, 100));
+                    t.end_row(out)?;
+                    if let (true, EventBody::Rows(r)) = (args.decode_rows, ev.body()) {
+                        let tm = tmap.as_ref();
+                        let mut it = r.rows();
+                        let mut c = replog_binlog::rows::RowChange::default();
+                        while let Some(res) = it.next_into(&mut c) {
+                            match res {
+                                Ok(()) => {}
                                 Err(e) => {
+                                    t.flush(out)?;
                                     let _ = out.flush();
                                     eprintln!("replog: {}: {e}", path.display());
                                     found = true;
                                     break;
                                 }
                             }
+                            for _ in 0..3 {
+                                t.cell("");
+                            }
+                            t.cell("  row");
+                            for _ in 0..3 {
+                                t.cell("");
+                            }
+                            t.cell_with(|text| match (&c.before, &c.after) {
+                                (None, Some(a)) => {
+                                    text.push_str("insert ");
+                                    push_row_text(text, tm, a);
+                                }
+                                (Some(b), None) => {
+                                    text.push_str("delete ");
+                                    push_row_text(text, tm, b);
+                                }
+                                (Some(b), Some(a)) => {
+                                    text.push_str("update ");
+                                    push_row_text(text, tm, b);
+                                    text.push_str(" -> ");
+                                    push_row_text(text, tm, a);
+                                }
+                                (None, None) => {}
+                            });
+                            t.end_row(out)?;
                         }
-                        Some(v)
-                    }
-                    _ => None,
-                };
-            let d = detail(&ev);
-            match args.format {
-                OutputFormat::Table => {
-                    sink_table.push(
-                        out,
-                        vec![
-                            name.clone(),
-                            ev.position().to_string(),
-                            ev.end_position().to_string(),
-                            ev.type_name().to_string(),
-                            ev.size().to_string(),
-                            utc(ev.timestamp()),
-                            ev.server_id().to_string(),
-                            shorten(&d, 100),
-                        ],
-                    )?;
-                    for (before, after) in rows.iter().flatten() {
-                        let t = tmap.as_ref();
-                        let mut text = String::with_capacity(128);
-                        match (before, after) {
-                            (None, Some(a)) => {
-                                text.push_str("insert ");
-                                push_row_text(&mut text, t, a);
-                            }
-                            (Some(b), None) => {
-                                text.push_str("delete ");
-                                push_row_text(&mut text, t, b);
-                            }
-                            (Some(b), Some(a)) => {
-                                text.push_str("update ");
-                                push_row_text(&mut text, t, b);
-                                text.push_str(" -> ");
-                                push_row_text(&mut text, t, a);
-                            }
-                            (None, None) => {}
-                        }
-                        sink_table.push(
-                            out,
-                            vec![
-                                String::new(),
-                                String::new(),
-                                String::new(),
-                                "  row".into(),
-                                String::new(),
-                                String::new(),
-                                String::new(),
-                                text,
-                            ],
-                        )?;
                     }
                 }
                 OutputFormat::Json | OutputFormat::Ndjson => {
+                    let rows: Option<Vec<(Option<Row<'_>>, Option<Row<'_>>)>> =
+                        match (args.decode_rows, ev.body()) {
+                            (true, EventBody::Rows(r)) => {
+                                let mut v = Vec::new();
+                                for ch in r.rows() {
+                                    match ch {
+                                        Ok(c) => v.push((c.before, c.after)),
+                                        Err(e) => {
+                                            let _ = out.flush();
+                                            eprintln!("replog: {}: {e}", path.display());
+                                            found = true;
+                                            break;
+                                        }
+                                    }
+                                }
+                                Some(v)
+                            }
+                            _ => None,
+                        };
                     let t = tmap.as_ref();
                     let qualified = t.map(|t| format!("{}.{}", t.schema, t.table));
                     let rows_json = rows.as_ref().map(|v| {
@@ -577,9 +584,11 @@ pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Re
                         first_off_chain.get_or_insert((ev.position(), next));
                     }
                     if let EventBody::Rows(r) = ev.body() {
-                        for ch in r.rows() {
-                            match ch {
-                                Ok(_) => rows += 1,
+                        let mut it = r.rows();
+                        let mut c = replog_binlog::rows::RowChange::default();
+                        while let Some(res) = it.next_into(&mut c) {
+                            match res {
+                                Ok(()) => rows += 1,
                                 Err(e) => {
                                     err = Some(e);
                                     break;
