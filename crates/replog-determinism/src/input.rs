@@ -30,6 +30,8 @@ pub enum Error {
     },
     /// No input was given.
     NoInput,
+    /// The dynamic measurement could not run (a replica thread failed).
+    Dynamic(String),
 }
 
 impl std::fmt::Display for Error {
@@ -38,6 +40,7 @@ impl std::fmt::Display for Error {
             Error::Log(e) => write!(f, "{e}"),
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
             Error::NoInput => f.write_str("no input log given"),
+            Error::Dynamic(m) => write!(f, "dynamic measurement: {m}"),
         }
     }
 }
@@ -47,7 +50,7 @@ impl std::error::Error for Error {
         match self {
             Error::Log(e) => Some(e),
             Error::Io { source, .. } => Some(source),
-            Error::NoInput => None,
+            Error::NoInput | Error::Dynamic(_) => None,
         }
     }
 }

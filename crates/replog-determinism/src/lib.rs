@@ -40,15 +40,19 @@
 
 pub mod analyze;
 pub mod context;
+pub mod dynamic;
 pub mod input;
 pub mod reason;
+pub mod replica;
 pub mod report;
 pub mod schema;
 
 pub use analyze::{Analysis, AnalyzeError, StatementKind, analyze};
 pub use context::{ContextFlags, ContextItem};
+pub use dynamic::{DynamicOptions, DynamicRun, DynamicSummary, run_dynamic};
 pub use input::{Error, analyze_binlog, analyze_paths, analyze_statement_log};
 pub use reason::{ADVICE_ROWS, Reason, ReasonCode, Severity};
+pub use replica::{DEFAULT_SEED, ReplicaEnv, ReplicaSpec, replica_specs};
 pub use report::{
     LogSource, Position, Report, ReportBuilder, StatementReport, StatementSource, Summary,
     render_table,

@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use crate::analyze::{Analysis, StatementKind, analyze, shorten};
 use crate::context::ContextFlags;
-use crate::reason::{Reason, Severity};
+use crate::dynamic::{DynamicRun, DynamicSummary};
+use crate::reason::{ADVICE_ROWS, Reason, Severity};
 use crate::schema::{SchemaNote, SchemaTracker};
 
 /// Which kind of log a report is about.
@@ -22,7 +23,7 @@ pub enum LogSource {
 }
 
 /// Where a statement is in its log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Position {
     /// The LSN of the STATEMENT record in a native log.
@@ -80,6 +81,13 @@ pub struct StatementReport {
     /// Why the statement could not be analyzed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Dynamic measurement: whether the replicas disagreed after this
+    /// statement (absent: not measured, or not replayed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diverged: Option<bool>,
+    /// The same, replayed without the log's context (`--compare-context`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diverged_without_context: Option<bool>,
 }
 
 impl StatementReport {
@@ -163,12 +171,75 @@ pub struct Report {
     /// transaction, …).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub remarks: Vec<String>,
+    /// Whether the static analysis treated the log as carrying no context
+    /// (`--ignore-context`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub context_ignored: bool,
+    /// The dynamic measurement (replay on perturbed replicas).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dynamic: Option<DynamicRun>,
+    /// The dynamic measurement replayed without the log's context, for
+    /// comparison (`--compare-context`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub without_context: Option<DynamicRun>,
 }
 
 impl Report {
     /// The flagged statements.
     pub fn flagged(&self) -> impl Iterator<Item = &StatementReport> {
         self.statements.iter().filter(|s| s.is_flagged())
+    }
+
+    /// The same log analyzed as if it carried no context but the default
+    /// database: no timestamps, RAND seeds, insert ids, LAST_INSERT_ID,
+    /// user variables, session settings or thread ids (what
+    /// `--ignore-context` replays).
+    pub fn without_context(&self) -> Report {
+        let mut b = ReportBuilder::new(self.source, self.inputs.clone());
+        for st in &self.statements {
+            let src = StatementSource {
+                position: st.position.clone(),
+                transaction: st.transaction,
+                txid: st.txid,
+                gtid: st.gtid.clone(),
+                database: st.database.clone(),
+            };
+            let ctx = ContextFlags {
+                database: st.context.database,
+                ..ContextFlags::none()
+            };
+            b.statement(src, &st.sql, ctx);
+        }
+        for r in &self.remarks {
+            b.remark(r.clone());
+        }
+        let mut r = b.finish(self.summary.transactions);
+        r.context_ignored = true;
+        r
+    }
+
+    /// Records a dynamic run: the per-statement verdicts and the run
+    /// itself, as [`Report::dynamic`] or (`without_context`)
+    /// [`Report::without_context`].
+    pub fn attach_dynamic(&mut self, run: DynamicRun, without_context: bool) {
+        for (st, d) in self.statements.iter_mut().zip(&run.statement_diverged) {
+            if without_context {
+                st.diverged_without_context = *d;
+            } else {
+                st.diverged = *d;
+            }
+        }
+        if without_context {
+            self.without_context = Some(run);
+        } else {
+            self.dynamic = Some(run);
+        }
+    }
+
+    /// Whether the dynamic measurement found any divergence (the primary
+    /// run, not the `--compare-context` one).
+    pub fn diverged(&self) -> bool {
+        self.dynamic.as_ref().is_some_and(DynamicRun::diverged)
     }
 }
 
@@ -206,6 +277,9 @@ impl ReportBuilder {
                 summary: Summary::default(),
                 schema_notes: Vec::new(),
                 remarks: Vec::new(),
+                context_ignored: false,
+                dynamic: None,
+                without_context: None,
             },
         }
     }
@@ -250,6 +324,8 @@ impl ReportBuilder {
             covered,
             context,
             error,
+            diverged: None,
+            diverged_without_context: None,
         });
     }
 
@@ -334,9 +410,67 @@ fn reasons_cell(st: &StatementReport) -> String {
         .join("\n")
 }
 
-/// Writes the flagged (and unparsable) statements and the summary as
-/// tables, for people.
-pub fn render_table(report: &Report, out: &mut impl Write) -> std::io::Result<()> {
+fn dynamic_cell(d: Option<bool>) -> &'static str {
+    match d {
+        Some(true) => "DIVERGED",
+        Some(false) => "identical",
+        None => "-",
+    }
+}
+
+fn dynamic_rows(d: &DynamicSummary) -> Vec<(&'static str, String)> {
+    let pos = d
+        .first_divergence
+        .as_ref()
+        .map_or_else(|| "-".to_string(), ToString::to_string);
+    vec![
+        ("replicas", d.replicas.to_string()),
+        ("seed (--seed)", d.seed.to_string()),
+        ("transactions replayed", d.transactions.to_string()),
+        ("statements replayed", d.statements.to_string()),
+        (
+            "transactions identical on every replica",
+            format!(
+                "{} ({:.2}%)",
+                d.transactions_identical,
+                d.identical_share * 100.0
+            ),
+        ),
+        ("transactions diverged", d.transactions_diverged.to_string()),
+        ("statements diverged", d.statements_diverged.to_string()),
+        (
+            "  of which only after an earlier divergence",
+            d.statements_diverged_inherited.to_string(),
+        ),
+        ("unsafe and diverged", d.flagged_and_diverged.to_string()),
+        (
+            "unsafe but identical in this run",
+            d.flagged_but_stable.to_string(),
+        ),
+        (
+            "DIVERGED BUT NOT FLAGGED (bug)",
+            d.diverged_not_flagged.to_string(),
+        ),
+        (
+            "transactions failing on every replica",
+            d.transactions_failed.to_string(),
+        ),
+        (
+            "replica 0 differs from the log's digests",
+            d.leader_mismatches.to_string(),
+        ),
+        ("first divergence", pos),
+    ]
+}
+
+/// Divergences listed in tables (all of them are in the JSON output).
+const MAX_TABLE_DIVERGENCES: usize = 50;
+
+fn render_divergences(title: &str, run: &DynamicRun, out: &mut impl Write) -> std::io::Result<()> {
+    if run.divergences.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "{title}")?;
     let mut t = Table::new();
     t.load_style(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
@@ -344,41 +478,168 @@ pub fn render_table(report: &Report, out: &mut impl Write) -> std::io::Result<()
         .set_header([
             "position",
             "tx",
-            "verdict",
             "statement",
-            "reasons",
-            "captured",
+            "table",
+            "row",
+            "each replica's value",
         ]);
+    for d in run.divergences.iter().take(MAX_TABLE_DIVERGENCES) {
+        let mut stmt = shorten(&d.sql, 50);
+        if d.inherited {
+            stmt.push_str("\n[after an earlier divergence]");
+        } else if d.flagged {
+            stmt.push_str("\n[flagged unsafe]");
+        } else {
+            stmt.push_str("\n[NOT FLAGGED: bug]");
+        }
+        let (key, values) = if !d.errors.is_empty() {
+            let v = d
+                .errors
+                .iter()
+                .enumerate()
+                .map(|(i, e)| format!("#{i}: {}", e.as_deref().unwrap_or("ok")))
+                .collect::<Vec<_>>()
+                .join("\n");
+            ("(outcome)".to_string(), v)
+        } else if d.rows.is_empty() {
+            (
+                "(digest)".to_string(),
+                format!("replicas {:?} differ from #0", d.replicas),
+            )
+        } else {
+            let keys = d
+                .rows
+                .iter()
+                .map(|r| r.key.clone())
+                .collect::<Vec<_>>()
+                .join("\n");
+            let mut vals = Vec::new();
+            for r in &d.rows {
+                vals.push(format!("{}:", r.key));
+                // Replicas with the same value on one line.
+                let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+                for (i, v) in r.values.iter().enumerate() {
+                    match groups.iter_mut().find(|(g, _)| g == v) {
+                        Some((_, ids)) => ids.push(i),
+                        None => groups.push((v.clone(), vec![i])),
+                    }
+                }
+                for (v, ids) in groups {
+                    let ids: Vec<String> = ids.iter().map(|i| format!("#{i}")).collect();
+                    vals.push(format!("  {} {}", ids.join(","), shorten(&v, 70)));
+                }
+            }
+            if d.rows_total > d.rows.len() {
+                vals.push(format!("… {} rows differ", d.rows_total));
+            }
+            (keys, vals.join("\n"))
+        };
+        t.add_row([
+            d.position.to_string(),
+            d.tx.clone(),
+            stmt,
+            d.table.clone().unwrap_or_else(|| "-".into()),
+            key,
+            values,
+        ]);
+    }
+    writeln!(out, "{t}")?;
+    if run.divergences.len() > MAX_TABLE_DIVERGENCES {
+        writeln!(
+            out,
+            "… {} more divergences (--format json lists them all)",
+            run.divergences.len() - MAX_TABLE_DIVERGENCES
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes the flagged, unparsable and diverged statements, the divergences
+/// with each replica's rows, the summary (static and dynamic, side by side
+/// with the run without context when there is one) and the advice, as
+/// tables, for people.
+pub fn render_table(report: &Report, out: &mut impl Write) -> std::io::Result<()> {
+    let dynamic = report.dynamic.is_some();
+    let compare = report.without_context.is_some();
+    let mut header = vec![
+        "position",
+        "tx",
+        "verdict",
+        "statement",
+        "reasons",
+        "captured",
+    ];
+    if dynamic {
+        header.push("replicas");
+    }
+    if compare {
+        header.push("without context");
+    }
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(160)
+        .set_header(header);
     let mut rows = 0;
-    for st in report
-        .statements
-        .iter()
-        .filter(|s| s.is_flagged() || s.error.is_some())
-    {
+    for st in report.statements.iter().filter(|s| {
+        s.is_flagged()
+            || s.error.is_some()
+            || s.diverged == Some(true)
+            || s.diverged_without_context == Some(true)
+    }) {
         rows += 1;
         let tx = match (&st.gtid, st.txid) {
             (Some(g), _) => g.clone(),
             (None, Some(id)) => id.to_string(),
             (None, None) => format!("#{}", st.transaction),
         };
-        t.add_row([
+        let mut row = vec![
             st.position.to_string(),
             tx,
             st.verdict().to_string(),
             shorten(&st.sql, 70),
             reasons_cell(st),
             st.context.short(),
-        ]);
+        ];
+        if dynamic {
+            row.push(dynamic_cell(st.diverged).to_string());
+        }
+        if compare {
+            row.push(dynamic_cell(st.diverged_without_context).to_string());
+        }
+        t.add_row(row);
     }
     if rows > 0 {
         writeln!(out, "{t}")?;
     } else {
         writeln!(out, "no statement flagged")?;
     }
+    if let Some(run) = &report.dynamic {
+        let title = if run.summary.ignore_context {
+            "divergences (replayed without the log's context):"
+        } else {
+            "divergences:"
+        };
+        render_divergences(title, run, out)?;
+    }
+    if let Some(run) = &report.without_context {
+        render_divergences("divergences without the log's context:", run, out)?;
+    }
     let s = &report.summary;
     let mut sum = Table::new();
+    let mut sum_header = vec!["summary", "count"];
+    if compare {
+        sum_header = vec!["summary", "with context", "without context"];
+    }
     sum.load_style(presets::UTF8_FULL_CONDENSED)
-        .set_header(["summary", "count"]);
+        .set_header(sum_header);
+    let mut add = |k: &str, v: String, w: Option<String>| {
+        let mut row = vec![k.to_string(), v];
+        if compare {
+            row.push(w.unwrap_or_default());
+        }
+        sum.add_row(row);
+    };
     for (k, v) in [
         ("statements", s.statements),
         ("flagged", s.flagged),
@@ -398,15 +659,75 @@ pub fn render_table(report: &Report, out: &mut impl Write) -> std::io::Result<()
             s.transactions_unsafe,
         ),
     ] {
-        sum.add_row([k.to_string(), v.to_string()]);
+        add(k, v.to_string(), None);
     }
     for (code, n) in &s.by_reason {
-        sum.add_row([format!("reason {code}"), n.to_string()]);
+        add(&format!("reason {code}"), n.to_string(), None);
     }
     for (code, n) in &s.covered_by_reason {
-        sum.add_row([format!("covered {code}"), n.to_string()]);
+        add(&format!("covered {code}"), n.to_string(), None);
+    }
+    if let Some(run) = &report.dynamic {
+        let other = report
+            .without_context
+            .as_ref()
+            .map(|w| dynamic_rows(&w.summary));
+        for (i, (k, v)) in dynamic_rows(&run.summary).into_iter().enumerate() {
+            let w = other.as_ref().map(|o| o[i].1.clone());
+            add(&format!("replay: {k}"), v, w);
+        }
     }
     writeln!(out, "{sum}")?;
+    if let Some(run) = &report.dynamic {
+        writeln!(out, "replicas (seed {}):", run.summary.seed)?;
+        for r in &run.replicas {
+            writeln!(out, "  {}", r.describe())?;
+        }
+        if run.summary.ignore_context {
+            writeln!(
+                out,
+                "replayed WITHOUT the log's context: each replica took the time, RAND seeds, insert ids and user variables from its own environment"
+            )?;
+        }
+    }
+    for run in report.dynamic.iter().chain(&report.without_context) {
+        let n = run.summary.diverged_not_flagged;
+        if n > 0 {
+            writeln!(
+                out,
+                "BUG: {n} statement(s) diverged on the replicas although the static analysis found them safe{}: please report them (the rows marked NOT FLAGGED above)",
+                if run.summary.ignore_context {
+                    " (without context)"
+                } else {
+                    ""
+                }
+            )?;
+        }
+    }
+    if let (Some(w), Some(d)) = (&report.without_context, &report.dynamic) {
+        writeln!(
+            out,
+            "the log's context prevents {} of {} statement divergences",
+            w.summary
+                .statements_diverged
+                .saturating_sub(d.summary.statements_diverged),
+            w.summary.statements_diverged
+        )?;
+    }
+    let unsafe_list: Vec<&StatementReport> =
+        report.statements.iter().filter(|s| s.is_unsafe()).collect();
+    for st in unsafe_list.iter().take(20) {
+        if let Some(r) = st.reasons.iter().find(|r| r.severity.is_unsafe()) {
+            writeln!(out, "advice: {}: {}", st.position, r.advice)?;
+        }
+    }
+    if unsafe_list.len() > 20 {
+        writeln!(
+            out,
+            "advice: … and {} more unsafe statements: {ADVICE_ROWS}",
+            unsafe_list.len() - 20
+        )?;
+    }
     for n in &report.schema_notes {
         writeln!(out, "schema: {}: {}", n.table, n.message)?;
     }
