@@ -32,6 +32,7 @@ pub mod atomic;
 pub mod catalog;
 pub mod diff;
 pub mod error;
+pub mod from_physical;
 pub mod invert;
 pub mod sql;
 pub mod to_logical;
