@@ -274,6 +274,116 @@ impl DirWriter {
         })
     }
 
+    /// Reopens the directory log in `dir` to append after `end_lsn`, the
+    /// end of its last committed transaction as recovery found it (the LSN
+    /// just past that COMMIT frame). Everything after `end_lsn` is cut: the
+    /// segment holding `end_lsn` (the newest one whose start LSN is at most
+    /// `end_lsn`) is truncated there, and newer segments — frames past
+    /// `end_lsn`, or a header torn while rotating — are deleted. The file
+    /// and the directory are synced before anything new is written, so a
+    /// crash during reopening leaves a log that recovers the same way.
+    ///
+    /// The kept segment's header (log id, salt, page size, …) continues;
+    /// from `opts` only `segment_size` and `durability` are used.
+    /// `last_state` is the store digest at `end_lsn` (carried into the next
+    /// rotated segment's header). Fails when no segment of `dir` starts at
+    /// or before `end_lsn`, when a segment with an unreadable header comes
+    /// before the kept one, or when the kept segment is shorter than
+    /// `end_lsn` (the caller's recovery and the files disagree).
+    pub fn open_append(
+        dir: &Path,
+        opts: WriterOptions,
+        end_lsn: u64,
+        last_state: Option<u64>,
+    ) -> Result<DirWriter> {
+        if end_lsn % 8 != 0 {
+            return Err(Error::malformed(0, "end LSN must be a multiple of 8"));
+        }
+        let paths = crate::reader::segment_paths(dir)?;
+        // (path, header) in name order; None: unreadable header.
+        let mut segs = Vec::with_capacity(paths.len());
+        for p in paths {
+            let mut head = Vec::with_capacity(HEADER_LEN);
+            File::open(&p)
+                .and_then(|f| {
+                    use std::io::Read;
+                    f.take(HEADER_LEN as u64).read_to_end(&mut head)
+                })
+                .map_err(|e| Error::io(e, format!("reading {}", p.display())))?;
+            segs.push((p, SegmentHeader::parse(&head, 0).ok()));
+        }
+        let keep = segs
+            .iter()
+            .rposition(|(_, h)| h.as_ref().is_some_and(|h| h.start_lsn <= end_lsn))
+            .ok_or_else(|| {
+                Error::malformed(
+                    0,
+                    format!(
+                        "{}: no segment starts at or before LSN {end_lsn}",
+                        dir.display()
+                    ),
+                )
+            })?;
+        if let Some((p, _)) = segs[..keep].iter().find(|(_, h)| h.is_none()) {
+            return Err(Error::malformed(
+                0,
+                format!("{}: segment header is unreadable", p.display()),
+            ));
+        }
+        let (path, header) = &segs[keep];
+        let Some(header) = header.clone() else {
+            return Err(Error::malformed(0, "segment header vanished"));
+        };
+        let len = HEADER_LEN as u64 + (end_lsn - header.start_lsn);
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io(e, format!("opening {}", path.display())))?;
+        let have = file
+            .metadata()
+            .map_err(|e| Error::io(e, format!("reading {}", path.display())))?
+            .len();
+        if have < len {
+            return Err(Error::malformed(
+                have,
+                format!(
+                    "{}: {have} bytes, but LSN {end_lsn} is at offset {len}",
+                    path.display()
+                ),
+            ));
+        }
+        if have > len {
+            file.set_len(len)
+                .and_then(|()| file.sync_all())
+                .map_err(|e| Error::io(e, format!("truncating {}", path.display())))?;
+        }
+        for (p, _) in &segs[keep + 1..] {
+            std::fs::remove_file(p)
+                .map_err(|e| Error::io(e, format!("removing {}", p.display())))?;
+        }
+        sync_dir(dir)?;
+        let mut file = file;
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(len))
+            .map_err(|e| Error::io(e, format!("seeking in {}", path.display())))?;
+        let seg = LogWriter {
+            inner: file,
+            ck: Checksummer::new(header.salt),
+            next_lsn: end_lsn,
+            last_state: last_state.or(header.start_state),
+            header,
+            buf: Vec::with_capacity(1 << 16),
+            body: Vec::with_capacity(256),
+            open_txid: None,
+            written: len,
+        };
+        Ok(DirWriter {
+            dir: dir.to_path_buf(),
+            opts,
+            seg,
+        })
+    }
+
     fn open_segment(dir: &Path, header: SegmentHeader) -> Result<LogWriter<File>> {
         let path = dir.join(header.file_name());
         let file = File::options()
@@ -404,5 +514,86 @@ mod tests {
         assert_eq!(lsn, 16 + 32);
         let bytes = w.finish().unwrap();
         assert_eq!(bytes.len() as u64, HEADER_LEN as u64 + lsn + 48);
+    }
+}
+
+#[cfg(test)]
+mod append_tests {
+    use super::*;
+    use crate::reader::{Event, LogReader, ReaderOptions};
+
+    fn tx(w: &mut DirWriter, txid: u64, n: usize) -> u64 {
+        w.begin(&Begin {
+            txid,
+            timestamp_us: 0,
+            server_id: 1,
+            origin: "",
+        })
+        .unwrap();
+        for i in 0..n {
+            w.append(&[0x10, txid as u8, i as u8]).unwrap();
+        }
+        w.commit(&Commit {
+            txid,
+            timestamp_us: 0,
+            state_before: Some(txid - 1),
+            state_after: Some(txid),
+        })
+        .unwrap();
+        w.next_lsn()
+    }
+
+    /// (txid of every COMMIT, damage count) of the log in `dir`.
+    fn commits(dir: &Path) -> (Vec<u64>, usize) {
+        let mut r = LogReader::open(&[dir.to_path_buf()], ReaderOptions::default()).unwrap();
+        let mut out = Vec::new();
+        while let Some(ev) = r.next() {
+            if let Event::Frame(f) = ev.unwrap()
+                && f.record_type() == rtype::COMMIT
+            {
+                out.push(Commit::decode(f.body, 0).unwrap().txid);
+            }
+        }
+        (out, r.summary().damage.len())
+    }
+
+    #[test]
+    fn reopens_after_a_cut_and_continues_cleanly() {
+        let tmp = std::env::temp_dir().join(format!("replog-append-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        let mut o = WriterOptions::new(LogKind::Statement);
+        o.segment_size = 400; // rotate every few transactions
+        o.durability = Durability::Os;
+        let mut w = DirWriter::create(&tmp, o.clone()).unwrap();
+        let mut ends = vec![0];
+        for t in 1..=12 {
+            ends.push(tx(&mut w, t, 3));
+        }
+        // An uncommitted transaction and a garbage tail after it.
+        w.begin(&Begin {
+            txid: 13,
+            timestamp_us: 0,
+            server_id: 1,
+            origin: "",
+        })
+        .unwrap();
+        w.append(&[0x10, 1, 2]).unwrap();
+        w.seg.flush().unwrap();
+        drop(w);
+        let segs = crate::reader::segment_paths(&tmp).unwrap();
+        assert!(segs.len() > 3, "the test needs rotation");
+        // Cut back to the end of transaction 5 and append more.
+        let mut w = DirWriter::open_append(&tmp, o.clone(), ends[5], Some(5)).unwrap();
+        assert_eq!(w.next_lsn(), ends[5]);
+        assert!(crate::reader::segment_paths(&tmp).unwrap().len() < segs.len());
+        for t in 6..=9 {
+            tx(&mut w, t, 1);
+        }
+        w.finish().unwrap();
+        assert_eq!(commits(&tmp), ((1..=9).collect::<Vec<_>>(), 0));
+        // A wrong end is refused, not silently accepted.
+        assert!(DirWriter::open_append(&tmp, o.clone(), 1 << 40, None).is_err());
+        assert!(DirWriter::open_append(&tmp, o, 12, None).is_err());
+        let _ = std::fs::remove_dir_all(&tmp);
     }
 }
