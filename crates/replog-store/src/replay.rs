@@ -350,6 +350,15 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
                 }
             }
         }
+        // A persistent storage keeps this position with the transaction's
+        // changes, in one durable commit (a rollback drops it).
+        self.store.storage().stage_position(&Position {
+            kind: Some(kind),
+            log_id: self.report.log_id,
+            applied_lsn: end,
+            last_txid: tx.txid,
+            digest: 0,
+        });
         let txid = tx.txid;
         let ok = match kind {
             LogKind::Logical => self.logical(tx)?,

@@ -118,6 +118,27 @@ pub trait Storage {
     /// Auto-increment counters are not rolled back (as in InnoDB). The
     /// default does nothing.
     fn rollback(&mut self) {}
+
+    /// Follower hook: the replication position the *next* [`Storage::commit`]
+    /// reaches (the source log, the LSN just past the COMMIT being
+    /// applied, its txid; `digest` is filled in from that commit's
+    /// `state_after`). A persistent storage writes it in the same durable
+    /// transaction as the applied changes, so that the position it reports
+    /// after a crash ([`Storage::position`]) is exactly that of its data.
+    /// A [`Storage::rollback`] drops a staged position. Takes `&self` so a
+    /// replayer holding the store can call it through `Store::storage()`.
+    /// The default ignores it (in-memory storage: the caller saves the
+    /// position itself).
+    fn stage_position(&self, pos: &crate::snapshot::Position) {
+        let _ = pos;
+    }
+
+    /// The replication position stored with the committed data (written by
+    /// a commit that followed [`Storage::stage_position`]); `None` when the
+    /// storage keeps none (the default) or nothing was applied yet.
+    fn position(&self) -> Option<crate::snapshot::Position> {
+        None
+    }
 }
 
 /// Appends the order-preserving encoding of one key value.
