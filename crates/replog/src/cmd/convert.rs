@@ -28,6 +28,8 @@ Examples:
   replog convert /tmp/dml/statement --to logical -o rows.replog
   replog convert mariadb-bin.000001 --to logical -o rows.replog   # MIXED too
   replog convert statement/ --to logical --base at-txid-10.snapshot -o rest.replog
+  replog convert /tmp/dml/physical --to logical -o decoded.replog   # logical decoding
+  replog convert /tmp/dml/physical --to statement -o decoded-sql.replog
 
 --to logical of a statement log, or of a STATEMENT or MIXED binlog,
 executes the statements on the reference store (empty at the start) with
@@ -49,6 +51,24 @@ STATEMENT binlog) into the reference store's page engine and writes the page
 changes it makes as a physical WAL: a log of the same transactions, with the
 same txids and state digests, tied to one page format (--page-size). The
 directory is built under a temporary name and renamed when complete.
+
+--to logical of a physical WAL is logical decoding: the row changes,
+schema changes included, are recovered from the page changes alone, with
+the catalog the pages hold (table definitions, tree roots, digests). A
+transaction's DDL comes first (CREATE DATABASE, DROP/CREATE TABLE, ALTER
+TABLE ADD/DROP COLUMN, rendered from the catalog), then TRUNCATEs, then
+its rows table by table: DELETEs, UPDATEs (full before-images), INSERTs,
+each in key order. COMMITs keep the WAL's txids, times and digests, so
+replaying the output checks every one. Page changes hold only the net
+effect of a transaction, so these are never carried (listed in every
+report): the order of the changes inside a transaction, rows inserted and
+deleted in the same transaction, intermediate versions of a row, key
+changes (a DELETE and an INSERT), the DDL's own text, auto-increment
+counters. Counted and noted (exit 1): UPDATEs that swap UNIQUE values in a
+cycle (written as DELETE + INSERT), tables re-created for a definition
+change no ALTER expresses, ALTERs whose rows needed UPDATEs. --to
+statement and --to sql of a physical WAL go through logical (decoded,
+then one statement per row change).
 
 Binlogs (rules in formats/import.md): QUERY events become STATEMENT records
 with the context the binlog captured (INTVAR, RAND, USER_VAR, timestamp,
@@ -146,6 +166,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         return convert_binlog(args, &inputs.files, out);
     }
     inputs.require_native("convert")?;
+    if inputs.kind == Some(replog_core::LogKind::Physical) {
+        return physical_to_logical(args, &inputs, out);
+    }
     if args.to == Target::Logical {
         return match inputs.kind {
             Some(replog_core::LogKind::Statement) => statement_to_logical(args, &inputs, out),
@@ -631,6 +654,170 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         )?,
     }
     Ok(if clean {
+        Outcome::Clean
+    } else {
+        Outcome::Found
+    })
+}
+
+/// `replog convert` of a physical WAL: logical decoding, then (for --to
+/// statement and --to sql) logical → statement.
+fn physical_to_logical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Outcome> {
+    use replog_convert::from_physical::{FromPhysicalOptions, physical_to_logical};
+    let opts = FromPhysicalOptions {
+        policy: args.recovery.into(),
+    };
+    let (decoded, converted) = match (args.to, &args.output) {
+        (Target::Physical, _) => bail!("{}: already a physical log", inputs.files[0].display()),
+        (Target::Logical | Target::Statement, None) => {
+            bail!(
+                "--to {} writes a binary log: give the output file with -o OUT",
+                match args.to {
+                    Target::Logical => "logical",
+                    _ => "statement",
+                }
+            )
+        }
+        (Target::Logical, Some(path)) => {
+            let file = AtomicFile::create(path)?;
+            let (report, file) = physical_to_logical(inputs.segments()?, &opts, file)?;
+            file.commit()?;
+            (report, None)
+        }
+        (Target::Statement | Target::Sql, output) => {
+            // Decoded into a temporary logical log, then converted.
+            let dir = output
+                .as_deref()
+                .and_then(|p| p.parent())
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_else(std::env::temp_dir);
+            let tmp = tempfile::Builder::new()
+                .prefix(".replog-decoded-")
+                .tempfile_in(&dir)
+                .map_err(|e| {
+                    anyhow::anyhow!("creating a temporary file in {}: {e}", dir.display())
+                })?;
+            let file = std::io::BufWriter::new(tmp.reopen()?);
+            let (decoded, mut file) = physical_to_logical(inputs.segments()?, &opts, file)?;
+            file.flush()?;
+            drop(file);
+            let segments = vec![replog_core::reader::SegmentInput::file(tmp.path())?];
+            let sopts = ToStatementOptions {
+                policy: replog_core::recovery::RecoveryPolicy::Strict,
+                allow_imprecise: false,
+            };
+            let report = match output {
+                Some(path) if args.to == Target::Statement => {
+                    let file = AtomicFile::create(path)?;
+                    let mut sink = NativeStatementSink::new(file);
+                    let report = logical_to_statement(segments, &sopts, &mut sink)?;
+                    sink.finish()?;
+                    match sink.into_inner() {
+                        Some(f) => f.commit()?,
+                        None => bail!("writing {} failed", path.display()),
+                    }
+                    report
+                }
+                Some(path) => {
+                    let file = AtomicFile::create(path)?;
+                    let mut sink = SqlTextSink::new(file);
+                    let report = logical_to_statement(segments, &sopts, &mut sink)?;
+                    sink.into_inner().commit()?;
+                    report
+                }
+                None => {
+                    let mut sink = SqlTextSink::new(&mut *out);
+                    let report = logical_to_statement(segments, &sopts, &mut sink)?;
+                    let mut err = std::io::stderr();
+                    return print_decoded(&mut err, args, &decoded, Some(&report));
+                }
+            };
+            (decoded, Some(report))
+        }
+    };
+    print_decoded(out, args, &decoded, converted.as_ref())
+}
+
+/// Prints the report of a logical decoding (and of the conversion of its
+/// output to statements).
+fn print_decoded(
+    out: &mut dyn Write,
+    args: &Args,
+    r: &replog_convert::from_physical::FromPhysicalReport,
+    statements: Option<&ConvertReport>,
+) -> Result<Outcome> {
+    match args.format {
+        OutputFormat::Json | OutputFormat::Ndjson => {
+            let doc = serde_json::json!({ "decoded": r, "statements": statements });
+            if args.format == OutputFormat::Json {
+                serde_json::to_writer_pretty(&mut *out, &doc)?;
+                writeln!(out)?;
+            } else {
+                ndjson(out, &doc)?;
+            }
+        }
+        OutputFormat::Table => {
+            let target = match &args.output {
+                Some(p) => p.display().to_string(),
+                None => "standard output".to_string(),
+            };
+            writeln!(
+                out,
+                "decoded physical WAL ({} B pages, {} page records, {} transactions) into {target}: {} transactions, {} inserts, {} updates, {} deletes, {} truncates, {} DDL, {} relations",
+                r.page_size,
+                r.page_records,
+                r.transactions,
+                r.written,
+                r.inserts,
+                r.updates,
+                r.deletes,
+                r.truncates,
+                r.ddl,
+                r.relations
+            )?;
+            if let Some(s) = statements {
+                writeln!(
+                    out,
+                    "then one statement per row change: {} transactions, {} statements",
+                    s.transactions, s.statements
+                )?;
+            }
+            writeln!(out, "not carried by page changes:")?;
+            for n in &r.not_carried {
+                writeln!(out, "  {n}")?;
+            }
+            for n in &r.notes {
+                writeln!(out, "note: LSN {}, txid {}: {}", n.lsn, n.txid, n.message)?;
+            }
+            if r.notes_total > r.notes.len() as u64 {
+                writeln!(
+                    out,
+                    "... and {} more notes",
+                    r.notes_total - r.notes.len() as u64
+                )?;
+            }
+            if let Some(u) = &r.uncommitted {
+                writeln!(
+                    out,
+                    "uncommitted tail: transaction {} from LSN {} ({} records) not converted",
+                    u.txid, u.lsn, u.frames
+                )?;
+            }
+            for d in &r.damage {
+                writeln!(
+                    out,
+                    "input ends at damage accepted by policy: offset {} of {}, LSN {}: {}",
+                    d.offset, d.segment, d.lsn, d.kind
+                )?;
+            }
+            if let Some(s) = r.final_state {
+                writeln!(out, "final state digest: {s:016x}")?;
+            }
+        }
+    }
+    let exact = r.exact() && statements.is_none_or(|s| s.notes_total == 0);
+    Ok(if exact {
         Outcome::Clean
     } else {
         Outcome::Found
