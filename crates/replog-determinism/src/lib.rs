@@ -46,6 +46,7 @@ pub mod reason;
 pub mod replica;
 pub mod report;
 pub mod schema;
+pub mod verify;
 
 pub use analyze::{Analysis, AnalyzeError, StatementKind, analyze};
 pub use context::{ContextFlags, ContextItem};
@@ -58,3 +59,4 @@ pub use report::{
     render_table,
 };
 pub use schema::{ColumnInfo, ColumnKind, SchemaNote, SchemaTracker, TableInfo};
+pub use verify::{IdentityCheck, render_identity, verify_logical, verify_physical};
