@@ -867,6 +867,9 @@ fn table_state(b: &[u8], lsn: u64) -> Result<TableState> {
     })
 }
 
+/// A catalog key with its value before and after a transaction.
+type CatalogChange = (Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>);
+
 /// What a transaction did to one table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TableFate {
@@ -1267,18 +1270,17 @@ impl<W: Write> Converter<W> {
             let mut bl = before_leaves.get(&CATALOG).cloned().unwrap_or_default();
             bl.extend(&ex);
             after_leaves.extend(&ex);
-            let changes: Vec<(Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>)> =
-                diff_leaves(pg, &bl, &after_leaves, false)
-                    .map_err(cx)?
-                    .into_iter()
-                    .map(|c| {
-                        (
-                            c.key.to_vec(),
-                            c.before.map(Cow::into_owned),
-                            c.after.map(Cow::into_owned),
-                        )
-                    })
-                    .collect();
+            let changes: Vec<CatalogChange> = diff_leaves(pg, &bl, &after_leaves, false)
+                .map_err(cx)?
+                .into_iter()
+                .map(|c| {
+                    (
+                        c.key.to_vec(),
+                        c.before.map(Cow::into_owned),
+                        c.after.map(Cow::into_owned),
+                    )
+                })
+                .collect();
             self.catalog_root = new_cat_root;
             self.catalog(txid, lsn, changes, &mut out_ddl, &mut fates, report)?;
         }
@@ -1498,7 +1500,7 @@ impl<W: Write> Converter<W> {
         &mut self,
         txid: u64,
         lsn: u64,
-        changes: Vec<(Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>)>,
+        changes: Vec<CatalogChange>,
         ddl: &mut Vec<(String, String, Option<u64>)>,
         fates: &mut BTreeMap<u64, TableTx>,
         report: &mut FromPhysicalReport,
@@ -1920,6 +1922,9 @@ fn tuple(out: &mut Vec<u8>, ncols: u16, row: &[u8]) -> Result<()> {
 
 type Images<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
 
+/// A row's UNIQUE key encodings (`None` where a column is NULL).
+type UniqueValues = Vec<Option<Vec<u8>>>;
+
 /// Orders a table's UPDATEs so that none takes a UNIQUE value another row
 /// still holds: UPDATEs that keep every UNIQUE value first (key order),
 /// then the others after the UPDATEs that give up the values they take.
@@ -1940,7 +1945,7 @@ fn order_updates<'a>(def: &TableDef, ups: Vec<Images<'a>>) -> (Vec<Images<'a>>, 
         )
     };
     let mut plain = Vec::new();
-    let mut moving: Vec<(Images<'a>, Vec<Option<Vec<u8>>>, Vec<Option<Vec<u8>>>)> = Vec::new();
+    let mut moving: Vec<(Images<'a>, UniqueValues, UniqueValues)> = Vec::new();
     for (b, a) in ups {
         match (keys(&b), keys(&a)) {
             (Some(kb), Some(ka)) if kb != ka => moving.push(((b, a), kb, ka)),
