@@ -8,6 +8,11 @@
 //!   reading the input twice with memory bounded by its largest transaction;
 //! - [`diff`]: two logs of the same format compared record by record,
 //!   aligned by transaction id;
+//! - [`state_diff`]: two logs of any formats (or stores) replayed in step,
+//!   the first transaction after which their digests differ, and the
+//!   tables and rows that differ at the end;
+//! - [`failover`]: the old leader's transactions a failover discards and
+//!   the primary keys both leaders assigned to different rows;
 //! - [`atomic`]: output files that appear under their final name only when
 //!   complete.
 //!
@@ -32,9 +37,11 @@ pub mod atomic;
 pub mod catalog;
 pub mod diff;
 pub mod error;
+pub mod failover;
 pub mod from_physical;
 pub mod invert;
 pub mod sql;
+pub mod state_diff;
 pub mod to_logical;
 pub mod to_statement;
 
