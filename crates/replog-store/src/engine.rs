@@ -20,8 +20,6 @@ use sqlparser::ast::{
     OrderByKind, OrderBySort, Query, SelectItem, SetExpr, Statement, TableFactor, TableObject,
     TableWithJoins, Update, Use,
 };
-use sqlparser::dialect::MySqlDialect;
-use sqlparser::parser::Parser;
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -94,6 +92,7 @@ pub struct Store<S: Storage = MemStorage, E: Environment = SimEnvironment> {
     next_txid: u64,
     defs: BTreeMap<TableId, Arc<TableDef>>,
     next_context: Option<StatementContext>,
+    parse_cache: crate::parse_cache::ParseCache,
 }
 
 fn ident_name(name: &ObjectName) -> Result<(Option<String>, String)> {
@@ -173,6 +172,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
             next_txid: 1,
             defs: BTreeMap::new(),
             next_context: None,
+            parse_cache: crate::parse_cache::ParseCache::default(),
         }
     }
 
@@ -335,7 +335,9 @@ impl<S: Storage, E: Environment> Store<S, E> {
 
     /// Executes one statement.
     pub fn execute(&mut self, sql: &str) -> Result<Outcome> {
-        let stmts = Parser::parse_sql(&MySqlDialect {}, sql)
+        let stmts = self
+            .parse_cache
+            .parse(sql)
             .map_err(|e| Error::new(ErrorKind::Parse, e.to_string()).with_statement(sql))?;
         let [stmt] = stmts.as_slice() else {
             return Err(Error::new(

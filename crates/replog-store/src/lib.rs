@@ -49,6 +49,7 @@ pub mod error;
 pub mod eval;
 pub mod logwrite;
 mod lookup;
+pub mod parse_cache;
 pub mod replay;
 mod schema;
 pub mod script;
