@@ -1,0 +1,222 @@
+//! `replog determinism`: exit codes, output formats and the check that
+//! logical and physical logs replay identically on every replica.
+
+use clap::Parser;
+use replog::{Cli, Outcome};
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn run(args: &[&str]) -> (anyhow::Result<Outcome>, String) {
+    let cli = Cli::try_parse_from(std::iter::once("replog").chain(args.iter().copied()))
+        .expect("arguments parse");
+    let mut out = Vec::new();
+    let r = replog::run(cli, &mut out);
+    (r, String::from_utf8(out).expect("utf-8 output"))
+}
+
+fn binlogs(workload: &str, format: &str) -> Vec<String> {
+    let dir = root()
+        .join("fixtures/mariadb/out")
+        .join(workload)
+        .join(format);
+    let mut v: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("mariadb-bin.0"))
+        })
+        .map(|p| p.display().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+fn with<'a>(args: &[&'a str], paths: &'a [String]) -> Vec<&'a str> {
+    let mut v = args.to_vec();
+    v.extend(paths.iter().map(String::as_str));
+    v
+}
+
+#[test]
+fn unsafe_binlog_diverges_with_exit_1_and_lists_rows() {
+    let paths = binlogs("unsafe", "statement");
+    let (r, out) = run(&with(&["determinism"], &paths));
+    assert_eq!(r.unwrap(), Outcome::Found);
+    assert!(out.contains("divergences:"), "{out}");
+    assert!(out.contains("w_unsafe.t_uuid"), "{out}");
+    assert!(out.contains("DIVERGED"), "{out}");
+    assert!(out.contains("replicas (seed "), "{out}");
+    assert!(out.contains("advice: "), "{out}");
+    assert!(!out.contains("BUG:"), "{out}");
+
+    let (r, out) = run(&with(
+        &[
+            "determinism",
+            "--format",
+            "json",
+            "--seed",
+            "7",
+            "--replicas",
+            "3",
+        ],
+        &paths,
+    ));
+    assert_eq!(r.unwrap(), Outcome::Found);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let d = &v["dynamic"];
+    assert_eq!(d["summary"]["seed"], 7);
+    assert_eq!(d["summary"]["replicas"], 3);
+    assert_eq!(d["replicas"].as_array().unwrap().len(), 3);
+    let uuid = d["divergences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["table"] == "w_unsafe.t_uuid")
+        .expect("t_uuid diverges");
+    assert_eq!(uuid["rows"][0]["values"].as_array().unwrap().len(), 3);
+    assert_eq!(uuid["position"]["file"], "mariadb-bin.000001");
+    // Per statement verdicts.
+    let st = v["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["sql"].as_str().unwrap().contains("UUID()"))
+        .unwrap();
+    assert_eq!(st["diverged"], true);
+}
+
+#[test]
+fn static_only_keeps_the_old_verdict() {
+    let paths = binlogs("unsafe", "statement");
+    let (r, out) = run(&with(
+        &["determinism", "--static", "--format", "json"],
+        &paths,
+    ));
+    assert_eq!(r.unwrap(), Outcome::Found);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v.get("dynamic").is_none());
+    assert!(v["summary"]["unsafe_statements"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn deterministic_binlogs_and_native_sample_are_clean() {
+    for w in ["types", "dml", "ddl", "txn"] {
+        let paths = binlogs(w, "statement");
+        let (r, out) = run(&with(&["determinism", "--format", "json"], &paths));
+        assert_eq!(r.unwrap(), Outcome::Clean, "{w}: {out}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["dynamic"]["summary"]["transactions_diverged"], 0, "{w}");
+        assert_eq!(v["dynamic"]["summary"]["identical_share"], 1.0, "{w}");
+    }
+    let sample = root().join("fixtures/native/statement/sample.replog");
+    let (r, _) = run(&["determinism", sample.to_str().unwrap()]);
+    assert_eq!(r.unwrap(), Outcome::Clean);
+}
+
+#[test]
+fn compare_context_shows_what_the_context_prevents() {
+    let paths = binlogs("unsafe", "statement");
+    let (r, out) = run(&with(&["determinism", "--compare-context"], &paths));
+    // The exit code is the run with the log's context.
+    assert_eq!(r.unwrap(), Outcome::Found);
+    assert!(out.contains("without context"), "{out}");
+    assert!(out.contains("the log's context prevents"), "{out}");
+    let (r, out) = run(&with(
+        &["determinism", "--compare-context", "--format", "json"],
+        &paths,
+    ));
+    assert_eq!(r.unwrap(), Outcome::Found);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let with_n = v["dynamic"]["summary"]["statements_diverged"]
+        .as_u64()
+        .unwrap();
+    let without_n = v["without_context"]["summary"]["statements_diverged"]
+        .as_u64()
+        .unwrap();
+    assert!(without_n > with_n, "{with_n} {without_n}");
+    let now = v["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["sql"].as_str().unwrap().starts_with("INSERT INTO t_now"))
+        .unwrap();
+    assert_eq!(now["diverged"], false);
+    assert_eq!(now["diverged_without_context"], true);
+
+    // --ignore-context alone: the run and the static analysis both treat
+    // the log as carrying no context.
+    let (r, out) = run(&with(
+        &["determinism", "--ignore-context", "--format", "json"],
+        &paths,
+    ));
+    assert_eq!(r.unwrap(), Outcome::Found);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["context_ignored"], true);
+    assert_eq!(v["dynamic"]["summary"]["ignore_context"], true);
+    let tables: Vec<&str> = v["dynamic"]["divergences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["table"].as_str())
+        .collect();
+    assert!(tables.contains(&"w_unsafe.t_rand"), "{tables:?}");
+}
+
+#[test]
+fn ndjson_lists_divergences_then_the_summary() {
+    let paths = binlogs("unsafe", "statement");
+    let (r, out) = run(&with(&["determinism", "--format", "ndjson"], &paths));
+    assert_eq!(r.unwrap(), Outcome::Found);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.iter().any(|l| l.get("divergence").is_some()));
+    let last = lines.last().unwrap();
+    assert!(last["dynamic"]["statements_diverged"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn logical_and_physical_logs_replay_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    for w in ["dml", "unsafe"] {
+        let input = binlogs(w, "statement");
+        for kind in ["logical", "physical"] {
+            let out_path = dir.path().join(format!("{w}.{kind}.replog"));
+            let mut args = vec!["convert"];
+            args.extend(input.iter().map(String::as_str));
+            args.extend(["--to", kind, "-o", out_path.to_str().unwrap()]);
+            let (r, _) = run(&args);
+            r.unwrap();
+            let (r, out) = run(&["determinism", out_path.to_str().unwrap()]);
+            assert_eq!(r.unwrap(), Outcome::Clean, "{w} {kind}: {out}");
+            assert!(out.contains("every replica replayed identically"), "{out}");
+            let (r, out) = run(&[
+                "determinism",
+                "--format",
+                "json",
+                "--replicas",
+                "3",
+                out_path.to_str().unwrap(),
+            ]);
+            assert_eq!(r.unwrap(), Outcome::Clean);
+            let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(v["kind"], kind);
+            let results = v["results"].as_array().unwrap();
+            assert_eq!(results.len(), 3);
+            assert!(results[0]["transactions"].as_u64().unwrap() > 5);
+            assert!(results[0]["states_checked"].as_u64().unwrap() > 5, "{kind}");
+            assert_eq!(results[0]["digest"], results[2]["digest"]);
+        }
+    }
+    // A logical log that does not replay anywhere is reported (exit 1).
+    let sample = root().join("fixtures/native/logical/sample.replog");
+    let (r, out) = run(&["determinism", sample.to_str().unwrap()]);
+    assert_eq!(r.unwrap(), Outcome::Found, "{out}");
+    assert!(out.contains("every replica: "), "{out}");
+}
