@@ -1,4 +1,5 @@
-//! `replog diff`: compare two logs record by record.
+//! `replog diff`: compare two logs record by record (default), by replayed
+//! state (`--state`), or as an old and a new leader (`--failover`).
 
 use crate::Outcome;
 use crate::cmd::common::RecoveryArg;
@@ -6,28 +7,68 @@ use crate::input::Inputs;
 use crate::output::{JsonArray, OutputFormat, TableSink, ndjson};
 use anyhow::{Result, bail};
 use replog_convert::diff::{DiffOptions, DiffSummary, Divergence, RecordSide, TxDiff, diff};
+use replog_convert::failover::{FailoverOptions, FailoverSummary, LostTx, ReusedKey, failover};
+use replog_convert::state_diff::{
+    Align, RowDiff, RowStatus, StateInput, StateOptions, StateSummary, TableDiff, load_store,
+    state_diff,
+};
 use serde_json::json;
 use std::io::Write;
+use std::path::Path;
 
 const HELP: &str = "\
 Examples:
   replog diff leader/logical follower/logical
   replog diff a.replog b.replog --format json
   replog diff a.replog b.replog --format ndjson | jq 'select(.status)'
+  replog diff --state leader/statement follower/logical
+  replog diff --state leader/physical mysql-bin.000001
+  replog diff --state follower1/ follower2/          # two `replay --store` dirs
+  replog diff --state leader/logical follower/       # a log and a store
+  replog diff --failover old-leader/logical new-leader/logical
+  replog diff --failover old/statement new/logical --format json
 
-Committed transactions are aligned by txid (and, where txids stop
-ascending, by position) and compared record by record: every record has
-one encoding, so equal bytes are equal records. Printed: the first
+Record level (default): committed transactions are aligned by txid (and,
+where txids stop ascending, by position) and compared record by record:
+every record has one encoding, so equal bytes are equal records. Printed: the first
 divergent record on both sides (with the columns that differ, for logical
 row records), every transaction that differs or is on one side only, and
 counts of transactions only in A, only in B, different and the same.
 Uncommitted tails are not compared. Both logs are streamed; memory is
 bounded by the largest transaction.
 
+State level (--state): A and B are each a log of any format (statement,
+logical, physical, or a MySQL/MariaDB binlog) or a store directory saved
+by `replog replay --store DIR`. Logs are replayed onto fresh reference
+stores (physical WALs are redone by the page engine, each COMMIT's digest
+checked against the pages). Two logs are stepped together, transactions
+paired by txid (--align position pairs the n-th with the n-th; txids that
+stop ascending fall back to positions), and the store digests compared
+after every step: the first transaction after which they differ is
+printed, with the tables whose digests differ there. At the end both
+stores are walked table by table in primary-key order: tables only on one
+side, rows only on one side, and rows that differ, with both values of
+every differing column. A transaction that fails on replay is reported and
+skipped. Memory: the two stores and one transaction.
+
+Failover report (--failover): A is the old leader's log, B the new
+leader's (the replicated prefix of A's transactions, re-logged, then its
+own). Each of A's transactions is looked for in B by origin (the BEGIN's
+server id and origin, e.g. a GTID; not when both leaders have the same
+server id, or with --content-only) and by content (the same row changes
+and DDL, whatever the format). Printed: A's transactions the new leader
+does not have (discarded), those it has under the same origin with other
+changes (diverged), and the primary keys that a discarded transaction
+inserted and the new leader's own transactions inserted again with other
+values (auto-increment reuse). Statement and logical logs (binlogs through
+import); physical logs are refused (`replog convert --to logical` first).
+
 Exit status:
-  0  the logs hold the same committed transactions
+  0  the same committed transactions (--state: the same states after
+     every step; --failover: nothing discarded, diverged or reused)
   1  they differ
-  2  usage or I/O error, damaged input, logs of different formats";
+  2  usage or I/O error, damaged input, logs of different formats (record
+     level), a physical log given to --failover";
 
 /// Arguments of `replog diff`.
 #[derive(Debug, clap::Args)]
@@ -39,12 +80,34 @@ pub struct Args {
     /// Second log.
     #[arg(value_name = "B")]
     pub b: String,
+    /// Compare the states the logs (or stores) replay to.
+    #[arg(long, conflicts_with = "failover")]
+    pub state: bool,
+    /// A is the old leader's log, B the new leader's: what a failover
+    /// discards and which keys both assigned.
+    #[arg(long)]
+    pub failover: bool,
+    /// --state: how transactions are paired.
+    #[arg(long, value_enum, default_value = "txid", requires = "state")]
+    pub align: AlignArg,
+    /// --failover: match transactions by content only, not by origin.
+    #[arg(long, requires = "failover")]
+    pub content_only: bool,
     /// Which damage ends a log without an error.
     #[arg(long, value_enum, default_value = "strict")]
     pub recovery: RecoveryArg,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: OutputFormat,
+}
+
+/// `--align` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AlignArg {
+    /// By txid.
+    Txid,
+    /// By position.
+    Position,
 }
 
 fn side(s: &Option<RecordSide>) -> String {
@@ -85,6 +148,12 @@ fn print_divergence(out: &mut dyn Write, d: &Divergence) -> std::io::Result<()> 
 
 /// Runs `replog diff`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    if args.state {
+        return run_state(args, out);
+    }
+    if args.failover {
+        return run_failover(args, out);
+    }
     let ia = Inputs::resolve_native(std::slice::from_ref(&args.a))?;
     let ib = Inputs::resolve_native(std::slice::from_ref(&args.b))?;
     ia.require_native("diff")?;
@@ -182,6 +251,416 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         }
     }
     Ok(if summary.identical() {
+        Outcome::Clean
+    } else {
+        Outcome::Found
+    })
+}
+
+/// One side of `--state`: a store directory or a log (kept alive while its
+/// segments are read).
+enum Resolved {
+    Store(replog_convert::state_diff::LoadedStore),
+    Log(Inputs),
+}
+
+fn resolve_side(path: &str) -> Result<Resolved> {
+    if let Some(s) = load_store(Path::new(path))? {
+        return Ok(Resolved::Store(s));
+    }
+    let i = Inputs::resolve_native(std::slice::from_ref(&path.to_string()))?;
+    i.require_native("diff --state")?;
+    Ok(Resolved::Log(i))
+}
+
+fn state_input(r: Resolved) -> Result<(StateInput, Option<Inputs>)> {
+    Ok(match r {
+        Resolved::Store(s) => (StateInput::Store(s), None),
+        Resolved::Log(i) => (StateInput::Log(i.segments()?), Some(i)),
+    })
+}
+
+fn row_cells(r: &RowDiff) -> Vec<Vec<String>> {
+    match r.status {
+        RowStatus::Different => r
+            .columns
+            .iter()
+            .map(|c| {
+                vec![
+                    r.table.clone(),
+                    r.key.clone(),
+                    r.status.name().to_string(),
+                    c.column.clone(),
+                    c.a.clone(),
+                    c.b.clone(),
+                ]
+            })
+            .collect(),
+        _ => vec![vec![
+            r.table.clone(),
+            r.key.clone(),
+            r.status.name().to_string(),
+            String::new(),
+            r.a.clone().unwrap_or_default(),
+            r.b.clone().unwrap_or_default(),
+        ]],
+    }
+}
+
+fn opt_n(v: Option<u64>) -> String {
+    v.map_or_else(|| "-".into(), |v| v.to_string())
+}
+
+fn print_state_summary(out: &mut dyn Write, s: &StateSummary, tables: &[TableDiff]) -> Result<()> {
+    if !tables.is_empty() {
+        let mut t = crate::output::table(&[
+            "TABLE",
+            "STATUS",
+            "ROWS A",
+            "ROWS B",
+            "ONLY IN A",
+            "ONLY IN B",
+            "DIFFERENT",
+            "DEFINITION",
+        ]);
+        for d in tables {
+            t.add_row(vec![
+                d.table.clone(),
+                d.status.name().to_string(),
+                opt_n(d.rows_a),
+                opt_n(d.rows_b),
+                d.rows_only_a.to_string(),
+                d.rows_only_b.to_string(),
+                d.rows_different.to_string(),
+                if d.definition_differs {
+                    "differs".into()
+                } else {
+                    String::new()
+                },
+            ]);
+        }
+        writeln!(out, "\n{t}")?;
+    }
+    for (l, side) in [("A", &s.a), ("B", &s.b)] {
+        write!(
+            out,
+            "{l}: {}, {} transaction(s) applied, digest {}",
+            side.source, side.transactions, side.digest
+        )?;
+        if let Some(t) = side.store_last_txid {
+            write!(out, " (store at txid {t})")?;
+        }
+        writeln!(out)?;
+        for (t, f) in &side.failures {
+            writeln!(out, "  transaction {t} failed on replay (skipped): {f}")?;
+        }
+        if side.state_gaps > 0 {
+            writeln!(
+                out,
+                "  {} COMMIT(s) do not start from the previous state (transactions missing)",
+                side.state_gaps
+            )?;
+        }
+        if side.state_mismatches > 0 {
+            writeln!(
+                out,
+                "  {} COMMIT digest(s) differ from the redone pages",
+                side.state_mismatches
+            )?;
+        }
+        if let Some(t) = side.uncommitted {
+            writeln!(out, "  uncommitted tail: transaction {t} (not applied)")?;
+        }
+    }
+    if s.steps > 0 {
+        writeln!(
+            out,
+            "{} step(s): {} paired, {} only in A, {} only in B{}",
+            s.steps,
+            s.paired,
+            s.only_a,
+            s.only_b,
+            if s.positional {
+                " (aligned by position)"
+            } else {
+                " (aligned by txid)"
+            }
+        )?;
+    }
+    match &s.first_divergence {
+        Some(d) => {
+            writeln!(
+                out,
+                "first divergence: after step {} (transaction {} in A, {} in B; COMMIT LSN {} / {}): digest {} vs {}",
+                d.step,
+                opt_n(d.txid_a),
+                opt_n(d.txid_b),
+                opt_n(d.commit_lsn_a),
+                opt_n(d.commit_lsn_b),
+                d.digest_a,
+                d.digest_b
+            )?;
+            if !d.tables.is_empty() {
+                writeln!(out, "  tables that differ there: {}", d.tables.join(", "))?;
+            }
+            writeln!(
+                out,
+                "  digests differed after {} of {} step(s)",
+                s.divergent_steps, s.steps
+            )?;
+        }
+        None if s.steps > 0 => writeln!(out, "the digests are equal after every step")?,
+        None => {}
+    }
+    let c = &s.stores;
+    writeln!(
+        out,
+        "tables: {} same, {} only in A, {} only in B, {} different; rows: {} only in A, {} only in B, {} different",
+        c.tables_same,
+        c.tables_only_a,
+        c.tables_only_b,
+        c.tables_different,
+        c.rows_only_a,
+        c.rows_only_b,
+        c.rows_different
+    )?;
+    writeln!(
+        out,
+        "result: {}",
+        if s.identical() { "SAME" } else { "DIFFERENT" }
+    )?;
+    Ok(())
+}
+
+fn run_state(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    let (ia, _keep_a) = state_input(resolve_side(&args.a)?)?;
+    let (ib, _keep_b) = state_input(resolve_side(&args.b)?)?;
+    let opts = StateOptions {
+        policy: args.recovery.into(),
+        align: match args.align {
+            AlignArg::Txid => Align::Txid,
+            AlignArg::Position => Align::Position,
+        },
+    };
+    let mut tables: Vec<TableDiff> = Vec::new();
+    let summary = match args.format {
+        OutputFormat::Table => {
+            let mut sink = TableSink::new(vec!["TABLE", "KEY", "STATUS", "COLUMN", "A", "B"], &[]);
+            let s = state_diff(
+                ia,
+                ib,
+                &opts,
+                &mut |t| {
+                    tables.push(t.clone());
+                    Ok(())
+                },
+                &mut |r| {
+                    for row in row_cells(r) {
+                        sink.push(out, row)?;
+                    }
+                    Ok(())
+                },
+            )?;
+            sink.flush(out)?;
+            print_state_summary(out, &s, &tables)?;
+            s
+        }
+        OutputFormat::Json => {
+            out.write_all(b"{\"rows\": ")?;
+            let mut arr = JsonArray::default();
+            let s = state_diff(
+                ia,
+                ib,
+                &opts,
+                &mut |t| {
+                    tables.push(t.clone());
+                    Ok(())
+                },
+                &mut |r| {
+                    arr.push(out, r)?;
+                    Ok(())
+                },
+            )?;
+            arr.finish(out)?;
+            out.write_all(b", \"tables\": ")?;
+            serde_json::to_writer_pretty(&mut *out, &tables)?;
+            out.write_all(b", \"summary\": ")?;
+            serde_json::to_writer_pretty(&mut *out, &s)?;
+            writeln!(out, ", \"identical\": {}}}", s.identical())?;
+            s
+        }
+        OutputFormat::Ndjson => {
+            let s = state_diff(
+                ia,
+                ib,
+                &opts,
+                &mut |t| {
+                    tables.push(t.clone());
+                    Ok(())
+                },
+                &mut |r| {
+                    ndjson(out, &json!({ "row": r }))?;
+                    Ok(())
+                },
+            )?;
+            for t in &tables {
+                ndjson(out, &json!({ "table": t }))?;
+            }
+            ndjson(out, &json!({ "summary": &s, "identical": s.identical() }))?;
+            s
+        }
+    };
+    Ok(if summary.identical() {
+        Outcome::Clean
+    } else {
+        Outcome::Found
+    })
+}
+
+fn print_failover(
+    out: &mut dyn Write,
+    s: &FailoverSummary,
+    lost: &[LostTx],
+    reused: &[ReusedKey],
+) -> Result<()> {
+    if !lost.is_empty() {
+        let mut t =
+            crate::output::table(&["FATE", "TXID", "SERVER", "ORIGIN", "LSN", "CHANGES", "WHAT"]);
+        for l in lost {
+            let mut fate = l.fate.name().to_string();
+            if let Some(b) = l.txid_b {
+                fate.push_str(&format!(" (B txid {b})"));
+            }
+            t.add_row(vec![
+                fate,
+                l.txid.to_string(),
+                l.server_id.to_string(),
+                l.origin.clone(),
+                l.lsn.to_string(),
+                l.changes.to_string(),
+                l.summary.clone(),
+            ]);
+        }
+        writeln!(
+            out,
+            "old leader's transactions the new leader does not have:"
+        )?;
+        writeln!(out, "{t}\n")?;
+    }
+    if !reused.is_empty() {
+        let mut t = crate::output::table(&["TABLE", "KEY", "TXID A", "ROW A", "TXID B", "ROW B"]);
+        for r in reused {
+            t.add_row(vec![
+                r.table.clone(),
+                r.key.clone(),
+                r.txid_a.to_string(),
+                r.row_a.clone(),
+                r.txid_b.to_string(),
+                r.row_b.clone(),
+            ]);
+        }
+        writeln!(out, "keys both leaders assigned to different rows:")?;
+        writeln!(out, "{t}\n")?;
+    }
+    let mut t = crate::output::table(&["", "TRANSACTIONS"]);
+    for (k, v) in [
+        ("old leader (A)", s.transactions_a),
+        ("new leader (B)", s.transactions_b),
+        ("replicated, by origin", s.replicated_by_origin),
+        ("replicated, by content", s.replicated_by_content),
+        ("diverged (same origin, other changes)", s.diverged),
+        ("discarded by the failover", s.discarded),
+        ("new leader's own", s.new_leader_own),
+    ] {
+        t.add_row(vec![k.to_string(), v.to_string()]);
+    }
+    writeln!(out, "{t}")?;
+    writeln!(out, "reused keys: {}", s.reused_keys)?;
+    if !s.origin_matching {
+        writeln!(out, "transactions matched by content only")?;
+    }
+    for n in &s.notes {
+        writeln!(out, "note: {n}")?;
+    }
+    for (side, t, f) in &s.failures {
+        writeln!(
+            out,
+            "{side}: transaction {t} failed on replay (skipped): {f}"
+        )?;
+    }
+    writeln!(
+        out,
+        "result: {}",
+        if s.clean() {
+            "NOTHING LOST"
+        } else {
+            "WRITES LOST"
+        }
+    )?;
+    Ok(())
+}
+
+fn run_failover(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    let ia = Inputs::resolve_native(std::slice::from_ref(&args.a))?;
+    let ib = Inputs::resolve_native(std::slice::from_ref(&args.b))?;
+    ia.require_native("diff --failover")?;
+    ib.require_native("diff --failover")?;
+    for (l, i) in [("A", &ia), ("B", &ib)] {
+        if i.kind == Some(replog_core::LogKind::Physical) {
+            bail!(
+                "{} ({l}): the failover report needs row changes; give a statement or logical log (convert a physical log with `replog convert --to logical`)",
+                i.files[0].display()
+            );
+        }
+    }
+    let opts = FailoverOptions {
+        policy: args.recovery.into(),
+        content_only: args.content_only,
+    };
+    let mut lost = Vec::new();
+    let mut reused = Vec::new();
+    let s = failover(
+        ia.segments()?,
+        &mut || {
+            ib.segments().map_err(|e| {
+                replog_convert::Error::new(replog_convert::ErrorKind::Io, e.to_string())
+            })
+        },
+        &opts,
+        &mut |l| {
+            lost.push(l.clone());
+            Ok(())
+        },
+        &mut |r| {
+            reused.push(r.clone());
+            Ok(())
+        },
+    )?;
+    match args.format {
+        OutputFormat::Table => print_failover(out, &s, &lost, &reused)?,
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(
+                &mut *out,
+                &json!({
+                    "lost": lost,
+                    "reused_keys": reused,
+                    "summary": &s,
+                    "clean": s.clean(),
+                }),
+            )?;
+            writeln!(out)?;
+        }
+        OutputFormat::Ndjson => {
+            for l in &lost {
+                ndjson(out, &json!({ "lost": l }))?;
+            }
+            for r in &reused {
+                ndjson(out, &json!({ "reused_key": r }))?;
+            }
+            ndjson(out, &json!({ "summary": &s, "clean": s.clean() }))?;
+        }
+    }
+    Ok(if s.clean() {
         Outcome::Clean
     } else {
         Outcome::Found
