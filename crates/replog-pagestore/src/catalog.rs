@@ -20,6 +20,58 @@ pub fn table_key(id: TableId) -> Vec<u8> {
     k
 }
 
+/// Catalog key of the follower's replication position:
+/// `0x03 ‖ "position"` (at most one; absent until a follower applies a
+/// transaction, so a leader's catalog never holds it).
+pub const POSITION_KEY: &[u8] = b"\x03position";
+
+/// Length of an encoded position.
+pub const POSITION_LEN: usize = 42;
+
+/// Encodes a replication position (`formats/store.md` §11.3): version 1
+/// (u8), log kind code (u8, 0: none), log id (16 bytes), applied LSN,
+/// last txid and store digest (u64 little-endian each).
+pub fn encode_position(p: &replog_store::snapshot::Position) -> Vec<u8> {
+    let mut v = Vec::with_capacity(POSITION_LEN);
+    v.push(1);
+    v.push(p.kind.map_or(0, replog_core::LogKind::code));
+    v.extend_from_slice(&p.log_id);
+    codec::put_u64(&mut v, p.applied_lsn);
+    codec::put_u64(&mut v, p.last_txid);
+    codec::put_u64(&mut v, p.digest);
+    v
+}
+
+/// Decodes [`encode_position`]'s bytes; `at` is their absolute offset.
+pub fn decode_position(b: &[u8], at: u64) -> Result<replog_store::snapshot::Position> {
+    let mut c = Cursor::new(b, at);
+    let vat = c.offset();
+    let version = c.u8("position version")?;
+    if version != 1 {
+        return Err(replog_core::Error::malformed(
+            vat,
+            format!("position version {version}; this replog reads version 1"),
+        ));
+    }
+    let kat = c.offset();
+    let kind =
+        match c.u8("log kind")? {
+            0 => None,
+            k => Some(replog_core::LogKind::from_code(k).ok_or_else(|| {
+                replog_core::Error::malformed(kat, format!("unknown log kind {k}"))
+            })?),
+        };
+    let p = replog_store::snapshot::Position {
+        kind,
+        log_id: c.array::<16>("log id")?,
+        applied_lsn: c.u64("applied LSN")?,
+        last_txid: c.u64("last txid")?,
+        digest: c.u64("digest")?,
+    };
+    c.finish("position")?;
+    Ok(p)
+}
+
 /// A table's catalog entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableEntry {

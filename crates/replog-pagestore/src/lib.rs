@@ -55,10 +55,12 @@
 
 pub mod btree;
 pub mod catalog;
+mod dir;
 pub mod page;
 pub mod pager;
 mod wal;
 
+pub use dir::{DirRecovery, WAL_DIR};
 pub use page::Corrupt;
 pub use wal::{RedoOptions, RedoReport, StateMismatch};
 
@@ -70,6 +72,7 @@ use replog_core::writer::{DirWriter, LogWriter, WriterOptions};
 use replog_core::{Begin, Commit, LogKind};
 use replog_physical::{Checkpoint, PAGE_FORMAT_VERSION, PhysicalRecord};
 use replog_store::digest::row_hash;
+use replog_store::snapshot::Position;
 use replog_store::storage::{duplicate_key_error, primary_key, unique_key};
 use replog_store::{Environment, Error, ErrorKind, Row, Storage, Store, TableDef, TableId};
 use std::cell::RefCell;
@@ -156,6 +159,8 @@ struct Catalog {
     databases: BTreeSet<String>,
     names: BTreeMap<(String, String), TableId>,
     tables: BTreeMap<TableId, TableEntry>,
+    /// The follower's replication position (catalog key 0x03).
+    position: Option<Position>,
 }
 
 #[derive(Debug)]
@@ -170,6 +175,13 @@ struct Inner {
     since_checkpoint: u64,
     failed: Option<String>,
     stats: WalStats,
+    /// Position staged for the next commit (`Storage::stage_position`).
+    staged: Option<Position>,
+    /// The committed position (catalog key 0x03).
+    position: Option<Position>,
+    /// A reopened store: commits through the `Storage` hook continue the
+    /// store's own txids (the SQL layer counts from 1 in every process).
+    continue_txids: bool,
 }
 
 /// The page-based storage engine. See the crate documentation.
@@ -274,6 +286,9 @@ impl PageStore {
                     checkpoints: 1,
                     ..WalStats::default()
                 },
+                staged: None,
+                position: None,
+                continue_txids: false,
             }),
         };
         s.commit_with(&CommitInfo {
@@ -369,6 +384,7 @@ impl PageStore {
             .tables
             .values()
             .fold(0u64, |a, t| a.wrapping_add(t.digest));
+        let position = cat.position;
         Ok(PageStore {
             opts,
             cat,
@@ -382,6 +398,9 @@ impl PageStore {
                 since_checkpoint: 0,
                 failed: None,
                 stats: WalStats::default(),
+                staged: None,
+                position,
+                continue_txids: false,
             }),
         })
     }
@@ -516,6 +535,21 @@ impl PageStore {
             .map_err(core_err)?;
             inner.pager.catalog_root = root;
         }
+        let after = self.digest_all();
+        let mut new_position = None;
+        if let Some(mut p) = inner.staged.take() {
+            p.digest = after;
+            let root = inner.pager.catalog_root;
+            let (root, _) = btree::insert(
+                &mut inner.pager,
+                root,
+                catalog::POSITION_KEY,
+                &catalog::encode_position(&p),
+            )
+            .map_err(core_err)?;
+            inner.pager.catalog_root = root;
+            new_position = Some(p);
+        }
         inner.pager.sync_header().map_err(core_err)?;
         let pager = &inner.pager;
         let changed = pager.dirty.iter().any(|(&no, w)| {
@@ -531,8 +565,11 @@ impl PageStore {
             }
         }
         // 2. The log.
-        let txid = txid.unwrap_or(inner.next_txid);
-        let after = self.digest_all();
+        let txid = match txid {
+            Some(t) if inner.continue_txids => t.max(inner.next_txid),
+            Some(t) => t,
+            None => inner.next_txid,
+        };
         let r = Self::write_txn(inner, txid, info, self.opts.server_id, after);
         let (records, lsn) = match r {
             Ok(x) => x,
@@ -573,6 +610,9 @@ impl PageStore {
         }
         inner.pager.dirty.clear();
         inner.last_state = after;
+        if new_position.is_some() {
+            inner.position = new_position;
+        }
         inner.stats.commits += 1;
         inner.since_checkpoint += 1;
         if self.opts.checkpoint_every > 0 && inner.since_checkpoint >= self.opts.checkpoint_every {
@@ -838,6 +878,10 @@ fn load_catalog(pager: &Pager, verify: bool) -> std::result::Result<Catalog, Str
                     Err(e) => err = Some(format!("table {id}: {e}")),
                 }
             }
+            Some((0x03, b"position")) => match catalog::decode_position(&val, 0) {
+                Ok(p) => cat.position = Some(p),
+                Err(e) => err = Some(format!("replication position: {e}")),
+            },
             _ => err = Some("unknown catalog key".into()),
         }
         Ok(())
@@ -913,6 +957,18 @@ fn verify_table(pager: &Pager, t: &TableEntry) -> std::result::Result<(), String
 }
 
 impl Storage for PageStore {
+    /// Keeps `pos` for the next commit, which writes it into the catalog
+    /// (key 0x03) in the same WAL transaction as the changes.
+    fn stage_position(&self, pos: &Position) {
+        if let Ok(mut i) = self.inner.try_borrow_mut() {
+            i.staged = Some(*pos);
+        }
+    }
+
+    fn position(&self) -> Option<Position> {
+        self.inner.try_borrow().ok().and_then(|i| i.position)
+    }
+
     fn create_database(&mut self, name: &str) -> Result<(), Error> {
         let k = catalog::db_key(name);
         self.check_key_len(&k)?;
@@ -1165,6 +1221,7 @@ impl Storage for PageStore {
     /// Discards the transaction's pages without logging anything, keeping
     /// the auto-increment counters (the SQL layer does not roll them back).
     fn rollback(&mut self) {
+        self.inner.get_mut().staged = None;
         if !self.has_changes() {
             return;
         }

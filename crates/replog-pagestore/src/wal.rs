@@ -130,6 +130,9 @@ pub struct RedoReport {
     pub state_mismatches: Vec<StateMismatch>,
     /// Transactions whose `state_after` was compared with the pages.
     pub states_checked: u64,
+    /// LSN just past the last applied COMMIT frame (0: none): where a
+    /// reopened store's WAL continues.
+    pub committed_end_lsn: u64,
 }
 
 /// A page record held until its transaction commits: LSN, body, offset.
@@ -218,6 +221,7 @@ pub(crate) fn redo_log(
                         }
                         rep.transactions += 1;
                         rep.last_commit = Some((c.txid, f.lsn, c.state_after));
+                        rep.committed_end_lsn = f.lsn + f.disk_len();
                         if ropts.check_states
                             && let Some(expected) = c.state_after
                             && !pages.is_empty()
