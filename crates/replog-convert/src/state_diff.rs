@@ -273,9 +273,14 @@ impl LogReplayer {
 
     /// Reads the first segment header (the log's kind) without applying
     /// anything.
+    /// A physical log is reported as such here (and refused by
+    /// [`LogReplayer::peek`] and [`LogReplayer::apply`]).
     pub fn probe(&mut self) -> Result<Option<LogKind>> {
-        self.peek()?;
-        Ok(self.kind)
+        match self.peek() {
+            Err(_) if self.kind == Some(LogKind::Physical) => Ok(self.kind),
+            Err(e) => Err(e),
+            Ok(_) => Ok(self.kind),
+        }
     }
 
     /// The txid of the next committed transaction, read but not applied;
@@ -299,6 +304,7 @@ impl LogReplayer {
                     self.seg = index;
                     match self.kind {
                         None if header.kind == LogKind::Physical => {
+                            self.kind = Some(LogKind::Physical);
                             return Err(Error::new(
                                 ErrorKind::Mismatch,
                                 format!(
