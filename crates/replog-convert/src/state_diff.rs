@@ -54,6 +54,12 @@ pub enum Align {
     Txid,
     /// By position: the n-th committed transaction of A with the n-th of B.
     Position,
+    /// By state: the n-th transaction of A that changes its store's state
+    /// with the n-th of B that changes B's; transactions that leave the
+    /// state as it was are applied without being paired. For logs whose
+    /// txids are numbered differently (a MySQL/MariaDB binlog, which does
+    /// not log a statement that changed nothing, against a native log).
+    State,
 }
 
 /// How to diff states.
@@ -674,6 +680,9 @@ pub struct SideSummary {
     pub uncommitted: Option<u64>,
     /// Where a store stands in its log (txid of its last transaction).
     pub store_last_txid: Option<u64>,
+    /// [`Align::State`]: transactions that left the state as it was,
+    /// applied without being paired.
+    pub unchanged: u64,
     /// The final store digest.
     pub digest: String,
 }
@@ -945,7 +954,7 @@ pub fn state_diff(
     let (mut sb, desc_b) = stepper("B", b, opts.policy)?;
     let mut s = StateSummary {
         align: opts.align,
-        positional: opts.align == Align::Position,
+        positional: opts.align != Align::Txid,
         ..StateSummary::default()
     };
     s.a.source = desc_a;
@@ -955,21 +964,31 @@ pub fn state_diff(
     let (mut dig_a, mut dig_b) = (0u64, 0u64);
     if both_logs {
         loop {
-            let (pa, pb) = (sa.peek()?, sb.peek()?);
-            if pa.is_some_and(|t| last_a.is_some_and(|l| t <= l))
-                || pb.is_some_and(|t| last_b.is_some_and(|l| t <= l))
-            {
-                s.positional = true;
-            }
-            let (move_a, move_b) = match (pa, pb) {
-                (None, None) => break,
-                (Some(_), None) => (true, false),
-                (None, Some(_)) => (false, true),
-                (Some(x), Some(y)) if s.positional || x == y => (true, true),
-                (Some(x), Some(y)) => (x < y, y < x),
+            let (ta, tb) = if opts.align == Align::State {
+                let ta = next_change(&mut sa, &mut s.a, dig_a)?;
+                let tb = next_change(&mut sb, &mut s.b, dig_b)?;
+                if ta.is_none() && tb.is_none() {
+                    break;
+                }
+                (ta, tb)
+            } else {
+                let (pa, pb) = (sa.peek()?, sb.peek()?);
+                if pa.is_some_and(|t| last_a.is_some_and(|l| t <= l))
+                    || pb.is_some_and(|t| last_b.is_some_and(|l| t <= l))
+                {
+                    s.positional = true;
+                }
+                let (move_a, move_b) = match (pa, pb) {
+                    (None, None) => break,
+                    (Some(_), None) => (true, false),
+                    (None, Some(_)) => (false, true),
+                    (Some(x), Some(y)) if s.positional || x == y => (true, true),
+                    (Some(x), Some(y)) => (x < y, y < x),
+                };
+                let ta = if move_a { sa.apply()? } else { None };
+                let tb = if move_b { sb.apply()? } else { None };
+                (ta, tb)
             };
-            let ta = if move_a { sa.apply()? } else { None };
-            let tb = if move_b { sb.apply()? } else { None };
             s.steps += 1;
             for (t, side, last, dig) in [
                 (&ta, &mut s.a, &mut last_a, &mut dig_a),
@@ -1041,6 +1060,22 @@ pub fn state_diff(
     s.same_digest = da == db;
     s.stores = compare_stores(ra.storage(), rb.storage(), on_table, on_row)?;
     Ok(s)
+}
+
+/// [`Align::State`]: applies transactions until one changes the digest
+/// from `digest` (returned) or the log ends; the others are counted.
+fn next_change(st: &mut Stepper, side: &mut SideSummary, digest: u64) -> Result<Option<AppliedTx>> {
+    while let Some(t) = st.apply()? {
+        if t.digest != digest {
+            return Ok(Some(t));
+        }
+        side.transactions += 1;
+        side.unchanged += 1;
+        if let Some(f) = t.failure {
+            side.failures.push((t.txid, f));
+        }
+    }
+    Ok(None)
 }
 
 fn differing_tables(a: &[(String, u64)], b: &[(String, u64)]) -> Vec<String> {

@@ -22,7 +22,7 @@ Examples:
   replog diff a.replog b.replog --format json
   replog diff a.replog b.replog --format ndjson | jq 'select(.status)'
   replog diff --state leader/statement follower/logical
-  replog diff --state leader/physical mysql-bin.000001
+  replog diff --state leader/physical mysql-bin.000001 --align state
   replog diff --state follower1/ follower2/          # two `replay --store` dirs
   replog diff --state leader/logical follower/       # a log and a store
   replog diff --failover old-leader/logical new-leader/logical
@@ -42,9 +42,12 @@ logical, physical, or a MySQL/MariaDB binlog) or a store directory saved
 by `replog replay --store DIR`. Logs are replayed onto fresh reference
 stores (physical WALs are redone by the page engine, each COMMIT's digest
 checked against the pages). Two logs are stepped together, transactions
-paired by txid (--align position pairs the n-th with the n-th; txids that
-stop ascending fall back to positions), and the store digests compared
-after every step: the first transaction after which they differ is
+paired by txid (txids that stop ascending fall back to positions;
+--align position pairs the n-th with the n-th; --align state pairs the
+n-th transaction that changes A's state with the n-th that changes B's,
+applying the others unpaired: for logs numbered differently, such as a
+binlog, which omits statements that changed nothing, and a native log),
+and the store digests compared after every step: the first transaction after which they differ is
 printed, with the tables whose digests differ there. At the end both
 stores are walked table by table in primary-key order: tables only on one
 side, rows only on one side, and rows that differ, with both values of
@@ -108,6 +111,8 @@ pub enum AlignArg {
     Txid,
     /// By position.
     Position,
+    /// By state: transactions that change the state, in order.
+    State,
 }
 
 fn side(s: &Option<RecordSide>) -> String {
@@ -368,6 +373,13 @@ fn print_state_summary(out: &mut dyn Write, s: &StateSummary, tables: &[TableDif
                 side.state_mismatches
             )?;
         }
+        if side.unchanged > 0 {
+            writeln!(
+                out,
+                "  {} transaction(s) left the digest unchanged (not paired)",
+                side.unchanged
+            )?;
+        }
         if let Some(t) = side.uncommitted {
             writeln!(out, "  uncommitted tail: transaction {t} (not applied)")?;
         }
@@ -380,10 +392,10 @@ fn print_state_summary(out: &mut dyn Write, s: &StateSummary, tables: &[TableDif
             s.paired,
             s.only_a,
             s.only_b,
-            if s.positional {
-                " (aligned by position)"
-            } else {
-                " (aligned by txid)"
+            match (s.align, s.positional) {
+                (Align::State, _) => " (aligned by state)",
+                (_, true) => " (aligned by position)",
+                _ => " (aligned by txid)",
             }
         )?;
     }
@@ -411,6 +423,12 @@ fn print_state_summary(out: &mut dyn Write, s: &StateSummary, tables: &[TableDif
         }
         None if s.steps > 0 => writeln!(out, "the digests are equal after every step")?,
         None => {}
+    }
+    if s.first_divergence.is_some() && s.same_digest && s.align == Align::Txid {
+        writeln!(
+            out,
+            "hint: the final states are equal; if the logs number transactions differently, try --align state"
+        )?;
     }
     let c = &s.stores;
     writeln!(
@@ -440,6 +458,7 @@ fn run_state(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         align: match args.align {
             AlignArg::Txid => Align::Txid,
             AlignArg::Position => Align::Position,
+            AlignArg::State => Align::State,
         },
     };
     let mut tables: Vec<TableDiff> = Vec::new();
