@@ -176,9 +176,10 @@ struct Inner {
     failed: Option<String>,
     stats: WalStats,
     /// Position staged for the next commit (`Storage::stage_position`).
-    staged: Option<Position>,
+    /// Boxed, like `position`, to keep the store small.
+    staged: Option<Box<Position>>,
     /// The committed position (catalog key 0x03).
-    position: Option<Position>,
+    position: Option<Box<Position>>,
     /// A reopened store: commits through the `Storage` hook continue the
     /// store's own txids (the SQL layer counts from 1 in every process).
     continue_txids: bool,
@@ -384,7 +385,7 @@ impl PageStore {
             .tables
             .values()
             .fold(0u64, |a, t| a.wrapping_add(t.digest));
-        let position = cat.position;
+        let position = cat.position.map(Box::new);
         Ok(PageStore {
             opts,
             cat,
@@ -537,7 +538,7 @@ impl PageStore {
         }
         let after = self.digest_all();
         let mut new_position = None;
-        if let Some(mut p) = inner.staged.take() {
+        if let Some(mut p) = inner.staged.take().map(|b| *b) {
             p.digest = after;
             let root = inner.pager.catalog_root;
             let (root, _) = btree::insert(
@@ -610,8 +611,8 @@ impl PageStore {
         }
         inner.pager.dirty.clear();
         inner.last_state = after;
-        if new_position.is_some() {
-            inner.position = new_position;
+        if let Some(p) = new_position {
+            inner.position = Some(Box::new(p));
         }
         inner.stats.commits += 1;
         inner.since_checkpoint += 1;
@@ -961,12 +962,15 @@ impl Storage for PageStore {
     /// (key 0x03) in the same WAL transaction as the changes.
     fn stage_position(&self, pos: &Position) {
         if let Ok(mut i) = self.inner.try_borrow_mut() {
-            i.staged = Some(*pos);
+            i.staged = Some(Box::new(*pos));
         }
     }
 
     fn position(&self) -> Option<Position> {
-        self.inner.try_borrow().ok().and_then(|i| i.position)
+        self.inner
+            .try_borrow()
+            .ok()
+            .and_then(|i| i.position.as_deref().copied())
     }
 
     fn create_database(&mut self, name: &str) -> Result<(), Error> {
@@ -984,6 +988,10 @@ impl Storage for PageStore {
 
     fn database_exists(&self, name: &str) -> bool {
         self.cat.databases.contains(name)
+    }
+
+    fn databases(&self) -> Vec<String> {
+        self.cat.databases.iter().cloned().collect()
     }
 
     fn lookup(&self, db: &str, name: &str) -> Option<TableId> {

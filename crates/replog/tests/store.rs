@@ -8,7 +8,9 @@
 
 use clap::Parser;
 use replog::{Cli, Outcome};
+use replog_pagestore::{Options as PageOptions, PageStore};
 use replog_store::snapshot;
+use replog_store::storage::Storage;
 use replog_store::{SimEnvironment, Store};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
@@ -389,7 +391,10 @@ INSERT INTO t VALUES (4, 'd');
 ";
 
 /// A follower at txid 3 (after the first INSERT) with local writes: a
-/// stray row 3, row 2 changed, row 1 deleted.
+/// stray row 3, row 2 changed, row 1 deleted. The follower is a page-store
+/// directory; the local writes are committed to it directly (as a program
+/// writing to the follower would), leaving its replication position at
+/// txid 3.
 fn tampered_follower(log: &Path, dir: &Path) {
     json(&[
         "replay",
@@ -401,19 +406,62 @@ fn tampered_follower(log: &Path, dir: &Path) {
         "--format",
         "json",
     ]);
-    let (pos, st) = snapshot::load(dir).unwrap().unwrap();
-    let mut store = Store::with_storage(st, SimEnvironment::default());
+    let (ps, _) = PageStore::open_dir(dir, PageOptions::default()).unwrap();
+    let pos = ps.position().unwrap();
+    assert_eq!(pos.last_txid, 3);
+    let mut store = Store::with_storage(ps, SimEnvironment::default());
     store
         .execute_script(
             "INSERT INTO d.t VALUES (3, 'stray'); UPDATE d.t SET v = 'local' WHERE id = 2;
              DELETE FROM d.t WHERE id = 1;",
         )
         .unwrap();
-    let pos = snapshot::Position {
-        digest: store.digest(),
-        ..pos
-    };
-    snapshot::save(dir, &store, &pos).unwrap();
+    let ps = store.into_storage();
+    assert_eq!(ps.position(), Some(pos), "local writes move no position");
+    ps.finish().unwrap();
+}
+
+#[test]
+fn legacy_snapshot_directory_still_catches_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("dml");
+    let leader = record(&root().join("fixtures/mariadb/workloads/dml.sql"), &dir);
+    let pages = tmp.path().join("pages");
+    json(&[
+        "replay",
+        s(&dir.join("logical")),
+        "--store",
+        s(&pages),
+        "--until",
+        "txid:10",
+        "--format",
+        "json",
+    ]);
+    // A store.snapshot directory as earlier versions wrote it.
+    let (ps, _) = PageStore::read_dir(&pages, &PageOptions::default()).unwrap();
+    let pos = ps.position().unwrap();
+    let legacy = tmp.path().join("legacy");
+    let store = Store::with_storage(ps, SimEnvironment::default());
+    snapshot::save(&legacy, &store, &pos).unwrap();
+    let (o, v) = json(&[
+        "replay",
+        s(&dir.join("statement")),
+        "--store",
+        s(&legacy),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o, Outcome::Clean, "{v}");
+    assert_eq!(v["already_applied"], 10, "{v}");
+    assert_eq!(v["digest"], leader.as_str());
+    assert!(v.get("store").is_none(), "stays a snapshot: {v}");
+    assert!(!legacy.join(replog_pagestore::WAL_DIR).exists());
+    let (after, _) = snapshot::load(&legacy).unwrap().unwrap();
+    assert_eq!(after.last_txid, v["last_txid"].as_u64().unwrap());
+    // dump reads both kinds of directory.
+    assert_eq!(dump(&legacy), dump(&dir.join("logical")));
+    let (o, _) = run(&["dump", s(&pages)]);
+    assert_eq!(o.unwrap(), Outcome::Clean);
 }
 
 #[test]

@@ -4,7 +4,9 @@
 
 use crate::Outcome;
 use crate::cmd::common::RecoveryArg;
-use crate::cmd::replay::{open_store, print_physical, replay_paths, replay_physical};
+use crate::cmd::replay::{
+    is_store_dir, open_store, print_physical, read_page_store, replay_paths, replay_physical,
+};
 use crate::input::{Detected, Inputs};
 use crate::output::ndjson;
 use anyhow::Result;
@@ -29,7 +31,10 @@ TSV output is `-- db.table` then one line per row, values separated by a
 TAB, exactly as MariaDB's fixtures (tables/*.tsv) print them. NDJSON prints
 one object per row: {\"table\": \"db.t\", \"values\": [\"1\", \"NULL\", ...]}.
 A log is replayed as `replog replay --memory --keep-going` would (a physical
-log by page redo); problems are reported on standard error.
+log by page redo); problems are reported on standard error. A store
+directory (`replay --store`) is read as it stands: a page store is
+recovered from its WAL in memory without changing any file (a torn tail is
+reported on standard error), a store.snapshot is loaded.
 
 Exit status:
   0  the dump is the leader's state
@@ -103,9 +108,22 @@ pub fn write_dump<S: Storage, E: Environment>(
 /// Runs `replog dump`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let store_dir = match args.paths.as_slice() {
-        [p] if snapshot::path_in(Path::new(p)).is_file() => Some(Path::new(p)),
+        [p] if is_store_dir(Path::new(p)) => Some(Path::new(p)),
         _ => None,
     };
+    if let Some(dir) = store_dir
+        && !snapshot::path_in(dir).is_file()
+    {
+        let (store, _, rec) = read_page_store(dir)?;
+        if let Some(t) = &rec.torn_tail {
+            eprintln!(
+                "replog dump: {}: torn tail of the store's WAL not read: {t}",
+                dir.display()
+            );
+        }
+        write_dump(&store, &args.table, args.format, out)?;
+        return Ok(Outcome::Clean);
+    }
     let mut outcome = Outcome::Clean;
     if store_dir.is_none() {
         let inputs = Inputs::resolve_native(&args.paths)?;

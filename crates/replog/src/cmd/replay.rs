@@ -10,10 +10,12 @@ use anyhow::{Result, bail};
 use replog_core::LogKind;
 use replog_core::reader::{Event, LogReader, ReaderOptions};
 use replog_core::segment::hex;
-use replog_pagestore::{Options as PageOptions, PageStore, RedoOptions, RedoReport};
+use replog_core::writer::Durability;
+use replog_pagestore::{DirRecovery, Options as PageOptions, PageStore, RedoOptions, RedoReport};
 use replog_store::replay::{ReplayOptions, ReplayReport, Until, replay};
 use replog_store::snapshot::{self, Position};
-use replog_store::{ConflictPolicy, SimEnvironment, Store};
+use replog_store::storage::Storage;
+use replog_store::{ConflictPolicy, Environment, SimEnvironment, Store};
 use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -25,8 +27,9 @@ Examples:
   replog replay log/ --memory --until txid:12        # stop after transaction 12
   replog replay log/ --memory --until '2023-11-14 22:13:21'
   replog replay log/ --memory --until lsn:4096       # commits before LSN 4096
-  replog replay log/ --store follower/               # apply, save a snapshot
+  replog replay log/ --store follower/               # apply into a page store
   replog replay log/ --store follower/               # later: catch up from it
+  replog replay log/ --store follower/ --durability os  # no fsync per commit
   replog replay log/ --memory --on-conflict overwrite --format json
   replog replay /tmp/dml/physical --memory --dump   # page redo of the WAL
 
@@ -43,10 +46,11 @@ state_after. The page size is the log's (--page-size, if given, must equal
 it); a log of another page format or page size is refused (exit 2). A
 torn tail or an uncommitted transaction at the end is reported and not
 applied. --on-conflict and --keep-going do not apply. With --store DIR the
-rebuilt store is saved as DIR/store.snapshot (its position names the
-physical log, so the statement or logical log of the same leader can
-catch up from it by txid); DIR must not hold a store yet, since a physical
-log is redone from its start and cannot continue a snapshot.
+rebuilt store's contents are written into DIR as a new page store, in one
+transaction of its WAL with the position (which names the physical log, so
+the statement or logical log of the same leader can catch up from it by
+txid); DIR must not hold a store yet, since a physical log is redone from
+its start and cannot continue a store.
 
 Statement and logical logs: transactions are
 applied one at a time when their COMMIT is read; an uncommitted tail is
@@ -67,12 +71,33 @@ A statement that fails on replay stops replay; with skip, a statement
 transaction that fails with a duplicate key is skipped (reported).
 Statement logs carry no row images, so overwrite is refused for them.
 
---store DIR keeps the follower in DIR/store.snapshot (formats/store.md):
-it is loaded first, transactions it already has are passed over (by LSN
-for the same log, by txid for another log of the same leader), the first
-new transaction must start from its digest (else replay stops, unless
---keep-going), and it is rewritten atomically at the end. A store made from
-one log can catch up from the other log of the same leader.
+--store DIR keeps the follower in DIR as a page store (formats/store.md
+§11): DIR/wal/ is the store's own physical WAL, and the store is what
+redo of that WAL gives. A new DIR is created (pages of --page-size bytes,
+default 8192). An existing one is recovered first: its committed
+transactions are redone and checked; whatever follows the last COMMIT (a
+transaction cut short by a crash, a torn or garbled last frame) is cut
+from the files and reported; damage with valid frames after it is refused
+(exit 2), as is a WAL of another page format or page size. Each applied
+transaction is one transaction of the store's WAL, and the follower's
+position (source log, LSN just past the applied COMMIT, txid, digest) is
+written in that same transaction: after a crash the store holds exactly
+the transactions up to its position, never part of one. Re-running
+catches up from there: transactions the store has are passed over (by
+LSN for the same log, by txid for another log of the same leader), and
+the first new one must start from its digest (else replay stops, unless
+--keep-going). A store made from one log can catch up from the other log
+of the same leader. `replog dump DIR` prints it; `replog replay DIR/wal
+--memory` redoes its WAL.
+
+Durability (--durability, with --store): commit (the default) fdatasyncs
+each COMMIT of the store's WAL before the next transaction is applied, so
+an applied transaction survives a power loss; os hands it to the
+operating system (it survives a crash of replog, not of the machine).
+
+A DIR holding store.snapshot (the snapshot file of earlier versions,
+formats/store.md §10) keeps that format: it is loaded, caught up, and
+rewritten atomically (temporary file, fsync, rename) at the end.
 
 Exit status:
   0  every transaction applied (up to --until) and matched the leader
@@ -151,8 +176,13 @@ pub struct Args {
     #[arg(long)]
     pub dump: bool,
     /// Physical logs: the page size the log must have (default: the log's).
+    /// With --store: the page size of a new store (an existing store's
+    /// must equal it).
     #[arg(long, value_name = "BYTES")]
     pub page_size: Option<usize>,
+    /// With --store: when each applied transaction is forced to disk.
+    #[arg(long, value_enum, default_value = "commit")]
+    pub durability: crate::cmd::record::DurabilityArg,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: OutputFormat,
@@ -174,10 +204,109 @@ pub fn open_store(dir: Option<&Path>) -> Result<(Store, Position)> {
     Ok((Store::new(follower_environment()), Position::default()))
 }
 
+/// A follower kept in a page-store directory: the store, where it stands,
+/// and what opening it recovered.
+pub type PageFollower = (Store<PageStore, SimEnvironment>, Position, DirRecovery);
+
+fn page_options(dir: &Path, page_size: Option<usize>) -> Result<PageOptions> {
+    let have = PageStore::dir_page_size(dir).map_err(anyhow::Error::new)?;
+    let size = match (have, page_size) {
+        (Some(h), Some(w)) if h != w => bail!(
+            "{}: the store uses {h}-byte pages, not {w} (--page-size)",
+            dir.display()
+        ),
+        (Some(h), _) => h,
+        (None, w) => w.unwrap_or(PageOptions::default().page_size),
+    };
+    Ok(PageOptions::with_page_size(size))
+}
+
+fn follower(store: Store<PageStore, SimEnvironment>, rec: DirRecovery) -> PageFollower {
+    let start = store
+        .storage()
+        .position()
+        .map(|p| Position {
+            digest: store.digest(),
+            ..p
+        })
+        .unwrap_or_default();
+    (store, start, rec)
+}
+
+/// Opens the page store kept in `dir` (`formats/store.md` §11), creating
+/// it (pages of `page_size` bytes, default 8192) or recovering it from its
+/// own WAL; its position is where catch-up resumes.
+pub fn open_page_store(
+    dir: &Path,
+    page_size: Option<usize>,
+    durability: Durability,
+) -> Result<PageFollower> {
+    let mut o = page_options(dir, page_size)?;
+    o.writer.durability = durability;
+    let (ps, rec) =
+        PageStore::open_dir(dir, o).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    Ok(follower(
+        Store::with_storage(ps, follower_environment()),
+        rec,
+    ))
+}
+
+/// The page store kept in `dir`, recovered without changing any file (for
+/// reading it: `replog dump`).
+pub fn read_page_store(dir: &Path) -> Result<PageFollower> {
+    let o = page_options(dir, None)?;
+    let (ps, rec) =
+        PageStore::read_dir(dir, &o).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    Ok(follower(
+        Store::with_storage(ps, follower_environment()),
+        rec,
+    ))
+}
+
+/// Whether `dir` holds a follower store (a page store or a snapshot).
+pub fn is_store_dir(dir: &Path) -> bool {
+    snapshot::path_in(dir).is_file() || PageStore::is_store_dir(dir)
+}
+
+/// Copies every database, table definition, auto-increment counter and row
+/// of `src` into the empty store `dst`, committed as one transaction of its
+/// WAL together with `pos`.
+fn copy_store<S: Storage>(src: &S, dst: &mut PageStore, pos: &Position) -> Result<()> {
+    let e = |e: replog_store::Error| anyhow::anyhow!("writing the store: {e}");
+    for db in src.databases() {
+        if !dst.database_exists(&db) {
+            dst.create_database(&db).map_err(e)?;
+        }
+    }
+    for id in src.tables() {
+        let Some(def) = src.def(id) else { continue };
+        let nid = dst.create_table(def.clone()).map_err(e)?;
+        dst.set_auto_increment(nid, src.auto_increment(id));
+        for k in src.keys(id) {
+            if let Some(row) = src.get(id, &k) {
+                dst.insert(nid, row).map_err(e)?;
+            }
+        }
+    }
+    let digest = dst
+        .tables()
+        .into_iter()
+        .fold(0u64, |a, id| a.wrapping_add(dst.digest(id)));
+    dst.stage_position(pos);
+    Storage::commit(dst, 1, 0, 0, digest).map_err(e)
+}
+
+fn durability(a: crate::cmd::record::DurabilityArg) -> Durability {
+    match a {
+        crate::cmd::record::DurabilityArg::Commit => Durability::Commit,
+        crate::cmd::record::DurabilityArg::Os => Durability::Os,
+    }
+}
+
 /// Replays the log at `paths` into `store` (standing at `start`).
-pub fn replay_paths(
+pub fn replay_paths<S: Storage, E: Environment>(
     paths: &[String],
-    store: &mut Store,
+    store: &mut Store<S, E>,
     start: Position,
     opts: &ReplayOptions,
     recovery: RecoveryArg,
@@ -513,16 +642,19 @@ pub fn print_physical(out: &mut dyn Write, p: &PhysicalReplay) -> Result<()> {
 
 fn run_physical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Outcome> {
     if let Some(dir) = &args.store
-        && snapshot::path_in(dir).exists()
+        && holds_data(dir)?
     {
         bail!(
-            "{}: already holds a store; a physical log is redone from its start and cannot continue a snapshot (use an empty --store directory, --memory, or the statement or logical log to catch up)",
+            "{}: already holds a store; a physical log is redone from its start and cannot continue a store (use an empty --store directory, --memory, or the statement or logical log to catch up)",
             dir.display()
         );
     }
     let p = replay_physical(inputs, args.until, args.page_size, args.recovery)?;
     if let Some(dir) = &args.store {
-        snapshot::save(dir, &p.store, &p.position()).map_err(anyhow::Error::new)?;
+        let (store, _, _) = open_page_store(dir, None, durability(args.durability))?;
+        let mut ps = store.into_storage();
+        copy_store(p.store.storage(), &mut ps, &p.position())?;
+        ps.finish().map_err(anyhow::Error::new)?;
     }
     match args.format {
         OutputFormat::Table => {
@@ -553,32 +685,105 @@ fn run_physical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Out
     })
 }
 
+/// Whether `dir` holds a store with contents or a position (a page store
+/// whose creation committed nothing else does not count).
+fn holds_data(dir: &Path) -> Result<bool> {
+    if snapshot::path_in(dir).exists() {
+        return Ok(true);
+    }
+    if !PageStore::is_store_dir(dir) {
+        return Ok(false);
+    }
+    let (store, pos, _) = read_page_store(dir)?;
+    Ok(pos.kind.is_some() || !store.databases().is_empty())
+}
+
+/// What opening a page store recovered, for people (None: nothing notable).
+fn recovery_text(rec: &DirRecovery) -> Option<String> {
+    if rec.created {
+        return Some("store created".into());
+    }
+    let mut parts = Vec::new();
+    if let Some(t) = rec.redo.uncommitted_txid {
+        parts.push(format!("uncommitted store transaction {t} discarded"));
+    }
+    if let Some(t) = &rec.torn_tail {
+        parts.push(format!("torn tail cut ({t})"));
+    }
+    if parts.is_empty() {
+        None
+    } else {
+        Some(format!(
+            "store recovered at WAL LSN {}: {}",
+            rec.end_lsn,
+            parts.join("; ")
+        ))
+    }
+}
+
+fn recovery_json(rec: &DirRecovery) -> serde_json::Value {
+    json!({
+        "created": rec.created,
+        "wal_end_lsn": rec.end_lsn,
+        "uncommitted_discarded": rec.redo.uncommitted_txid,
+        "torn_tail": rec.torn_tail,
+    })
+}
+
 /// Runs `replog replay`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let inputs = Inputs::resolve_native(&args.paths)?;
     if inputs.detected != crate::input::Detected::Binlog && inputs.kind == Some(LogKind::Physical) {
         return run_physical(args, &inputs, out);
     }
-    let (mut store, start) = open_store(args.store.as_deref())?;
     let opts = ReplayOptions {
         on_conflict: args.on_conflict.into(),
         until: args.until,
         keep_going: args.keep_going,
     };
-    let report = replay_paths(&args.paths, &mut store, start, &opts, args.recovery)?;
-    if let Some(dir) = &args.store {
-        snapshot::save(dir, &store, &report.position).map_err(anyhow::Error::new)?;
+    match &args.store {
+        Some(dir) if !snapshot::path_in(dir).exists() => {
+            let (mut store, start, rec) =
+                open_page_store(dir, args.page_size, durability(args.durability))?;
+            let report = replay_paths(&args.paths, &mut store, start, &opts, args.recovery)?;
+            let outcome = write_outcome(args, &store, &report, Some(&rec), out)?;
+            store.into_storage().finish().map_err(anyhow::Error::new)?;
+            Ok(outcome)
+        }
+        _ => {
+            let (mut store, start) = open_store(args.store.as_deref())?;
+            let report = replay_paths(&args.paths, &mut store, start, &opts, args.recovery)?;
+            if let Some(dir) = &args.store {
+                snapshot::save(dir, &store, &report.position).map_err(anyhow::Error::new)?;
+            }
+            write_outcome(args, &store, &report, None, out)
+        }
     }
+}
+
+fn write_outcome<S: Storage, E: Environment>(
+    args: &Args,
+    store: &Store<S, E>,
+    report: &ReplayReport,
+    rec: Option<&DirRecovery>,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
     let digest = store.digest();
     match args.format {
         OutputFormat::Table => {
-            print_report(out, &report, digest)?;
+            if let Some(t) = rec.and_then(recovery_text) {
+                writeln!(out, "{t}")?;
+            }
+            print_report(out, report, digest)?;
             if args.dump {
                 store.dump(&mut &mut *out)?;
             }
         }
         OutputFormat::Json | OutputFormat::Ndjson => {
-            let mut v = report_json(&report, digest);
+            let mut v = report_json(report, digest);
+            if let Some(r) = rec {
+                v["store"] = recovery_json(r);
+            }
             if args.dump {
                 let mut d = Vec::new();
                 store.dump(&mut d)?;
