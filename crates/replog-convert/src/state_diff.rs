@@ -74,9 +74,9 @@ pub struct StateOptions {
 /// A reference store over any of the storage engines.
 pub enum RefStore {
     /// In-memory rows (replayed statement or logical log, snapshot).
-    Mem(Store<MemStorage, SimEnvironment>),
+    Mem(Box<Store<MemStorage, SimEnvironment>>),
     /// Pages rebuilt from a physical WAL.
-    Page(Store<PageStore, SimEnvironment>),
+    Page(Box<Store<PageStore, SimEnvironment>>),
 }
 
 impl RefStore {
@@ -109,11 +109,21 @@ pub struct LoadedStore {
 
 /// Loads the store kept in directory `dir`, or `None` when `dir` holds no
 /// store this code knows. Every store directory format is recognised
-/// here (today: the snapshot `DIR/store.snapshot` written by
-/// `replog replay --store DIR`).
+/// here:
+///
+/// - a page store (`DIR/wal/`, the store's own physical WAL, written by
+///   `replog replay --store DIR`): its WAL is redone read-only into a
+///   page store in memory (the directory is not recovered or changed; a
+///   torn tail is left out);
+/// - a snapshot (`DIR/store.snapshot`, earlier versions of
+///   `replog replay --store DIR`).
 pub fn load_store(dir: &Path) -> Result<Option<LoadedStore>> {
     if !dir.is_dir() {
         return Ok(None);
+    }
+    let wal = dir.join("wal");
+    if wal.is_dir() {
+        return load_page_store(dir, &wal).map(Some);
     }
     if snapshot::path_in(dir).is_file() {
         let Some((pos, st)) = snapshot::load(dir).map_err(|e| {
@@ -126,7 +136,7 @@ pub fn load_store(dir: &Path) -> Result<Option<LoadedStore>> {
             return Ok(None);
         };
         return Ok(Some(LoadedStore {
-            store: RefStore::Mem(Store::with_storage(st, SimEnvironment::default())),
+            store: RefStore::Mem(Box::new(Store::with_storage(st, SimEnvironment::default()))),
             description: format!("snapshot {}", snapshot::path_in(dir).display()),
             position: Some(pos),
         }));
@@ -134,12 +144,48 @@ pub fn load_store(dir: &Path) -> Result<Option<LoadedStore>> {
     Ok(None)
 }
 
+fn load_page_store(dir: &Path, wal: &Path) -> Result<LoadedStore> {
+    let named = |e: &dyn std::fmt::Display| {
+        Error::new(
+            ErrorKind::Malformed,
+            format!("{}: page store: {e}", dir.display()),
+        )
+    };
+    let paths = [wal.to_path_buf()];
+    let mut probe = LogReader::open(&paths, reader_options(RecoveryPolicy::TolerateTail))
+        .map_err(|e| named(&e))?;
+    let page_size = loop {
+        match probe.next() {
+            Some(Ok(Event::Segment { header, .. })) => break header.page_size,
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(named(&e)),
+            None => return Err(named(&"its WAL has no readable segment header")),
+        }
+    };
+    drop(probe);
+    let (pages, report) =
+        PageStore::from_wal_paths(&paths, &PageOptions::with_page_size(page_size as usize))
+            .map_err(|e| named(&e))?;
+    Ok(LoadedStore {
+        store: RefStore::Page(Box::new(Store::with_storage(
+            pages,
+            SimEnvironment::default(),
+        ))),
+        description: format!(
+            "page store {} ({} WAL transaction(s) redone)",
+            dir.display(),
+            report.transactions
+        ),
+        position: None,
+    })
+}
+
 /// One side of a state diff.
 pub enum StateInput {
     /// A native log (statement, logical or physical), its segments in order.
     Log(Vec<SegmentInput>),
     /// A store.
-    Store(LoadedStore),
+    Store(Box<LoadedStore>),
 }
 
 /// One committed transaction as a replayer applied it.
@@ -612,8 +658,11 @@ impl PhysicalSteps {
 
 enum Stepper {
     Replay(Box<LogReplayer>),
-    Physical(Box<PhysicalSteps>, Option<Store<PageStore, SimEnvironment>>),
-    Store(Option<LoadedStore>),
+    Physical(
+        Box<PhysicalSteps>,
+        Option<Box<Store<PageStore, SimEnvironment>>>,
+    ),
+    Store(Option<Box<LoadedStore>>),
 }
 
 impl Stepper {
@@ -653,7 +702,7 @@ impl Stepper {
 
     fn into_store(self) -> RefStore {
         match self {
-            Stepper::Replay(r) => RefStore::Mem(r.into_store()),
+            Stepper::Replay(r) => RefStore::Mem(Box::new(r.into_store())),
             Stepper::Physical(_, s) => RefStore::Page(s.expect("physical store taken once")),
             Stepper::Store(s) => s.expect("store taken once").store,
         }
@@ -934,7 +983,10 @@ fn stepper(label: &str, input: StateInput, policy: RecoveryPolicy) -> Result<(St
     Ok((
         Stepper::Physical(
             Box::new(steps),
-            Some(Store::with_storage(pages, SimEnvironment::default())),
+            Some(Box::new(Store::with_storage(
+                pages,
+                SimEnvironment::default(),
+            ))),
         ),
         desc,
     ))

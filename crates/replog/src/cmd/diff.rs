@@ -280,7 +280,7 @@ fn resolve_side(path: &str) -> Result<Resolved> {
 
 fn state_input(r: Resolved) -> Result<(StateInput, Option<Inputs>)> {
     Ok(match r {
-        Resolved::Store(s) => (StateInput::Store(s), None),
+        Resolved::Store(s) => (StateInput::Store(Box::new(s)), None),
         Resolved::Log(i) => (StateInput::Log(i.segments()?), Some(i)),
     })
 }
