@@ -49,6 +49,7 @@ pub mod error;
 pub mod eval;
 pub mod logwrite;
 mod lookup;
+pub mod fuzz_support;
 pub mod parse_cache;
 pub mod replay;
 mod schema;
