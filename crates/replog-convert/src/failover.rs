@@ -13,10 +13,12 @@
 //! Each committed transaction of A is looked for in B:
 //!
 //! 1. **by origin**: a transaction of B whose BEGIN carries the same
-//!    server id and origin text (a GTID), provided the old leader's server
-//!    id is not also the new leader's own (the server id of B's last
-//!    transaction; same ids make origins ambiguous, and origin matching is
-//!    then off, with a note);
+//!    server id and origin text (a GTID) — trusted only when B also holds
+//!    transactions of another server id (the new leader's own). When every
+//!    transaction of B carries the old leader's server id, the two servers
+//!    may share one id (origins are then ambiguous: the new leader's own
+//!    transactions would pass for the old leader's), so that transaction
+//!    is matched by content only, with a note;
 //! 2. **by content**: a transaction of B, not yet matched, with the same
 //!    row changes (table, kind, before and after images, in order) and DDL
 //!    text — the fingerprint is the same whichever format logged it, since
@@ -145,7 +147,8 @@ pub struct FailoverSummary {
     pub reused_keys: u64,
     /// Whether origins were used to match.
     pub origin_matching: bool,
-    /// The new leader's own server id (that of B's last transaction).
+    /// The server id of B's last transaction (the new leader's own, once
+    /// it has written).
     pub new_leader_server_id: Option<u32>,
     /// Transactions that failed on replay (side, txid, why).
     pub failures: Vec<(String, u64, String)>,
@@ -289,7 +292,11 @@ pub fn failover(
     let mut by_origin: HashMap<OriginKey, Vec<usize>> = HashMap::new();
     let mut by_content: HashMap<u128, Vec<usize>> = HashMap::new();
     let mut b_server = None;
+    let mut b_servers: Vec<u32> = Vec::new();
     while let Some(t) = rb.apply()? {
+        if !b_servers.contains(&t.server_id) {
+            b_servers.push(t.server_id);
+        }
         if let Some(f) = &t.failure {
             s.failures.push(("B".into(), t.txid, f.clone()));
         }
@@ -314,19 +321,21 @@ pub fn failover(
     let mut ra = replayer("A", a, opts.policy)?;
     s.kind_a = ra.kind();
     let mut assigned: HashMap<(String, Vec<u8>), Assigned> = HashMap::new();
-    let mut origin_ok = !opts.content_only;
-    let mut first = true;
+    let mut noted: Vec<u32> = Vec::new();
+    s.origin_matching = !opts.content_only;
     while let Some(t) = ra.apply()? {
         s.transactions_a += 1;
         if let Some(f) = &t.failure {
             s.failures.push(("A".into(), t.txid, f.clone()));
         }
-        if first {
-            first = false;
-            if origin_ok && b_server == Some(t.server_id) {
-                origin_ok = false;
+        let mut origin_ok = !opts.content_only;
+        if origin_ok && b_servers.iter().all(|&id| id == t.server_id) {
+            origin_ok = false;
+            s.origin_matching = false;
+            if !noted.contains(&t.server_id) {
+                noted.push(t.server_id);
                 s.notes.push(format!(
-                    "the old leader's server id {} is also the new leader's own: origins are ambiguous, transactions were matched by content only",
+                    "every transaction of the new leader's log carries server id {}, the old leader's: origins are ambiguous, its transactions were matched by content only",
                     t.server_id
                 ));
             }
@@ -389,7 +398,6 @@ pub fn failover(
         }
     }
     drop(ra);
-    s.origin_matching = origin_ok;
     s.new_leader_own = btx.iter().filter(|b| !b.claimed).count() as u64;
 
     // Pass 3: B's own transactions inserting under a discarded key.

@@ -437,3 +437,58 @@ fn snapshot_stores_load_and_compare() {
     let (s, rows) = state(store(), StateInput::Log(seg("f", &f.follower_at_promotion)));
     assert!(s.identical(), "{s:?} {rows:?}");
 }
+
+/// Statement-based replication of UUID(): the follower's row differs from
+/// the leader's, under the same origin. The failover report calls that
+/// transaction diverged (the new leader has it, applied differently), not
+/// discarded; matched by content only, it is discarded.
+#[test]
+fn statement_replication_of_uuid_diverges() {
+    let mut leader = Store::new(SimEnvironment::default());
+    let mut a = Log::new(LogKind::Logical, 1);
+    let mut txs = Vec::new();
+    for s in [
+        "CREATE DATABASE d",
+        "CREATE TABLE d.t (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(40) NOT NULL, n INT)",
+        "INSERT INTO d.t (name, n) VALUES ('plain', 1)",
+        "INSERT INTO d.t (name, n) VALUES (UUID(), 2)",
+        "INSERT INTO d.t (name, n) VALUES ('plain', 3)",
+    ] {
+        leader.execute(s).unwrap();
+        for tx in leader.take_committed() {
+            a.write(&leader, &tx, None);
+            txs.push(tx);
+        }
+    }
+    let mut follower = Store::new(SimEnvironment::new(1_700_000_000_000_000, 99));
+    let mut b = Log::new(LogKind::Logical, 2);
+    for tx in &txs {
+        follower.replay_transaction(tx).unwrap();
+        for ftx in follower.take_committed() {
+            b.write(&follower, &ftx, Some((1, tx.txid)));
+        }
+    }
+    // Promoted, the follower writes under its own server id.
+    follower
+        .execute("INSERT INTO d.t (name, n) VALUES ('own', 4)")
+        .unwrap();
+    for tx in follower.take_committed() {
+        b.write(&follower, &tx, None);
+    }
+    let (a, b) = (a.finish(), b.finish());
+    let (s, lost, reused) = report(&a, &b, false);
+    assert_eq!((s.diverged, s.discarded), (1, 0), "{s:?}");
+    assert_eq!(lost.len(), 1);
+    assert_eq!(lost[0].fate, Fate::Diverged);
+    assert_eq!((lost[0].txid, lost[0].txid_b), (4, Some(4)));
+    assert!(reused.is_empty());
+    assert_eq!(s.replicated_by_origin, 4);
+    let (s, lost, reused) = report(&a, &b, true);
+    assert_eq!((s.diverged, s.discarded), (0, 1), "{s:?}");
+    assert_eq!(lost[0].txid, 4);
+    // By content only, the follower's copy of transaction 4 is matched to
+    // nothing and counts as its own, inserting id=2 with another name.
+    assert_eq!(s.new_leader_own, 2);
+    assert_eq!(reused.len(), 1);
+    assert_eq!(reused[0].key, "id=2");
+}

@@ -57,8 +57,9 @@ skipped. Memory: the two stores and one transaction.
 Failover report (--failover): A is the old leader's log, B the new
 leader's (the replicated prefix of A's transactions, re-logged, then its
 own). Each of A's transactions is looked for in B by origin (the BEGIN's
-server id and origin, e.g. a GTID; not when both leaders have the same
-server id, or with --content-only) and by content (the same row changes
+server id and origin, e.g. a GTID; trusted only when B also holds
+transactions of another server id, the new leader's own, and not with
+--content-only) and by content (the same row changes
 and DDL, whatever the format). Printed: A's transactions the new leader
 does not have (discarded), those it has under the same origin with other
 changes (diverged), and the primary keys that a discarded transaction
