@@ -518,9 +518,18 @@ impl Pages {
         Node::new(no, p)
     }
 
-    /// Walks tree `tree` from `root` through touched branch pages, setting
-    /// owners; the root is visited when touched or `force`.
-    fn walk(&mut self, tree: u64, root: u32, force: bool) -> std::result::Result<(), Corrupt> {
+    /// Walks tree `tree` through its touched branch pages, setting owners:
+    /// from `root` when it is touched or `force`, and from every touched
+    /// branch that was in the tree before and still is (`branches`: the
+    /// touched pages that were branches of `tree`), so that a new node
+    /// under an untouched root is reached through its touched parent.
+    fn walk(
+        &mut self,
+        tree: u64,
+        root: u32,
+        force: bool,
+        branches: &[u32],
+    ) -> std::result::Result<(), Corrupt> {
         if root as usize >= self.pages.len() {
             return Err(Corrupt {
                 page: root,
@@ -528,10 +537,18 @@ impl Pages {
                 message: "tree root past the end of the store".into(),
             });
         }
-        if !force && !self.is_touched(root) {
-            return Ok(());
+        let mut stack = Vec::new();
+        if force || self.is_touched(root) {
+            stack.push((root, 0usize));
         }
-        let mut stack = vec![(root, 0usize)];
+        for &b in branches {
+            if b != root
+                && self.ptype(Side::After, b) == ptype::BRANCH
+                && self.in_tree(root, b)?
+            {
+                stack.push((b, 1));
+            }
+        }
         let mut kids = Vec::new();
         while let Some((no, depth)) = stack.pop() {
             if depth > MAX_DEPTH {
@@ -540,6 +557,9 @@ impl Pages {
                     offset: 0,
                     message: "B+tree deeper than 48 levels (a loop?)".into(),
                 });
+            }
+            if self.reach[no as usize] == self.tx_gen && self.owner[no as usize] == tree {
+                continue;
             }
             self.owner[no as usize] = tree;
             self.reach[no as usize] = self.tx_gen;
@@ -570,14 +590,14 @@ impl Pages {
         Ok(())
     }
 
-    /// Whether leaf `p` is in the tree rooted at `root` (after the
-    /// transaction), by descending with its first key.
+    /// Whether node `p` (a leaf, or a branch) is in the tree rooted at
+    /// `root` (after the transaction), by descending with its first key.
     fn in_tree(&self, root: u32, p: u32) -> std::result::Result<bool, Corrupt> {
-        let leaf = self.node(Side::After, p)?;
-        if leaf.nslots() == 0 {
+        let node = self.node(Side::After, p)?;
+        if node.nslots() == 0 {
             return Ok(root == p);
         }
-        let key = leaf.key(0)?;
+        let key = node.key(0)?;
         let mut no = root;
         for _ in 0..=MAX_DEPTH {
             if no == p {
@@ -1210,6 +1230,7 @@ impl<W: Write> Converter<W> {
         let mut before_leaves: HashMap<u64, Vec<u32>> = HashMap::new();
         let mut extra: HashMap<u64, BTreeSet<u32>> = HashMap::new();
         let mut touched_trees: BTreeSet<u64> = BTreeSet::new();
+        let mut branches: HashMap<u64, Vec<u32>> = HashMap::new();
         for (i, &p) in pg.touched.iter().enumerate() {
             let o = pg.before_owner[i];
             let t = pg.ptype(Side::Before, p);
@@ -1223,6 +1244,9 @@ impl<W: Write> Converter<W> {
                         }));
                     }
                     touched_trees.insert(o);
+                    if t == ptype::BRANCH {
+                        branches.entry(o).or_default().push(p);
+                    }
                     if t == ptype::LEAF {
                         before_leaves.entry(o).or_default().push(p);
                     } else if t == ptype::OVERFLOW {
@@ -1247,7 +1271,10 @@ impl<W: Write> Converter<W> {
             && (touched_trees.contains(&CATALOG) || new_cat_root != self.catalog_root)
         {
             let force = new_cat_root != self.catalog_root;
-            self.pages.walk(CATALOG, new_cat_root, force).map_err(cx)?;
+            let b = branches.get(&CATALOG).map_or(&[][..], Vec::as_slice);
+            self.pages
+                .walk(CATALOG, new_cat_root, force, b)
+                .map_err(cx)?;
             let pg = &self.pages;
             let mut after_leaves = Vec::new();
             for (i, &p) in pg.touched.iter().enumerate() {
@@ -1312,10 +1339,8 @@ impl<W: Write> Converter<W> {
             })
             .collect();
         for (tree, root, force) in walks {
-            let prev_root_changed = self.pages.is_touched(root);
-            self.pages
-                .walk(tree, root, force || prev_root_changed)
-                .map_err(cx)?;
+            let b = branches.get(&tree).map_or(&[][..], Vec::as_slice);
+            self.pages.walk(tree, root, force, b).map_err(cx)?;
         }
         // Attribute the touched leaves after the transaction.
         let mut after_leaves: HashMap<u64, Vec<u32>> = HashMap::new();

@@ -405,3 +405,49 @@ fn random_workloads_replay_to_the_leaders_digest() {
         assert_eq!(r.recreated_tables, 0, "seed {seed}: {r:#?}");
     }
 }
+
+/// Trees three and four levels deep (512-byte pages, thousands of rows):
+/// splits and merges under a root the transaction does not touch.
+#[test]
+fn deep_trees_split_and_merge_below_an_untouched_root() {
+    let mut r = SmokeRng::new(7);
+    let mut sql = lines(
+        "CREATE DATABASE d;
+         CREATE TABLE d.t (id INT PRIMARY KEY, k VARCHAR(30), v VARCHAR(200), UNIQUE KEY uk (k));",
+    );
+    for b in 0..60 {
+        let rows: Vec<String> = (0..50)
+            .map(|i| {
+                let id = b * 50 + i;
+                format!("({id}, 'key-{id}', REPEAT('v', {}))", r.below(60))
+            })
+            .collect();
+        sql.push(format!("INSERT INTO d.t VALUES {}", rows.join(", ")));
+    }
+    for _ in 0..300 {
+        sql.push("BEGIN".into());
+        for _ in 0..1 + r.below(4) {
+            let id = r.below(3500);
+            sql.push(match r.below(4) {
+                0 => format!(
+                    "DELETE FROM d.t WHERE id BETWEEN {id} AND {}",
+                    id + r.below(40)
+                ),
+                1 => format!(
+                    "INSERT INTO d.t VALUES ({}, 'new-{id}', REPEAT('w', {}))",
+                    3000 + id,
+                    r.below(150)
+                ),
+                2 => format!(
+                    "UPDATE d.t SET v = REPEAT('u', {}) WHERE id BETWEEN {id} AND {}",
+                    r.below(200),
+                    id + r.below(10)
+                ),
+                _ => format!("UPDATE d.t SET k = CONCAT(k, 'x') WHERE id = {id}"),
+            });
+        }
+        sql.push("COMMIT".into());
+    }
+    let r = check(&sql, 512, "deep trees");
+    assert!(r.exact(), "{r:#?}");
+}
