@@ -229,7 +229,9 @@ impl PageStore {
     /// The store kept in directory `dir`, recovered as
     /// [`PageStore::open_dir`] does but without changing any file: the
     /// tail is not cut and the store logs further changes nowhere (for
-    /// reading: dump, snapshot). Fails when `dir` holds no store.
+    /// reading: dump, snapshot). A WAL whose creation never committed reads
+    /// as an empty store (as `open_dir` would start one). Fails when `dir`
+    /// holds no store.
     pub fn read_dir(dir: &Path, opts: &Options) -> Result<(PageStore, DirRecovery)> {
         Self::check_page_size(opts.page_size)?;
         let Some((pages, rec)) = recover(dir, opts)? else {
@@ -243,7 +245,15 @@ impl PageStore {
             ));
         };
         if pages.is_empty() {
-            return Err(not_a_store(dir, "no committed transaction".into()));
+            // Creation was cut short: what open_dir would start afresh.
+            if wal_segments(dir)?.len() > 1 {
+                return Err(not_a_store(
+                    dir,
+                    "no committed transaction in several segments".into(),
+                ));
+            }
+            let s = Self::new(opts.clone())?;
+            return Ok((s, rec));
         }
         let mut w = opts.writer_options();
         w.start_lsn = rec.end_lsn;

@@ -112,9 +112,15 @@ fn check_reopen(dir: &Path, o: &Options, cut: u64, commits: &[(u64, u64)], what:
         .rev()
         .find(|(end, _)| HEADER_LEN as u64 + end <= cut)
         .copied();
+    // Read-only recovery first: it changes nothing and sees the same.
+    let read = PageStore::read_dir(dir, o).unwrap_or_else(|e| panic!("{what}: {e}"));
+    let read_digest = read.0.digest_all_tables();
+    assert_eq!(read.1.end_lsn, want.map_or(0, |w| w.0), "{what}");
     let opened = PageStore::open_dir(dir, o.clone());
     let Some((end, digest)) = want else {
         // Not even the store's creation committed: a fresh store.
+        assert_eq!(read_digest, 0);
+        assert!(read.0.tables().is_empty() && read.0.position().is_none());
         let (p, rec) = opened.unwrap_or_else(|e| panic!("{what}: {e}"));
         assert!(rec.created, "{what}");
         assert_eq!(p.digest_all_tables(), 0);
@@ -125,6 +131,7 @@ fn check_reopen(dir: &Path, o: &Options, cut: u64, commits: &[(u64, u64)], what:
     assert_eq!(rec.end_lsn, end, "{what}: continues after the wrong COMMIT");
     let mut s = Store::with_storage(p, SimEnvironment::default());
     assert_eq!(s.digest(), digest, "{what}: not the committed prefix");
+    assert_eq!(read_digest, digest, "{what}: read_dir differs");
     // The WAL continues cleanly: one more transaction, reopen, same state.
     let r = s.execute_script(
         "CREATE DATABASE IF NOT EXISTS d; CREATE TABLE IF NOT EXISTS d.t (id INT PRIMARY KEY, v VARCHAR(200) UNIQUE, big TEXT); INSERT INTO d.t VALUES (777777, 'after crash', NULL);",
