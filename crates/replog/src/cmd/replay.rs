@@ -88,7 +88,8 @@ LSN for the same log, by txid for another log of the same leader), and
 the first new one must start from its digest (else replay stops, unless
 --keep-going). A store made from one log can catch up from the other log
 of the same leader. `replog dump DIR` prints it; `replog replay DIR/wal
---memory` redoes its WAL.
+--memory` redoes its WAL. There is no page file: opening redoes the whole
+WAL, so it takes time in proportion to the store's history.
 
 Durability (--durability, with --store): commit (the default) fdatasyncs
 each COMMIT of the store's WAL before the next transaction is applied, so
