@@ -35,20 +35,29 @@
 //!
 //! Works for statement and logical logs in any combination (both are
 //! replayed onto reference stores); physical logs are refused (convert
-//! them with `replog convert --to logical` first). Memory: the two stores,
-//! a fingerprint per transaction of B, and the rows the discarded
-//! transactions inserted. B is read twice, A once.
+//! them with `replog convert --to logical` first).
+//!
+//! The two logs are replayed in step, one transaction of each at a time,
+//! and a transaction waits in a window only until its match on the other
+//! side turns up. Memory: the two stores, plus what the logs do not share
+//! (the old leader's lost tail with the rows it inserted, a fingerprint
+//! per transaction of the new leader's own) and the distance between the
+//! shared transactions' places in the two logs. A is read once; B up to
+//! three times (server ids, the walk, then its own inserts when keys may
+//! be reused).
 
 use crate::diff::ColumnDiff;
 use crate::error::{Error, ErrorKind, Result};
 use crate::state_diff::{AppliedTx, LogReplayer, column_diffs, encoded_key, key_text, row_text};
+use replog_core::Begin;
 use replog_core::LogKind;
-use replog_core::reader::SegmentInput;
+use replog_core::reader::{Event, LogReader, ReaderOptions, SegmentInput};
+use replog_core::record::rtype;
 use replog_core::recovery::RecoveryPolicy;
 use replog_store::digest::row_hash;
 use replog_store::{Row, RowChange, TableDef};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use xxhash_rust::xxh3::Xxh3;
 
@@ -241,23 +250,71 @@ fn describe(t: &AppliedTx) -> String {
         .join(", ")
 }
 
-struct BTx {
+/// A transaction of one side not yet matched with one of the other.
+#[derive(Default)]
+struct Pending {
     txid: u64,
+    server_id: u32,
+    origin: String,
+    lsn: u64,
     fingerprint: u128,
-    claimed: bool,
+    changes: u64,
+    summary: String,
+    /// Rows it inserted (old leader's side).
+    inserts: Vec<(Arc<TableDef>, Row)>,
 }
 
-type OriginKey = (u32, String);
-
-fn origin_key(t: &AppliedTx) -> Option<OriginKey> {
-    (!t.origin.is_empty()).then(|| (t.server_id, t.origin.clone()))
+/// The unmatched transactions of one side, by sequence number in its log.
+#[derive(Default)]
+struct Window {
+    items: BTreeMap<u64, Pending>,
+    by_origin: HashMap<u128, u64>,
+    by_content: HashMap<u128, VecDeque<u64>>,
 }
 
-/// A row a discarded transaction inserted.
-struct Assigned {
-    txid: u64,
-    def: Arc<TableDef>,
-    row: Row,
+impl Window {
+    fn insert(&mut self, seq: u64, origin: Option<u128>, p: Pending) {
+        if let Some(k) = origin {
+            self.by_origin.insert(k, seq);
+        }
+        self.by_content
+            .entry(p.fingerprint)
+            .or_default()
+            .push_back(seq);
+        self.items.insert(seq, p);
+    }
+
+    fn take_origin(&mut self, k: u128) -> Option<(u64, Pending)> {
+        let seq = self.by_origin.remove(&k)?;
+        let p = self.items.remove(&seq)?;
+        Some((seq, p))
+    }
+
+    fn take_content(&mut self, fp: u128) -> Option<(u64, Pending)> {
+        let q = self.by_content.get_mut(&fp)?;
+        while let Some(seq) = q.pop_front() {
+            if let Some(p) = self.items.remove(&seq) {
+                if q.is_empty() {
+                    self.by_content.remove(&fp);
+                }
+                return Some((seq, p));
+            }
+        }
+        self.by_content.remove(&fp);
+        None
+    }
+}
+
+/// The origin key of a transaction: a hash of its server id and origin
+/// text (none without an origin).
+fn origin_key(t: &AppliedTx) -> Option<u128> {
+    if t.origin.is_empty() {
+        return None;
+    }
+    let mut h = Xxh3::new();
+    h.update(&t.server_id.to_le_bytes());
+    h.update(t.origin.as_bytes());
+    Some(h.digest128())
 }
 
 fn replayer(label: &str, segs: Vec<SegmentInput>, policy: RecoveryPolicy) -> Result<LogReplayer> {
@@ -273,10 +330,45 @@ fn replayer(label: &str, segs: Vec<SegmentInput>, policy: RecoveryPolicy) -> Res
     }
 }
 
+/// The server ids of the log's transactions (BEGIN records only; nothing
+/// is replayed), and the last one.
+fn server_ids(segs: Vec<SegmentInput>, policy: RecoveryPolicy) -> Result<(Vec<u32>, Option<u32>)> {
+    let mut reader = LogReader::new(
+        segs,
+        ReaderOptions {
+            policy,
+            continue_after_damage: true,
+            buffer_size: 0,
+        },
+    );
+    let (mut ids, mut last) = (Vec::new(), None);
+    while let Some(ev) = reader.next() {
+        if let Event::Frame(f) = ev?
+            && f.record_type() == rtype::BEGIN
+        {
+            let b = Begin::decode(f.body, f.body_offset())?;
+            if !ids.contains(&b.server_id) {
+                ids.push(b.server_id);
+            }
+            last = Some(b.server_id);
+        }
+    }
+    Ok((ids, last))
+}
+
 /// Builds the failover report of old leader `a` and new leader `b`.
-/// `open_b` opens B's segments (B is read twice). `on_lost` is called for
-/// every discarded or diverged transaction of A in log order, `on_reused`
-/// for every reused key in B's order.
+/// `open_b` opens B's segments (B is read up to three times: its server
+/// ids, the walk, and, when a discarded transaction inserted rows, its own
+/// transactions' inserts). `on_lost` is called for every discarded or
+/// diverged transaction of A in log order, `on_reused` for every reused
+/// key in B's order.
+///
+/// Both logs are replayed in step, one transaction of each at a time; a
+/// transaction is held only until its match on the other side turns up,
+/// so memory is bounded by the two stores, the transactions the logs do
+/// not share (the old leader's lost tail, the new leader's own, held as a
+/// fingerprint each) and how far the shared ones are apart in the two
+/// logs.
 pub fn failover(
     a: Vec<SegmentInput>,
     open_b: &mut dyn FnMut() -> Result<Vec<SegmentInput>>,
@@ -285,128 +377,182 @@ pub fn failover(
     on_reused: &mut dyn FnMut(&ReusedKey) -> Result<()>,
 ) -> Result<FailoverSummary> {
     let mut s = FailoverSummary::default();
-    // Pass 1: B's transactions, their origins and fingerprints.
-    let mut rb = replayer("B", open_b()?, opts.policy)?;
-    s.kind_b = rb.kind();
-    let mut btx: Vec<BTx> = Vec::new();
-    let mut by_origin: HashMap<OriginKey, Vec<usize>> = HashMap::new();
-    let mut by_content: HashMap<u128, Vec<usize>> = HashMap::new();
-    let mut b_server = None;
-    let mut b_servers: Vec<u32> = Vec::new();
-    while let Some(t) = rb.apply()? {
-        if !b_servers.contains(&t.server_id) {
-            b_servers.push(t.server_id);
-        }
-        if let Some(f) = &t.failure {
-            s.failures.push(("B".into(), t.txid, f.clone()));
-        }
-        let fp = fingerprint(&t);
-        let i = btx.len();
-        if let Some(k) = origin_key(&t) {
-            by_origin.entry(k).or_default().push(i);
-        }
-        by_content.entry(fp).or_default().push(i);
-        b_server = Some(t.server_id);
-        btx.push(BTx {
-            txid: t.txid,
-            fingerprint: fp,
-            claimed: false,
-        });
-    }
-    drop(rb);
-    s.transactions_b = btx.len() as u64;
-    s.new_leader_server_id = b_server;
-
-    // Pass 2: each of A's transactions looked for in B.
-    let mut ra = replayer("A", a, opts.policy)?;
-    s.kind_a = ra.kind();
-    let mut assigned: HashMap<(String, Vec<u8>), Assigned> = HashMap::new();
-    let mut noted: Vec<u32> = Vec::new();
+    let (b_servers, b_last) = server_ids(open_b()?, opts.policy)?;
+    s.new_leader_server_id = b_last;
     s.origin_matching = !opts.content_only;
-    while let Some(t) = ra.apply()? {
-        s.transactions_a += 1;
-        if let Some(f) = &t.failure {
-            s.failures.push(("A".into(), t.txid, f.clone()));
-        }
-        let mut origin_ok = !opts.content_only;
-        if origin_ok && b_servers.iter().all(|&id| id == t.server_id) {
-            origin_ok = false;
-            s.origin_matching = false;
-            if !noted.contains(&t.server_id) {
-                noted.push(t.server_id);
-                s.notes.push(format!(
-                    "every transaction of the new leader's log carries server id {}, the old leader's: origins are ambiguous, its transactions were matched by content only",
-                    t.server_id
-                ));
+    // Origins of server `id` identify transactions only when the new
+    // leader's log also holds another server's (its own).
+    let trusted = |id: u32| !opts.content_only && b_servers.iter().any(|&x| x != id);
+    let mut ra = replayer("A", a, opts.policy)?;
+    let mut rb = replayer("B", open_b()?, opts.policy)?;
+    s.kind_a = ra.kind();
+    s.kind_b = rb.kind();
+    let (mut wa, mut wb) = (Window::default(), Window::default());
+    // Diverged transactions of A, by sequence number.
+    let mut diverged: BTreeMap<u64, LostTx> = BTreeMap::new();
+    let mut noted: Vec<u32> = Vec::new();
+    let (mut done_a, mut done_b) = (false, false);
+    while !(done_a && done_b) {
+        if !done_a {
+            match ra.apply()? {
+                None => done_a = true,
+                Some(t) => {
+                    let seq = s.transactions_a;
+                    s.transactions_a += 1;
+                    if let Some(f) = &t.failure {
+                        s.failures.push(("A".into(), t.txid, f.clone()));
+                    }
+                    let ok = trusted(t.server_id);
+                    if !ok && !opts.content_only && !noted.contains(&t.server_id) {
+                        noted.push(t.server_id);
+                        s.origin_matching = false;
+                        s.notes.push(format!(
+                            "every transaction of the new leader's log carries server id {}, the old leader's: origins are ambiguous, its transactions were matched by content only",
+                            t.server_id
+                        ));
+                    }
+                    let key = origin_key(&t).filter(|_| ok);
+                    let fp = fingerprint(&t);
+                    let lost = |t: &AppliedTx, fate, txid_b| LostTx {
+                        fate,
+                        txid: t.txid,
+                        server_id: t.server_id,
+                        origin: t.origin.clone(),
+                        lsn: t.lsn,
+                        txid_b,
+                        changes: (t.changes.len() + t.ddl.len()) as u64,
+                        summary: describe(t),
+                    };
+                    if let Some((_, pb)) = key.and_then(|k| wb.take_origin(k)) {
+                        if pb.fingerprint == fp {
+                            s.replicated_by_origin += 1;
+                        } else {
+                            diverged.insert(seq, lost(&t, Fate::Diverged, Some(pb.txid)));
+                        }
+                    } else if wb.take_content(fp).is_some() {
+                        s.replicated_by_content += 1;
+                    } else {
+                        let l = lost(&t, Fate::Discarded, None);
+                        let inserts = t
+                            .changes
+                            .into_iter()
+                            .filter_map(|c| match c {
+                                RowChange::Insert { table, row } => Some((table, row)),
+                                _ => None,
+                            })
+                            .collect();
+                        wa.insert(
+                            seq,
+                            key,
+                            Pending {
+                                txid: l.txid,
+                                server_id: l.server_id,
+                                origin: l.origin,
+                                lsn: l.lsn,
+                                fingerprint: fp,
+                                changes: l.changes,
+                                summary: l.summary,
+                                inserts,
+                            },
+                        );
+                    }
+                }
             }
         }
-        let fp = fingerprint(&t);
-        let mut diverged_with = None;
-        if origin_ok
-            && let Some(k) = origin_key(&t)
-            && let Some(list) = by_origin.get_mut(&k)
-            && let Some(pos) = list.iter().position(|&i| !btx[i].claimed)
-        {
-            let i = list.remove(pos);
-            btx[i].claimed = true;
-            if btx[i].fingerprint == fp {
-                s.replicated_by_origin += 1;
-                continue;
-            }
-            diverged_with = Some(btx[i].txid);
-        }
-        if diverged_with.is_none()
-            && let Some(list) = by_content.get_mut(&fp)
-        {
-            list.retain(|&i| !btx[i].claimed);
-            if !list.is_empty() {
-                let i = list.remove(0);
-                btx[i].claimed = true;
-                s.replicated_by_content += 1;
-                continue;
-            }
-        }
-        let fate = if diverged_with.is_some() {
-            s.diverged += 1;
-            Fate::Diverged
-        } else {
-            s.discarded += 1;
-            Fate::Discarded
-        };
-        on_lost(&LostTx {
-            fate,
-            txid: t.txid,
-            server_id: t.server_id,
-            origin: t.origin.clone(),
-            lsn: t.lsn,
-            txid_b: diverged_with,
-            changes: (t.changes.len() + t.ddl.len()) as u64,
-            summary: describe(&t),
-        })?;
-        if fate == Fate::Discarded {
-            for c in &t.changes {
-                if let RowChange::Insert { table, row } = c {
-                    assigned
-                        .entry((table.qualified_name(), encoded_key(table, row)))
-                        .or_insert_with(|| Assigned {
-                            txid: t.txid,
-                            def: table.clone(),
-                            row: row.clone(),
-                        });
+        if !done_b {
+            match rb.apply()? {
+                None => done_b = true,
+                Some(t) => {
+                    let seq = s.transactions_b;
+                    s.transactions_b += 1;
+                    if let Some(f) = &t.failure {
+                        s.failures.push(("B".into(), t.txid, f.clone()));
+                    }
+                    let key = origin_key(&t).filter(|_| trusted(t.server_id));
+                    let fp = fingerprint(&t);
+                    if let Some((sa, pa)) = key.and_then(|k| wa.take_origin(k)) {
+                        if pa.fingerprint == fp {
+                            s.replicated_by_origin += 1;
+                        } else {
+                            diverged.insert(
+                                sa,
+                                LostTx {
+                                    fate: Fate::Diverged,
+                                    txid: pa.txid,
+                                    server_id: pa.server_id,
+                                    origin: pa.origin,
+                                    lsn: pa.lsn,
+                                    txid_b: Some(t.txid),
+                                    changes: pa.changes,
+                                    summary: pa.summary,
+                                },
+                            );
+                        }
+                    } else if wa.take_content(fp).is_some() {
+                        s.replicated_by_content += 1;
+                    } else {
+                        wb.insert(
+                            seq,
+                            key,
+                            Pending {
+                                txid: t.txid,
+                                fingerprint: fp,
+                                ..Pending::default()
+                            },
+                        );
+                    }
                 }
             }
         }
     }
-    drop(ra);
-    s.new_leader_own = btx.iter().filter(|b| !b.claimed).count() as u64;
+    drop((ra, rb));
+    s.diverged = diverged.len() as u64;
+    s.discarded = wa.items.len() as u64;
+    s.new_leader_own = wb.items.len() as u64;
+    // Lost transactions in A's order; the rows the discarded ones inserted.
+    let mut assigned: HashMap<(String, Vec<u8>), (u64, Arc<TableDef>, Row)> = HashMap::new();
+    let mut discarded = std::mem::take(&mut wa.items).into_iter().peekable();
+    let mut diverged = diverged.into_iter().peekable();
+    loop {
+        let take_discarded = match (discarded.peek(), diverged.peek()) {
+            (None, None) => break,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(x), Some(y)) => x.0 < y.0,
+        };
+        if !take_discarded {
+            if let Some((_, l)) = diverged.next() {
+                on_lost(&l)?;
+            }
+            continue;
+        }
+        let Some((_, p)) = discarded.next() else {
+            break;
+        };
+        on_lost(&LostTx {
+            fate: Fate::Discarded,
+            txid: p.txid,
+            server_id: p.server_id,
+            origin: p.origin,
+            lsn: p.lsn,
+            txid_b: None,
+            changes: p.changes,
+            summary: p.summary,
+        })?;
+        for (table, row) in p.inserts {
+            assigned
+                .entry((table.qualified_name(), encoded_key(&table, &row)))
+                .or_insert((p.txid, table, row));
+        }
+    }
 
-    // Pass 3: B's own transactions inserting under a discarded key.
-    if !assigned.is_empty() && s.new_leader_own > 0 {
+    // B's own transactions inserting under a discarded key.
+    if !assigned.is_empty() && !wb.items.is_empty() {
         let mut rb = replayer("B", open_b()?, opts.policy)?;
-        let mut i = 0usize;
+        let mut seq = 0u64;
         while let Some(t) = rb.apply()? {
-            let own = btx.get(i).is_some_and(|b| !b.claimed);
-            i += 1;
+            let own = wb.items.contains_key(&seq);
+            seq += 1;
             if !own {
                 continue;
             }
@@ -417,7 +563,7 @@ pub fn failover(
                     _ => continue,
                 };
                 let k = (def.qualified_name(), encoded_key(def, row));
-                let Some(old) = assigned.get(&k) else {
+                let Some((txid_a, old_def, old_row)) = assigned.get(&k) else {
                     continue;
                 };
                 if matches!(c, RowChange::Update { before, .. } if encoded_key(def, before) == k.1)
@@ -426,7 +572,7 @@ pub fn failover(
                     // that key: the key was assigned by an insert.
                     continue;
                 }
-                let columns = column_diffs(&old.def, &old.row, def, row);
+                let columns = column_diffs(old_def, old_row, def, row);
                 if columns.is_empty() {
                     continue;
                 }
@@ -434,8 +580,8 @@ pub fn failover(
                 on_reused(&ReusedKey {
                     table: k.0.clone(),
                     key: key_text(def, row),
-                    txid_a: old.txid,
-                    row_a: row_text(&old.def, &old.row),
+                    txid_a: *txid_a,
+                    row_a: row_text(old_def, old_row),
                     txid_b: t.txid,
                     row_b: row_text(def, row),
                     columns,

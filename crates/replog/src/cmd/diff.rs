@@ -132,6 +132,15 @@ fn side(s: &Option<RecordSide>) -> String {
     }
 }
 
+/// A value cut to 100 characters for the table output (JSON keeps it
+/// whole).
+fn clip(v: &str) -> String {
+    match v.char_indices().nth(100) {
+        Some((i, _)) => format!("{}… ({} bytes)", &v[..i], v.len()),
+        None => v.to_string(),
+    }
+}
+
 fn opt(v: Option<u64>) -> String {
     v.map_or_else(String::new, |v| v.to_string())
 }
@@ -147,7 +156,13 @@ fn print_divergence(out: &mut dyn Write, d: &Divergence) -> std::io::Result<()> 
     writeln!(out, "  A: {}", side(&d.a))?;
     writeln!(out, "  B: {}", side(&d.b))?;
     for c in &d.columns {
-        writeln!(out, "  column {}: A {} | B {}", c.column, c.a, c.b)?;
+        writeln!(
+            out,
+            "  column {}: A {} | B {}",
+            c.column,
+            clip(&c.a),
+            clip(&c.b)
+        )?;
     }
     writeln!(out)
 }
@@ -297,8 +312,8 @@ fn row_cells(r: &RowDiff) -> Vec<Vec<String>> {
                     r.key.clone(),
                     r.status.name().to_string(),
                     c.column.clone(),
-                    c.a.clone(),
-                    c.b.clone(),
+                    clip(&c.a),
+                    clip(&c.b),
                 ]
             })
             .collect(),
@@ -307,8 +322,8 @@ fn row_cells(r: &RowDiff) -> Vec<Vec<String>> {
             r.key.clone(),
             r.status.name().to_string(),
             String::new(),
-            r.a.clone().unwrap_or_default(),
-            r.b.clone().unwrap_or_default(),
+            clip(r.a.as_deref().unwrap_or_default()),
+            clip(r.b.as_deref().unwrap_or_default()),
         ]],
     }
 }
@@ -574,9 +589,9 @@ fn print_failover(
                 r.table.clone(),
                 r.key.clone(),
                 r.txid_a.to_string(),
-                r.row_a.clone(),
+                clip(&r.row_a),
                 r.txid_b.to_string(),
-                r.row_b.clone(),
+                clip(&r.row_b),
             ]);
         }
         writeln!(out, "keys both leaders assigned to different rows:")?;
