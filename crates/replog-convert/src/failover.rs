@@ -305,6 +305,9 @@ impl Window {
     }
 }
 
+/// A row a discarded transaction inserted: its txid, the table, the row.
+type Assigned = (u64, Arc<TableDef>, Row);
+
 /// The origin key of a transaction: a hash of its server id and origin
 /// text (none without an origin).
 fn origin_key(t: &AppliedTx) -> Option<u128> {
@@ -510,7 +513,7 @@ pub fn failover(
     s.discarded = wa.items.len() as u64;
     s.new_leader_own = wb.items.len() as u64;
     // Lost transactions in A's order; the rows the discarded ones inserted.
-    let mut assigned: HashMap<(String, Vec<u8>), (u64, Arc<TableDef>, Row)> = HashMap::new();
+    let mut assigned: HashMap<(String, Vec<u8>), Assigned> = HashMap::new();
     let mut discarded = std::mem::take(&mut wa.items).into_iter().peekable();
     let mut diverged = diverged.into_iter().peekable();
     loop {
