@@ -978,7 +978,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
         w: &Expr,
     ) -> Option<Vec<Vec<u8>>> {
         let order = self.env.visit_order();
-        if order == VisitOrder::Shuffled {
+        if order == VisitOrder::Shuffled && !self.env.shuffle_key_lookups() {
             return None;
         }
         let probes = {
@@ -998,8 +998,17 @@ impl<S: Storage, E: Environment> Store<S, E> {
             .collect();
         keys.sort_unstable();
         keys.dedup();
-        if order == VisitOrder::Reverse {
-            keys.reverse();
+        match order {
+            VisitOrder::Forward => {}
+            VisitOrder::Reverse => keys.reverse(),
+            VisitOrder::Shuffled => {
+                // Only with `shuffle_key_lookups`: the pinned keys in a
+                // random order, as `visit_keys` shuffles a scan.
+                for i in (1..keys.len()).rev() {
+                    let j = (self.env.random_u64() % (i as u64 + 1)) as usize;
+                    keys.swap(i, j);
+                }
+            }
         }
         Some(keys)
     }

@@ -31,6 +31,16 @@ pub trait Environment {
     fn connection_id(&self) -> u64;
     /// Visit order of unordered row visits.
     fn visit_order(&self) -> VisitOrder;
+    /// With [`VisitOrder::Shuffled`]: whether a WHERE that pins primary or
+    /// unique keys visits just those rows, in an order drawn from
+    /// [`Environment::random_u64`], instead of scanning the whole table in
+    /// a shuffled order. Both visit the same rows; the lookup costs far
+    /// less on large tables but draws other random numbers. `false` (scan)
+    /// unless an environment says otherwise; the other orders always look
+    /// keys up.
+    fn shuffle_key_lookups(&self) -> bool {
+        false
+    }
 }
 
 /// A deterministic environment: a clock that starts at `start_us` and
