@@ -207,14 +207,14 @@ impl PageStore {
         let next_txid = next_txid(&rec.redo);
         let s = Self::from_pages(pages, opts, Sink::Dir(w), next_txid, true)
             .map_err(|e| not_a_store(dir, e))?;
-        s.inner.borrow_mut().continue_txids = true;
+        s.inner.borrow_mut().dir_mode = true;
         Ok((s, rec))
     }
 
     fn create_in(dir: &Path, wal: &Path, opts: Options) -> Result<(PageStore, DirRecovery)> {
         let s = Self::create_dir(wal, opts)?;
         sync_dir(dir)?;
-        s.inner.borrow_mut().continue_txids = true;
+        s.inner.borrow_mut().dir_mode = true;
         let end_lsn = s.wal_end_lsn();
         Ok((
             s,

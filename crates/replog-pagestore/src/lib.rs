@@ -180,9 +180,11 @@ struct Inner {
     staged: Option<Box<Position>>,
     /// The committed position (catalog key 0x03).
     position: Option<Box<Position>>,
-    /// A reopened store: commits through the `Storage` hook continue the
-    /// store's own txids (the SQL layer counts from 1 in every process).
-    continue_txids: bool,
+    /// A store of `open_dir`: commits through the `Storage` hook continue
+    /// the store's own txids (the SQL layer counts from 1 in every
+    /// process), and staged replication positions are kept (other stores
+    /// ignore them, so their WAL is exactly a leader's).
+    dir_mode: bool,
 }
 
 /// The page-based storage engine. See the crate documentation.
@@ -289,7 +291,7 @@ impl PageStore {
                 },
                 staged: None,
                 position: None,
-                continue_txids: false,
+                dir_mode: false,
             }),
         };
         s.commit_with(&CommitInfo {
@@ -401,7 +403,7 @@ impl PageStore {
                 stats: WalStats::default(),
                 staged: None,
                 position,
-                continue_txids: false,
+                dir_mode: false,
             }),
         })
     }
@@ -567,7 +569,7 @@ impl PageStore {
         }
         // 2. The log.
         let txid = match txid {
-            Some(t) if inner.continue_txids => t.max(inner.next_txid),
+            Some(t) if inner.dir_mode => t.max(inner.next_txid),
             Some(t) => t,
             None => inner.next_txid,
         };
@@ -959,9 +961,13 @@ fn verify_table(pager: &Pager, t: &TableEntry) -> std::result::Result<(), String
 
 impl Storage for PageStore {
     /// Keeps `pos` for the next commit, which writes it into the catalog
-    /// (key 0x03) in the same WAL transaction as the changes.
+    /// (key 0x03) in the same WAL transaction as the changes. Only a store
+    /// opened by [`PageStore::open_dir`] keeps positions; the others
+    /// (a leader's, a conversion's) ignore them.
     fn stage_position(&self, pos: &Position) {
-        if let Ok(mut i) = self.inner.try_borrow_mut() {
+        if let Ok(mut i) = self.inner.try_borrow_mut()
+            && i.dir_mode
+        {
             i.staged = Some(Box::new(*pos));
         }
     }

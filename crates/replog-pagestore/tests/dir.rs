@@ -346,6 +346,17 @@ fn refuses_another_page_size_and_keeps_the_position_with_the_data() {
     );
     let (p, _) = PageStore::read_dir(&d, &o).unwrap();
     assert_eq!(p.position(), Some(want));
+    // Stores not in directory mode (a leader's, a conversion's) ignore
+    // positions: their WAL stays exactly a leader's.
+    let mut m = Store::with_storage(
+        PageStore::new(o.clone()).unwrap(),
+        SimEnvironment::default(),
+    );
+    m.storage().stage_position(&pos);
+    m.execute_script(SCHEMA).unwrap();
+    assert_eq!(m.storage().position(), None);
+    let (r, _) = PageStore::from_wal_bytes(m.storage().wal_bytes().unwrap(), &o).unwrap();
+    assert_eq!(r.position(), None);
     // Another page size is refused with a clear message.
     let e = PageStore::open_dir(&d, opts(4096, 1 << 20))
         .unwrap_err()
