@@ -499,8 +499,25 @@ impl Pages {
             let btype = self.pages.get(n).map_or(ptype::FREE, |p| page_type(p));
             let img = if wanted && n < self.pages.len() {
                 let mut b = self.pool.pop().unwrap_or_default();
-                b.clear();
-                b.extend_from_slice(&self.pages[n]);
+                let src = &self.pages[n];
+                b.resize(src.len(), 0);
+                // A node's free space (between its slots and its cells)
+                // is never read: copy the rest only.
+                let (slots_end, cells) = match btype {
+                    ptype::LEAF | ptype::BRANCH => {
+                        let ns = u16::from_le_bytes([src[10], src[11]]) as usize;
+                        let cs = rd_u32(src, 12) as usize;
+                        let se = 20 + 2 * ns;
+                        if se <= cs && cs <= src.len() {
+                            (se, cs)
+                        } else {
+                            (src.len(), src.len())
+                        }
+                    }
+                    _ => (src.len(), src.len()),
+                };
+                b[..slots_end].copy_from_slice(&src[..slots_end]);
+                b[cells..].copy_from_slice(&src[cells..]);
                 Some(b)
             } else {
                 None
@@ -725,8 +742,8 @@ struct KeyChange<'a> {
     after: Option<Cow<'a, [u8]>>,
 }
 
-/// A cell found on a leaf: key, value, page.
-type CellAt<'a> = (&'a [u8], LeafValue<'a>);
+/// A cell found on a leaf: key, value, the whole cell.
+type CellAt<'a> = (&'a [u8], LeafValue<'a>, &'a [u8]);
 
 fn collect_cells<'a>(
     pages: &'a Pages,
@@ -757,14 +774,16 @@ fn collect_cells<'a>(
             };
             let k = cell_key(c, true).ok_or_else(bad)?;
             let v = leaf_value(c).ok_or_else(bad)?;
-            if out.last().is_some_and(|l| l.0 >= k) {
+            // Within a leaf the slots are in key order (checked when the
+            // store was built); across leaves, check.
+            if i == 0 && out.last().is_some_and(|l| l.0 >= k) {
                 return Err(Corrupt {
                     page: n.no,
                     offset: 0,
                     message: "keys out of order, or a key on two leaves of one tree".into(),
                 });
             }
-            out.push((k, v));
+            out.push((k, v, c));
         }
     }
     Ok(())
@@ -792,6 +811,17 @@ fn diff_leaves<'a>(
     let mut out = Vec::new();
     let (mut i, mut j) = (0, 0);
     while i < b.len() || j < a.len() {
+        // The same cell on both sides: same key, same inline value (an
+        // overflow chain may still have changed).
+        if !keep_equal
+            && let (Some(x), Some(y)) = (b.get(i), a.get(j))
+            && x.2 == y.2
+            && matches!(x.1, LeafValue::Inline(_))
+        {
+            i += 1;
+            j += 1;
+            continue;
+        }
         let ord = match (b.get(i), a.get(j)) {
             (Some(x), Some(y)) => x.0.cmp(y.0),
             (Some(_), None) => std::cmp::Ordering::Less,
