@@ -78,10 +78,12 @@ Exit status:
 #[derive(Debug, clap::Args)]
 #[command(after_help = HELP)]
 pub struct Args {
-    /// First log: a file or a directory of segments.
+    /// First log: a file or a directory of segments (--state: or a store
+    /// directory; --failover: the old leader's log).
     #[arg(value_name = "A")]
     pub a: String,
-    /// Second log.
+    /// Second log (--state: or a store directory; --failover: the new
+    /// leader's log).
     #[arg(value_name = "B")]
     pub b: String,
     /// Compare the states the logs (or stores) replay to.
