@@ -1691,6 +1691,9 @@ impl<W: Write> Converter<W> {
                         (None, None) => {}
                     }
                 }
+                // A follower's replication position (store.md §11.3): the
+                // store's own bookkeeping, not a change of the data.
+                Some(0x03) => {}
                 _ => {
                     return Err(bad(format!(
                         "unknown catalog key {:02x?}",
