@@ -554,36 +554,23 @@ fn run_state(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     })
 }
 
-fn print_failover(
-    out: &mut dyn Write,
-    s: &FailoverSummary,
-    lost: &[LostTx],
-    reused: &[ReusedKey],
-) -> Result<()> {
-    if !lost.is_empty() {
-        let mut t =
-            crate::output::table(&["FATE", "TXID", "SERVER", "ORIGIN", "LSN", "CHANGES", "WHAT"]);
-        for l in lost {
-            let mut fate = l.fate.name().to_string();
-            if let Some(b) = l.txid_b {
-                fate.push_str(&format!(" (B txid {b})"));
-            }
-            t.add_row(vec![
-                fate,
-                l.txid.to_string(),
-                l.server_id.to_string(),
-                l.origin.clone(),
-                l.lsn.to_string(),
-                l.changes.to_string(),
-                l.summary.clone(),
-            ]);
-        }
-        writeln!(
-            out,
-            "old leader's transactions the new leader does not have:"
-        )?;
-        writeln!(out, "{t}\n")?;
+fn lost_row(l: &LostTx) -> Vec<String> {
+    let mut fate = l.fate.name().to_string();
+    if let Some(b) = l.txid_b {
+        fate.push_str(&format!(" (B txid {b})"));
     }
+    vec![
+        fate,
+        l.txid.to_string(),
+        l.server_id.to_string(),
+        l.origin.clone(),
+        l.lsn.to_string(),
+        l.changes.to_string(),
+        l.summary.clone(),
+    ]
+}
+
+fn print_failover(out: &mut dyn Write, s: &FailoverSummary, reused: &[ReusedKey]) -> Result<()> {
     if !reused.is_empty() {
         let mut t = crate::output::table(&["TABLE", "KEY", "TXID A", "ROW A", "TXID B", "ROW B"]);
         for r in reused {
@@ -654,49 +641,87 @@ fn run_failover(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         policy: args.recovery.into(),
         content_only: args.content_only,
     };
-    let mut lost = Vec::new();
+    let mut open_b = || {
+        ib.segments()
+            .map_err(|e| replog_convert::Error::new(replog_convert::ErrorKind::Io, e.to_string()))
+    };
+    // Lost transactions are streamed (all of them come before the first
+    // reused key); reused keys, at most one per row a lost transaction
+    // inserted, are kept for the end.
     let mut reused = Vec::new();
-    let s = failover(
-        ia.segments()?,
-        &mut || {
-            ib.segments().map_err(|e| {
-                replog_convert::Error::new(replog_convert::ErrorKind::Io, e.to_string())
-            })
-        },
-        &opts,
-        &mut |l| {
-            lost.push(l.clone());
-            Ok(())
-        },
-        &mut |r| {
-            reused.push(r.clone());
-            Ok(())
-        },
-    )?;
-    match args.format {
-        OutputFormat::Table => print_failover(out, &s, &lost, &reused)?,
-        OutputFormat::Json => {
-            serde_json::to_writer_pretty(
-                &mut *out,
-                &json!({
-                    "lost": lost,
-                    "reused_keys": reused,
-                    "summary": &s,
-                    "clean": s.clean(),
-                }),
+    let mut on_reused = |r: &ReusedKey| {
+        reused.push(r.clone());
+        Ok(())
+    };
+    let s = match args.format {
+        OutputFormat::Table => {
+            let mut sink = TableSink::new(
+                vec!["FATE", "TXID", "SERVER", "ORIGIN", "LSN", "CHANGES", "WHAT"],
+                &[1, 2, 4, 5],
+            );
+            let mut first = true;
+            let s = failover(
+                ia.segments()?,
+                &mut open_b,
+                &opts,
+                &mut |l| {
+                    if std::mem::take(&mut first) {
+                        writeln!(
+                            out,
+                            "old leader's transactions the new leader does not have:"
+                        )?;
+                    }
+                    sink.push(out, lost_row(l))?;
+                    Ok(())
+                },
+                &mut on_reused,
             )?;
-            writeln!(out)?;
+            sink.flush(out)?;
+            if !first {
+                writeln!(out)?;
+            }
+            print_failover(out, &s, &reused)?;
+            s
+        }
+        OutputFormat::Json => {
+            out.write_all(b"{\"lost\": ")?;
+            let mut arr = JsonArray::default();
+            let s = failover(
+                ia.segments()?,
+                &mut open_b,
+                &opts,
+                &mut |l| {
+                    arr.push(out, l)?;
+                    Ok(())
+                },
+                &mut on_reused,
+            )?;
+            arr.finish(out)?;
+            out.write_all(b", \"reused_keys\": ")?;
+            serde_json::to_writer_pretty(&mut *out, &reused)?;
+            out.write_all(b", \"summary\": ")?;
+            serde_json::to_writer_pretty(&mut *out, &s)?;
+            writeln!(out, ", \"clean\": {}}}", s.clean())?;
+            s
         }
         OutputFormat::Ndjson => {
-            for l in &lost {
-                ndjson(out, &json!({ "lost": l }))?;
-            }
+            let s = failover(
+                ia.segments()?,
+                &mut open_b,
+                &opts,
+                &mut |l| {
+                    ndjson(out, &json!({ "lost": l }))?;
+                    Ok(())
+                },
+                &mut on_reused,
+            )?;
             for r in &reused {
                 ndjson(out, &json!({ "reused_key": r }))?;
             }
             ndjson(out, &json!({ "summary": &s, "clean": s.clean() }))?;
+            s
         }
-    }
+    };
     Ok(if s.clean() {
         Outcome::Clean
     } else {
