@@ -57,6 +57,39 @@ fn json(args: &[&str]) -> Value {
     })
 }
 
+/// Bytes of WAL segments in a store directory.
+fn wal_bytes(store: &Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(store.join(replog_pagestore::WAL_DIR)) else {
+        return 0;
+    };
+    rd.filter_map(|e| e.ok()?.metadata().ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Runs replog and SIGKILLs it once `store`'s WAL reaches `bytes`; false
+/// when it finished first.
+fn kill_at_growth(args: &[&str], store: &Path, bytes: u64) -> bool {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        if wal_bytes(store) >= bytes || start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill(); // SIGKILL
+            child.wait().unwrap();
+            return true;
+        }
+        std::thread::sleep(Duration::from_micros(300));
+    }
+}
+
 fn kill_after(args: &[&str], ms: u64) {
     let mut child = Command::new(BIN)
         .args(args)
@@ -257,8 +290,8 @@ fn follower_rounds(tmp: &Path, full: &Path, digest: &str, total: u64) {
         "both logs carry the same states"
     );
     assert_eq!(states.len() as u64, total);
-    // How long an uninterrupted run takes here: kills land inside it.
-    let t0 = Instant::now();
+    // The uninterrupted replay: its digest, and how many bytes of WAL it
+    // writes, the measure of progress kills are placed by.
     let clean = tmp.join("uninterrupted");
     let r = json(&[
         "replay",
@@ -268,8 +301,8 @@ fn follower_rounds(tmp: &Path, full: &Path, digest: &str, total: u64) {
         "--format",
         "json",
     ]);
-    let span = t0.elapsed().as_millis() as u64;
     assert_eq!(r["digest"].as_str(), Some(digest));
+    let full_wal = wal_bytes(&clean);
     let mut moments = Moments(0x5EED_C4A5_0000_0003);
     let mut interrupted = 0;
     let mut kills = 0;
@@ -280,16 +313,23 @@ fn follower_rounds(tmp: &Path, full: &Path, digest: &str, total: u64) {
         let mut persisted = 0;
         for k in 0..4 {
             let log = logs[(round + k) % 2].to_str().unwrap();
-            // A moment inside what is left of the work (resuming costs a
-            // recovery and passing over what the store has).
-            let left = span * (total - persisted) / total;
-            let ms = 2 + moments.below(left + span / 10);
-            kill_after(
-                &["replay", log, "--store", st, "--durability", durability],
-                ms,
-            );
+            let args = ["replay", log, "--store", st, "--durability", durability];
+            // Most kills land once the store's WAL has grown by a seeded
+            // share of what is left to write (wherever the process then
+            // is: applying, committing, fsyncing); every fourth lands a
+            // few milliseconds after the start (opening, recovery,
+            // passing over applied transactions).
+            let what = if (k + round) % 4 == 3 {
+                let ms = moments.below(40);
+                kill_after(&args, ms);
+                format!("round {round} kill {k} after {ms} ms")
+            } else {
+                let have = wal_bytes(&store);
+                let grow = 1 + moments.below(full_wal.saturating_sub(have).max(2));
+                let landed = kill_at_growth(&args, &store, have + grow);
+                format!("round {round} kill {k} at +{grow} WAL bytes (landed: {landed})")
+            };
             kills += 1;
-            let what = format!("round {round} kill {k} after {ms} ms");
             let now = check_prefix(&store, &states, persisted, &what);
             if now < total {
                 interrupted += 1;
