@@ -136,14 +136,33 @@ fn generate(n: usize, path: &PathBuf) -> usize {
     statements
 }
 
-fn best(runs: usize, mut f: impl FnMut()) -> Duration {
+/// CPU time of the process so far (user + system, all threads), from
+/// `/proc/self/stat` (Linux; zero elsewhere).
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which ends with ')'): utime is the
+    // 14th field of the line, stime the 15th.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return 0.0;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // Clock ticks of 1/100 s (USER_HZ on Linux).
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Best wall time of `runs` runs, and the CPU time of that run.
+fn best(runs: usize, mut f: impl FnMut()) -> (Duration, f64) {
     (0..runs.max(1))
         .map(|_| {
+            let c = cpu_seconds();
             let t = Instant::now();
             f();
-            t.elapsed()
+            (t.elapsed(), cpu_seconds() - c)
         })
-        .min()
+        .min_by_key(|(d, _)| *d)
         .unwrap_or_default()
 }
 
@@ -173,11 +192,11 @@ fn main() {
     );
     let paths = vec![path.clone()];
     let mut report = None;
-    let t_static = best(runs, || {
+    let (t_static, _) = best(runs, || {
         report = Some(analyze_statement_log(&paths).unwrap());
     });
     let report = report.unwrap();
-    let t_replay = best(runs, || {
+    let (t_replay, c_replay) = best(runs, || {
         let mut store = Store::new(SimEnvironment::default());
         let mut reader = LogReader::open(&paths, ReaderOptions::default()).unwrap();
         let r = replay(
@@ -202,8 +221,8 @@ fn main() {
         });
         (t, diverged)
     };
-    let (t_one, _) = dynamic(1);
-    let (t_n, diverged) = dynamic(replicas);
+    let ((t_one, c_one), _) = dynamic(1);
+    let ((t_n, c_n), diverged) = dynamic(replicas);
     std::fs::remove_file(&path).ok();
     let s = |d: Duration| d.as_secs_f64();
     println!(
@@ -212,11 +231,22 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!("static analysis:                  {:8.3} s", s(t_static));
-    println!("one ordinary replay:              {:8.3} s", s(t_replay));
-    println!("dynamic, 1 replica:               {:8.3} s", s(t_one));
     println!(
-        "dynamic, {replicas} replicas:              {:8.3} s  ({diverged} statements diverged)",
+        "one ordinary replay:              {:8.3} s  (cpu {c_replay:.2} s)",
+        s(t_replay)
+    );
+    println!(
+        "dynamic, 1 replica:               {:8.3} s  (cpu {c_one:.2} s)",
+        s(t_one)
+    );
+    println!(
+        "dynamic, {replicas} replicas:              {:8.3} s  (cpu {c_n:.2} s; {diverged} statements diverged)",
         s(t_n)
+    );
+    println!(
+        "cpu {replicas} replicas / one replay:        {:8.2}x  (wall on {} idle cores at best: cpu / cores)",
+        c_n / c_replay.max(0.01),
+        std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!(
         "ratio {replicas} replicas / one replay:      {:8.2}x  (target <= 3x)",

@@ -638,9 +638,15 @@ fn worker(
     ignore_context: bool,
     rx: Receiver<Batch>,
     tx: SyncSender<Vec<TxResult>>,
+    recycle: Receiver<Vec<TxResult>>,
 ) {
     let mut r = Replica::new(spec, ignore_context);
     for batch in rx {
+        // Results the comparator is done with are freed here, by the thread
+        // that allocated them (cheaper for the allocator).
+        while let Ok(old) = recycle.try_recv() {
+            drop(old);
+        }
         let out: Vec<TxResult> = batch.iter().map(|t| r.transaction(t)).collect();
         if tx.send(out).is_err() {
             return;
@@ -772,7 +778,7 @@ impl Comparator<'_> {
             .any(|t| mentions(sql, t.rsplit('.').next().unwrap_or(t)))
     }
 
-    fn transaction(&mut self, tx: &Tx, results: &[TxResult]) {
+    fn transaction(&mut self, tx: &Tx, results: &[&TxResult]) {
         self.ordinal += 1;
         let metas: Vec<&StmtMeta> = tx.metas().collect();
         let inputs: Vec<&CapturedStatement> = tx.statements().collect();
@@ -842,7 +848,7 @@ impl Comparator<'_> {
         let differing: Vec<String> = tables
             .into_iter()
             .filter(|t| {
-                let s0 = sig(&results[0], t);
+                let s0 = sig(results[0], t);
                 results[1..].iter().any(|r| sig(r, t) != s0)
             })
             .map(str::to_string)
@@ -905,7 +911,7 @@ impl Comparator<'_> {
                     let sql = inputs.first().map(|s| s.sql.clone()).unwrap_or_default();
                     let inherited = self.is_inherited(&sql, table, &[]);
                     let idx = metas.first().and_then(|m| m.static_index);
-                    let s0 = sig(&results[0], table);
+                    let s0 = sig(results[0], table);
                     self.run.divergences.push(Divergence {
                         transaction: self.ordinal,
                         tx: tx.label.clone(),
@@ -914,7 +920,7 @@ impl Comparator<'_> {
                         sql,
                         table: Some(table.clone()),
                         replicas: (1..self.n)
-                            .filter(|&r| sig(&results[r], table) != s0)
+                            .filter(|&r| sig(results[r], table) != s0)
                             .collect(),
                         rows: Vec::new(),
                         rows_total: 0,
@@ -1016,16 +1022,19 @@ pub fn run_dynamic(
     let produced = std::thread::scope(|scope| -> Result<(), Error> {
         let mut to_replicas = Vec::with_capacity(n);
         let mut from_replicas = Vec::with_capacity(n);
+        let mut recycle = Vec::with_capacity(n);
         for spec in &specs {
             let (btx, brx) = sync_channel::<Batch>(IN_FLIGHT);
             let (rtx, rrx) = sync_channel::<Vec<TxResult>>(IN_FLIGHT);
+            let (dtx, drx) = std::sync::mpsc::channel::<Vec<TxResult>>();
             let ignore = opts.ignore_context;
             std::thread::Builder::new()
                 .name(format!("replica-{}", spec.index))
-                .spawn_scoped(scope, move || worker(spec, ignore, brx, rtx))
+                .spawn_scoped(scope, move || worker(spec, ignore, brx, rtx, drx))
                 .map_err(|e| Error::Dynamic(format!("starting a replica thread: {e}")))?;
             to_replicas.push(btx);
             from_replicas.push(rrx);
+            recycle.push(dtx);
         }
         let (ctx, crx) = sync_channel::<Batch>(IN_FLIGHT * 4);
         let producer = scope.spawn(move || -> Result<(), Error> {
@@ -1056,19 +1065,21 @@ pub fn run_dynamic(
             Ok(())
         });
         for batch in crx {
-            let mut results: Vec<std::vec::IntoIter<TxResult>> = Vec::with_capacity(n);
+            let mut results: Vec<Vec<TxResult>> = Vec::with_capacity(n);
             for r in &from_replicas {
                 match r.recv() {
-                    Ok(v) => results.push(v.into_iter()),
+                    Ok(v) if v.len() == batch.len() => results.push(v),
+                    Ok(_) => return Err(Error::Dynamic("a replica lost a transaction".into())),
                     Err(_) => return Err(Error::Dynamic("a replica stopped early".into())),
                 }
             }
-            for tx in batch.iter() {
-                let per: Vec<TxResult> = results.iter_mut().filter_map(Iterator::next).collect();
-                if per.len() != n {
-                    return Err(Error::Dynamic("a replica lost a transaction".into()));
-                }
+            for (i, tx) in batch.iter().enumerate() {
+                let per: Vec<&TxResult> = results.iter().map(|r| &r[i]).collect();
                 cmp.transaction(tx, &per);
+            }
+            for (r, back) in results.into_iter().zip(&recycle) {
+                // A replica that has finished frees nothing more.
+                let _ = back.send(r);
             }
         }
         match producer.join() {

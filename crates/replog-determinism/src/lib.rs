@@ -14,6 +14,16 @@
 //! - [`analyze_statement_log`], [`analyze_binlog`] and [`analyze_paths`]
 //!   run it over a native statement log or a binlog and build a
 //!   serde-serializable [`Report`]; [`render_table`] prints it for people.
+//! - [`run_dynamic`] replays the log on N replicas in parallel, each a
+//!   reference store with its own perturbed environment ([`replica`]: clock
+//!   offset and drift, random seed, UUID sequence, forward / reverse /
+//!   shuffled visit order; replica 0 is the ordinary follower), compares
+//!   per-table digest deltas after every transaction and reports the
+//!   statements after which replicas disagree, with the differing rows
+//!   ([`dynamic`]); [`Report::attach_dynamic`] joins it to the static
+//!   report and the summary compares the two.
+//! - [`verify_logical`] / [`verify_physical`] check that logical and
+//!   physical logs replay identically on every replica.
 //!
 //! ```
 //! use replog_determinism::{ContextFlags, ReasonCode, SchemaTracker, Severity, analyze};
