@@ -258,10 +258,19 @@ struct Pending {
     origin: String,
     lsn: u64,
     fingerprint: u128,
+    /// Its origin key, when origins are trusted for it.
+    origin_key: Option<u128>,
     changes: u64,
     summary: String,
     /// Rows it inserted (old leader's side).
     inserts: Vec<(Arc<TableDef>, Row)>,
+}
+
+/// The unmatched transactions of one side with one fingerprint, oldest
+/// first (nearly always one: no allocation then).
+enum Slot {
+    One(u64),
+    Many(VecDeque<u64>),
 }
 
 /// The unmatched transactions of one side, by sequence number in its log.
@@ -269,39 +278,75 @@ struct Pending {
 struct Window {
     items: BTreeMap<u64, Pending>,
     by_origin: HashMap<u128, u64>,
-    by_content: HashMap<u128, VecDeque<u64>>,
+    by_content: HashMap<u128, Slot>,
 }
 
 impl Window {
-    fn insert(&mut self, seq: u64, origin: Option<u128>, p: Pending) {
+    fn insert(&mut self, seq: u64, origin: Option<u128>, mut p: Pending) {
         if let Some(k) = origin {
             self.by_origin.insert(k, seq);
         }
-        self.by_content
-            .entry(p.fingerprint)
-            .or_default()
-            .push_back(seq);
+        p.origin_key = origin;
+        match self.by_content.get_mut(&p.fingerprint) {
+            None => {
+                self.by_content.insert(p.fingerprint, Slot::One(seq));
+            }
+            Some(Slot::Many(q)) => q.push_back(seq),
+            Some(slot) => {
+                if let Slot::One(first) = *slot {
+                    *slot = Slot::Many(VecDeque::from([first, seq]));
+                }
+            }
+        }
         self.items.insert(seq, p);
     }
 
     fn take_origin(&mut self, k: u128) -> Option<(u64, Pending)> {
         let seq = self.by_origin.remove(&k)?;
         let p = self.items.remove(&seq)?;
+        // Its content entry goes too (nothing stale is kept).
+        match self.by_content.get_mut(&p.fingerprint) {
+            Some(Slot::One(s)) if *s == seq => {
+                self.by_content.remove(&p.fingerprint);
+            }
+            Some(Slot::Many(q)) => {
+                q.retain(|&s| s != seq);
+                if q.is_empty() {
+                    self.by_content.remove(&p.fingerprint);
+                }
+            }
+            _ => {}
+        }
         Some((seq, p))
     }
 
+    /// The oldest unmatched transaction with fingerprint `fp` (entries
+    /// already taken by origin are passed over).
     fn take_content(&mut self, fp: u128) -> Option<(u64, Pending)> {
-        let q = self.by_content.get_mut(&fp)?;
-        while let Some(seq) = q.pop_front() {
-            if let Some(p) = self.items.remove(&seq) {
-                if q.is_empty() {
+        loop {
+            let seq = match self.by_content.get_mut(&fp)? {
+                Slot::One(seq) => {
+                    let seq = *seq;
                     self.by_content.remove(&fp);
+                    seq
+                }
+                Slot::Many(q) => match q.pop_front() {
+                    Some(seq) => seq,
+                    None => {
+                        self.by_content.remove(&fp);
+                        return None;
+                    }
+                },
+            };
+            if let Some(p) = self.items.remove(&seq) {
+                if let Some(k) = p.origin_key
+                    && self.by_origin.get(&k) == Some(&seq)
+                {
+                    self.by_origin.remove(&k);
                 }
                 return Some((seq, p));
             }
         }
-        self.by_content.remove(&fp);
-        None
     }
 }
 
@@ -453,6 +498,7 @@ pub fn failover(
                                 origin: l.origin,
                                 lsn: l.lsn,
                                 fingerprint: fp,
+                                origin_key: None,
                                 changes: l.changes,
                                 summary: l.summary,
                                 inserts,
@@ -595,4 +641,37 @@ pub fn failover(
         }
     }
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(txid: u64, fp: u128) -> Pending {
+        Pending {
+            txid,
+            fingerprint: fp,
+            ..Pending::default()
+        }
+    }
+
+    #[test]
+    fn window_takes_the_oldest_of_equal_content_and_skips_origin_matches() {
+        let mut w = Window::default();
+        w.insert(0, Some(100), p(10, 7));
+        w.insert(1, Some(101), p(11, 7));
+        w.insert(2, Some(102), p(12, 7));
+        w.insert(3, None, p(13, 8));
+        assert_eq!(w.take_origin(100).map(|x| x.1.txid), Some(10));
+        assert!(w.take_origin(100).is_none());
+        assert_eq!(w.take_content(7).map(|x| x.1.txid), Some(11));
+        assert_eq!(w.take_content(8).map(|x| x.1.txid), Some(13));
+        assert!(w.take_content(8).is_none());
+        assert_eq!(w.take_content(7).map(|x| x.0), Some(2));
+        assert!(w.take_content(7).is_none());
+        assert!(w.items.is_empty());
+        // Nothing stale is left behind.
+        assert!(w.by_origin.is_empty());
+        assert!(w.by_content.is_empty());
+    }
 }
