@@ -190,3 +190,30 @@ fn damaged_wal_exits_2_with_the_offset_and_leaves_nothing() {
         assert!(left.is_empty(), "{to}: {left:?}");
     }
 }
+
+/// A WAL of many segments (rotation after a COMMIT) decodes as one log.
+#[test]
+fn a_wal_of_many_segments_decodes_as_one_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sql = root().join("fixtures/mariadb/workloads/dml.sql");
+    let rec = tmp.path().join("rec");
+    let (o, leader) = json(&[
+        "record",
+        s(&sql),
+        "--out",
+        s(&rec),
+        "--durability",
+        "os",
+        "--page-size",
+        "1024",
+        "--segment-size",
+        "1024",
+    ]);
+    assert_eq!(o, Outcome::Clean, "{leader:#}");
+    let segments = std::fs::read_dir(rec.join("physical")).unwrap().count();
+    assert!(segments > 1, "{segments} segments");
+    let digest = leader["digest"].as_str().unwrap().to_string();
+    let dir = tmp.path().join("routes");
+    std::fs::create_dir(&dir).unwrap();
+    check_routes(&rec.join("physical"), &dir, &digest, "many segments");
+}
