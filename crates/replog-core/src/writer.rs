@@ -399,6 +399,11 @@ impl DirWriter {
         &self.dir
     }
 
+    /// The header of the segment being written (log id, salt, page size…).
+    pub fn header(&self) -> &SegmentHeader {
+        self.seg.header()
+    }
+
     /// LSN the next frame will get.
     pub fn next_lsn(&self) -> u64 {
         self.seg.next_lsn()

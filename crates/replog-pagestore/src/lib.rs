@@ -60,7 +60,7 @@ pub mod page;
 pub mod pager;
 mod wal;
 
-pub use dir::{DirRecovery, WAL_DIR};
+pub use dir::{DirRecovery, IMAGE_FILE, WAL_DIR};
 pub use page::Corrupt;
 pub use wal::{RedoOptions, RedoReport, StateMismatch};
 
@@ -185,6 +185,8 @@ struct Inner {
     /// process), and staged replication positions are kept (other stores
     /// ignore them, so their WAL is exactly a leader's).
     dir_mode: bool,
+    /// A directory store's page image (`open_dir` only).
+    image: Option<Box<dir::ImageState>>,
 }
 
 /// The page-based storage engine. See the crate documentation.
@@ -292,6 +294,7 @@ impl PageStore {
                 staged: None,
                 position: None,
                 dir_mode: false,
+                image: None,
             }),
         };
         s.commit_with(&CommitInfo {
@@ -404,6 +407,7 @@ impl PageStore {
                 staged: None,
                 position,
                 dir_mode: false,
+                image: None,
             }),
         })
     }
@@ -582,6 +586,7 @@ impl PageStore {
             }
         };
         inner.next_txid = inner.next_txid.max(txid.saturating_add(1));
+        let committed_end = inner.sink.next_lsn();
         // 3. The committed pages, by redo of the records just written.
         for (lsn, body) in &records {
             let rec = PhysicalRecord::decode(body, 0)?;
@@ -618,8 +623,24 @@ impl PageStore {
         }
         inner.stats.commits += 1;
         inner.since_checkpoint += 1;
+        if let Some(img) = inner.image.as_mut() {
+            img.committed_end = committed_end;
+        }
         if self.opts.checkpoint_every > 0 && inner.since_checkpoint >= self.opts.checkpoint_every {
             Self::checkpoint_inner(inner)?;
+            // A directory store also writes its page image, once the WAL
+            // has grown by at least half the image's size since the last
+            // one (so images cost at most two bytes written per WAL byte).
+            let due = inner.image.as_deref().is_some_and(|img| {
+                let size = inner.pager.committed.len() as u64 * self.opts.page_size as u64;
+                img.committed_end.saturating_sub(img.lsn)
+                    >= (size / 2).max(dir::IMAGE_MIN_WAL_BYTES)
+            });
+            // The image only saves work at the next open: failing to write
+            // it loses nothing (the WAL has everything).
+            if due {
+                let _ = Self::image_inner(inner, self.opts.page_size);
+            }
         }
         Ok(Some(lsn))
     }
@@ -680,6 +701,39 @@ impl PageStore {
         inner.since_checkpoint = 0;
         inner.stats.checkpoints += 1;
         Ok(lsn)
+    }
+
+    /// Writes the page image of a directory store now (between
+    /// transactions): the committed pages at the WAL's last COMMIT, written
+    /// atomically to `DIR/pages.image`, from which the next open redoes only
+    /// the WAL after it (`formats/store.md` §11.2). Returns false for a
+    /// store that is not a directory store. Images are also written
+    /// automatically at CHECKPOINTs once the WAL has grown by half the
+    /// image's size (at least 1 MiB) since the last.
+    pub fn write_image(&self) -> replog_core::Result<bool> {
+        let mut guard = self.inner.try_borrow_mut().map_err(|_| {
+            replog_core::Error::new(replog_core::ErrorKind::Malformed, 0, "store busy")
+        })?;
+        Self::image_inner(&mut guard, self.opts.page_size)
+    }
+
+    fn image_inner(inner: &mut Inner, page_size: usize) -> replog_core::Result<bool> {
+        let Some(img) = inner.image.as_deref() else {
+            return Ok(false);
+        };
+        let end = img.committed_end;
+        dir::write_image(
+            img,
+            page_size,
+            end,
+            inner.next_txid,
+            inner.last_state,
+            &inner.pager.committed,
+        )?;
+        if let Some(img) = inner.image.as_mut() {
+            img.lsn = end;
+        }
+        Ok(true)
     }
 
     /// Discards the open transaction's changes (pages and catalog).

@@ -386,3 +386,127 @@ fn inherent_commits_survive_a_reopen() {
     assert!(!rec.created);
     assert!(p.database_exists("x"));
 }
+
+#[test]
+fn page_image_shortens_recovery_and_a_stale_one_is_dropped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = opts(1024, 1 << 30);
+    let base = tmp.path().join("base");
+    let (p, _) = PageStore::open_dir(&base, o.clone()).unwrap();
+    let mut s = Store::with_storage(p, SimEnvironment::default());
+    s.execute_script(SCHEMA).unwrap();
+    for i in 1..=10 {
+        s.execute_script(&txn(i)).unwrap();
+    }
+    assert!(s.storage().write_image().unwrap());
+    let image_at = s.storage().wal_end_lsn();
+    for i in 11..=20 {
+        s.execute_script(&txn(i)).unwrap();
+    }
+    s.into_storage().finish().unwrap();
+    let commits = wal_commits(&base);
+    let image_end = commits
+        .iter()
+        .map(|c| c.0)
+        .filter(|&e| e <= image_at)
+        .max()
+        .unwrap();
+    assert!(base.join(replog_pagestore::IMAGE_FILE).is_file());
+    // Reopened intact: from the image, redoing only what follows it.
+    let (p, rec) = PageStore::read_dir(&base, &o).unwrap();
+    assert_eq!(rec.image_lsn, Some(image_end));
+    let all = commits.len() as u64;
+    // (One segment: it is read from its start, but what the image holds
+    // is passed over by page LSN instead of applied.)
+    let full = PageStore::from_wal_paths(&[base.join(WAL_DIR)], &o)
+        .unwrap()
+        .1;
+    assert!(
+        rec.redo.applied < full.applied && rec.redo.skipped > 0,
+        "{rec:?} vs {full:?}"
+    );
+    assert_eq!(
+        Store::with_storage(p, SimEnvironment::default()).digest(),
+        commits.last().unwrap().1
+    );
+    // Crashes at every frame boundary: before the image's LSN the image is
+    // ahead of the WAL, is not used, and is removed; at or after it, it is.
+    let seg = only_segment(&base);
+    let bytes = std::fs::read(&seg).unwrap();
+    for (n, cut) in boundaries(&seg).into_iter().enumerate().skip(1) {
+        let d = tmp.path().join(format!("img{n}"));
+        copy_dir(&base, &d);
+        std::fs::copy(
+            base.join(replog_pagestore::IMAGE_FILE),
+            d.join(replog_pagestore::IMAGE_FILE),
+        )
+        .unwrap();
+        std::fs::write(only_segment(&d), &bytes[..cut as usize]).unwrap();
+        let (_, rec) = PageStore::read_dir(&d, &o).unwrap();
+        let usable = cut >= HEADER_LEN as u64 + image_end;
+        assert_eq!(rec.image_lsn.is_some(), usable, "cut at {cut}: {rec:?}");
+        check_reopen(&d, &o, cut, &commits, &format!("image, cut at {cut}"));
+        if !usable {
+            assert!(
+                !d.join(replog_pagestore::IMAGE_FILE).exists(),
+                "cut at {cut}: stale image kept"
+            );
+        }
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+    // A damaged image is ignored: the WAL alone rebuilds the store.
+    let img = base.join(replog_pagestore::IMAGE_FILE);
+    let mut b = std::fs::read(&img).unwrap();
+    let mid = b.len() / 2;
+    b[mid] ^= 1;
+    std::fs::write(&img, &b).unwrap();
+    let (p, rec) = PageStore::read_dir(&base, &o).unwrap();
+    assert_eq!(rec.image_lsn, None);
+    assert_eq!(rec.redo.transactions, all);
+    assert_eq!(
+        Store::with_storage(p, SimEnvironment::default()).digest(),
+        commits.last().unwrap().1
+    );
+}
+
+#[test]
+fn page_images_are_written_at_checkpoints_as_the_wal_grows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("s");
+    let o = opts(4096, 256 << 10);
+    let (p, _) = PageStore::open_dir(&d, o.clone()).unwrap();
+    let mut s = Store::with_storage(p, SimEnvironment::default());
+    s.execute_script(SCHEMA).unwrap();
+    let mut i = 0;
+    while s.storage().wal_end_lsn() < 4 << 20 && !d.join(replog_pagestore::IMAGE_FILE).exists() {
+        i += 1;
+        s.execute(&format!(
+            "INSERT INTO d.t VALUES ({i}, 'v{i}', REPEAT('w', 2000))"
+        ))
+        .unwrap();
+        if i % 3 == 0 {
+            s.execute(&format!("DELETE FROM d.t WHERE id = {}", i - 1))
+                .unwrap();
+        }
+    }
+    assert!(
+        d.join(replog_pagestore::IMAGE_FILE).is_file(),
+        "no image after {i} rows"
+    );
+    let want = s.digest();
+    s.into_storage().finish().unwrap();
+    let (p, rec) = PageStore::open_dir(&d, o).unwrap();
+    let image = rec.image_lsn.expect("recovery starts from the image");
+    assert!(image > 1 << 20);
+    // Only the segment holding the image's LSN and later ones are read.
+    let total = wal_commits(&d).len() as u64;
+    assert!(
+        rec.redo.transactions * 2 < total,
+        "{} of {total} transactions read",
+        rec.redo.transactions
+    );
+    assert_eq!(
+        Store::with_storage(p, SimEnvironment::default()).digest(),
+        want
+    );
+}

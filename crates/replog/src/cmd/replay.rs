@@ -88,8 +88,9 @@ LSN for the same log, by txid for another log of the same leader), and
 the first new one must start from its digest (else replay stops, unless
 --keep-going). A store made from one log can catch up from the other log
 of the same leader. `replog dump DIR` prints it; `replog replay DIR/wal
---memory` redoes its WAL. There is no page file: opening redoes the whole
-WAL, so it takes time in proportion to the store's history.
+--memory` redoes its WAL. Opening starts from DIR/pages.image, the
+committed pages at a checkpoint (rewritten atomically as the WAL grows), and
+redoes only the WAL from the segment holding its position on.
 
 Durability (--durability, with --store): commit (the default) fdatasyncs
 each COMMIT of the store's WAL before the next transaction is applied, so
