@@ -718,7 +718,14 @@ pub fn render_table(report: &Report, out: &mut impl Write) -> std::io::Result<()
         report.statements.iter().filter(|s| s.is_unsafe()).collect();
     for st in unsafe_list.iter().take(20) {
         if let Some(r) = st.reasons.iter().find(|r| r.severity.is_unsafe()) {
-            writeln!(out, "advice: {}: {}", st.position, r.advice)?;
+            writeln!(
+                out,
+                "advice: {} ({}, {}): {}",
+                st.position,
+                r.code.as_str(),
+                shorten(&st.sql, 40),
+                r.advice
+            )?;
         }
     }
     if unsafe_list.len() > 20 {
