@@ -3,7 +3,8 @@
 //! SELECT, transactions that commit or roll back, ALTER TABLE ADD/DROP
 //! COLUMN, TRUNCATE, DROP/CREATE TABLE, large rows) is recorded by the
 //! leader, and each of its logs, each conversion and conversions of
-//! conversions replay to the leader's digest, checked at every COMMIT.
+//! conversions replay to the leader's digest, checked at every COMMIT
+//! (physical → logical decoding included).
 //!
 //! The workloads come from a seeded generator; a failure prints the seed
 //! and the workload. `REPLOG_ROUTE_SEEDS=N` runs N seeds (default 12).
@@ -231,6 +232,12 @@ fn check_seed(seed: u64) {
     routes.push(("statement→logical→statement".into(), p("s2l2s.replog")));
     convert(&p("l2s.replog"), "logical", &p("l2s2l.replog"));
     routes.push(("logical→statement→logical".into(), p("l2s2l.replog")));
+    convert(&out.join("physical"), "logical", &p("p2l.replog"));
+    routes.push(("physical→logical".into(), p("p2l.replog")));
+    convert(&p("s2p"), "logical", &p("s2p2l.replog"));
+    routes.push(("statement→physical→logical".into(), p("s2p2l.replog")));
+    convert(&p("p2l.replog"), "statement", &p("p2l2s.replog"));
+    routes.push(("physical→logical→statement".into(), p("p2l2s.replog")));
     for (name, log) in &routes {
         assert_eq!(
             replay(log, &format!("seed {seed} {name}\n{sql}")),
