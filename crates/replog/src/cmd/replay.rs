@@ -90,7 +90,7 @@ the first new one must start from its digest (else replay stops, unless
 of the same leader. `replog dump DIR` prints it; `replog replay DIR/wal
 --memory` redoes its WAL. Opening starts from DIR/pages.image, the
 committed pages at a checkpoint (rewritten atomically as the WAL grows), and
-redoes only the WAL from the segment holding its position on.
+redoes only the WAL from the segment (4 MiB) holding its position on.
 
 Durability (--durability, with --store): commit (the default) fdatasyncs
 each COMMIT of the store's WAL before the next transaction is applied, so
@@ -245,6 +245,9 @@ pub fn open_page_store(
 ) -> Result<PageFollower> {
     let mut o = page_options(dir, page_size)?;
     o.writer.durability = durability;
+    // Small segments: an open reads the page image and only the segment
+    // holding its position onwards.
+    o.writer.segment_size = 4 << 20;
     let (ps, rec) =
         PageStore::open_dir(dir, o).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
     Ok(follower(
@@ -727,6 +730,8 @@ fn recovery_json(rec: &DirRecovery) -> serde_json::Value {
     json!({
         "created": rec.created,
         "wal_end_lsn": rec.end_lsn,
+        "image_lsn": rec.image_lsn,
+        "wal_transactions_read": rec.redo.transactions,
         "uncommitted_discarded": rec.redo.uncommitted_txid,
         "torn_tail": rec.torn_tail,
     })
