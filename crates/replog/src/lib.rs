@@ -51,6 +51,8 @@ pub enum Command {
     Replay(cmd::replay::Args),
     /// Print every table of a log's final state or of a follower store.
     Dump(cmd::dump::Args),
+    /// Write a snapshot of a follower store, with the position it stands at.
+    Snapshot(cmd::snapshot::Args),
     /// Convert a logical log to a statement log or to plain SQL.
     Convert(cmd::convert::Args),
     /// Write the logical log that undoes a logical log (flashback).
@@ -77,6 +79,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Record(a) => cmd::record::run(&a, out),
         Command::Replay(a) => cmd::replay::run(&a, out),
         Command::Dump(a) => cmd::dump::run(&a, out),
+        Command::Snapshot(a) => cmd::snapshot::run(&a, out),
         Command::Convert(a) => cmd::convert::run(&a, out),
         Command::Invert(a) => cmd::invert::run(&a, out),
         Command::Diff(a) => cmd::diff::run(&a, out),

@@ -810,3 +810,86 @@ fn dump_formats() {
     assert_eq!(rows[1]["values"], serde_json::json!(["2", "x\ty", "NULL"]));
     assert_eq!(rows[0]["table"], "d.t");
 }
+
+/// Setting up a new follower from a snapshot: a follower stopped at txid
+/// 12, its snapshot, a new follower started from it catches up from that
+/// position (by LSN on the same log, by txid on the leader's other log)
+/// and ends at the leader's digest; the snapshot is refused for a
+/// directory that already holds a store.
+#[test]
+fn snapshot_then_a_new_follower_catches_up_from_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let leader = tmp.path().join("leader");
+    let digest = record(&root().join("fixtures/mariadb/workloads/dml.sql"), &leader);
+    let a = tmp.path().join("a");
+    let (o, v) = json(&[
+        "replay",
+        s(&leader.join("logical")),
+        "--store",
+        s(&a),
+        "--durability",
+        "os",
+        "--until",
+        "txid:12",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o, Outcome::Clean, "{v}");
+    let snap = tmp.path().join("at12.snapshot");
+    let (o, v) = json(&["snapshot", s(&a), "--out", s(&snap), "--format", "json"]);
+    assert_eq!(o, Outcome::Clean);
+    assert_eq!(v["last_txid"], 12, "{v}");
+    assert_eq!(v["log_kind"], "logical", "{v}");
+    for (log, dir) in [("logical", "b"), ("statement", "c")] {
+        let d = tmp.path().join(dir);
+        let (o, v) = json(&[
+            "replay",
+            s(&leader.join(log)),
+            "--store",
+            s(&d),
+            "--from-snapshot",
+            s(&snap),
+            "--durability",
+            "os",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(o, Outcome::Clean, "{log}: {v}");
+        assert_eq!(v["already_applied"], 12, "{log}: {v}");
+        assert_eq!(v["digest"], Json::from(digest.clone()), "{log}: {v}");
+        // The new follower is an ordinary store: it reopens where it is.
+        let (o, v) = json(&[
+            "replay",
+            s(&leader.join(log)),
+            "--store",
+            s(&d),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(o, Outcome::Clean, "{v}");
+        assert_eq!(v["applied"], 0, "{v}");
+    }
+    let (r, _) = run(&[
+        "replay",
+        s(&leader.join("logical")),
+        "--store",
+        s(&a),
+        "--from-snapshot",
+        s(&snap),
+    ]);
+    assert!(format!("{:#}", r.unwrap_err()).contains("already holds a store"));
+    // A damaged snapshot is refused with a clear error.
+    let mut bytes = std::fs::read(&snap).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    std::fs::write(&snap, &bytes).unwrap();
+    let (r, _) = run(&[
+        "replay",
+        s(&leader.join("logical")),
+        "--store",
+        s(&tmp.path().join("d")),
+        "--from-snapshot",
+        s(&snap),
+    ]);
+    assert!(format!("{:#}", r.unwrap_err()).contains("checksum"));
+}

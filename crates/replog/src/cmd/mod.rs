@@ -10,4 +10,5 @@ pub mod inspect;
 pub mod invert;
 pub mod record;
 pub mod replay;
+pub mod snapshot;
 pub mod verify;

@@ -29,6 +29,8 @@ Examples:
   replog replay log/ --memory --until lsn:4096       # commits before LSN 4096
   replog replay log/ --store follower/               # apply into a page store
   replog replay log/ --store follower/               # later: catch up from it
+  replog snapshot follower/ --out f.snapshot
+  replog replay log/ --store new/ --from-snapshot f.snapshot   # a new follower
   replog replay log/ --store follower/ --durability os  # no fsync per commit
   replog replay log/ --memory --on-conflict overwrite --format json
   replog replay /tmp/dml/physical --memory --dump   # page redo of the WAL
@@ -185,6 +187,10 @@ pub struct Args {
     /// With --store: when each applied transaction is forced to disk.
     #[arg(long, value_enum, default_value = "commit")]
     pub durability: crate::cmd::record::DurabilityArg,
+    /// With --store DIR, a new follower: start it from this snapshot
+    /// (`replog snapshot`), then catch up from the position it records.
+    #[arg(long, value_name = "FILE", requires = "store")]
+    pub from_snapshot: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: OutputFormat,
@@ -690,6 +696,24 @@ fn run_physical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Out
     })
 }
 
+/// A new follower in `dir`, its contents and position those of the snapshot
+/// `file` (setting up a follower from a snapshot, then catching up).
+fn seed_from_snapshot(dir: &Path, file: &Path, args: &Args) -> Result<PageFollower> {
+    if holds_data(dir)? {
+        bail!(
+            "{}: already holds a store; --from-snapshot starts a new follower",
+            dir.display()
+        );
+    }
+    let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let (pos, snap) =
+        snapshot::decode(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let (store, _, rec) = open_page_store(dir, args.page_size, durability(args.durability))?;
+    let mut ps = store.into_storage();
+    copy_store(&snap, &mut ps, &pos)?;
+    Ok((Store::with_storage(ps, follower_environment()), pos, rec))
+}
+
 /// Whether `dir` holds a store with contents or a position (a page store
 /// whose creation committed nothing else does not count).
 fn holds_data(dir: &Path) -> Result<bool> {
@@ -750,14 +774,24 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     };
     match &args.store {
         Some(dir) if !snapshot::path_in(dir).exists() => {
-            let (mut store, start, rec) =
-                open_page_store(dir, args.page_size, durability(args.durability))?;
+            let (mut store, mut start, rec) = match &args.from_snapshot {
+                Some(file) => seed_from_snapshot(dir, file, args)?,
+                None => open_page_store(dir, args.page_size, durability(args.durability))?,
+            };
+            if args.from_snapshot.is_some() {
+                start.digest = store.digest();
+            }
             let report = replay_paths(&args.paths, &mut store, start, &opts, args.recovery)?;
             let outcome = write_outcome(args, &store, &report, Some(&rec), out)?;
             store.into_storage().finish().map_err(anyhow::Error::new)?;
             Ok(outcome)
         }
         _ => {
+            if args.from_snapshot.is_some() {
+                bail!(
+                    "--from-snapshot starts a new follower: the --store directory already holds one"
+                );
+            }
             let (mut store, start) = open_store(args.store.as_deref())?;
             let report = replay_paths(&args.paths, &mut store, start, &opts, args.recovery)?;
             if let Some(dir) = &args.store {
