@@ -296,3 +296,26 @@ fn a_logical_log_that_fails_alike_everywhere_is_a_log_problem() {
         check.log_problems
     );
 }
+
+#[test]
+fn the_table_shows_divergences_and_shouts_about_unflagged_ones() {
+    let path = record(UNSAFE, LogKind::Statement, "render");
+    let (mut report, run) = measure(&path, &DynamicOptions::default());
+    report.attach_dynamic(run.clone(), false);
+    let mut out = Vec::new();
+    replog_determinism::render_table(&report, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("divergences:"), "{text}");
+    assert!(text.contains("d.t_uuid"), "{text}");
+    assert!(text.contains("DIVERGED"), "{text}");
+    assert!(!text.contains("BUG:"), "{text}");
+    // A run in which a statement the analysis found safe diverged.
+    let mut bad = run;
+    bad.summary.diverged_not_flagged = 2;
+    report.attach_dynamic(bad, false);
+    let mut out = Vec::new();
+    replog_determinism::render_table(&report, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("BUG: 2 statement(s) diverged"), "{text}");
+    std::fs::remove_file(&path).unwrap();
+}
