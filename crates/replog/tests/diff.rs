@@ -404,3 +404,59 @@ INSERT INTO orders (item) VALUES ('box');
     let e = r.expect_err("physical refused");
     assert!(format!("{e:#}").contains("statement or logical"), "{e:#}");
 }
+
+#[test]
+fn a_torn_log_is_an_error_unless_its_tail_is_tolerated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = record(WORKLOAD, tmp.path());
+    let torn = tmp.path().join("torn");
+    std::fs::create_dir_all(&torn).unwrap();
+    let mut segs: Vec<PathBuf> = std::fs::read_dir(logs.join("logical"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    segs.sort();
+    for p in &segs {
+        std::fs::copy(p, torn.join(p.file_name().unwrap())).unwrap();
+    }
+    // Cut the last COMMIT short.
+    let last = torn.join(segs.last().unwrap().file_name().unwrap());
+    let len = std::fs::metadata(&last).unwrap().len();
+    let f = std::fs::OpenOptions::new().write(true).open(&last).unwrap();
+    f.set_len(len - 10).unwrap();
+    for mode in ["--state", "--failover"] {
+        let (r, _) = run(&["diff", mode, s(&logs.join("statement")), s(&torn)]);
+        let e = r.expect_err("strict: damage is an error");
+        assert!(format!("{e:#}").contains("damaged"), "{mode}: {e:#}");
+    }
+    // Tolerated, the torn transaction (the last INSERT) is not applied: B
+    // lacks it.
+    let (o, v) = json(&[
+        "diff",
+        "--state",
+        s(&logs.join("statement")),
+        s(&torn),
+        "--recovery",
+        "tolerate-tail",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o, Outcome::Found);
+    assert_eq!(v["summary"]["only_a"], 1);
+    assert_eq!(v["summary"]["first_divergence"]["txid_a"], 9);
+    assert_eq!(v["rows"][0]["status"], "only_a");
+    assert_eq!(v["rows"][0]["key"], "id=4");
+    let (o, v) = json(&[
+        "diff",
+        "--failover",
+        s(&logs.join("statement")),
+        s(&torn),
+        "--recovery",
+        "tolerate-tail",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o, Outcome::Found);
+    assert_eq!(v["lost"][0]["txid"], 9);
+    assert_eq!(v["summary"]["discarded"], 1);
+}
