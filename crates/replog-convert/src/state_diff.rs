@@ -111,19 +111,18 @@ pub struct LoadedStore {
 /// store this code knows. Every store directory format is recognised
 /// here:
 ///
-/// - a page store (`DIR/wal/`, the store's own physical WAL, written by
-///   `replog replay --store DIR`): its WAL is redone read-only into a
-///   page store in memory (the directory is not recovered or changed; a
-///   torn tail is left out);
+/// - a page store (`DIR/wal/`, the store's own physical WAL, and its page
+///   image, written by `replog replay --store DIR`): recovered read-only
+///   by `PageStore::read_dir` (nothing in the directory is cut or
+///   rewritten; a torn tail is left out), with the position it records;
 /// - a snapshot (`DIR/store.snapshot`, earlier versions of
 ///   `replog replay --store DIR`).
 pub fn load_store(dir: &Path) -> Result<Option<LoadedStore>> {
     if !dir.is_dir() {
         return Ok(None);
     }
-    let wal = dir.join("wal");
-    if wal.is_dir() {
-        return load_page_store(dir, &wal).map(Some);
+    if PageStore::is_store_dir(dir) {
+        return load_page_store(dir).map(Some);
     }
     if snapshot::path_in(dir).is_file() {
         let Some((pos, st)) = snapshot::load(dir).map_err(|e| {
@@ -144,39 +143,31 @@ pub fn load_store(dir: &Path) -> Result<Option<LoadedStore>> {
     Ok(None)
 }
 
-fn load_page_store(dir: &Path, wal: &Path) -> Result<LoadedStore> {
+fn load_page_store(dir: &Path) -> Result<LoadedStore> {
     let named = |e: &dyn std::fmt::Display| {
         Error::new(
             ErrorKind::Malformed,
             format!("{}: page store: {e}", dir.display()),
         )
     };
-    let paths = [wal.to_path_buf()];
-    let mut probe = LogReader::open(&paths, reader_options(RecoveryPolicy::TolerateTail))
-        .map_err(|e| named(&e))?;
-    let page_size = loop {
-        match probe.next() {
-            Some(Ok(Event::Segment { header, .. })) => break header.page_size,
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => return Err(named(&e)),
-            None => return Err(named(&"its WAL has no readable segment header")),
-        }
-    };
-    drop(probe);
-    let (pages, report) =
-        PageStore::from_wal_paths(&paths, &PageOptions::with_page_size(page_size as usize))
-            .map_err(|e| named(&e))?;
+    let page_size = PageStore::dir_page_size(dir)
+        .map_err(|e| named(&e))?
+        .unwrap_or(PageOptions::default().page_size);
+    // Read-only recovery: nothing in the directory is cut or rewritten.
+    let (pages, rec) =
+        PageStore::read_dir(dir, &PageOptions::with_page_size(page_size)).map_err(|e| named(&e))?;
+    let position = pages.position();
+    let mut description = format!("page store {}", dir.display());
+    if let Some(t) = &rec.torn_tail {
+        description.push_str(&format!(" (torn WAL tail left out: {t})"));
+    }
     Ok(LoadedStore {
         store: RefStore::Page(Box::new(Store::with_storage(
             pages,
             SimEnvironment::default(),
         ))),
-        description: format!(
-            "page store {} ({} WAL transaction(s) redone)",
-            dir.display(),
-            report.transactions
-        ),
-        position: None,
+        description,
+        position,
     })
 }
 

@@ -224,6 +224,8 @@ fn stores_saved_by_replay_compare_with_stores_and_logs() {
         source.starts_with("snapshot") || source.starts_with("page store"),
         "{source}"
     );
+    // The store's recorded position: the last of the 9 transactions.
+    assert_eq!(v["summary"]["a"]["store_last_txid"], 9, "{v}");
     // A store against the physical log it was not made from, but of the
     // same leader: the same state.
     let (o, v) = json(&[
