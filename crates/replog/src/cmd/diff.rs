@@ -30,42 +30,46 @@ Examples:
 
 Record level (default): committed transactions are aligned by txid (and,
 where txids stop ascending, by position) and compared record by record:
-every record has one encoding, so equal bytes are equal records. Printed: the first
-divergent record on both sides (with the columns that differ, for logical
-row records), every transaction that differs or is on one side only, and
-counts of transactions only in A, only in B, different and the same.
-Uncommitted tails are not compared. Both logs are streamed; memory is
-bounded by the largest transaction.
+every record has one encoding, so equal bytes are equal records.
+Printed: the first divergent record on both sides (with the columns that
+differ, for logical row records), every transaction that differs or is
+on one side only, and counts of transactions only in A, only in B,
+different and the same. Uncommitted tails are not compared. Both logs
+are streamed; memory is bounded by the largest transaction.
 
 State level (--state): A and B are each a log of any format (statement,
 logical, physical, or a MySQL/MariaDB binlog) or a store directory saved
 by `replog replay --store DIR`. Logs are replayed onto fresh reference
-stores (physical WALs are redone by the page engine, each COMMIT's digest
-checked against the pages). Two logs are stepped together, transactions
-paired by txid (txids that stop ascending fall back to positions;
---align position pairs the n-th with the n-th; --align state pairs the
-n-th transaction that changes A's state with the n-th that changes B's,
-applying the others unpaired: for logs numbered differently, such as a
-binlog, which omits statements that changed nothing, and a native log),
-and the store digests compared after every step: the first transaction after which they differ is
-printed, with the tables whose digests differ there. At the end both
-stores are walked table by table in primary-key order: tables only on one
-side, rows only on one side, and rows that differ, with both values of
-every differing column. A transaction that fails on replay is reported and
-skipped. Memory: the two stores and one transaction.
+stores (physical WALs are redone by the page engine, each COMMIT's
+digest checked against the pages). Two logs are stepped together,
+transactions paired by txid (txids that stop ascending fall back to
+positions; --align position pairs the n-th with the n-th; --align state
+pairs the n-th transaction that changes A's state with the n-th that
+changes B's, applying the others unpaired: for logs numbered
+differently, such as a binlog, which omits statements that changed
+nothing, and a native log), and the store digests compared after every
+step: the first transaction after which they differ is printed, with the
+tables whose digests differ there. At the end both stores are walked
+table by table in primary-key order: tables only on one side, rows only
+on one side, and rows that differ, with both values of every differing
+column. A transaction that fails on replay is reported and skipped.
+Memory: the two stores and one transaction.
 
 Failover report (--failover): A is the old leader's log, B the new
 leader's (the replicated prefix of A's transactions, re-logged, then its
 own). Each of A's transactions is looked for in B by origin (the BEGIN's
 server id and origin, e.g. a GTID; trusted only when B also holds
 transactions of another server id, the new leader's own, and not with
---content-only) and by content (the same row changes
-and DDL, whatever the format). Printed: A's transactions the new leader
-does not have (discarded), those it has under the same origin with other
-changes (diverged), and the primary keys that a discarded transaction
-inserted and the new leader's own transactions inserted again with other
-values (auto-increment reuse). Statement and logical logs (binlogs through
-import); physical logs are refused (`replog convert --to logical` first).
+--content-only) and by content (the same row changes and DDL, whatever
+the format). Printed: A's transactions the new leader does not have
+(discarded), those it has under the same origin with other changes
+(diverged), and the primary keys that a discarded transaction inserted
+and the new leader's own transactions inserted again with other values
+(auto-increment reuse). Statement and logical logs (binlogs through
+import); physical logs are refused (`replog convert --to logical`
+first). Memory: the two stores, plus what the logs do not share (the old
+leader's lost tail with the rows it inserted, a fingerprint per
+transaction of the new leader's own).
 
 Exit status:
   0  the same committed transactions (--state: the same states after
