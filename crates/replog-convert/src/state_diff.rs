@@ -904,6 +904,7 @@ fn stepper(label: &str, input: StateInput, policy: RecoveryPolicy) -> Result<(St
         }
         StateInput::Log(segs) => segs,
     };
+    let names: Vec<String> = segs.iter().map(|s| s.name.clone()).collect();
     let (segs, sources) = share(segs);
     // The first segment header tells the kind.
     let mut probe = LogReader::new(segs, reader_options(policy));
@@ -924,9 +925,9 @@ fn stepper(label: &str, input: StateInput, policy: RecoveryPolicy) -> Result<(St
     let again = |sources: &[Rc<dyn Source>]| -> Vec<SegmentInput> {
         sources
             .iter()
-            .enumerate()
-            .map(|(i, s)| SegmentInput {
-                name: format!("{label}#{i}"),
+            .zip(&names)
+            .map(|(s, name)| SegmentInput {
+                name: name.clone(),
                 source: Box::new(Shared(s.clone())),
             })
             .collect()
