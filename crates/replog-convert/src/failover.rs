@@ -276,7 +276,8 @@ enum Slot {
 /// The unmatched transactions of one side, by sequence number in its log.
 #[derive(Default)]
 struct Window {
-    items: BTreeMap<u64, Pending>,
+    /// Boxed: B-tree nodes of large values are mostly empty space.
+    items: BTreeMap<u64, Box<Pending>>,
     by_origin: HashMap<u128, u64>,
     by_content: HashMap<u128, Slot>,
 }
@@ -298,10 +299,10 @@ impl Window {
                 }
             }
         }
-        self.items.insert(seq, p);
+        self.items.insert(seq, Box::new(p));
     }
 
-    fn take_origin(&mut self, k: u128) -> Option<(u64, Pending)> {
+    fn take_origin(&mut self, k: u128) -> Option<(u64, Box<Pending>)> {
         let seq = self.by_origin.remove(&k)?;
         let p = self.items.remove(&seq)?;
         // Its content entry goes too (nothing stale is kept).
@@ -322,7 +323,7 @@ impl Window {
 
     /// The oldest unmatched transaction with fingerprint `fp` (entries
     /// already taken by origin are passed over).
-    fn take_content(&mut self, fp: u128) -> Option<(u64, Pending)> {
+    fn take_content(&mut self, fp: u128) -> Option<(u64, Box<Pending>)> {
         loop {
             let seq = match self.by_content.get_mut(&fp)? {
                 Slot::One(seq) => {
