@@ -640,6 +640,20 @@ fn worker(
     tx: SyncSender<Vec<TxResult>>,
     recycle: Receiver<Vec<TxResult>>,
 ) {
+    // A panic in the store ends this replica only: its channels close and
+    // the comparator reports "a replica stopped early" as an error.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        replica_loop(spec, ignore_context, rx, tx, recycle);
+    }));
+}
+
+fn replica_loop(
+    spec: &ReplicaSpec,
+    ignore_context: bool,
+    rx: Receiver<Batch>,
+    tx: SyncSender<Vec<TxResult>>,
+    recycle: Receiver<Vec<TxResult>>,
+) {
     let mut r = Replica::new(spec, ignore_context);
     for batch in rx {
         // Results the comparator is done with are freed here, by the thread
