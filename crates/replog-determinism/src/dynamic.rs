@@ -111,6 +111,9 @@ pub struct Divergence {
     pub inherited: bool,
     /// Whether the static analysis flags the statement as unsafe.
     pub flagged: bool,
+    /// The statement's ordinal among those replayed.
+    #[serde(skip)]
+    ordinal: Option<usize>,
 }
 
 /// A transaction after which replica 0's store digest (delta) is not the
@@ -196,7 +199,8 @@ impl DynamicRun {
 #[derive(Debug)]
 struct StmtMeta {
     position: Position,
-    static_index: Option<usize>,
+    /// Ordinal among the statements replayed (0-based).
+    ordinal: usize,
 }
 
 /// One step of a transaction: statements replayed together, or the encoded
@@ -265,26 +269,48 @@ struct TxResult {
     digest: Option<(u64, u64)>,
 }
 
-/// Maps the replayed statements onto the static report's, by SQL text in
-/// order (a statement the report does not have stays unmatched).
-struct Aligner<'r> {
-    report: &'r Report,
-    next: usize,
+fn sql_hash(sql: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    sql.hash(&mut h);
+    h.finish()
 }
 
-impl Aligner<'_> {
-    fn find(&mut self, sql: &str) -> Option<usize> {
-        let end = (self.next + 256).min(self.report.statements.len());
-        let i = (self.next..end).find(|&i| self.report.statements[i].sql == sql)?;
-        self.next = i + 1;
-        Some(i)
+/// Numbers the replayed statements and remembers a hash of their text, to
+/// match them with the static report's statements afterwards.
+#[derive(Debug, Default)]
+struct Numbering {
+    hashes: Vec<u64>,
+}
+
+impl Numbering {
+    fn next(&mut self, sql: &str) -> usize {
+        self.hashes.push(sql_hash(sql));
+        self.hashes.len() - 1
+    }
+
+    /// For each replayed statement, its index in `report.statements`: by
+    /// text, in order (a statement the report does not have stays
+    /// unmatched).
+    fn align(&self, report: &Report) -> Vec<Option<usize>> {
+        let theirs: Vec<u64> = report.statements.iter().map(|s| sql_hash(&s.sql)).collect();
+        let mut next = 0usize;
+        self.hashes
+            .iter()
+            .map(|h| {
+                let end = (next + 256).min(theirs.len());
+                let i = (next..end).find(|&i| theirs[i] == *h)?;
+                next = i + 1;
+                Some(i)
+            })
+            .collect()
     }
 }
 
 /// Reads a native statement log into transactions.
 fn produce_native(
     paths: &[PathBuf],
-    align: &mut Aligner<'_>,
+    align: &mut Numbering,
     emit: &mut dyn FnMut(Tx) -> bool,
 ) -> Result<(), Error> {
     let mut reader = LogReader::open(paths, ReaderOptions::default())?;
@@ -298,7 +324,7 @@ fn produce_native(
                     list.push(captured_statement(&st, *begin_us));
                     metas.push(StmtMeta {
                         position: Position::Lsn { lsn: f.lsn },
-                        static_index: align.find(st.sql),
+                        ordinal: align.next(st.sql),
                     });
                 }
             }
@@ -343,7 +369,7 @@ fn produce_native(
 /// records, in binlog order.
 fn produce_binlog(
     paths: &[PathBuf],
-    align: &mut Aligner<'_>,
+    align: &mut Numbering,
     emit: &mut dyn FnMut(Tx) -> bool,
 ) -> Result<(), Error> {
     let mut importer =
@@ -387,19 +413,14 @@ fn produce_binlog(
                 next = next.max(s.logical_before + 1);
             }
             let mut cs = captured_statement(&s.as_statement(), tx.begin_timestamp_us);
+            // The transaction's position until the statement is matched
+            // with the static report's QUERY event offset.
             let meta = StmtMeta {
                 position: Position::Binlog {
                     file: tx.file.clone(),
                     offset: tx.position,
                 },
-                static_index: align.find(&s.sql),
-            };
-            let meta = StmtMeta {
-                position: meta
-                    .static_index
-                    .map(|i| align.report.statements[i].position.clone())
-                    .unwrap_or(meta.position),
-                ..meta
+                ordinal: align.next(&s.sql),
             };
             match steps.last_mut() {
                 Some(Step::Statements(t, metas))
@@ -762,9 +783,10 @@ fn mentions(sql: &str, name: &str) -> bool {
 }
 
 /// Compares the replicas' results transaction by transaction.
-struct Comparator<'r> {
-    report: &'r Report,
+struct Comparator {
     n: usize,
+    /// Per replayed statement (by ordinal): whether it diverged.
+    replayed_diverged: Vec<bool>,
     ordinal: u64,
     run: DynamicRun,
     tainted_rows: HashMap<String, HashSet<String>>,
@@ -772,11 +794,7 @@ struct Comparator<'r> {
     leader_in_sync: bool,
 }
 
-impl Comparator<'_> {
-    fn flagged(&self, idx: Option<usize>) -> bool {
-        idx.is_some_and(|i| self.report.statements[i].is_unsafe())
-    }
-
+impl Comparator {
     fn is_inherited(&self, sql: &str, table: &str, keys: &[String]) -> bool {
         if self.tainted_tables.contains(table)
             || self
@@ -798,11 +816,15 @@ impl Comparator<'_> {
         let inputs: Vec<&CapturedStatement> = tx.statements().collect();
         self.run.summary.transactions += 1;
         self.run.summary.statements += inputs.len() as u64;
-        for m in &metas {
-            if let Some(i) = m.static_index {
-                self.run.statement_diverged[i].get_or_insert(false);
-            }
-        }
+        self.replayed_diverged.resize(
+            metas
+                .iter()
+                .map(|m| m.ordinal + 1)
+                .max()
+                .unwrap_or(0)
+                .max(self.replayed_diverged.len()),
+            false,
+        );
         // Replica 0 against the log's own digests.
         if let (Some((eb, ea)), Some((b, a))) = (tx.expected, results[0].digest) {
             let (expected, actual) = if self.leader_in_sync {
@@ -832,12 +854,13 @@ impl Comparator<'_> {
             self.run.summary.transactions_failed += 1;
         }
         if failed.iter().any(|f| *f != failed[0]) {
-            let idx = metas.first().and_then(|m| m.static_index);
+            let idx = metas.first().map(|m| m.ordinal);
             self.run.divergences.push(Divergence {
                 transaction: self.ordinal,
                 tx: tx.label.clone(),
                 position: tx.position.clone(),
-                statement_index: idx,
+                statement_index: None,
+                ordinal: idx,
                 sql: inputs.first().map(|s| s.sql.clone()).unwrap_or_default(),
                 table: None,
                 replicas: (1..self.n).filter(|&r| failed[r] != failed[0]).collect(),
@@ -845,7 +868,7 @@ impl Comparator<'_> {
                 rows_total: 0,
                 errors: results.iter().map(|r| r.error.clone()).collect(),
                 inherited: !self.tainted_tables.is_empty() || !self.tainted_rows.is_empty(),
-                flagged: self.flagged(idx),
+                flagged: false,
             });
         }
         // Tables whose digest delta differs.
@@ -906,7 +929,8 @@ impl Comparator<'_> {
                         transaction: self.ordinal,
                         tx: tx.label.clone(),
                         position: meta.position.clone(),
-                        statement_index: meta.static_index,
+                        statement_index: None,
+                        ordinal: Some(meta.ordinal),
                         sql: sql.clone(),
                         table: Some(table.clone()),
                         replicas: (1..self.n).filter(|&r| eff[r] != eff[0]).collect(),
@@ -914,7 +938,7 @@ impl Comparator<'_> {
                         rows_total: diff_keys.len(),
                         errors: Vec::new(),
                         inherited,
-                        flagged: self.flagged(meta.static_index),
+                        flagged: false,
                     });
                     let t = self.tainted_rows.entry(table.clone()).or_default();
                     t.extend(diff_keys);
@@ -924,13 +948,14 @@ impl Comparator<'_> {
                     // effects: reported for the transaction.
                     let sql = inputs.first().map(|s| s.sql.clone()).unwrap_or_default();
                     let inherited = self.is_inherited(&sql, table, &[]);
-                    let idx = metas.first().and_then(|m| m.static_index);
+                    let idx = metas.first().map(|m| m.ordinal);
                     let s0 = sig(results[0], table);
                     self.run.divergences.push(Divergence {
                         transaction: self.ordinal,
                         tx: tx.label.clone(),
                         position: tx.position.clone(),
-                        statement_index: idx,
+                        statement_index: None,
+                        ordinal: idx,
                         sql,
                         table: Some(table.clone()),
                         replicas: (1..self.n)
@@ -940,7 +965,7 @@ impl Comparator<'_> {
                         rows_total: 0,
                         errors: Vec::new(),
                         inherited,
-                        flagged: self.flagged(idx),
+                        flagged: false,
                     });
                     self.tainted_tables.insert(table.clone());
                 }
@@ -948,13 +973,11 @@ impl Comparator<'_> {
         }
         if self.run.divergences.len() > before {
             self.run.summary.transactions_diverged += 1;
-            if self.run.summary.first_divergence.is_none() {
-                self.run.summary.first_divergence =
-                    Some(self.run.divergences[before].position.clone());
-            }
             for d in &self.run.divergences[before..] {
-                if let Some(i) = d.statement_index {
-                    self.run.statement_diverged[i] = Some(true);
+                if let Some(o) = d.ordinal
+                    && let Some(v) = self.replayed_diverged.get_mut(o)
+                {
+                    *v = true;
                 }
             }
         } else {
@@ -962,8 +985,27 @@ impl Comparator<'_> {
         }
     }
 
-    fn finish(mut self) -> DynamicRun {
+    /// Joins the run to the static report: statement indexes, binlog
+    /// positions, the flags, and the agreement between the two.
+    fn finish(mut self, numbering: &Numbering, report: &Report) -> DynamicRun {
+        let map = numbering.align(report);
+        for d in &mut self.run.divergences {
+            d.statement_index = d.ordinal.and_then(|o| map.get(o).copied().flatten());
+            if let Some(st) = d.statement_index.and_then(|i| report.statements.get(i)) {
+                d.flagged = st.is_unsafe();
+                d.position = st.position.clone();
+            }
+        }
+        self.run.statement_diverged = vec![None; report.statements.len()];
+        for (o, i) in map.iter().enumerate() {
+            if let Some(i) = *i {
+                let d = self.replayed_diverged.get(o).copied().unwrap_or(false);
+                let e = self.run.statement_diverged[i].get_or_insert(false);
+                *e |= d;
+            }
+        }
         let s = &mut self.run.summary;
+        s.first_divergence = self.run.divergences.first().map(|d| d.position.clone());
         s.identical_share = if s.transactions == 0 {
             1.0
         } else {
@@ -978,7 +1020,7 @@ impl Comparator<'_> {
         }
         s.statements_diverged = seen.len() as u64;
         s.statements_diverged_inherited = inherited_only.values().filter(|v| **v).count() as u64;
-        for (i, st) in self.report.statements.iter().enumerate() {
+        for (i, st) in report.statements.iter().enumerate() {
             let Some(div) = self.run.statement_diverged[i] else {
                 continue;
             };
@@ -998,6 +1040,31 @@ impl Comparator<'_> {
     }
 }
 
+/// The replicas' comparison before it is joined to the static report
+/// ([`ReplicaRun::finish`]); see [`replay_on_replicas`].
+pub struct ReplicaRun {
+    cmp: Comparator,
+    numbering: Numbering,
+}
+
+impl std::fmt::Debug for ReplicaRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplicaRun")
+            .field("transactions", &self.cmp.run.summary.transactions)
+            .field("divergences", &self.cmp.run.divergences.len())
+            .finish()
+    }
+}
+
+impl ReplicaRun {
+    /// Joins the run to the static report of the same log (made with or
+    /// without context, as the run was): statement indexes and positions,
+    /// the flags, and the agreement counts.
+    pub fn finish(self, report: &Report) -> DynamicRun {
+        self.cmp.finish(&self.numbering, report)
+    }
+}
+
 /// Replays the log `paths` (whose static report is `report`) on
 /// `opts.replicas` replicas in parallel and compares them after every
 /// transaction.
@@ -1006,6 +1073,17 @@ pub fn run_dynamic(
     report: &Report,
     opts: &DynamicOptions,
 ) -> Result<DynamicRun, Error> {
+    Ok(replay_on_replicas(paths, report.source, opts)?.finish(report))
+}
+
+/// The first half of [`run_dynamic`], which needs no static report (so the
+/// static analysis can run meanwhile): replays the log `paths` of kind
+/// `source` on the replicas and compares them.
+pub fn replay_on_replicas(
+    paths: &[PathBuf],
+    source: LogSource,
+    opts: &DynamicOptions,
+) -> Result<ReplicaRun, Error> {
     if paths.is_empty() {
         return Err(Error::NoInput);
     }
@@ -1021,19 +1099,18 @@ pub fn run_dynamic(
         replicas: specs.clone(),
         divergences: Vec::new(),
         leader_mismatches: Vec::new(),
-        statement_diverged: vec![None; report.statements.len()],
+        statement_diverged: Vec::new(),
     };
     let mut cmp = Comparator {
-        report,
         n,
+        replayed_diverged: Vec::new(),
         ordinal: 0,
         run,
         tainted_rows: HashMap::new(),
         tainted_tables: HashSet::new(),
         leader_in_sync: true,
     };
-    let source = report.source;
-    let produced = std::thread::scope(|scope| -> Result<(), Error> {
+    let produced = std::thread::scope(|scope| -> Result<Numbering, Error> {
         let mut to_replicas = Vec::with_capacity(n);
         let mut from_replicas = Vec::with_capacity(n);
         let mut recycle = Vec::with_capacity(n);
@@ -1051,8 +1128,8 @@ pub fn run_dynamic(
             recycle.push(dtx);
         }
         let (ctx, crx) = sync_channel::<Batch>(IN_FLIGHT * 4);
-        let producer = scope.spawn(move || -> Result<(), Error> {
-            let mut align = Aligner { report, next: 0 };
+        let producer = scope.spawn(move || -> Result<Numbering, Error> {
+            let mut align = Numbering::default();
             let mut batch = Vec::with_capacity(BATCH);
             let send = |batch: Vec<Tx>| -> bool {
                 let b = Arc::new(batch);
@@ -1076,7 +1153,7 @@ pub fn run_dynamic(
             if open && !batch.is_empty() {
                 send(batch);
             }
-            Ok(())
+            Ok(align)
         });
         for batch in crx {
             let mut results: Vec<Vec<TxResult>> = Vec::with_capacity(n);
@@ -1101,6 +1178,6 @@ pub fn run_dynamic(
             Err(_) => Err(Error::Dynamic("the log reader panicked".into())),
         }
     });
-    produced?;
-    Ok(cmp.finish())
+    let numbering = produced?;
+    Ok(ReplicaRun { cmp, numbering })
 }

@@ -60,7 +60,9 @@ pub mod verify;
 
 pub use analyze::{Analysis, AnalyzeError, StatementKind, analyze};
 pub use context::{ContextFlags, ContextItem};
-pub use dynamic::{DynamicOptions, DynamicRun, DynamicSummary, run_dynamic};
+pub use dynamic::{
+    DynamicOptions, DynamicRun, DynamicSummary, ReplicaRun, replay_on_replicas, run_dynamic,
+};
 pub use input::{Error, analyze_binlog, analyze_paths, analyze_statement_log};
 pub use reason::{ADVICE_ROWS, Reason, ReasonCode, Severity};
 pub use replica::{DEFAULT_SEED, ReplicaEnv, ReplicaSpec, replica_specs};

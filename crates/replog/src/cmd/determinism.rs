@@ -9,7 +9,7 @@ use crate::input::{Detected, Inputs};
 use crate::output::{OutputFormat, ndjson};
 use anyhow::Result;
 use replog_core::LogKind;
-use replog_determinism::{DEFAULT_SEED, DynamicOptions, Report};
+use replog_determinism::{DEFAULT_SEED, DynamicOptions, LogSource, Report};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -124,17 +124,39 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             Outcome::Found
         });
     }
-    let mut report = replog_determinism::analyze_paths(&files)?;
-    if args.ignore_context {
-        report = report.without_context();
-    }
-    if !args.static_only {
-        let opts = DynamicOptions {
-            replicas,
-            seed,
-            ignore_context: args.ignore_context,
+    let source = if inputs.detected == Detected::Binlog {
+        LogSource::Binlog
+    } else {
+        LogSource::StatementLog
+    };
+    let opts = DynamicOptions {
+        replicas,
+        seed,
+        ignore_context: args.ignore_context,
+    };
+    // The static analysis runs meanwhile the replicas replay: the replay
+    // needs its report only to be joined to it.
+    let (report, raw) = std::thread::scope(|s| -> Result<_> {
+        let analysis = s.spawn(|| replog_determinism::analyze_paths(&files));
+        let raw = if args.static_only {
+            None
+        } else {
+            Some(replog_determinism::replay_on_replicas(
+                &files, source, &opts,
+            ))
         };
-        let run = replog_determinism::run_dynamic(&files, &report, &opts)?;
+        let report = analysis
+            .join()
+            .map_err(|_| anyhow::anyhow!("the static analysis panicked"))??;
+        Ok((report, raw.transpose()?))
+    })?;
+    let mut report = if args.ignore_context {
+        report.without_context()
+    } else {
+        report
+    };
+    if let Some(raw) = raw {
+        let run = raw.finish(&report);
         if args.compare_context {
             let bare = report.without_context();
             let opts = DynamicOptions {
