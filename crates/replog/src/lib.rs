@@ -43,21 +43,25 @@ pub enum Command {
     Inspect(cmd::inspect::Args),
     /// Check every checksum, the frame chain and segment continuity.
     Verify(cmd::verify::Args),
-    /// Flag statements that may replay differently on a follower, and why.
+    /// Measure how deterministic a statement log is: static flags and
+    /// replays on perturbed replicas.
     Determinism(cmd::determinism::Args),
     /// Run a SQL workload on the reference store, writing its native logs.
     Record(cmd::record::Args),
-    /// Apply a statement or logical log to a reference store as a follower.
+    /// Apply a statement, logical or physical log to a reference store as a
+    /// follower.
     Replay(cmd::replay::Args),
     /// Print every table of a log's final state or of a follower store.
     Dump(cmd::dump::Args),
     /// Write a snapshot of a follower store, with the position it stands at.
     Snapshot(cmd::snapshot::Args),
-    /// Convert a logical log to a statement log or to plain SQL.
+    /// Convert a log (native or binlog) to another format: statement,
+    /// logical, physical or SQL.
     Convert(cmd::convert::Args),
     /// Write the logical log that undoes a logical log (flashback).
     Invert(cmd::invert::Args),
-    /// Compare two logs record by record, aligned by transaction.
+    /// Compare two logs: record by record, by replayed state (--state), or
+    /// as old and new leader after a failover (--failover).
     Diff(cmd::diff::Args),
 }
 
