@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 use replog_core::LogKind;
 use replog_core::reader::{LogReader, ReaderOptions};
 use replog_core::writer::{LogWriter, WriterOptions};
-use replog_determinism::{DynamicOptions, analyze_statement_log, run_dynamic};
+use replog_determinism::{
+    DynamicOptions, LogSource, analyze_statement_log, replay_on_replicas, run_dynamic,
+};
 use replog_store::logwrite::{StatementEncoder, write_transaction};
 use replog_store::replay::{ReplayOptions, replay};
 use replog_store::snapshot::Position;
@@ -223,6 +225,21 @@ fn main() {
     };
     let ((t_one, c_one), _) = dynamic(1);
     let ((t_n, c_n), diverged) = dynamic(replicas);
+    // What `replog determinism` does: the static analysis in one thread
+    // while the replicas replay, then the join.
+    let (t_cli, c_cli) = best(runs, || {
+        std::thread::scope(|s| {
+            let analysis = s.spawn(|| analyze_statement_log(&paths).unwrap());
+            let opts = DynamicOptions {
+                replicas,
+                ..DynamicOptions::default()
+            };
+            let raw = replay_on_replicas(&paths, LogSource::StatementLog, &opts).unwrap();
+            let report = analysis.join().unwrap();
+            let run = raw.finish(&report);
+            assert_eq!(run.summary.statements_diverged, diverged);
+        });
+    });
     std::fs::remove_file(&path).ok();
     let s = |d: Duration| d.as_secs_f64();
     println!(
@@ -251,6 +268,14 @@ fn main() {
     println!(
         "ratio {replicas} replicas / one replay:      {:8.2}x  (target <= 3x)",
         s(t_n) / s(t_replay)
+    );
+    println!(
+        "static analysis + {replicas} replicas:       {:8.3} s  (cpu {c_cli:.2} s; as `replog determinism`)",
+        s(t_cli)
+    );
+    println!(
+        "ratio static + {replicas} replicas / replay: {:8.2}x",
+        s(t_cli) / s(t_replay)
     );
     println!(
         "ratio {replicas} replicas / 1 replica:       {:8.2}x",

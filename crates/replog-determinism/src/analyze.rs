@@ -137,13 +137,23 @@ pub fn analyze(
     schema: &SchemaTracker,
 ) -> Result<Analysis, AnalyzeError> {
     let stmts = parse(sql)?;
+    Ok(analyze_parsed(&stmts, context, schema))
+}
+
+/// [`analyze()`] of a statement already parsed (sqlparser's MySQL dialect),
+/// e.g. through `replog_store::parse_cache::ParseCache`.
+pub fn analyze_parsed(
+    stmts: &[Statement],
+    context: &ContextFlags,
+    schema: &SchemaTracker,
+) -> Analysis {
     let mut cx = Cx {
         ctx: context,
         schema,
         reasons: Vec::new(),
     };
     let mut kind = StatementKind::Session;
-    for s in &stmts {
+    for s in stmts {
         let k = cx.statement(s);
         kind = most_significant(kind, k);
     }
@@ -156,12 +166,12 @@ pub fn analyze(
     let (covered, reasons): (Vec<Reason>, Vec<Reason>) = reasons
         .into_iter()
         .partition(|r| r.severity == Severity::Covered);
-    Ok(Analysis {
+    Analysis {
         kind,
         reasons,
         covered,
         context: context.clone(),
-    })
+    }
 }
 
 fn most_significant(a: StatementKind, b: StatementKind) -> StatementKind {

@@ -58,7 +58,7 @@ pub mod report;
 pub mod schema;
 pub mod verify;
 
-pub use analyze::{Analysis, AnalyzeError, StatementKind, analyze};
+pub use analyze::{Analysis, AnalyzeError, StatementKind, analyze, analyze_parsed};
 pub use context::{ContextFlags, ContextItem};
 pub use dynamic::{
     DynamicOptions, DynamicRun, DynamicSummary, ReplicaRun, replay_on_replicas, run_dynamic,

@@ -6,7 +6,7 @@ use std::io::Write;
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 
-use crate::analyze::{Analysis, StatementKind, analyze, shorten};
+use crate::analyze::{Analysis, AnalyzeError, StatementKind, analyze_parsed, shorten};
 use crate::context::ContextFlags;
 use crate::dynamic::{DynamicRun, DynamicSummary};
 use crate::reason::{ADVICE_ROWS, Reason, Severity};
@@ -248,6 +248,7 @@ impl Report {
 pub struct ReportBuilder {
     schema: SchemaTracker,
     report: Report,
+    cache: replog_store::parse_cache::ParseCache,
 }
 
 /// Where a statement came from, for [`ReportBuilder::statement`].
@@ -269,6 +270,7 @@ impl ReportBuilder {
     /// A builder for a report on `inputs`.
     pub fn new(source: LogSource, inputs: Vec<String>) -> ReportBuilder {
         ReportBuilder {
+            cache: replog_store::parse_cache::ParseCache::default(),
             schema: SchemaTracker::new(),
             report: Report {
                 source,
@@ -298,11 +300,24 @@ impl ReportBuilder {
     /// see it.
     pub fn statement(&mut self, src: StatementSource, sql: &str, context: ContextFlags) {
         self.schema.set_database(src.database.as_deref());
-        let (analysis, error) = match analyze(sql, &context, &self.schema) {
-            Ok(a) => (Some(a), None),
-            Err(e) => (None, Some(e.to_string())),
+        // Parsed once (through the store's cache of statement shapes, which
+        // gives exactly sqlparser's tree) for the analysis and the schema.
+        let (analysis, error) = match self.cache.parse(sql) {
+            Ok(stmts) => {
+                let a = analyze_parsed(&stmts, &context, &self.schema);
+                for s in &stmts {
+                    self.schema.observe(s, src.database.as_deref());
+                }
+                (Some(a), None)
+            }
+            Err(e) => {
+                let e = AnalyzeError {
+                    statement: shorten(sql, 200),
+                    message: e.to_string(),
+                };
+                (None, Some(e.to_string()))
+            }
         };
-        self.schema.observe_sql(sql, src.database.as_deref());
         let (kind, reasons, covered) = match analysis {
             Some(Analysis {
                 kind,
