@@ -523,8 +523,7 @@ pub fn statement_to_logical<W: Write>(
                     ));
                 }
                 if let Some(o) = out.take() {
-                    let mut opts =
-                        derived_options(header, LogKind::Logical, b"statement->logical");
+                    let mut opts = derived_options(header, LogKind::Logical, b"statement->logical");
                     if exec.start.is_some() {
                         // The output continues from the base.
                         opts.start_state = Some(exec.store.digest());

@@ -170,7 +170,10 @@ fn fill(stmt: &mut Statement, lits: &[Lit<'_>]) -> bool {
 
 fn is_dml(sql: &str) -> bool {
     let head = sql.trim_start();
-    let word = head.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
+    let word = head
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("");
     ["INSERT", "REPLACE", "UPDATE", "DELETE"]
         .iter()
         .any(|k| word.eq_ignore_ascii_case(k))
@@ -214,7 +217,10 @@ impl ParseCache {
             None => {
                 let parsed = Parser::parse_sql(&MySqlDialect {}, sql)?;
                 let template = key.split('\0').next().unwrap_or("");
-                let entry = match (parsed.as_slice(), Parser::parse_sql(&MySqlDialect {}, template)) {
+                let entry = match (
+                    parsed.as_slice(),
+                    Parser::parse_sql(&MySqlDialect {}, template),
+                ) {
                     ([one], Ok(mut t)) if t.len() == 1 => {
                         let tree = t.remove(0);
                         let mut check = tree.clone();
