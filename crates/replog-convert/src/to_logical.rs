@@ -712,58 +712,27 @@ pub fn binlog_to_logical<W: Write>(
     let mut w = LogWriter::new(out, &opts)?;
     for tx in importer.by_ref() {
         let tx = tx?;
-        let mut bodies: Vec<Vec<u8>> = Vec::with_capacity(tx.logical.len());
-        for op in &tx.logical {
-            let mut b = Vec::new();
-            op.encode(&mut b).map_err(|m| {
-                Error::new(
-                    ErrorKind::Malformed,
-                    format!("{}:{}: {m}", tx.file, tx.position),
-                )
-            })?;
-            bodies.push(b);
-        }
-        // Statements and row events in binlog order; a DDL statement's own
-        // logical record (at its `logical_before` index) is not applied
-        // twice.
-        let ddl_records: Vec<usize> = tx
-            .statements
-            .iter()
-            .filter(|s| s.ddl)
-            .map(|s| s.logical_before)
+        let bodies = tx.logical_bodies()?;
+        let steps: Vec<Step<'_>> = tx
+            .parts()
+            .into_iter()
+            .map(|p| match p {
+                replog_import::TxPart::Rows(r) => {
+                    Step::Rows(r.iter().map(|&i| bodies[i].as_slice()).collect())
+                }
+                replog_import::TxPart::Statements(list) => Step::Statements(
+                    list.iter()
+                        .map(|&i| {
+                            let s = &tx.statements[i];
+                            let mut cs =
+                                captured_statement(&s.as_statement(), tx.begin_timestamp_us);
+                            cs.is_ddl = s.ddl;
+                            cs
+                        })
+                        .collect(),
+                ),
+            })
             .collect();
-        let mut steps: Vec<Step<'_>> = Vec::new();
-        let mut next_record = 0usize;
-        for s in &tx.statements {
-            push_rows(
-                &bodies,
-                &ddl_records,
-                s.logical_before,
-                &mut steps,
-                &mut next_record,
-            );
-            if s.ddl {
-                next_record = next_record.max(s.logical_before + 1);
-            }
-            let cs = captured_statement(&s.as_statement(), tx.begin_timestamp_us);
-            match steps.last_mut() {
-                Some(Step::Statements(list)) if !s.ddl && !list.iter().any(|c| c.is_ddl) => {
-                    list.push(cs)
-                }
-                _ => {
-                    let mut cs = cs;
-                    cs.is_ddl = s.ddl;
-                    steps.push(Step::Statements(vec![cs]));
-                }
-            }
-        }
-        push_rows(
-            &bodies,
-            &ddl_records,
-            bodies.len(),
-            &mut steps,
-            &mut next_record,
-        );
         let origin = tx.origin();
         let meta = TxMeta {
             begin: Begin {
@@ -783,24 +752,4 @@ pub fn binlog_to_logical<W: Write>(
     }
     let import = importer.into_report();
     Ok((exec.report, import, w.finish()?))
-}
-
-/// Adds the row-event records `*next..upto` (without the DDL statements'
-/// own records) as one step.
-fn push_rows<'a>(
-    bodies: &'a [Vec<u8>],
-    ddl_records: &[usize],
-    upto: usize,
-    steps: &mut Vec<Step<'a>>,
-    next: &mut usize,
-) {
-    let upto = upto.min(bodies.len());
-    let slice: Vec<&[u8]> = (*next..upto)
-        .filter(|i| !ddl_records.contains(i))
-        .map(|i| bodies[i].as_slice())
-        .collect();
-    *next = (*next).max(upto);
-    if !slice.is_empty() {
-        steps.push(Step::Rows(slice));
-    }
 }

@@ -376,75 +376,41 @@ fn produce_binlog(
         replog_import::Importer::new(paths, &replog_import::ImportOptions::default());
     for tx in importer.by_ref() {
         let tx = tx?;
-        let mut bodies: Vec<Vec<u8>> = Vec::with_capacity(tx.logical.len());
-        for op in &tx.logical {
-            let mut b = Vec::new();
-            op.encode(&mut b).map_err(|m| {
-                Error::Log(replog_core::Error::malformed(
-                    tx.position,
-                    format!("{}:{}: {m}", tx.file, tx.position),
-                ))
-            })?;
-            bodies.push(b);
-        }
-        // A DDL statement's own logical record is not applied twice.
-        let ddl_records: Vec<usize> = tx
-            .statements
-            .iter()
-            .filter(|s| s.ddl)
-            .map(|s| s.logical_before)
-            .collect();
+        let bodies = tx.logical_bodies().map_err(Error::Log)?;
         let mut steps: Vec<Step> = Vec::new();
-        let mut next = 0usize;
-        let push_rows = |steps: &mut Vec<Step>, next: &mut usize, upto: usize| {
-            let upto = upto.min(bodies.len());
-            let rows: Vec<Vec<u8>> = (*next..upto)
-                .filter(|i| !ddl_records.contains(i))
-                .map(|i| bodies[i].clone())
-                .collect();
-            *next = (*next).max(upto);
-            if !rows.is_empty() {
-                steps.push(Step::Rows(rows));
-            }
-        };
-        for s in &tx.statements {
-            push_rows(&mut steps, &mut next, s.logical_before);
-            if s.ddl {
-                next = next.max(s.logical_before + 1);
-            }
-            let mut cs = captured_statement(&s.as_statement(), tx.begin_timestamp_us);
-            // The transaction's position until the statement is matched
-            // with the static report's QUERY event offset.
-            let meta = StmtMeta {
-                position: Position::Binlog {
-                    file: tx.file.clone(),
-                    offset: tx.position,
-                },
-                ordinal: align.next(&s.sql),
-            };
-            match steps.last_mut() {
-                Some(Step::Statements(t, metas))
-                    if !s.ddl && !t.statements.iter().any(|c| c.is_ddl) =>
-                {
-                    t.statements.push(cs);
-                    metas.push(meta);
+        for part in tx.parts() {
+            match part {
+                replog_import::TxPart::Rows(r) => {
+                    steps.push(Step::Rows(r.iter().map(|&i| bodies[i].clone()).collect()));
                 }
-                _ => {
-                    cs.is_ddl = s.ddl;
-                    steps.push(Step::Statements(
-                        CommittedTransaction {
-                            txid: tx.txid,
-                            timestamp_us: tx.begin_timestamp_us,
-                            statements: vec![cs],
-                            state_before: 0,
-                            state_after: 0,
-                        },
-                        vec![meta],
-                    ));
+                replog_import::TxPart::Statements(list) => {
+                    let mut t = CommittedTransaction {
+                        txid: tx.txid,
+                        timestamp_us: tx.begin_timestamp_us,
+                        statements: Vec::with_capacity(list.len()),
+                        state_before: 0,
+                        state_after: 0,
+                    };
+                    let mut metas = Vec::with_capacity(list.len());
+                    for i in list {
+                        let s = &tx.statements[i];
+                        let mut cs = captured_statement(&s.as_statement(), tx.begin_timestamp_us);
+                        cs.is_ddl = s.ddl;
+                        t.statements.push(cs);
+                        // The transaction's position until the statement is
+                        // matched with the static report's QUERY event offset.
+                        metas.push(StmtMeta {
+                            position: Position::Binlog {
+                                file: tx.file.clone(),
+                                offset: tx.position,
+                            },
+                            ordinal: align.next(&s.sql),
+                        });
+                    }
+                    steps.push(Step::Statements(t, metas));
                 }
             }
         }
-        push_rows(&mut steps, &mut next, bodies.len());
         if steps.is_empty() {
             continue;
         }

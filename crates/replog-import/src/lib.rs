@@ -48,7 +48,7 @@ mod types;
 pub use importer::Importer;
 pub use model::{
     Cell, ColumnDef, ImportedStatement, ImportedTransaction, LogicalOp, NamesFrom, RelationDef,
-    TypeSpec,
+    TxPart, TypeSpec,
 };
 pub use sql::{SqlWriter, to_sql};
 

@@ -49,6 +49,75 @@ impl ImportedTransaction {
             None => format!("{}:{}", self.file, self.position),
         }
     }
+
+    /// The native record body of each of [`ImportedTransaction::logical`],
+    /// in order; an error names the transaction's binlog position.
+    pub fn logical_bodies(&self) -> replog_core::Result<Vec<Vec<u8>>> {
+        self.logical
+            .iter()
+            .map(|op| {
+                let mut b = Vec::new();
+                op.encode(&mut b).map(|()| b).map_err(|m| {
+                    replog_core::Error::malformed(
+                        self.position,
+                        format!("{}:{}: {m}", self.file, self.position),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// The transaction in binlog order, for executing it: runs of
+    /// statements (a DDL statement alone) and runs of row-event records
+    /// between them. A DDL statement's own logical record (at its
+    /// `logical_before` index) is left out of the rows, so it is not
+    /// applied twice.
+    pub fn parts(&self) -> Vec<TxPart> {
+        let ddl_records: Vec<usize> = self
+            .statements
+            .iter()
+            .filter(|s| s.ddl)
+            .map(|s| s.logical_before)
+            .collect();
+        let n = self.logical.len();
+        let mut parts = Vec::new();
+        let mut next = 0usize;
+        let rows = |parts: &mut Vec<TxPart>, next: &mut usize, upto: usize| {
+            let upto = upto.min(n);
+            let r: Vec<usize> = (*next..upto).filter(|i| !ddl_records.contains(i)).collect();
+            *next = (*next).max(upto);
+            if !r.is_empty() {
+                parts.push(TxPart::Rows(r));
+            }
+        };
+        for (i, s) in self.statements.iter().enumerate() {
+            rows(&mut parts, &mut next, s.logical_before);
+            if s.ddl {
+                next = next.max(s.logical_before + 1);
+            }
+            match parts.last_mut() {
+                Some(TxPart::Statements(list))
+                    if !s.ddl && !list.iter().any(|&j| self.statements[j].ddl) =>
+                {
+                    list.push(i);
+                }
+                _ => parts.push(TxPart::Statements(vec![i])),
+            }
+        }
+        rows(&mut parts, &mut next, n);
+        parts
+    }
+}
+
+/// A piece of an [`ImportedTransaction`] in binlog order
+/// ([`ImportedTransaction::parts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxPart {
+    /// Indexes into `statements` of statements that run together (a DDL
+    /// statement is always alone).
+    Statements(Vec<usize>),
+    /// Indexes into `logical` of row-event records applied together.
+    Rows(Vec<usize>),
 }
 
 /// A statement with the replay context the binlog carried for it.

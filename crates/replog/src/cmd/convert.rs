@@ -273,33 +273,14 @@ fn print_report(out: &mut dyn Write, args: &Args, r: &ConvertReport) -> Result<(
                     r.unchanged_columns
                 )?;
             }
-            for n in &r.notes {
-                writeln!(out, "note: LSN {}, txid {}: {}", n.lsn, n.txid, n.message)?;
-            }
-            if r.notes_total > r.notes.len() as u64 {
-                writeln!(
-                    out,
-                    "... and {} more notes",
-                    r.notes_total - r.notes.len() as u64
-                )?;
-            }
-            if let Some(u) = &r.uncommitted {
-                writeln!(
-                    out,
-                    "uncommitted tail: transaction {} from LSN {} ({} records) not converted",
-                    u.txid, u.lsn, u.frames
-                )?;
-            }
-            for d in &r.damage {
-                writeln!(
-                    out,
-                    "input ends at damage accepted by policy: offset {} of {}, LSN {}: {}",
-                    d.offset, d.segment, d.lsn, d.kind
-                )?;
-            }
-            if let Some(s) = r.final_state {
-                writeln!(out, "final state digest: {s:016x}")?;
-            }
+            print_tail(
+                out,
+                &r.notes,
+                r.notes_total,
+                r.uncommitted.as_ref(),
+                &r.damage,
+                r.final_state,
+            )?;
         }
     }
     Ok(())
@@ -320,6 +301,47 @@ fn statement_to_logical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Re
     )?;
     file.commit()?;
     print_executed(out, args, path, &report, None)
+}
+
+/// The end of a conversion report for people: notes (and how many more),
+/// the uncommitted tail left out, damage accepted as the end, the final
+/// state digest.
+fn print_tail(
+    out: &mut dyn Write,
+    notes: &[replog_convert::to_statement::Note],
+    notes_total: u64,
+    uncommitted: Option<&replog_core::reader::UncommittedTail>,
+    damage: &[replog_core::reader::Damage],
+    final_state: Option<u64>,
+) -> Result<()> {
+    for n in notes {
+        writeln!(out, "note: LSN {}, txid {}: {}", n.lsn, n.txid, n.message)?;
+    }
+    if notes_total > notes.len() as u64 {
+        writeln!(
+            out,
+            "... and {} more notes",
+            notes_total - notes.len() as u64
+        )?;
+    }
+    if let Some(u) = uncommitted {
+        writeln!(
+            out,
+            "uncommitted tail: transaction {} from LSN {} ({} records) not converted",
+            u.txid, u.lsn, u.frames
+        )?;
+    }
+    for d in damage {
+        writeln!(
+            out,
+            "input ends at damage accepted by policy: offset {} of {}, LSN {}: {}",
+            d.offset, d.segment, d.lsn, d.kind
+        )?;
+    }
+    if let Some(s) = final_state {
+        writeln!(out, "final state digest: {s:016x}")?;
+    }
+    Ok(())
 }
 
 /// The `--base` snapshot, when given.
@@ -404,16 +426,14 @@ fn print_executed(
                     m.txid, m.log, m.base
                 )?;
             }
-            if let Some(u) = &r.uncommitted {
-                writeln!(
-                    out,
-                    "uncommitted tail: transaction {} from LSN {} ({} records) not converted",
-                    u.txid, u.lsn, u.frames
-                )?;
-            }
-            if let Some(s) = r.final_state {
-                writeln!(out, "final state digest: {s:016x}")?;
-            }
+            print_tail(
+                out,
+                &[],
+                0,
+                r.uncommitted.as_ref(),
+                &r.damage,
+                r.final_state,
+            )?;
             if let Some(i) = import {
                 for n in &i.notes {
                     writeln!(out, "note: {n}")?;
@@ -787,33 +807,14 @@ fn print_decoded(
             for n in &r.not_carried {
                 writeln!(out, "  {n}")?;
             }
-            for n in &r.notes {
-                writeln!(out, "note: LSN {}, txid {}: {}", n.lsn, n.txid, n.message)?;
-            }
-            if r.notes_total > r.notes.len() as u64 {
-                writeln!(
-                    out,
-                    "... and {} more notes",
-                    r.notes_total - r.notes.len() as u64
-                )?;
-            }
-            if let Some(u) = &r.uncommitted {
-                writeln!(
-                    out,
-                    "uncommitted tail: transaction {} from LSN {} ({} records) not converted",
-                    u.txid, u.lsn, u.frames
-                )?;
-            }
-            for d in &r.damage {
-                writeln!(
-                    out,
-                    "input ends at damage accepted by policy: offset {} of {}, LSN {}: {}",
-                    d.offset, d.segment, d.lsn, d.kind
-                )?;
-            }
-            if let Some(s) = r.final_state {
-                writeln!(out, "final state digest: {s:016x}")?;
-            }
+            print_tail(
+                out,
+                &r.notes,
+                r.notes_total,
+                r.uncommitted.as_ref(),
+                &r.damage,
+                r.final_state,
+            )?;
         }
     }
     let exact = r.exact() && statements.is_none_or(|s| s.notes_total == 0);
