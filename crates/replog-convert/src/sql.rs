@@ -38,26 +38,29 @@ pub fn qualified(database: &str, table: &str) -> String {
     s
 }
 
-/// Appends a string literal.
+/// Appends a string literal: quotes doubled, backslash, NUL, newline,
+/// carriage return and Ctrl-Z escaped; runs between them copied whole.
 #[inline]
 pub fn push_string(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('\'');
-    let special = |b: u8| matches!(b, b'\'' | b'\\' | 0 | b'\n' | b'\r' | 0x1a);
-    if !s.bytes().any(special) {
-        out.push_str(s);
-    } else {
-        for ch in s.chars() {
-            match ch {
-                '\'' => out.push_str("''"),
-                '\\' => out.push_str("\\\\"),
-                '\0' => out.push_str("\\0"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\u{1a}' => out.push_str("\\Z"),
-                c => out.push(c),
-            }
-        }
+    let mut from = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc = match b {
+            b'\'' => "''",
+            b'\\' => "\\\\",
+            0 => "\\0",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            0x1a => "\\Z",
+            _ => continue,
+        };
+        // The escaped bytes are ASCII: `from..i` ends on a char boundary.
+        out.push_str(&s[from..i]);
+        out.push_str(esc);
+        from = i + 1;
     }
+    out.push_str(&s[from..]);
     out.push('\'');
 }
 
@@ -191,5 +194,47 @@ mod tests {
         push_ident(&mut s, "we`ird");
         assert_eq!(s, "`we``ird`");
         assert_eq!(qualified("", "t"), "`t`");
+    }
+}
+
+#[cfg(test)]
+mod string_tests {
+    use super::push_string;
+
+    /// The escaping rules one character at a time: the reference.
+    fn reference(s: &str) -> String {
+        let mut out = String::from("'");
+        for ch in s.chars() {
+            match ch {
+                '\'' => out.push_str("''"),
+                '\\' => out.push_str("\\\\"),
+                '\0' => out.push_str("\\0"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\u{1a}' => out.push_str("\\Z"),
+                c => out.push(c),
+            }
+        }
+        out.push('\'');
+        out
+    }
+
+    #[test]
+    fn escapes_match_the_reference() {
+        for s in [
+            "",
+            "plain",
+            "it's",
+            "'",
+            "a\\b\0c\nd\re\u{1a}f",
+            "héllo 'wörld' ✓\n",
+            "''\\\\",
+            "end with quote'",
+            "\u{1a}",
+        ] {
+            let mut out = String::new();
+            push_string(&mut out, s);
+            assert_eq!(out, reference(s), "{s:?}");
+        }
     }
 }
