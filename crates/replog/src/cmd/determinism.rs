@@ -54,7 +54,8 @@ Exit status:
   0  no divergence (with --static: no unsafe statement; logical and
      physical logs: every replica identical)
   1  the replicas diverged (with --compare-context: in the run with the
-     log's context), or with --static an unsafe statement was found, or a
+     log's context), or transactions failed on every replica (they were
+     not measured), or with --static an unsafe statement was found, or a
      logical/physical log did not replay identically
   2  usage or I/O error";
 
@@ -172,7 +173,12 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let found = if args.static_only {
         report.summary.unsafe_statements > 0
     } else {
+        // A transaction that failed on every replica was not measured.
         report.diverged()
+            || report
+                .dynamic
+                .as_ref()
+                .is_some_and(|d| d.summary.transactions_failed > 0)
     };
     Ok(if found {
         Outcome::Found
