@@ -7,6 +7,8 @@
 //! - [`record`]: transaction boundaries and the [`Format`] trait;
 //! - [`frame`]: frames with salted CRC-32C and the zero-copy [`frame::FrameIter`];
 //! - [`reader`]: the streaming [`reader::LogReader`] that classifies damage;
+//! - [`txn`]: the one transaction assembler ([`txn::TxnReader`]) every
+//!   consumer of whole committed transactions reads through;
 //! - [`writer`]: single-segment and rotating directory writers;
 //! - [`recovery`]: the recovery policies every reader takes.
 //!
@@ -57,4 +59,5 @@ pub mod frame;
 pub mod fuzz_support;
 pub mod reader;
 pub mod recovery;
+pub mod txn;
 pub mod writer;

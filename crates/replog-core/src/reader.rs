@@ -414,6 +414,8 @@ pub struct LogReader {
     last_state: Option<u64>,
     summary: Summary,
     last_damage: Option<Damage>,
+    /// The valid COMMIT frame the last damage event (a state gap) is about.
+    gap_frame: Option<FrameAt>,
     scratch: Vec<u8>,
 }
 
@@ -448,6 +450,7 @@ impl LogReader {
             last_state: None,
             summary: Summary::default(),
             last_damage: None,
+            gap_frame: None,
             scratch: Vec::new(),
         }
     }
@@ -471,6 +474,16 @@ impl LogReader {
     /// The header of the segment being read.
     pub fn header(&self) -> Option<&SegmentHeader> {
         self.header.as_ref()
+    }
+
+    /// The name of input segment `index`.
+    pub fn segment_name(&self, index: usize) -> Option<&str> {
+        self.inputs.get(index).map(|s| s.name.as_str())
+    }
+
+    /// The damage the event just returned was about (until the next event).
+    pub fn last_damage(&self) -> Option<&Damage> {
+        self.last_damage.as_ref()
     }
 
     /// The kind of the log, once its first header has been read.
@@ -700,6 +713,33 @@ impl LogReader {
         Ok(self.buf_off + self.buf_end as u64 >= len)
     }
 
+    fn frame_at(&self, at: FrameAt) -> Frame<'_> {
+        let all = if at.direct {
+            self.inputs
+                .get(self.seg)
+                .and_then(|i| i.source.as_slice())
+                .unwrap_or(&[])
+        } else {
+            &self.buf
+        };
+        let body = all.get(at.start..at.start + at.len).unwrap_or(&[]);
+        Frame {
+            offset: at.offset,
+            lsn: at.lsn,
+            body,
+        }
+    }
+
+    /// The COMMIT frame that the event just returned, a
+    /// [`DamageKind::StateGap`], is about: a whole, valid frame whose
+    /// `state_before` does not continue the digest chain (transactions are
+    /// missing before it). `None` after any other event, once the next
+    /// event was asked for, and when the reader stops at the damage. Readers that go on after such damage (see
+    /// [`crate::txn`]) hand the transaction over with its gap.
+    pub fn gap_commit(&self) -> Option<Frame<'_>> {
+        self.gap_frame.map(|at| self.frame_at(at))
+    }
+
     /// The next event, or `None` at the end of the log.
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Option<Result<Event<'_>>> {
@@ -717,28 +757,12 @@ impl LogReader {
                     })
                 })
             }
-            Next::Frame(FrameAt {
-                direct,
-                start,
-                len,
-                offset,
-                lsn,
-            }) => {
-                let all = if direct {
-                    self.inputs
-                        .get(self.seg)
-                        .and_then(|i| i.source.as_slice())
-                        .unwrap_or(&[])
-                } else {
-                    &self.buf
-                };
-                let body = all.get(start..start + len).unwrap_or(&[]);
-                Some(Ok(Event::Frame(Frame { offset, lsn, body })))
-            }
+            Next::Frame(at) => Some(Ok(Event::Frame(self.frame_at(at)))),
         }
     }
 
     fn advance(&mut self) -> Next {
+        self.gap_frame = None;
         loop {
             match self.state {
                 State::Done => return Next::End,
@@ -824,6 +848,18 @@ impl LogReader {
                     if let Some(problem) =
                         self.track(body_type, begin_txid, commit, lsn, disk as u64)
                     {
+                        if matches!(problem, DamageKind::StateGap { .. }) {
+                            // A whole, valid COMMIT: kept for `gap_commit`
+                            // until the next event (the bytes stay in the
+                            // buffer until then).
+                            self.gap_frame = Some(FrameAt {
+                                direct,
+                                start,
+                                len: body_len,
+                                offset,
+                                lsn,
+                            });
+                        }
                         self.record_damage(
                             offset,
                             problem,
@@ -832,6 +868,10 @@ impl LogReader {
                         );
                         if matches!(self.state, State::InSegment) {
                             self.seek(offset + disk as u64);
+                        } else {
+                            // The log ends at the damage: nothing after it
+                            // (this COMMIT included) is read.
+                            self.gap_frame = None;
                         }
                         return Ok(None);
                     }

@@ -69,7 +69,7 @@ pub mod rtype {
 }
 
 /// BEGIN: `u8 type=0x01 | u64 txid | i64 timestamp_us | u32 server_id | u16 len + UTF-8 origin`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Begin<'a> {
     /// Transaction id, unique within the log.
     pub txid: u64,
