@@ -267,10 +267,13 @@ impl TxnReader {
     /// whose transaction was handed over excepted: the end-of-log check
     /// every consumer makes once the log is read.
     pub fn intolerable(&self) -> Option<&Damage> {
-        let handed_over = self.gaps_delivered > 0;
-        self.reader.summary().damage.iter().find(|d| {
-            !d.tolerated && !(handed_over && matches!(d.kind, DamageKind::StateGap { .. }))
-        })
+        let handed_over =
+            |d: &Damage| self.gaps_delivered > 0 && matches!(d.kind, DamageKind::StateGap { .. });
+        self.reader
+            .summary()
+            .damage
+            .iter()
+            .find(|d| !d.tolerated && !handed_over(d))
     }
 
     /// The next event, or `None` at the end of the log.
