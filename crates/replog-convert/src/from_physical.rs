@@ -77,8 +77,10 @@ use replog_core::recovery::RecoveryPolicy;
 use replog_core::writer::LogWriter;
 use replog_core::{Begin, Commit, LogKind, Value};
 use replog_logical::{Ddl, LogicalRecord, Relation, Truncate};
-use replog_pagestore::catalog::decode_entry;
-use replog_pagestore::page::{Corrupt, LeafValue, NONE, Node, cell_key, header, leaf_value, ptype};
+use replog_pagestore::btree;
+use replog_pagestore::catalog::{CatalogKey, decode_entry, decode_entry_head};
+use replog_pagestore::page::{Corrupt, Header, LeafValue, NONE, Node, ptype};
+use replog_pagestore::read::{OverflowChain, PageSource, read_value};
 use replog_physical::page::page_type;
 use replog_physical::{PhysicalRecord, redo};
 use replog_store::{Column, ColumnDefault, SqlType, TableDef};
@@ -367,7 +369,6 @@ struct OpenTx {
 /// The catalog tree's owner id; a table's trees are `id << 8 | 2` (primary
 /// key) and `id << 8 | (3 + i)` (unique key `i`); 0 is no tree.
 const CATALOG: u64 = 1;
-const MAX_DEPTH: usize = 48;
 
 fn pk_owner(id: u64) -> u64 {
     (id << 8) | 2
@@ -454,9 +455,16 @@ impl Pages {
         self.pages.get(p as usize).map(Vec::as_slice)
     }
 
+    /// The pages on one side of the transaction, for the page store's
+    /// readers.
+    #[inline]
+    fn view(&self, side: Side) -> View<'_> {
+        View { pages: self, side }
+    }
+
     fn ptype(&self, side: Side, p: u32) -> u8 {
         if side == Side::Before && self.is_touched(p) {
-            let s = self.slot[p as usize] as usize;
+            let s = self.slot.get(p as usize).copied().unwrap_or(u32::MAX) as usize;
             return self.before_type.get(s).copied().unwrap_or(ptype::FREE);
         }
         self.page(side, p).map_or(ptype::FREE, page_type)
@@ -503,21 +511,14 @@ impl Pages {
                 b.resize(src.len(), 0);
                 // A node's free space (between its slots and its cells)
                 // is never read: copy the rest only.
-                let (slots_end, cells) = match btype {
+                let free = match btype {
                     ptype::LEAF | ptype::BRANCH => {
-                        let ns = u16::from_le_bytes([src[10], src[11]]) as usize;
-                        let cs = rd_u32(src, 12) as usize;
-                        let se = 20 + 2 * ns;
-                        if se <= cs && cs <= src.len() {
-                            (se, cs)
-                        } else {
-                            (src.len(), src.len())
-                        }
+                        Node::new(no, src).map_or(0..0, |n| n.free_space())
                     }
-                    _ => (src.len(), src.len()),
+                    _ => 0..0,
                 };
-                b[..slots_end].copy_from_slice(&src[..slots_end]);
-                b[cells..].copy_from_slice(&src[cells..]);
+                b[..free.start].copy_from_slice(&src[..free.start]);
+                b[free.end..].copy_from_slice(&src[free.end..]);
                 Some(b)
             } else {
                 None
@@ -542,12 +543,7 @@ impl Pages {
     }
 
     fn node(&self, side: Side, no: u32) -> std::result::Result<Node<'_>, Corrupt> {
-        let p = self.page(side, no).ok_or_else(|| Corrupt {
-            page: no,
-            offset: 0,
-            message: "page past the end of the store".into(),
-        })?;
-        Node::new(no, p)
+        self.view(side).node(no)
     }
 
     /// Walks tree `tree` through its touched branch pages, setting owners:
@@ -580,13 +576,7 @@ impl Pages {
         }
         let mut kids = Vec::new();
         while let Some((no, depth)) = stack.pop() {
-            if depth > MAX_DEPTH {
-                return Err(Corrupt {
-                    page: no,
-                    offset: 0,
-                    message: "B+tree deeper than 48 levels (a loop?)".into(),
-                });
-            }
+            btree::depth_check(no, depth)?;
             if self.reach[no as usize] == self.tx_gen && self.owner[no as usize] == tree {
                 continue;
             }
@@ -620,119 +610,54 @@ impl Pages {
     }
 
     /// Whether node `p` (a leaf, or a branch) is in the tree rooted at
-    /// `root` (after the transaction), by descending with its first key.
+    /// `root` after the transaction.
     fn in_tree(&self, root: u32, p: u32) -> std::result::Result<bool, Corrupt> {
-        let node = self.node(Side::After, p)?;
-        if node.nslots() == 0 {
-            return Ok(root == p);
-        }
-        let key = node.key(0)?;
-        let mut no = root;
-        for _ in 0..=MAX_DEPTH {
-            if no == p {
-                return Ok(true);
-            }
-            let Ok(n) = self.node(Side::After, no) else {
-                return Ok(false);
-            };
-            if n.is_leaf() {
-                return Ok(false);
-            }
-            no = n.child_at(n.child_index(key)?)?;
-        }
-        Ok(false)
-    }
-
-    /// Reads an overflow chain of `len` bytes from `first`.
-    fn read_chain(
-        &self,
-        side: Side,
-        first: u32,
-        len: u32,
-        out: &mut Vec<u8>,
-    ) -> std::result::Result<(), Corrupt> {
-        let cap = self.size - replog_pagestore::page::OVF_DATA_AT;
-        let mut left = len as usize;
-        let mut no = first;
-        let mut steps = 0usize;
-        out.reserve(left);
-        while left > 0 {
-            steps += 1;
-            let bad = |m: &str| Corrupt {
-                page: no,
-                offset: 0,
-                message: m.to_string(),
-            };
-            if steps > self.pages.len() {
-                return Err(bad("overflow chain loops"));
-            }
-            let p = self
-                .page(side, no)
-                .ok_or_else(|| bad("overflow page past the end"))?;
-            if page_type(p) != ptype::OVERFLOW {
-                return Err(bad("not an overflow page"));
-            }
-            let n = rd_u32(p, replog_pagestore::page::OVF_LEN_AT) as usize;
-            if n == 0 || n > cap || n > left {
-                return Err(bad("bad overflow length"));
-            }
-            let d =
-                &p[replog_pagestore::page::OVF_DATA_AT..replog_pagestore::page::OVF_DATA_AT + n];
-            out.extend_from_slice(d);
-            left -= n;
-            no = rd_u32(p, replog_pagestore::page::NEXT_AT);
-        }
-        Ok(())
-    }
-
-    /// Visits the pages of an overflow chain (stops quietly at damage).
-    fn chain_pages(&self, side: Side, first: u32, len: u32, f: &mut dyn FnMut(u32) -> bool) {
-        let cap = self.size - replog_pagestore::page::OVF_DATA_AT;
-        let mut left = len as usize;
-        let mut no = first;
-        let mut steps = 0usize;
-        while left > 0 && steps <= self.pages.len() {
-            steps += 1;
-            let Some(p) = self.page(side, no) else {
-                return;
-            };
-            if page_type(p) != ptype::OVERFLOW {
-                return;
-            }
-            let n = rd_u32(p, replog_pagestore::page::OVF_LEN_AT) as usize;
-            if n == 0 || n > cap || n > left {
-                return;
-            }
-            if !f(no) {
-                return;
-            }
-            left -= n;
-            no = rd_u32(p, replog_pagestore::page::NEXT_AT);
-        }
-    }
-
-    fn value(&self, side: Side, v: LeafValue<'_>) -> std::result::Result<Vec<u8>, Corrupt> {
-        match v {
-            LeafValue::Inline(b) => Ok(b.to_vec()),
-            LeafValue::Overflow { len, first } => {
-                let mut out = Vec::new();
-                self.read_chain(side, first, len, &mut out)?;
-                Ok(out)
-            }
-        }
+        btree::reaches(self.view(Side::After), root, p)
     }
 }
 
-fn rd_u32(p: &[u8], at: usize) -> u32 {
-    p.get(at..at + 4)
-        .and_then(|b| b.try_into().ok())
-        .map_or(NONE, u32::from_le_bytes)
+/// One side of a transaction's pages as a [`PageSource`]: after it, the
+/// redone pages; before it, the images saved of the pages it touched
+/// (those of the catalog and the primary-key trees; another touched
+/// page reads as damaged) and the redone pages for the others.
+#[derive(Clone, Copy)]
+struct View<'a> {
+    pages: &'a Pages,
+    side: Side,
 }
 
-fn rd_u64(p: &[u8], at: usize) -> u64 {
-    p.get(at..at + 8)
-        .and_then(|b| b.try_into().ok())
-        .map_or(0, u64::from_le_bytes)
+impl<'a> PageSource<'a> for View<'a> {
+    fn page_size(self) -> usize {
+        self.pages.size
+    }
+
+    fn page_count(self) -> u32 {
+        self.pages.pages.len() as u32
+    }
+
+    #[inline]
+    fn page(self, no: u32) -> std::result::Result<&'a [u8], Corrupt> {
+        self.pages.page(self.side, no).ok_or_else(|| Corrupt {
+            page: no,
+            offset: 0,
+            message: if (no as usize) < self.pages.pages.len() {
+                "the page's image before the transaction was not kept".into()
+            } else {
+                format!(
+                    "page {no} is past the end of the store ({} pages)",
+                    self.pages.pages.len()
+                )
+            },
+        })
+    }
+}
+
+/// Whether a page of the overflow chain at `first` was touched by the
+/// transaction (read before it; stops quietly at damage).
+fn chain_touched(pages: &Pages, first: u32, len: u32) -> bool {
+    OverflowChain::new(pages.view(Side::Before), first, len)
+        .map_while(Result::ok)
+        .any(|(p, _)| pages.is_touched(p))
 }
 
 /// One key whose value differs between the two sides.
@@ -766,14 +691,7 @@ fn collect_cells<'a>(
     }
     for (_, n) in nodes {
         for i in 0..n.nslots() {
-            let c = n.cell(i)?;
-            let bad = || Corrupt {
-                page: n.no,
-                offset: 0,
-                message: "bad leaf cell".into(),
-            };
-            let k = cell_key(c, true).ok_or_else(bad)?;
-            let v = leaf_value(c).ok_or_else(bad)?;
+            let (k, v, c) = n.entry(i)?;
             // Within a leaf the slots are in key order (checked when the
             // store was built); across leaves, check.
             if i == 0 && out.last().is_some_and(|l| l.0 >= k) {
@@ -805,7 +723,7 @@ fn diff_leaves<'a>(
     let load = |side: Side, v: LeafValue<'a>| -> std::result::Result<Cow<'a, [u8]>, Corrupt> {
         Ok(match v {
             LeafValue::Inline(x) => Cow::Borrowed(x),
-            LeafValue::Overflow { .. } => Cow::Owned(pages.value(side, v)?),
+            LeafValue::Overflow { .. } => read_value(pages.view(side), v)?,
         })
     };
     let mut out = Vec::new();
@@ -851,14 +769,7 @@ fn diff_leaves<'a>(
                     (
                         LeafValue::Overflow { len: l1, first: f1 },
                         LeafValue::Overflow { len: l2, first: f2 },
-                    ) if l1 == l2 && f1 == f2 => {
-                        let mut touched = false;
-                        pages.chain_pages(Side::Before, f1, l1, &mut |p| {
-                            touched |= pages.is_touched(p);
-                            !touched
-                        });
-                        (!touched).then_some(true)
-                    }
+                    ) if l1 == l2 && f1 == f2 => (!chain_touched(pages, f1, l1)).then_some(true),
                     _ => None,
                 };
                 if same == Some(true) && !keep_equal {
@@ -901,25 +812,11 @@ struct TableState {
     rel: Option<(u32, u32)>,
 }
 
-/// The fixed fields of a table entry: pk root, digest, unique roots, and
-/// where the definition starts.
-fn entry_head(b: &[u8]) -> Option<(u32, u64, Vec<u32>, usize)> {
-    if b.len() < 30 {
-        return None;
-    }
-    let n = u16::from_le_bytes([b[28], b[29]]) as usize;
-    let def_at = 30 + 4 * n;
-    if b.len() < def_at {
-        return None;
-    }
-    let roots = (0..n).map(|i| rd_u32(b, 30 + 4 * i)).collect();
-    Some((rd_u32(b, 0), rd_u64(b, 12), roots, def_at))
-}
-
 fn table_state(b: &[u8], lsn: u64) -> Result<TableState> {
     let e = decode_entry(b, 0).map_err(|e| Error::from(e).prefixed(lsn))?;
-    let (_, _, _, def_at) = entry_head(b)
-        .ok_or_else(|| Error::new(ErrorKind::Malformed, "short table entry").at(lsn, 0))?;
+    let def_at = decode_entry_head(b, 0)
+        .map_err(|e| Error::from(e).prefixed(lsn))?
+        .def_at;
     let mut hash_prefix = Vec::new();
     hash_prefix.extend_from_slice(e.def.database.as_bytes());
     hash_prefix.push(b'.');
@@ -927,7 +824,7 @@ fn table_state(b: &[u8], lsn: u64) -> Result<TableState> {
     hash_prefix.push(0);
     Ok(TableState {
         def: e.def,
-        def_bytes: b[def_at..].to_vec(),
+        def_bytes: b.get(def_at..).unwrap_or_default().to_vec(),
         pk_root: e.pk_root,
         unique_roots: e.unique_roots,
         digest: e.digest,
@@ -1311,7 +1208,9 @@ impl<W: Write> Converter<W> {
         }
         // The catalog.
         let new_cat_root = match pg.pages.first() {
-            Some(p0) if page_type(p0) == ptype::HEADER => rd_u32(p0, header::CATALOG_ROOT_AT),
+            Some(p0) if page_type(p0) == ptype::HEADER => {
+                Header::read(p0, pg.size).map_err(cx)?.catalog_root
+            }
             _ => NONE,
         };
         let mut after_attr: Vec<u64> = vec![0; pg.touched.len()];
@@ -1431,19 +1330,12 @@ impl<W: Write> Converter<W> {
                 }
                 let n = pg.node(Side::After, p).map_err(cx)?;
                 for s in 0..n.nslots() {
-                    // The cell kind byte, without slicing the cell.
-                    let kind =
-                        n.p.get(20 + 2 * s..22 + 2 * s)
-                            .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize + 2)
-                            .and_then(|at| n.p.get(at).copied());
-                    if kind != Some(replog_pagestore::page::CELL_OVERFLOW) {
+                    if !n.is_overflow(s) {
                         continue;
                     }
                     if let Ok(LeafValue::Overflow { len, first }) = n.value(s) {
-                        pg.chain_pages(Side::After, first, len, &mut |q| {
-                            ovf.push((q, tree, p));
-                            true
-                        });
+                        let chain = OverflowChain::new(pg.view(Side::After), first, len);
+                        ovf.extend(chain.map_while(Result::ok).map(|(q, _)| (q, tree, p)));
                     }
                 }
             }
@@ -1594,10 +1486,15 @@ impl<W: Write> Converter<W> {
         let mut creates = Vec::new();
         let mut alters = Vec::new();
         for (key, before, after) in changes {
-            match key.first() {
-                Some(0x01) => {
-                    let name = String::from_utf8(key[1..].to_vec())
-                        .map_err(|_| bad("a database name that is not UTF-8".into()))?;
+            let parsed = CatalogKey::parse(&key).map_err(|m| {
+                bad(format!(
+                    "catalog key {:02x?}: {m}",
+                    &key[..key.len().min(9)]
+                ))
+            })?;
+            match parsed {
+                CatalogKey::Database(name) => {
+                    let name = name.to_string();
                     match (before.is_some(), after.is_some()) {
                         (false, true) => {
                             self.dbs.insert(name.clone());
@@ -1610,10 +1507,7 @@ impl<W: Write> Converter<W> {
                         _ => {}
                     }
                 }
-                Some(0x02) if key.len() == 9 => {
-                    let mut idb = [0u8; 8];
-                    idb.copy_from_slice(&key[1..9]);
-                    let id = u64::from_be_bytes(idb);
+                CatalogKey::Table(id) => {
                     if id >= 1 << 56 {
                         return Err(bad(format!("table id {id} out of range")));
                     }
@@ -1641,9 +1535,8 @@ impl<W: Write> Converter<W> {
                             }
                         }
                         (Some(_), Some(a)) => {
-                            let Some((pk_root, digest, roots, def_at)) = entry_head(&a) else {
-                                return Err(bad(format!("short entry of table {id}")));
-                            };
+                            let head = decode_entry_head(&a, 0)
+                                .map_err(|e| Error::from(e).prefixed(lsn))?;
                             let Some(old) = self.tables.get(&id) else {
                                 return Err(bad(format!(
                                     "table {id} changed but was never created"
@@ -1651,7 +1544,8 @@ impl<W: Write> Converter<W> {
                             };
                             let old_digest = old.digest;
                             let old_auto_inc = old.auto_inc;
-                            let def_changed = a[def_at..] != old.def_bytes[..];
+                            let def_changed = a.get(head.def_at..).unwrap_or_default()
+                                != old.def_bytes.as_slice();
                             if def_changed {
                                 let old_state = old.clone();
                                 let mut st = table_state(&a, lsn)?;
@@ -1663,17 +1557,18 @@ impl<W: Write> Converter<W> {
                             } else {
                                 // TRUNCATE empties the table and sets the
                                 // counter back to 1; a DELETE never changes it.
-                                let auto_inc = rd_u64(&a, 4);
-                                let rows = rd_u64(&a, 20);
-                                let truncated = rows == 0 && auto_inc == 1 && old_auto_inc != 1;
+                                let truncated =
+                                    head.rows == 0 && head.auto_inc == 1 && old_auto_inc != 1;
                                 let t =
                                     self.tables.get_mut(&id).ok_or_else(|| bad("gone".into()))?;
-                                t.pk_root = pk_root;
-                                t.unique_roots = roots;
-                                t.digest = digest;
-                                t.auto_inc = auto_inc;
-                                self.digest =
-                                    self.digest.wrapping_sub(old_digest).wrapping_add(digest);
+                                t.pk_root = head.pk_root;
+                                t.unique_roots = head.unique_roots;
+                                t.digest = head.digest;
+                                t.auto_inc = head.auto_inc;
+                                self.digest = self
+                                    .digest
+                                    .wrapping_sub(old_digest)
+                                    .wrapping_add(head.digest);
                                 fates.insert(
                                     id,
                                     TableTx {
@@ -1693,13 +1588,7 @@ impl<W: Write> Converter<W> {
                 }
                 // A follower's replication position (store.md §11.3): the
                 // store's own bookkeeping, not a change of the data.
-                Some(0x03) => {}
-                _ => {
-                    return Err(bad(format!(
-                        "unknown catalog key {:02x?}",
-                        &key[..key.len().min(9)]
-                    )));
-                }
+                CatalogKey::Position => {}
             }
         }
         // CREATE DATABASE first, then drops (already queued), creates, alters.

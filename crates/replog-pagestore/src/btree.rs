@@ -10,9 +10,10 @@ use crate::page::{
     leaf_cell_overflow, leaf_value, ptype,
 };
 use crate::pager::Pager;
+use crate::read::{self, PageSource};
 
 /// Deepest tree accepted (a damaged tree must not recurse forever).
-const MAX_DEPTH: usize = 48;
+pub const MAX_DEPTH: usize = 48;
 
 /// The largest cell (2-byte slot included) a node of `page_size` takes, so
 /// that a node that overflows by one cell always splits into two that fit.
@@ -30,11 +31,13 @@ pub fn create(pg: &mut Pager) -> PResult<u32> {
     pg.alloc(ptype::LEAF)
 }
 
+/// A node of the pager (for the writers, which hold `&mut Pager`).
 fn node(pg: &Pager, no: u32) -> PResult<Node<'_>> {
-    Node::new(no, pg.get(no)?)
+    pg.node(no)
 }
 
-fn depth_check(no: u32, depth: usize) -> PResult<()> {
+/// Refuses a descent deeper than [`MAX_DEPTH`] at page `no`.
+pub fn depth_check(no: u32, depth: usize) -> PResult<()> {
     if depth > MAX_DEPTH {
         return Err(corrupt(no, 0, "B+tree deeper than 48 levels (a loop?)"));
     }
@@ -42,76 +45,95 @@ fn depth_check(no: u32, depth: usize) -> PResult<()> {
 }
 
 /// Reads a leaf value.
-pub fn load_value(pg: &Pager, v: LeafValue<'_>) -> PResult<Vec<u8>> {
-    match v {
-        LeafValue::Inline(b) => Ok(b.to_vec()),
-        LeafValue::Overflow { len, first } => pg.read_overflow(first, len),
-    }
+pub fn load_value<'a, S: PageSource<'a>>(src: S, v: LeafValue<'a>) -> PResult<Vec<u8>> {
+    read::read_value(src, v).map(std::borrow::Cow::into_owned)
 }
 
-/// The value stored under `key`.
-pub fn get(pg: &Pager, root: u32, key: &[u8]) -> PResult<Option<Vec<u8>>> {
+/// The leaf a descent from `root` with `key` ends at.
+pub fn leaf_for<'a, S: PageSource<'a>>(src: S, root: u32, key: &[u8]) -> PResult<Node<'a>> {
     let mut no = root;
     for depth in 0.. {
         depth_check(no, depth)?;
-        let n = node(pg, no)?;
+        let n = src.node(no)?;
         if n.is_leaf() {
-            return match n.search(key)? {
-                Ok(i) => load_value(pg, n.value(i)?).map(Some),
-                Err(_) => Ok(None),
-            };
+            return Ok(n);
         }
         no = n.child_at(n.child_index(key)?)?;
     }
-    Ok(None)
+    unreachable!("the depth check ends the descent")
 }
 
-/// Whether `key` is present (no value read).
-pub fn contains(pg: &Pager, root: u32, key: &[u8]) -> PResult<bool> {
+/// Whether node `target` is in the tree rooted at `root`: a descent from
+/// `root` with `target`'s first key passes through it (an empty node is in
+/// the tree only as its root). A damaged node on the way means no.
+pub fn reaches<'a, S: PageSource<'a>>(src: S, root: u32, target: u32) -> PResult<bool> {
+    let node = src.node(target)?;
+    if node.nslots() == 0 {
+        return Ok(root == target);
+    }
+    let key = node.key(0)?;
     let mut no = root;
-    for depth in 0.. {
-        depth_check(no, depth)?;
-        let n = node(pg, no)?;
+    for _ in 0..=MAX_DEPTH {
+        if no == target {
+            return Ok(true);
+        }
+        let Ok(n) = src.node(no) else {
+            return Ok(false);
+        };
         if n.is_leaf() {
-            return Ok(n.search(key)?.is_ok());
+            return Ok(false);
         }
         no = n.child_at(n.child_index(key)?)?;
     }
     Ok(false)
 }
 
-/// Visits every entry in key order; checks that keys strictly increase.
-pub fn scan(
-    pg: &Pager,
-    root: u32,
-    f: &mut dyn FnMut(&[u8], LeafValue<'_>) -> PResult<()>,
-) -> PResult<()> {
-    let mut last: Option<Vec<u8>> = None;
-    scan_rec(pg, root, 0, &mut last, f)
+/// The value stored under `key`.
+pub fn get<'a, S: PageSource<'a>>(src: S, root: u32, key: &[u8]) -> PResult<Option<Vec<u8>>> {
+    let n = leaf_for(src, root, key)?;
+    match n.search(key)? {
+        Ok(i) => load_value(src, n.value(i)?).map(Some),
+        Err(_) => Ok(None),
+    }
 }
 
-fn scan_rec(
-    pg: &Pager,
+/// Whether `key` is present (no value read).
+pub fn contains<'a, S: PageSource<'a>>(src: S, root: u32, key: &[u8]) -> PResult<bool> {
+    Ok(leaf_for(src, root, key)?.search(key)?.is_ok())
+}
+
+/// Visits every entry in key order; checks that keys strictly increase.
+pub fn scan<'a, S: PageSource<'a>>(
+    src: S,
+    root: u32,
+    f: &mut dyn FnMut(&'a [u8], LeafValue<'a>) -> PResult<()>,
+) -> PResult<()> {
+    let mut last: Option<&'a [u8]> = None;
+    scan_rec(src, root, 0, &mut last, f)
+}
+
+fn scan_rec<'a, S: PageSource<'a>>(
+    src: S,
     no: u32,
     depth: usize,
-    last: &mut Option<Vec<u8>>,
-    f: &mut dyn FnMut(&[u8], LeafValue<'_>) -> PResult<()>,
+    last: &mut Option<&'a [u8]>,
+    f: &mut dyn FnMut(&'a [u8], LeafValue<'a>) -> PResult<()>,
 ) -> PResult<()> {
     depth_check(no, depth)?;
-    let n = node(pg, no)?;
+    let n = src.node(no)?;
     if n.is_leaf() {
         for i in 0..n.nslots() {
-            let k = n.key(i)?;
-            if last.as_deref().is_some_and(|l| l >= k) {
+            let (k, v, _) = n.entry(i)?;
+            if last.is_some_and(|l| l >= k) {
                 return Err(corrupt(no, 0, "keys out of order"));
             }
-            f(k, n.value(i)?)?;
-            *last = Some(k.to_vec());
+            f(k, v)?;
+            *last = Some(k);
         }
         return Ok(());
     }
     for ci in 0..=n.nslots() {
-        scan_rec(pg, n.child_at(ci)?, depth + 1, last, f)?;
+        scan_rec(src, n.child_at(ci)?, depth + 1, last, f)?;
     }
     Ok(())
 }
@@ -215,7 +237,7 @@ fn insert_rec(
             Ok(i) => {
                 let prev = node(pg, no)?.cell(i)?.to_vec();
                 if let Some(v) = leaf_value(&prev) {
-                    *old = Some(load_value(pg, v)?);
+                    *old = Some(load_value(&*pg, v)?);
                 }
                 free_cell_value(pg, &prev)?;
                 page::remove_cell(no, pg.node_mut(no)?, i)?;
@@ -324,7 +346,7 @@ fn delete_rec(pg: &mut Pager, no: u32, key: &[u8], depth: usize) -> PResult<Opti
         let Ok(i) = pos else { return Ok(None) };
         let cell = node(pg, no)?.cell(i)?.to_vec();
         let v = leaf_value(&cell).ok_or_else(|| corrupt(no, 0, "bad leaf cell"))?;
-        let val = load_value(pg, v)?;
+        let val = load_value(&*pg, v)?;
         free_cell_value(pg, &cell)?;
         page::remove_cell(no, pg.node_mut(no)?, i)?;
         return Ok(Some(val));
@@ -377,13 +399,13 @@ fn rebalance(pg: &mut Pager, no: u32, ci: usize) -> PResult<()> {
 
 /// Checks a whole tree: node types, key order, separators bounding their
 /// subtrees, equal leaf depth, overflow chains. Returns the entry count.
-pub fn check(pg: &Pager, root: u32) -> PResult<u64> {
+pub fn check<'a, S: PageSource<'a>>(src: S, root: u32) -> PResult<u64> {
     let mut leaf_depth = None;
-    check_rec(pg, root, 0, None, None, &mut leaf_depth)
+    check_rec(src, root, 0, None, None, &mut leaf_depth)
 }
 
-fn check_rec(
-    pg: &Pager,
+fn check_rec<'a, S: PageSource<'a>>(
+    src: S,
     no: u32,
     depth: usize,
     lo: Option<&[u8]>,
@@ -391,7 +413,7 @@ fn check_rec(
     leaf_depth: &mut Option<usize>,
 ) -> PResult<u64> {
     depth_check(no, depth)?;
-    let n = node(pg, no)?;
+    let n = src.node(no)?;
     let mut prev: Option<&[u8]> = None;
     for i in 0..n.nslots() {
         let k = n.key(i)?;
@@ -406,7 +428,9 @@ fn check_rec(
         }
         for i in 0..n.nslots() {
             if let LeafValue::Overflow { len, first } = n.value(i)? {
-                pg.read_overflow(first, len)?;
+                for piece in read::OverflowChain::new(src, first, len) {
+                    piece?;
+                }
             }
         }
         return Ok(n.nslots() as u64);
@@ -419,7 +443,7 @@ fn check_rec(
         } else {
             Some(n.key(ci)?)
         };
-        total += check_rec(pg, n.child_at(ci)?, depth + 1, clo, chi, leaf_depth)?;
+        total += check_rec(src, n.child_at(ci)?, depth + 1, clo, chi, leaf_depth)?;
     }
     Ok(total)
 }

@@ -1,10 +1,17 @@
 //! The catalog's encodings (`formats/store.md` §7.6): catalog B+tree keys,
-//! table entries (tree roots, counters, the table definition) and rows.
+//! table entries (tree roots, counters, the table definition) and rows;
+//! and the catalog reader ([`read_catalog`]) over any [`PageSource`].
 
+use crate::btree;
+use crate::read::PageSource;
 use replog_core::codec::{self, Cursor};
 use replog_core::{Result, Value};
+use replog_store::digest::row_hash;
+use replog_store::snapshot::Position;
+use replog_store::storage::{primary_key, unique_key};
 use replog_store::types::UniqueKey;
 use replog_store::{Column, ColumnDefault, Row, SqlType, TableDef, TableId};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Catalog key of a database: `0x01 ‖ name`.
 pub fn db_key(name: &str) -> Vec<u8> {
@@ -24,6 +31,34 @@ pub fn table_key(id: TableId) -> Vec<u8> {
 /// `0x03 ‖ "position"` (at most one; absent until a follower applies a
 /// transaction, so a leader's catalog never holds it).
 pub const POSITION_KEY: &[u8] = b"\x03position";
+
+/// A catalog key, parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatalogKey<'a> {
+    /// `0x01 ‖ name`: a database.
+    Database(&'a str),
+    /// `0x02 ‖ id`: a table entry.
+    Table(TableId),
+    /// [`POSITION_KEY`]: the follower's replication position.
+    Position,
+}
+
+impl<'a> CatalogKey<'a> {
+    /// Parses a catalog key; `Err` says what is wrong with it.
+    pub fn parse(k: &'a [u8]) -> std::result::Result<CatalogKey<'a>, &'static str> {
+        match k.split_first() {
+            Some((0x01, name)) => std::str::from_utf8(name)
+                .map(CatalogKey::Database)
+                .map_err(|_| "database name is not UTF-8"),
+            Some((0x02, id)) => id
+                .try_into()
+                .map(|b| CatalogKey::Table(u64::from_be_bytes(b)))
+                .map_err(|_| "table key is not 0x02 and 8 bytes"),
+            _ if k == POSITION_KEY => Ok(CatalogKey::Position),
+            _ => Err("unknown catalog key"),
+        }
+    }
+}
 
 /// Length of an encoded position.
 pub const POSITION_LEN: usize = 42;
@@ -118,21 +153,52 @@ pub fn encode_entry(e: &TableEntry) -> std::result::Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Decodes an entry (`at`: offset for errors).
-pub fn decode_entry(b: &[u8], at: u64) -> Result<TableEntry> {
+/// A table entry's fields before the definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryHead {
+    /// Root of the primary-key tree.
+    pub pk_root: u32,
+    /// Next auto-increment value.
+    pub auto_inc: u64,
+    /// Table digest.
+    pub digest: u64,
+    /// Number of rows.
+    pub rows: u64,
+    /// Roots of the unique-key trees.
+    pub unique_roots: Vec<u32>,
+    /// Where the table definition starts in the entry.
+    pub def_at: usize,
+}
+
+/// Decodes an entry's fields up to the definition (`at`: offset for errors).
+pub fn decode_entry_head(b: &[u8], at: u64) -> Result<EntryHead> {
     let mut c = Cursor::new(b, at);
     let pk_root = c.u32("primary-key root")?;
     let auto_inc = c.u64("auto-increment")?;
     let digest = c.u64("digest")?;
     let rows = c.u64("row count")?;
     let n = c.u16("unique roots")?;
-    let mut unique_roots = Vec::new();
+    let mut unique_roots = Vec::with_capacity(n.into());
     for _ in 0..n {
         unique_roots.push(c.u32("unique root")?);
     }
+    Ok(EntryHead {
+        pk_root,
+        auto_inc,
+        digest,
+        rows,
+        unique_roots,
+        def_at: (c.offset() - at) as usize,
+    })
+}
+
+/// Decodes an entry (`at`: offset for errors).
+pub fn decode_entry(b: &[u8], at: u64) -> Result<TableEntry> {
+    let h = decode_entry_head(b, at)?;
+    let mut c = Cursor::new(b.get(h.def_at..).unwrap_or_default(), at + h.def_at as u64);
     let def = decode_def(&mut c)?;
     c.finish("table entry")?;
-    if def.unique_keys.len() != unique_roots.len() {
+    if def.unique_keys.len() != h.unique_roots.len() {
         return Err(replog_core::Error::malformed(
             at + 28,
             "unique-root count differs from the definition's unique keys",
@@ -140,11 +206,11 @@ pub fn decode_entry(b: &[u8], at: u64) -> Result<TableEntry> {
     }
     Ok(TableEntry {
         def,
-        pk_root,
-        unique_roots,
-        auto_inc,
-        digest,
-        rows,
+        pk_root: h.pk_root,
+        unique_roots: h.unique_roots,
+        auto_inc: h.auto_inc,
+        digest: h.digest,
+        rows: h.rows,
     })
 }
 
@@ -400,4 +466,137 @@ pub fn decode_row(b: &[u8], ncols: usize, at: u64) -> Result<Row> {
     }
     c.finish("row")?;
     Ok(row)
+}
+
+// ----- reading the catalog from pages ---------------------------------------
+
+/// The catalog's contents.
+#[derive(Debug, Default, Clone)]
+pub struct Catalog {
+    /// Databases.
+    pub databases: BTreeSet<String>,
+    /// Table ids by (database, name).
+    pub names: BTreeMap<(String, String), TableId>,
+    /// Table entries by id.
+    pub tables: BTreeMap<TableId, TableEntry>,
+    /// The follower's replication position (catalog key 0x03).
+    pub position: Option<Position>,
+}
+
+impl Catalog {
+    /// The store digest: the sum of the table digests (`formats/store.md` §2).
+    pub fn digest(&self) -> u64 {
+        self.tables
+            .values()
+            .fold(0u64, |a, t| a.wrapping_add(t.digest))
+    }
+}
+
+/// Reads the catalog tree at `root` of the pages of `src`;
+/// `last_table_id` is the header's. With `verify`, also checks every
+/// table's trees: structure and order, row decoding, row count, digest,
+/// unique indexes.
+pub fn read_catalog<'a, S: PageSource<'a>>(
+    src: S,
+    root: u32,
+    last_table_id: u64,
+    verify: bool,
+) -> std::result::Result<Catalog, String> {
+    let mut cat = Catalog::default();
+    let mut err: Option<String> = None;
+    if verify {
+        btree::check(src, root).map_err(|e| format!("catalog: {e}"))?;
+    }
+    btree::scan(src, root, &mut |k, v| {
+        let val = crate::read::read_value(src, v)?;
+        match CatalogKey::parse(k) {
+            Ok(CatalogKey::Database(n)) => {
+                cat.databases.insert(n.to_string());
+            }
+            Ok(CatalogKey::Table(id)) => match decode_entry(&val, 0) {
+                Ok(e) => {
+                    let key = (e.def.database.clone(), e.def.name.clone());
+                    if cat.names.insert(key, id).is_some() {
+                        err = Some(format!("table name of id {id} used twice"));
+                    }
+                    cat.tables.insert(id, e);
+                }
+                Err(e) => err = Some(format!("table {id}: {e}")),
+            },
+            Ok(CatalogKey::Position) => match decode_position(&val, 0) {
+                Ok(p) => cat.position = Some(p),
+                Err(e) => err = Some(format!("replication position: {e}")),
+            },
+            Err(m) => err = Some(m.into()),
+        }
+        Ok(())
+    })
+    .map_err(|e| format!("catalog: {e}"))?;
+    if let Some(e) = err {
+        return Err(e);
+    }
+    if last_table_id < cat.tables.keys().next_back().copied().unwrap_or(0) {
+        return Err("a table id is above the last one handed out".into());
+    }
+    if verify {
+        for (id, t) in &cat.tables {
+            verify_table(src, t)
+                .map_err(|e| format!("table {id} ({}): {e}", t.def.qualified_name()))?;
+            if !cat.databases.contains(&t.def.database) {
+                return Err(format!("table {id} is in a database that does not exist"));
+            }
+        }
+    }
+    Ok(cat)
+}
+
+fn verify_table<'a, S: PageSource<'a>>(src: S, t: &TableEntry) -> std::result::Result<(), String> {
+    let n = btree::check(src, t.pk_root).map_err(|e| e.to_string())?;
+    if n != t.rows {
+        return Err(format!("{n} rows in the tree, {} in the catalog", t.rows));
+    }
+    let mut digest = 0u64;
+    let mut uniques: Vec<BTreeMap<Vec<u8>, Vec<u8>>> = vec![BTreeMap::new(); t.unique_roots.len()];
+    let mut problem = None;
+    btree::scan(src, t.pk_root, &mut |k, v| {
+        let b = crate::read::read_value(src, v)?;
+        match decode_row(&b, t.def.columns.len(), 0) {
+            Ok(row) => {
+                if primary_key(&t.def, &row) != k {
+                    problem = Some("a row is filed under another key".to_string());
+                }
+                digest = digest.wrapping_add(row_hash(&t.def, &row));
+                for (u, m) in t.def.unique_keys.iter().zip(uniques.iter_mut()) {
+                    if let Some(uk) = unique_key(&u.columns, &row) {
+                        m.insert(uk, k.to_vec());
+                    }
+                }
+            }
+            Err(e) => problem = Some(format!("row does not decode: {e}")),
+        }
+        Ok(())
+    })
+    .map_err(|e| e.to_string())?;
+    if let Some(p) = problem {
+        return Err(p);
+    }
+    if digest != t.digest {
+        return Err(format!(
+            "digest of the rows {digest:016x} differs from the catalog's {:016x}",
+            t.digest
+        ));
+    }
+    for ((u, &root), want) in t.def.unique_keys.iter().zip(&t.unique_roots).zip(&uniques) {
+        btree::check(src, root).map_err(|e| format!("unique key {}: {e}", u.name))?;
+        let mut got = BTreeMap::new();
+        btree::scan(src, root, &mut |k, v| {
+            got.insert(k.to_vec(), crate::read::read_value(src, v)?.into_owned());
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+        if &got != want {
+            return Err(format!("unique key {} does not match the rows", u.name));
+        }
+    }
+    Ok(())
 }

@@ -17,6 +17,7 @@
 //! and appends after it. Damage with valid frames after it, or in any
 //! segment but the last, is not an interrupted write: it is refused.
 
+use crate::read::PageSource;
 use crate::wal::{self, RedoOptions, RedoReport, Sink};
 use crate::{Options, PageStore};
 use replog_core::reader::{DamageKind, LogReader, ReaderOptions, SegmentInput, segment_paths};
@@ -510,11 +511,11 @@ fn read_image(dir: &Path, page_size: usize) -> Option<(ImageHeader, Vec<Vec<u8>>
         last_state: u64_at(48),
     };
     let n = u32_at(56) as usize;
-    let body = &data[IMAGE_HEADER_LEN..];
-    if n.checked_mul(page_size) != Some(body.len()) || n == 0 {
+    let body = crate::read::PageFile::new(data.get(IMAGE_HEADER_LEN..)?, page_size)?;
+    if n != body.page_count() as usize || n == 0 {
         return None;
     }
-    let pages = body.chunks_exact(page_size).map(<[u8]>::to_vec).collect();
+    let pages = body.to_page_list();
     let _ = h.page_size;
     Some((h, pages))
 }

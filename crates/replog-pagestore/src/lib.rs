@@ -8,7 +8,16 @@
 //!   B+tree, every table has a primary-key B+tree (order-preserving key →
 //!   encoded row, large rows in overflow chains) and one B+tree per unique
 //!   key (unique key → primary key); released pages form a free list. The
-//!   layout is specified in `formats/store.md` §7.
+//!   layout is specified in `formats/store.md` §7 and defined in code once,
+//!   in [`page`].
+//! - Pages are read through [`PageSource`] ([`read`]), implemented for the
+//!   store's pager, for a list of page buffers ([`PageList`]: the pages a
+//!   redo of the WAL builds) and for a page file or image in memory
+//!   ([`PageFile`]); the logical decoding of physical logs
+//!   (`replog_convert::from_physical`) implements it for the pages before
+//!   and after a transaction. The B+tree readers ([`btree`]), overflow
+//!   chains ([`read::OverflowChain`]) and the catalog reader
+//!   ([`catalog::read_catalog`]) are written once over it.
 //! - A transaction's page changes are kept in memory (no-steal). At
 //!   [`PageStore::commit`] they become PAGE_INIT / PAGE_DELTA / PAGE_IMAGE /
 //!   PAGE_FREE records between BEGIN and COMMIT (with the store digests
@@ -58,13 +67,15 @@ pub mod catalog;
 mod dir;
 pub mod page;
 pub mod pager;
+pub mod read;
 mod wal;
 
 pub use dir::{DirRecovery, IMAGE_FILE, WAL_DIR};
 pub use page::Corrupt;
+pub use read::{PageFile, PageList, PageSource};
 pub use wal::{RedoOptions, RedoReport, StateMismatch};
 
-use catalog::TableEntry;
+use catalog::{Catalog, TableEntry};
 use page::{NONE, ptype};
 use pager::Pager;
 use replog_core::reader::{LogReader, SegmentInput};
@@ -76,7 +87,7 @@ use replog_store::snapshot::Position;
 use replog_store::storage::{duplicate_key_error, primary_key, unique_key};
 use replog_store::{Environment, Error, ErrorKind, Row, Storage, Store, TableDef, TableId};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use wal::Sink;
 
@@ -152,15 +163,6 @@ pub struct WalStats {
     pub checkpoints: u64,
     /// Bytes of page-record bodies.
     pub body_bytes: u64,
-}
-
-#[derive(Debug, Default, Clone)]
-struct Catalog {
-    databases: BTreeSet<String>,
-    names: BTreeMap<(String, String), TableId>,
-    tables: BTreeMap<TableId, TableEntry>,
-    /// The follower's replication position (catalog key 0x03).
-    position: Option<Position>,
 }
 
 #[derive(Debug)]
@@ -683,11 +685,8 @@ impl PageStore {
         // The committed header (not the working one) describes the pages.
         let (count, free, root) = match inner.pager.committed.first() {
             None => (0, NONE, NONE),
-            Some(h) => (
-                page::rd_u32(h, page::header::PAGE_COUNT_AT).unwrap_or(0),
-                page::rd_u32(h, page::header::FREE_HEAD_AT).unwrap_or(NONE),
-                0,
-            ),
+            Some(h) => page::Header::read(h, inner.pager.page_size)
+                .map_or((0, NONE, 0), |h| (h.page_count, h.free_head, 0)),
         };
         let cp = PhysicalRecord::Checkpoint(Checkpoint {
             offset: 0,
@@ -884,133 +883,19 @@ impl PageStore {
 /// The store digest (sum of the catalog's table digests) of committed
 /// pages, read from the header page and the catalog tree.
 pub(crate) fn pages_digest(
-    pages: &mut Vec<Vec<u8>>,
+    pages: &[Vec<u8>],
     page_size: usize,
 ) -> std::result::Result<u64, String> {
-    let mut pager = Pager::new(page_size);
-    pager.committed = std::mem::take(pages);
-    let r = pager
-        .load_header()
-        .map_err(|e| e.to_string())
-        .and_then(|()| load_catalog(&pager, false))
-        .map(|c| {
-            c.tables
-                .values()
-                .fold(0u64, |a, t| a.wrapping_add(t.digest))
-        });
-    *pages = std::mem::take(&mut pager.committed);
-    r
+    let src = read::PageList::new(pages, page_size);
+    let h = src.header().map_err(|e| e.to_string())?;
+    h.check_count(pages.len()).map_err(|e| e.to_string())?;
+    let c = catalog::read_catalog(src, h.catalog_root, h.last_table_id, false)?;
+    Ok(c.digest())
 }
 
-/// Reads the catalog tree; with `verify`, also checks every table's trees:
-/// structure and order, row decoding, row count, digest, unique indexes.
+/// Reads the pager's catalog ([`catalog::read_catalog`]).
 fn load_catalog(pager: &Pager, verify: bool) -> std::result::Result<Catalog, String> {
-    let mut cat = Catalog::default();
-    let mut err: Option<String> = None;
-    let root = pager.catalog_root;
-    if verify {
-        btree::check(pager, root).map_err(|e| format!("catalog: {e}"))?;
-    }
-    btree::scan(pager, root, &mut |k, v| {
-        let val = btree::load_value(pager, v)?;
-        match k.split_first() {
-            Some((0x01, name)) => match std::str::from_utf8(name) {
-                Ok(n) => {
-                    cat.databases.insert(n.to_string());
-                }
-                Err(_) => err = Some("database name is not UTF-8".into()),
-            },
-            Some((0x02, id)) if id.len() == 8 => {
-                let mut b = [0u8; 8];
-                b.copy_from_slice(id);
-                let id = u64::from_be_bytes(b);
-                match catalog::decode_entry(&val, 0) {
-                    Ok(e) => {
-                        let key = (e.def.database.clone(), e.def.name.clone());
-                        if cat.names.insert(key, id).is_some() {
-                            err = Some(format!("table name of id {id} used twice"));
-                        }
-                        cat.tables.insert(id, e);
-                    }
-                    Err(e) => err = Some(format!("table {id}: {e}")),
-                }
-            }
-            Some((0x03, b"position")) => match catalog::decode_position(&val, 0) {
-                Ok(p) => cat.position = Some(p),
-                Err(e) => err = Some(format!("replication position: {e}")),
-            },
-            _ => err = Some("unknown catalog key".into()),
-        }
-        Ok(())
-    })
-    .map_err(|e| format!("catalog: {e}"))?;
-    if let Some(e) = err {
-        return Err(e);
-    }
-    if pager.last_table_id < cat.tables.keys().next_back().copied().unwrap_or(0) {
-        return Err("a table id is above the last one handed out".into());
-    }
-    if verify {
-        for (id, t) in &cat.tables {
-            verify_table(pager, t)
-                .map_err(|e| format!("table {id} ({}): {e}", t.def.qualified_name()))?;
-            if !cat.databases.contains(&t.def.database) {
-                return Err(format!("table {id} is in a database that does not exist"));
-            }
-        }
-    }
-    Ok(cat)
-}
-
-fn verify_table(pager: &Pager, t: &TableEntry) -> std::result::Result<(), String> {
-    let n = btree::check(pager, t.pk_root).map_err(|e| e.to_string())?;
-    if n != t.rows {
-        return Err(format!("{n} rows in the tree, {} in the catalog", t.rows));
-    }
-    let mut digest = 0u64;
-    let mut uniques: Vec<BTreeMap<Vec<u8>, Vec<u8>>> = vec![BTreeMap::new(); t.unique_roots.len()];
-    let mut problem = None;
-    btree::scan(pager, t.pk_root, &mut |k, v| {
-        let b = btree::load_value(pager, v)?;
-        match catalog::decode_row(&b, t.def.columns.len(), 0) {
-            Ok(row) => {
-                if primary_key(&t.def, &row) != k {
-                    problem = Some("a row is filed under another key".to_string());
-                }
-                digest = digest.wrapping_add(row_hash(&t.def, &row));
-                for (u, m) in t.def.unique_keys.iter().zip(uniques.iter_mut()) {
-                    if let Some(uk) = unique_key(&u.columns, &row) {
-                        m.insert(uk, k.to_vec());
-                    }
-                }
-            }
-            Err(e) => problem = Some(format!("row does not decode: {e}")),
-        }
-        Ok(())
-    })
-    .map_err(|e| e.to_string())?;
-    if let Some(p) = problem {
-        return Err(p);
-    }
-    if digest != t.digest {
-        return Err(format!(
-            "digest of the rows {digest:016x} differs from the catalog's {:016x}",
-            t.digest
-        ));
-    }
-    for ((u, &root), want) in t.def.unique_keys.iter().zip(&t.unique_roots).zip(&uniques) {
-        btree::check(pager, root).map_err(|e| format!("unique key {}: {e}", u.name))?;
-        let mut got = BTreeMap::new();
-        btree::scan(pager, root, &mut |k, v| {
-            got.insert(k.to_vec(), btree::load_value(pager, v)?);
-            Ok(())
-        })
-        .map_err(|e| e.to_string())?;
-        if &got != want {
-            return Err(format!("unique key {} does not match the rows", u.name));
-        }
-    }
-    Ok(())
+    catalog::read_catalog(pager, pager.catalog_root, pager.last_table_id, verify)
 }
 
 impl Storage for PageStore {

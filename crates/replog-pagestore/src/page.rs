@@ -66,6 +66,86 @@ pub mod header {
     pub const END: usize = 52;
 }
 
+/// The header page's fields (page 0, `formats/store.md` §7.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// Pages allocated.
+    pub page_count: u32,
+    /// First free page, or [`NONE`].
+    pub free_head: u32,
+    /// Root of the catalog B+tree.
+    pub catalog_root: u32,
+    /// The last table id handed out.
+    pub last_table_id: u64,
+}
+
+impl Header {
+    /// Reads and checks the header page `p` of a store of `page_size`-byte
+    /// pages: page type, magic, page size, page format. The page pointers
+    /// are not checked against the page count (the caller knows the pages).
+    pub fn read(p: &[u8], page_size: usize) -> PResult<Header> {
+        let t = p.get(TYPE_AT).copied().unwrap_or(ptype::FREE);
+        if t != ptype::HEADER {
+            return Err(corrupt(
+                0,
+                TYPE_AT,
+                format!("page 0 has page type {t}, not a header page"),
+            ));
+        }
+        if p.get(header::MAGIC_AT..header::MAGIC_AT + 8) != Some(&header::MAGIC[..]) {
+            return Err(corrupt(0, header::MAGIC_AT, "bad magic"));
+        }
+        let field = |at: usize| rd_u32(p, at).ok_or_else(|| corrupt(0, at, "header past the page"));
+        let ps = field(header::PAGE_SIZE_AT)? as usize;
+        if ps != page_size {
+            return Err(corrupt(
+                0,
+                header::PAGE_SIZE_AT,
+                format!("header says page size {ps}, the pages are {page_size}"),
+            ));
+        }
+        let fmt = rd_u16(p, header::FORMAT_AT).unwrap_or(0);
+        if fmt != replog_physical::PAGE_FORMAT_VERSION {
+            return Err(corrupt(
+                0,
+                header::FORMAT_AT,
+                format!("page format {fmt} is not supported"),
+            ));
+        }
+        Ok(Header {
+            page_count: field(header::PAGE_COUNT_AT)?,
+            free_head: field(header::FREE_HEAD_AT)?,
+            catalog_root: field(header::CATALOG_ROOT_AT)?,
+            last_table_id: rd_u64(p, header::LAST_TABLE_ID_AT)
+                .ok_or_else(|| corrupt(0, header::LAST_TABLE_ID_AT, "header past the page"))?,
+        })
+    }
+
+    /// Checks the header against the `count` pages the store has: the
+    /// page count, and the free-list head and catalog root inside it.
+    pub fn check_count(&self, count: usize) -> PResult<()> {
+        if self.page_count as usize != count || count == 0 {
+            return Err(corrupt(
+                0,
+                header::PAGE_COUNT_AT,
+                format!(
+                    "header counts {} pages, the store has {count}",
+                    self.page_count
+                ),
+            ));
+        }
+        for (at, v) in [
+            (header::FREE_HEAD_AT, self.free_head),
+            (header::CATALOG_ROOT_AT, self.catalog_root),
+        ] {
+            if v != NONE && v >= self.page_count {
+                return Err(corrupt(0, at, "page pointer past the end"));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Leaf cell kinds.
 pub const CELL_INLINE: u8 = 0;
 /// The value is in an overflow chain.
@@ -200,6 +280,13 @@ impl<'a> Node<'a> {
     }
 
     fn slot(&self, i: usize) -> PResult<usize> {
+        if i >= self.nslots() {
+            return Err(corrupt(
+                self.no,
+                NSLOTS_AT,
+                format!("cell {i} of a node of {} cells", self.nslots()),
+            ));
+        }
         let off = rd_u16(self.p, NODE_HEADER + 2 * i)
             .ok_or_else(|| corrupt(self.no, NODE_HEADER + 2 * i, "slot past the page"))?
             as usize;
@@ -214,7 +301,13 @@ impl<'a> Node<'a> {
     }
 
     /// The whole cell `i` (its bytes).
+    #[inline]
     pub fn cell(&self, i: usize) -> PResult<&'a [u8]> {
+        self.cell_at(i).map(|(_, c)| c)
+    }
+
+    /// Cell `i` and its offset in the page.
+    fn cell_at(&self, i: usize) -> PResult<(usize, &'a [u8])> {
         let off = self.slot(i)?;
         let bad = || corrupt(self.no, off, "cell runs past the page");
         let klen = rd_u16(self.p, off).ok_or_else(bad)? as usize;
@@ -230,19 +323,20 @@ impl<'a> Node<'a> {
         } else {
             6 + klen
         };
-        self.p.get(off..off + len).ok_or_else(bad)
+        self.p.get(off..off + len).map(|c| (off, c)).ok_or_else(bad)
     }
 
     /// The key of cell `i`.
+    #[inline]
     pub fn key(&self, i: usize) -> PResult<&'a [u8]> {
-        let c = self.cell(i)?;
-        cell_key(c, self.is_leaf()).ok_or_else(|| corrupt(self.no, 0, "bad cell"))
+        let (off, c) = self.cell_at(i)?;
+        cell_key(c, self.is_leaf()).ok_or_else(|| corrupt(self.no, off, "bad cell"))
     }
 
     /// The child of branch cell `i`.
     pub fn child(&self, i: usize) -> PResult<u32> {
-        let c = self.cell(i)?;
-        rd_u32(c, 2).ok_or_else(|| corrupt(self.no, 0, "bad branch cell"))
+        let (off, c) = self.cell_at(i)?;
+        rd_u32(c, 2).ok_or_else(|| corrupt(self.no, off, "bad branch cell"))
     }
 
     /// The child a branch descends into at child index `ci` (0 = child0).
@@ -255,9 +349,40 @@ impl<'a> Node<'a> {
     }
 
     /// The value of leaf cell `i`.
+    #[inline]
     pub fn value(&self, i: usize) -> PResult<LeafValue<'a>> {
-        let c = self.cell(i)?;
-        leaf_value(c).ok_or_else(|| corrupt(self.no, 0, "bad leaf cell"))
+        let (off, c) = self.cell_at(i)?;
+        leaf_value(c).ok_or_else(|| corrupt(self.no, off, "bad leaf cell"))
+    }
+
+    /// Key and value of leaf cell `i`, with the whole cell.
+    #[inline]
+    pub fn entry(&self, i: usize) -> PResult<(&'a [u8], LeafValue<'a>, &'a [u8])> {
+        let (off, c) = self.cell_at(i)?;
+        let bad = || corrupt(self.no, off, "bad leaf cell");
+        Ok((
+            cell_key(c, true).ok_or_else(bad)?,
+            leaf_value(c).ok_or_else(bad)?,
+            c,
+        ))
+    }
+
+    /// Whether leaf cell `i` keeps its value in an overflow chain (reads
+    /// the cell's kind byte only; `false` for a branch or damage).
+    #[inline]
+    pub fn is_overflow(&self, i: usize) -> bool {
+        self.is_leaf()
+            && self
+                .slot(i)
+                .ok()
+                .and_then(|off| self.p.get(off + 2))
+                .is_some_and(|&k| k == CELL_OVERFLOW)
+    }
+
+    /// The free space between the slot array and the cell area: the only
+    /// bytes of a node no reader looks at.
+    pub fn free_space(&self) -> std::ops::Range<usize> {
+        NODE_HEADER + 2 * self.nslots()..self.cell_start()
     }
 
     /// Binary search: `Ok(i)` if cell `i` has `key`, else `Err(insertion point)`.

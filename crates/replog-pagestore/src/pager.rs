@@ -2,7 +2,8 @@
 //! page allocation with a free list, overflow chains, and the translation
 //! of a transaction's page changes into physical log records.
 
-use crate::page::{self, NONE, PResult, corrupt, header, ptype, rd_u32, rd_u64, wr};
+use crate::page::{self, NONE, PResult, corrupt, header, ptype, rd_u32, wr};
+use crate::read::{self, past_end};
 use replog_physical::page::{page_lsn, page_type};
 use replog_physical::{DeltaRange, PageRef, PhysicalRecord, encode_delta, encode_image};
 use std::collections::BTreeMap;
@@ -44,14 +45,7 @@ impl Pager {
     /// The current (working) contents of page `no`.
     pub fn get(&self, no: u32) -> PResult<&[u8]> {
         if no >= self.page_count {
-            return Err(corrupt(
-                no,
-                0,
-                format!(
-                    "page {no} is past the end of the store ({} pages)",
-                    self.page_count
-                ),
-            ));
+            return Err(past_end(no, self.page_count));
         }
         if let Some(p) = self.dirty.get(&no) {
             return Ok(p);
@@ -156,52 +150,19 @@ impl Pager {
         Ok(next)
     }
 
-    /// Calls `f` on each page of an overflow chain of `len` bytes, checking
-    /// the chain; returns the pages.
-    fn overflow_pages(&self, first: u32, len: u32) -> PResult<Vec<u32>> {
-        let cap = self.overflow_capacity();
-        let mut left = len as usize;
-        let mut no = first;
-        let mut pages = Vec::new();
-        while left > 0 {
-            if pages.len() > self.page_count as usize {
-                return Err(corrupt(no, 0, "overflow chain loops"));
-            }
-            let p = self.get(no)?;
-            if page_type(p) != ptype::OVERFLOW {
-                return Err(corrupt(no, page::TYPE_AT, "not an overflow page"));
-            }
-            let n = rd_u32(p, page::OVF_LEN_AT).unwrap_or(0) as usize;
-            if n == 0 || n > cap || n > left {
-                return Err(corrupt(no, page::OVF_LEN_AT, "bad overflow length"));
-            }
-            pages.push(no);
-            left -= n;
-            no = rd_u32(p, page::NEXT_AT).unwrap_or(NONE);
-        }
-        if no != NONE {
-            return Err(corrupt(no, 0, "overflow chain longer than its value"));
-        }
-        Ok(pages)
-    }
-
     /// Reads an overflow chain of `len` bytes.
     pub fn read_overflow(&self, first: u32, len: u32) -> PResult<Vec<u8>> {
-        let mut out = Vec::with_capacity(len as usize);
-        for no in self.overflow_pages(first, len)? {
-            let p = self.get(no)?;
-            let n = rd_u32(p, page::OVF_LEN_AT).unwrap_or(0) as usize;
-            let d = p
-                .get(page::OVF_DATA_AT..page::OVF_DATA_AT + n)
-                .ok_or_else(|| corrupt(no, page::OVF_DATA_AT, "overflow data past the page"))?;
-            out.extend_from_slice(d);
-        }
+        let mut out = Vec::new();
+        read::read_overflow(self, first, len, &mut out)?;
         Ok(out)
     }
 
     /// Frees an overflow chain.
     pub fn free_overflow(&mut self, first: u32, len: u32) -> PResult<()> {
-        for no in self.overflow_pages(first, len)? {
+        let pages = read::OverflowChain::new(&*self, first, len)
+            .map(|r| r.map(|(no, _)| no))
+            .collect::<PResult<Vec<u32>>>()?;
+        for no in pages {
             self.free(no)?;
         }
         Ok(())
@@ -244,54 +205,13 @@ impl Pager {
             .committed
             .first()
             .ok_or_else(|| corrupt(0, 0, "the store has no header page"))?;
-        if page_type(p) != ptype::HEADER {
-            return Err(corrupt(0, page::TYPE_AT, "page 0 is not a header page"));
-        }
-        if p.get(header::MAGIC_AT..header::MAGIC_AT + 8) != Some(&header::MAGIC[..]) {
-            return Err(corrupt(0, header::MAGIC_AT, "bad magic"));
-        }
-        let ps = rd_u32(p, header::PAGE_SIZE_AT).unwrap_or(0) as usize;
-        if ps != self.page_size {
-            return Err(corrupt(
-                0,
-                header::PAGE_SIZE_AT,
-                format!(
-                    "header says page size {ps}, the pages are {}",
-                    self.page_size
-                ),
-            ));
-        }
-        let fmt = page::rd_u16(p, header::FORMAT_AT).unwrap_or(0);
-        if fmt != replog_physical::PAGE_FORMAT_VERSION {
-            return Err(corrupt(
-                0,
-                header::FORMAT_AT,
-                format!("page format {fmt} is not supported"),
-            ));
-        }
-        let count = rd_u32(p, header::PAGE_COUNT_AT).unwrap_or(0);
-        if count as usize != self.committed.len() || count == 0 {
-            return Err(corrupt(
-                0,
-                header::PAGE_COUNT_AT,
-                format!(
-                    "header counts {count} pages, the store has {}",
-                    self.committed.len()
-                ),
-            ));
-        }
+        let h = page::Header::read(p, self.page_size)?;
+        h.check_count(self.committed.len())?;
+        let count = h.page_count;
         self.page_count = count;
-        self.free_head = rd_u32(p, header::FREE_HEAD_AT).unwrap_or(NONE);
-        self.catalog_root = rd_u32(p, header::CATALOG_ROOT_AT).unwrap_or(NONE);
-        self.last_table_id = rd_u64(p, header::LAST_TABLE_ID_AT).unwrap_or(0);
-        for (at, v) in [
-            (header::FREE_HEAD_AT, self.free_head),
-            (header::CATALOG_ROOT_AT, self.catalog_root),
-        ] {
-            if v != NONE && v >= count {
-                return Err(corrupt(0, at, "page pointer past the end"));
-            }
-        }
+        self.free_head = h.free_head;
+        self.catalog_root = h.catalog_root;
+        self.last_table_id = h.last_table_id;
         self.dirty.clear();
         Ok(())
     }
