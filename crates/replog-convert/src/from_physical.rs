@@ -2,7 +2,12 @@
 //!
 //! The row changes (schema changes included) are recovered from the page
 //! changes alone, with the catalog the pages themselves hold
-//! (`formats/store.md` §7): no side channel.
+//! (`formats/store.md` §7): no side channel. The mapping from page changes
+//! to row changes is specified in `formats/store.md` §12. This module
+//! holds that logic only: pages, nodes, overflow chains, the header and
+//! catalog entries are read with the page store's readers
+//! (`replog_pagestore::read::PageSource`, implemented here for the pages
+//! before and after a transaction).
 //!
 //! The converter keeps the committed page images, exactly as redo builds
 //! them. For every committed WAL transaction it notes the pages the
