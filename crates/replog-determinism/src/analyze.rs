@@ -1,6 +1,7 @@
 //! The static analyzer: parses one statement (sqlparser, MySQL dialect) and
 //! applies the rules.
 
+use replog_store::deep::{self, operand};
 use serde::Serialize;
 use sqlparser::ast::{
     AlterTableOperation, Assignment, AssignmentTarget, BinaryOperator, Delete, Expr, FromTable,
@@ -136,8 +137,17 @@ pub fn analyze(
     context: &ContextFlags,
     schema: &SchemaTracker,
 ) -> Result<Analysis, AnalyzeError> {
-    let stmts = parse(sql)?;
-    Ok(analyze_parsed(&stmts, context, schema))
+    deep::with_stack(sql.len(), || {
+        let stmts = parse(sql)?;
+        if deep::too_deep(sql, &stmts) {
+            deep::dismantle(stmts);
+            return Err(AnalyzeError {
+                statement: shorten(sql, 200),
+                message: deep::too_deep_message(),
+            });
+        }
+        Ok(analyze_parsed(&stmts, context, schema))
+    })
 }
 
 /// [`analyze()`] of a statement already parsed (sqlparser's MySQL dialect),
@@ -305,8 +315,9 @@ enum Order {
 
 #[derive(Default)]
 struct Facts {
-    /// (upper-case name, argument count).
-    functions: Vec<(String, usize, Vec<Expr>)>,
+    /// (upper-case name, argument count, first argument when it is an
+    /// unsigned integer literal).
+    functions: Vec<(String, usize, Option<u32>)>,
     user_vars: Vec<String>,
     /// (scope, lower-case name).
     sys_vars: Vec<(Option<String>, String)>,
@@ -338,11 +349,77 @@ impl Walker<'_> {
         } else if !quoted && NILADIC.iter().any(|n| n.eq_ignore_ascii_case(name)) {
             self.facts
                 .functions
-                .push((name.to_ascii_uppercase(), 0, Vec::new()));
+                .push((name.to_ascii_uppercase(), 0, None));
         }
     }
 
+    /// Gathers the facts of `e`. A chain of operators (see
+    /// [`operand`]) nests as deep as it is long: it is walked in a loop,
+    /// operand first, in the order a recursive walk would take.
     fn expr(&mut self, e: &Expr) {
+        let Some(first) = operand(e) else {
+            return self.node(e);
+        };
+        if operand(first).is_none() {
+            self.node(first);
+            return self.rest(e);
+        }
+        let mut chain = vec![e];
+        let mut cur = first;
+        while let Some(next) = operand(cur) {
+            chain.push(cur);
+            cur = next;
+        }
+        self.node(cur);
+        for n in chain.iter().rev() {
+            self.rest(n);
+        }
+    }
+
+    /// The subexpressions of a chained form (see [`operand`]) other than
+    /// its operand.
+    fn rest(&mut self, e: &Expr) {
+        match e {
+            Expr::BinaryOp { right: b, .. }
+            | Expr::AnyOp { right: b, .. }
+            | Expr::AllOp { right: b, .. }
+            | Expr::IsDistinctFrom(_, b)
+            | Expr::IsNotDistinctFrom(_, b)
+            | Expr::AtTimeZone { time_zone: b, .. }
+            | Expr::RLike { pattern: b, .. }
+            | Expr::InUnnest { array_expr: b, .. } => self.expr(b),
+            Expr::Like {
+                pattern,
+                escape_char,
+                ..
+            }
+            | Expr::ILike {
+                pattern,
+                escape_char,
+                ..
+            }
+            | Expr::SimilarTo {
+                pattern,
+                escape_char,
+                ..
+            } => {
+                self.expr(pattern);
+                if let Some(c) = escape_char {
+                    self.expr(c);
+                }
+            }
+            Expr::InList { list, .. } => self.exprs(list),
+            Expr::InSubquery { subquery, .. } => self.query(subquery),
+            Expr::Between { low, high, .. } => {
+                self.expr(low);
+                self.expr(high);
+            }
+            _ => {}
+        }
+    }
+
+    /// The facts of an expression that is not a chained form.
+    fn node(&mut self, e: &Expr) {
         match e {
             Expr::Identifier(i) => self.ident(&i.value, i.quote_style.is_some()),
             Expr::CompoundIdentifier(parts) => {
@@ -365,7 +442,7 @@ impl Walker<'_> {
                     .and_then(|p| p.as_ident())
                     .map(|i| i.value.to_ascii_uppercase())
                     .unwrap_or_default();
-                let mut args = Vec::new();
+                let (mut argc, mut first) = (0, None);
                 match &f.args {
                     FunctionArguments::None => {}
                     FunctionArguments::Subquery(q) => self.query(q),
@@ -377,7 +454,10 @@ impl Walker<'_> {
                                 | FunctionArg::Unnamed(arg) => arg,
                             };
                             if let FunctionArgExpr::Expr(x) = ae {
-                                args.push(x.clone());
+                                if argc == 0 {
+                                    first = unsigned_literal(x);
+                                }
+                                argc += 1;
                                 self.expr(x);
                             }
                         }
@@ -393,97 +473,21 @@ impl Walker<'_> {
                 if let Some(fe) = &f.filter {
                     self.expr(fe);
                 }
-                self.facts.functions.push((name, args.len(), args));
+                self.facts.functions.push((name, argc, first));
             }
-            Expr::IsFalse(x)
-            | Expr::IsNotFalse(x)
-            | Expr::IsTrue(x)
-            | Expr::IsNotTrue(x)
-            | Expr::IsNull(x)
-            | Expr::IsNotNull(x)
-            | Expr::IsUnknown(x)
-            | Expr::IsNotUnknown(x)
-            | Expr::Nested(x)
+            Expr::Nested(x)
             | Expr::OuterJoin(x)
             | Expr::Prior(x)
             | Expr::UnaryOp { expr: x, .. }
-            | Expr::Cast { expr: x, .. }
             | Expr::Convert { expr: x, .. }
             | Expr::Extract { expr: x, .. }
             | Expr::Ceil { expr: x, .. }
             | Expr::Floor { expr: x, .. }
-            | Expr::Collate { expr: x, .. }
             | Expr::Prefixed { value: x, .. }
-            | Expr::Named { expr: x, .. }
-            | Expr::IsJson { expr: x, .. }
-            | Expr::IsNormalized { expr: x, .. } => self.expr(x),
-            Expr::IsDistinctFrom(a, b)
-            | Expr::IsNotDistinctFrom(a, b)
-            | Expr::BinaryOp {
-                left: a, right: b, ..
-            }
-            | Expr::AnyOp {
-                left: a, right: b, ..
-            }
-            | Expr::AllOp {
-                left: a, right: b, ..
-            }
-            | Expr::Position { expr: a, r#in: b }
-            | Expr::AtTimeZone {
-                timestamp: a,
-                time_zone: b,
-            }
-            | Expr::RLike {
-                expr: a,
-                pattern: b,
-                ..
-            }
-            | Expr::InUnnest {
-                expr: a,
-                array_expr: b,
-                ..
-            } => {
+            | Expr::Named { expr: x, .. } => self.expr(x),
+            Expr::Position { expr: a, r#in: b } => {
                 self.expr(a);
                 self.expr(b);
-            }
-            Expr::Like {
-                expr,
-                pattern,
-                escape_char,
-                ..
-            }
-            | Expr::ILike {
-                expr,
-                pattern,
-                escape_char,
-                ..
-            }
-            | Expr::SimilarTo {
-                expr,
-                pattern,
-                escape_char,
-                ..
-            } => {
-                self.expr(expr);
-                self.expr(pattern);
-                if let Some(c) = escape_char {
-                    self.expr(c);
-                }
-            }
-            Expr::InList { expr, list, .. } => {
-                self.expr(expr);
-                self.exprs(list);
-            }
-            Expr::InSubquery { expr, subquery, .. } => {
-                self.expr(expr);
-                self.query(subquery);
-            }
-            Expr::Between {
-                expr, low, high, ..
-            } => {
-                self.expr(expr);
-                self.expr(low);
-                self.expr(high);
             }
             Expr::Substring {
                 expr,
@@ -535,8 +539,6 @@ impl Walker<'_> {
             }
             Expr::Tuple(v) | Expr::Struct { values: v, .. } => self.exprs(v),
             Expr::Interval(i) => self.expr(&i.value),
-            Expr::CompoundFieldAccess { root, .. } => self.expr(root),
-            Expr::JsonAccess { value, .. } => self.expr(value),
             Expr::Array(a) => self.exprs(&a.elem),
             // Literals, wildcards, MATCH … AGAINST (a constant search string
             // over columns) and the exotic forms of other dialects hold no
@@ -745,7 +747,45 @@ enum FloatKind {
     Computed,
 }
 
+/// Walks a chain of arithmetic operators in a loop (it nests as deep as
+/// it is long): the chain computes a float when any operand is one.
 fn float_kind(e: &Expr, table: Option<&TableInfo>) -> FloatKind {
+    let mut cur = e;
+    let mut in_arith = false;
+    loop {
+        match cur {
+            Expr::BinaryOp { left, op, right } => {
+                let arith = matches!(
+                    op,
+                    BinaryOperator::Plus
+                        | BinaryOperator::Minus
+                        | BinaryOperator::Multiply
+                        | BinaryOperator::Divide
+                        | BinaryOperator::Modulo
+                );
+                if !arith {
+                    // A comparison or logical operator is not a float,
+                    // and other operands of an enclosing chain were not.
+                    return FloatKind::No;
+                }
+                if float_kind(right, table) != FloatKind::No {
+                    return FloatKind::Computed;
+                }
+                in_arith = true;
+                cur = left;
+            }
+            leaf => {
+                let k = float_kind_node(leaf, table);
+                return match (in_arith, k) {
+                    (true, FloatKind::No) | (false, _) => k,
+                    (true, _) => FloatKind::Computed,
+                };
+            }
+        }
+    }
+}
+
+fn float_kind_node(e: &Expr, table: Option<&TableInfo>) -> FloatKind {
     match e {
         Expr::Value(v) => match &v.value {
             Value::Number(n, _) if n.contains(['e', 'E']) => FloatKind::Literal,
@@ -760,24 +800,6 @@ fn float_kind(e: &Expr, table: Option<&TableInfo>) -> FloatKind {
             op: UnaryOperator::Minus | UnaryOperator::Plus,
             expr,
         } => float_kind(expr, table),
-        Expr::BinaryOp { left, op, right } => {
-            let arith = matches!(
-                op,
-                BinaryOperator::Plus
-                    | BinaryOperator::Minus
-                    | BinaryOperator::Multiply
-                    | BinaryOperator::Divide
-                    | BinaryOperator::Modulo
-            );
-            if arith
-                && (float_kind(left, table) != FloatKind::No
-                    || float_kind(right, table) != FloatKind::No)
-            {
-                FloatKind::Computed
-            } else {
-                FloatKind::No
-            }
-        }
         Expr::Function(f) => {
             let name = f.name.to_string().to_ascii_uppercase();
             if FLOAT_FUNCTIONS.contains(&name.as_str()) {
@@ -957,7 +979,7 @@ impl Cx<'_> {
 
     /// Reasons from function calls, variables, LIMITs and tables read.
     fn facts(&mut self, f: &Facts) {
-        for (name, argc, args) in &f.functions {
+        for (name, argc, fsp) in &f.functions {
             let n = name.as_str();
             if SYSTEM_FUNCTIONS.contains(&n) {
                 self.push(Reason::new(
@@ -968,13 +990,7 @@ impl Cx<'_> {
                     format!("{n}() returns a different value when the follower runs the statement"),
                 ));
             } else if TIME_FUNCTIONS.contains(&n) && !(n == "UNIX_TIMESTAMP" && *argc > 0) {
-                let fsp = args.first().and_then(|a| match a {
-                    Expr::Value(v) => match &v.value {
-                        Value::Number(s, _) => s.parse::<u32>().ok(),
-                        _ => None,
-                    },
-                    _ => None,
-                });
+                let fsp = *fsp;
                 let micros = fsp.is_some_and(|p| p > 0);
                 let captured = if micros {
                     self.ctx.has_timestamp_micros()
@@ -1174,8 +1190,10 @@ impl Cx<'_> {
                 false,
                 Some(format!("{}.{}", table.name, c.name)),
                 format!(
-                    "a floating-point computation ({value}) is rounded into {} column {}: a one-ulp difference between builds or platforms changes the stored value",
-                    c.sql_type, c.name
+                    "a floating-point computation ({}) is rounded into {} column {}: a one-ulp difference between builds or platforms changes the stored value",
+                    shorten(&value.to_string(), 80),
+                    c.sql_type,
+                    c.name
                 ),
             ));
         }
@@ -1519,6 +1537,17 @@ impl Cx<'_> {
             };
             self.limit(order, "DELETE");
         }
+    }
+}
+
+/// An unsigned integer literal's value.
+fn unsigned_literal(e: &Expr) -> Option<u32> {
+    match e {
+        Expr::Value(v) => match &v.value {
+            Value::Number(s, _) => s.parse::<u32>().ok(),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

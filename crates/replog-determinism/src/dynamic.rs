@@ -1085,8 +1085,7 @@ pub fn replay_on_replicas(
             let (rtx, rrx) = sync_channel::<Vec<TxResult>>(IN_FLIGHT);
             let (dtx, drx) = std::sync::mpsc::channel::<Vec<TxResult>>();
             let ignore = opts.ignore_context;
-            std::thread::Builder::new()
-                .name(format!("replica-{}", spec.index))
+            replog_store::deep::thread_builder(format!("replica-{}", spec.index))
                 .spawn_scoped(scope, move || worker(spec, ignore, brx, rtx, drx))
                 .map_err(|e| Error::Dynamic(format!("starting a replica thread: {e}")))?;
             to_replicas.push(btx);

@@ -302,22 +302,24 @@ impl ReportBuilder {
         self.schema.set_database(src.database.as_deref());
         // Parsed once (through the store's cache of statement shapes, which
         // gives exactly sqlparser's tree) for the analysis and the schema.
-        let (analysis, error) = match self.cache.parse(sql) {
-            Ok(stmts) => {
-                let a = analyze_parsed(&stmts, &context, &self.schema);
-                for s in &stmts {
-                    self.schema.observe(s, src.database.as_deref());
+        // Chains of operators nest as deep as the text is long.
+        let (analysis, error) =
+            replog_store::deep::with_stack(sql.len(), || match self.cache.parse(sql) {
+                Ok(stmts) => {
+                    let a = analyze_parsed(&stmts, &context, &self.schema);
+                    for s in &stmts {
+                        self.schema.observe(s, src.database.as_deref());
+                    }
+                    (Some(a), None)
                 }
-                (Some(a), None)
-            }
-            Err(e) => {
-                let e = AnalyzeError {
-                    statement: shorten(sql, 200),
-                    message: e.to_string(),
-                };
-                (None, Some(e.to_string()))
-            }
-        };
+                Err(e) => {
+                    let e = AnalyzeError {
+                        statement: shorten(sql, 200),
+                        message: e.to_string(),
+                    };
+                    (None, Some(e.to_string()))
+                }
+            });
         let (kind, reasons, covered) = match analysis {
             Some(Analysis {
                 kind,

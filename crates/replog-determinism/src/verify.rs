@@ -125,7 +125,14 @@ where
     F: Fn(&ReplicaSpec) -> Result<ReplicaReplay, Error> + Sync,
 {
     std::thread::scope(|s| {
-        let handles: Vec<_> = specs.iter().map(|spec| s.spawn(|| f(spec))).collect();
+        let handles = specs
+            .iter()
+            .map(|spec| {
+                replog_store::deep::thread_builder(format!("replica-{}", spec.index))
+                    .spawn_scoped(s, || f(spec))
+                    .map_err(|e| Error::Dynamic(format!("starting a replica thread: {e}")))
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
         handles
             .into_iter()
             .map(|h| {

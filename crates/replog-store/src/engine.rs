@@ -335,6 +335,11 @@ impl<S: Storage, E: Environment> Store<S, E> {
 
     /// Executes one statement.
     pub fn execute(&mut self, sql: &str) -> Result<Outcome> {
+        // Chains of operators nest as deep as the text is long.
+        crate::deep::with_stack(sql.len(), || self.execute_on_stack(sql))
+    }
+
+    fn execute_on_stack(&mut self, sql: &str) -> Result<Outcome> {
         let stmts = self
             .parse_cache
             .parse(sql)

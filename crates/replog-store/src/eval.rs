@@ -419,7 +419,105 @@ impl Ctx<'_> {
     }
 
     /// Evaluates an expression.
+    ///
+    /// Chains of operators (`a AND b AND …`, `1 + 2 + …`, `x IS NULL IS
+    /// NULL …`) nest to the left as deep as they are long; they are
+    /// evaluated in a loop, operand first, so the stack does not grow with
+    /// their length (see [`crate::deep`]).
     pub fn eval(&mut self, e: &Expr, scope: &Scope<'_>) -> Result<Datum> {
+        let Some(first) = chained(e) else {
+            return self.eval_node(e, scope);
+        };
+        let mut len = 1;
+        let mut cur = first;
+        while let Some(next) = chained(cur) {
+            len += 1;
+            if len > SHORT_CHAIN {
+                return self.eval_chain(e, scope);
+            }
+            cur = next;
+        }
+        let v = self.eval(first, scope)?;
+        self.finish(e, v, scope)
+    }
+
+    fn eval_chain(&mut self, e: &Expr, scope: &Scope<'_>) -> Result<Datum> {
+        let mut chain = Vec::new();
+        let mut cur = e;
+        while let Some(next) = chained(cur) {
+            chain.push(cur);
+            cur = next;
+        }
+        let mut v = self.eval_node(cur, scope)?;
+        for node in chain.iter().rev() {
+            v = self.finish(node, v, scope)?;
+        }
+        Ok(v)
+    }
+
+    /// Finishes a chained form (see [`chained`]) whose operand is `v`.
+    fn finish(&mut self, e: &Expr, v: Datum, scope: &Scope<'_>) -> Result<Datum> {
+        match e {
+            Expr::BinaryOp { op, right, .. } => self.binary(v, op, right, scope),
+            Expr::IsNull(_) => Ok(Datum::Int(i64::from(v.is_null()))),
+            Expr::IsNotNull(_) => Ok(Datum::Int(i64::from(!v.is_null()))),
+            Expr::IsTrue(_) => Ok(Datum::Int(i64::from(v.truth() == Some(true)))),
+            Expr::IsFalse(_) => Ok(Datum::Int(i64::from(v.truth() == Some(false)))),
+            Expr::InList { list, negated, .. } => {
+                if v.is_null() {
+                    return Ok(Datum::Null);
+                }
+                let mut saw_null = false;
+                for item in list {
+                    let x = self.eval(item, scope)?;
+                    match compare(&v, &x) {
+                        Some(Ordering::Equal) => return Ok(Datum::Int(i64::from(!negated))),
+                        None => saw_null = true,
+                        _ => {}
+                    }
+                }
+                Ok(if saw_null {
+                    Datum::Null
+                } else {
+                    Datum::Int(i64::from(*negated))
+                })
+            }
+            Expr::Between {
+                negated, low, high, ..
+            } => {
+                let lo = self.eval(low, scope)?;
+                let hi = self.eval(high, scope)?;
+                let a = compare(&v, &lo).map(|o| o != Ordering::Less);
+                let b = compare(&v, &hi).map(|o| o != Ordering::Greater);
+                let r = and3(a, b);
+                Ok(bool_datum(if *negated { r.map(|x| !x) } else { r }))
+            }
+            Expr::Like {
+                negated,
+                pattern,
+                escape_char,
+                ..
+            } => {
+                let p = self.eval(pattern, scope)?;
+                let (Some(v), Some(p)) = (v.to_text(), p.to_text()) else {
+                    return Ok(Datum::Null);
+                };
+                let esc = match escape_char {
+                    None => '\\',
+                    Some(x) => match self.eval(x, scope)?.to_text() {
+                        Some(s) => s.chars().next().unwrap_or('\\'),
+                        None => '\\',
+                    },
+                };
+                let m = text::like(&v, &p, esc);
+                Ok(Datum::Int(i64::from(m != *negated)))
+            }
+            _ => Err(unsupported_expr(e)),
+        }
+    }
+
+    /// Evaluates an expression that is not a chained form.
+    fn eval_node(&mut self, e: &Expr, scope: &Scope<'_>) -> Result<Datum> {
         match e {
             Expr::Value(v) => match &v.value {
                 SqlValue::Number(s, _) => number_literal(s),
@@ -470,75 +568,6 @@ impl Ctx<'_> {
                     _ => Err(unsupported_expr(e)),
                 }
             }
-            Expr::BinaryOp { left, op, right } => self.binary(left, op, right, scope),
-            Expr::IsNull(x) => Ok(Datum::Int(i64::from(self.eval(x, scope)?.is_null()))),
-            Expr::IsNotNull(x) => Ok(Datum::Int(i64::from(!self.eval(x, scope)?.is_null()))),
-            Expr::IsTrue(x) => Ok(Datum::Int(i64::from(
-                self.eval(x, scope)?.truth() == Some(true),
-            ))),
-            Expr::IsFalse(x) => Ok(Datum::Int(i64::from(
-                self.eval(x, scope)?.truth() == Some(false),
-            ))),
-            Expr::InList {
-                expr,
-                list,
-                negated,
-            } => {
-                let v = self.eval(expr, scope)?;
-                if v.is_null() {
-                    return Ok(Datum::Null);
-                }
-                let mut saw_null = false;
-                for item in list {
-                    let x = self.eval(item, scope)?;
-                    match compare(&v, &x) {
-                        Some(Ordering::Equal) => return Ok(Datum::Int(i64::from(!negated))),
-                        None => saw_null = true,
-                        _ => {}
-                    }
-                }
-                Ok(if saw_null {
-                    Datum::Null
-                } else {
-                    Datum::Int(i64::from(*negated))
-                })
-            }
-            Expr::Between {
-                expr,
-                negated,
-                low,
-                high,
-            } => {
-                let v = self.eval(expr, scope)?;
-                let lo = self.eval(low, scope)?;
-                let hi = self.eval(high, scope)?;
-                let a = compare(&v, &lo).map(|o| o != Ordering::Less);
-                let b = compare(&v, &hi).map(|o| o != Ordering::Greater);
-                let r = and3(a, b);
-                Ok(bool_datum(if *negated { r.map(|x| !x) } else { r }))
-            }
-            Expr::Like {
-                negated,
-                any: false,
-                expr,
-                pattern,
-                escape_char,
-            } => {
-                let v = self.eval(expr, scope)?;
-                let p = self.eval(pattern, scope)?;
-                let (Some(v), Some(p)) = (v.to_text(), p.to_text()) else {
-                    return Ok(Datum::Null);
-                };
-                let esc = match escape_char {
-                    None => '\\',
-                    Some(x) => match self.eval(x, scope)?.to_text() {
-                        Some(s) => s.chars().next().unwrap_or('\\'),
-                        None => '\\',
-                    },
-                };
-                let m = text::like(&v, &p, esc);
-                Ok(Datum::Int(i64::from(m != *negated)))
-            }
             Expr::Case {
                 operand,
                 conditions,
@@ -586,9 +615,10 @@ impl Ctx<'_> {
         }
     }
 
+    /// `left op right`, `left` already evaluated.
     fn binary(
         &mut self,
-        left: &Expr,
+        left: Datum,
         op: &BinaryOperator,
         right: &Expr,
         scope: &Scope<'_>,
@@ -596,7 +626,7 @@ impl Ctx<'_> {
         use BinaryOperator as B;
         match op {
             B::And => {
-                let a = self.eval(left, scope)?.truth();
+                let a = left.truth();
                 if a == Some(false) {
                     return Ok(Datum::Int(0));
                 }
@@ -604,7 +634,7 @@ impl Ctx<'_> {
                 Ok(bool_datum(and3(a, b)))
             }
             B::Or => {
-                let a = self.eval(left, scope)?.truth();
+                let a = left.truth();
                 if a == Some(true) {
                     return Ok(Datum::Int(1));
                 }
@@ -616,12 +646,12 @@ impl Ctx<'_> {
                 }))
             }
             B::Xor => {
-                let a = self.eval(left, scope)?.truth();
+                let a = left.truth();
                 let b = self.eval(right, scope)?.truth();
                 Ok(bool_datum(a.zip(b).map(|(x, y)| x != y)))
             }
             B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq | B::Spaceship => {
-                let a = self.eval(left, scope)?;
+                let a = left;
                 let b = self.eval(right, scope)?;
                 if matches!(op, B::Spaceship) {
                     return Ok(Datum::Int(i64::from(match (a.is_null(), b.is_null()) {
@@ -641,7 +671,7 @@ impl Ctx<'_> {
                 })))
             }
             B::Plus | B::Minus | B::Multiply | B::Divide | B::MyIntegerDivide | B::Modulo => {
-                let a = self.eval(left, scope)?;
+                let a = left;
                 let b = self.eval(right, scope)?;
                 arith(op, &a, &b, self.stmt.strict_div)
             }
@@ -1026,6 +1056,25 @@ impl Ctx<'_> {
             }
             _ => return Err(Error::unsupported(format!("function {name}()"))),
         })
+    }
+}
+
+/// Chains up to this long are evaluated by recursion (no allocation),
+/// longer ones in a loop.
+const SHORT_CHAIN: usize = 16;
+
+/// The operand evaluated first of the forms that chain to the left
+/// without bound (see [`crate::deep::operand`]) and that [`Ctx::eval`]
+/// supports.
+fn chained(e: &Expr) -> Option<&Expr> {
+    match e {
+        Expr::BinaryOp { left, .. } => Some(left),
+        Expr::IsNull(x) | Expr::IsNotNull(x) | Expr::IsTrue(x) | Expr::IsFalse(x) => Some(x),
+        Expr::InList { expr, .. } | Expr::Between { expr, .. } => Some(expr),
+        Expr::Like {
+            any: false, expr, ..
+        } => Some(expr),
+        _ => None,
     }
 }
 

@@ -41,6 +41,7 @@
 pub mod capture;
 pub mod conflict;
 pub mod decimal;
+pub mod deep;
 pub mod digest;
 pub mod dump;
 mod engine;

@@ -137,18 +137,23 @@ fn stored_forms(ty: &SqlType, v: &Datum) -> Option<Vec<Value<'static>>> {
     }
 }
 
+/// The top-level AND terms of `e`, left to right (without recursion: a
+/// chain of ANDs nests as deep as it is long).
 fn conjuncts<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
-    match e {
-        Expr::Nested(x) => conjuncts(x, out),
-        Expr::BinaryOp {
-            left,
-            op: B::And,
-            right,
-        } => {
-            conjuncts(left, out);
-            conjuncts(right, out);
+    let mut todo = vec![e];
+    while let Some(e) = todo.pop() {
+        match e {
+            Expr::Nested(x) => todo.push(x),
+            Expr::BinaryOp {
+                left,
+                op: B::And,
+                right,
+            } => {
+                todo.push(right);
+                todo.push(left);
+            }
+            other => out.push(other),
         }
-        other => out.push(other),
     }
 }
 
@@ -246,50 +251,69 @@ fn constant(e: &Expr) -> bool {
 }
 
 /// Whether evaluating `e` on any row of `def` can neither fail nor have an
-/// effect (see the module documentation).
+/// effect (see the module documentation). Subexpressions are checked left
+/// to right with a list of pending ones, not by recursion (chains of
+/// operators nest as deep as they are long).
 fn pure(def: &TableDef, e: &Expr, eval_const: &mut dyn FnMut(&Expr) -> Option<Datum>) -> bool {
-    if constant(e) {
-        // Constants are evaluated now: one that fails would fail on the
-        // first row a scan visits.
-        return eval_const(e).is_some();
+    let mut todo = vec![e];
+    while let Some(e) = todo.pop() {
+        if constant(e) {
+            // Constants are evaluated now: one that fails would fail on the
+            // first row a scan visits.
+            if eval_const(e).is_none() {
+                return false;
+            }
+            continue;
+        }
+        match e {
+            Expr::Identifier(_) | Expr::CompoundIdentifier(_) => {
+                if column_ref(def, e).is_none() {
+                    return false;
+                }
+            }
+            Expr::Nested(x)
+            | Expr::IsNull(x)
+            | Expr::IsNotNull(x)
+            | Expr::IsTrue(x)
+            | Expr::IsFalse(x)
+            | Expr::UnaryOp {
+                op: UnaryOperator::Not,
+                expr: x,
+            } => todo.push(x),
+            Expr::BinaryOp { left, op, right } => {
+                if !matches!(
+                    op,
+                    B::And
+                        | B::Or
+                        | B::Xor
+                        | B::Eq
+                        | B::NotEq
+                        | B::Lt
+                        | B::LtEq
+                        | B::Gt
+                        | B::GtEq
+                        | B::Spaceship
+                ) {
+                    return false;
+                }
+                todo.push(right);
+                todo.push(left);
+            }
+            Expr::InList { expr, list, .. } => {
+                todo.extend(list.iter().rev());
+                todo.push(expr);
+            }
+            Expr::Between {
+                expr, low, high, ..
+            } => {
+                todo.push(high);
+                todo.push(low);
+                todo.push(expr);
+            }
+            _ => return false,
+        }
     }
-    match e {
-        Expr::Identifier(_) | Expr::CompoundIdentifier(_) => column_ref(def, e).is_some(),
-        Expr::Nested(x)
-        | Expr::IsNull(x)
-        | Expr::IsNotNull(x)
-        | Expr::IsTrue(x)
-        | Expr::IsFalse(x)
-        | Expr::UnaryOp {
-            op: UnaryOperator::Not,
-            expr: x,
-        } => pure(def, x, eval_const),
-        Expr::BinaryOp { left, op, right } => {
-            matches!(
-                op,
-                B::And
-                    | B::Or
-                    | B::Xor
-                    | B::Eq
-                    | B::NotEq
-                    | B::Lt
-                    | B::LtEq
-                    | B::Gt
-                    | B::GtEq
-                    | B::Spaceship
-            ) && pure(def, left, eval_const)
-                && pure(def, right, eval_const)
-        }
-        Expr::InList { expr, list, .. } => {
-            pure(def, expr, eval_const) && list.iter().all(|x| pure(def, x, eval_const))
-        }
-        Expr::Between {
-            expr, low, high, ..
-        } => {
-            pure(def, expr, eval_const) && pure(def, low, eval_const) && pure(def, high, eval_const)
-        }
-        _ => false,
-    }
+    true
 }
 
 #[cfg(test)]

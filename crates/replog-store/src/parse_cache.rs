@@ -17,14 +17,18 @@
 //! numbers touching identifier characters, hexadecimal and bit literals,
 //! introducers. The cache holds at most [`MAX_SHAPES`] shapes.
 
+use crate::deep;
 use sqlparser::ast::{Expr, Statement, Value, visit_expressions_mut};
 use sqlparser::dialect::MySqlDialect;
-use sqlparser::parser::Parser;
+use sqlparser::parser::{Parser, ParserError};
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 
 /// Shapes kept at most; the cache is emptied when full.
 pub const MAX_SHAPES: usize = 1024;
+
+/// Shapes nested deeper than this are not kept (see [`crate::deep`]).
+const MAX_SHAPE_DEPTH: usize = 64;
 
 /// A literal taken out of a statement.
 #[derive(Debug, Clone, PartialEq)]
@@ -185,22 +189,26 @@ impl ParseCache {
         self.hits
     }
 
-    /// Parses `sql` (MySQL dialect): the statements it holds.
-    pub fn parse(&mut self, sql: &str) -> Result<Vec<Statement>, sqlparser::parser::ParserError> {
-        if !is_dml(sql) {
-            return Parser::parse_sql(&MySqlDialect {}, sql);
+    /// Parses `sql` (MySQL dialect): the statements it holds. A statement
+    /// nested deeper than [`deep::MAX_EXPR_DEPTH`] is refused ("expression
+    /// too deep").
+    pub fn parse(&mut self, sql: &str) -> Result<Vec<Statement>, ParserError> {
+        let stmts = if is_dml(sql) {
+            let mut key = std::mem::take(&mut self.key);
+            let out = self.parse_dml(sql, &mut key);
+            self.key = key;
+            out?
+        } else {
+            Parser::parse_sql(&MySqlDialect {}, sql)?
+        };
+        if deep::too_deep(sql, &stmts) {
+            deep::dismantle(stmts);
+            return Err(ParserError::ParserError(deep::too_deep_message()));
         }
-        let mut key = std::mem::take(&mut self.key);
-        let out = self.parse_dml(sql, &mut key);
-        self.key = key;
-        out
+        Ok(stmts)
     }
 
-    fn parse_dml(
-        &mut self,
-        sql: &str,
-        key: &mut String,
-    ) -> Result<Vec<Statement>, sqlparser::parser::ParserError> {
+    fn parse_dml(&mut self, sql: &str, key: &mut String) -> Result<Vec<Statement>, ParserError> {
         let Some(lits) = shape(sql, key) else {
             return Parser::parse_sql(&MySqlDialect {}, sql);
         };
@@ -217,11 +225,14 @@ impl ParseCache {
             None => {
                 let parsed = Parser::parse_sql(&MySqlDialect {}, sql)?;
                 let template = key.split('\0').next().unwrap_or("");
+                // Cloning and comparing trees recurses: deep shapes are not
+                // kept (nor parsed twice).
+                let shallow = deep::depth(&parsed, MAX_SHAPE_DEPTH) <= MAX_SHAPE_DEPTH;
                 let entry = match (
                     parsed.as_slice(),
-                    Parser::parse_sql(&MySqlDialect {}, template),
+                    shallow.then(|| Parser::parse_sql(&MySqlDialect {}, template)),
                 ) {
-                    ([one], Ok(mut t)) if t.len() == 1 => {
+                    ([one], Some(Ok(mut t))) if t.len() == 1 => {
                         let tree = t.remove(0);
                         let mut check = tree.clone();
                         if fill(&mut check, &lits) && check == *one {

@@ -115,19 +115,41 @@ fn quoted_end(b: &[u8], i: usize) -> Option<usize> {
 /// Whether `sql` is one DDL statement (CREATE DATABASE, CREATE / DROP /
 /// ALTER / TRUNCATE TABLE), which commits on its own rather than inside
 /// BEGIN … COMMIT.
+///
+/// A statement whose first word is not CREATE, DROP, ALTER or TRUNCATE is
+/// answered without parsing it (DML can be long and nest deep).
 pub fn is_ddl(sql: &str) -> bool {
     use sqlparser::ast::Statement as S;
-    match sqlparser::parser::Parser::parse_sql(&MySqlDialect {}, sql) {
-        Ok(v) => matches!(
-            v.as_slice(),
-            [S::CreateDatabase { .. }
-                | S::CreateTable(_)
-                | S::Drop { .. }
-                | S::AlterTable(_)
-                | S::Truncate(_)]
-        ),
-        Err(_) => false,
+    let head = sql.trim_start();
+    let word_len = head.bytes().take_while(u8::is_ascii_alphabetic).count();
+    if word_len > 0 {
+        let word = &head[..word_len];
+        if !["CREATE", "DROP", "ALTER", "TRUNCATE"]
+            .iter()
+            .any(|k| word.eq_ignore_ascii_case(k))
+        {
+            return false;
+        }
     }
+    crate::deep::with_stack(sql.len(), || {
+        match sqlparser::parser::Parser::parse_sql(&MySqlDialect {}, sql) {
+            Ok(v) => {
+                let ddl = matches!(
+                    v.as_slice(),
+                    [S::CreateDatabase { .. }
+                        | S::CreateTable(_)
+                        | S::Drop { .. }
+                        | S::AlterTable(_)
+                        | S::Truncate(_)]
+                );
+                if crate::deep::too_deep(sql, &v) {
+                    crate::deep::dismantle(v);
+                }
+                ddl
+            }
+            Err(_) => false,
+        }
+    })
 }
 
 #[cfg(test)]

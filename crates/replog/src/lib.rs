@@ -104,12 +104,20 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             });
         }
     };
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let result = run(cli, &mut out).and_then(|o| {
-        out.flush()?;
-        Ok(o)
-    });
+    // Commands run statements: on a thread whose stack fits the deepest
+    // expression the store accepts (see replog_store::deep).
+    let work = move || {
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+        run(cli, &mut out).and_then(|o| {
+            out.flush()?;
+            Ok(o)
+        })
+    };
+    let result = match replog_store::deep::thread_builder("replog").spawn(work) {
+        Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+        Err(e) => Err(anyhow::Error::new(e).context("starting the command's thread")),
+    };
     match result {
         Ok(Outcome::Clean) => ExitCode::from(EXIT_CLEAN),
         Ok(Outcome::Found) => ExitCode::from(EXIT_FOUND),

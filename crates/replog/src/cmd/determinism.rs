@@ -7,7 +7,7 @@
 use crate::Outcome;
 use crate::input::{Detected, Inputs};
 use crate::output::{OutputFormat, ndjson};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use replog_core::LogKind;
 use replog_determinism::{DEFAULT_SEED, DynamicOptions, LogSource, Report};
 use std::io::Write;
@@ -138,7 +138,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     // The static analysis runs meanwhile the replicas replay: the replay
     // needs its report only to be joined to it.
     let (report, raw) = std::thread::scope(|s| -> Result<_> {
-        let analysis = s.spawn(|| replog_determinism::analyze_paths(&files));
+        let analysis = replog_store::deep::thread_builder("analysis")
+            .spawn_scoped(s, || replog_determinism::analyze_paths(&files))
+            .context("starting the analysis thread")?;
         let raw = if args.static_only {
             None
         } else {
