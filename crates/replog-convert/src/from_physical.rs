@@ -76,9 +76,9 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::sql::{push_ident, push_literal, push_string, qualified};
 use crate::to_statement::{Note, derived_options};
 use replog_core::codec::{self, Cursor};
-use replog_core::reader::{Damage, Event, LogReader, ReaderOptions, SegmentInput, UncommittedTail};
-use replog_core::record::rtype;
+use replog_core::reader::{Damage, LogReader, ReaderOptions, SegmentInput, UncommittedTail};
 use replog_core::recovery::RecoveryPolicy;
+use replog_core::txn::{Transaction, TxnEvent, TxnReader};
 use replog_core::writer::LogWriter;
 use replog_core::{Begin, Commit, LogKind, Value};
 use replog_logical::{Ddl, LogicalRecord, Relation, Truncate};
@@ -182,28 +182,23 @@ pub fn physical_to_logical<W: Write>(
     opts: &FromPhysicalOptions,
     out: W,
 ) -> Result<(FromPhysicalReport, W)> {
-    let mut reader = LogReader::new(
+    let mut txns = TxnReader::new(LogReader::new(
         inputs,
         ReaderOptions {
             policy: opts.policy,
             continue_after_damage: false,
             buffer_size: 0,
         },
-    );
+    ));
     let mut out = Some(out);
     let mut conv: Option<Converter<W>> = None;
     let mut report = FromPhysicalReport {
         not_carried: NOT_CARRIED.to_vec(),
         ..FromPhysicalReport::default()
     };
-    // The open transaction: BEGIN, and its page records (LSN, offset,
-    // range of `arena`).
-    let mut open: Option<OpenTx> = None;
-    let mut arena: Vec<u8> = Vec::new();
-    let mut held: Vec<(u64, u64, usize, usize)> = Vec::new();
-    while let Some(ev) = reader.next() {
+    while let Some(ev) = txns.next() {
         match ev? {
-            Event::Segment { header, name, .. } => {
+            TxnEvent::Segment { header, name, .. } => {
                 if header.kind != LogKind::Physical {
                     return Err(Error::new(
                         ErrorKind::Mismatch,
@@ -235,7 +230,7 @@ pub fn physical_to_logical<W: Write>(
                     Some(_) => {}
                 }
             }
-            Event::Damage(d) => {
+            TxnEvent::Damage(d) => {
                 if !d.tolerated {
                     let e = d.to_error();
                     return Err(Error::new(
@@ -245,105 +240,33 @@ pub fn physical_to_logical<W: Write>(
                 }
                 report.damage.push(d.clone());
             }
-            Event::Frame(f) => {
-                report.input_bytes += f.disk_len();
-                let at = f.body_offset();
+            TxnEvent::Transaction(tx) => {
                 let Some(c) = conv.as_mut() else {
                     return Err(Error::new(ErrorKind::Malformed, "frame before any segment"));
                 };
-                match f.record_type() {
-                    rtype::BEGIN => {
-                        let b = Begin::decode(f.body, at)?;
-                        if open.is_some() {
-                            return Err(Error::new(
-                                ErrorKind::Malformed,
-                                "BEGIN inside a transaction",
-                            )
-                            .at(f.lsn, f.offset));
-                        }
-                        open = Some(OpenTx {
-                            txid: b.txid,
-                            timestamp_us: b.timestamp_us,
-                            server_id: b.server_id,
-                        });
-                        arena.clear();
-                        held.clear();
-                    }
-                    rtype::COMMIT => {
-                        let cm = Commit::decode(f.body, at)?;
-                        let Some(tx) = open.take() else {
-                            return Err(Error::new(ErrorKind::Malformed, "COMMIT without BEGIN")
-                                .at(f.lsn, f.offset));
-                        };
-                        if tx.txid != cm.txid {
-                            return Err(Error::new(
-                                ErrorKind::Malformed,
-                                format!("COMMIT of txid {} closes txid {}", cm.txid, tx.txid),
-                            )
-                            .at(f.lsn, f.offset));
-                        }
-                        c.transaction(&tx, &cm, f.lsn, &arena, &held, &mut report)?;
-                        report.transactions += 1;
-                        report.page_records += held.len() as u64;
-                        if cm.state_after.is_some() {
-                            report.final_state = cm.state_after;
-                        }
-                    }
-                    _ => {
-                        let rec = PhysicalRecord::decode(f.body, at)
-                            .map_err(|e| Error::from(e).prefixed(f.lsn))?;
-                        match rec.txid() {
-                            None => {
-                                if open.is_some() {
-                                    return Err(Error::new(
-                                        ErrorKind::Malformed,
-                                        "CHECKPOINT inside a transaction",
-                                    )
-                                    .at(f.lsn, f.offset));
-                                }
-                            }
-                            Some(t) => {
-                                let Some(tx) = &open else {
-                                    return Err(Error::new(
-                                        ErrorKind::Malformed,
-                                        "page record outside a transaction",
-                                    )
-                                    .at(f.lsn, f.offset));
-                                };
-                                if t != tx.txid {
-                                    return Err(Error::new(
-                                        ErrorKind::Malformed,
-                                        format!("page record of txid {t} inside txid {}", tx.txid),
-                                    )
-                                    .at(f.lsn, f.offset + 1));
-                                }
-                                let s = arena.len();
-                                arena.extend_from_slice(f.body);
-                                held.push((f.lsn, at, s, arena.len()));
-                            }
-                        }
-                    }
+                c.transaction(&tx, &mut report)?;
+                report.transactions += 1;
+                report.page_records += tx.records().len() as u64;
+                if tx.commit.state_after.is_some() {
+                    report.final_state = tx.commit.state_after;
                 }
             }
         }
     }
-    let summary = reader.into_summary();
-    if !summary.acceptable() {
-        let d = summary.damage.iter().find(|d| !d.tolerated);
+    if let Some(d) = txns.intolerable() {
         return Err(Error::new(
             ErrorKind::Damage,
-            format!(
-                "input is damaged; conversion stopped: {}",
-                d.map(|d| d.to_error().to_string()).unwrap_or_default()
-            ),
+            format!("input is damaged; conversion stopped: {}", d.to_error()),
         ));
     }
+    let summary = txns.into_summary();
     let Some(c) = conv else {
         return Err(Error::new(
             ErrorKind::Damage,
             "the input holds no valid segment",
         ));
     };
+    report.input_bytes = summary.frame_bytes;
     report.uncommitted = summary.uncommitted;
     report.pages = c.pages.pages.len() as u64;
     let w = c.w.finish()?;
@@ -361,12 +284,6 @@ pub fn physical_bytes_to_logical(
         Vec::new(),
     )?;
     Ok((out, r))
-}
-
-struct OpenTx {
-    txid: u64,
-    timestamp_us: i64,
-    server_id: u32,
 }
 
 // ----- pages ---------------------------------------------------------------
@@ -486,9 +403,9 @@ impl Pages {
         self.before_owner.clear();
     }
 
-    /// Redoes one record (marking its page touched, saving its image).
-    fn apply(&mut self, body: &[u8], at: u64, lsn: u64) -> Result<()> {
-        let rec = PhysicalRecord::decode(body, at).map_err(|e| Error::from(e).prefixed(lsn))?;
+    /// Redoes one record found at `at` (marking its page touched, saving
+    /// its image).
+    fn apply(&mut self, rec: &PhysicalRecord<'_>, at: u64, lsn: u64) -> Result<()> {
         let Some(no) = rec.page() else {
             return Ok(());
         };
@@ -543,7 +460,7 @@ impl Pages {
             self.before_type.push(btype);
             self.before_owner.push(self.owner[n]);
         }
-        redo(&rec, lsn, &mut self.pages[n]).map_err(|e| Error::from(e).prefixed(lsn))?;
+        redo(rec, lsn, &mut self.pages[n]).map_err(|e| Error::from(e).prefixed(lsn))?;
         Ok(())
     }
 
@@ -1162,20 +1079,31 @@ impl<W: Write> Converter<W> {
     }
 
     /// Decodes one committed transaction and writes it.
-    fn transaction(
-        &mut self,
-        tx: &OpenTx,
-        cm: &Commit,
-        lsn: u64,
-        arena: &[u8],
-        held: &[(u64, u64, usize, usize)],
-        report: &mut FromPhysicalReport,
-    ) -> Result<()> {
-        let txid = tx.txid;
+    fn transaction(&mut self, tx: &Transaction<'_>, report: &mut FromPhysicalReport) -> Result<()> {
+        let (txid, cm, lsn) = (tx.txid(), &tx.commit, tx.commit_lsn);
         let cx = |e: Corrupt| corrupt(e, txid, lsn);
         self.pages.start();
-        for &(l, at, s, e) in held {
-            self.pages.apply(&arena[s..e], at, l)?;
+        for r in tx.records() {
+            let at = r.body_offset();
+            let rec =
+                PhysicalRecord::decode(r.body, at).map_err(|e| Error::from(e).prefixed(r.lsn))?;
+            match rec.txid() {
+                None => {
+                    return Err(Error::new(
+                        ErrorKind::Malformed,
+                        "CHECKPOINT inside a transaction",
+                    )
+                    .at(r.lsn, r.offset));
+                }
+                Some(t) if t != txid => {
+                    return Err(Error::new(
+                        ErrorKind::Malformed,
+                        format!("page record of txid {t} inside txid {txid}"),
+                    )
+                    .at(r.lsn, r.offset + 1));
+                }
+                Some(_) => self.pages.apply(&rec, at, r.lsn)?,
+            }
         }
         let pg = &self.pages;
         // Before: which trees the touched pages were in.
@@ -1357,11 +1285,11 @@ impl<W: Write> Converter<W> {
 
         // ----- write ---------------------------------------------------------
         let mut wrote_any = false;
-        let origin = format!("0-{}-{txid}", tx.server_id);
+        let origin = format!("0-{}-{txid}", tx.begin.server_id);
         let begin = Begin {
             txid,
-            timestamp_us: tx.timestamp_us,
-            server_id: tx.server_id,
+            timestamp_us: tx.begin.timestamp_us,
+            server_id: tx.begin.server_id,
             origin: &origin,
         };
         if txid != 0 || !out_ddl.is_empty() || !fates.is_empty() {
