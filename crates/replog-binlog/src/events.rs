@@ -35,6 +35,11 @@ pub struct EventHeader {
     pub flags: u16,
 }
 
+/// Header flag: the QUERY event's database is not to be made the default
+/// database when the statement is executed (`LOG_EVENT_SUPPRESS_USE_F`,
+/// set on CREATE / ALTER / DROP DATABASE).
+pub const LOG_EVENT_SUPPRESS_USE_F: u16 = 0x8;
+
 impl EventHeader {
     /// Parses the first 19 bytes of `b` (the caller checks the length).
     pub(crate) fn parse(b: &[u8], pos: u64) -> Result<EventHeader> {

@@ -1,8 +1,8 @@
 //! Relations seen so far in a logical log, detached from the frames they
 //! were read from, with the SQL fragments every row statement needs.
 
-use crate::sql::{push_ident, qualified};
 use replog_logical::Relation;
+use replog_schema::sql::{push_ident, qualified};
 use std::collections::HashMap;
 use std::rc::Rc;
 

@@ -73,7 +73,6 @@
 //! differences are noted.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::sql::{push_ident, push_literal, push_string, qualified};
 use crate::to_statement::{Note, derived_options};
 use replog_core::codec::{self, Cursor};
 use replog_core::reader::{Damage, LogReader, ReaderOptions, SegmentInput, UncommittedTail};
@@ -88,6 +87,7 @@ use replog_pagestore::page::{Corrupt, Header, LeafValue, NONE, Node, ptype};
 use replog_pagestore::read::{OverflowChain, PageSource, read_value};
 use replog_physical::page::page_type;
 use replog_physical::{PhysicalRecord, redo};
+use replog_schema::sql::{push_ident, push_literal, push_string, qualified};
 use replog_store::{Column, ColumnDefault, SqlType, TableDef};
 use serde::Serialize;
 use std::borrow::Cow;

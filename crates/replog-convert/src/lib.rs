@@ -40,7 +40,6 @@ pub mod error;
 pub mod failover;
 pub mod from_physical;
 pub mod invert;
-pub mod sql;
 pub mod state_diff;
 pub mod to_logical;
 pub mod to_statement;

@@ -18,13 +18,13 @@
 
 use crate::catalog::{Catalog, Rel};
 use crate::error::{Error, ErrorKind, Result};
-use crate::sql::push_literal;
 use replog_core::reader::{Damage, Event, LogReader, ReaderOptions, SegmentInput, UncommittedTail};
 use replog_core::record::rtype;
 use replog_core::recovery::RecoveryPolicy;
 use replog_core::writer::{LogWriter, WriterOptions};
 use replog_core::{Begin, Commit, LogKind, SegmentHeader, Value};
 use replog_logical::{ColumnValue, ImageKind, LogicalRecord, Tuple};
+use replog_schema::sql::push_literal;
 use replog_statement::{Context, Statement};
 use serde::Serialize;
 use std::io::Write;
@@ -332,7 +332,7 @@ impl<W: Write> StatementSink for SqlTextSink<W> {
                 && self.database.as_deref() != Some(db)
             {
                 let mut u = String::from("USE ");
-                crate::sql::push_ident(&mut u, db);
+                replog_schema::sql::push_ident(&mut u, db);
                 u.push_str(";\n");
                 self.out.write_all(u.as_bytes()).map_err(io)?;
                 self.database = Some(db.to_string());

@@ -6,7 +6,7 @@ use crate::model::{
 use crate::schema::{Chars, DdlEffect, SchemaHistory, first_keyword};
 use crate::types::{column_type, fix_value};
 use crate::{ImportOptions, ImportReport, TableReport};
-use replog_binlog::events::{StatusVar, UserVarEvent};
+use replog_binlog::events::{LOG_EVENT_SUPPRESS_USE_F, StatusVar, UserVarEvent};
 use replog_binlog::{Event, EventBody, QueryEvent, RowsEvent, RowsKind, StreamReader, TableMap};
 use replog_core::{Error, Result, Value};
 use replog_logical::ImageKind;
@@ -361,7 +361,11 @@ impl State {
             _ => {}
         }
         self.ensure_open(ev, false);
-        let database = (!q.schema.is_empty()).then(|| lossy(q.schema));
+        // A statement logged with LOG_EVENT_SUPPRESS_USE_F (CREATE / DROP /
+        // ALTER DATABASE) carries the database it names for filtering, not
+        // as a default database to switch to: it may not exist yet.
+        let database = (!q.schema.is_empty() && ev.header().flags & LOG_EVENT_SUPPRESS_USE_F == 0)
+            .then(|| lossy(q.schema));
         let mut st = ImportedStatement {
             sql: sql.clone(),
             database: database.clone(),

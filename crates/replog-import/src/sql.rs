@@ -1,7 +1,11 @@
 //! Imported transactions as executable SQL for replaying into a server.
 
 use crate::model::{Cell, ImportedStatement, ImportedTransaction, LogicalOp, RelationDef};
-use replog_core::Value;
+use replog_core::{Error, ErrorKind, Result, Value};
+use replog_schema::sql::{
+    Escaping, NoLiteral, ident, push_ident, push_literal_escaped, push_qualified,
+    push_string_escaped, push_user_var,
+};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
@@ -14,6 +18,12 @@ use std::fmt::Write as _;
 /// known key, `<=>` on every before-image column, with a note). A
 /// transaction is wrapped in `BEGIN;` … `COMMIT;` unless it is a single DDL
 /// statement. No `ROLLBACK` is ever added.
+///
+/// Literals come from [`replog_schema::sql`], with string escapes that the
+/// session's current `sql_mode` reads back exactly (`NO_BACKSLASH_ESCAPES`
+/// included). A statement whose QUERY event asks for no `USE`
+/// (`LOG_EVENT_SUPPRESS_USE_F`, as on `CREATE DATABASE`) is written without
+/// one: its database may not exist yet.
 #[derive(Debug, Default)]
 pub struct SqlWriter {
     rels: HashMap<u32, RelationDef>,
@@ -25,61 +35,6 @@ pub struct SqlWriter {
     thread_id: Option<u64>,
     notes: Vec<String>,
     seen: HashSet<String>,
-}
-
-fn ident(s: &str) -> String {
-    format!("`{}`", s.replace('`', "``"))
-}
-
-fn quote(s: &str, out: &mut String) {
-    out.push('\'');
-    for c in s.chars() {
-        match c {
-            '\'' => out.push_str("\\'"),
-            '\\' => out.push_str("\\\\"),
-            '\0' => out.push_str("\\0"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\x1a' => out.push_str("\\Z"),
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-}
-
-/// A SQL literal for `v` (MySQL syntax; strings with backslash escapes,
-/// bytes as `X'…'`, TIMESTAMP in UTC, i.e. for `time_zone='+00:00'`).
-pub fn literal(v: &Value<'_>, out: &mut String) {
-    match v {
-        Value::Null => out.push_str("NULL"),
-        Value::Bool(b) => out.push_str(if *b { "TRUE" } else { "FALSE" }),
-        Value::Int(i) => {
-            let _ = write!(out, "{i}");
-        }
-        Value::UInt(u) => {
-            let _ = write!(out, "{u}");
-        }
-        Value::F32(f) if f.is_finite() => {
-            let _ = write!(out, "{f:e}");
-        }
-        Value::F64(f) if f.is_finite() => {
-            let _ = write!(out, "{f:e}");
-        }
-        Value::F32(_) | Value::F64(_) => out.push_str("NULL"),
-        Value::Decimal(d) => out.push_str(d),
-        Value::Text(s) | Value::Enum(s) | Value::Set(s) | Value::Json(s) => quote(s, out),
-        Value::Bytes(b) => {
-            out.push_str("X'");
-            for x in b.iter() {
-                let _ = write!(out, "{x:02X}");
-            }
-            out.push('\'');
-        }
-        Value::Timestamp(0) => out.push_str("'0000-00-00 00:00:00'"),
-        Value::Date(_) | Value::Time(_) | Value::DateTime(_) | Value::Timestamp(_) => {
-            let _ = write!(out, "'{v}'");
-        }
-    }
 }
 
 impl SqlWriter {
@@ -99,7 +54,16 @@ impl SqlWriter {
         }
     }
 
-    fn statement(&mut self, s: &ImportedStatement, out: &mut String) {
+    /// How string literals are escaped under the session's `sql_mode`.
+    fn escaping(&self) -> Escaping {
+        Escaping::for_sql_mode(self.sql_mode.unwrap_or(0))
+    }
+
+    fn literal(&self, v: &Value<'_>, out: &mut String) -> std::result::Result<(), NoLiteral> {
+        push_literal_escaped(out, v, self.escaping())
+    }
+
+    fn statement(&mut self, s: &ImportedStatement, out: &mut String) -> Result<()> {
         if let Some(db) = &s.database
             && self.database.as_ref() != Some(db)
         {
@@ -145,9 +109,9 @@ impl SqlWriter {
         if let Some(tz) = &s.time_zone
             && self.time_zone.as_ref() != Some(tz)
         {
-            let mut q = String::new();
-            quote(tz, &mut q);
-            let _ = writeln!(out, "SET @@session.time_zone={q};");
+            out.push_str("SET @@session.time_zone=");
+            push_string_escaped(out, tz, self.escaping());
+            out.push_str(";\n");
             self.time_zone = Some(tz.clone());
         }
         if let Some(v) = s.insert_id {
@@ -163,9 +127,12 @@ impl SqlWriter {
             );
         }
         for (name, v) in &s.user_vars {
-            let mut lit = String::new();
-            literal(v, &mut lit);
-            let _ = writeln!(out, "SET @{}:={lit};", ident(name));
+            out.push_str("SET ");
+            push_user_var(out, name);
+            out.push_str(" = ");
+            self.literal(v, out)
+                .map_err(|e| no_literal(format!("user variable @{name}: {e}")))?;
+            out.push_str(";\n");
         }
         let sql = s.sql.trim_end();
         out.push_str(sql);
@@ -173,6 +140,7 @@ impl SqlWriter {
             out.push(';');
         }
         out.push('\n');
+        Ok(())
     }
 
     fn utc(&mut self, out: &mut String) {
@@ -182,7 +150,19 @@ impl SqlWriter {
         }
     }
 
-    fn where_clause(&mut self, rel: &RelationDef, image: &[Cell], out: &mut String) {
+    /// Appends the literal for column `i` of `rel`, naming the table and
+    /// column when the value has none.
+    fn cell(&self, rel: &RelationDef, i: usize, v: &Value<'_>, out: &mut String) -> Result<()> {
+        self.literal(v, out).map_err(|e| {
+            let column = rel.columns.get(i).map_or("?", |c| c.name.as_str());
+            no_literal(format!(
+                "{}.{} column {column}: {e}",
+                rel.database, rel.table
+            ))
+        })
+    }
+
+    fn where_clause(&mut self, rel: &RelationDef, image: &[Cell], out: &mut String) -> Result<()> {
         let key: Vec<usize> = rel
             .columns
             .iter()
@@ -204,24 +184,25 @@ impl SqlWriter {
         if cols.is_empty() {
             out.push_str("FALSE");
         }
-        for (n, i) in cols.iter().enumerate() {
+        for (n, &i) in cols.iter().enumerate() {
             if n > 0 {
                 out.push_str(" AND ");
             }
-            let name = rel.columns.get(*i).map_or("?", |c| c.name.as_str());
-            out.push_str(&ident(name));
+            push_ident(out, rel.columns.get(i).map_or("?", |c| c.name.as_str()));
             out.push_str(" <=> ");
-            if let Some(Some(v)) = image.get(*i) {
-                literal(v, out);
-            } else {
-                out.push_str("NULL");
+            match image.get(i) {
+                Some(Some(v)) => self.cell(rel, i, v, out)?,
+                _ => out.push_str("NULL"),
             }
         }
         out.push_str(" LIMIT 1");
+        Ok(())
     }
 
-    fn op(&mut self, op: &LogicalOp, out: &mut String) {
-        let table = |rel: &RelationDef| format!("{}.{}", ident(&rel.database), ident(&rel.table));
+    fn op(&mut self, op: &LogicalOp, out: &mut String) -> Result<()> {
+        let table = |rel: &RelationDef, out: &mut String| {
+            push_qualified(out, &rel.database, &rel.table);
+        };
         match op {
             LogicalOp::Relation(r) => {
                 if r.names_from == crate::NamesFrom::Positional {
@@ -234,22 +215,24 @@ impl SqlWriter {
             }
             LogicalOp::Insert { relation_id, new } => {
                 let Some(rel) = self.rels.get(relation_id).cloned() else {
-                    return;
+                    return Ok(());
                 };
                 self.utc(out);
-                let _ = write!(out, "INSERT INTO {} (", table(&rel));
+                out.push_str("INSERT INTO ");
+                table(&rel, out);
+                out.push_str(" (");
                 for (i, c) in rel.columns.iter().enumerate() {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    out.push_str(&ident(&c.name));
+                    push_ident(out, &c.name);
                 }
                 out.push_str(") VALUES (");
                 for (i, v) in new.iter().enumerate() {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    literal(v, out);
+                    self.cell(&rel, i, v, out)?;
                 }
                 out.push_str(");\n");
             }
@@ -259,10 +242,12 @@ impl SqlWriter {
                 after,
             } => {
                 let Some(rel) = self.rels.get(relation_id).cloned() else {
-                    return;
+                    return Ok(());
                 };
                 self.utc(out);
-                let _ = write!(out, "UPDATE {} SET ", table(&rel));
+                out.push_str("UPDATE ");
+                table(&rel, out);
+                out.push_str(" SET ");
                 let mut first = true;
                 for (i, cell) in after.iter().enumerate() {
                     let Some(v) = cell else { continue };
@@ -270,16 +255,15 @@ impl SqlWriter {
                         out.push_str(", ");
                     }
                     first = false;
-                    let name = rel.columns.get(i).map_or("?", |c| c.name.as_str());
-                    out.push_str(&ident(name));
+                    push_ident(out, rel.columns.get(i).map_or("?", |c| c.name.as_str()));
                     out.push_str(" = ");
-                    literal(v, out);
+                    self.cell(&rel, i, v, out)?;
                 }
                 if first {
                     out.push_str("/* no column in the after image */ ");
                 }
                 let image = before.as_ref().map_or(after, |(_, b)| b);
-                self.where_clause(&rel, image, out);
+                self.where_clause(&rel, image, out)?;
                 out.push_str(";\n");
             }
             LogicalOp::Delete {
@@ -288,17 +272,20 @@ impl SqlWriter {
                 ..
             } => {
                 let Some(rel) = self.rels.get(relation_id).cloned() else {
-                    return;
+                    return Ok(());
                 };
                 self.utc(out);
-                let _ = write!(out, "DELETE FROM {}", table(&rel));
-                self.where_clause(&rel, before, out);
+                out.push_str("DELETE FROM ");
+                table(&rel, out);
+                self.where_clause(&rel, before, out)?;
                 out.push_str(";\n");
             }
             LogicalOp::Truncate { relation_ids } => {
                 for id in relation_ids {
                     if let Some(rel) = self.rels.get(id) {
-                        let _ = writeln!(out, "TRUNCATE TABLE {};", table(rel));
+                        out.push_str("TRUNCATE TABLE ");
+                        table(rel, out);
+                        out.push_str(";\n");
                     }
                 }
             }
@@ -315,10 +302,25 @@ impl SqlWriter {
                 out.push('\n');
             }
         }
+        Ok(())
     }
 
-    /// Appends one transaction.
-    pub fn write(&mut self, tx: &ImportedTransaction, out: &mut String) {
+    /// Appends one transaction; fails, naming the transaction, table and
+    /// column, on a value that no SQL literal can represent (a NaN or
+    /// infinite float: no server column holds one, and `NULL` in its place
+    /// would change the data silently).
+    pub fn write(&mut self, tx: &ImportedTransaction, out: &mut String) -> Result<()> {
+        let at = out.len();
+        self.write_transaction(tx, out).map_err(|e| {
+            out.truncate(at);
+            e.with_offset(tx.position).context(format!(
+                "SQL for binlog {} transaction {}",
+                tx.file, tx.txid
+            ))
+        })
+    }
+
+    fn write_transaction(&mut self, tx: &ImportedTransaction, out: &mut String) -> Result<()> {
         let _ = writeln!(out, "-- txid {} origin {}", tx.txid, tx.origin());
         let single_ddl = tx.statements.len() == 1
             && tx.statements[0].ddl
@@ -342,28 +344,39 @@ impl SqlWriter {
         let mut st = tx.statements.iter().peekable();
         for (i, op) in tx.logical.iter().enumerate() {
             while let Some(s) = st.next_if(|s| s.logical_before <= i) {
-                self.statement(s, out);
+                self.statement(s, out)?;
             }
             if !skip.contains(&i) {
-                self.op(op, out);
+                self.op(op, out)?;
             }
         }
         for s in st {
-            self.statement(s, out);
+            self.statement(s, out)?;
         }
         if !single_ddl {
             out.push_str("COMMIT;\n");
         }
+        Ok(())
     }
 }
 
+/// A value with no SQL literal (the offset is the transaction's, set by
+/// [`SqlWriter::write`]).
+#[cold]
+fn no_literal(message: String) -> Error {
+    Error::new(ErrorKind::Unsupported, 0, message)
+}
+
 /// Renders `txs` (in log order, from the first: RELATIONs are sent once) as
-/// SQL; returns the text and the notes.
-pub fn to_sql<'a>(txs: impl IntoIterator<Item = &'a ImportedTransaction>) -> (String, Vec<String>) {
+/// SQL; returns the text and the notes, or the first value that has no SQL
+/// literal.
+pub fn to_sql<'a>(
+    txs: impl IntoIterator<Item = &'a ImportedTransaction>,
+) -> Result<(String, Vec<String>)> {
     let mut w = SqlWriter::new();
     let mut out = String::new();
     for tx in txs {
-        w.write(tx, &mut out);
+        w.write(tx, &mut out)?;
     }
-    (out, w.notes)
+    Ok((out, w.notes))
 }

@@ -668,6 +668,20 @@ impl<S: Storage, E: Environment> Store<S, E> {
                     self.session.rand.seed2 = v.to_i64().clamp(0, i64::from(u32::MAX)) as u32
                 }
                 "server_id" => self.session.server_id = u64::try_from(v.to_i64()).unwrap_or(0),
+                // CONNECTION_ID() of the statements that follow (what a
+                // binlog's QUERY events carry): kept with the settings,
+                // read by `start_statement`.
+                "pseudo_thread_id" => {
+                    let id = if is_default {
+                        None
+                    } else {
+                        u64::try_from(v.to_i64()).ok()
+                    };
+                    match id {
+                        Some(id) => self.session.settings.insert(lname, id.to_string()),
+                        None => self.session.settings.remove(&lname),
+                    };
+                }
                 other => {
                     let shown = v.to_text().unwrap_or_else(|| "DEFAULT".into());
                     out.warnings.push(format!(
@@ -714,7 +728,12 @@ impl<S: Storage, E: Environment> Store<S, E> {
             },
             strict_div: write,
             insert_id_forced: insert_id,
-            replay_thread_id: ctx.as_ref().and_then(|c| c.thread_id),
+            replay_thread_id: ctx.as_ref().and_then(|c| c.thread_id).or_else(|| {
+                self.session
+                    .settings
+                    .get("pseudo_thread_id")
+                    .and_then(|id| id.parse().ok())
+            }),
             ..StmtState::default()
         }
     }

@@ -36,7 +36,7 @@ COMMIT;
 -- txid 6 at 2023-11-14 22:13:25 UTC, server 2, origin 0-2-6
 START TRANSACTION;
 CREATE TABLE all_types (k INT UNSIGNED PRIMARY KEY, ...);
-INSERT INTO `shop`.`all_types` (`k`, `c_tinyint`, `c_smallint`, `c_mediumint`, `c_bigint`, `c_decimal`, `c_float`, `c_double`, `c_char`, `c_blob`, `c_binary`, `c_varbinary`, `c_date`, `c_time`, `c_datetime`, `c_timestamp`, `c_year`, `c_enum`, `c_set`, `c_bit`, `c_bool`, `c_json`, `c_geo`) VALUES (1, -128, 65535, -8388608, 18446744073709551615, -1234567890123456.7890, 1.5e0, -2.25e0, 'ab', X'00FF10', X'62696E', X'', '0000-00-00', '-838:59:59.999000', '1999-12-31 23:59:59', '2023-11-14 22:13:25.000001', 2024, 'large', 'red,blue', 21, 1, '{"tags":["a","b"]}', X'0101000000');
+INSERT INTO `shop`.`all_types` (`k`, `c_tinyint`, `c_smallint`, `c_mediumint`, `c_bigint`, `c_decimal`, `c_float`, `c_double`, `c_char`, `c_blob`, `c_binary`, `c_varbinary`, `c_date`, `c_time`, `c_datetime`, `c_timestamp`, `c_year`, `c_enum`, `c_set`, `c_bit`, `c_bool`, `c_json`, `c_geo`) VALUES (1, -128, 65535, -8388608, 18446744073709551615, -1234567890123456.7890, 1.5e0, -2.25e0, 'ab', X'00FF10', X'62696E', X'', '0000-00-00', '-838:59:59.999000', '1999-12-31 23:59:59', '2023-11-14 22:13:25.000001', 2024, 'large', 'red,blue', 21, TRUE, '{"tags":["a","b"]}', X'0101000000');
 COMMIT;
 
 -- txid 7 at 2023-11-14 22:13:26 UTC, server 2, origin 0-2-7

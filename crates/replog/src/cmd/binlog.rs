@@ -160,37 +160,12 @@ fn push_row_text(out: &mut String, t: Option<&Arc<TableMap>>, row: &Row<'_>) {
     out.push(')');
 }
 
-/// Appends a value as a SQL literal: numbers bare, bytes as `0x…`, the
-/// rest quoted, with quotes and backslashes escaped only where present.
+/// Appends a value as a SQL literal (the one writer,
+/// `replog_schema::sql`); a float with no literal (NaN, infinity) is shown
+/// as it is.
 fn push_sql_literal(out: &mut String, v: &Value<'_>) {
-    let quoted = |out: &mut String, s: &str| {
-        out.push('\'');
-        if s.contains(['\'', '\\']) {
-            for ch in s.chars() {
-                if ch == '\'' || ch == '\\' {
-                    out.push('\\');
-                }
-                out.push(ch);
-            }
-        } else {
-            out.push_str(s);
-        }
-        out.push('\'');
-    };
-    match v {
-        Value::Null => out.push_str("NULL"),
-        Value::Int(n) => out.push_str(itoa::Buffer::new().format(*n)),
-        Value::UInt(n) => out.push_str(itoa::Buffer::new().format(*n)),
-        Value::F32(_) | Value::F64(_) | Value::Bool(_) | Value::Bytes(_) => {
-            let _ = write!(out, "{v}");
-        }
-        Value::Decimal(d) => out.push_str(d),
-        Value::Text(s) | Value::Enum(s) | Value::Set(s) | Value::Json(s) => quoted(out, s),
-        Value::Date(_) | Value::Time(_) | Value::DateTime(_) | Value::Timestamp(_) => {
-            out.push('\'');
-            let _ = write!(out, "{v}");
-            out.push('\'');
-        }
+    if replog_schema::sql::push_literal(out, v).is_err() {
+        let _ = write!(out, "{v}");
     }
 }
 

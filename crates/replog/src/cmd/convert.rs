@@ -504,7 +504,7 @@ fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result
             for tx in importer.by_ref() {
                 let tx = tx?;
                 text.clear();
-                writer.write(&tx, &mut text);
+                writer.write(&tx, &mut text)?;
                 match file.as_mut() {
                     Some(f) => f.write_all(text.as_bytes())?,
                     None => out.write_all(text.as_bytes())?,

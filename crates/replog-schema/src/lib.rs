@@ -1,0 +1,19 @@
+//! Schema knowledge that every replog route shares, below the reference
+//! store, the binlog importer, the converters and the determinism checker.
+//!
+//! - [`sql`]: the one writer of SQL text for values and names — MariaDB
+//!   literals that read back as exactly the value a log carries, and
+//!   backquoted identifiers. Every route that prints SQL uses it.
+//!
+//! ```
+//! use replog_core::Value;
+//! use replog_schema::sql;
+//! let mut s = String::from("INSERT INTO ");
+//! sql::push_qualified(&mut s, "db", "t");
+//! s.push_str(" VALUES (");
+//! sql::push_literal(&mut s, &Value::Text("it's".into())).unwrap();
+//! s.push(')');
+//! assert_eq!(s, "INSERT INTO `db`.`t` VALUES ('it''s')");
+//! ```
+
+pub mod sql;
