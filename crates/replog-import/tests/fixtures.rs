@@ -367,19 +367,7 @@ fn replaying_imported_row_logs_gives_mariadbs_tables() {
                 failures.push(format!("{w}/{run}: {:?}", rep.failures));
                 continue;
             }
-            for e in std::fs::read_dir(dir.join("tables")).unwrap() {
-                let p = e.unwrap().path();
-                let name = p.file_stem().unwrap().to_string_lossy().into_owned();
-                let (db, t) = name.split_once('.').unwrap();
-                let want = std::fs::read_to_string(&p).unwrap();
-                match store.dump_table(db, t) {
-                    Ok(got) if got == want => {}
-                    Ok(got) => failures.push(format!(
-                        "{w}/{run} {name}: differs\n--- got\n{got}--- want\n{want}"
-                    )),
-                    Err(e) => failures.push(format!("{w}/{run} {name}: {e}")),
-                }
-            }
+            compare_tables(&store, &dir, &format!("{w}/{run}"), &[], &mut failures);
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -413,23 +401,41 @@ fn binlog_sql_applies_to_an_empty_store_and_gives_mariadbs_tables() {
                 .filter_map(|l| l.strip_suffix("\tyes"))
                 .map(str::to_string)
                 .collect();
-            for e in std::fs::read_dir(dir.join("tables")).unwrap() {
-                let p = e.unwrap().path();
-                let name = p.file_stem().unwrap().to_string_lossy().into_owned();
-                if diverged.contains(&name) {
-                    continue;
-                }
-                let (db, t) = name.split_once('.').unwrap();
-                let want = std::fs::read_to_string(&p).unwrap();
-                match store.dump_table(db, t) {
-                    Ok(got) if got == want => {}
-                    Ok(got) => failures.push(format!(
-                        "{w}/{run} {name}: differs\n--- got\n{got}--- want\n{want}"
-                    )),
-                    Err(e) => failures.push(format!("{w}/{run} {name}: {e}")),
-                }
-            }
+            compare_tables(
+                &store,
+                &dir,
+                &format!("{w}/{run}"),
+                &diverged,
+                &mut failures,
+            );
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Compares every table MariaDB dumped into `dir/tables` (except `skip`)
+/// with the store's, adding a failure per difference.
+fn compare_tables(
+    store: &replog_store::Store<replog_store::MemStorage, replog_store::SimEnvironment>,
+    dir: &Path,
+    what: &str,
+    skip: &[String],
+    failures: &mut Vec<String>,
+) {
+    for e in std::fs::read_dir(dir.join("tables")).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+        if skip.contains(&name) {
+            continue;
+        }
+        let (db, t) = name.split_once('.').unwrap();
+        let want = std::fs::read_to_string(&p).unwrap();
+        match store.dump_table(db, t) {
+            Ok(got) if got == want => {}
+            Ok(got) => failures.push(format!(
+                "{what} {name}: differs\n--- got\n{got}--- want\n{want}"
+            )),
+            Err(e) => failures.push(format!("{what} {name}: {e}")),
+        }
+    }
 }
