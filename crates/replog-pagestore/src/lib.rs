@@ -968,8 +968,8 @@ impl Storage for PageStore {
                 format!("Table '{}' already exists", def.name),
             ));
         }
-        catalog::encode_def(&def, &mut Vec::new())
-            .map_err(|m| Error::new(ErrorKind::BadDefinition, m))?;
+        def.encode(&mut Vec::new())
+            .map_err(|e| Error::new(ErrorKind::BadDefinition, e.message()))?;
         let (pk_root, unique_roots) = self.new_trees(def.unique_keys.len())?;
         let inner = self.inner.get_mut();
         inner.pager.last_table_id += 1;
@@ -1028,8 +1028,8 @@ impl Storage for PageStore {
                 }
             }
         }
-        catalog::encode_def(&def, &mut Vec::new())
-            .map_err(|m| Error::new(ErrorKind::BadDefinition, m))?;
+        def.encode(&mut Vec::new())
+            .map_err(|e| Error::new(ErrorKind::BadDefinition, e.message()))?;
         self.free_table_trees(id)?;
         let (pk_root, unique_roots) = self.new_trees(def.unique_keys.len())?;
         if let Some(t) = self.cat.tables.get_mut(&id) {

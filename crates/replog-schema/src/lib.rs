@@ -1,6 +1,10 @@
 //! Schema knowledge that every replog route shares, below the reference
 //! store, the binlog importer, the converters and the determinism checker.
 //!
+//! - [`table`]: the table model ([`TableDef`], its columns, types and keys)
+//!   that the reference store, its page store and snapshots share, with the
+//!   logical format's view of it as a projection, and its one byte encoding
+//!   (`formats/store.md` §13).
 //! - [`sql`]: the one writer of SQL text for values and names — MariaDB
 //!   literals that read back as exactly the value a log carries, and
 //!   backquoted identifiers. Every route that prints SQL uses it.
@@ -17,3 +21,6 @@
 //! ```
 
 pub mod sql;
+pub mod table;
+
+pub use table::{Column, ColumnDefault, SqlType, TableDef, UniqueKey};

@@ -1961,77 +1961,14 @@ impl<S: Storage, E: Environment> Store<S, E> {
 
     /// Applies one row change by primary key. Errors with
     /// [`ErrorKind::Conflict`] on a duplicate key (insert), a missing row or
-    /// a before-image mismatch (update, delete), or a schema mismatch.
+    /// a before-image mismatch (update, delete), or a schema mismatch:
+    /// [`Store::apply_row_change`] under [`ConflictPolicy::Abort`], which
+    /// changes nothing when it meets a conflict.
     pub fn apply_change(&mut self, c: &RowChange) -> Result<()> {
-        let t = c.table();
-        let id = self.table_id(&t.database, &t.name)?;
-        let def = self.arc_def(id)?;
-        if def.columns.len() != t.columns.len() {
-            return Err(Error::new(
-                ErrorKind::Conflict,
-                format!(
-                    "schema mismatch on {}: {} columns here, {} in the change",
-                    def.qualified_name(),
-                    def.columns.len(),
-                    t.columns.len()
-                ),
-            ));
+        match self.apply_row_change(c, ConflictPolicy::Abort)? {
+            None => Ok(()),
+            Some(conflict) => Err(Error::new(ErrorKind::Conflict, conflict.to_string())),
         }
-        let conflict = |m: String| {
-            Error::new(
-                ErrorKind::Conflict,
-                format!("{} on {}", m, def.qualified_name()),
-            )
-        };
-        match c {
-            RowChange::Insert { row, .. } => {
-                if let Some((k, _)) = self.storage.find_conflict(id, row, None) {
-                    return Err(conflict(format!("duplicate key '{k}' on insert")));
-                }
-                let key = self.storage.insert(id, row.clone())?;
-                self.undo.push(Undo::Inserted { id, key });
-                if let Some(ai) = def.auto_increment_column() {
-                    let n = match &row[ai] {
-                        Value::Int(i) => u64::try_from(*i).unwrap_or(0),
-                        Value::UInt(u) => *u,
-                        _ => 0,
-                    };
-                    if n >= self.storage.auto_increment(id) {
-                        self.storage.set_auto_increment(id, n.saturating_add(1));
-                    }
-                }
-            }
-            RowChange::Update { before, after, .. } => {
-                let key = primary_key(&def, before);
-                let Some(cur) = self.storage.get(id, &key) else {
-                    return Err(conflict("missing row on update".into()));
-                };
-                if cur != *before {
-                    return Err(conflict("before-image mismatch on update".into()));
-                }
-                self.storage
-                    .update(id, &key, after.clone())
-                    .map_err(|e| conflict(e.message().to_string()))?;
-                self.undo.push(Undo::Updated {
-                    id,
-                    new_key: primary_key(&def, after),
-                    old: cur,
-                });
-            }
-            RowChange::Delete { before, .. } => {
-                let key = primary_key(&def, before);
-                let Some(cur) = self.storage.get(id, &key) else {
-                    return Err(conflict("missing row on delete".into()));
-                };
-                if cur != *before {
-                    return Err(conflict("before-image mismatch on delete".into()));
-                }
-                let old = self.storage.delete(id, &key)?;
-                self.undo.push(Undo::Deleted { id, row: old });
-            }
-            RowChange::Truncate { .. } => self.storage.truncate(id)?,
-        }
-        Ok(())
     }
 }
 

@@ -8,18 +8,20 @@
 //! from its position.
 
 use crate::storage::{MemStorage, Storage};
-use crate::types::{Column, ColumnDefault, SqlType, TableDef, UniqueKey};
+use crate::types::TableDef;
 use crate::{Environment, Store};
 use replog_core::codec::{self, Cursor};
-use replog_core::{Error, LogKind, Result, Value};
+use replog_core::{Error, ErrorKind, LogKind, Result, Value};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The snapshot file's magic: `\x89RPLSNAP`.
 pub const MAGIC: [u8; 8] = *b"\x89RPLSNAP";
-/// The snapshot format version this code writes and reads.
-pub const VERSION: u16 = 1;
+/// The snapshot format version this code writes and reads: 2 since table
+/// definitions use the one encoding of `formats/store.md` §13 (version 1
+/// laid them out differently and is refused).
+pub const VERSION: u16 = 2;
 /// Name of the snapshot inside a store directory.
 pub const FILE_NAME: &str = "store.snapshot";
 const HEADER_LEN: usize = 60;
@@ -55,225 +57,9 @@ fn put_str16(out: &mut Vec<u8>, s: &str) -> Result<()> {
     Ok(())
 }
 
-fn count16(n: usize, at: usize) -> Result<u16> {
-    u16::try_from(n).map_err(|_| Error::malformed(at as u64, "more than 65535 items"))
-}
-
-fn put_type(out: &mut Vec<u8>, t: &SqlType) -> Result<()> {
-    match t {
-        SqlType::Int {
-            bytes,
-            unsigned,
-            boolean,
-        } => {
-            out.extend([1, *bytes, u8::from(*unsigned) | (u8::from(*boolean) << 1)]);
-        }
-        SqlType::Decimal {
-            precision,
-            scale,
-            unsigned,
-        } => out.extend([2, *precision, *scale, u8::from(*unsigned)]),
-        SqlType::Float => out.push(3),
-        SqlType::Double => out.push(4),
-        SqlType::Char(n) => {
-            out.push(5);
-            codec::put_u32(out, *n);
-        }
-        SqlType::VarChar(n) => {
-            out.push(6);
-            codec::put_u32(out, *n);
-        }
-        SqlType::Text(n) => {
-            out.push(7);
-            codec::put_u64(out, *n);
-        }
-        SqlType::Binary(n) => {
-            out.push(8);
-            codec::put_u32(out, *n);
-        }
-        SqlType::VarBinary(n) => {
-            out.push(9);
-            codec::put_u32(out, *n);
-        }
-        SqlType::Blob(n) => {
-            out.push(10);
-            codec::put_u64(out, *n);
-        }
-        SqlType::Date => out.push(11),
-        SqlType::Time(f) => out.extend([12, *f]),
-        SqlType::DateTime(f) => out.extend([13, *f]),
-        SqlType::Timestamp(f) => out.extend([14, *f]),
-        SqlType::Year => out.push(15),
-        SqlType::Enum(l) | SqlType::Set(l) => {
-            out.push(if matches!(t, SqlType::Enum(_)) {
-                16
-            } else {
-                17
-            });
-            codec::put_u16(out, count16(l.len(), out.len())?);
-            for s in l {
-                put_str16(out, s)?;
-            }
-        }
-        SqlType::Bit(n) => out.extend([18, *n]),
-        SqlType::Json => out.push(19),
-    }
-    Ok(())
-}
-
-fn read_type(c: &mut Cursor<'_>) -> Result<SqlType> {
-    let at = c.offset();
-    Ok(match c.u8("type code")? {
-        1 => {
-            let bytes = c.u8("int width")?;
-            let f = c.u8("int flags")?;
-            SqlType::Int {
-                bytes,
-                unsigned: f & 1 != 0,
-                boolean: f & 2 != 0,
-            }
-        }
-        2 => SqlType::Decimal {
-            precision: c.u8("precision")?,
-            scale: c.u8("scale")?,
-            unsigned: c.u8("unsigned")? != 0,
-        },
-        3 => SqlType::Float,
-        4 => SqlType::Double,
-        5 => SqlType::Char(c.u32("length")?),
-        6 => SqlType::VarChar(c.u32("length")?),
-        7 => SqlType::Text(c.u64("length")?),
-        8 => SqlType::Binary(c.u32("length")?),
-        9 => SqlType::VarBinary(c.u32("length")?),
-        10 => SqlType::Blob(c.u64("length")?),
-        11 => SqlType::Date,
-        12 => SqlType::Time(c.u8("fsp")?),
-        13 => SqlType::DateTime(c.u8("fsp")?),
-        14 => SqlType::Timestamp(c.u8("fsp")?),
-        15 => SqlType::Year,
-        t @ (16 | 17) => {
-            let n = c.u16("label count")?;
-            let mut l = Vec::with_capacity(usize::from(n));
-            for _ in 0..n {
-                l.push(c.str_u16("label")?.to_string());
-            }
-            if t == 16 {
-                SqlType::Enum(l)
-            } else {
-                SqlType::Set(l)
-            }
-        }
-        18 => SqlType::Bit(c.u8("bits")?),
-        19 => SqlType::Json,
-        t => {
-            return Err(Error::malformed(
-                at,
-                format!("unknown column type code {t}"),
-            ));
-        }
-    })
-}
-
 fn put_value(out: &mut Vec<u8>, v: &Value<'_>) -> Result<()> {
     let at = out.len() as u64;
     v.encode(out).map_err(|m| Error::malformed(at, m))
-}
-
-fn put_def(out: &mut Vec<u8>, d: &TableDef, auto_inc: u64) -> Result<()> {
-    put_str16(out, &d.database)?;
-    put_str16(out, &d.name)?;
-    codec::put_u32(out, d.version);
-    codec::put_u64(out, auto_inc);
-    codec::put_u16(out, count16(d.columns.len(), out.len())?);
-    for c in &d.columns {
-        put_str16(out, &c.name)?;
-        out.push(u8::from(c.nullable) | (u8::from(c.auto_increment) << 1));
-        put_type(out, &c.ty)?;
-        match &c.default {
-            ColumnDefault::Missing => out.push(0),
-            ColumnDefault::Value(v) => {
-                out.push(1);
-                put_value(out, v)?;
-            }
-            ColumnDefault::CurrentTimestamp => out.push(2),
-        }
-    }
-    let put_idx = |out: &mut Vec<u8>, idx: &[usize]| -> Result<()> {
-        codec::put_u16(out, count16(idx.len(), out.len())?);
-        for &i in idx {
-            codec::put_u16(out, count16(i, out.len())?);
-        }
-        Ok(())
-    };
-    put_idx(out, &d.primary_key)?;
-    codec::put_u16(out, count16(d.unique_keys.len(), out.len())?);
-    for u in &d.unique_keys {
-        put_str16(out, &u.name)?;
-        put_idx(out, &u.columns)?;
-    }
-    Ok(())
-}
-
-fn read_def(c: &mut Cursor<'_>) -> Result<(TableDef, u64)> {
-    let database = c.str_u16("database")?.to_string();
-    let name = c.str_u16("table")?.to_string();
-    let version = c.u32("schema version")?;
-    let auto_inc = c.u64("auto-increment")?;
-    let n = c.u16("column count")?;
-    let mut columns = Vec::with_capacity(usize::from(n));
-    for _ in 0..n {
-        let name = c.str_u16("column name")?.to_string();
-        let flags = c.u8("column flags")?;
-        let ty = read_type(c)?;
-        let at = c.offset();
-        let default = match c.u8("default kind")? {
-            0 => ColumnDefault::Missing,
-            1 => ColumnDefault::Value(Value::decode(c)?.into_owned()),
-            2 => ColumnDefault::CurrentTimestamp,
-            k => return Err(Error::malformed(at, format!("unknown default kind {k}"))),
-        };
-        columns.push(Column {
-            name,
-            ty,
-            nullable: flags & 1 != 0,
-            default,
-            auto_increment: flags & 2 != 0,
-        });
-    }
-    let read_idx = |c: &mut Cursor<'_>, ncols: usize| -> Result<Vec<usize>> {
-        let n = c.u16("index column count")?;
-        (0..n)
-            .map(|_| {
-                let at = c.offset();
-                let i = usize::from(c.u16("column index")?);
-                if i >= ncols {
-                    return Err(Error::malformed(at, "column index out of range"));
-                }
-                Ok(i)
-            })
-            .collect()
-    };
-    let primary_key = read_idx(c, columns.len())?;
-    let nu = c.u16("unique key count")?;
-    let mut unique_keys = Vec::new();
-    for _ in 0..nu {
-        let name = c.str_u16("unique key name")?.to_string();
-        unique_keys.push(UniqueKey {
-            name,
-            columns: read_idx(c, columns.len())?,
-        });
-    }
-    Ok((
-        TableDef {
-            database,
-            name,
-            columns,
-            primary_key,
-            unique_keys,
-            version,
-        },
-        auto_inc,
-    ))
 }
 
 /// Encodes a snapshot of `store` taken at `pos`.
@@ -289,7 +75,8 @@ pub fn encode<S: Storage, E: Environment>(store: &Store<S, E>, pos: &Position) -
     codec::put_u32(&mut body, tables.len() as u32);
     for id in tables {
         let Some(def) = st.def(id) else { continue };
-        put_def(&mut body, def, st.auto_increment(id))?;
+        def.encode(&mut body)?;
+        codec::put_u64(&mut body, st.auto_increment(id));
         let keys = st.keys(id);
         codec::put_u64(&mut body, keys.len() as u64);
         for k in keys {
@@ -340,6 +127,17 @@ pub fn decode(bytes: &[u8]) -> Result<(Position, MemStorage)> {
     c.array::<8>("magic")?;
     let at = c.offset();
     let version = c.u16("version")?;
+    if version == 1 {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            at,
+            format!(
+                "snapshot version 1 was written by an older replog (table definitions laid out \
+                 differently); this replog reads version {VERSION}: rebuild the follower \
+                 directory by replaying its log"
+            ),
+        ));
+    }
     if version != VERSION {
         return Err(Error::malformed(
             at,
@@ -377,7 +175,8 @@ pub fn decode(bytes: &[u8]) -> Result<(Position, MemStorage)> {
     let nt = c.u32("table count")?;
     for _ in 0..nt {
         let at = c.offset();
-        let (def, auto_inc) = read_def(&mut c)?;
+        let def = TableDef::decode(&mut c)?;
+        let auto_inc = c.u64("auto-increment")?;
         let ncols = def.columns.len();
         if !st.database_exists(&def.database) {
             st.create_database(&def.database)
@@ -506,5 +305,21 @@ mod tests {
             bad[i] ^= 0x10;
             assert!(decode(&bad).is_err(), "flip at {i}");
         }
+    }
+
+    /// A snapshot written before table definitions had one encoding is
+    /// refused with a message that says so (not misread).
+    #[test]
+    fn version_1_is_refused_clearly() {
+        let s = Store::new(SimEnvironment::default());
+        let mut bytes = encode(&s, &Position::default()).unwrap();
+        bytes[8..10].copy_from_slice(&1u16.to_le_bytes());
+        let n = bytes.len() - 4;
+        let crc = crc32c::crc32c(&bytes[..n]);
+        bytes[n..].copy_from_slice(&crc.to_le_bytes());
+        let e = decode(&bytes).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
+        assert_eq!(e.offset(), Some(8));
+        assert!(e.to_string().contains("older replog"), "{e}");
     }
 }
