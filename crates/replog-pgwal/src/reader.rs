@@ -1,0 +1,1126 @@
+//! Reading records from a sequence of segments.
+//!
+//! The reader reads each segment in chunks of whole pages into one reused
+//! buffer. A record that lies within one page is handed out as a slice of
+//! that buffer; a record that straddles pages (or segments) is gathered into
+//! a second reused buffer, which grows only as the record's bytes are
+//! actually found, so a damaged `xl_tot_len` cannot make it allocate.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use replog_core::recovery::DamageClass;
+
+use crate::Record;
+use crate::consts::*;
+use crate::error::{Error, ErrorKind, Result};
+use crate::record::{BlockHeader, Lsn, RecordBody, RecordHeader, decode_record, record_crc};
+use crate::segment::SegmentName;
+
+/// Bytes read from a segment at a time (a multiple of every page size).
+const CHUNK: usize = 1 << 20;
+
+/// Where the WAL bytes of one segment come from.
+pub struct SegmentInput {
+    name: Arc<str>,
+    file_name: Option<SegmentName>,
+    source: Source,
+}
+
+enum Source {
+    Path(PathBuf),
+    Reader(Box<dyn Read + Send>),
+}
+
+impl SegmentInput {
+    /// A segment file; its name is checked against its page addresses when
+    /// it is a segment name.
+    pub fn path(path: impl Into<PathBuf>) -> SegmentInput {
+        let path = path.into();
+        let file_name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(SegmentName::parse);
+        SegmentInput {
+            name: Arc::from(path.display().to_string()),
+            file_name,
+            source: Source::Path(path),
+        }
+    }
+
+    /// A segment read from `reader`, shown as `name` in errors (checked like
+    /// a file name when it is one).
+    pub fn reader(name: &str, reader: impl Read + Send + 'static) -> SegmentInput {
+        let base = Path::new(name)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or(name);
+        SegmentInput {
+            name: Arc::from(name),
+            file_name: SegmentName::parse(base),
+            source: Source::Reader(Box::new(reader)),
+        }
+    }
+
+    /// A segment held in memory.
+    pub fn bytes(name: &str, bytes: Vec<u8>) -> SegmentInput {
+        SegmentInput::reader(name, std::io::Cursor::new(bytes))
+    }
+
+    /// The name shown in errors.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// What the long page header of the first segment says about the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct WalInfo {
+    /// Version recognised from the page magic.
+    pub version: PgVersion,
+    /// Database system identifier.
+    pub system_id: u64,
+    /// Segment size in bytes.
+    pub segment_size: u32,
+    /// WAL page size in bytes (also taken as the data page size).
+    pub page_size: u32,
+    /// Timeline of the first page read.
+    pub timeline: u32,
+}
+
+/// How the WAL ended when the reader returned `None`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum WalEnd {
+    /// Zeros from the end of the last record to the end of the segment: a
+    /// segment still being written, or one past the end of WAL.
+    ZeroedTail {
+        /// Where the next record would start.
+        lsn: Lsn,
+        /// File holding it.
+        file: String,
+        /// Offset in that file.
+        offset: u64,
+        /// Files after it that hold no WAL of this history (preallocated
+        /// or recycled segments).
+        unused_files: Vec<String>,
+    },
+    /// The next page belongs to an older segment this file was recycled
+    /// from: the end of WAL, as PostgreSQL sees it.
+    Recycled {
+        /// Where the next record would start.
+        lsn: Lsn,
+        /// File holding it.
+        file: String,
+        /// Offset in that file.
+        offset: u64,
+        /// Files after it that hold no WAL of this history.
+        unused_files: Vec<String>,
+    },
+    /// The last input ended exactly at the end of a segment.
+    EndOfInput {
+        /// Where the next record would start.
+        lsn: Lsn,
+    },
+}
+
+impl WalEnd {
+    /// The LSN where the WAL ends.
+    pub fn lsn(&self) -> Lsn {
+        match self {
+            WalEnd::ZeroedTail { lsn, .. }
+            | WalEnd::Recycled { lsn, .. }
+            | WalEnd::EndOfInput { lsn } => *lsn,
+        }
+    }
+}
+
+struct Current {
+    name: Arc<str>,
+    file_name: Option<SegmentName>,
+    reader: Box<dyn Read + Send>,
+    /// LSN of the segment's first byte.
+    seg_lsn: u64,
+    /// Bytes of the segment read so far (chunk ends here).
+    read: u64,
+    /// The reader reached the end of the input.
+    eof: bool,
+}
+
+/// Where the record being returned lies.
+enum Loc {
+    Chunk(usize, usize),
+    Assembled,
+}
+
+/// A record being gathered across pages.
+struct Partial {
+    lsn: u64,
+    /// Offset of its first byte in its file, and that file.
+    offset: u64,
+    file: Arc<str>,
+    tot_len: u32,
+}
+
+/// Reads the records of consecutive WAL segments, in order.
+///
+/// This is a lending iterator: each [`Record`] borrows from the reader and
+/// must be dropped before the next call to [`next_record`](Self::next_record).
+/// See the [crate docs](crate) for an example.
+pub struct WalReader {
+    inputs: std::vec::IntoIter<SegmentInput>,
+    cur: Option<Current>,
+    info: Option<WalInfo>,
+    chunk: Vec<u8>,
+    chunk_len: usize,
+    /// Offset in the segment of `chunk[0]`.
+    chunk_off: u64,
+    /// Position in `chunk`.
+    pos: usize,
+    /// End of the current page in `chunk` (header parsed up to here).
+    page_end: usize,
+    assembly: Vec<u8>,
+    partial: Option<Partial>,
+    /// Bytes of a record begun before the first segment still to skip.
+    skip_rem: u32,
+    /// Records have been read (the start is no longer mid-record).
+    started: bool,
+    prev: Option<Lsn>,
+    last_tli: u32,
+    /// After XLOG_SWITCH: the rest of the segment holds no records.
+    switch_pending: bool,
+    blocks: Vec<BlockHeader>,
+    body: RecordBody,
+    header: Option<RecordHeader>,
+    loc: Loc,
+    rec_lsn: u64,
+    rec_end: u64,
+    rec_file: Arc<str>,
+    rec_offset: u64,
+    end: Option<WalEnd>,
+    /// A page header has been read (a continuation is no longer the start).
+    began_skip: bool,
+    failed: bool,
+    verify_crc: bool,
+}
+
+impl WalReader {
+    /// A reader over `inputs`, which must be consecutive segments of one
+    /// cluster in WAL order.
+    pub fn new(inputs: Vec<SegmentInput>) -> WalReader {
+        WalReader {
+            inputs: inputs.into_iter(),
+            cur: None,
+            info: None,
+            chunk: Vec::new(),
+            chunk_len: 0,
+            chunk_off: 0,
+            pos: 0,
+            page_end: 0,
+            assembly: Vec::new(),
+            partial: None,
+            skip_rem: 0,
+            started: false,
+            prev: None,
+            last_tli: 0,
+            switch_pending: false,
+            blocks: Vec::new(),
+            body: RecordBody::default(),
+            header: None,
+            loc: Loc::Assembled,
+            rec_lsn: 0,
+            rec_end: 0,
+            rec_file: Arc::from(""),
+            rec_offset: 0,
+            end: None,
+            began_skip: false,
+            failed: false,
+            verify_crc: true,
+        }
+    }
+
+    /// A reader over segment files, given in WAL order.
+    pub fn open(paths: &[PathBuf]) -> WalReader {
+        WalReader::new(paths.iter().map(SegmentInput::path).collect())
+    }
+
+    /// Skips CRC checks (for fuzzing, where mutations would never get past
+    /// them).
+    #[doc(hidden)]
+    pub fn without_crc_checks(mut self) -> WalReader {
+        self.verify_crc = false;
+        self
+    }
+
+    /// The cluster's parameters, known once the first page has been read.
+    pub fn info(&self) -> Option<WalInfo> {
+        self.info
+    }
+
+    /// How the WAL ended, once [`next_record`](Self::next_record) has
+    /// returned `Ok(None)`.
+    pub fn end(&self) -> Option<&WalEnd> {
+        self.end.as_ref()
+    }
+
+    /// The next record; `Ok(None)` at the normal end of WAL (see
+    /// [`end`](Self::end)). An error is damage (with its
+    /// [`damage_class`](Error::damage_class)) or an I/O error, and ends the
+    /// reading.
+    pub fn next_record(&mut self) -> Result<Option<Record<'_>>> {
+        if self.failed || self.end.is_some() {
+            return Ok(None);
+        }
+        match self.advance() {
+            Ok(true) => {
+                let info = self.info.expect("a record implies a page header");
+                let bytes = match self.loc {
+                    Loc::Chunk(s, e) => &self.chunk[s..e],
+                    Loc::Assembled => &self.assembly[..],
+                };
+                Ok(Some(Record {
+                    lsn: Lsn(self.rec_lsn),
+                    end: Lsn(self.rec_end),
+                    header: self.header.expect("header of the record"),
+                    bytes,
+                    body: self.body.clone(),
+                    block_headers: &self.blocks,
+                    version: info.version,
+                    block_size: info.page_size,
+                    file: &self.rec_file,
+                    offset: self.rec_offset,
+                }))
+            }
+            Ok(false) => Ok(None),
+            Err(e) => {
+                self.failed = true;
+                Err(e)
+            }
+        }
+    }
+
+    fn cur_name(&self) -> Arc<str> {
+        self.cur
+            .as_ref()
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| Arc::from(""))
+    }
+
+    /// Segment offset and LSN of `chunk[pos]`.
+    fn where_(&self, pos: usize) -> (u64, Lsn) {
+        let off = self.chunk_off + pos as u64;
+        let base = self.cur.as_ref().map_or(0, |c| c.seg_lsn);
+        (off, Lsn(base + off))
+    }
+
+    fn err_at(&self, pos: usize, kind: ErrorKind, msg: String) -> Error {
+        let (off, lsn) = self.where_(pos);
+        Error::new(kind, msg)
+            .in_file(Some(self.cur_name()))
+            .at(off, lsn)
+    }
+
+    /// Moves to the next record; true when one is ready.
+    fn advance(&mut self) -> Result<bool> {
+        if self.switch_pending {
+            // The rest of the segment after XLOG_SWITCH holds no records.
+            self.switch_pending = false;
+            let seg = self.segment_size();
+            if let Some(c) = &mut self.cur {
+                c.eof = true;
+                c.read = seg;
+            }
+            self.pos = self.chunk_len;
+            self.page_end = self.chunk_len;
+        }
+        loop {
+            if self.pos >= self.chunk_len {
+                if !self.load_chunk()? {
+                    return self.finish_input();
+                }
+                continue;
+            }
+            if self.pos >= self.page_end {
+                if !self.page_header()? {
+                    return Ok(false);
+                }
+                continue;
+            }
+            if self.skip_rem > 0 {
+                let n = (self.skip_rem as usize).min(self.page_end - self.pos);
+                self.skip_rem -= n as u32;
+                self.pos += n;
+                if self.skip_rem == 0 {
+                    if !self.padding_is_zero(self.pos) {
+                        return self.damage(
+                            self.pos,
+                            ErrorKind::Record,
+                            "non-zero padding after a record".into(),
+                        );
+                    }
+                    self.pos = align(self.pos).min(self.page_end);
+                }
+                continue;
+            }
+            if let Some(p) = &self.partial {
+                let missing = p.tot_len as usize - self.assembly.len();
+                let n = missing.min(self.page_end - self.pos);
+                self.assembly
+                    .extend_from_slice(&self.chunk[self.pos..self.pos + n]);
+                self.pos += n;
+                if self.assembly.len() == p.tot_len as usize {
+                    if !self.padding_is_zero(self.pos) {
+                        return self.damage(
+                            self.pos,
+                            ErrorKind::Record,
+                            "non-zero padding after a record".into(),
+                        );
+                    }
+                    let p = self.partial.take().expect("partial record");
+                    let end = self.where_(align(self.pos)).1;
+                    self.pos = align(self.pos).min(self.page_end);
+                    self.rec_lsn = p.lsn;
+                    self.rec_end = end.0;
+                    self.rec_file = p.file.clone();
+                    self.rec_offset = p.offset;
+                    self.loc = Loc::Assembled;
+                    if let Err(e) = self.finish_record(&p) {
+                        return self.classify(e, self.pos);
+                    }
+                    return Ok(true);
+                }
+                continue;
+            }
+            // A record starts here.
+            let room = self.page_end - self.pos;
+            if room < 4 {
+                let m = format!("segment file ends {room} bytes into a record header");
+                return self.damage(self.pos, ErrorKind::Truncated, m);
+            }
+            let tot_len = u32::from_le_bytes(
+                self.chunk[self.pos..self.pos + 4]
+                    .try_into()
+                    .expect("4 bytes"),
+            );
+            if tot_len == 0 {
+                return self.end_of_wal(self.pos);
+            }
+            if (tot_len as usize) < RECORD_HEADER || tot_len > MAX_RECORD_SIZE {
+                let m = format!("invalid record length {tot_len}");
+                return self.damage(self.pos, ErrorKind::Record, m);
+            }
+            if room >= RECORD_HEADER {
+                let h = RecordHeader::parse(&self.chunk[self.pos..]).expect("24 bytes");
+                if let Err(m) = self.check_header(&h) {
+                    return self.damage(self.pos, ErrorKind::Record, m);
+                }
+            }
+            let (off, lsn) = self.where_(self.pos);
+            let p = Partial {
+                lsn: lsn.0,
+                offset: off,
+                file: self.cur_name(),
+                tot_len,
+            };
+            if tot_len as usize <= room {
+                let (s, e) = (self.pos, self.pos + tot_len as usize);
+                if !self.padding_is_zero(e) {
+                    return self.damage(
+                        e,
+                        ErrorKind::Record,
+                        "non-zero padding after a record".into(),
+                    );
+                }
+                self.pos = align(e).min(self.page_end);
+                self.rec_lsn = lsn.0;
+                self.rec_end = self.where_(align(e)).1.0;
+                self.rec_file = p.file.clone();
+                self.rec_offset = off;
+                self.loc = Loc::Chunk(s, e);
+                if let Err(e) = self.finish_record(&p) {
+                    return self.classify(e, s + 8);
+                }
+                return Ok(true);
+            }
+            // Straddles the page: gather it, growing only with bytes found.
+            self.assembly.clear();
+            self.assembly
+                .extend_from_slice(&self.chunk[self.pos..self.page_end]);
+            self.partial = Some(p);
+            self.pos = self.page_end;
+        }
+    }
+
+    /// PostgreSQL zeroes WAL pages before filling them, so the bytes that
+    /// align a record's end are zero.
+    fn padding_is_zero(&self, end: usize) -> bool {
+        let stop = align(end).min(self.page_end).min(self.chunk_len);
+        self.chunk[end.min(stop)..stop].iter().all(|&b| b == 0)
+    }
+
+    fn segment_size(&self) -> u64 {
+        self.info.map_or(u64::MAX, |i| u64::from(i.segment_size))
+    }
+
+    fn check_header(&self, h: &RecordHeader) -> std::result::Result<(), String> {
+        let info = self.info.expect("page header read");
+        if h.rmid > info.version.max_rmgr_id()
+            || (h.rmid >= rmgr::BUILTIN_COUNT && h.rmid < rmgr::MIN_CUSTOM)
+        {
+            return Err(format!("invalid resource manager id {}", h.rmid));
+        }
+        if let Some(prev) = self.prev
+            && h.prev != prev
+        {
+            return Err(format!(
+                "record with incorrect prev-link {} (previous record at {prev})",
+                h.prev
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks a complete record's header, CRC and block references. The
+    /// error is not yet classified.
+    fn finish_record(&mut self, p: &Partial) -> Result<()> {
+        let bytes = match self.loc {
+            Loc::Chunk(s, e) => &self.chunk[s..e],
+            Loc::Assembled => &self.assembly[..],
+        };
+        let h = RecordHeader::parse(bytes).expect("record of at least 24 bytes");
+        let info = self.info.expect("page header read");
+        let at = |e: Error, rel: u64| -> Error {
+            let lsn = lsn_at(p.lsn, rel, info);
+            e.in_file(Some(p.file.clone()))
+                .at(lsn % u64::from(info.segment_size), Lsn(lsn))
+        };
+        if let Err(m) = self.check_header(&h) {
+            return Err(at(Error::new(ErrorKind::Record, m), 0));
+        }
+        if self.verify_crc {
+            let crc = record_crc(bytes);
+            if crc != h.crc {
+                let m = format!(
+                    "incorrect record CRC-32C 0x{:08X}, computed 0x{crc:08X}",
+                    h.crc
+                );
+                return Err(at(Error::new(ErrorKind::Checksum, m), 0));
+            }
+        }
+        match decode_record(bytes, info.version, info.page_size, &mut self.blocks) {
+            Ok(body) => self.body = body,
+            Err(e) => {
+                let rel = e.offset().unwrap_or(0);
+                return Err(at(Error::new(e.kind(), e.message().to_string()), rel));
+            }
+        }
+        self.header = Some(h);
+        self.prev = Some(Lsn(p.lsn));
+        self.started = true;
+        if h.rmid == rmgr::XLOG && h.info & 0xF0 == 0x40 {
+            // XLOG_SWITCH: the record ends its segment.
+            self.switch_pending = true;
+            let seg = u64::from(info.segment_size);
+            self.rec_end = (p.lsn / seg + 1) * seg;
+        }
+        Ok(())
+    }
+
+    /// Reads the next chunk of the current segment, or opens the next
+    /// segment. False when there is no more input.
+    fn load_chunk(&mut self) -> Result<bool> {
+        if self.read_chunk()? {
+            return Ok(true);
+        }
+        // The current segment is done: it must have been complete.
+        let seg = self.segment_size();
+        if let Some(cur) = &self.cur
+            && cur.read < seg
+        {
+            let m = format!("segment file ends after {} of {seg} bytes", cur.read);
+            let class = if self.inputs.len() > 0 {
+                DamageClass::Corrupt
+            } else {
+                DamageClass::TornTail
+            };
+            let e = Error::new(ErrorKind::Truncated, m)
+                .in_file(Some(cur.name.clone()))
+                .at(cur.read, Lsn(cur.seg_lsn.wrapping_add(cur.read)));
+            return Err(e.classed(class));
+        }
+        let Some(input) = self.inputs.next() else {
+            return Ok(false);
+        };
+        let seg_lsn = match &self.cur {
+            Some(c) => c.seg_lsn + seg,
+            None => u64::MAX,
+        };
+        if let (Some(name), Some(info)) = (input.file_name, self.info)
+            && seg_lsn != u64::MAX
+            && name.segno(info.segment_size) != Some(seg_lsn / seg)
+        {
+            let want = SegmentName::format(self.last_tli, seg_lsn / seg, info.segment_size);
+            let m = format!("expected segment {want} next: segments are missing or out of order");
+            let e = Error::new(ErrorKind::Gap, m)
+                .in_file(Some(input.name.clone()))
+                .at(0, Lsn(seg_lsn));
+            return Err(e.classed(DamageClass::Corrupt));
+        }
+        let reader: Box<dyn Read + Send> = match input.source {
+            Source::Path(p) => {
+                Box::new(std::fs::File::open(&p).map_err(|e| Error::io(e, &input.name))?)
+            }
+            Source::Reader(r) => r,
+        };
+        self.cur = Some(Current {
+            name: input.name.clone(),
+            file_name: input.file_name,
+            reader,
+            seg_lsn,
+            read: 0,
+            eof: false,
+        });
+        self.chunk_len = 0;
+        self.chunk_off = 0;
+        self.pos = 0;
+        self.page_end = 0;
+        self.load_chunk()
+    }
+
+    /// Reads the next chunk of the current segment; false at its end.
+    fn read_chunk(&mut self) -> Result<bool> {
+        let seg = self.segment_size();
+        let Some(cur) = &mut self.cur else {
+            return Ok(false);
+        };
+        if cur.eof {
+            return Ok(false);
+        }
+        let want = (CHUNK as u64).min(seg.saturating_sub(cur.read)) as usize;
+        if want == 0 {
+            cur.eof = true;
+            return Ok(false);
+        }
+        if self.chunk.len() < CHUNK {
+            self.chunk.resize(CHUNK, 0);
+        }
+        let n = read_full(&mut cur.reader, &mut self.chunk[..want])
+            .map_err(|e| Error::io(e, &cur.name))?;
+        self.chunk_off = cur.read;
+        cur.read += n as u64;
+        self.chunk_len = n;
+        self.pos = 0;
+        self.page_end = 0;
+        if n < want {
+            cur.eof = true;
+        }
+        Ok(n > 0)
+    }
+
+    /// Reads and checks the page header at `pos`; false at the end of WAL.
+    fn page_header(&mut self) -> Result<bool> {
+        let pos = self.pos;
+        let seg_off = self.chunk_off + pos as u64;
+        let first = seg_off == 0;
+        let hdr_len = if first {
+            LONG_PAGE_HEADER
+        } else {
+            SHORT_PAGE_HEADER
+        };
+        let avail = self.chunk_len - pos;
+        if self.chunk[pos..pos + avail.min(hdr_len)]
+            .iter()
+            .all(|&b| b == 0)
+        {
+            return self.end_of_wal(pos);
+        }
+        if avail < hdr_len {
+            let m = format!("segment file ends {avail} bytes into a page header");
+            return self.damage(pos, ErrorKind::Truncated, m);
+        }
+        let b = &self.chunk[pos..pos + hdr_len];
+        let magic = u16::from_le_bytes([b[0], b[1]]);
+        let flags = u16::from_le_bytes([b[2], b[3]]);
+        let tli = le32(&b[4..]);
+        let pageaddr = le64(&b[8..]);
+        let rem_len = le32(&b[16..]);
+        let version = match self.info {
+            None => match PgVersion::from_magic(magic) {
+                Some(v) => v,
+                None => {
+                    let m = format!(
+                        "unknown WAL page magic 0x{magic:04X} (PostgreSQL 13 to 18 use 0xD106, 0xD10D, 0xD110, 0xD113, 0xD116, 0xD118)"
+                    );
+                    return Err(self.err_at(pos, ErrorKind::UnknownVersion, m));
+                }
+            },
+            Some(i) => {
+                if magic != i.version.magic() {
+                    let m = format!(
+                        "invalid page magic 0x{magic:04X} ({} uses 0x{:04X})",
+                        i.version,
+                        i.version.magic()
+                    );
+                    return self.damage(pos, ErrorKind::PageHeader, m);
+                }
+                i.version
+            }
+        };
+        if b[20..24] != [0; 4] {
+            return self.damage(
+                pos,
+                ErrorKind::PageHeader,
+                "non-zero padding in the page header".into(),
+            );
+        }
+        if flags & !XLP_ALL_FLAGS != 0 {
+            return self.damage(
+                pos,
+                ErrorKind::PageHeader,
+                format!("invalid page flags 0x{flags:04X}"),
+            );
+        }
+        if first != (flags & XLP_LONG_HEADER != 0) {
+            let m = if first {
+                "first page of a segment without the long header"
+            } else {
+                "long header on a page inside a segment"
+            };
+            return self.damage(pos, ErrorKind::PageHeader, m.to_string());
+        }
+        if first {
+            let sysid = le64(&b[24..]);
+            let seg_size = le32(&b[32..]);
+            let page_size = le32(&b[36..]);
+            if !seg_size.is_power_of_two()
+                || !(MIN_SEGMENT_SIZE..=MAX_SEGMENT_SIZE).contains(&seg_size)
+            {
+                return self.damage(
+                    pos,
+                    ErrorKind::PageHeader,
+                    format!("invalid segment size {seg_size}"),
+                );
+            }
+            if !page_size.is_power_of_two() || !(1024..=65536).contains(&page_size) {
+                return self.damage(
+                    pos,
+                    ErrorKind::PageHeader,
+                    format!("invalid WAL page size {page_size}"),
+                );
+            }
+            match self.info {
+                None => {
+                    if pageaddr % u64::from(seg_size) != 0 {
+                        let m = format!(
+                            "segment starts at {}, not a segment boundary",
+                            Lsn(pageaddr)
+                        );
+                        return self.damage(pos, ErrorKind::PageHeader, m);
+                    }
+                    self.info = Some(WalInfo {
+                        version,
+                        system_id: sysid,
+                        segment_size: seg_size,
+                        page_size,
+                        timeline: tli,
+                    });
+                    let cur = self.cur.as_mut().expect("a segment is open");
+                    cur.seg_lsn = pageaddr;
+                    if let Some(name) = cur.file_name
+                        && name.segno(seg_size) != Some(pageaddr / u64::from(seg_size))
+                    {
+                        let m = format!(
+                            "file name does not match the segment's address {}",
+                            Lsn(pageaddr)
+                        );
+                        return Err(self
+                            .err_at(pos, ErrorKind::Gap, m)
+                            .classed(DamageClass::Corrupt));
+                    }
+                }
+                Some(i) => {
+                    if (sysid, seg_size, page_size) != (i.system_id, i.segment_size, i.page_size) {
+                        let m = format!(
+                            "segment of another cluster: system id {sysid}, segment size {seg_size}, page size {page_size} (first segment: {}, {}, {})",
+                            i.system_id, i.segment_size, i.page_size
+                        );
+                        return Err(self
+                            .err_at(pos, ErrorKind::Gap, m)
+                            .classed(DamageClass::Corrupt));
+                    }
+                }
+            }
+        }
+        let expected = self.cur.as_ref().map_or(0, |c| c.seg_lsn) + seg_off;
+        if pageaddr != expected {
+            if pageaddr < expected && self.partial.is_none() {
+                // Left over from the segment this file was recycled from.
+                return self.recycled_end(pos);
+            }
+            let m = format!(
+                "unexpected page address {} (expected {})",
+                Lsn(pageaddr),
+                Lsn(expected)
+            );
+            return self.damage(pos, ErrorKind::PageHeader, m);
+        }
+        if tli < self.last_tli {
+            let m = format!("out-of-sequence timeline {tli} after {}", self.last_tli);
+            return self.damage(pos, ErrorKind::PageHeader, m);
+        }
+        if let Some(name) = self.cur.as_ref().and_then(|c| c.file_name)
+            && tli > name.timeline
+        {
+            let m = format!(
+                "page of timeline {tli} in a file of timeline {}",
+                name.timeline
+            );
+            return self.damage(pos, ErrorKind::PageHeader, m);
+        }
+        self.last_tli = tli;
+        let cont = flags & XLP_FIRST_IS_CONTRECORD != 0;
+        if let Some(p) = &self.partial {
+            if !cont {
+                if flags & XLP_FIRST_IS_OVERWRITE_CONTRECORD != 0 {
+                    // The rest of the record was never written; PostgreSQL
+                    // abandoned it and continued here.
+                    self.partial = None;
+                } else {
+                    let m = format!(
+                        "record at {} continues on this page, which has no continuation flag",
+                        Lsn(p.lsn)
+                    );
+                    return self.damage(pos, ErrorKind::Continuation, m);
+                }
+            } else {
+                let missing = p.tot_len - self.assembly.len() as u32;
+                if rem_len != missing {
+                    let m = format!(
+                        "continuation of {rem_len} bytes, the record at {} needs {missing}",
+                        Lsn(p.lsn)
+                    );
+                    return self.damage(pos, ErrorKind::Continuation, m);
+                }
+            }
+        } else if cont {
+            if self.skip_rem > 0 {
+                if rem_len != self.skip_rem {
+                    let m = format!(
+                        "continuation of {rem_len} bytes, {} expected",
+                        self.skip_rem
+                    );
+                    return self.damage(pos, ErrorKind::Continuation, m);
+                }
+            } else if !self.started && self.prev.is_none() && !self.began_skip {
+                // The first page read ends a record begun before it.
+                self.skip_rem = rem_len;
+            } else {
+                let m = format!("unexpected continuation of {rem_len} bytes");
+                return self.damage(pos, ErrorKind::Continuation, m);
+            }
+            if rem_len == 0 {
+                return self.damage(
+                    pos,
+                    ErrorKind::Continuation,
+                    "continuation of 0 bytes".to_string(),
+                );
+            }
+        }
+        self.began_skip = true;
+        let page = self.info.expect("set above").page_size as usize;
+        self.pos = pos + hdr_len;
+        self.page_end = (pos + page).min(self.chunk_len);
+        Ok(true)
+    }
+
+    /// No more input.
+    fn finish_input(&mut self) -> Result<bool> {
+        if let Some(p) = &self.partial {
+            let m = format!(
+                "input ends inside a record of {} bytes ({} present)",
+                p.tot_len,
+                self.assembly.len()
+            );
+            let info = self.info.expect("page read");
+            let lsn = p.lsn;
+            let e = Error::new(ErrorKind::Truncated, m)
+                .in_file(Some(p.file.clone()))
+                .at(lsn % u64::from(info.segment_size), Lsn(lsn));
+            return Err(e.classed(DamageClass::TornTail));
+        }
+        let lsn = match &self.cur {
+            Some(c) => Lsn(c.seg_lsn.wrapping_add(self.segment_size())),
+            None => return Err(Error::new(ErrorKind::Usage, "no WAL input")),
+        };
+        self.end = Some(WalEnd::EndOfInput { lsn });
+        Ok(false)
+    }
+
+    /// A zero record length or an all-zero page header at `pos`: the normal
+    /// end of WAL if nothing but zeros follows, damage otherwise.
+    fn end_of_wal(&mut self, pos: usize) -> Result<bool> {
+        let (off, lsn) = self.where_(pos);
+        let name = self.cur_name();
+        if let Some(p) = &self.partial {
+            let m = format!(
+                "record at {} of {} bytes is cut short by zeros",
+                Lsn(p.lsn),
+                p.tot_len
+            );
+            return self.damage(pos, ErrorKind::Truncated, m);
+        }
+        let scan = self.scan_rest(pos)?;
+        if let Some(valid) = scan.valid {
+            let m =
+                format!("zeros where a record should start, but a valid record follows at {valid}");
+            let e = Error::new(ErrorKind::Record, m)
+                .in_file(Some(name))
+                .at(off, lsn);
+            return Err(e.classed(DamageClass::Corrupt));
+        }
+        if !scan.zero {
+            let m = "zeros where a record should start, then non-zero bytes".to_string();
+            let e = Error::new(ErrorKind::Record, m)
+                .in_file(Some(name))
+                .at(off, lsn);
+            return Err(e.classed(DamageClass::TornTail));
+        }
+        let unused_files = self.unused_files(lsn)?;
+        self.end = Some(WalEnd::ZeroedTail {
+            lsn,
+            file: name.to_string(),
+            offset: off,
+            unused_files,
+        });
+        Ok(false)
+    }
+
+    fn recycled_end(&mut self, pos: usize) -> Result<bool> {
+        let (off, lsn) = self.where_(pos);
+        let name = self.cur_name();
+        let scan = self.scan_rest(pos)?;
+        if let Some(valid) = scan.valid {
+            let m = format!("page of an older segment, but a valid record follows at {valid}");
+            let e = Error::new(ErrorKind::PageHeader, m)
+                .in_file(Some(name))
+                .at(off, lsn);
+            return Err(e.classed(DamageClass::Corrupt));
+        }
+        let unused_files = self.unused_files(lsn)?;
+        self.end = Some(WalEnd::Recycled {
+            lsn,
+            file: name.to_string(),
+            offset: off,
+            unused_files,
+        });
+        Ok(false)
+    }
+
+    /// Damage at `pos`: an error classified by what follows it.
+    fn damage(&mut self, pos: usize, kind: ErrorKind, message: String) -> Result<bool> {
+        let e = self.err_at(pos, kind, message);
+        self.classify(e, pos + 8)
+    }
+
+    /// Corruption when a valid record follows `from` (in this segment or a
+    /// later input), a torn tail otherwise.
+    fn classify(&mut self, e: Error, from: usize) -> Result<bool> {
+        let scan = self.scan_rest(from)?;
+        let mut valid = scan.valid;
+        if valid.is_none() {
+            valid = self.later_input_valid()?;
+        }
+        Err(match valid {
+            Some(lsn) => e
+                .classed(DamageClass::Corrupt)
+                .note(format!("a valid record follows at {lsn}")),
+            None => e.classed(DamageClass::TornTail),
+        })
+    }
+
+    /// Scans the rest of the current segment from `from` (consuming it):
+    /// whether it is all zeros (pages recycled from older segments count as
+    /// zeros), and the first valid record found.
+    fn scan_rest(&mut self, from: usize) -> Result<Scan> {
+        let Some(info) = self.info else {
+            return Ok(Scan {
+                zero: false,
+                valid: None,
+            });
+        };
+        let page = info.page_size as usize;
+        let seg_lsn = self.cur.as_ref().map_or(0, |c| c.seg_lsn);
+        let mut zero = true;
+        let mut p = from.min(self.chunk_len);
+        let mut in_damaged_page = true;
+        loop {
+            while p < self.chunk_len {
+                let seg_off = self.chunk_off + p as u64;
+                let in_page = (seg_off % page as u64) as usize;
+                let page_start = p - in_page;
+                let page_end = (page_start + page).min(self.chunk_len);
+                let mut start = p;
+                if in_page == 0 || !in_damaged_page {
+                    // A fresh page: look at its header first.
+                    in_damaged_page = false;
+                    let bytes = &self.chunk[page_start..page_end];
+                    if bytes.iter().all(|&b| b == 0) {
+                        p = page_end;
+                        continue;
+                    }
+                    let hdr = if seg_off - in_page as u64 == 0 {
+                        LONG_PAGE_HEADER
+                    } else {
+                        SHORT_PAGE_HEADER
+                    };
+                    let ok_header = bytes.len() >= hdr
+                        && u16::from_le_bytes([bytes[0], bytes[1]]) == info.version.magic()
+                        && u16::from_le_bytes([bytes[2], bytes[3]]) & !XLP_ALL_FLAGS == 0;
+                    let addr = if bytes.len() >= 16 {
+                        le64(&bytes[8..])
+                    } else {
+                        0
+                    };
+                    let expected = seg_lsn + seg_off - in_page as u64;
+                    if ok_header && addr < expected {
+                        p = page_end; // recycled
+                        continue;
+                    }
+                    if !(ok_header && addr == expected) || bytes[hdr..].iter().any(|&b| b != 0) {
+                        zero = false;
+                    }
+                    if !(ok_header && addr == expected) {
+                        p = page_end;
+                        continue;
+                    }
+                    start = page_start + hdr;
+                } else if self.chunk[p..page_end].iter().any(|&b| b != 0) {
+                    zero = false;
+                }
+                in_damaged_page = false;
+                let mut q = align(start);
+                while q + RECORD_HEADER <= page_end {
+                    let h = RecordHeader::parse(&self.chunk[q..]).expect("24 bytes");
+                    let len = h.tot_len as usize;
+                    if len >= RECORD_HEADER
+                        && q + len <= page_end
+                        && h.rmid <= info.version.max_rmgr_id()
+                        && record_crc(&self.chunk[q..q + len]) == h.crc
+                    {
+                        return Ok(Scan {
+                            zero,
+                            valid: Some(Lsn(seg_lsn + self.chunk_off + q as u64)),
+                        });
+                    }
+                    q += 8;
+                }
+                p = page_end;
+            }
+            if !self.read_chunk()? {
+                break;
+            }
+            p = 0;
+            in_damaged_page = false;
+        }
+        Ok(Scan { zero, valid: None })
+    }
+
+    /// Whether a later input holds WAL continuing this history (a valid
+    /// first page at a later address): the LSN of its first page.
+    fn later_input_valid(&mut self) -> Result<Option<Lsn>> {
+        let Some(info) = self.info else {
+            return Ok(None);
+        };
+        let here = self.cur.as_ref().map_or(0, |c| c.seg_lsn);
+        for input in self.inputs.by_ref() {
+            let name = input.name.clone();
+            let mut r: Box<dyn Read + Send> = match input.source {
+                Source::Path(p) => {
+                    Box::new(std::fs::File::open(&p).map_err(|e| Error::io(e, &name))?)
+                }
+                Source::Reader(r) => r,
+            };
+            let mut h = [0u8; LONG_PAGE_HEADER];
+            let n = read_full(&mut r, &mut h).map_err(|e| Error::io(e, &name))?;
+            if n == LONG_PAGE_HEADER && u16::from_le_bytes([h[0], h[1]]) == info.version.magic() {
+                let addr = le64(&h[8..]);
+                if addr > here && le64(&h[24..]) == info.system_id {
+                    return Ok(Some(Lsn(addr)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// After a clean end at `lsn`: the remaining inputs must not continue
+    /// the WAL; returns their names.
+    fn unused_files(&mut self, lsn: Lsn) -> Result<Vec<String>> {
+        let names: Vec<String> = self
+            .inputs
+            .as_slice()
+            .iter()
+            .map(|i| i.name.to_string())
+            .collect();
+        if let Some(valid) = self.later_input_valid()? {
+            let m = format!("WAL ends at {lsn} but a later segment continues it at {valid}");
+            let e = Error::new(ErrorKind::Gap, m).in_file(Some(self.cur_name()));
+            let off = lsn.0 % self.segment_size();
+            return Err(e.at(off, lsn).classed(DamageClass::Corrupt));
+        }
+        Ok(names)
+    }
+}
+
+fn align(pos: usize) -> usize {
+    (pos + 7) & !7
+}
+
+fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// The LSN of byte `rel` of a record that starts at `start`, skipping the
+/// page headers the record crosses.
+fn lsn_at(start: u64, rel: u64, info: WalInfo) -> u64 {
+    let page = u64::from(info.page_size);
+    let seg = u64::from(info.segment_size);
+    let mut lsn = start;
+    let mut left = rel;
+    loop {
+        let page_end = (lsn / page + 1) * page;
+        let room = page_end - lsn;
+        if left < room {
+            return lsn + left;
+        }
+        left -= room;
+        let hdr = if page_end % seg == 0 {
+            LONG_PAGE_HEADER
+        } else {
+            SHORT_PAGE_HEADER
+        };
+        lsn = page_end + hdr as u64;
+    }
+}
+
+struct Scan {
+    zero: bool,
+    valid: Option<Lsn>,
+}
+
+fn le32(b: &[u8]) -> u32 {
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+fn le64(b: &[u8]) -> u64 {
+    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+}
