@@ -142,7 +142,7 @@ pub const RMGR_NAMES: [&str; rmgr::BUILTIN_COUNT as usize] = [
 ];
 
 /// A PostgreSQL major version, recognised from the WAL page magic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum PgVersion {
     /// PostgreSQL 13 (page magic 0xD106)
     V13,
@@ -240,6 +240,13 @@ impl PgVersion {
         } else {
             rmgr::BUILTIN_COUNT - 1
         }
+    }
+}
+
+impl serde::Serialize for PgVersion {
+    /// As the major version number.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(self.major())
     }
 }
 

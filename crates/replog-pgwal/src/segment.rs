@@ -71,9 +71,10 @@ pub fn is_segment_path(path: &Path) -> bool {
         .is_some()
 }
 
-/// The segment files of a directory, in WAL order: by segment number, then
-/// timeline; for the same segment, a complete file before a `.partial` one.
-/// Other files (history files, `archive_status/`) are left out.
+/// The segment files of a directory, in WAL order: one file per segment
+/// number, of the highest timeline present for it (a complete file rather
+/// than a `.partial` one). Other files (history files, `archive_status/`)
+/// are left out.
 pub fn list_directory(dir: &Path) -> Result<Vec<PathBuf>> {
     let shown = dir.display().to_string();
     let mut found = Vec::new();
@@ -90,15 +91,27 @@ pub fn list_directory(dir: &Path) -> Result<Vec<PathBuf>> {
             found.push((name, entry.path()));
         }
     }
-    // Segment numbers compare like (log, seg) for any one segment size.
-    found.sort_by_key(|(n, _)| (n.log, n.seg, n.timeline, n.partial));
     if found.is_empty() {
         return Err(Error::new(
             ErrorKind::Usage,
             format!("no WAL segment files in {shown}"),
         ));
     }
-    Ok(found.into_iter().map(|(_, p)| p).collect())
+    // Segment numbers compare like (log, seg) for any one segment size. For
+    // one segment, the highest timeline wins, and a complete file wins over
+    // a `.partial` one: the history of the newest timeline.
+    found.sort_by_key(|(n, _)| (n.log, n.seg, n.timeline, !n.partial));
+    let mut chosen: Vec<(SegmentName, PathBuf)> = Vec::with_capacity(found.len());
+    for (name, path) in found {
+        match chosen.last_mut() {
+            Some((last, p)) if (last.log, last.seg) == (name.log, name.seg) => {
+                *last = name;
+                *p = path;
+            }
+            _ => chosen.push((name, path)),
+        }
+    }
+    Ok(chosen.into_iter().map(|(_, p)| p).collect())
 }
 
 #[cfg(test)]
@@ -128,6 +141,34 @@ mod tests {
                 .unwrap()
                 .segno(16 << 20),
             None
+        );
+    }
+
+    #[test]
+    fn directory_takes_the_newest_timeline_per_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in [
+            "000000010000000000000003",
+            "000000010000000000000004.partial",
+            "000000020000000000000004",
+            "000000020000000000000005.partial",
+            "000000020000000000000005",
+            "00000002.history",
+        ] {
+            std::fs::write(dir.path().join(n), b"x").unwrap();
+        }
+        let got: Vec<String> = list_directory(dir.path())
+            .unwrap()
+            .iter()
+            .map(|p| p.file_name().unwrap().to_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "000000010000000000000003",
+                "000000020000000000000004",
+                "000000020000000000000005"
+            ]
         );
     }
 }

@@ -24,6 +24,8 @@ Examples:
   replog inspect mariadb-bin.000001                # a MySQL/MariaDB binlog
   replog inspect --decode-rows --table shop.orders mysql-bin.000042
   replog inspect --stats --start-datetime '2024-05-01 12:00:00' mysql-bin.000042
+  replog inspect --stats pg_wal/                   # PostgreSQL WAL: pg_waldump --stats=record
+  replog inspect --rmgr Heap --relation 1663/5/16384 --fpi-only 000000010000000000000003
 
 Positions are LSNs (log positions, which continue across segments); OFFSET
 is the byte offset inside the segment file. Times are UTC.
@@ -92,10 +94,16 @@ pub struct Args {
     /// Binlogs: do not verify event checksums.
     #[arg(long)]
     pub no_verify: bool,
+    /// Options for PostgreSQL WAL.
+    #[command(flatten)]
+    pub pgwal: crate::cmd::pgwal::WalArgs,
 }
 
 /// Runs `replog inspect`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    if let Some(files) = crate::cmd::pgwal::detect(&args.paths)? {
+        return crate::cmd::pgwal::inspect(args, &files, out);
+    }
     let inputs = Inputs::resolve(&args.paths)?;
     if inputs.detected == crate::input::Detected::Binlog {
         return crate::cmd::binlog::inspect(args, &inputs.files, out);

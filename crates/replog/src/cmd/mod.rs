@@ -8,6 +8,7 @@ pub mod diff;
 pub mod dump;
 pub mod inspect;
 pub mod invert;
+pub mod pgwal;
 pub mod record;
 pub mod replay;
 pub mod snapshot;

@@ -21,6 +21,8 @@ Examples:
   replog verify --format json log.replog
   replog verify mariadb-bin.000001 mariadb-bin.000002   # binlogs: checksums,
                                               # position chain, every row image
+  replog verify pg_wal/                       # PostgreSQL WAL: page headers, CRCs,
+                                              # continuations, images, segment chain
 
 Recovery policies:
   strict         any damage is reported as damage (exit 1)
@@ -76,6 +78,9 @@ struct Report<'a> {
 
 /// Runs `replog verify`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    if let Some(files) = crate::cmd::pgwal::detect(&args.paths)? {
+        return crate::cmd::pgwal::verify(args, &files, out);
+    }
     let inputs = Inputs::resolve(&args.paths)?;
     if inputs.detected == crate::input::Detected::Binlog {
         return crate::cmd::binlog::verify(args, &inputs.files, out);
