@@ -23,7 +23,8 @@ pub const CHECKSUM_LEN: usize = 4;
 pub struct EventHeader {
     /// Seconds since the epoch when the statement started.
     pub timestamp: u32,
-    /// Event type code.
+    /// Event type code (in an [`Event`], the current code: files with the
+    /// MySQL 5.1 pre-GA numbering are translated).
     pub type_code: u8,
     /// Id of the server that wrote the event first.
     pub server_id: u32,
@@ -71,6 +72,11 @@ pub struct FormatDescription {
     /// Checksum algorithm byte (0 = off, 1 = CRC32), `None` for servers
     /// older than checksums (MySQL < 5.6.1, MariaDB < 5.3).
     pub checksum_alg: Option<u8>,
+    /// Whether the file uses the event numbering of the MySQL 5.1 pre-GA
+    /// trees (server versions `5.1.x-a_drop5…`); codes are translated with
+    /// [`FormatDescription::current_type_code`] and `post_header_lens` is
+    /// already indexed by the current codes.
+    pub pre_ga_numbering: bool,
 }
 
 impl FormatDescription {
@@ -101,15 +107,35 @@ impl FormatDescription {
             header_len: HEADER_LEN as u8,
             post_header_lens: Vec::new(),
             checksum_alg: None,
+            pre_ga_numbering: false,
         }
     }
 
-    fn parse(body: &[u8], base: u64) -> Result<FormatDescription> {
+    /// Parses a whole FORMAT_DESCRIPTION event (`raw`, header included, at
+    /// absolute `position`). Damage that would change how the rest of the
+    /// file is read is an error, never a quiet fallback: a server version
+    /// that is not `major.minor.patch[suffix]`, an unknown checksum
+    /// algorithm, and a checksum-algorithm byte that was flipped to "off"
+    /// (the stored CRC32 is the one the event has with the byte set to
+    /// CRC32). The CRC32 itself is checked by the caller, and so is the
+    /// event after it (see `Context::no_crc_decided_at`).
+    fn parse(raw: &[u8], position: u64) -> Result<FormatDescription> {
+        let base = position + HEADER_LEN as u64;
+        let body = raw.get(HEADER_LEN..).unwrap_or(&[]);
         let mut r = Rd::new(body, base);
         let binlog_version = r.u16("binlog version")?;
+        let vat = r.offset();
         let sv = r.bytes(50, "server version")?;
         let end = sv.iter().position(|&b| b == 0).unwrap_or(sv.len());
         let server_version = lossy(&sv[..end]);
+        let Some(version) = parse_server_version(&sv[..end]) else {
+            return Err(Error::malformed(
+                vat,
+                format!(
+                    "unparsable server version {server_version:?} in the format description event (damaged: it decides the layout of every event)"
+                ),
+            ));
+        };
         let create_timestamp = r.u32("create timestamp")?;
         let hat = r.offset();
         let header_len = r.u8("header length")?;
@@ -120,7 +146,8 @@ impl FormatDescription {
             ));
         }
         let rest = r.rest();
-        let (lens, alg) = if has_checksum_field(&server_version) {
+        let mariadb = server_version.contains("MariaDB");
+        let (lens, alg) = if has_checksum_field(version, mariadb) {
             if rest.len() < 1 + CHECKSUM_LEN {
                 return Err(Error::eof(
                     r.offset(),
@@ -129,37 +156,160 @@ impl FormatDescription {
                 ));
             }
             let n = rest.len() - 1 - CHECKSUM_LEN;
-            (&rest[..n], Some(rest[n]))
+            let alg = rest[n];
+            let aat = r.offset() + n as u64;
+            match alg {
+                1 => {}
+                0 if fde_crc_with_alg(raw, 1) == Some(stored_crc(raw)) => {
+                    return Err(Error::malformed(
+                        aat,
+                        "checksum algorithm byte of the format description event reads 0 (off), but the event carries the CRC32 it has with the byte set to 1 (CRC32): damaged algorithm byte",
+                    ));
+                }
+                0 => {}
+                a => {
+                    return Err(Error::malformed(
+                        aat,
+                        format!(
+                            "unknown checksum algorithm {a} in the format description event (0 = off, 1 = CRC32)"
+                        ),
+                    ));
+                }
+            }
+            (&rest[..n], Some(alg))
         } else {
             (rest, None)
         };
+        let pre_ga_numbering = is_pre_ga_numbering(&server_version);
+        let mut post_header_lens = lens.to_vec();
+        if pre_ga_numbering {
+            if post_header_lens.len() != PRE_GA_PERMUTATION.len() - 1 {
+                return Err(Error::malformed(
+                    hat + 1,
+                    format!(
+                        "server {server_version} uses the MySQL 5.1 pre-GA event numbering, which lists {} event types; this event lists {}",
+                        PRE_GA_PERMUTATION.len() - 1,
+                        post_header_lens.len()
+                    ),
+                ));
+            }
+            // The post-header lengths are indexed by the old codes: move
+            // each to its current code.
+            let mut permuted = vec![0u8; post_header_lens.len()];
+            for (old, &len) in post_header_lens.iter().enumerate() {
+                permuted[usize::from(PRE_GA_PERMUTATION[old + 1]) - 1] = len;
+            }
+            post_header_lens = permuted;
+        }
         Ok(FormatDescription {
             binlog_version,
             server_version,
             create_timestamp,
             header_len,
-            post_header_lens: lens.to_vec(),
+            post_header_lens,
             checksum_alg: alg,
+            pre_ga_numbering,
         })
     }
+
+    /// The current event type code for a code as written under this
+    /// description (differs only for the MySQL 5.1 pre-GA numbering).
+    #[inline]
+    pub fn current_type_code(&self, code: u8) -> u8 {
+        if self.pre_ga_numbering {
+            PRE_GA_PERMUTATION
+                .get(usize::from(code))
+                .copied()
+                .unwrap_or(code)
+        } else {
+            code
+        }
+    }
+}
+
+/// The stored CRC32 (last four bytes) of an event at least four bytes long.
+fn stored_crc(raw: &[u8]) -> u32 {
+    let n = raw.len().saturating_sub(CHECKSUM_LEN);
+    match raw.get(n..) {
+        Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]),
+        _ => 0,
+    }
+}
+
+/// The CRC32 a format description event would carry with its
+/// checksum-algorithm byte (the fifth byte from the end) set to `alg`
+/// (`LOG_EVENT_BINLOG_IN_USE_F` cleared, as servers compute it).
+fn fde_crc_with_alg(raw: &[u8], alg: u8) -> Option<u32> {
+    let n = raw.len().checked_sub(CHECKSUM_LEN + 1)?;
+    if n < HEADER_LEN {
+        return None;
+    }
+    let mut h = crc32fast::Hasher::new();
+    h.update(&raw[..17]);
+    h.update(&[raw[17] & !1]);
+    h.update(&raw[18..n]);
+    h.update(&[alg]);
+    Some(h.finalize())
+}
+
+/// `major.minor.patch` at the start of a server version string whose rest
+/// is printable ASCII (`8.0.27`, `10.11.6-MariaDB-log`,
+/// `5.1.37-ndb-6.2.19-debug-log`); `None` for anything else.
+fn parse_server_version(v: &[u8]) -> Option<(u32, u32, u32)> {
+    if !v.iter().all(|&c| (0x20..0x7f).contains(&c)) {
+        return None;
+    }
+    let s = std::str::from_utf8(v).ok()?;
+    let mut parts = [0u32; 3];
+    let mut rest = s;
+    for (i, slot) in parts.iter_mut().enumerate() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 || digits > 4 {
+            return None;
+        }
+        *slot = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        if i < 2 {
+            rest = rest.strip_prefix('.')?;
+        }
+    }
+    if rest.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+        return None;
+    }
+    Some((parts[0], parts[1], parts[2]))
 }
 
 /// MySQL writes the checksum-algorithm byte (and a checksum field) from
 /// 5.6.1 on, MariaDB from 5.3.0 on.
-fn has_checksum_field(version: &str) -> bool {
-    let mut it = version
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty());
-    let mut v = [0u32; 3];
-    for slot in v.iter_mut() {
-        *slot = it.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-    }
-    let v = (v[0], v[1], v[2]);
-    if version.contains("MariaDB") {
+fn has_checksum_field(v: (u32, u32, u32), mariadb: bool) -> bool {
+    if mariadb {
         v >= (5, 3, 0)
     } else {
         v >= (5, 6, 1)
     }
+}
+
+/// Event codes of the MySQL 5.1 pre-GA trees (`mysql-5.1-wl2325-*`, 2005-2006)
+/// mapped to the current codes: after FORMAT_DESCRIPTION (15) they numbered
+/// TABLE_MAP 16, the three rows events 17-19, XID 20, BEGIN_LOAD_QUERY 21 and
+/// EXECUTE_LOAD_QUERY 22 (MySQL `Format_description_event`'s
+/// `event_type_permutation`).
+const PRE_GA_PERMUTATION: [u8; 23] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 19, 20, 21, 22, 16, 17, 18,
+];
+
+/// Whether a server version is one of the pre-GA 5.1/5.2 trees that used the
+/// old numbering: `5.1.[1-5]-a_drop5*`, `5.1.4-a_drop6*`, `5.2.[0-2]-a_drop6*`
+/// (the versions MySQL itself recognises).
+fn is_pre_ga_numbering(v: &str) -> bool {
+    let b = v.as_bytes();
+    if b.len() < 13 || &b[..2] != b"5." || b[3] != b'.' || &b[5..12] != b"-a_drop" {
+        return false;
+    }
+    let (minor, patch, drop) = (b[2], b[4], b[12]);
+    (minor == b'1' && (b'1'..=b'5').contains(&patch) && drop == b'5')
+        || (minor == b'1' && patch == b'4' && drop == b'6')
+        || (minor == b'2' && (b'0'..=b'2').contains(&patch) && drop == b'6')
 }
 
 /// Post-header lengths of MySQL 8 / MariaDB 10 when no FDE lists them.
@@ -214,6 +364,16 @@ pub(crate) struct Context {
     pub(crate) opts: ReadOptions,
     pub(crate) tables: HashMap<u64, Arc<TableMap>>,
     pub(crate) encrypted: bool,
+    /// Set while the next event is the first of a file: it must be the
+    /// format description.
+    pub(crate) expect_fde: bool,
+    /// After a format description that turns checksums off (an old server
+    /// version, or algorithm 0): the offset of the field that decided it.
+    /// If the next event nevertheless ends with its own valid CRC32, that
+    /// field is damaged (a flipped digit of `10.11` reads `00.11`, a
+    /// MariaDB version without checksums) and the file is not read on
+    /// without checks.
+    pub(crate) no_crc_decided_at: Option<u64>,
 }
 
 impl Context {
@@ -224,6 +384,8 @@ impl Context {
             opts,
             tables: HashMap::new(),
             encrypted: false,
+            expect_fde: false,
+            no_crc_decided_at: None,
         }
     }
 }
@@ -689,6 +851,9 @@ pub struct UserVarValue<'a> {
     /// Flags (1 = unsigned), when present.
     pub flags: Option<u8>,
 }
+
+/// The one incident number servers write: events were lost on the source.
+pub const INCIDENT_LOST_EVENTS: u16 = 1;
 
 /// An INCIDENT event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1158,7 +1323,40 @@ pub struct MariaGtidEvent<'a> {
     pub extra: &'a [u8],
 }
 
+/// MariaDB GTID event flags (`Gtid_log_event::FL_*`).
+pub mod maria_gtid_flag {
+    #![allow(missing_docs)]
+    pub const STANDALONE: u8 = 1;
+    pub const GROUP_COMMIT_ID: u8 = 2;
+    pub const TRANSACTIONAL: u8 = 4;
+    pub const ALLOW_PARALLEL: u8 = 8;
+    pub const WAITED: u8 = 16;
+    pub const DDL: u8 = 32;
+    pub const PREPARED_XA: u8 = 64;
+    pub const COMPLETED_XA: u8 = 128;
+}
+
 impl MariaGtidEvent<'_> {
+    /// The flags as words, in the order and spelling of `mariadb-binlog`
+    /// (`ddl`, `trans`, `waited`) followed by those it does not print
+    /// (`standalone`, `xa-prepare`, `xa-commit`). ALLOW_PARALLEL, set on
+    /// almost every event, and GROUP_COMMIT_ID (shown as `cid=N` from
+    /// [`MariaGtidEvent::commit_id`]) are left out.
+    pub fn flag_words(&self) -> impl Iterator<Item = &'static str> + '_ {
+        use maria_gtid_flag as f;
+        [
+            (f::DDL, "ddl"),
+            (f::TRANSACTIONAL, "trans"),
+            (f::WAITED, "waited"),
+            (f::STANDALONE, "standalone"),
+            (f::PREPARED_XA, "xa-prepare"),
+            (f::COMPLETED_XA, "xa-commit"),
+        ]
+        .into_iter()
+        .filter(|(bit, _)| self.flags & bit != 0)
+        .map(|(_, w)| w)
+    }
+
     fn parse(body: &[u8], base: u64) -> Result<MariaGtidEvent<'_>> {
         let mut r = Rd::new(body, base);
         let seq_no = r.u64("GTID sequence")?;
@@ -1290,7 +1488,24 @@ pub(crate) fn parse_event<'a>(
             "event length does not match its frame",
         ));
     }
-    let code = header.type_code;
+    if std::mem::take(&mut ctx.expect_fde) && header.type_code != et::FORMAT_DESCRIPTION {
+        let what = if header.type_code == et::START_V3 {
+            "a Start_v3 event (binlog format v1/v3 of MySQL before 5.0, which this reader does not read)"
+        } else {
+            "not a format description event: damaged, or not a v4 binlog"
+        };
+        return Err(Error::malformed(
+            position + 4,
+            format!(
+                "the first event of a v4 binlog must be a format description event; the event at offset {position} has type {} ({}), {what}",
+                header.type_code,
+                crate::consts::type_name(header.type_code)
+            ),
+        ));
+    }
+    let code = ctx.fde.current_type_code(header.type_code);
+    let mut header = header;
+    header.type_code = code;
     if ctx.encrypted {
         return Err(Error::new(
             ErrorKind::Unsupported,
@@ -1299,11 +1514,17 @@ pub(crate) fn parse_event<'a>(
         ));
     }
     if code == et::FORMAT_DESCRIPTION {
-        let body = &raw[HEADER_LEN..];
-        let fde = FormatDescription::parse(body, position + HEADER_LEN as u64)?;
+        let fde = FormatDescription::parse(raw, position)?;
         if fde.has_crc32() {
             verify_crc(raw, position, ctx.opts.verify_checksums)?;
         }
+        ctx.no_crc_decided_at = match fde.checksum_alg {
+            Some(1) => None,
+            // The algorithm byte is the fifth from the end.
+            Some(_) => Some(position + raw.len() as u64 - 5),
+            // The server version.
+            None => Some(position + HEADER_LEN as u64 + 2),
+        };
         let fde = Arc::new(fde);
         ctx.crc = fde.has_crc32();
         ctx.fde = fde.clone();
@@ -1313,6 +1534,19 @@ pub(crate) fn parse_event<'a>(
             raw,
             body: EventBody::FormatDescription(fde),
         });
+    }
+    if let Some(at) = ctx.no_crc_decided_at.take()
+        && ctx.opts.verify_checksums
+        && raw.len() >= HEADER_LEN + CHECKSUM_LEN
+        && crc32fast::hash(&raw[..raw.len() - CHECKSUM_LEN]) == stored_crc(raw)
+    {
+        return Err(Error::malformed(
+            at,
+            format!(
+                "the format description event says the events carry no checksum (server {:?}, algorithm {:?}), but the event at {position} ends with its valid CRC32: damaged format description",
+                ctx.fde.server_version, ctx.fde.checksum_alg
+            ),
+        ));
     }
     let hl = usize::from(ctx.fde.header_len).max(HEADER_LEN);
     let mut end = raw.len();
@@ -1349,7 +1583,7 @@ pub(crate) fn parse_event<'a>(
     })
 }
 
-fn verify_crc(raw: &[u8], position: u64, verify: bool) -> Result<()> {
+pub(crate) fn verify_crc(raw: &[u8], position: u64, verify: bool) -> Result<()> {
     let n = raw.len() - CHECKSUM_LEN;
     if !verify {
         return Ok(());
@@ -1517,7 +1751,18 @@ fn parse_body<'a>(
             )?)
         }
         et::INCIDENT => {
+            let at = r.offset();
             let kind = r.u16("incident type")?;
+            // Servers define one incident, LOST_EVENTS (1); MySQL and
+            // MariaDB reject any other number as an invalid event.
+            if kind != INCIDENT_LOST_EVENTS {
+                return Err(Error::malformed(
+                    at,
+                    format!(
+                        "unknown incident {kind} in the Incident event at {position} (only 1, LOST_EVENTS, exists)"
+                    ),
+                ));
+            }
             skip_post_header(&mut r, phl, 2)?;
             let n = r.u8("incident message length")?;
             EventBody::Incident(IncidentEvent {

@@ -3,13 +3,15 @@
 //! [`frame_event`] to find an event's extent and the same parser for its
 //! content.
 
+use crate::consts::event_type as et;
+use crate::events::{CHECKSUM_LEN, HEADER_LEN};
 use crate::events::{
     Context, Event, FormatDescription, Framing, ReadOptions, frame_event, parse_event,
 };
 use crate::table_map::TableMap;
 use crate::{MAGIC, is_binlog};
 use replog_core::{Error, ErrorKind, Result};
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 
 /// A fallible iterator over the events of a binlog held in memory. It
@@ -42,11 +44,13 @@ impl<'a> Events<'a> {
                 "not a binlog: missing magic FE 62 69 6E",
             ));
         }
+        let mut ctx = Context::new(opts);
+        ctx.expect_fde = true;
         Ok(Events {
             data: file,
             base: 0,
             off: MAGIC.len(),
-            ctx: Context::new(opts),
+            ctx,
             done: false,
             outer: None,
         })
@@ -189,11 +193,13 @@ impl<R: Read> StreamReader<R> {
                 "not a binlog: missing magic FE 62 69 6E",
             ));
         }
+        let mut ctx = Context::new(opts);
+        ctx.expect_fde = true;
         Ok(StreamReader {
             inner,
             buf: Vec::with_capacity(64 * 1024),
             pos: 4,
-            ctx: Context::new(opts),
+            ctx,
             done: false,
         })
     }
@@ -286,6 +292,132 @@ impl<R: Read> StreamReader<R> {
             }
         }
     }
+}
+
+impl<R: Read + Seek> StreamReader<R> {
+    /// After damage, finds the first offset at or after `from` where a
+    /// plausible chain of events starts, as a binlog reader that lost its
+    /// place must: a known event type, a length within the file and the
+    /// limit (with room for the checksum when the file has them), a
+    /// next-position consistent with the length (this event's end, or —
+    /// as relay logs carry the source's positions — the next event's
+    /// next-position minus its length), a valid CRC32 when the file has
+    /// checksums, and the event after it plausible too (unless it ends
+    /// exactly at the end of the file). `None`: nothing valid follows, so
+    /// the damage is a torn tail.
+    ///
+    /// Reads the rest of the input in 1 MiB windows; memory stays bounded.
+    /// The reader is left positioned anywhere: call
+    /// [`StreamReader::skip_to`] next.
+    pub fn find_next_event(&mut self, from: u64) -> Result<Option<u64>> {
+        let end = self
+            .inner
+            .seek(SeekFrom::End(0))
+            .map_err(|e| Error::io(e, "seeking to the end of the binlog").with_offset(from))?;
+        let crc = self.ctx.crc;
+        let max = self.ctx.opts.max_event_size;
+        const WINDOW: usize = 1 << 20;
+        let mut window = vec![0u8; WINDOW + HEADER_LEN];
+        let mut at = from;
+        while at + HEADER_LEN as u64 <= end {
+            self.seek_to(at)?;
+            let want = (end - at).min(window.len() as u64) as usize;
+            let n = read_full(&mut self.inner, &mut window[..want], at)?;
+            if n < HEADER_LEN {
+                break;
+            }
+            for i in 0..=n - HEADER_LEN {
+                let y = at + i as u64;
+                let Some(a) = plausible(&window[i..i + HEADER_LEN], y, end, crc, max) else {
+                    continue;
+                };
+                if self.confirm(y, a, end, crc, max)? {
+                    return Ok(Some(y));
+                }
+            }
+            at += (n - HEADER_LEN + 1) as u64;
+        }
+        Ok(None)
+    }
+
+    /// Positions the reader at `pos`, an event boundary found by
+    /// [`StreamReader::find_next_event`], keeping the format description
+    /// and table maps read so far, and clears the error state.
+    pub fn skip_to(&mut self, pos: u64) -> Result<()> {
+        self.seek_to(pos)?;
+        self.pos = pos;
+        self.done = false;
+        Ok(())
+    }
+
+    fn seek_to(&mut self, pos: u64) -> Result<()> {
+        self.inner
+            .seek(SeekFrom::Start(pos))
+            .map_err(|e| Error::io(e, format!("seeking to offset {pos}")).with_offset(pos))?;
+        Ok(())
+    }
+
+    /// Whether the candidate at `y` checks out: its CRC32 (with checksums)
+    /// and its successor.
+    fn confirm(&mut self, y: u64, a: Candidate, end: u64, crc: bool, max: u32) -> Result<bool> {
+        if crc {
+            self.seek_to(y)?;
+            let mut ev = vec![0u8; a.len as usize];
+            if read_full(&mut self.inner, &mut ev, y)? < ev.len()
+                || crate::events::verify_crc(&ev, y, true).is_err()
+            {
+                return Ok(false);
+            }
+        }
+        let a_end = y + u64::from(a.len);
+        let chained = u64::from(a.next) == a_end;
+        if a_end == end {
+            return Ok(chained || (a.next == 0 && a.type_code == et::ROTATE));
+        }
+        let mut h = [0u8; HEADER_LEN];
+        self.seek_to(a_end)?;
+        if read_full(&mut self.inner, &mut h, a_end)? < HEADER_LEN {
+            return Ok(false);
+        }
+        let Some(b) = plausible(&h, a_end, end, crc, max) else {
+            return Ok(false);
+        };
+        Ok(chained
+            || (a.next != 0 && u64::from(b.next) == u64::from(a.next) + u64::from(b.len))
+            || (a.next == 0 && b.next == 0))
+    }
+}
+
+/// The header fields of a candidate event.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    type_code: u8,
+    len: u32,
+    next: u32,
+}
+
+/// Whether 19 bytes at absolute `at` can be an event header: a known type
+/// code, a length that fits the header (and checksum) and the file, and a
+/// next-position that is 0 or past the event's own length.
+fn plausible(h: &[u8], at: u64, end: u64, crc: bool, max: u32) -> Option<Candidate> {
+    let type_code = h[4];
+    if type_code == 0 || crate::consts::type_name(type_code) == "Unknown" {
+        return None;
+    }
+    let len = u32::from_le_bytes([h[9], h[10], h[11], h[12]]);
+    let next = u32::from_le_bytes([h[13], h[14], h[15], h[16]]);
+    let min = HEADER_LEN as u32 + if crc { CHECKSUM_LEN as u32 } else { 0 };
+    if len < min || len > max || at + u64::from(len) > end {
+        return None;
+    }
+    if next != 0 && next < len {
+        return None;
+    }
+    Some(Candidate {
+        type_code,
+        len,
+        next,
+    })
 }
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.

@@ -61,6 +61,8 @@ pub struct RowsEvent<'a> {
     /// row data whose table id is unknown).
     pub table: Option<Arc<TableMap>>,
     data: Cow<'a, [u8]>,
+    /// A pre-GA rows event (codes 20-22): its row images are not decoded.
+    pre_ga: bool,
     /// Absolute offset of the row data (for compressed events, the offset of
     /// the compressed data: offsets inside are relative to it).
     data_offset: u64,
@@ -220,6 +222,10 @@ impl<'a> RowsEvent<'a> {
             columns_after,
             table,
             data,
+            pre_ga: matches!(
+                code,
+                et::PRE_GA_WRITE_ROWS | et::PRE_GA_UPDATE_ROWS | et::PRE_GA_DELETE_ROWS
+            ),
             data_offset,
         })
     }
@@ -302,6 +308,16 @@ impl<'e> RowIter<'e> {
 
     fn next_change(&mut self, change: &mut RowChange<'e>) -> Result<()> {
         let ev = self.ev;
+        if ev.pre_ga {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                ev.data_offset,
+                format!(
+                    "rows event at {} is a pre-GA rows event (types 20-22, written by MySQL 5.1 alpha and beta servers): its row images use an older layout that this reader does not decode",
+                    ev.position
+                ),
+            ));
+        }
         let Some(table) = ev.table.as_deref() else {
             return Err(Error::new(
                 ErrorKind::Mismatch,
@@ -473,29 +489,39 @@ pub(crate) fn decode_value<'b>(col: &'b Column, r: &mut Rd<'b>) -> Result<Value<
                 None => return Err(Error::malformed(at, "invalid packed decimal digits")),
             }
         }
-        Layout::Date => Value::Date(temporal::date3(r.uint_n(3, "date")? as u32)),
+        Layout::Date => {
+            let at = r.offset();
+            let v = r.uint_n(3, "date")? as u32;
+            Value::Date(temporal::date3(v).map_err(|e| invalid_temporal(col, at, e))?)
+        }
         Layout::TimeOld => {
+            let at = r.offset();
             let v = r.uint_n(3, "time")? as u32;
             let v = ((v << 8) as i32) >> 8;
-            Value::Time(temporal::time_old(v))
+            Value::Time(temporal::time_old(v).map_err(|e| invalid_temporal(col, at, e))?)
         }
         Layout::Time2 { fsp } => {
+            let at = r.offset();
             let b = r.bytes(3 + temporal::frac_bytes(fsp), "time2")?;
-            Value::Time(temporal::time2(b, fsp).unwrap_or(0))
+            Value::Time(temporal::time2(b, fsp).map_err(|e| invalid_temporal(col, at, e))?)
         }
-        Layout::DateTimeOld => Value::DateTime(temporal::datetime_old(r.u64("datetime")?)),
+        Layout::DateTimeOld => {
+            let at = r.offset();
+            let v = r.u64("datetime")?;
+            Value::DateTime(temporal::datetime_old(v).map_err(|e| invalid_temporal(col, at, e))?)
+        }
         Layout::DateTime2 { fsp } => {
             let at = r.offset();
             let b = r.bytes(5 + temporal::frac_bytes(fsp), "datetime2")?;
-            match temporal::datetime2(b, fsp) {
-                Some(d) => Value::DateTime(d),
-                None => return Err(Error::malformed(at, "invalid DATETIME2")),
-            }
+            Value::DateTime(temporal::datetime2(b, fsp).map_err(|e| invalid_temporal(col, at, e))?)
         }
         Layout::TimestampOld => Value::Timestamp(i64::from(r.u32("timestamp")?) * 1_000_000),
         Layout::Timestamp2 { fsp } => {
+            let at = r.offset();
             let b = r.bytes(4 + temporal::frac_bytes(fsp), "timestamp2")?;
-            Value::Timestamp(temporal::timestamp2(b, fsp).unwrap_or(0))
+            Value::Timestamp(
+                temporal::timestamp2(b, fsp).map_err(|e| invalid_temporal(col, at, e))?,
+            )
         }
         Layout::VarString { len_bytes } => {
             let n = r.uint_n(usize::from(len_bytes), "string length")? as usize;
@@ -567,6 +593,13 @@ pub(crate) fn decode_value<'b>(col: &'b Column, r: &mut Rd<'b>) -> Result<Value<
             ));
         }
     })
+}
+
+/// The error for a temporal value with a field out of range, at the
+/// value's absolute offset.
+#[cold]
+fn invalid_temporal(col: &Column, at: u64, e: temporal::OutOfRange) -> Error {
+    Error::malformed(at, format!("invalid {} value: {e}", col.type_name()))
 }
 
 /// Collations whose bytes are latin1 (cp1252 in MySQL): transcoded to UTF-8.

@@ -12,9 +12,70 @@
 //! - TIME2: 24 bits = `0x800000` + (1 sign, 1 unused, 10 bits hour, 6 minute,
 //!   6 second), then the fraction; fsp 5-6 store the whole 48 bits with the
 //!   offset `0x800000000000`.
+//!
+//! Every decoder checks each field against the range a server can write
+//! (zero dates and zero parts are allowed, as MariaDB and MySQL write them
+//! without `NO_ZERO_DATE`) and returns [`OutOfRange`] otherwise; the caller
+//! adds the absolute offset. Nothing here can overflow: fields are taken
+//! apart with shifts and masks of unsigned values, never packed into a
+//! wider signed integer first.
 
 use crate::rd::be_uint;
 use replog_core::value::{Date, DateTime};
+use std::fmt;
+
+/// A field of a temporal value outside the range any server writes (or an
+/// image of the wrong length).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutOfRange {
+    /// The field: `year`, `month`, `hour`, `fraction`, ...
+    pub field: &'static str,
+    /// The value read.
+    pub value: i64,
+    /// The largest value allowed.
+    pub max: i64,
+}
+
+impl fmt::Display for OutOfRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field == "length" {
+            return write!(f, "{} bytes, {} expected", self.value, self.max);
+        }
+        if self.value < 0 {
+            return write!(f, "{} is negative ({})", self.field, self.value);
+        }
+        write!(
+            f,
+            "{} {} out of range (at most {})",
+            self.field, self.value, self.max
+        )
+    }
+}
+
+/// The result of a temporal decoder.
+pub type Decoded<T> = std::result::Result<T, OutOfRange>;
+
+#[inline]
+fn check(field: &'static str, value: i64, max: i64) -> Decoded<()> {
+    if (0..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(OutOfRange { field, value, max })
+    }
+}
+
+#[inline]
+fn check_len(b: &[u8], want: usize) -> Decoded<()> {
+    if b.len() == want {
+        Ok(())
+    } else {
+        Err(OutOfRange {
+            field: "length",
+            value: b.len() as i64,
+            max: want as i64,
+        })
+    }
+}
 
 /// Bytes of the fractional part for a given fsp (0..=6).
 #[inline]
@@ -22,143 +83,157 @@ pub fn frac_bytes(fsp: u8) -> usize {
     usize::from(fsp.min(6)).div_ceil(2)
 }
 
-/// Reads a big-endian signed integer of `n` bytes.
+/// Reads a big-endian signed integer of `n` (1..=8) bytes.
 #[inline]
 fn be_int(b: &[u8]) -> i64 {
-    let n = b.len();
+    let n = b.len().clamp(1, 8);
     let v = be_uint(b) as i64;
     let shift = 64 - 8 * n as u32;
     (v << shift) >> shift
 }
 
-/// Fraction in microseconds from the fraction bytes (signed as MySQL reads
-/// them).
+/// Fraction in microseconds from non-negative fraction bytes: 1 byte holds
+/// hundredths (0..=99), 2 bytes ten-thousandths (0..=9999), 3 bytes
+/// microseconds (0..=999999). `signed` reads the bytes as MySQL does for
+/// DATETIME2 (a negative fraction is out of range there).
 #[inline]
-fn frac_micros(f: &[u8]) -> i64 {
-    match f.len() {
-        0 => 0,
-        1 => be_int(f) * 10_000,
-        2 => be_int(f) * 100,
-        _ => be_int(f),
-    }
+fn frac_micros(f: &[u8], signed: bool) -> Decoded<u32> {
+    let v = if signed { be_int(f) } else { be_uint(f) as i64 };
+    let (max, scale) = match f.len() {
+        0 => return Ok(0),
+        1 => (99, 10_000),
+        2 => (9_999, 100),
+        _ => (999_999, 1),
+    };
+    check("fraction", v, max)?;
+    Ok((v * scale) as u32)
 }
 
-/// DATETIME2: 5 bytes + fraction. Returns `None` on a bad length.
-pub fn datetime2(b: &[u8], fsp: u8) -> Option<DateTime> {
-    if b.len() != 5 + frac_bytes(fsp) {
-        return None;
-    }
-    let intpart = be_uint(&b[..5]) as i64 - 0x80_0000_0000;
-    let frac = frac_micros(&b[5..]);
-    // Packed as (intpart << 24) + frac, as MySQL does; negative datetimes do
-    // not exist, so take the magnitude.
-    let packed = (intpart << 24) + frac;
-    let packed = packed.unsigned_abs();
-    let micro = (packed % (1 << 24)) as u32;
-    let ymdhms = packed >> 24;
+/// Checks the fields of a date (year 0..=9999, month 0..=12, day 0..=31).
+fn check_date(year: u64, month: u64, day: u64) -> Decoded<Date> {
+    check("year", year.min(i64::MAX as u64) as i64, 9999)?;
+    check("month", month as i64, 12)?;
+    check("day", day as i64, 31)?;
+    Ok(Date {
+        year: year as u16,
+        month: month as u8,
+        day: day as u8,
+    })
+}
+
+/// Checks hour (0..=`max_hour`), minute and second (0..=59).
+fn check_hms(hour: u64, minute: u64, second: u64, max_hour: i64) -> Decoded<()> {
+    check("hour", hour.min(i64::MAX as u64) as i64, max_hour)?;
+    check("minute", minute as i64, 59)?;
+    check("second", second as i64, 59)
+}
+
+/// DATETIME2: 5 bytes + fraction.
+pub fn datetime2(b: &[u8], fsp: u8) -> Decoded<DateTime> {
+    check_len(b, 5 + frac_bytes(fsp))?;
+    let raw = be_uint(&b[..5]);
+    // The sign bit is set for every datetime a server writes: negative
+    // datetimes do not exist.
+    let Some(ymdhms) = raw.checked_sub(0x80_0000_0000) else {
+        return Err(OutOfRange {
+            field: "datetime",
+            value: raw as i64 - 0x80_0000_0000,
+            max: 0,
+        });
+    };
+    let micro = frac_micros(&b[5..], true)?;
     let ymd = ymdhms >> 17;
     let ym = ymd >> 5;
-    let hms = ymdhms % (1 << 17);
-    Some(DateTime {
-        date: Date {
-            year: (ym / 13).min(u64::from(u16::MAX)) as u16,
-            month: (ym % 13) as u8,
-            day: (ymd % 32) as u8,
-        },
-        hour: (hms >> 12) as u8,
-        minute: ((hms >> 6) % 64) as u8,
-        second: (hms % 64) as u8,
+    let hms = ymdhms & 0x1_ffff;
+    let date = check_date(ym / 13, ym % 13, ymd & 31)?;
+    let (hour, minute, second) = (hms >> 12, (hms >> 6) & 63, hms & 63);
+    check_hms(hour, minute, second, 23)?;
+    Ok(DateTime {
+        date,
+        hour: hour as u8,
+        minute: minute as u8,
+        second: second as u8,
         micro,
     })
 }
 
-/// TIME2: 3 bytes + fraction, as signed microseconds.
-pub fn time2(b: &[u8], fsp: u8) -> Option<i64> {
+/// TIME2: 3 bytes + fraction, as signed microseconds (at most
+/// 838:59:59.999999 either way).
+pub fn time2(b: &[u8], fsp: u8) -> Decoded<i64> {
     let fb = frac_bytes(fsp);
-    if b.len() != 3 + fb {
-        return None;
-    }
-    let packed: i64 = match fb {
-        0 => (be_uint(&b[..3]) as i64 - 0x80_0000) << 24,
-        1 => {
-            let mut intpart = be_uint(&b[..3]) as i64 - 0x80_0000;
-            let mut frac = i64::from(b[3]);
-            if intpart < 0 && frac != 0 {
-                intpart += 1;
-                frac -= 0x100;
-            }
-            (intpart << 24) + frac * 10_000
-        }
-        2 => {
-            let mut intpart = be_uint(&b[..3]) as i64 - 0x80_0000;
-            let mut frac = be_uint(&b[3..5]) as i64;
-            if intpart < 0 && frac != 0 {
-                intpart += 1;
-                frac -= 0x10000;
-            }
-            (intpart << 24) + frac * 100
-        }
-        _ => be_uint(&b[..6]) as i64 - 0x8000_0000_0000,
+    check_len(b, 3 + fb)?;
+    // (negative, magnitude of the integer part, magnitude of the fraction
+    // in units of the stored precision).
+    let (neg, hms, frac_us) = if fb == 3 {
+        let v = be_uint(&b[..6]) as i64 - 0x8000_0000_0000;
+        let m = v.unsigned_abs();
+        let frac = (m & 0xff_ffff) as i64;
+        check("fraction", frac, 999_999)?;
+        (v < 0, m >> 24, frac)
+    } else {
+        let ip = be_uint(&b[..3]) as i64 - 0x80_0000;
+        let raw = be_uint(&b[3..]) as i64;
+        let (unit, max, scale) = match fb {
+            0 => (1, 0, 0),
+            1 => (0x100, 99, 10_000),
+            _ => (0x1_0000, 9_999, 100),
+        };
+        // A negative value stores floor(integer part) and the fraction
+        // borrowed from it (MySQL `my_time_packed_from_binary`).
+        let (neg, ip_mag, frac) = match (ip < 0, raw != 0) {
+            (true, true) => (true, -(ip + 1), unit - raw),
+            (true, false) => (true, -ip, 0),
+            (false, _) => (false, ip, raw),
+        };
+        check("fraction", frac, max)?;
+        (neg, ip_mag as u64, frac * scale)
     };
-    let neg = packed < 0;
-    let p = packed.unsigned_abs();
-    let frac = (p % (1 << 24)) as i64;
-    let hms = p >> 24;
-    let hour = ((hms >> 12) % (1 << 10)) as i64;
-    let minute = ((hms >> 6) % 64) as i64;
-    let second = (hms % 64) as i64;
-    let us = ((hour * 60 + minute) * 60 + second) * 1_000_000 + frac;
-    Some(if neg { -us } else { us })
+    let (hour, minute, second) = (hms >> 12, (hms >> 6) & 63, hms & 63);
+    check_hms(hour, minute, second, 838)?;
+    let us = ((hour as i64 * 60 + minute as i64) * 60 + second as i64) * 1_000_000 + frac_us;
+    Ok(if neg { -us } else { us })
 }
 
 /// TIMESTAMP2: 4 bytes + fraction, as microseconds since the epoch.
-pub fn timestamp2(b: &[u8], fsp: u8) -> Option<i64> {
-    if b.len() != 4 + frac_bytes(fsp) {
-        return None;
-    }
+pub fn timestamp2(b: &[u8], fsp: u8) -> Decoded<i64> {
+    check_len(b, 4 + frac_bytes(fsp))?;
     let secs = be_uint(&b[..4]) as i64;
-    let frac = be_uint(&b[4..]) as i64;
-    let frac = match b.len() - 4 {
-        0 => 0,
-        1 => frac * 10_000,
-        2 => frac * 100,
-        _ => frac,
-    };
-    Some(secs * 1_000_000 + frac)
+    let frac = frac_micros(&b[4..], false)?;
+    Ok(secs * 1_000_000 + i64::from(frac))
 }
 
 /// DATE / NEWDATE: 3 bytes little-endian, `day | month << 5 | year << 9`.
-pub fn date3(v: u32) -> Date {
-    Date {
-        year: (v >> 9) as u16,
-        month: ((v >> 5) & 15) as u8,
-        day: (v & 31) as u8,
-    }
+pub fn date3(v: u32) -> Decoded<Date> {
+    check_date(
+        u64::from(v >> 9),
+        u64::from((v >> 5) & 15),
+        u64::from(v & 31),
+    )
 }
 
 /// Old DATETIME: u64 `YYYYMMDDhhmmss` as a decimal number.
-pub fn datetime_old(v: u64) -> DateTime {
+pub fn datetime_old(v: u64) -> Decoded<DateTime> {
     let d = v / 1_000_000;
     let t = v % 1_000_000;
-    DateTime {
-        date: Date {
-            year: (d / 10_000).min(9999) as u16,
-            month: ((d / 100) % 100) as u8,
-            day: (d % 100) as u8,
-        },
-        hour: (t / 10_000) as u8,
-        minute: ((t / 100) % 100) as u8,
-        second: (t % 100) as u8,
+    let date = check_date(d / 10_000, (d / 100) % 100, d % 100)?;
+    let (hour, minute, second) = (t / 10_000, (t / 100) % 100, t % 100);
+    check_hms(hour, minute, second, 23)?;
+    Ok(DateTime {
+        date,
+        hour: hour as u8,
+        minute: minute as u8,
+        second: second as u8,
         micro: 0,
-    }
+    })
 }
 
 /// Old TIME: signed 3-byte `HHMMSS` decimal number, as microseconds.
-pub fn time_old(v: i32) -> i64 {
-    let neg = v < 0;
-    let a = i64::from(v.unsigned_abs());
-    let us = ((a / 10_000) * 3600 + ((a / 100) % 100) * 60 + a % 100) * 1_000_000;
-    if neg { -us } else { us }
+pub fn time_old(v: i32) -> Decoded<i64> {
+    let a = u64::from(v.unsigned_abs());
+    let (hour, minute, second) = (a / 10_000, (a / 100) % 100, a % 100);
+    check_hms(hour, minute, second, 838)?;
+    let us = ((hour * 60 + minute) * 60 + second) as i64 * 1_000_000;
+    Ok(if v < 0 { -us } else { us })
 }
 
 #[cfg(test)]
@@ -180,7 +255,7 @@ mod tests {
         let mut b2 = v.to_be_bytes()[3..].to_vec();
         b2.push(12);
         assert_eq!(datetime2(&b2, 2).unwrap().micro, 120_000);
-        assert!(datetime2(&b2, 6).is_none());
+        assert!(datetime2(&b2, 6).is_err());
     }
 
     #[test]
@@ -234,11 +309,101 @@ mod tests {
     fn timestamp2_and_old_types() {
         let b = [0x00, 0x00, 0x00, 0x01, 0x04, 0xd2]; // 1 s + .1234 (fsp 4 => *100)
         assert_eq!(timestamp2(&b, 4).unwrap(), 1_123_400);
-        assert_eq!(date3((2024 << 9) | (2 << 5) | 29).year, 2024);
+        assert_eq!(date3((2024 << 9) | (2 << 5) | 29).unwrap().year, 2024);
         assert_eq!(
-            datetime_old(20_240_229_235_959).to_string(),
+            datetime_old(20_240_229_235_959).unwrap().to_string(),
             "2024-02-29 23:59:59"
         );
-        assert_eq!(time_old(-123456), -((12 * 3600 + 34 * 60 + 56) * 1_000_000));
+        assert_eq!(
+            time_old(-123456).unwrap(),
+            -((12 * 3600 + 34 * 60 + 56) * 1_000_000)
+        );
+    }
+
+    /// The `binlog_rows` fuzz target's first find: `(intpart << 24) + frac`
+    /// overflowed (a debug build panicked, a release build printed
+    /// `10082-05-31 31:63:30`). Every field is now checked instead.
+    #[test]
+    fn datetime2_out_of_range_fields_are_rejected() {
+        let e = datetime2(&[0xff; 5], 0).unwrap_err();
+        assert_eq!(e.field, "year");
+        assert!(e.value > 9999, "{e}");
+        // 10082-05-31 31:63:30, as the overflowing decoder printed it.
+        let ym: u64 = 10082 * 13 + 5;
+        let v = (((ym << 5 | 31) << 17) | (31 << 12) | (63 << 6) | 30) + 0x80_0000_0000;
+        let b = &v.to_be_bytes()[3..];
+        assert_eq!(datetime2(b, 0).unwrap_err().field, "year");
+        // Each field on its own.
+        let field = |ym: u64, d: u64, h: u64, mi: u64, s: u64| {
+            let v = (((ym << 5 | d) << 17) | (h << 12) | (mi << 6) | s) + 0x80_0000_0000;
+            datetime2(&v.to_be_bytes()[3..], 0).map_err(|e| e.field)
+        };
+        assert_eq!(
+            field(2024 * 13 + 12, 1, 0, 0, 0).map(|d| d.date.month),
+            Ok(12)
+        );
+        assert_eq!(field(2024 * 13 + 1, 1, 24, 0, 0), Err("hour"));
+        assert_eq!(field(2024 * 13 + 1, 1, 23, 60, 0), Err("minute"));
+        assert_eq!(field(2024 * 13 + 1, 1, 23, 59, 60), Err("second"));
+        // Zero dates are written by servers and stay readable.
+        assert_eq!(
+            field(0, 0, 0, 0, 0).unwrap().to_string(),
+            "0000-00-00 00:00:00"
+        );
+        // A negative datetime (sign bit clear) does not exist.
+        assert_eq!(datetime2(&[0; 5], 0).unwrap_err().field, "datetime");
+        // Fractions beyond the stored precision.
+        let ok = (2024 * 13 + 1u64) << 22 | 1 << 17;
+        let mut b = (ok + 0x80_0000_0000).to_be_bytes()[3..].to_vec();
+        b.push(100); // hundredths: at most 99
+        assert_eq!(datetime2(&b, 2).unwrap_err().field, "fraction");
+        let mut b = (ok + 0x80_0000_0000).to_be_bytes()[3..].to_vec();
+        b.extend_from_slice(&[0x0f, 0x42, 0x40]); // 1_000_000 µs
+        assert_eq!(datetime2(&b, 6).unwrap_err().field, "fraction");
+    }
+
+    #[test]
+    fn time_timestamp_date_out_of_range_fields_are_rejected() {
+        // TIME2 hour 839 (the 10-bit field holds up to 1023).
+        let v: u32 = 0x80_0000 + (839 << 12);
+        assert_eq!(time2(&v.to_be_bytes()[1..], 0).unwrap_err().field, "hour");
+        // The unused bit set makes the hour out of range too.
+        let v: u32 = 0x80_0000 + (1 << 22);
+        assert_eq!(time2(&v.to_be_bytes()[1..], 0).unwrap_err().field, "hour");
+        let v: u32 = 0x80_0000 + (1 << 12) + (60 << 6);
+        assert_eq!(time2(&v.to_be_bytes()[1..], 0).unwrap_err().field, "minute");
+        // 48-bit TIME2 with a fraction of 2^24 - 1 µs.
+        let v: u64 = 0x8000_0000_0000 + 0xff_ffff;
+        assert_eq!(
+            time2(&v.to_be_bytes()[2..], 6).unwrap_err().field,
+            "fraction"
+        );
+        // A negative TIME2 whose borrowed fraction is beyond hundredths.
+        assert_eq!(
+            time2(&[0x7f, 0xff, 0xff, 0x01], 1).unwrap_err().field,
+            "fraction"
+        );
+        // TIMESTAMP2 fraction of 3 bytes above 999999.
+        let b = [0, 0, 0, 1, 0xff, 0xff, 0xff];
+        assert_eq!(timestamp2(&b, 6).unwrap_err().field, "fraction");
+        // DATE: month 13..15, year above 9999 (15 bits hold 32767).
+        assert_eq!(
+            date3((2024 << 9) | (13 << 5) | 1).unwrap_err().field,
+            "month"
+        );
+        assert_eq!(date3(10_000 << 9).unwrap_err().field, "year");
+        assert_eq!(date3(0).unwrap().to_string(), "0000-00-00");
+        // Old DATETIME: 2024-02-30 24:00:00, and a year above 9999.
+        assert_eq!(datetime_old(20_240_230_240_000).unwrap_err().field, "hour");
+        assert_eq!(datetime_old(u64::MAX).unwrap_err().field, "year");
+        // Old TIME: 839:00:00 and 12:61:00.
+        assert_eq!(time_old(8_390_000).unwrap_err().field, "hour");
+        assert_eq!(time_old(-126_100).unwrap_err().field, "minute");
+        assert_eq!(
+            time_old(-8_385_959).unwrap(),
+            -(838 * 3600 + 59 * 60 + 59) * 1_000_000
+        );
+        // Wrong lengths.
+        assert_eq!(datetime2(&[0x80; 4], 0).unwrap_err().field, "length");
     }
 }

@@ -7,7 +7,7 @@ use crate::Outcome;
 use crate::cmd::{inspect, verify};
 use crate::output::{JsonArray, OutputFormat, Progress, TableSink, ndjson, stats_table};
 use anyhow::{Context, Result};
-use replog_binlog::{Event, EventBody, ReadOptions, Row, StreamReader, TableMap};
+use replog_binlog::{Column, Event, EventBody, Layout, ReadOptions, Row, StreamReader, TableMap};
 use replog_core::recovery::{DamageClass, RecoveryPolicy};
 use replog_core::{ErrorKind, Value};
 use serde::Serialize;
@@ -114,8 +114,29 @@ fn detail(ev: &Event<'_>) -> String {
             None => format!("table_id={}", r.table_id),
         },
         EventBody::Gtid(g) => g.gtid_string(),
-        EventBody::MariaGtid(g) => format!("GTID {}-{}-{}", g.domain_id, ev.server_id(), g.seq_no),
-        EventBody::GtidList(_) => String::new(),
+        EventBody::MariaGtid(g) => {
+            let mut s = format!("GTID {}-{}-{}", g.domain_id, ev.server_id(), g.seq_no);
+            if let Some(cid) = g.commit_id {
+                let _ = write!(s, " cid={cid}");
+            }
+            for w in g.flag_words() {
+                s.push(' ');
+                s.push_str(w);
+            }
+            s
+        }
+        EventBody::GtidList(l) => {
+            let mut s = String::from("[");
+            for (i, (domain, server, seq)) in l.gtids.iter().enumerate() {
+                if i > 0 {
+                    s.push(',');
+                }
+                let _ = write!(s, "{domain}-{server}-{seq}");
+            }
+            s.push(']');
+            s
+        }
+        EventBody::Incident(i) => format!("LOST_EVENTS {}", String::from_utf8_lossy(i.message)),
         EventBody::PreviousGtids(set) => replog_binlog::events::gtid_set_string(set),
         EventBody::AnnotateRows(t) | EventBody::RowsQuery(t) => {
             String::from_utf8_lossy(t).into_owned()
@@ -146,8 +167,13 @@ fn push_column_name(out: &mut String, t: Option<&Arc<TableMap>>, col: u32) {
     }
 }
 
-/// Appends `(name=value, ...)` for a row image, values as SQL literals.
+/// Appends `(name=value, ...)` for a row image, values as SQL literals
+/// shown as `mariadb-binlog -v` shows them (see [`push_column_value`]), on
+/// one line: newlines, tabs, carriage returns and NULs in text are escaped
+/// as `\n`, `\t`, `\r`, `\0` (backslashes and quotes already are), as
+/// MariaDB's batch output does, so that a table row never breaks.
 fn push_row_text(out: &mut String, t: Option<&Arc<TableMap>>, row: &Row<'_>) {
+    let start = out.len();
     out.push('(');
     for (i, (c, v)) in row.columns.iter().zip(&row.values).enumerate() {
         if i > 0 {
@@ -155,9 +181,94 @@ fn push_row_text(out: &mut String, t: Option<&Arc<TableMap>>, row: &Row<'_>) {
         }
         push_column_name(out, t, *c);
         out.push('=');
-        push_sql_literal(out, v);
+        push_column_value(out, t.and_then(|t| t.columns.get(*c as usize)), v);
     }
     out.push(')');
+    escape_line_breaks(out, start);
+}
+
+/// Escapes `\n`, `\t`, `\r` and NUL in `out[from..]` (allocates only
+/// when one is present).
+fn escape_line_breaks(out: &mut String, from: usize) {
+    if !out.as_bytes()[from..]
+        .iter()
+        .any(|&b| matches!(b, b'\n' | b'\t' | b'\r' | 0))
+    {
+        return;
+    }
+    let tail = out.split_off(from);
+    for ch in tail.chars() {
+        match ch {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\0' => out.push_str("\\0"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Appends a value of `col` as `mariadb-binlog -v` shows it where the
+/// column type says more than the value: an integer that reads negative in
+/// a binlog without signedness metadata (MariaDB's default
+/// `binlog_row_metadata=NO_LOG`) also shows its unsigned reading, `-1
+/// (255)`, since the sign is unknown; DATETIME(n), TIME(n) and TIMESTAMP(n)
+/// have exactly n fractional digits (`.891` for DATETIME(3), `00:00:00.000`).
+/// Everything else is a SQL literal.
+fn push_column_value(out: &mut String, col: Option<&Column>, v: &Value<'_>) {
+    match (col.map(|c| (c.layout, c.unsigned)), v) {
+        (Some((Layout::Int { bytes }, None)), Value::Int(n)) if *n < 0 => {
+            let bits = 8 * u32::from(bytes);
+            let unsigned = if bits >= 64 {
+                *n as u64
+            } else {
+                (*n as u64) & ((1u64 << bits) - 1)
+            };
+            out.push_str(itoa::Buffer::new().format(*n));
+            out.push_str(" (");
+            out.push_str(itoa::Buffer::new().format(unsigned));
+            out.push(')');
+        }
+        (
+            Some((
+                Layout::Time2 { fsp } | Layout::DateTime2 { fsp } | Layout::Timestamp2 { fsp },
+                _,
+            )),
+            Value::Time(_) | Value::DateTime(_) | Value::Timestamp(_),
+        ) => {
+            out.push('\'');
+            push_temporal_with_fsp(out, v, fsp);
+            out.push('\'');
+        }
+        _ => push_sql_literal(out, v),
+    }
+}
+
+/// Appends a temporal value with exactly `fsp` fractional digits.
+fn push_temporal_with_fsp(out: &mut String, v: &Value<'_>, fsp: u8) {
+    let micro = match v {
+        Value::Time(us) => (us.unsigned_abs() % 1_000_000) as u32,
+        Value::DateTime(d) => d.micro,
+        Value::Timestamp(us) => us.rem_euclid(1_000_000) as u32,
+        _ => 0,
+    };
+    let _ = write!(out, "{v}");
+    if micro != 0 {
+        // The canonical form ends with ".ffffff" when there is a fraction.
+        out.truncate(out.len() - 7);
+    }
+    if fsp > 0 {
+        let mut digits = [b'0'; 6];
+        let mut m = micro.min(999_999);
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (m % 10) as u8;
+            m /= 10;
+        }
+        out.push('.');
+        for &d in &digits[..usize::from(fsp.min(6))] {
+            out.push(char::from(d));
+        }
+    }
 }
 
 /// Appends a value as a SQL literal (the one writer,
@@ -243,11 +354,10 @@ fn table_ok(want: &Option<String>, t: Option<&Arc<TableMap>>) -> bool {
 
 /// `replog inspect` of binlog files.
 pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Outcome> {
-    if args.hex {
-        anyhow::bail!(
-            "--hex is for replog's native logs; for binlogs use --format json, which includes positions and sizes"
-        );
+    if args.hex && args.format != OutputFormat::Table {
+        anyhow::bail!("--hex prints a table; it cannot be combined with --format json or ndjson");
     }
+    let mut sink_hex = TableSink::new(vec!["OFFSET", "BYTES", "MEANING"], &[]);
     let mut sink_table = TableSink::new(
         vec![
             "FILE",
@@ -280,6 +390,11 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
         );
         let mut reader = open(path, !args.no_verify)?;
         let mut gtid: Option<String> = None;
+        // Whether the events carry a CRC32, from the last format description.
+        let mut crc = false;
+        if args.hex {
+            inspect::hex_rows(&mut sink_hex, out, 0, &replog_binlog::MAGIC, "binlog magic")?;
+        }
         while let Some(ev) = reader.next_event() {
             let ev = match ev {
                 Ok(ev) => ev,
@@ -292,6 +407,9 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
                 }
             };
             progress.update(done_before + ev.end_position());
+            if let EventBody::FormatDescription(f) = ev.body() {
+                crc = f.has_crc32();
+            }
             if let Some(g) = gtid_of(&ev) {
                 gtid = Some(g);
             }
@@ -329,6 +447,13 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
                 continue;
             }
             let d = detail(&ev);
+            if args.hex {
+                hex_event(&mut sink_hex, out, &ev, crc, &d)?;
+                if printed >= limit {
+                    break 'files;
+                }
+                continue;
+            }
             match args.format {
                 OutputFormat::Table => {
                     let t = &mut sink_table;
@@ -444,6 +569,8 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
     progress.finish();
     if args.stats {
         print_stats(out, args.format, &stats)?;
+    } else if args.hex {
+        sink_hex.flush(out)?;
     } else {
         match args.format {
             OutputFormat::Table => sink_table.flush(out)?,
@@ -456,6 +583,144 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
     } else {
         Outcome::Clean
     })
+}
+
+/// Names of the common-header flags (`LOG_EVENT_*_F`).
+fn header_flag_names(flags: u16) -> String {
+    const NAMES: [(u16, &str); 8] = [
+        (0x1, "BINLOG_IN_USE"),
+        (0x4, "THREAD_SPECIFIC"),
+        (0x8, "SUPPRESS_USE"),
+        (0x20, "ARTIFICIAL"),
+        (0x40, "RELAY_LOG"),
+        (0x80, "IGNORABLE"),
+        (0x100, "NO_FILTER"),
+        (0x200, "MTS_ISOLATE"),
+    ];
+    let mut s = format!("flags 0x{flags:04x}");
+    let names: Vec<&str> = NAMES
+        .iter()
+        .filter(|(b, _)| flags & b != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    if !names.is_empty() {
+        let _ = write!(s, " ({})", names.join(", "));
+    }
+    s
+}
+
+/// `inspect --hex` of one event: the common header field by field, the
+/// format description's fields, the body with the event's detail, and the
+/// checksum.
+fn hex_event(
+    t: &mut TableSink,
+    out: &mut dyn Write,
+    ev: &Event<'_>,
+    crc: bool,
+    detail: &str,
+) -> std::io::Result<()> {
+    let raw = ev.raw();
+    let p = ev.position();
+    let h = ev.header();
+    let mut time = String::new();
+    push_utc(&mut time, h.timestamp);
+    let raw_type = raw[4];
+    let type_meaning = if raw_type == h.type_code {
+        format!("type {} ({})", raw_type, ev.type_name())
+    } else {
+        format!(
+            "type {} (pre-GA numbering: {} {})",
+            raw_type,
+            h.type_code,
+            ev.type_name()
+        )
+    };
+    let header_fields: [(usize, usize, String); 6] = [
+        (
+            0,
+            4,
+            format!(
+                "{} event at {p}: timestamp {} ({time} UTC)",
+                ev.type_name(),
+                h.timestamp
+            ),
+        ),
+        (4, 5, type_meaning),
+        (5, 9, format!("server id {}", h.server_id)),
+        (9, 13, format!("event length {}", h.event_length)),
+        (13, 17, format!("next position {}", h.next_position)),
+        (17, 19, header_flag_names(h.flags)),
+    ];
+    for (a, z, m) in &header_fields {
+        inspect::hex_rows(t, out, p + *a as u64, &raw[*a..*z], m)?;
+    }
+    let hl = replog_binlog::events::HEADER_LEN;
+    let (body_end, tail): (usize, Option<String>) = match ev.body() {
+        EventBody::FormatDescription(f) => {
+            let n = raw.len();
+            let lens_end = if f.checksum_alg.is_some() { n - 5 } else { n };
+            let fields: [(usize, usize, String); 5] = [
+                (hl, hl + 2, format!("binlog version {}", f.binlog_version)),
+                (
+                    hl + 2,
+                    hl + 52,
+                    format!("server version {}", f.server_version),
+                ),
+                (hl + 52, hl + 56, format!("created {}", f.create_timestamp)),
+                (
+                    hl + 56,
+                    hl + 57,
+                    format!("common header length {}", f.header_len),
+                ),
+                (
+                    hl + 57,
+                    lens_end,
+                    format!("post-header lengths of {} event types", lens_end - hl - 57),
+                ),
+            ];
+            for (a, z, m) in &fields {
+                inspect::hex_rows(t, out, p + *a as u64, &raw[*a..*z], m)?;
+            }
+            if let Some(alg) = f.checksum_alg {
+                let name = match alg {
+                    0 => "off",
+                    1 => "CRC32",
+                    _ => "unknown",
+                };
+                inspect::hex_rows(
+                    t,
+                    out,
+                    p + lens_end as u64,
+                    &raw[lens_end..lens_end + 1],
+                    &format!("checksum algorithm {alg} ({name})"),
+                )?;
+                (n - 4, Some("CRC32".to_string()))
+            } else {
+                (n, None)
+            }
+        }
+        _ => {
+            if crc && raw.len() >= hl + 4 {
+                inspect::hex_rows(
+                    t,
+                    out,
+                    p + hl as u64,
+                    &raw[hl..raw.len() - 4],
+                    &shorten(detail, 100),
+                )?;
+                (raw.len() - 4, Some("CRC32".to_string()))
+            } else {
+                inspect::hex_rows(t, out, p + hl as u64, &raw[hl..], &shorten(detail, 100))?;
+                (raw.len(), None)
+            }
+        }
+    };
+    if let Some(name) = tail {
+        let b = &raw[body_end..];
+        let v = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        inspect::hex_rows(t, out, p + body_end as u64, b, &format!("{name} 0x{v:08x}"))?;
+    }
+    Ok(())
 }
 
 fn print_stats(
@@ -513,12 +778,21 @@ struct FileReport {
     file: String,
     events_ok: u64,
     rows_decoded: u64,
+    /// Whether the events carry CRC32 checksums (from the format
+    /// description); without them only the structure can be checked.
+    checksums: bool,
+    /// What was checked: `checksums and structure` or `structure only`.
+    checked: &'static str,
     /// Events whose next-position field is not their end offset (relay logs).
     positions_not_chained: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     first_unchained: Option<u64>,
+    /// The first damage.
     #[serde(skip_serializing_if = "Option::is_none")]
     damage: Option<BinlogDamage>,
+    /// Damage found after resynchronising past the first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    more_damage: Vec<BinlogDamage>,
 }
 
 #[derive(Serialize)]
@@ -527,10 +801,18 @@ struct BinlogDamage {
     class: DamageClass,
     tolerated: bool,
     message: String,
+    /// Where reading resumed: the next offset at which a plausible chain
+    /// of events starts (absent when nothing valid follows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resumed_at: Option<u64>,
 }
 
+/// At most this many damaged places are reported per file.
+const MAX_DAMAGE_REPORTS: usize = 100;
+
 /// `replog verify` of binlog files: every checksum, the position chain, and
-/// every row image decoded.
+/// every row image decoded. After damage, the reader looks for the next
+/// plausible chain of events and goes on from there.
 pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Outcome> {
     let policy: RecoveryPolicy = args.recovery.into();
     let mut reports = Vec::new();
@@ -542,12 +824,18 @@ pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Re
         let mut reader = open(path, true)?;
         let mut events_ok = 0u64;
         let mut rows = 0u64;
-        let mut damage = None;
+        let mut damages: Vec<BinlogDamage> = Vec::new();
         let mut off_chain = 0u64;
         let mut first_off_chain = None;
-        while let Some(ev) = reader.next_event() {
+        loop {
+            let start = reader.position();
+            let Some(ev) = reader.next_event() else { break };
+            let mut framed = true;
             let err = match ev {
-                Err(e) => Some(e),
+                Err(e) => {
+                    framed = false;
+                    Some(e)
+                }
                 Ok(ev) => {
                     progress.update(ev.end_position());
                     let mut err = None;
@@ -577,32 +865,57 @@ pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Re
                     err
                 }
             };
-            if let Some(e) = err {
-                let torn = matches!(e.kind(), ErrorKind::UnexpectedEof { .. }) && last;
-                let class = if torn {
-                    DamageClass::TornTail
-                } else {
-                    DamageClass::Corrupt
-                };
-                let tolerated = policy.tolerates(class, last);
-                ok &= tolerated;
-                damage = Some(BinlogDamage {
-                    offset: e.offset().unwrap_or(0),
-                    class,
-                    tolerated,
-                    message: e.message().to_string(),
-                });
-                break;
+            let Some(e) = err else { continue };
+            // Damage is a torn tail only when nothing valid follows it: look
+            // for the next plausible chain of events (after an event that
+            // parsed but holds a bad row image, just past it; otherwise one
+            // byte past the damaged event's start, as its length may be the
+            // damaged field) and go on reading from there.
+            let resume = if framed {
+                Ok(Some(reader.position()).filter(|&p| p < len))
+            } else {
+                reader.find_next_event(start + 1)
+            }
+            .map_err(|io| anyhow::Error::new(io).context(path.display().to_string()))?;
+            let torn = resume.is_none() && matches!(e.kind(), ErrorKind::UnexpectedEof { .. });
+            let class = if torn {
+                DamageClass::TornTail
+            } else {
+                DamageClass::Corrupt
+            };
+            let tolerated = policy.tolerates(class, last);
+            ok &= tolerated;
+            // Stop-at-first ends the log at the first damage.
+            let resume = resume.filter(|_| policy != RecoveryPolicy::StopAtFirst);
+            damages.push(BinlogDamage {
+                offset: e.offset().unwrap_or(start),
+                class,
+                tolerated,
+                message: e.message().to_string(),
+                resumed_at: resume,
+            });
+            match resume {
+                Some(p) if damages.len() < MAX_DAMAGE_REPORTS => reader.skip_to(p)?,
+                _ => break,
             }
         }
         progress.finish();
+        let checksums = reader.format().has_crc32();
+        let mut damages = damages.into_iter();
         reports.push(FileReport {
             file: path.display().to_string(),
             events_ok,
             rows_decoded: rows,
+            checksums,
+            checked: if checksums {
+                "checksums and structure"
+            } else {
+                "structure only"
+            },
             positions_not_chained: off_chain,
             first_unchained: first_off_chain.map(|(p, _)| p),
-            damage,
+            damage: damages.next(),
+            more_damage: damages.collect(),
         });
     }
     match args.format {
@@ -625,9 +938,15 @@ pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Re
                     "{}: binlog, {} events ok, {} invalid, {} row images decoded",
                     r.file,
                     r.events_ok,
-                    u8::from(r.damage.is_some()),
+                    usize::from(r.damage.is_some()) + r.more_damage.len(),
                     r.rows_decoded
                 )?;
+                if !r.checksums {
+                    writeln!(
+                        out,
+                        "note: no checksums: structure only (event framing, headers, positions and row images were checked; a changed value inside an event cannot be detected)"
+                    )?;
+                }
                 if let Some(p) = r.first_unchained {
                     writeln!(
                         out,
@@ -635,9 +954,9 @@ pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Re
                         r.positions_not_chained
                     )?;
                 }
-                if let Some(d) = &r.damage {
+                for d in r.damage.iter().chain(&r.more_damage) {
                     let verdict = crate::cmd::verify::verdict(d.tolerated);
-                    writeln!(
+                    write!(
                         out,
                         "{verdict}: {} at offset {} (0x{:x}): {}",
                         d.class.describe(),
@@ -645,6 +964,12 @@ pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Re
                         d.offset,
                         d.message
                     )?;
+                    match d.resumed_at {
+                        Some(p) => {
+                            writeln!(out, "; valid events follow, reading resumed at offset {p}")?
+                        }
+                        None => writeln!(out)?,
+                    }
                 }
             }
             writeln!(
@@ -656,4 +981,129 @@ pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Re
         }
     }
     Ok(if ok { Outcome::Clean } else { Outcome::Found })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use replog_binlog::{Events, RowsKind};
+    use std::path::Path;
+
+    /// Per row image of `rows.txt` (`mariadb-binlog -v`): (column number
+    /// from 1, printed value) of every `###   @N=value` line.
+    fn printed_images(text: &str) -> Vec<Vec<(u32, String)>> {
+        let mut out: Vec<Vec<(u32, String)>> = Vec::new();
+        for line in text.lines() {
+            let Some(rest) = line.strip_prefix("### ") else {
+                continue;
+            };
+            if rest.trim() == "SET" || rest.trim() == "WHERE" {
+                out.push(Vec::new());
+            } else if let Some(v) = rest.strip_prefix("  @")
+                && let Some((n, val)) = v.split_once('=')
+                && let (Ok(n), Some(img)) = (n.parse(), out.last_mut())
+            {
+                img.push((n, val.to_string()));
+            }
+        }
+        out
+    }
+
+    /// Integers and DATETIME(n)/TIME(n)/TIMESTAMP(n) as `mariadb-binlog -v`
+    /// prints them: exactly in the binlog without signedness metadata
+    /// (`-1 (255)`), the one reading the metadata selects where there is
+    /// some, and the declared number of fractional digits everywhere.
+    #[test]
+    fn values_as_mariadb_binlog_shows_them() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/mariadb/out");
+        let mut compared = 0;
+        for run in ["types/row-no_log", "types/row-full", "types/row-minimal"] {
+            let dir = root.join(run);
+            let text = std::fs::read(dir.join("rows.txt")).unwrap();
+            let theirs = printed_images(&String::from_utf8_lossy(&text));
+            let mut ours: Vec<Vec<(u32, Column, String)>> = Vec::new();
+            for file in ["mariadb-bin.000001", "mariadb-bin.000002"] {
+                let data = std::fs::read(dir.join(file)).unwrap();
+                for ev in Events::new(&data).unwrap() {
+                    let ev = ev.unwrap();
+                    let EventBody::Rows(r) = ev.body() else {
+                        continue;
+                    };
+                    let t = r.table.clone().unwrap();
+                    for ch in r.rows() {
+                        let ch = ch.unwrap();
+                        let images = match r.kind {
+                            RowsKind::Write => vec![ch.after.unwrap()],
+                            RowsKind::Delete => vec![ch.before.unwrap()],
+                            _ => vec![ch.before.unwrap(), ch.after.unwrap()],
+                        };
+                        for img in images {
+                            ours.push(
+                                img.iter()
+                                    .map(|(c, v)| {
+                                        let col = t.columns[c].clone();
+                                        let mut s = String::new();
+                                        push_column_value(&mut s, Some(&col), v);
+                                        (c as u32 + 1, col, s)
+                                    })
+                                    .collect(),
+                            );
+                        }
+                    }
+                }
+            }
+            assert_eq!(ours.len(), theirs.len(), "{run}");
+            for (o, t) in ours.iter().zip(&theirs) {
+                for ((n, col, mine), (tn, printed)) in o.iter().zip(t) {
+                    assert_eq!(n, tn, "{run}");
+                    if printed == "NULL" {
+                        continue;
+                    }
+                    match col.layout {
+                        Layout::Int { .. } => match (col.unsigned, printed.split_once(" (")) {
+                            (None, _) | (_, None) => assert_eq!(mine, printed, "{run} @{n}"),
+                            (Some(true), Some((_, u))) => {
+                                assert_eq!(mine, u.trim_end_matches(')'), "{run} @{n}")
+                            }
+                            (Some(false), Some((s, _))) => assert_eq!(mine, s, "{run} @{n}"),
+                        },
+                        Layout::Time2 { .. } | Layout::DateTime2 { .. } => {
+                            assert_eq!(mine, printed, "{run} @{n}")
+                        }
+                        // mariadb-binlog prints TIMESTAMP as seconds since
+                        // the epoch; the fraction has the same digits.
+                        Layout::Timestamp2 { fsp } => {
+                            let frac = |s: &str| {
+                                s.trim_matches('\'')
+                                    .split_once('.')
+                                    .map(|(_, f)| f.to_string())
+                                    .unwrap_or_default()
+                            };
+                            assert_eq!(frac(mine), frac(printed), "{run} @{n}");
+                            assert_eq!(frac(mine).len(), usize::from(fsp), "{run} @{n}");
+                        }
+                        _ => continue,
+                    }
+                    compared += 1;
+                }
+            }
+        }
+        assert!(compared > 100, "{compared}");
+    }
+
+    #[test]
+    fn row_text_stays_on_one_line() {
+        let tm = TableMap::from_parts(1, "d", "t", &[15], &[255, 0]).unwrap();
+        let row = Row {
+            columns: &[0],
+            values: vec![Value::Text("a\nb\tc\\d'e\r\0".into())],
+            json_diffs: Vec::new(),
+        };
+        let mut s = String::new();
+        push_row_text(&mut s, Some(&Arc::new(tm)), &row);
+        // One line whatever the SQL writer does with quotes.
+        assert!(!s.contains(['\n', '\t', '\r', '\0']), "{s}");
+        assert!(s.starts_with(r"(@1='a\nb\tc\\d"), "{s}");
+        assert!(s.ends_with(r"e\r\0')"), "{s}");
+    }
 }

@@ -396,7 +396,7 @@ fn emit<F: Format>(
     Ok(())
 }
 
-fn hex_rows(
+pub(crate) fn hex_rows(
     t: &mut TableSink,
     out: &mut dyn Write,
     offset: u64,
