@@ -1,0 +1,539 @@
+//! The SQL engine: the [`Store`], its accessors and statement dispatch
+//! ([`Store::execute`]); each job in a module of its own:
+//!
+//! - `session`: SET and the state a statement starts with;
+//! - `txn`: transactions, commit with change capture, rollback, the undo log;
+//! - `ddl`: running schema changes as transactions of their own;
+//! - `dml`: INSERT / UPDATE / DELETE and the row lookups they share;
+//! - `select`: queries;
+//! - `alter`: ALTER TABLE;
+//! - `apply`: statement replay and the follower's one row-change applier,
+//!   whose conflict policy is a parameter.
+
+use crate::capture::{CapturedStatement, CommittedTransaction, RowChange, StatementContext};
+use crate::conflict::{Conflict, ConflictKind, ConflictPolicy, Resolution};
+use crate::decimal::Decimal;
+use crate::dump;
+use crate::env::{Environment, MyRnd, SimEnvironment, VisitOrder};
+use crate::error::{Error, ErrorKind, Result};
+use crate::eval::{Ctx, Scope, Session, StmtState, compare};
+use crate::lookup::{self, Probe};
+use crate::schema;
+use crate::script;
+use crate::storage::{MemStorage, Storage, TableId, primary_key};
+use crate::types::{Column, ColumnDefault, Datum, Row, SqlType, StoreAt, TableDef, store};
+use replog_core::Value;
+use sqlparser::ast::{
+    AlterTableOperation, Assignment, AssignmentTarget, Delete, Expr, FromTable, Insert,
+    LimitClause, MySQLColumnPosition as ColumnPosition, ObjectName, ObjectType, OnInsert,
+    OrderByKind, OrderBySort, Query, SelectItem, SetExpr, Statement, TableFactor, TableObject,
+    TableWithJoins, Update, Use,
+};
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+mod alter;
+mod apply;
+mod ddl;
+mod dml;
+mod select;
+mod session;
+mod txn;
+
+use dml::{implicit_default, push_reason};
+use select::cmp_sort_keys;
+use txn::{OpenTxn, Undo};
+
+/// Rows returned by a query.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ResultSet {
+    /// Column names.
+    pub columns: Vec<String>,
+    /// Rows.
+    pub rows: Vec<Vec<Datum>>,
+}
+
+/// What executing one statement did.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Outcome {
+    /// Affected rows, as MySQL counts them (ODKU updates count 2, REPLACE
+    /// counts deleted plus inserted rows).
+    pub affected_rows: u64,
+    /// Result of a query.
+    pub result: Option<ResultSet>,
+    /// Warnings and notes.
+    pub warnings: Vec<String>,
+}
+
+/// The embedded store: a storage engine, an environment, one session.
+///
+/// ```
+/// use replog_store::{Store, SimEnvironment};
+/// let mut store = Store::new(SimEnvironment::default());
+/// store.execute_script("CREATE DATABASE d; USE d;
+///     CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10));
+///     INSERT INTO t VALUES (2, 'b'), (1, 'a');").unwrap();
+/// assert_eq!(store.dump_table("d", "t").unwrap(), "1\ta\n2\tb\n");
+/// assert_eq!(store.committed().len(), 3);
+/// ```
+pub struct Store<S: Storage = MemStorage, E: Environment = SimEnvironment> {
+    storage: S,
+    env: E,
+    session: Session,
+    undo: Vec<Undo>,
+    open: Option<OpenTxn>,
+    committed: Vec<CommittedTransaction>,
+    next_txid: u64,
+    defs: BTreeMap<TableId, Arc<TableDef>>,
+    next_context: Option<StatementContext>,
+    parse_cache: crate::parse_cache::ParseCache,
+}
+
+fn ident_name(name: &ObjectName) -> Result<(Option<String>, String)> {
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .map(|p| p.as_ident().map(|i| i.value.clone()))
+        .collect::<Option<_>>()
+        .ok_or_else(|| Error::unsupported(format!("name {name}")))?;
+    match parts.as_slice() {
+        [t] => Ok((None, t.clone())),
+        [d, t] => Ok((Some(d.clone()), t.clone())),
+        _ => Err(Error::unsupported(format!("name {name}"))),
+    }
+}
+
+impl<E: Environment> Store<MemStorage, E> {
+    /// An empty in-memory store.
+    pub fn new(env: E) -> Store<MemStorage, E> {
+        Store::with_storage(MemStorage::new(), env)
+    }
+}
+
+impl<S: Storage, E: Environment> Store<S, E> {
+    /// A store over a given storage engine. The session's RAND() seeds are
+    /// drawn from the environment, as a server does at connect.
+    pub fn with_storage(storage: S, mut env: E) -> Store<S, E> {
+        let r = env.random_u64();
+        let session = Session {
+            database: None,
+            user_vars: BTreeMap::new(),
+            last_insert_id: 0,
+            rand: MyRnd::new(r & 0xFFFF_FFFF, r >> 32),
+            timestamp: None,
+            insert_id: None,
+            user: "root@localhost".into(),
+            server_id: 1,
+            autocommit: true,
+            settings: BTreeMap::new(),
+        };
+        Store {
+            storage,
+            env,
+            session,
+            undo: Vec::new(),
+            open: None,
+            committed: Vec::new(),
+            next_txid: 1,
+            defs: BTreeMap::new(),
+            next_context: None,
+            parse_cache: crate::parse_cache::ParseCache::default(),
+        }
+    }
+
+    /// The storage engine.
+    pub fn storage(&self) -> &S {
+        &self.storage
+    }
+
+    /// The storage engine, giving up the store (any open transaction is
+    /// dropped uncommitted): e.g. to finish a page engine's WAL.
+    pub fn into_storage(self) -> S {
+        self.storage
+    }
+
+    /// The environment.
+    pub fn env_mut(&mut self) -> &mut E {
+        &mut self.env
+    }
+
+    /// The session's current RAND() seeds.
+    pub fn rand_seeds(&self) -> MyRnd {
+        self.session.rand
+    }
+
+    /// Sets the session's RAND() seeds (what a RAND event does).
+    pub fn set_rand_seeds(&mut self, r: MyRnd) {
+        self.session.rand = r;
+    }
+
+    /// Sets what USER()/CURRENT_USER() return.
+    pub fn set_user(&mut self, user: &str) {
+        self.session.user = user.to_string();
+    }
+
+    /// The default database.
+    pub fn database(&self) -> Option<&str> {
+        self.session.database.as_deref()
+    }
+
+    /// Whether a transaction is open.
+    pub fn in_transaction(&self) -> bool {
+        self.open.is_some()
+    }
+
+    /// Transactions committed so far (oldest first).
+    pub fn committed(&self) -> &[CommittedTransaction] {
+        &self.committed
+    }
+
+    /// Takes the committed transactions out of the store.
+    pub fn take_committed(&mut self) -> Vec<CommittedTransaction> {
+        std::mem::take(&mut self.committed)
+    }
+
+    /// The store digest: wrapping sum of every table digest.
+    pub fn digest(&self) -> u64 {
+        self.storage
+            .tables()
+            .into_iter()
+            .fold(0u64, |a, id| a.wrapping_add(self.storage.digest(id)))
+    }
+
+    /// The digest of one table.
+    pub fn table_digest(&self, db: &str, table: &str) -> Result<u64> {
+        let id = self.table_id(db, table)?;
+        Ok(self.storage.digest(id))
+    }
+
+    fn table_id(&self, db: &str, table: &str) -> Result<TableId> {
+        self.storage.lookup(db, table).ok_or_else(|| {
+            Error::new(
+                ErrorKind::UnknownTable,
+                format!("Table '{db}.{table}' doesn't exist"),
+            )
+        })
+    }
+
+    /// `db.table` of every table, in order.
+    pub fn table_names(&self) -> Vec<(String, String)> {
+        self.storage
+            .tables()
+            .into_iter()
+            .filter_map(|id| {
+                self.storage
+                    .def(id)
+                    .map(|d| (d.database.clone(), d.name.clone()))
+            })
+            .collect()
+    }
+
+    /// A table's definition.
+    pub fn table_def(&self, db: &str, table: &str) -> Option<&TableDef> {
+        self.storage
+            .lookup(db, table)
+            .and_then(|id| self.storage.def(id))
+    }
+
+    /// One table's rows in primary-key order as TSV, byte-identical to the
+    /// MariaDB fixtures' `tables/<db>.<table>.tsv` (see `formats/store.md`).
+    pub fn dump_table(&self, db: &str, table: &str) -> Result<String> {
+        let id = self.table_id(db, table)?;
+        let def = self
+            .storage
+            .def(id)
+            .ok_or_else(|| Error::new(ErrorKind::UnknownTable, "table vanished"))?;
+        let mut out = String::new();
+        for k in self.storage.keys(id) {
+            if let Some(row) = self.storage.get(id, &k) {
+                dump::push_row(def, &row, &mut out);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every table: a `-- db.table` line then its TSV rows.
+    pub fn dump(&self, w: &mut impl std::io::Write) -> std::io::Result<()> {
+        for (db, t) in self.table_names() {
+            writeln!(w, "-- {db}.{t}")?;
+            let s = self.dump_table(&db, &t).map_err(std::io::Error::other)?;
+            w.write_all(s.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    fn arc_def(&mut self, id: TableId) -> Result<Arc<TableDef>> {
+        let def = self
+            .storage
+            .def(id)
+            .ok_or_else(|| Error::new(ErrorKind::UnknownTable, "table vanished"))?;
+        // Every schema change goes through `ddl_with_changes`, which empties
+        // this cache, so a cached definition is the storage's.
+        if let Some(a) = self.defs.get(&id) {
+            debug_assert!(**a == *def, "stale cached table definition");
+            return Ok(a.clone());
+        }
+        let a = Arc::new(def.clone());
+        self.defs.insert(id, a.clone());
+        Ok(a)
+    }
+
+    fn resolve(&self, name: &ObjectName) -> Result<TableId> {
+        let (db, t) = ident_name(name)?;
+        let db = match db.or_else(|| self.session.database.clone()) {
+            Some(d) => d,
+            None => return Err(Error::new(ErrorKind::NoDatabase, "No database selected")),
+        };
+        self.table_id(&db, &t)
+    }
+
+    // ----- statements ------------------------------------------------
+
+    /// Executes a script: statements separated by `;` (comments allowed).
+    /// Stops at the first error, which names the statement.
+    pub fn execute_script(&mut self, sql: &str) -> Result<Vec<Outcome>> {
+        script::split(sql)?
+            .into_iter()
+            .map(|s| self.execute(s))
+            .collect()
+    }
+
+    /// Executes one statement.
+    pub fn execute(&mut self, sql: &str) -> Result<Outcome> {
+        // Chains of operators nest as deep as the text is long.
+        crate::deep::with_stack(sql.len(), || self.execute_on_stack(sql))
+    }
+
+    fn execute_on_stack(&mut self, sql: &str) -> Result<Outcome> {
+        let stmts = self
+            .parse_cache
+            .parse(sql)
+            .map_err(|e| Error::new(ErrorKind::Parse, e.to_string()).with_statement(sql))?;
+        let [stmt] = stmts.as_slice() else {
+            return Err(Error::new(
+                ErrorKind::Parse,
+                format!("expected one statement, found {}", stmts.len()),
+            )
+            .with_statement(sql));
+        };
+        let r = self.run(stmt, sql).map_err(|e| e.with_statement(sql));
+        self.next_context = None;
+        r
+    }
+
+    /// Runs a query and returns its rows.
+    pub fn query(&mut self, sql: &str) -> Result<ResultSet> {
+        self.execute(sql)?
+            .result
+            .ok_or_else(|| Error::new(ErrorKind::Unsupported, "not a query").with_statement(sql))
+    }
+
+    fn run(&mut self, stmt: &Statement, sql: &str) -> Result<Outcome> {
+        match stmt {
+            Statement::StartTransaction {
+                modes,
+                statements,
+                exception,
+                ..
+            } => {
+                if !modes.is_empty() || !statements.is_empty() || exception.is_some() {
+                    return Err(Error::unsupported("transaction modes"));
+                }
+                self.commit_open()?;
+                self.open = Some(OpenTxn {
+                    statements: Vec::new(),
+                    state_before: self.digest(),
+                    timestamp_us: 0,
+                    explicit: true,
+                });
+                Ok(Outcome::default())
+            }
+            Statement::Commit { chain: false, .. } => {
+                self.commit_open()?;
+                Ok(Outcome::default())
+            }
+            Statement::Rollback {
+                chain: false,
+                savepoint: None,
+            } => {
+                self.rollback_open();
+                Ok(Outcome::default())
+            }
+            Statement::Use(u) => {
+                let name = match u {
+                    Use::Object(n) | Use::Database(n) | Use::Schema(n) => n,
+                    _ => return Err(Error::unsupported(format!("statement {stmt}"))),
+                };
+                let (None, db) = ident_name(name)? else {
+                    return Err(Error::unsupported(format!("statement {stmt}")));
+                };
+                if !self.storage.database_exists(&db) {
+                    return Err(Error::new(
+                        ErrorKind::UnknownDatabase,
+                        format!("Unknown database '{db}'"),
+                    ));
+                }
+                self.session.database = Some(db);
+                Ok(Outcome::default())
+            }
+            Statement::Set(set) => self.set(set),
+            Statement::CreateDatabase {
+                db_name,
+                if_not_exists,
+                ..
+            } => self.ddl(sql, |s, _| {
+                let (None, db) = ident_name(db_name)? else {
+                    return Err(Error::unsupported("qualified database name"));
+                };
+                if *if_not_exists && s.storage.database_exists(&db) {
+                    return Ok(());
+                }
+                s.storage.create_database(&db)
+            }),
+            Statement::CreateTable(ct) => {
+                if ct.or_replace
+                    || ct.temporary
+                    || ct.query.is_some()
+                    || ct.like.is_some()
+                    || ct.clone.is_some()
+                {
+                    return Err(Error::unsupported(
+                        "CREATE TABLE variant (OR REPLACE / TEMPORARY / AS SELECT / LIKE)",
+                    ));
+                }
+                self.ddl(sql, |s, _| {
+                    let (db, name) = ident_name(&ct.name)?;
+                    let db = db
+                        .or_else(|| s.session.database.clone())
+                        .ok_or_else(|| Error::new(ErrorKind::NoDatabase, "No database selected"))?;
+                    if s.storage.lookup(&db, &name).is_some() {
+                        if ct.if_not_exists {
+                            return Ok(());
+                        }
+                        return Err(Error::new(
+                            ErrorKind::TableExists,
+                            format!("Table '{name}' already exists"),
+                        ));
+                    }
+                    let mut st = StmtState::default();
+                    let (session, env) = (&mut s.session, &mut s.env);
+                    let mut eval_default = |e: &Expr| {
+                        let mut cx = Ctx {
+                            session,
+                            env,
+                            stmt: &mut st,
+                        };
+                        cx.eval(e, &Scope::default())
+                    };
+                    let def = schema::table_def(
+                        &db,
+                        &name,
+                        &ct.columns,
+                        &ct.constraints,
+                        &mut eval_default,
+                    )?;
+                    s.storage.create_table(def).map(|_| ())
+                })
+            }
+            Statement::Drop {
+                object_type: ObjectType::Table,
+                if_exists,
+                names,
+                cascade: false,
+                restrict: false,
+                purge: false,
+                temporary: false,
+                ..
+            } => self.ddl(sql, |s, _| {
+                for n in names {
+                    match s.resolve(n) {
+                        Ok(id) => s.storage.drop_table(id)?,
+                        Err(e) if e.kind() == ErrorKind::UnknownTable => {
+                            if !if_exists {
+                                return Err(Error::new(
+                                    ErrorKind::UnknownTable,
+                                    format!("Unknown table '{n}'"),
+                                ));
+                            }
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(())
+            }),
+            Statement::AlterTable(at) => {
+                if at.if_exists || at.only || at.on_cluster.is_some() || at.location.is_some() {
+                    return Err(Error::unsupported("ALTER TABLE variant"));
+                }
+                self.ddl(sql, |s, now| {
+                    let id = s.resolve(&at.name)?;
+                    for op in &at.operations {
+                        s.alter(id, op, now)?;
+                    }
+                    Ok(())
+                })
+            }
+            Statement::Truncate(t) => {
+                if t.partitions.is_some()
+                    || t.identity.is_some()
+                    || t.cascade.is_some()
+                    || t.on_cluster.is_some()
+                {
+                    return Err(Error::unsupported("TRUNCATE variant"));
+                }
+                let mut ids = Vec::new();
+                for n in &t.table_names {
+                    ids.push(self.resolve(&n.name)?);
+                }
+                let mut tables = Vec::new();
+                for &id in &ids {
+                    tables.push(self.arc_def(id)?);
+                }
+                self.ddl_with_changes(
+                    sql,
+                    tables
+                        .into_iter()
+                        .map(|table| RowChange::Truncate { table })
+                        .collect(),
+                    |s, _| {
+                        for &id in &ids {
+                            s.storage.truncate(id)?;
+                        }
+                        Ok(())
+                    },
+                )
+            }
+            Statement::Insert(ins) => self.dml(sql, |s, st, ch| s.insert(st, ch, ins)),
+            Statement::Update(u) => self.dml(sql, |s, st, ch| s.update(st, ch, u)),
+            Statement::Delete(d) => self.dml(sql, |s, st, ch| s.delete(st, ch, d)),
+            Statement::Query(q) => {
+                let mut st = self.start_statement(false);
+                let rs = self.select(&mut st, q)?;
+                Ok(Outcome {
+                    affected_rows: 0,
+                    result: Some(rs),
+                    warnings: st.warnings,
+                })
+            }
+            other => {
+                let s = other.to_string();
+                let head: String = s.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+                Err(Error::unsupported(format!("statement `{head} …`")))
+            }
+        }
+    }
+
+    // ----- row visits ------------------------------------------------
+
+    // ----- INSERT / REPLACE ------------------------------------------
+
+    // ----- UPDATE / DELETE -------------------------------------------
+
+    // ----- SELECT ----------------------------------------------------
+
+    // ----- ALTER -----------------------------------------------------
+
+    // ----- follower paths ----------------------------------------------
+}

@@ -1,0 +1,110 @@
+//! Transactions and undo: the open transaction, commit (with change
+//! capture and the state digest), rollback and the undo log.
+
+use super::*;
+
+#[derive(Debug)]
+pub(super) enum Undo {
+    Inserted {
+        id: TableId,
+        key: Vec<u8>,
+    },
+    Deleted {
+        id: TableId,
+        row: Row,
+    },
+    Updated {
+        id: TableId,
+        new_key: Vec<u8>,
+        old: Row,
+    },
+}
+
+#[derive(Debug)]
+pub(super) struct OpenTxn {
+    pub(super) statements: Vec<CapturedStatement>,
+    pub(super) state_before: u64,
+    pub(super) timestamp_us: i64,
+    pub(super) explicit: bool,
+}
+
+impl<S: Storage, E: Environment> Store<S, E> {
+    /// Commits the open transaction, if any: one with statements gets the
+    /// next txid, is captured and committed in the storage; one holding only
+    /// applied row changes (a follower's) is committed in the storage; an
+    /// empty one is rolled back in the storage. A storage commit failure
+    /// rolls the transaction back and is returned.
+    pub(super) fn commit_open(&mut self) -> Result<()> {
+        let Some(t) = self.open.take() else {
+            self.undo.clear();
+            return Ok(());
+        };
+        if t.statements.is_empty() {
+            if self.undo.is_empty() {
+                self.storage.rollback();
+                return Ok(());
+            }
+            return self.commit_applied(None, t.timestamp_us, t.state_before);
+        }
+        let txid = self.next_txid;
+        let after = self.digest();
+        if let Err(e) = self
+            .storage
+            .commit(txid, t.timestamp_us, t.state_before, after)
+        {
+            self.undo_to(0);
+            self.storage.rollback();
+            return Err(e);
+        }
+        self.undo.clear();
+        self.next_txid += 1;
+        self.committed.push(CommittedTransaction {
+            txid,
+            timestamp_us: t.timestamp_us,
+            statements: t.statements,
+            state_before: t.state_before,
+            state_after: after,
+        });
+        Ok(())
+    }
+
+    /// Commits applied (not captured) row changes in the storage, under the
+    /// leader's txid when known; on failure they are undone.
+    pub(super) fn commit_applied(
+        &mut self,
+        txid: Option<u64>,
+        timestamp_us: i64,
+        state_before: u64,
+    ) -> Result<()> {
+        let txid = txid.unwrap_or(self.next_txid);
+        self.next_txid = self.next_txid.max(txid.saturating_add(1));
+        let after = self.digest();
+        if let Err(e) = self.storage.commit(txid, timestamp_us, state_before, after) {
+            self.undo_to(0);
+            self.storage.rollback();
+            return Err(e);
+        }
+        self.undo.clear();
+        Ok(())
+    }
+
+    pub(super) fn rollback_open(&mut self) {
+        self.undo_to(0);
+        self.open = None;
+        self.storage.rollback();
+    }
+
+    pub(super) fn undo_to(&mut self, mark: usize) {
+        while self.undo.len() > mark {
+            let Some(u) = self.undo.pop() else { break };
+            // Undo reverses operations that succeeded, so they succeed.
+            let _ = match u {
+                Undo::Inserted { id, key } => self.storage.delete(id, &key).map(|_| ()),
+                Undo::Deleted { id, row } => self.storage.insert(id, row).map(|_| ()),
+                Undo::Updated { id, new_key, old } => {
+                    self.storage.update(id, &new_key, old).map(|_| ())
+                }
+            };
+        }
+    }
+}
