@@ -41,7 +41,7 @@ fn sample_as_sql_matches_golden() {
     assert_eq!(report.key_only_images, 2);
     let sql = sink.into_inner();
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/sample.sql");
-    replog_core::bless::check(&golden, &sql);
+    replog_test_support::bless::check(&golden, &sql);
 }
 
 #[test]

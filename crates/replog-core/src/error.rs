@@ -143,14 +143,24 @@ impl Error {
     pub fn message(&self) -> &str {
         &self.inner.message
     }
+
+    /// What went wrong without where: the message and, for a checksum
+    /// mismatch, both values (for reports that print the offset
+    /// themselves, so it is not said twice).
+    pub fn cause(&self) -> String {
+        match self.inner.kind {
+            ErrorKind::Checksum { expected, actual } => format!(
+                "{} (stored {expected:#010x}, computed {actual:#010x})",
+                self.inner.message
+            ),
+            _ => self.inner.message.clone(),
+        }
+    }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.inner.message)?;
-        if let ErrorKind::Checksum { expected, actual } = self.inner.kind {
-            write!(f, " (stored {expected:#010x}, computed {actual:#010x})")?;
-        }
+        f.write_str(&self.cause())?;
         match (self.inner.offset, self.inner.record) {
             (Some(o), Some(r)) => write!(f, " (at offset {o}, 0x{o:x}, record {r})"),
             (Some(o), None) => write!(f, " (at offset {o}, 0x{o:x})"),

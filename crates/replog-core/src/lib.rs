@@ -54,7 +54,6 @@ pub use error::{Error, ErrorKind, Result};
 pub use record::{Begin, Commit, Format, LogKind, Record, RecordView, TableRef};
 pub use segment::SegmentHeader;
 pub use value::Value;
-pub mod bless;
 pub mod frame;
 pub mod fuzz_support;
 pub mod reader;

@@ -575,7 +575,9 @@ impl LogReader {
             Ok(h) => h,
             Err(e) => {
                 self.header = None;
-                let msg = e.to_string();
+                // The damage record carries the offset: the message does not
+                // repeat it.
+                let msg = e.cause();
                 let off = e.offset().unwrap_or(0);
                 // A crash while a new segment was being created leaves a last
                 // segment shorter than its header (or zero-filled): a torn tail.

@@ -591,7 +591,7 @@ const FIXTURE: &str = concat!(
 fn sample_matches_fixture() {
     let (bytes, _) = sample_bytes();
     assert!(bytes.len() < 40 * 1024, "sample is {} bytes", bytes.len());
-    replog_core::bless::check(std::path::Path::new(FIXTURE), &bytes);
+    replog_test_support::bless::check(std::path::Path::new(FIXTURE), &bytes);
 }
 
 /// The frames of one segment: (file offset of the body, LSN, body).

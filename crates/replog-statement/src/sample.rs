@@ -175,7 +175,7 @@ mod tests {
 
     #[test]
     fn sample_matches_committed_fixture() {
-        replog_core::bless::check(std::path::Path::new(FIXTURE), &sample_bytes().unwrap());
+        replog_test_support::bless::check(std::path::Path::new(FIXTURE), &sample_bytes().unwrap());
     }
 
     #[test]

@@ -173,6 +173,18 @@ impl Inputs {
         })
     }
 
+    /// How messages name input `i`: `-` (stdin) for standard input, else
+    /// its path.
+    pub fn name(&self, i: usize) -> String {
+        match (self.files.get(i), &self._spool) {
+            (Some(f), Some(spool)) if f.as_path() == AsRef::<Path>::as_ref(spool) => {
+                "- (stdin)".to_string()
+            }
+            (Some(f), _) => f.display().to_string(),
+            (None, _) => "(no input)".to_string(),
+        }
+    }
+
     /// The segment inputs for a reader.
     pub fn segments(&self) -> Result<Vec<SegmentInput>> {
         self.files
@@ -187,11 +199,11 @@ impl Inputs {
             Detected::Native(_) => Ok(()),
             Detected::Binlog => bail!(
                 "{}: this is a MySQL/MariaDB binlog; `replog {what}` of binlogs is not supported yet",
-                self.files[0].display()
+                self.name(0)
             ),
             Detected::Unknown => bail!(
                 "{}: not a replog log (no replog segment magic at offset 0)",
-                self.files[0].display()
+                self.name(0)
             ),
         }
     }

@@ -123,10 +123,28 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Ok(Outcome::Found) => ExitCode::from(EXIT_FOUND),
         Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_CLEAN),
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "replog: error: {e:#}");
+            let _ = writeln!(std::io::stderr(), "replog: error: {}", error_text(&e));
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// An error and its causes, each said once: a cause whose text the
+/// message already holds (`opening x: No such file or directory` caused by
+/// `No such file or directory`) is not repeated.
+pub fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if text.contains(&s) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&s);
+    }
+    text
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

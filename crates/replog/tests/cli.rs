@@ -31,7 +31,7 @@ fn run(args: &[&str]) -> (anyhow::Result<Outcome>, String) {
 }
 
 fn check_golden(path: &Path, actual: &str) {
-    replog_core::bless::check(path, actual.as_bytes());
+    replog_test_support::bless::check(path, actual.as_bytes());
 }
 
 #[test]

@@ -604,8 +604,7 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         ..PageOptions::default()
     };
     let pages = PageStore::create_dir(&wal_dir, page_opts).map_err(anyhow::Error::new)?;
-    let mut store =
-        replog_store::Store::with_storage(pages, crate::cmd::replay::follower_environment());
+    let mut store = replog_store::Store::with_storage(pages, replog_follower::environment());
     let mut reader = LogReader::new(
         inputs.segments()?,
         ReaderOptions {

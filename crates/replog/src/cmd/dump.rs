@@ -4,13 +4,12 @@
 
 use crate::Outcome;
 use crate::cmd::common::RecoveryArg;
-use crate::cmd::replay::{
-    is_store_dir, open_store, print_physical, read_page_store, replay_paths, replay_physical,
-};
+use crate::cmd::replay::{print_physical, replay_inputs, replay_physical};
 use crate::input::{Detected, Inputs};
 use crate::output::ndjson;
 use anyhow::Result;
 use replog_core::LogKind;
+use replog_follower::{is_store_dir, open_store, read_page_store};
 use replog_store::dump::format_value;
 use replog_store::replay::ReplayOptions;
 use replog_store::snapshot;
@@ -114,21 +113,24 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     if let Some(dir) = store_dir
         && !snapshot::path_in(dir).is_file()
     {
-        let (store, _, rec) = read_page_store(dir)?;
-        if let Some(t) = &rec.torn_tail {
+        let f = read_page_store(dir)?;
+        if let Some(t) = &f.recovery.torn_tail {
             eprintln!(
                 "replog dump: {}: torn tail of the store's WAL not read: {t}",
                 dir.display()
             );
         }
-        write_dump(&store, &args.table, args.format, out)?;
+        write_dump(&f.store, &args.table, args.format, out)?;
         return Ok(Outcome::Clean);
     }
     let mut outcome = Outcome::Clean;
-    if store_dir.is_none() {
-        let inputs = Inputs::resolve_native(&args.paths)?;
+    let inputs = match store_dir {
+        None => Some(Inputs::resolve_native(&args.paths)?),
+        Some(_) => None,
+    };
+    if let Some(inputs) = &inputs {
         if inputs.detected != Detected::Binlog && inputs.kind == Some(LogKind::Physical) {
-            let p = replay_physical(&inputs, None, None, RecoveryArg::TolerateTail)?;
+            let p = replay_physical(inputs, None, None, RecoveryArg::TolerateTail)?;
             let r = &p.report;
             if !p.clean() || r.torn_tail.is_some() || r.uncommitted_txid.is_some() {
                 if !p.clean() {
@@ -142,21 +144,16 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             return Ok(outcome);
         }
     }
-    let store = match store_dir {
-        Some(dir) => open_store(Some(dir))?.0,
-        None => {
+    let store = match (store_dir, &inputs) {
+        (Some(dir), _) => open_store(Some(dir))?.0,
+        (None, None) => unreachable!("a log was resolved when no store directory was given"),
+        (None, Some(inputs)) => {
             let (mut store, start) = open_store(None)?;
             let opts = ReplayOptions {
                 keep_going: true,
                 ..ReplayOptions::default()
             };
-            let r = replay_paths(
-                &args.paths,
-                &mut store,
-                start,
-                &opts,
-                RecoveryArg::TolerateTail,
-            )?;
+            let r = replay_inputs(inputs, &mut store, start, &opts, RecoveryArg::TolerateTail)?;
             if !r.clean() {
                 outcome = Outcome::Found;
                 let mut msg = Vec::new();

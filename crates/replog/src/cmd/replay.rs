@@ -8,14 +8,15 @@ use crate::input::Inputs;
 use crate::output::{OutputFormat, ndjson, table};
 use anyhow::{Result, bail};
 use replog_core::LogKind;
-use replog_core::reader::{Event, LogReader, ReaderOptions};
+use replog_core::reader::{LogReader, ReaderOptions};
 use replog_core::segment::hex;
 use replog_core::writer::Durability;
-use replog_pagestore::{DirRecovery, Options as PageOptions, PageStore, RedoOptions, RedoReport};
+use replog_follower::{PageFollower, PhysicalReplay};
+use replog_pagestore::DirRecovery;
 use replog_store::replay::{ReplayOptions, ReplayReport, Until, replay};
 use replog_store::snapshot::{self, Position};
 use replog_store::storage::Storage;
-use replog_store::{ConflictPolicy, Environment, SimEnvironment, Store};
+use replog_store::{ConflictPolicy, Environment, Store};
 use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -196,117 +197,6 @@ pub struct Args {
     pub format: OutputFormat,
 }
 
-/// The environment of a follower store: deterministic, and deliberately
-/// not the leader's (UUID() and SYSDATE() differ on replay, as on a server).
-pub fn follower_environment() -> SimEnvironment {
-    SimEnvironment::new(1_700_000_000_000_000, 0x5EED_F011_0000_0001)
-}
-
-/// A follower store: the snapshot in `dir` when there is one, else empty.
-pub fn open_store(dir: Option<&Path>) -> Result<(Store, Position)> {
-    if let Some(d) = dir
-        && let Some((pos, st)) = snapshot::load(d).map_err(anyhow::Error::new)?
-    {
-        return Ok((Store::with_storage(st, follower_environment()), pos));
-    }
-    Ok((Store::new(follower_environment()), Position::default()))
-}
-
-/// A follower kept in a page-store directory: the store, where it stands,
-/// and what opening it recovered.
-pub type PageFollower = (Store<PageStore, SimEnvironment>, Position, DirRecovery);
-
-fn page_options(dir: &Path, page_size: Option<usize>) -> Result<PageOptions> {
-    let have = PageStore::dir_page_size(dir).map_err(anyhow::Error::new)?;
-    let size = match (have, page_size) {
-        (Some(h), Some(w)) if h != w => bail!(
-            "{}: the store uses {h}-byte pages, not {w} (--page-size)",
-            dir.display()
-        ),
-        (Some(h), _) => h,
-        (None, w) => w.unwrap_or(PageOptions::default().page_size),
-    };
-    Ok(PageOptions::with_page_size(size))
-}
-
-fn follower(store: Store<PageStore, SimEnvironment>, rec: DirRecovery) -> PageFollower {
-    let start = store
-        .storage()
-        .position()
-        .map(|p| Position {
-            digest: store.digest(),
-            ..p
-        })
-        .unwrap_or_default();
-    (store, start, rec)
-}
-
-/// Opens the page store kept in `dir` (`formats/store.md` §11), creating
-/// it (pages of `page_size` bytes, default 8192) or recovering it from its
-/// own WAL; its position is where catch-up resumes.
-pub fn open_page_store(
-    dir: &Path,
-    page_size: Option<usize>,
-    durability: Durability,
-) -> Result<PageFollower> {
-    let mut o = page_options(dir, page_size)?;
-    o.writer.durability = durability;
-    // Small segments: an open reads the page image and only the segment
-    // holding its position onwards.
-    o.writer.segment_size = 4 << 20;
-    let (ps, rec) =
-        PageStore::open_dir(dir, o).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
-    Ok(follower(
-        Store::with_storage(ps, follower_environment()),
-        rec,
-    ))
-}
-
-/// The page store kept in `dir`, recovered without changing any file (for
-/// reading it: `replog dump`).
-pub fn read_page_store(dir: &Path) -> Result<PageFollower> {
-    let o = page_options(dir, None)?;
-    let (ps, rec) =
-        PageStore::read_dir(dir, &o).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
-    Ok(follower(
-        Store::with_storage(ps, follower_environment()),
-        rec,
-    ))
-}
-
-/// Whether `dir` holds a follower store (a page store or a snapshot).
-pub fn is_store_dir(dir: &Path) -> bool {
-    snapshot::path_in(dir).is_file() || PageStore::is_store_dir(dir)
-}
-
-/// Copies every database, table definition, auto-increment counter and row
-/// of `src` into the empty store `dst`, committed as one transaction of its
-/// WAL together with `pos`.
-fn copy_store<S: Storage>(src: &S, dst: &mut PageStore, pos: &Position) -> Result<()> {
-    let e = |e: replog_store::Error| anyhow::anyhow!("writing the store: {e}");
-    for db in src.databases() {
-        if !dst.database_exists(&db) {
-            dst.create_database(&db).map_err(e)?;
-        }
-    }
-    for id in src.tables() {
-        let Some(def) = src.def(id) else { continue };
-        let nid = dst.create_table(def.clone()).map_err(e)?;
-        dst.set_auto_increment(nid, src.auto_increment(id));
-        for k in src.keys(id) {
-            if let Some(row) = src.get(id, &k) {
-                dst.insert(nid, row).map_err(e)?;
-            }
-        }
-    }
-    let digest = dst
-        .tables()
-        .into_iter()
-        .fold(0u64, |a, id| a.wrapping_add(dst.digest(id)));
-    dst.stage_position(pos);
-    Storage::commit(dst, 1, 0, 0, digest).map_err(e)
-}
-
 fn durability(a: crate::cmd::record::DurabilityArg) -> Durability {
     match a {
         crate::cmd::record::DurabilityArg::Commit => Durability::Commit,
@@ -314,24 +204,24 @@ fn durability(a: crate::cmd::record::DurabilityArg) -> Durability {
     }
 }
 
-/// Replays the log at `paths` into `store` (standing at `start`).
-pub fn replay_paths<S: Storage, E: Environment>(
-    paths: &[String],
+/// Replays the native statement or logical log `inputs` into `store`
+/// (standing at `start`).
+pub fn replay_inputs<S: Storage, E: Environment>(
+    inputs: &Inputs,
     store: &mut Store<S, E>,
     start: Position,
     opts: &ReplayOptions,
     recovery: RecoveryArg,
 ) -> Result<ReplayReport> {
-    let inputs = Inputs::resolve_native(paths)?;
     inputs.require_native("replay")?;
     match inputs.kind {
         None => bail!(
             "{}: the segment header is damaged; cannot tell which format the log holds (try `replog verify`)",
-            inputs.files[0].display()
+            inputs.name(0)
         ),
         Some(LogKind::Physical) => bail!(
             "{}: a physical log is replayed by page redo (`replog replay --memory` or `replog dump`), not into this store",
-            inputs.files[0].display()
+            inputs.name(0)
         ),
         Some(LogKind::Statement) if opts.on_conflict == ConflictPolicy::Overwrite => bail!(
             "--on-conflict overwrite needs row images; a statement log has none (use abort or skip)"
@@ -477,50 +367,6 @@ pub fn print_report(out: &mut dyn Write, r: &ReplayReport, digest: u64) -> Resul
     Ok(())
 }
 
-/// A store rebuilt from a physical WAL, and what redo found.
-pub struct PhysicalReplay {
-    /// The follower, over the rebuilt pages.
-    pub store: Store<PageStore, SimEnvironment>,
-    /// What redo did.
-    pub report: RedoReport,
-    /// The segment header's log id.
-    pub log_id: [u8; 16],
-}
-
-impl PhysicalReplay {
-    /// The last applied COMMIT's state_after (the leader's digest there).
-    pub fn expected_digest(&self) -> Option<u64> {
-        self.report.last_commit.and_then(|c| c.2)
-    }
-
-    /// No state mismatch, no gap, and the store's digest is the leader's.
-    pub fn clean(&self) -> bool {
-        self.report.state_mismatches.is_empty()
-            && self.report.state_gaps.is_empty()
-            && self
-                .expected_digest()
-                .is_none_or(|d| d == self.store.digest())
-    }
-
-    /// Where the store stands in the log.
-    pub fn position(&self) -> Position {
-        let (txid, lsn) = self.report.last_commit.map_or((0, 0), |c| (c.0, c.1));
-        Position {
-            kind: Some(LogKind::Physical),
-            log_id: self.log_id,
-            // Just past the COMMIT frame (COMMIT bodies are 34 bytes: a
-            // 40-byte padded frame).
-            applied_lsn: if self.report.last_commit.is_some() {
-                lsn + replog_core::frame::padded_len(34) as u64
-            } else {
-                0
-            },
-            last_txid: txid,
-            digest: self.store.digest(),
-        }
-    }
-}
-
 /// Rebuilds a store from the physical WAL at `inputs` by page redo.
 pub fn replay_physical(
     inputs: &Inputs,
@@ -528,43 +374,17 @@ pub fn replay_physical(
     page_size: Option<usize>,
     recovery: RecoveryArg,
 ) -> Result<PhysicalReplay> {
-    let reader_options = || ReaderOptions {
-        policy: recovery.into(),
-        continue_after_damage: false,
-        buffer_size: 0,
-    };
-    // The first segment header gives the page size and the log id.
-    let mut probe = LogReader::new(inputs.segments()?, reader_options());
-    let header = match probe.next() {
-        Some(Ok(Event::Segment { header, .. })) => header.clone(),
-        Some(Err(e)) => return Err(anyhow::Error::new(e)),
-        _ => bail!("{}: no readable segment header", inputs.files[0].display()),
-    };
-    drop(probe);
-    replog_physical::check_header(&header)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", inputs.files[0].display()))?;
-    let log_pages = header.page_size as usize;
-    if let Some(want) = page_size
-        && want != log_pages
-    {
-        bail!(
-            "{}: the log was written with {log_pages}-byte pages, not {want} (--page-size)",
-            inputs.files[0].display()
-        );
-    }
-    let reader = LogReader::new(inputs.segments()?, reader_options());
-    let ropts = RedoOptions {
+    Ok(replog_follower::replay_physical(
+        Path::new(&inputs.name(0)),
+        || {
+            inputs
+                .segments()
+                .map_err(|e| std::io::Error::other(format!("{e:#}")))
+        },
         until,
-        check_states: true,
-    };
-    let (pages, report) =
-        PageStore::from_wal_with(reader, &PageOptions::with_page_size(log_pages), &ropts)
-            .map_err(|e| anyhow::anyhow!("{}: physical redo: {e}", inputs.files[0].display()))?;
-    Ok(PhysicalReplay {
-        store: Store::with_storage(pages, follower_environment()),
-        report,
-        log_id: header.log_id,
-    })
+        page_size,
+        recovery.into(),
+    )?)
 }
 
 /// The physical replay report as JSON.
@@ -653,7 +473,7 @@ pub fn print_physical(out: &mut dyn Write, p: &PhysicalReplay) -> Result<()> {
 
 fn run_physical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Outcome> {
     if let Some(dir) = &args.store
-        && holds_data(dir)?
+        && replog_follower::holds_data(dir)?
     {
         bail!(
             "{}: already holds a store; a physical log is redone from its start and cannot continue a store (use an empty --store directory, --memory, or the statement or logical log to catch up)",
@@ -662,9 +482,9 @@ fn run_physical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Out
     }
     let p = replay_physical(inputs, args.until, args.page_size, args.recovery)?;
     if let Some(dir) = &args.store {
-        let (store, _, _) = open_page_store(dir, None, durability(args.durability))?;
-        let mut ps = store.into_storage();
-        copy_store(p.store.storage(), &mut ps, &p.position())?;
+        let f = replog_follower::open_page_store(dir, None, durability(args.durability))?;
+        let mut ps = f.store.into_storage();
+        replog_follower::copy_store(p.store.storage(), &mut ps, &p.position())?;
         ps.finish().map_err(anyhow::Error::new)?;
     }
     match args.format {
@@ -694,37 +514,6 @@ fn run_physical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Out
     } else {
         Outcome::Found
     })
-}
-
-/// A new follower in `dir`, its contents and position those of the snapshot
-/// `file` (setting up a follower from a snapshot, then catching up).
-fn seed_from_snapshot(dir: &Path, file: &Path, args: &Args) -> Result<PageFollower> {
-    if holds_data(dir)? {
-        bail!(
-            "{}: already holds a store; --from-snapshot starts a new follower",
-            dir.display()
-        );
-    }
-    let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let (pos, snap) =
-        snapshot::decode(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let (store, _, rec) = open_page_store(dir, args.page_size, durability(args.durability))?;
-    let mut ps = store.into_storage();
-    copy_store(&snap, &mut ps, &pos)?;
-    Ok((Store::with_storage(ps, follower_environment()), pos, rec))
-}
-
-/// Whether `dir` holds a store with contents or a position (a page store
-/// whose creation committed nothing else does not count).
-fn holds_data(dir: &Path) -> Result<bool> {
-    if snapshot::path_in(dir).exists() {
-        return Ok(true);
-    }
-    if !PageStore::is_store_dir(dir) {
-        return Ok(false);
-    }
-    let (store, pos, _) = read_page_store(dir)?;
-    Ok(pos.kind.is_some() || !store.databases().is_empty())
 }
 
 /// What opening a page store recovered, for people (None: nothing notable).
@@ -774,15 +563,19 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     };
     match &args.store {
         Some(dir) if !snapshot::path_in(dir).exists() => {
-            let (mut store, mut start, rec) = match &args.from_snapshot {
-                Some(file) => seed_from_snapshot(dir, file, args)?,
-                None => open_page_store(dir, args.page_size, durability(args.durability))?,
+            let durability = durability(args.durability);
+            let PageFollower {
+                mut store,
+                position,
+                recovery,
+            } = match &args.from_snapshot {
+                Some(file) => {
+                    replog_follower::seed_from_snapshot(dir, file, args.page_size, durability)?
+                }
+                None => replog_follower::open_page_store(dir, args.page_size, durability)?,
             };
-            if args.from_snapshot.is_some() {
-                start.digest = store.digest();
-            }
-            let report = replay_paths(&args.paths, &mut store, start, &opts, args.recovery)?;
-            let outcome = write_outcome(args, &store, &report, Some(&rec), out)?;
+            let report = replay_inputs(&inputs, &mut store, position, &opts, args.recovery)?;
+            let outcome = write_outcome(args, &store, &report, Some(&recovery), out)?;
             store.into_storage().finish().map_err(anyhow::Error::new)?;
             Ok(outcome)
         }
@@ -792,8 +585,8 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
                     "--from-snapshot starts a new follower: the --store directory already holds one"
                 );
             }
-            let (mut store, start) = open_store(args.store.as_deref())?;
-            let report = replay_paths(&args.paths, &mut store, start, &opts, args.recovery)?;
+            let (mut store, start) = replog_follower::open_store(args.store.as_deref())?;
+            let report = replay_inputs(&inputs, &mut store, start, &opts, args.recovery)?;
             if let Some(dir) = &args.store {
                 snapshot::save(dir, &store, &report.position).map_err(anyhow::Error::new)?;
             }

@@ -3,11 +3,11 @@
 //! the `--base` of a conversion.
 
 use crate::Outcome;
-use crate::cmd::replay::{is_store_dir, open_store, read_page_store};
 use crate::output::{OutputFormat, ndjson};
 use anyhow::{Result, bail};
 use replog_convert::atomic::AtomicFile;
 use replog_core::segment::hex;
+use replog_follower::{is_store_dir, open_store, read_page_store};
 use replog_store::snapshot::{self, Position};
 use replog_store::storage::Storage;
 use replog_store::{Environment, Store};
@@ -67,14 +67,14 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         let (store, pos) = open_store(Some(dir))?;
         write(args, &store, pos, out)
     } else {
-        let (store, pos, rec) = read_page_store(dir)?;
-        if let Some(t) = &rec.torn_tail {
+        let f = read_page_store(dir)?;
+        if let Some(t) = &f.recovery.torn_tail {
             eprintln!(
                 "replog snapshot: {}: torn tail of the store's WAL left out: {t}",
                 dir.display()
             );
         }
-        write(args, &store, pos, out)
+        write(args, &f.store, f.position, out)
     }
 }
 

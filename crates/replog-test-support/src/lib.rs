@@ -1,0 +1,22 @@
+//! Test helpers of the replog workspace, kept out of every published
+//! crate's API: golden-file checks ([`bless`]) and, with the `cli` feature,
+//! the harness that runs `replog` commands in-process ([`cli`]).
+//!
+//! A dev-dependency only (`publish = false`).
+#![deny(missing_docs)]
+
+pub mod bless;
+#[cfg(feature = "cli")]
+pub mod cli;
+
+use std::path::{Path, PathBuf};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A path as `&str` (test paths are UTF-8).
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 path")
+}
