@@ -402,6 +402,7 @@ impl<'a> LogicalRecord<'a> {
 fn render(t: &Tuple<'_>) -> String {
     use std::fmt::Write;
     const MAX: usize = 60;
+    const TEXT_MAX: usize = 24;
     let mut s = String::from("(");
     for (i, v) in t.values().enumerate() {
         if i > 0 {
@@ -413,16 +414,16 @@ fn render(t: &Tuple<'_>) -> String {
         }
         let _ = match v {
             Ok(ColumnValue::Unchanged) => write!(s, "~"),
+            // Text is cut (the cut marked with …); a number, date or time
+            // is never cut, since a part of one reads as another value.
             Ok(ColumnValue::Value(v @ (Value::Text(_) | Value::Enum(_) | Value::Set(_)))) => {
-                write!(
-                    s,
-                    "'{}'",
-                    v.to_string().chars().take(24).collect::<String>()
-                )
+                let text = v.to_string();
+                match text.char_indices().nth(TEXT_MAX) {
+                    Some((cut, _)) => write!(s, "'{}…'", &text[..cut]),
+                    None => write!(s, "'{text}'"),
+                }
             }
-            Ok(ColumnValue::Value(v)) => {
-                write!(s, "{}", v.to_string().chars().take(24).collect::<String>())
-            }
+            Ok(ColumnValue::Value(v)) => write!(s, "{v}"),
             Err(_) => {
                 s.push_str("<error>");
                 break;

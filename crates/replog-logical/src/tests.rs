@@ -514,3 +514,34 @@ mod prop {
         }
     }
 }
+
+#[test]
+fn summary_never_cuts_a_date_or_number_and_marks_cut_text() {
+    use replog_core::value::{Date, DateTime};
+    let added = DateTime {
+        date: Date {
+            year: 2023,
+            month: 11,
+            day: 14,
+        },
+        hour: 22,
+        minute: 13,
+        second: 24,
+        micro: 123_456,
+    };
+    let long = "a note longer than twenty-four characters";
+    let row = TupleBuf::from_values([
+        Value::Int(-1_234_567_890_123_456_789),
+        Value::DateTime(added),
+        Value::Text(long.into()),
+    ])
+    .unwrap();
+    let r = LogicalRecord::Insert(Insert {
+        relation_id: 1,
+        new: row.as_tuple(),
+    });
+    assert_eq!(
+        r.summary(),
+        "rel=1 new=(-1234567890123456789, 2023-11-14 22:13:24.123456, 'a note longer than twent…')"
+    );
+}

@@ -27,7 +27,7 @@ Exit status:
 /// replog: inspect, verify, convert, diff and replay database replication logs.
 ///
 /// replog reads its own native logs (statement, logical row-based and
-/// physical WAL) and, as they are added, MySQL and MariaDB binlogs.
+/// physical WAL) and MySQL and MariaDB binlogs (binlog format v4).
 #[derive(Debug, Parser)]
 #[command(name = "replog", version, after_help = EXIT_STATUS_HELP, propagate_version = true)]
 pub struct Cli {

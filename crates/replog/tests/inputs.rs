@@ -121,3 +121,71 @@ fn a_missing_file_is_named_once_with_its_cause_once() {
         );
     }
 }
+
+/// Every command that reads a log takes `--recovery` with the same default
+/// (strict), every command that writes a file takes `-o/--output` (old
+/// spellings still accepted), and `record` sets its clock with
+/// `--clock-start` (`--start-time` filters in inspect).
+#[test]
+fn shared_arguments_mean_the_same_everywhere() {
+    use clap::Parser;
+    use replog::cmd::common::RecoveryArg;
+    use replog::{Cli, Command};
+    let parse = |args: &[&str]| {
+        Cli::try_parse_from(std::iter::once("replog").chain(args.iter().copied()))
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+            .command
+    };
+    let recovery = |c: Command| match c {
+        Command::Inspect(a) => a.recovery.recovery,
+        Command::Verify(a) => a.recovery.recovery,
+        Command::Replay(a) => a.recovery.recovery,
+        Command::Dump(a) => a.recovery.recovery,
+        Command::Convert(a) => a.recovery.recovery,
+        Command::Invert(a) => a.recovery.recovery,
+        other => panic!("{other:?}"),
+    };
+    for args in [
+        &["inspect", "l"][..],
+        &["verify", "l"],
+        &["replay", "l", "--memory"],
+        &["dump", "l"],
+        &["convert", "l", "--to", "sql"],
+        &["invert", "l", "-o", "u"],
+    ] {
+        assert_eq!(recovery(parse(args)), RecoveryArg::Strict, "{args:?}");
+    }
+    for out in ["-o", "--output", "--out"] {
+        let Command::Record(r) = parse(&["record", "w.sql", out, "dir"]) else {
+            unreachable!()
+        };
+        assert_eq!(r.out, Path::new("dir"));
+        let Command::Snapshot(a) = parse(&["snapshot", "store", out, "f"]) else {
+            unreachable!()
+        };
+        assert_eq!(a.out, Path::new("f"));
+    }
+    for clock in ["--clock-start", "--start-time"] {
+        let Command::Record(r) = parse(&["record", "w.sql", "-o", "d", clock, "@10"]) else {
+            unreachable!()
+        };
+        assert_eq!(r.start_time, Some(10_000_000));
+    }
+    let help = Cli::try_parse_from(["replog", "record", "--help"])
+        .unwrap_err()
+        .to_string();
+    assert!(help.contains("--clock-start"), "{help}");
+    assert!(!help.contains("--start-time"), "{help}");
+    let help = Cli::try_parse_from(["replog", "replay", "--help"])
+        .unwrap_err()
+        .to_string();
+    assert!(help.contains("is strict: any damage"), "{help}");
+    // Binlogs are read today, not "as they are added".
+    let help = Cli::try_parse_from(["replog", "--help"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        help.contains("MySQL and MariaDB binlogs (binlog format v4)"),
+        "{help}"
+    );
+}

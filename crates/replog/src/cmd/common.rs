@@ -1,7 +1,57 @@
-//! Pieces shared by subcommands: recovery-policy flag, time parsing, and
-//! dispatch on the kind of a native log.
+//! Pieces shared by subcommands: the arguments every command takes in the
+//! same way (the log read, the recovery policy), time parsing, and dispatch
+//! on the kind of a native log.
 
+use crate::input::Inputs;
 use replog_core::recovery::RecoveryPolicy;
+
+/// The log a command reads, as every command takes it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Input {
+    /// Log files, directories of segments, or `-` for standard input
+    /// (once); together one log. MySQL/MariaDB binlogs are read too.
+    #[arg(required = true, value_name = "LOG")]
+    pub paths: Vec<String>,
+}
+
+impl Input {
+    /// The inputs as given (binlogs left as binlogs).
+    pub fn resolve(&self) -> anyhow::Result<Inputs> {
+        Inputs::resolve(&self.paths)
+    }
+
+    /// The inputs, binlogs imported as a native log.
+    pub fn resolve_native(&self) -> anyhow::Result<Inputs> {
+        Inputs::resolve_native(&self.paths)
+    }
+}
+
+/// Help text of the recovery policy, the same for every command.
+pub const RECOVERY_HELP: &str = "\
+Which damage ends the log without an error. The default, for every
+command, is strict: any damage (a torn tail included) is reported and
+nothing is passed off as the end of the log; a log still being written,
+or cut by a crash, is read with --recovery tolerate-tail.";
+
+/// `--recovery`, as every command takes it (default: strict).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
+pub struct Recovery {
+    #[arg(long, value_enum, default_value = "strict", long_help = RECOVERY_HELP)]
+    /// Which damage ends the log without an error (default: strict).
+    pub recovery: RecoveryArg,
+}
+
+impl From<Recovery> for RecoveryPolicy {
+    fn from(r: Recovery) -> RecoveryPolicy {
+        r.recovery.into()
+    }
+}
+
+impl From<Recovery> for RecoveryArg {
+    fn from(r: Recovery) -> RecoveryArg {
+        r.recovery
+    }
+}
 
 /// `--recovery` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -1,7 +1,6 @@
 //! `replog convert`: a logical log as a statement log or as plain SQL.
 
 use crate::Outcome;
-use crate::cmd::common::RecoveryArg;
 use crate::input::{Detected, Inputs};
 use crate::output::{OutputFormat, ndjson};
 use anyhow::{Result, bail};
@@ -125,10 +124,9 @@ pub enum Target {
 #[derive(Debug, clap::Args)]
 #[command(after_help = HELP)]
 pub struct Args {
-    /// A logical log (files or directories of segments, together one log),
-    /// or MySQL/MariaDB binlog files of one server, in order.
-    #[arg(required = true, value_name = "LOG")]
-    pub paths: Vec<String>,
+    /// The log read.
+    #[command(flatten)]
+    pub input: crate::cmd::common::Input,
     /// What to convert to.
     #[arg(long, value_enum)]
     pub to: Target,
@@ -140,9 +138,9 @@ pub struct Args {
     /// of the full before-image (LIMIT 1) instead of refusing.
     #[arg(long)]
     pub allow_imprecise: bool,
-    /// Which damage ends the input without an error.
-    #[arg(long, value_enum, default_value = "strict")]
-    pub recovery: RecoveryArg,
+    /// Which damage ends the log without an error.
+    #[command(flatten)]
+    pub recovery: crate::cmd::common::Recovery,
     /// Format of the report.
     #[arg(long, value_enum, default_value_t)]
     pub format: OutputFormat,
@@ -161,7 +159,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     if args.to == Target::Physical {
         return convert_to_physical(args, out);
     }
-    let inputs = Inputs::resolve(&args.paths)?;
+    let inputs = args.input.resolve()?;
     if inputs.detected == Detected::Binlog {
         return convert_binlog(args, &inputs.files, out);
     }
@@ -583,7 +581,7 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             target.display()
         );
     }
-    let inputs = Inputs::resolve_native(&args.paths)?;
+    let inputs = args.input.resolve_native()?;
     inputs.require_native("convert")?;
     if inputs.kind == Some(replog_core::LogKind::Physical) {
         bail!("{}: already a physical log", inputs.files[0].display());

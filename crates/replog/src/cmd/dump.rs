@@ -3,10 +3,9 @@
 //! follower store directory.
 
 use crate::Outcome;
-use crate::cmd::common::RecoveryArg;
 use crate::cmd::replay::{print_physical, replay_inputs, replay_physical};
-use crate::input::{Detected, Inputs};
-use crate::output::ndjson;
+use crate::input::Detected;
+use crate::output::{ndjson, table};
 use anyhow::Result;
 use replog_core::LogKind;
 use replog_follower::{is_store_dir, open_store, read_page_store};
@@ -26,12 +25,20 @@ Examples:
   replog dump --format ndjson --table w_dml.items /tmp/dml/statement
   replog dump /tmp/dml/physical               # page redo of a physical WAL
 
-TSV output is `-- db.table` then one line per row, values separated by a
-TAB, exactly as MariaDB's fixtures (tables/*.tsv) print them. NDJSON prints
-one object per row: {\"table\": \"db.t\", \"values\": [\"1\", \"NULL\", ...]}.
-A log is replayed as `replog replay --memory --keep-going` would (a physical
-log by page redo); problems are reported on standard error. A store
-directory (`replay --store`) is read as it stands: a page store is
+TSV output (the default) is `-- db.table` then one line per row, values
+separated by a TAB, as MariaDB's batch output (`mariadb -B`) prints them:
+NUL, backslash, TAB and newline inside a value are written `\\0`, `\\\\`,
+`\\t`, `\\n`, so every row is one line. --format table prints one aligned
+table per table with its column names (escaped the same way); json one
+document {\"tables\": [{\"table\", \"columns\", \"rows\"}]}; ndjson one object
+per row: {\"table\": \"db.t\", \"values\": [\"1\", \"NULL\", ...]} (JSON
+values are never escaped beyond JSON's own rules). --table takes `db.table`
+or a bare table name (in every database).
+
+A log is replayed as `replog replay --memory --keep-going` would (a
+physical log by page redo; --recovery as for replay, strict by default);
+problems are reported on standard error. A store directory
+(`replay --store`) is read as it stands: a page store is
 recovered from its WAL in memory without changing any file (a torn tail is
 reported on standard error), a store.snapshot is loaded.
 
@@ -44,26 +51,43 @@ Exit status:
 /// `--format` values of dump.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum DumpFormat {
-    /// `-- db.table` headers and TSV rows.
+    /// `-- db.table` headers and TSV rows (special characters escaped).
     #[default]
     Tsv,
+    /// One aligned table per table, with column names.
+    Table,
+    /// One JSON document: every table with its columns and rows.
+    Json,
     /// One JSON object per row.
     Ndjson,
 }
 
-/// Arguments of `replog dump`.
-#[derive(Debug, clap::Args)]
-#[command(after_help = HELP)]
-pub struct Args {
-    /// A log (files or directories of segments) or a store directory.
-    #[arg(required = true, value_name = "LOG|STORE")]
-    pub paths: Vec<String>,
-    /// Only this table (`db.table`); repeatable.
-    #[arg(long, value_name = "DB.TABLE")]
-    pub table: Vec<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: DumpFormat,
+/// Appends `v` to `out` escaped as MariaDB's batch output (`mariadb -B`)
+/// escapes values: NUL, backslash, TAB and newline become `\0`, `\\`,
+/// `\t`, `\n`, so every row is one line and splits on TAB.
+fn push_escaped(out: &mut String, v: &str) {
+    let mut rest = v;
+    while let Some(i) = rest.find(['\0', '\\', '\t', '\n']) {
+        out.push_str(&rest[..i]);
+        out.push_str(match rest.as_bytes()[i] {
+            0 => "\\0",
+            b'\\' => "\\\\",
+            b'\t' => "\\t",
+            _ => "\\n",
+        });
+        rest = &rest[i + 1..];
+    }
+    out.push_str(rest);
+}
+
+/// Whether the table `db`.`t` is selected by `filters` (`db.table`, or a
+/// bare table name in any database; none: every table).
+fn selected(filters: &[String], db: &str, t: &str) -> bool {
+    filters.is_empty()
+        || filters.iter().any(|f| match f.split_once('.') {
+            Some((fd, ft)) => fd == db && ft == t,
+            None => f == t,
+        })
 }
 
 /// Prints `store`'s tables.
@@ -74,39 +98,97 @@ pub fn write_dump<S: Storage, E: Environment>(
     out: &mut dyn Write,
 ) -> Result<()> {
     let st = store.storage();
+    let mut json_tables = Vec::new();
+    let mut line = String::new();
     for (db, t) in store.table_names() {
-        let name = format!("{db}.{t}");
-        if !tables.is_empty() && !tables.contains(&name) {
+        if !selected(tables, &db, &t) {
             continue;
         }
+        let name = format!("{db}.{t}");
+        let Some(id) = st.lookup(&db, &t) else {
+            continue;
+        };
+        let Some(def) = st.def(id) else { continue };
+        let columns: Vec<&str> = def.columns.iter().map(|c| c.name.as_str()).collect();
+        let mut rows = Vec::new();
         match format {
-            DumpFormat::Tsv => {
-                writeln!(out, "-- {name}")?;
-                out.write_all(store.dump_table(&db, &t)?.as_bytes())?;
-            }
-            DumpFormat::Ndjson => {
-                let Some(id) = st.lookup(&db, &t) else {
-                    continue;
-                };
-                let Some(def) = st.def(id) else { continue };
-                for k in st.keys(id) {
-                    let Some(row) = st.get(id, &k) else { continue };
-                    let values: Vec<String> = row
-                        .iter()
-                        .zip(&def.columns)
-                        .map(|(v, c)| format_value(v, &c.ty))
+            DumpFormat::Tsv => writeln!(out, "-- {name}")?,
+            DumpFormat::Table => writeln!(out, "{name}:")?,
+            _ => {}
+        }
+        let mut sink = (format == DumpFormat::Table).then(|| table(&columns));
+        for k in st.keys(id) {
+            let Some(row) = st.get(id, &k) else { continue };
+            let values = row
+                .iter()
+                .zip(&def.columns)
+                .map(|(v, c)| format_value(v, &c.ty));
+            match format {
+                DumpFormat::Tsv => {
+                    line.clear();
+                    for (i, v) in values.enumerate() {
+                        if i > 0 {
+                            line.push('\t');
+                        }
+                        push_escaped(&mut line, &v);
+                    }
+                    line.push('\n');
+                    out.write_all(line.as_bytes())?;
+                }
+                DumpFormat::Table => {
+                    let cells: Vec<String> = values
+                        .map(|v| {
+                            line.clear();
+                            push_escaped(&mut line, &v);
+                            line.clone()
+                        })
                         .collect();
+                    if let Some(t) = sink.as_mut() {
+                        t.add_row(cells);
+                    }
+                }
+                DumpFormat::Json => rows.push(values.collect::<Vec<_>>()),
+                DumpFormat::Ndjson => {
+                    let values: Vec<String> = values.collect();
                     ndjson(out, &json!({"table": name, "values": values}))?;
                 }
             }
         }
+        if let Some(t) = sink {
+            writeln!(out, "{t}")?;
+        }
+        if format == DumpFormat::Json {
+            json_tables.push(json!({"table": name, "columns": columns, "rows": rows}));
+        }
+    }
+    if format == DumpFormat::Json {
+        serde_json::to_writer_pretty(&mut *out, &json!({ "tables": json_tables }))?;
+        writeln!(out)?;
     }
     Ok(())
 }
 
+/// Arguments of `replog dump`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = HELP)]
+pub struct Args {
+    /// The log read, or one follower store directory (`replay --store`).
+    #[command(flatten)]
+    pub input: crate::cmd::common::Input,
+    /// Which damage ends the log without an error.
+    #[command(flatten)]
+    pub recovery: crate::cmd::common::Recovery,
+    /// Only this table (`db.table`, or `table` in any database); repeatable.
+    #[arg(long, value_name = "DB.TABLE")]
+    pub table: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: DumpFormat,
+}
+
 /// Runs `replog dump`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
-    let store_dir = match args.paths.as_slice() {
+    let store_dir = match args.input.paths.as_slice() {
         [p] if is_store_dir(Path::new(p)) => Some(Path::new(p)),
         _ => None,
     };
@@ -125,12 +207,12 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     }
     let mut outcome = Outcome::Clean;
     let inputs = match store_dir {
-        None => Some(Inputs::resolve_native(&args.paths)?),
+        None => Some(args.input.resolve_native()?),
         Some(_) => None,
     };
     if let Some(inputs) = &inputs {
         if inputs.detected != Detected::Binlog && inputs.kind == Some(LogKind::Physical) {
-            let p = replay_physical(inputs, None, None, RecoveryArg::TolerateTail)?;
+            let p = replay_physical(inputs, None, None, args.recovery.into())?;
             let r = &p.report;
             if !p.clean() || r.torn_tail.is_some() || r.uncommitted_txid.is_some() {
                 if !p.clean() {
@@ -153,7 +235,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
                 keep_going: true,
                 ..ReplayOptions::default()
             };
-            let r = replay_inputs(inputs, &mut store, start, &opts, RecoveryArg::TolerateTail)?;
+            let r = replay_inputs(inputs, &mut store, start, &opts, args.recovery.into())?;
             if !r.clean() {
                 outcome = Outcome::Found;
                 let mut msg = Vec::new();

@@ -1,7 +1,6 @@
 //! `replog inspect`: list a log's records, or statistics per record type.
 
-use crate::cmd::common::{RecoveryArg, parse_time};
-use crate::input::Inputs;
+use crate::cmd::common::parse_time;
 use crate::output::{JsonArray, OutputFormat, Progress, TableSink, ndjson, stats_table};
 use crate::{Outcome, with_format};
 use anyhow::{Result, bail};
@@ -39,10 +38,9 @@ Exit status:
 #[derive(Debug, clap::Args)]
 #[command(after_help = HELP)]
 pub struct Args {
-    /// Log files, directories of segments, or `-` for standard input; all
-    /// together form one log, in the order given.
-    #[arg(required = true, value_name = "PATH")]
-    pub paths: Vec<String>,
+    /// The log read.
+    #[command(flatten)]
+    pub input: crate::cmd::common::Input,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: OutputFormat,
@@ -77,8 +75,8 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
     /// Which damage ends the log without an error.
-    #[arg(long, value_enum, default_value = "strict")]
-    pub recovery: RecoveryArg,
+    #[command(flatten)]
+    pub recovery: crate::cmd::common::Recovery,
     /// Binlogs: show the values of every row change, with column names
     /// (from the table map's metadata, else `@1..@n`).
     #[arg(long)]
@@ -101,10 +99,10 @@ pub struct Args {
 
 /// Runs `replog inspect`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
-    if let Some(files) = crate::cmd::pgwal::detect(&args.paths)? {
+    if let Some(files) = crate::cmd::pgwal::detect(&args.input.paths)? {
         return crate::cmd::pgwal::inspect(args, &files, out);
     }
-    let inputs = Inputs::resolve(&args.paths)?;
+    let inputs = args.input.resolve()?;
     if inputs.detected == crate::input::Detected::Binlog {
         return crate::cmd::binlog::inspect(args, &inputs.files, out);
     }

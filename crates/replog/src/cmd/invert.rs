@@ -1,8 +1,6 @@
 //! `replog invert`: the logical log that undoes a logical log (flashback).
 
 use crate::Outcome;
-use crate::cmd::common::RecoveryArg;
-use crate::input::Inputs;
 use crate::output::{OutputFormat, ndjson};
 use anyhow::Result;
 use replog_convert::atomic::AtomicFile;
@@ -46,9 +44,9 @@ Exit status:
 #[derive(Debug, clap::Args)]
 #[command(after_help = HELP)]
 pub struct Args {
-    /// A logical log: files or directories of segments, together one log.
-    #[arg(required = true, value_name = "LOG")]
-    pub paths: Vec<String>,
+    /// The log read.
+    #[command(flatten)]
+    pub input: crate::cmd::common::Input,
     /// Output file (one segment).
     #[arg(short = 'o', long = "output", value_name = "OUT", required = true)]
     pub output: PathBuf,
@@ -58,9 +56,9 @@ pub struct Args {
     /// Txid of the first inverse transaction (default: the input's largest + 1).
     #[arg(long, value_name = "N")]
     pub first_txid: Option<u64>,
-    /// Which damage ends the input without an error.
-    #[arg(long, value_enum, default_value = "strict")]
-    pub recovery: RecoveryArg,
+    /// Which damage ends the log without an error.
+    #[command(flatten)]
+    pub recovery: crate::cmd::common::Recovery,
     /// Format of the report.
     #[arg(long, value_enum, default_value_t)]
     pub format: OutputFormat,
@@ -69,7 +67,7 @@ pub struct Args {
 /// Runs `replog invert`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     // A ROW binlog is imported as a logical log first (flashback).
-    let inputs = Inputs::resolve_native(&args.paths)?;
+    let inputs = args.input.resolve_native()?;
     inputs.require_native("invert")?;
     let opts = InvertOptions {
         policy: args.recovery.into(),

@@ -18,13 +18,13 @@ use std::path::{Path, PathBuf};
 
 const HELP: &str = "\
 Examples:
-  replog record fixtures/mariadb/workloads/dml.sql --out /tmp/dml
-  replog record w.sql --out logs --formats logical --durability os
-  replog record w.sql --out logs --formats physical --page-size 4096
-  replog record w.sql --out logs --format json --continue-on-error
+  replog record fixtures/mariadb/workloads/dml.sql -o /tmp/dml
+  replog record w.sql -o logs --formats logical --durability os
+  replog record w.sql -o logs --formats physical --page-size 4096
+  replog record w.sql -o logs --format json --continue-on-error
 
 The workload runs once on a fresh store whose clock, random numbers and
-UUIDs come from a simulated environment (--seed, --start-time), so a run is
+UUIDs come from a simulated environment (--seed, --clock-start), so a run is
 reproducible. Every committed transaction is written, as it commits, to
 OUT/statement/ (BEGIN, one STATEMENT per statement with its replay context,
 COMMIT), OUT/logical/ (RELATION, DDL, INSERT/UPDATE/DELETE with full
@@ -88,7 +88,7 @@ pub struct Args {
     #[arg(value_name = "WORKLOAD.sql")]
     pub workload: String,
     /// Directory to write the logs into (`statement/`, `logical/`).
-    #[arg(long, value_name = "DIR")]
+    #[arg(short = 'o', long = "output", alias = "out", value_name = "DIR")]
     pub out: PathBuf,
     /// Logs to write, comma-separated.
     #[arg(
@@ -111,7 +111,8 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Start of the simulated clock (UTC); default 2023-11-14 22:13:20.
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    /// It sets the clock; it selects nothing (unlike inspect's time filters).
+    #[arg(long = "clock-start", alias = "start-time", value_name = "TIME", value_parser = parse_time)]
     pub start_time: Option<i64>,
     /// When commits are forced to stable storage.
     #[arg(long, value_enum, default_value = "commit")]
@@ -153,7 +154,7 @@ fn fresh_dir(out: &Path, sub: &str) -> Result<PathBuf> {
             .any(|e| e.is_ok_and(|e| e.path().extension().is_some_and(|x| x == "replog")))
     {
         bail!(
-            "{}: already holds log segments; record writes a new log (choose another --out)",
+            "{}: already holds log segments; record writes a new log (choose another --output)",
             dir.display()
         );
     }

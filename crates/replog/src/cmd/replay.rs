@@ -3,12 +3,13 @@
 //! checking every COMMIT's state digest.
 
 use crate::Outcome;
-use crate::cmd::common::{RecoveryArg, parse_time};
+use crate::cmd::common::parse_time;
 use crate::input::Inputs;
 use crate::output::{OutputFormat, ndjson, table};
 use anyhow::{Result, bail};
 use replog_core::LogKind;
 use replog_core::reader::{LogReader, ReaderOptions};
+use replog_core::recovery::RecoveryPolicy;
 use replog_core::segment::hex;
 use replog_core::writer::Durability;
 use replog_follower::{PageFollower, PhysicalReplay};
@@ -30,7 +31,7 @@ Examples:
   replog replay log/ --memory --until lsn:4096       # commits before LSN 4096
   replog replay log/ --store follower/               # apply into a page store
   replog replay log/ --store follower/               # later: catch up from it
-  replog snapshot follower/ --out f.snapshot
+  replog snapshot follower/ -o f.snapshot
   replog replay log/ --store new/ --from-snapshot f.snapshot   # a new follower
   replog replay log/ --store follower/ --durability os  # no fsync per commit
   replog replay log/ --memory --on-conflict overwrite --format json
@@ -156,9 +157,9 @@ pub fn parse_until(s: &str) -> Result<Until, String> {
 #[command(after_help = HELP)]
 #[command(group(clap::ArgGroup::new("target").required(true).args(["memory", "store"])))]
 pub struct Args {
-    /// Log files or directories of segments, together one log.
-    #[arg(required = true, value_name = "LOG")]
-    pub paths: Vec<String>,
+    /// The log read.
+    #[command(flatten)]
+    pub input: crate::cmd::common::Input,
     /// Replay into a fresh in-memory store.
     #[arg(long)]
     pub memory: bool,
@@ -175,8 +176,8 @@ pub struct Args {
     #[arg(long)]
     pub keep_going: bool,
     /// Which damage ends the log without an error.
-    #[arg(long, value_enum, default_value = "tolerate-tail")]
-    pub recovery: RecoveryArg,
+    #[command(flatten)]
+    pub recovery: crate::cmd::common::Recovery,
     /// Print the store's tables after replay (canonical TSV).
     #[arg(long)]
     pub dump: bool,
@@ -211,7 +212,7 @@ pub fn replay_inputs<S: Storage, E: Environment>(
     store: &mut Store<S, E>,
     start: Position,
     opts: &ReplayOptions,
-    recovery: RecoveryArg,
+    recovery: RecoveryPolicy,
 ) -> Result<ReplayReport> {
     inputs.require_native("replay")?;
     match inputs.kind {
@@ -231,7 +232,7 @@ pub fn replay_inputs<S: Storage, E: Environment>(
     let mut reader = LogReader::new(
         inputs.segments()?,
         ReaderOptions {
-            policy: recovery.into(),
+            policy: recovery,
             continue_after_damage: false,
             buffer_size: 0,
         },
@@ -372,7 +373,7 @@ pub fn replay_physical(
     inputs: &Inputs,
     until: Option<Until>,
     page_size: Option<usize>,
-    recovery: RecoveryArg,
+    recovery: RecoveryPolicy,
 ) -> Result<PhysicalReplay> {
     Ok(replog_follower::replay_physical(
         Path::new(&inputs.name(0)),
@@ -383,7 +384,7 @@ pub fn replay_physical(
         },
         until,
         page_size,
-        recovery.into(),
+        recovery,
     )?)
 }
 
@@ -480,7 +481,7 @@ fn run_physical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Out
             dir.display()
         );
     }
-    let p = replay_physical(inputs, args.until, args.page_size, args.recovery)?;
+    let p = replay_physical(inputs, args.until, args.page_size, args.recovery.into())?;
     if let Some(dir) = &args.store {
         let f = replog_follower::open_page_store(dir, None, durability(args.durability))?;
         let mut ps = f.store.into_storage();
@@ -552,7 +553,7 @@ fn recovery_json(rec: &DirRecovery) -> serde_json::Value {
 
 /// Runs `replog replay`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
-    let inputs = Inputs::resolve_native(&args.paths)?;
+    let inputs = args.input.resolve_native()?;
     if inputs.detected != crate::input::Detected::Binlog && inputs.kind == Some(LogKind::Physical) {
         return run_physical(args, &inputs, out);
     }
@@ -574,7 +575,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
                 }
                 None => replog_follower::open_page_store(dir, args.page_size, durability)?,
             };
-            let report = replay_inputs(&inputs, &mut store, position, &opts, args.recovery)?;
+            let report = replay_inputs(&inputs, &mut store, position, &opts, args.recovery.into())?;
             let outcome = write_outcome(args, &store, &report, Some(&recovery), out)?;
             store.into_storage().finish().map_err(anyhow::Error::new)?;
             Ok(outcome)
@@ -586,7 +587,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
                 );
             }
             let (mut store, start) = replog_follower::open_store(args.store.as_deref())?;
-            let report = replay_inputs(&inputs, &mut store, start, &opts, args.recovery)?;
+            let report = replay_inputs(&inputs, &mut store, start, &opts, args.recovery.into())?;
             if let Some(dir) = &args.store {
                 snapshot::save(dir, &store, &report.position).map_err(anyhow::Error::new)?;
             }

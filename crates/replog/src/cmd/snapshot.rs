@@ -18,7 +18,7 @@ use std::path::PathBuf;
 const HELP: &str = "\
 Examples:
   replog replay log/ --store follower/ --until txid:1000
-  replog snapshot follower/ --out at-1000.snapshot
+  replog snapshot follower/ -o at-1000.snapshot
   replog replay log/ --store new-follower/ --from-snapshot at-1000.snapshot
   replog convert later.replog --to logical --base at-1000.snapshot -o rows.replog
 
@@ -47,7 +47,7 @@ pub struct Args {
     #[arg(value_name = "STORE")]
     pub store: PathBuf,
     /// The snapshot file to write.
-    #[arg(long, short = 'o', value_name = "FILE")]
+    #[arg(short = 'o', long = "output", alias = "out", value_name = "FILE")]
     pub out: PathBuf,
     /// Output format of the report.
     #[arg(long, value_enum, default_value_t)]

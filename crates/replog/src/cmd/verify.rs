@@ -1,7 +1,6 @@
 //! `replog verify`: check every checksum, the frame chain, transaction
 //! structure, segment continuity and every record body.
 
-use crate::cmd::common::RecoveryArg;
 use crate::input::Inputs;
 use crate::output::{OutputFormat, Progress, ndjson};
 use crate::{Outcome, with_format};
@@ -43,13 +42,12 @@ Exit status:
 #[derive(Debug, clap::Args)]
 #[command(after_help = HELP)]
 pub struct Args {
-    /// Log files, directories of segments, or `-` for standard input; all
-    /// together form one log, in the order given.
-    #[arg(required = true, value_name = "PATH")]
-    pub paths: Vec<String>,
-    /// Which damage is accepted as the end of the log.
-    #[arg(long, value_enum, default_value = "strict")]
-    pub recovery: RecoveryArg,
+    /// The log read.
+    #[command(flatten)]
+    pub input: crate::cmd::common::Input,
+    /// Which damage ends the log without an error.
+    #[command(flatten)]
+    pub recovery: crate::cmd::common::Recovery,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: OutputFormat,
@@ -78,10 +76,10 @@ struct Report<'a> {
 
 /// Runs `replog verify`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
-    if let Some(files) = crate::cmd::pgwal::detect(&args.paths)? {
+    if let Some(files) = crate::cmd::pgwal::detect(&args.input.paths)? {
         return crate::cmd::pgwal::verify(args, &files, out);
     }
-    let inputs = Inputs::resolve(&args.paths)?;
+    let inputs = args.input.resolve()?;
     if inputs.detected == crate::input::Detected::Binlog {
         return crate::cmd::binlog::verify(args, &inputs.files, out);
     }
