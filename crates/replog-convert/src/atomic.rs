@@ -5,6 +5,64 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+/// What a staging file's name holds between the final name and the id of
+/// the process writing it: `.OUT.tmp-PID`.
+const TMP_INFIX: &str = ".tmp-";
+
+/// Prefix of the staging directories of conversions that write a directory
+/// (`.replog-convert-PID-XXXXXX`): see [`staging_prefix`].
+pub const STAGING_DIR_PREFIX: &str = ".replog-convert-";
+
+/// The prefix of a staging directory or file made by this process in an
+/// output's directory: [`remove_debris`] recognises it by the process id.
+pub fn staging_prefix() -> String {
+    format!("{STAGING_DIR_PREFIX}{}-", std::process::id())
+}
+
+/// Whether the process `pid` is running. Only answered where `/proc`
+/// lists processes (Linux); elsewhere every process counts as running, so
+/// nothing of another run is removed.
+fn running(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    !proc.join("self").exists() || proc.join(pid.to_string()).exists()
+}
+
+/// The process id in a staging name made by [`AtomicFile::create`]
+/// (`.OUT.tmp-PID`) or with [`staging_prefix`] (`.replog-convert-PID-…`).
+fn staging_pid(name: &str) -> Option<u32> {
+    if let Some(rest) = name.strip_prefix(STAGING_DIR_PREFIX) {
+        return rest.split_once('-')?.0.parse().ok();
+    }
+    let (_, pid) = name.strip_prefix('.')?.rsplit_once(TMP_INFIX)?;
+    pid.parse().ok()
+}
+
+/// Removes from `dir` the staging files and directories that interrupted
+/// runs left (killed, or stopped by a signal: a partial output is never
+/// renamed into place, but its staging copy stayed): those whose process is
+/// no longer running. Called before every new output is staged; errors are
+/// ignored (what cannot be removed stays, as before).
+pub fn remove_debris(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(staging_pid) else {
+            continue;
+        };
+        if pid == std::process::id() || running(pid) {
+            continue;
+        }
+        let path = e.path();
+        let _ = match e.file_type() {
+            Ok(t) if t.is_dir() => std::fs::remove_dir_all(&path),
+            Ok(_) => std::fs::remove_file(&path),
+            Err(_) => continue,
+        };
+    }
+}
+
 /// A file written under a temporary name in the directory of its final
 /// name, renamed into place by [`AtomicFile::commit`]. Dropped without a
 /// commit (an error, a panic), the temporary file is removed: a failed
@@ -33,7 +91,8 @@ impl AtomicFile {
             })?
             .to_string_lossy()
             .into_owned();
-        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        remove_debris(&dir);
+        let tmp = dir.join(format!(".{name}{TMP_INFIX}{}", std::process::id()));
         let file = File::options()
             .write(true)
             .create(true)
@@ -103,5 +162,46 @@ impl Drop for AtomicFile {
         if !self.tmp.as_os_str().is_empty() {
             let _ = std::fs::remove_file(&self.tmp);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staging_names_give_their_process() {
+        assert_eq!(staging_pid(".out.sql.tmp-4242"), Some(4242));
+        assert_eq!(staging_pid(".replog-convert-77-AbC123"), Some(77));
+        assert_eq!(staging_pid("out.sql"), None);
+        assert_eq!(staging_pid(".hidden"), None);
+        assert_eq!(staging_pid(".x.tmp-notapid"), None);
+    }
+
+    #[test]
+    fn debris_of_dead_processes_is_removed_and_live_staging_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        // No process has an id this large (Linux caps ids at 2^22).
+        let dead = 999_999_999u32;
+        let mine = std::process::id();
+        let stale_file = tmp.path().join(format!(".out.sql.tmp-{dead}"));
+        let stale_dir = tmp.path().join(format!(".replog-convert-{dead}-x1"));
+        let live_file = tmp.path().join(format!(".other.sql.tmp-{mine}"));
+        let unrelated = tmp.path().join(".config");
+        std::fs::write(&stale_file, b"partial").unwrap();
+        std::fs::create_dir_all(stale_dir.join("wal")).unwrap();
+        std::fs::write(stale_dir.join("wal/0.replog"), b"partial").unwrap();
+        std::fs::write(&live_file, b"being written").unwrap();
+        std::fs::write(&unrelated, b"kept").unwrap();
+        let mut f = AtomicFile::create(&tmp.path().join("out.sql")).unwrap();
+        f.write_all(b"done").unwrap();
+        f.commit().unwrap();
+        if Path::new("/proc/self").exists() {
+            assert!(!stale_file.exists());
+            assert!(!stale_dir.exists());
+        }
+        assert!(live_file.exists());
+        assert!(unrelated.exists());
+        assert_eq!(std::fs::read(tmp.path().join("out.sql")).unwrap(), b"done");
     }
 }

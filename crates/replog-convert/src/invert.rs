@@ -8,10 +8,17 @@
 //! | UPDATE before (full) → after | UPDATE `after` (unchanged columns filled from `before`) → `before` (the columns unchanged in `after` stay unchanged) |
 //! | RELATION | written again before the first row record that needs it |
 //! | MESSAGE | dropped |
-//! | DDL | refused (with `skip_ddl`: left out) |
+//! | CREATE TABLE (not `… SELECT`) | DROP TABLE: undone in reverse order, the table is empty again when its CREATE is reached |
+//! | other DDL | left out and listed in the report (with `skip_ddl`: every DDL left out) |
 //! | TRUNCATE | refused: the removed rows are not in the log |
 //!
 //! Inverting twice gives the original row records back, byte for byte.
+//!
+//! A [`Selection`] inverts only some transactions (by txid, origin such as
+//! a binlog GTID, LSN range or time range), as `mysqlbinlog --flashback`
+//! users pick them; the inverse COMMITs then carry no state digests, since
+//! the store the inverse is applied to has the later, unselected
+//! transactions too.
 //!
 //! Each inverse transaction gets a new txid (after the input's largest, so
 //! that a follower that applied the input accepts it as new), the original
@@ -46,15 +53,112 @@ use std::io::Write;
 use std::rc::Rc;
 
 /// How to invert.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct InvertOptions {
     /// Which damage of the input ends it without an error.
     pub policy: RecoveryPolicy,
-    /// Leave DDL records out instead of refusing them (the inverse then
-    /// undoes row changes only).
+    /// Leave every DDL record out (the inverse then undoes row changes
+    /// only); by default a CREATE TABLE is undone by a DROP TABLE and other
+    /// DDL is left out and listed.
     pub skip_ddl: bool,
     /// Txid of the first inverse transaction (default: the input's largest + 1).
     pub first_txid: Option<u64>,
+    /// Which committed transactions to invert (default: all).
+    pub select: Selection,
+}
+
+/// Which committed transactions of the input to invert: those that pass
+/// every given test (none given: all).
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Only these txids.
+    pub txids: Vec<u64>,
+    /// Only transactions whose BEGIN names one of these origins (an
+    /// imported binlog's transactions name their GTID).
+    pub origins: Vec<String>,
+    /// Only transactions whose BEGIN is at or after this LSN.
+    pub start_lsn: Option<u64>,
+    /// Only transactions whose COMMIT is before this LSN.
+    pub stop_lsn: Option<u64>,
+    /// Only transactions that began at or after this time (µs since the epoch).
+    pub start_time: Option<i64>,
+    /// Only transactions that began before this time (µs since the epoch).
+    pub stop_time: Option<i64>,
+}
+
+impl Selection {
+    /// Whether every transaction is selected.
+    pub fn is_all(&self) -> bool {
+        self.txids.is_empty()
+            && self.origins.is_empty()
+            && self.start_lsn.is_none()
+            && self.stop_lsn.is_none()
+            && self.start_time.is_none()
+            && self.stop_time.is_none()
+    }
+
+    /// The tests known at a transaction's BEGIN (at `lsn`).
+    fn begins(&self, b: &Begin<'_>, lsn: u64) -> bool {
+        (self.txids.is_empty() || self.txids.contains(&b.txid))
+            && (self.origins.is_empty() || self.origins.iter().any(|o| o == b.origin))
+            && self.start_lsn.is_none_or(|s| lsn >= s)
+            && self.start_time.is_none_or(|s| b.timestamp_us >= s)
+            && self.stop_time.is_none_or(|s| b.timestamp_us < s)
+    }
+}
+
+/// A DDL statement the inverse did not undo.
+#[derive(Debug, Clone, Serialize)]
+pub struct DdlLeftOut {
+    /// The transaction holding it.
+    pub txid: u64,
+    /// Its LSN.
+    pub lsn: u64,
+    /// The statement.
+    pub sql: String,
+}
+
+/// The DDL that undoes `sql` (run in `database`), when there is one: a
+/// CREATE TABLE without SELECT is undone by dropping the table, which is
+/// empty again once every later row change has been undone.
+fn undo_ddl(database: &str, sql: &str) -> Option<String> {
+    let words: Vec<&str> = sql.split_whitespace().collect();
+    let upper = |i: usize| words.get(i).map(|w| w.to_ascii_uppercase());
+    if upper(0)? != "CREATE" {
+        return None;
+    }
+    let mut i = 1;
+    if upper(i).as_deref() == Some("TEMPORARY") {
+        return None;
+    }
+    if upper(i).as_deref() != Some("TABLE") {
+        return None;
+    }
+    i += 1;
+    if upper(i).as_deref() == Some("IF") {
+        // IF NOT EXISTS: the table may have been there before.
+        return None;
+    }
+    if words.iter().any(|w| w.eq_ignore_ascii_case("SELECT")) {
+        return None;
+    }
+    // The name: `db`.`t`, db.t, `t` or t, up to a parenthesis or blank.
+    let rest = words[i..].join(" ");
+    let name_end = rest.find(['(', ' ']).unwrap_or(rest.len());
+    let name = &rest[..name_end];
+    let parts: Vec<String> = name
+        .split('.')
+        .map(|p| p.trim_matches('`').replace("``", "`"))
+        .collect();
+    let (db, table) = match parts.as_slice() {
+        [t] if !t.is_empty() && !database.is_empty() => (database.to_string(), t.clone()),
+        [d, t] if !d.is_empty() && !t.is_empty() => (d.clone(), t.clone()),
+        _ => return None,
+    };
+    if name.matches('`').count() % 2 != 0 || name.contains(['"', '\'']) {
+        return None;
+    }
+    Some(format!("DROP TABLE {}", replog_schema::sql::qualified(&db, &table)))
 }
 
 /// What an inversion did.
@@ -68,8 +172,14 @@ pub struct InvertReport {
     pub rows: u64,
     /// RELATION records written.
     pub relations: u64,
-    /// DDL records left out (`skip_ddl`).
+    /// DDL records left out (`skip_ddl`, or DDL that cannot be undone).
     pub ddl_skipped: u64,
+    /// DDL records undone (CREATE TABLE by DROP TABLE).
+    pub ddl_inverted: u64,
+    /// The DDL left out (not with `skip_ddl`), in input order.
+    pub ddl_left_out: Vec<DdlLeftOut>,
+    /// Committed input transactions not selected (see [`Selection`]).
+    pub not_selected: u64,
     /// MESSAGE records dropped.
     pub messages_dropped: u64,
     /// Input transactions with no row change, not written.
@@ -162,7 +272,6 @@ fn check_tuple(t: &Tuple<'_>, rel: &Rel, lsn: u64, what: &str) -> Result<()> {
 fn check_record(
     rec: &LogicalRecord<'_>,
     hist: &History,
-    opts: &InvertOptions,
     lsn: u64,
     offset: u64,
     txid: u64,
@@ -232,19 +341,6 @@ fn check_record(
             "TRUNCATE removes rows that the log does not carry; it cannot be undone from the log"
                 .into(),
         )),
-        LogicalRecord::Ddl(d) if !opts.skip_ddl => Some(refuse(
-            lsn,
-            offset,
-            txid,
-            format!(
-                "DDL cannot be inverted ({}); --skip-ddl leaves DDL out and undoes row changes only",
-                d.sql
-                    .split_whitespace()
-                    .take(4)
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
-        )),
         _ => None,
     })
 }
@@ -281,7 +377,9 @@ pub fn invert<W: Write>(
     let mut cur_seg = 0u32;
     let mut txs: Vec<TxPos> = Vec::new();
     let mut hist = History::default();
-    let mut open: Option<(u64, u64, Option<Error>)> = None; // (start offset, txid, problem)
+    // (start offset, txid, problem, selected so far)
+    let mut open: Option<(u64, u64, Option<Error>, bool)> = None;
+    let everything = opts.select.is_all();
     let mut max_txid = 0u64;
     let mut first_state: Option<u64> = None;
     while let Some(ev) = reader.next() {
@@ -318,11 +416,17 @@ pub fn invert<W: Write>(
             Event::Frame(f) => match f.record_type() {
                 rtype::BEGIN => {
                     let b = Begin::decode(f.body, f.body_offset())?;
-                    open = Some((f.offset, b.txid, None));
+                    let selected = opts.select.begins(&b, f.lsn);
+                    open = Some((f.offset, b.txid, None, selected));
                 }
                 rtype::COMMIT => {
                     let c = Commit::decode(f.body, f.body_offset())?;
-                    if let Some((start, txid, problem)) = open.take() {
+                    if let Some((start, txid, problem, selected)) = open.take() {
+                        max_txid = max_txid.max(txid);
+                        if !selected || opts.select.stop_lsn.is_some_and(|s| f.lsn >= s) {
+                            report.not_selected += 1;
+                            continue;
+                        }
                         if let Some(e) = problem {
                             return Err(e);
                         }
@@ -345,10 +449,10 @@ pub fn invert<W: Write>(
                     if let LogicalRecord::Relation(r) = &rec {
                         hist.define(r, f.body, f.lsn);
                     }
-                    if let Some((_, txid, problem)) = open.as_mut()
+                    if let Some((_, txid, problem, true)) = open.as_mut()
                         && problem.is_none()
                     {
-                        *problem = check_record(&rec, &hist, opts, f.lsn, f.offset, *txid)?;
+                        *problem = check_record(&rec, &hist, f.lsn, f.offset, *txid)?;
                     }
                 }
             },
@@ -368,13 +472,17 @@ pub fn invert<W: Write>(
         ));
     };
     report.uncommitted = summary.uncommitted.clone();
-    report.input_transactions = txs.len() as u64;
-    report.start_state = summary.final_state;
-    report.final_state = first_state;
+    report.input_transactions = txs.len() as u64 + report.not_selected;
+    // A selection's inverse starts from a state no COMMIT of the input
+    // names (the later transactions stay applied): no digests.
+    if everything {
+        report.start_state = summary.final_state;
+        report.final_state = first_state;
+    }
 
     // Pass 2: transactions backwards.
     let mut wopts = derived_options(&first_header, LogKind::Logical, b"invert");
-    wopts.start_state = summary.final_state;
+    wopts.start_state = report.start_state;
     let mut w = LogWriter::new(out, &wopts)?;
     let mut next_txid = opts.first_txid.unwrap_or(max_txid + 1);
     let mut emitted: HashMap<u32, (Rc<Rel>, u32)> = HashMap::new();
@@ -384,6 +492,7 @@ pub fn invert<W: Write>(
     let mut ends: Vec<usize> = Vec::new();
     let mut scratch = TupleBuf::new();
     let mut scratch2 = TupleBuf::new();
+    let mut left_out: Vec<DdlLeftOut> = Vec::new();
     for pos in txs.iter().rev() {
         let (name, src) = &sources[pos.seg as usize];
         let Some(header) = segs[pos.seg as usize].as_ref() else {
@@ -435,8 +544,33 @@ pub fn invert<W: Write>(
                 LogicalRecord::Insert(i) => i.relation_id,
                 LogicalRecord::Update(u) => u.relation_id,
                 LogicalRecord::Delete(d) => d.relation_id,
-                LogicalRecord::Ddl(_) => {
-                    report.ddl_skipped += 1;
+                LogicalRecord::Ddl(d) => {
+                    let undo = (!opts.skip_ddl)
+                        .then(|| undo_ddl(d.database, d.sql))
+                        .flatten();
+                    match undo {
+                        Some(sql) => {
+                            LogicalRecord::Ddl(replog_logical::Ddl {
+                                database: d.database,
+                                sql: &sql,
+                            })
+                            .encode(&mut arena)
+                            .map_err(|m| Error::new(ErrorKind::Malformed, m).at(*lsn, *offset))?;
+                            ends.push(arena.len());
+                            report.ddl_inverted += 1;
+                            rows += 1;
+                        }
+                        None => {
+                            report.ddl_skipped += 1;
+                            if !opts.skip_ddl {
+                                left_out.push(DdlLeftOut {
+                                    txid: begin.txid,
+                                    lsn: *lsn,
+                                    sql: d.sql.to_string(),
+                                });
+                            }
+                        }
+                    }
                     continue;
                 }
                 LogicalRecord::Message(_) => {
@@ -570,16 +704,52 @@ pub fn invert<W: Write>(
             w.append(&arena[s..e])?;
             s = e;
         }
+        let (state_before, state_after) = if everything {
+            (commit.state_after, commit.state_before)
+        } else {
+            (None, None)
+        };
         w.commit(&Commit {
             txid,
             timestamp_us: commit.timestamp_us,
-            state_before: commit.state_after,
-            state_after: commit.state_before,
+            state_before,
+            state_after,
         })?;
         report.transactions += 1;
         report.rows += rows;
         report.txids = Some((report.txids.map_or(txid, |t| t.0), txid));
     }
+    left_out.reverse();
+    report.ddl_left_out = left_out;
     let out = w.finish()?;
     Ok((report, out))
+}
+
+#[cfg(test)]
+mod ddl_tests {
+    use super::undo_ddl;
+
+    #[test]
+    fn create_table_is_undone_by_drop_table_and_nothing_else_is() {
+        assert_eq!(
+            undo_ddl("shop", "CREATE TABLE items (id INT PRIMARY KEY)").as_deref(),
+            Some("DROP TABLE `shop`.`items`")
+        );
+        assert_eq!(
+            undo_ddl("", "create table `a``b`.t2(id int)").as_deref(),
+            Some("DROP TABLE `a``b`.`t2`")
+        );
+        for kept in [
+            "CREATE TABLE t2 AS SELECT * FROM t",
+            "CREATE TABLE IF NOT EXISTS t (id INT)",
+            "CREATE TEMPORARY TABLE t (id INT)",
+            "ALTER TABLE t ADD COLUMN c INT",
+            "DROP TABLE t",
+            "CREATE DATABASE shop",
+        ] {
+            assert_eq!(undo_ddl("shop", kept), None, "{kept}");
+        }
+        // No default database and an unqualified name: nothing to drop.
+        assert_eq!(undo_ddl("", "CREATE TABLE t (id INT)"), None);
+    }
 }

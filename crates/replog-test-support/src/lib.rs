@@ -1,13 +1,12 @@
 //! Test helpers of the replog workspace, kept out of every published
-//! crate's API: golden-file checks ([`bless`]) and, with the `cli` feature,
-//! the harness that runs `replog` commands in-process ([`cli`]).
+//! crate's API: golden-file checks ([`bless`]) and the harness that runs
+//! `replog` commands in-process ([`cli_harness!`]).
 //!
 //! A dev-dependency only (`publish = false`).
 #![deny(missing_docs)]
 
 pub mod bless;
-#[cfg(feature = "cli")]
-pub mod cli;
+mod cli;
 
 use std::path::{Path, PathBuf};
 

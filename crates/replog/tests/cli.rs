@@ -5,13 +5,11 @@
 //! Golden files live in `fixtures/native/<kind>/expected/`; rerun with
 //! `REPLOG_BLESS=1` to rewrite them after an intended change.
 
-use clap::Parser;
-use replog::{Cli, Outcome};
+use replog::Outcome;
+use replog_test_support::root;
 use std::path::{Path, PathBuf};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+replog_test_support::cli_harness!();
 
 const KINDS: [&str; 3] = ["statement", "logical", "physical"];
 
@@ -20,14 +18,6 @@ fn fixture(kind: &str) -> PathBuf {
         .join("fixtures/native")
         .join(kind)
         .join("sample.replog")
-}
-
-fn run(args: &[&str]) -> (anyhow::Result<Outcome>, String) {
-    let cli = Cli::try_parse_from(std::iter::once("replog").chain(args.iter().copied()))
-        .expect("arguments parse");
-    let mut out = Vec::new();
-    let r = replog::run(cli, &mut out);
-    (r, String::from_utf8(out).expect("utf-8 output"))
 }
 
 fn check_golden(path: &Path, actual: &str) {

@@ -1,21 +1,10 @@
 //! `replog determinism`: exit codes, output formats and the check that
 //! logical and physical logs replay identically on every replica.
 
-use clap::Parser;
-use replog::{Cli, Outcome};
-use std::path::{Path, PathBuf};
+use replog::Outcome;
+use replog_test_support::root;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn run(args: &[&str]) -> (anyhow::Result<Outcome>, String) {
-    let cli = Cli::try_parse_from(std::iter::once("replog").chain(args.iter().copied()))
-        .expect("arguments parse");
-    let mut out = Vec::new();
-    let r = replog::run(cli, &mut out);
-    (r, String::from_utf8(out).expect("utf-8 output"))
-}
+replog_test_support::cli_harness!();
 
 fn binlogs(workload: &str, format: &str) -> Vec<String> {
     let dir = root()

@@ -3,33 +3,12 @@
 //! `replog replay --store`, MariaDB's binlogs; every output format and
 //! exit status.
 
-use clap::Parser;
-use replog::{Cli, Outcome};
+use replog::Outcome;
+use replog_test_support::{root, s};
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn run(args: &[&str]) -> (anyhow::Result<Outcome>, String) {
-    let cli = Cli::try_parse_from(std::iter::once("replog").chain(args.iter().copied()))
-        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
-    let mut out = Vec::new();
-    let r = replog::run(cli, &mut out);
-    (r, String::from_utf8(out).expect("utf-8 output"))
-}
-
-fn json(args: &[&str]) -> (Outcome, Json) {
-    let (r, out) = run(args);
-    let o = r.unwrap_or_else(|e| panic!("{args:?}: {e:#}"));
-    let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}\n{out}"));
-    (o, v)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+replog_test_support::cli_harness!();
 
 /// Records `sql` into `dir/logs` (statement, logical and physical logs).
 fn record(sql: &str, dir: &Path) -> PathBuf {

@@ -1,11 +1,13 @@
 //! How commands take their inputs and name them in messages: standard
 //! input (`-`), damaged headers, missing files.
 
-use replog_test_support::cli::{error, json, record_text};
+use replog::Outcome;
 use replog_test_support::{root, s};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
+
+replog_test_support::cli_harness!(record);
 
 const BIN: &str = env!("CARGO_BIN_EXE_replog");
 
@@ -184,8 +186,201 @@ fn shared_arguments_mean_the_same_everywhere() {
     let help = Cli::try_parse_from(["replog", "--help"])
         .unwrap_err()
         .to_string();
+    assert!(help.contains("binlogs (binlog format v4)"), "{help}");
+    assert!(!help.contains("as they are added"), "{help}");
+}
+
+/// A filter that cannot match is a usage error (exit 2), never an empty
+/// listing: unknown `--type` names, malformed GTIDs, `--txid` on a binlog
+/// (its transactions have GTIDs), binlog-only filters on a native log.
+/// On binlogs `--type` also takes the logical names insert/update/delete.
+#[test]
+fn filters_that_cannot_match_are_usage_errors() {
+    use clap::Parser;
+    let native = root().join("fixtures/native/logical/sample.replog");
+    let binlog = root().join("fixtures/mariadb/out/dml/row-full/mariadb-bin.000001");
+    let e = error(&["inspect", "--type", "nonsense", s(&native)]);
+    assert!(e.contains("--type nonsense") && e.contains("INSERT"), "{e}");
+    let e = error(&["inspect", "--type", "nonsense", s(&binlog)]);
     assert!(
-        help.contains("MySQL and MariaDB binlogs (binlog format v4)"),
-        "{help}"
+        e.contains("--type nonsense") && e.contains("Write_rows_v1"),
+        "{e}"
     );
+    let e = error(&["inspect", "--txid", "5", s(&binlog)]);
+    assert!(e.contains("--gtid"), "{e}");
+    let e = error(&["inspect", "--gtid", "0-1-1", s(&native)]);
+    assert!(e.contains("binlogs only"), "{e}");
+    for bad in ["nonsense", "0-1", "0-1-x", "1234:5"] {
+        let r = replog::Cli::try_parse_from(["replog", "inspect", "--gtid", bad, "x"]);
+        assert!(r.is_err(), "--gtid {bad} accepted");
+    }
+    for good in ["0-1-42", "3e11fa47-71ca-11e1-9e33-c80aa9429562:23"] {
+        let r = replog::Cli::try_parse_from(["replog", "inspect", "--gtid", good, "x"]);
+        assert!(r.is_ok(), "--gtid {good} refused");
+    }
+    // `update` means the binlog's update row events, whatever their version.
+    let (_, v) = json(&[
+        "inspect",
+        "--type",
+        "update",
+        "--format",
+        "json",
+        s(&binlog),
+    ]);
+    let rows = v.as_array().unwrap();
+    assert!(!rows.is_empty());
+    for r in rows {
+        let t = r["type"].as_str().unwrap();
+        assert!(t.starts_with("Update_rows"), "{r}");
+    }
+    let (_, named) = json(&[
+        "inspect",
+        "--type",
+        "Update_rows_v1",
+        "--format",
+        "json",
+        s(&binlog),
+    ]);
+    assert_eq!(named.as_array().unwrap().len(), rows.len());
+}
+
+/// A conversion that stops names the transaction, its position and the
+/// cause, not just "Divergence".
+#[test]
+fn a_stopped_conversion_names_transaction_position_and_cause() {
+    let tmp = tempfile::tempdir().unwrap();
+    record(
+        &root().join("fixtures/mariadb/workloads/unsafe.sql"),
+        tmp.path(),
+    );
+    let out = tmp.path().join("converted");
+    let e = error(&[
+        "convert",
+        s(&tmp.path().join("statement")),
+        "--to",
+        "physical",
+        "-o",
+        s(&out),
+    ]);
+    assert!(e.contains("conversion stopped: transaction "), "{e}");
+    assert!(
+        e.contains(" at LSN ") || e.contains("COMMIT at LSN "),
+        "{e}"
+    );
+    assert!(!e.contains("Divergence;"), "{e}");
+    assert!(!out.exists());
+}
+
+/// Staging files and directories left by a killed conversion are removed
+/// by the next one in the same directory; another process's are left.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_killed_conversions_staging_debris_is_removed_by_the_next_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let digest = record_text(WORKLOAD, tmp.path());
+    let logical = tmp.path().join("logs/logical");
+    let dead = 999_999_999u32; // above Linux's largest process id
+    let stale_dir = tmp.path().join(format!(".replog-convert-{dead}-AbCdEf"));
+    let stale_file = tmp.path().join(format!(".undo.sql.tmp-{dead}"));
+    std::fs::create_dir_all(stale_dir.join("wal")).unwrap();
+    std::fs::write(&stale_file, b"partial").unwrap();
+    let live = tmp
+        .path()
+        .join(format!(".other.sql.tmp-{}", std::process::id()));
+    std::fs::write(&live, b"being written").unwrap();
+    let out = tmp.path().join("converted");
+    let (o, _) = json(&[
+        "convert",
+        s(&logical),
+        "--to",
+        "physical",
+        "-o",
+        s(&out),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o, Outcome::Clean);
+    assert!(
+        !stale_dir.exists(),
+        "staging directory of a dead process left"
+    );
+    assert!(!stale_file.exists(), "staging file of a dead process left");
+    assert!(
+        live.exists(),
+        "a running process's staging file was removed"
+    );
+    let (_, v) = json(&["replay", s(&out), "--memory", "--format", "json"]);
+    assert_eq!(v["digest"], digest.as_str());
+    // Nothing of this run is left beside its output.
+    let names: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".replog-convert-"))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
+}
+
+/// Flashback as users expect it: a log with DDL is inverted (CREATE TABLE
+/// undone by DROP TABLE, other DDL listed, exit 1), and one transaction or
+/// a time range can be undone alone.
+#[test]
+fn invert_undoes_ddl_where_it_can_and_selected_transactions_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    record_text(WORKLOAD, tmp.path());
+    let log = tmp.path().join("logs/logical");
+    // The whole log (the README's example): CREATE DATABASE cannot be
+    // undone from the log and is listed; CREATE TABLE becomes DROP TABLE.
+    let undo = tmp.path().join("undo.replog");
+    let (o, rep) = json(&["invert", s(&log), "-o", s(&undo), "--format", "json"]);
+    assert_eq!(o, Outcome::Found, "{rep}");
+    assert_eq!(rep["ddl_inverted"], 1, "{rep}");
+    assert_eq!(
+        rep["ddl_left_out"][0]["sql"], "CREATE DATABASE shop",
+        "{rep}"
+    );
+    let store = tmp.path().join("store");
+    let (o, _) = json(&["replay", s(&log), "--store", s(&store), "--format", "json"]);
+    assert_eq!(o, Outcome::Clean);
+    let (o, v) = json(&["replay", s(&undo), "--store", s(&store), "--format", "json"]);
+    assert_eq!(o, Outcome::Clean, "{v}");
+    assert_eq!(
+        run(&["dump", s(&store)]).1,
+        "",
+        "the table is dropped again"
+    );
+    // One transaction: the UPDATE alone is undone; the DELETE after it stays.
+    let (_, recs) = json(&["inspect", s(&log), "--type", "update", "--format", "json"]);
+    let txid = recs[0]["txid"].as_u64().unwrap().to_string();
+    let one = tmp.path().join("one.replog");
+    let (o, rep) = json(&[
+        "invert",
+        s(&log),
+        "--txid",
+        &txid,
+        "-o",
+        s(&one),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o, Outcome::Clean, "{rep}");
+    assert_eq!(rep["transactions"], 1, "{rep}");
+    assert!(rep["not_selected"].as_u64().unwrap() >= 4, "{rep}");
+    let store = tmp.path().join("store-one");
+    json(&["replay", s(&log), "--store", s(&store), "--format", "json"]);
+    let (o, v) = json(&["replay", s(&one), "--store", s(&store), "--format", "json"]);
+    assert_eq!(o, Outcome::Clean, "{v}");
+    assert_eq!(run(&["dump", s(&store)]).1, "-- shop.items\n2\tink\t5\n");
+    // A time range that holds nothing undoes nothing.
+    let none = tmp.path().join("none.replog");
+    let (_, rep) = json(&[
+        "invert",
+        s(&log),
+        "--start-datetime",
+        "2100-01-01",
+        "-o",
+        s(&none),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(rep["transactions"], 0, "{rep}");
 }

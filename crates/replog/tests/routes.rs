@@ -12,6 +12,7 @@
 use clap::Parser;
 use replog::{Cli, Outcome};
 use replog_core::fuzz_support::SmokeRng;
+use replog_test_support::s;
 use serde_json::Value as Json;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -27,10 +28,6 @@ fn json(args: &[&str]) -> (Outcome, Json) {
         o,
         serde_json::from_slice(&out).unwrap_or_else(|e| panic!("replog {args:?}: {e}")),
     )
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 struct Table {

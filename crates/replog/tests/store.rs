@@ -6,61 +6,17 @@
 //! follower catch-up from a snapshot; physical page sizes and page-format
 //! refusal.
 
-use clap::Parser;
-use replog::{Cli, Outcome};
+use replog::Outcome;
 use replog_pagestore::{Options as PageOptions, PageStore};
 use replog_store::snapshot;
 use replog_store::storage::Storage;
 use replog_store::{SimEnvironment, Store};
+use replog_test_support::{root, s};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn run(args: &[&str]) -> (anyhow::Result<Outcome>, String) {
-    let cli = Cli::try_parse_from(std::iter::once("replog").chain(args.iter().copied()))
-        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
-    let mut out = Vec::new();
-    let r = replog::run(cli, &mut out);
-    (r, String::from_utf8(out).expect("utf-8 output"))
-}
-
-fn json(args: &[&str]) -> (Outcome, Json) {
-    let (r, out) = run(args);
-    let o = r.unwrap_or_else(|e| panic!("{args:?}: {e:#}"));
-    let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}\n{out}"));
-    (o, v)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// Records `sql` (a file) into `dir`; returns the leader's digest.
-fn record(sql: &Path, dir: &Path) -> String {
-    let (o, v) = json(&[
-        "record",
-        s(sql),
-        "--out",
-        s(dir),
-        "--durability",
-        "os",
-        "--format",
-        "json",
-    ]);
-    assert_eq!(o, Outcome::Clean);
-    v["digest"].as_str().unwrap().to_string()
-}
-
-fn record_text(sql: &str, dir: &Path) -> String {
-    std::fs::create_dir_all(dir).unwrap();
-    let f = dir.join("workload.sql");
-    std::fs::write(&f, sql).unwrap();
-    record(&f, &dir.join("logs"))
-}
+replog_test_support::cli_harness!(record);
 
 /// `-- db.table` sections of a TSV dump.
 fn sections(dump: &str) -> BTreeMap<String, String> {

@@ -4,11 +4,7 @@
 
 use clap::Parser;
 use replog::{Cli, Outcome};
-use std::path::{Path, PathBuf};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use replog_test_support::root;
 
 fn run(args: &[&str]) -> anyhow::Result<(Outcome, serde_json::Value)> {
     let cli = Cli::try_parse_from(std::iter::once("replog").chain(args.iter().copied()))

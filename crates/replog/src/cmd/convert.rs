@@ -590,8 +590,9 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
+    replog_convert::atomic::remove_debris(parent);
     let staging = tempfile::Builder::new()
-        .prefix(".replog-convert-")
+        .prefix(&replog_convert::atomic::staging_prefix())
         .tempdir_in(parent)
         .map_err(|e| {
             anyhow::anyhow!("creating a staging directory in {}: {e}", parent.display())
@@ -618,8 +619,8 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         &ReplayOptions::default(),
     )
     .map_err(anyhow::Error::new)?;
-    if let Some(stop) = &report.stopped {
-        bail!("conversion stopped: {stop:?}; nothing written");
+    if let Some(cause) = crate::cmd::replay::stop_cause(&report) {
+        bail!("conversion stopped: {cause}; nothing written");
     }
     if let Some(d) = report.damage.iter().find(|d| !d.tolerated) {
         return Err(anyhow::Error::new(d.to_error()).context("damaged input; nothing written"));
@@ -709,8 +710,9 @@ fn physical_to_logical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Res
                 .filter(|p| !p.as_os_str().is_empty())
                 .map(std::path::Path::to_path_buf)
                 .unwrap_or_else(std::env::temp_dir);
+            replog_convert::atomic::remove_debris(&dir);
             let tmp = tempfile::Builder::new()
-                .prefix(".replog-decoded-")
+                .prefix(&replog_convert::atomic::staging_prefix())
                 .tempfile_in(&dir)
                 .map_err(|e| {
                     anyhow::anyhow!("creating a temporary file in {}: {e}", dir.display())

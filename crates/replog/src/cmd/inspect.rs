@@ -35,7 +35,7 @@ Exit status:
   2  usage or I/O error";
 
 /// Arguments of `replog inspect`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 #[command(after_help = HELP)]
 pub struct Args {
     /// The log read.
@@ -87,7 +87,7 @@ pub struct Args {
     pub database: Option<String>,
     /// Binlogs: only events of the transaction with this GTID
     /// (`0-1-42` for MariaDB, `UUID:N` for MySQL).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_gtid)]
     pub gtid: Option<String>,
     /// Binlogs: do not verify event checksums.
     #[arg(long)]
@@ -97,6 +97,86 @@ pub struct Args {
     pub pgwal: crate::cmd::pgwal::WalArgs,
 }
 
+/// Parses `--gtid`: a MariaDB GTID `DOMAIN-SERVER-SEQ` or a MySQL GTID
+/// `UUID:N`.
+pub fn parse_gtid(s: &str) -> Result<String, String> {
+    let number = |v: &str| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
+    let mariadb = {
+        let parts: Vec<&str> = s.split('-').collect();
+        parts.len() == 3 && parts.iter().all(|p| number(p))
+    };
+    let mysql = s.split_once(':').is_some_and(|(uuid, n)| {
+        number(n)
+            && uuid.len() == 36
+            && uuid.char_indices().all(|(i, c)| match i {
+                8 | 13 | 18 | 23 => c == '-',
+                _ => c.is_ascii_hexdigit(),
+            })
+    });
+    if mariadb || mysql {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "not a GTID: {s:?} (MariaDB: DOMAIN-SERVER-SEQ such as 0-1-42; MySQL: UUID:N)"
+        ))
+    }
+}
+
+/// The names `--type` may give for a binlog: every event type's name, and
+/// the logical names insert, update and delete for the row events.
+fn binlog_types(wanted: &[String]) -> Result<Vec<String>> {
+    let mut names: Vec<&'static str> = (0..=u8::MAX)
+        .map(replog_binlog::type_name)
+        .filter(|n| *n != "Unknown")
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut out = Vec::new();
+    for w in wanted {
+        let row_prefix = match w.to_ascii_lowercase().as_str() {
+            "insert" => Some("write_rows"),
+            "update" => Some("update_rows"),
+            "delete" => Some("delete_rows"),
+            _ => None,
+        };
+        let before = out.len();
+        out.extend(
+            names
+                .iter()
+                .filter(|n| {
+                    n.eq_ignore_ascii_case(w)
+                        || row_prefix.is_some_and(|p| n.to_ascii_lowercase().starts_with(p))
+                })
+                .map(|n| n.to_string()),
+        );
+        if out.len() == before {
+            bail!(
+                "--type {w}: not a binlog event type (insert, update, delete, or one of: {})",
+                names.join(", ")
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Refuses a `--type` that names no record type of `F`.
+fn check_types<F: Format>(kind: LogKind, wanted: &[String]) -> Result<()> {
+    let mut names: Vec<&'static str> = (0..=u8::MAX)
+        .map(type_name::<F>)
+        .filter(|n| *n != "unknown")
+        .collect();
+    names.dedup();
+    for w in wanted {
+        if !names.iter().any(|n| n.eq_ignore_ascii_case(w)) {
+            bail!(
+                "--type {w}: not a record type of a {kind} log (one of: {})",
+                names.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Runs `replog inspect`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     if let Some(files) = crate::cmd::pgwal::detect(&args.input.paths)? {
@@ -104,15 +184,33 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     }
     let inputs = args.input.resolve()?;
     if inputs.detected == crate::input::Detected::Binlog {
-        return crate::cmd::binlog::inspect(args, &inputs.files, out);
+        if args.txid.is_some() {
+            bail!(
+                "--txid selects a transaction of a native log; in a binlog select one with --gtid, or with --start-position and --stop-position"
+            );
+        }
+        let mut args = args.clone();
+        args.types = binlog_types(&args.types)?;
+        return crate::cmd::binlog::inspect(&args, &inputs.files, out);
+    }
+    for (given, flag) in [
+        (args.gtid.is_some(), "--gtid"),
+        (args.database.is_some(), "--database"),
+        (args.decode_rows, "--decode-rows"),
+        (args.no_verify, "--no-verify"),
+    ] {
+        if given {
+            bail!("{flag} applies to MySQL/MariaDB binlogs only; this is a native log");
+        }
     }
     inputs.require_native("inspect")?;
     let Some(kind) = inputs.kind else {
         bail!(
             "{}: the segment header is damaged; cannot tell which format the log holds (try `replog verify`)",
-            inputs.files[0].display()
+            inputs.name(0)
         );
     };
+    with_format!(kind, F => check_types::<F>(kind, &args.types))?;
     if args.hex && args.format != OutputFormat::Table {
         bail!("--hex prints a table; it cannot be combined with --format json or ndjson");
     }

@@ -2,9 +2,9 @@
 
 use crate::Outcome;
 use crate::output::{OutputFormat, ndjson};
-use anyhow::Result;
+use anyhow::{Result, bail};
 use replog_convert::atomic::AtomicFile;
-use replog_convert::invert::{InvertOptions, InvertReport, invert};
+use replog_convert::invert::{InvertOptions, InvertReport, Selection, invert};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -12,6 +12,9 @@ const HELP: &str = "\
 Examples:
   replog invert /tmp/dml/logical -o /tmp/dml/undo.replog
   replog invert /tmp/dml/logical --skip-ddl -o undo.replog
+  replog invert /tmp/dml/logical --txid 12 -o undo-12.replog   # one transaction
+  replog invert mariadb-bin.000001 --gtid 0-1-42 -o undo.replog
+  replog invert LOG --start-datetime '2023-11-14 22:13:21' -o undo.replog
   replog replay /tmp/dml/logical --store follower/    # the follower at the end
   replog replay undo.replog --store follower/        # ... and back again
   replog convert undo.replog --to sql                # the undo as SQL
@@ -20,9 +23,20 @@ Transactions are undone in reverse order, each in its own transaction:
 INSERT becomes DELETE, DELETE becomes INSERT, UPDATE swaps its images.
 This needs full before-images (MySQL binlog_row_image=FULL, PostgreSQL
 REPLICA IDENTITY FULL): the first record with a key-only or missing
-before-image is named (LSN, offset, table) and nothing is written. DDL is
-refused likewise unless --skip-ddl; TRUNCATE is always refused (the removed
-rows are not in the log); MESSAGE records are dropped.
+before-image is named (LSN, offset, table) and nothing is written.
+TRUNCATE is refused likewise (the removed rows are not in the log). A
+CREATE TABLE (without SELECT) is undone by DROP TABLE: undone in reverse
+order, the table is empty again when its CREATE is reached. Other DDL
+cannot be undone from the log; it is left out and listed (exit 1), as
+every DDL is with --skip-ddl. MESSAGE records are dropped.
+
+Selecting what to undo, as `mysqlbinlog --flashback` users do: --txid
+(repeatable), --gtid (repeatable; a binlog transaction's GTID),
+--start-position/--stop-position (LSNs of a native log: BEGIN at or after
+the start, COMMIT before the stop), --start-datetime/--stop-datetime (when
+the transaction began, UTC). Only the selected transactions are undone;
+their inverse COMMITs carry no state digests, since the store they are
+applied to keeps the later transactions that were not selected.
 
 Inverse transactions get new txids after the input's largest (so a follower
 that applied the input takes them as new; --first-txid to choose), origin
@@ -50,9 +64,29 @@ pub struct Args {
     /// Output file (one segment).
     #[arg(short = 'o', long = "output", value_name = "OUT", required = true)]
     pub output: PathBuf,
-    /// Leave DDL out instead of refusing it (only row changes are undone).
+    /// Leave every DDL out (only row changes are undone); by default a
+    /// CREATE TABLE is undone by DROP TABLE and other DDL is left out and
+    /// listed.
     #[arg(long)]
     pub skip_ddl: bool,
+    /// Only this transaction (repeatable).
+    #[arg(long, value_name = "TXID")]
+    pub txid: Vec<u64>,
+    /// Only the transaction with this GTID (repeatable; binlogs).
+    #[arg(long, value_parser = crate::cmd::inspect::parse_gtid)]
+    pub gtid: Vec<String>,
+    /// Only transactions whose BEGIN is at or after this LSN (native logs).
+    #[arg(long, value_name = "LSN")]
+    pub start_position: Option<u64>,
+    /// Only transactions whose COMMIT is before this LSN (native logs).
+    #[arg(long, value_name = "LSN")]
+    pub stop_position: Option<u64>,
+    /// Only transactions that began at or after this time (UTC).
+    #[arg(long, value_name = "TIME", value_parser = crate::cmd::common::parse_time)]
+    pub start_datetime: Option<i64>,
+    /// Only transactions that began before this time (UTC).
+    #[arg(long, value_name = "TIME", value_parser = crate::cmd::common::parse_time)]
+    pub stop_datetime: Option<i64>,
     /// Txid of the first inverse transaction (default: the input's largest + 1).
     #[arg(long, value_name = "N")]
     pub first_txid: Option<u64>,
@@ -69,10 +103,25 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     // A ROW binlog is imported as a logical log first (flashback).
     let inputs = args.input.resolve_native()?;
     inputs.require_native("invert")?;
+    if inputs.imported_from_binlog.is_some()
+        && (args.start_position.is_some() || args.stop_position.is_some())
+    {
+        bail!(
+            "--start-position and --stop-position are LSNs of a native log; select binlog transactions with --gtid or --start-datetime/--stop-datetime"
+        );
+    }
     let opts = InvertOptions {
         policy: args.recovery.into(),
         skip_ddl: args.skip_ddl,
         first_txid: args.first_txid,
+        select: Selection {
+            txids: args.txid.clone(),
+            origins: args.gtid.clone(),
+            start_lsn: args.start_position,
+            stop_lsn: args.stop_position,
+            start_time: args.start_datetime,
+            stop_time: args.stop_datetime,
+        },
     };
     let file = AtomicFile::create(&args.output)?;
     let (report, file) = invert(inputs.segments()?, &opts, file)?;
@@ -112,8 +161,27 @@ fn print_text(out: &mut dyn Write, args: &Args, r: &InvertReport) -> Result<()> 
             r.empty_skipped
         )?;
     }
-    if r.ddl_skipped > 0 {
+    if r.not_selected > 0 {
+        writeln!(
+            out,
+            "{} committed transactions not selected, left as they are",
+            r.not_selected
+        )?;
+    }
+    if r.ddl_inverted > 0 {
+        writeln!(out, "{} CREATE TABLE undone by DROP TABLE", r.ddl_inverted)?;
+    }
+    if args.skip_ddl && r.ddl_skipped > 0 {
         writeln!(out, "{} DDL records left out (--skip-ddl)", r.ddl_skipped)?;
+    }
+    for d in &r.ddl_left_out {
+        writeln!(
+            out,
+            "DDL left out (cannot be undone from the log): transaction {} at LSN {}: {}",
+            d.txid,
+            d.lsn,
+            d.sql.split_whitespace().collect::<Vec<_>>().join(" ")
+        )?;
     }
     if r.messages_dropped > 0 {
         writeln!(out, "{} MESSAGE records dropped", r.messages_dropped)?;

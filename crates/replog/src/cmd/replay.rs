@@ -248,6 +248,41 @@ fn stop_text(r: &ReplayReport) -> Option<String> {
     })
 }
 
+/// Why replay stopped before the end of the log, with the transaction, the
+/// LSN and the cause (the failing statement and its error, the conflict, or
+/// the digests that differ); None when it did not stop or stopped at
+/// --until.
+pub fn stop_cause(r: &ReplayReport) -> Option<String> {
+    use replog_store::replay::Stop;
+    let s = r.stopped?;
+    let text = match s {
+        Stop::Until => return None,
+        Stop::Failure => r.failures.last().map(|f| {
+            format!(
+                "transaction {} failed at LSN {}: {}",
+                f.txid, f.lsn, f.message
+            )
+        }),
+        Stop::Divergence => r.divergences.last().map(|d| {
+            format!(
+                "transaction {} diverged (COMMIT at LSN {}): the log's COMMIT says state {:016x}, replay reached {:016x}",
+                d.txid, d.lsn, d.expected, d.actual
+            )
+        }),
+        Stop::Conflict => r.conflicts.last().map(|c| {
+            format!(
+                "transaction {} conflicts at LSN {}: {} (--on-conflict abort)",
+                c.txid, c.lsn, c.conflict
+            )
+        }),
+        Stop::Gap => Some(format!(
+            "the log does not continue from the store's state (after txid {})",
+            r.position.last_txid
+        )),
+    };
+    Some(text.unwrap_or_else(|| s.name().to_string()))
+}
+
 /// The report as JSON.
 pub fn report_json(r: &ReplayReport, digest: u64) -> serde_json::Value {
     json!({
