@@ -384,3 +384,67 @@ fn invert_undoes_ddl_where_it_can_and_selected_transactions_only() {
     ]);
     assert_eq!(rep["transactions"], 0, "{rep}");
 }
+
+/// A directory of binlogs, or a binlog index file, is one log: the same
+/// listing as the binlogs named one by one, in the index's order.
+#[test]
+fn a_directory_of_binlogs_or_an_index_file_is_accepted() {
+    let dir = root().join("fixtures/mariadb/out/dml/row-full");
+    let files = [
+        dir.join("mariadb-bin.000001"),
+        dir.join("mariadb-bin.000002"),
+    ];
+    let (_, listed) = json(&["inspect", s(&files[0]), s(&files[1]), "--format", "json"]);
+    let (_, from_dir) = json(&["inspect", s(&dir), "--format", "json"]);
+    assert_eq!(from_dir, listed);
+    let tmp = tempfile::tempdir().unwrap();
+    for f in &files {
+        std::fs::copy(f, tmp.path().join(f.file_name().unwrap())).unwrap();
+    }
+    let index = tmp.path().join("mariadb-bin.index");
+    std::fs::write(&index, "./mariadb-bin.000001\n./mariadb-bin.000002\n").unwrap();
+    let (_, from_index) = json(&["inspect", s(&index), "--format", "json"]);
+    assert_eq!(
+        from_index.as_array().unwrap().len(),
+        listed.as_array().unwrap().len()
+    );
+    // The directory holding the index is read in the index's order.
+    let (_, dir_with_index) = json(&["inspect", s(tmp.path()), "--format", "json"]);
+    assert_eq!(dir_with_index, from_index);
+    let (o, _) = json(&["verify", s(tmp.path()), "--format", "json"]);
+    assert_eq!(o, Outcome::Clean);
+}
+
+/// A statement log converts to SQL (its statements executed on the
+/// reference store, their row changes written): the SQL recreates the
+/// leader's tables.
+#[test]
+fn a_statement_log_converts_to_sql() {
+    let tmp = tempfile::tempdir().unwrap();
+    let digest = record_text(WORKLOAD, tmp.path());
+    let sql = tmp.path().join("out.sql");
+    let (o, _) = json(&[
+        "convert",
+        s(&tmp.path().join("logs/statement")),
+        "--to",
+        "sql",
+        "-o",
+        s(&sql),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o, Outcome::Clean);
+    let again = tmp.path().join("again");
+    let (o, v) = json(&[
+        "record",
+        s(&sql),
+        "-o",
+        s(&again),
+        "--durability",
+        "os",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o, Outcome::Clean);
+    assert_eq!(v["digest"], digest.as_str());
+}

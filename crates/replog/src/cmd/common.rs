@@ -4,12 +4,14 @@
 
 use crate::input::Inputs;
 use replog_core::recovery::RecoveryPolicy;
+use std::path::Path;
 
 /// The log a command reads, as every command takes it.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Input {
     /// Log files, directories of segments, or `-` for standard input
-    /// (once); together one log. MySQL/MariaDB binlogs are read too.
+    /// (once); together one log. MySQL/MariaDB binlogs are read too: files,
+    /// a directory of binlogs, or a binlog index file (`*.index`).
     #[arg(required = true, value_name = "LOG")]
     pub paths: Vec<String>,
 }
@@ -17,13 +19,91 @@ pub struct Input {
 impl Input {
     /// The inputs as given (binlogs left as binlogs).
     pub fn resolve(&self) -> anyhow::Result<Inputs> {
-        Inputs::resolve(&self.paths)
+        Inputs::resolve(&expand_binlog_sets(&self.paths)?)
     }
 
     /// The inputs, binlogs imported as a native log.
     pub fn resolve_native(&self) -> anyhow::Result<Inputs> {
-        Inputs::resolve_native(&self.paths)
+        Inputs::resolve_native(&expand_binlog_sets(&self.paths)?)
     }
+}
+
+/// Whether `path` starts with the binlog magic.
+fn is_binlog(path: &Path) -> bool {
+    let mut head = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok()
+        && head == *b"\xfebin"
+}
+
+/// The binlogs a binlog index file names (one per line, relative to the
+/// index's directory, as MariaDB and MySQL write them: `./name.000001`).
+fn index_entries(index: &Path) -> anyhow::Result<Vec<String>> {
+    let text =
+        std::fs::read_to_string(index).map_err(|e| anyhow::anyhow!("{}: {e}", index.display()))?;
+    let dir = index.parent().unwrap_or(Path::new("."));
+    let files: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| dir.join(l).display().to_string())
+        .collect();
+    if files.is_empty() {
+        anyhow::bail!("{}: the binlog index names no binlog", index.display());
+    }
+    Ok(files)
+}
+
+/// `paths` with every binlog index file (`*.index`) replaced by the
+/// binlogs it names, and every directory that holds binlogs and no replog
+/// segments by its binlogs (in the order of its one index file, else by
+/// name); anything else is kept as given.
+fn expand_binlog_sets(paths: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::with_capacity(paths.len());
+    for p in paths {
+        let path = Path::new(p);
+        if p != "-" && path.is_file() && path.extension().is_some_and(|e| e == "index") {
+            out.extend(index_entries(path)?);
+            continue;
+        }
+        if !path.is_dir() {
+            out.push(p.clone());
+            continue;
+        }
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| anyhow::anyhow!("{p}: {e}"))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|f| f.is_file())
+            .collect();
+        files.sort();
+        if files
+            .iter()
+            .any(|f| f.extension().is_some_and(|e| e == "replog"))
+        {
+            out.push(p.clone());
+            continue;
+        }
+        let indexes: Vec<&std::path::PathBuf> = files
+            .iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "index"))
+            .collect();
+        if let [index] = indexes.as_slice() {
+            out.extend(index_entries(index)?);
+            continue;
+        }
+        let binlogs: Vec<String> = files
+            .iter()
+            .filter(|f| is_binlog(f))
+            .map(|f| f.display().to_string())
+            .collect();
+        if binlogs.is_empty() {
+            out.push(p.clone());
+        } else {
+            out.extend(binlogs);
+        }
+    }
+    Ok(out)
 }
 
 /// Help text of the recovery policy, the same for every command.

@@ -179,18 +179,33 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             ),
         };
     }
-    match inputs.kind {
-        Some(replog_core::LogKind::Logical) | None => {}
-        Some(k) => bail!(
-            "{}: a {k} log; replog convert reads logical logs (statement → logical needs the store, not yet)",
-            inputs.files[0].display()
-        ),
-    }
     let opts = ToStatementOptions {
         policy: args.recovery.into(),
         allow_imprecise: args.allow_imprecise,
     };
-    let segments = inputs.segments()?;
+    let segments = match inputs.kind {
+        Some(replog_core::LogKind::Logical) | None => {
+            crate::output::with_progress(inputs.segments()?)
+        }
+        // A statement log is executed on the reference store first (as
+        // --to logical does, in memory), and its row changes written as SQL.
+        Some(replog_core::LogKind::Statement) if args.to == Target::Sql => {
+            let (_, logical) = replog_convert::to_logical::statement_to_logical(
+                inputs.segments()?,
+                args.recovery.into(),
+                base(args)?,
+                Vec::new(),
+            )?;
+            vec![replog_core::reader::SegmentInput::memory(
+                inputs.name(0),
+                logical,
+            )]
+        }
+        Some(k) => bail!(
+            "{}: already a {k} log (--to sql renders it as SQL; --to logical or physical converts it)",
+            inputs.name(0)
+        ),
+    };
     let report = match (args.to, &args.output) {
         (Target::Logical, _) => bail!("--to logical reads MySQL/MariaDB binlogs"),
         (Target::Physical, _) => bail!("--to physical is handled before"),
@@ -605,7 +620,7 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let pages = PageStore::create_dir(&wal_dir, page_opts).map_err(anyhow::Error::new)?;
     let mut store = replog_store::Store::with_storage(pages, replog_follower::environment());
     let mut reader = LogReader::new(
-        inputs.segments()?,
+        crate::output::with_progress(inputs.segments()?),
         ReaderOptions {
             policy: args.recovery.into(),
             continue_after_damage: false,

@@ -230,7 +230,7 @@ pub fn replay_inputs<S: Storage, E: Environment>(
         Some(_) => {}
     }
     let mut reader = LogReader::new(
-        inputs.segments()?,
+        crate::output::with_progress(inputs.segments()?),
         ReaderOptions {
             policy: recovery,
             continue_after_damage: false,
