@@ -158,7 +158,10 @@ fn undo_ddl(database: &str, sql: &str) -> Option<String> {
     if name.matches('`').count() % 2 != 0 || name.contains(['"', '\'']) {
         return None;
     }
-    Some(format!("DROP TABLE {}", replog_schema::sql::qualified(&db, &table)))
+    Some(format!(
+        "DROP TABLE {}",
+        replog_schema::sql::qualified(&db, &table)
+    ))
 }
 
 /// What an inversion did.
