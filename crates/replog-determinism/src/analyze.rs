@@ -260,10 +260,13 @@ const NILADIC: &[&str] = &[
     "SYSTEM_USER",
 ];
 
-/// Floating-point functions whose results depend on the C library.
+/// Floating-point functions whose results depend on the C library (not
+/// correctly rounded, so they may differ in the last bit between builds and
+/// platforms). RAND, SQRT, DEGREES, RADIANS and arithmetic are correctly
+/// rounded IEEE operations: every server computes the same double.
 const FLOAT_FUNCTIONS: &[&str] = &[
-    "RAND", "EXP", "LN", "LOG", "LOG2", "LOG10", "POW", "POWER", "SIN", "COS", "TAN", "ASIN",
-    "ACOS", "ATAN", "ATAN2", "COT", "DEGREES", "RADIANS", "SQRT",
+    "EXP", "LN", "LOG", "LOG2", "LOG10", "POW", "POWER", "SIN", "COS", "TAN", "ASIN", "ACOS",
+    "ATAN", "ATAN2", "COT",
 ];
 
 /// Session variables the binlog carries with every QUERY, with the context
@@ -738,9 +741,10 @@ fn ordered_by_key(t: &TableInfo, order: &[OrderByExpr], alias: Option<&str>) -> 
     }
 }
 
-/// Whether an expression yields a floating-point value that was computed
-/// (a lone float literal converts exactly the same way everywhere).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Whether an expression yields a floating-point value, and whether a C
+/// library function computed it (floats from literals, columns, RAND and
+/// IEEE arithmetic are the same on every server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum FloatKind {
     No,
     Literal,
@@ -748,10 +752,10 @@ enum FloatKind {
 }
 
 /// Walks a chain of arithmetic operators in a loop (it nests as deep as
-/// it is long): the chain computes a float when any operand is one.
+/// it is long): the chain is the most computed of its operands.
 fn float_kind(e: &Expr, table: Option<&TableInfo>) -> FloatKind {
     let mut cur = e;
-    let mut in_arith = false;
+    let mut acc = FloatKind::No;
     loop {
         match cur {
             Expr::BinaryOp { left, op, right } => {
@@ -764,23 +768,13 @@ fn float_kind(e: &Expr, table: Option<&TableInfo>) -> FloatKind {
                         | BinaryOperator::Modulo
                 );
                 if !arith {
-                    // A comparison or logical operator is not a float,
-                    // and other operands of an enclosing chain were not.
-                    return FloatKind::No;
+                    // A comparison or logical operator is not a float.
+                    return acc;
                 }
-                if float_kind(right, table) != FloatKind::No {
-                    return FloatKind::Computed;
-                }
-                in_arith = true;
+                acc = acc.max(float_kind(right, table));
                 cur = left;
             }
-            leaf => {
-                let k = float_kind_node(leaf, table);
-                return match (in_arith, k) {
-                    (true, FloatKind::No) | (false, _) => k,
-                    (true, _) => FloatKind::Computed,
-                };
-            }
+            leaf => return acc.max(float_kind_node(leaf, table)),
         }
     }
 }
@@ -1186,11 +1180,11 @@ impl Cx<'_> {
         if c.kind.is_exact_numeric() && float_kind(value, Some(table)) == FloatKind::Computed {
             self.push(Reason::new(
                 ReasonCode::ReplogFloatToExact,
-                Severity::Unsafe,
+                Severity::Platform,
                 false,
                 Some(format!("{}.{}", table.name, c.name)),
                 format!(
-                    "a floating-point computation ({}) is rounded into {} column {}: a one-ulp difference between builds or platforms changes the stored value",
+                    "a C-library floating-point function ({}) is rounded into {} column {}: a last-bit difference between server builds or platforms changes the stored value (replicas on one machine cannot show it)",
                     shorten(&value.to_string(), 80),
                     c.sql_type,
                     c.name

@@ -730,22 +730,23 @@ fn align_executed<'a>(
 }
 
 /// Whether `sql` names table `name` (the part after the database) as a word.
-fn mentions(sql: &str, name: &str) -> bool {
+fn mentions(sql: &str, name: &str) -> usize {
     let lower = sql.to_ascii_lowercase();
     let name = name.to_ascii_lowercase();
     let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
     let mut from = 0;
+    let mut n = 0;
     while let Some(i) = lower[from..].find(&name) {
         let at = from + i;
         let end = at + name.len();
         let before_ok = lower[..at].chars().next_back().is_none_or(|c| !ident(c));
         let after_ok = lower[end..].chars().next().is_none_or(|c| !ident(c));
         if before_ok && after_ok {
-            return true;
+            n += 1;
         }
         from = end;
     }
-    false
+    n
 }
 
 /// Compares the replicas' results transaction by transaction.
@@ -761,19 +762,35 @@ struct Comparator {
 }
 
 impl Comparator {
+    /// Whether a divergence of `sql` on `table` (rows `keys`; none when it
+    /// could not be attributed to rows) may come from an earlier one: the
+    /// table diverged as a whole, one of the rows had already diverged, or
+    /// the statement reads a table with diverged rows (another one, or its
+    /// own when it names it more than once, as `INSERT … SELECT … FROM`
+    /// itself does). A statement whose differing rows were identical on
+    /// every replica and that reads no diverged table diverges on its own.
     fn is_inherited(&self, sql: &str, table: &str, keys: &[String]) -> bool {
         if self.tainted_tables.contains(table)
             || self
                 .tainted_rows
                 .get(table)
-                .is_some_and(|t| !keys.is_empty() && keys.iter().all(|k| t.contains(k)))
+                .is_some_and(|t| keys.iter().any(|k| t.contains(k)))
         {
             return true;
         }
+        let short = |t: &str| t.rsplit('.').next().unwrap_or(t).to_string();
+        let own = short(table);
         self.tainted_tables
             .iter()
             .chain(self.tainted_rows.keys())
-            .any(|t| mentions(sql, t.rsplit('.').next().unwrap_or(t)))
+            .any(|t| {
+                let name = short(t);
+                if name.eq_ignore_ascii_case(&own) {
+                    keys.is_empty() || mentions(sql, &name) > 1
+                } else {
+                    mentions(sql, &name) > 0
+                }
+            })
     }
 
     fn transaction(&mut self, tx: &Tx, results: &[&TxResult]) {

@@ -66,8 +66,11 @@ pub enum ReasonCode {
     /// Reads a session variable the binlog carries (`@@sql_mode`,
     /// `@@time_zone`, `@@timestamp`, …).
     NeedsSessionVariable,
-    /// replog: a floating-point computation stored into an exact (integer or
-    /// DECIMAL) column.
+    /// replog: the result of a C-library floating-point function (EXP, LN,
+    /// POW, SIN, …) stored into an exact (integer or DECIMAL) column, where
+    /// a last-bit difference between platforms can change the stored value.
+    /// Arithmetic, SQRT and RAND are correctly rounded IEEE operations that
+    /// every server computes alike, and are not flagged.
     ReplogFloatToExact,
     /// replog: a rule needs a table the schema tracker does not know (the
     /// log did not contain its CREATE TABLE).
@@ -229,6 +232,10 @@ pub enum Severity {
     /// A rule needed something the analyzer does not know (a table's
     /// schema); treat as unsafe.
     Undecided,
+    /// The value may differ between server builds or platforms (the C
+    /// library's transcendental functions are not correctly rounded), which
+    /// no replica can show: reported, not counted as unsafe.
+    Platform,
     /// MySQL / MariaDB flag the statement (note 1592), but replog concludes
     /// it is deterministic (for example LIMIT with an ORDER BY over the
     /// primary key).

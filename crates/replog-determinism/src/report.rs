@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
-use comfy_table::{ContentArrangement, Table, presets};
+use comfy_table::{ColumnConstraint, ContentArrangement, Table, presets};
 use serde::Serialize;
 
 use crate::analyze::{Analysis, AnalyzeError, StatementKind, analyze_parsed, shorten};
@@ -115,6 +115,7 @@ impl StatementReport {
             Some(Severity::Unsafe) => "UNSAFE",
             Some(Severity::MissingContext) => "missing context",
             Some(Severity::Undecided) => "undecided",
+            Some(Severity::Platform) => "platform",
             Some(Severity::ServerOnly) => "server-only",
             Some(Severity::Covered) | None => "safe",
         }
@@ -419,6 +420,7 @@ fn reasons_cell(st: &StatementReport) -> String {
                     }
                 }
                 Severity::Undecided => s.push_str(" [undecided]"),
+                Severity::Platform => s.push_str(" [may differ between platforms]"),
                 _ => {}
             }
             s
@@ -480,6 +482,16 @@ fn dynamic_rows(d: &DynamicSummary) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Columns never wrapped: positions (`file:offset`), transactions and
+/// verdicts are read whole; the statement and value columns wrap instead.
+fn keep_whole(t: &mut Table, columns: &[usize]) {
+    for &i in columns {
+        if let Some(c) = t.column_mut(i) {
+            c.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
+}
+
 /// Divergences listed in tables (all of them are in the JSON output).
 const MAX_TABLE_DIVERGENCES: usize = 50;
 
@@ -500,6 +512,7 @@ fn render_divergences(title: &str, run: &DynamicRun, out: &mut impl Write) -> st
             "row",
             "each replica's value",
         ]);
+    keep_whole(&mut t, &[0, 1]);
     for d in run.divergences.iter().take(MAX_TABLE_DIVERGENCES) {
         let mut stmt = shorten(&d.sql, 50);
         if d.inherited {
@@ -597,6 +610,7 @@ pub fn render_table(report: &Report, out: &mut impl Write) -> std::io::Result<()
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_width(160)
         .set_header(header);
+    keep_whole(&mut t, &[0, 1, 2]);
     let mut rows = 0;
     for st in report.statements.iter().filter(|s| {
         s.is_flagged()

@@ -223,3 +223,108 @@ fn transactions_failing_everywhere_are_not_a_clean_result() {
     let (r, out) = run(&["determinism", "--static", sample.to_str().unwrap()]);
     assert!(r.is_ok(), "{out}");
 }
+
+/// Issue 11 item 13: files that are no log at all were analyzed as an empty
+/// statement log, "no statement flagged", exit 0.
+#[test]
+fn files_that_are_no_log_are_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::write(&empty, b"").unwrap();
+    let random = tmp.path().join("random");
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let bytes: Vec<u8> = (0..4096)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(&random, bytes).unwrap();
+    let text = tmp.path().join("passwd");
+    std::fs::write(&text, "root:x:0:0:root:/root:/bin/bash\n").unwrap();
+    for f in [&empty, &random, &text] {
+        let f = f.display().to_string();
+        for args in [
+            vec!["determinism", f.as_str()],
+            vec!["determinism", "--static", f.as_str()],
+        ] {
+            let (r, out) = run(&args);
+            let e = format!("{:#}", r.expect_err(&out));
+            assert!(
+                e.contains(&f) && e.contains("neither a replog log nor a MySQL/MariaDB binlog"),
+                "{e}"
+            );
+        }
+    }
+}
+
+/// Issue 11 item 20: a divergence of rows that were identical on every
+/// replica, by a statement reading no diverged table, happens on its own;
+/// one that changes rows an earlier statement made differ, or reads a
+/// table with such rows, comes after an earlier divergence.
+#[test]
+fn divergences_on_their_own_are_not_labelled_inherited() {
+    let paths = binlogs("unsafe", "statement");
+    let (r, out) = run(&with(&["determinism", "--format", "json"], &paths));
+    assert_eq!(r.unwrap(), Outcome::Found);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let divergences = v["dynamic"]["divergences"].as_array().unwrap();
+    let inherited = |prefix: &str| {
+        let d = divergences
+            .iter()
+            .find(|d| d["sql"].as_str().unwrap().starts_with(prefix))
+            .unwrap_or_else(|| panic!("no divergence of {prefix}: {out}"));
+        d["inherited"].as_bool().unwrap()
+    };
+    // The first UPDATE … LIMIT changes rows of group a differently; the
+    // DELETE … LIMIT of group b rows (identical everywhere) diverges on its
+    // own.
+    assert!(!inherited(
+        "UPDATE t_limit SET flag = 1 WHERE grp = 'a' LIMIT"
+    ));
+    assert!(!inherited("DELETE FROM t_limit WHERE grp = 'b' LIMIT 2"));
+    // Rows that already differ, and a copy of the diverged table.
+    assert!(inherited("UPDATE t_limit SET flag = flag + 10"));
+    assert!(inherited("INSERT INTO t_copy"));
+}
+
+/// Issue 11 item 20: positions are never wrapped inside `file:offset`.
+#[test]
+fn table_positions_are_not_wrapped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut paths = Vec::new();
+    for (i, p) in binlogs("unsafe", "statement").iter().enumerate() {
+        let to = tmp.path().join(format!(
+            "statement-minimal-from-a-long-named-server.{:06}",
+            i + 1
+        ));
+        std::fs::copy(p, &to).unwrap();
+        paths.push(to.display().to_string());
+    }
+    let (r, out) = run(&with(&["determinism"], &paths));
+    assert_eq!(r.unwrap(), Outcome::Found);
+    let mut seen = 0;
+    for line in out
+        .lines()
+        .filter(|l| l.starts_with('│') && l.contains("statement-minimal"))
+    {
+        let cell = line
+            .split(['│', '┆'])
+            .map(str::trim)
+            .find(|c| c.contains("statement-minimal"))
+            .unwrap();
+        let (name, offset) = cell.rsplit_once(':').unwrap_or((cell, ""));
+        assert!(
+            name.ends_with("-server.000001") || name.ends_with("-server.000002"),
+            "{line}"
+        );
+        assert!(
+            !offset.is_empty() && offset.bytes().all(|b| b.is_ascii_digit()),
+            "{line}"
+        );
+        seen += 1;
+    }
+    assert!(seen > 5, "{out}");
+}

@@ -7,7 +7,7 @@
 use crate::Outcome;
 use crate::input::{Detected, Inputs};
 use crate::output::{OutputFormat, ndjson};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use replog_core::LogKind;
 use replog_determinism::{DEFAULT_SEED, DynamicOptions, LogSource, Report};
 use std::io::Write;
@@ -91,6 +91,13 @@ pub struct Args {
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let names: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
     let inputs = Inputs::resolve(&names)?;
+    if inputs.detected == Detected::Unknown {
+        // Neither magic: an empty file, a text file, random bytes.
+        bail!(
+            "{}: neither a replog log nor a MySQL/MariaDB binlog (no replog segment magic or binlog magic at offset 0)",
+            inputs.files[0].display()
+        );
+    }
     let files = inputs.files.clone();
     let seed = args.seed.unwrap_or(DEFAULT_SEED);
     let replicas = usize::try_from(args.replicas).unwrap_or(5);

@@ -4,7 +4,7 @@
 
 use crate::Outcome;
 use crate::cmd::common::parse_time;
-use crate::output::{OutputFormat, ndjson, table};
+use crate::output::{OutputFormat, Progress, ndjson, table};
 use anyhow::{Context, Result, bail};
 use replog_core::LogKind;
 use replog_core::writer::{DirWriter, Durability, WriterOptions};
@@ -266,10 +266,16 @@ fn drive<S: Storage>(
     let mut logical_enc = LogicalEncoder::new(args.server_id);
     let (mut txs, mut captured, mut changes) = (0u64, 0u64, 0u64);
     let mut failed = Vec::new();
+    // Progress over the workload's bytes, on standard error when it is a
+    // terminal.
+    let mut progress = Progress::new(sql.len() as u64);
     for (i, s) in statements.iter().enumerate() {
+        let end = (s.as_ptr() as usize + s.len()).saturating_sub(sql.as_ptr() as usize);
+        progress.update(end as u64);
         if let Err(e) = store.execute(s) {
             let line = line_of(sql, s);
             if !args.continue_on_error {
+                progress.finish();
                 bail!(
                     "{}: statement {} (line {line}) failed: {e}",
                     args.workload,
@@ -296,6 +302,7 @@ fn drive<S: Storage>(
             }
         }
     }
+    progress.finish();
     let open = store.in_transaction();
     let mut log_info = Vec::new();
     for log in logs {
@@ -347,11 +354,27 @@ fn report(
     } = s;
     match args.format {
         OutputFormat::Table => {
-            writeln!(
+            // Every statement of the workload is logged, failed, or changed
+            // nothing a log carries (USE, SET, BEGIN/COMMIT, SELECT, a
+            // rolled-back or unfinished transaction).
+            let not_logged = (statements.len() as u64)
+                .saturating_sub(captured)
+                .saturating_sub(failed.len() as u64);
+            write!(
                 out,
-                "recorded {txs} transaction(s), {captured} statement(s), {changes} row change(s) from {} statement(s)",
+                "ran {} statement(s): {captured} logged in {txs} transaction(s) with {changes} row change(s)",
                 statements.len()
             )?;
+            if !failed.is_empty() {
+                write!(out, ", {} failed", failed.len())?;
+            }
+            if not_logged > 0 {
+                write!(
+                    out,
+                    ", {not_logged} not logged (session or transaction control, queries, rolled back)"
+                )?;
+            }
+            writeln!(out)?;
             for (f, dir, end) in log_info {
                 writeln!(out, "{} log: {} (LSN 0 to {end})", f.name(), dir.display())?;
             }
@@ -401,6 +424,9 @@ fn report(
                 "statements_in_workload": statements.len(),
                 "transactions": txs,
                 "statements": captured,
+                "statements_not_logged": (statements.len() as u64)
+                    .saturating_sub(captured)
+                    .saturating_sub(failed.len() as u64),
                 "row_changes": changes,
                 "open_transaction_not_logged": open,
                 "failed": failed,
