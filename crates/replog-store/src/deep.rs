@@ -81,76 +81,54 @@ pub fn thread_builder(name: impl Into<String>) -> std::thread::Builder {
         .stack_size(STATEMENT_STACK)
 }
 
+/// The chained operand of `$e` (an `Expr` reference, shared or mutable):
+/// one list of forms for [`operand`] and `operand_mut`.
+macro_rules! chained_operand {
+    ($e:expr) => {
+        match $e {
+            Expr::BinaryOp { left, .. } | Expr::AnyOp { left, .. } | Expr::AllOp { left, .. } => {
+                Some(left)
+            }
+            Expr::IsNull(x)
+            | Expr::IsNotNull(x)
+            | Expr::IsTrue(x)
+            | Expr::IsNotTrue(x)
+            | Expr::IsFalse(x)
+            | Expr::IsNotFalse(x)
+            | Expr::IsUnknown(x)
+            | Expr::IsNotUnknown(x)
+            | Expr::IsDistinctFrom(x, _)
+            | Expr::IsNotDistinctFrom(x, _)
+            | Expr::InList { expr: x, .. }
+            | Expr::InSubquery { expr: x, .. }
+            | Expr::InUnnest { expr: x, .. }
+            | Expr::Between { expr: x, .. }
+            | Expr::Like { expr: x, .. }
+            | Expr::ILike { expr: x, .. }
+            | Expr::SimilarTo { expr: x, .. }
+            | Expr::RLike { expr: x, .. }
+            | Expr::IsJson { expr: x, .. }
+            | Expr::IsNormalized { expr: x, .. }
+            | Expr::Collate { expr: x, .. }
+            | Expr::Cast { expr: x, .. }
+            | Expr::AtTimeZone { timestamp: x, .. }
+            | Expr::JsonAccess { value: x, .. }
+            | Expr::CompoundFieldAccess { root: x, .. } => Some(x),
+            _ => None,
+        }
+    };
+}
+
 /// The operand a chain continues through: the left operand of a binary
 /// operator and the tested operand of a postfix form (`IS NULL`, `IN (…)`,
 /// `BETWEEN`, `LIKE`, …), which sqlparser nests to the left without bound.
 /// `None` for every other expression.
 pub fn operand(e: &Expr) -> Option<&Expr> {
-    match e {
-        Expr::BinaryOp { left, .. } | Expr::AnyOp { left, .. } | Expr::AllOp { left, .. } => {
-            Some(left)
-        }
-        Expr::IsNull(x)
-        | Expr::IsNotNull(x)
-        | Expr::IsTrue(x)
-        | Expr::IsNotTrue(x)
-        | Expr::IsFalse(x)
-        | Expr::IsNotFalse(x)
-        | Expr::IsUnknown(x)
-        | Expr::IsNotUnknown(x)
-        | Expr::IsDistinctFrom(x, _)
-        | Expr::IsNotDistinctFrom(x, _)
-        | Expr::InList { expr: x, .. }
-        | Expr::InSubquery { expr: x, .. }
-        | Expr::InUnnest { expr: x, .. }
-        | Expr::Between { expr: x, .. }
-        | Expr::Like { expr: x, .. }
-        | Expr::ILike { expr: x, .. }
-        | Expr::SimilarTo { expr: x, .. }
-        | Expr::RLike { expr: x, .. }
-        | Expr::IsJson { expr: x, .. }
-        | Expr::IsNormalized { expr: x, .. }
-        | Expr::Collate { expr: x, .. }
-        | Expr::Cast { expr: x, .. }
-        | Expr::AtTimeZone { timestamp: x, .. }
-        | Expr::JsonAccess { value: x, .. }
-        | Expr::CompoundFieldAccess { root: x, .. } => Some(x),
-        _ => None,
-    }
+    chained_operand!(e).map(|b| &**b)
 }
 
 fn operand_mut(e: &mut Expr) -> Option<&mut Expr> {
-    match e {
-        Expr::BinaryOp { left, .. } | Expr::AnyOp { left, .. } | Expr::AllOp { left, .. } => {
-            Some(left)
-        }
-        Expr::IsNull(x)
-        | Expr::IsNotNull(x)
-        | Expr::IsTrue(x)
-        | Expr::IsNotTrue(x)
-        | Expr::IsFalse(x)
-        | Expr::IsNotFalse(x)
-        | Expr::IsUnknown(x)
-        | Expr::IsNotUnknown(x)
-        | Expr::IsDistinctFrom(x, _)
-        | Expr::IsNotDistinctFrom(x, _)
-        | Expr::InList { expr: x, .. }
-        | Expr::InSubquery { expr: x, .. }
-        | Expr::InUnnest { expr: x, .. }
-        | Expr::Between { expr: x, .. }
-        | Expr::Like { expr: x, .. }
-        | Expr::ILike { expr: x, .. }
-        | Expr::SimilarTo { expr: x, .. }
-        | Expr::RLike { expr: x, .. }
-        | Expr::IsJson { expr: x, .. }
-        | Expr::IsNormalized { expr: x, .. }
-        | Expr::Collate { expr: x, .. }
-        | Expr::Cast { expr: x, .. }
-        | Expr::AtTimeZone { timestamp: x, .. }
-        | Expr::JsonAccess { value: x, .. }
-        | Expr::CompoundFieldAccess { root: x, .. } => Some(x),
-        _ => None,
-    }
+    chained_operand!(e).map(|b| &mut **b)
 }
 
 /// Measures nesting (expressions, and chains of `UNION`/`EXCEPT`/

@@ -5,21 +5,15 @@
 //! run now, on the test harness's 2 MiB threads too, and a statement nested
 //! deeper than the store's limit is refused with a clean error.
 
-use clap::Parser;
-use replog::{Cli, Outcome};
+mod common;
+
+use common::{root, run};
+use replog::Outcome;
 use replog_core::LogKind;
 use replog_core::writer::{DirWriter, WriterOptions};
 use replog_store::logwrite::{StatementEncoder, write_transaction};
 use replog_store::{SimEnvironment, Store};
 use std::path::Path;
-
-fn run(args: &[&str]) -> (anyhow::Result<Outcome>, String) {
-    let cli = Cli::try_parse_from(std::iter::once("replog").chain(args.iter().copied()))
-        .expect("arguments parse");
-    let mut out = Vec::new();
-    let r = replog::run(cli, &mut out);
-    (r, String::from_utf8(out).expect("utf-8 output"))
-}
 
 fn and_chain(n: usize) -> String {
     let terms: Vec<String> = (0..n).map(|i| format!("id > -{i}")).collect();
@@ -147,8 +141,7 @@ fn deeper_than_the_limit_is_a_clean_error() {
 /// runs, and the replayed table is MariaDB's own.
 #[test]
 fn mariadb_statement_binlog_with_a_ten_thousand_term_delete() {
-    let dir =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/mariadb/out/deep/statement");
+    let dir = root().join("fixtures/mariadb/out/deep/statement");
     let binlogs: Vec<String> = ["mariadb-bin.000001", "mariadb-bin.000002"]
         .iter()
         .map(|f| dir.join(f).display().to_string())

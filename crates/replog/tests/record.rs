@@ -2,21 +2,10 @@
 //! workload are accounted for as logged, failed or not logged, instead of
 //! "31 statement(s) … from 32 statement(s)".
 
-use clap::Parser;
-use replog::{Cli, Outcome};
-use std::path::{Path, PathBuf};
+mod common;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn run(args: &[&str]) -> (anyhow::Result<Outcome>, String) {
-    let cli = Cli::try_parse_from(std::iter::once("replog").chain(args.iter().copied()))
-        .expect("arguments parse");
-    let mut out = Vec::new();
-    let r = replog::run(cli, &mut out);
-    (r, String::from_utf8(out).expect("utf-8 output"))
-}
+use common::{root, run};
+use replog::Outcome;
 
 #[test]
 fn every_workload_statement_is_accounted_for() {
