@@ -11,18 +11,15 @@
 //! Memory is bounded by the largest transaction of each side.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::invert::Shared;
-use replog_core::reader::{
-    DamageKind, Event, LogReader, ReaderOptions, SegmentInput, Source, read_full_at,
-};
-use replog_core::record::{RecordView, TableRef, decode_record, rtype};
+use replog_core::reader::{DamageKind, LogReader, ReaderOptions, SegmentInput};
+use replog_core::record::{RecordView, TableRef, decode_record};
 use replog_core::recovery::RecoveryPolicy;
+use replog_core::txn::{TxnEvent, TxnReader};
 use replog_core::{Format, LogKind};
 use replog_logical::{ColumnValue, LogicalRecord};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::ops::Range;
-use std::rc::Rc;
 
 /// How to diff.
 #[derive(Debug, Clone, Copy, Default)]
@@ -177,7 +174,7 @@ impl Tx {
 
 struct Side {
     label: &'static str,
-    reader: LogReader,
+    txns: TxnReader,
     kind: Option<LogKind>,
     /// Logical logs: relation id → (table, column names).
     names: HashMap<u32, (String, Vec<String>)>,
@@ -185,64 +182,28 @@ struct Side {
     last_txid: Option<u64>,
     /// Txids stopped ascending.
     descending: bool,
-    /// The segments, to read a COMMIT the reader reported as a state gap.
-    sources: Vec<Rc<dyn Source>>,
-    seg: usize,
-    gaps: u64,
 }
 
 impl Side {
-    /// Reads the next committed transaction into `tx`; false at the end.
+    /// Reads the next committed transaction into `tx` (its BEGIN, records
+    /// and COMMIT, as the frames to compare); false at the end.
     fn next(&mut self, tx: &mut Tx) -> Result<bool> {
-        let mut open = false;
-        while let Some(ev) = self.reader.next() {
+        while let Some(ev) = self.txns.next() {
             match ev? {
-                Event::Segment {
-                    header,
-                    name,
-                    index,
-                } => {
-                    self.seg = index;
-                    match self.kind {
-                        None => self.kind = Some(header.kind),
-                        Some(k) if k != header.kind => {
-                            return Err(Error::new(
-                                ErrorKind::Mismatch,
-                                format!("{name}: a {} segment in a {k} log", header.kind),
-                            ));
-                        }
-                        Some(_) => {}
+                TxnEvent::Segment { header, name, .. } => match self.kind {
+                    None => self.kind = Some(header.kind),
+                    Some(k) if k != header.kind => {
+                        return Err(Error::new(
+                            ErrorKind::Mismatch,
+                            format!("{name}: a {} segment in a {k} log", header.kind),
+                        ));
                     }
-                }
-                Event::Damage(d) if matches!(d.kind, DamageKind::StateGap { .. }) => {
-                    // Transactions are missing before this one: a difference
-                    // to report, not a reason to stop. The reader passed the
-                    // COMMIT over; read it here.
-                    self.gaps += 1;
-                    if !open || d.offset < 80 {
-                        continue;
-                    }
-                    let (lsn, offset) = (d.lsn, d.offset);
-                    let Some(src) = self.sources.get(self.seg) else {
-                        continue;
-                    };
-                    let mut head = [0u8; 8];
-                    read_full_at(&**src, offset, &mut head)
-                        .map_err(|e| Error::io(e, "reading log"))?;
-                    let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
-                    let s = tx.data.len();
-                    tx.data.resize(s + len, 0);
-                    read_full_at(&**src, offset + 8, &mut tx.data[s..])
-                        .map_err(|e| Error::io(e, "reading log"))?;
-                    tx.frames.push((lsn, offset, s..tx.data.len()));
-                    self.commits += 1;
-                    if self.last_txid.is_some_and(|l| tx.txid <= l) {
-                        self.descending = true;
-                    }
-                    self.last_txid = Some(tx.txid);
-                    return Ok(true);
-                }
-                Event::Damage(d) => {
+                    Some(_) => {}
+                },
+                // A state gap is a difference to report, not a reason to
+                // stop: its transaction comes next.
+                TxnEvent::Damage(d) if matches!(d.kind, DamageKind::StateGap { .. }) => {}
+                TxnEvent::Damage(d) => {
                     if !d.tolerated {
                         return Err(Error::new(
                             ErrorKind::Damage,
@@ -250,55 +211,45 @@ impl Side {
                         ));
                     }
                 }
-                Event::Frame(f) => {
-                    let t = f.record_type();
-                    if t == rtype::BEGIN {
-                        tx.data.clear();
-                        tx.frames.clear();
-                        tx.txid = f
-                            .body
-                            .get(1..9)
-                            .and_then(|b| b.try_into().ok())
-                            .map_or(0, u64::from_le_bytes);
-                        open = true;
-                    }
-                    if !open {
-                        continue;
-                    }
-                    if t == replog_logical::rtype::RELATION && self.kind == Some(LogKind::Logical) {
-                        if let Ok(LogicalRecord::Relation(r)) =
-                            LogicalRecord::decode(f.body, f.body_offset())
+                TxnEvent::Transaction(t) => {
+                    tx.txid = t.txid();
+                    tx.data.clear();
+                    tx.frames.clear();
+                    t.begin.encode(&mut tx.data);
+                    tx.frames
+                        .push((t.begin_lsn, t.begin_offset, 0..tx.data.len()));
+                    for r in t.records() {
+                        if r.body.first() == Some(&replog_logical::rtype::RELATION)
+                            && self.kind == Some(LogKind::Logical)
+                            && let Ok(LogicalRecord::Relation(rel)) =
+                                LogicalRecord::decode(r.body, r.body_offset())
                         {
                             self.names.insert(
-                                r.relation_id,
+                                rel.relation_id,
                                 (
-                                    r.qualified_name(),
-                                    r.columns.iter().map(|c| c.name.to_string()).collect(),
+                                    rel.qualified_name(),
+                                    rel.columns.iter().map(|c| c.name.to_string()).collect(),
                                 ),
                             );
                         }
+                        let s = tx.data.len();
+                        tx.data.extend_from_slice(r.body);
+                        tx.frames.push((r.lsn, r.offset, s..tx.data.len()));
                     }
                     let s = tx.data.len();
-                    tx.data.extend_from_slice(f.body);
-                    tx.frames.push((f.lsn, f.offset, s..tx.data.len()));
-                    if t == rtype::COMMIT {
-                        self.commits += 1;
-                        if self.last_txid.is_some_and(|l| tx.txid <= l) {
-                            self.descending = true;
-                        }
-                        self.last_txid = Some(tx.txid);
-                        return Ok(true);
+                    t.commit.encode(&mut tx.data);
+                    tx.frames
+                        .push((t.commit_lsn, t.commit_offset, s..tx.data.len()));
+                    self.commits += 1;
+                    if self.last_txid.is_some_and(|l| tx.txid <= l) {
+                        self.descending = true;
                     }
+                    self.last_txid = Some(tx.txid);
+                    return Ok(true);
                 }
             }
         }
-        if let Some(d) = self
-            .reader
-            .summary()
-            .damage
-            .iter()
-            .find(|d| !d.tolerated && !matches!(d.kind, DamageKind::StateGap { .. }))
-        {
+        if let Some(d) = self.txns.intolerable() {
             return Err(Error::new(
                 ErrorKind::Damage,
                 format!("log {} is damaged: {}", self.label, d.to_error()),
@@ -400,49 +351,17 @@ pub fn diff(
         continue_after_damage: true,
         buffer_size: 0,
     };
-    let share = |inputs: Vec<SegmentInput>| {
-        let sources: Vec<(String, Rc<dyn Source>)> = inputs
-            .into_iter()
-            .map(|i| (i.name, Rc::from(i.source)))
-            .collect();
-        let segs = sources
-            .iter()
-            .map(|(n, s)| SegmentInput {
-                name: n.clone(),
-                source: Box::new(Shared(s.clone())),
-            })
-            .collect();
-        (
-            segs,
-            sources.into_iter().map(|(_, s)| s).collect::<Vec<_>>(),
-        )
-    };
-    let (a, src_a) = share(a);
-    let (b, src_b) = share(b);
-    let mut sa = Side {
-        label: "A",
-        sources: src_a,
-        seg: 0,
-        gaps: 0,
-        reader: LogReader::new(a, ropts),
+    let side = |label, inputs| Side {
+        label,
+        txns: TxnReader::new(LogReader::new(inputs, ropts)),
         kind: None,
         names: HashMap::new(),
         commits: 0,
         last_txid: None,
         descending: false,
     };
-    let mut sb = Side {
-        label: "B",
-        sources: src_b,
-        seg: 0,
-        gaps: 0,
-        reader: LogReader::new(b, ropts),
-        kind: None,
-        names: HashMap::new(),
-        commits: 0,
-        last_txid: None,
-        descending: false,
-    };
+    let mut sa = side("A", a);
+    let mut sb = side("B", b);
     let mut s = DiffSummary::default();
     let (mut ta, mut tb) = (Tx::default(), Tx::default());
     let mut has_a = sa.next(&mut ta)?;
@@ -539,11 +458,11 @@ pub fn diff(
             has_b = sb.next(&mut tb)?;
         }
     }
-    s.state_gaps_a = sa.gaps;
-    s.state_gaps_b = sb.gaps;
+    s.state_gaps_a = sa.txns.state_gaps();
+    s.state_gaps_b = sb.txns.state_gaps();
     s.transactions_a = sa.commits;
     s.transactions_b = sb.commits;
-    s.uncommitted_a = sa.reader.summary().uncommitted.as_ref().map(|u| u.txid);
-    s.uncommitted_b = sb.reader.summary().uncommitted.as_ref().map(|u| u.txid);
+    s.uncommitted_a = sa.txns.summary().uncommitted.as_ref().map(|u| u.txid);
+    s.uncommitted_b = sb.txns.summary().uncommitted.as_ref().map(|u| u.txid);
     Ok(s)
 }

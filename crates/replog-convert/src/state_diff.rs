@@ -25,12 +25,10 @@
 use crate::diff::ColumnDiff;
 use crate::error::{Error, ErrorKind, Result};
 use crate::invert::Shared;
-use replog_core::reader::{
-    DamageKind, Event, LogReader, ReaderOptions, SegmentInput, Source, read_full_at,
-};
-use replog_core::record::rtype;
+use replog_core::reader::{DamageKind, Event, LogReader, ReaderOptions, SegmentInput, Source};
 use replog_core::recovery::RecoveryPolicy;
-use replog_core::{Begin, Commit, LogKind, Value};
+use replog_core::txn::{Transaction, TxnEvent, TxnReader};
+use replog_core::{LogKind, Value};
 use replog_logical::LogicalRecord;
 use replog_pagestore::{Options as PageOptions, PageStore, RedoOptions};
 use replog_statement::Statement;
@@ -204,16 +202,6 @@ pub struct AppliedTx {
     pub failure: Option<String>,
 }
 
-struct PendingTx {
-    txid: u64,
-    server_id: u32,
-    origin: String,
-    begin_us: i64,
-    lsn: u64,
-    records: Vec<(u64, Vec<u8>)>,
-    commit: Option<(Commit, u64)>,
-}
-
 /// Replays a native statement or logical log one committed transaction at
 /// a time onto a fresh reference store: [`LogReplayer::peek`] reads the
 /// next transaction, [`LogReplayer::apply`] applies it. A transaction that
@@ -222,21 +210,24 @@ struct PendingTx {
 /// transaction.
 pub struct LogReplayer {
     label: String,
-    reader: LogReader,
-    sources: Vec<Rc<dyn Source>>,
-    seg: usize,
+    txns: TxnReader,
     kind: Option<LogKind>,
-    store: Store<MemStorage, SimEnvironment>,
-    rows: RowDecoder,
-    pending: Option<PendingTx>,
-    open: Option<PendingTx>,
-    keep_changes: bool,
-    gaps: u64,
+    applier: Applier,
+    /// A transaction was read ahead ([`TxnReader::current`]) and not yet applied.
+    pending: Option<u64>,
     done: bool,
 }
 
-/// Shares the segments' sources so a COMMIT the reader passed over (a
-/// state gap) can be read back.
+/// The store side of a [`LogReplayer`].
+struct Applier {
+    store: Store<MemStorage, SimEnvironment>,
+    rows: RowDecoder,
+    keep_changes: bool,
+}
+
+/// Shares the segments' sources, so that the first header can be probed
+/// and the log then read from the start (twice for a physical log: redo,
+/// then its transactions).
 fn share(inputs: Vec<SegmentInput>) -> (Vec<SegmentInput>, Vec<Rc<dyn Source>>) {
     let sources: Vec<(String, Rc<dyn Source>)> = inputs
         .into_iter()
@@ -270,19 +261,16 @@ impl LogReplayer {
         policy: RecoveryPolicy,
         keep_changes: bool,
     ) -> LogReplayer {
-        let (segs, sources) = share(segments);
         LogReplayer {
             label: label.to_string(),
-            reader: LogReader::new(segs, reader_options(policy)),
-            sources,
-            seg: 0,
+            txns: TxnReader::new(LogReader::new(segments, reader_options(policy))),
             kind: None,
-            store: Store::new(SimEnvironment::default()),
-            rows: RowDecoder::default(),
+            applier: Applier {
+                store: Store::new(SimEnvironment::default()),
+                rows: RowDecoder::default(),
+                keep_changes,
+            },
             pending: None,
-            open: None,
-            keep_changes,
-            gaps: 0,
             done: false,
         }
     }
@@ -294,24 +282,24 @@ impl LogReplayer {
 
     /// The store as replayed so far.
     pub fn store(&self) -> &Store<MemStorage, SimEnvironment> {
-        &self.store
+        &self.applier.store
     }
 
     /// The store, giving up the replayer.
     pub fn into_store(self) -> Store<MemStorage, SimEnvironment> {
-        self.store
+        self.applier.store
     }
 
     /// COMMITs that did not start from the previous transaction's state
     /// (transactions missing from the log).
     pub fn state_gaps(&self) -> u64 {
-        self.gaps
+        self.txns.state_gaps()
     }
 
     /// The txid of an uncommitted transaction at the end of the log, once
     /// the end was reached.
     pub fn uncommitted(&self) -> Option<u64> {
-        self.reader.summary().uncommitted.as_ref().map(|u| u.txid)
+        self.txns.summary().uncommitted.as_ref().map(|u| u.txid)
     }
 
     /// Reads the first segment header (the log's kind) without applying
@@ -333,65 +321,35 @@ impl LogReplayer {
             self.pending = self.read_tx()?;
             self.done = self.pending.is_none();
         }
-        Ok(self.pending.as_ref().map(|p| p.txid))
+        Ok(self.pending)
     }
 
-    fn read_tx(&mut self) -> Result<Option<PendingTx>> {
-        while let Some(ev) = self.reader.next() {
+    fn read_tx(&mut self) -> Result<Option<u64>> {
+        while let Some(ev) = self.txns.next() {
             match ev? {
-                Event::Segment {
-                    header,
-                    name,
-                    index,
-                } => {
-                    self.seg = index;
-                    match self.kind {
-                        None if header.kind == LogKind::Physical => {
-                            self.kind = Some(LogKind::Physical);
-                            return Err(Error::new(
-                                ErrorKind::Mismatch,
-                                format!(
-                                    "{name}: a physical log is redone by the page engine, not replayed"
-                                ),
-                            ));
-                        }
-                        None => self.kind = Some(header.kind),
-                        Some(k) if k != header.kind => {
-                            return Err(Error::new(
-                                ErrorKind::Mismatch,
-                                format!("{name}: a {} segment in a {k} log", header.kind),
-                            ));
-                        }
-                        Some(_) => {}
+                TxnEvent::Segment { header, name, .. } => match self.kind {
+                    None if header.kind == LogKind::Physical => {
+                        self.kind = Some(LogKind::Physical);
+                        return Err(Error::new(
+                            ErrorKind::Mismatch,
+                            format!(
+                                "{name}: a physical log is redone by the page engine, not replayed"
+                            ),
+                        ));
                     }
-                }
-                Event::Damage(d) if matches!(d.kind, DamageKind::StateGap { .. }) => {
-                    self.gaps += 1;
-                    // A COMMIT whose state_before is not the previous
-                    // state_after: the reader passed it over; read it here.
-                    if d.offset < 80 || self.open.is_none() {
-                        continue;
+                    None => self.kind = Some(header.kind),
+                    Some(k) if k != header.kind => {
+                        return Err(Error::new(
+                            ErrorKind::Mismatch,
+                            format!("{name}: a {} segment in a {k} log", header.kind),
+                        ));
                     }
-                    let Some(src) = self.sources.get(self.seg) else {
-                        continue;
-                    };
-                    let mut head = [0u8; 8];
-                    read_full_at(&**src, d.offset, &mut head)
-                        .map_err(|e| Error::io(e, "reading log"))?;
-                    let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
-                    if len > 4096 {
-                        continue;
-                    }
-                    let mut body = vec![0u8; len];
-                    read_full_at(&**src, d.offset + 8, &mut body)
-                        .map_err(|e| Error::io(e, "reading log"))?;
-                    let c = Commit::decode(&body, d.offset + 8)?;
-                    if let Some(mut tx) = self.open.take() {
-                        tx.commit = Some((c, d.lsn));
-                        return Ok(Some(tx));
-                    }
-                }
-                Event::Damage(d) => {
+                    Some(_) => {}
+                },
+                // A COMMIT whose state_before is not the previous
+                // state_after: its transaction comes next, with its gap.
+                TxnEvent::Damage(d) if matches!(d.kind, DamageKind::StateGap { .. }) => {}
+                TxnEvent::Damage(d) => {
                     if !d.tolerated {
                         return Err(Error::new(
                             ErrorKind::Damage,
@@ -399,41 +357,10 @@ impl LogReplayer {
                         ));
                     }
                 }
-                Event::Frame(f) => match f.record_type() {
-                    rtype::BEGIN => {
-                        let b = Begin::decode(f.body, f.body_offset())?;
-                        self.open = Some(PendingTx {
-                            txid: b.txid,
-                            server_id: b.server_id,
-                            origin: b.origin.to_string(),
-                            begin_us: b.timestamp_us,
-                            lsn: f.lsn,
-                            records: Vec::new(),
-                            commit: None,
-                        });
-                    }
-                    rtype::COMMIT => {
-                        let c = Commit::decode(f.body, f.body_offset())?;
-                        if let Some(mut tx) = self.open.take() {
-                            tx.commit = Some((c, f.lsn));
-                            return Ok(Some(tx));
-                        }
-                    }
-                    _ => {
-                        if let Some(tx) = self.open.as_mut() {
-                            tx.records.push((f.lsn, f.body.to_vec()));
-                        }
-                    }
-                },
+                TxnEvent::Transaction(t) => return Ok(Some(t.txid())),
             }
         }
-        if let Some(d) = self
-            .reader
-            .summary()
-            .damage
-            .iter()
-            .find(|d| !d.tolerated && !matches!(d.kind, DamageKind::StateGap { .. }))
-        {
+        if let Some(d) = self.txns.intolerable() {
             return Err(Error::new(
                 ErrorKind::Damage,
                 format!("log {} is damaged: {}", self.label, d.to_error()),
@@ -446,48 +373,45 @@ impl LogReplayer {
     /// log.
     pub fn apply(&mut self) -> Result<Option<AppliedTx>> {
         self.peek()?;
-        let Some(tx) = self.pending.take() else {
+        if self.pending.take().is_none() {
+            return Ok(None);
+        }
+        let Some(tx) = self.txns.current() else {
             return Ok(None);
         };
-        let (commit, commit_lsn) = tx.commit.unwrap_or((
-            Commit {
-                txid: tx.txid,
-                timestamp_us: tx.begin_us,
-                state_before: None,
-                state_after: None,
-            },
-            tx.lsn,
-        ));
         let mut out = AppliedTx {
-            txid: tx.txid,
-            server_id: tx.server_id,
-            origin: tx.origin.clone(),
-            lsn: tx.lsn,
-            commit_lsn,
-            state_after: commit.state_after,
+            txid: tx.txid(),
+            server_id: tx.begin.server_id,
+            origin: tx.begin.origin.to_string(),
+            lsn: tx.begin_lsn,
+            commit_lsn: tx.commit_lsn,
+            state_after: tx.commit.state_after,
             ..AppliedTx::default()
         };
         match self.kind.unwrap_or(LogKind::Statement) {
-            LogKind::Logical => self.logical(&tx, &mut out)?,
-            _ => self.statement(&tx, &commit, &mut out)?,
+            LogKind::Logical => self.applier.logical(&tx, &mut out)?,
+            _ => self.applier.statement(&tx, &mut out)?,
         }
-        out.digest = self.store.digest();
+        out.digest = self.applier.store.digest();
         Ok(Some(out))
     }
+}
 
-    fn statement(&mut self, tx: &PendingTx, c: &Commit, out: &mut AppliedTx) -> Result<()> {
-        let mut statements = Vec::with_capacity(tx.records.len());
-        for (lsn, body) in &tx.records {
-            let st = Statement::decode(body, 0)
-                .map_err(|e| Error::from(e.context(format!("LSN {lsn}"))))?;
-            statements.push(captured_statement(&st, tx.begin_us));
+impl Applier {
+    fn statement(&mut self, tx: &Transaction<'_>, out: &mut AppliedTx) -> Result<()> {
+        let c = &tx.commit;
+        let mut statements = Vec::with_capacity(tx.records().len());
+        for r in tx.records() {
+            let st = Statement::decode(r.body, 0)
+                .map_err(|e| Error::from(e.context(format!("LSN {}", r.lsn))))?;
+            statements.push(captured_statement(&st, tx.begin.timestamp_us));
         }
         if let [one] = statements.as_mut_slice() {
             one.is_ddl = replog_store::script::is_ddl(&one.sql);
         }
         let captured = CommittedTransaction {
-            txid: tx.txid,
-            timestamp_us: tx.begin_us,
+            txid: tx.txid(),
+            timestamp_us: tx.begin.timestamp_us,
             statements,
             state_before: c.state_before.unwrap_or(0),
             state_after: c.state_after.unwrap_or(0),
@@ -511,14 +435,17 @@ impl LogReplayer {
         Ok(())
     }
 
-    fn logical(&mut self, tx: &PendingTx, out: &mut AppliedTx) -> Result<()> {
-        let has_ddl = tx.records.iter().any(|(_, b)| b.first() == Some(&0x15));
+    fn logical(&mut self, tx: &Transaction<'_>, out: &mut AppliedTx) -> Result<()> {
+        let has_ddl = tx
+            .records()
+            .any(|r| r.body.first() == Some(&replog_logical::rtype::DDL));
         if !has_ddl {
-            self.store.apply_begin(tx.begin_us);
+            self.store.apply_begin(tx.begin.timestamp_us);
         }
         let mut failure = None;
-        'records: for (lsn, body) in &tx.records {
-            let rec = LogicalRecord::decode(body, 0)
+        'records: for r in tx.records() {
+            let lsn = &r.lsn;
+            let rec = LogicalRecord::decode(r.body, 0)
                 .map_err(|e| Error::from(e.context(format!("LSN {lsn}"))))?;
             let decoded = self
                 .rows
@@ -527,7 +454,7 @@ impl LogReplayer {
             match decoded {
                 Decoded::Nothing => {}
                 Decoded::Ddl { database, sql } => {
-                    if let Err(e) = self.store.apply_ddl(database, sql, tx.begin_us) {
+                    if let Err(e) = self.store.apply_ddl(database, sql, tx.begin.timestamp_us) {
                         failure = Some(format!("LSN {lsn}: {e}"));
                         break;
                     }
@@ -581,14 +508,12 @@ impl LogReplayer {
 /// The transactions of a physical WAL with the store digest after each,
 /// after a full redo into the page engine.
 struct PhysicalSteps {
-    reader: LogReader,
+    txns: TxnReader,
     label: String,
     /// Txid → the redone pages' digest, where it differs from the COMMIT's.
     actual: HashMap<u64, u64>,
-    open: Option<(u64, u32, String, u64)>,
     pending: Option<AppliedTx>,
     done: bool,
-    last_txid: Option<u64>,
 }
 
 impl PhysicalSteps {
@@ -601,10 +526,10 @@ impl PhysicalSteps {
     }
 
     fn read_tx(&mut self) -> Result<Option<AppliedTx>> {
-        while let Some(ev) = self.reader.next() {
+        while let Some(ev) = self.txns.next() {
             match ev? {
-                Event::Segment { .. } => {}
-                Event::Damage(d) => {
+                TxnEvent::Segment { .. } => {}
+                TxnEvent::Damage(d) => {
                     if !d.tolerated && !matches!(d.kind, DamageKind::StateGap { .. }) {
                         return Err(Error::new(
                             ErrorKind::Damage,
@@ -612,35 +537,22 @@ impl PhysicalSteps {
                         ));
                     }
                 }
-                Event::Frame(f) => match f.record_type() {
-                    rtype::BEGIN => {
-                        let b = Begin::decode(f.body, f.body_offset())?;
-                        self.open = Some((b.txid, b.server_id, b.origin.to_string(), f.lsn));
-                    }
-                    rtype::COMMIT => {
-                        let c = Commit::decode(f.body, f.body_offset())?;
-                        let Some((txid, server_id, origin, lsn)) = self.open.take() else {
-                            continue;
-                        };
-                        self.last_txid = Some(txid);
-                        // Txid 0 creates the empty store.
-                        if txid == 0 {
-                            continue;
-                        }
-                        let digest = self.actual.get(&txid).copied().or(c.state_after);
-                        return Ok(Some(AppliedTx {
-                            txid,
-                            server_id,
-                            origin,
-                            lsn,
-                            commit_lsn: f.lsn,
-                            digest: digest.unwrap_or(0),
-                            state_after: c.state_after,
-                            ..AppliedTx::default()
-                        }));
-                    }
-                    _ => {}
-                },
+                // Txid 0 creates the empty store.
+                TxnEvent::Transaction(t) if t.txid() == 0 => {}
+                TxnEvent::Transaction(t) => {
+                    let c = &t.commit;
+                    let digest = self.actual.get(&t.txid()).copied().or(c.state_after);
+                    return Ok(Some(AppliedTx {
+                        txid: t.txid(),
+                        server_id: t.begin.server_id,
+                        origin: t.begin.origin.to_string(),
+                        lsn: t.begin_lsn,
+                        commit_lsn: t.commit_lsn,
+                        digest: digest.unwrap_or(0),
+                        state_after: c.state_after,
+                        ..AppliedTx::default()
+                    }));
+                }
             }
         }
         Ok(None)
@@ -959,13 +871,11 @@ fn stepper(label: &str, input: StateInput, policy: RecoveryPolicy) -> Result<(St
         .map(|m| (m.txid, m.actual))
         .collect();
     let steps = PhysicalSteps {
-        reader: LogReader::new(again(&sources), reader_options(policy)),
+        txns: TxnReader::new(LogReader::new(again(&sources), reader_options(policy))),
         label: label.to_string(),
         actual,
-        open: None,
         pending: None,
         done: false,
-        last_txid: None,
     };
     let desc = format!(
         "physical log ({} page records redone, {} COMMIT digest mismatch(es))",
@@ -1091,7 +1001,7 @@ pub fn state_diff(
             }
             Stepper::Physical(p, _) => {
                 side.state_mismatches = p.actual.len() as u64;
-                side.uncommitted = p.reader.summary().uncommitted.as_ref().map(|u| u.txid);
+                side.uncommitted = p.txns.summary().uncommitted.as_ref().map(|u| u.txid);
             }
             Stepper::Store(Some(l)) => side.store_last_txid = l.position.map(|p| p.last_txid),
             Stepper::Store(None) => {}

@@ -35,11 +35,11 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::to_statement::derived_options;
-use replog_core::reader::{Damage, Event, LogReader, ReaderOptions, SegmentInput, UncommittedTail};
-use replog_core::record::rtype;
+use replog_core::reader::{Damage, LogReader, ReaderOptions, SegmentInput, UncommittedTail};
 use replog_core::recovery::RecoveryPolicy;
+use replog_core::txn::{Transaction, TxnEvent, TxnReader};
 use replog_core::writer::{LogWriter, WriterOptions};
-use replog_core::{Begin, Commit, LogKind};
+use replog_core::{Begin, LogKind};
 use replog_logical::LogicalRecord;
 use replog_statement::Statement;
 use replog_store::logwrite::{EncodedTransaction, LogicalEncoder, write_transaction};
@@ -499,7 +499,7 @@ pub fn statement_to_logical<W: Write>(
     base: Option<Base>,
     out: W,
 ) -> Result<(ToLogicalReport, W)> {
-    let mut reader = LogReader::new(
+    let reader = LogReader::new(
         inputs,
         ReaderOptions {
             policy,
@@ -510,12 +510,10 @@ pub fn statement_to_logical<W: Write>(
     let mut exec = Executor::new(base);
     let mut out = Some(out);
     let mut writer: Option<LogWriter<W>> = None;
-    // The open transaction: BEGIN fields and statement records.
-    let mut open: Option<(u64, i64, u32, String, u64)> = None;
-    let mut records: Vec<(u64, u64, Vec<u8>)> = Vec::new();
-    while let Some(ev) = reader.next() {
+    let mut txns = TxnReader::new(reader);
+    while let Some(ev) = txns.next() {
         match ev? {
-            Event::Segment { header, name, .. } => {
+            TxnEvent::Segment { header, name, .. } => {
                 if header.kind != LogKind::Statement {
                     return Err(Error::new(
                         ErrorKind::Mismatch,
@@ -531,7 +529,7 @@ pub fn statement_to_logical<W: Write>(
                     writer = Some(LogWriter::new(o, &opts)?);
                 }
             }
-            Event::Damage(d) => {
+            TxnEvent::Damage(d) => {
                 if !d.tolerated {
                     return Err(Error::new(
                         ErrorKind::Damage,
@@ -540,87 +538,57 @@ pub fn statement_to_logical<W: Write>(
                 }
                 exec.report.damage.push(d.clone());
             }
-            Event::Frame(f) => match f.record_type() {
-                rtype::BEGIN => {
-                    let b = Begin::decode(f.body, f.body_offset())?;
-                    open = Some((
-                        b.txid,
-                        b.timestamp_us,
-                        b.server_id,
-                        b.origin.to_string(),
-                        f.lsn,
-                    ));
-                    records.clear();
+            TxnEvent::Transaction(t) => {
+                let c = &t.commit;
+                let begin_us = t.begin.timestamp_us;
+                let mut list = Vec::with_capacity(t.records().len());
+                for r in t.records() {
+                    let st = Statement::decode(r.body, 0)
+                        .map_err(|e| Error::from(e).at(r.lsn, r.offset))?;
+                    // Without a timestamp the statement runs at the
+                    // BEGIN time (noted below when it reads the time).
+                    let cs = captured_statement(&st, begin_us);
+                    list.push((cs, st.context.timestamp_us.is_none()));
                 }
-                rtype::COMMIT => {
-                    let c = Commit::decode(f.body, f.body_offset())?;
-                    let Some((txid, begin_us, server_id, origin, _)) = open.take() else {
-                        continue;
-                    };
-                    let mut list = Vec::with_capacity(records.len());
-                    for (lsn, offset, body) in &records {
-                        let st = Statement::decode(body, 0)
-                            .map_err(|e| Error::from(e).at(*lsn, *offset))?;
-                        // Without a timestamp the statement runs at the
-                        // BEGIN time (noted below when it reads the time).
-                        let cs = captured_statement(&st, begin_us);
-                        list.push((cs, st.context.timestamp_us.is_none()));
-                    }
-                    let meta = TxMeta {
-                        begin: Begin {
-                            txid,
-                            timestamp_us: begin_us,
-                            server_id,
-                            origin: &origin,
-                        },
-                        commit_us: c.timestamp_us,
-                        expected: c.state_before.zip(c.state_after),
-                        commit_lsn: f.lsn,
-                        position: format!("LSN {}", records.first().map_or(f.lsn, |r| r.0)),
-                    };
-                    let missing_time: Vec<bool> = list.iter().map(|(_, m)| *m).collect();
-                    let mut statements: Vec<CapturedStatement> =
-                        list.into_iter().map(|(cs, _)| cs).collect();
-                    if let [one] = statements.as_mut_slice() {
-                        one.is_ddl = replog_store::script::is_ddl(&one.sql);
-                    }
-                    let steps = if statements.is_empty() {
-                        Vec::new()
-                    } else {
-                        vec![Step::Statements(statements)]
-                    };
-                    let before_notes = exec.report.dependent_total;
-                    let Some(enc) = exec
-                        .transaction(&meta, steps)
-                        .map_err(|e| e.at(f.lsn, f.offset))?
-                    else {
-                        continue;
-                    };
-                    if missing_time.iter().any(|m| *m) {
-                        exec.note_missing_time(&meta, &records, &missing_time, before_notes);
-                    }
-                    let Some(w) = writer.as_mut() else {
-                        return Err(Error::new(ErrorKind::Damage, "a frame before any segment"));
-                    };
-                    write_transaction(w, &enc)?;
+                let meta = TxMeta {
+                    begin: t.begin,
+                    commit_us: c.timestamp_us,
+                    expected: c.state_before.zip(c.state_after),
+                    commit_lsn: t.commit_lsn,
+                    position: format!("LSN {}", t.record(0).map_or(t.commit_lsn, |r| r.lsn)),
+                };
+                let missing_time: Vec<bool> = list.iter().map(|(_, m)| *m).collect();
+                let mut statements: Vec<CapturedStatement> =
+                    list.into_iter().map(|(cs, _)| cs).collect();
+                if let [one] = statements.as_mut_slice() {
+                    one.is_ddl = replog_store::script::is_ddl(&one.sql);
                 }
-                _ => {
-                    if open.is_some() {
-                        records.push((f.lsn, f.offset, f.body.to_vec()));
-                    }
+                let steps = if statements.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![Step::Statements(statements)]
+                };
+                let before_notes = exec.report.dependent_total;
+                let Some(enc) = exec
+                    .transaction(&meta, steps)
+                    .map_err(|e| e.at(t.commit_lsn, t.commit_offset))?
+                else {
+                    continue;
+                };
+                if missing_time.iter().any(|m| *m) {
+                    exec.note_missing_time(&meta, &t, &missing_time, before_notes);
                 }
-            },
+                let Some(w) = writer.as_mut() else {
+                    return Err(Error::new(ErrorKind::Damage, "a frame before any segment"));
+                };
+                write_transaction(w, &enc)?;
+            }
         }
     }
-    let summary = reader.into_summary();
-    if !summary.acceptable() {
-        let d = summary.damage.iter().find(|d| !d.tolerated);
+    if let Some(d) = txns.intolerable() {
         return Err(Error::new(
             ErrorKind::Damage,
-            format!(
-                "input is damaged; conversion stopped: {}",
-                d.map(|d| d.to_error().to_string()).unwrap_or_default()
-            ),
+            format!("input is damaged; conversion stopped: {}", d.to_error()),
         ));
     }
     let Some(w) = writer else {
@@ -629,7 +597,7 @@ pub fn statement_to_logical<W: Write>(
             "the input holds no valid segment",
         ));
     };
-    exec.report.uncommitted = summary.uncommitted;
+    exec.report.uncommitted = txns.summary().uncommitted.clone();
     Ok((exec.report, w.finish()?))
 }
 
@@ -639,13 +607,14 @@ impl Executor {
     fn note_missing_time(
         &mut self,
         meta: &TxMeta<'_>,
-        records: &[(u64, u64, Vec<u8>)],
+        tx: &Transaction<'_>,
         missing: &[bool],
         from: u64,
     ) {
         const WHY: &str = "statement time from the transaction's BEGIN (no timestamp in the log)";
-        for ((lsn, _, body), miss) in records.iter().zip(missing) {
-            let Ok(st) = Statement::decode(body, 0) else {
+        for (r, miss) in tx.records().zip(missing) {
+            let lsn = r.lsn;
+            let Ok(st) = Statement::decode(r.body, 0) else {
                 continue;
             };
             if !*miss || !reads_statement_time(st.sql) {

@@ -18,9 +18,9 @@
 
 use crate::catalog::{Catalog, Rel};
 use crate::error::{Error, ErrorKind, Result};
-use replog_core::reader::{Damage, Event, LogReader, ReaderOptions, SegmentInput, UncommittedTail};
-use replog_core::record::rtype;
+use replog_core::reader::{Damage, LogReader, ReaderOptions, SegmentInput, UncommittedTail};
 use replog_core::recovery::RecoveryPolicy;
+use replog_core::txn::{TxnEvent, TxnReader};
 use replog_core::writer::{LogWriter, WriterOptions};
 use replog_core::{Begin, Commit, LogKind, SegmentHeader, Value};
 use replog_logical::{ColumnValue, ImageKind, LogicalRecord, Tuple};
@@ -109,7 +109,7 @@ struct Span {
 
 /// One converted transaction, handed to a [`StatementSink`] at its COMMIT.
 #[derive(Debug, Default)]
-pub struct PendingTx {
+pub struct StatementTx {
     /// Transaction id.
     pub txid: u64,
     /// BEGIN timestamp, µs since the epoch.
@@ -122,9 +122,9 @@ pub struct PendingTx {
     spans: Vec<Span>,
 }
 
-/// One statement of a [`PendingTx`].
+/// One statement of a [`StatementTx`].
 #[derive(Debug, Clone, Copy)]
-pub struct PendingStatement<'a> {
+pub struct TxStatement<'a> {
     /// The SQL, without a trailing `;`.
     pub sql: &'a str,
     /// The database the statement must run in (DDL), if any.
@@ -133,7 +133,7 @@ pub struct PendingStatement<'a> {
     pub utc: bool,
 }
 
-impl PendingTx {
+impl StatementTx {
     fn reset(&mut self, b: &Begin<'_>) {
         self.txid = b.txid;
         self.timestamp_us = b.timestamp_us;
@@ -145,8 +145,8 @@ impl PendingTx {
     }
 
     /// The statements in order.
-    pub fn statements(&self) -> impl Iterator<Item = PendingStatement<'_>> {
-        self.spans.iter().map(|s| PendingStatement {
+    pub fn statements(&self) -> impl Iterator<Item = TxStatement<'_>> {
+        self.spans.iter().map(|s| TxStatement {
             sql: &self.arena[s.sql.clone()],
             database: s.db.clone().map(|r| &self.arena[r]),
             utc: s.utc,
@@ -186,7 +186,7 @@ pub trait StatementSink {
     /// The first segment header of the input was read.
     fn start(&mut self, input: &SegmentHeader) -> Result<()>;
     /// A committed transaction.
-    fn transaction(&mut self, tx: &PendingTx, commit: &Commit) -> Result<()>;
+    fn transaction(&mut self, tx: &StatementTx, commit: &Commit) -> Result<()>;
     /// The input ended; flush everything.
     fn finish(&mut self) -> Result<()>;
 }
@@ -243,7 +243,7 @@ impl<W: Write> StatementSink for NativeStatementSink<W> {
         Ok(())
     }
 
-    fn transaction(&mut self, tx: &PendingTx, commit: &Commit) -> Result<()> {
+    fn transaction(&mut self, tx: &StatementTx, commit: &Commit) -> Result<()> {
         let Some(w) = self.writer.as_mut() else {
             return Err(Error::new(ErrorKind::Io, "statement sink not started"));
         };
@@ -311,7 +311,7 @@ impl<W: Write> StatementSink for SqlTextSink<W> {
             .map_err(io)
     }
 
-    fn transaction(&mut self, tx: &PendingTx, commit: &Commit) -> Result<()> {
+    fn transaction(&mut self, tx: &StatementTx, commit: &Commit) -> Result<()> {
         let mut when = String::new();
         let _ = replog_core::value::format_timestamp(tx.timestamp_us, &mut when);
         let mut head = format!(
@@ -355,7 +355,7 @@ pub fn logical_to_statement(
     opts: &ToStatementOptions,
     sink: &mut dyn StatementSink,
 ) -> Result<ConvertReport> {
-    let mut reader = LogReader::new(
+    let reader = LogReader::new(
         inputs,
         ReaderOptions {
             policy: opts.policy,
@@ -368,12 +368,12 @@ pub fn logical_to_statement(
         catalog: Catalog::default(),
         report: ConvertReport::default(),
     };
-    let mut tx = PendingTx::default();
-    let mut open = false;
+    let mut tx = StatementTx::default();
     let mut started = false;
-    while let Some(ev) = reader.next() {
+    let mut txns = TxnReader::new(reader);
+    while let Some(ev) = txns.next() {
         match ev? {
-            Event::Segment { header, name, .. } => {
+            TxnEvent::Segment { header, name, .. } => {
                 if header.kind != LogKind::Logical {
                     return Err(Error::new(
                         ErrorKind::Mismatch,
@@ -385,7 +385,7 @@ pub fn logical_to_statement(
                     started = true;
                 }
             }
-            Event::Damage(d) => {
+            TxnEvent::Damage(d) => {
                 if !d.tolerated {
                     let e = d.to_error();
                     return Err(Error::new(
@@ -395,43 +395,27 @@ pub fn logical_to_statement(
                 }
                 conv.report.damage.push(d.clone());
             }
-            Event::Frame(f) => {
-                conv.report.input_bytes += f.disk_len();
-                match f.record_type() {
-                    rtype::BEGIN => {
-                        tx.reset(&Begin::decode(f.body, f.body_offset())?);
-                        open = true;
-                    }
-                    rtype::COMMIT => {
-                        let c = Commit::decode(f.body, f.body_offset())?;
-                        if open {
-                            sink.transaction(&tx, &c)?;
-                            conv.report.transactions += 1;
-                            conv.report.statements += tx.spans.len() as u64;
-                            if c.state_after.is_some() {
-                                conv.report.final_state = c.state_after;
-                            }
-                        }
-                        open = false;
-                    }
-                    _ => {
-                        let rec = LogicalRecord::decode(f.body, f.body_offset())
-                            .map_err(|e| Error::from(e).prefixed(f.lsn))?;
-                        conv.record(&rec, f.body, f.lsn, f.offset, &mut tx)?;
-                    }
+            TxnEvent::Transaction(t) => {
+                tx.reset(&t.begin);
+                for r in t.records() {
+                    let rec = LogicalRecord::decode(r.body, r.body_offset())
+                        .map_err(|e| Error::from(e).prefixed(r.lsn))?;
+                    conv.record(&rec, r.body, r.lsn, r.offset, &mut tx)?;
+                }
+                let c = &t.commit;
+                sink.transaction(&tx, c)?;
+                conv.report.transactions += 1;
+                conv.report.statements += tx.spans.len() as u64;
+                if c.state_after.is_some() {
+                    conv.report.final_state = c.state_after;
                 }
             }
         }
     }
-    let summary = reader.into_summary();
-    if !summary.acceptable() {
-        let d = summary.damage.iter().find(|d| !d.tolerated);
+    if let Some(d) = txns.intolerable() {
         return Err(Error::new(
             ErrorKind::Damage,
-            format!(
-                "input is damaged; conversion stopped: {}",
-                d.map(|d| d.to_error().to_string()).unwrap_or_default()
-            ),
+            format!("input is damaged; conversion stopped: {}", d.to_error()),
         ));
     }
     if !started {
@@ -440,7 +424,9 @@ pub fn logical_to_statement(
             "the input holds no valid segment",
         ));
     }
-    conv.report.uncommitted = summary.uncommitted;
+    let summary = txns.summary();
+    conv.report.input_bytes = summary.frame_bytes;
+    conv.report.uncommitted = summary.uncommitted.clone();
     sink.finish()?;
     Ok(conv.report)
 }
@@ -487,7 +473,7 @@ impl Converter {
         body: &[u8],
         lsn: u64,
         offset: u64,
-        tx: &mut PendingTx,
+        tx: &mut StatementTx,
     ) -> Result<()> {
         let txid = tx.txid;
         match rec {

@@ -62,6 +62,7 @@ use crate::frame::Frame;
 use crate::reader::{Damage, DamageKind, Event, LogReader, Summary};
 use crate::record::{Begin, Commit, LogKind, rtype};
 use crate::segment::SegmentHeader;
+use std::borrow::BorrowMut;
 use std::ops::Range;
 
 /// One record of a transaction.
@@ -188,8 +189,10 @@ struct Open {
 }
 
 /// Assembles the committed transactions of a log (see the module docs).
-pub struct TxnReader {
-    reader: LogReader,
+/// It owns its [`LogReader`], or borrows one (`TxnReader<&mut LogReader>`)
+/// when the caller keeps the reader.
+pub struct TxnReader<R: BorrowMut<LogReader> = LogReader> {
+    reader: R,
     arena: Vec<u8>,
     records: Vec<RecordAt>,
     open: Option<Open>,
@@ -202,20 +205,38 @@ pub struct TxnReader {
     segment: usize,
     kind: Option<LogKind>,
     ended: bool,
+    /// The transaction handed over last, while it is in the arena.
+    current: Option<Current>,
 }
 
-impl std::fmt::Debug for TxnReader {
+#[derive(Clone, Copy)]
+struct Current {
+    txid: u64,
+    timestamp_us: i64,
+    server_id: u32,
+    origin_len: usize,
+    begin_lsn: u64,
+    begin_offset: u64,
+    commit: Commit,
+    commit_lsn: u64,
+    commit_offset: u64,
+    end_lsn: u64,
+    segment: usize,
+    gap: Option<StateGap>,
+}
+
+impl<R: BorrowMut<LogReader>> std::fmt::Debug for TxnReader<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TxnReader")
-            .field("reader", &self.reader)
+            .field("reader", self.reader.borrow())
             .field("arena", &self.arena.len())
             .finish()
     }
 }
 
-impl TxnReader {
+impl<R: BorrowMut<LogReader>> TxnReader<R> {
     /// Transactions of the log `reader` scans.
-    pub fn new(reader: LogReader) -> TxnReader {
+    pub fn new(reader: R) -> TxnReader<R> {
         TxnReader {
             reader,
             arena: Vec::new(),
@@ -227,28 +248,60 @@ impl TxnReader {
             segment: 0,
             kind: None,
             ended: false,
+            current: None,
+        }
+    }
+
+    /// The transaction the last call to [`TxnReader::next`] handed over,
+    /// again (until `next` is called): for consumers that read a
+    /// transaction ahead and apply it later (`diff --state` steps two logs).
+    pub fn current(&self) -> Option<Transaction<'_>> {
+        let c = self.current?;
+        Some(self.transaction(c))
+    }
+
+    fn transaction(&self, c: Current) -> Transaction<'_> {
+        let origin =
+            std::str::from_utf8(self.arena.get(..c.origin_len).unwrap_or(&[])).unwrap_or("");
+        Transaction {
+            begin: Begin {
+                txid: c.txid,
+                timestamp_us: c.timestamp_us,
+                server_id: c.server_id,
+                origin,
+            },
+            begin_lsn: c.begin_lsn,
+            begin_offset: c.begin_offset,
+            commit: c.commit,
+            commit_lsn: c.commit_lsn,
+            commit_offset: c.commit_offset,
+            end_lsn: c.end_lsn,
+            segment: c.segment,
+            gap: c.gap,
+            arena: &self.arena,
+            records: &self.records,
         }
     }
 
     /// The kind of the log, once its first segment header was read.
     pub fn kind(&self) -> Option<LogKind> {
-        self.kind.or_else(|| self.reader.kind())
+        self.kind.or_else(|| self.reader.borrow().kind())
     }
 
     /// The frame reader underneath.
     pub fn reader(&self) -> &LogReader {
-        &self.reader
+        self.reader.borrow()
     }
 
     /// What the scan found so far (complete once [`TxnReader::next`]
     /// returned `None`): frames, commits, damage, the uncommitted tail.
     pub fn summary(&self) -> &Summary {
-        self.reader.summary()
+        self.reader.borrow().summary()
     }
 
-    /// Gives up the reader, returning the summary.
-    pub fn into_summary(self) -> Summary {
-        self.reader.into_summary()
+    /// Gives up the assembler, returning the reader.
+    pub fn into_reader(self) -> R {
+        self.reader
     }
 
     /// Whether the log was read to its end (`next` returned `None`), as
@@ -270,6 +323,7 @@ impl TxnReader {
         let handed_over =
             |d: &Damage| self.gaps_delivered > 0 && matches!(d.kind, DamageKind::StateGap { .. });
         self.reader
+            .borrow()
             .summary()
             .damage
             .iter()
@@ -279,6 +333,7 @@ impl TxnReader {
     /// The next event, or `None` at the end of the log.
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Option<Result<TxnEvent<'_>>> {
+        self.current = None;
         if let Some((commit, lsn, offset, end_lsn, gap)) = self.gap.take() {
             self.gaps_delivered += 1;
             return Some(Ok(self.committed(commit, lsn, offset, end_lsn, Some(gap))));
@@ -287,7 +342,7 @@ impl TxnReader {
             // Frames are taken into the arena while the reader is borrowed;
             // segment and damage events are returned by borrowing the
             // reader again afterwards.
-            let step = match self.reader.next() {
+            let step = match self.reader.borrow_mut().next() {
                 None => {
                     self.ended = true;
                     return None;
@@ -340,8 +395,9 @@ impl TxnReader {
             return match step {
                 Step::Segment => {
                     let index = self.segment;
-                    let header = self.reader.header()?;
-                    let name = self.reader.segment_name(index).unwrap_or("");
+                    let reader: &LogReader = self.reader.borrow();
+                    let header = reader.header()?;
+                    let name = reader.segment_name(index).unwrap_or("");
                     Some(Ok(TxnEvent::Segment {
                         index,
                         name,
@@ -353,7 +409,10 @@ impl TxnReader {
                         self.gaps += 1;
                     }
                     match gap {
-                        Some(gap) if self.open.is_some() && self.reader.gap_commit().is_some() => {
+                        Some(gap)
+                            if self.open.is_some()
+                                && self.reader.borrow().gap_commit().is_some() =>
+                        {
                             if let Err(e) = self.take_gap_commit(gap) {
                                 return Some(Err(e));
                             }
@@ -361,7 +420,10 @@ impl TxnReader {
                         // Whatever was open is cut by the damage.
                         _ => self.open = None,
                     }
-                    self.reader.last_damage().map(|d| Ok(TxnEvent::Damage(d)))
+                    self.reader
+                        .borrow()
+                        .last_damage()
+                        .map(|d| Ok(TxnEvent::Damage(d)))
                 }
                 Step::Commit(c, lsn, offset, end) => {
                     Some(Ok(self.committed(c, lsn, offset, end, None)))
@@ -371,7 +433,7 @@ impl TxnReader {
     }
 
     fn take_gap_commit(&mut self, gap: StateGap) -> Result<()> {
-        if let Some(f) = self.reader.gap_commit() {
+        if let Some(f) = self.reader.borrow().gap_commit() {
             let c = Commit::decode(f.body, f.body_offset())?;
             self.gap = Some((c, f.lsn, f.offset, f.lsn + f.disk_len(), gap));
         }
@@ -394,14 +456,11 @@ impl TxnReader {
             lsn,
             offset,
         });
-        let origin = std::str::from_utf8(self.arena.get(open.origin).unwrap_or(&[])).unwrap_or("");
-        TxnEvent::Transaction(Transaction {
-            begin: Begin {
-                txid: open.txid,
-                timestamp_us: open.timestamp_us,
-                server_id: open.server_id,
-                origin,
-            },
+        let c = Current {
+            txid: open.txid,
+            timestamp_us: open.timestamp_us,
+            server_id: open.server_id,
+            origin_len: open.origin.len(),
             begin_lsn: open.lsn,
             begin_offset: open.offset,
             commit,
@@ -410,9 +469,9 @@ impl TxnReader {
             end_lsn,
             segment: self.segment,
             gap,
-            arena: &self.arena,
-            records: &self.records,
-        })
+        };
+        self.current = Some(c);
+        TxnEvent::Transaction(self.transaction(c))
     }
 }
 
@@ -470,8 +529,8 @@ pub trait Consume {
 
 /// Feeds every event of `txns` to `consumer`, until the log ends or the
 /// consumer stops. Returns whether the log was read to its end.
-pub fn drive<C: Consume + ?Sized>(
-    txns: &mut TxnReader,
+pub fn drive<R: BorrowMut<LogReader>, C: Consume + ?Sized>(
+    txns: &mut TxnReader<R>,
     consumer: &mut C,
 ) -> std::result::Result<bool, C::Error> {
     while let Some(ev) = txns.next() {

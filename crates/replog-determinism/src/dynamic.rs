@@ -22,8 +22,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use replog_core::reader::{Event as LogEvent, LogReader, ReaderOptions};
+use replog_core::reader::{LogReader, ReaderOptions};
 use replog_core::record::{Record, decode_record};
+use replog_core::txn::{TxnEvent, TxnReader};
 use replog_logical::LogicalRecord;
 use replog_statement::StatementFormat;
 use replog_store::dump::format_value;
@@ -313,53 +314,56 @@ fn produce_native(
     align: &mut Numbering,
     emit: &mut dyn FnMut(Tx) -> bool,
 ) -> Result<(), Error> {
-    let mut reader = LogReader::open(paths, ReaderOptions::default())?;
-    let mut cur: Option<(u64, i64, Vec<CapturedStatement>, Vec<StmtMeta>)> = None;
-    while let Some(ev) = reader.next() {
-        let LogEvent::Frame(f) = ev? else { continue };
-        match decode_record::<StatementFormat>(f.body, f.body_offset())? {
-            Record::Begin(b) => cur = Some((b.txid, b.timestamp_us, Vec::new(), Vec::new())),
-            Record::Data(st) => {
-                if let Some((_, begin_us, list, metas)) = cur.as_mut() {
-                    list.push(captured_statement(&st, *begin_us));
-                    metas.push(StmtMeta {
-                        position: Position::Lsn { lsn: f.lsn },
-                        ordinal: align.next(st.sql),
-                    });
-                }
-            }
-            Record::Commit(c) => {
-                let Some((txid, begin_us, mut list, metas)) = cur.take() else {
-                    continue;
-                };
-                if list.is_empty() {
-                    continue;
-                }
-                if let [one] = list.as_mut_slice() {
-                    one.is_ddl = replog_store::script::is_ddl(&one.sql);
-                }
-                let position = metas[0].position.clone();
-                let tx = Tx {
-                    label: txid.to_string(),
-                    begin_us,
-                    position,
-                    steps: vec![Step::Statements(
-                        CommittedTransaction {
-                            txid,
-                            timestamp_us: begin_us,
-                            statements: list,
-                            state_before: c.state_before.unwrap_or(0),
-                            state_after: c.state_after.unwrap_or(0),
-                        },
-                        metas,
-                    )],
-                    expected: c.state_before.zip(c.state_after),
-                };
-                if !emit(tx) {
-                    return Ok(());
-                }
-            }
+    let mut txns = TxnReader::new(LogReader::open(paths, ReaderOptions::default())?);
+    while let Some(ev) = txns.next() {
+        let TxnEvent::Transaction(t) = ev? else {
+            continue;
+        };
+        let begin_us = t.begin.timestamp_us;
+        let mut list = Vec::with_capacity(t.records().len());
+        let mut metas = Vec::with_capacity(t.records().len());
+        for r in t.records() {
+            let Record::Data(st) = decode_record::<StatementFormat>(r.body, r.body_offset())?
+            else {
+                continue;
+            };
+            list.push(captured_statement(&st, begin_us));
+            metas.push(StmtMeta {
+                position: Position::Lsn { lsn: r.lsn },
+                ordinal: align.next(st.sql),
+            });
         }
+        if list.is_empty() {
+            continue;
+        }
+        if let [one] = list.as_mut_slice() {
+            one.is_ddl = replog_store::script::is_ddl(&one.sql);
+        }
+        let c = &t.commit;
+        let position = metas[0].position.clone();
+        let tx = Tx {
+            label: t.txid().to_string(),
+            begin_us,
+            position,
+            steps: vec![Step::Statements(
+                CommittedTransaction {
+                    txid: t.txid(),
+                    timestamp_us: begin_us,
+                    statements: list,
+                    state_before: c.state_before.unwrap_or(0),
+                    state_after: c.state_after.unwrap_or(0),
+                },
+                metas,
+            )],
+            expected: c.state_before.zip(c.state_after),
+        };
+        if !emit(tx) {
+            return Ok(());
+        }
+    }
+    // Damage is not the end of the log.
+    if let Some(d) = txns.intolerable() {
+        return Err(d.to_error().into());
     }
     Ok(())
 }

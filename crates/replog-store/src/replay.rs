@@ -17,9 +17,9 @@ use crate::snapshot::Position;
 use crate::storage::Storage;
 use crate::types::{Datum, Row, TableDef};
 use crate::{Store, script};
-use replog_core::reader::{Damage, Event, LogReader, UncommittedTail};
-use replog_core::record::rtype;
-use replog_core::{Begin, Commit, LogKind, Value};
+use replog_core::reader::{Damage, LogReader, UncommittedTail};
+use replog_core::txn::{Consume, Flow, Transaction, TxnReader, drive};
+use replog_core::{Commit, LogKind, SegmentHeader, Value};
 use replog_logical::{ColumnValue, LogicalRecord, Tuple};
 use replog_statement::Statement;
 use std::collections::HashMap;
@@ -169,12 +169,6 @@ impl ReplayReport {
 /// log, a malformed record).
 pub type Error = replog_core::Error;
 
-struct TxBuf {
-    txid: u64,
-    begin_us: i64,
-    records: Vec<(u64, Vec<u8>)>,
-}
-
 #[derive(Debug, Clone)]
 struct Rel {
     database: String,
@@ -206,64 +200,49 @@ pub fn replay<S: Storage, E: Environment>(
         },
         start,
     };
-    let mut cur: Option<TxBuf> = None;
-    let mut read_to_end = true;
-    while let Some(ev) = reader.next() {
-        match ev? {
-            Event::Segment { header, name, .. } => {
-                if header.kind == LogKind::Physical {
-                    return Err(Error::malformed(
-                        0,
-                        format!("{name}: physical replay needs the page engine (not yet)"),
-                    ));
-                }
-                match r.report.kind {
-                    None => {
-                        r.report.kind = Some(header.kind);
-                        r.report.log_id = header.log_id;
-                    }
-                    Some(k) if k != header.kind => {
-                        return Err(Error::malformed(
-                            0,
-                            format!("{name}: a {} segment in a {k} log", header.kind),
-                        ));
-                    }
-                    Some(_) => {}
-                }
-            }
-            Event::Damage(_) => {}
-            Event::Frame(f) => match f.record_type() {
-                rtype::BEGIN => {
-                    let b = Begin::decode(f.body, f.body_offset())?;
-                    cur = Some(TxBuf {
-                        txid: b.txid,
-                        begin_us: b.timestamp_us,
-                        records: Vec::new(),
-                    });
-                }
-                rtype::COMMIT => {
-                    let c = Commit::decode(f.body, f.body_offset())?;
-                    let Some(tx) = cur.take() else { continue };
-                    let end = f.lsn + f.disk_len();
-                    if r.transaction(tx, &c, f.lsn, end)? {
-                        read_to_end = false;
-                        break;
-                    }
-                }
-                _ => {
-                    if let Some(tx) = cur.as_mut() {
-                        tx.records.push((f.lsn, f.body.to_vec()));
-                    }
-                }
-            },
-        }
-    }
-    let summary = reader.summary();
+    let mut txns = TxnReader::new(reader);
+    let read_to_end = drive(&mut txns, &mut r)?;
+    let summary = txns.summary();
     r.report.damage = summary.damage.clone();
     if read_to_end {
         r.report.uncommitted = summary.uncommitted.clone();
     }
     Ok(r.report)
+}
+
+impl<S: Storage, E: Environment> Consume for Replayer<'_, S, E> {
+    type Error = Error;
+
+    fn segment(&mut self, _index: usize, name: &str, header: &SegmentHeader) -> Result<(), Error> {
+        if header.kind == LogKind::Physical {
+            return Err(Error::malformed(
+                0,
+                format!("{name}: physical replay needs the page engine (not yet)"),
+            ));
+        }
+        match self.report.kind {
+            None => {
+                self.report.kind = Some(header.kind);
+                self.report.log_id = header.log_id;
+            }
+            Some(k) if k != header.kind => {
+                return Err(Error::malformed(
+                    0,
+                    format!("{name}: a {} segment in a {k} log", header.kind),
+                ));
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    }
+
+    fn transaction(&mut self, tx: &Transaction<'_>) -> Result<Flow, Error> {
+        Ok(if self.transaction(tx)? {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        })
+    }
 }
 
 struct Replayer<'s, S: Storage, E: Environment> {
@@ -302,20 +281,21 @@ fn full(cols: Vec<Option<Value<'static>>>, fill: Option<&Row>, lsn: u64) -> Resu
 
 impl<S: Storage, E: Environment> Replayer<'_, S, E> {
     /// Handles one committed transaction; true to stop reading.
-    fn transaction(&mut self, tx: TxBuf, c: &Commit, lsn: u64, end: u64) -> Result<bool, Error> {
+    fn transaction(&mut self, tx: &Transaction<'_>) -> Result<bool, Error> {
+        let (c, lsn, end) = (&tx.commit, tx.commit_lsn, tx.end_lsn);
         let kind = self.report.kind.unwrap_or(LogKind::Statement);
         // Already in the store?
         let same_log = self.start.kind == Some(kind) && self.start.log_id == self.report.log_id;
         if (same_log && lsn < self.start.applied_lsn)
-            || (!same_log && self.start.last_txid > 0 && tx.txid <= self.start.last_txid)
+            || (!same_log && self.start.last_txid > 0 && tx.txid() <= self.start.last_txid)
         {
             self.report.already_applied += 1;
             if kind == LogKind::Logical {
                 // Later transactions may use relations announced here.
-                for (rlsn, body) in &tx.records {
-                    if body.first() == Some(&0x10) {
-                        let rec = LogicalRecord::decode(body, 0)
-                            .map_err(|e| e.context(format!("LSN {rlsn}")))?;
+                for r in tx.records() {
+                    if r.body.first() == Some(&replog_logical::rtype::RELATION) {
+                        let rec = LogicalRecord::decode(r.body, 0)
+                            .map_err(|e| e.context(format!("LSN {}", r.lsn)))?;
                         if let LogicalRecord::Relation(rel) = rec {
                             self.rows.relation(&rel);
                         }
@@ -326,7 +306,7 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
         }
         match self.opts.until {
             Some(Until::Lsn(n)) if lsn >= n => return self.stop(Stop::Until),
-            Some(Until::Txid(n)) if tx.txid > n => return self.stop(Stop::Until),
+            Some(Until::Txid(n)) if tx.txid() > n => return self.stop(Stop::Until),
             Some(Until::Time(t)) if c.timestamp_us >= t => return self.stop(Stop::Until),
             _ => {}
         }
@@ -337,11 +317,11 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
                 && sb != before
             {
                 self.report.failures.push(Failure {
-                    txid: tx.txid,
+                    txid: tx.txid(),
                     lsn,
                     message: format!(
                         "the log does not continue from the store's state: transaction {} starts from digest {sb:016x}, the store is at {before:016x}",
-                        tx.txid
+                        tx.txid()
                     ),
                 });
                 self.in_sync = false;
@@ -356,10 +336,10 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
             kind: Some(kind),
             log_id: self.report.log_id,
             applied_lsn: end,
-            last_txid: tx.txid,
+            last_txid: tx.txid(),
             digest: 0,
         });
-        let txid = tx.txid;
+        let txid = tx.txid();
         let ok = match kind {
             LogKind::Logical => self.logical(tx)?,
             _ => self.statement(tx, c, lsn)?,
@@ -415,19 +395,21 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
     }
 
     /// Replays a statement transaction; false when it was not applied.
-    fn statement(&mut self, tx: TxBuf, c: &Commit, lsn: u64) -> Result<bool, Error> {
-        let mut statements = Vec::with_capacity(tx.records.len());
-        for (rlsn, body) in &tx.records {
-            let st = Statement::decode(body, 0).map_err(|e| e.context(format!("LSN {rlsn}")))?;
-            statements.push(captured_statement(&st, tx.begin_us));
+    fn statement(&mut self, tx: &Transaction<'_>, c: &Commit, lsn: u64) -> Result<bool, Error> {
+        let begin_us = tx.begin.timestamp_us;
+        let mut statements = Vec::with_capacity(tx.records().len());
+        for r in tx.records() {
+            let st =
+                Statement::decode(r.body, 0).map_err(|e| e.context(format!("LSN {}", r.lsn)))?;
+            statements.push(captured_statement(&st, begin_us));
         }
         if let [one] = statements.as_mut_slice() {
             one.is_ddl = script::is_ddl(&one.sql);
         }
         let n = statements.len() as u64;
         let captured = CommittedTransaction {
-            txid: tx.txid,
-            timestamp_us: tx.begin_us,
+            txid: tx.txid(),
+            timestamp_us: begin_us,
             statements,
             state_before: c.state_before.unwrap_or(0),
             state_after: c.state_after.unwrap_or(0),
@@ -439,7 +421,7 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
             }
             Err(e) => {
                 let f = Failure {
-                    txid: tx.txid,
+                    txid: tx.txid(),
                     lsn,
                     message: e.to_string(),
                 };
@@ -457,24 +439,28 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
     }
 
     /// Applies a logical transaction; false when it was rolled back.
-    fn logical(&mut self, tx: TxBuf) -> Result<bool, Error> {
-        let has_ddl = tx.records.iter().any(|(_, b)| b.first() == Some(&0x15));
+    fn logical(&mut self, tx: &Transaction<'_>) -> Result<bool, Error> {
+        let (txid, begin_us) = (tx.txid(), tx.begin.timestamp_us);
+        let has_ddl = tx
+            .records()
+            .any(|r| r.body.first() == Some(&replog_logical::rtype::DDL));
         if !has_ddl {
-            self.store.apply_begin(tx.begin_us);
+            self.store.apply_begin(begin_us);
         }
-        for (lsn, body) in &tx.records {
+        for r in tx.records() {
+            let lsn = &r.lsn;
             let rec =
-                LogicalRecord::decode(body, 0).map_err(|e| e.context(format!("LSN {lsn}")))?;
+                LogicalRecord::decode(r.body, 0).map_err(|e| e.context(format!("LSN {lsn}")))?;
             let change = match self.rows.decode(&*self.store, rec, *lsn)? {
                 Decoded::Nothing => continue,
                 Decoded::Ddl { database, sql } => {
-                    if let Err(e) = self.store.apply_ddl(database, sql, tx.begin_us) {
-                        return self.fail(tx.txid, *lsn, e.to_string(), false);
+                    if let Err(e) = self.store.apply_ddl(database, sql, begin_us) {
+                        return self.fail(txid, *lsn, e.to_string(), false);
                     }
                     self.report.changes += 1;
                     continue;
                 }
-                Decoded::Mismatch(m) => return self.fail(tx.txid, *lsn, m, !has_ddl),
+                Decoded::Mismatch(m) => return self.fail(txid, *lsn, m, !has_ddl),
                 Decoded::Changes(c) => c,
             };
             for ch in &change {
@@ -483,7 +469,7 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
                     Ok(Some(conflict)) => {
                         let abort = conflict.resolution == Resolution::Aborted;
                         self.report.conflicts.push(ConflictAt {
-                            txid: tx.txid,
+                            txid,
                             lsn: *lsn,
                             conflict,
                         });
@@ -496,13 +482,13 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
                         }
                         self.report.changes += 1;
                     }
-                    Err(e) => return self.fail(tx.txid, *lsn, e.to_string(), !has_ddl),
+                    Err(e) => return self.fail(txid, *lsn, e.to_string(), !has_ddl),
                 }
             }
         }
         if !has_ddl && let Err(e) = self.store.apply_end(true) {
-            let lsn = tx.records.last().map_or(0, |(l, _)| *l);
-            return self.fail(tx.txid, lsn, e.to_string(), false);
+            let lsn = tx.records().last().map_or(0, |r| r.lsn);
+            return self.fail(txid, lsn, e.to_string(), false);
         }
         Ok(true)
     }
