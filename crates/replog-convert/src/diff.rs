@@ -190,16 +190,11 @@ impl Side {
     fn next(&mut self, tx: &mut Tx) -> Result<bool> {
         while let Some(ev) = self.txns.next() {
             match ev? {
-                TxnEvent::Segment { header, name, .. } => match self.kind {
-                    None => self.kind = Some(header.kind),
-                    Some(k) if k != header.kind => {
-                        return Err(Error::new(
-                            ErrorKind::Mismatch,
-                            format!("{name}: a {} segment in a {k} log", header.kind),
-                        ));
-                    }
-                    Some(_) => {}
-                },
+                // A segment of another kind is damage (a discontinuity),
+                // reported by the reader.
+                TxnEvent::Segment { header, .. } => {
+                    self.kind.get_or_insert(header.kind);
+                }
                 // A state gap is a difference to report, not a reason to
                 // stop: its transaction comes next.
                 TxnEvent::Damage(d) if matches!(d.kind, DamageKind::StateGap { .. }) => {}

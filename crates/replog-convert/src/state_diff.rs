@@ -338,12 +338,8 @@ impl LogReplayer {
                         ));
                     }
                     None => self.kind = Some(header.kind),
-                    Some(k) if k != header.kind => {
-                        return Err(Error::new(
-                            ErrorKind::Mismatch,
-                            format!("{name}: a {} segment in a {k} log", header.kind),
-                        ));
-                    }
+                    // A segment of another kind is damage (a
+                    // discontinuity), reported by the reader.
                     Some(_) => {}
                 },
                 // A COMMIT whose state_before is not the previous

@@ -220,18 +220,11 @@ impl<S: Storage, E: Environment> Consume for Replayer<'_, S, E> {
                 format!("{name}: physical replay needs the page engine (not yet)"),
             ));
         }
-        match self.report.kind {
-            None => {
-                self.report.kind = Some(header.kind);
-                self.report.log_id = header.log_id;
-            }
-            Some(k) if k != header.kind => {
-                return Err(Error::malformed(
-                    0,
-                    format!("{name}: a {} segment in a {k} log", header.kind),
-                ));
-            }
-            Some(_) => {}
+        // A segment of another kind is damage (a discontinuity), reported
+        // by the reader.
+        if self.report.kind.is_none() {
+            self.report.kind = Some(header.kind);
+            self.report.log_id = header.log_id;
         }
         Ok(())
     }
