@@ -299,6 +299,11 @@ impl<R: BorrowMut<LogReader>> TxnReader<R> {
         self.reader.borrow().summary()
     }
 
+    /// Gives up the assembler, returning the summary.
+    pub fn into_summary(self) -> Summary {
+        self.reader.borrow().summary().clone()
+    }
+
     /// Gives up the assembler, returning the reader.
     pub fn into_reader(self) -> R {
         self.reader
