@@ -344,3 +344,48 @@ fn statement_and_mixed_binlogs_to_logical_match_the_row_binlog() {
         }
     }
 }
+
+/// Issue 11 item 3: a ROW binlog converted to a statement log used to lose
+/// every row change and exit 0. It is now refused with nothing written,
+/// unless the user asks to drop the row changes (then exit 1, not 0).
+#[test]
+fn row_binlog_to_statement_log_never_drops_rows_silently() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = root().join("fixtures/mariadb/out/dml/row-full/mariadb-bin.000001");
+    let out = tmp.path().join("stmt.replog");
+    let refused = run(&[
+        "convert",
+        bin.to_str().unwrap(),
+        "--to",
+        "statement",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let err = format!(
+        "{:#}",
+        refused.expect_err("row changes cannot be dropped silently")
+    );
+    assert!(
+        err.contains("cannot be carried by a statement log"),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing may be written");
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(leftovers.is_empty(), "staging debris: {leftovers:?}");
+    let dropped = run(&[
+        "convert",
+        bin.to_str().unwrap(),
+        "--to",
+        "statement",
+        "--drop-row-changes",
+        "-o",
+        out.to_str().unwrap(),
+    ])
+    .unwrap();
+    assert_eq!(
+        dropped,
+        Outcome::Found,
+        "dropping row changes is not a clean run"
+    );
+    assert!(out.exists());
+}

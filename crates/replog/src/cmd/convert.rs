@@ -138,6 +138,12 @@ pub struct Args {
     /// of the full before-image (LIMIT 1) instead of refusing.
     #[arg(long)]
     pub allow_imprecise: bool,
+    /// With --to statement of a ROW or MIXED binlog: write its statements
+    /// alone, dropping the row changes a statement log cannot carry (the
+    /// run then exits 1). Without it such a conversion is refused and
+    /// nothing is written.
+    #[arg(long)]
+    pub drop_row_changes: bool,
     /// Which damage ends the log without an error.
     #[command(flatten)]
     pub recovery: crate::cmd::common::Recovery,
@@ -494,6 +500,16 @@ fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result
                     replog_import::write_logical(&mut w, &tx)?;
                 }
             }
+            let dropped = importer.report().rows_not_in_statement_log;
+            if kind == LogKind::Statement && dropped > 0 && !args.drop_row_changes {
+                // The staged file is removed when dropped uncommitted.
+                drop(w);
+                bail!(
+                    "{dropped} row change(s) of the binlog cannot be carried by a statement log \
+                     (row events have no statement); nothing written. Use --to logical or \
+                     --to sql to keep them, or --drop-row-changes to write the statements alone"
+                );
+            }
             if kind == LogKind::Logical && importer.report().statements_not_in_logical_log > 0 {
                 // A statement or mixed binlog: its statements' rows come
                 // from executing them on the reference store (this file is
@@ -572,7 +588,10 @@ fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result
         }
     }
     Ok(
-        if report.notes.is_empty() && report.incomplete_transactions == 0 {
+        if report.notes.is_empty()
+            && report.incomplete_transactions == 0
+            && !(args.to == Target::Statement && report.rows_not_in_statement_log > 0)
+        {
             Outcome::Clean
         } else {
             Outcome::Found
