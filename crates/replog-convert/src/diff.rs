@@ -84,7 +84,7 @@ pub struct ColumnDiff {
 
 /// The first place where the logs differ.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Divergence {
+pub struct FirstDifference {
     /// Transaction in A.
     pub txid_a: Option<u64>,
     /// Transaction in B.
@@ -138,7 +138,7 @@ pub struct DiffSummary {
     /// Alignment fell back to positions because txids stopped ascending.
     pub positional: bool,
     /// The first divergent record.
-    pub first_divergence: Option<Divergence>,
+    pub first_divergence: Option<FirstDifference>,
     /// State-digest gaps in A (transactions missing before a COMMIT).
     pub state_gaps_a: u64,
     /// State-digest gaps in B.
@@ -338,7 +338,7 @@ pub fn diff(
     a: Vec<SegmentInput>,
     b: Vec<SegmentInput>,
     opts: &DiffOptions,
-    on_tx: &mut dyn FnMut(&TxDiff, Option<&Divergence>) -> Result<()>,
+    on_tx: &mut dyn FnMut(&TxDiff, Option<&FirstDifference>) -> Result<()>,
 ) -> Result<DiffSummary> {
     let ropts = ReaderOptions {
         policy: opts.policy,
@@ -424,7 +424,7 @@ pub fn diff(
                     }
                     _ => Vec::new(),
                 };
-                Divergence {
+                FirstDifference {
                     txid_a: in_a.then_some(ta.txid),
                     txid_b: in_b.then_some(tb.txid),
                     index: idx as u64,

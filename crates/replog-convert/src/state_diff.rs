@@ -34,7 +34,7 @@ use replog_pagestore::{Options as PageOptions, PageStore, RedoOptions};
 use replog_statement::Statement;
 use replog_store::capture::CommittedTransaction;
 use replog_store::replay::{Decoded, RowDecoder, captured_statement};
-use replog_store::snapshot::{self, Position};
+use replog_store::snapshot::{self, AppliedPosition};
 use replog_store::storage::{MemStorage, Storage, primary_key};
 use replog_store::{ConflictPolicy, RowChange, SimEnvironment, Store, TableDef};
 use serde::Serialize;
@@ -102,7 +102,7 @@ pub struct LoadedStore {
     /// What it is (`snapshot DIR/store.snapshot`).
     pub description: String,
     /// Where it stands in the log it was built from, when recorded.
-    pub position: Option<Position>,
+    pub position: Option<AppliedPosition>,
 }
 
 /// Loads the store kept in directory `dir`, or `None` when `dir` holds no
@@ -726,7 +726,7 @@ impl RowStatus {
 
 /// A row that is not the same on both sides.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RowDiff {
+pub struct DifferingRow {
     /// `database.table`.
     pub table: String,
     /// How it compares.
@@ -898,7 +898,7 @@ pub fn state_diff(
     b: StateInput,
     opts: &StateOptions,
     on_table: &mut dyn FnMut(&TableDiff) -> Result<()>,
-    on_row: &mut dyn FnMut(&RowDiff) -> Result<()>,
+    on_row: &mut dyn FnMut(&DifferingRow) -> Result<()>,
 ) -> Result<StateSummary> {
     let (mut sa, desc_a) = stepper("A", a, opts.policy)?;
     let (mut sb, desc_b) = stepper("B", b, opts.policy)?;
@@ -1143,7 +1143,7 @@ pub fn compare_stores(
     a: &dyn Storage,
     b: &dyn Storage,
     on_table: &mut dyn FnMut(&TableDiff) -> Result<()>,
-    on_row: &mut dyn FnMut(&RowDiff) -> Result<()>,
+    on_row: &mut dyn FnMut(&DifferingRow) -> Result<()>,
 ) -> Result<StoreComparison> {
     let named = |s: &dyn Storage| -> Vec<(String, u64)> {
         let mut v: Vec<(String, u64)> = s
@@ -1254,7 +1254,7 @@ fn compare_rows(
     ib: u64,
     db: &TableDef,
     t: &mut TableDiff,
-    on_row: &mut dyn FnMut(&RowDiff) -> Result<()>,
+    on_row: &mut dyn FnMut(&DifferingRow) -> Result<()>,
 ) -> Result<()> {
     let (ka, kb) = (a.keys(ia), b.keys(ib));
     let (mut i, mut j) = (0, 0);
@@ -1269,7 +1269,7 @@ fn compare_rows(
             std::cmp::Ordering::Less => {
                 if let Some(r) = a.get(ia, &ka[i]) {
                     t.rows_only_a += 1;
-                    on_row(&RowDiff {
+                    on_row(&DifferingRow {
                         table: t.table.clone(),
                         status: RowStatus::OnlyA,
                         key: key_text(da, &r),
@@ -1283,7 +1283,7 @@ fn compare_rows(
             std::cmp::Ordering::Greater => {
                 if let Some(r) = b.get(ib, &kb[j]) {
                     t.rows_only_b += 1;
-                    on_row(&RowDiff {
+                    on_row(&DifferingRow {
                         table: t.table.clone(),
                         status: RowStatus::OnlyB,
                         key: key_text(db, &r),
@@ -1299,7 +1299,7 @@ fn compare_rows(
                     let columns = column_diffs(da, &x, db, &y);
                     if !columns.is_empty() {
                         t.rows_different += 1;
-                        on_row(&RowDiff {
+                        on_row(&DifferingRow {
                             table: t.table.clone(),
                             status: RowStatus::Different,
                             key: key_text(da, &x),

@@ -44,7 +44,7 @@ use replog_logical::LogicalRecord;
 use replog_statement::Statement;
 use replog_store::logwrite::{EncodedTransaction, LogicalEncoder, write_transaction};
 use replog_store::replay::{Decoded, RowDecoder, captured_statement};
-use replog_store::snapshot::Position;
+use replog_store::snapshot::AppliedPosition;
 use replog_store::{
     CapturedStatement, CommittedTransaction, ConflictPolicy, MemStorage, SimEnvironment, Store,
 };
@@ -154,7 +154,7 @@ struct Executor {
     /// Whether the store is at the leader's digest.
     in_sync: bool,
     /// The base's position, until the first transaction is converted.
-    start: Option<Position>,
+    start: Option<AppliedPosition>,
 }
 
 /// The store a log continues from (`--base SNAPSHOT`): a snapshot's
@@ -162,7 +162,7 @@ struct Executor {
 #[derive(Debug)]
 pub struct Base {
     /// Where the snapshot stands in its leader's history.
-    pub position: Position,
+    pub position: AppliedPosition,
     /// Its tables and rows.
     pub storage: MemStorage,
 }

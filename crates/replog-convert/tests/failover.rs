@@ -340,7 +340,7 @@ fn state(
     b: StateInput,
 ) -> (
     replog_convert::state_diff::StateSummary,
-    Vec<replog_convert::state_diff::RowDiff>,
+    Vec<replog_convert::state_diff::DifferingRow>,
 ) {
     let mut rows = Vec::new();
     let s = state_diff(a, b, &StateOptions::default(), &mut |_| Ok(()), &mut |r| {
@@ -406,7 +406,7 @@ fn state_diff_of_formats_and_of_the_lagging_follower() {
 #[test]
 fn snapshot_stores_load_and_compare() {
     use replog_convert::state_diff::load_store;
-    use replog_store::snapshot::{Position, save};
+    use replog_store::snapshot::{AppliedPosition, save};
     let f = simulate(14);
     let tmp = tempfile::tempdir().unwrap();
     assert!(load_store(tmp.path()).unwrap().is_none());
@@ -416,7 +416,7 @@ fn snapshot_stores_load_and_compare() {
     let mut follower = Store::new(SimEnvironment::default());
     let mut r = replog_store::replay::replay(
         &mut follower,
-        Position::default(),
+        AppliedPosition::default(),
         &mut replog_core::reader::LogReader::new(
             seg("f", &f.follower_at_promotion),
             Default::default(),

@@ -12,7 +12,7 @@ use replog_core::reader::{LogReader, ReaderOptions, SegmentInput};
 use replog_logical::LogicalRecord;
 use replog_pagestore::{Options, PageStore};
 use replog_store::replay::{ReplayOptions, replay};
-use replog_store::snapshot::Position;
+use replog_store::snapshot::AppliedPosition;
 use replog_store::{SimEnvironment, Store};
 use std::fmt::Write as _;
 
@@ -49,7 +49,7 @@ fn follow(log: Vec<u8>, what: &str) -> (u64, String, u64) {
     );
     let r = replay(
         &mut store,
-        Position::default(),
+        AppliedPosition::default(),
         &mut reader,
         &ReplayOptions::default(),
     )

@@ -26,7 +26,7 @@ use replog_determinism::{
 };
 use replog_store::logwrite::{StatementEncoder, write_transaction};
 use replog_store::replay::{ReplayOptions, replay};
-use replog_store::snapshot::Position;
+use replog_store::snapshot::AppliedPosition;
 use replog_store::{SimEnvironment, Store};
 
 struct Rng(u64);
@@ -203,7 +203,7 @@ fn main() {
         let mut reader = LogReader::open(&paths, ReaderOptions::default()).unwrap();
         let r = replay(
             &mut store,
-            Position::default(),
+            AppliedPosition::default(),
             &mut reader,
             &ReplayOptions::default(),
         )

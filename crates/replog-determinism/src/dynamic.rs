@@ -71,7 +71,7 @@ impl Default for DynamicOptions {
 
 /// One row that differs between replicas after a statement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RowDiff {
+pub struct RowAcrossReplicas {
     /// Its primary key, `col=value, …`.
     pub key: String,
     /// What each replica's statement made of it, by replica number: the row
@@ -81,7 +81,7 @@ pub struct RowDiff {
 
 /// A statement (or transaction) after which the replicas disagree.
 #[derive(Debug, Clone, Serialize)]
-pub struct Divergence {
+pub struct ReplicaDisagreement {
     /// Ordinal of the transaction among those replayed (1-based).
     pub transaction: u64,
     /// Its id: native txid, binlog GTID, or `file:position`.
@@ -100,7 +100,7 @@ pub struct Divergence {
     /// Replicas whose result differs from replica 0's.
     pub replicas: Vec<usize>,
     /// Differing rows (at most 10 listed).
-    pub rows: Vec<RowDiff>,
+    pub rows: Vec<RowAcrossReplicas>,
     /// How many rows differ in all.
     pub rows_total: usize,
     /// Per replica, the error the transaction failed with (when the
@@ -178,7 +178,7 @@ pub struct DynamicRun {
     /// The replicas' environments.
     pub replicas: Vec<ReplicaSpec>,
     /// Every divergence, in log order.
-    pub divergences: Vec<Divergence>,
+    pub divergences: Vec<ReplicaDisagreement>,
     /// Transactions where replica 0 does not reach the log's digest (first
     /// 100).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -842,7 +842,7 @@ impl Comparator {
         }
         if failed.iter().any(|f| *f != failed[0]) {
             let idx = metas.first().map(|m| m.ordinal);
-            self.run.divergences.push(Divergence {
+            self.run.divergences.push(ReplicaDisagreement {
                 transaction: self.ordinal,
                 tx: tx.label.clone(),
                 position: tx.position.clone(),
@@ -902,17 +902,17 @@ impl Comparator {
                         .filter(|k| eff.iter().any(|e| e.get(*k) != eff[0].get(*k)))
                         .cloned()
                         .collect();
-                    let rows: Vec<RowDiff> = diff_keys
+                    let rows: Vec<RowAcrossReplicas> = diff_keys
                         .iter()
                         .take(MAX_ROWS)
-                        .map(|k| RowDiff {
+                        .map(|k| RowAcrossReplicas {
                             key: k.clone(),
                             values: eff.iter().map(|e| show(e.get(k))).collect(),
                         })
                         .collect();
                     let sql = &inputs[j].sql;
                     let inherited = self.is_inherited(sql, table, &diff_keys);
-                    self.run.divergences.push(Divergence {
+                    self.run.divergences.push(ReplicaDisagreement {
                         transaction: self.ordinal,
                         tx: tx.label.clone(),
                         position: meta.position.clone(),
@@ -937,7 +937,7 @@ impl Comparator {
                     let inherited = self.is_inherited(&sql, table, &[]);
                     let idx = metas.first().map(|m| m.ordinal);
                     let s0 = sig(results[0], table);
-                    self.run.divergences.push(Divergence {
+                    self.run.divergences.push(ReplicaDisagreement {
                         transaction: self.ordinal,
                         tx: tx.label.clone(),
                         position: tx.position.clone(),

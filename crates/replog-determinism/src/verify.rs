@@ -12,7 +12,7 @@ use comfy_table::{ContentArrangement, Table, presets};
 use replog_core::reader::{Event, LogReader, ReaderOptions};
 use replog_pagestore::{Options as PageOptions, PageStore, RedoOptions};
 use replog_store::replay::{ReplayOptions, replay};
-use replog_store::snapshot::Position as StorePosition;
+use replog_store::snapshot::AppliedPosition;
 use replog_store::{Environment, Storage, Store};
 use serde::Serialize;
 
@@ -161,7 +161,7 @@ pub fn verify_logical(
             keep_going: true,
             ..ReplayOptions::default()
         };
-        let rep = replay(&mut store, StorePosition::default(), &mut reader, &opts)?;
+        let rep = replay(&mut store, AppliedPosition::default(), &mut reader, &opts)?;
         let mut problems = Vec::new();
         for d in &rep.divergences {
             problems.push(format!(

@@ -32,7 +32,7 @@ pub use physical::{PhysicalReplay, replay_physical};
 
 use replog_core::writer::Durability;
 use replog_pagestore::{DirRecovery, Options as PageOptions, PageStore};
-use replog_store::snapshot::{self, Position};
+use replog_store::snapshot::{self, AppliedPosition};
 use replog_store::storage::Storage;
 use replog_store::{SimEnvironment, Store};
 use std::path::Path;
@@ -45,13 +45,13 @@ pub fn environment() -> SimEnvironment {
 
 /// A follower store in memory: the store.snapshot in `dir` (the snapshot
 /// directory of earlier versions) when there is one, else empty.
-pub fn open_store(dir: Option<&Path>) -> Result<(Store, Position)> {
+pub fn open_store(dir: Option<&Path>) -> Result<(Store, AppliedPosition)> {
     if let Some(d) = dir
         && let Some((pos, st)) = snapshot::load(d).map_err(|e| Error::log(d, e))?
     {
         return Ok((Store::with_storage(st, environment()), pos));
     }
-    Ok((Store::new(environment()), Position::default()))
+    Ok((Store::new(environment()), AppliedPosition::default()))
 }
 
 /// A follower kept in a page-store directory.
@@ -59,7 +59,7 @@ pub struct PageFollower {
     /// The store.
     pub store: Store<PageStore, SimEnvironment>,
     /// Where it stands in the log it follows (its digest is the store's).
-    pub position: Position,
+    pub position: AppliedPosition,
     /// What opening the directory recovered.
     pub recovery: DirRecovery,
 }
@@ -83,7 +83,7 @@ fn follower(store: Store<PageStore, SimEnvironment>, recovery: DirRecovery) -> P
     let position = store
         .storage()
         .position()
-        .map(|p| Position {
+        .map(|p| AppliedPosition {
             digest: store.digest(),
             ..p
         })
@@ -141,7 +141,7 @@ pub fn holds_data(dir: &Path) -> Result<bool> {
 /// Copies every database, table definition, auto-increment counter and row
 /// of `src` into the empty store `dst`, committed as one transaction of its
 /// WAL together with `pos`.
-pub fn copy_store<S: Storage>(src: &S, dst: &mut PageStore, pos: &Position) -> Result<()> {
+pub fn copy_store<S: Storage>(src: &S, dst: &mut PageStore, pos: &AppliedPosition) -> Result<()> {
     let e = |e: replog_store::Error| Error::Write(e.to_string());
     for db in src.databases() {
         if !dst.database_exists(&db) {
@@ -187,7 +187,7 @@ pub fn seed_from_snapshot(
     let mut ps = f.store.into_storage();
     copy_store(&snap, &mut ps, &pos)?;
     let store = Store::with_storage(ps, environment());
-    let position = Position {
+    let position = AppliedPosition {
         digest: store.digest(),
         ..pos
     };
@@ -209,7 +209,7 @@ mod tests {
         assert!(!is_store_dir(&dir));
         let f = open_page_store(&dir, Some(4096), Durability::Os).unwrap();
         assert!(f.recovery.created);
-        assert_eq!(f.position, Position::default());
+        assert_eq!(f.position, AppliedPosition::default());
         f.store.into_storage().finish().unwrap();
         assert!(is_store_dir(&dir));
         assert!(!holds_data(&dir).unwrap());

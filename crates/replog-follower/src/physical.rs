@@ -6,7 +6,7 @@ use replog_core::reader::{Event, LogReader, ReaderOptions, SegmentInput};
 use replog_core::recovery::RecoveryPolicy;
 use replog_pagestore::{Options as PageOptions, PageStore, RedoOptions, RedoReport};
 use replog_store::replay::Until;
-use replog_store::snapshot::Position;
+use replog_store::snapshot::AppliedPosition;
 use replog_store::{SimEnvironment, Store};
 use std::path::Path;
 
@@ -36,9 +36,9 @@ impl PhysicalReplay {
     }
 
     /// Where the store stands in the log.
-    pub fn position(&self) -> Position {
+    pub fn position(&self) -> AppliedPosition {
         let (txid, lsn) = self.report.last_commit.map_or((0, 0), |c| (c.0, c.1));
-        Position {
+        AppliedPosition {
             kind: Some(LogKind::Physical),
             log_id: self.log_id,
             // Just past the COMMIT frame (COMMIT bodies are 34 bytes: a

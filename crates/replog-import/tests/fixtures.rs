@@ -346,7 +346,7 @@ fn to_sql_renders_context_and_keyed_row_changes() {
 #[test]
 fn replaying_imported_row_logs_gives_mariadbs_tables() {
     use replog_store::replay::{ReplayOptions, replay};
-    use replog_store::snapshot::Position;
+    use replog_store::snapshot::AppliedPosition;
     use replog_store::{SimEnvironment, Store};
     let mut failures = Vec::new();
     for w in ["types", "dml", "ddl", "txn"] {
@@ -358,7 +358,7 @@ fn replaying_imported_row_logs_gives_mariadbs_tables() {
                 replog_core::reader::LogReader::from_bytes(logical, ReaderOptions::default());
             let rep = replay(
                 &mut store,
-                Position::default(),
+                AppliedPosition::default(),
                 &mut r,
                 &ReplayOptions::default(),
             )

@@ -8,7 +8,7 @@ use crate::read::PageSource;
 use replog_core::codec::{self, Cursor};
 use replog_core::{Result, Value};
 use replog_store::digest::row_hash;
-use replog_store::snapshot::Position;
+use replog_store::snapshot::AppliedPosition;
 use replog_store::storage::{primary_key, unique_key};
 use replog_store::{Row, TableDef, TableId};
 use std::collections::{BTreeMap, BTreeSet};
@@ -66,7 +66,7 @@ pub const POSITION_LEN: usize = 42;
 /// Encodes a replication position (`formats/store.md` §11.3): version 1
 /// (u8), log kind code (u8, 0: none), log id (16 bytes), applied LSN,
 /// last txid and store digest (u64 little-endian each).
-pub fn encode_position(p: &replog_store::snapshot::Position) -> Vec<u8> {
+pub fn encode_position(p: &replog_store::snapshot::AppliedPosition) -> Vec<u8> {
     let mut v = Vec::with_capacity(POSITION_LEN);
     v.push(1);
     v.push(p.kind.map_or(0, replog_core::LogKind::code));
@@ -78,7 +78,7 @@ pub fn encode_position(p: &replog_store::snapshot::Position) -> Vec<u8> {
 }
 
 /// Decodes [`encode_position`]'s bytes; `at` is their absolute offset.
-pub fn decode_position(b: &[u8], at: u64) -> Result<replog_store::snapshot::Position> {
+pub fn decode_position(b: &[u8], at: u64) -> Result<replog_store::snapshot::AppliedPosition> {
     let mut c = Cursor::new(b, at);
     let vat = c.offset();
     let version = c.u8("position version")?;
@@ -96,7 +96,7 @@ pub fn decode_position(b: &[u8], at: u64) -> Result<replog_store::snapshot::Posi
                 replog_core::Error::malformed(kat, format!("unknown log kind {k}"))
             })?),
         };
-    let p = replog_store::snapshot::Position {
+    let p = replog_store::snapshot::AppliedPosition {
         kind,
         log_id: c.array::<16>("log id")?,
         applied_lsn: c.u64("applied LSN")?,
@@ -239,7 +239,7 @@ pub struct Catalog {
     /// Table entries by id.
     pub tables: BTreeMap<TableId, TableEntry>,
     /// The follower's replication position (catalog key 0x03).
-    pub position: Option<Position>,
+    pub position: Option<AppliedPosition>,
 }
 
 impl Catalog {

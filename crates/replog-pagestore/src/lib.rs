@@ -83,7 +83,7 @@ use replog_core::writer::{DirWriter, LogWriter, WriterOptions};
 use replog_core::{Begin, Commit, LogKind};
 use replog_physical::{Checkpoint, PAGE_FORMAT_VERSION, PhysicalRecord};
 use replog_store::digest::row_hash;
-use replog_store::snapshot::Position;
+use replog_store::snapshot::AppliedPosition;
 use replog_store::storage::{duplicate_key_error, primary_key, unique_key};
 use replog_store::{Environment, Error, ErrorKind, Row, Storage, Store, TableDef, TableId};
 use std::cell::RefCell;
@@ -179,9 +179,9 @@ struct Inner {
     stats: WalStats,
     /// Position staged for the next commit (`Storage::stage_position`).
     /// Boxed, like `position`, to keep the store small.
-    staged: Option<Box<Position>>,
+    staged: Option<Box<AppliedPosition>>,
     /// The committed position (catalog key 0x03).
-    position: Option<Box<Position>>,
+    position: Option<Box<AppliedPosition>>,
     /// A store of `open_dir`: commits through the `Storage` hook continue
     /// the store's own txids (the SQL layer counts from 1 in every
     /// process), and staged replication positions are kept (other stores
@@ -903,7 +903,7 @@ impl Storage for PageStore {
     /// (key 0x03) in the same WAL transaction as the changes. Only a store
     /// opened by [`PageStore::open_dir`] keeps positions; the others
     /// (a leader's, a conversion's) ignore them.
-    fn stage_position(&self, pos: &Position) {
+    fn stage_position(&self, pos: &AppliedPosition) {
         if let Ok(mut i) = self.inner.try_borrow_mut()
             && i.dir_mode
         {
@@ -911,7 +911,7 @@ impl Storage for PageStore {
         }
     }
 
-    fn position(&self) -> Option<Position> {
+    fn position(&self) -> Option<AppliedPosition> {
         self.inner
             .try_borrow()
             .ok()
@@ -1206,6 +1206,6 @@ impl Storage for PageStore {
 pub fn execute_committing<E: Environment>(
     store: &mut Store<PageStore, E>,
     sql: &str,
-) -> Result<Vec<replog_store::Outcome>, Error> {
+) -> Result<Vec<replog_store::StatementResult>, Error> {
     store.execute_script(sql)
 }

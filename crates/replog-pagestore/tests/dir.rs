@@ -11,7 +11,7 @@ use replog_core::writer::Durability;
 use replog_core::{LogKind, Record};
 use replog_pagestore::{Options, PageStore, WAL_DIR};
 use replog_physical::PhysicalFormat;
-use replog_store::snapshot::Position;
+use replog_store::snapshot::AppliedPosition;
 use replog_store::{SimEnvironment, Storage, Store};
 use std::path::{Path, PathBuf};
 
@@ -310,7 +310,7 @@ fn refuses_another_page_size_and_keeps_the_position_with_the_data() {
     let mut s = Store::with_storage(p, SimEnvironment::default());
     s.execute_script(SCHEMA).unwrap();
     assert_eq!(s.storage().position(), None);
-    let pos = Position {
+    let pos = AppliedPosition {
         kind: Some(LogKind::Logical),
         log_id: [9; 16],
         applied_lsn: 4096,
@@ -319,13 +319,13 @@ fn refuses_another_page_size_and_keeps_the_position_with_the_data() {
     };
     s.storage().stage_position(&pos);
     s.execute("INSERT INTO d.t VALUES (1, 'a', NULL)").unwrap();
-    let want = Position {
+    let want = AppliedPosition {
         digest: s.digest(),
         ..pos
     };
     assert_eq!(s.storage().position(), Some(want));
     // A staged position is dropped by a rollback: not written.
-    s.storage().stage_position(&Position {
+    s.storage().stage_position(&AppliedPosition {
         last_txid: 18,
         ..pos
     });

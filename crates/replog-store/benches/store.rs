@@ -24,7 +24,7 @@ use replog_core::reader::{LogReader, ReaderOptions, SegmentInput};
 use replog_core::writer::{LogWriter, WriterOptions};
 use replog_store::logwrite::{LogicalEncoder, write_transaction};
 use replog_store::replay::{ReplayOptions, replay};
-use replog_store::snapshot::Position;
+use replog_store::snapshot::AppliedPosition;
 use replog_store::{SimEnvironment, Storage, Store};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -193,7 +193,7 @@ fn main() {
         let mut reader = LogReader::new(input, ReaderOptions::default());
         let rep = replay(
             &mut s,
-            Position::default(),
+            AppliedPosition::default(),
             &mut reader,
             &ReplayOptions::default(),
         )

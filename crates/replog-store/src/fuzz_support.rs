@@ -64,7 +64,7 @@ pub fn fuzz_script(data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::Position;
+    use crate::snapshot::AppliedPosition;
     use replog_core::fuzz_support::SmokeRng;
 
     fn sample() -> Vec<u8> {
@@ -77,11 +77,11 @@ mod tests {
                ('y', NULL, 'b', NULL), (NULL, -2.25, NULL, '1999-12-31 23:59:59');",
         )
         .unwrap();
-        let pos = Position {
+        let pos = AppliedPosition {
             last_txid: 4,
             applied_lsn: 4096,
             digest: s.digest(),
-            ..Position::default()
+            ..AppliedPosition::default()
         };
         encode(&s, &pos).unwrap()
     }

@@ -62,7 +62,7 @@ pub mod types;
 
 pub use capture::{CapturedStatement, CommittedTransaction, RowChange, StatementContext};
 pub use conflict::{Conflict, ConflictKind, ConflictPolicy, Resolution};
-pub use engine::{Outcome, ResultSet, Store};
+pub use engine::{ResultSet, StatementResult, Store};
 pub use env::{Environment, MyRnd, SimEnvironment, VisitOrder};
 pub use error::{Error, ErrorKind, Result};
 pub use storage::{MemStorage, Storage, TableId};

@@ -6,14 +6,14 @@
 //! BEGIN and applied when their COMMIT is read; an uncommitted tail is
 //! reported and left alone. After each transaction the store digest is
 //! compared with the COMMIT's `state_after`; a difference is a
-//! [`Divergence`]. Row-change conflicts are resolved by a
+//! [`DigestMismatch`]. Row-change conflicts are resolved by a
 //! [`ConflictPolicy`].
 
 use crate::capture::{CapturedStatement, CommittedTransaction, RowChange, StatementContext};
 use crate::conflict::{Conflict, ConflictPolicy, Resolution};
 use crate::env::{Environment, MyRnd};
 use crate::error::ErrorKind;
-use crate::snapshot::Position;
+use crate::snapshot::AppliedPosition;
 use crate::storage::Storage;
 use crate::types::{Datum, Row, TableDef};
 use crate::{Store, script};
@@ -51,7 +51,7 @@ pub struct ReplayOptions {
 
 /// A transaction after which the store's digest is not the leader's.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Divergence {
+pub struct DigestMismatch {
     /// Transaction id.
     pub txid: u64,
     /// LSN of its COMMIT.
@@ -137,7 +137,7 @@ pub struct ReplayReport {
     /// Conflicts met (and resolved, unless the stop is a conflict).
     pub conflicts: Vec<ConflictAt>,
     /// Divergences found.
-    pub divergences: Vec<Divergence>,
+    pub divergences: Vec<DigestMismatch>,
     /// Failed or skipped transactions.
     pub failures: Vec<Failure>,
     /// The open transaction left at the end of the log, not applied.
@@ -145,7 +145,7 @@ pub struct ReplayReport {
     /// Damage the reader reported.
     pub damage: Vec<Damage>,
     /// The store's position afterwards.
-    pub position: Position,
+    pub position: AppliedPosition,
     /// The leader's digest after the last applied transaction.
     pub expected_digest: Option<u64>,
 }
@@ -179,11 +179,11 @@ struct Rel {
 }
 
 /// Replays the log read by `reader` into `store`, which stands at `start`
-/// (`Position::default()` for an empty store). The reader's recovery policy
+/// (`AppliedPosition::default()` for an empty store). The reader's recovery policy
 /// decides which damage ends the log.
 pub fn replay<S: Storage, E: Environment>(
     store: &mut Store<S, E>,
-    start: Position,
+    start: AppliedPosition,
     reader: &mut LogReader,
     opts: &ReplayOptions,
 ) -> Result<ReplayReport, Error> {
@@ -246,7 +246,7 @@ struct Replayer<'s, S: Storage, E: Environment> {
     in_sync: bool,
     first: bool,
     report: ReplayReport,
-    start: Position,
+    start: AppliedPosition,
 }
 
 fn to_row(t: &Tuple<'_>) -> Result<Vec<Option<Value<'static>>>, Error> {
@@ -325,7 +325,7 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
         }
         // A persistent storage keeps this position with the transaction's
         // changes, in one durable commit (a rollback drops it).
-        self.store.storage().stage_position(&Position {
+        self.store.storage().stage_position(&AppliedPosition {
             kind: Some(kind),
             log_id: self.report.log_id,
             applied_lsn: end,
@@ -346,7 +346,7 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
         }
         let after = self.store.digest();
         self.report.applied += u64::from(ok);
-        self.report.position = Position {
+        self.report.position = AppliedPosition {
             kind: Some(kind),
             log_id: self.report.log_id,
             applied_lsn: end,
@@ -367,7 +367,7 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
             };
             if expected != actual {
                 self.in_sync = false;
-                self.report.divergences.push(Divergence {
+                self.report.divergences.push(DigestMismatch {
                     txid,
                     lsn,
                     expected,

@@ -28,7 +28,7 @@ const HEADER_LEN: usize = 60;
 
 /// Where a snapshot stands in the log it was built from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Position {
+pub struct AppliedPosition {
     /// Kind of the log applied (None: nothing applied yet).
     pub kind: Option<LogKind>,
     /// Identity of that log (zeros when none).
@@ -63,7 +63,10 @@ fn put_value(out: &mut Vec<u8>, v: &Value<'_>) -> Result<()> {
 }
 
 /// Encodes a snapshot of `store` taken at `pos`.
-pub fn encode<S: Storage, E: Environment>(store: &Store<S, E>, pos: &Position) -> Result<Vec<u8>> {
+pub fn encode<S: Storage, E: Environment>(
+    store: &Store<S, E>,
+    pos: &AppliedPosition,
+) -> Result<Vec<u8>> {
     let st = store.storage();
     let mut body = Vec::new();
     let dbs = store.databases();
@@ -107,7 +110,7 @@ pub fn encode<S: Storage, E: Environment>(store: &Store<S, E>, pos: &Position) -
 /// Decodes a snapshot into its position and storage. Checks the magic,
 /// version, checksum, every length, and that the rows' digest equals the
 /// recorded one.
-pub fn decode(bytes: &[u8]) -> Result<(Position, MemStorage)> {
+pub fn decode(bytes: &[u8]) -> Result<(AppliedPosition, MemStorage)> {
     if bytes.len() < HEADER_LEN + 4 || bytes[..8] != MAGIC {
         return Err(Error::malformed(
             0,
@@ -153,7 +156,7 @@ pub fn decode(bytes: &[u8]) -> Result<(Position, MemStorage)> {
         ),
     };
     c.u8("reserved")?;
-    let pos = Position {
+    let pos = AppliedPosition {
         kind,
         log_id: c.array::<16>("log id")?,
         applied_lsn: c.u64("applied LSN")?,
@@ -220,7 +223,7 @@ pub fn decode(bytes: &[u8]) -> Result<(Position, MemStorage)> {
 pub fn save<S: Storage, E: Environment>(
     dir: &Path,
     store: &Store<S, E>,
-    pos: &Position,
+    pos: &AppliedPosition,
 ) -> Result<()> {
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::io(e, format!("creating {}", dir.display())))?;
@@ -244,7 +247,7 @@ pub fn save<S: Storage, E: Environment>(
 
 /// Loads the snapshot of store directory `dir`; `None` when the directory
 /// holds none (a new follower).
-pub fn load(dir: &Path) -> Result<Option<(Position, MemStorage)>> {
+pub fn load(dir: &Path) -> Result<Option<(AppliedPosition, MemStorage)>> {
     let p = path_in(dir);
     match std::fs::read(&p) {
         Ok(b) => decode(&b).map(Some).map_err(|e| e.context(p.display())),
@@ -270,7 +273,7 @@ mod tests {
              INSERT INTO t (c) VALUES ('b');",
         )
         .unwrap();
-        let pos = Position {
+        let pos = AppliedPosition {
             kind: Some(LogKind::Logical),
             log_id: [7; 16],
             applied_lsn: 4096,
@@ -312,7 +315,7 @@ mod tests {
     #[test]
     fn version_1_is_refused_clearly() {
         let s = Store::new(SimEnvironment::default());
-        let mut bytes = encode(&s, &Position::default()).unwrap();
+        let mut bytes = encode(&s, &AppliedPosition::default()).unwrap();
         bytes[8..10].copy_from_slice(&1u16.to_le_bytes());
         let n = bytes.len() - 4;
         let crc = crc32c::crc32c(&bytes[..n]);

@@ -129,14 +129,14 @@ pub trait Storage {
     /// replayer holding the store can call it through `Store::storage()`.
     /// The default ignores it (in-memory storage: the caller saves the
     /// position itself).
-    fn stage_position(&self, pos: &crate::snapshot::Position) {
+    fn stage_position(&self, pos: &crate::snapshot::AppliedPosition) {
         let _ = pos;
     }
 
     /// The replication position stored with the committed data (written by
     /// a commit that followed [`Storage::stage_position`]); `None` when the
     /// storage keeps none (the default) or nothing was applied yet.
-    fn position(&self) -> Option<crate::snapshot::Position> {
+    fn position(&self) -> Option<crate::snapshot::AppliedPosition> {
         None
     }
 }

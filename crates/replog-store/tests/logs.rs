@@ -10,7 +10,7 @@ use replog_core::{Begin, Commit, Value};
 use replog_logical::{ColumnValue, Delete, ImageKind, LogicalRecord, OldImage, TupleBuf, Update};
 use replog_store::logwrite::{LogicalEncoder, StatementEncoder, write_transaction};
 use replog_store::replay::{ReplayOptions, replay};
-use replog_store::snapshot::Position;
+use replog_store::snapshot::AppliedPosition;
 use replog_store::{SimEnvironment, Store};
 use std::path::PathBuf;
 
@@ -51,7 +51,7 @@ fn follow(log: Vec<u8>) -> (Store, replog_store::replay::ReplayReport) {
     let mut r = LogReader::from_bytes(log, ReaderOptions::default());
     let rep = replay(
         &mut f,
-        Position::default(),
+        AppliedPosition::default(),
         &mut r,
         &ReplayOptions::default(),
     )
@@ -181,7 +181,7 @@ fn key_only_and_missing_before_images_apply() {
     let mut f = Store::new(SimEnvironment::default());
     let rep = replay(
         &mut f,
-        Position::default(),
+        AppliedPosition::default(),
         &mut r,
         &ReplayOptions::default(),
     )

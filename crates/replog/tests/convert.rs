@@ -625,7 +625,7 @@ fn statement_to_logical_of_damaged_input_leaves_no_output() {
 fn statement_to_logical_from_a_base_snapshot() {
     use replog_core::reader::{LogReader, ReaderOptions, SegmentInput};
     use replog_store::replay::{ReplayOptions, Until, replay};
-    use replog_store::snapshot::{self, Position};
+    use replog_store::snapshot::{self, AppliedPosition};
     use replog_store::{SimEnvironment, Store};
     let reader_of = |log: &Path| {
         let inputs = replog_core::reader::segment_paths(log)
@@ -646,7 +646,7 @@ fn statement_to_logical_from_a_base_snapshot() {
     };
     let rep = replay(
         &mut follower,
-        Position::default(),
+        AppliedPosition::default(),
         &mut reader_of(&statement),
         &opts,
     )
@@ -689,7 +689,7 @@ fn statement_to_logical_from_a_base_snapshot() {
     let mut elsewhere = Store::new(SimEnvironment::default());
     let rep = replay(
         &mut elsewhere,
-        Position::default(),
+        AppliedPosition::default(),
         &mut reader_of(&other.join("statement")),
         &ReplayOptions::default(),
     )

@@ -8,7 +8,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
     /// Statement-based apply: executes a captured statement with its
     /// captured context (default database, timestamp, RAND seeds,
     /// INSERT_ID, LAST_INSERT_ID, user variables).
-    pub fn replay_statement(&mut self, s: &CapturedStatement) -> Result<Outcome> {
+    pub fn replay_statement(&mut self, s: &CapturedStatement) -> Result<StatementResult> {
         self.next_context = Some(s.context.clone());
         self.execute(&s.sql)
     }

@@ -8,7 +8,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
         &mut self,
         sql: &str,
         f: impl FnOnce(&mut Self, i64) -> Result<()>,
-    ) -> Result<Outcome> {
+    ) -> Result<StatementResult> {
         self.ddl_with_changes(sql, Vec::new(), f)
     }
 
@@ -17,7 +17,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
         sql: &str,
         changes: Vec<RowChange>,
         f: impl FnOnce(&mut Self, i64) -> Result<()>,
-    ) -> Result<Outcome> {
+    ) -> Result<StatementResult> {
         // DDL commits any open transaction first (implicit commit), then
         // commits itself: two transactions in the storage too.
         self.commit_open()?;
@@ -54,6 +54,6 @@ impl<S: Storage, E: Environment> Store<S, E> {
             state_before: before,
             state_after: after,
         });
-        Ok(Outcome::default())
+        Ok(StatementResult::default())
     }
 }

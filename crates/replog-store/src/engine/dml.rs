@@ -9,7 +9,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
         &mut self,
         sql: &str,
         f: impl FnOnce(&mut Self, &mut StmtState, &mut Vec<RowChange>) -> Result<u64>,
-    ) -> Result<Outcome> {
+    ) -> Result<StatementResult> {
         let mut st = self.start_statement(true);
         if self.open.is_none() {
             self.open = Some(OpenTxn {
@@ -50,7 +50,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
                         self.commit_open()?;
                     }
                 }
-                Ok(Outcome {
+                Ok(StatementResult {
                     affected_rows: affected,
                     result: None,
                     warnings: st.warnings,

@@ -57,7 +57,7 @@ pub struct ResultSet {
 
 /// What executing one statement did.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Outcome {
+pub struct StatementResult {
     /// Affected rows, as MySQL counts them (ODKU updates count 2, REPLACE
     /// counts deleted plus inserted rows).
     pub affected_rows: u64,
@@ -293,7 +293,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
 
     /// Executes a script: statements separated by `;` (comments allowed).
     /// Stops at the first error, which names the statement.
-    pub fn execute_script(&mut self, sql: &str) -> Result<Vec<Outcome>> {
+    pub fn execute_script(&mut self, sql: &str) -> Result<Vec<StatementResult>> {
         script::split(sql)?
             .into_iter()
             .map(|s| self.execute(s))
@@ -301,12 +301,12 @@ impl<S: Storage, E: Environment> Store<S, E> {
     }
 
     /// Executes one statement.
-    pub fn execute(&mut self, sql: &str) -> Result<Outcome> {
+    pub fn execute(&mut self, sql: &str) -> Result<StatementResult> {
         // Chains of operators nest as deep as the text is long.
         crate::deep::with_stack(sql.len(), || self.execute_on_stack(sql))
     }
 
-    fn execute_on_stack(&mut self, sql: &str) -> Result<Outcome> {
+    fn execute_on_stack(&mut self, sql: &str) -> Result<StatementResult> {
         let stmts = self
             .parse_cache
             .parse(sql)
@@ -330,7 +330,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
             .ok_or_else(|| Error::new(ErrorKind::Unsupported, "not a query").with_statement(sql))
     }
 
-    fn run(&mut self, stmt: &Statement, sql: &str) -> Result<Outcome> {
+    fn run(&mut self, stmt: &Statement, sql: &str) -> Result<StatementResult> {
         match stmt {
             Statement::StartTransaction {
                 modes,
@@ -348,18 +348,18 @@ impl<S: Storage, E: Environment> Store<S, E> {
                     timestamp_us: 0,
                     explicit: true,
                 });
-                Ok(Outcome::default())
+                Ok(StatementResult::default())
             }
             Statement::Commit { chain: false, .. } => {
                 self.commit_open()?;
-                Ok(Outcome::default())
+                Ok(StatementResult::default())
             }
             Statement::Rollback {
                 chain: false,
                 savepoint: None,
             } => {
                 self.rollback_open();
-                Ok(Outcome::default())
+                Ok(StatementResult::default())
             }
             Statement::Use(u) => {
                 let name = match u {
@@ -376,7 +376,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
                     ));
                 }
                 self.session.database = Some(db);
-                Ok(Outcome::default())
+                Ok(StatementResult::default())
             }
             Statement::Set(set) => self.set(set),
             Statement::CreateDatabase {
@@ -511,7 +511,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
             Statement::Query(q) => {
                 let mut st = self.start_statement(false);
                 let rs = self.select(&mut st, q)?;
-                Ok(Outcome {
+                Ok(StatementResult {
                     affected_rows: 0,
                     result: Some(rs),
                     warnings: st.warnings,

@@ -4,7 +4,7 @@
 use super::*;
 
 impl<S: Storage, E: Environment> Store<S, E> {
-    pub(super) fn set(&mut self, set: &sqlparser::ast::Set) -> Result<Outcome> {
+    pub(super) fn set(&mut self, set: &sqlparser::ast::Set) -> Result<StatementResult> {
         use sqlparser::ast::Set as S;
         let pairs: Vec<(String, &Expr)> = match set {
             S::SingleAssignment {
@@ -23,14 +23,14 @@ impl<S: Storage, E: Environment> Store<S, E> {
                 .map(|a| (a.name.to_string(), &a.value))
                 .collect(),
             S::SetNames { .. } | S::SetNamesDefault {} => {
-                return Ok(Outcome {
+                return Ok(StatementResult {
                     warnings: vec!["SET NAMES ignored".into()],
-                    ..Outcome::default()
+                    ..StatementResult::default()
                 });
             }
             other => return Err(Error::unsupported(format!("statement {other}"))),
         };
-        let mut out = Outcome::default();
+        let mut out = StatementResult::default();
         let mut st = self.start_statement(false);
         for (name, value) in pairs {
             let is_default = matches!(value, Expr::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("DEFAULT"));

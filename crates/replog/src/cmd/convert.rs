@@ -605,7 +605,7 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     use replog_core::reader::{LogReader, ReaderOptions};
     use replog_pagestore::{Options as PageOptions, PageStore};
     use replog_store::replay::{ReplayOptions, replay};
-    use replog_store::snapshot::Position;
+    use replog_store::snapshot::AppliedPosition;
     let Some(target) = &args.output else {
         bail!("--to physical writes a directory of segments: give it with -o DIR");
     };
@@ -648,7 +648,7 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     );
     let report = replay(
         &mut store,
-        Position::default(),
+        AppliedPosition::default(),
         &mut reader,
         &ReplayOptions::default(),
     )

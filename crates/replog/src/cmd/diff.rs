@@ -6,10 +6,10 @@ use crate::cmd::common::RecoveryArg;
 use crate::input::Inputs;
 use crate::output::{JsonArray, OutputFormat, TableSink, ndjson};
 use anyhow::{Result, bail};
-use replog_convert::diff::{DiffOptions, DiffSummary, Divergence, RecordSide, TxDiff, diff};
+use replog_convert::diff::{DiffOptions, DiffSummary, FirstDifference, RecordSide, TxDiff, diff};
 use replog_convert::failover::{FailoverOptions, FailoverSummary, LostTx, ReusedKey, failover};
 use replog_convert::state_diff::{
-    Align, RowDiff, RowStatus, StateInput, StateOptions, StateSummary, TableDiff, load_store,
+    Align, DifferingRow, RowStatus, StateInput, StateOptions, StateSummary, TableDiff, load_store,
     state_diff,
 };
 use serde_json::json;
@@ -151,7 +151,7 @@ fn opt(v: Option<u64>) -> String {
     v.map_or_else(String::new, |v| v.to_string())
 }
 
-fn print_divergence(out: &mut dyn Write, d: &Divergence) -> std::io::Result<()> {
+fn print_divergence(out: &mut dyn Write, d: &FirstDifference) -> std::io::Result<()> {
     writeln!(
         out,
         "first divergence: transaction {} / {}, record {}",
@@ -307,7 +307,7 @@ fn state_input(r: Resolved) -> Result<(StateInput, Option<Inputs>)> {
     })
 }
 
-fn row_cells(r: &RowDiff) -> Vec<Vec<String>> {
+fn row_cells(r: &DifferingRow) -> Vec<Vec<String>> {
     match r.status {
         RowStatus::Different => r
             .columns

@@ -15,7 +15,7 @@ use replog_core::writer::Durability;
 use replog_follower::{PageFollower, PhysicalReplay};
 use replog_pagestore::DirRecovery;
 use replog_store::replay::{ReplayOptions, ReplayReport, Until, replay};
-use replog_store::snapshot::{self, Position};
+use replog_store::snapshot::{self, AppliedPosition};
 use replog_store::storage::Storage;
 use replog_store::{ConflictPolicy, Environment, Store};
 use serde_json::json;
@@ -210,7 +210,7 @@ fn durability(a: crate::cmd::record::DurabilityArg) -> Durability {
 pub fn replay_inputs<S: Storage, E: Environment>(
     inputs: &Inputs,
     store: &mut Store<S, E>,
-    start: Position,
+    start: AppliedPosition,
     opts: &ReplayOptions,
     recovery: RecoveryPolicy,
 ) -> Result<ReplayReport> {

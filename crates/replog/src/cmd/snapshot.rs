@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 use replog_convert::atomic::AtomicFile;
 use replog_core::segment::hex;
 use replog_follower::{is_store_dir, open_store, read_page_store};
-use replog_store::snapshot::{self, Position};
+use replog_store::snapshot::{self, AppliedPosition};
 use replog_store::storage::Storage;
 use replog_store::{Environment, Store};
 use serde_json::json;
@@ -81,10 +81,10 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
 fn write<S: Storage, E: Environment>(
     args: &Args,
     store: &Store<S, E>,
-    pos: Position,
+    pos: AppliedPosition,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
-    let pos = Position {
+    let pos = AppliedPosition {
         digest: store.digest(),
         ..pos
     };
