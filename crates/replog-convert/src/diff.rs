@@ -11,10 +11,10 @@
 //! Memory is bounded by the largest transaction of each side.
 
 use crate::error::{Error, ErrorKind, Result};
-use replog_core::reader::{DamageKind, LogReader, ReaderOptions, SegmentInput};
+use replog_core::reader::{DamageKind, ReaderOptions};
 use replog_core::record::{RecordView, TableRef, decode_record};
 use replog_core::recovery::RecoveryPolicy;
-use replog_core::txn::{TxnEvent, TxnReader};
+use replog_core::txn::{TxnEvent, TxnInput, TxnSource};
 use replog_core::{Format, LogKind};
 use replog_logical::{ColumnValue, LogicalRecord};
 use serde::Serialize;
@@ -174,7 +174,7 @@ impl Tx {
 
 struct Side {
     label: &'static str,
-    txns: TxnReader,
+    txns: Box<dyn TxnSource>,
     kind: Option<LogKind>,
     /// Logical logs: relation id → (table, column names).
     names: HashMap<u32, (String, Vec<String>)>,
@@ -335,8 +335,8 @@ fn column_diffs(a: &[u8], b: &[u8], names: Option<&(String, Vec<String>)>) -> Ve
 /// Compares the logs `a` and `b`, calling `on_tx` for every transaction
 /// that is not the same on both sides, in log order.
 pub fn diff(
-    a: Vec<SegmentInput>,
-    b: Vec<SegmentInput>,
+    a: impl TxnInput,
+    b: impl TxnInput,
     opts: &DiffOptions,
     on_tx: &mut dyn FnMut(&TxDiff, Option<&FirstDifference>) -> Result<()>,
 ) -> Result<DiffSummary> {
@@ -346,17 +346,17 @@ pub fn diff(
         continue_after_damage: true,
         buffer_size: 0,
     };
-    let side = |label, inputs| Side {
+    let side = |label, txns| Side {
         label,
-        txns: TxnReader::new(LogReader::new(inputs, ropts)),
+        txns,
         kind: None,
         names: HashMap::new(),
         commits: 0,
         last_txid: None,
         descending: false,
     };
-    let mut sa = side("A", a);
-    let mut sb = side("B", b);
+    let mut sa = side("A", a.open(ropts)?);
+    let mut sb = side("B", b.open(ropts)?);
     let mut s = DiffSummary::default();
     let (mut ta, mut tb) = (Tx::default(), Tx::default());
     let mut has_a = sa.next(&mut ta)?;

@@ -13,6 +13,8 @@
 //!   tables and rows that differ at the end;
 //! - [`failover`]: the old leader's transactions a failover discards and
 //!   the primary keys both leaders assigned to different rows;
+//! - [`source`]: what commands read transactions from: a native log's
+//!   segments or MySQL/MariaDB binlogs imported as they are read;
 //! - [`atomic`]: output files that appear under their final name only when
 //!   complete.
 //!
@@ -40,6 +42,7 @@ pub mod error;
 pub mod failover;
 pub mod from_physical;
 pub mod invert;
+pub mod source;
 pub mod state_diff;
 pub mod to_logical;
 pub mod to_statement;

@@ -27,7 +27,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::invert::Shared;
 use replog_core::reader::{DamageKind, Event, LogReader, ReaderOptions, SegmentInput, Source};
 use replog_core::recovery::RecoveryPolicy;
-use replog_core::txn::{Transaction, TxnEvent, TxnReader};
+use replog_core::txn::{Transaction, TxnEvent, TxnReader, TxnSource};
 use replog_core::{LogKind, Value};
 use replog_logical::LogicalRecord;
 use replog_pagestore::{Options as PageOptions, PageStore, RedoOptions};
@@ -173,6 +173,9 @@ fn load_page_store(dir: &Path) -> Result<LoadedStore> {
 pub enum StateInput {
     /// A native log (statement, logical or physical), its segments in order.
     Log(Vec<SegmentInput>),
+    /// The transactions of a statement or logical log, already open (an
+    /// imported binlog: `crate::source`).
+    Source(Box<dyn TxnSource>),
     /// A store.
     Store(Box<LoadedStore>),
 }
@@ -210,7 +213,7 @@ pub struct AppliedTx {
 /// transaction.
 pub struct LogReplayer {
     label: String,
-    txns: TxnReader,
+    txns: Box<dyn TxnSource>,
     kind: Option<LogKind>,
     applier: Applier,
     /// A transaction was read ahead ([`TxnReader::current`]) and not yet applied.
@@ -261,9 +264,22 @@ impl LogReplayer {
         policy: RecoveryPolicy,
         keep_changes: bool,
     ) -> LogReplayer {
+        LogReplayer::from_source(
+            label,
+            Box::new(TxnReader::new(LogReader::new(
+                segments,
+                reader_options(policy),
+            ))),
+            keep_changes,
+        )
+    }
+
+    /// A replayer of the transactions of `txns`, an open source (a native
+    /// log read with state gaps as differences, or an imported binlog).
+    pub fn from_source(label: &str, txns: Box<dyn TxnSource>, keep_changes: bool) -> LogReplayer {
         LogReplayer {
             label: label.to_string(),
-            txns: TxnReader::new(LogReader::new(segments, reader_options(policy))),
+            txns,
             kind: None,
             applier: Applier {
                 store: Store::new(SimEnvironment::default()),
@@ -811,6 +827,14 @@ fn stepper(label: &str, input: StateInput, policy: RecoveryPolicy) -> Result<(St
             return Ok((Stepper::Store(Some(s)), d));
         }
         StateInput::Log(segs) => segs,
+        StateInput::Source(txns) => {
+            let r = LogReplayer::from_source(label, txns, false);
+            let what = r
+                .txns
+                .kind()
+                .map_or("log".to_string(), |k| format!("{k} log"));
+            return Ok((Stepper::Replay(Box::new(r)), what));
+        }
     };
     let names: Vec<String> = segs.iter().map(|s| s.name.clone()).collect();
     let (segs, sources) = share(segs);

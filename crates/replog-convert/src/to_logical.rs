@@ -35,9 +35,9 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::to_statement::derived_options;
-use replog_core::reader::{Damage, LogReader, ReaderOptions, SegmentInput, UncommittedTail};
+use replog_core::reader::{Damage, ReaderOptions, UncommittedTail};
 use replog_core::recovery::RecoveryPolicy;
-use replog_core::txn::{Transaction, TxnEvent, TxnReader};
+use replog_core::txn::{Transaction, TxnEvent, TxnInput, TxnSource};
 use replog_core::writer::{LogWriter, WriterOptions};
 use replog_core::{Begin, LogKind};
 use replog_logical::LogicalRecord;
@@ -138,7 +138,7 @@ impl ToLogicalReport {
 }
 
 /// One piece of an input transaction, in execution order.
-enum Step<'a> {
+pub(crate) enum Step<'a> {
     /// Statements executed together (one transaction on the store).
     Statements(Vec<CapturedStatement>),
     /// Encoded logical records applied as row changes.
@@ -146,11 +146,11 @@ enum Step<'a> {
 }
 
 /// The store, its logical encoder, and the report.
-struct Executor {
+pub(crate) struct Executor {
     store: Store<MemStorage, SimEnvironment>,
     encoder: LogicalEncoder,
     rows: RowDecoder,
-    report: ToLogicalReport,
+    pub(crate) report: ToLogicalReport,
     /// Whether the store is at the leader's digest.
     in_sync: bool,
     /// The base's position, until the first transaction is converted.
@@ -183,16 +183,16 @@ impl Base {
 }
 
 /// Where an input transaction came from.
-struct TxMeta<'a> {
-    begin: Begin<'a>,
-    commit_us: i64,
+pub(crate) struct TxMeta<'a> {
+    pub(crate) begin: Begin<'a>,
+    pub(crate) commit_us: i64,
     /// The leader's digests before and after the transaction, when the
     /// input has them.
-    expected: Option<(u64, u64)>,
+    pub(crate) expected: Option<(u64, u64)>,
     /// LSN of the COMMIT (native input), for divergences.
-    commit_lsn: u64,
+    pub(crate) commit_lsn: u64,
     /// Position label for notes.
-    position: String,
+    pub(crate) position: String,
 }
 
 fn short(sql: &str) -> String {
@@ -224,7 +224,17 @@ fn reads_statement_time(sql: &str) -> bool {
 }
 
 impl Executor {
-    fn new(base: Option<Base>) -> Executor {
+    /// Whether the store starts from a base snapshot.
+    pub(crate) fn continues_base(&self) -> bool {
+        self.start.is_some()
+    }
+
+    /// The store's digest.
+    pub(crate) fn digest(&self) -> u64 {
+        self.store.digest()
+    }
+
+    pub(crate) fn new(base: Option<Base>) -> Executor {
         let (storage, start) = match base {
             Some(b) => (b.storage, Some(b.position)),
             None => (MemStorage::default(), None),
@@ -240,7 +250,7 @@ impl Executor {
     }
 
     /// Executes one input transaction and encodes the rows it produced.
-    fn transaction(
+    pub(crate) fn transaction(
         &mut self,
         meta: &TxMeta<'_>,
         steps: Vec<Step<'_>>,
@@ -494,23 +504,19 @@ impl Executor {
 /// execute, or a non-statement input is an error; the caller discards
 /// `out` then (write it through [`crate::atomic::AtomicFile`]).
 pub fn statement_to_logical<W: Write>(
-    inputs: Vec<SegmentInput>,
+    inputs: impl TxnInput,
     policy: RecoveryPolicy,
     base: Option<Base>,
     out: W,
 ) -> Result<(ToLogicalReport, W)> {
-    let reader = LogReader::new(
-        inputs,
-        ReaderOptions {
-            policy,
-            continue_after_damage: false,
-            buffer_size: 0,
-        },
-    );
+    let mut txns = inputs.open(ReaderOptions {
+        policy,
+        continue_after_damage: false,
+        buffer_size: 0,
+    })?;
     let mut exec = Executor::new(base);
     let mut out = Some(out);
     let mut writer: Option<LogWriter<W>> = None;
-    let mut txns = TxnReader::new(reader);
     while let Some(ev) = txns.next() {
         match ev? {
             TxnEvent::Segment { header, name, .. } => {
@@ -650,75 +656,29 @@ impl Executor {
 /// reference store with the context the binlog captured, row events are
 /// applied as logged, in binlog order (so a MIXED binlog yields one log).
 /// The store starts empty, or from `base`: the binlogs must create what
-/// they change, or continue from the base.
+/// they change, or continue from the base. A writer over
+/// [`crate::source::BinlogSource`] (the one place binlogs are executed).
 pub fn binlog_to_logical<W: Write>(
     paths: &[PathBuf],
     base: Option<Base>,
     out: W,
 ) -> Result<(ToLogicalReport, replog_import::ImportReport, W)> {
-    let mut importer =
-        replog_import::Importer::new(paths, &replog_import::ImportOptions::default());
+    let mut source = crate::source::BinlogInput::unclassified(paths).open_executed(base);
+    let h = source.header();
     let mut opts = WriterOptions::new(LogKind::Logical);
-    // A log id derived from the binlog names, so that converting the same
-    // binlogs twice gives the same bytes.
-    let names: Vec<u8> = paths
-        .iter()
-        .flat_map(|p| {
-            p.file_name()
-                .map(|n| n.as_encoded_bytes().to_vec())
-                .unwrap_or_default()
-        })
-        .collect();
-    let a = xxhash_rust::xxh3::xxh3_64_with_seed(&names, 0x6269_6e6c_6f67);
-    let b = xxhash_rust::xxh3::xxh3_64_with_seed(&names, a);
-    opts.log_id[..8].copy_from_slice(&a.to_le_bytes());
-    opts.log_id[8..].copy_from_slice(&b.to_le_bytes());
-    opts.salt = xxhash_rust::xxh3::xxh3_64_with_seed(b"salt", b);
-    let mut exec = Executor::new(base);
-    if exec.start.is_some() {
-        opts.start_state = Some(exec.store.digest());
-    }
+    opts.log_id = h.log_id;
+    opts.salt = h.salt;
+    opts.start_state = h.start_state;
     let mut w = LogWriter::new(out, &opts)?;
-    for tx in importer.by_ref() {
-        let tx = tx?;
-        let bodies = tx.logical_bodies()?;
-        let steps: Vec<Step<'_>> = tx
-            .parts()
-            .into_iter()
-            .map(|p| match p {
-                replog_import::TxPart::Rows(r) => {
-                    Step::Rows(r.iter().map(|&i| bodies[i].as_slice()).collect())
-                }
-                replog_import::TxPart::Statements(list) => Step::Statements(
-                    list.iter()
-                        .map(|&i| {
-                            let s = &tx.statements[i];
-                            let mut cs =
-                                captured_statement(&s.as_statement(), tx.begin_timestamp_us);
-                            cs.is_ddl = s.ddl;
-                            cs
-                        })
-                        .collect(),
-                ),
-            })
-            .collect();
-        let origin = tx.origin();
-        let meta = TxMeta {
-            begin: Begin {
-                txid: tx.txid,
-                timestamp_us: tx.begin_timestamp_us,
-                server_id: tx.server_id,
-                origin: &origin,
-            },
-            commit_us: tx.commit_timestamp_us,
-            expected: None,
-            commit_lsn: 0,
-            position: format!("{}:{}", tx.file, tx.position),
-        };
-        if let Some(enc) = exec.transaction(&meta, steps)? {
-            write_transaction(&mut w, &enc)?;
+    while let Some(ev) = source.next() {
+        if let TxnEvent::Transaction(t) = ev? {
+            w.begin(&t.begin)?;
+            for r in t.records() {
+                w.append(r.body)?;
+            }
+            w.commit(&t.commit)?;
         }
     }
-    let import = importer.into_report();
-    Ok((exec.report, import, w.finish()?))
+    let (import, exec) = source.into_reports();
+    Ok((exec.unwrap_or_default(), import, w.finish()?))
 }

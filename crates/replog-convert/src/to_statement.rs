@@ -18,9 +18,9 @@
 
 use crate::catalog::{Catalog, Rel};
 use crate::error::{Error, ErrorKind, Result};
-use replog_core::reader::{Damage, LogReader, ReaderOptions, SegmentInput, UncommittedTail};
+use replog_core::reader::{Damage, ReaderOptions, SegmentInput, UncommittedTail};
 use replog_core::recovery::RecoveryPolicy;
-use replog_core::txn::{TxnEvent, TxnReader};
+use replog_core::txn::{TxnEvent, TxnInput};
 use replog_core::writer::{LogWriter, WriterOptions};
 use replog_core::{Begin, Commit, LogKind, SegmentHeader, Value};
 use replog_logical::{ColumnValue, ImageKind, LogicalRecord, Tuple};
@@ -351,18 +351,15 @@ impl<W: Write> StatementSink for SqlTextSink<W> {
 /// Converts the logical log in `inputs` to statements, handing each
 /// committed transaction to `sink`.
 pub fn logical_to_statement(
-    inputs: Vec<SegmentInput>,
+    inputs: impl TxnInput,
     opts: &ToStatementOptions,
     sink: &mut dyn StatementSink,
 ) -> Result<ConvertReport> {
-    let reader = LogReader::new(
-        inputs,
-        ReaderOptions {
-            policy: opts.policy,
-            continue_after_damage: false,
-            buffer_size: 0,
-        },
-    );
+    let mut txns = inputs.open(ReaderOptions {
+        policy: opts.policy,
+        continue_after_damage: false,
+        buffer_size: 0,
+    })?;
     let mut conv = Converter {
         opts: *opts,
         catalog: Catalog::default(),
@@ -370,7 +367,6 @@ pub fn logical_to_statement(
     };
     let mut tx = StatementTx::default();
     let mut started = false;
-    let mut txns = TxnReader::new(reader);
     while let Some(ev) = txns.next() {
         match ev? {
             TxnEvent::Segment { header, name, .. } => {

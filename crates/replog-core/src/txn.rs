@@ -58,8 +58,7 @@
 //! ```
 
 use crate::error::{Error, Result};
-use crate::frame::Frame;
-use crate::reader::{Damage, DamageKind, Event, LogReader, Summary};
+use crate::reader::{Damage, DamageKind, Event, LogReader, ReaderOptions, SegmentInput, Summary};
 use crate::record::{Begin, Commit, LogKind, rtype};
 use crate::segment::SegmentHeader;
 use std::borrow::BorrowMut;
@@ -124,11 +123,55 @@ pub struct Transaction<'a> {
     pub segment: usize,
     /// Set when the COMMIT broke the state-digest chain.
     pub gap: Option<StateGap>,
+    /// What kind of log the transaction was read from. From a binlog,
+    /// `begin_offset` / `commit_offset` are binlog positions in the file
+    /// `segment` names, the origin is `[<gtid> ]<file>:<pos>`, and the
+    /// LSNs are those of the native log the import stands for: messages
+    /// name [`Transaction::position`], not the LSN.
+    pub source: SourceKind,
     arena: &'a [u8],
+    /// Where the record bodies start in `arena` (the origin is before).
+    base: usize,
     records: &'a [RecordAt],
 }
 
 impl<'a> Transaction<'a> {
+    /// A transaction of `begin` and `commit` with no record, every
+    /// position 0, read from a native log: a source sets the other fields
+    /// and hands it over from its [`TxnArena`] ([`TxnArena::transaction`]).
+    pub fn new(begin: Begin<'a>, commit: Commit) -> Transaction<'a> {
+        Transaction {
+            begin,
+            begin_lsn: 0,
+            begin_offset: 0,
+            commit,
+            commit_lsn: 0,
+            commit_offset: 0,
+            end_lsn: 0,
+            segment: 0,
+            gap: None,
+            source: SourceKind::Native,
+            arena: &[],
+            base: 0,
+            records: &[],
+        }
+    }
+
+    /// The transaction without its origin and records (kept by a source
+    /// to hand it over again from its arena).
+    pub fn detached(&self) -> Transaction<'static> {
+        Transaction {
+            begin: Begin {
+                origin: "",
+                ..self.begin
+            },
+            arena: &[],
+            base: 0,
+            records: &[],
+            ..*self
+        }
+    }
+
     /// Transaction id.
     pub fn txid(&self) -> u64 {
         self.begin.txid
@@ -154,9 +197,38 @@ impl<'a> Transaction<'a> {
         })
     }
 
+    /// Where the transaction is, for messages: the foreign log's position
+    /// (`mariadb-bin.000001:1234`, with its GTID) when it came from one,
+    /// else `LSN n` of its COMMIT.
+    pub fn position(&self) -> String {
+        match self.source {
+            SourceKind::Native => format!("LSN {}", self.commit_lsn),
+            SourceKind::Binlog => binlog_position(self.begin.origin),
+        }
+    }
+
     /// Bytes of record bodies.
     pub fn body_bytes(&self) -> usize {
-        self.arena.len()
+        self.arena.len().saturating_sub(self.base)
+    }
+}
+
+/// What kind of log a [`Transaction`] was read from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SourceKind {
+    /// A replog log: positions are LSNs.
+    #[default]
+    Native,
+    /// A MySQL/MariaDB binlog: positions are `file:pos` (and GTIDs).
+    Binlog,
+}
+
+/// A binlog transaction's origin (`[<gtid> ]<file>:<pos>`) as a position
+/// for messages: `file:pos (GTID g)`.
+pub fn binlog_position(origin: &str) -> String {
+    match origin.rsplit_once(' ') {
+        Some((gtid, at)) => format!("{at} (GTID {gtid})"),
+        None => origin.to_string(),
     }
 }
 
@@ -183,9 +255,96 @@ struct Open {
     txid: u64,
     timestamp_us: i64,
     server_id: u32,
-    origin: Range<usize>,
     lsn: u64,
     offset: u64,
+}
+
+/// Where a transaction is assembled: its BEGIN origin and record bodies in
+/// one buffer that is reused from transaction to transaction (it grows only
+/// to the largest transaction). [`TxnReader`] fills it from frames; a
+/// foreign source (an imported binlog) encodes its records straight into
+/// it, and both hand over [`Transaction`]s borrowed from it.
+#[derive(Debug, Default)]
+pub struct TxnArena {
+    bytes: Vec<u8>,
+    records: Vec<RecordAt>,
+    origin_len: usize,
+}
+
+impl TxnArena {
+    /// An empty arena.
+    pub fn new() -> TxnArena {
+        TxnArena::default()
+    }
+
+    /// Starts a transaction whose BEGIN carries `origin`: the previous
+    /// transaction's bytes are forgotten (the capacity is kept).
+    pub fn begin(&mut self, origin: &str) {
+        self.bytes.clear();
+        self.records.clear();
+        self.bytes.extend_from_slice(origin.as_bytes());
+        self.origin_len = origin.len();
+    }
+
+    /// Appends a record whose frame is at `lsn` / `offset`.
+    pub fn push(&mut self, lsn: u64, offset: u64, body: &[u8]) {
+        let s = self.bytes.len();
+        self.bytes.extend_from_slice(body);
+        self.records.push(RecordAt {
+            lsn,
+            offset,
+            body: s..self.bytes.len(),
+        });
+    }
+
+    /// Appends a record encoded by `encode` straight into the arena (no
+    /// buffer of its own); returns the body's length. On error nothing is
+    /// appended.
+    pub fn push_with<E>(
+        &mut self,
+        lsn: u64,
+        offset: u64,
+        encode: impl FnOnce(&mut Vec<u8>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<usize, E> {
+        let s = self.bytes.len();
+        if let Err(e) = encode(&mut self.bytes) {
+            self.bytes.truncate(s);
+            return Err(e);
+        }
+        self.records.push(RecordAt {
+            lsn,
+            offset,
+            body: s..self.bytes.len(),
+        });
+        Ok(self.bytes.len() - s)
+    }
+
+    /// Records held.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether no record is held.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The transaction `head` describes (a [`Transaction::detached`]
+    /// one), with the arena's origin and records.
+    pub fn transaction(&self, head: &Transaction<'static>) -> Transaction<'_> {
+        let origin =
+            std::str::from_utf8(self.bytes.get(..self.origin_len).unwrap_or(&[])).unwrap_or("");
+        Transaction {
+            begin: Begin {
+                origin,
+                ..head.begin
+            },
+            arena: &self.bytes,
+            base: self.origin_len,
+            records: &self.records,
+            ..*head
+        }
+    }
 }
 
 /// Assembles the committed transactions of a log (see the module docs).
@@ -193,8 +352,7 @@ struct Open {
 /// when the caller keeps the reader.
 pub struct TxnReader<R: BorrowMut<LogReader> = LogReader> {
     reader: R,
-    arena: Vec<u8>,
-    records: Vec<RecordAt>,
+    arena: TxnArena,
     open: Option<Open>,
     /// A state-gap COMMIT read with its damage event, handed over next.
     gap: Option<(Commit, u64, u64, u64, StateGap)>,
@@ -206,23 +364,7 @@ pub struct TxnReader<R: BorrowMut<LogReader> = LogReader> {
     kind: Option<LogKind>,
     ended: bool,
     /// The transaction handed over last, while it is in the arena.
-    current: Option<Current>,
-}
-
-#[derive(Clone, Copy)]
-struct Current {
-    txid: u64,
-    timestamp_us: i64,
-    server_id: u32,
-    origin_len: usize,
-    begin_lsn: u64,
-    begin_offset: u64,
-    commit: Commit,
-    commit_lsn: u64,
-    commit_offset: u64,
-    end_lsn: u64,
-    segment: usize,
-    gap: Option<StateGap>,
+    current: Option<Transaction<'static>>,
 }
 
 impl<R: BorrowMut<LogReader>> std::fmt::Debug for TxnReader<R> {
@@ -239,8 +381,7 @@ impl<R: BorrowMut<LogReader>> TxnReader<R> {
     pub fn new(reader: R) -> TxnReader<R> {
         TxnReader {
             reader,
-            arena: Vec::new(),
-            records: Vec::new(),
+            arena: TxnArena::new(),
             open: None,
             gap: None,
             gaps_delivered: 0,
@@ -257,30 +398,7 @@ impl<R: BorrowMut<LogReader>> TxnReader<R> {
     /// transaction ahead and apply it later (`diff --state` steps two logs).
     pub fn current(&self) -> Option<Transaction<'_>> {
         let c = self.current?;
-        Some(self.transaction(c))
-    }
-
-    fn transaction(&self, c: Current) -> Transaction<'_> {
-        let origin =
-            std::str::from_utf8(self.arena.get(..c.origin_len).unwrap_or(&[])).unwrap_or("");
-        Transaction {
-            begin: Begin {
-                txid: c.txid,
-                timestamp_us: c.timestamp_us,
-                server_id: c.server_id,
-                origin,
-            },
-            begin_lsn: c.begin_lsn,
-            begin_offset: c.begin_offset,
-            commit: c.commit,
-            commit_lsn: c.commit_lsn,
-            commit_offset: c.commit_offset,
-            end_lsn: c.end_lsn,
-            segment: c.segment,
-            gap: c.gap,
-            arena: &self.arena,
-            records: &self.records,
-        }
+        Some(self.arena.transaction(&c))
     }
 
     /// The kind of the log, once its first segment header was read.
@@ -367,14 +485,11 @@ impl<R: BorrowMut<LogReader>> TxnReader<R> {
                 Some(Ok(Event::Frame(f))) => match f.record_type() {
                     rtype::BEGIN => match Begin::decode(f.body, f.body_offset()) {
                         Ok(b) => {
-                            self.arena.clear();
-                            self.records.clear();
-                            self.arena.extend_from_slice(b.origin.as_bytes());
+                            self.arena.begin(b.origin);
                             self.open = Some(Open {
                                 txid: b.txid,
                                 timestamp_us: b.timestamp_us,
                                 server_id: b.server_id,
-                                origin: 0..b.origin.len(),
                                 lsn: f.lsn,
                                 offset: f.offset,
                             });
@@ -391,7 +506,7 @@ impl<R: BorrowMut<LogReader>> TxnReader<R> {
                     },
                     _ => {
                         if self.open.is_some() {
-                            push(&mut self.arena, &mut self.records, &f);
+                            self.arena.push(f.lsn, f.offset, f.body);
                         }
                         continue;
                     }
@@ -457,26 +572,27 @@ impl<R: BorrowMut<LogReader>> TxnReader<R> {
             txid: commit.txid,
             timestamp_us: commit.timestamp_us,
             server_id: 0,
-            origin: 0..0,
             lsn,
             offset,
         });
-        let c = Current {
-            txid: open.txid,
-            timestamp_us: open.timestamp_us,
-            server_id: open.server_id,
-            origin_len: open.origin.len(),
-            begin_lsn: open.lsn,
-            begin_offset: open.offset,
+        let mut c = Transaction::new(
+            Begin {
+                txid: open.txid,
+                timestamp_us: open.timestamp_us,
+                server_id: open.server_id,
+                origin: "",
+            },
             commit,
-            commit_lsn: lsn,
-            commit_offset: offset,
-            end_lsn,
-            segment: self.segment,
-            gap,
-        };
+        );
+        c.begin_lsn = open.lsn;
+        c.begin_offset = open.offset;
+        c.commit_lsn = lsn;
+        c.commit_offset = offset;
+        c.end_lsn = end_lsn;
+        c.segment = self.segment;
+        c.gap = gap;
         self.current = Some(c);
-        TxnEvent::Transaction(self.transaction(c))
+        TxnEvent::Transaction(self.arena.transaction(&c))
     }
 }
 
@@ -484,16 +600,6 @@ enum Step {
     Segment,
     Damage(Option<StateGap>),
     Commit(Commit, u64, u64, u64),
-}
-
-fn push(arena: &mut Vec<u8>, records: &mut Vec<RecordAt>, f: &Frame<'_>) {
-    let s = arena.len();
-    arena.extend_from_slice(f.body);
-    records.push(RecordAt {
-        lsn: f.lsn,
-        offset: f.offset,
-        body: s..arena.len(),
-    });
 }
 
 /// What a consumer wants after a transaction.
@@ -532,10 +638,111 @@ pub trait Consume {
     fn transaction(&mut self, tx: &Transaction<'_>) -> std::result::Result<Flow, Self::Error>;
 }
 
+/// A source of whole committed transactions: a native log through a
+/// [`TxnReader`], or a foreign log imported as it is read (a MySQL/MariaDB
+/// binlog: `replog_convert::source`). Every consumer reads through this
+/// trait, so a new log source plugs in by implementing it.
+///
+/// The events and their order are the [`TxnReader`]'s: a
+/// [`TxnEvent::Segment`] before the first transaction of each input,
+/// [`TxnEvent::Damage`] where the recovery policy saw it, then the
+/// transactions, borrowed from the source's [`TxnArena`] until the next
+/// call.
+pub trait TxnSource {
+    /// The next event, or `None` at the end of the log.
+    fn next(&mut self) -> Option<Result<TxnEvent<'_>>>;
+    /// The transaction the last call to `next` handed over, again.
+    fn current(&self) -> Option<Transaction<'_>>;
+    /// The kind of native records the transactions hold, once known.
+    fn kind(&self) -> Option<LogKind>;
+    /// What the scan found so far: frames (records), commits, damage, the
+    /// uncommitted tail.
+    fn summary(&self) -> &Summary;
+    /// The first damage the recovery policy does not accept (see
+    /// [`TxnReader::intolerable`]).
+    fn intolerable(&self) -> Option<&Damage>;
+    /// Whether `next` returned `None` (the log was read to its end).
+    fn at_end(&self) -> bool;
+    /// COMMITs that broke the state-digest chain.
+    fn state_gaps(&self) -> u64 {
+        0
+    }
+}
+
+impl<R: BorrowMut<LogReader>> TxnSource for TxnReader<R> {
+    fn next(&mut self) -> Option<Result<TxnEvent<'_>>> {
+        TxnReader::next(self)
+    }
+    fn current(&self) -> Option<Transaction<'_>> {
+        TxnReader::current(self)
+    }
+    fn kind(&self) -> Option<LogKind> {
+        TxnReader::kind(self)
+    }
+    fn summary(&self) -> &Summary {
+        TxnReader::summary(self)
+    }
+    fn intolerable(&self) -> Option<&Damage> {
+        TxnReader::intolerable(self)
+    }
+    fn at_end(&self) -> bool {
+        TxnReader::at_end(self)
+    }
+    fn state_gaps(&self) -> u64 {
+        TxnReader::state_gaps(self)
+    }
+}
+
+impl<S: TxnSource + ?Sized> TxnSource for Box<S> {
+    fn next(&mut self) -> Option<Result<TxnEvent<'_>>> {
+        (**self).next()
+    }
+    fn current(&self) -> Option<Transaction<'_>> {
+        (**self).current()
+    }
+    fn kind(&self) -> Option<LogKind> {
+        (**self).kind()
+    }
+    fn summary(&self) -> &Summary {
+        (**self).summary()
+    }
+    fn intolerable(&self) -> Option<&Damage> {
+        (**self).intolerable()
+    }
+    fn at_end(&self) -> bool {
+        (**self).at_end()
+    }
+    fn state_gaps(&self) -> u64 {
+        (**self).state_gaps()
+    }
+}
+
+/// Something a consumer opens as a [`TxnSource`] with the reader options
+/// it needs (its recovery policy, whether it goes on after damage): the
+/// segments of a native log, or a foreign log's opener. Library entry
+/// points take this, so a command does not special-case foreign logs.
+pub trait TxnInput {
+    /// Opens the source.
+    fn open(self, opts: ReaderOptions) -> Result<Box<dyn TxnSource>>;
+}
+
+impl TxnInput for Vec<SegmentInput> {
+    fn open(self, opts: ReaderOptions) -> Result<Box<dyn TxnSource>> {
+        Ok(Box::new(TxnReader::new(LogReader::new(self, opts))))
+    }
+}
+
+impl TxnInput for Box<dyn TxnSource> {
+    /// An already open source (its options were chosen when it was opened).
+    fn open(self, _opts: ReaderOptions) -> Result<Box<dyn TxnSource>> {
+        Ok(self)
+    }
+}
+
 /// Feeds every event of `txns` to `consumer`, until the log ends or the
 /// consumer stops. Returns whether the log was read to its end.
-pub fn drive<R: BorrowMut<LogReader>, C: Consume + ?Sized>(
-    txns: &mut TxnReader<R>,
+pub fn drive<S: TxnSource + ?Sized, C: Consume + ?Sized>(
+    txns: &mut S,
     consumer: &mut C,
 ) -> std::result::Result<bool, C::Error> {
     while let Some(ev) = txns.next() {

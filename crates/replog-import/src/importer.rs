@@ -83,6 +83,41 @@ struct State {
     tables: HashMap<String, usize>,
 }
 
+/// A QUERY event that opens or ends a transaction rather than being one
+/// of its statements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Control {
+    Begin,
+    StartTransaction,
+    Commit,
+    /// `ROLLBACK` (not `ROLLBACK TO SAVEPOINT`).
+    Rollback,
+    XaStart,
+    XaEnd,
+}
+
+/// Whether the statement `sql` (first keyword `kw`) is transaction
+/// control; `None` for a statement of the transaction.
+pub(crate) fn control(kw: &str, sql: &str) -> Option<Control> {
+    let upper_head: String = sql
+        .trim_start()
+        .chars()
+        .take(24)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    match kw {
+        "BEGIN" => Some(Control::Begin),
+        "START" if upper_head.starts_with("START TRANSACTION") => Some(Control::StartTransaction),
+        "COMMIT" => Some(Control::Commit),
+        "ROLLBACK" if !upper_head.contains(" TO") => Some(Control::Rollback),
+        "XA" if upper_head.starts_with("XA START") || upper_head.starts_with("XA BEGIN") => {
+            Some(Control::XaStart)
+        }
+        "XA" if upper_head.starts_with("XA END") => Some(Control::XaEnd),
+        _ => None,
+    }
+}
+
 fn micros(ev: &Event<'_>, extra: u32) -> i64 {
     i64::from(ev.timestamp()) * 1_000_000 + i64::from(extra.min(999_999))
 }
@@ -292,12 +327,6 @@ impl State {
     fn query(&mut self, ev: &Event<'_>, q: &QueryEvent<'_>) -> Result<()> {
         let sql = q.query_str().into_owned();
         let kw = first_keyword(&sql);
-        let upper_head: String = sql
-            .trim_start()
-            .chars()
-            .take(24)
-            .collect::<String>()
-            .to_ascii_uppercase();
         let mut extra_us = 0u32;
         for sv in &q.status_vars {
             match sv {
@@ -305,8 +334,8 @@ impl State {
                 _ => {}
             }
         }
-        match kw.as_str() {
-            "BEGIN" => {
+        match control(&kw, &sql) {
+            Some(Control::Begin) => {
                 self.ensure_open(ev, true);
                 if let Some(o) = self.cur.as_mut() {
                     o.in_block = true;
@@ -318,7 +347,7 @@ impl State {
                 self.pending = Pending::default();
                 return Ok(());
             }
-            "START" if upper_head.starts_with("START TRANSACTION") => {
+            Some(Control::StartTransaction | Control::XaStart) => {
                 self.ensure_open(ev, true);
                 if let Some(o) = self.cur.as_mut() {
                     o.in_block = true;
@@ -326,7 +355,7 @@ impl State {
                 self.pending = Pending::default();
                 return Ok(());
             }
-            "COMMIT" => {
+            Some(Control::Commit) => {
                 let ts = micros(ev, extra_us);
                 self.pending = Pending::default();
                 if self.cur.is_some() {
@@ -335,7 +364,7 @@ impl State {
                 }
                 return Ok(());
             }
-            "ROLLBACK" if !upper_head.contains(" TO") => {
+            Some(Control::Rollback) => {
                 self.pending = Pending::default();
                 if let Some(o) = &self.cur {
                     let at = format!("{}:{}", o.tx.file, o.tx.position);
@@ -346,19 +375,11 @@ impl State {
                 }
                 return Ok(());
             }
-            "XA" if upper_head.starts_with("XA START") || upper_head.starts_with("XA BEGIN") => {
-                self.ensure_open(ev, true);
-                if let Some(o) = self.cur.as_mut() {
-                    o.in_block = true;
-                }
+            Some(Control::XaEnd) => {
                 self.pending = Pending::default();
                 return Ok(());
             }
-            "XA" if upper_head.starts_with("XA END") => {
-                self.pending = Pending::default();
-                return Ok(());
-            }
-            _ => {}
+            None => {}
         }
         self.ensure_open(ev, false);
         // A statement logged with LOG_EVENT_SUPPRESS_USE_F (CREATE / DROP /
@@ -863,6 +884,90 @@ impl Iterator for Importer {
             }
         }
     }
+}
+
+/// What a classification pass found in binlogs ([`classify`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BinlogShape {
+    /// Row events (WRITE / UPDATE / DELETE_ROWS, any version).
+    pub row_events: u64,
+    /// Statements of transactions that are neither transaction control
+    /// nor DDL: data-changing statements (STATEMENT or MIXED logging).
+    pub dml_statements: u64,
+    /// Whether the pass stopped early, once both were seen.
+    pub stopped_early: bool,
+}
+
+impl BinlogShape {
+    /// The native kind an import of these binlogs yields: logical when
+    /// they carry row events, else statement.
+    pub fn kind(&self) -> replog_core::LogKind {
+        if self.row_events > 0 {
+            replog_core::LogKind::Logical
+        } else {
+            replog_core::LogKind::Statement
+        }
+    }
+
+    /// Row events and data-changing statements both: a MIXED binlog, whose
+    /// statements must be executed to give their row changes.
+    pub fn mixed(&self) -> bool {
+        self.row_events > 0 && self.dml_statements > 0
+    }
+}
+
+/// A classification pass over binlogs, before they are imported: counts
+/// row events and data-changing QUERY events (by the statement's first
+/// keyword, as the importer classifies them), without decoding rows,
+/// building relations or verifying checksums (the import does). It stops
+/// as soon as both kinds were seen. Reads every event once, sequentially,
+/// with memory bounded by the largest event.
+pub fn classify(paths: &[PathBuf], opts: &ImportOptions) -> Result<BinlogShape> {
+    let mut shape = BinlogShape::default();
+    let read = replog_binlog::ReadOptions {
+        verify_checksums: false,
+        ..opts.read
+    };
+    for path in paths {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        let f =
+            File::open(path).map_err(|e| Error::io(e, format!("opening {}", path.display())))?;
+        let mut r = StreamReader::with_options(BufReader::with_capacity(1 << 16, f), read)
+            .map_err(|e| e.context(&name))?;
+        while let Some(ev) = r.next_event() {
+            let ev = ev.map_err(|e| e.context(format!("binlog {name}")))?;
+            count_event(&ev, &mut shape).map_err(|e| e.context(format!("binlog {name}")))?;
+            if shape.mixed() {
+                shape.stopped_early = true;
+                return Ok(shape);
+            }
+        }
+    }
+    Ok(shape)
+}
+
+fn count_event(ev: &Event<'_>, shape: &mut BinlogShape) -> Result<()> {
+    match ev.body() {
+        EventBody::Rows(_) => shape.row_events += 1,
+        EventBody::Query(q) => {
+            let sql = q.query_str();
+            let kw = first_keyword(&sql);
+            if control(&kw, &sql).is_none() && !crate::schema::is_ddl_keyword(&kw) {
+                shape.dml_statements += 1;
+            }
+        }
+        EventBody::TransactionPayload(tp) => {
+            let data = tp.decompress()?;
+            for e in tp.events(&data) {
+                count_event(&e?, shape)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 #[cfg(test)]

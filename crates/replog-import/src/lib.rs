@@ -45,7 +45,7 @@ pub mod schema;
 mod sql;
 mod types;
 
-pub use importer::Importer;
+pub use importer::{BinlogShape, Importer, classify};
 pub use model::{
     Cell, ColumnDef, ImportedStatement, ImportedTransaction, LogicalOp, NamesFrom, RelationDef,
     TxPart, TypeSpec,

@@ -18,7 +18,7 @@ use crate::storage::Storage;
 use crate::types::{Datum, Row, TableDef};
 use crate::{Store, script};
 use replog_core::reader::{Damage, LogReader, UncommittedTail};
-use replog_core::txn::{Consume, Flow, Transaction, TxnReader, drive};
+use replog_core::txn::{Consume, Flow, SourceKind, Transaction, TxnReader, TxnSource, drive};
 use replog_core::{Commit, LogKind, SegmentHeader, Value};
 use replog_logical::{ColumnValue, LogicalRecord, Tuple};
 use replog_statement::Statement;
@@ -62,6 +62,9 @@ pub struct DigestMismatch {
     pub actual: u64,
     /// True when compared by delta, after an earlier divergence.
     pub delta: bool,
+    /// The transaction's position in a foreign log (a binlog's
+    /// `file:pos (GTID g)`), when it came from one.
+    pub at: Option<String>,
 }
 
 /// A conflict at a log position.
@@ -73,6 +76,9 @@ pub struct ConflictAt {
     pub lsn: u64,
     /// The conflict and what was done.
     pub conflict: Conflict,
+    /// The transaction's position in a foreign log (a binlog's
+    /// `file:pos (GTID g)`), when it came from one.
+    pub at: Option<String>,
 }
 
 /// A transaction that could not be applied (or, under `skip`, a statement
@@ -86,6 +92,9 @@ pub struct Failure {
     pub lsn: u64,
     /// Why.
     pub message: String,
+    /// The transaction's position in a foreign log (a binlog's
+    /// `file:pos (GTID g)`), when it came from one.
+    pub at: Option<String>,
 }
 
 /// Why replay ended before the end of the log.
@@ -148,6 +157,10 @@ pub struct ReplayReport {
     pub position: AppliedPosition,
     /// The leader's digest after the last applied transaction.
     pub expected_digest: Option<u64>,
+    /// Where the last applied transaction is in a foreign log (a binlog's
+    /// `file:pos (GTID g)`), when the log is one: what messages name
+    /// rather than the LSN.
+    pub source_position: Option<String>,
 }
 
 impl ReplayReport {
@@ -187,6 +200,17 @@ pub fn replay<S: Storage, E: Environment>(
     reader: &mut LogReader,
     opts: &ReplayOptions,
 ) -> Result<ReplayReport, Error> {
+    replay_source(store, start, &mut TxnReader::new(reader), opts)
+}
+
+/// Replays the transactions of `txns` (a native log's [`TxnReader`], or an
+/// imported binlog) into `store`, which stands at `start`.
+pub fn replay_source<S: Storage, E: Environment>(
+    store: &mut Store<S, E>,
+    start: AppliedPosition,
+    txns: &mut dyn TxnSource,
+    opts: &ReplayOptions,
+) -> Result<ReplayReport, Error> {
     let mut r = Replayer {
         store,
         opts: *opts,
@@ -200,8 +224,7 @@ pub fn replay<S: Storage, E: Environment>(
         },
         start,
     };
-    let mut txns = TxnReader::new(reader);
-    let read_to_end = drive(&mut txns, &mut r)?;
+    let read_to_end = drive(txns, &mut r)?;
     let summary = txns.summary();
     r.report.damage = summary.damage.clone();
     if read_to_end {
@@ -230,11 +253,32 @@ impl<S: Storage, E: Environment> Consume for Replayer<'_, S, E> {
     }
 
     fn transaction(&mut self, tx: &Transaction<'_>) -> Result<Flow, Error> {
-        Ok(if self.transaction(tx)? {
-            Flow::Stop
-        } else {
-            Flow::Continue
-        })
+        let r = &self.report;
+        let before = (
+            r.applied,
+            r.failures.len(),
+            r.conflicts.len(),
+            r.divergences.len(),
+        );
+        let stop = self.transaction(tx)?;
+        if tx.source != SourceKind::Native {
+            // Messages about a foreign log name its positions.
+            let at = tx.position();
+            let r = &mut self.report;
+            for f in r.failures.iter_mut().skip(before.1) {
+                f.at.get_or_insert_with(|| at.clone());
+            }
+            for c in r.conflicts.iter_mut().skip(before.2) {
+                c.at.get_or_insert_with(|| at.clone());
+            }
+            for d in r.divergences.iter_mut().skip(before.3) {
+                d.at.get_or_insert_with(|| at.clone());
+            }
+            if r.applied > before.0 {
+                r.source_position = Some(at);
+            }
+        }
+        Ok(if stop { Flow::Stop } else { Flow::Continue })
     }
 }
 
@@ -312,6 +356,7 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
                 self.report.failures.push(Failure {
                     txid: tx.txid(),
                     lsn,
+                    at: None,
                     message: format!(
                         "the log does not continue from the store's state: transaction {} starts from digest {sb:016x}, the store is at {before:016x}",
                         tx.txid()
@@ -373,6 +418,7 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
                     expected,
                     actual,
                     delta,
+                    at: None,
                 });
                 if !self.keep_going {
                     return self.stop(Stop::Divergence);
@@ -417,6 +463,7 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
                     txid: tx.txid(),
                     lsn,
                     message: e.to_string(),
+                    at: None,
                 };
                 self.report.failures.push(f);
                 let conflict_like =
@@ -465,6 +512,7 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
                             txid,
                             lsn: *lsn,
                             conflict,
+                            at: None,
                         });
                         if abort {
                             if !has_ddl {
@@ -496,7 +544,12 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
         if rollback {
             let _ = self.store.apply_end(false);
         }
-        self.report.failures.push(Failure { txid, lsn, message });
+        self.report.failures.push(Failure {
+            txid,
+            lsn,
+            message,
+            at: None,
+        });
         self.report.stopped = Some(Stop::Failure);
         Ok(false)
     }

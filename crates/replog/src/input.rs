@@ -2,6 +2,7 @@
 //! or `-` for standard input, and detecting what kind of log they hold.
 
 use anyhow::{Context, Result, bail};
+use replog_convert::source::{BinlogInput, LogInput};
 use replog_core::LogKind;
 use replog_core::reader::{SegmentInput, segment_paths};
 use replog_core::segment::MAGIC;
@@ -52,6 +53,8 @@ pub struct Inputs {
     _imported: Option<tempfile::TempDir>,
     /// When the inputs were binlogs imported into a native log: the import's report.
     pub imported_from_binlog: Option<replog_import::ImportReport>,
+    /// Binlogs read as transactions ([`Inputs::resolve_source`]), classified.
+    pub binlog: Option<BinlogInput>,
 }
 
 impl Inputs {
@@ -103,12 +106,59 @@ impl Inputs {
             _spool: spool,
             _imported: None,
             imported_from_binlog: None,
+            binlog: None,
         })
+    }
+
+    /// Like [`Inputs::resolve`], for commands that read transactions
+    /// ([`Inputs::txn_input`]): MySQL/MariaDB binlogs are classified (one
+    /// pass over their events, rows not decoded) and then imported as they
+    /// are read, with no temporary file; `kind` is the kind of native
+    /// records their transactions hold (logical with row events, else
+    /// statement; a MIXED binlog is logical, its statements executed on the
+    /// reference store).
+    pub fn resolve_source(paths: &[String]) -> Result<Inputs> {
+        let mut inputs = Inputs::resolve(paths)?;
+        if inputs.detected == Detected::Binlog {
+            let b = BinlogInput::new(&inputs.files).map_err(anyhow::Error::new)?;
+            inputs.kind = Some(b.kind());
+            inputs.binlog = Some(b);
+        }
+        Ok(inputs)
+    }
+
+    /// What a consumer opens as transactions: the segments of a native log
+    /// or the binlogs.
+    pub fn txn_input(&self) -> Result<LogInput> {
+        Ok(match &self.binlog {
+            Some(b) => LogInput::Binlog(b.clone()),
+            None => LogInput::Native(self.segments()?),
+        })
+    }
+
+    /// [`Inputs::txn_input`], a native log's reading shown as progress on a
+    /// terminal.
+    pub fn txn_input_with_progress(&self) -> Result<LogInput> {
+        Ok(match self.txn_input()? {
+            LogInput::Native(s) => LogInput::Native(crate::output::with_progress(s)),
+            other => other,
+        })
+    }
+
+    /// Fails unless the inputs are a native log or binlogs resolved by
+    /// [`Inputs::resolve_source`].
+    pub fn require_transactions(&self, what: &str) -> Result<()> {
+        if self.binlog.is_some() {
+            return Ok(());
+        }
+        self.require_native(what)
     }
 
     /// Like [`Inputs::resolve`], but MySQL/MariaDB binlogs are first
     /// imported (streaming, into a temporary directory that lives as long as
-    /// the `Inputs`) as a native logical log when they carry row changes,
+    /// the `Inputs`; used by `invert` alone, which reads its input twice by
+    /// offset — every other command reads binlogs through
+    /// [`Inputs::resolve_source`], with no temporary file) as a native logical log when they carry row changes,
     /// else as a native statement log (rules in formats/import.md). A mixed
     /// binlog, with both row changes and data-changing statements, becomes
     /// one logical log: its statements are executed on the reference store
@@ -156,6 +206,7 @@ impl Inputs {
                 _spool: None,
                 _imported: Some(dir),
                 imported_from_binlog: Some(import),
+                binlog: None,
             });
         }
         let (path, kind) = if report.row_changes > 0 {
@@ -170,6 +221,7 @@ impl Inputs {
             _spool: None,
             _imported: Some(dir),
             imported_from_binlog: Some(report),
+            binlog: None,
         })
     }
 

@@ -490,6 +490,22 @@ fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result
             } else {
                 LogKind::Logical
             };
+            if kind == LogKind::Logical
+                && replog_convert::source::BinlogInput::new(files)?
+                    .shape()
+                    .dml_statements
+                    > 0
+            {
+                // A statement or mixed binlog (found by a classification
+                // pass that decodes no rows): its statements' rows come
+                // from executing them on the reference store, in the one
+                // import.
+                let file = AtomicFile::create(path)?;
+                let (report, import, file) =
+                    replog_convert::to_logical::binlog_to_logical(files, base(args)?, file)?;
+                file.commit()?;
+                return print_executed(out, args, path, &report, Some(&import));
+            }
             let file = AtomicFile::create(path)?;
             let mut w = LogWriter::new(file, &WriterOptions::new(kind))?;
             for tx in importer.by_ref() {
@@ -509,17 +525,6 @@ fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result
                      (row events have no statement); nothing written. Use --to logical or \
                      --to sql to keep them, or --drop-row-changes to write the statements alone"
                 );
-            }
-            if kind == LogKind::Logical && importer.report().statements_not_in_logical_log > 0 {
-                // A statement or mixed binlog: its statements' rows come
-                // from executing them on the reference store (this file is
-                // discarded).
-                drop(w);
-                let file = AtomicFile::create(path)?;
-                let (report, import, file) =
-                    replog_convert::to_logical::binlog_to_logical(files, base(args)?, file)?;
-                file.commit()?;
-                return print_executed(out, args, path, &report, Some(&import));
             }
             w.finish()?.commit()?;
         }
@@ -602,9 +607,10 @@ fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result
 /// `replog convert --to physical`: replay into the page engine and keep the
 /// WAL it writes.
 fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
-    use replog_core::reader::{LogReader, ReaderOptions};
+    use replog_core::reader::ReaderOptions;
+    use replog_core::txn::TxnInput;
     use replog_pagestore::{Options as PageOptions, PageStore};
-    use replog_store::replay::{ReplayOptions, replay};
+    use replog_store::replay::{ReplayOptions, replay_source};
     use replog_store::snapshot::AppliedPosition;
     let Some(target) = &args.output else {
         bail!("--to physical writes a directory of segments: give it with -o DIR");
@@ -615,8 +621,8 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             target.display()
         );
     }
-    let inputs = args.input.resolve_native()?;
-    inputs.require_native("convert")?;
+    let inputs = args.input.resolve_source()?;
+    inputs.require_transactions("convert")?;
     if inputs.kind == Some(replog_core::LogKind::Physical) {
         bail!("{}: already a physical log", inputs.files[0].display());
     }
@@ -638,18 +644,15 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     };
     let pages = PageStore::create_dir(&wal_dir, page_opts).map_err(anyhow::Error::new)?;
     let mut store = replog_store::Store::with_storage(pages, replog_follower::environment());
-    let mut reader = LogReader::new(
-        crate::output::with_progress(inputs.segments()?),
-        ReaderOptions {
-            policy: args.recovery.into(),
-            continue_after_damage: false,
-            buffer_size: 0,
-        },
-    );
-    let report = replay(
+    let mut txns = inputs.txn_input_with_progress()?.open(ReaderOptions {
+        policy: args.recovery.into(),
+        continue_after_damage: false,
+        buffer_size: 0,
+    })?;
+    let report = replay_source(
         &mut store,
         AppliedPosition::default(),
-        &mut reader,
+        &mut *txns,
         &ReplayOptions::default(),
     )
     .map_err(anyhow::Error::new)?;

@@ -181,10 +181,10 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     if args.failover {
         return run_failover(args, out);
     }
-    let ia = Inputs::resolve_native(std::slice::from_ref(&args.a))?;
-    let ib = Inputs::resolve_native(std::slice::from_ref(&args.b))?;
-    ia.require_native("diff")?;
-    ib.require_native("diff")?;
+    let ia = Inputs::resolve_source(std::slice::from_ref(&args.a))?;
+    let ib = Inputs::resolve_source(std::slice::from_ref(&args.b))?;
+    ia.require_transactions("diff")?;
+    ib.require_transactions("diff")?;
     if let (Some(ka), Some(kb)) = (ia.kind, ib.kind)
         && ka != kb
     {
@@ -201,8 +201,8 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
                 &[1, 2, 3, 4, 5],
             );
             summary = diff(
-                ia.segments()?,
-                ib.segments()?,
+                ia.txn_input()?,
+                ib.txn_input()?,
                 &opts,
                 &mut |t: &TxDiff, d| {
                     if let Some(d) = d {
@@ -257,7 +257,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         OutputFormat::Json => {
             out.write_all(b"{\"transactions\": ")?;
             let mut arr = JsonArray::default();
-            summary = diff(ia.segments()?, ib.segments()?, &opts, &mut |t, _| {
+            summary = diff(ia.txn_input()?, ib.txn_input()?, &opts, &mut |t, _| {
                 arr.push(out, t)?;
                 Ok(())
             })?;
@@ -267,7 +267,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             writeln!(out, ", \"identical\": {}}}", summary.identical())?;
         }
         OutputFormat::Ndjson => {
-            summary = diff(ia.segments()?, ib.segments()?, &opts, &mut |t, _| {
+            summary = diff(ia.txn_input()?, ib.txn_input()?, &opts, &mut |t, _| {
                 ndjson(out, t)?;
                 Ok(())
             })?;
@@ -288,22 +288,28 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
 /// segments are read).
 enum Resolved {
     Store(replog_convert::state_diff::LoadedStore),
-    Log(Inputs),
+    Log(Box<Inputs>),
 }
 
 fn resolve_side(path: &str) -> Result<Resolved> {
     if let Some(s) = load_store(Path::new(path))? {
         return Ok(Resolved::Store(s));
     }
-    let i = Inputs::resolve_native(std::slice::from_ref(&path.to_string()))?;
-    i.require_native("diff --state")?;
-    Ok(Resolved::Log(i))
+    let i = Inputs::resolve_source(std::slice::from_ref(&path.to_string()))?;
+    i.require_transactions("diff --state")?;
+    Ok(Resolved::Log(Box::new(i)))
 }
 
-fn state_input(r: Resolved) -> Result<(StateInput, Option<Inputs>)> {
+fn state_input(r: Resolved) -> Result<(StateInput, Option<Box<Inputs>>)> {
     Ok(match r {
         Resolved::Store(s) => (StateInput::Store(Box::new(s)), None),
-        Resolved::Log(i) => (StateInput::Log(i.segments()?), Some(i)),
+        Resolved::Log(i) => match &i.binlog {
+            Some(b) => (
+                StateInput::Source(Box::new(b.clone().open_source())),
+                Some(i),
+            ),
+            None => (StateInput::Log(i.segments()?), Some(i)),
+        },
     })
 }
 

@@ -207,7 +207,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     }
     let mut outcome = Outcome::Clean;
     let inputs = match store_dir {
-        None => Some(args.input.resolve_native()?),
+        None => Some(args.input.resolve_source()?),
         Some(_) => None,
     };
     if let Some(inputs) = &inputs {

@@ -8,13 +8,14 @@ use crate::input::Inputs;
 use crate::output::{OutputFormat, ndjson, table};
 use anyhow::{Result, bail};
 use replog_core::LogKind;
-use replog_core::reader::{LogReader, ReaderOptions};
+use replog_core::reader::ReaderOptions;
 use replog_core::recovery::RecoveryPolicy;
 use replog_core::segment::hex;
+use replog_core::txn::TxnInput;
 use replog_core::writer::Durability;
 use replog_follower::{PageFollower, PhysicalReplay};
 use replog_pagestore::DirRecovery;
-use replog_store::replay::{ReplayOptions, ReplayReport, Until, replay};
+use replog_store::replay::{ReplayOptions, ReplayReport, Until, replay_source};
 use replog_store::snapshot::{self, AppliedPosition};
 use replog_store::storage::Storage;
 use replog_store::{ConflictPolicy, Environment, Store};
@@ -214,7 +215,7 @@ pub fn replay_inputs<S: Storage, E: Environment>(
     opts: &ReplayOptions,
     recovery: RecoveryPolicy,
 ) -> Result<ReplayReport> {
-    inputs.require_native("replay")?;
+    inputs.require_transactions("replay")?;
     match inputs.kind {
         None => bail!(
             "{}: the segment header is damaged; cannot tell which format the log holds (try `replog verify`)",
@@ -229,15 +230,12 @@ pub fn replay_inputs<S: Storage, E: Environment>(
         ),
         Some(_) => {}
     }
-    let mut reader = LogReader::new(
-        crate::output::with_progress(inputs.segments()?),
-        ReaderOptions {
-            policy: recovery,
-            continue_after_damage: false,
-            buffer_size: 0,
-        },
-    );
-    replay(store, start, &mut reader, opts).map_err(anyhow::Error::new)
+    let mut txns = inputs.txn_input_with_progress()?.open(ReaderOptions {
+        policy: recovery,
+        continue_after_damage: false,
+        buffer_size: 0,
+    })?;
+    replay_source(store, start, &mut *txns, opts).map_err(anyhow::Error::new)
 }
 
 fn stop_text(r: &ReplayReport) -> Option<String> {
@@ -259,20 +257,27 @@ pub fn stop_cause(r: &ReplayReport) -> Option<String> {
         Stop::Until => return None,
         Stop::Failure => r.failures.last().map(|f| {
             format!(
-                "transaction {} failed at LSN {}: {}",
-                f.txid, f.lsn, f.message
+                "transaction {} failed at {}: {}",
+                f.txid,
+                where_(f.at.as_deref(), f.lsn),
+                f.message
             )
         }),
         Stop::Divergence => r.divergences.last().map(|d| {
             format!(
-                "transaction {} diverged (COMMIT at LSN {}): the log's COMMIT says state {:016x}, replay reached {:016x}",
-                d.txid, d.lsn, d.expected, d.actual
+                "transaction {} diverged (COMMIT at {}): the log's COMMIT says state {:016x}, replay reached {:016x}",
+                d.txid,
+                where_(d.at.as_deref(), d.lsn),
+                d.expected,
+                d.actual
             )
         }),
         Stop::Conflict => r.conflicts.last().map(|c| {
             format!(
-                "transaction {} conflicts at LSN {}: {} (--on-conflict abort)",
-                c.txid, c.lsn, c.conflict
+                "transaction {} conflicts at {}: {} (--on-conflict abort)",
+                c.txid,
+                where_(c.at.as_deref(), c.lsn),
+                c.conflict
             )
         }),
         Stop::Gap => Some(format!(
@@ -281,6 +286,15 @@ pub fn stop_cause(r: &ReplayReport) -> Option<String> {
         )),
     };
     Some(text.unwrap_or_else(|| s.name().to_string()))
+}
+
+/// Where a replay event is: the binlog position when the log is one, else
+/// the LSN.
+fn where_(at: Option<&str>, lsn: u64) -> String {
+    match at {
+        Some(p) => p.to_string(),
+        None => format!("LSN {lsn}"),
+    }
 }
 
 /// The report as JSON.
@@ -295,6 +309,7 @@ pub fn report_json(r: &ReplayReport, digest: u64) -> serde_json::Value {
         "changes": r.changes,
         "stopped": r.stopped.map(|s| s.name()),
         "applied_lsn": r.position.applied_lsn,
+        "binlog_position": r.source_position,
         "last_txid": r.position.last_txid,
         "digest": format!("{digest:016x}"),
         "expected_digest": r.expected_digest.map(|d| format!("{d:016x}")),
@@ -302,15 +317,18 @@ pub fn report_json(r: &ReplayReport, digest: u64) -> serde_json::Value {
             let mut v = c.conflict.to_json();
             v["txid"] = json!(c.txid);
             v["lsn"] = json!(c.lsn);
+            if let Some(at) = &c.at {
+                v["binlog_position"] = json!(at);
+            }
             v
         }).collect::<Vec<_>>(),
         "divergences": r.divergences.iter().map(|d| json!({
-            "txid": d.txid, "lsn": d.lsn, "delta": d.delta,
+            "txid": d.txid, "lsn": d.lsn, "binlog_position": d.at, "delta": d.delta,
             "expected": format!("{:016x}", d.expected),
             "actual": format!("{:016x}", d.actual),
         })).collect::<Vec<_>>(),
         "failures": r.failures.iter().map(|f| json!({
-            "txid": f.txid, "lsn": f.lsn, "message": f.message,
+            "txid": f.txid, "lsn": f.lsn, "binlog_position": f.at, "message": f.message,
         })).collect::<Vec<_>>(),
         "uncommitted": r.uncommitted.as_ref().map(|u| json!({
             "txid": u.txid, "lsn": u.lsn, "frames": u.frames,
@@ -334,11 +352,18 @@ pub fn print_report(out: &mut dyn Write, r: &ReplayReport, digest: u64) -> Resul
         "; {} statement(s), {} change(s)",
         r.statements, r.changes
     )?;
-    writeln!(
-        out,
-        "position: LSN {} (last txid {})",
-        r.position.applied_lsn, r.position.last_txid
-    )?;
+    match &r.source_position {
+        Some(p) => writeln!(
+            out,
+            "position: after the transaction at {p} (last txid {})",
+            r.position.last_txid
+        )?,
+        None => writeln!(
+            out,
+            "position: LSN {} (last txid {})",
+            r.position.applied_lsn, r.position.last_txid
+        )?,
+    }
     if let Some(s) = stop_text(r) {
         writeln!(out, "{s}")?;
     }
@@ -347,7 +372,7 @@ pub fn print_report(out: &mut dyn Write, r: &ReplayReport, digest: u64) -> Resul
         for c in &r.conflicts {
             t.add_row(vec![
                 c.txid.to_string(),
-                c.lsn.to_string(),
+                c.at.clone().unwrap_or_else(|| c.lsn.to_string()),
                 c.conflict.to_string(),
                 c.conflict.resolution.name().to_string(),
             ]);
@@ -357,9 +382,9 @@ pub fn print_report(out: &mut dyn Write, r: &ReplayReport, digest: u64) -> Resul
     for d in &r.divergences {
         writeln!(
             out,
-            "divergence: transaction {} (COMMIT at LSN {}): {}expected {:016x}, store has {:016x}",
+            "divergence: transaction {} (COMMIT at {}): {}expected {:016x}, store has {:016x}",
             d.txid,
-            d.lsn,
+            where_(d.at.as_deref(), d.lsn),
             if d.delta { "digest delta " } else { "" },
             d.expected,
             d.actual
@@ -368,8 +393,10 @@ pub fn print_report(out: &mut dyn Write, r: &ReplayReport, digest: u64) -> Resul
     for f in &r.failures {
         writeln!(
             out,
-            "failed: transaction {} at LSN {}: {}",
-            f.txid, f.lsn, f.message
+            "failed: transaction {} at {}: {}",
+            f.txid,
+            where_(f.at.as_deref(), f.lsn),
+            f.message
         )?;
     }
     if let Some(u) = &r.uncommitted {
@@ -588,7 +615,7 @@ fn recovery_json(rec: &DirRecovery) -> serde_json::Value {
 
 /// Runs `replog replay`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
-    let inputs = args.input.resolve_native()?;
+    let inputs = args.input.resolve_source()?;
     if inputs.detected != crate::input::Detected::Binlog && inputs.kind == Some(LogKind::Physical) {
         return run_physical(args, &inputs, out);
     }

@@ -1,0 +1,488 @@
+//! Log sources: what a command reads transactions from.
+//!
+//! A [`LogInput`] is the segments of a native log or MySQL/MariaDB binlogs;
+//! both open as a [`TxnSource`] yielding the same [`Transaction`]s, so
+//! every consumer (replay, diff, state diff, conversions) reads them alike
+//! and no command special-cases binlogs.
+//!
+//! A [`BinlogSource`] imports binlogs as they are read: it pulls one
+//! [`replog_import::Importer`] transaction at a time and encodes its
+//! records straight into a reused [`TxnArena`]. Nothing is written to
+//! disk, the binlog is imported once, and memory is bounded by the largest
+//! transaction (plus the importer's schema history, and for a MIXED binlog
+//! the reference store).
+//!
+//! Which native records the transactions hold is decided before the
+//! import by [`replog_import::classify`], a pass that reads the events
+//! without decoding rows or checking checksums and stops as soon as it has
+//! seen both row events and data-changing statements:
+//!
+//! - row events and no data-changing statement (ROW): **logical** records
+//!   as the row events logged them (DDL as DDL records); no store;
+//! - no row event (STATEMENT): **statement** records with the context the
+//!   binlog carried;
+//! - both (MIXED): **logical** records, the statements executed on the
+//!   reference store (as `statement → logical` does) and the row events
+//!   applied as logged, in binlog order; the COMMITs carry the store's
+//!   digests.
+//!
+//! The transactions' LSNs are those the native log written from the import
+//! would have (so results are the same as through a log file); their
+//! [`Transaction::source`] is [`SourceKind::Binlog`], their origin
+//! `[<gtid> ]<file>:<pos>`, and [`Transaction::position`] names the binlog
+//! position for messages.
+
+use crate::to_logical::{Base, Executor, Step, ToLogicalReport, TxMeta};
+use replog_core::LogKind;
+use replog_core::reader::{Damage, ReaderOptions, SegmentInput, Summary};
+use replog_core::segment::{FORMAT_VERSION, SegmentHeader};
+use replog_core::txn::{SourceKind, Transaction, TxnArena, TxnEvent, TxnInput, TxnSource};
+use replog_core::{Begin, Commit, frame::padded_len};
+use replog_import::{BinlogShape, ImportOptions, ImportReport, ImportedTransaction, Importer};
+use replog_store::replay::captured_statement;
+use std::path::PathBuf;
+
+/// What a command reads: a native log's segments or binlogs.
+#[derive(Debug)]
+pub enum LogInput {
+    /// The segments of a native log, in order.
+    Native(Vec<SegmentInput>),
+    /// MySQL/MariaDB binlogs of one server, imported as they are read.
+    Binlog(BinlogInput),
+}
+
+impl TxnInput for LogInput {
+    fn open(self, opts: ReaderOptions) -> replog_core::Result<Box<dyn TxnSource>> {
+        match self {
+            LogInput::Native(segments) => segments.open(opts),
+            LogInput::Binlog(b) => b.open(opts),
+        }
+    }
+}
+
+/// Binlog files of one server (in order), classified: how they will be
+/// imported.
+#[derive(Debug, Clone)]
+pub struct BinlogInput {
+    paths: Vec<PathBuf>,
+    shape: BinlogShape,
+}
+
+impl BinlogInput {
+    /// Classifies `paths` ([`replog_import::classify`]: one pass over the
+    /// events, rows not decoded).
+    pub fn new(paths: &[PathBuf]) -> replog_core::Result<BinlogInput> {
+        let shape = replog_import::classify(paths, &ImportOptions::default())?;
+        Ok(BinlogInput {
+            paths: paths.to_vec(),
+            shape,
+        })
+    }
+
+    /// The binlogs `paths` without a classification pass, for a source
+    /// that executes every statement ([`BinlogInput::open_executed`]).
+    pub fn unclassified(paths: &[PathBuf]) -> BinlogInput {
+        BinlogInput {
+            paths: paths.to_vec(),
+            shape: BinlogShape {
+                row_events: 1,
+                ..BinlogShape::default()
+            },
+        }
+    }
+
+    /// The binlog files.
+    pub fn paths(&self) -> &[PathBuf] {
+        &self.paths
+    }
+
+    /// What the classification found.
+    pub fn shape(&self) -> BinlogShape {
+        self.shape
+    }
+
+    /// The kind of native records the transactions will hold.
+    pub fn kind(&self) -> LogKind {
+        self.shape.kind()
+    }
+
+    /// Opens the source with every statement executed on the reference
+    /// store (empty, or `base`), as for a MIXED binlog, whatever the
+    /// classification found: logical records with the store's digests
+    /// (`convert --to logical` of statement and MIXED binlogs).
+    pub fn open_executed(self, base: Option<Base>) -> BinlogSource {
+        BinlogSource::new(self, Some(Executor::new(base)))
+    }
+
+    /// Opens the source (see the module docs for the kind).
+    pub fn open_source(self) -> BinlogSource {
+        BinlogSource::new(self, None)
+    }
+}
+
+impl TxnInput for BinlogInput {
+    fn open(self, _opts: ReaderOptions) -> replog_core::Result<Box<dyn TxnSource>> {
+        Ok(Box::new(self.open_source()))
+    }
+}
+
+/// How transactions are turned into records.
+enum Mode {
+    Statement,
+    Logical,
+    /// MIXED: executed on the reference store.
+    Mixed(Box<Executor>),
+}
+
+/// Binlogs as a [`TxnSource`] (see the module docs).
+pub struct BinlogSource {
+    importer: Importer,
+    mode: Mode,
+    kind: LogKind,
+    header: SegmentHeader,
+    name: String,
+    started: bool,
+    ended: bool,
+    failed: bool,
+    arena: TxnArena,
+    current: Option<Transaction<'static>>,
+    next_lsn: u64,
+    summary: Summary,
+    scratch: Vec<u8>,
+}
+
+impl std::fmt::Debug for BinlogSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BinlogSource")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A log id derived from the binlog names, so that importing the same
+/// binlogs twice gives the same log.
+pub(crate) fn binlog_log_id(paths: &[PathBuf]) -> ([u8; 16], u64) {
+    let names: Vec<u8> = paths
+        .iter()
+        .flat_map(|p| {
+            p.file_name()
+                .map(|n| n.as_encoded_bytes().to_vec())
+                .unwrap_or_default()
+        })
+        .collect();
+    let a = xxhash_rust::xxh3::xxh3_64_with_seed(&names, 0x6269_6e6c_6f67);
+    let b = xxhash_rust::xxh3::xxh3_64_with_seed(&names, a);
+    let mut id = [0u8; 16];
+    id[..8].copy_from_slice(&a.to_le_bytes());
+    id[8..].copy_from_slice(&b.to_le_bytes());
+    (id, xxhash_rust::xxh3::xxh3_64_with_seed(b"salt", b))
+}
+
+impl BinlogSource {
+    fn new(input: BinlogInput, exec: Option<Executor>) -> BinlogSource {
+        let kind = input.kind();
+        let mode = if let Some(e) = exec {
+            Mode::Mixed(Box::new(e))
+        } else if input.shape.mixed() {
+            Mode::Mixed(Box::new(Executor::new(None)))
+        } else if kind == LogKind::Logical {
+            Mode::Logical
+        } else {
+            Mode::Statement
+        };
+        let kind = match mode {
+            Mode::Statement => LogKind::Statement,
+            _ => LogKind::Logical,
+        };
+        let (log_id, salt) = binlog_log_id(&input.paths);
+        let start_state = match &mode {
+            Mode::Mixed(e) if e.continues_base() => Some(e.digest()),
+            _ => None,
+        };
+        let header = SegmentHeader {
+            kind,
+            version: FORMAT_VERSION,
+            seq: 0,
+            log_id,
+            store_id: 0,
+            salt,
+            start_lsn: 0,
+            start_state,
+            page_size: 0,
+            page_format: 0,
+        };
+        let name = input
+            .paths
+            .first()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        BinlogSource {
+            importer: Importer::new(&input.paths, &ImportOptions::default()),
+            mode,
+            kind,
+            header,
+            name,
+            started: false,
+            ended: false,
+            failed: false,
+            arena: TxnArena::new(),
+            current: None,
+            next_lsn: 0,
+            summary: Summary::default(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// What the import found so far (complete at the end).
+    pub fn import_report(&self) -> &ImportReport {
+        self.importer.report()
+    }
+
+    /// What executing a MIXED binlog's statements found (dependent
+    /// statements, row changes); `None` unless the binlog is MIXED.
+    pub fn executed(&self) -> Option<&ToLogicalReport> {
+        match &self.mode {
+            Mode::Mixed(e) => Some(&e.report),
+            _ => None,
+        }
+    }
+
+    /// Gives up the source: the import report and, for a MIXED binlog, the
+    /// execution report.
+    pub fn into_reports(self) -> (ImportReport, Option<ToLogicalReport>) {
+        let exec = match self.mode {
+            Mode::Mixed(e) => Some(e.report),
+            _ => None,
+        };
+        (self.importer.into_report(), exec)
+    }
+
+    /// The header of the (virtual) native log the import stands for.
+    pub fn header(&self) -> &SegmentHeader {
+        &self.header
+    }
+
+    /// Advances the LSN past a frame with a body of `len` bytes; returns
+    /// the frame's LSN.
+    fn frame(&mut self, len: usize) -> u64 {
+        let lsn = self.next_lsn;
+        self.next_lsn += padded_len(len) as u64;
+        self.summary.frames += 1;
+        self.summary.frame_bytes += padded_len(len) as u64;
+        lsn
+    }
+
+    /// Puts `tx` into the arena; false when it holds nothing for this
+    /// kind of log (it is passed over, as a log written from the import
+    /// would not hold it).
+    fn assemble(&mut self, tx: &ImportedTransaction) -> replog_core::Result<bool> {
+        let at = |m: String| {
+            replog_core::Error::malformed(tx.position, format!("{}:{}: {m}", tx.file, tx.position))
+        };
+        let encoded = match &mut self.mode {
+            Mode::Statement if tx.statements.is_empty() => return Ok(false),
+            Mode::Logical if tx.logical.is_empty() => return Ok(false),
+            Mode::Logical if tx.statements_not_in_logical > 0 => {
+                return Err(at(format!(
+                    "{} data-changing statement(s) in a binlog classified as ROW; read it again",
+                    tx.statements_not_in_logical
+                )));
+            }
+            Mode::Statement | Mode::Logical => None,
+            Mode::Mixed(exec) => match execute(exec, tx) {
+                Ok(Some(enc)) => Some(enc),
+                Ok(None) => return Ok(false),
+                Err(e) => {
+                    return Err(replog_core::Error::new(
+                        replog_core::ErrorKind::Mismatch,
+                        e.offset().unwrap_or(tx.position),
+                        e.message().to_string(),
+                    ));
+                }
+            },
+        };
+        let origin = tx.origin();
+        let (begin, commit) = match &encoded {
+            Some(enc) => (
+                Begin {
+                    txid: enc.txid,
+                    timestamp_us: enc.begin_us,
+                    server_id: enc.server_id,
+                    origin: &enc.origin,
+                },
+                enc.commit,
+            ),
+            None => (
+                Begin {
+                    txid: tx.txid,
+                    timestamp_us: tx.begin_timestamp_us,
+                    server_id: tx.server_id,
+                    origin: &origin,
+                },
+                Commit {
+                    txid: tx.txid,
+                    timestamp_us: tx.commit_timestamp_us,
+                    state_before: None,
+                    state_after: None,
+                },
+            ),
+        };
+        self.scratch.clear();
+        begin.encode(&mut self.scratch);
+        self.arena.begin(begin.origin);
+        let begin_lsn = self.frame(self.scratch.len());
+        let pos = tx.position;
+        match (&encoded, &self.mode) {
+            (Some(enc), _) => {
+                for r in &enc.records {
+                    let lsn = self.next_lsn;
+                    self.arena.push(lsn, pos, r);
+                    self.frame(r.len());
+                }
+            }
+            (None, Mode::Statement) => {
+                for s in &tx.statements {
+                    let lsn = self.next_lsn;
+                    let n = self
+                        .arena
+                        .push_with(lsn, pos, |b| s.as_statement().encode(b).map(|_| ()))
+                        .map_err(at)?;
+                    self.frame(n);
+                }
+            }
+            (None, _) => {
+                for op in &tx.logical {
+                    let lsn = self.next_lsn;
+                    let n = self
+                        .arena
+                        .push_with(lsn, pos, |b| op.encode(b))
+                        .map_err(at)?;
+                    self.frame(n);
+                }
+            }
+        }
+        self.scratch.clear();
+        commit.encode(&mut self.scratch);
+        let commit_lsn = self.frame(self.scratch.len());
+        self.summary.commits += 1;
+        self.summary.first_lsn.get_or_insert(0);
+        self.summary.end_lsn = Some(self.next_lsn);
+        self.summary.committed_lsn = Some(self.next_lsn);
+        if commit.state_after.is_some() {
+            self.summary.final_state = commit.state_after;
+        }
+        let mut head = Transaction::new(begin, commit).detached();
+        head.begin_lsn = begin_lsn;
+        head.begin_offset = pos;
+        head.commit_lsn = commit_lsn;
+        head.commit_offset = pos;
+        head.end_lsn = self.next_lsn;
+        head.source = SourceKind::Binlog;
+        self.current = Some(head);
+        Ok(true)
+    }
+}
+
+/// Executes a MIXED binlog transaction on the reference store (its
+/// statements run, its row events applied as logged, in binlog order).
+pub(crate) fn execute(
+    exec: &mut Executor,
+    tx: &ImportedTransaction,
+) -> crate::Result<Option<replog_store::logwrite::EncodedTransaction>> {
+    let bodies = tx.logical_bodies()?;
+    let steps: Vec<Step<'_>> = tx
+        .parts()
+        .into_iter()
+        .map(|p| match p {
+            replog_import::TxPart::Rows(r) => {
+                Step::Rows(r.iter().map(|&i| bodies[i].as_slice()).collect())
+            }
+            replog_import::TxPart::Statements(list) => Step::Statements(
+                list.iter()
+                    .map(|&i| {
+                        let s = &tx.statements[i];
+                        let mut cs = captured_statement(&s.as_statement(), tx.begin_timestamp_us);
+                        cs.is_ddl = s.ddl;
+                        cs
+                    })
+                    .collect(),
+            ),
+        })
+        .collect();
+    let origin = tx.origin();
+    let meta = TxMeta {
+        begin: Begin {
+            txid: tx.txid,
+            timestamp_us: tx.begin_timestamp_us,
+            server_id: tx.server_id,
+            origin: &origin,
+        },
+        commit_us: tx.commit_timestamp_us,
+        expected: None,
+        commit_lsn: 0,
+        position: replog_core::txn::binlog_position(&origin),
+    };
+    exec.transaction(&meta, steps)
+}
+
+impl TxnSource for BinlogSource {
+    fn next(&mut self) -> Option<replog_core::Result<TxnEvent<'_>>> {
+        self.current = None;
+        if !self.started {
+            self.started = true;
+            self.summary.segments = 1;
+            return Some(Ok(TxnEvent::Segment {
+                index: 0,
+                name: &self.name,
+                header: &self.header,
+            }));
+        }
+        if self.failed || self.ended {
+            return None;
+        }
+        loop {
+            match self.importer.next() {
+                None => {
+                    self.ended = true;
+                    return None;
+                }
+                Some(Err(e)) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+                Some(Ok(tx)) => match self.assemble(&tx) {
+                    Ok(true) => break,
+                    Ok(false) => continue,
+                    Err(e) => {
+                        self.failed = true;
+                        return Some(Err(e));
+                    }
+                },
+            }
+        }
+        let head = self.current?;
+        Some(Ok(TxnEvent::Transaction(self.arena.transaction(&head))))
+    }
+
+    fn current(&self) -> Option<Transaction<'_>> {
+        let head = self.current?;
+        Some(self.arena.transaction(&head))
+    }
+
+    fn kind(&self) -> Option<LogKind> {
+        Some(self.kind)
+    }
+
+    fn summary(&self) -> &Summary {
+        &self.summary
+    }
+
+    fn intolerable(&self) -> Option<&Damage> {
+        None
+    }
+
+    fn at_end(&self) -> bool {
+        self.ended
+    }
+}
