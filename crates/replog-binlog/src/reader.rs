@@ -422,18 +422,6 @@ fn plausible(h: &[u8], at: u64, end: u64, crc: bool, max: u32) -> Option<Candida
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.
 fn read_full<R: Read>(r: &mut R, buf: &mut [u8], pos: u64) -> Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                return Err(
-                    Error::io(e, format!("reading binlog at offset {pos}")).with_offset(pos)
-                );
-            }
-        }
-    }
-    Ok(n)
+    replog_core::reader::read_full(r, buf)
+        .map_err(|e| Error::io(e, format!("reading binlog at offset {pos}")).with_offset(pos))
 }

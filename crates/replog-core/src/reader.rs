@@ -36,6 +36,22 @@ pub trait Source {
     }
 }
 
+/// Reads from `r` until `buf` is full or the input ends, retrying reads
+/// that were interrupted; returns the bytes read (fewer than `buf.len()`
+/// only at the end of the input).
+pub fn read_full<R: std::io::Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
 /// Reads at `offset` until `buf` is full or the data ends; returns the bytes read.
 pub fn read_full_at(src: &dyn Source, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut done = 0;

@@ -44,6 +44,13 @@ pub struct Error {
 struct Inner {
     kind: ErrorKind,
     message: String,
+    place: Place,
+}
+
+/// Where the error was found, and what kind of damage it is; filled in as
+/// the error travels out of the reader.
+#[derive(Debug, Clone, Default)]
+struct Place {
     file: Option<Arc<str>>,
     offset: Option<u64>,
     lsn: Option<Lsn>,
@@ -54,14 +61,12 @@ impl Error {
     /// An error of `kind`.
     #[cold]
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        let (message, place) = (message.into(), Place::default());
         Error {
             inner: Box::new(Inner {
                 kind,
-                message: message.into(),
-                file: None,
-                offset: None,
-                lsn: None,
-                class: None,
+                message,
+                place,
             }),
         }
     }
@@ -73,15 +78,15 @@ impl Error {
     }
 
     pub(crate) fn in_file(mut self, file: Option<Arc<str>>) -> Error {
-        if self.inner.file.is_none() {
-            self.inner.file = file;
+        if self.inner.place.file.is_none() {
+            self.inner.place.file = file;
         }
         self
     }
 
     pub(crate) fn at(mut self, offset: u64, lsn: Lsn) -> Error {
-        self.inner.offset = Some(offset);
-        self.inner.lsn = Some(lsn);
+        self.inner.place.offset = Some(offset);
+        self.inner.place.lsn = Some(lsn);
         self
     }
 
@@ -92,7 +97,7 @@ impl Error {
     }
 
     pub(crate) fn classed(mut self, class: DamageClass) -> Error {
-        self.inner.class = Some(class);
+        self.inner.place.class = Some(class);
         self
     }
 
@@ -108,32 +113,33 @@ impl Error {
 
     /// The file the error was found in, when known.
     pub fn file(&self) -> Option<&str> {
-        self.inner.file.as_deref()
+        self.inner.place.file.as_deref()
     }
 
     /// Absolute byte offset in the file.
     pub fn offset(&self) -> Option<u64> {
-        self.inner.offset
+        self.inner.place.offset
     }
 
     /// WAL position of the damage.
     pub fn lsn(&self) -> Option<Lsn> {
-        self.inner.lsn
+        self.inner.place.lsn
     }
 
     /// For damage found while reading: torn tail or corruption.
     pub fn damage_class(&self) -> Option<DamageClass> {
-        self.inner.class
+        self.inner.place.class
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(class) = self.inner.class {
+        let p = &self.inner.place;
+        if let Some(class) = p.class {
             write!(f, "{}: ", class.describe())?;
         }
         f.write_str(&self.inner.message)?;
-        match (&self.inner.file, self.inner.offset, self.inner.lsn) {
+        match (&p.file, p.offset, p.lsn) {
             (Some(file), Some(off), Some(lsn)) => {
                 write!(f, " (in {file} at offset {off}, LSN {lsn})")
             }

@@ -56,8 +56,9 @@ pub struct Record<'a> {
     pub end: Lsn,
     /// The fixed header.
     pub header: RecordHeader,
-    /// The whole record, header included (`xl_tot_len` bytes).
-    pub bytes: &'a [u8],
+    /// The whole record, header included (`xl_tot_len` bytes): see
+    /// [`bytes`](Record::bytes).
+    pub(crate) bytes: Bytes<'a>,
     /// Main data, origin, top-level xid and image total.
     pub body: RecordBody,
     /// Block references, in order.
@@ -70,6 +71,24 @@ pub struct Record<'a> {
     pub file: &'a str,
     /// Offset of its first byte in that file.
     pub offset: u64,
+    /// Timeline of the segment file the record starts in (from its name;
+    /// from the page header when the name is not a segment name).
+    pub timeline: u32,
+}
+
+/// Where a record's bytes are.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Bytes<'a> {
+    /// In one piece.
+    Whole(&'a [u8]),
+    /// In pieces on consecutive pages of the reader's window, gathered into
+    /// `cell` (from the reused buffer `spare`) when first asked for.
+    Pieces {
+        chunk: &'a [u8],
+        pieces: &'a [std::ops::Range<usize>],
+        cell: &'a std::cell::OnceCell<Vec<u8>>,
+        spare: &'a std::cell::RefCell<Vec<u8>>,
+    },
 }
 
 /// A block reference with its data and image bytes.
@@ -84,6 +103,33 @@ pub struct Block<'a> {
 }
 
 impl<'a> Record<'a> {
+    /// The whole record, header included (`xl_tot_len` bytes).
+    ///
+    /// A record that lies within one page is a slice of the segment. One
+    /// that straddles pages is copied together (into a buffer the reader
+    /// reuses) only when this is first called for it: the header, block
+    /// references, lengths and CRC of the record are known without it, so
+    /// statistics and verification copy nothing. [`main_data`](Self::main_data),
+    /// [`blocks`](Self::blocks) and [`describe`](Self::describe) call it.
+    pub fn bytes(&self) -> &'a [u8] {
+        match self.bytes {
+            Bytes::Whole(b) => b,
+            Bytes::Pieces {
+                chunk,
+                pieces,
+                cell,
+                spare,
+            } => cell.get_or_init(|| {
+                let mut v = std::mem::take(&mut *spare.borrow_mut());
+                v.clear();
+                for p in pieces {
+                    v.extend_from_slice(&chunk[p.clone()]);
+                }
+                v
+            }),
+        }
+    }
+
     /// The resource manager's name.
     pub fn rmgr_name(&self) -> std::borrow::Cow<'static, str> {
         names::rmgr_name(self.header.rmid)
@@ -97,7 +143,7 @@ impl<'a> Record<'a> {
     /// The main data.
     pub fn main_data(&self) -> &'a [u8] {
         let r = &self.body.main_data;
-        &self.bytes[r.start as usize..r.end as usize]
+        &self.bytes()[r.start as usize..r.end as usize]
     }
 
     /// Length of the record without its full-page images (pg_waldump's
@@ -108,7 +154,7 @@ impl<'a> Record<'a> {
 
     /// The block references with their bytes.
     pub fn blocks(&self) -> impl Iterator<Item = Block<'a>> + 'a {
-        let bytes = self.bytes;
+        let bytes = self.bytes();
         self.block_headers.iter().map(move |h| Block {
             header: h,
             data: &bytes[h.data.start as usize..h.data.end as usize],

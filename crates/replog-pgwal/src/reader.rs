@@ -1,25 +1,43 @@
 //! Reading records from a sequence of segments.
 //!
-//! The reader reads each segment in chunks of whole pages into one reused
-//! buffer. A record that lies within one page is handed out as a slice of
-//! that buffer; a record that straddles pages (or segments) is gathered into
-//! a second reused buffer, which grows only as the record's bytes are
-//! actually found, so a damaged `xl_tot_len` cannot make it allocate.
+//! The reader maps each segment file into memory a window of [`WINDOW`]
+//! bytes at a time (a segment given as a reader is read in chunks of whole
+//! pages into one reused buffer instead), so resident memory stays small
+//! whatever the segment size. A record that lies within one page is handed
+//! out as a slice of the window or buffer, without copying; a record that straddles pages (or
+//! segments) is gathered into a second reused buffer, which grows only as
+//! the record's bytes are actually found, so a damaged `xl_tot_len` cannot
+//! make it allocate.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use replog_core::reader::read_full;
 use replog_core::recovery::DamageClass;
 
-use crate::Record;
 use crate::consts::*;
 use crate::error::{Error, ErrorKind, Result};
-use crate::record::{BlockHeader, Lsn, RecordBody, RecordHeader, decode_record, record_crc};
+use crate::record::{BlockHeader, Lsn, RecordBody, RecordHeader, decode_head, record_crc};
 use crate::segment::SegmentName;
+use crate::{Bytes, Record};
 
 /// Bytes read from a segment at a time (a multiple of every page size).
 const CHUNK: usize = 1 << 20;
+
+/// Bytes of a segment file mapped at a time (a multiple of every page size
+/// and of the system's page size).
+const WINDOW: u64 = 8 << 20;
+
+/// The bytes of the current chunk: the mapped segment, or the read buffer.
+macro_rules! chunk {
+    ($s:expr) => {
+        match &$s.map {
+            Some(m) => &m[..],
+            None => &$s.buf[..],
+        }
+    };
+}
 
 /// Where the WAL bytes of one segment come from.
 pub struct SegmentInput {
@@ -146,21 +164,35 @@ struct Current {
     read: u64,
     /// The reader reached the end of the input.
     eof: bool,
+    /// The segment file, when it is mapped window by window
+    /// (`WalReader::map`) rather than read through `reader`, and its length.
+    mapped: Option<(std::fs::File, u64)>,
 }
 
 /// Where the record being returned lies.
 enum Loc {
+    /// `chunk[s..e]`.
     Chunk(usize, usize),
+    /// In `pieces` of the chunk, copied together only when asked for.
+    Pieces,
+    /// Copied into `assembly` (it crossed a window or segment boundary).
     Assembled,
 }
 
 /// A record being gathered across pages.
 struct Partial {
     lsn: u64,
-    /// Offset of its first byte in its file, and that file.
+    /// Offset of its first byte in its file, and that file (`None`: the
+    /// current segment, for a record within one page: this spares counting
+    /// references to the name on every record).
     offset: u64,
-    file: Arc<str>,
+    file: Option<Arc<str>>,
+    timeline: u32,
     tot_len: u32,
+    /// Bytes found so far.
+    gathered: usize,
+    /// They are in `assembly` (else in `pieces` of the chunk).
+    copied: bool,
 }
 
 /// Reads the records of consecutive WAL segments, in order.
@@ -172,7 +204,10 @@ pub struct WalReader {
     inputs: std::vec::IntoIter<SegmentInput>,
     cur: Option<Current>,
     info: Option<WalInfo>,
-    chunk: Vec<u8>,
+    /// Read buffer of segments that are not mapped.
+    buf: Vec<u8>,
+    /// The current window of a mapped segment file: then the chunk.
+    map: Option<memmap2::Mmap>,
     chunk_len: usize,
     /// Offset in the segment of `chunk[0]`.
     chunk_off: u64,
@@ -181,6 +216,12 @@ pub struct WalReader {
     /// End of the current page in `chunk` (header parsed up to here).
     page_end: usize,
     assembly: Vec<u8>,
+    /// Ranges of the chunk holding a record that straddles pages.
+    pieces: Vec<std::ops::Range<usize>>,
+    /// Such a record copied together, when asked for (`Record::bytes`).
+    lazy: std::cell::OnceCell<Vec<u8>>,
+    /// The buffer `lazy` reuses.
+    spare: std::cell::RefCell<Vec<u8>>,
     partial: Option<Partial>,
     /// Bytes of a record begun before the first segment still to skip.
     skip_rem: u32,
@@ -198,11 +239,14 @@ pub struct WalReader {
     rec_end: u64,
     rec_file: Arc<str>,
     rec_offset: u64,
+    rec_timeline: u32,
     end: Option<WalEnd>,
     /// A page header has been read (a continuation is no longer the start).
     began_skip: bool,
     failed: bool,
     verify_crc: bool,
+    /// Bytes of a segment file mapped at a time.
+    window: u64,
 }
 
 impl WalReader {
@@ -213,12 +257,16 @@ impl WalReader {
             inputs: inputs.into_iter(),
             cur: None,
             info: None,
-            chunk: Vec::new(),
+            buf: Vec::new(),
+            map: None,
             chunk_len: 0,
             chunk_off: 0,
             pos: 0,
             page_end: 0,
             assembly: Vec::new(),
+            pieces: Vec::new(),
+            lazy: std::cell::OnceCell::new(),
+            spare: std::cell::RefCell::new(Vec::new()),
             partial: None,
             skip_rem: 0,
             started: false,
@@ -233,10 +281,12 @@ impl WalReader {
             rec_end: 0,
             rec_file: Arc::from(""),
             rec_offset: 0,
+            rec_timeline: 0,
             end: None,
             began_skip: false,
             failed: false,
             verify_crc: true,
+            window: WINDOW,
         }
     }
 
@@ -250,6 +300,18 @@ impl WalReader {
     #[doc(hidden)]
     pub fn without_crc_checks(mut self) -> WalReader {
         self.verify_crc = false;
+        self
+    }
+
+    /// Maps segment files `bytes` at a time instead of 8 MiB (a multiple
+    /// of 64 KiB; for tests of records that cross windows).
+    #[doc(hidden)]
+    pub fn with_window(mut self, bytes: u64) -> WalReader {
+        assert!(
+            bytes > 0 && bytes % (64 << 10) == 0,
+            "window of {bytes} bytes"
+        );
+        self.window = bytes;
         self
     }
 
@@ -272,12 +334,21 @@ impl WalReader {
         if self.failed || self.end.is_some() {
             return Ok(None);
         }
+        if let Some(v) = self.lazy.take() {
+            *self.spare.get_mut() = v;
+        }
         match self.advance() {
             Ok(true) => {
                 let info = self.info.expect("a record implies a page header");
                 let bytes = match self.loc {
-                    Loc::Chunk(s, e) => &self.chunk[s..e],
-                    Loc::Assembled => &self.assembly[..],
+                    Loc::Chunk(s, e) => Bytes::Whole(&chunk!(self)[s..e]),
+                    Loc::Assembled => Bytes::Whole(&self.assembly[..]),
+                    Loc::Pieces => Bytes::Pieces {
+                        chunk: chunk!(self),
+                        pieces: &self.pieces,
+                        cell: &self.lazy,
+                        spare: &self.spare,
+                    },
                 };
                 Ok(Some(Record {
                     lsn: Lsn(self.rec_lsn),
@@ -290,6 +361,7 @@ impl WalReader {
                     block_size: info.page_size,
                     file: &self.rec_file,
                     offset: self.rec_offset,
+                    timeline: self.rec_timeline,
                 }))
             }
             Ok(false) => Ok(None),
@@ -298,6 +370,15 @@ impl WalReader {
                 Err(e)
             }
         }
+    }
+
+    /// Timeline of the current segment: from its file name, else from its
+    /// last page header.
+    fn cur_timeline(&self) -> u32 {
+        self.cur
+            .as_ref()
+            .and_then(|c| c.file_name)
+            .map_or(self.last_tli, |n| n.timeline)
     }
 
     fn cur_name(&self) -> Arc<str> {
@@ -363,13 +444,18 @@ impl WalReader {
                 }
                 continue;
             }
-            if let Some(p) = &self.partial {
-                let missing = p.tot_len as usize - self.assembly.len();
+            if let Some(p) = &mut self.partial {
+                let missing = p.tot_len as usize - p.gathered;
                 let n = missing.min(self.page_end - self.pos);
-                self.assembly
-                    .extend_from_slice(&self.chunk[self.pos..self.pos + n]);
+                if p.copied {
+                    self.assembly
+                        .extend_from_slice(&chunk!(self)[self.pos..self.pos + n]);
+                } else {
+                    self.pieces.push(self.pos..self.pos + n);
+                }
+                p.gathered += n;
                 self.pos += n;
-                if self.assembly.len() == p.tot_len as usize {
+                if p.gathered == p.tot_len as usize {
                     if !self.padding_is_zero(self.pos) {
                         return self.damage(
                             self.pos,
@@ -382,9 +468,14 @@ impl WalReader {
                     self.pos = align(self.pos).min(self.page_end);
                     self.rec_lsn = p.lsn;
                     self.rec_end = end.0;
-                    self.rec_file = p.file.clone();
+                    self.rec_file = p.file.clone().expect("file of a straddling record");
                     self.rec_offset = p.offset;
-                    self.loc = Loc::Assembled;
+                    self.rec_timeline = p.timeline;
+                    self.loc = if p.copied {
+                        Loc::Assembled
+                    } else {
+                        Loc::Pieces
+                    };
                     if let Err(e) = self.finish_record(&p) {
                         return self.classify(e, self.pos);
                     }
@@ -399,7 +490,7 @@ impl WalReader {
                 return self.damage(self.pos, ErrorKind::Truncated, m);
             }
             let tot_len = u32::from_le_bytes(
-                self.chunk[self.pos..self.pos + 4]
+                chunk!(self)[self.pos..self.pos + 4]
                     .try_into()
                     .expect("4 bytes"),
             );
@@ -410,18 +501,24 @@ impl WalReader {
                 let m = format!("invalid record length {tot_len}");
                 return self.damage(self.pos, ErrorKind::Record, m);
             }
+            // Start loading where the next record begins while this one is
+            // checked.
+            touch(chunk!(self), self.pos + tot_len as usize);
             if room >= RECORD_HEADER {
-                let h = RecordHeader::parse(&self.chunk[self.pos..]).expect("24 bytes");
+                let h = RecordHeader::parse(&chunk!(self)[self.pos..]).expect("24 bytes");
                 if let Err(m) = self.check_header(&h) {
                     return self.damage(self.pos, ErrorKind::Record, m);
                 }
             }
             let (off, lsn) = self.where_(self.pos);
-            let p = Partial {
+            let mut p = Partial {
                 lsn: lsn.0,
                 offset: off,
-                file: self.cur_name(),
+                file: None,
+                timeline: self.cur_timeline(),
                 tot_len,
+                gathered: 0,
+                copied: false,
             };
             if tot_len as usize <= room {
                 let (s, e) = (self.pos, self.pos + tot_len as usize);
@@ -435,19 +532,28 @@ impl WalReader {
                 self.pos = align(e).min(self.page_end);
                 self.rec_lsn = lsn.0;
                 self.rec_end = self.where_(align(e)).1.0;
-                self.rec_file = p.file.clone();
+                if let Some(c) = &self.cur
+                    && !Arc::ptr_eq(&self.rec_file, &c.name)
+                {
+                    self.rec_file = c.name.clone();
+                }
                 self.rec_offset = off;
+                self.rec_timeline = p.timeline;
                 self.loc = Loc::Chunk(s, e);
                 if let Err(e) = self.finish_record(&p) {
+                    let e = e.in_file(Some(self.cur_name()));
                     return self.classify(e, s + 8);
                 }
                 return Ok(true);
             }
             // Straddles the page: gather it, growing only with bytes found.
-            self.assembly.clear();
-            self.assembly
-                .extend_from_slice(&self.chunk[self.pos..self.page_end]);
-            self.partial = Some(p);
+            self.pieces.clear();
+            self.pieces.push(self.pos..self.page_end);
+            p.file = Some(self.cur_name());
+            self.partial = Some(Partial {
+                gathered: self.page_end - self.pos,
+                ..p
+            });
             self.pos = self.page_end;
         }
     }
@@ -456,7 +562,7 @@ impl WalReader {
     /// align a record's end are zero.
     fn padding_is_zero(&self, end: usize) -> bool {
         let stop = align(end).min(self.page_end).min(self.chunk_len);
-        self.chunk[end.min(stop)..stop].iter().all(|&b| b == 0)
+        chunk!(self)[end.min(stop)..stop].iter().all(|&b| b == 0)
     }
 
     fn segment_size(&self) -> u64 {
@@ -484,22 +590,39 @@ impl WalReader {
     /// Checks a complete record's header, CRC and block references. The
     /// error is not yet classified.
     fn finish_record(&mut self, p: &Partial) -> Result<()> {
+        if matches!(self.loc, Loc::Pieces) && self.pieces[0].len() < RECORD_HEADER {
+            // The record header itself straddles pages.
+            self.copy_pieces();
+        }
         let bytes = match self.loc {
-            Loc::Chunk(s, e) => &self.chunk[s..e],
+            Loc::Chunk(s, e) => &chunk!(self)[s..e],
+            Loc::Pieces => &chunk!(self)[self.pieces[0].clone()],
             Loc::Assembled => &self.assembly[..],
         };
         let h = RecordHeader::parse(bytes).expect("record of at least 24 bytes");
         let info = self.info.expect("page header read");
         let at = |e: Error, rel: u64| -> Error {
             let lsn = lsn_at(p.lsn, rel, info);
-            e.in_file(Some(p.file.clone()))
+            // A record within one page is in the current segment: the
+            // caller names it.
+            e.in_file(p.file.clone())
                 .at(lsn % u64::from(info.segment_size), Lsn(lsn))
         };
         if let Err(m) = self.check_header(&h) {
             return Err(at(Error::new(ErrorKind::Record, m), 0));
         }
         if self.verify_crc {
-            let crc = record_crc(bytes);
+            let crc = match self.loc {
+                Loc::Pieces => {
+                    let chunk = chunk!(self);
+                    let mut crc = crc32c::crc32c(&bytes[RECORD_HEADER..]);
+                    for r in &self.pieces[1..] {
+                        crc = crc32c::crc32c_append(crc, &chunk[r.clone()]);
+                    }
+                    crc32c::crc32c_append(crc, &bytes[..20])
+                }
+                _ => record_crc(bytes),
+            };
             if crc != h.crc {
                 let m = format!(
                     "incorrect record CRC-32C 0x{:08X}, computed 0x{crc:08X}",
@@ -508,8 +631,27 @@ impl WalReader {
                 return Err(at(Error::new(ErrorKind::Checksum, m), 0));
             }
         }
-        match decode_record(bytes, info.version, info.page_size, &mut self.blocks) {
-            Ok(body) => self.body = body,
+        let mut decoded = decode_head(
+            bytes,
+            h.tot_len as usize,
+            info.version,
+            info.page_size,
+            &mut self.blocks,
+        );
+        if let Ok(None) = decoded {
+            // The block headers run onto the next page.
+            self.copy_pieces();
+            decoded = decode_head(
+                &self.assembly,
+                h.tot_len as usize,
+                info.version,
+                info.page_size,
+                &mut self.blocks,
+            );
+        }
+        match decoded {
+            Ok(Some(body)) => self.body = body,
+            Ok(None) => unreachable!("the whole record was decoded"),
             Err(e) => {
                 let rel = e.offset().unwrap_or(0);
                 return Err(at(Error::new(e.kind(), e.message().to_string()), rel));
@@ -567,9 +709,15 @@ impl WalReader {
                 .at(0, Lsn(seg_lsn));
             return Err(e.classed(DamageClass::Corrupt));
         }
+        self.map = None;
+        let mut mapped = None;
         let reader: Box<dyn Read + Send> = match input.source {
             Source::Path(p) => {
-                Box::new(std::fs::File::open(&p).map_err(|e| Error::io(e, &input.name))?)
+                let io = |e| Error::io(e, &input.name);
+                let file = std::fs::File::open(&p).map_err(io)?;
+                let len = file.metadata().map_err(io)?.len();
+                mapped = Some((file, len));
+                Box::new(std::io::empty())
             }
             Source::Reader(r) => r,
         };
@@ -580,6 +728,7 @@ impl WalReader {
             seg_lsn,
             read: 0,
             eof: false,
+            mapped,
         });
         self.chunk_len = 0;
         self.chunk_off = 0;
@@ -588,8 +737,32 @@ impl WalReader {
         self.load_chunk()
     }
 
+    /// Copies the pieces of the record being gathered (or just gathered)
+    /// into `assembly`, before the chunk they are in goes.
+    fn copy_pieces(&mut self) {
+        let done = matches!(self.loc, Loc::Pieces);
+        let gathering = self.partial.as_ref().is_some_and(|p| !p.copied);
+        if !(done || gathering) {
+            return;
+        }
+        self.assembly.clear();
+        for r in &self.pieces {
+            self.assembly.extend_from_slice(&chunk!(self)[r.clone()]);
+        }
+        self.pieces.clear();
+        if let Some(p) = &mut self.partial {
+            p.copied = true;
+        }
+        if done {
+            self.loc = Loc::Assembled;
+        }
+    }
+
     /// Reads the next chunk of the current segment; false at its end.
     fn read_chunk(&mut self) -> Result<bool> {
+        if self.partial.as_ref().is_some_and(|p| !p.copied) {
+            self.copy_pieces();
+        }
         let seg = self.segment_size();
         let Some(cur) = &mut self.cur else {
             return Ok(false);
@@ -602,10 +775,28 @@ impl WalReader {
             cur.eof = true;
             return Ok(false);
         }
-        if self.chunk.len() < CHUNK {
-            self.chunk.resize(CHUNK, 0);
+        if let Some((file, len)) = &cur.mapped {
+            let n = self
+                .window
+                .min(seg.saturating_sub(cur.read))
+                .min(len.saturating_sub(cur.read));
+            self.map = None;
+            if n == 0 {
+                cur.eof = true;
+                return Ok(false);
+            }
+            self.map = Some(map_window(file, cur.read, n).map_err(|e| Error::io(e, &cur.name))?);
+            self.chunk_off = cur.read;
+            cur.read += n;
+            self.chunk_len = n as usize;
+            self.pos = 0;
+            self.page_end = 0;
+            return Ok(true);
         }
-        let n = read_full(&mut cur.reader, &mut self.chunk[..want])
+        if self.buf.len() < CHUNK {
+            self.buf.resize(CHUNK, 0);
+        }
+        let n = read_full(&mut cur.reader, &mut self.buf[..want])
             .map_err(|e| Error::io(e, &cur.name))?;
         self.chunk_off = cur.read;
         cur.read += n as u64;
@@ -629,7 +820,7 @@ impl WalReader {
             SHORT_PAGE_HEADER
         };
         let avail = self.chunk_len - pos;
-        if self.chunk[pos..pos + avail.min(hdr_len)]
+        if chunk!(self)[pos..pos + avail.min(hdr_len)]
             .iter()
             .all(|&b| b == 0)
         {
@@ -639,7 +830,7 @@ impl WalReader {
             let m = format!("segment file ends {avail} bytes into a page header");
             return self.damage(pos, ErrorKind::Truncated, m);
         }
-        let b = &self.chunk[pos..pos + hdr_len];
+        let b = &chunk!(self)[pos..pos + hdr_len];
         let magic = u16::from_le_bytes([b[0], b[1]]);
         let flags = u16::from_le_bytes([b[2], b[3]]);
         let tli = le32(&b[4..]);
@@ -727,6 +918,12 @@ impl WalReader {
                     });
                     let cur = self.cur.as_mut().expect("a segment is open");
                     cur.seg_lsn = pageaddr;
+                    if cur.mapped.is_some() && cur.read > u64::from(seg_size) {
+                        // Mapped before the segment size was known: bytes
+                        // past the segment's end are not WAL.
+                        cur.read = u64::from(seg_size);
+                        self.chunk_len = seg_size as usize;
+                    }
                     if let Some(name) = cur.file_name
                         && name.segno(seg_size) != Some(pageaddr / u64::from(seg_size))
                     {
@@ -794,7 +991,7 @@ impl WalReader {
                     return self.damage(pos, ErrorKind::Continuation, m);
                 }
             } else {
-                let missing = p.tot_len - self.assembly.len() as u32;
+                let missing = p.tot_len - p.gathered as u32;
                 if rem_len != missing {
                     let m = format!(
                         "continuation of {rem_len} bytes, the record at {} needs {missing}",
@@ -829,6 +1026,9 @@ impl WalReader {
         }
         self.began_skip = true;
         let page = self.info.expect("set above").page_size as usize;
+        // Start loading the rest of the page and the next one.
+        touch(chunk!(self), pos + 4096);
+        touch(chunk!(self), pos + page);
         self.pos = pos + hdr_len;
         self.page_end = (pos + page).min(self.chunk_len);
         Ok(true)
@@ -839,13 +1039,12 @@ impl WalReader {
         if let Some(p) = &self.partial {
             let m = format!(
                 "input ends inside a record of {} bytes ({} present)",
-                p.tot_len,
-                self.assembly.len()
+                p.tot_len, p.gathered
             );
             let info = self.info.expect("page read");
             let lsn = p.lsn;
             let e = Error::new(ErrorKind::Truncated, m)
-                .in_file(Some(p.file.clone()))
+                .in_file(p.file.clone())
                 .at(lsn % u64::from(info.segment_size), Lsn(lsn));
             return Err(e.classed(DamageClass::TornTail));
         }
@@ -964,7 +1163,7 @@ impl WalReader {
                 if in_page == 0 || !in_damaged_page {
                     // A fresh page: look at its header first.
                     in_damaged_page = false;
-                    let bytes = &self.chunk[page_start..page_end];
+                    let bytes = &chunk!(self)[page_start..page_end];
                     if bytes.iter().all(|&b| b == 0) {
                         p = page_end;
                         continue;
@@ -995,18 +1194,18 @@ impl WalReader {
                         continue;
                     }
                     start = page_start + hdr;
-                } else if self.chunk[p..page_end].iter().any(|&b| b != 0) {
+                } else if chunk!(self)[p..page_end].iter().any(|&b| b != 0) {
                     zero = false;
                 }
                 in_damaged_page = false;
                 let mut q = align(start);
                 while q + RECORD_HEADER <= page_end {
-                    let h = RecordHeader::parse(&self.chunk[q..]).expect("24 bytes");
+                    let h = RecordHeader::parse(&chunk!(self)[q..]).expect("24 bytes");
                     let len = h.tot_len as usize;
                     if len >= RECORD_HEADER
                         && q + len <= page_end
                         && h.rmid <= info.version.max_rmgr_id()
-                        && record_crc(&self.chunk[q..q + len]) == h.crc
+                        && record_crc(&chunk!(self)[q..q + len]) == h.crc
                     {
                         return Ok(Scan {
                             zero,
@@ -1072,21 +1271,41 @@ impl WalReader {
     }
 }
 
-fn align(pos: usize) -> usize {
-    (pos + 7) & !7
+/// Maps `len` bytes of a segment file at `offset`, read-only.
+///
+/// Mapping spares copying every byte out of the page cache, which costs more
+/// than all the checking. The reader treats the mapped bytes like bytes read:
+/// every length is bounds-checked before use and every record is CRC-checked,
+/// so bytes that PostgreSQL rewrites while they are read (a recycled segment
+/// being overwritten) are damage, never a wrong access. PostgreSQL never
+/// truncates a segment file, which is what would fault on access.
+#[allow(unsafe_code)]
+fn map_window(file: &std::fs::File, offset: u64, len: u64) -> std::io::Result<memmap2::Mmap> {
+    // SAFETY: a read-only mapping of a range the file held when it was
+    // opened; see above for files changed by another process while mapped.
+    let map = unsafe {
+        memmap2::MmapOptions::new()
+            .offset(offset)
+            .len(len as usize)
+            .populate()
+            .map(file)?
+    };
+    Ok(map)
 }
 
-fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
+/// Reads the byte at `at` (when there is one) so that its cache line is
+/// being loaded while the reader works on the bytes before it: reading WAL
+/// is bound by memory, and the first touch of a line after a record or a page
+/// boundary is where the reader would wait.
+#[inline]
+fn touch(chunk: &[u8], at: usize) {
+    if let Some(b) = chunk.get(at) {
+        std::hint::black_box(*b);
     }
-    Ok(n)
+}
+
+fn align(pos: usize) -> usize {
+    (pos + 7) & !7
 }
 
 /// The LSN of byte `rel` of a record that starts at `start`, skipping the

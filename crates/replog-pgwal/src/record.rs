@@ -181,8 +181,13 @@ pub struct RecordBody {
 }
 
 struct Cursor<'a> {
+    /// The first bytes of the record (all of it, or its head).
     b: &'a [u8],
     pos: usize,
+    /// Length of the whole record.
+    end: usize,
+    /// A read went past `b` but not past `end`: the head was too short.
+    short: bool,
 }
 
 impl Cursor<'_> {
@@ -192,7 +197,10 @@ impl Cursor<'_> {
                 self.pos += N;
                 Ok(s.try_into().expect("slice of N bytes"))
             }
-            None => Err(bad(self.pos, format!("record ends inside {what}"))),
+            None => {
+                self.short = self.pos + N <= self.end;
+                Err(bad(self.pos, format!("record ends inside {what}")))
+            }
         }
     }
     fn u8(&mut self, what: &str) -> Result<u8> {
@@ -226,26 +234,51 @@ pub fn decode_record(
     block_size: u32,
     blocks: &mut Vec<BlockHeader>,
 ) -> Result<RecordBody> {
+    let body = decode_head(record, record.len(), version, block_size, blocks)?;
+    Ok(body.expect("the whole record is there"))
+}
+
+/// [`decode_record`] from the first bytes of a record of `tot_len` bytes
+/// (the payloads are not read, only laid out): `Ok(None)` when the block
+/// headers run past `head`, so the whole record is needed.
+pub(crate) fn decode_head(
+    head: &[u8],
+    tot_len: usize,
+    version: PgVersion,
+    block_size: u32,
+    blocks: &mut Vec<BlockHeader>,
+) -> Result<Option<RecordBody>> {
+    let mut c = Cursor {
+        b: head,
+        pos: RECORD_HEADER,
+        end: tot_len,
+        short: false,
+    };
+    match decode_headers(&mut c, version, block_size, blocks) {
+        Err(_) if c.short => Ok(None),
+        r => r.map(Some),
+    }
+}
+
+fn decode_headers(
+    c: &mut Cursor<'_>,
+    version: PgVersion,
+    block_size: u32,
+    blocks: &mut Vec<BlockHeader>,
+) -> Result<RecordBody> {
     blocks.clear();
-    if record.len() < RECORD_HEADER {
+    if c.end < RECORD_HEADER {
         return Err(bad(
             0,
-            format!(
-                "record of {} bytes is shorter than its header",
-                record.len()
-            ),
+            format!("record of {} bytes is shorter than its header", c.end),
         ));
     }
-    let mut c = Cursor {
-        b: record,
-        pos: RECORD_HEADER,
-    };
     let mut body = RecordBody::default();
     let mut data_total: u64 = 0;
     let mut main_len: u32 = 0;
     let mut last_rel: Option<RelFileLocator> = None;
     let mut max_id: i32 = -1;
-    let end = record.len();
+    let end = c.end;
     // Headers continue while more bytes remain than the payloads announced
     // so far (a record without main data has no terminating id).
     while (end - c.pos) as u64 > data_total {
