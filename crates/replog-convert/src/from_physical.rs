@@ -859,6 +859,7 @@ fn push_type(s: &mut String, t: &SqlType) {
         }
         SqlType::Bit(n) => write!(s, "BIT({n})"),
         SqlType::Json => write!(s, "JSON"),
+        SqlType::Other(t) => write!(s, "{t}"),
     };
 }
 
@@ -885,6 +886,11 @@ fn push_column(s: &mut String, c: &Column) -> std::result::Result<(), String> {
             push_literal(s, v)?;
         }
         ColumnDefault::CurrentTimestamp => s.push_str(" DEFAULT CURRENT_TIMESTAMP"),
+        ColumnDefault::Expression(e) => {
+            s.push_str(" DEFAULT (");
+            s.push_str(e);
+            s.push(')');
+        }
     }
     if c.auto_increment {
         s.push_str(" AUTO_INCREMENT");

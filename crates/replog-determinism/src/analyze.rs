@@ -15,7 +15,7 @@ use sqlparser::parser::Parser;
 
 use crate::context::{ContextFlags, ContextItem};
 use crate::reason::{Reason, ReasonCode, Severity};
-use crate::schema::{ColumnKind, SchemaTracker, TableInfo, split_name};
+use crate::tables::{ColumnKind, SchemaTracker, TableInfo, split_name};
 
 /// What a statement does, as far as replication is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

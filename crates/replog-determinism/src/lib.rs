@@ -55,7 +55,7 @@ pub mod input;
 pub mod reason;
 pub mod replica;
 pub mod report;
-pub mod schema;
+pub mod tables;
 pub mod verify;
 
 pub use analyze::{Analysis, AnalyzeError, StatementKind, analyze, analyze_parsed};
@@ -70,5 +70,5 @@ pub use report::{
     LogSource, Position, Report, ReportBuilder, StatementReport, StatementSource, Summary,
     render_table,
 };
-pub use schema::{ColumnInfo, ColumnKind, SchemaNote, SchemaTracker, TableInfo};
+pub use tables::{ColumnInfo, ColumnKind, SchemaNote, SchemaTracker, TableInfo};
 pub use verify::{IdentityCheck, render_identity, verify_logical, verify_physical};

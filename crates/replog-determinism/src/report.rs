@@ -10,7 +10,7 @@ use crate::analyze::{Analysis, AnalyzeError, StatementKind, analyze_parsed, shor
 use crate::context::ContextFlags;
 use crate::dynamic::{DynamicRun, DynamicSummary};
 use crate::reason::{ADVICE_ROWS, Reason, Severity};
-use crate::schema::{SchemaNote, SchemaTracker};
+use crate::tables::{SchemaNote, SchemaTracker};
 
 /// Which kind of log a report is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

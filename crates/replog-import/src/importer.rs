@@ -1,9 +1,9 @@
 //! The streaming importer: binlog events to [`ImportedTransaction`]s.
 
+use crate::history::{Chars, DdlEffect, SchemaHistory, first_keyword};
 use crate::model::{
     Cell, ColumnDef, ImportedStatement, ImportedTransaction, LogicalOp, NamesFrom, RelationDef,
 };
-use crate::schema::{Chars, DdlEffect, SchemaHistory, first_keyword};
 use crate::types::{column_type, fix_value};
 use crate::{ImportOptions, ImportReport, TableReport};
 use replog_binlog::events::{LOG_EVENT_SUPPRESS_USE_F, StatusVar, UserVarEvent};
@@ -434,7 +434,7 @@ impl State {
                 self.note(n);
             }
             e
-        } else if crate::schema::is_ddl_keyword(&kw) {
+        } else if crate::history::is_ddl_keyword(&kw) {
             DdlEffect::Ddl(Vec::new())
         } else {
             DdlEffect::NotDdl
@@ -955,7 +955,7 @@ fn count_event(ev: &Event<'_>, shape: &mut BinlogShape) -> Result<()> {
         EventBody::Query(q) => {
             let sql = q.query_str();
             let kw = first_keyword(&sql);
-            if control(&kw, &sql).is_none() && !crate::schema::is_ddl_keyword(&kw) {
+            if control(&kw, &sql).is_none() && !crate::history::is_ddl_keyword(&kw) {
                 shape.dml_statements += 1;
             }
         }

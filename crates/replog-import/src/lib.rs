@@ -39,9 +39,9 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod history;
 mod importer;
 mod model;
-pub mod schema;
 mod sql;
 mod types;
 

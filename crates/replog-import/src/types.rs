@@ -3,8 +3,8 @@
 //! [`replog_logical::ColumnType`]; and the fix-ups that make row values
 //! decoded without optional metadata match the declared type.
 
+use crate::history::{Chars, HistColumn};
 use crate::model::TypeSpec;
-use crate::schema::{Chars, HistColumn};
 use replog_binlog::consts::{BINARY_CHARSET, column_type as ct};
 use replog_binlog::{Column, Layout};
 use replog_core::Value;

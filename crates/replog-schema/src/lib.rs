@@ -5,6 +5,10 @@
 //!   that the reference store, its page store and snapshots share, with the
 //!   logical format's view of it as a projection, and its one byte encoding
 //!   (`formats/store.md` §13).
+//! - [`catalog`]: the one interpreter of DDL ([`catalog::interpret`]),
+//!   used by the reference store on its storage and, through an in-memory
+//!   [`Catalog`], by the binlog importer and the determinism checker to
+//!   follow a log's own DDL.
 //! - [`sql`]: the one writer of SQL text for values and names — MariaDB
 //!   literals that read back as exactly the value a log carries, and
 //!   backquoted identifiers. Every route that prints SQL uses it.
@@ -20,7 +24,9 @@
 //! assert_eq!(s, "INSERT INTO `db`.`t` VALUES ('it''s')");
 //! ```
 
+pub mod catalog;
 pub mod sql;
 pub mod table;
 
+pub use catalog::{Catalog, CatalogTable, DdlMode};
 pub use table::{Column, ColumnDefault, SqlType, TableDef, UniqueKey};

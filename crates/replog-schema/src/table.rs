@@ -62,6 +62,11 @@ pub enum SqlType {
     Bit(u8),
     /// JSON (MariaDB: LONGTEXT with a validity check), kept as text.
     Json,
+    /// A type the reference store does not implement, by its declared text
+    /// (`GEOMETRY`, `FLOAT UNSIGNED`, …): a catalog that follows a log's DDL
+    /// keeps such columns; the store refuses them and the encoding has no
+    /// place for them.
+    Other(String),
 }
 
 impl SqlType {
@@ -104,6 +109,7 @@ impl SqlType {
             SqlType::Set(l) => C::Set(l.iter().map(String::as_str).collect()),
             SqlType::Bit(n) => C::Bit(*n),
             SqlType::Json => C::Json,
+            SqlType::Other(t) => C::Other(t),
         }
     }
 
@@ -131,6 +137,10 @@ pub enum ColumnDefault {
     Value(Value<'static>),
     /// DEFAULT CURRENT_TIMESTAMP / NOW(): the statement time.
     CurrentTimestamp,
+    /// A default expression kept as text, not evaluated: a catalog that
+    /// follows a log's DDL evaluates nothing; the store evaluates every
+    /// default (and the encoding has no place for this).
+    Expression(String),
 }
 
 /// One column of a table.
@@ -167,7 +177,8 @@ pub struct TableDef {
     pub name: String,
     /// Columns in table order.
     pub columns: Vec<Column>,
-    /// Primary-key column positions, in key order (never empty).
+    /// Primary-key column positions, in key order (never empty in the
+    /// store; a catalog that follows a log keeps a table without one).
     pub primary_key: Vec<usize>,
     /// UNIQUE keys other than the primary key, in declaration order.
     pub unique_keys: Vec<UniqueKey>,
@@ -256,6 +267,15 @@ fn too_large(out: &[u8], what: String) -> Error {
     Error::new(ErrorKind::TooLarge, out.len() as u64, what)
 }
 
+#[cold]
+fn not_storable(out: &[u8], what: String) -> Error {
+    Error::new(
+        ErrorKind::Unsupported,
+        out.len() as u64,
+        format!("{what} has no encoding (the reference store does not hold it)"),
+    )
+}
+
 fn put_str(out: &mut Vec<u8>, s: &str, what: &str) -> Result<()> {
     if !codec::fits_u16(s.as_bytes()) {
         return Err(too_large(
@@ -322,6 +342,7 @@ fn put_type(out: &mut Vec<u8>, t: &SqlType) -> Result<()> {
         }
         SqlType::Bit(n) => out.extend([tag::BIT, *n]),
         SqlType::Json => out.push(tag::JSON),
+        SqlType::Other(name) => return Err(not_storable(out, format!("column type {name}"))),
     }
     Ok(())
 }
@@ -410,8 +431,10 @@ fn read_indexes(c: &mut Cursor<'_>, ncols: usize, what: &str) -> Result<Vec<usiz
 
 impl TableDef {
     /// Appends the definition's encoding (`formats/store.md` §7.6). Fails
-    /// only when a name is longer than 65535 bytes or a list longer than
-    /// 65535 items (the error's offset is the position in `out`).
+    /// when a name is longer than 65535 bytes or a list longer than 65535
+    /// items, and for what only a followed catalog holds
+    /// ([`SqlType::Other`], [`ColumnDefault::Expression`]); the error's
+    /// offset is the position in `out`.
     pub fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
         put_str(out, &self.database, "database name")?;
         put_str(out, &self.name, "table name")?;
@@ -430,6 +453,9 @@ impl TableDef {
                         .map_err(|m| Error::new(ErrorKind::TooLarge, at as u64, m))?;
                 }
                 ColumnDefault::CurrentTimestamp => out.push(default_kind::CURRENT_TIMESTAMP),
+                ColumnDefault::Expression(e) => {
+                    return Err(not_storable(out, format!("unevaluated default {e}")));
+                }
             }
         }
         put_count(out, self.primary_key.len(), "primary-key columns")?;

@@ -133,3 +133,25 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl From<replog_schema::catalog::CatalogError> for Error {
+    fn from(e: replog_schema::catalog::CatalogError) -> Error {
+        use replog_schema::catalog::CatalogErrorKind as K;
+        let kind = match e.kind() {
+            K::Parse => ErrorKind::Parse,
+            K::NoDatabase => ErrorKind::NoDatabase,
+            K::UnknownDatabase => ErrorKind::UnknownDatabase,
+            K::DatabaseExists => ErrorKind::DatabaseExists,
+            K::UnknownTable => ErrorKind::UnknownTable,
+            K::TableExists => ErrorKind::TableExists,
+            K::UnknownColumn => ErrorKind::UnknownColumn,
+            K::BadDefinition => ErrorKind::BadDefinition,
+            _ => ErrorKind::Unsupported,
+        };
+        let err = Error::new(kind, e.message());
+        match e.statement() {
+            Some(s) => err.with_statement(s),
+            None => err,
+        }
+    }
+}

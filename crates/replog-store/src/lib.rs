@@ -53,7 +53,6 @@ pub mod logwrite;
 mod lookup;
 pub mod parse_cache;
 pub mod replay;
-mod schema;
 pub mod script;
 pub mod snapshot;
 pub mod storage;

@@ -290,6 +290,8 @@ pub fn store(v: &Datum, at: &StoreAt<'_>) -> Result<Value<'static>> {
         return Ok(Value::Null);
     }
     match &at.column.ty {
+        // The store refuses such columns at CREATE TABLE.
+        SqlType::Other(t) => Err(Error::unsupported(format!("column type {t}"))),
         SqlType::Int {
             bytes, unsigned, ..
         } => {

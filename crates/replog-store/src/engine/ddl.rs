@@ -1,9 +1,26 @@
 //! DDL: statements that change the schema, run outside any open
-//! transaction and captured as one transaction of their own.
+//! transaction and captured as one transaction of their own. What a
+//! statement does to the tables is decided by the one DDL interpreter
+//! ([`replog_schema::catalog::interpret`]); the store's part is its
+//! storage: definitions kept with the rows, rows rebuilt on ALTER TABLE.
 
 use super::*;
+use replog_schema::catalog::{self, CatalogNote, CatalogTable, ColumnSource, DdlMode, Definitions};
 
 impl<S: Storage, E: Environment> Store<S, E> {
+    /// CREATE DATABASE, CREATE / DROP / ALTER TABLE, through the catalog's
+    /// interpreter.
+    pub(super) fn schema_ddl(&mut self, stmt: &Statement, sql: &str) -> Result<StatementResult> {
+        // Refused before the implicit commit, so that an unsupported
+        // statement leaves an open transaction open.
+        catalog::refuse_unsupported(stmt)?;
+        self.ddl(sql, |s, now_us| {
+            let default_db = s.session.database.clone();
+            let mut defs = StoreDefinitions { store: s, now_us };
+            catalog::interpret(&mut defs, stmt, default_db.as_deref()).map(|_| ())
+        })
+    }
+
     pub(super) fn ddl(
         &mut self,
         sql: &str,
@@ -56,4 +73,144 @@ impl<S: Storage, E: Environment> Store<S, E> {
         });
         Ok(StatementResult::default())
     }
+}
+
+/// The store's table definitions as the one DDL interpreter sees them
+/// ([`replog_schema::catalog::interpret`]): kept by the storage with the
+/// rows, which ALTER TABLE rebuilds.
+struct StoreDefinitions<'a, S: Storage, E: Environment> {
+    store: &'a mut Store<S, E>,
+    /// NOW() of the statement, µs.
+    now_us: i64,
+}
+
+impl<S: Storage, E: Environment> StoreDefinitions<'_, S, E> {
+    fn id(&self, db: &str, name: &str) -> Result<TableId> {
+        self.store.table_id(db, name)
+    }
+}
+
+impl<S: Storage, E: Environment> Definitions for StoreDefinitions<'_, S, E> {
+    type Error = Error;
+
+    fn mode(&self) -> DdlMode {
+        DdlMode::Execute
+    }
+
+    fn database_exists(&self, db: &str) -> bool {
+        self.store.storage.database_exists(db)
+    }
+
+    fn table(&self, db: &str, name: &str) -> Option<Cow<'_, CatalogTable>> {
+        let def = self.store.table_def(db, name)?;
+        Some(Cow::Owned(CatalogTable::from_def(def.clone())))
+    }
+
+    fn tables_in(&self, db: &str) -> Vec<String> {
+        self.store
+            .table_names()
+            .into_iter()
+            .filter(|(d, _)| d == db)
+            .map(|(_, t)| t)
+            .collect()
+    }
+
+    fn create_database(&mut self, db: &str) -> Result<()> {
+        self.store.storage.create_database(db)
+    }
+
+    fn drop_database(&mut self, _db: &str) -> Result<()> {
+        Err(Error::unsupported("DROP DATABASE"))
+    }
+
+    fn create_table(&mut self, table: CatalogTable) -> Result<()> {
+        self.store.storage.create_table(table.def).map(|_| ())
+    }
+
+    fn drop_table(&mut self, db: &str, name: &str) -> Result<()> {
+        let id = self.id(db, name)?;
+        self.store.storage.drop_table(id)
+    }
+
+    fn alter_table(
+        &mut self,
+        db: &str,
+        name: &str,
+        table: CatalogTable,
+        sources: &[ColumnSource],
+    ) -> Result<()> {
+        let id = self.id(db, name)?;
+        let def = table.def;
+        let mut fills = Vec::with_capacity(sources.len());
+        for (c, s) in def.columns.iter().zip(sources) {
+            fills.push(match s {
+                ColumnSource::Kept(_) => None,
+                ColumnSource::Added => Some(match &c.default {
+                    ColumnDefault::Value(v) => v.clone(),
+                    ColumnDefault::CurrentTimestamp => store(
+                        &Datum::DateTime(crate::types::timestamp_to_datetime(self.now_us)),
+                        &StoreAt { column: c, row: 1 },
+                    )?,
+                    ColumnDefault::Missing => implicit_default(c),
+                    ColumnDefault::Expression(e) => {
+                        return Err(Error::unsupported(format!("unevaluated default {e}")));
+                    }
+                }),
+            });
+        }
+        let storage = &self.store.storage;
+        let rows: Vec<Row> = storage
+            .keys(id)
+            .iter()
+            .filter_map(|k| storage.get(id, k))
+            .map(|old| {
+                sources
+                    .iter()
+                    .zip(&fills)
+                    .map(|(s, fill)| match (s, fill) {
+                        (ColumnSource::Kept(i), _) => old.get(*i).cloned().unwrap_or(Value::Null),
+                        (ColumnSource::Added, Some(v)) => v.clone(),
+                        (ColumnSource::Added, None) => Value::Null,
+                    })
+                    .collect()
+            })
+            .collect();
+        self.store.storage.replace_table(id, def, rows)
+    }
+
+    fn rename_table(
+        &mut self,
+        _db: &str,
+        _name: &str,
+        _new_db: &str,
+        _new_name: &str,
+    ) -> Result<()> {
+        Err(Error::unsupported("RENAME TABLE"))
+    }
+
+    fn eval_default(&mut self, expr: &Expr, column: &Column) -> Result<ColumnDefault> {
+        let mut st = StmtState {
+            now_us: self.now_us,
+            ..StmtState::default()
+        };
+        let s = &mut *self.store;
+        let mut cx = Ctx {
+            session: &mut s.session,
+            env: &mut s.env,
+            stmt: &mut st,
+        };
+        let d = cx.eval(expr, &Scope::default())?;
+        if d.is_null() {
+            return Ok(ColumnDefault::Value(Value::Null));
+        }
+        let v = store(&d, &StoreAt { column, row: 0 }).map_err(|_| {
+            Error::new(
+                ErrorKind::BadDefinition,
+                format!("Invalid default value for '{}'", column.name),
+            )
+        })?;
+        Ok(ColumnDefault::Value(v))
+    }
+
+    fn note(&mut self, _note: CatalogNote) {}
 }

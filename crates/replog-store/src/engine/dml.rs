@@ -441,6 +441,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
                             format!("Field '{}' doesn't have a default value", col.name),
                         ));
                     }
+                    ColumnDefault::Expression(e) => return Err(unevaluated_default(e)),
                 },
             };
             row.push(v);
@@ -560,6 +561,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
                         Datum::DateTime(crate::types::timestamp_to_datetime(st.now_us))
                     }
                     ColumnDefault::Missing => Datum::from_value(&implicit_default(col)),
+                    ColumnDefault::Expression(e) => return Err(unevaluated_default(e)),
                 }
             } else {
                 let mut cx = Ctx {
@@ -721,7 +723,16 @@ pub(super) fn implicit_default(c: &Column) -> Value<'static> {
         SqlType::Timestamp(_) => Value::Timestamp(0),
         SqlType::Enum(l) => Value::Enum(Cow::Owned(l.first().cloned().unwrap_or_default())),
         SqlType::Set(_) => Value::Set(Cow::Borrowed("")),
+        // The store refuses such columns at CREATE TABLE.
+        SqlType::Other(_) => Value::Null,
     }
+}
+
+/// A default the store did not evaluate: only a followed catalog keeps
+/// one, and the store's tables never hold it.
+#[cold]
+pub(super) fn unevaluated_default(e: &str) -> Error {
+    Error::unsupported(format!("unevaluated default {e}"))
 }
 
 pub(super) fn not_null_error(c: &Column) -> Error {

@@ -3,10 +3,11 @@
 //!
 //! - `session`: SET and the state a statement starts with;
 //! - `txn`: transactions, commit with change capture, rollback, the undo log;
-//! - `ddl`: running schema changes as transactions of their own;
+//! - `ddl`: schema changes, interpreted by the one DDL interpreter
+//!   (`replog_schema::catalog`) on the store's definitions and run as
+//!   transactions of their own;
 //! - `dml`: INSERT / UPDATE / DELETE and the row lookups they share;
 //! - `select`: queries;
-//! - `alter`: ALTER TABLE;
 //! - `apply`: statement replay and the follower's one row-change applier,
 //!   whose conflict policy is a parameter.
 
@@ -18,23 +19,20 @@ use crate::env::{Environment, MyRnd, SimEnvironment, VisitOrder};
 use crate::error::{Error, ErrorKind, Result};
 use crate::eval::{Ctx, Scope, Session, StmtState, compare};
 use crate::lookup::{self, Probe};
-use crate::schema;
 use crate::script;
 use crate::storage::{MemStorage, Storage, TableId, primary_key};
 use crate::types::{Column, ColumnDefault, Datum, Row, SqlType, StoreAt, TableDef, store};
 use replog_core::Value;
 use sqlparser::ast::{
-    AlterTableOperation, Assignment, AssignmentTarget, Delete, Expr, FromTable, Insert,
-    LimitClause, MySQLColumnPosition as ColumnPosition, ObjectName, ObjectType, OnInsert,
-    OrderByKind, OrderBySort, Query, SelectItem, SetExpr, Statement, TableFactor, TableObject,
-    TableWithJoins, Update, Use,
+    Assignment, AssignmentTarget, Delete, Expr, FromTable, Insert, LimitClause, ObjectName,
+    ObjectType, OnInsert, OrderByKind, OrderBySort, Query, SelectItem, SetExpr, Statement,
+    TableFactor, TableObject, TableWithJoins, Update, Use,
 };
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-mod alter;
 mod apply;
 mod ddl;
 mod dml;
@@ -91,18 +89,12 @@ pub struct Store<S: Storage = MemStorage, E: Environment = SimEnvironment> {
     parse_cache: crate::parse_cache::ParseCache,
 }
 
+/// `(database, table)` of a name, as the catalog reads it.
 fn ident_name(name: &ObjectName) -> Result<(Option<String>, String)> {
-    let parts: Vec<String> = name
-        .0
-        .iter()
-        .map(|p| p.as_ident().map(|i| i.value.clone()))
-        .collect::<Option<_>>()
-        .ok_or_else(|| Error::unsupported(format!("name {name}")))?;
-    match parts.as_slice() {
-        [t] => Ok((None, t.clone())),
-        [d, t] => Ok((Some(d.clone()), t.clone())),
-        _ => Err(Error::unsupported(format!("name {name}"))),
-    }
+    Ok(replog_schema::catalog::name_parts(
+        name,
+        replog_schema::catalog::DdlMode::Execute,
+    )?)
 }
 
 impl<E: Environment> Store<MemStorage, E> {
@@ -379,102 +371,17 @@ impl<S: Storage, E: Environment> Store<S, E> {
                 Ok(StatementResult::default())
             }
             Statement::Set(set) => self.set(set),
-            Statement::CreateDatabase {
-                db_name,
-                if_not_exists,
-                ..
-            } => self.ddl(sql, |s, _| {
-                let (None, db) = ident_name(db_name)? else {
-                    return Err(Error::unsupported("qualified database name"));
-                };
-                if *if_not_exists && s.storage.database_exists(&db) {
-                    return Ok(());
-                }
-                s.storage.create_database(&db)
-            }),
-            Statement::CreateTable(ct) => {
-                if ct.or_replace
-                    || ct.temporary
-                    || ct.query.is_some()
-                    || ct.like.is_some()
-                    || ct.clone.is_some()
-                {
-                    return Err(Error::unsupported(
-                        "CREATE TABLE variant (OR REPLACE / TEMPORARY / AS SELECT / LIKE)",
-                    ));
-                }
-                self.ddl(sql, |s, _| {
-                    let (db, name) = ident_name(&ct.name)?;
-                    let db = db
-                        .or_else(|| s.session.database.clone())
-                        .ok_or_else(|| Error::new(ErrorKind::NoDatabase, "No database selected"))?;
-                    if s.storage.lookup(&db, &name).is_some() {
-                        if ct.if_not_exists {
-                            return Ok(());
-                        }
-                        return Err(Error::new(
-                            ErrorKind::TableExists,
-                            format!("Table '{name}' already exists"),
-                        ));
-                    }
-                    let mut st = StmtState::default();
-                    let (session, env) = (&mut s.session, &mut s.env);
-                    let mut eval_default = |e: &Expr| {
-                        let mut cx = Ctx {
-                            session,
-                            env,
-                            stmt: &mut st,
-                        };
-                        cx.eval(e, &Scope::default())
-                    };
-                    let def = schema::table_def(
-                        &db,
-                        &name,
-                        &ct.columns,
-                        &ct.constraints,
-                        &mut eval_default,
-                    )?;
-                    s.storage.create_table(def).map(|_| ())
-                })
-            }
-            Statement::Drop {
+            Statement::CreateDatabase { .. }
+            | Statement::CreateTable(_)
+            | Statement::Drop {
                 object_type: ObjectType::Table,
-                if_exists,
-                names,
                 cascade: false,
                 restrict: false,
                 purge: false,
                 temporary: false,
                 ..
-            } => self.ddl(sql, |s, _| {
-                for n in names {
-                    match s.resolve(n) {
-                        Ok(id) => s.storage.drop_table(id)?,
-                        Err(e) if e.kind() == ErrorKind::UnknownTable => {
-                            if !if_exists {
-                                return Err(Error::new(
-                                    ErrorKind::UnknownTable,
-                                    format!("Unknown table '{n}'"),
-                                ));
-                            }
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-                Ok(())
-            }),
-            Statement::AlterTable(at) => {
-                if at.if_exists || at.only || at.on_cluster.is_some() || at.location.is_some() {
-                    return Err(Error::unsupported("ALTER TABLE variant"));
-                }
-                self.ddl(sql, |s, now| {
-                    let id = s.resolve(&at.name)?;
-                    for op in &at.operations {
-                        s.alter(id, op, now)?;
-                    }
-                    Ok(())
-                })
             }
+            | Statement::AlterTable(_) => self.schema_ddl(stmt, sql),
             Statement::Truncate(t) => {
                 if t.partitions.is_some()
                     || t.identity.is_some()
@@ -532,8 +439,6 @@ impl<S: Storage, E: Environment> Store<S, E> {
     // ----- UPDATE / DELETE -------------------------------------------
 
     // ----- SELECT ----------------------------------------------------
-
-    // ----- ALTER -----------------------------------------------------
 
     // ----- follower paths ----------------------------------------------
 }
