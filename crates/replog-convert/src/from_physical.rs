@@ -80,7 +80,7 @@ use replog_core::recovery::RecoveryPolicy;
 use replog_core::txn::{Transaction, TxnEvent, TxnReader};
 use replog_core::writer::LogWriter;
 use replog_core::{Begin, Commit, LogKind, Value};
-use replog_logical::{Ddl, LogicalRecord, Relation, Truncate};
+use replog_logical::{Ddl, LogicalRecord, Truncate};
 use replog_pagestore::btree;
 use replog_pagestore::catalog::{CatalogKey, decode_entry, decode_entry_head};
 use replog_pagestore::page::{Corrupt, Header, LeafValue, NONE, Node, ptype};
@@ -1394,15 +1394,9 @@ impl<W: Write> Converter<W> {
         };
         t.rel = Some((rel, version));
         self.body.clear();
-        LogicalRecord::Relation(Relation {
-            relation_id: rel,
-            schema_version: version,
-            database: &t.def.database,
-            table: &t.def.name,
-            columns: t.def.to_relation_columns(),
-        })
-        .encode(&mut self.body)
-        .map_err(|m| Error::new(ErrorKind::CannotConvert, m).at(lsn, 0))?;
+        LogicalRecord::Relation(t.def.to_relation(rel, version))
+            .encode(&mut self.body)
+            .map_err(|m| Error::new(ErrorKind::CannotConvert, m).at(lsn, 0))?;
         self.w.append(&self.body)?;
         report.relations += 1;
         Ok(())

@@ -33,7 +33,7 @@ struct Rng(u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        replog_determinism::replica::splitmix64(&mut self.0)
+        replog_store::env::splitmix64(&mut self.0)
     }
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n

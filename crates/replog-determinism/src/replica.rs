@@ -22,6 +22,7 @@
 //! Everything is a function of the seed: the same seed gives the same
 //! replicas and therefore the same run.
 
+use replog_store::env::{splitmix64, uuid_v4};
 use replog_store::{Environment, VisitOrder};
 use serde::Serialize;
 
@@ -31,15 +32,6 @@ pub const DEFAULT_SEED: u64 = 0x7265_706c_6f67;
 /// Replica 0's clock: 2023-11-14 22:13:20 UTC in µs (what
 /// `replog_store::SimEnvironment::default` starts at).
 pub const BASE_CLOCK_US: i64 = 1_700_000_000_000_000;
-
-/// SplitMix64 step: the next state and its output.
-pub fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 /// How one replica's environment is perturbed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -165,12 +157,9 @@ impl Environment for ReplicaEnv {
     }
 
     fn uuid(&mut self) -> [u8; 16] {
-        let mut u = [0u8; 16];
-        u[..8].copy_from_slice(&splitmix64(&mut self.uuid_rng).to_be_bytes());
-        u[8..].copy_from_slice(&splitmix64(&mut self.uuid_rng).to_be_bytes());
-        u[6] = (u[6] & 0x0F) | 0x40;
-        u[8] = (u[8] & 0x3F) | 0x80;
-        u
+        let a = splitmix64(&mut self.uuid_rng);
+        let b = splitmix64(&mut self.uuid_rng);
+        uuid_v4(a, b)
     }
 
     fn connection_id(&self) -> u64 {

@@ -204,7 +204,24 @@ impl TableDef {
         self.columns.iter().position(|c| c.auto_increment)
     }
 
-    /// The logical format's description of this table.
+    /// The logical format's RELATION record of this table, bound to
+    /// `relation_id` at `schema_version`: the one place a RELATION is built
+    /// from the table model.
+    pub fn to_relation(
+        &self,
+        relation_id: u32,
+        schema_version: u32,
+    ) -> replog_logical::Relation<'_> {
+        replog_logical::Relation {
+            relation_id,
+            schema_version,
+            database: &self.database,
+            table: &self.name,
+            columns: self.to_relation_columns(),
+        }
+    }
+
+    /// The logical format's description of this table's columns.
     pub fn to_relation_columns(&self) -> Vec<replog_logical::Column<'_>> {
         self.columns
             .iter()

@@ -108,23 +108,13 @@ impl Environment for SimEnvironment {
     }
 
     fn random_u64(&mut self) -> u64 {
-        // SplitMix64.
-        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        splitmix64(&mut self.rng)
     }
 
     fn uuid(&mut self) -> [u8; 16] {
-        let a = self.random_u64().to_be_bytes();
-        let b = self.random_u64().to_be_bytes();
-        let mut u = [0u8; 16];
-        u[..8].copy_from_slice(&a);
-        u[8..].copy_from_slice(&b);
-        u[6] = (u[6] & 0x0F) | 0x40;
-        u[8] = (u[8] & 0x3F) | 0x80;
-        u
+        let a = self.random_u64();
+        let b = self.random_u64();
+        uuid_v4(a, b)
     }
 
     fn connection_id(&self) -> u64 {
@@ -134,6 +124,27 @@ impl Environment for SimEnvironment {
     fn visit_order(&self) -> VisitOrder {
         self.order
     }
+}
+
+/// SplitMix64 step: advances `state` and returns its output (the simulated
+/// environment's random numbers and UUIDs, and the determinism replicas').
+pub fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A version-4 (random) UUID from two random words, taken big-endian, with
+/// the version and variant bits set.
+pub fn uuid_v4(a: u64, b: u64) -> [u8; 16] {
+    let mut u = [0u8; 16];
+    u[..8].copy_from_slice(&a.to_be_bytes());
+    u[8..].copy_from_slice(&b.to_be_bytes());
+    u[6] = (u[6] & 0x0F) | 0x40;
+    u[8] = (u[8] & 0x3F) | 0x80;
+    u
 }
 
 /// Formats a UUID as MySQL's UUID() does: 36 characters, lowercase hex.

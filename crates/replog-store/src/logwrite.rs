@@ -39,7 +39,7 @@ use replog_core::Value;
 use replog_core::writer::{DirWriter, LogWriter};
 use replog_core::{Begin, Commit};
 use replog_logical::{
-    Ddl, Delete, ImageKind, Insert, LogicalRecord, OldImage, Relation, Truncate, TupleBuf, Update,
+    Ddl, Delete, ImageKind, Insert, LogicalRecord, OldImage, Truncate, TupleBuf, Update,
 };
 use replog_statement::{Context, RandSeed, Statement};
 use std::borrow::Cow;
@@ -322,15 +322,9 @@ impl LogicalEncoder {
             }
         };
         let mut body = Vec::new();
-        LogicalRecord::Relation(Relation {
-            relation_id: id,
-            schema_version: version,
-            database: &def.database,
-            table: &def.name,
-            columns: def.to_relation_columns(),
-        })
-        .encode(&mut body)
-        .map_err(|m| enc_err("RELATION", m))?;
+        LogicalRecord::Relation(def.to_relation(id, version))
+            .encode(&mut body)
+            .map_err(|m| enc_err("RELATION", m))?;
         out.push(body);
         self.relations.insert(
             key,

@@ -592,6 +592,23 @@ impl<S: Storage, E: Environment> Store<S, E> {
         Ok(new)
     }
 
+    /// The table of a single-table UPDATE / DELETE, its definition, and the
+    /// rows its WHERE / ORDER BY / LIMIT select.
+    #[allow(clippy::type_complexity)]
+    fn target_rows(
+        &mut self,
+        st: &mut StmtState,
+        t: &TableWithJoins,
+        selection: Option<&Expr>,
+        order_by: &[sqlparser::ast::OrderByExpr],
+        limit: Option<&Expr>,
+    ) -> Result<(TableId, Arc<TableDef>, Vec<(Vec<u8>, Row)>)> {
+        let id = self.single_table(t)?;
+        let def = self.arc_def(id)?;
+        let rows = self.matching_rows(st, id, &def, selection, order_by, limit)?;
+        Ok((id, def, rows))
+    }
+
     pub(super) fn single_table(&self, t: &TableWithJoins) -> Result<TableId> {
         if !t.joins.is_empty() {
             return Err(Error::unsupported("multi-table UPDATE/DELETE (joins)"));
@@ -617,12 +634,9 @@ impl<S: Storage, E: Environment> Store<S, E> {
         if u.from.is_some() || u.returning.is_some() || u.or.is_some() || u.output.is_some() {
             return Err(Error::unsupported("UPDATE variant (FROM / RETURNING / OR)"));
         }
-        let id = self.single_table(&u.table)?;
-        let def = self.arc_def(id)?;
-        let rows = self.matching_rows(
+        let (id, def, rows) = self.target_rows(
             st,
-            id,
-            &def,
+            &u.table,
             u.selection.as_ref(),
             &u.order_by,
             u.limit.as_ref(),
@@ -665,16 +679,8 @@ impl<S: Storage, E: Environment> Store<S, E> {
         let [t] = tables.as_slice() else {
             return Err(Error::unsupported("DELETE from several tables"));
         };
-        let id = self.single_table(t)?;
-        let def = self.arc_def(id)?;
-        let rows = self.matching_rows(
-            st,
-            id,
-            &def,
-            d.selection.as_ref(),
-            &d.order_by,
-            d.limit.as_ref(),
-        )?;
+        let (id, def, rows) =
+            self.target_rows(st, t, d.selection.as_ref(), &d.order_by, d.limit.as_ref())?;
         let mut affected = 0;
         for (key, _) in rows {
             self.delete_captured(id, &key, &def, changes)?;
