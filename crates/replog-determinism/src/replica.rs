@@ -22,8 +22,8 @@
 //! Everything is a function of the seed: the same seed gives the same
 //! replicas and therefore the same run.
 
-use replog_store::env::{splitmix64, uuid_v4};
-use replog_store::{Environment, VisitOrder};
+use replog_store::env::splitmix64;
+use replog_store::{SimEnvironment, VisitOrder};
 use serde::Serialize;
 
 /// The seed used when none is given: "replog" in ASCII.
@@ -80,14 +80,18 @@ impl ReplicaSpec {
 
     /// The environment.
     pub fn env(&self) -> ReplicaEnv {
-        ReplicaEnv {
-            now_us: BASE_CLOCK_US.saturating_add(self.clock_offset_us),
-            tick_us: self.clock_tick_us,
-            rng: self.random_seed,
-            uuid_rng: self.uuid_seed,
-            connection_id: self.connection_id,
-            order: self.visit_order,
-        }
+        SimEnvironment::new(
+            BASE_CLOCK_US.saturating_add(self.clock_offset_us),
+            self.random_seed,
+        )
+        .with_tick(self.clock_tick_us)
+        .with_uuid_seed(self.uuid_seed)
+        .with_connection_id(self.connection_id)
+        .with_visit_order(self.visit_order)
+        // A shuffled replica visits the rows a WHERE pins by key in a
+        // random order, without scanning the table: the same rows, at the
+        // cost of a lookup.
+        .with_shuffled_key_lookups(true)
     }
 }
 
@@ -133,54 +137,15 @@ pub fn replica_specs(n: usize, seed: u64) -> Vec<ReplicaSpec> {
         .collect()
 }
 
-/// A replica's environment: a drifting clock, a SplitMix64 random source,
-/// a separate UUID stream, a connection id and a visit order.
-#[derive(Debug, Clone)]
-pub struct ReplicaEnv {
-    now_us: i64,
-    tick_us: i64,
-    rng: u64,
-    uuid_rng: u64,
-    connection_id: u64,
-    order: VisitOrder,
-}
-
-impl Environment for ReplicaEnv {
-    fn now_micros(&mut self) -> i64 {
-        let t = self.now_us;
-        self.now_us = self.now_us.saturating_add(self.tick_us);
-        t
-    }
-
-    fn random_u64(&mut self) -> u64 {
-        splitmix64(&mut self.rng)
-    }
-
-    fn uuid(&mut self) -> [u8; 16] {
-        let a = splitmix64(&mut self.uuid_rng);
-        let b = splitmix64(&mut self.uuid_rng);
-        uuid_v4(a, b)
-    }
-
-    fn connection_id(&self) -> u64 {
-        self.connection_id
-    }
-
-    fn visit_order(&self) -> VisitOrder {
-        self.order
-    }
-
-    /// A shuffled replica visits the rows a WHERE pins by key in a random
-    /// order, without scanning the table: the same rows, at the cost of a
-    /// lookup.
-    fn shuffle_key_lookups(&self) -> bool {
-        true
-    }
-}
+/// A replica's environment: the store's simulated one, with a drifting
+/// clock, a SplitMix64 random source, a separate UUID stream, a connection
+/// id and a visit order ([`ReplicaSpec::env`]).
+pub type ReplicaEnv = SimEnvironment;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use replog_store::Environment;
 
     #[test]
     fn specs_are_reproducible_and_distinct() {

@@ -64,23 +64,27 @@ pub enum DdlMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CatalogErrorKind {
-    /// The SQL text does not parse.
+    /// SQL text that sqlparser's MySQL dialect does not read.
     Parse,
-    /// A construct the interpreter (in [`DdlMode::Execute`]) does not implement.
+    /// A statement or clause outside what [`DdlMode::Execute`] implements.
     Unsupported,
-    /// No default database (MySQL 1046).
+    /// An unqualified name and no default database (MySQL 1046).
     NoDatabase,
-    /// Unknown database (1049 / 1008).
+    /// A database that is not there: CREATE TABLE in it, DROP DATABASE
+    /// (1049 / 1008).
     UnknownDatabase,
-    /// Database already exists (1007).
+    /// CREATE DATABASE of one that is there (1007).
     DatabaseExists,
-    /// Unknown table (1146 / 1051).
+    /// ALTER, DROP, RENAME or TRUNCATE of a table that is not there
+    /// (1146 / 1051).
     UnknownTable,
-    /// Table already exists (1050).
+    /// CREATE TABLE or RENAME TABLE onto a name in use (1050).
     TableExists,
-    /// Unknown column (1054 / 1072 / 1091).
+    /// A key, position or dropped column that is not there (1072 / 1054 /
+    /// 1091).
     UnknownColumn,
-    /// Invalid definition (bad type parameters, duplicate column, …).
+    /// A definition MariaDB refuses (bad type parameters, duplicate column,
+    /// two primary keys, invalid default, …).
     BadDefinition,
 }
 
@@ -352,6 +356,19 @@ pub enum ColumnSource {
     Added,
 }
 
+/// One ALTER TABLE operation's result.
+#[derive(Debug)]
+pub struct AlteredTable<'a> {
+    /// Database of the table.
+    pub database: &'a str,
+    /// Name of the table.
+    pub name: &'a str,
+    /// Its new definition.
+    pub table: CatalogTable,
+    /// Where each column of the new definition comes from.
+    pub sources: &'a [ColumnSource],
+}
+
 /// Where table definitions live, and the policy they are changed under:
 /// the in-memory [`Catalog`], or the reference store's storage (which
 /// rebuilds rows on ALTER).
@@ -374,15 +391,8 @@ pub trait Definitions {
     fn create_table(&mut self, table: CatalogTable) -> Result<(), Self::Error>;
     /// DROP TABLE (the table exists).
     fn drop_table(&mut self, db: &str, name: &str) -> Result<(), Self::Error>;
-    /// ALTER TABLE: `table` replaces the definition of `db.name`; `sources`
-    /// says where each of its columns comes from.
-    fn alter_table(
-        &mut self,
-        db: &str,
-        name: &str,
-        table: CatalogTable,
-        sources: &[ColumnSource],
-    ) -> Result<(), Self::Error>;
+    /// ALTER TABLE (the table exists).
+    fn alter_table(&mut self, altered: AlteredTable<'_>) -> Result<(), Self::Error>;
     /// RENAME TABLE (the table exists).
     fn rename_table(
         &mut self,
@@ -556,15 +566,9 @@ impl Definitions for Catalog {
         Ok(())
     }
 
-    fn alter_table(
-        &mut self,
-        db: &str,
-        name: &str,
-        table: CatalogTable,
-        _sources: &[ColumnSource],
-    ) -> Result<(), CatalogError> {
-        if let Some(k) = self.key_of(db, name) {
-            self.tables.insert(k, table);
+    fn alter_table(&mut self, altered: AlteredTable<'_>) -> Result<(), CatalogError> {
+        if let Some(k) = self.key_of(altered.database, altered.name) {
+            self.tables.insert(k, altered.table);
         }
         Ok(())
     }
@@ -1637,7 +1641,12 @@ pub fn interpret<D: Definitions>(
                 match alter_step(target, &mut t, op)? {
                     AlterStep::Changed(sources) => {
                         t.def.version = t.def.version.saturating_add(1);
-                        target.alter_table(&db, &name, t.clone(), &sources)?;
+                        target.alter_table(AlteredTable {
+                            database: &db,
+                            name: &name,
+                            table: t.clone(),
+                            sources: &sources,
+                        })?;
                     }
                     AlterStep::Unchanged => {}
                     AlterStep::Renamed(new_db, new_name) => {
@@ -1652,7 +1661,12 @@ pub fn interpret<D: Definitions>(
                         t = before;
                         t.uncertain = true;
                         let n = t.def.columns.len();
-                        target.alter_table(&db, &name, t.clone(), &kept(n))?;
+                        target.alter_table(AlteredTable {
+                            database: &db,
+                            name: &name,
+                            table: t.clone(),
+                            sources: &kept(n),
+                        })?;
                         target.note(CatalogNote {
                             table: format!("{db}.{name}"),
                             message: format!("ALTER TABLE operation not followed: {op}"),

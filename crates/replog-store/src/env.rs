@@ -51,8 +51,11 @@ pub struct SimEnvironment {
     now_us: i64,
     tick_us: i64,
     rng: u64,
+    /// A separate UUID stream (None: UUIDs come from `rng`).
+    uuid_rng: Option<u64>,
     connection_id: u64,
     order: VisitOrder,
+    shuffle_key_lookups: bool,
 }
 
 impl SimEnvironment {
@@ -64,8 +67,10 @@ impl SimEnvironment {
             now_us: start_us,
             tick_us: 1,
             rng: seed,
+            uuid_rng: None,
             connection_id: 1,
             order: VisitOrder::Forward,
+            shuffle_key_lookups: false,
         }
     }
 
@@ -78,6 +83,19 @@ impl SimEnvironment {
     /// Sets the visit order.
     pub fn with_visit_order(mut self, order: VisitOrder) -> SimEnvironment {
         self.order = order;
+        self
+    }
+
+    /// Draws UUIDs from a stream of their own, seeded with `seed`, so that
+    /// UUID() calls do not move the random numbers.
+    pub fn with_uuid_seed(mut self, seed: u64) -> SimEnvironment {
+        self.uuid_rng = Some(seed);
+        self
+    }
+
+    /// Sets [`Environment::shuffle_key_lookups`].
+    pub fn with_shuffled_key_lookups(mut self, on: bool) -> SimEnvironment {
+        self.shuffle_key_lookups = on;
         self
     }
 
@@ -112,8 +130,9 @@ impl Environment for SimEnvironment {
     }
 
     fn uuid(&mut self) -> [u8; 16] {
-        let a = self.random_u64();
-        let b = self.random_u64();
+        let rng = self.uuid_rng.as_mut().unwrap_or(&mut self.rng);
+        let a = splitmix64(rng);
+        let b = splitmix64(rng);
         uuid_v4(a, b)
     }
 
@@ -123,6 +142,10 @@ impl Environment for SimEnvironment {
 
     fn visit_order(&self) -> VisitOrder {
         self.order
+    }
+
+    fn shuffle_key_lookups(&self) -> bool {
+        self.shuffle_key_lookups
     }
 }
 

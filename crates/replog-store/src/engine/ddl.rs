@@ -5,7 +5,9 @@
 //! storage: definitions kept with the rows, rows rebuilt on ALTER TABLE.
 
 use super::*;
-use replog_schema::catalog::{self, CatalogNote, CatalogTable, ColumnSource, DdlMode, Definitions};
+use replog_schema::catalog::{
+    self, AlteredTable, CatalogNote, CatalogTable, ColumnSource, DdlMode, Definitions,
+};
 
 impl<S: Storage, E: Environment> Store<S, E> {
     /// CREATE DATABASE, CREATE / DROP / ALTER TABLE, through the catalog's
@@ -132,15 +134,9 @@ impl<S: Storage, E: Environment> Definitions for StoreDefinitions<'_, S, E> {
         self.store.storage.drop_table(id)
     }
 
-    fn alter_table(
-        &mut self,
-        db: &str,
-        name: &str,
-        table: CatalogTable,
-        sources: &[ColumnSource],
-    ) -> Result<()> {
-        let id = self.id(db, name)?;
-        let def = table.def;
+    fn alter_table(&mut self, altered: AlteredTable<'_>) -> Result<()> {
+        let id = self.id(altered.database, altered.name)?;
+        let (def, sources) = (altered.table.def, altered.sources);
         let mut fills = Vec::with_capacity(sources.len());
         for (c, s) in def.columns.iter().zip(sources) {
             fills.push(match s {
