@@ -31,8 +31,8 @@
 //! integers) and the relations' history; a second pass reads the
 //! transactions backwards by position, one at a time.
 
-use crate::catalog::Rel;
 use crate::error::{Error, ErrorKind, Result};
+use crate::relations::Rel;
 use crate::to_statement::derived_options;
 use replog_core::frame::{Checksummer, Step, padded_len, read_frame};
 use replog_core::reader::{

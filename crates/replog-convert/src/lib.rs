@@ -36,12 +36,12 @@
 #![deny(missing_docs)]
 
 pub mod atomic;
-pub mod catalog;
 pub mod diff;
 pub mod error;
 pub mod failover;
 pub mod from_physical;
 pub mod invert;
+pub mod relations;
 pub mod source;
 pub mod state_diff;
 pub mod to_logical;

@@ -16,8 +16,8 @@
 //! are buffered until its COMMIT is read, so an uncommitted tail is never
 //! written.
 
-use crate::catalog::{Catalog, Rel};
 use crate::error::{Error, ErrorKind, Result};
+use crate::relations::{Rel, Relations};
 use replog_core::reader::{Damage, ReaderOptions, SegmentInput, UncommittedTail};
 use replog_core::recovery::RecoveryPolicy;
 use replog_core::txn::{TxnEvent, TxnInput};
@@ -362,7 +362,7 @@ pub fn logical_to_statement(
     })?;
     let mut conv = Converter {
         opts: *opts,
-        catalog: Catalog::default(),
+        catalog: Relations::default(),
         report: ConvertReport::default(),
     };
     let mut tx = StatementTx::default();
@@ -429,7 +429,7 @@ pub fn logical_to_statement(
 
 struct Converter {
     opts: ToStatementOptions,
-    catalog: Catalog,
+    catalog: Relations,
     report: ConvertReport,
 }
 

@@ -61,11 +61,11 @@ impl Rel {
 
 /// The latest RELATION of every id, as a follower keeps them.
 #[derive(Debug, Default)]
-pub struct Catalog {
+pub struct Relations {
     rels: HashMap<u32, Rc<Rel>>,
 }
 
-impl Catalog {
+impl Relations {
     /// Records a RELATION; returns true when it differs from the one the id
     /// had.
     pub fn define(&mut self, r: &Relation<'_>, body: &[u8]) -> bool {
