@@ -90,11 +90,10 @@ pub fn fuzz_rows(data: &[u8]) {
     let _ = crate::json::decode_json_diffs(data);
 }
 
-pub use replog_core::fuzz_support::SmokeRng as Rng;
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use replog_test_support::SmokeRng as Rng;
     use std::path::PathBuf;
 
     fn fixtures() -> Vec<Vec<u8>> {

@@ -28,6 +28,10 @@
 pub mod consts;
 pub mod decimal;
 pub mod events;
+/// Fuzz-target bodies: compiled for tests and with the `fuzzing` feature
+/// (which `fuzz/` enables); not part of the crate's API.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
 pub mod fuzz_support;
 pub mod json;
 pub(crate) mod rd;

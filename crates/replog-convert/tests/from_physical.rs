@@ -7,13 +7,13 @@
 use replog_convert::from_physical::{
     FromPhysicalOptions, FromPhysicalReport, create_table_sql, physical_bytes_to_logical,
 };
-use replog_core::fuzz_support::SmokeRng;
 use replog_core::reader::{LogReader, ReaderOptions, SegmentInput};
 use replog_logical::LogicalRecord;
 use replog_pagestore::{Options, PageStore};
 use replog_store::replay::{ReplayOptions, replay};
 use replog_store::snapshot::AppliedPosition;
 use replog_store::{SimEnvironment, Store};
+use replog_test_support::SmokeRng;
 use std::fmt::Write as _;
 
 /// Runs `statements` one by one on a page-engine leader (errors are part

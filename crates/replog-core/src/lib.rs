@@ -55,6 +55,10 @@ pub use record::{Begin, Commit, Format, LogKind, Record, RecordView, TableRef};
 pub use segment::SegmentHeader;
 pub use value::Value;
 pub mod frame;
+/// Fuzz-target bodies: compiled for tests and with the `fuzzing` feature
+/// (which `fuzz/` enables); not part of the crate's API.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
 pub mod fuzz_support;
 pub mod reader;
 pub mod recovery;

@@ -298,10 +298,17 @@ impl Damage {
             DamageClass::TornTail => "torn tail",
             DamageClass::Corrupt => "corruption",
         };
+        // A checksum error shows both values itself (ErrorKind::Checksum).
+        let what = match &self.kind {
+            DamageKind::Frame {
+                fault: FrameFault::Checksum { .. },
+            } => "frame checksum mismatch".to_string(),
+            k => k.to_string(),
+        };
         Error::new(
             kind,
             self.offset,
-            format!("{}: {class}: {}", self.segment, self.kind),
+            format!("{}: {class}: {what}", self.segment),
         )
         .with_record(self.record)
     }

@@ -82,6 +82,9 @@ pub fn analyze_statement_log(paths: &[PathBuf]) -> Result<Report> {
     while let Some(ev) = reader.next() {
         match ev? {
             LogEvent::Segment { .. } => {}
+            // Damage is not the end of the log: the statements after it
+            // would go unanalyzed (the replicas refuse such a log too).
+            LogEvent::Damage(d) if !d.tolerated => return Err(d.to_error().into()),
             LogEvent::Damage(d) => b.remark(d.to_error().to_string()),
             LogEvent::Frame(f) => {
                 match decode_record::<StatementFormat>(f.body, f.body_offset())? {

@@ -4,7 +4,6 @@
 //! must hold exactly the transactions committed before the cut, continue
 //! the WAL cleanly after them, and reopen again the same way.
 
-use replog_core::fuzz_support::SmokeRng;
 use replog_core::reader::{Event, LogReader, ReaderOptions, segment_paths};
 use replog_core::segment::HEADER_LEN;
 use replog_core::writer::Durability;
@@ -13,6 +12,7 @@ use replog_pagestore::{Options, PageStore, WAL_DIR};
 use replog_physical::PhysicalFormat;
 use replog_store::snapshot::AppliedPosition;
 use replog_store::{SimEnvironment, Storage, Store};
+use replog_test_support::SmokeRng;
 use std::path::{Path, PathBuf};
 
 fn opts(page_size: usize, segment_size: u64) -> Options {

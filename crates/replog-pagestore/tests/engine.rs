@@ -6,13 +6,13 @@
 mod common;
 
 use common::*;
-use replog_core::fuzz_support::SmokeRng;
 use replog_core::segment::{HEADER_LEN, SegmentHeader};
 use replog_core::writer::{LogWriter, WriterOptions};
 use replog_core::{Begin, Commit, ErrorKind, Value};
 use replog_pagestore::{Options, PageFile, PageList, PageSource, PageStore, btree, catalog, page};
 use replog_physical::{DeltaRange, PageRef, encode_delta, encode_image, page::page_lsn};
 use replog_store::{Storage, TableId};
+use replog_test_support::SmokeRng;
 
 fn store_with_table(page_size: usize) -> (PageStore, TableId) {
     let mut p = PageStore::new(Options::with_page_size(page_size)).unwrap();

@@ -6,9 +6,9 @@ mod common;
 
 use common::*;
 use replog_core::Value;
-use replog_core::fuzz_support::SmokeRng;
 use replog_pagestore::{Options, PageStore};
 use replog_store::{MemStorage, Row, Storage, TableDef, TableId};
+use replog_test_support::SmokeRng;
 
 fn random_row(rng: &mut SmokeRng, def: &TableDef) -> Row {
     let big = |rng: &mut SmokeRng| -> usize {

@@ -30,6 +30,10 @@
 pub mod consts;
 pub mod desc;
 mod error;
+/// Fuzz-target bodies: compiled for tests and with the `fuzzing` feature
+/// (which `fuzz/` enables); not part of the crate's API.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
 pub mod fuzz_support;
 pub mod image;
 pub mod names;

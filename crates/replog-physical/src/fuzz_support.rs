@@ -245,7 +245,7 @@ fn check_redo(rec: &PhysicalRecord<'_>, page_size: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use replog_core::fuzz_support::SmokeRng as Rng;
+    use replog_test_support::SmokeRng as Rng;
 
     /// Valid encodings to mutate, of every record type.
     fn seeds() -> Vec<Vec<u8>> {

@@ -35,6 +35,10 @@
 //! ```
 #![deny(missing_docs)]
 
+/// Fuzz-target bodies: compiled for tests and with the `fuzzing` feature
+/// (which `fuzz/` enables); not part of the crate's API.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
 pub mod fuzz_support;
 pub mod page;
 pub mod record;

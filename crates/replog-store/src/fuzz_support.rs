@@ -65,7 +65,7 @@ pub fn fuzz_script(data: &[u8]) {
 mod tests {
     use super::*;
     use crate::snapshot::AppliedPosition;
-    use replog_core::fuzz_support::SmokeRng;
+    use replog_test_support::SmokeRng;
 
     fn sample() -> Vec<u8> {
         let mut s = Store::new(SimEnvironment::default());

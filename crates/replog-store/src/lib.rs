@@ -48,6 +48,10 @@ mod engine;
 pub mod env;
 pub mod error;
 pub mod eval;
+/// Fuzz-target bodies: compiled for tests and with the `fuzzing` feature
+/// (which `fuzz/` enables); not part of the crate's API.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
 pub mod fuzz_support;
 pub mod logwrite;
 mod lookup;

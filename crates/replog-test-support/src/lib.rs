@@ -7,6 +7,9 @@
 
 pub mod bless;
 mod cli;
+mod smoke_rng;
+
+pub use smoke_rng::SmokeRng;
 
 use std::path::{Path, PathBuf};
 

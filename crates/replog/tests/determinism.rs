@@ -328,3 +328,31 @@ fn table_positions_are_not_wrapped() {
     }
     assert!(seen > 5, "{out}");
 }
+
+/// A native statement log with a damaged frame in the middle: the static
+/// analysis noted the damage as a remark and went on (exit 0); the replicas
+/// refused the log. Both are an error naming the offset `verify` reports,
+/// and the checksum values are said once.
+#[test]
+fn damaged_statement_log_is_an_error_with_its_offset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut bytes = std::fs::read(root().join("fixtures/native/statement/sample.replog")).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x10;
+    let damaged = tmp.path().join("damaged.replog");
+    std::fs::write(&damaged, bytes).unwrap();
+    let f = damaged.display().to_string();
+    let (o, v) = json(&["verify", "--format", "json", &f]);
+    assert_eq!(o, Outcome::Found);
+    let offset = v["damage"][0]["offset"].as_u64().unwrap();
+    for args in [
+        vec!["determinism", f.as_str()],
+        vec!["determinism", "--static", f.as_str()],
+        vec!["determinism", "--static", "--format", "json", f.as_str()],
+    ] {
+        let e = error(&args);
+        assert!(e.contains(&f), "{args:?}: {e}");
+        assert!(e.contains(&format!("at offset {offset},")), "{args:?}: {e}");
+        assert_eq!(e.matches("stored 0x").count(), 1, "{args:?}: {e}");
+    }
+}

@@ -11,7 +11,7 @@
 
 use clap::Parser;
 use replog::{Cli, Outcome};
-use replog_core::fuzz_support::SmokeRng;
+use replog_test_support::SmokeRng;
 use replog_test_support::s;
 use serde_json::Value as Json;
 use std::fmt::Write as _;

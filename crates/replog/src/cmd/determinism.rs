@@ -5,13 +5,12 @@
 //! physical logs are checked to replay identically on every replica.
 
 use crate::Outcome;
-use crate::input::{Detected, Inputs};
+use crate::input::Detected;
 use crate::output::{OutputFormat, ndjson};
 use anyhow::{Context, Result, bail};
 use replog_core::LogKind;
 use replog_determinism::{DEFAULT_SEED, DynamicOptions, LogSource, Report};
 use std::io::Write;
-use std::path::PathBuf;
 
 const HELP: &str = "\
 Static analysis: each statement that is unsafe for statement-based
@@ -63,10 +62,10 @@ Exit status:
 #[derive(Debug, clap::Args)]
 #[command(after_help = HELP)]
 pub struct Args {
-    /// A native statement, logical or physical log (files or a directory of
-    /// segments) or binlog files.
-    #[arg(required = true, value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
+    /// The log read: a native statement, logical or physical log, or
+    /// binlogs.
+    #[command(flatten)]
+    pub input: crate::cmd::common::Input,
     /// Output format (`ndjson`: one line per statement, then the summary).
     #[arg(long, value_enum, default_value_t)]
     pub format: OutputFormat,
@@ -89,8 +88,7 @@ pub struct Args {
 
 /// Runs `replog determinism`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
-    let names: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
-    let inputs = Inputs::resolve(&names)?;
+    let inputs = args.input.resolve()?;
     if inputs.detected == Detected::Unknown {
         // Neither magic: an empty file, a text file, random bytes.
         bail!(

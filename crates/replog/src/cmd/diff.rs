@@ -2,7 +2,6 @@
 //! state (`--state`), or as an old and a new leader (`--failover`).
 
 use crate::Outcome;
-use crate::cmd::common::RecoveryArg;
 use crate::input::Inputs;
 use crate::output::{JsonArray, OutputFormat, TableSink, ndjson};
 use anyhow::{Result, bail};
@@ -103,9 +102,9 @@ pub struct Args {
     /// --failover: match transactions by content only, not by origin.
     #[arg(long, requires = "failover")]
     pub content_only: bool,
-    /// Which damage ends a log without an error.
-    #[arg(long, value_enum, default_value = "strict")]
-    pub recovery: RecoveryArg,
+    /// Which damage ends a log without an error (both logs).
+    #[command(flatten)]
+    pub recovery: crate::cmd::common::Recovery,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: OutputFormat,
