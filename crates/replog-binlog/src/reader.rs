@@ -123,7 +123,7 @@ impl<'a> Events<'a> {
                     },
                     pos,
                     format!(
-                        "truncated {what} at offset {pos}: {} bytes present, {needed} more needed",
+                        "truncated {what}: {} bytes present, {needed} more needed",
                         rest.len()
                     ),
                 ))
@@ -266,9 +266,7 @@ impl<R: Read> StreamReader<R> {
                     needed: needed as u64,
                 },
                 pos,
-                format!(
-                    "truncated event header at offset {pos}: {n} bytes present, {needed} more needed"
-                ),
+                format!("truncated event header: {n} bytes present, {needed} more needed"),
             )),
             Framing::NeedMore { needed } => {
                 // The length was checked against the limit by frame_event.
@@ -282,7 +280,7 @@ impl<R: Read> StreamReader<R> {
                         },
                         pos,
                         format!(
-                            "truncated event at offset {pos}: {} bytes present, {} more needed",
+                            "truncated event: {} bytes present, {} more needed",
                             n + got,
                             needed - got
                         ),

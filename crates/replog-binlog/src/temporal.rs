@@ -146,7 +146,15 @@ pub fn datetime2(b: &[u8], fsp: u8) -> Decoded<DateTime> {
     let ym = ymd >> 5;
     let hms = ymdhms & 0x1_ffff;
     let date = check_date(ym / 13, ym % 13, ymd & 31)?;
-    let (hour, minute, second) = (hms >> 12, (hms >> 6) & 63, hms & 63);
+    datetime_at(date, (hms >> 12, (hms >> 6) & 63, hms & 63), micro)
+}
+
+/// A DATETIME on `date` at `hms` (hour, minute, second), each field checked.
+fn datetime_at(
+    date: Date,
+    (hour, minute, second): (u64, u64, u64),
+    micro: u32,
+) -> Decoded<DateTime> {
     check_hms(hour, minute, second, 23)?;
     Ok(DateTime {
         date,
@@ -216,15 +224,7 @@ pub fn datetime_old(v: u64) -> Decoded<DateTime> {
     let d = v / 1_000_000;
     let t = v % 1_000_000;
     let date = check_date(d / 10_000, (d / 100) % 100, d % 100)?;
-    let (hour, minute, second) = (t / 10_000, (t / 100) % 100, t % 100);
-    check_hms(hour, minute, second, 23)?;
-    Ok(DateTime {
-        date,
-        hour: hour as u8,
-        minute: minute as u8,
-        second: second as u8,
-        micro: 0,
-    })
+    datetime_at(date, (t / 10_000, (t / 100) % 100, t % 100), 0)
 }
 
 /// Old TIME: signed 3-byte `HHMMSS` decimal number, as microseconds.

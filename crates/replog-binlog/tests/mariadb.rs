@@ -6,7 +6,8 @@
 
 use replog_binlog::{Column, EventBody, Events, RowsKind};
 use replog_core::Value;
-use std::path::{Path, PathBuf};
+use replog_test_support::mariadb::binlogs_in as binlogs;
+use std::path::PathBuf;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/mariadb/out")
@@ -28,22 +29,6 @@ fn cases() -> Vec<PathBuf> {
     }
     out.sort();
     out
-}
-
-fn binlogs(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("mariadb-bin.")
-        })
-        .collect();
-    v.sort();
-    v
 }
 
 /// The type codes a `mariadb-binlog` header description stands for.

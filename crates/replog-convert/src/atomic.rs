@@ -42,7 +42,38 @@ fn staging_pid(name: &str) -> Option<u32> {
 /// renamed into place, but its staging copy stayed): those whose process is
 /// no longer running. Called before every new output is staged; errors are
 /// ignored (what cannot be removed stays, as before).
+///
+/// `dir` is remembered as a place where this process stages: on a signal,
+/// [`remove_own_staging`] looks there.
 pub fn remove_debris(dir: &Path) {
+    if let Ok(mut dirs) = STAGING_DIRS.lock()
+        && !dirs.iter().any(|d| d == dir)
+    {
+        dirs.push(dir.to_path_buf());
+    }
+    remove_staging(dir, |pid| pid != std::process::id() && !running(pid));
+}
+
+/// Directories in which this process stages outputs (see [`remove_debris`]).
+static STAGING_DIRS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Removes the staging files and directories of this process, in every
+/// directory where it staged an output: what a command stopped by SIGINT or
+/// SIGTERM calls before it exits, so that no `.OUT.tmp-PID` or
+/// `.replog-convert-PID-…` is left behind. Errors are ignored.
+pub fn remove_own_staging() {
+    let dirs = match STAGING_DIRS.lock() {
+        Ok(d) => d.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    };
+    let me = std::process::id();
+    for dir in &dirs {
+        remove_staging(dir, |pid| pid == me);
+    }
+}
+
+/// Removes the staging entries of `dir` whose process `doomed` selects.
+fn remove_staging(dir: &Path, doomed: impl Fn(u32) -> bool) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -51,7 +82,7 @@ pub fn remove_debris(dir: &Path) {
         let Some(pid) = name.to_str().and_then(staging_pid) else {
             continue;
         };
-        if pid == std::process::id() || running(pid) {
+        if !doomed(pid) {
             continue;
         }
         let path = e.path();
@@ -203,5 +234,24 @@ mod tests {
         assert!(live_file.exists());
         assert!(unrelated.exists());
         assert_eq!(std::fs::read(tmp.path().join("out.sql")).unwrap(), b"done");
+    }
+
+    #[test]
+    fn own_staging_is_removed_on_request_and_others_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let staged = AtomicFile::create(&tmp.path().join("out.sql")).unwrap();
+        let own_dir = tmp.path().join(format!("{}abc", staging_prefix()));
+        std::fs::create_dir_all(own_dir.join("wal")).unwrap();
+        let other = tmp.path().join(".x.sql.tmp-1");
+        std::fs::write(&other, b"another process").unwrap();
+        assert!(staged.temp_path().exists());
+        // As remove_own_staging does, in this test's directory only (other
+        // tests of this process stage meanwhile).
+        assert!(STAGING_DIRS.lock().unwrap().iter().any(|d| d == tmp.path()));
+        let me = std::process::id();
+        remove_staging(tmp.path(), |pid| pid == me);
+        assert!(!staged.temp_path().exists());
+        assert!(!own_dir.exists());
+        assert!(other.exists());
     }
 }

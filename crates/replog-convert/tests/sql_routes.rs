@@ -10,29 +10,7 @@ use replog_core::reader::SegmentInput;
 use replog_core::writer::{LogWriter, WriterOptions};
 use replog_import::{ImportOptions, import};
 use replog_store::{SimEnvironment, Store};
-use std::path::{Path, PathBuf};
-
-fn run_dir(w: &str, run: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures/mariadb/out")
-        .join(w)
-        .join(run)
-}
-
-fn binlogs(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("mariadb-bin.")
-        })
-        .collect();
-    v.sort();
-    v
-}
+use replog_test_support::mariadb::{binlogs_in as binlogs, run_dir};
 
 #[test]
 fn logical_sql_applies_to_an_empty_store_and_gives_mariadbs_tables() {

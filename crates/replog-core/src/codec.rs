@@ -180,6 +180,20 @@ pub fn utf8<'a>(b: &'a [u8], at: u64, what: &str) -> Result<&'a str> {
     })
 }
 
+/// Appends to `out` what `encode` writes, or nothing: on an error `out` is
+/// cut back to where it was (every record encoder's contract).
+pub fn all_or_nothing<E>(
+    out: &mut Vec<u8>,
+    encode: impl FnOnce(&mut Vec<u8>) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
+    let start = out.len();
+    let r = encode(out);
+    if r.is_err() {
+        out.truncate(start);
+    }
+    r
+}
+
 /// Appends one byte.
 #[inline]
 pub fn put_u8(out: &mut Vec<u8>, v: u8) {

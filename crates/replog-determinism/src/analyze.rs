@@ -892,6 +892,24 @@ impl Cx<'_> {
         self.reasons.push(r);
     }
 
+    /// The statement needs context `item` (covered when the log captured it).
+    fn needs(
+        &mut self,
+        code: ReasonCode,
+        item: ContextItem,
+        subject: String,
+        explanation: impl Into<String>,
+    ) {
+        let captured = self.ctx.has(item);
+        self.push(Reason::context(
+            code,
+            item,
+            captured,
+            Some(subject),
+            explanation,
+        ));
+    }
+
     fn statement(&mut self, s: &Statement) -> StatementKind {
         match s {
             Statement::Insert(ins) => {
@@ -935,14 +953,12 @@ impl Cx<'_> {
                             matches!(&o.option, sqlparser::ast::ColumnOption::Default(e) if is_time_expr(e))
                         })
                     {
-                        let captured = self.ctx.has(ContextItem::Timestamp);
-                        self.push(Reason::context(
+                        self.needs(
                             ReasonCode::NeedsTimestamp,
                             ContextItem::Timestamp,
-                            captured,
-                            Some(column_def.name.value.clone()),
+                            column_def.name.value.clone(),
                             "ADD COLUMN with DEFAULT CURRENT_TIMESTAMP fills existing rows with the statement time",
-                        ));
+                        );
                     }
                 }
                 StatementKind::Ddl
@@ -1007,32 +1023,26 @@ impl Cx<'_> {
                     what,
                 ));
             } else if n == "RAND" && *argc == 0 {
-                let captured = self.ctx.has(ContextItem::RandSeed);
-                self.push(Reason::context(
+                self.needs(
                     ReasonCode::NeedsRandSeed,
                     ContextItem::RandSeed,
-                    captured,
-                    Some("RAND()".into()),
+                    "RAND()".to_string(),
                     "RAND() without a seed continues the session's random sequence",
-                ));
+                );
             } else if n == "LAST_INSERT_ID" && *argc == 0 {
-                let captured = self.ctx.has(ContextItem::LastInsertId);
-                self.push(Reason::context(
+                self.needs(
                     ReasonCode::NeedsLastInsertId,
                     ContextItem::LastInsertId,
-                    captured,
-                    Some("LAST_INSERT_ID()".into()),
+                    "LAST_INSERT_ID()".to_string(),
                     "LAST_INSERT_ID() returns the session's last generated auto-increment value",
-                ));
+                );
             } else if n == "CONNECTION_ID" {
-                let captured = self.ctx.has(ContextItem::ThreadId);
-                self.push(Reason::context(
+                self.needs(
                     ReasonCode::NeedsThreadId,
                     ContextItem::ThreadId,
-                    captured,
-                    Some("CONNECTION_ID()".into()),
+                    "CONNECTION_ID()".to_string(),
                     "CONNECTION_ID() returns the id of the connection that runs the statement",
-                ));
+                );
             }
         }
         for v in &f.user_vars {
@@ -1054,14 +1064,12 @@ impl Cx<'_> {
             match SESSION_VARIABLES.iter().find(|(n, _)| n == name) {
                 Some((_, item)) if !global => {
                     if let Some(item) = item {
-                        let captured = self.ctx.has(*item);
-                        self.push(Reason::context(
+                        self.needs(
                             ReasonCode::NeedsSessionVariable,
                             *item,
-                            captured,
-                            Some(subject.clone()),
+                            subject.clone(),
                             format!("the statement reads {subject}, which the binlog carries with each statement"),
-                        ));
+                        );
                     }
                 }
                 _ => self.push(Reason::new(
@@ -1373,14 +1381,12 @@ impl Cx<'_> {
             .iter()
             .filter(|c| c.default_now && !named(&c.name))
         {
-            let captured = self.ctx.has(ContextItem::Timestamp);
-            self.push(Reason::context(
+            self.needs(
                 ReasonCode::NeedsTimestamp,
                 ContextItem::Timestamp,
-                captured,
-                Some(format!("{}.{}", t.name, c.name)),
+                format!("{}.{}", t.name, c.name),
                 format!("column {} defaults to the statement time", c.name),
-            ));
+            );
         }
         if let Some(a) = odku {
             self.on_update_now(&t, a);
@@ -1410,14 +1416,12 @@ impl Cx<'_> {
                 .iter()
                 .any(|a| assignment_column(a).is_some_and(|n| n.eq_ignore_ascii_case(&c.name)));
             if !set {
-                let captured = self.ctx.has(ContextItem::Timestamp);
-                self.push(Reason::context(
+                self.needs(
                     ReasonCode::NeedsTimestamp,
                     ContextItem::Timestamp,
-                    captured,
-                    Some(format!("{}.{}", t.name, c.name)),
+                    format!("{}.{}", t.name, c.name),
                     format!("column {} is set to the statement time ON UPDATE", c.name),
-                ));
+                );
             }
         }
     }

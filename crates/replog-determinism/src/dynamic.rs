@@ -634,29 +634,19 @@ fn worker(
     // A panic in the store ends this replica only: its channels close and
     // the comparator reports "a replica stopped early" as an error.
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        replica_loop(spec, ignore_context, rx, tx, recycle);
+        let mut r = Replica::new(spec, ignore_context);
+        for batch in rx {
+            // Results the comparator is done with are freed here, by the
+            // thread that allocated them (cheaper for the allocator).
+            while let Ok(old) = recycle.try_recv() {
+                drop(old);
+            }
+            let out: Vec<TxResult> = batch.iter().map(|t| r.transaction(t)).collect();
+            if tx.send(out).is_err() {
+                return;
+            }
+        }
     }));
-}
-
-fn replica_loop(
-    spec: &ReplicaSpec,
-    ignore_context: bool,
-    rx: Receiver<Batch>,
-    tx: SyncSender<Vec<TxResult>>,
-    recycle: Receiver<Vec<TxResult>>,
-) {
-    let mut r = Replica::new(spec, ignore_context);
-    for batch in rx {
-        // Results the comparator is done with are freed here, by the thread
-        // that allocated them (cheaper for the allocator).
-        while let Ok(old) = recycle.try_recv() {
-            drop(old);
-        }
-        let out: Vec<TxResult> = batch.iter().map(|t| r.transaction(t)).collect();
-        if tx.send(out).is_err() {
-            return;
-        }
-    }
 }
 
 fn key_text(def: &TableDef, row: &Row) -> String {

@@ -501,7 +501,7 @@ fn render_divergences(title: &str, run: &DynamicRun, out: &mut impl Write) -> st
     }
     writeln!(out, "{title}")?;
     let mut t = Table::new();
-    t.load_style(presets::UTF8_FULL_CONDENSED)
+    t.load_style(presets::ASCII_MARKDOWN)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_width(160)
         .set_header([
@@ -606,7 +606,7 @@ pub fn render_table(report: &Report, out: &mut impl Write) -> std::io::Result<()
         header.push("without context");
     }
     let mut t = Table::new();
-    t.load_style(presets::UTF8_FULL_CONDENSED)
+    t.load_style(presets::ASCII_MARKDOWN)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_width(160)
         .set_header(header);
@@ -662,7 +662,7 @@ pub fn render_table(report: &Report, out: &mut impl Write) -> std::io::Result<()
     if compare {
         sum_header = vec!["summary", "with context", "without context"];
     }
-    sum.load_style(presets::UTF8_FULL_CONDENSED)
+    sum.load_style(presets::ASCII_MARKDOWN)
         .set_header(sum_header);
     let mut add = |k: &str, v: String, w: Option<String>| {
         let mut row = vec![k.to_string(), v];

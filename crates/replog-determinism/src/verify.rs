@@ -56,6 +56,25 @@ pub struct IdentityCheck {
 }
 
 impl IdentityCheck {
+    /// The check of `kind` over `paths`: the replicas' `results` compared.
+    fn compared(
+        kind: &'static str,
+        paths: &[PathBuf],
+        replicas: Vec<ReplicaSpec>,
+        results: Vec<ReplicaReplay>,
+    ) -> IdentityCheck {
+        let mut c = IdentityCheck {
+            kind,
+            inputs: names(paths),
+            replicas,
+            results,
+            defects: Vec::new(),
+            log_problems: Vec::new(),
+        };
+        c.compare();
+        c
+    }
+
     /// Whether every replica replayed identically and reached the log's
     /// digests.
     pub fn clean(&self) -> bool {
@@ -199,16 +218,7 @@ pub fn verify_logical(
             problems,
         })
     })?;
-    let mut c = IdentityCheck {
-        kind: "logical",
-        inputs: names(paths),
-        replicas: specs,
-        results,
-        defects: Vec::new(),
-        log_problems: Vec::new(),
-    };
-    c.compare();
-    Ok(c)
+    Ok(IdentityCheck::compared("logical", paths, specs, results))
 }
 
 /// Redoes a physical WAL `replicas` times in parallel (page redo reads no
@@ -269,22 +279,13 @@ pub fn verify_physical(
             problems,
         })
     })?;
-    let mut c = IdentityCheck {
-        kind: "physical",
-        inputs: names(paths),
-        replicas: specs,
-        results,
-        defects: Vec::new(),
-        log_problems: Vec::new(),
-    };
-    c.compare();
-    Ok(c)
+    Ok(IdentityCheck::compared("physical", paths, specs, results))
 }
 
 /// Writes an [`IdentityCheck`] as tables.
 pub fn render_identity(c: &IdentityCheck, out: &mut impl Write) -> std::io::Result<()> {
     let mut t = Table::new();
-    t.load_style(presets::UTF8_FULL_CONDENSED)
+    t.load_style(presets::ASCII_MARKDOWN)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_width(160)
         .set_header([

@@ -8,31 +8,12 @@
 //! LIMIT without ORDER BY; and the deterministic workloads must not diverge
 //! at all.
 
+use replog_test_support::mariadb::binlogs;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use replog_determinism::{DynamicOptions, DynamicRun, Report, analyze_binlog, run_dynamic};
 use replog_store::VisitOrder;
-
-fn out_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/mariadb/out")
-}
-
-fn binlogs(workload: &str, format: &str) -> Vec<PathBuf> {
-    let dir = out_dir().join(workload).join(format);
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("mariadb-bin.0"))
-        })
-        .collect();
-    v.sort();
-    assert!(!v.is_empty(), "{}", dir.display());
-    v
-}
 
 fn measure(paths: &[PathBuf], opts: &DynamicOptions) -> (Report, DynamicRun) {
     let mut report = analyze_binlog(paths).unwrap();
@@ -45,7 +26,10 @@ fn measure(paths: &[PathBuf], opts: &DynamicOptions) -> (Report, DynamicRun) {
 
 /// MariaDB's verdict per table (`w_unsafe.t_uuid` → true).
 fn mariadb_divergence() -> BTreeMap<String, bool> {
-    let text = std::fs::read_to_string(out_dir().join("unsafe/statement/divergence.tsv")).unwrap();
+    let text = std::fs::read_to_string(
+        replog_test_support::mariadb::run_dir("unsafe", "statement").join("divergence.tsv"),
+    )
+    .unwrap();
     text.lines()
         .skip(1)
         .filter_map(|l| {

@@ -8,6 +8,7 @@ use replog_import::{
     ImportOptions, ImportReport, ImportedTransaction, Importer, LogicalOp, NamesFrom, import,
     to_sql,
 };
+use replog_test_support::mariadb::{binlogs_in as binlogs, run_dir};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -24,25 +25,6 @@ const RUNS: [&str; 6] = [
     "mixed-full",
 ];
 const WORKLOADS: [&str; 5] = ["types", "dml", "ddl", "txn", "unsafe"];
-
-fn run_dir(w: &str, run: &str) -> PathBuf {
-    root().join("fixtures/mariadb/out").join(w).join(run)
-}
-
-fn binlogs(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("mariadb-bin.")
-        })
-        .collect();
-    v.sort();
-    v
-}
 
 fn collect(paths: &[PathBuf]) -> (Vec<ImportedTransaction>, ImportReport) {
     let mut imp = Importer::new(paths, &ImportOptions::default());

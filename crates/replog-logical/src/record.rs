@@ -211,12 +211,7 @@ impl<'a> LogicalRecord<'a> {
     /// Appends the whole body (type byte included) to `out`. Fails, leaving
     /// `out` as it was, when a field does not fit its layout.
     pub fn encode(&self, out: &mut Vec<u8>) -> std::result::Result<(), String> {
-        let start = out.len();
-        let r = self.encode_inner(out);
-        if r.is_err() {
-            out.truncate(start);
-        }
-        r
+        replog_core::codec::all_or_nothing(out, |out| self.encode_inner(out))
     }
 
     fn encode_inner(&self, out: &mut Vec<u8>) -> std::result::Result<(), String> {

@@ -431,9 +431,8 @@ pub fn sample_bytes() -> Result<Vec<u8>> {
 mod tests {
     use super::*;
     use crate::LogicalFormat;
-    use replog_core::frame::{Checksummer, Step, read_frame};
+    use replog_core::frame::FrameIter;
     use replog_core::record::{Record, RecordView, decode_record};
-    use replog_core::segment::{HEADER_LEN, SegmentHeader};
     use std::collections::{BTreeSet, HashMap};
 
     const FIXTURE: &str = concat!(
@@ -449,54 +448,42 @@ mod tests {
     #[test]
     fn sample_reads_back_and_covers_everything() {
         let bytes = sample_bytes().unwrap();
-        let h = SegmentHeader::parse(&bytes, 0).unwrap();
+        let (h, frames) = FrameIter::new(&bytes, 0).unwrap();
         assert_eq!(h.kind, LogKind::Logical);
-        let ck = Checksummer::new(h.salt);
-        let (mut off, mut lsn) = (HEADER_LEN, h.start_lsn);
         let mut open = None;
         let mut types = BTreeSet::new();
         let mut kinds = BTreeSet::new();
         let mut relations: HashMap<u64, (String, usize)> = HashMap::new();
-        loop {
-            match read_frame(&bytes[off..], off as u64, lsn, &ck, true) {
-                Step::Frame(f) => {
-                    match decode_record::<LogicalFormat>(f.body, f.body_offset()).unwrap() {
-                        Record::Begin(b) => assert!(open.replace(b.txid).is_none()),
-                        Record::Commit(c) => assert_eq!(open.take(), Some(c.txid)),
-                        Record::Data(r) => {
-                            assert!(open.is_some());
-                            types.insert(r.type_name());
-                            if let (Some((id, name)), LogicalRecord::Relation(rel)) =
-                                (r.defines_table(), &r)
-                            {
-                                relations.insert(id, (name, rel.columns.len()));
-                            }
-                            if let Some(replog_core::TableRef::Id(id)) = r.table() {
-                                assert!(
-                                    relations.contains_key(&id),
-                                    "relation {id} used before RELATION"
-                                );
-                            }
-                            for t in r.tuples() {
-                                if let Some(LogicalRecord::Insert(_)) = Some(&r) {
-                                    assert_eq!(
-                                        t.len(),
-                                        relations[&u64::from(r.relation_id().unwrap())].1
-                                    );
-                                }
-                                for cv in t.values() {
-                                    if let ColumnValue::Value(v) = cv.unwrap() {
-                                        kinds.insert(v.kind_name());
-                                    }
-                                }
+        for f in frames {
+            let f = f.unwrap();
+            match decode_record::<LogicalFormat>(f.body, f.body_offset()).unwrap() {
+                Record::Begin(b) => assert!(open.replace(b.txid).is_none()),
+                Record::Commit(c) => assert_eq!(open.take(), Some(c.txid)),
+                Record::Data(r) => {
+                    assert!(open.is_some());
+                    types.insert(r.type_name());
+                    if let (Some((id, name)), LogicalRecord::Relation(rel)) =
+                        (r.defines_table(), &r)
+                    {
+                        relations.insert(id, (name, rel.columns.len()));
+                    }
+                    if let Some(replog_core::TableRef::Id(id)) = r.table() {
+                        assert!(
+                            relations.contains_key(&id),
+                            "relation {id} used before RELATION"
+                        );
+                    }
+                    for t in r.tuples() {
+                        if let Some(LogicalRecord::Insert(_)) = Some(&r) {
+                            assert_eq!(t.len(), relations[&u64::from(r.relation_id().unwrap())].1);
+                        }
+                        for cv in t.values() {
+                            if let ColumnValue::Value(v) = cv.unwrap() {
+                                kinds.insert(v.kind_name());
                             }
                         }
                     }
-                    off += f.disk_len() as usize;
-                    lsn += f.disk_len();
                 }
-                Step::End => break,
-                other => panic!("{other:?}"),
             }
         }
         assert!(open.is_none());

@@ -276,23 +276,23 @@ impl TupleBuf {
 
     /// Appends a column.
     pub fn push(&mut self, v: &ColumnValue<'_>) -> std::result::Result<(), String> {
-        if self.count == u16::MAX {
-            return Err("more than 65535 columns in a tuple".into());
-        }
-        v.encode(&mut self.data)?;
-        if u32::try_from(self.data.len()).is_err() {
-            return Err("tuple longer than 4 GiB".into());
-        }
-        self.count += 1;
-        Ok(())
+        self.push_encoded(|data| v.encode(data))
     }
 
     /// Appends a value.
     pub fn push_value(&mut self, v: &Value<'_>) -> std::result::Result<(), String> {
+        self.push_encoded(|data| v.encode(data))
+    }
+
+    /// Appends the column `encode` writes, within the tuple's limits.
+    fn push_encoded(
+        &mut self,
+        encode: impl FnOnce(&mut Vec<u8>) -> std::result::Result<(), String>,
+    ) -> std::result::Result<(), String> {
         if self.count == u16::MAX {
             return Err("more than 65535 columns in a tuple".into());
         }
-        v.encode(&mut self.data)?;
+        encode(&mut self.data)?;
         if u32::try_from(self.data.len()).is_err() {
             return Err("tuple longer than 4 GiB".into());
         }

@@ -109,6 +109,26 @@ fn recovery_reader(inputs: Vec<SegmentInput>) -> LogReader {
     )
 }
 
+/// Redoes the WAL segments `segs` of `dir` into `pages`: the reader (for
+/// its summary), the redo report and the torn tail judged.
+fn redo_segments(
+    dir: &Path,
+    segs: &[PathBuf],
+    opts: &Options,
+    pages: &mut Vec<Vec<u8>>,
+) -> Result<(LogReader, RedoReport, Option<String>)> {
+    let wal = dir.join(WAL_DIR);
+    let inputs = segs
+        .iter()
+        .map(|p| SegmentInput::file(p))
+        .collect::<Result<Vec<_>>>()?;
+    let mut reader = recovery_reader(inputs);
+    let redo = wal::redo_log(&mut reader, opts.page_size, pages, &RedoOptions::default())
+        .map_err(|e| e.context(wal.display()))?;
+    let torn_tail = judge(&reader, &wal)?;
+    Ok((reader, redo, torn_tail))
+}
+
 /// Redoes the committed transactions of `dir`'s WAL, from the page image
 /// when there is a usable one. `None`: no WAL.
 fn recover(dir: &Path, opts: &Options) -> Result<Option<(Vec<Vec<u8>>, DirRecovery)>> {
@@ -121,21 +141,8 @@ fn recover(dir: &Path, opts: &Options) -> Result<Option<(Vec<Vec<u8>>, DirRecove
     {
         return Ok(Some(r));
     }
-    let wal = dir.join(WAL_DIR);
-    let inputs = segs
-        .iter()
-        .map(|p| SegmentInput::file(p))
-        .collect::<Result<Vec<_>>>()?;
-    let mut reader = recovery_reader(inputs);
     let mut pages = Vec::new();
-    let redo = wal::redo_log(
-        &mut reader,
-        opts.page_size,
-        &mut pages,
-        &RedoOptions::default(),
-    )
-    .map_err(|e| e.context(wal.display()))?;
-    let torn_tail = judge(&reader, &wal)?;
+    let (_, redo, torn_tail) = redo_segments(dir, &segs, opts, &mut pages)?;
     let end_lsn = redo.committed_end_lsn;
     Ok(Some((
         pages,
@@ -182,20 +189,7 @@ fn recover_from_image(
     if sh.log_id != h.log_id {
         return Ok(None);
     }
-    let wal = dir.join(WAL_DIR);
-    let inputs = segs[i..]
-        .iter()
-        .map(|p| SegmentInput::file(p))
-        .collect::<Result<Vec<_>>>()?;
-    let mut reader = recovery_reader(inputs);
-    let redo = wal::redo_log(
-        &mut reader,
-        opts.page_size,
-        &mut pages,
-        &RedoOptions::default(),
-    )
-    .map_err(|e| e.context(wal.display()))?;
-    let torn_tail = judge(&reader, &wal)?;
+    let (reader, redo, torn_tail) = redo_segments(dir, &segs[i..], opts, &mut pages)?;
     if reader.summary().end_lsn.unwrap_or(sh.start_lsn) < h.lsn {
         // The image is ahead of the WAL (its tail was lost): not usable.
         return Ok(None);

@@ -535,12 +535,7 @@ impl<'a> PhysicalRecord<'a> {
     /// also decodes; an error's offset is relative to the start of this body.
     /// On error `out` is left as it was.
     pub fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
-        let start = out.len();
-        let r = self.encode_inner(out);
-        if r.is_err() {
-            out.truncate(start);
-        }
-        r
+        replog_core::codec::all_or_nothing(out, |out| self.encode_inner(out))
     }
 
     fn encode_inner(&self, out: &mut Vec<u8>) -> Result<()> {

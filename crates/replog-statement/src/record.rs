@@ -230,12 +230,7 @@ impl<'a> Statement<'a> {
     /// prefix, a value is out of range, or user variables are not sorted and
     /// unique; whatever this writes, [`Statement::decode`] reads back.
     pub fn encode(&self, out: &mut Vec<u8>) -> std::result::Result<(), String> {
-        let start = out.len();
-        let r = self.encode_inner(out);
-        if r.is_err() {
-            out.truncate(start);
-        }
-        r
+        replog_core::codec::all_or_nothing(out, |out| self.encode_inner(out))
     }
 
     fn encode_inner(&self, out: &mut Vec<u8>) -> std::result::Result<(), String> {

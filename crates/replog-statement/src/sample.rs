@@ -164,9 +164,8 @@ pub fn sample_bytes() -> Result<Vec<u8>> {
 mod tests {
     use super::*;
     use crate::StatementFormat;
-    use replog_core::frame::{Checksummer, Step, read_frame};
+    use replog_core::frame::FrameIter;
     use replog_core::record::{Record, decode_record};
-    use replog_core::segment::{HEADER_LEN, SegmentHeader};
 
     const FIXTURE: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -181,34 +180,25 @@ mod tests {
     #[test]
     fn sample_reads_back_with_brackets() {
         let bytes = sample_bytes().unwrap();
-        let h = SegmentHeader::parse(&bytes, 0).unwrap();
+        let (h, frames) = FrameIter::new(&bytes, 0).unwrap();
         assert_eq!(h.kind, LogKind::Statement);
-        let ck = Checksummer::new(h.salt);
-        let (mut off, mut lsn) = (HEADER_LEN, h.start_lsn);
         let mut open = None;
         let (mut statements, mut commits, mut masks) = (0, 0, Vec::new());
-        loop {
-            match read_frame(&bytes[off..], off as u64, lsn, &ck, true) {
-                Step::Frame(f) => {
-                    match decode_record::<StatementFormat>(f.body, f.body_offset()).unwrap() {
-                        Record::Begin(b) => {
-                            assert!(open.replace(b.txid).is_none());
-                        }
-                        Record::Commit(c) => {
-                            assert_eq!(open.take(), Some(c.txid));
-                            commits += 1;
-                        }
-                        Record::Data(st) => {
-                            assert!(open.is_some());
-                            statements += 1;
-                            masks.push(st.context.mask());
-                        }
-                    }
-                    off += f.disk_len() as usize;
-                    lsn += f.disk_len();
+        for f in frames {
+            let f = f.unwrap();
+            match decode_record::<StatementFormat>(f.body, f.body_offset()).unwrap() {
+                Record::Begin(b) => {
+                    assert!(open.replace(b.txid).is_none());
                 }
-                Step::End => break,
-                other => panic!("{other:?}"),
+                Record::Commit(c) => {
+                    assert_eq!(open.take(), Some(c.txid));
+                    commits += 1;
+                }
+                Record::Data(st) => {
+                    assert!(open.is_some());
+                    statements += 1;
+                    masks.push(st.context.mask());
+                }
             }
         }
         assert_eq!((statements, commits), (5, 4));

@@ -139,8 +139,11 @@ pub struct ReplayReport {
     pub already_applied: u64,
     /// Statements replayed (statement log).
     pub statements: u64,
-    /// Row changes and DDL applied (logical log).
+    /// Row changes applied: a logical log's row records, and the rows a
+    /// statement log's statements changed (DDL not included).
     pub changes: u64,
+    /// DDL statements applied (either kind of log).
+    pub ddl: u64,
     /// Why replay stopped early.
     pub stopped: Option<Stop>,
     /// Conflicts met (and resolved, unless the stop is a conflict).
@@ -382,8 +385,16 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
             LogKind::Logical => self.logical(tx)?,
             _ => self.statement(tx, c, lsn)?,
         };
-        // Followers do not keep their own capture.
-        drop(self.store.take_committed());
+        // Followers do not keep their own capture; a statement log's row
+        // changes are counted from it.
+        let committed = self.store.take_committed();
+        if kind != LogKind::Logical && ok {
+            for t in &committed {
+                self.report.changes += t.changes().count() as u64;
+                self.report.ddl += t.statements.iter().filter(|s| s.is_ddl).count() as u64;
+            }
+        }
+        drop(committed);
         // Not applied: stop when replay stopped; a skipped statement
         // transaction goes on.
         if !ok && self.report.stopped.is_some() {
@@ -497,7 +508,7 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
                     if let Err(e) = self.store.apply_ddl(database, sql, begin_us) {
                         return self.fail(txid, *lsn, e.to_string(), false);
                     }
-                    self.report.changes += 1;
+                    self.report.ddl += 1;
                     continue;
                 }
                 Decoded::Mismatch(m) => return self.fail(txid, *lsn, m, !has_ddl),

@@ -7,6 +7,7 @@
 
 pub mod bless;
 mod cli;
+pub mod mariadb;
 mod smoke_rng;
 
 pub use smoke_rng::SmokeRng;

@@ -17,12 +17,16 @@ pub const EXIT_CLEAN: u8 = 0;
 pub const EXIT_FOUND: u8 = 1;
 /// Exit status: usage or I/O error.
 pub const EXIT_ERROR: u8 = 2;
+/// Exit status: stopped by SIGINT or SIGTERM (128 + SIGINT, as shells
+/// report an interrupted command).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 const EXIT_STATUS_HELP: &str = "\
 Exit status:
   0  clean: nothing damaged or different
   1  damage or a difference was found
-  2  usage or I/O error";
+  2  usage or I/O error
+  130  interrupted (SIGINT or SIGTERM; nothing partial is left behind)";
 
 /// replog: inspect, verify, convert, diff and replay database replication logs.
 ///
@@ -74,6 +78,17 @@ pub enum Outcome {
     Found,
 }
 
+impl Outcome {
+    /// Clean when `clean`, else Found.
+    pub fn clean_if(clean: bool) -> Outcome {
+        if clean {
+            Outcome::Clean
+        } else {
+            Outcome::Found
+        }
+    }
+}
+
 /// Runs a parsed command line, writing results to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     match cli.command {
@@ -104,6 +119,14 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             });
         }
     };
+    // Stopped by SIGINT or SIGTERM: remove what was being staged (a partial
+    // output never reaches its final name; its staging copy must not stay
+    // either), then end as an interrupted command.
+    let _ = ctrlc::set_handler(|| {
+        replog_convert::atomic::remove_own_staging();
+        let _ = writeln!(std::io::stderr(), "replog: interrupted");
+        std::process::exit(i32::from(EXIT_INTERRUPTED));
+    });
     // Commands run statements: on a thread whose stack fits the deepest
     // expression the store accepts (see replog_store::deep).
     let work = move || {

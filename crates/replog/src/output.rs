@@ -259,10 +259,34 @@ impl JsonArray {
     }
 }
 
+/// Writes `v` as the command's one JSON document: pretty-printed for
+/// `--format json`, one line for `--format ndjson`.
+pub fn json_doc<T: Serialize>(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    v: &T,
+) -> std::io::Result<()> {
+    if format == OutputFormat::Ndjson {
+        return ndjson(out, v);
+    }
+    serde_json::to_writer_pretty(&mut *out, v)?;
+    out.write_all(b"\n")
+}
+
 /// Writes one NDJSON line.
 pub fn ndjson<T: Serialize>(out: &mut dyn Write, v: &T) -> std::io::Result<()> {
     serde_json::to_writer(&mut *out, v)?;
     out.write_all(b"\n")
+}
+
+/// The total size of `files` in bytes (what [`Progress`] counts up to);
+/// a file that cannot be looked at counts 0.
+pub fn total_len(files: &[std::path::PathBuf]) -> u64 {
+    files
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
 }
 
 /// Progress on standard error, only when it is a terminal, at most a few

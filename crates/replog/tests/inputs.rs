@@ -448,3 +448,169 @@ fn a_statement_log_converts_to_sql() {
     assert_eq!(o, Outcome::Clean);
     assert_eq!(v["digest"], digest.as_str());
 }
+
+/// Issue 11 item 17: a conversion stopped by SIGTERM or SIGINT while it
+/// writes removes its staging file itself (the next run did so only when
+/// it wrote into the same directory), writes no output and exits 130.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_conversion_stopped_by_a_signal_leaves_no_staging_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Enough statements that replaying them takes a while after the
+    // output is staged.
+    let mut sql = String::from(
+        "CREATE DATABASE big;\nUSE big;\nCREATE TABLE t (id INT PRIMARY KEY, v INT);\n",
+    );
+    for i in 0..4000 {
+        sql.push_str(&format!("INSERT INTO t VALUES ({i}, {i});\n"));
+    }
+    let logs = tmp.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let workload = tmp.path().join("workload.sql");
+    std::fs::write(&workload, sql).unwrap();
+    let (o, _) = json(&[
+        "record",
+        s(&workload),
+        "-o",
+        s(&logs),
+        "--formats",
+        "statement",
+        "--durability",
+        "os",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o, Outcome::Clean);
+    let statement = logs.join("statement");
+    for signal in [
+        nix::sys::signal::Signal::SIGTERM,
+        nix::sys::signal::Signal::SIGINT,
+    ] {
+        let dir = tmp.path().join(format!("out-{signal}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("converted.replog");
+        let mut child = Command::new(BIN)
+            .args(["convert", s(&statement), "--to", "logical", "-o", s(&out)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let staged = dir.join(format!(".converted.replog.tmp-{}", child.id()));
+        let mut waited = 0;
+        while !staged.exists() {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the conversion ended before its output was staged"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            waited += 1;
+            assert!(waited < 30_000, "no staging file appeared");
+        }
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+        nix::sys::signal::kill(pid, signal).unwrap();
+        let done = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert_eq!(done.status.code(), Some(130), "{signal}: {stderr}");
+        assert!(stderr.contains("interrupted"), "{stderr}");
+        let left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(left.is_empty(), "{signal}: {left:?}");
+    }
+}
+
+/// Issue 11 item 21 and the replay report: every route counts the same
+/// row changes, DDL apart. A statement log's replay counted no row change
+/// at all ("0 change(s)" for a DELETE); a logical log's and `--to
+/// physical` counted DDL among them (47 where the binlog has 38).
+#[test]
+fn replay_and_conversions_count_the_same_row_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    record_text(WORKLOAD, tmp.path());
+    let logs = tmp.path().join("logs");
+    let (_, st) = json(&[
+        "replay",
+        "--memory",
+        "--format",
+        "json",
+        s(&logs.join("statement")),
+    ]);
+    let (_, lg) = json(&[
+        "replay",
+        "--memory",
+        "--format",
+        "json",
+        s(&logs.join("logical")),
+    ]);
+    let row_changes = lg["changes"].as_u64().unwrap();
+    assert!(row_changes > 0, "{lg}");
+    assert_eq!(st["changes"], lg["changes"], "statement vs logical replay");
+    assert_eq!(st["ddl"], lg["ddl"], "statement vs logical replay");
+    assert!(lg["ddl"].as_u64().unwrap() > 0, "{lg}");
+    let (_, text) = run(&["replay", "--memory", s(&logs.join("statement"))]);
+    assert!(
+        text.contains(&format!("{row_changes} row change(s)")),
+        "{text}"
+    );
+
+    // A ROW binlog: replay, --to physical and the import's report agree.
+    let binlog = root().join("fixtures/mariadb/out/dml/row-full/mariadb-bin.000001");
+    let (_, rp) = json(&["replay", "--memory", "--format", "json", s(&binlog)]);
+    let phys = tmp.path().join("phys");
+    let (_, cp) = json(&[
+        "convert",
+        s(&binlog),
+        "--to",
+        "physical",
+        "-o",
+        s(&phys),
+        "--format",
+        "json",
+    ]);
+    let logical = tmp.path().join("row.replog");
+    let (_, cl) = json(&[
+        "convert",
+        s(&binlog),
+        "--to",
+        "logical",
+        "-o",
+        s(&logical),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(rp["changes"], cl["row_changes"], "{rp}\n{cl}");
+    assert_eq!(cp["row_changes"], cl["row_changes"], "{cp}\n{cl}");
+    assert_eq!(rp["ddl"], cl["ddl"], "{rp}\n{cl}");
+    assert_eq!(cp["ddl"], cl["ddl"], "{cp}\n{cl}");
+    // --to logical carried every row change: no word of a statement log.
+    let again = tmp.path().join("row2.replog");
+    let (_, text) = run(&["convert", s(&binlog), "--to", "logical", "-o", s(&again)]);
+    assert!(!text.contains("not in"), "{text}");
+    assert!(!text.contains("mixed binlog"), "{text}");
+}
+
+/// The replay report says why replay stopped after what stopped it, not a
+/// bare "stopped: divergence" before it.
+#[test]
+fn replay_says_why_it_stopped_after_the_cause() {
+    let tmp = tempfile::tempdir().unwrap();
+    record(
+        &root().join("fixtures/mariadb/workloads/unsafe.sql"),
+        tmp.path(),
+    );
+    let (r, text) = run(&["replay", "--memory", s(&tmp.path().join("statement"))]);
+    assert_eq!(r.unwrap(), Outcome::Found, "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    let cause = lines
+        .iter()
+        .position(|l| l.starts_with("divergence: ") || l.starts_with("failed: "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let stop = lines
+        .iter()
+        .position(|l| l.starts_with("stopped"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(cause < stop, "{text}");
+    assert!(!text.contains("stopped: divergence"), "{text}");
+    assert!(!text.contains("stopped: failure"), "{text}");
+}

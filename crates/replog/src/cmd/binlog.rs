@@ -373,12 +373,7 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
     );
     let mut json = JsonArray::default();
     let mut stats: BTreeMap<&'static str, (u64, u64)> = BTreeMap::new();
-    let total: u64 = files
-        .iter()
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
-    let mut progress = Progress::new(total);
+    let mut progress = Progress::new(crate::output::total_len(files));
     let mut done_before = 0u64;
     let mut printed = 0u64;
     let limit = args.limit.unwrap_or(u64::MAX);
@@ -578,11 +573,7 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
             OutputFormat::Ndjson => {}
         }
     }
-    Ok(if found {
-        Outcome::Found
-    } else {
-        Outcome::Clean
-    })
+    Ok(Outcome::clean_if(!found))
 }
 
 /// Names of the common-header flags (`LOG_EVENT_*_F`).
@@ -972,15 +963,10 @@ pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Re
                     }
                 }
             }
-            writeln!(
-                out,
-                "result: {} (recovery policy {})",
-                if ok { "OK" } else { "DAMAGED" },
-                policy.name()
-            )?;
+            crate::cmd::verify::result_line(out, ok, policy)?;
         }
     }
-    Ok(if ok { Outcome::Clean } else { Outcome::Found })
+    Ok(Outcome::clean_if(ok))
 }
 
 #[cfg(test)]

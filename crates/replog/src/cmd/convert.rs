@@ -2,7 +2,7 @@
 
 use crate::Outcome;
 use crate::input::{Detected, Inputs};
-use crate::output::{OutputFormat, ndjson};
+use crate::output::{OutputFormat, json_doc, ndjson};
 use anyhow::{Result, bail};
 use replog_convert::atomic::AtomicFile;
 use replog_convert::to_logical::ToLogicalReport;
@@ -382,12 +382,7 @@ fn print_executed(
     match args.format {
         OutputFormat::Json | OutputFormat::Ndjson => {
             let doc = serde_json::json!({ "executed": r, "import": import });
-            if args.format == OutputFormat::Json {
-                serde_json::to_writer_pretty(&mut *out, &doc)?;
-                writeln!(out)?;
-            } else {
-                ndjson(out, &doc)?;
-            }
+            json_doc(out, args.format, &doc)?;
         }
         OutputFormat::Table => {
             writeln!(
@@ -580,11 +575,19 @@ fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result
                 report.updates,
                 report.deletes
             )?;
-            if report.rows_not_in_statement_log + report.statements_not_in_logical_log > 0 {
+            // What the target could not carry (SQL carries both).
+            if args.to == Target::Statement && report.rows_not_in_statement_log > 0 {
                 writeln!(
                     dest,
-                    "mixed binlog: {} row changes are not in a statement log, {} statements not in a logical log",
-                    report.rows_not_in_statement_log, report.statements_not_in_logical_log
+                    "{} row changes are not in the statement log (row events carry no statement)",
+                    report.rows_not_in_statement_log
+                )?;
+            }
+            if args.to == Target::Logical && report.statements_not_in_logical_log > 0 {
+                writeln!(
+                    dest,
+                    "{} statements are not in the logical log (statement events carry no rows)",
+                    report.statements_not_in_logical_log
                 )?;
             }
             for n in &report.notes {
@@ -673,6 +676,7 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         "transactions": report.applied,
         "statements": report.statements,
         "row_changes": report.changes,
+        "ddl": report.ddl,
         "page_size": args.page_size,
         "wal": {
             "commits": stats.commits,
@@ -695,10 +699,11 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         OutputFormat::Ndjson => ndjson(out, &doc)?,
         OutputFormat::Table => writeln!(
             out,
-            "converted {} transactions ({} statements, {} row changes) into the physical WAL {} ({} B pages){}",
+            "converted {} transactions ({} statements, {} row changes, {} DDL) into the physical WAL {} ({} B pages){}",
             report.applied,
             report.statements,
             report.changes,
+            report.ddl,
             target.display(),
             args.page_size,
             if clean {
@@ -708,11 +713,7 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             }
         )?,
     }
-    Ok(if clean {
-        Outcome::Clean
-    } else {
-        Outcome::Found
-    })
+    Ok(Outcome::clean_if(clean))
 }
 
 /// `replog convert` of a physical WAL: logical decoding, then (for --to
@@ -806,12 +807,7 @@ fn print_decoded(
     match args.format {
         OutputFormat::Json | OutputFormat::Ndjson => {
             let doc = serde_json::json!({ "decoded": r, "statements": statements });
-            if args.format == OutputFormat::Json {
-                serde_json::to_writer_pretty(&mut *out, &doc)?;
-                writeln!(out)?;
-            } else {
-                ndjson(out, &doc)?;
-            }
+            json_doc(out, args.format, &doc)?;
         }
         OutputFormat::Table => {
             let target = match &args.output {
@@ -854,9 +850,5 @@ fn print_decoded(
         }
     }
     let exact = r.exact() && statements.is_none_or(|s| s.notes_total == 0);
-    Ok(if exact {
-        Outcome::Clean
-    } else {
-        Outcome::Found
-    })
+    Ok(Outcome::clean_if(exact))
 }

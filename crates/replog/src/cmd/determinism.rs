@@ -124,11 +124,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
                 ndjson(out, &serde_json::json!({ "defects": &check.defects }))?;
             }
         }
-        return Ok(if check.clean() {
-            Outcome::Clean
-        } else {
-            Outcome::Found
-        });
+        return Ok(Outcome::clean_if(check.clean()));
     }
     let source = if inputs.detected == Detected::Binlog {
         LogSource::Binlog
@@ -187,11 +183,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
                 .as_ref()
                 .is_some_and(|d| d.summary.transactions_failed > 0)
     };
-    Ok(if found {
-        Outcome::Found
-    } else {
-        Outcome::Clean
-    })
+    Ok(Outcome::clean_if(!found))
 }
 
 fn write_report(report: &Report, format: OutputFormat, out: &mut dyn Write) -> Result<()> {

@@ -276,11 +276,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             )?;
         }
     }
-    Ok(if summary.identical() {
-        Outcome::Clean
-    } else {
-        Outcome::Found
-    })
+    Ok(Outcome::clean_if(summary.identical()))
 }
 
 /// One side of `--state`: a store directory or a log (kept alive while its
@@ -556,11 +552,7 @@ fn run_state(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             s
         }
     };
-    Ok(if summary.identical() {
-        Outcome::Clean
-    } else {
-        Outcome::Found
-    })
+    Ok(Outcome::clean_if(summary.identical()))
 }
 
 fn lost_row(l: &LostTx) -> Vec<String> {
@@ -731,9 +723,5 @@ fn run_failover(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             s
         }
     };
-    Ok(if s.clean() {
-        Outcome::Clean
-    } else {
-        Outcome::Found
-    })
+    Ok(Outcome::clean_if(s.clean()))
 }

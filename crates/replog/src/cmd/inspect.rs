@@ -214,12 +214,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     if args.hex && args.format != OutputFormat::Table {
         bail!("--hex prints a table; it cannot be combined with --format json or ndjson");
     }
-    let total: u64 = inputs
-        .files
-        .iter()
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
+    let total = crate::output::total_len(&inputs.files);
     let reader = LogReader::new(
         inputs.segments()?,
         ReaderOptions {
@@ -417,11 +412,7 @@ fn inspect<F: Format>(
             u.txid, u.lsn, u.frames
         );
     }
-    Ok(if found {
-        Outcome::Found
-    } else {
-        Outcome::Clean
-    })
+    Ok(Outcome::clean_if(!found))
 }
 
 fn type_name<F: Format>(t: u8) -> &'static str {
@@ -441,6 +432,14 @@ fn emit<F: Format>(
     table: Option<&str>,
     rec: &Record<'_, F::Record<'_>>,
 ) -> Result<()> {
+    let json_row = || JsonRow {
+        lsn: frame.lsn,
+        offset: frame.offset,
+        txid,
+        type_name: rec.type_name(),
+        table,
+        record: rec,
+    };
     match sink {
         Sink::Table(t) => t.push(
             out,
@@ -454,28 +453,8 @@ fn emit<F: Format>(
                 rec.summary(),
             ],
         )?,
-        Sink::Json(a) => a.push(
-            out,
-            &JsonRow {
-                lsn: frame.lsn,
-                offset: frame.offset,
-                txid,
-                type_name: rec.type_name(),
-                table,
-                record: rec,
-            },
-        )?,
-        Sink::Ndjson => ndjson(
-            out,
-            &JsonRow {
-                lsn: frame.lsn,
-                offset: frame.offset,
-                txid,
-                type_name: rec.type_name(),
-                table,
-                record: rec,
-            },
-        )?,
+        Sink::Json(a) => a.push(out, &json_row())?,
+        Sink::Ndjson => ndjson(out, &json_row())?,
         Sink::Hex(t) => hex_frame(
             t,
             out,

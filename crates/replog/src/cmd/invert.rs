@@ -134,11 +134,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         OutputFormat::Ndjson => ndjson(out, &report)?,
         OutputFormat::Table => print_text(out, args, &report)?,
     }
-    Ok(if report.ddl_skipped > 0 || report.messages_dropped > 0 {
-        Outcome::Found
-    } else {
-        Outcome::Clean
-    })
+    Ok(Outcome::clean_if(
+        !(report.ddl_skipped > 0 || report.messages_dropped > 0),
+    ))
 }
 
 fn print_text(out: &mut dyn Write, args: &Args, r: &InvertReport) -> Result<()> {

@@ -4,7 +4,7 @@
 
 use crate::Outcome;
 use crate::cmd::common::parse_time;
-use crate::output::{OutputFormat, Progress, ndjson, table};
+use crate::output::{OutputFormat, Progress, json_doc, table};
 use anyhow::{Context, Result, bail};
 use replog_core::LogKind;
 use replog_core::writer::{DirWriter, Durability, WriterOptions};
@@ -446,17 +446,8 @@ fn report(
                     "table": n, "rows": r, "digest": format!("{d:016x}"),
                 })).collect::<Vec<_>>(),
             });
-            if args.format == OutputFormat::Json {
-                serde_json::to_writer_pretty(&mut *out, &v)?;
-                writeln!(out)?;
-            } else {
-                ndjson(out, &v)?;
-            }
+            json_doc(out, args.format, &v)?;
         }
     }
-    Ok(if failed.is_empty() {
-        Outcome::Clean
-    } else {
-        Outcome::Found
-    })
+    Ok(Outcome::clean_if(failed.is_empty()))
 }

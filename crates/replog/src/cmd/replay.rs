@@ -5,7 +5,7 @@
 use crate::Outcome;
 use crate::cmd::common::parse_time;
 use crate::input::Inputs;
-use crate::output::{OutputFormat, ndjson, table};
+use crate::output::{OutputFormat, json_doc, table};
 use anyhow::{Result, bail};
 use replog_core::LogKind;
 use replog_core::reader::ReaderOptions;
@@ -242,7 +242,13 @@ fn stop_text(r: &ReplayReport) -> Option<String> {
     let s = r.stopped?;
     Some(match s {
         replog_store::replay::Stop::Until => "stopped at --until".into(),
-        other => format!("stopped: {}", other.name()),
+        replog_store::replay::Stop::Gap => {
+            format!("stopped: {}", stop_cause(r).unwrap_or_default())
+        }
+        other => format!(
+            "stopped at this {} (nothing after it applied)",
+            other.name()
+        ),
     })
 }
 
@@ -307,6 +313,7 @@ pub fn report_json(r: &ReplayReport, digest: u64) -> serde_json::Value {
         "already_applied": r.already_applied,
         "statements": r.statements,
         "changes": r.changes,
+        "ddl": r.ddl,
         "stopped": r.stopped.map(|s| s.name()),
         "applied_lsn": r.position.applied_lsn,
         "binlog_position": r.source_position,
@@ -349,8 +356,8 @@ pub fn print_report(out: &mut dyn Write, r: &ReplayReport, digest: u64) -> Resul
     }
     writeln!(
         out,
-        "; {} statement(s), {} change(s)",
-        r.statements, r.changes
+        "; {} statement(s), {} row change(s), {} DDL",
+        r.statements, r.changes, r.ddl
     )?;
     match &r.source_position {
         Some(p) => writeln!(
@@ -363,9 +370,6 @@ pub fn print_report(out: &mut dyn Write, r: &ReplayReport, digest: u64) -> Resul
             "position: LSN {} (last txid {})",
             r.position.applied_lsn, r.position.last_txid
         )?,
-    }
-    if let Some(s) = stop_text(r) {
-        writeln!(out, "{s}")?;
     }
     if !r.conflicts.is_empty() {
         let mut t = table(&["txid", "lsn", "conflict", "resolution"]);
@@ -405,6 +409,10 @@ pub fn print_report(out: &mut dyn Write, r: &ReplayReport, digest: u64) -> Resul
             "uncommitted tail: transaction {} from LSN {} ({} frame(s)), not applied",
             u.txid, u.lsn, u.frames
         )?;
+    }
+    // Why replay stopped comes after what stopped it.
+    if let Some(s) = stop_text(r) {
+        writeln!(out, "{s}")?;
     }
     for d in &r.damage {
         writeln!(
@@ -564,19 +572,10 @@ fn run_physical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Out
                 p.store.dump(&mut d)?;
                 v["dump"] = json!(String::from_utf8_lossy(&d));
             }
-            if args.format == OutputFormat::Json {
-                serde_json::to_writer_pretty(&mut *out, &v)?;
-                writeln!(out)?;
-            } else {
-                ndjson(out, &v)?;
-            }
+            json_doc(out, args.format, &v)?;
         }
     }
-    Ok(if p.clean() {
-        Outcome::Clean
-    } else {
-        Outcome::Found
-    })
+    Ok(Outcome::clean_if(p.clean()))
 }
 
 /// What opening a page store recovered, for people (None: nothing notable).
@@ -686,17 +685,8 @@ fn write_outcome<S: Storage, E: Environment>(
                 store.dump(&mut d)?;
                 v["dump"] = json!(String::from_utf8_lossy(&d));
             }
-            if args.format == OutputFormat::Json {
-                serde_json::to_writer_pretty(&mut *out, &v)?;
-                writeln!(out)?;
-            } else {
-                ndjson(out, &v)?;
-            }
+            json_doc(out, args.format, &v)?;
         }
     }
-    Ok(if report.clean() {
-        Outcome::Clean
-    } else {
-        Outcome::Found
-    })
+    Ok(Outcome::clean_if(report.clean()))
 }

@@ -84,12 +84,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         return crate::cmd::binlog::verify(args, &inputs.files, out);
     }
     inputs.require_native("verify")?;
-    let total: u64 = inputs
-        .files
-        .iter()
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
+    let total = crate::output::total_len(&inputs.files);
     let policy: RecoveryPolicy = args.recovery.into();
     let reader = LogReader::new(
         inputs.segments()?,
@@ -123,7 +118,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         OutputFormat::Ndjson => ndjson(out, &report)?,
         OutputFormat::Table => print_text(out, &inputs, &report)?,
     }
-    Ok(if ok { Outcome::Clean } else { Outcome::Found })
+    Ok(Outcome::clean_if(ok))
 }
 
 fn check<F: Format>(mut reader: LogReader, total: u64) -> Result<(Summary, Vec<BadRecord>)> {
@@ -181,6 +176,20 @@ pub(crate) fn verdict(tolerated: bool) -> &'static str {
     }
 }
 
+/// The last line of `verify`'s text output, for every kind of log.
+pub(crate) fn result_line(
+    out: &mut dyn Write,
+    ok: bool,
+    policy: RecoveryPolicy,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "result: {} (recovery policy {})",
+        if ok { "OK" } else { "DAMAGED" },
+        policy.name()
+    )
+}
+
 fn print_text(out: &mut dyn Write, inputs: &Inputs, r: &Report<'_>) -> Result<()> {
     let s = r.summary;
     let kind = r.kind.map_or("unknown-kind".to_string(), |k| k.to_string());
@@ -229,11 +238,6 @@ fn print_text(out: &mut dyn Write, inputs: &Inputs, r: &Report<'_>) -> Result<()
         )?;
     }
     let _ = inputs;
-    writeln!(
-        out,
-        "result: {} (recovery policy {})",
-        if r.ok { "OK" } else { "DAMAGED" },
-        r.policy.name()
-    )?;
+    result_line(out, r.ok, r.policy)?;
     Ok(())
 }
