@@ -1061,6 +1061,18 @@ pub fn replay_on_replicas(
     source: LogSource,
     opts: &DynamicOptions,
 ) -> Result<ReplicaRun, Error> {
+    replay_on_replicas_reporting(paths, source, opts, &mut |_| {})
+}
+
+/// [`replay_on_replicas`], calling `compared` on the calling thread with
+/// the number of transactions compared so far after every batch (a
+/// command shows it as progress).
+pub fn replay_on_replicas_reporting(
+    paths: &[PathBuf],
+    source: LogSource,
+    opts: &DynamicOptions,
+    compared: &mut dyn FnMut(u64),
+) -> Result<ReplicaRun, Error> {
     if paths.is_empty() {
         return Err(Error::NoInput);
     }
@@ -1131,7 +1143,9 @@ pub fn replay_on_replicas(
             }
             Ok(align)
         });
+        let mut done = 0u64;
         for batch in crx {
+            done += batch.len() as u64;
             let mut results: Vec<Vec<TxResult>> = Vec::with_capacity(n);
             for r in &from_replicas {
                 match r.recv() {
@@ -1148,6 +1162,7 @@ pub fn replay_on_replicas(
                 // A replica that has finished frees nothing more.
                 let _ = back.send(r);
             }
+            compared(done);
         }
         match producer.join() {
             Ok(r) => r,

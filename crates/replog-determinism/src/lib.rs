@@ -61,7 +61,8 @@ pub mod verify;
 pub use analyze::{Analysis, AnalyzeError, StatementKind, analyze, analyze_parsed};
 pub use context::{ContextFlags, ContextItem};
 pub use dynamic::{
-    DynamicOptions, DynamicRun, DynamicSummary, ReplicaRun, replay_on_replicas, run_dynamic,
+    DynamicOptions, DynamicRun, DynamicSummary, ReplicaRun, replay_on_replicas,
+    replay_on_replicas_reporting, run_dynamic,
 };
 pub use input::{Error, analyze_binlog, analyze_paths, analyze_statement_log};
 pub use reason::{ADVICE_ROWS, Reason, ReasonCode, Severity};

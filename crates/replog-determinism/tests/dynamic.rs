@@ -319,3 +319,24 @@ fn the_table_shows_divergences_and_shouts_about_unflagged_ones() {
     assert!(text.contains("BUG: 2 statement(s) diverged"), "{text}");
     std::fs::remove_file(&path).unwrap();
 }
+
+/// Issue 11 item 26: the replicas' progress is reported to the caller
+/// (the command shows it on a terminal), up to every transaction compared.
+#[test]
+fn the_replay_reports_its_progress() {
+    let path = record(SAFE, LogKind::Statement, "progress");
+    let mut seen = Vec::new();
+    let raw = replog_determinism::replay_on_replicas_reporting(
+        std::slice::from_ref(&path),
+        replog_determinism::LogSource::StatementLog,
+        &DynamicOptions::default(),
+        &mut |n| seen.push(n),
+    )
+    .unwrap();
+    let report = replog_determinism::analyze_statement_log(std::slice::from_ref(&path)).unwrap();
+    let run = raw.finish(&report);
+    assert!(!seen.is_empty());
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+    assert_eq!(seen.last().copied(), Some(run.summary.transactions));
+    std::fs::remove_file(&path).unwrap();
+}

@@ -298,6 +298,8 @@ pub struct Progress {
     total: u64,
     done: u64,
     shown: bool,
+    /// What is counted, when not bytes of a known total.
+    unit: Option<&'static str>,
 }
 
 impl Progress {
@@ -309,6 +311,16 @@ impl Progress {
             total,
             done: 0,
             shown: false,
+            unit: None,
+        }
+    }
+
+    /// Progress as a count of `unit` (`transactions compared`), where the
+    /// total is not known.
+    pub fn counting(unit: &'static str) -> Progress {
+        Progress {
+            unit: Some(unit),
+            ..Progress::new(0)
         }
     }
 
@@ -320,6 +332,11 @@ impl Progress {
             return;
         }
         self.last = Instant::now();
+        if let Some(unit) = self.unit {
+            eprint!("\r{done} {unit}   ");
+            self.shown = true;
+            return;
+        }
         let pct = if self.total > 0 {
             done as f64 * 100.0 / self.total as f64
         } else {

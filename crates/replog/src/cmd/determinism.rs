@@ -145,9 +145,14 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         let raw = if args.static_only {
             None
         } else {
-            Some(replog_determinism::replay_on_replicas(
-                &files, source, &opts,
-            ))
+            // On a terminal: how many transactions the replicas agreed on.
+            let mut progress = crate::output::Progress::counting("transactions compared");
+            let run =
+                replog_determinism::replay_on_replicas_reporting(&files, source, &opts, &mut |n| {
+                    progress.update(n)
+                });
+            progress.finish();
+            Some(run)
         };
         let report = analysis
             .join()
