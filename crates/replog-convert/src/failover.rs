@@ -48,12 +48,12 @@
 
 use crate::diff::ColumnDiff;
 use crate::error::{Error, ErrorKind, Result};
-use crate::state_diff::{AppliedTx, LogReplayer, column_diffs, encoded_key, key_text, row_text};
-use replog_core::Begin;
+use crate::state_diff::{
+    AppliedTx, LogReplayer, column_diffs, encoded_key, key_text, reader_options, row_text,
+};
 use replog_core::LogKind;
-use replog_core::reader::{Event, LogReader, ReaderOptions, SegmentInput};
-use replog_core::record::rtype;
 use replog_core::recovery::RecoveryPolicy;
+use replog_core::txn::{TxnEvent, TxnInput};
 use replog_store::digest::row_hash;
 use replog_store::{Row, RowChange, TableDef};
 use serde::Serialize;
@@ -366,8 +366,8 @@ fn origin_key(t: &AppliedTx) -> Option<u128> {
     Some(h.digest128())
 }
 
-fn replayer(label: &str, segs: Vec<SegmentInput>, policy: RecoveryPolicy) -> Result<LogReplayer> {
-    let mut r = LogReplayer::new(label, segs, policy, true);
+fn replayer(label: &str, input: impl TxnInput, policy: RecoveryPolicy) -> Result<LogReplayer> {
+    let mut r = LogReplayer::from_source(label, input.open(reader_options(policy))?, true);
     match r.probe()? {
         Some(LogKind::Physical) | None => Err(Error::new(
             ErrorKind::Mismatch,
@@ -379,34 +379,25 @@ fn replayer(label: &str, segs: Vec<SegmentInput>, policy: RecoveryPolicy) -> Res
     }
 }
 
-/// The server ids of the log's transactions (BEGIN records only; nothing
-/// is replayed), and the last one.
-fn server_ids(segs: Vec<SegmentInput>, policy: RecoveryPolicy) -> Result<(Vec<u32>, Option<u32>)> {
-    let mut reader = LogReader::new(
-        segs,
-        ReaderOptions {
-            policy,
-            continue_after_damage: true,
-            buffer_size: 0,
-        },
-    );
+/// The server ids of the log's committed transactions (their BEGINs;
+/// nothing is replayed), and the last one.
+fn server_ids(input: impl TxnInput, policy: RecoveryPolicy) -> Result<(Vec<u32>, Option<u32>)> {
+    let mut txns = input.open(reader_options(policy))?;
     let (mut ids, mut last) = (Vec::new(), None);
-    while let Some(ev) = reader.next() {
-        if let Event::Frame(f) = ev?
-            && f.record_type() == rtype::BEGIN
-        {
-            let b = Begin::decode(f.body, f.body_offset())?;
-            if !ids.contains(&b.server_id) {
-                ids.push(b.server_id);
+    while let Some(ev) = txns.next() {
+        if let TxnEvent::Transaction(t) = ev? {
+            let id = t.begin.server_id;
+            if !ids.contains(&id) {
+                ids.push(id);
             }
-            last = Some(b.server_id);
+            last = Some(id);
         }
     }
     Ok((ids, last))
 }
 
 /// Builds the failover report of old leader `a` and new leader `b`.
-/// `open_b` opens B's segments (B is read up to three times: its server
+/// `open_b` opens B (B is read up to three times: its server
 /// ids, the walk, and, when a discarded transaction inserted rows, its own
 /// transactions' inserts). `on_lost` is called for every discarded or
 /// diverged transaction of A in log order, `on_reused` for every reused
@@ -418,9 +409,9 @@ fn server_ids(segs: Vec<SegmentInput>, policy: RecoveryPolicy) -> Result<(Vec<u3
 /// not share (the old leader's lost tail, the new leader's own, held as a
 /// fingerprint each) and how far the shared ones are apart in the two
 /// logs.
-pub fn failover(
-    a: Vec<SegmentInput>,
-    open_b: &mut dyn FnMut() -> Result<Vec<SegmentInput>>,
+pub fn failover<A: TxnInput, B: TxnInput>(
+    a: A,
+    open_b: &mut dyn FnMut() -> Result<B>,
     opts: &FailoverOptions,
     on_lost: &mut dyn FnMut(&LostTx) -> Result<()>,
     on_reused: &mut dyn FnMut(&ReusedKey) -> Result<()>,

@@ -285,7 +285,8 @@ impl BinlogSource {
             Mode::Logical if tx.logical.is_empty() => return Ok(false),
             Mode::Logical if tx.statements_not_in_logical > 0 => {
                 return Err(at(format!(
-                    "{} data-changing statement(s) in a binlog classified as ROW; read it again",
+                    "{} data-changing statement(s), where the classification pass found none \
+                     (did the binlog change while it was read?)",
                     tx.statements_not_in_logical
                 )));
             }

@@ -246,7 +246,9 @@ fn share(inputs: Vec<SegmentInput>) -> (Vec<SegmentInput>, Vec<Rc<dyn Source>>) 
     (segs, sources.into_iter().map(|(_, s)| s).collect())
 }
 
-fn reader_options(policy: RecoveryPolicy) -> ReaderOptions {
+/// Reader options of a replayed log: state gaps are differences, not
+/// the end.
+pub(crate) fn reader_options(policy: RecoveryPolicy) -> ReaderOptions {
     ReaderOptions {
         policy,
         // State gaps are differences to show; other damage still stops.

@@ -245,6 +245,23 @@ impl Inputs {
             .collect()
     }
 
+    /// The first damaged place a reader finds in a native log, as
+    /// `<what> at offset N`: for messages about a log that cannot be read
+    /// (a damaged segment header), which name the offset as `verify` does.
+    pub fn first_damage(&self) -> Option<String> {
+        use replog_core::reader::{Event, LogReader, ReaderOptions};
+        let mut r = LogReader::new(self.segments().ok()?, ReaderOptions::default());
+        while let Some(ev) = r.next() {
+            if let Event::Damage(d) = ev.ok()? {
+                return Some(format!(
+                    "{} at offset {} of {}",
+                    d.kind, d.offset, d.segment
+                ));
+            }
+        }
+        None
+    }
+
     /// Fails unless the inputs are a native log.
     pub fn require_native(&self, what: &str) -> Result<()> {
         match self.detected {

@@ -36,7 +36,8 @@ fn json(text: &str) -> serde_json::Value {
 }
 
 /// A MIXED binlog (row events and data-changing statements) through
-/// replay, dump, diff (both sides, and --state) and convert (every --to)
+/// replay, dump, diff (both sides, --state and --failover) and convert
+/// (every --to)
 /// with a TMPDIR in which nothing can be created, not even by root (a path
 /// below a regular file): every command succeeds, and its results are
 /// those of the logical log the binlog converts to (written first, with a
@@ -98,6 +99,13 @@ fn a_mixed_binlog_through_every_route_without_a_temporary_file() {
     }
     let s = ok(&["diff", "--state", b1, &logical], &no_tmp, 0);
     assert!(s.contains("result: SAME"), "{s}");
+    let f = json(&ok(
+        &["diff", "--failover", "--format", "json", b1, &logical],
+        &no_tmp,
+        0,
+    ));
+    assert_eq!(f["summary"]["transactions_a"], want["applied"]);
+    assert_eq!(f["clean"], true);
     // convert, every --to
     let again = o("again.replog");
     ok(

@@ -626,10 +626,10 @@ fn print_failover(out: &mut dyn Write, s: &FailoverSummary, reused: &[ReusedKey]
 }
 
 fn run_failover(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
-    let ia = Inputs::resolve_native(std::slice::from_ref(&args.a))?;
-    let ib = Inputs::resolve_native(std::slice::from_ref(&args.b))?;
-    ia.require_native("diff --failover")?;
-    ib.require_native("diff --failover")?;
+    let ia = Inputs::resolve_source(std::slice::from_ref(&args.a))?;
+    let ib = Inputs::resolve_source(std::slice::from_ref(&args.b))?;
+    ia.require_transactions("diff --failover")?;
+    ib.require_transactions("diff --failover")?;
     for (l, i) in [("A", &ia), ("B", &ib)] {
         if i.kind == Some(replog_core::LogKind::Physical) {
             bail!(
@@ -643,7 +643,7 @@ fn run_failover(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         content_only: args.content_only,
     };
     let mut open_b = || {
-        ib.segments()
+        ib.txn_input()
             .map_err(|e| replog_convert::Error::new(replog_convert::ErrorKind::Io, e.to_string()))
     };
     // Lost transactions are streamed (all of them come before the first
@@ -662,7 +662,7 @@ fn run_failover(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             );
             let mut first = true;
             let s = failover(
-                ia.segments()?,
+                ia.txn_input()?,
                 &mut open_b,
                 &opts,
                 &mut |l| {
@@ -688,7 +688,7 @@ fn run_failover(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             out.write_all(b"{\"lost\": ")?;
             let mut arr = JsonArray::default();
             let s = failover(
-                ia.segments()?,
+                ia.txn_input()?,
                 &mut open_b,
                 &opts,
                 &mut |l| {
@@ -707,7 +707,7 @@ fn run_failover(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         }
         OutputFormat::Ndjson => {
             let s = failover(
-                ia.segments()?,
+                ia.txn_input()?,
                 &mut open_b,
                 &opts,
                 &mut |l| {

@@ -218,8 +218,12 @@ pub fn replay_inputs<S: Storage, E: Environment>(
     inputs.require_transactions("replay")?;
     match inputs.kind {
         None => bail!(
-            "{}: the segment header is damaged; cannot tell which format the log holds (try `replog verify`)",
-            inputs.name(0)
+            "{}: the segment header is damaged{}; cannot tell which format the log holds (try `replog verify`)",
+            inputs.name(0),
+            inputs
+                .first_damage()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
         ),
         Some(LogKind::Physical) => bail!(
             "{}: a physical log is replayed by page redo (`replog replay --memory` or `replog dump`), not into this store",
