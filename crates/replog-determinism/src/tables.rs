@@ -323,27 +323,24 @@ impl SchemaTracker {
             .catalog
             .apply_statement(stmt, self.current_db.as_deref())
         {
-            Ok(change) => !change.tables.is_empty(),
+            Ok(change) => change.tables,
             // Following never fails but on a name it cannot read.
-            Err(_) => false,
+            Err(_) => Vec::new(),
         };
         self.notes
             .extend(self.catalog.take_notes().into_iter().map(|n| SchemaNote {
                 table: n.table,
                 message: n.message,
             }));
-        if changed {
-            self.tables = self
-                .catalog
-                .tables()
-                .filter(|t| !t.uncertain)
-                .map(|t| {
-                    (
-                        (t.def.database.clone(), t.def.name.clone()),
-                        TableInfo::of(t),
-                    )
-                })
-                .collect();
+        for key in changed {
+            match self.catalog.table(&key.0, &key.1) {
+                Some(t) if t.def.database == key.0 && t.def.name == key.1 && !t.uncertain => {
+                    self.tables.insert(key, TableInfo::of(t));
+                }
+                _ => {
+                    self.tables.remove(&key);
+                }
+            }
         }
     }
 }

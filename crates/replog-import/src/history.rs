@@ -263,17 +263,15 @@ impl SchemaHistory {
         for n in self.catalog.take_notes() {
             notes.push(format!("schema history, {}: {}", n.table, n.message));
         }
-        if !touched.is_empty() {
-            self.tables = self
-                .catalog
-                .tables()
-                .map(|t| {
-                    (
-                        (t.def.database.clone(), t.def.name.clone()),
-                        HistTable::of(t),
-                    )
-                })
-                .collect();
+        for key in &touched {
+            match self.catalog.table(&key.0, &key.1) {
+                Some(t) if t.def.database == key.0 && t.def.name == key.1 => {
+                    self.tables.insert(key.clone(), HistTable::of(t));
+                }
+                _ => {
+                    self.tables.remove(key);
+                }
+            }
         }
         if !truncated.is_empty() && touched.is_empty() {
             return DdlEffect::Truncate(truncated);

@@ -341,7 +341,9 @@ pub struct SchemaChange {
     /// The statement is DDL the catalog interprets.
     pub ddl: bool,
     /// `(database, table)` of every table created, altered, dropped or
-    /// renamed (a rename lists the old name, then the new), in order.
+    /// renamed (a rename lists the old name, then the new), in order: the
+    /// name the catalog holds when the table exists (which may differ in
+    /// case from the statement's), else the statement's.
     pub tables: Vec<(String, String)>,
     /// `(database, table)` of every table truncated.
     pub truncated: Vec<(String, String)>,
@@ -381,8 +383,8 @@ pub trait Definitions {
     fn database_exists(&self, db: &str) -> bool;
     /// The table `db.name`.
     fn table(&self, db: &str, name: &str) -> Option<Cow<'_, CatalogTable>>;
-    /// Names of the tables of database `db`.
-    fn tables_in(&self, db: &str) -> Vec<String>;
+    /// `(database, table)` of every table of database `db`.
+    fn tables_in(&self, db: &str) -> Vec<(String, String)>;
     /// CREATE DATABASE (the database does not exist).
     fn create_database(&mut self, db: &str) -> Result<(), Self::Error>;
     /// DROP DATABASE, with its tables (the database exists).
@@ -526,11 +528,11 @@ impl Definitions for Catalog {
         Catalog::table(self, db, name).map(Cow::Borrowed)
     }
 
-    fn tables_in(&self, db: &str) -> Vec<String> {
+    fn tables_in(&self, db: &str) -> Vec<(String, String)> {
         self.tables
             .keys()
             .filter(|(d, _)| d.eq_ignore_ascii_case(db))
-            .map(|(_, n)| n.clone())
+            .cloned()
             .collect()
     }
 
@@ -675,6 +677,13 @@ fn resolve(
         )),
         None => Ok(None),
     }
+}
+
+/// The name the target holds for `db.name`, when it holds the table.
+fn held_name<D: Definitions>(target: &D, db: &str, name: &str) -> Option<(String, String)> {
+    target
+        .table(db, name)
+        .map(|t| (t.def.database.clone(), t.def.name.clone()))
 }
 
 fn unknown_table(db: &str, t: &str) -> CatalogError {
@@ -1587,16 +1596,20 @@ pub fn interpret<D: Definitions>(
                 let Some((db, name)) = resolve(n, default_db, mode)? else {
                     continue;
                 };
-                if target.table(&db, &name).is_some() {
-                    target.drop_table(&db, &name)?;
-                } else if execute && !if_exists {
-                    return Err(CatalogError::new(
-                        CatalogErrorKind::UnknownTable,
-                        format!("Unknown table '{n}'"),
-                    )
-                    .into());
+                match held_name(target, &db, &name) {
+                    Some(held) => {
+                        target.drop_table(&held.0, &held.1)?;
+                        change.tables.push(held);
+                    }
+                    None if execute && !if_exists => {
+                        return Err(CatalogError::new(
+                            CatalogErrorKind::UnknownTable,
+                            format!("Unknown table '{n}'"),
+                        )
+                        .into());
+                    }
+                    None => change.tables.push((db, name)),
                 }
-                change.tables.push((db, name));
             }
         }
         Statement::Drop {
@@ -1619,9 +1632,7 @@ pub fn interpret<D: Definitions>(
                     .into());
                 }
                 target.drop_database(&db)?;
-                change
-                    .tables
-                    .extend(tables.into_iter().map(|t| (db.clone(), t)));
+                change.tables.extend(tables);
             }
         }
         Statement::AlterTable(at) => {
@@ -1636,6 +1647,7 @@ pub fn interpret<D: Definitions>(
                 return Ok(change);
             };
             let mut t = t.into_owned();
+            (db, name) = (t.def.database.clone(), t.def.name.clone());
             for op in &at.operations {
                 let before = t.clone();
                 match alter_step(target, &mut t, op)? {
@@ -1684,21 +1696,21 @@ pub fn interpret<D: Definitions>(
                 ) else {
                     continue;
                 };
-                if target.table(&odb, &old).is_none() {
-                    if execute {
-                        return Err(unknown_table(&odb, &old).into());
+                match held_name(target, &odb, &old) {
+                    None if execute => return Err(unknown_table(&odb, &old).into()),
+                    None => change.tables.push((odb, old)),
+                    Some(held) => {
+                        if execute && target.table(&ndb, &new).is_some() {
+                            return Err(CatalogError::new(
+                                CatalogErrorKind::TableExists,
+                                format!("Table '{new}' already exists"),
+                            )
+                            .into());
+                        }
+                        target.rename_table(&held.0, &held.1, &ndb, &new)?;
+                        change.tables.push(held);
                     }
-                } else {
-                    if execute && target.table(&ndb, &new).is_some() {
-                        return Err(CatalogError::new(
-                            CatalogErrorKind::TableExists,
-                            format!("Table '{new}' already exists"),
-                        )
-                        .into());
-                    }
-                    target.rename_table(&odb, &old, &ndb, &new)?;
                 }
-                change.tables.push((odb, old));
                 change.tables.push((ndb, new));
             }
         }
@@ -1707,10 +1719,11 @@ pub fn interpret<D: Definitions>(
                 let Some((db, name)) = resolve(&n.name, default_db, mode)? else {
                     continue;
                 };
-                if execute && target.table(&db, &name).is_none() {
-                    return Err(unknown_table(&db, &name).into());
+                match held_name(target, &db, &name) {
+                    Some(held) => change.truncated.push(held),
+                    None if execute => return Err(unknown_table(&db, &name).into()),
+                    None => change.truncated.push((db, name)),
                 }
-                change.truncated.push((db, name));
             }
         }
         _ => change.ddl = false,

@@ -344,6 +344,28 @@ fn following_create_like_as_select_and_temporary() {
 }
 
 #[test]
+fn changes_name_tables_as_the_catalog_holds_them() {
+    let mut c = followed(&["CREATE TABLE Items (id INT)"]);
+    let change = c
+        .apply("ALTER TABLE items ADD COLUMN a INT", Some("d"))
+        .unwrap();
+    assert_eq!(change.tables, [("d".into(), "Items".into())]);
+    let change = c.apply("TRUNCATE TABLE ITEMS", Some("d")).unwrap();
+    assert_eq!(change.truncated, [("d".into(), "Items".into())]);
+    let change = c.apply("RENAME TABLE items TO t2", Some("d")).unwrap();
+    assert_eq!(
+        change.tables,
+        [("d".into(), "Items".into()), ("d".into(), "t2".into())]
+    );
+    let change = c.apply("DROP TABLE T2, nope", Some("d")).unwrap();
+    assert_eq!(
+        change.tables,
+        [("d".into(), "t2".into()), ("d".into(), "nope".into())]
+    );
+    assert!(c.is_empty());
+}
+
+#[test]
 fn lookup_is_exact_then_case_insensitive() {
     let c = followed(&[
         "CREATE TABLE T (id INT)",

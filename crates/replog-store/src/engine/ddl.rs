@@ -108,13 +108,10 @@ impl<S: Storage, E: Environment> Definitions for StoreDefinitions<'_, S, E> {
         Some(Cow::Owned(CatalogTable::from_def(def.clone())))
     }
 
-    fn tables_in(&self, db: &str) -> Vec<String> {
-        self.store
-            .table_names()
-            .into_iter()
-            .filter(|(d, _)| d == db)
-            .map(|(_, t)| t)
-            .collect()
+    fn tables_in(&self, db: &str) -> Vec<(String, String)> {
+        let mut names = self.store.table_names();
+        names.retain(|(d, _)| d == db);
+        names
     }
 
     fn create_database(&mut self, db: &str) -> Result<()> {
