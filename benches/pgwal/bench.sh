@@ -8,15 +8,17 @@
 # as the unprivileged user `postgres`, on a unix socket in a temporary
 # directory; 16 MB segments, wal_compression off) runs pgbench until it has
 # written at least 1.1 GB of WAL, and those segments are used. Prints, per
-# mode, the best wall time of 3 runs of each tool, the ratio
-# pg_waldump / replog (above 1: replog is faster) and replog's peak RSS:
+# mode, the best and the median wall time of RUNS (default 5) runs of each
+# tool, run alternately, the ratios pg_waldump / replog of the bests and of
+# the medians (above 1: replog is faster), replog's peak RSS, and the load
+# average before and after (the timings are only as steady as the machine):
 #
 #   stats    pg_waldump --stats=record     vs  replog inspect --stats
 #   listing  pg_waldump (default listing)  vs  replog inspect      (both > /dev/null)
 #   verify   pg_waldump --quiet            vs  replog verify
 #
 # Needs: postgresql-15 (installed if missing, as root), a release build of
-# replog (built here), /usr/bin/time.
+# replog (built here, unless REPLOG names a binary), /usr/bin/time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -63,34 +65,50 @@ first=$(echo "$files" | head -1)
 last=$(echo "$files" | tail -1)
 bytes=$(du -cb $(for f in $files; do echo "$WAL/$f"; done) | tail -1 | cut -f1)
 
-CARGO_PROFILE_RELEASE_DEBUG=0 cargo build --release -p replog >/dev/null 2>&1
-R=$ROOT/target/release/replog
+if [ -n "${REPLOG:-}" ]; then
+  R=$REPLOG
+else
+  CARGO_PROFILE_RELEASE_DEBUG=0 cargo build --release -p replog >/dev/null 2>&1
+  R=$ROOT/target/release/replog
+fi
+RUNS=${RUNS:-5}
 
-# best TOOL-ARGS...: best wall seconds and the peak RSS (KiB) of that run.
-best() {
-  local best_t= best_m=
-  for _ in 1 2 3; do
-    local tf out
-    tf=$(mktemp)
-    # pg_waldump ends with an error at the end of WAL: the status is ignored.
-    /usr/bin/time -f "%e %M" -o "$tf" "$@" >/dev/null 2>&1 || true
-    out=$(tail -1 "$tf")
-    rm -f "$tf"
-    local t=${out% *} m=${out#* }
-    if [ -z "$best_t" ] || awk "BEGIN{exit !($t < $best_t)}"; then best_t=$t; best_m=$m; fi
-  done
-  echo "$best_t $best_m"
+# one TOOL-ARGS...: wall seconds and peak RSS (KiB) of one run.
+one() {
+  local tf out
+  tf=$(mktemp)
+  # pg_waldump ends with an error at the end of WAL: the status is ignored.
+  /usr/bin/time -f "%e %M" -o "$tf" "$@" >/dev/null 2>&1 || true
+  out=$(tail -1 "$tf")
+  rm -f "$tf"
+  echo "$out"
+}
+
+# stat FILE: best and median of the first column, and the largest second.
+stat() {
+  sort -n "$1" | awk '{t[NR]=$1; if ($2>m) m=$2} END {printf "%s %s %s", t[1], (NR%2 ? t[(NR+1)/2] : (t[NR/2]+t[NR/2+1])/2), m}'
 }
 
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
 echo "WAL: $WAL, $first .. $last, $bytes bytes"
-printf '%-8s %12s %12s %8s %14s\n' mode pg_waldump_s replog_s ratio replog_rss_MiB
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-8s %9s %9s %9s %9s %10s %10s %14s\n' mode pg_best pg_median rl_best rl_median ratio_best ratio_med replog_rss_MiB
 for mode in stats listing verify; do
   case $mode in
-    stats)   a=$(best $PG/pg_waldump --stats=record -p "$WAL" "$first" "$last"); b=$(best $R inspect --stats "$WAL") ;;
-    listing) a=$(best $PG/pg_waldump -p "$WAL" "$first" "$last"); b=$(best $R inspect "$WAL") ;;
-    verify)  a=$(best $PG/pg_waldump --quiet -p "$WAL" "$first" "$last"); b=$(best $R verify "$WAL") ;;
+    stats)   a=($PG/pg_waldump --stats=record -p "$WAL" "$first" "$last"); b=($R inspect --stats "$WAL") ;;
+    listing) a=($PG/pg_waldump -p "$WAL" "$first" "$last"); b=($R inspect "$WAL") ;;
+    verify)  a=($PG/pg_waldump --quiet -p "$WAL" "$first" "$last"); b=($R verify "$WAL") ;;
   esac
-  ta=${a% *}; tb=${b% *}; mb=${b#* }
-  printf '%-8s %12s %12s %8s %14s\n' $mode "$ta" "$tb" "$(awk "BEGIN{printf \"%.2f\", $ta/$tb}")" "$(awk "BEGIN{printf \"%.1f\", $mb/1024}")"
+  fa=$(mktemp); fb=$(mktemp)
+  for _ in $(seq "$RUNS"); do
+    one "${a[@]}" >>"$fa"
+    one "${b[@]}" >>"$fb"
+  done
+  read -r pb pm _ <<<"$(stat "$fa")"
+  read -r rb rm mb <<<"$(stat "$fb")"
+  rm -f "$fa" "$fb"
+  printf '%-8s %9s %9s %9s %9s %10s %10s %14s\n' $mode "$pb" "$pm" "$rb" "$rm" \
+    "$(awk "BEGIN{printf \"%.2f\", $pb/$rb}")" "$(awk "BEGIN{printf \"%.2f\", $pm/$rm}")" \
+    "$(awk "BEGIN{printf \"%.1f\", $mb/1024}")"
 done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -9,6 +9,7 @@
 use std::fmt::Write;
 
 use crate::consts::{FORK_NAMES, PgVersion, rmgr};
+use crate::record::push_u32;
 use crate::{Lsn, Record};
 
 /// Little-endian reads at fixed offsets of a record's main data.
@@ -50,11 +51,20 @@ pub fn describe(rec: &Record<'_>, out: &mut String) {
 pub fn block_refs(rec: &Record<'_>, out: &mut String) {
     for b in rec.block_headers {
         let r = b.rel;
-        let _ = write!(out, ", blkref #{}: rel {}/{}/{}", b.id, r.spc, r.db, r.rel);
+        out.push_str(", blkref #");
+        push_u32(out, u32::from(b.id));
+        out.push_str(": rel ");
+        push_u32(out, r.spc);
+        out.push('/');
+        push_u32(out, r.db);
+        out.push('/');
+        push_u32(out, r.rel);
         if b.fork != 0 {
-            let _ = write!(out, " fork {}", fork_name(b.fork));
+            out.push_str(" fork ");
+            out.push_str(fork_name(b.fork));
         }
-        let _ = write!(out, " blk {}", b.block);
+        out.push_str(" blk ");
+        push_u32(out, b.block);
         if let Some(img) = &b.image {
             out.push_str(if img.apply {
                 " FPW"
@@ -65,8 +75,77 @@ pub fn block_refs(rec: &Record<'_>, out: &mut String) {
     }
 }
 
+/// pg_waldump's detailed block references (`-b`, `--bkp-details`): one line
+/// per block, each `\tblkref #0: rel 1663/5/16384 fork main blk 0`, with
+/// `(FPW); hole: offset: …, length: …` and, for a compressed image,
+/// `, compression saved: …, method: …`. Lines are separated by `\n`; no
+/// newline ends the last one.
+pub fn block_details(rec: &Record<'_>, out: &mut String) {
+    for (i, b) in rec.block_headers.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push('\t');
+        block_detail(rec, b, out);
+    }
+}
+
+/// One line of [`block_details`], without its leading tab.
+pub fn block_detail(rec: &Record<'_>, b: &crate::BlockHeader, out: &mut String) {
+    let r = b.rel;
+    let _ = write!(
+        out,
+        "blkref #{}: rel {}/{}/{} fork {} blk {}",
+        b.id,
+        r.spc,
+        r.db,
+        r.rel,
+        fork_name(b.fork),
+        b.block
+    );
+    if let Some(img) = &b.image {
+        let _ = write!(
+            out,
+            " (FPW{}); hole: offset: {}, length: {}",
+            if img.apply {
+                ""
+            } else {
+                " for WAL verification"
+            },
+            img.hole_offset,
+            img.hole_length
+        );
+        if img.compression != crate::ImageCompression::None {
+            let saved =
+                i64::from(rec.block_size) - i64::from(img.hole_length) - i64::from(img.length);
+            let _ = write!(
+                out,
+                ", compression saved: {saved}, method: {}",
+                img.compression.name()
+            );
+        }
+    }
+}
+
+/// pg_waldump's listing of `rec` with `-b`: the line of [`waldump_line`]
+/// without the short block references, then [`block_details`] on lines of
+/// their own (no newline at the end).
+pub fn waldump_line_detailed(rec: &Record<'_>, out: &mut String) {
+    waldump_head(rec, out);
+    for b in rec.block_headers {
+        out.push_str("\n\t");
+        block_detail(rec, b, out);
+    }
+}
+
 /// pg_waldump's default listing line for `rec` (without the newline).
 pub fn waldump_line(rec: &Record<'_>, out: &mut String) {
+    waldump_head(rec, out);
+    block_refs(rec, out);
+}
+
+/// The listing line up to the description (no block references).
+fn waldump_head(rec: &Record<'_>, out: &mut String) {
     let _ = write!(
         out,
         "rmgr: {:<11} len (rec/tot): {:>6}/{:>6}, tx: {:>10}, lsn: {}, prev {}, desc: ",
@@ -85,7 +164,13 @@ pub fn waldump_line(rec: &Record<'_>, out: &mut String) {
     }
     out.push(' ');
     describe(rec, out);
-    block_refs(rec, out);
+}
+
+/// Appends `b` as two upper-case hexadecimal digits.
+fn push_hex2(s: &mut String, b: u8) {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    s.push(char::from(DIGITS[usize::from(b >> 4)]));
+    s.push(char::from(DIGITS[usize::from(b & 0xF)]));
 }
 
 fn fork_name(fork: u8) -> &'static str {
@@ -112,13 +197,33 @@ pub fn timestamp(out: &mut String, ts: i64) {
     let days = secs.div_euclid(86_400);
     let tod = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{micros:06} UTC",
-        tod / 3600,
-        tod % 3600 / 60,
-        tod % 60
-    );
+    if !(0..=9999).contains(&y) {
+        let _ = write!(out, "{y:04}");
+    } else {
+        push_padded(out, y as u32, 4);
+    }
+    for (sep, v, w) in [
+        ('-', m, 2),
+        ('-', d, 2),
+        (' ', (tod / 3600) as u32, 2),
+        (':', (tod % 3600 / 60) as u32, 2),
+        (':', (tod % 60) as u32, 2),
+        ('.', micros as u32, 6),
+    ] {
+        out.push(sep);
+        push_padded(out, v, w);
+    }
+    out.push_str(" UTC");
+}
+
+/// Appends `v` in decimal, zero-padded to `width` digits.
+fn push_padded(out: &mut String, v: u32, width: usize) {
+    let mut b = itoa::Buffer::new();
+    let digits = b.format(v);
+    for _ in digits.len()..width {
+        out.push('0');
+    }
+    out.push_str(digits);
 }
 
 /// Gregorian date of a day count since 1970-01-01.
@@ -608,22 +713,28 @@ fn infobits(s: &mut String, bits: u8) {
 fn heap(d: &Data<'_>, info: u8, s: &mut String) -> Option<()> {
     match info & 0x70 {
         0x00 => {
-            let _ = write!(s, "off {} flags 0x{:02X}", d.u16(0)?, d.u8(2)?);
+            s.push_str("off ");
+            push_u32(s, u32::from(d.u16(0)?));
+            s.push_str(" flags 0x");
+            push_hex2(s, d.u8(2)?);
         }
         0x10 => {
             let _ = write!(s, "off {} flags 0x{:02X} ", d.u16(4)?, d.u8(7)?);
             infobits(s, d.u8(6)?);
         }
         0x20 | 0x40 => {
-            let _ = write!(
-                s,
-                "off {} xmax {} flags 0x{:02X} ",
-                d.u16(4)?,
-                d.u32(0)?,
-                d.u8(7)?
-            );
+            s.push_str("off ");
+            push_u32(s, u32::from(d.u16(4)?));
+            s.push_str(" xmax ");
+            push_u32(s, d.u32(0)?);
+            s.push_str(" flags 0x");
+            push_hex2(s, d.u8(7)?);
+            s.push(' ');
             infobits(s, d.u8(6)?);
-            let _ = write!(s, "; new off {} xmax {}", d.u16(12)?, d.u32(8)?);
+            s.push_str("; new off ");
+            push_u32(s, u32::from(d.u16(12)?));
+            s.push_str(" xmax ");
+            push_u32(s, d.u32(8)?);
         }
         0x30 => {
             let flags = d.u8(8)?;
@@ -714,7 +825,8 @@ fn heap2(d: &Data<'_>, info: u8, v: PgVersion, s: &mut String) -> Option<()> {
 fn btree(rec: &Record<'_>, d: &Data<'_>, info: u8, s: &mut String) -> Option<()> {
     match info & 0xF0 {
         0x00 | 0x10 | 0x20 | 0x50 => {
-            let _ = write!(s, "off {}", d.u16(0)?);
+            s.push_str("off ");
+            push_u32(s, u32::from(d.u16(0)?));
         }
         0x30 | 0x40 => {
             let _ = write!(

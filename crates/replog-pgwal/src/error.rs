@@ -29,6 +29,9 @@ pub enum ErrorKind {
     Truncated,
     /// A full-page image cannot be decompressed or restored.
     Image,
+    /// A timeline history file is malformed or contradicts another, or a
+    /// page's timeline contradicts the history.
+    History,
     /// A file name or argument is not usable.
     Usage,
 }

@@ -1,8 +1,8 @@
 //! Full-page images: decompression (pglz, lz4, zstd) and restoring the hole.
 
-use crate::consts::ImageCompression;
+use crate::consts::{FORK_NAMES, ImageCompression};
 use crate::error::{Error, ErrorKind, Result};
-use crate::record::ImageHeader;
+use crate::record::{BlockHeader, ImageHeader, Lsn};
 
 /// Decompresses PostgreSQL's pglz format into `out`, which must be filled
 /// exactly.
@@ -143,6 +143,26 @@ pub fn restore_page(
     Ok(())
 }
 
+/// The file name `pg_waldump --save-fullpage` (PostgreSQL 16 and later)
+/// gives the image of `block` in the record at `lsn`, read from a segment of
+/// `timeline`: `TTTTTTTT-XXXXXXXX-XXXXXXXX.SPC.DB.REL.BLK_FORK`, the timeline
+/// and the two halves of the LSN in upper-case hexadecimal, then the
+/// relation, block number and fork name (`_main`, `_fsm`, `_vm`, `_init`).
+/// `None` for a fork number PostgreSQL does not have.
+pub fn fullpage_file_name(timeline: u32, lsn: Lsn, block: &BlockHeader) -> Option<String> {
+    let fork = FORK_NAMES.get(usize::from(block.fork))?;
+    let r = block.rel;
+    Some(format!(
+        "{timeline:08X}-{:08X}-{:08X}.{}.{}.{}.{}_{fork}",
+        lsn.0 >> 32,
+        lsn.0 as u32,
+        r.spc,
+        r.db,
+        r.rel,
+        block.block
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,5 +192,40 @@ mod tests {
         assert!(e.message().contains("distance 5"), "{e}");
         let e = pglz_decompress(&[0x00, b'a'], &mut out).unwrap_err();
         assert!(e.message().contains("produced 1 of 4"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+    use crate::RelFileLocator;
+
+    #[test]
+    fn fullpage_names_as_pg_waldump_16() {
+        let mut b = BlockHeader {
+            id: 0,
+            fork: 0,
+            flags: 0x10,
+            rel: RelFileLocator {
+                spc: 1663,
+                db: 5,
+                rel: 16384,
+            },
+            block: 7,
+            image: None,
+            data: 0..0,
+        };
+        let lsn = Lsn(0x1_0000_0000 | 0x0160_0028);
+        assert_eq!(
+            fullpage_file_name(2, lsn, &b).unwrap(),
+            "00000002-00000001-01600028.1663.5.16384.7_main"
+        );
+        b.fork = 2;
+        assert_eq!(
+            fullpage_file_name(1, Lsn(0x28), &b).unwrap(),
+            "00000001-00000000-00000028.1663.5.16384.7_vm"
+        );
+        b.fork = 4;
+        assert_eq!(fullpage_file_name(1, lsn, &b), None);
     }
 }

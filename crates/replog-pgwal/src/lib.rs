@@ -35,6 +35,7 @@ mod error;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzz_support;
+pub mod history;
 pub mod image;
 pub mod names;
 mod reader;

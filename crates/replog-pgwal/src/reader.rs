@@ -247,6 +247,8 @@ pub struct WalReader {
     verify_crc: bool,
     /// Bytes of a segment file mapped at a time.
     window: u64,
+    /// The history of the timeline read, when known.
+    history: Option<crate::history::TimelineHistory>,
 }
 
 impl WalReader {
@@ -287,6 +289,7 @@ impl WalReader {
             failed: false,
             verify_crc: true,
             window: WINDOW,
+            history: None,
         }
     }
 
@@ -312,6 +315,14 @@ impl WalReader {
             "window of {bytes} bytes"
         );
         self.window = bytes;
+        self
+    }
+
+    /// Checks every page's timeline against `history` (the history of the
+    /// timeline read): a page must carry the timeline the history puts its
+    /// address on.
+    pub fn with_history(mut self, history: crate::history::TimelineHistory) -> WalReader {
+        self.history = Some(history);
         self
     }
 
@@ -974,6 +985,18 @@ impl WalReader {
                 name.timeline
             );
             return self.damage(pos, ErrorKind::PageHeader, m);
+        }
+        if let Some(h) = &self.history {
+            let want = h.timeline_of(Lsn(pageaddr));
+            if tli != want {
+                let m = format!(
+                    "page of timeline {tli}, but the history of timeline {} ({}) puts {} on timeline {want}",
+                    h.timeline,
+                    h.file,
+                    Lsn(pageaddr)
+                );
+                return self.damage(pos, ErrorKind::History, m);
+            }
         }
         self.last_tli = tli;
         let cont = flags & XLP_FIRST_IS_CONTRECORD != 0;

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use replog_pgwal::WalReader;
-use replog_pgwal::desc::waldump_line;
+use replog_pgwal::desc::{block_details, waldump_line, waldump_line_detailed};
 
 /// The managers whose descriptions are implemented and checked.
 const DESCRIBED: [&str; 10] = [
@@ -46,6 +46,41 @@ fn every_listing_line_equals_pg_waldump() {
     }
     assert!(lines.next().is_none());
     assert!(full > 6000, "{full} of {n}");
+}
+
+#[test]
+fn block_details_equal_pg_waldump_b() {
+    let dir = fixtures().join("debian-15");
+    let text = read_zst(&dir.join("waldump-bkp.txt.zst"));
+    let segs = segments(&dir);
+    let mut r = WalReader::new(inputs(&segs));
+    let mut lines = text.lines().peekable();
+    let (mut blocks, mut compressed, mut n) = (0, 0, 0);
+    let mut ours = String::new();
+    while let Some(rec) = r.next_record().unwrap() {
+        n += 1;
+        // pg_waldump's lines of this record: its header line, then its
+        // block lines (they start with a tab).
+        let mut theirs = vec![lines.next().expect("as many records").to_string()];
+        while let Some(l) = lines.next_if(|l| l.starts_with('\t')) {
+            theirs.push(l.to_string());
+        }
+        ours.clear();
+        waldump_line_detailed(&rec, &mut ours);
+        let ours: Vec<&str> = ours.split('\n').collect();
+        assert_eq!(ours.len(), theirs.len(), "record {n} at {}", rec.lsn);
+        // The header line's description is checked by the test above.
+        for (a, b) in ours[1..].iter().zip(&theirs[1..]) {
+            assert_eq!(a, b, "record {n} at {}", rec.lsn);
+            blocks += 1;
+            compressed += usize::from(b.contains("compression saved"));
+        }
+        let mut d = String::new();
+        block_details(&rec, &mut d);
+        assert_eq!(d, ours[1..].join("\n"));
+    }
+    assert!(lines.next().is_none());
+    assert!(blocks > 6000 && compressed > 20, "{blocks} {compressed}");
 }
 
 #[test]

@@ -11,6 +11,7 @@ use crate::output::{JsonArray, OutputFormat, TableSink, ndjson};
 use anyhow::{Context, Result, bail};
 use replog_core::recovery::RecoveryPolicy;
 use replog_pgwal::consts::{FORK_NAMES, XLP_LONG_HEADER};
+use replog_pgwal::history::TimelineHistory;
 use replog_pgwal::stats::WalStats;
 use replog_pgwal::{Lsn, Record, RelFileLocator, WalReader, segment};
 use serde::Serialize;
@@ -47,6 +48,18 @@ pub struct WalArgs {
     /// instead of per record type (pg_waldump --stats=record).
     #[arg(long)]
     pub by_rmgr: bool,
+    /// Block references in detail, as `pg_waldump -b` prints them: each on
+    /// a row of its own under its record (fork, and for a full-page image its
+    /// hole and compression).
+    #[arg(short = 'b', long)]
+    pub bkp_details: bool,
+    /// Write the full-page images of the records shown (after the filters
+    /// and --limit) into DIR, decompressed and with their hole restored, one
+    /// page per file, named as `pg_waldump --save-fullpage` (PostgreSQL 16)
+    /// names them: `TIMELINE-LSNHI-LSNLO.SPC.DB.REL.BLK_FORK`. DIR is
+    /// created when missing and must be empty.
+    #[arg(long, value_name = "DIR")]
+    pub save_fullpage: Option<PathBuf>,
 }
 
 fn parse_lsn(s: &str) -> Result<Lsn, String> {
@@ -227,6 +240,45 @@ struct RecordJson<'a> {
     offset: u64,
 }
 
+/// The timeline history files in the directories of `files`, and the
+/// history of the newest timeline among the segment files (when its file is
+/// there): the reader checks the pages against it.
+fn histories(
+    files: &[PathBuf],
+) -> replog_pgwal::Result<(Vec<TimelineHistory>, Option<TimelineHistory>)> {
+    let dirs: std::collections::BTreeSet<&Path> = files
+        .iter()
+        .map(|f| {
+            f.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+        })
+        .collect();
+    let mut all = Vec::new();
+    for d in dirs {
+        all.extend(replog_pgwal::history::read_directory(d)?);
+    }
+    let newest = files
+        .iter()
+        .filter_map(|f| f.file_name()?.to_str())
+        .filter_map(segment::SegmentName::parse)
+        .map(|n| n.timeline)
+        .max();
+    let chosen = all.iter().find(|h| Some(h.timeline) == newest).cloned();
+    Ok((all, chosen))
+}
+
+/// A reader over `files`, checking pages against the timeline history found
+/// next to them; the histories read.
+fn open_reader(files: &[PathBuf]) -> replog_pgwal::Result<(WalReader, Vec<TimelineHistory>)> {
+    let (all, chosen) = histories(files)?;
+    let mut reader = WalReader::open(files);
+    if let Some(h) = chosen {
+        reader = reader.with_history(h);
+    }
+    Ok((reader, all))
+}
+
 /// `replog inspect` on PostgreSQL WAL.
 pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Outcome> {
     let filter = Filter::new(args)?;
@@ -234,7 +286,14 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
         bail!("--hex prints a table; it cannot be combined with --format json or ndjson");
     }
     let policy: RecoveryPolicy = args.recovery.into();
-    let mut reader = WalReader::open(files);
+    let mut saver = match &args.pgwal.save_fullpage {
+        Some(dir) => Some(PageSaver::new(dir)?),
+        None => None,
+    };
+    let mut reader = match open_reader(files) {
+        Ok((r, _)) => r,
+        Err(e) => return report_damage(Some(e), policy),
+    };
     let mut stats = WalStats::default();
     let mut table = TableSink::new(
         vec!["LSN", "PREV", "RMGR", "REC/TOT", "XID", "DESCRIPTION"],
@@ -259,29 +318,51 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
             break None;
         }
         shown += 1;
+        if let Some(s) = &mut saver
+            && let Err(e) = s.save(&rec)
+        {
+            if e.downcast_ref::<replog_pgwal::Error>().is_some() {
+                // A damaged image: damage, like any other.
+                eprintln!("replog: {}: {e:#}", verify::verdict(false));
+                return Ok(Outcome::Found);
+            }
+            return Err(e);
+        }
         if args.stats {
             stats.add(&rec);
             continue;
         }
         desc.clear();
-        describe_with_blocks(&rec, &mut desc);
+        if args.pgwal.bkp_details {
+            describe_record(&rec, &mut desc);
+        } else {
+            describe_with_blocks(&rec, &mut desc);
+        }
         match args.format {
             OutputFormat::Table => {
-                table.cell_with(|t| {
-                    let _ = write!(t, "{}", rec.lsn);
-                });
-                table.cell_with(|t| {
-                    let _ = write!(t, "{}", rec.header.prev);
-                });
+                // Written without the formatting machinery: listings
+                // print millions of rows.
+                table.cell_with(|t| rec.lsn.push_to(t));
+                table.cell_with(|t| rec.header.prev.push_to(t));
                 table.cell_with(|t| t.push_str(&rec.rmgr_name()));
                 table.cell_with(|t| {
-                    let _ = write!(t, "{}/{}", rec.rec_len(), rec.header.tot_len);
+                    t.push_str(itoa::Buffer::new().format(rec.rec_len()));
+                    t.push('/');
+                    t.push_str(itoa::Buffer::new().format(rec.header.tot_len));
                 });
-                table.cell_with(|t| {
-                    let _ = write!(t, "{}", rec.header.xid);
-                });
+                table.cell_with(|t| t.push_str(itoa::Buffer::new().format(rec.header.xid)));
                 table.cell(&desc);
                 table.end_row(out)?;
+                if args.pgwal.bkp_details {
+                    // pg_waldump -b's lines, each a row of its own.
+                    for b in rec.block_headers {
+                        for _ in 0..5 {
+                            table.cell("");
+                        }
+                        table.cell_with(|t| replog_pgwal::desc::block_detail(&rec, b, t));
+                        table.end_row(out)?;
+                    }
+                }
                 if args.hex {
                     table.flush(out)?;
                     hex_dump(out, &rec)?;
@@ -380,6 +461,12 @@ fn print_stats(
 
 /// pg_waldump's `desc:` text: record type, description, block references.
 pub fn describe_with_blocks(rec: &Record<'_>, s: &mut String) {
+    describe_record(rec, s);
+    replog_pgwal::desc::block_refs(rec, s);
+}
+
+/// pg_waldump's `desc:` text without the block references.
+fn describe_record(rec: &Record<'_>, s: &mut String) {
     match rec.record_type() {
         Some(t) => s.push_str(t),
         None => {
@@ -388,7 +475,70 @@ pub fn describe_with_blocks(rec: &Record<'_>, s: &mut String) {
     }
     s.push(' ');
     replog_pgwal::desc::describe(rec, s);
-    replog_pgwal::desc::block_refs(rec, s);
+}
+
+/// `--save-fullpage`: writes the restored full-page images of records.
+struct PageSaver {
+    dir: PathBuf,
+    page: Vec<u8>,
+}
+
+impl PageSaver {
+    /// Creates `dir` when missing; refuses one that is not empty (as
+    /// pg_waldump does), so no earlier image is overwritten.
+    fn new(dir: &Path) -> Result<PageSaver> {
+        match std::fs::read_dir(dir) {
+            Ok(mut entries) => {
+                if entries.next().is_some() {
+                    bail!(
+                        "--save-fullpage: directory {} exists but is not empty",
+                        dir.display()
+                    );
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating {}", dir.display()))?,
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!("reading {}", dir.display())));
+            }
+        }
+        Ok(PageSaver {
+            dir: dir.to_path_buf(),
+            page: Vec::new(),
+        })
+    }
+
+    /// Writes every image of `rec`. An image that cannot be restored is a
+    /// `replog_pgwal::Error` naming the record's place.
+    fn save(&mut self, rec: &Record<'_>) -> Result<()> {
+        for b in rec.blocks() {
+            let (Some(img), Some(stored)) = (&b.header.image, b.image) else {
+                continue;
+            };
+            let here = || {
+                format!(
+                    "record at {} block {} (in {} at offset {})",
+                    rec.lsn, b.header.id, rec.file, rec.offset
+                )
+            };
+            replog_pgwal::image::restore_page(img, stored, rec.block_size, &mut self.page)
+                .map_err(|e| anyhow::Error::new(e).context(here()))?;
+            let Some(name) =
+                replog_pgwal::image::fullpage_file_name(rec.timeline, rec.lsn, b.header)
+            else {
+                let m = format!("invalid fork number {}", b.header.fork);
+                return Err(anyhow::Error::new(replog_pgwal::Error::new(
+                    replog_pgwal::ErrorKind::Image,
+                    m,
+                ))
+                .context(here()));
+            };
+            let path = self.dir.join(name);
+            std::fs::write(&path, &self.page)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        Ok(())
+    }
 }
 
 fn hex_dump(out: &mut dyn Write, rec: &Record<'_>) -> Result<()> {
@@ -410,6 +560,8 @@ struct VerifyReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     wal: Option<replog_pgwal::WalInfo>,
     segments: usize,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    timelines: Vec<TimelineHistory>,
     records_ok: u64,
     full_page_images: u64,
     first_lsn: Option<Lsn>,
@@ -434,12 +586,19 @@ struct DamageJson {
 /// CRC, block reference layout and image, segment and timeline continuity.
 pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Outcome> {
     let policy: RecoveryPolicy = args.recovery.into();
-    let mut reader = WalReader::open(files);
+    let (mut reader, timelines, history_damage) = match open_reader(files) {
+        Ok((r, t)) => (r, t, None),
+        Err(e) => (WalReader::open(&[]), Vec::new(), Some(e)),
+    };
     let (mut records, mut fpis) = (0u64, 0u64);
     let (mut first, mut last_end) = (None, None);
     let mut page = Vec::new();
     let damage = loop {
-        match reader.next_record() {
+        let next = match &history_damage {
+            Some(e) => Err(e.clone()),
+            None => reader.next_record(),
+        };
+        match next {
             Ok(Some(rec)) => {
                 first.get_or_insert(rec.lsn);
                 last_end = Some(rec.end);
@@ -498,6 +657,7 @@ pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Re
         policy,
         wal: reader.info(),
         segments: files.len(),
+        timelines,
         records_ok: records,
         full_page_images: fpis,
         first_lsn: first,
@@ -529,6 +689,17 @@ fn print_verify(out: &mut dyn Write, r: &VerifyReport) -> Result<()> {
         "{} segment file(s), {} records ok, {} full-page images",
         r.segments, r.records_ok, r.full_page_images
     )?;
+    for h in &r.timelines {
+        write!(out, "timeline {} history ({}):", h.timeline, h.file)?;
+        for e in &h.entries {
+            write!(
+                out,
+                " timeline {} until {} ({});",
+                e.parent, e.switchpoint, e.reason
+            )?;
+        }
+        writeln!(out, " then timeline {}", h.timeline)?;
+    }
     if let (Some(a), Some(z)) = (r.first_lsn, r.end_lsn) {
         writeln!(out, "positions: LSN {a} to {z}")?;
     }
@@ -723,6 +894,135 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["damage"]["class"], "corruption");
         assert!(v["damage"]["offset"].as_u64().unwrap() <= 200_000);
+    }
+
+    fn waldump_bkp() -> String {
+        String::from_utf8(
+            zstd::decode_all(std::fs::File::open(fixture().join("waldump-bkp.txt.zst")).unwrap())
+                .unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn bkp_details_rows_are_pg_waldump_b_lines() {
+        let dir = wal_dir();
+        let d = dir.path().to_str().unwrap();
+        let (r, out) = run(&["inspect", "-b", d]);
+        assert_eq!(r.unwrap(), Outcome::Clean);
+        let ours: Vec<&str> = rows(&out)
+            .into_iter()
+            .map(|l| l.rsplit("| ").next().unwrap())
+            .filter(|c| c.starts_with("blkref #"))
+            .collect();
+        let bkp = waldump_bkp();
+        let theirs: Vec<&str> = bkp.lines().filter_map(|l| l.strip_prefix('\t')).collect();
+        assert!(theirs.len() > 6000);
+        assert_eq!(ours, theirs);
+        // The record rows no longer carry the short references.
+        assert!(!out.contains(", blkref #"));
+    }
+
+    #[test]
+    fn save_fullpage_writes_the_images_pg_waldump_lists() {
+        let dir = wal_dir();
+        let d = dir.path().to_str().unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let save = tmp.path().join("pages");
+        let s = save.to_str().unwrap();
+        let (r, out) = run(&["inspect", "--stats", "--save-fullpage", s, d]);
+        assert_eq!(r.unwrap(), Outcome::Clean, "{out}");
+        // What pg_waldump -b lists: per image its record's LSN, block and
+        // hole; the name --save-fullpage (16) gives it, on timeline 1.
+        let bkp = waldump_bkp();
+        let mut want = std::collections::BTreeMap::new();
+        let mut lsn = 0u64;
+        for l in bkp.lines() {
+            if let Some(i) = l.find(", lsn: ") {
+                let rest = &l[i + 7..];
+                let text = &rest[..rest.find(',').unwrap()];
+                lsn = replog_pgwal::Lsn::parse(text).unwrap().0;
+            } else if let Some(b) = l.strip_prefix("\tblkref #")
+                && b.contains("(FPW")
+            {
+                let w: Vec<&str> = b.split([' ', ',', ':']).filter(|w| !w.is_empty()).collect();
+                // ["0", "rel", "1663/5/16390", "fork", "main", "blk", "2", "(FPW);", "hole", "offset", "36", "length", "8068", ...]
+                let rel = w[2].replace('/', ".");
+                let name = format!(
+                    "00000001-{:08X}-{:08X}.{rel}.{}_{}",
+                    lsn >> 32,
+                    lsn as u32,
+                    w[6],
+                    w[4]
+                );
+                let hole = (w[10].parse::<u16>().unwrap(), w[12].parse::<u16>().unwrap());
+                want.insert(name, hole);
+            }
+        }
+        assert!(want.len() > 100, "{}", want.len());
+        let mut got = std::collections::BTreeSet::new();
+        for e in std::fs::read_dir(&save).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name().into_string().unwrap();
+            let page = std::fs::read(e.path()).unwrap();
+            assert_eq!(page.len(), 8192, "{name}");
+            let (off, len) = *want
+                .get(&name)
+                .unwrap_or_else(|| panic!("{name} not listed"));
+            if len > 0 {
+                // The restored hole lies between pd_lower and pd_upper.
+                assert_eq!(u16::from_le_bytes([page[12], page[13]]), off, "{name}");
+                assert_eq!(
+                    u16::from_le_bytes([page[14], page[15]]),
+                    off + len,
+                    "{name}"
+                );
+                assert!(
+                    page[off as usize..(off + len) as usize]
+                        .iter()
+                        .all(|&b| b == 0)
+                );
+            }
+            got.insert(name);
+        }
+        assert_eq!(got.len(), want.len());
+        // Filters choose the records whose images are saved; a directory
+        // with files in it is refused.
+        let (r, _) = run(&["inspect", "--save-fullpage", s, d]);
+        assert!(r.unwrap_err().to_string().contains("not empty"));
+        let save2 = tmp.path().join("fsm");
+        let s2 = save2.to_str().unwrap();
+        let (r, _) = run(&["inspect", "--fork", "fsm", "--save-fullpage", s2, d]);
+        assert_eq!(r.unwrap(), Outcome::Clean);
+        let n = std::fs::read_dir(&save2).unwrap().count();
+        assert!(n > 0 && n < got.len(), "{n}");
+    }
+
+    #[test]
+    fn timeline_history_files_are_shown_and_checked() {
+        let dir = wal_dir();
+        let d = dir.path().to_str().unwrap();
+        let hist = dir.path().join("00000002.history");
+        std::fs::write(&hist, "1\t0/9000000\tno recovery target specified\n").unwrap();
+        let (r, out) = run(&["verify", d]);
+        assert_eq!(r.unwrap(), Outcome::Clean, "{out}");
+        assert!(
+            out.contains("timeline 2 history") && out.contains("timeline 1 until 0/9000000"),
+            "{out}"
+        );
+        let (_, out) = run(&["verify", "--format", "json", d]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["timelines"][0]["entries"][0]["switchpoint"], "0/9000000");
+        // A malformed history is damage that names the file and line.
+        std::fs::write(&hist, "1\t0/9000000\tx\n1\t0/9100000\ty\n").unwrap();
+        let (r, out) = run(&["verify", d]);
+        assert_eq!(r.unwrap(), Outcome::Found, "{out}");
+        assert!(
+            out.contains("00000002.history") && out.contains("line 2"),
+            "{out}"
+        );
+        let (r, _) = run(&["inspect", "--limit", "1", d]);
+        assert_eq!(r.unwrap(), Outcome::Found);
     }
 
     #[test]
