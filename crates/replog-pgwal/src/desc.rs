@@ -1,7 +1,11 @@
 //! Record descriptions in pg_waldump's words, for the resource managers
 //! XLOG, Transaction, Storage, Standby, Heap, Heap2, Btree, Sequence,
-//! Database and LogicalMessage, in the text PostgreSQL 13 to 15 print (16
-//! reworded several managers; those records get the 15 wording).
+//! Database and LogicalMessage, in the text PostgreSQL 13 to 15 print, and
+//! in the words of 16 to 18 where they reworded them: every Heap record,
+//! Heap2 NEW_CID, VISIBLE and MULTI_INSERT, Btree inserts, splits, NEWROOT
+//! and DEDUP (checked against pg_walinspect 16–18). The other Heap2 and
+//! Btree records of 16 to 18 (pruning, freezing, vacuum, delete, with their
+//! offset arrays) still get the 15 wording.
 //!
 //! Every reader here is bounds-checked: main data shorter than its
 //! structure gives `(short main data)`, never a panic.
@@ -260,8 +264,28 @@ fn describe_inner(rec: &Record<'_>, s: &mut String) -> Option<()> {
             _ => Some(()),
         },
         rmgr::STANDBY => standby(&d, info, s),
+        rmgr::HEAP if v >= PgVersion::V16 => heap_16(&d, info, v, s),
         rmgr::HEAP => heap(&d, info, s),
-        rmgr::HEAP2 => heap2(&d, info, v, s),
+        rmgr::HEAP2 => {
+            heap2(&d, info, v, s)?;
+            if v >= PgVersion::V16 && info & 0xF0 == 0x50 {
+                // MULTI_INSERT whose block carries the tuples (not a whole
+                // page image), without INIT_PAGE: the offsets they go to.
+                let data = rec.block_headers.first().is_some_and(|b| b.data_len() > 0);
+                if data && info & 0x80 == 0 {
+                    let n = usize::from(d.u16(2)?);
+                    s.push_str(", offsets: [");
+                    for i in 0..n {
+                        if i > 0 {
+                            s.push_str(", ");
+                        }
+                        push_u32(s, u32::from(d.u16(4 + 2 * i)?));
+                    }
+                    s.push(']');
+                }
+            }
+            Some(())
+        }
         rmgr::BTREE => btree(rec, &d, info, s),
         rmgr::SEQ => {
             if info & 0xF0 == 0 {
@@ -308,11 +332,12 @@ fn lsn(s: &mut String, v: u64) {
 fn xlog(d: &Data<'_>, info: u8, v: PgVersion, s: &mut String) -> Option<()> {
     match info & 0xF0 {
         0x00 | 0x10 => {
-            // CheckPoint; 17 and later add wal_level after fullPageWrites.
-            let o = if v >= PgVersion::V17 { 4 } else { 0 };
+            // CheckPoint; 17 and later put wal_level after fullPageWrites,
+            // in what was padding before the 8-aligned nextXid: no other
+            // field moves.
             s.push_str("redo ");
             lsn(s, d.u64(0)?);
-            let next = d.u64(24 + o)?;
+            let next = d.u64(24)?;
             let _ = write!(
                 s,
                 "; tli {}; prev tli {}; fpw {}; ",
@@ -329,16 +354,16 @@ fn xlog(d: &Data<'_>, info: u8, v: PgVersion, s: &mut String) -> Option<()> {
                 "xid {}:{}; oid {}; multi {}; offset {}; oldest xid {} in DB {}; oldest multi {} in DB {}; oldest/newest commit timestamp xid: {}/{}; oldest running xid {}; {}",
                 next >> 32,
                 next as u32,
-                d.u32(32 + o)?,
-                d.u32(36 + o)?,
-                d.u32(40 + o)?,
-                d.u32(44 + o)?,
-                d.u32(48 + o)?,
-                d.u32(52 + o)?,
-                d.u32(56 + o)?,
-                d.u32(72 + o)?,
-                d.u32(76 + o)?,
-                d.u32(80 + o)?,
+                d.u32(32)?,
+                d.u32(36)?,
+                d.u32(40)?,
+                d.u32(44)?,
+                d.u32(48)?,
+                d.u32(52)?,
+                d.u32(56)?,
+                d.u32(72)?,
+                d.u32(76)?,
+                d.u32(80)?,
                 if info & 0xF0 == 0 {
                     "shutdown"
                 } else {
@@ -710,6 +735,92 @@ fn infobits(s: &mut String, bits: u8) {
     }
 }
 
+/// `infobits_desc` of PostgreSQL 16 and later: `[LOCK_ONLY, EXCL_LOCK]`.
+fn infobits_list(s: &mut String, label: &str, bits: u8) {
+    s.push_str(label);
+    s.push_str(": [");
+    let mut first = true;
+    for (bit, name) in [
+        (0x01, "IS_MULTI"),
+        (0x02, "LOCK_ONLY"),
+        (0x04, "EXCL_LOCK"),
+        (0x08, "KEYSHR_LOCK"),
+        (0x10, "KEYS_UPDATED"),
+    ] {
+        if bits & bit != 0 {
+            if !first {
+                s.push_str(", ");
+            }
+            s.push_str(name);
+            first = false;
+        }
+    }
+    s.push(']');
+}
+
+/// Heap records in the words of PostgreSQL 16 and later (`name: value`
+/// pairs, info bits as lists).
+fn heap_16(d: &Data<'_>, info: u8, v: PgVersion, s: &mut String) -> Option<()> {
+    match info & 0x70 {
+        0x00 => {
+            let _ = write!(s, "off: {}, flags: 0x{:02X}", d.u16(0)?, d.u8(2)?);
+        }
+        0x10 | 0x60 => {
+            let _ = write!(s, "xmax: {}, off: {}, ", d.u32(0)?, d.u16(4)?);
+            infobits_list(s, "infobits", d.u8(6)?);
+            let _ = write!(s, ", flags: 0x{:02X}", d.u8(7)?);
+        }
+        0x20 | 0x40 => {
+            let _ = write!(s, "old_xmax: {}, old_off: {}, ", d.u32(0)?, d.u16(4)?);
+            infobits_list(s, "old_infobits", d.u8(6)?);
+            let _ = write!(
+                s,
+                ", flags: 0x{:02X}, new_xmax: {}, new_off: {}",
+                d.u8(7)?,
+                d.u32(8)?,
+                d.u16(12)?
+            );
+        }
+        0x30 => {
+            let flags = d.u8(8)?;
+            let mut names = Vec::new();
+            if flags & 0x01 != 0 {
+                names.push("CASCADE");
+            }
+            if flags & 0x02 != 0 {
+                names.push("RESTART_SEQS");
+            }
+            let n = d.u32(4)? as usize;
+            let _ = write!(s, "flags: [{}], nrelids: {n}, relids: [", names.join(", "));
+            for i in 0..n {
+                let _ = write!(
+                    s,
+                    "{}{}",
+                    if i == 0 { "" } else { ", " },
+                    d.u32(12 + 4 * i)?
+                );
+            }
+            s.push(']');
+        }
+        0x50 => {
+            let _ = write!(s, "off: {}", d.u16(0)?);
+        }
+        0x70 => {
+            let _ = write!(s, "off: {}", d.u16(0)?);
+            if v >= PgVersion::V18 {
+                // offnum, dbId, tsId, relcacheInitFileInval, nmsgs, msgs.
+                let nmsgs = usize::try_from(d.i32(16)?).ok()?;
+                let msgs = d.0.get(20..20usize.checked_add(nmsgs.checked_mul(16)?)?)?;
+                if nmsgs > 0 {
+                    invals(s, msgs, d.u32(4)?, d.u32(8)?, d.u8(12)? != 0);
+                }
+            }
+        }
+        _ => {}
+    }
+    Some(())
+}
+
 fn heap(d: &Data<'_>, info: u8, s: &mut String) -> Option<()> {
     match info & 0x70 {
         0x00 => {
@@ -786,6 +897,43 @@ fn heap2(d: &Data<'_>, info: u8, v: PgVersion, s: &mut String) -> Option<()> {
         (0x30, PgVersion::V14 | PgVersion::V15) => {
             let _ = write!(s, "cutoff xid {} ntuples {}", d.u32(0)?, d.u16(4)?);
         }
+        // 13: CLEAN, FREEZE_PAGE and CLEANUP_INFO (14 replaced them).
+        (0x10, PgVersion::V13) => {
+            let _ = write!(s, "remxid {}", d.u32(0)?);
+        }
+        (0x20, PgVersion::V13) => {
+            let _ = write!(s, "cutoff xid {} ntuples {}", d.u32(0)?, d.u16(4)?);
+        }
+        (0x30, PgVersion::V13) => {
+            // After the relation (12 bytes).
+            let _ = write!(s, "remxid {}", d.u32(12)?);
+        }
+        (0x40, PgVersion::V16 | PgVersion::V17 | PgVersion::V18) => {
+            let _ = write!(
+                s,
+                "snapshotConflictHorizon: {}, flags: 0x{:02X}",
+                d.u32(0)?,
+                d.u8(4)?
+            );
+        }
+        (0x50, PgVersion::V16 | PgVersion::V17 | PgVersion::V18) => {
+            let _ = write!(s, "ntuples: {}, flags: 0x{:02X}", d.u16(2)?, d.u8(0)?);
+        }
+        (0x70, PgVersion::V16 | PgVersion::V17 | PgVersion::V18) => {
+            let blk = (u32::from(d.u16(28)?) << 16) | u32::from(d.u16(30)?);
+            let _ = write!(
+                s,
+                "rel: {}/{}/{}, tid: {}/{}, cmin: {}, cmax: {}, combo: {}",
+                d.u32(16)?,
+                d.u32(20)?,
+                d.u32(24)?,
+                blk,
+                d.u16(32)?,
+                d.u32(4)?,
+                d.u32(8)?,
+                d.u32(12)?
+            );
+        }
         (0x40, _) => {
             let _ = write!(s, "cutoff xid {} flags 0x{:02X}", d.u32(0)?, d.u8(4)?);
         }
@@ -825,8 +973,28 @@ fn heap2(d: &Data<'_>, info: u8, v: PgVersion, s: &mut String) -> Option<()> {
 fn btree(rec: &Record<'_>, d: &Data<'_>, info: u8, s: &mut String) -> Option<()> {
     match info & 0xF0 {
         0x00 | 0x10 | 0x20 | 0x50 => {
-            s.push_str("off ");
+            s.push_str(if rec.version >= PgVersion::V16 {
+                "off: "
+            } else {
+                "off "
+            });
             push_u32(s, u32::from(d.u16(0)?));
+        }
+        0x30 | 0x40 if rec.version >= PgVersion::V16 => {
+            let _ = write!(
+                s,
+                "level: {}, firstrightoff: {}, newitemoff: {}, postingoff: {}",
+                d.u32(0)?,
+                d.u16(4)?,
+                d.u16(6)?,
+                d.u16(8)?
+            );
+        }
+        0x60 if rec.version >= PgVersion::V16 => {
+            let _ = write!(s, "nintervals: {}", d.u16(0)?);
+        }
+        0xA0 if rec.version >= PgVersion::V16 => {
+            let _ = write!(s, "level: {}", d.u32(4)?);
         }
         0x30 | 0x40 => {
             let _ = write!(
