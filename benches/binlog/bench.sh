@@ -19,6 +19,13 @@
 #    Target: replog inspect --decode-rows >= 5x faster than mariadb-binlog -v.
 # 3. Peak RSS of `replog verify` and `replog inspect --decode-rows --format
 #    ndjson` on the ~1 GB binlog. Target: < 64 MiB.
+# 4. Flashback, REPS times each, round-robin, on the same binlog:
+#      mariadb-binlog --no-defaults --flashback FILE       (stdout > /dev/null)
+#      replog invert --skip-ddl -o OUT FILE                (OUT in the temp dir;
+#                                      --flashback leaves DDL out as well)
+#    and prints the speed ratio and both peak RSS figures.
+#    Target: replog invert at least as fast as mariadb-binlog --flashback.
+#    (SMALL_MIN_MB=200 BASE_DOUBLINGS=21 makes the cached binlog >= 200 MB.)
 #
 # Environment knobs:
 #   CACHE=/tmp/replog-bench-binlog   where the 50 MB binlog is kept for reruns
@@ -27,6 +34,7 @@
 #   BIG_MB=1000                      size of the big binlog in MB (10^6 bytes)
 #   REGEN=1                          regenerate the cached 50 MB binlog
 #   REPLOG=target/release/replog     binary to test (built unless NO_BUILD=1)
+#   FLASHBACK_ONLY=1                 time only the flashback comparison
 #
 # The private MariaDB server lives in a temp dir (own datadir, unix socket,
 # TCP bound to 127.0.0.1 on a free port, --user=root); it is only used to
@@ -263,7 +271,7 @@ if [ "$need_small" = 1 ] || [ "$BIG" = 1 ]; then
   client -e "FLUSH BINARY LOGS"
   log "base binlog $first: $(binlog_size "$first") bytes ($(( $(date +%s) - t0 )) s)"
   if [ "$need_small" = 1 ]; then
-    [ "$(binlog_size "$first")" -ge "$SMALL_MIN" ] || die "$first is smaller than 50 MB; raise BASE_DOUBLINGS"
+    [ "$(binlog_size "$first")" -ge "$SMALL_MIN" ] || die "$first is smaller than $SMALL_MIN bytes; raise BASE_DOUBLINGS"
     cp "$SRV/binlog/$first" "$SMALL.tmp" && mv "$SMALL.tmp" "$SMALL"
   fi
   if [ "$BIG" = 1 ]; then
@@ -295,7 +303,7 @@ measure() {
   t0=$(date +%s%N)
   /usr/bin/time -f '%e %M' -o "$tf" "$@" "$file" >/dev/null 2>"$TMPROOT/stderr.out" || rc=$?
   t1=$(date +%s%N)
-  if [ "$rc" != 0 ]; then
+  if [ "$rc" -gt "${OK_RC:-0}" ]; then
     cat "$TMPROOT/stderr.out" >&2
     die "$label exited with $rc"
   fi
@@ -328,13 +336,31 @@ log "row changes: mariadb-binlog $peer_rows, replog $replog_rows"
 # --- timing ----------------------------------------------------------------------
 cat "$SMALL" >/dev/null   # page cache warm for everyone
 log "timing: $REPS rounds over ${#LABELS[@]} commands (round-robin)"
-for rep in $(seq 1 "$REPS"); do
+for rep in $(seq 1 "$([ "${FLASHBACK_ONLY:-0}" = 1 ] && echo 0 || echo "$REPS")"); do
   log "round $rep"
   for i in "${!LABELS[@]}"; do
     cmd_for "$i"
     measure "${LABELS[$i]}" "$SMALL" "${CMD[@]}"
   done
 done
+
+FB_LABELS=("mariadb-binlog --flashback" "replog invert")
+fb_cmd_for() { # fb_cmd_for <index>: sets CMD
+  case "$1" in
+    0) CMD=(mariadb-binlog --no-defaults --flashback) ;;
+    1) CMD=("$REPLOG" invert --skip-ddl -o "$TMPROOT/undo.replog") ;;
+  esac
+}
+log "flashback: $REPS rounds (round-robin)"
+for rep in $(seq 1 "$REPS"); do
+  for i in "${!FB_LABELS[@]}"; do
+    fb_cmd_for "$i"
+    rm -f "$TMPROOT/undo.replog"
+    # replog invert exits 1 when it reports something (DDL left out).
+    OK_RC=$i measure "${FB_LABELS[$i]}" "$SMALL" "${CMD[@]}"
+  done
+done
+rm -f "$TMPROOT/undo.replog"
 
 if [ "$BIG" = 1 ]; then
   bsize=$(stat -c %s "$BIGFILE")
@@ -365,6 +391,7 @@ echo "binlog:    $SMALL"
 echo "           $size bytes ($(awk -v s="$size" 'BEGIN{printf "%.1f", s/1e6}') MB), $peer_rows row changes"
 echo "runs:      $REPS each, round-robin, stdout > /dev/null, page cache warm; seconds = wall clock"
 echo
+if [ "${FLASHBACK_ONLY:-0}" != 1 ]; then
 read -r peer_best peer_med _ < <(stats "${LABELS[0]}")
 printf '%-30s %8s %8s %8s %9s %14s %14s\n' "tool / mode" "best s" "median s" "MB/s" "RSS MiB" "x mdb (best)" "x mdb (median)"
 for i in "${!LABELS[@]}"; do
@@ -382,6 +409,7 @@ ratio_med=$(awk -v p="$peer_med" -v t="$ins_med" 'BEGIN{printf "%.2f", p/t}')
 if awk -v r="$ratio_med" 'BEGIN{exit !(r >= 5)}'; then verdict=PASS; else verdict=MISS; fi
 echo
 echo "target 1: replog inspect --decode-rows >= 5x faster than mariadb-binlog -v: $verdict (${ratio_med}x median, ${ratio_best}x best)"
+fi
 
 if [ "$BIG" = 1 ]; then
   echo
@@ -402,8 +430,26 @@ else
 fi
 
 echo
+echo "== flashback: replog invert vs mariadb-binlog --flashback (same binlog) =="
+printf '%-30s %8s %8s %8s %9s %14s %14s\n' "tool / mode" "best s" "median s" "MB/s" "RSS MiB" "x mdb (best)" "x mdb (median)"
+read -r fb_best fb_med _ < <(stats "${FB_LABELS[0]}")
+for i in "${!FB_LABELS[@]}"; do
+  read -r best med rss < <(stats "${FB_LABELS[$i]}")
+  printf '%-30s %8.3f %8.3f %8.1f %9.1f %14s %14s\n' "${FB_LABELS[$i]}" "$best" "$med" \
+    "$(awk -v s="$size" -v t="$best" 'BEGIN{printf "%.1f", s/1e6/t}')" \
+    "$(awk -v m="$rss" 'BEGIN{printf "%.1f", m/1024}')" \
+    "$(awk -v p="$fb_best" -v t="$best" 'BEGIN{printf "%.2fx", p/t}')" \
+    "$(awk -v p="$fb_med" -v t="$med" 'BEGIN{printf "%.2fx", p/t}')"
+done
+read -r inv_best inv_med _ < <(stats "${FB_LABELS[1]}")
+fb_ratio=$(awk -v p="$fb_med" -v t="$inv_med" 'BEGIN{printf "%.2f", p/t}')
+if awk -v r="$fb_ratio" 'BEGIN{exit !(r >= 1)}'; then verdict=PASS; else verdict=MISS; fi
+echo "target 3: replog invert at least as fast as mariadb-binlog --flashback: $verdict (${fb_ratio}x median, $(awk -v p="$fb_best" -v t="$inv_best" 'BEGIN{printf "%.2f", p/t}')x best)"
+
+echo
 echo "commands (FILE = the binlog above; each under /usr/bin/time -f '%e %M', stdout > /dev/null):"
 for i in "${!LABELS[@]}"; do cmd_for "$i"; echo "  ${CMD[*]} FILE"; done
+for i in "${!FB_LABELS[@]}"; do fb_cmd_for "$i"; echo "  ${CMD[*]} FILE"; done
 [ "$BIG" = 1 ] && echo "  big binlog: $REPLOG verify BIGFILE; $REPLOG inspect --decode-rows --format ndjson BIGFILE"
 echo
 echo "raw runs (label, wall s, %e s, maxrss KiB):"

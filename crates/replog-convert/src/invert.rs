@@ -65,6 +65,10 @@ pub struct InvertOptions {
     pub first_txid: Option<u64>,
     /// Which committed transactions to invert (default: all).
     pub select: Selection,
+    /// Binlogs only: bytes of binlog between two checkpoints of the first
+    /// pass, i.e. how much the second pass decodes and holds at a time
+    /// (default, and `None`: 8 MiB).
+    pub binlog_stretch: Option<u64>,
 }
 
 /// Which committed transactions of the input to invert: those that pass
@@ -73,8 +77,9 @@ pub struct InvertOptions {
 pub struct Selection {
     /// Only these txids.
     pub txids: Vec<u64>,
-    /// Only transactions whose BEGIN names one of these origins (an
-    /// imported binlog's transactions name their GTID).
+    /// Only transactions whose BEGIN names one of these origins, whole or
+    /// its first word (an imported binlog's transactions have origin
+    /// `GTID FILE:POS`: the GTID selects them).
     pub origins: Vec<String>,
     /// Only transactions whose BEGIN is at or after this LSN.
     pub start_lsn: Option<u64>,
@@ -100,7 +105,11 @@ impl Selection {
     /// The tests known at a transaction's BEGIN (at `lsn`).
     fn begins(&self, b: &Begin<'_>, lsn: u64) -> bool {
         (self.txids.is_empty() || self.txids.contains(&b.txid))
-            && (self.origins.is_empty() || self.origins.iter().any(|o| o == b.origin))
+            && (self.origins.is_empty()
+                || self
+                    .origins
+                    .iter()
+                    .any(|o| o == b.origin || b.origin.split(' ').next() == Some(o.as_str())))
             && self.start_lsn.is_none_or(|s| lsn >= s)
             && self.start_time.is_none_or(|s| b.timestamp_us >= s)
             && self.stop_time.is_none_or(|s| b.timestamp_us < s)
@@ -486,16 +495,13 @@ pub fn invert<W: Write>(
     // Pass 2: transactions backwards.
     let mut wopts = derived_options(&first_header, LogKind::Logical, b"invert");
     wopts.start_state = report.start_state;
-    let mut w = LogWriter::new(out, &wopts)?;
-    let mut next_txid = opts.first_txid.unwrap_or(max_txid + 1);
-    let mut emitted: HashMap<u32, (Rc<Rel>, u32)> = HashMap::new();
+    let mut inv = InverseWriter::new(
+        LogWriter::new(out, &wopts)?,
+        opts,
+        opts.first_txid.unwrap_or(max_txid + 1),
+    );
     let mut buf: Vec<u8> = Vec::new();
     let mut frames: Vec<(u64, u64, std::ops::Range<usize>)> = Vec::new();
-    let mut arena: Vec<u8> = Vec::new();
-    let mut ends: Vec<usize> = Vec::new();
-    let mut scratch = TupleBuf::new();
-    let mut scratch2 = TupleBuf::new();
-    let mut left_out: Vec<DdlLeftOut> = Vec::new();
     for pos in txs.iter().rev() {
         let (name, src) = &sources[pos.seg as usize];
         let Some(header) = segs[pos.seg as usize].as_ref() else {
@@ -537,12 +543,322 @@ pub fn invert<W: Write>(
         };
         let begin = Begin::decode(&buf[first.2.clone()], first.1 + 8)?;
         let commit = Commit::decode(&buf[last.2.clone()], last.1 + 8)?;
+        let records = frames[1..frames.len() - 1]
+            .iter()
+            .rev()
+            .map(|(lsn, offset, range)| (*lsn, *offset, &buf[range.clone()]));
+        let what = format!("transaction {}", begin.txid);
+        inv.transaction(
+            &mut report,
+            &begin,
+            &commit,
+            records,
+            &|id, lsn| hist.at(id, lsn).cloned(),
+            &Locate::Native(&what),
+        )?;
+    }
+    let out = inv.finish(&mut report)?;
+    Ok((report, out))
+}
+
+/// Binlog bytes between two checkpoints of the first pass over binlogs:
+/// the second pass holds the records of one such stretch at a time.
+const STRETCH_BYTES: u64 = 8 << 20;
+
+/// Transactions of the first pass over binlogs, from one checkpoint to the next.
+struct Stretch {
+    at: replog_import::Checkpoint,
+    /// Whether each committed transaction of the stretch is selected.
+    selected: Vec<bool>,
+}
+
+/// One selected transaction of a stretch, decoded in the second pass.
+struct Decoded {
+    txid: u64,
+    server_id: u32,
+    begin_us: i64,
+    commit_us: i64,
+    origin: String,
+    /// Its records: indexes into the stretch's record ends.
+    records: std::ops::Range<usize>,
+}
+
+/// Inverts MySQL/MariaDB binlogs (flashback, as `mysqlbinlog --flashback`
+/// does) straight from the binlog files, without an intermediate log and
+/// with memory bounded by one stretch of the binlog (8 MiB) or the largest
+/// transaction, whichever is larger.
+///
+/// A first pass reads the binlogs without decoding rows: it finds the
+/// committed transactions, the tables they use (their RELATIONs) and a
+/// checkpoint of the importer every 8 MiB. The second pass takes the
+/// stretches last first: each is imported again from its checkpoint with
+/// its rows decoded, and its transactions are inverted last first.
+///
+/// Binlogs whose transactions hold data-changing statements (STATEMENT or
+/// MIXED format) have no row images for those changes: they are first
+/// converted to one logical log by executing the statements on the
+/// reference store ([`crate::to_logical::binlog_to_logical`]), kept in
+/// memory, and that log is inverted (memory then grows with the log).
+///
+/// Selection by LSN does not apply to binlogs (refused); `--gtid`
+/// ([`Selection::origins`]) selects a transaction by its GTID.
+pub fn invert_binlog<W: Write>(
+    paths: &[std::path::PathBuf],
+    opts: &InvertOptions,
+    out: W,
+) -> Result<(InvertReport, W)> {
+    if opts.select.start_lsn.is_some() || opts.select.stop_lsn.is_some() {
+        return Err(Error::new(
+            ErrorKind::Mismatch,
+            "start and stop positions are LSNs of a native log; select binlog transactions by GTID or time",
+        ));
+    }
+    // Pass 1: transactions, relations and checkpoints; rows not decoded.
+    let light = replog_import::ImportOptions {
+        decode_rows: false,
+        ..replog_import::ImportOptions::default()
+    };
+    let mut imp = replog_import::Importer::new(paths, &light);
+    let mut hist = History::default();
+    let mut report = InvertReport::default();
+    let mut stretches: Vec<Stretch> = Vec::new();
+    let Some(at) = imp.checkpoint() else {
+        return Err(Error::new(
+            ErrorKind::Io,
+            "the binlog importer cannot start",
+        ));
+    };
+    let mut cur = Stretch {
+        at,
+        selected: Vec::new(),
+    };
+    let mut mark = imp.position();
+    let mut max_txid = 0u64;
+    let mut body = Vec::new();
+    let stretch_bytes = opts.binlog_stretch.unwrap_or(STRETCH_BYTES);
+    loop {
+        let here = imp.position();
+        if !cur.selected.is_empty()
+            && (here.0 != mark.0 || here.1.saturating_sub(mark.1) >= stretch_bytes)
+            && let Some(at) = imp.checkpoint()
+        {
+            stretches.push(std::mem::replace(
+                &mut cur,
+                Stretch {
+                    at,
+                    selected: Vec::new(),
+                },
+            ));
+            mark = here;
+        }
+        let Some(tx) = imp.next() else { break };
+        let tx = tx?;
+        max_txid = max_txid.max(tx.txid);
+        if tx.statements_not_in_logical > 0 {
+            // Statement-based changes: no row images in the binlog.
+            let (_, _, log) = crate::to_logical::binlog_to_logical(paths, None, Vec::new())?;
+            let name = paths
+                .first()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            return invert(vec![SegmentInput::memory(name, log)], opts, out);
+        }
+        for op in &tx.logical {
+            if let replog_import::LogicalOp::Relation(_) = op {
+                body.clear();
+                op.encode(&mut body).map_err(|m| {
+                    Error::new(ErrorKind::Malformed, format!("{}: {m}", tx.origin()))
+                })?;
+                if let LogicalRecord::Relation(r) = LogicalRecord::decode(&body, 0)? {
+                    hist.define(&r, &body, 2 * tx.txid);
+                }
+            }
+        }
+        let origin = tx.origin();
+        let selected = opts.select.begins(
+            &Begin {
+                txid: tx.txid,
+                timestamp_us: tx.begin_timestamp_us,
+                server_id: tx.server_id,
+                origin: &origin,
+            },
+            0,
+        );
+        if !selected {
+            report.not_selected += 1;
+        }
+        cur.selected.push(selected);
+    }
+    stretches.push(cur);
+    report.input_transactions = stretches.iter().map(|s| s.selected.len() as u64).sum();
+
+    // Pass 2: stretches last first, each decoded again from its checkpoint.
+    let (log_id, salt) = crate::source::binlog_log_id(paths);
+    let wopts = crate::to_statement::derived_from(&log_id, salt, LogKind::Logical, b"invert");
+    let mut inv = InverseWriter::new(
+        LogWriter::new(out, &wopts)?,
+        opts,
+        opts.first_txid.unwrap_or(max_txid + 1),
+    );
+    let full = replog_import::ImportOptions::default();
+    let mut arena: Vec<u8> = Vec::new();
+    let mut ends: Vec<usize> = Vec::new();
+    let mut txs: Vec<Decoded> = Vec::new();
+    for stretch in stretches.iter().rev() {
+        if !stretch.selected.contains(&true) {
+            continue;
+        }
+        let mut imp = replog_import::Importer::resume(paths, &full, &stretch.at)?;
         arena.clear();
         ends.clear();
+        txs.clear();
+        for &selected in &stretch.selected {
+            let Some(tx) = imp.next() else {
+                return Err(Error::new(
+                    ErrorKind::Io,
+                    "the binlog changed between the two passes (fewer transactions)",
+                ));
+            };
+            let tx = tx?;
+            if !selected {
+                continue;
+            }
+            let first = ends.len();
+            for op in &tx.logical {
+                op.encode(&mut arena).map_err(|m| {
+                    Error::new(ErrorKind::Malformed, format!("{}: {m}", tx.origin()))
+                })?;
+                ends.push(arena.len());
+            }
+            txs.push(Decoded {
+                txid: tx.txid,
+                server_id: tx.server_id,
+                begin_us: tx.begin_timestamp_us,
+                commit_us: tx.commit_timestamp_us,
+                origin: tx.origin(),
+                records: first..ends.len(),
+            });
+        }
+        report.largest_transaction = report.largest_transaction.max(arena.len() as u64);
+        for t in txs.iter().rev() {
+            let begin = Begin {
+                txid: t.txid,
+                timestamp_us: t.begin_us,
+                server_id: t.server_id,
+                origin: &t.origin,
+            };
+            let commit = Commit {
+                txid: t.txid,
+                timestamp_us: t.commit_us,
+                state_before: None,
+                state_after: None,
+            };
+            let key = 2 * t.txid + 1;
+            let records = t.records.clone().rev().map(|i| {
+                let s = i.checked_sub(1).map_or(0, |j| ends[j]);
+                (key, 0u64, &arena[s..ends[i]])
+            });
+            let what = format!("binlog transaction {}", t.origin);
+            inv.transaction(
+                &mut report,
+                &begin,
+                &commit,
+                records,
+                &|id, lsn| hist.at(id, lsn).cloned(),
+                &Locate::Binlog(&what),
+            )?;
+        }
+    }
+    let out = inv.finish(&mut report)?;
+    Ok((report, out))
+}
+
+/// How errors name the place of a record: a native log's LSN and offset,
+/// or the binlog transaction it was imported from.
+enum Locate<'a> {
+    /// A native log: `what` names the transaction; records by LSN and offset.
+    Native(&'a str),
+    /// An imported binlog transaction (`what`: its GTID and file:pos).
+    Binlog(&'a str),
+}
+
+impl Locate<'_> {
+    fn what(&self) -> &str {
+        match self {
+            Locate::Native(w) | Locate::Binlog(w) => w,
+        }
+    }
+
+    fn place(&self, e: Error, lsn: u64, offset: u64) -> Error {
+        match self {
+            Locate::Native(_) => e.at(lsn, offset),
+            Locate::Binlog(w) => Error::new(e.kind(), format!("{w}: {}", e.message())),
+        }
+    }
+
+    fn refuse(&self, lsn: u64, offset: u64, msg: String) -> Error {
+        let e = Error::new(
+            ErrorKind::CannotInvert,
+            format!("cannot invert {}: {msg}", self.what()),
+        );
+        match self {
+            Locate::Native(_) => e.at(lsn, offset),
+            Locate::Binlog(_) => e,
+        }
+    }
+}
+
+/// Writes inverse transactions, one input transaction at a time, whatever
+/// the input is read from: the one place where records are inverted.
+struct InverseWriter<'o, W: Write> {
+    w: LogWriter<W>,
+    opts: &'o InvertOptions,
+    everything: bool,
+    next_txid: u64,
+    emitted: HashMap<u32, (Rc<Rel>, u32)>,
+    arena: Vec<u8>,
+    ends: Vec<usize>,
+    scratch: TupleBuf,
+    scratch2: TupleBuf,
+    left_out: Vec<DdlLeftOut>,
+}
+
+impl<'o, W: Write> InverseWriter<'o, W> {
+    fn new(w: LogWriter<W>, opts: &'o InvertOptions, next_txid: u64) -> Self {
+        InverseWriter {
+            w,
+            opts,
+            everything: opts.select.is_all(),
+            next_txid,
+            emitted: HashMap::new(),
+            arena: Vec::new(),
+            ends: Vec::new(),
+            scratch: TupleBuf::new(),
+            scratch2: TupleBuf::new(),
+            left_out: Vec::new(),
+        }
+    }
+
+    /// Writes the inverse of one transaction; `records` are its records
+    /// last first, each with its LSN (or the key the relations are looked
+    /// up by) and offset; `rel_at` gives the relation an id is bound to
+    /// there.
+    fn transaction<'r>(
+        &mut self,
+        report: &mut InvertReport,
+        begin: &Begin<'_>,
+        commit: &Commit,
+        records: impl Iterator<Item = (u64, u64, &'r [u8])>,
+        rel_at: &dyn Fn(u32, u64) -> Option<Rc<Rel>>,
+        loc: &Locate<'_>,
+    ) -> Result<()> {
+        let opts = self.opts;
+        self.arena.clear();
+        self.ends.clear();
         let mut rows = 0u64;
-        for (lsn, offset, range) in frames[1..frames.len() - 1].iter().rev() {
-            let body = &buf[range.clone()];
-            let rec = LogicalRecord::decode(body, offset + 8)?;
+        for (lsn, offset, body) in records {
+            let rec = LogicalRecord::decode(body, offset + 8)
+                .map_err(|e| loc.place(e.into(), lsn, offset))?;
             let rel_id = match &rec {
                 LogicalRecord::Insert(i) => i.relation_id,
                 LogicalRecord::Update(u) => u.relation_id,
@@ -557,18 +873,20 @@ pub fn invert<W: Write>(
                                 database: d.database,
                                 sql: &sql,
                             })
-                            .encode(&mut arena)
-                            .map_err(|m| Error::new(ErrorKind::Malformed, m).at(*lsn, *offset))?;
-                            ends.push(arena.len());
+                            .encode(&mut self.arena)
+                            .map_err(|m| {
+                                loc.place(Error::new(ErrorKind::Malformed, m), lsn, offset)
+                            })?;
+                            self.ends.push(self.arena.len());
                             report.ddl_inverted += 1;
                             rows += 1;
                         }
                         None => {
                             report.ddl_skipped += 1;
                             if !opts.skip_ddl {
-                                left_out.push(DdlLeftOut {
+                                self.left_out.push(DdlLeftOut {
                                     txid: begin.txid,
-                                    lsn: *lsn,
+                                    lsn,
                                     sql: d.sql.to_string(),
                                 });
                             }
@@ -582,23 +900,26 @@ pub fn invert<W: Write>(
                 }
                 LogicalRecord::Relation(_) => continue,
                 LogicalRecord::Truncate(_) => {
-                    return Err(refuse(
-                        *lsn,
-                        *offset,
-                        begin.txid,
-                        "TRUNCATE cannot be inverted".into(),
+                    return Err(loc.refuse(
+                        lsn,
+                        offset,
+                        "TRUNCATE removes rows that the log does not carry; it cannot be undone from the log"
+                            .into(),
                     ));
                 }
             };
-            let Some(rel) = hist.at(rel_id, *lsn).cloned() else {
-                return Err(Error::new(
-                    ErrorKind::Malformed,
-                    format!("relation {rel_id} is used before any RELATION defines it"),
-                )
-                .at(*lsn, *offset));
+            let Some(rel) = rel_at(rel_id, lsn) else {
+                return Err(loc.place(
+                    Error::new(
+                        ErrorKind::Malformed,
+                        format!("relation {rel_id} is used before any RELATION defines it"),
+                    ),
+                    lsn,
+                    offset,
+                ));
             };
             // The relation this row needs, unless the inverse already has it.
-            let prev = emitted.get(&rel_id);
+            let prev = self.emitted.get(&rel_id);
             if !prev.is_some_and(|(r, _)| Rc::ptr_eq(r, &rel)) {
                 let last_version = prev.map(|(_, v)| *v);
                 let version = match last_version {
@@ -606,7 +927,7 @@ pub fn invert<W: Write>(
                     _ => rel.version,
                 };
                 if version == rel.version {
-                    arena.extend_from_slice(&rel.body);
+                    self.arena.extend_from_slice(&rel.body);
                 } else {
                     let LogicalRecord::Relation(mut r) = LogicalRecord::decode(&rel.body, 0)?
                     else {
@@ -614,13 +935,26 @@ pub fn invert<W: Write>(
                     };
                     r.schema_version = version;
                     LogicalRecord::Relation(r)
-                        .encode(&mut arena)
+                        .encode(&mut self.arena)
                         .map_err(|m| Error::new(ErrorKind::Malformed, m))?;
                 }
-                ends.push(arena.len());
+                self.ends.push(self.arena.len());
                 report.relations += 1;
-                emitted.insert(rel_id, (rel.clone(), version));
+                self.emitted.insert(rel_id, (rel.clone(), version));
             }
+            let full_image = |kind: ImageKind, what: &str| -> Result<()> {
+                if kind == ImageKind::Full {
+                    return Ok(());
+                }
+                Err(loc.refuse(
+                    lsn,
+                    offset,
+                    format!(
+                        "{what} on {} has a key-only before-image; invert needs full before-images (MySQL binlog_row_image=FULL, PostgreSQL REPLICA IDENTITY FULL)",
+                        rel.name
+                    ),
+                ))
+            };
             let inverse = match rec {
                 LogicalRecord::Insert(i) => LogicalRecord::Delete(Delete {
                     relation_id: i.relation_id,
@@ -629,19 +963,25 @@ pub fn invert<W: Write>(
                         values: i.new,
                     },
                 }),
-                LogicalRecord::Delete(d) => LogicalRecord::Insert(Insert {
-                    relation_id: d.relation_id,
-                    new: d.before.values,
-                }),
+                LogicalRecord::Delete(d) => {
+                    full_image(d.before.kind, "DELETE")?;
+                    LogicalRecord::Insert(Insert {
+                        relation_id: d.relation_id,
+                        new: d.before.values,
+                    })
+                }
                 LogicalRecord::Update(u) => {
-                    let Some(before) = u.before.filter(|b| b.kind == ImageKind::Full) else {
-                        return Err(refuse(
-                            *lsn,
-                            *offset,
-                            begin.txid,
-                            format!("UPDATE on {} lacks a full before-image", rel.name),
+                    let Some(before) = u.before else {
+                        return Err(loc.refuse(
+                            lsn,
+                            offset,
+                            format!(
+                                "UPDATE on {} has no before-image; invert needs full before-images (MySQL binlog_row_image=FULL, PostgreSQL REPLICA IDENTITY FULL)",
+                                rel.name
+                            ),
                         ));
                     };
+                    full_image(before.kind, "UPDATE")?;
                     let after: Vec<ColumnValue<'_>> = u.after.to_vec()?;
                     if after.iter().all(|c| matches!(c, ColumnValue::Value(_))) {
                         LogicalRecord::Update(Update {
@@ -657,17 +997,17 @@ pub fn invert<W: Write>(
                         // before-image takes them from the old one, and the
                         // new after-image sends them as unchanged.
                         let old = before.values.to_vec()?;
-                        scratch.clear();
-                        scratch2.clear();
+                        self.scratch.clear();
+                        self.scratch2.clear();
                         for (a, b) in after.iter().zip(&old) {
                             let (x, y) = match a {
                                 ColumnValue::Unchanged => (b, &ColumnValue::Unchanged),
                                 v => (v, b),
                             };
-                            scratch
+                            self.scratch
                                 .push(x)
                                 .map_err(|m| Error::new(ErrorKind::Malformed, m))?;
-                            scratch2
+                            self.scratch2
                                 .push(y)
                                 .map_err(|m| Error::new(ErrorKind::Malformed, m))?;
                         }
@@ -675,44 +1015,44 @@ pub fn invert<W: Write>(
                             relation_id: u.relation_id,
                             before: Some(OldImage {
                                 kind: ImageKind::Full,
-                                values: scratch.as_tuple(),
+                                values: self.scratch.as_tuple(),
                             }),
-                            after: scratch2.as_tuple(),
+                            after: self.scratch2.as_tuple(),
                         })
                     }
                 }
                 _ => continue,
             };
             inverse
-                .encode(&mut arena)
-                .map_err(|m| Error::new(ErrorKind::Malformed, m).at(*lsn, *offset))?;
-            ends.push(arena.len());
+                .encode(&mut self.arena)
+                .map_err(|m| loc.place(Error::new(ErrorKind::Malformed, m), lsn, offset))?;
+            self.ends.push(self.arena.len());
             rows += 1;
         }
         if rows == 0 {
             report.empty_skipped += 1;
-            continue;
+            return Ok(());
         }
         let origin = format!("undo:{}", begin.txid);
-        let txid = next_txid;
-        next_txid += 1;
-        w.begin(&Begin {
+        let txid = self.next_txid;
+        self.next_txid += 1;
+        self.w.begin(&Begin {
             txid,
             timestamp_us: begin.timestamp_us,
             server_id: begin.server_id,
             origin: &origin,
         })?;
         let mut s = 0;
-        for &e in &ends {
-            w.append(&arena[s..e])?;
+        for &e in &self.ends {
+            self.w.append(&self.arena[s..e])?;
             s = e;
         }
-        let (state_before, state_after) = if everything {
+        let (state_before, state_after) = if self.everything {
             (commit.state_after, commit.state_before)
         } else {
             (None, None)
         };
-        w.commit(&Commit {
+        self.w.commit(&Commit {
             txid,
             timestamp_us: commit.timestamp_us,
             state_before,
@@ -721,11 +1061,15 @@ pub fn invert<W: Write>(
         report.transactions += 1;
         report.rows += rows;
         report.txids = Some((report.txids.map_or(txid, |t| t.0), txid));
+        Ok(())
     }
-    left_out.reverse();
-    report.ddl_left_out = left_out;
-    let out = w.finish()?;
-    Ok((report, out))
+
+    /// Ends the inverse log; the DDL left out goes into the report in input order.
+    fn finish(mut self, report: &mut InvertReport) -> Result<W> {
+        self.left_out.reverse();
+        report.ddl_left_out = std::mem::take(&mut self.left_out);
+        Ok(self.w.finish()?)
+    }
 }
 
 #[cfg(test)]

@@ -222,15 +222,27 @@ impl<W: Write> NativeStatementSink<W> {
 /// log): a log id and salt computed from the input's, so that converting the
 /// same log twice gives the same bytes.
 pub fn derived_options(input: &SegmentHeader, kind: LogKind, what: &[u8]) -> WriterOptions {
+    let mut opts = derived_from(&input.log_id, input.salt, kind, what);
+    opts.store_id = input.store_id;
+    opts.start_state = input.start_state;
+    opts
+}
+
+/// Writer options with a log id and salt derived from an input's log id
+/// and salt and `what` (the route).
+pub(crate) fn derived_from(
+    log_id: &[u8; 16],
+    salt: u64,
+    kind: LogKind,
+    what: &[u8],
+) -> WriterOptions {
     let mut opts = WriterOptions::new(kind);
-    let seed = xxhash_rust::xxh3::xxh3_64_with_seed(&input.log_id, input.salt);
+    let seed = xxhash_rust::xxh3::xxh3_64_with_seed(log_id, salt);
     let a = xxhash_rust::xxh3::xxh3_64_with_seed(what, seed);
     let b = xxhash_rust::xxh3::xxh3_64_with_seed(what, a);
     opts.log_id[..8].copy_from_slice(&a.to_le_bytes());
     opts.log_id[8..].copy_from_slice(&b.to_le_bytes());
     opts.salt = xxhash_rust::xxh3::xxh3_64_with_seed(b"salt", b);
-    opts.store_id = input.store_id;
-    opts.start_state = input.start_state;
     opts
 }
 

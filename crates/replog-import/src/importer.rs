@@ -57,10 +57,12 @@ struct Open {
     begin_refined: bool,
 }
 
+#[derive(Clone)]
 struct RelState {
     def: RelationDef,
 }
 
+#[derive(Clone)]
 struct Cached {
     map: Arc<TableMap>,
     def: RelationDef,
@@ -643,6 +645,9 @@ impl State {
             ));
         }
         let (def, latin1) = self.relation(&tm);
+        if !self.opts.decode_rows {
+            return Ok(());
+        }
         let n = def.columns.len();
         let key: Vec<usize> = def
             .columns
@@ -766,6 +771,52 @@ impl State {
     }
 }
 
+/// Where an [`Importer`] stood between two transactions, with what it
+/// knew there (schema history, relation ids, table maps, the next txid):
+/// an importer [resumed](Importer::resume) from it yields the transactions
+/// that followed, exactly as the first importer did. A checkpoint's size is
+/// that of the schema, not of the log.
+#[derive(Clone)]
+pub struct Checkpoint {
+    /// Index (among the importer's paths) of the file to read next.
+    file_index: usize,
+    /// Offset of the next event in that file; `None`: at its start.
+    position: Option<u64>,
+    history: SchemaHistory,
+    rels: HashMap<(String, String), RelState>,
+    next_rel_id: u32,
+    cache: HashMap<u64, Cached>,
+    next_txid: u64,
+}
+
+impl std::fmt::Debug for Checkpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checkpoint")
+            .field("file_index", &self.file_index)
+            .field("position", &self.position)
+            .field("next_txid", &self.next_txid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Checkpoint {
+    /// Index of the binlog file the resumed importer reads first.
+    pub fn file_index(&self) -> usize {
+        self.file_index
+    }
+
+    /// Offset in that file of the first event it reads (`None`: the
+    /// file's start).
+    pub fn position(&self) -> Option<u64> {
+        self.position
+    }
+
+    /// Txid of the first transaction the resumed importer yields.
+    pub fn next_txid(&self) -> u64 {
+        self.next_txid
+    }
+}
+
 impl Importer {
     /// An importer over `paths`, read in the order given (binlog files of
     /// one server, e.g. `mysql-bin.000001 mysql-bin.000002`).
@@ -791,6 +842,90 @@ impl Importer {
             },
             failed: false,
             finished: false,
+        }
+    }
+
+    /// Where the importer stands, if it stands between two transactions
+    /// (no transaction open, none waiting to be yielded, no statement
+    /// context pending): `None` otherwise, and after an error or the end.
+    pub fn checkpoint(&self) -> Option<Checkpoint> {
+        let st = &self.st;
+        let idle = st.cur.is_none()
+            && st.ready.is_empty()
+            && st.pending.insert_id.is_none()
+            && st.pending.last_insert_id.is_none()
+            && st.pending.rand.is_none()
+            && st.pending.user_vars.is_empty();
+        if !idle || self.failed || self.finished {
+            return None;
+        }
+        let (file_index, position) = match &self.reader {
+            Some(r) => (self.next_file.checked_sub(1)?, Some(r.position())),
+            None => (self.next_file, None),
+        };
+        Some(Checkpoint {
+            file_index,
+            position,
+            history: st.history.clone(),
+            rels: st.rels.clone(),
+            next_rel_id: st.next_rel_id,
+            cache: st.cache.clone(),
+            next_txid: st.next_txid,
+        })
+    }
+
+    /// An importer over the same `paths` that starts where `at` was taken,
+    /// with `opts` (which may differ from the first importer's, e.g. in
+    /// [`ImportOptions::decode_rows`]). Its report counts only what it
+    /// reads itself.
+    pub fn resume(paths: &[PathBuf], opts: &ImportOptions, at: &Checkpoint) -> Result<Importer> {
+        let mut imp = Importer::new(paths, opts);
+        imp.st.history = at.history.clone();
+        imp.st.rels = at.rels.clone();
+        imp.st.next_rel_id = at.next_rel_id;
+        imp.st.cache = at.cache.clone();
+        imp.st.next_txid = at.next_txid;
+        imp.next_file = at.file_index;
+        if let Some(pos) = at.position {
+            if !imp.open_next()? {
+                return Err(Error::new(
+                    replog_core::ErrorKind::Io,
+                    pos,
+                    format!("no binlog file {} to resume in", at.file_index + 1),
+                ));
+            }
+            let file = imp.st.file.clone();
+            let Some(r) = imp.reader.as_mut() else {
+                return Ok(imp);
+            };
+            // The format description comes first: it says how to read the rest.
+            if pos > r.position() {
+                match r.next_event() {
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(e.context(format!("binlog {file}"))),
+                    None => {
+                        return Err(Error::new(
+                            replog_core::ErrorKind::Io,
+                            pos,
+                            format!("binlog {file} ends before offset {pos}"),
+                        ));
+                    }
+                }
+            }
+            if pos != r.position() {
+                r.skip_to(pos)
+                    .map_err(|e| e.context(format!("binlog {file}")))?;
+            }
+        }
+        Ok(imp)
+    }
+
+    /// Index of the binlog file being read and the offset of its next
+    /// event (0 before the file is opened).
+    pub fn position(&self) -> (usize, u64) {
+        match &self.reader {
+            Some(r) => (self.next_file.saturating_sub(1), r.position()),
+            None => (self.next_file, 0),
         }
     }
 

@@ -45,7 +45,7 @@ mod model;
 mod sql;
 mod types;
 
-pub use importer::{BinlogShape, Importer, classify};
+pub use importer::{BinlogShape, Checkpoint, Importer, classify};
 pub use model::{
     Cell, ColumnDef, ImportedStatement, ImportedTransaction, LogicalOp, NamesFrom, RelationDef,
     TxPart, TypeSpec,
@@ -67,6 +67,13 @@ pub struct ImportOptions {
     pub first_txid: u64,
     /// Binlog reader options (checksum verification, event size limit).
     pub read: ReadOptions,
+    /// Decode row events into INSERT / UPDATE / DELETE records (default).
+    /// When false, row events still define their tables (RELATION records
+    /// and the relation ids are the same as with decoding) but their rows
+    /// are not decoded: a cheap first pass that finds transaction
+    /// boundaries and [`Checkpoint`]s, whose transactions are then decoded
+    /// by an importer [resumed](Importer::resume) at a checkpoint.
+    pub decode_rows: bool,
 }
 
 impl Default for ImportOptions {
@@ -74,6 +81,7 @@ impl Default for ImportOptions {
         ImportOptions {
             first_txid: 1,
             read: ReadOptions::default(),
+            decode_rows: true,
         }
     }
 }

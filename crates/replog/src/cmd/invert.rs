@@ -1,10 +1,11 @@
 //! `replog invert`: the logical log that undoes a logical log (flashback).
 
 use crate::Outcome;
+use crate::input::Detected;
 use crate::output::{OutputFormat, ndjson};
 use anyhow::{Result, bail};
 use replog_convert::atomic::AtomicFile;
-use replog_convert::invert::{InvertOptions, InvertReport, Selection, invert};
+use replog_convert::invert::{InvertOptions, InvertReport, Selection, invert, invert_binlog};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -46,7 +47,11 @@ it was. Inverting the inverse gives the original row records back.
 
 The input is read twice: once to check it and note where each transaction
 starts, then backwards by position; memory is bounded by the largest
-transaction. The output appears under OUT only when complete.
+transaction. A binlog is read straight (no intermediate log): first without
+decoding rows, then stretch by stretch (8 MiB of binlog) last first; a
+binlog with data-changing statements (STATEMENT or MIXED format) is first
+converted to a logical log in memory by executing them on the reference
+store. The output appears under OUT only when complete.
 
 Exit status:
   0  every committed transaction inverted
@@ -100,15 +105,15 @@ pub struct Args {
 
 /// Runs `replog invert`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
-    // A ROW binlog is imported as a logical log first (flashback).
-    let inputs = args.input.resolve_native()?;
-    inputs.require_native("invert")?;
-    if inputs.imported_from_binlog.is_some()
-        && (args.start_position.is_some() || args.stop_position.is_some())
-    {
+    let inputs = args.input.resolve()?;
+    let binlog = inputs.detected == Detected::Binlog;
+    if binlog && (args.start_position.is_some() || args.stop_position.is_some()) {
         bail!(
             "--start-position and --stop-position are LSNs of a native log; select binlog transactions with --gtid or --start-datetime/--stop-datetime"
         );
+    }
+    if !binlog {
+        inputs.require_native("invert")?;
     }
     let opts = InvertOptions {
         policy: args.recovery.into(),
@@ -122,9 +127,16 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             start_time: args.start_datetime,
             stop_time: args.stop_datetime,
         },
+        binlog_stretch: None,
     };
     let file = AtomicFile::create(&args.output)?;
-    let (report, file) = invert(inputs.segments()?, &opts, file)?;
+    // A binlog is inverted from the binlog itself (flashback): no
+    // intermediate log.
+    let (report, file) = if binlog {
+        invert_binlog(&inputs.files, &opts, file)?
+    } else {
+        invert(inputs.segments()?, &opts, file)?
+    };
     file.commit()?;
     match args.format {
         OutputFormat::Json => {
