@@ -214,6 +214,18 @@ impl<R: Read> StreamReader<R> {
         &self.ctx.fde
     }
 
+    /// The table maps read so far (by table id), as rows events find them.
+    pub fn table_maps(&self) -> impl Iterator<Item = &Arc<TableMap>> {
+        self.ctx.tables.values()
+    }
+
+    /// Makes a table map known as if its TABLE_MAP event had been read:
+    /// for a reader positioned inside a statement (between a TABLE_MAP and
+    /// its rows events) by [`StreamReader::skip_to`].
+    pub fn remember_table(&mut self, map: Arc<TableMap>) {
+        self.ctx.tables.insert(map.table_id, map);
+    }
+
     /// Capacity of the internal buffer (grows only to the largest event).
     pub fn buffer_capacity(&self) -> usize {
         self.buf.capacity()

@@ -562,37 +562,22 @@ pub fn invert<W: Write>(
 }
 
 /// Binlog bytes between two checkpoints of the first pass over binlogs:
-/// the second pass holds the records of one such stretch at a time.
-const STRETCH_BYTES: u64 = 8 << 20;
-
-/// Transactions of the first pass over binlogs, from one checkpoint to the next.
-struct Stretch {
-    at: replog_import::Checkpoint,
-    /// Whether each committed transaction of the stretch is selected.
-    selected: Vec<bool>,
-}
-
-/// One selected transaction of a stretch, decoded in the second pass.
-struct Decoded {
-    txid: u64,
-    server_id: u32,
-    begin_us: i64,
-    commit_us: i64,
-    origin: String,
-    /// Its records: indexes into the stretch's record ends.
-    records: std::ops::Range<usize>,
-}
+/// the second pass decodes and holds one such piece at a time.
+const PIECE_BYTES: u64 = 8 << 20;
 
 /// Inverts MySQL/MariaDB binlogs (flashback, as `mysqlbinlog --flashback`
-/// does) straight from the binlog files, without an intermediate log and
-/// with memory bounded by one stretch of the binlog (8 MiB) or the largest
-/// transaction, whichever is larger.
+/// does) straight from the binlog files, without an intermediate log, with
+/// memory bounded by one piece of the binlog (8 MiB by default), however
+/// large its transactions.
 ///
-/// A first pass reads the binlogs without decoding rows: it finds the
-/// committed transactions, the tables they use (their RELATIONs) and a
-/// checkpoint of the importer every 8 MiB. The second pass takes the
-/// stretches last first: each is imported again from its checkpoint with
-/// its rows decoded, and its transactions are inverted last first.
+/// A first pass reads the binlogs without decoding rows: it counts the
+/// committed transactions, notes the tables they use (their RELATIONs) and
+/// takes a checkpoint of the importer every 8 MiB of binlog — between two
+/// events, also inside a transaction. The second pass takes the pieces
+/// last first: each is imported again from its checkpoint with its rows
+/// decoded, and its records are inverted last first. A transaction that
+/// spans pieces is met tail first: its inverse stays open from its last
+/// piece back to its first.
 ///
 /// Binlogs whose transactions hold data-changing statements (STATEMENT or
 /// MIXED format) have no row images for those changes: they are first
@@ -607,92 +592,85 @@ pub fn invert_binlog<W: Write>(
     opts: &InvertOptions,
     out: W,
 ) -> Result<(InvertReport, W)> {
+    use replog_import::{Checkpoint, ImportOptions, ImportedTransaction, Importer, LogicalOp};
     if opts.select.start_lsn.is_some() || opts.select.stop_lsn.is_some() {
         return Err(Error::new(
             ErrorKind::Mismatch,
             "start and stop positions are LSNs of a native log; select binlog transactions by GTID or time",
         ));
     }
-    // Pass 1: transactions, relations and checkpoints; rows not decoded.
-    let light = replog_import::ImportOptions {
-        decode_rows: false,
-        ..replog_import::ImportOptions::default()
+    let selected = |tx: &ImportedTransaction, origin: &str| {
+        opts.select.begins(
+            &Begin {
+                txid: tx.txid,
+                timestamp_us: tx.begin_timestamp_us,
+                server_id: tx.server_id,
+                origin,
+            },
+            0,
+        )
     };
-    let mut imp = replog_import::Importer::new(paths, &light);
+    // Pass 1: transactions, relations and checkpoints; rows not decoded.
+    let light = ImportOptions {
+        decode_rows: false,
+        ..ImportOptions::default()
+    };
+    let mut imp = Importer::new(paths, &light);
     let mut hist = History::default();
     let mut report = InvertReport::default();
-    let mut stretches: Vec<Stretch> = Vec::new();
-    let Some(at) = imp.checkpoint() else {
+    let Some(first) = imp.checkpoint() else {
         return Err(Error::new(
             ErrorKind::Io,
             "the binlog importer cannot start",
         ));
     };
-    let mut cur = Stretch {
-        at,
-        selected: Vec::new(),
-    };
-    let mut mark = imp.position();
+    // Each checkpoint with the importer's position there.
+    let mut pieces: Vec<(Checkpoint, (usize, u64))> = vec![(first, imp.position())];
+    let piece_bytes = opts.binlog_stretch.unwrap_or(PIECE_BYTES);
     let mut max_txid = 0u64;
     let mut body = Vec::new();
-    let stretch_bytes = opts.binlog_stretch.unwrap_or(STRETCH_BYTES);
     loop {
-        let here = imp.position();
-        if !cur.selected.is_empty()
-            && (here.0 != mark.0 || here.1.saturating_sub(mark.1) >= stretch_bytes)
-            && let Some(at) = imp.checkpoint()
-        {
-            stretches.push(std::mem::replace(
-                &mut cur,
-                Stretch {
-                    at,
-                    selected: Vec::new(),
-                },
-            ));
-            mark = here;
-        }
-        let Some(tx) = imp.next() else { break };
-        let tx = tx?;
-        max_txid = max_txid.max(tx.txid);
-        if tx.statements_not_in_logical > 0 {
-            // Statement-based changes: no row images in the binlog.
-            let (_, _, log) = crate::to_logical::binlog_to_logical(paths, None, Vec::new())?;
-            let name = paths
-                .first()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default();
-            return invert(vec![SegmentInput::memory(name, log)], opts, out);
-        }
-        for op in &tx.logical {
-            if let replog_import::LogicalOp::Relation(_) = op {
-                body.clear();
-                op.encode(&mut body).map_err(|m| {
-                    Error::new(ErrorKind::Malformed, format!("{}: {m}", tx.origin()))
-                })?;
-                if let LogicalRecord::Relation(r) = LogicalRecord::decode(&body, 0)? {
-                    hist.define(&r, &body, 2 * tx.txid);
+        while let Some(tx) = imp.take_transaction() {
+            max_txid = max_txid.max(tx.txid);
+            if tx.statements_not_in_logical > 0 {
+                // Statement-based changes: no row images in the binlog.
+                let (_, _, log) = crate::to_logical::binlog_to_logical(paths, None, Vec::new())?;
+                let name = paths
+                    .first()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                return invert(vec![SegmentInput::memory(name, log)], opts, out);
+            }
+            for op in &tx.logical {
+                if let LogicalOp::Relation(_) = op {
+                    body.clear();
+                    op.encode(&mut body).map_err(|m| {
+                        Error::new(ErrorKind::Malformed, format!("{}: {m}", tx.origin()))
+                    })?;
+                    if let LogicalRecord::Relation(r) = LogicalRecord::decode(&body, 0)? {
+                        hist.define(&r, &body, 2 * tx.txid);
+                    }
                 }
             }
+            report.input_transactions += 1;
+            if !selected(&tx, &tx.origin()) {
+                report.not_selected += 1;
+            }
         }
-        let origin = tx.origin();
-        let selected = opts.select.begins(
-            &Begin {
-                txid: tx.txid,
-                timestamp_us: tx.begin_timestamp_us,
-                server_id: tx.server_id,
-                origin: &origin,
-            },
-            0,
-        );
-        if !selected {
-            report.not_selected += 1;
+        let here = imp.position();
+        let mark = pieces.last().map_or(here, |p| p.1);
+        if (here.0 != mark.0 || here.1.saturating_sub(mark.1) >= piece_bytes)
+            && let Some(at) = imp.checkpoint()
+        {
+            pieces.push((at, here));
         }
-        cur.selected.push(selected);
+        match imp.read_event() {
+            None => break,
+            Some(r) => r?,
+        }
     }
-    stretches.push(cur);
-    report.input_transactions = stretches.iter().map(|s| s.selected.len() as u64).sum();
 
-    // Pass 2: stretches last first, each decoded again from its checkpoint.
+    // Pass 2: pieces last first, each decoded again from its checkpoint.
     let (log_id, salt) = crate::source::binlog_log_id(paths);
     let wopts = crate::to_statement::derived_from(&log_id, salt, LogKind::Logical, b"invert");
     let mut inv = InverseWriter::new(
@@ -700,29 +678,19 @@ pub fn invert_binlog<W: Write>(
         opts,
         opts.first_txid.unwrap_or(max_txid + 1),
     );
-    let full = replog_import::ImportOptions::default();
+    let full = ImportOptions::default();
     let mut arena: Vec<u8> = Vec::new();
     let mut ends: Vec<usize> = Vec::new();
-    let mut txs: Vec<Decoded> = Vec::new();
-    for stretch in stretches.iter().rev() {
-        if !stretch.selected.contains(&true) {
-            continue;
-        }
-        let mut imp = replog_import::Importer::resume(paths, &full, &stretch.at)?;
+    // The piece's transactions or parts of them: (transaction, records,
+    // whether it ends in this piece).
+    let mut parts: Vec<(ImportedTransaction, std::ops::Range<usize>, bool)> = Vec::new();
+    for (i, (at, _)) in pieces.iter().enumerate().rev() {
+        let stop = pieces.get(i + 1).map(|p| p.1);
+        let mut imp = Importer::resume(paths, &full, at)?;
         arena.clear();
         ends.clear();
-        txs.clear();
-        for &selected in &stretch.selected {
-            let Some(tx) = imp.next() else {
-                return Err(Error::new(
-                    ErrorKind::Io,
-                    "the binlog changed between the two passes (fewer transactions)",
-                ));
-            };
-            let tx = tx?;
-            if !selected {
-                continue;
-            }
+        parts.clear();
+        let mut keep = |tx: ImportedTransaction, ends_here: bool| -> Result<()> {
             let first = ends.len();
             for op in &tx.logical {
                 op.encode(&mut arena).map_err(|m| {
@@ -730,44 +698,82 @@ pub fn invert_binlog<W: Write>(
                 })?;
                 ends.push(arena.len());
             }
-            txs.push(Decoded {
-                txid: tx.txid,
-                server_id: tx.server_id,
-                begin_us: tx.begin_timestamp_us,
-                commit_us: tx.commit_timestamp_us,
-                origin: tx.origin(),
-                records: first..ends.len(),
-            });
+            let mut tx = tx;
+            tx.logical = Vec::new();
+            parts.push((tx, first..ends.len(), ends_here));
+            Ok(())
+        };
+        loop {
+            while let Some(tx) = imp.take_transaction() {
+                keep(tx, true)?;
+            }
+            if stop == Some(imp.position()) {
+                break;
+            }
+            match imp.read_event() {
+                None => break,
+                Some(r) => r?,
+            }
+        }
+        if stop.is_some()
+            && let Some(tx) = imp.take_open()
+        {
+            keep(tx, false)?;
         }
         report.largest_transaction = report.largest_transaction.max(arena.len() as u64);
-        for t in txs.iter().rev() {
-            let begin = Begin {
-                txid: t.txid,
-                timestamp_us: t.begin_us,
-                server_id: t.server_id,
-                origin: &t.origin,
-            };
-            let commit = Commit {
-                txid: t.txid,
-                timestamp_us: t.commit_us,
-                state_before: None,
-                state_after: None,
-            };
-            let key = 2 * t.txid + 1;
-            let records = t.records.clone().rev().map(|i| {
-                let s = i.checked_sub(1).map_or(0, |j| ends[j]);
-                (key, 0u64, &arena[s..ends[i]])
+        let began_before = at.open_txid();
+        for (tx, records, ends_here) in parts.iter().rev() {
+            let origin = tx.origin();
+            if !selected(tx, &origin) {
+                continue;
+            }
+            let key = 2 * tx.txid + 1;
+            let records = records.clone().rev().map(|r| {
+                let s = r.checked_sub(1).map_or(0, |j| ends[j]);
+                (key, 0u64, &arena[s..ends[r]])
             });
-            let what = format!("binlog transaction {}", t.origin);
-            inv.transaction(
+            let what = format!("binlog transaction {origin}");
+            match (ends_here, inv.open_txid()) {
+                (true, None) => {}
+                (false, Some(t)) if t == tx.txid => {}
+                // Read up to the end of the input without its COMMIT: not inverted.
+                (false, None) => continue,
+                _ => {
+                    return Err(Error::new(
+                        ErrorKind::Io,
+                        format!("the binlog changed between the two passes (at {what})"),
+                    ));
+                }
+            }
+            inv.part(
                 &mut report,
-                &begin,
-                &commit,
+                &Begin {
+                    txid: tx.txid,
+                    timestamp_us: tx.begin_timestamp_us,
+                    server_id: tx.server_id,
+                    origin: &origin,
+                },
+                &Commit {
+                    txid: tx.txid,
+                    timestamp_us: tx.commit_timestamp_us,
+                    state_before: None,
+                    state_after: None,
+                },
                 records,
                 &|id, lsn| hist.at(id, lsn).cloned(),
                 &Locate::Binlog(&what),
             )?;
+            // Its first part: the transaction began in this piece.
+            if began_before != Some(tx.txid) || !std::ptr::eq(tx, &parts[0].0) {
+                inv.end(&mut report)?;
+            }
         }
+    }
+    if inv.open_txid().is_some() {
+        return Err(Error::new(
+            ErrorKind::Io,
+            "the binlog changed between the two passes (a transaction has no start)",
+        ));
     }
     let out = inv.finish(&mut report)?;
     Ok((report, out))
@@ -821,6 +827,21 @@ struct InverseWriter<'o, W: Write> {
     scratch: TupleBuf,
     scratch2: TupleBuf,
     left_out: Vec<DdlLeftOut>,
+    open: Option<OpenInverse>,
+}
+
+/// The inverse of an input transaction, while its parts are written.
+struct OpenInverse {
+    /// The input transaction's txid, BEGIN time and server id.
+    txid: u64,
+    timestamp_us: i64,
+    server_id: u32,
+    /// The input transaction's COMMIT.
+    commit: Commit,
+    /// The inverse's txid, once its BEGIN is written.
+    inverse_txid: Option<u64>,
+    /// Records written.
+    rows: u64,
 }
 
 impl<'o, W: Write> InverseWriter<'o, W> {
@@ -836,13 +857,12 @@ impl<'o, W: Write> InverseWriter<'o, W> {
             scratch: TupleBuf::new(),
             scratch2: TupleBuf::new(),
             left_out: Vec::new(),
+            open: None,
         }
     }
 
-    /// Writes the inverse of one transaction; `records` are its records
-    /// last first, each with its LSN (or the key the relations are looked
-    /// up by) and offset; `rel_at` gives the relation an id is bound to
-    /// there.
+    /// Writes the inverse of one whole transaction: [`InverseWriter::part`]
+    /// then [`InverseWriter::end`].
     fn transaction<'r>(
         &mut self,
         report: &mut InvertReport,
@@ -852,7 +872,40 @@ impl<'o, W: Write> InverseWriter<'o, W> {
         rel_at: &dyn Fn(u32, u64) -> Option<Rc<Rel>>,
         loc: &Locate<'_>,
     ) -> Result<()> {
+        self.part(report, begin, commit, records, rel_at, loc)?;
+        self.end(report)
+    }
+
+    /// The txid (in the input) of the transaction whose inverse is open.
+    fn open_txid(&self) -> Option<u64> {
+        self.open.as_ref().map(|o| o.txid)
+    }
+
+    /// Writes the inverse of records of one transaction, last first (a
+    /// transaction may come in parts, its last part first), each with its
+    /// LSN (or the key the relations are looked up by) and offset; `rel_at`
+    /// gives the relation an id is bound to there. The inverse BEGIN is
+    /// written before its first record; [`InverseWriter::end`] ends it.
+    fn part<'r>(
+        &mut self,
+        report: &mut InvertReport,
+        begin: &Begin<'_>,
+        commit: &Commit,
+        records: impl Iterator<Item = (u64, u64, &'r [u8])>,
+        rel_at: &dyn Fn(u32, u64) -> Option<Rc<Rel>>,
+        loc: &Locate<'_>,
+    ) -> Result<()> {
         let opts = self.opts;
+        if self.open.is_none() {
+            self.open = Some(OpenInverse {
+                txid: begin.txid,
+                timestamp_us: begin.timestamp_us,
+                server_id: begin.server_id,
+                commit: *commit,
+                inverse_txid: None,
+                rows: 0,
+            });
+        }
         self.arena.clear();
         self.ends.clear();
         let mut rows = 0u64;
@@ -1029,37 +1082,56 @@ impl<'o, W: Write> InverseWriter<'o, W> {
             self.ends.push(self.arena.len());
             rows += 1;
         }
-        if rows == 0 {
-            report.empty_skipped += 1;
+        if self.ends.is_empty() {
             return Ok(());
         }
-        let origin = format!("undo:{}", begin.txid);
-        let txid = self.next_txid;
-        self.next_txid += 1;
-        self.w.begin(&Begin {
-            txid,
-            timestamp_us: begin.timestamp_us,
-            server_id: begin.server_id,
-            origin: &origin,
-        })?;
+        let Some(open) = self.open.as_mut() else {
+            return Ok(());
+        };
+        open.rows += rows;
+        if open.inverse_txid.is_none() {
+            let txid = self.next_txid;
+            self.next_txid += 1;
+            open.inverse_txid = Some(txid);
+            let origin = format!("undo:{}", open.txid);
+            self.w.begin(&Begin {
+                txid,
+                timestamp_us: open.timestamp_us,
+                server_id: open.server_id,
+                origin: &origin,
+            })?;
+        }
         let mut s = 0;
         for &e in &self.ends {
             self.w.append(&self.arena[s..e])?;
             s = e;
         }
+        Ok(())
+    }
+
+    /// Ends the inverse of the open transaction: its COMMIT, or nothing
+    /// when it had no row change to undo.
+    fn end(&mut self, report: &mut InvertReport) -> Result<()> {
+        let Some(open) = self.open.take() else {
+            return Ok(());
+        };
+        let Some(txid) = open.inverse_txid else {
+            report.empty_skipped += 1;
+            return Ok(());
+        };
         let (state_before, state_after) = if self.everything {
-            (commit.state_after, commit.state_before)
+            (open.commit.state_after, open.commit.state_before)
         } else {
             (None, None)
         };
         self.w.commit(&Commit {
             txid,
-            timestamp_us: commit.timestamp_us,
+            timestamp_us: open.commit.timestamp_us,
             state_before,
             state_after,
         })?;
         report.transactions += 1;
-        report.rows += rows;
+        report.rows += open.rows;
         report.txids = Some((report.txids.map_or(txid, |t| t.0), txid));
         Ok(())
     }

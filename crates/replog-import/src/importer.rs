@@ -49,6 +49,7 @@ struct Pending {
     user_vars: Vec<(String, Value<'static>)>,
 }
 
+#[derive(Clone)]
 struct Open {
     tx: ImportedTransaction,
     /// Inside BEGIN … COMMIT/XID: statements do not end the transaction.
@@ -631,7 +632,13 @@ impl State {
     fn rows(&mut self, ev: &Event<'_>, r: &RowsEvent<'_>) -> Result<()> {
         self.ensure_open(ev, true);
         let Some(tm) = r.table.clone() else {
-            return Ok(());
+            return Err(Error::malformed(
+                r.position,
+                format!(
+                    "rows event for table id {} without a TABLE_MAP event before it",
+                    r.table_id
+                ),
+            ));
         };
         if r.column_count != tm.columns.len() {
             return Err(Error::malformed(
@@ -787,6 +794,11 @@ pub struct Checkpoint {
     next_rel_id: u32,
     cache: HashMap<u64, Cached>,
     next_txid: u64,
+    /// The transaction open there, without the records read before.
+    open: Option<Open>,
+    /// The binlog reader's table maps there (a checkpoint may fall between
+    /// a TABLE_MAP and its rows events).
+    maps: Vec<Arc<TableMap>>,
 }
 
 impl std::fmt::Debug for Checkpoint {
@@ -795,6 +807,7 @@ impl std::fmt::Debug for Checkpoint {
             .field("file_index", &self.file_index)
             .field("position", &self.position)
             .field("next_txid", &self.next_txid)
+            .field("open_txid", &self.open_txid())
             .finish_non_exhaustive()
     }
 }
@@ -811,9 +824,16 @@ impl Checkpoint {
         self.position
     }
 
-    /// Txid of the first transaction the resumed importer yields.
+    /// Txid of the first transaction the resumed importer opens.
     pub fn next_txid(&self) -> u64 {
         self.next_txid
+    }
+
+    /// The transaction open at the checkpoint (taken inside it), if any: a
+    /// resumed importer yields it with the records read after the
+    /// checkpoint only.
+    pub fn open_txid(&self) -> Option<u64> {
+        self.open.as_ref().map(|o| o.tx.txid)
     }
 }
 
@@ -845,13 +865,15 @@ impl Importer {
         }
     }
 
-    /// Where the importer stands, if it stands between two transactions
-    /// (no transaction open, none waiting to be yielded, no statement
-    /// context pending): `None` otherwise, and after an error or the end.
+    /// Where the importer stands between two events, with what it knows
+    /// there: `None` while a transaction waits to be taken or statement
+    /// context (INTVAR, RAND, USER_VAR) is pending, and after an error or
+    /// the end. A checkpoint may fall inside a transaction: the importer
+    /// resumed from it yields that transaction with the records read after
+    /// the checkpoint only.
     pub fn checkpoint(&self) -> Option<Checkpoint> {
         let st = &self.st;
-        let idle = st.cur.is_none()
-            && st.ready.is_empty()
+        let idle = st.ready.is_empty()
             && st.pending.insert_id.is_none()
             && st.pending.last_insert_id.is_none()
             && st.pending.rand.is_none()
@@ -871,7 +893,82 @@ impl Importer {
             next_rel_id: st.next_rel_id,
             cache: st.cache.clone(),
             next_txid: st.next_txid,
+            maps: self
+                .reader
+                .as_ref()
+                .map(|r| r.table_maps().cloned().collect())
+                .unwrap_or_default(),
+            open: st.cur.as_ref().map(|o| Open {
+                tx: o.tx.clone_header(),
+                in_block: o.in_block,
+                begin_refined: o.begin_refined,
+            }),
         })
+    }
+
+    /// Reads and handles one event (opening the next binlog file when one
+    /// ends); completed transactions are then taken with
+    /// [`Importer::take_transaction`]. `None` once all input is read (or
+    /// after an error). Iterating the importer does both.
+    pub fn read_event(&mut self) -> Option<Result<()>> {
+        if self.failed || self.finished {
+            return None;
+        }
+        if self.reader.is_none() {
+            match self.open_next() {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.finished = true;
+                    self.st.end();
+                    return Some(Ok(()));
+                }
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        let Importer { reader, st, .. } = self;
+        let r = reader.as_mut()?;
+        let mut file_done = false;
+        let res = match r.next_event() {
+            None => {
+                file_done = true;
+                Ok(())
+            }
+            Some(Err(e)) => Err(e),
+            Some(Ok(ev)) => {
+                let pos = ev.position();
+                st.handle(&ev).map_err(|e| {
+                    if e.offset().is_none() {
+                        e.with_offset(pos)
+                    } else {
+                        e
+                    }
+                })
+            }
+        };
+        if file_done {
+            *reader = None;
+        }
+        if let Err(e) = res {
+            self.failed = true;
+            let file = self.st.file.clone();
+            return Some(Err(e.context(format!("binlog {file}"))));
+        }
+        Some(Ok(()))
+    }
+
+    /// A transaction completed by the events read so far, oldest first.
+    pub fn take_transaction(&mut self) -> Option<ImportedTransaction> {
+        self.st.ready.pop_front()
+    }
+
+    /// Closes the transaction still open and returns it with the records
+    /// read since it opened (or since the checkpoint it was resumed from):
+    /// for reading a binlog in pieces that end inside a transaction.
+    pub fn take_open(&mut self) -> Option<ImportedTransaction> {
+        self.st.cur.take().map(|o| o.tx)
     }
 
     /// An importer over the same `paths` that starts where `at` was taken,
@@ -885,6 +982,7 @@ impl Importer {
         imp.st.next_rel_id = at.next_rel_id;
         imp.st.cache = at.cache.clone();
         imp.st.next_txid = at.next_txid;
+        imp.st.cur = at.open.clone();
         imp.next_file = at.file_index;
         if let Some(pos) = at.position {
             if !imp.open_next()? {
@@ -915,6 +1013,10 @@ impl Importer {
             if pos != r.position() {
                 r.skip_to(pos)
                     .map_err(|e| e.context(format!("binlog {file}")))?;
+            }
+            // Inside a statement: the rows events to come need its table maps.
+            for map in &at.maps {
+                r.remember_table(map.clone());
             }
         }
         Ok(imp)
@@ -969,53 +1071,12 @@ impl Iterator for Importer {
 
     fn next(&mut self) -> Option<Result<ImportedTransaction>> {
         loop {
-            if let Some(t) = self.st.ready.pop_front() {
+            if let Some(t) = self.take_transaction() {
                 return Some(Ok(t));
             }
-            if self.failed || self.finished {
-                return None;
-            }
-            if self.reader.is_none() {
-                match self.open_next() {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        self.finished = true;
-                        self.st.end();
-                        continue;
-                    }
-                    Err(e) => {
-                        self.failed = true;
-                        return Some(Err(e));
-                    }
-                }
-            }
-            let Importer { reader, st, .. } = self;
-            let Some(r) = reader.as_mut() else { continue };
-            let mut file_done = false;
-            let res = match r.next_event() {
-                None => {
-                    file_done = true;
-                    Ok(())
-                }
-                Some(Err(e)) => Err(e),
-                Some(Ok(ev)) => {
-                    let pos = ev.position();
-                    st.handle(&ev).map_err(|e| {
-                        if e.offset().is_none() {
-                            e.with_offset(pos)
-                        } else {
-                            e
-                        }
-                    })
-                }
-            };
-            if file_done {
-                *reader = None;
-            }
-            if let Err(e) = res {
-                self.failed = true;
-                let file = self.st.file.clone();
-                return Some(Err(e.context(format!("binlog {file}"))));
+            match self.read_event()? {
+                Ok(()) => {}
+                Err(e) => return Some(Err(e)),
             }
         }
     }

@@ -41,6 +41,24 @@ pub struct ImportedTransaction {
 }
 
 impl ImportedTransaction {
+    /// A copy of the transaction's header fields (ids, position, times),
+    /// without its records.
+    pub(crate) fn clone_header(&self) -> ImportedTransaction {
+        ImportedTransaction {
+            txid: self.txid,
+            gtid: self.gtid.clone(),
+            server_id: self.server_id,
+            file: self.file.clone(),
+            position: self.position,
+            begin_timestamp_us: self.begin_timestamp_us,
+            commit_timestamp_us: self.commit_timestamp_us,
+            statements: Vec::new(),
+            logical: Vec::new(),
+            rows_not_in_statements: 0,
+            statements_not_in_logical: 0,
+        }
+    }
+
     /// The origin text of the BEGIN record: `<gtid> <file>:<position>`, or
     /// `<file>:<position>` without a GTID.
     pub fn origin(&self) -> String {

@@ -421,3 +421,77 @@ fn compare_tables(
         }
     }
 }
+
+/// An importer resumed from a checkpoint taken after any event — between
+/// transactions, between a TABLE_MAP and its rows events, inside a
+/// transaction — yields what the first importer yielded from there: the
+/// open transaction with the records after the checkpoint, then the rest.
+#[test]
+fn resumed_importers_continue_exactly_where_their_checkpoint_was_taken() {
+    use replog_import::{ImportOptions, ImportedTransaction, Importer};
+    for (w, run) in [
+        ("types", "row-full"),
+        ("dml", "mixed-full"),
+        ("txn", "row-full"),
+    ] {
+        let dir = run_dir(w, run);
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("mariadb-bin.")
+            })
+            .collect();
+        paths.sort();
+        let opts = ImportOptions::default();
+        let all: Vec<ImportedTransaction> = Importer::new(&paths, &opts)
+            .collect::<replog_core::Result<_>>()
+            .unwrap();
+        // Checkpoints after every event, each with the records yielded before it.
+        let mut imp = Importer::new(&paths, &opts);
+        let mut checkpoints = Vec::new();
+        let mut done = 0usize;
+        let mut inside = 0;
+        loop {
+            while imp.take_transaction().is_some() {
+                done += 1;
+            }
+            if let Some(cp) = imp.checkpoint() {
+                inside += usize::from(cp.open_txid().is_some());
+                checkpoints.push((cp, done));
+            }
+            match imp.read_event() {
+                None => break,
+                Some(r) => r.unwrap(),
+            }
+        }
+        assert!(
+            inside > 10,
+            "{w}/{run}: {inside} checkpoints inside transactions"
+        );
+        for (cp, done) in checkpoints.iter().step_by(3) {
+            let rest: Vec<ImportedTransaction> = Importer::resume(&paths, &opts, cp)
+                .unwrap()
+                .collect::<replog_core::Result<_>>()
+                .unwrap();
+            let want = &all[*done..];
+            assert_eq!(rest.len(), want.len(), "{w}/{run} {cp:?}");
+            for (got, want) in rest.iter().zip(want) {
+                assert_eq!(got.txid, want.txid);
+                assert_eq!(got.position, want.position);
+                // The open transaction: only the records after the checkpoint.
+                assert!(want.logical.ends_with(&got.logical), "{w}/{run} {cp:?}");
+                assert!(
+                    want.statements.ends_with(&got.statements),
+                    "{w}/{run} {cp:?}"
+                );
+                if cp.open_txid() != Some(got.txid) {
+                    assert_eq!(got, want, "{w}/{run} {cp:?}");
+                }
+            }
+        }
+    }
+}
