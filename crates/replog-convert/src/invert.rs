@@ -577,7 +577,8 @@ const PIECE_BYTES: u64 = 8 << 20;
 /// last first: each is imported again from its checkpoint with its rows
 /// decoded, and its records are inverted last first. A transaction that
 /// spans pieces is met tail first: its inverse stays open from its last
-/// piece back to its first.
+/// piece back to its first. A second thread decodes the next piece while
+/// one is inverted and written (two pieces in memory at most).
 ///
 /// Binlogs whose transactions hold data-changing statements (STATEMENT or
 /// MIXED format) have no row images for those changes: they are first
@@ -678,29 +679,137 @@ pub fn invert_binlog<W: Write>(
         opts,
         opts.first_txid.unwrap_or(max_txid + 1),
     );
-    let full = ImportOptions::default();
-    let mut arena: Vec<u8> = Vec::new();
-    let mut ends: Vec<usize> = Vec::new();
-    // The piece's transactions or parts of them: (transaction, records,
-    // whether it ends in this piece).
-    let mut parts: Vec<(ImportedTransaction, std::ops::Range<usize>, bool)> = Vec::new();
-    for (i, (at, _)) in pieces.iter().enumerate().rev() {
-        let stop = pieces.get(i + 1).map(|p| p.1);
-        let mut imp = Importer::resume(paths, &full, at)?;
-        arena.clear();
-        ends.clear();
-        parts.clear();
-        let mut keep = |tx: ImportedTransaction, ends_here: bool| -> Result<()> {
-            let first = ends.len();
+    // One thread decodes the pieces, last first, while this one inverts and
+    // writes the piece decoded before: two pieces in memory at most.
+    std::thread::scope(|scope| -> Result<()> {
+        let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Result<DecodedPiece>>(1);
+        let (empty_tx, empty_rx) = std::sync::mpsc::channel::<DecodedPiece>();
+        let pieces = &pieces;
+        scope.spawn(move || {
+            for i in (0..pieces.len()).rev() {
+                let mut piece = empty_rx.try_recv().unwrap_or_default();
+                let stop = pieces.get(i + 1).map(|p| p.1);
+                let r = piece.decode(paths, &pieces[i].0, stop).map(|()| piece);
+                let failed = r.is_err();
+                if full_tx.send(r).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        for piece in full_rx {
+            let piece = piece?;
+            report.largest_transaction = report.largest_transaction.max(piece.arena.len() as u64);
+            let DecodedPiece {
+                arena,
+                ends,
+                parts,
+                began_before,
+            } = &piece;
+            for (tx, records, ends_here) in parts.iter().rev() {
+                let origin = tx.origin();
+                if !selected(tx, &origin) {
+                    continue;
+                }
+                let key = 2 * tx.txid + 1;
+                let records = records.clone().rev().map(|r| {
+                    let s = r.checked_sub(1).map_or(0, |j| ends[j]);
+                    (key, 0u64, &arena[s..ends[r]])
+                });
+                let what = format!("binlog transaction {origin}");
+                match (ends_here, inv.open_txid()) {
+                    (true, None) => {}
+                    (false, Some(t)) if t == tx.txid => {}
+                    // Read up to the end of the input without its COMMIT: not inverted.
+                    (false, None) => continue,
+                    _ => {
+                        return Err(Error::new(
+                            ErrorKind::Io,
+                            format!("the binlog changed between the two passes (at {what})"),
+                        ));
+                    }
+                }
+                inv.part(
+                    &mut report,
+                    &Begin {
+                        txid: tx.txid,
+                        timestamp_us: tx.begin_timestamp_us,
+                        server_id: tx.server_id,
+                        origin: &origin,
+                    },
+                    &Commit {
+                        txid: tx.txid,
+                        timestamp_us: tx.commit_timestamp_us,
+                        state_before: None,
+                        state_after: None,
+                    },
+                    records,
+                    &|id, lsn| hist.at(id, lsn).cloned(),
+                    &Locate::Binlog(&what),
+                )?;
+                // Its first part: the transaction began in this piece.
+                if *began_before != Some(tx.txid) || !std::ptr::eq(tx, &parts[0].0) {
+                    inv.end(&mut report)?;
+                }
+            }
+            // Its buffers serve a later piece.
+            let _ = empty_tx.send(piece);
+        }
+        Ok(())
+    })?;
+    if inv.open_txid().is_some() {
+        return Err(Error::new(
+            ErrorKind::Io,
+            "the binlog changed between the two passes (a transaction has no start)",
+        ));
+    }
+    let out = inv.finish(&mut report)?;
+    Ok((report, out))
+}
+
+/// One piece of binlog as the second pass of [`invert_binlog`] decodes it.
+#[derive(Default)]
+struct DecodedPiece {
+    /// The record bodies, one after the other.
+    arena: Vec<u8>,
+    /// Where each record ends in the arena.
+    ends: Vec<usize>,
+    /// The piece's transactions or parts of them: the transaction (without
+    /// its records), its records (indexes into `ends`), whether it ends in
+    /// this piece.
+    parts: Vec<(
+        replog_import::ImportedTransaction,
+        std::ops::Range<usize>,
+        bool,
+    )>,
+    /// The transaction open where the piece starts.
+    began_before: Option<u64>,
+}
+
+impl DecodedPiece {
+    /// Decodes the piece from checkpoint `at` up to position `stop` (the
+    /// next checkpoint's; `None`: the end of the input).
+    fn decode(
+        &mut self,
+        paths: &[std::path::PathBuf],
+        at: &replog_import::Checkpoint,
+        stop: Option<(usize, u64)>,
+    ) -> Result<()> {
+        use replog_import::{ImportOptions, ImportedTransaction, Importer};
+        self.arena.clear();
+        self.ends.clear();
+        self.parts.clear();
+        self.began_before = at.open_txid();
+        let mut imp = Importer::resume(paths, &ImportOptions::default(), at)?;
+        let mut keep = |mut tx: ImportedTransaction, ends_here: bool| -> Result<()> {
+            let first = self.ends.len();
             for op in &tx.logical {
-                op.encode(&mut arena).map_err(|m| {
+                op.encode(&mut self.arena).map_err(|m| {
                     Error::new(ErrorKind::Malformed, format!("{}: {m}", tx.origin()))
                 })?;
-                ends.push(arena.len());
+                self.ends.push(self.arena.len());
             }
-            let mut tx = tx;
             tx.logical = Vec::new();
-            parts.push((tx, first..ends.len(), ends_here));
+            self.parts.push((tx, first..self.ends.len(), ends_here));
             Ok(())
         };
         loop {
@@ -720,63 +829,8 @@ pub fn invert_binlog<W: Write>(
         {
             keep(tx, false)?;
         }
-        report.largest_transaction = report.largest_transaction.max(arena.len() as u64);
-        let began_before = at.open_txid();
-        for (tx, records, ends_here) in parts.iter().rev() {
-            let origin = tx.origin();
-            if !selected(tx, &origin) {
-                continue;
-            }
-            let key = 2 * tx.txid + 1;
-            let records = records.clone().rev().map(|r| {
-                let s = r.checked_sub(1).map_or(0, |j| ends[j]);
-                (key, 0u64, &arena[s..ends[r]])
-            });
-            let what = format!("binlog transaction {origin}");
-            match (ends_here, inv.open_txid()) {
-                (true, None) => {}
-                (false, Some(t)) if t == tx.txid => {}
-                // Read up to the end of the input without its COMMIT: not inverted.
-                (false, None) => continue,
-                _ => {
-                    return Err(Error::new(
-                        ErrorKind::Io,
-                        format!("the binlog changed between the two passes (at {what})"),
-                    ));
-                }
-            }
-            inv.part(
-                &mut report,
-                &Begin {
-                    txid: tx.txid,
-                    timestamp_us: tx.begin_timestamp_us,
-                    server_id: tx.server_id,
-                    origin: &origin,
-                },
-                &Commit {
-                    txid: tx.txid,
-                    timestamp_us: tx.commit_timestamp_us,
-                    state_before: None,
-                    state_after: None,
-                },
-                records,
-                &|id, lsn| hist.at(id, lsn).cloned(),
-                &Locate::Binlog(&what),
-            )?;
-            // Its first part: the transaction began in this piece.
-            if began_before != Some(tx.txid) || !std::ptr::eq(tx, &parts[0].0) {
-                inv.end(&mut report)?;
-            }
-        }
+        Ok(())
     }
-    if inv.open_txid().is_some() {
-        return Err(Error::new(
-            ErrorKind::Io,
-            "the binlog changed between the two passes (a transaction has no start)",
-        ));
-    }
-    let out = inv.finish(&mut report)?;
-    Ok((report, out))
 }
 
 /// How errors name the place of a record: a native log's LSN and offset,
