@@ -50,9 +50,6 @@ pub struct Inputs {
     /// The kind named by any readable segment header.
     pub kind: Option<LogKind>,
     _spool: Option<tempfile::TempPath>,
-    _imported: Option<tempfile::TempDir>,
-    /// When the inputs were binlogs imported into a native log: the import's report.
-    pub imported_from_binlog: Option<replog_import::ImportReport>,
     /// Binlogs read as transactions ([`Inputs::resolve_source`]), classified.
     pub binlog: Option<BinlogInput>,
 }
@@ -104,8 +101,6 @@ impl Inputs {
             detected,
             kind,
             _spool: spool,
-            _imported: None,
-            imported_from_binlog: None,
             binlog: None,
         })
     }
@@ -152,77 +147,6 @@ impl Inputs {
             return Ok(());
         }
         self.require_native(what)
-    }
-
-    /// Like [`Inputs::resolve`], but MySQL/MariaDB binlogs are first
-    /// imported (streaming, into a temporary directory that lives as long as
-    /// the `Inputs`; used by `invert` alone, which reads its input twice by
-    /// offset — every other command reads binlogs through
-    /// [`Inputs::resolve_source`], with no temporary file) as a native logical log when they carry row changes,
-    /// else as a native statement log (rules in formats/import.md). A mixed
-    /// binlog, with both row changes and data-changing statements, becomes
-    /// one logical log: its statements are executed on the reference store
-    /// and their row changes captured, its row events taken as logged
-    /// (`replog_convert::to_logical::binlog_to_logical`).
-    pub fn resolve_native(paths: &[String]) -> Result<Inputs> {
-        use replog_core::writer::{LogWriter, WriterOptions};
-        let inputs = Inputs::resolve(paths)?;
-        if inputs.detected != Detected::Binlog {
-            return Ok(inputs);
-        }
-        let dir = tempfile::tempdir().context("creating a directory for the imported binlog")?;
-        let sp = dir.path().join("statement.replog");
-        let lp = dir.path().join("logical.replog");
-        let mut sw = LogWriter::new(
-            std::fs::File::create(&sp)?,
-            &WriterOptions::new(LogKind::Statement),
-        )?;
-        let mut lw = LogWriter::new(
-            std::fs::File::create(&lp)?,
-            &WriterOptions::new(LogKind::Logical),
-        )?;
-        let report = replog_import::import(
-            &inputs.files,
-            &replog_import::ImportOptions::default(),
-            Some(&mut sw),
-            Some(&mut lw),
-        )?;
-        sw.finish()?;
-        lw.finish()?;
-        let dml_statements = report.statements.saturating_sub(report.ddl);
-        if report.row_changes > 0 && dml_statements > 0 {
-            // Mixed: one logical log, the statements executed on the
-            // reference store and the row events applied, in binlog order.
-            let mp = dir.path().join("mixed.replog");
-            let file = std::fs::File::create(&mp)?;
-            let (_, import, file) =
-                replog_convert::to_logical::binlog_to_logical(&inputs.files, None, file)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", inputs.files[0].display()))?;
-            file.sync_all()?;
-            return Ok(Inputs {
-                files: vec![mp],
-                detected: Detected::Native(Some(LogKind::Logical)),
-                kind: Some(LogKind::Logical),
-                _spool: None,
-                _imported: Some(dir),
-                imported_from_binlog: Some(import),
-                binlog: None,
-            });
-        }
-        let (path, kind) = if report.row_changes > 0 {
-            (lp, LogKind::Logical)
-        } else {
-            (sp, LogKind::Statement)
-        };
-        Ok(Inputs {
-            files: vec![path],
-            detected: Detected::Native(Some(kind)),
-            kind: Some(kind),
-            _spool: None,
-            _imported: Some(dir),
-            imported_from_binlog: Some(report),
-            binlog: None,
-        })
     }
 
     /// How messages name input `i`: `-` (stdin) for standard input, else

@@ -37,7 +37,7 @@ fn json(text: &str) -> serde_json::Value {
 
 /// A MIXED binlog (row events and data-changing statements) through
 /// replay, dump, diff (both sides, --state and --failover) and convert
-/// (every --to)
+/// (every --to) and invert
 /// with a TMPDIR in which nothing can be created, not even by root (a path
 /// below a regular file): every command succeeds, and its results are
 /// those of the logical log the binlog converts to (written first, with a
@@ -145,6 +145,38 @@ fn a_mixed_binlog_through_every_route_without_a_temporary_file() {
         ok(&["dump", &physical], usable, 0),
         ok(&["dump", &logical], usable, 0)
     );
+    // invert (flashback; the DDL left out: exit 1): the inverse of the
+    // logical log the binlog converts to
+    let (undo_binlog, undo_log) = (o("undo-binlog.replog"), o("undo-log.replog"));
+    ok(
+        &["invert", "--skip-ddl", "-o", &undo_binlog, b1, b2],
+        &no_tmp,
+        1,
+    );
+    ok(
+        &["invert", "--skip-ddl", "-o", &undo_log, &logical],
+        usable,
+        1,
+    );
+    assert_eq!(
+        std::fs::read(&undo_binlog).unwrap(),
+        std::fs::read(&undo_log).unwrap()
+    );
+    // ... and a ROW binlog, read backwards from the binlog itself
+    let row = root().join("fixtures/mariadb/out/dml/row-full/mariadb-bin.000001");
+    let undo_row = o("undo-row.replog");
+    ok(
+        &[
+            "invert",
+            "--skip-ddl",
+            "-o",
+            &undo_row,
+            row.to_str().unwrap(),
+        ],
+        &no_tmp,
+        1,
+    );
+    ok(&["verify", &undo_row], usable, 0);
 }
 
 /// Replaying a binlog reports where it stands as a binlog position and

@@ -22,12 +22,6 @@ impl Input {
         Inputs::resolve(&expand_binlog_sets(&self.paths)?)
     }
 
-    /// The inputs, binlogs imported as a native log in a temporary
-    /// directory (`invert` alone; see [`Input::resolve_source`]).
-    pub fn resolve_native(&self) -> anyhow::Result<Inputs> {
-        Inputs::resolve_native(&expand_binlog_sets(&self.paths)?)
-    }
-
     /// The inputs, binlogs read as transactions as they are imported
     /// ([`Inputs::resolve_source`]).
     pub fn resolve_source(&self) -> anyhow::Result<Inputs> {
