@@ -8,24 +8,12 @@ use replog_convert::invert::{InvertOptions, Selection, invert, invert_binlog};
 use replog_convert::to_logical::binlog_to_logical;
 use replog_core::reader::{LogReader, ReaderOptions, SegmentInput};
 use replog_core::txn::{TxnEvent, TxnReader};
-use replog_test_support::root;
 use std::path::PathBuf;
 
+/// The binlogs of a MariaDB fixture run, `WORKLOAD/RUN`.
 fn binlogs(dir: &str) -> Vec<PathBuf> {
-    let d = root().join("fixtures/mariadb/out").join(dir);
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&d)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("mariadb-bin.")
-        })
-        .collect();
-    v.sort();
-    assert!(!v.is_empty(), "{}", d.display());
-    v
+    let (workload, run) = dir.split_once('/').expect("WORKLOAD/RUN");
+    replog_test_support::mariadb::binlogs(workload, run)
 }
 
 /// Each transaction of a log: its BEGIN's txid, timestamp, server id and

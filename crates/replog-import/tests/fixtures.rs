@@ -434,18 +434,7 @@ fn resumed_importers_continue_exactly_where_their_checkpoint_was_taken() {
         ("dml", "mixed-full"),
         ("txn", "row-full"),
     ] {
-        let dir = run_dir(w, run);
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with("mariadb-bin.")
-            })
-            .collect();
-        paths.sort();
+        let paths = binlogs(&run_dir(w, run));
         let opts = ImportOptions::default();
         let all: Vec<ImportedTransaction> = Importer::new(&paths, &opts)
             .collect::<replog_core::Result<_>>()
