@@ -264,17 +264,7 @@ fn refuse(lsn: u64, offset: u64, txid: u64, msg: String) -> Error {
 }
 
 fn check_tuple(t: &Tuple<'_>, rel: &Rel, lsn: u64, what: &str) -> Result<()> {
-    if t.len() != rel.columns.len() {
-        return Err(Error::new(
-            ErrorKind::Malformed,
-            format!(
-                "LSN {lsn}: {what} of {} has {} columns, its RELATION {}",
-                rel.name,
-                t.len(),
-                rel.columns.len()
-            ),
-        ));
-    }
+    rel.check_arity(t, lsn, what)?;
     t.validate().map_err(|e| Error::from(e).prefixed(lsn))?;
     Ok(())
 }

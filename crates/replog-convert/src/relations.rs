@@ -30,6 +30,28 @@ pub struct Rel {
 }
 
 impl Rel {
+    /// Fails unless `t` (the `what` of a record at `lsn`) has one value per
+    /// column of the relation.
+    pub fn check_arity(
+        &self,
+        t: &replog_logical::Tuple<'_>,
+        lsn: u64,
+        what: &str,
+    ) -> crate::error::Result<()> {
+        if t.len() == self.columns.len() {
+            return Ok(());
+        }
+        Err(crate::error::Error::new(
+            crate::error::ErrorKind::Malformed,
+            format!(
+                "LSN {lsn}: {what} of {} has {} columns, its RELATION {}",
+                self.name,
+                t.len(),
+                self.columns.len()
+            ),
+        ))
+    }
+
     /// Detaches `r`, whose encoded body is `body`.
     pub fn new(r: &Relation<'_>, body: &[u8]) -> Rel {
         let sql_name = qualified(r.database, r.table);

@@ -450,17 +450,7 @@ fn cannot(lsn: u64, offset: u64, msg: String) -> Error {
 }
 
 fn values<'a>(t: &Tuple<'a>, rel: &Rel, lsn: u64, what: &str) -> Result<Vec<ColumnValue<'a>>> {
-    if t.len() != rel.columns.len() {
-        return Err(Error::new(
-            ErrorKind::Malformed,
-            format!(
-                "LSN {lsn}: {what} of {} has {} columns, its RELATION {}",
-                rel.name,
-                t.len(),
-                rel.columns.len()
-            ),
-        ));
-    }
+    rel.check_arity(t, lsn, what)?;
     t.to_vec().map_err(|e| Error::from(e).prefixed(lsn))
 }
 
