@@ -287,64 +287,57 @@ fn check_record(
             .at(lsn, offset)
         })
     };
-    Ok(match rec {
+    let rel = match rec {
         LogicalRecord::Insert(i) => {
-            check_tuple(&i.new, &*rel_of(i.relation_id)?, lsn, "INSERT")?;
-            None
+            let rel = rel_of(i.relation_id)?;
+            check_tuple(&i.new, &rel, lsn, "INSERT")?;
+            rel
         }
         LogicalRecord::Update(u) => {
             let rel = rel_of(u.relation_id)?;
             check_tuple(&u.after, &rel, lsn, "UPDATE after-image")?;
-            match &u.before {
-                None => Some(refuse(
-                    lsn,
-                    offset,
-                    txid,
-                    format!(
-                        "UPDATE on {} has no before-image; invert needs full before-images (MySQL binlog_row_image=FULL, PostgreSQL REPLICA IDENTITY FULL)",
-                        rel.name
-                    ),
-                )),
-                Some(b) => {
-                    check_tuple(&b.values, &rel, lsn, "UPDATE before-image")?;
-                    (b.kind == ImageKind::Key).then(|| {
-                        refuse(
-                            lsn,
-                            offset,
-                            txid,
-                            format!(
-                                "UPDATE on {} has a key-only before-image; invert needs full before-images (MySQL binlog_row_image=FULL, PostgreSQL REPLICA IDENTITY FULL)",
-                                rel.name
-                            ),
-                        )
-                    })
-                }
+            if let Some(b) = &u.before {
+                check_tuple(&b.values, &rel, lsn, "UPDATE before-image")?;
             }
+            rel
         }
         LogicalRecord::Delete(d) => {
             let rel = rel_of(d.relation_id)?;
             check_tuple(&d.before.values, &rel, lsn, "DELETE before-image")?;
-            (d.before.kind == ImageKind::Key).then(|| {
-                refuse(
-                    lsn,
-                    offset,
-                    txid,
-                    format!(
-                        "DELETE on {} has a key-only before-image; invert needs full before-images (MySQL binlog_row_image=FULL, PostgreSQL REPLICA IDENTITY FULL)",
-                        rel.name
-                    ),
-                )
-            })
+            rel
         }
-        LogicalRecord::Truncate(_) => Some(refuse(
-            lsn,
-            offset,
-            txid,
-            "TRUNCATE removes rows that the log does not carry; it cannot be undone from the log"
-                .into(),
+        LogicalRecord::Truncate(_) => {
+            return Ok(not_invertible(rec, "").map(|m| refuse(lsn, offset, txid, m)));
+        }
+        _ => return Ok(None),
+    };
+    Ok(not_invertible(rec, &rel.name).map(|m| refuse(lsn, offset, txid, m)))
+}
+
+/// Why `rec` cannot be undone from the log, if it cannot (`rel`: its
+/// table, for the message): a TRUNCATE, or an UPDATE or DELETE whose
+/// before-image is missing or key-only. The one place both passes and
+/// every input ask.
+fn not_invertible(rec: &LogicalRecord<'_>, rel: &str) -> Option<String> {
+    const FULL: &str = "invert needs full before-images (MySQL binlog_row_image=FULL, PostgreSQL REPLICA IDENTITY FULL)";
+    let (what, image) = match rec {
+        LogicalRecord::Update(u) => ("UPDATE", u.before.as_ref().map(|b| b.kind)),
+        LogicalRecord::Delete(d) => ("DELETE", Some(d.before.kind)),
+        LogicalRecord::Truncate(_) => {
+            return Some(
+                "TRUNCATE removes rows that the log does not carry; it cannot be undone from the log"
+                    .into(),
+            );
+        }
+        _ => return None,
+    };
+    match image {
+        None => Some(format!("{what} on {rel} has no before-image; {FULL}")),
+        Some(ImageKind::Key) => Some(format!(
+            "{what} on {rel} has a key-only before-image; {FULL}"
         )),
-        _ => None,
-    })
+        Some(_) => None,
+    }
 }
 
 /// Inverts the logical log in `inputs`, writing the inverse log to `out`;
@@ -695,7 +688,7 @@ pub fn invert_binlog<W: Write>(
                 parts,
                 began_before,
             } = &piece;
-            for (tx, records, ends_here) in parts.iter().rev() {
+            for (n, (tx, records, ends_here)) in parts.iter().enumerate().rev() {
                 let origin = tx.origin();
                 if !selected(tx, &origin) {
                     continue;
@@ -737,7 +730,7 @@ pub fn invert_binlog<W: Write>(
                     &Locate::Binlog(&what),
                 )?;
                 // Its first part: the transaction began in this piece.
-                if *began_before != Some(tx.txid) || !std::ptr::eq(tx, &parts[0].0) {
+                if *began_before != Some(tx.txid) || n > 0 {
                     inv.end(&mut report)?;
                 }
             }
@@ -997,12 +990,8 @@ impl<'o, W: Write> InverseWriter<'o, W> {
                 }
                 LogicalRecord::Relation(_) => continue,
                 LogicalRecord::Truncate(_) => {
-                    return Err(loc.refuse(
-                        lsn,
-                        offset,
-                        "TRUNCATE removes rows that the log does not carry; it cannot be undone from the log"
-                            .into(),
-                    ));
+                    let why = not_invertible(&rec, "").unwrap_or_default();
+                    return Err(loc.refuse(lsn, offset, why));
                 }
             };
             let Some(rel) = rel_at(rel_id, lsn) else {
@@ -1039,19 +1028,9 @@ impl<'o, W: Write> InverseWriter<'o, W> {
                 report.relations += 1;
                 self.emitted.insert(rel_id, (rel.clone(), version));
             }
-            let full_image = |kind: ImageKind, what: &str| -> Result<()> {
-                if kind == ImageKind::Full {
-                    return Ok(());
-                }
-                Err(loc.refuse(
-                    lsn,
-                    offset,
-                    format!(
-                        "{what} on {} has a key-only before-image; invert needs full before-images (MySQL binlog_row_image=FULL, PostgreSQL REPLICA IDENTITY FULL)",
-                        rel.name
-                    ),
-                ))
-            };
+            if let Some(why) = not_invertible(&rec, &rel.name) {
+                return Err(loc.refuse(lsn, offset, why));
+            }
             let inverse = match rec {
                 LogicalRecord::Insert(i) => LogicalRecord::Delete(Delete {
                     relation_id: i.relation_id,
@@ -1060,25 +1039,18 @@ impl<'o, W: Write> InverseWriter<'o, W> {
                         values: i.new,
                     },
                 }),
-                LogicalRecord::Delete(d) => {
-                    full_image(d.before.kind, "DELETE")?;
-                    LogicalRecord::Insert(Insert {
-                        relation_id: d.relation_id,
-                        new: d.before.values,
-                    })
-                }
+                LogicalRecord::Delete(d) => LogicalRecord::Insert(Insert {
+                    relation_id: d.relation_id,
+                    new: d.before.values,
+                }),
                 LogicalRecord::Update(u) => {
+                    // A full before-image: not_invertible said so above.
                     let Some(before) = u.before else {
-                        return Err(loc.refuse(
-                            lsn,
-                            offset,
-                            format!(
-                                "UPDATE on {} has no before-image; invert needs full before-images (MySQL binlog_row_image=FULL, PostgreSQL REPLICA IDENTITY FULL)",
-                                rel.name
-                            ),
+                        return Err(Error::new(
+                            ErrorKind::Malformed,
+                            "UPDATE without before-image",
                         ));
                     };
-                    full_image(before.kind, "UPDATE")?;
                     let after: Vec<ColumnValue<'_>> = u.after.to_vec()?;
                     if after.iter().all(|c| matches!(c, ColumnValue::Value(_))) {
                         LogicalRecord::Update(Update {
