@@ -434,6 +434,10 @@ pub struct LogReader {
     expected_next: Option<(u32, u64)>,
     open_tx: Option<(u64, u64)>,
     frames_since_commit: u64,
+    /// Records outside a transaction are not reported (again): one was
+    /// reported since the last BEGIN, or damage since then may have taken
+    /// the BEGIN they belong to (reported once, as that damage).
+    strays_explained: bool,
     last_state: Option<u64>,
     summary: Summary,
     last_damage: Option<Damage>,
@@ -470,6 +474,7 @@ impl LogReader {
             expected_next: None,
             open_tx: None,
             frames_since_commit: 0,
+            strays_explained: false,
             last_state: None,
             summary: Summary::default(),
             last_damage: None,
@@ -540,6 +545,9 @@ impl LogReader {
         class: DamageClass,
         resumes_at: Option<u64>,
     ) {
+        if !matches!(kind, DamageKind::StateGap { .. }) {
+            self.strays_explained = true;
+        }
         let last = self.is_last_segment();
         let d = Damage {
             segment: self
@@ -948,6 +956,7 @@ impl LogReader {
                 }
                 let txid = begin_txid.unwrap_or(0);
                 self.open_tx = Some((lsn, txid));
+                self.strays_explained = false;
                 self.frames_since_commit = 0;
             }
             rtype::COMMIT => {
@@ -981,6 +990,15 @@ impl LogReader {
                 }
                 self.summary.commits += 1;
                 self.summary.committed_lsn = Some(lsn + disk);
+            }
+            t if self.open_tx.is_none() => {
+                let kind = self.header.as_ref().map(|h| h.kind);
+                if !kind.is_some_and(|k| k.allows_outside_transactions(t)) && !self.strays_explained
+                {
+                    return Some(DamageKind::Structure {
+                        message: format!("record of type 0x{t:02x} outside a transaction"),
+                    });
+                }
             }
             _ => {}
         }

@@ -42,6 +42,16 @@ impl LogKind {
         }
     }
 
+    /// Whether a record of this type may stand outside a BEGIN/COMMIT
+    /// bracket (framing.md §4.3): only the physical format's CHECKPOINT
+    /// (`0x14`, physical.md §2.6), written between transactions. Any other
+    /// record outside a transaction is structure damage, never skipped.
+    pub fn allows_outside_transactions(self, record_type: u8) -> bool {
+        /// physical.md §2: CHECKPOINT.
+        const PHYSICAL_CHECKPOINT: u8 = 0x14;
+        matches!(self, LogKind::Physical) && record_type == PHYSICAL_CHECKPOINT
+    }
+
     /// Lower-case name.
     pub fn name(self) -> &'static str {
         match self {

@@ -357,3 +357,55 @@ fn a_half_created_last_segment_is_a_torn_tail() {
         assert!(s.acceptable());
     }
 }
+
+/// A format record between two transactions (framing.md §4.3): structure
+/// damage at its offset for a logical log, where every record belongs to a
+/// transaction; it used to be read past silently, so a consumer lost it.
+/// The physical CHECKPOINT is the one record allowed there.
+#[test]
+fn a_record_outside_a_transaction_is_structure_damage_unless_its_format_allows_it() {
+    fn log(kind: LogKind, stray: &[u8]) -> (Vec<u8>, u64) {
+        let mut w = LogWriter::new(Vec::new(), &WriterOptions::new(kind)).unwrap();
+        let tx = |w: &mut LogWriter<Vec<u8>>, txid| {
+            w.begin(&Begin {
+                txid,
+                timestamp_us: 1,
+                server_id: 1,
+                origin: "",
+            })
+            .unwrap();
+            w.append(&[0x10, 7]).unwrap();
+            w.commit(&Commit {
+                txid,
+                timestamp_us: 1,
+                state_before: None,
+                state_after: None,
+            })
+            .unwrap();
+        };
+        tx(&mut w, 1);
+        let stray_lsn = w.append(stray).unwrap();
+        tx(&mut w, 2);
+        (w.finish().unwrap(), stray_lsn)
+    }
+    let (bytes, stray_lsn) = log(LogKind::Logical, &[0x11, 1, 2]);
+    let s = run(&bytes, opts(RecoveryPolicy::Strict, true, 0));
+    assert_eq!(s.commits, 2, "both transactions are still read");
+    assert_eq!(s.damage.len(), 1, "{:?}", s.damage);
+    let d = &s.damage[0];
+    assert_eq!(d.lsn, stray_lsn);
+    assert_eq!(
+        d.kind.to_string(),
+        "record of type 0x11 outside a transaction"
+    );
+    assert!(!d.tolerated);
+
+    let mut checkpoint = vec![0x14];
+    checkpoint.extend_from_slice(&[0; 28]);
+    let (bytes, _) = log(LogKind::Physical, &checkpoint);
+    let s = run(&bytes, opts(RecoveryPolicy::Strict, true, 0));
+    assert!(s.damage.is_empty(), "{:?}", s.damage);
+    let (bytes, _) = log(LogKind::Physical, &[0x10, 1]);
+    let s = run(&bytes, opts(RecoveryPolicy::Strict, true, 0));
+    assert_eq!(s.damage.len(), 1, "{:?}", s.damage);
+}

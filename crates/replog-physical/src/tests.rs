@@ -763,3 +763,20 @@ fn recovery_from_checkpoint_skips_uncommitted() {
     assert_eq!(applied, 0);
     assert_eq!(recovered, expected);
 }
+
+/// The framing reader lets exactly this format's CHECKPOINT stand between
+/// transactions (physical.md §2, framing.md §4.3); its page records belong
+/// to a transaction.
+#[test]
+fn only_checkpoint_may_stand_outside_a_transaction() {
+    let kind = replog_core::LogKind::Physical;
+    assert!(kind.allows_outside_transactions(rtype::CHECKPOINT));
+    for t in [
+        rtype::PAGE_IMAGE,
+        rtype::PAGE_DELTA,
+        rtype::PAGE_INIT,
+        rtype::PAGE_FREE,
+    ] {
+        assert!(!kind.allows_outside_transactions(t), "0x{t:02x}");
+    }
+}
