@@ -449,6 +449,39 @@ struct Parsed<'a> {
     origin_ts: i64,
 }
 
+/// What a Transaction COMMIT, ABORT, COMMIT PREPARED or ABORT PREPARED
+/// record says about the transaction it ends (for decoders of row
+/// changes): `None` for other records or when the main data is too short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct XactEnd<'a> {
+    /// A commit (or commit prepared), not an abort.
+    pub commit: bool,
+    /// The end's time, microseconds since 2000-01-01 UTC.
+    pub timestamp: i64,
+    /// Subtransaction ids, little-endian u32s.
+    pub subxacts: &'a [u8],
+    /// The prepared transaction's id (COMMIT/ABORT PREPARED), else 0.
+    pub twophase_xid: u32,
+}
+
+/// Parses the main data of a Transaction end record (see [`XactEnd`]).
+pub fn xact_end<'a>(main_data: &'a [u8], info: u8, v: PgVersion) -> Option<XactEnd<'a>> {
+    let op = info & 0x70;
+    let commit = match op {
+        0x00 | 0x30 => true,
+        0x20 | 0x40 => false,
+        _ => return None,
+    };
+    let d = Data(main_data);
+    let p = parse_commit(&d, info, v, commit)?;
+    Some(XactEnd {
+        commit,
+        timestamp: d.i64(0)?,
+        subxacts: p.subxacts,
+        twophase_xid: p.twophase_xid,
+    })
+}
+
 /// Takes `n` items of `size` bytes after a 4-byte count at `*at`.
 fn counted<'a>(d: &Data<'a>, at: &mut usize, size: usize) -> Option<&'a [u8]> {
     let n = usize::try_from(d.i32(*at)?).ok()?;

@@ -1,0 +1,748 @@
+//! The decoder: WAL records in, committed transactions of logical records
+//! out.
+//!
+//! Row changes are decoded as their records are read (so TOAST chunks,
+//! which precede the row that points to them, are at hand) and encoded as
+//! logical INSERT / UPDATE / DELETE / TRUNCATE bodies into a buffer per
+//! transaction id. Subtransactions are tied to their top-level transaction
+//! by the records' top-level xid and by ASSIGNMENT records; a
+//! subtransaction rolled back (an ABORT record naming it) loses its
+//! changes. At COMMIT (or COMMIT PREPARED) the changes of the transaction
+//! and of its committed subtransactions are handed out in WAL order; at
+//! ABORT they are dropped and counted.
+
+use crate::catalog::{Attr, Catalog, RelInfo};
+use crate::heap::{self, Change, OldTuple};
+use crate::tuple::{Datum, HeapTuple};
+use crate::types;
+use crate::varlena::{self, ToastPointer, VarData};
+use replog_core::Value;
+use replog_logical::TupleBuf;
+use replog_logical::{Column, Relation};
+use replog_logical::{Delete, ImageKind, Insert, LogicalRecord, OldImage, Truncate, Update};
+use replog_pgwal::consts::rmgr;
+use replog_pgwal::{Lsn, Record};
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// `FirstNormalObjectId`: OIDs and relation files below it are the
+/// system's own.
+const FIRST_NORMAL_OBJECT_ID: u32 = 16384;
+
+/// PostgreSQL's epoch (2000-01-01) in Unix microseconds.
+pub const PG_EPOCH_UNIX_US: i64 = 946_684_800_000_000;
+
+/// Something that could not be decoded, named by relation and LSN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undecoded {
+    /// Where.
+    pub lsn: Lsn,
+    /// The relation (`schema.table`, or the relation file when unknown).
+    pub relation: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// What decoding found besides the transactions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Transactions committed with row changes (handed out).
+    pub committed: u64,
+    /// Committed transactions without row changes of user tables.
+    pub empty: u64,
+    /// Transactions (and prepared transactions) rolled back.
+    pub aborted: u64,
+    /// Row changes handed out.
+    pub changes: u64,
+    /// Changes of rolled-back (sub)transactions dropped.
+    pub dropped_changes: u64,
+    /// TOAST values whose chunks were not in the WAL range of their
+    /// transaction (handed out as unchanged).
+    pub toast_unknown: u64,
+    /// UPDATE/DELETE without a before-image where one was needed
+    /// (replica identity NOTHING, or `wal_level=replica`): not handed out.
+    pub missing_old: u64,
+    /// Changes of committed transactions that could not be decoded.
+    pub undecoded: Vec<Undecoded>,
+    /// Transactions still open at the end of the WAL (not handed out).
+    pub open_at_end: u64,
+}
+
+/// One buffered change: its LSN, relation OID and the encoded logical
+/// record in the transaction's byte buffer.
+#[derive(Debug, Clone, Copy)]
+struct Item {
+    lsn: u64,
+    rel: u32,
+    start: u32,
+    len: u32,
+}
+
+#[derive(Debug, Default)]
+struct TxnBuf {
+    items: Vec<Item>,
+    bytes: Vec<u8>,
+    undecoded: Vec<Undecoded>,
+    /// TOAST chunks by (TOAST table OID, chunk_id): (chunk_seq, data).
+    toast: HashMap<(u32, u32), Vec<(i32, Vec<u8>)>>,
+    /// Subtransactions known to belong to this one.
+    subxacts: Vec<u32>,
+}
+
+/// A committed transaction, ready to be handed out.
+#[derive(Debug, Default)]
+pub struct Committed {
+    /// Top-level xid.
+    pub xid: u32,
+    /// LSN of the COMMIT (or COMMIT PREPARED) record.
+    pub commit_lsn: Lsn,
+    /// Commit time, Unix microseconds.
+    pub commit_us: i64,
+    /// (relation OID, encoded logical record) in WAL order.
+    items: Vec<(u32, std::ops::Range<usize>)>,
+    bytes: Vec<u8>,
+}
+
+impl Committed {
+    /// The changes: relation OID and logical record body.
+    pub fn changes(&self) -> impl Iterator<Item = (u32, &[u8])> {
+        self.items
+            .iter()
+            .map(|(r, range)| (*r, &self.bytes[range.clone()]))
+    }
+
+    /// Number of changes.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// No change.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+/// The decoder (see the module docs).
+#[derive(Debug)]
+pub struct Decoder {
+    catalog: Catalog,
+    txns: HashMap<u32, TxnBuf>,
+    top_of: HashMap<u32, u32>,
+    /// Prepared transactions by xid, waiting for COMMIT/ABORT PREPARED.
+    prepared: HashMap<u32, TxnBuf>,
+    report: Report,
+    page: Vec<u8>,
+    tuple: TupleBuf,
+    old: TupleBuf,
+}
+
+/// A decoding error: position and message.
+fn fail(rec: &Record<'_>, rel: &str, msg: impl std::fmt::Display) -> replog_core::Error {
+    replog_core::Error::malformed(
+        rec.offset,
+        format!(
+            "{} offset {} (LSN {}): {}{}{msg}",
+            rec.file,
+            rec.offset,
+            rec.lsn,
+            rel,
+            if rel.is_empty() { "" } else { ": " }
+        ),
+    )
+}
+
+impl Decoder {
+    /// A decoder using `catalog`.
+    pub fn new(catalog: Catalog) -> Decoder {
+        Decoder {
+            catalog,
+            txns: HashMap::new(),
+            top_of: HashMap::new(),
+            prepared: HashMap::new(),
+            report: Report::default(),
+            page: Vec::new(),
+            tuple: TupleBuf::new(),
+            old: TupleBuf::new(),
+        }
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// What decoding found so far.
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// Counts the transactions still open (call at the end of the WAL).
+    pub fn finish(&mut self) -> &Report {
+        self.report.open_at_end = (self.txns.len() + self.prepared.len()) as u64;
+        &self.report
+    }
+
+    /// The RELATION record for the table with OID `oid` (schema version 1).
+    pub fn relation(&self, oid: u32) -> Option<Relation<'_>> {
+        let r = self.catalog.by_oid(oid)?;
+        Some(relation_of(r))
+    }
+
+    fn top(&self, xid: u32) -> u32 {
+        let mut x = xid;
+        // Chains are one level deep in practice; bounded anyway.
+        for _ in 0..8 {
+            match self.top_of.get(&x) {
+                Some(&t) if t != x => x = t,
+                _ => break,
+            }
+        }
+        x
+    }
+
+    /// Feeds one record; returns the transaction it commits, if it commits
+    /// one with changes.
+    pub fn record(&mut self, rec: &Record<'_>) -> replog_core::Result<Option<Committed>> {
+        if let Some(top) = rec.body.toplevel_xid {
+            if top != 0 && rec.header.xid != 0 && top != rec.header.xid {
+                self.assign(top, rec.header.xid);
+            }
+        }
+        match rec.header.rmid {
+            rmgr::HEAP | rmgr::HEAP2 => {
+                self.heap(rec)?;
+                Ok(None)
+            }
+            rmgr::XACT => self.xact(rec),
+            _ => Ok(None),
+        }
+    }
+
+    fn assign(&mut self, top: u32, sub: u32) {
+        if self.top_of.insert(sub, top).is_none() {
+            self.txns.entry(top).or_default().subxacts.push(sub);
+        }
+    }
+
+    fn xact(&mut self, rec: &Record<'_>) -> replog_core::Result<Option<Committed>> {
+        let info = rec.header.info;
+        let d = rec.main_data();
+        match info & 0x70 {
+            // ASSIGNMENT: xtop, nsubxacts, xsub[].
+            0x50 => {
+                let bad = || fail(rec, "", "ASSIGNMENT record too short");
+                let top = u32_le(d, 0).ok_or_else(bad)?;
+                let n = u32_le(d, 4).ok_or_else(bad)? as usize;
+                let subs = n
+                    .checked_mul(4)
+                    .and_then(|l| d.get(8..8 + l))
+                    .ok_or_else(bad)?;
+                for s in subs.chunks_exact(4) {
+                    self.assign(top, u32::from_le_bytes([s[0], s[1], s[2], s[3]]));
+                }
+                Ok(None)
+            }
+            // PREPARE: the two-phase state (xid at offset 8, subxacts after
+            // the fixed header and gid): merged now, kept until the end.
+            0x10 => {
+                let xid = if rec.header.xid != 0 {
+                    rec.header.xid
+                } else {
+                    u32_le(d, 8).ok_or_else(|| fail(rec, "", "PREPARE record too short"))?
+                };
+                let buf = self.take_merged(xid, &[]);
+                self.prepared.insert(xid, buf);
+                Ok(None)
+            }
+            _ => {
+                let Some(end) = replog_pgwal::desc::xact_end(d, info, rec.version) else {
+                    return Ok(None);
+                };
+                let (xid, buf) = if end.twophase_xid != 0 {
+                    let x = end.twophase_xid;
+                    let mut b = self.prepared.remove(&x).unwrap_or_default();
+                    let rest = self.take_merged(x, end.subxacts);
+                    merge_into(&mut b, rest);
+                    (x, b)
+                } else {
+                    let x = rec.header.xid;
+                    (x, self.take_merged(x, end.subxacts))
+                };
+                if !end.commit {
+                    self.report.aborted += 1;
+                    self.report.dropped_changes += buf.items.len() as u64;
+                    return Ok(None);
+                }
+                Ok(self.commit(xid, rec, end.timestamp, buf))
+            }
+        }
+    }
+
+    /// Takes the buffers of `xid`, of its known subtransactions and of
+    /// `subxacts` (little-endian u32s), merged in WAL order.
+    fn take_merged(&mut self, xid: u32, subxacts: &[u8]) -> TxnBuf {
+        let mut buf = self.txns.remove(&xid).unwrap_or_default();
+        let mut subs = std::mem::take(&mut buf.subxacts);
+        subs.extend(
+            subxacts
+                .chunks_exact(4)
+                .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]])),
+        );
+        for s in subs {
+            self.top_of.remove(&s);
+            if let Some(b) = self.txns.remove(&s) {
+                merge_into(&mut buf, b);
+            }
+        }
+        buf
+    }
+
+    fn commit(&mut self, xid: u32, rec: &Record<'_>, ts: i64, buf: TxnBuf) -> Option<Committed> {
+        self.report.undecoded.extend(buf.undecoded);
+        if buf.items.is_empty() {
+            self.report.empty += 1;
+            return None;
+        }
+        let mut items = buf.items;
+        items.sort_by_key(|i| i.lsn);
+        self.report.committed += 1;
+        self.report.changes += items.len() as u64;
+        Some(Committed {
+            xid,
+            commit_lsn: rec.lsn,
+            commit_us: ts.saturating_add(PG_EPOCH_UNIX_US),
+            items: items
+                .iter()
+                .map(|i| (i.rel, i.start as usize..(i.start + i.len) as usize))
+                .collect(),
+            bytes: buf.bytes,
+        })
+    }
+
+    fn heap(&mut self, rec: &Record<'_>) -> replog_core::Result<()> {
+        let xid = rec.header.xid;
+        let mut page = std::mem::take(&mut self.page);
+        let mut out: replog_core::Result<()> = Ok(());
+        let res = heap::changes(rec, &mut page, |c| {
+            if let Err(e) = self.change(rec, xid, c) {
+                out = Err(e);
+                return Err(String::new());
+            }
+            Ok(())
+        });
+        self.page = page;
+        out?;
+        res.map_err(|m| fail(rec, "", m))
+    }
+
+    fn change(&mut self, rec: &Record<'_>, xid: u32, c: Change<'_>) -> replog_core::Result<()> {
+        let loc = match c {
+            Change::Insert { rel, .. }
+            | Change::Update { rel, .. }
+            | Change::Delete { rel, .. }
+            | Change::Undecodable { rel, .. } => rel,
+            Change::Truncate {
+                relids,
+                cascade,
+                restart,
+                ..
+            } => {
+                let mut ids = Vec::new();
+                for r in relids.chunks_exact(4) {
+                    let oid = u32::from_le_bytes([r[0], r[1], r[2], r[3]]);
+                    match self.catalog.by_oid(oid) {
+                        Some(info) if !info.is_system() && info.relkind != b't' => ids.push(oid),
+                        Some(_) => {}
+                        None => {
+                            let u = Undecoded {
+                                lsn: rec.lsn,
+                                relation: format!("OID {oid}"),
+                                reason: "TRUNCATE of a relation not in the catalog".into(),
+                            };
+                            self.txns.entry(xid).or_default().undecoded.push(u);
+                        }
+                    }
+                }
+                if ids.is_empty() {
+                    return Ok(());
+                }
+                let t = LogicalRecord::Truncate(Truncate {
+                    cascade,
+                    restart_identity: restart,
+                    relation_ids: ids,
+                });
+                let buf = self.txns.entry(xid).or_default();
+                push_record(buf, rec.lsn.0, 0, &t).map_err(|m| fail(rec, "", m))?;
+                return Ok(());
+            }
+        };
+        let Some(info) = self.catalog.by_file(loc) else {
+            // System catalogs keep files below FirstNormalObjectId (16384)
+            // until rewritten; other databases' files are not ours.
+            if loc.rel < FIRST_NORMAL_OBJECT_ID || !self.catalog.has_database(loc.db) {
+                return Ok(());
+            }
+            let u = Undecoded {
+                lsn: rec.lsn,
+                relation: format!("relation file {loc}"),
+                reason: "not in the catalog (created, rewritten or truncated after the \
+                         catalog was taken, or the catalog is of another database)"
+                    .into(),
+            };
+            self.txns.entry(xid).or_default().undecoded.push(u);
+            return Ok(());
+        };
+        if info.is_system() {
+            return Ok(());
+        }
+        let info = info.clone();
+        if let Change::Undecodable { reason, .. } = c {
+            let u = Undecoded {
+                lsn: rec.lsn,
+                relation: info.qualified_name(),
+                reason: reason.into(),
+            };
+            self.txns.entry(xid).or_default().undecoded.push(u);
+            return Ok(());
+        }
+        if info.relkind == b't' {
+            if let Change::Insert { new, .. } = c {
+                self.toast_chunk(rec, xid, &info, &new)?;
+            }
+            return Ok(());
+        }
+        let name = info.qualified_name();
+        let top = self.top(xid);
+        let result = match c {
+            Change::Insert { new, .. } => self
+                .row(rec, top, xid, &info, &new, false, true)
+                .map_err(|m| fail(rec, &name, m))?
+                .then(|| {
+                    LogicalRecord::Insert(Insert {
+                        relation_id: info.oid,
+                        new: self.tuple.as_tuple(),
+                    })
+                })
+                .map(|r| r.encode_to_vec()),
+            Change::Update { old, new, .. } => {
+                let ok = self
+                    .row(rec, top, xid, &info, &new, false, true)
+                    .map_err(|m| fail(rec, &name, m))?;
+                let before = match old {
+                    Some(o) => self
+                        .old_image(rec, top, xid, &info, &o)
+                        .map_err(|m| fail(rec, &name, m))?,
+                    None => None,
+                };
+                ok.then(|| {
+                    LogicalRecord::Update(Update {
+                        relation_id: info.oid,
+                        before: before.map(|kind| OldImage {
+                            kind,
+                            values: self.old.as_tuple(),
+                        }),
+                        after: self.tuple.as_tuple(),
+                    })
+                })
+                .map(|r| r.encode_to_vec())
+            }
+            Change::Delete { old, .. } => match old {
+                None => {
+                    self.report.missing_old += 1;
+                    None
+                }
+                Some(o) => self
+                    .old_image(rec, top, xid, &info, &o)
+                    .map_err(|m| fail(rec, &name, m))?
+                    .map(|kind| {
+                        LogicalRecord::Delete(Delete {
+                            relation_id: info.oid,
+                            before: OldImage {
+                                kind,
+                                values: self.old.as_tuple(),
+                            },
+                        })
+                    })
+                    .map(|r| r.encode_to_vec()),
+            },
+            Change::Truncate { .. } | Change::Undecodable { .. } => None,
+        };
+        let buf = self.txns.entry(xid).or_default();
+        match result {
+            Some(Ok(bytes)) => push_bytes(buf, rec.lsn.0, info.oid, bytes.as_slice()),
+            Some(Err(m)) => return Err(fail(rec, &name, m)),
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// Decodes the before-image into `self.old`; its kind, or `None` when
+    /// it cannot be used (reported).
+    fn old_image(
+        &mut self,
+        rec: &Record<'_>,
+        top: u32,
+        xid: u32,
+        info: &RelInfo,
+        o: &OldTuple<'_>,
+    ) -> Result<Option<ImageKind>, String> {
+        let kind = if o.key_only {
+            ImageKind::Key
+        } else {
+            ImageKind::Full
+        };
+        let ok = self.row(rec, top, xid, info, &o.tuple, o.key_only, false)?;
+        Ok(ok.then_some(kind))
+    }
+
+    /// Decodes `t` into `self.tuple` (or `self.old` when `!into_new`).
+    /// With `key_only`, columns outside the replica identity are unchanged.
+    /// False when the row cannot be decoded (reported in the transaction).
+    #[allow(clippy::too_many_arguments)]
+    fn row(
+        &mut self,
+        rec: &Record<'_>,
+        top: u32,
+        xid: u32,
+        info: &RelInfo,
+        t: &HeapTuple<'_>,
+        key_only: bool,
+        into_new: bool,
+    ) -> Result<bool, String> {
+        let mut datums = Vec::with_capacity(info.attrs.len());
+        t.datums(info, &mut datums)?;
+        let mut out = std::mem::take(if into_new {
+            &mut self.tuple
+        } else {
+            &mut self.old
+        });
+        out.clear();
+        let mut failed = None;
+        for (a, d) in info.attrs.iter().zip(&datums) {
+            if a.dropped {
+                continue;
+            }
+            if key_only && !info.ident.contains(&a.num) {
+                out.push_unchanged()?;
+                continue;
+            }
+            match self.value(top, xid, a, *d) {
+                Ok(Some(v)) => out.push_value(&v)?,
+                Ok(None) => out.push_unchanged()?,
+                Err(m) => {
+                    failed = Some(format!("column {}: {m}", a.name));
+                    out.push_unchanged()?;
+                }
+            }
+        }
+        if into_new {
+            self.tuple = out;
+        } else {
+            self.old = out;
+        }
+        if let Some(reason) = failed {
+            let u = Undecoded {
+                lsn: rec.lsn,
+                relation: info.qualified_name(),
+                reason,
+            };
+            self.txns.entry(xid).or_default().undecoded.push(u);
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// The value of one datum; `None` for a TOAST value whose chunks are
+    /// not in the transaction (unchanged / unknown).
+    fn value<'d>(
+        &mut self,
+        top: u32,
+        xid: u32,
+        a: &Attr,
+        d: Datum<'d>,
+    ) -> Result<Option<Value<'d>>, String> {
+        match d {
+            Datum::Null => Ok(Some(Value::Null)),
+            Datum::Missing => {
+                if !a.has_missing {
+                    return Ok(Some(Value::Null));
+                }
+                let m = a.missing.as_deref().unwrap_or("");
+                types::missing_value(a, m).map(|v| Some(v.into_owned()))
+            }
+            Datum::Fixed(b) => types::fixed_value(a, b).map(Some),
+            Datum::CString(b) => types::var_value(a, Cow::Borrowed(b)).map(Some),
+            Datum::Varlena(v) => match varlena::var_data(v)? {
+                VarData::Bytes(b) => types::var_value(a, b).map(Some),
+                VarData::External(p) => match self.detoast(top, xid, &p)? {
+                    Some(b) => types::var_value(a, Cow::Owned(b)).map(Some),
+                    None => {
+                        self.report.toast_unknown += 1;
+                        Ok(None)
+                    }
+                },
+            },
+        }
+    }
+
+    /// Reassembles a TOAST value from the chunks its transaction wrote.
+    fn detoast(&mut self, top: u32, xid: u32, p: &ToastPointer) -> Result<Option<Vec<u8>>, String> {
+        let key = (p.toastrelid, p.valueid);
+        let mut chunks = None;
+        for x in [xid, top] {
+            if let Some(c) = self.txns.get_mut(&x).and_then(|b| b.toast.remove(&key)) {
+                chunks = Some(c);
+                break;
+            }
+        }
+        if chunks.is_none() {
+            // The chunks may be in another subtransaction of the same top.
+            let subs: Vec<u32> = self
+                .txns
+                .get(&top)
+                .map(|b| b.subxacts.clone())
+                .unwrap_or_default();
+            for s in subs {
+                if let Some(c) = self.txns.get_mut(&s).and_then(|b| b.toast.remove(&key)) {
+                    chunks = Some(c);
+                    break;
+                }
+            }
+        }
+        let Some(mut chunks) = chunks else {
+            return Ok(None);
+        };
+        chunks.sort_by_key(|c| c.0);
+        let mut data = Vec::with_capacity(p.extsize as usize);
+        for (i, (seq, c)) in chunks.iter().enumerate() {
+            if usize::try_from(*seq).ok() != Some(i) {
+                return Err(format!(
+                    "TOAST value {} of relation {}: chunk {i} missing (found chunk_seq {seq})",
+                    p.valueid, p.toastrelid
+                ));
+            }
+            data.extend_from_slice(c);
+        }
+        if data.len() != p.extsize as usize {
+            return Err(format!(
+                "TOAST value {}: {} bytes of chunks where the pointer says {}",
+                p.valueid,
+                data.len(),
+                p.extsize
+            ));
+        }
+        if !p.compressed() {
+            return Ok(Some(data));
+        }
+        let info = data
+            .get(..4)
+            .ok_or("compressed TOAST value shorter than its header")?;
+        let info = u32::from_le_bytes([info[0], info[1], info[2], info[3]]);
+        varlena::decompress(&data[4..], info & 0x3FFF_FFFF, p.method).map(Some)
+    }
+
+    fn toast_chunk(
+        &mut self,
+        rec: &Record<'_>,
+        xid: u32,
+        info: &RelInfo,
+        t: &HeapTuple<'_>,
+    ) -> replog_core::Result<()> {
+        let name = info.qualified_name();
+        let mut datums = Vec::with_capacity(3);
+        t.datums(info, &mut datums)
+            .map_err(|m| fail(rec, &name, m))?;
+        let bad = |m: &str| fail(rec, &name, format!("TOAST chunk: {m}"));
+        let (Some(Datum::Fixed(id)), Some(Datum::Fixed(seq)), Some(Datum::Varlena(v))) =
+            (datums.first(), datums.get(1), datums.get(2))
+        else {
+            return Err(bad("not (chunk_id, chunk_seq, chunk_data)"));
+        };
+        let id = u32::from_le_bytes((*id).try_into().map_err(|_| bad("chunk_id"))?);
+        let seq = i32::from_le_bytes((*seq).try_into().map_err(|_| bad("chunk_seq"))?);
+        let data = match varlena::var_data(v).map_err(|m| bad(&m))? {
+            VarData::Bytes(b) => b.into_owned(),
+            VarData::External(_) => return Err(bad("chunk_data is itself external")),
+        };
+        self.txns
+            .entry(xid)
+            .or_default()
+            .toast
+            .entry((info.oid, id))
+            .or_default()
+            .push((seq, data));
+        Ok(())
+    }
+}
+
+trait EncodeToVec {
+    fn encode_to_vec(&self) -> Result<Vec<u8>, String>;
+}
+
+impl EncodeToVec for LogicalRecord<'_> {
+    fn encode_to_vec(&self) -> Result<Vec<u8>, String> {
+        let mut v = Vec::new();
+        self.encode(&mut v)?;
+        Ok(v)
+    }
+}
+
+fn push_bytes(buf: &mut TxnBuf, lsn: u64, rel: u32, bytes: &[u8]) {
+    let start = buf.bytes.len() as u32;
+    buf.bytes.extend_from_slice(bytes);
+    buf.items.push(Item {
+        lsn,
+        rel,
+        start,
+        len: bytes.len() as u32,
+    });
+}
+
+fn push_record(buf: &mut TxnBuf, lsn: u64, rel: u32, r: &LogicalRecord<'_>) -> Result<(), String> {
+    let start = buf.bytes.len();
+    r.encode(&mut buf.bytes)?;
+    buf.items.push(Item {
+        lsn,
+        rel,
+        start: start as u32,
+        len: (buf.bytes.len() - start) as u32,
+    });
+    Ok(())
+}
+
+fn merge_into(into: &mut TxnBuf, from: TxnBuf) {
+    let base = into.bytes.len() as u32;
+    into.bytes.extend_from_slice(&from.bytes);
+    into.items.extend(from.items.into_iter().map(|mut i| {
+        i.start += base;
+        i
+    }));
+    into.undecoded.extend(from.undecoded);
+    into.toast.extend(from.toast);
+    into.subxacts.extend(from.subxacts);
+}
+
+fn u32_le(d: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(d.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// The RELATION record describing `r` (its columns that are not dropped).
+pub fn relation_of(r: &RelInfo) -> Relation<'_> {
+    Relation {
+        relation_id: r.oid,
+        schema_version: 1,
+        database: &r.namespace,
+        table: &r.name,
+        columns: r
+            .attrs
+            .iter()
+            .filter(|a| !a.dropped)
+            .map(|a| {
+                let mut c = Column::new(&a.name, types::column_type(a));
+                c.nullable = !a.notnull;
+                c.key = r.ident.contains(&a.num);
+                c
+            })
+            .collect(),
+    }
+}
