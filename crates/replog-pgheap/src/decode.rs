@@ -78,13 +78,16 @@ struct Item {
     len: u32,
 }
 
+/// The chunks of one TOAST value seen so far: (chunk_seq, chunk_data).
+type Chunks = Vec<(i32, Vec<u8>)>;
+
 #[derive(Debug, Default)]
 struct TxnBuf {
     items: Vec<Item>,
     bytes: Vec<u8>,
     undecoded: Vec<Undecoded>,
     /// TOAST chunks by (TOAST table OID, chunk_id): (chunk_seq, data).
-    toast: HashMap<(u32, u32), Vec<(i32, Vec<u8>)>>,
+    toast: HashMap<(u32, u32), Chunks>,
     /// Subtransactions known to belong to this one.
     subxacts: Vec<u32>,
 }
