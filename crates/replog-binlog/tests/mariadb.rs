@@ -338,6 +338,14 @@ fn matches(v: &Value<'_>, col: &Column, printed: &[u8]) -> bool {
                 == Some(*us)
         }
         Value::Bool(b) => ps == if *b { "1" } else { "0" },
+        // PostgreSQL's kinds never come from a binlog.
+        Value::Uuid(_)
+        | Value::Interval(_)
+        | Value::TimeTz { .. }
+        | Value::PgDate(_)
+        | Value::PgTimestamp(_)
+        | Value::PgTimestampTz(_)
+        | Value::NumericSpecial(_) => false,
     }
 }
 

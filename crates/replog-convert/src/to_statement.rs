@@ -225,6 +225,10 @@ pub fn derived_options(input: &SegmentHeader, kind: LogKind, what: &[u8]) -> Wri
     let mut opts = derived_from(&input.log_id, input.salt, kind, what);
     opts.store_id = input.store_id;
     opts.start_state = input.start_state;
+    if kind == LogKind::Logical && input.kind == LogKind::Logical {
+        // A log derived from one that may hold PostgreSQL types may too.
+        opts.version = input.version;
+    }
     opts
 }
 

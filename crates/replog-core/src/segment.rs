@@ -18,8 +18,15 @@ use serde::Serialize;
 pub const MAGIC: [u8; 8] = [0x89, b'R', b'P', b'L', 0x0D, 0x0A, 0x1A, 0x0A];
 /// Length of the segment header, and offset of the first frame.
 pub const HEADER_LEN: usize = 80;
-/// The framing version this crate reads and writes.
+/// The format version writers use by default: framing version 1 and every
+/// format's version-1 records.
 pub const FORMAT_VERSION: u8 = 1;
+/// Version 2: the same framing; a logical log may also hold PostgreSQL's
+/// value tags (0x10–0x16) and column type descriptors (`0x19`). Writers put
+/// it only in logs that may hold them, so MySQL logs stay version 1.
+pub const FORMAT_VERSION_PG: u8 = 2;
+/// The newest version this crate reads; it reads every version from 1.
+pub const MAX_FORMAT_VERSION: u8 = FORMAT_VERSION_PG;
 /// Header flag: `start_state` is meaningful.
 pub const FLAG_HAS_START_STATE: u16 = 0x0001;
 /// File name extension of segment files.
@@ -30,7 +37,7 @@ pub const EXTENSION: &str = "replog";
 pub struct SegmentHeader {
     /// Which format the frames hold.
     pub kind: LogKind,
-    /// Framing version (1).
+    /// Format version (1 or 2, see [`FORMAT_VERSION_PG`]).
     pub version: u8,
     /// Position of this segment in its log, from 0.
     pub seq: u32,
@@ -156,12 +163,12 @@ impl SegmentHeader {
                 format!("unknown log kind {kind_b}"),
             )
         })?;
-        if version != FORMAT_VERSION {
+        if !(FORMAT_VERSION..=MAX_FORMAT_VERSION).contains(&version) {
             return Err(Error::new(
                 ErrorKind::Unsupported,
                 kind_at + 1,
                 format!(
-                    "framing version {version} is not supported (this reader knows {FORMAT_VERSION})"
+                    "format version {version} is not supported (this reader knows {FORMAT_VERSION} to {MAX_FORMAT_VERSION})"
                 ),
             ));
         }
@@ -240,6 +247,19 @@ mod tests {
         let e = SegmentHeader::parse(&b, 0).unwrap_err();
         assert!(matches!(e.kind(), ErrorKind::Checksum { .. }));
         assert_eq!(e.offset(), Some(76));
+    }
+
+    #[test]
+    fn reads_versions_1_and_2_only() {
+        let mut h = sample();
+        for v in [FORMAT_VERSION, FORMAT_VERSION_PG] {
+            h.version = v;
+            assert_eq!(SegmentHeader::parse(&h.encode(), 0).unwrap().version, v);
+        }
+        h.version = MAX_FORMAT_VERSION + 1;
+        let e = SegmentHeader::parse(&h.encode(), 0).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
+        assert_eq!(e.offset(), Some(9));
     }
 
     #[test]

@@ -26,6 +26,17 @@
 //! | 0x0D | Enum      | u16 length, UTF-8 label                             |
 //! | 0x0E | Set       | u16 length, UTF-8 labels joined by `,`              |
 //! | 0x0F | Json      | u32 length, UTF-8 JSON text                         |
+//! | 0x10 | Uuid      | 16 bytes, in RFC 9562 order                         |
+//! | 0x11 | Interval  | i32 months, i32 days, i64 microseconds              |
+//! | 0x12 | TimeTz    | i64 microseconds of the day, i32 UTC offset in seconds east |
+//! | 0x13 | PgDate    | i32 days since 2000-01-01 (i32::MIN/MAX = -/+infinity) |
+//! | 0x14 | PgTimestamp   | i64 µs since 2000-01-01 00:00:00 (i64::MIN/MAX = -/+infinity) |
+//! | 0x15 | PgTimestampTz | i64 µs since 2000-01-01 00:00:00 UTC (same sentinels) |
+//! | 0x16 | NumericSpecial | u8: 0 NaN, 1 +Infinity, 2 -Infinity             |
+//!
+//! Tags 0x10–0x16 are PostgreSQL's kinds (logical format version 2); they
+//! keep PostgreSQL's own epochs and ranges, which the MySQL kinds cannot
+//! hold (dates BC, 294276 AD, infinities, intervals that are not normalised).
 
 use crate::codec::{self, Cursor};
 use crate::error::{Error, Result};
@@ -57,6 +68,94 @@ pub struct DateTime {
     pub second: u8,
     /// Microsecond, 0..=999,999.
     pub micro: u32,
+}
+
+/// PostgreSQL's `interval`: months, days and microseconds, kept apart as
+/// PostgreSQL keeps them (`1 mon` is not `30 days`, `1 day` is not `24:00:00`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Interval {
+    /// Months (years are 12 months).
+    pub months: i32,
+    /// Days.
+    pub days: i32,
+    /// Microseconds.
+    pub micros: i64,
+}
+
+impl Interval {
+    /// `infinity` (PostgreSQL 17 and later).
+    pub const INFINITY: Interval = Interval {
+        months: i32::MAX,
+        days: i32::MAX,
+        micros: i64::MAX,
+    };
+    /// `-infinity` (PostgreSQL 17 and later).
+    pub const NEG_INFINITY: Interval = Interval {
+        months: i32::MIN,
+        days: i32::MIN,
+        micros: i64::MIN,
+    };
+}
+
+/// Which special value of PostgreSQL's `numeric` (finite values are
+/// [`Value::Decimal`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NumericSpecial {
+    /// `NaN`.
+    NaN,
+    /// `Infinity`.
+    PosInfinity,
+    /// `-Infinity`.
+    NegInfinity,
+}
+
+impl NumericSpecial {
+    /// PostgreSQL's spelling: `NaN`, `Infinity`, `-Infinity`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NumericSpecial::NaN => "NaN",
+            NumericSpecial::PosInfinity => "Infinity",
+            NumericSpecial::NegInfinity => "-Infinity",
+        }
+    }
+}
+
+/// PostgreSQL's date and timestamp ranges, in its own epoch (2000-01-01).
+pub mod pg {
+    /// Days from 1970-01-01 to 2000-01-01.
+    pub const EPOCH_DAYS_FROM_UNIX: i64 = 10_957;
+    /// Microseconds from 1970-01-01 to 2000-01-01.
+    pub const EPOCH_MICROS_FROM_UNIX: i64 = EPOCH_DAYS_FROM_UNIX * 86_400_000_000;
+    /// `-infinity` of `date`.
+    pub const DATE_NEG_INFINITY: i32 = i32::MIN;
+    /// `infinity` of `date`.
+    pub const DATE_POS_INFINITY: i32 = i32::MAX;
+    /// Smallest finite date: 4714-11-24 BC (Julian day 0).
+    pub const DATE_MIN: i32 = -2_451_545;
+    /// One past the largest finite date (5874898-01-01).
+    pub const DATE_END: i32 = 2_147_483_494 - 2_451_545;
+    /// `-infinity` of `timestamp` / `timestamptz`.
+    pub const TS_NEG_INFINITY: i64 = i64::MIN;
+    /// `infinity` of `timestamp` / `timestamptz`.
+    pub const TS_POS_INFINITY: i64 = i64::MAX;
+    /// Smallest finite timestamp: 4714-11-24 00:00:00 BC.
+    pub const TS_MIN: i64 = -211_813_488_000_000_000;
+    /// One past the largest finite timestamp (294277-01-01 00:00:00).
+    pub const TS_END: i64 = 9_223_371_331_200_000_000;
+    /// Largest time of day: 24:00:00.
+    pub const TIME_DAY: i64 = 86_400_000_000;
+    /// Largest magnitude of a time-zone offset, in seconds (15:59:59).
+    pub const MAX_OFFSET: i32 = 16 * 3600 - 1;
+
+    /// Whether `d` is a finite PostgreSQL date or an infinity.
+    pub fn date_ok(d: i32) -> bool {
+        d == DATE_NEG_INFINITY || d == DATE_POS_INFINITY || (DATE_MIN..DATE_END).contains(&d)
+    }
+
+    /// Whether `t` is a finite PostgreSQL timestamp or an infinity.
+    pub fn timestamp_ok(t: i64) -> bool {
+        t == TS_NEG_INFINITY || t == TS_POS_INFINITY || (TS_MIN..TS_END).contains(&t)
+    }
 }
 
 /// Largest magnitude of a TIME value: 838:59:59.999999, as in MySQL.
@@ -97,6 +196,27 @@ pub enum Value<'a> {
     Set(Cow<'a, str>),
     /// JSON document as text.
     Json(Cow<'a, str>),
+    /// UUID, 16 bytes.
+    Uuid([u8; 16]),
+    /// PostgreSQL `interval`.
+    Interval(Interval),
+    /// PostgreSQL `timetz`: time of day (0 ..= 24:00:00) and its UTC offset.
+    TimeTz {
+        /// Microseconds since midnight, 0 ..= 86,400,000,000.
+        micros: i64,
+        /// Offset from UTC in seconds, east positive (`+05:30` is 19800).
+        offset: i32,
+    },
+    /// PostgreSQL `date`: days since 2000-01-01, or ±infinity ([`pg`]).
+    PgDate(i32),
+    /// PostgreSQL `timestamp` (no time zone): µs since 2000-01-01 00:00:00,
+    /// or ±infinity ([`pg`]).
+    PgTimestamp(i64),
+    /// PostgreSQL `timestamptz`: µs since 2000-01-01 00:00:00 UTC, or
+    /// ±infinity ([`pg`]).
+    PgTimestampTz(i64),
+    /// PostgreSQL `numeric` NaN or ±Infinity.
+    NumericSpecial(NumericSpecial),
 }
 
 /// Tag bytes of the value encoding.
@@ -118,6 +238,15 @@ pub mod tag {
     pub const ENUM: u8 = 0x0D;
     pub const SET: u8 = 0x0E;
     pub const JSON: u8 = 0x0F;
+    pub const UUID: u8 = 0x10;
+    pub const INTERVAL: u8 = 0x11;
+    pub const TIMETZ: u8 = 0x12;
+    pub const PG_DATE: u8 = 0x13;
+    pub const PG_TIMESTAMP: u8 = 0x14;
+    pub const PG_TIMESTAMPTZ: u8 = 0x15;
+    pub const NUMERIC_SPECIAL: u8 = 0x16;
+    /// The largest tag.
+    pub const LAST: u8 = NUMERIC_SPECIAL;
 }
 
 /// Whether `s` is a canonical decimal literal: `-?[0-9]+(\.[0-9]+)?`.
@@ -168,6 +297,13 @@ impl<'a> Value<'a> {
             Value::Enum(_) => "enum",
             Value::Set(_) => "set",
             Value::Json(_) => "json",
+            Value::Uuid(_) => "uuid",
+            Value::Interval(_) => "interval",
+            Value::TimeTz { .. } => "timetz",
+            Value::PgDate(_) => "pgdate",
+            Value::PgTimestamp(_) => "pgtimestamp",
+            Value::PgTimestampTz(_) => "pgtimestamptz",
+            Value::NumericSpecial(_) => "decimal",
         }
     }
 
@@ -190,6 +326,13 @@ impl<'a> Value<'a> {
             Value::Enum(v) => Value::Enum(Cow::Owned(v.into_owned())),
             Value::Set(v) => Value::Set(Cow::Owned(v.into_owned())),
             Value::Json(v) => Value::Json(Cow::Owned(v.into_owned())),
+            Value::Uuid(v) => Value::Uuid(v),
+            Value::Interval(v) => Value::Interval(v),
+            Value::TimeTz { micros, offset } => Value::TimeTz { micros, offset },
+            Value::PgDate(v) => Value::PgDate(v),
+            Value::PgTimestamp(v) => Value::PgTimestamp(v),
+            Value::PgTimestampTz(v) => Value::PgTimestampTz(v),
+            Value::NumericSpecial(v) => Value::NumericSpecial(v),
         }
     }
 
@@ -270,6 +413,52 @@ impl<'a> Value<'a> {
             Value::Timestamp(us) => {
                 out.push(tag::TIMESTAMP);
                 codec::put_i64(out, *us);
+            }
+            Value::Uuid(b) => {
+                out.push(tag::UUID);
+                out.extend_from_slice(b);
+            }
+            Value::Interval(iv) => {
+                out.push(tag::INTERVAL);
+                codec::put_i32(out, iv.months);
+                codec::put_i32(out, iv.days);
+                codec::put_i64(out, iv.micros);
+            }
+            Value::TimeTz { micros, offset } => {
+                if !timetz_ok(*micros, *offset) {
+                    return Err(format!(
+                        "timetz out of range: {micros} µs, offset {offset} s"
+                    ));
+                }
+                out.push(tag::TIMETZ);
+                codec::put_i64(out, *micros);
+                codec::put_i32(out, *offset);
+            }
+            Value::PgDate(d) => {
+                if !pg::date_ok(*d) {
+                    return Err(format!("PostgreSQL date out of range: day {d}"));
+                }
+                out.push(tag::PG_DATE);
+                codec::put_i32(out, *d);
+            }
+            Value::PgTimestamp(t) | Value::PgTimestampTz(t) => {
+                if !pg::timestamp_ok(*t) {
+                    return Err(format!("PostgreSQL timestamp out of range: {t} µs"));
+                }
+                out.push(if matches!(self, Value::PgTimestamp(_)) {
+                    tag::PG_TIMESTAMP
+                } else {
+                    tag::PG_TIMESTAMPTZ
+                });
+                codec::put_i64(out, *t);
+            }
+            Value::NumericSpecial(n) => {
+                out.push(tag::NUMERIC_SPECIAL);
+                out.push(match n {
+                    NumericSpecial::NaN => 0,
+                    NumericSpecial::PosInfinity => 1,
+                    NumericSpecial::NegInfinity => 2,
+                });
             }
         }
         Ok(())
@@ -353,6 +542,58 @@ pub fn decode_after_tag<'a>(c: &mut Cursor<'a>, t: u8, at: u64) -> Result<Value<
         tag::ENUM => Value::Enum(Cow::Borrowed(c.str_u16("enum label")?)),
         tag::SET => Value::Set(Cow::Borrowed(c.str_u16("set labels")?)),
         tag::JSON => Value::Json(Cow::Borrowed(c.str_u32("json")?)),
+        tag::UUID => Value::Uuid(c.array::<16>("uuid")?),
+        tag::INTERVAL => Value::Interval(Interval {
+            months: c.i32("interval months")?,
+            days: c.i32("interval days")?,
+            micros: c.i64("interval microseconds")?,
+        }),
+        tag::TIMETZ => {
+            let micros = c.i64("timetz")?;
+            let offset = c.i32("timetz offset")?;
+            if !timetz_ok(micros, offset) {
+                return Err(Error::malformed(
+                    at,
+                    format!("timetz out of range: {micros} µs, offset {offset} s"),
+                ));
+            }
+            Value::TimeTz { micros, offset }
+        }
+        tag::PG_DATE => {
+            let d = c.i32("date")?;
+            if !pg::date_ok(d) {
+                return Err(Error::malformed(
+                    at,
+                    format!("PostgreSQL date out of range: day {d}"),
+                ));
+            }
+            Value::PgDate(d)
+        }
+        tag::PG_TIMESTAMP | tag::PG_TIMESTAMPTZ => {
+            let ts = c.i64("timestamp")?;
+            if !pg::timestamp_ok(ts) {
+                return Err(Error::malformed(
+                    at,
+                    format!("PostgreSQL timestamp out of range: {ts} µs"),
+                ));
+            }
+            if t == tag::PG_TIMESTAMP {
+                Value::PgTimestamp(ts)
+            } else {
+                Value::PgTimestampTz(ts)
+            }
+        }
+        tag::NUMERIC_SPECIAL => Value::NumericSpecial(match c.u8("numeric special")? {
+            0 => NumericSpecial::NaN,
+            1 => NumericSpecial::PosInfinity,
+            2 => NumericSpecial::NegInfinity,
+            b => {
+                return Err(Error::malformed(
+                    c.offset() - 1,
+                    format!("numeric special {b} is not 0, 1 or 2"),
+                ));
+            }
+        }),
         other => {
             return Err(Error::malformed(
                 at,
@@ -360,6 +601,10 @@ pub fn decode_after_tag<'a>(c: &mut Cursor<'a>, t: u8, at: u64) -> Result<Value<
             ));
         }
     })
+}
+
+fn timetz_ok(micros: i64, offset: i32) -> bool {
+    (0..=pg::TIME_DAY).contains(&micros) && offset.unsigned_abs() <= pg::MAX_OFFSET as u32
 }
 
 fn put_long(out: &mut Vec<u8>, t: u8, b: &[u8]) -> std::result::Result<(), String> {
@@ -570,7 +815,175 @@ impl fmt::Display for Value<'_> {
             Value::Time(us) => format_time(*us, f),
             Value::DateTime(dt) => write!(f, "{dt}"),
             Value::Timestamp(us) => format_timestamp(*us, f),
+            Value::Uuid(b) => format_uuid(b, f),
+            Value::Interval(iv) => write!(f, "{iv}"),
+            Value::TimeTz { micros, offset } => {
+                pg_time(*micros, f)?;
+                pg_offset(*offset, f)
+            }
+            Value::PgDate(d) => pg_date(*d, f),
+            Value::PgTimestamp(t) => pg_timestamp(*t, None, f),
+            Value::PgTimestampTz(t) => pg_timestamp(*t, Some(0), f),
+            Value::NumericSpecial(n) => f.write_str(n.as_str()),
         }
+    }
+}
+
+fn format_uuid(b: &[u8; 16], f: &mut impl fmt::Write) -> fmt::Result {
+    for (i, x) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            f.write_char('-')?;
+        }
+        write!(f, "{x:02x}")?;
+    }
+    Ok(())
+}
+
+/// Writes `.ffffff` with trailing zeros removed (nothing for 0), as
+/// PostgreSQL prints fractional seconds.
+fn pg_fraction(micro: u64, f: &mut impl fmt::Write) -> fmt::Result {
+    if micro == 0 {
+        return Ok(());
+    }
+    let mut digits = format!("{micro:06}");
+    while digits.ends_with('0') {
+        digits.pop();
+    }
+    write!(f, ".{digits}")
+}
+
+/// PostgreSQL's text output of a time of day (`time`, and the time part of
+/// `timetz` and timestamps): `HH:MM:SS[.fraction]`, fraction trimmed.
+pub fn pg_time(micros: i64, f: &mut impl fmt::Write) -> fmt::Result {
+    if micros < 0 {
+        f.write_char('-')?;
+    }
+    pg_hms(micros.unsigned_abs(), f)
+}
+
+fn pg_hms(a: u64, f: &mut impl fmt::Write) -> fmt::Result {
+    let (secs, micro) = (a / 1_000_000, a % 1_000_000);
+    write!(
+        f,
+        "{:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )?;
+    pg_fraction(micro, f)
+}
+
+/// PostgreSQL's text output of a UTC offset in seconds east: `+HH`,
+/// `+HH:MM` or `+HH:MM:SS`.
+pub fn pg_offset(offset: i32, f: &mut impl fmt::Write) -> fmt::Result {
+    let a = offset.unsigned_abs();
+    let sign = if offset < 0 { '-' } else { '+' };
+    write!(f, "{sign}{:02}", a / 3600)?;
+    if a % 3600 != 0 {
+        write!(f, ":{:02}", a / 60 % 60)?;
+        if a % 60 != 0 {
+            write!(f, ":{:02}", a % 60)?;
+        }
+    }
+    Ok(())
+}
+
+/// Civil (proleptic Gregorian, astronomical year numbering) date of a day
+/// count since 2000-01-01.
+pub fn pg_civil(days: i64) -> (i64, u32, u32) {
+    civil_from_days(days + pg::EPOCH_DAYS_FROM_UNIX)
+}
+
+fn pg_year(y: i64, f: &mut impl fmt::Write) -> fmt::Result {
+    // Year 0 is 1 BC, -1 is 2 BC.
+    write!(f, "{:04}", if y > 0 { y } else { 1 - y })
+}
+
+/// PostgreSQL's text output of a `date` (DateStyle ISO): `YYYY-MM-DD`,
+/// ` BC` after years before 1, `infinity` / `-infinity`.
+pub fn pg_date(d: i32, f: &mut impl fmt::Write) -> fmt::Result {
+    match d {
+        pg::DATE_POS_INFINITY => return f.write_str("infinity"),
+        pg::DATE_NEG_INFINITY => return f.write_str("-infinity"),
+        _ => {}
+    }
+    let (y, m, day) = pg_civil(i64::from(d));
+    pg_year(y, f)?;
+    write!(f, "-{m:02}-{day:02}")?;
+    if y <= 0 {
+        f.write_str(" BC")?;
+    }
+    Ok(())
+}
+
+/// PostgreSQL's text output of a timestamp (DateStyle ISO): with
+/// `offset = Some(seconds east)` a `timestamptz` shown in that zone (`+00`
+/// for UTC), with `None` a `timestamp`.
+pub fn pg_timestamp(t: i64, offset: Option<i32>, f: &mut impl fmt::Write) -> fmt::Result {
+    match t {
+        pg::TS_POS_INFINITY => return f.write_str("infinity"),
+        pg::TS_NEG_INFINITY => return f.write_str("-infinity"),
+        _ => {}
+    }
+    let local = t.saturating_add(i64::from(offset.unwrap_or(0)) * 1_000_000);
+    let days = local.div_euclid(86_400_000_000);
+    let tod = local.rem_euclid(86_400_000_000);
+    let (y, m, d) = pg_civil(days);
+    pg_year(y, f)?;
+    write!(f, "-{m:02}-{d:02} ")?;
+    pg_time(tod, f)?;
+    if let Some(o) = offset {
+        pg_offset(o, f)?;
+    }
+    if y <= 0 {
+        f.write_str(" BC")?;
+    }
+    Ok(())
+}
+
+/// PostgreSQL's text output (IntervalStyle `postgres`), such as
+/// `1 year 2 mons 3 days 04:05:06`, `-1 days +02:00:00`, `00:00:00`.
+impl fmt::Display for Interval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // PostgreSQL 17's infinite intervals: every field at its extreme.
+        if *self == Interval::INFINITY {
+            return f.write_str("infinity");
+        }
+        if *self == Interval::NEG_INFINITY {
+            return f.write_str("-infinity");
+        }
+        let mut zero = true;
+        let mut before = false;
+        let mut part = |f: &mut fmt::Formatter<'_>, v: i64, unit: &str| -> fmt::Result {
+            if v == 0 {
+                return Ok(());
+            }
+            let sep = if zero { "" } else { " " };
+            let plus = if before && v > 0 { "+" } else { "" };
+            let s = if v != 1 { "s" } else { "" };
+            write!(f, "{sep}{plus}{v} {unit}{s}")?;
+            before = v < 0;
+            zero = false;
+            Ok(())
+        };
+        let months = i64::from(self.months);
+        part(f, months / 12, "year")?;
+        part(f, months % 12, "mon")?;
+        part(f, i64::from(self.days), "day")?;
+        if zero || self.micros != 0 {
+            let sep = if zero { "" } else { " " };
+            let sign = if self.micros < 0 {
+                "-"
+            } else if before {
+                "+"
+            } else {
+                ""
+            };
+            f.write_str(sep)?;
+            f.write_str(sign)?;
+            pg_hms(self.micros.unsigned_abs(), f)?;
+        }
+        Ok(())
     }
 }
 
@@ -648,6 +1061,84 @@ mod tests {
         ] {
             round_trip(v);
         }
+    }
+
+    #[test]
+    fn postgres_kinds_round_trip_and_print_as_postgresql() {
+        let cases = [
+            (
+                Value::Uuid([0xa0; 16]),
+                "a0a0a0a0-a0a0-a0a0-a0a0-a0a0a0a0a0a0",
+            ),
+            (
+                Value::Interval(Interval {
+                    months: 14,
+                    days: 3,
+                    micros: 14_706_000_000,
+                }),
+                "1 year 2 mons 3 days 04:05:06",
+            ),
+            (
+                Value::Interval(Interval {
+                    months: 0,
+                    days: -1,
+                    micros: 7_200_000_000,
+                }),
+                "-1 days +02:00:00",
+            ),
+            (
+                Value::TimeTz {
+                    micros: pg::TIME_DAY,
+                    offset: -(5 * 3600 + 30 * 60),
+                },
+                "24:00:00-05:30",
+            ),
+            (Value::PgDate(0), "2000-01-01"),
+            (Value::PgDate(-730_119 - 366), "0001-01-01 BC"),
+            (Value::PgDate(pg::DATE_POS_INFINITY), "infinity"),
+            (
+                Value::PgTimestamp(pg::TS_END - 1),
+                "294276-12-31 23:59:59.999999",
+            ),
+            (Value::PgTimestamp(pg::TS_MIN), "4714-11-24 00:00:00 BC"),
+            (Value::PgTimestampTz(1_500_000), "2000-01-01 00:00:01.5+00"),
+            (Value::PgTimestampTz(pg::TS_NEG_INFINITY), "-infinity"),
+            (Value::NumericSpecial(NumericSpecial::NaN), "NaN"),
+            (
+                Value::NumericSpecial(NumericSpecial::NegInfinity),
+                "-Infinity",
+            ),
+        ];
+        for (v, text) in cases {
+            assert_eq!(v.to_string(), text);
+            round_trip(v);
+        }
+        for bad in [
+            Value::PgDate(pg::DATE_END),
+            Value::PgTimestamp(pg::TS_END),
+            Value::PgTimestampTz(pg::TS_MIN - 1),
+            Value::TimeTz {
+                micros: pg::TIME_DAY + 1,
+                offset: 0,
+            },
+            Value::TimeTz {
+                micros: 0,
+                offset: pg::MAX_OFFSET + 1,
+            },
+        ] {
+            assert!(bad.encode(&mut Vec::new()).is_err(), "{bad:?}");
+        }
+        // Decoding checks the same ranges, at the tag's offset.
+        let mut b = vec![tag::PG_DATE];
+        b.extend_from_slice(&pg::DATE_END.to_le_bytes());
+        assert_eq!(
+            Value::decode(&mut Cursor::new(&b, 30))
+                .unwrap_err()
+                .offset(),
+            Some(30)
+        );
+        let e = Value::decode(&mut Cursor::new(&[tag::NUMERIC_SPECIAL, 3], 0)).unwrap_err();
+        assert_eq!(e.offset(), Some(1));
     }
 
     #[test]

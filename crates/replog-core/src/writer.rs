@@ -40,6 +40,10 @@ pub struct WriterOptions {
     pub page_size: u32,
     /// Page-format version (physical logs).
     pub page_format: u16,
+    /// Format version in every segment header: [`segment::FORMAT_VERSION`],
+    /// or [`segment::FORMAT_VERSION_PG`] for logical logs that may hold
+    /// PostgreSQL types.
+    pub version: u8,
     /// LSN of the first frame.
     pub start_lsn: u64,
     /// Sequence number of the first segment.
@@ -67,6 +71,7 @@ impl WriterOptions {
             durability: Durability::Commit,
             page_size: 0,
             page_format: 0,
+            version: segment::FORMAT_VERSION,
             start_lsn: 0,
             start_seq: 0,
             start_state: None,
@@ -76,7 +81,7 @@ impl WriterOptions {
     fn header(&self) -> SegmentHeader {
         SegmentHeader {
             kind: self.kind,
-            version: segment::FORMAT_VERSION,
+            version: self.version,
             seq: self.start_seq,
             log_id: self.log_id,
             store_id: self.store_id,

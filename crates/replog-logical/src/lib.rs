@@ -48,7 +48,7 @@ pub use record::{
     MESSAGE_TRANSACTIONAL, Message, OldImage, TRUNCATE_CASCADE, TRUNCATE_RESTART_IDENTITY,
     Truncate, Update,
 };
-pub use relation::{Column, ColumnType, Relation};
+pub use relation::{Column, ColumnType, PgType, Relation};
 pub use tuple::{ColumnValue, Tuple, TupleBuf, TupleValues, UNCHANGED};
 
 use replog_core::Result;

@@ -52,7 +52,367 @@ pub mod code {
     pub const BIT: u8 = 0x16;
     pub const BOOLEAN: u8 = 0x17;
     pub const JSON: u8 = 0x18;
+    /// A PostgreSQL type: a [`super::PgType`] descriptor follows (format
+    /// version 2).
+    pub const POSTGRES: u8 = 0x19;
     pub const OTHER: u8 = 0xFF;
+}
+
+/// PostgreSQL type codes: the byte after [`code::POSTGRES`].
+#[allow(missing_docs)]
+pub mod pgcode {
+    pub const INT2: u8 = 0x01;
+    pub const INT4: u8 = 0x02;
+    pub const INT8: u8 = 0x03;
+    pub const NUMERIC: u8 = 0x04;
+    pub const FLOAT4: u8 = 0x05;
+    pub const FLOAT8: u8 = 0x06;
+    pub const TEXT: u8 = 0x07;
+    pub const VARCHAR: u8 = 0x08;
+    pub const CHAR: u8 = 0x09;
+    pub const BOOL: u8 = 0x0A;
+    pub const BYTEA: u8 = 0x0B;
+    pub const DATE: u8 = 0x0C;
+    pub const TIME: u8 = 0x0D;
+    pub const TIMETZ: u8 = 0x0E;
+    pub const TIMESTAMP: u8 = 0x0F;
+    pub const TIMESTAMPTZ: u8 = 0x10;
+    pub const INTERVAL: u8 = 0x11;
+    pub const UUID: u8 = 0x12;
+    pub const JSON: u8 = 0x13;
+    pub const JSONB: u8 = 0x14;
+    pub const INET: u8 = 0x15;
+    pub const CIDR: u8 = 0x16;
+    pub const MACADDR: u8 = 0x17;
+    pub const MACADDR8: u8 = 0x18;
+    pub const MONEY: u8 = 0x19;
+    pub const OID: u8 = 0x1A;
+    pub const XML: u8 = 0x1B;
+    pub const BIT: u8 = 0x1C;
+    pub const VARBIT: u8 = 0x1D;
+    pub const ENUM: u8 = 0x1E;
+    pub const ARRAY: u8 = 0x1F;
+    pub const OTHER: u8 = 0x20;
+}
+
+/// Largest `numeric` precision PostgreSQL accepts.
+pub const MAX_NUMERIC_PRECISION: u16 = 1000;
+/// Largest magnitude of a `numeric` scale (PostgreSQL 15 allows negative
+/// scales).
+pub const MAX_NUMERIC_SCALE: i16 = 1000;
+/// Byte meaning "no precision given" in time, timestamp and interval
+/// descriptors.
+pub const NO_PRECISION: u8 = 0xFF;
+
+/// A PostgreSQL column type, with its type modifier decoded. Which value
+/// kind each holds is in `formats/logical.md` section 3.2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PgType<'a> {
+    /// `smallint` (int2).
+    Int2,
+    /// `integer` (int4).
+    Int4,
+    /// `bigint` (int8).
+    Int8,
+    /// `numeric(precision, scale)`, or unconstrained `numeric` (None).
+    Numeric(Option<(u16, i16)>),
+    /// `real` (float4).
+    Float4,
+    /// `double precision` (float8).
+    Float8,
+    /// `text`.
+    Text,
+    /// `character varying(n)`; None: no limit.
+    VarChar(Option<u32>),
+    /// `character(n)`; None: `bpchar` without a length.
+    Char(Option<u32>),
+    /// `boolean`.
+    Bool,
+    /// `bytea`.
+    Bytea,
+    /// `date`.
+    Date,
+    /// `time(p) without time zone`.
+    Time(Option<u8>),
+    /// `time(p) with time zone`.
+    TimeTz(Option<u8>),
+    /// `timestamp(p) without time zone`.
+    Timestamp(Option<u8>),
+    /// `timestamp(p) with time zone`.
+    TimestampTz(Option<u8>),
+    /// `interval(p)` (the fields restriction is not kept).
+    Interval(Option<u8>),
+    /// `uuid`.
+    Uuid,
+    /// `json`.
+    Json,
+    /// `jsonb`.
+    Jsonb,
+    /// `inet`.
+    Inet,
+    /// `cidr`.
+    Cidr,
+    /// `macaddr`.
+    MacAddr,
+    /// `macaddr8`.
+    MacAddr8,
+    /// `money`.
+    Money,
+    /// `oid`.
+    Oid,
+    /// `xml`.
+    Xml,
+    /// `bit(n)`; None: no length given.
+    Bit(Option<u32>),
+    /// `bit varying(n)`; None: no limit.
+    VarBit(Option<u32>),
+    /// A user-defined enum: its type name and labels in sort order.
+    Enum {
+        /// The type's name as the source gives it (may be schema-qualified).
+        name: &'a str,
+        /// Labels, in the enum's sort order.
+        labels: Vec<&'a str>,
+    },
+    /// An array of the element type (any number of dimensions; never an
+    /// array of arrays).
+    Array(Box<PgType<'a>>),
+    /// Any other type, by name.
+    Other(&'a str),
+}
+
+impl<'a> PgType<'a> {
+    /// The PostgreSQL type code byte.
+    pub fn code(&self) -> u8 {
+        use PgType as P;
+        match self {
+            P::Int2 => pgcode::INT2,
+            P::Int4 => pgcode::INT4,
+            P::Int8 => pgcode::INT8,
+            P::Numeric(_) => pgcode::NUMERIC,
+            P::Float4 => pgcode::FLOAT4,
+            P::Float8 => pgcode::FLOAT8,
+            P::Text => pgcode::TEXT,
+            P::VarChar(_) => pgcode::VARCHAR,
+            P::Char(_) => pgcode::CHAR,
+            P::Bool => pgcode::BOOL,
+            P::Bytea => pgcode::BYTEA,
+            P::Date => pgcode::DATE,
+            P::Time(_) => pgcode::TIME,
+            P::TimeTz(_) => pgcode::TIMETZ,
+            P::Timestamp(_) => pgcode::TIMESTAMP,
+            P::TimestampTz(_) => pgcode::TIMESTAMPTZ,
+            P::Interval(_) => pgcode::INTERVAL,
+            P::Uuid => pgcode::UUID,
+            P::Json => pgcode::JSON,
+            P::Jsonb => pgcode::JSONB,
+            P::Inet => pgcode::INET,
+            P::Cidr => pgcode::CIDR,
+            P::MacAddr => pgcode::MACADDR,
+            P::MacAddr8 => pgcode::MACADDR8,
+            P::Money => pgcode::MONEY,
+            P::Oid => pgcode::OID,
+            P::Xml => pgcode::XML,
+            P::Bit(_) => pgcode::BIT,
+            P::VarBit(_) => pgcode::VARBIT,
+            P::Enum { .. } => pgcode::ENUM,
+            P::Array(_) => pgcode::ARRAY,
+            P::Other(_) => pgcode::OTHER,
+        }
+    }
+
+    /// Checks parameter ranges (the same rules when encoding and decoding).
+    pub fn check(&self) -> std::result::Result<(), String> {
+        use PgType as P;
+        match self {
+            P::Numeric(Some((p, s)))
+                if *p == 0
+                    || *p > MAX_NUMERIC_PRECISION
+                    || s.unsigned_abs() > MAX_NUMERIC_SCALE as u16 =>
+            {
+                Err(format!("numeric({p},{s}) out of range"))
+            }
+            P::Time(Some(p))
+            | P::TimeTz(Some(p))
+            | P::Timestamp(Some(p))
+            | P::TimestampTz(Some(p))
+            | P::Interval(Some(p))
+                if *p > MAX_FSP =>
+            {
+                Err(format!("precision {p} exceeds {MAX_FSP}"))
+            }
+            P::VarChar(Some(0)) | P::Char(Some(0)) | P::Bit(Some(0)) | P::VarBit(Some(0)) => {
+                Err("length 0 (no limit is written as absent)".into())
+            }
+            P::Enum { name, labels } => {
+                if !codec::fits_u16(name.as_bytes()) || labels.len() > usize::from(u16::MAX) {
+                    return Err("enum type name or label count too large".into());
+                }
+                if labels.iter().any(|l| !codec::fits_u16(l.as_bytes())) {
+                    return Err("enum label longer than 65535 bytes".into());
+                }
+                Ok(())
+            }
+            P::Array(e) if matches!(**e, P::Array(_)) => Err("array of arrays".into()),
+            P::Array(e) => e.check(),
+            P::Other(name) if !codec::fits_u16(name.as_bytes()) => {
+                Err("type name longer than 65535 bytes".into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        use PgType as P;
+        out.push(self.code());
+        let prec = |out: &mut Vec<u8>, p: &Option<u8>| out.push(p.unwrap_or(NO_PRECISION));
+        let len = |out: &mut Vec<u8>, n: &Option<u32>| codec::put_u32(out, n.unwrap_or(0));
+        match self {
+            P::Numeric(ps) => {
+                let (p, s) = ps.unwrap_or((0, 0));
+                codec::put_u16(out, p);
+                codec::put_u16(out, s as u16);
+            }
+            P::VarChar(n) | P::Char(n) | P::Bit(n) | P::VarBit(n) => len(out, n),
+            P::Time(p) | P::TimeTz(p) | P::Timestamp(p) | P::TimestampTz(p) | P::Interval(p) => {
+                prec(out, p)
+            }
+            P::Enum { name, labels } => {
+                codec::put_bytes_u16(out, name.as_bytes());
+                codec::put_u16(out, labels.len() as u16);
+                for l in labels {
+                    codec::put_bytes_u16(out, l.as_bytes());
+                }
+            }
+            P::Array(e) => e.encode(out),
+            P::Other(name) => codec::put_bytes_u16(out, name.as_bytes()),
+            _ => {}
+        }
+    }
+
+    fn decode(c: &mut Cursor<'a>, depth: u8) -> Result<PgType<'a>> {
+        use PgType as P;
+        let at = c.offset();
+        let t = c.u8("PostgreSQL type code")?;
+        let prec = |c: &mut Cursor<'a>| -> Result<Option<u8>> {
+            let p = c.u8("precision")?;
+            Ok((p != NO_PRECISION).then_some(p))
+        };
+        let len = |c: &mut Cursor<'a>| -> Result<Option<u32>> {
+            let n = c.u32("length")?;
+            Ok((n != 0).then_some(n))
+        };
+        let ty = match t {
+            pgcode::INT2 => P::Int2,
+            pgcode::INT4 => P::Int4,
+            pgcode::INT8 => P::Int8,
+            pgcode::NUMERIC => {
+                let p = c.u16("numeric precision")?;
+                let s = c.u16("numeric scale")? as i16;
+                if p == 0 && s != 0 {
+                    return Err(Error::malformed(at, "unconstrained numeric with a scale"));
+                }
+                P::Numeric((p != 0).then_some((p, s)))
+            }
+            pgcode::FLOAT4 => P::Float4,
+            pgcode::FLOAT8 => P::Float8,
+            pgcode::TEXT => P::Text,
+            pgcode::VARCHAR => P::VarChar(len(c)?),
+            pgcode::CHAR => P::Char(len(c)?),
+            pgcode::BOOL => P::Bool,
+            pgcode::BYTEA => P::Bytea,
+            pgcode::DATE => P::Date,
+            pgcode::TIME => P::Time(prec(c)?),
+            pgcode::TIMETZ => P::TimeTz(prec(c)?),
+            pgcode::TIMESTAMP => P::Timestamp(prec(c)?),
+            pgcode::TIMESTAMPTZ => P::TimestampTz(prec(c)?),
+            pgcode::INTERVAL => P::Interval(prec(c)?),
+            pgcode::UUID => P::Uuid,
+            pgcode::JSON => P::Json,
+            pgcode::JSONB => P::Jsonb,
+            pgcode::INET => P::Inet,
+            pgcode::CIDR => P::Cidr,
+            pgcode::MACADDR => P::MacAddr,
+            pgcode::MACADDR8 => P::MacAddr8,
+            pgcode::MONEY => P::Money,
+            pgcode::OID => P::Oid,
+            pgcode::XML => P::Xml,
+            pgcode::BIT => P::Bit(len(c)?),
+            pgcode::VARBIT => P::VarBit(len(c)?),
+            pgcode::ENUM => {
+                let name = c.str_u16("enum type name")?;
+                let n = c.u16("label count")?;
+                let mut labels = Vec::with_capacity(usize::from(n).min(c.remaining() / 2));
+                for _ in 0..n {
+                    labels.push(c.str_u16("label")?);
+                }
+                P::Enum { name, labels }
+            }
+            pgcode::ARRAY if depth == 0 => P::Array(Box::new(PgType::decode(c, 1)?)),
+            pgcode::ARRAY => return Err(Error::malformed(at, "array of arrays")),
+            pgcode::OTHER => P::Other(c.str_u16("type name")?),
+            other => {
+                return Err(Error::malformed(
+                    at,
+                    format!("unknown PostgreSQL type code 0x{other:02x}"),
+                ));
+            }
+        };
+        ty.check().map_err(|m| Error::malformed(at, m))?;
+        Ok(ty)
+    }
+}
+
+/// PostgreSQL's spelling, as `format_type` gives it: `character varying(10)`,
+/// `numeric(12,2)`, `timestamp(3) with time zone`, `integer[]`.
+impl fmt::Display for PgType<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use PgType as P;
+        let with_len = |f: &mut fmt::Formatter<'_>, name: &str, n: &Option<u32>| match n {
+            Some(n) => write!(f, "{name}({n})"),
+            None => f.write_str(name),
+        };
+        let time = |f: &mut fmt::Formatter<'_>, name: &str, p: &Option<u8>, tz: &str| match p {
+            Some(p) => write!(f, "{name}({p}) {tz}"),
+            None => write!(f, "{name} {tz}"),
+        };
+        match self {
+            P::Int2 => f.write_str("smallint"),
+            P::Int4 => f.write_str("integer"),
+            P::Int8 => f.write_str("bigint"),
+            P::Numeric(Some((p, s))) => write!(f, "numeric({p},{s})"),
+            P::Numeric(None) => f.write_str("numeric"),
+            P::Float4 => f.write_str("real"),
+            P::Float8 => f.write_str("double precision"),
+            P::Text => f.write_str("text"),
+            P::VarChar(n) => with_len(f, "character varying", n),
+            P::Char(None) => f.write_str("bpchar"),
+            P::Char(n) => with_len(f, "character", n),
+            P::Bool => f.write_str("boolean"),
+            P::Bytea => f.write_str("bytea"),
+            P::Date => f.write_str("date"),
+            P::Time(p) => time(f, "time", p, "without time zone"),
+            P::TimeTz(p) => time(f, "time", p, "with time zone"),
+            P::Timestamp(p) => time(f, "timestamp", p, "without time zone"),
+            P::TimestampTz(p) => time(f, "timestamp", p, "with time zone"),
+            P::Interval(Some(p)) => write!(f, "interval({p})"),
+            P::Interval(None) => f.write_str("interval"),
+            P::Uuid => f.write_str("uuid"),
+            P::Json => f.write_str("json"),
+            P::Jsonb => f.write_str("jsonb"),
+            P::Inet => f.write_str("inet"),
+            P::Cidr => f.write_str("cidr"),
+            P::MacAddr => f.write_str("macaddr"),
+            P::MacAddr8 => f.write_str("macaddr8"),
+            P::Money => f.write_str("money"),
+            P::Oid => f.write_str("oid"),
+            P::Xml => f.write_str("xml"),
+            P::Bit(n) => with_len(f, "bit", n),
+            P::VarBit(n) => with_len(f, "bit varying", n),
+            P::Enum { name, .. } => f.write_str(name),
+            P::Array(e) => write!(f, "{e}[]"),
+            P::Other(name) => f.write_str(name),
+        }
+    }
 }
 
 /// Largest DECIMAL precision.
@@ -135,6 +495,8 @@ pub enum ColumnType<'a> {
     Json,
     /// Any other type, by its name in the source database (such as `GEOMETRY`).
     Other(&'a str),
+    /// A PostgreSQL type (format version 2).
+    Pg(PgType<'a>),
 }
 
 impl<'a> ColumnType<'a> {
@@ -166,6 +528,7 @@ impl<'a> ColumnType<'a> {
             ColumnType::Boolean => code::BOOLEAN,
             ColumnType::Json => code::JSON,
             ColumnType::Other(_) => code::OTHER,
+            ColumnType::Pg(_) => code::POSTGRES,
         }
     }
 
@@ -213,6 +576,7 @@ impl<'a> ColumnType<'a> {
             ColumnType::Other(name) if !codec::fits_u16(name.as_bytes()) => {
                 return Err("type name longer than 65535 bytes".into());
             }
+            ColumnType::Pg(t) => t.check()?,
             _ => {}
         }
         Ok(())
@@ -246,6 +610,7 @@ impl<'a> ColumnType<'a> {
                 }
             }
             ColumnType::Other(name) => codec::put_bytes_u16(out, name.as_bytes()),
+            ColumnType::Pg(t) => t.encode(out),
             ColumnType::Float
             | ColumnType::Double
             | ColumnType::Text
@@ -321,6 +686,7 @@ impl<'a> ColumnType<'a> {
             code::BOOLEAN => ColumnType::Boolean,
             code::JSON => ColumnType::Json,
             code::OTHER => ColumnType::Other(c.str_u16("type name")?),
+            code::POSTGRES => ColumnType::Pg(PgType::decode(c, 0)?),
             other => {
                 return Err(Error::malformed(
                     at,
@@ -384,6 +750,7 @@ impl fmt::Display for ColumnType<'_> {
             ColumnType::Boolean => f.write_str("BOOLEAN"),
             ColumnType::Json => f.write_str("JSON"),
             ColumnType::Other(name) => f.write_str(name),
+            ColumnType::Pg(t) => write!(f, "{t}"),
         }
     }
 }
@@ -643,6 +1010,48 @@ mod tests {
             let mut c = Cursor::new(bytes, 0);
             assert_eq!(ColumnType::decode(&mut c).unwrap(), ty);
             assert!(c.is_empty());
+        }
+    }
+
+    #[test]
+    fn postgres_descriptor_layout() {
+        use PgType as P;
+        #[rustfmt::skip]
+        let cases: Vec<(PgType<'_>, &[u8], &str)> = vec![
+            (P::Int2,                          &[0x19, 0x01], "smallint"),
+            (P::Numeric(Some((12, -2))),       &[0x19, 0x04, 12, 0, 0xFE, 0xFF], "numeric(12,-2)"),
+            (P::Numeric(None),                 &[0x19, 0x04, 0, 0, 0, 0], "numeric"),
+            (P::VarChar(Some(10)),             &[0x19, 0x08, 10, 0, 0, 0], "character varying(10)"),
+            (P::Char(None),                    &[0x19, 0x09, 0, 0, 0, 0], "bpchar"),
+            (P::TimestampTz(Some(3)),          &[0x19, 0x10, 3], "timestamp(3) with time zone"),
+            (P::Time(None),                    &[0x19, 0x0D, 0xFF], "time without time zone"),
+            (P::Interval(None),                &[0x19, 0x11, 0xFF], "interval"),
+            (P::Enum { name: "mood", labels: vec!["ok"] },
+                &[0x19, 0x1E, 4, 0, b'm', b'o', b'o', b'd', 1, 0, 2, 0, b'o', b'k'], "mood"),
+            (P::Array(Box::new(P::Int4)),      &[0x19, 0x1F, 0x02], "integer[]"),
+            (P::Other("tsvector"),             &[0x19, 0x20, 8, 0, b't', b's', b'v', b'e', b'c', b't', b'o', b'r'], "tsvector"),
+        ];
+        for (pg, bytes, spelling) in cases {
+            let ty = ColumnType::Pg(pg);
+            let mut out = Vec::new();
+            ty.encode(&mut out).unwrap();
+            assert_eq!(out, bytes, "{ty}");
+            assert_eq!(ty.to_string(), spelling);
+            let mut c = Cursor::new(bytes, 0);
+            assert_eq!(ColumnType::decode(&mut c).unwrap(), ty);
+            assert!(c.is_empty());
+        }
+        #[rustfmt::skip]
+        let bad: [(&[u8], u64); 5] = [
+            (&[0x19, 0x1F, 0x1F, 0x02], 702), // array of arrays: at the inner array code
+            (&[0x19, 0x0D, 7],          701), // time(7)
+            (&[0x19, 0x04, 0, 0, 2, 0], 701), // unconstrained numeric with a scale
+            (&[0x19, 0x08, 0, 0, 0],    702), // cut short
+            (&[0x19, 0x77],             701), // unknown PostgreSQL type code
+        ];
+        for (bytes, off) in bad {
+            let e = ColumnType::decode(&mut Cursor::new(bytes, 700)).unwrap_err();
+            assert_eq!(e.offset(), Some(off), "{bytes:?}: {e}");
         }
     }
 

@@ -356,6 +356,52 @@ mod tests {
         );
     }
 
+    /// The bytes of `formats/logical.md` section 14.
+    #[test]
+    fn postgres_values_layout() {
+        use replog_core::value::{Interval, NumericSpecial};
+        let t = TupleBuf::from_values([
+            ColumnValue::Value(Value::PgTimestampTz(1_500_000)),
+            ColumnValue::Value(Value::NumericSpecial(NumericSpecial::NaN)),
+            ColumnValue::Value(Value::Interval(Interval {
+                months: 14,
+                days: 3,
+                micros: 14_706_000_000,
+            })),
+            ColumnValue::Value(Value::PgDate(-1)),
+        ])
+        .unwrap();
+        let mut out = Vec::new();
+        t.as_tuple().encode(&mut out);
+        #[rustfmt::skip]
+        let expected = [
+            0x04, 0x00,                                     // 4 columns
+            0x21, 0x00, 0x00, 0x00,                         // 33 bytes of columns
+            0x15, 0x60, 0xe3, 0x16, 0, 0, 0, 0, 0,          // PgTimestampTz 1,500,000 µs
+            0x16, 0x00,                                     // NumericSpecial NaN
+            0x11, 0x0e, 0, 0, 0, 0x03, 0, 0, 0,             // Interval 14 months, 3 days,
+            0x80, 0xc0, 0x8b, 0x6c, 0x03, 0, 0, 0,          //   14,706,000,000 µs
+            0x13, 0xff, 0xff, 0xff, 0xff,                   // PgDate -1
+        ];
+        assert_eq!(out, expected);
+        let back = Tuple::read(&mut Cursor::new(&expected, 0)).unwrap();
+        let text: Vec<String> = back
+            .to_vec()
+            .unwrap()
+            .iter()
+            .map(|c| c.value().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "2000-01-01 00:00:01.5+00",
+                "NaN",
+                "1 year 2 mons 3 days 04:05:06",
+                "1999-12-31"
+            ]
+        );
+    }
+
     #[test]
     fn too_few_column_bytes() {
         #[rustfmt::skip]

@@ -22,6 +22,7 @@
 //! escape (see BENCHMARKS.md: conversion to SQL spends its time here).
 
 use replog_core::Value;
+use replog_core::value::NumericSpecial;
 use std::fmt::{self, Write};
 
 /// The `sql_mode` bit that makes a backslash an ordinary character in
@@ -247,10 +248,30 @@ pub fn push_literal_escaped(
         // MariaDB stores the zero TIMESTAMP as 0 seconds since the epoch;
         // '1970-01-01 00:00:00' UTC itself is outside TIMESTAMP's range.
         Value::Timestamp(0) => out.push_str("'0000-00-00 00:00:00'"),
-        Value::Date(_) | Value::Time(_) | Value::DateTime(_) | Value::Timestamp(_) => {
+        Value::Date(_)
+        | Value::Time(_)
+        | Value::DateTime(_)
+        | Value::Timestamp(_)
+        | Value::Uuid(_)
+        | Value::Interval(_)
+        | Value::TimeTz { .. }
+        | Value::PgDate(_)
+        | Value::PgTimestamp(_)
+        | Value::PgTimestampTz(_) => {
+            // PostgreSQL's kinds as their canonical text (the PostgreSQL
+            // dialect writes typed literals).
             out.push('\'');
             let _ = write!(out, "{v}");
             out.push('\'');
+        }
+        Value::NumericSpecial(n) => {
+            return Err(NoLiteral {
+                value: match n {
+                    NumericSpecial::NaN => f64::NAN,
+                    NumericSpecial::PosInfinity => f64::INFINITY,
+                    NumericSpecial::NegInfinity => f64::NEG_INFINITY,
+                },
+            });
         }
     }
     Ok(())

@@ -16,6 +16,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::text;
 use crate::types::{Row, TableDef};
 use replog_core::Value;
+use replog_core::value::NumericSpecial;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Identifies a table for as long as it exists (never reused).
@@ -228,6 +229,46 @@ pub fn encode_key_value(v: &Value<'_>, out: &mut Vec<u8>) {
         }
         Value::Timestamp(t) => {
             out.push(0x09);
+            out.extend_from_slice(&((*t as u64) ^ (1 << 63)).to_be_bytes());
+        }
+        // PostgreSQL's kinds: each in its own class, in PostgreSQL's order.
+        Value::NumericSpecial(n) => {
+            out.push(0x03);
+            match n {
+                // Below every negative number: class 0 with the largest
+                // (flipped) integer-part length and no digits.
+                NumericSpecial::NegInfinity => out.extend_from_slice(&[0, 0, 0]),
+                NumericSpecial::PosInfinity => out.push(3),
+                NumericSpecial::NaN => out.push(4),
+            }
+        }
+        Value::Uuid(b) => {
+            out.push(0x0A);
+            out.extend_from_slice(b);
+        }
+        Value::Interval(iv) => {
+            out.push(0x0B);
+            out.extend_from_slice(&((iv.months as u32) ^ (1 << 31)).to_be_bytes());
+            out.extend_from_slice(&((iv.days as u32) ^ (1 << 31)).to_be_bytes());
+            out.extend_from_slice(&((iv.micros as u64) ^ (1 << 63)).to_be_bytes());
+        }
+        Value::TimeTz { micros, offset } => {
+            // PostgreSQL orders by the UTC time, then by the offset.
+            out.push(0x0C);
+            let utc = micros - i64::from(*offset) * 1_000_000;
+            out.extend_from_slice(&((utc as u64) ^ (1 << 63)).to_be_bytes());
+            out.extend_from_slice(&((*offset as u32) ^ (1 << 31)).to_be_bytes());
+        }
+        Value::PgDate(d) => {
+            out.push(0x0D);
+            out.extend_from_slice(&((*d as u32) ^ (1 << 31)).to_be_bytes());
+        }
+        Value::PgTimestamp(t) | Value::PgTimestampTz(t) => {
+            out.push(if matches!(v, Value::PgTimestamp(_)) {
+                0x0E
+            } else {
+                0x0F
+            });
             out.extend_from_slice(&((*t as u64) ^ (1 << 63)).to_be_bytes());
         }
     }

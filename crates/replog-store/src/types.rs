@@ -74,6 +74,14 @@ impl Datum {
             Value::Time(t) => Datum::Time(*t),
             Value::DateTime(dt) => Datum::DateTime(*dt),
             Value::Timestamp(us) => Datum::DateTime(timestamp_to_datetime(*us)),
+            // PostgreSQL's kinds are evaluated as their canonical text.
+            Value::Uuid(_)
+            | Value::Interval(_)
+            | Value::TimeTz { .. }
+            | Value::PgDate(_)
+            | Value::PgTimestamp(_)
+            | Value::PgTimestampTz(_)
+            | Value::NumericSpecial(_) => Datum::Str(v.to_string()),
         }
     }
 
