@@ -49,6 +49,9 @@ pub enum LogInput {
     Native(Vec<SegmentInput>),
     /// MySQL/MariaDB binlogs of one server, imported as they are read.
     Binlog(BinlogInput),
+    /// PostgreSQL WAL segments decoded into logical transactions with a
+    /// catalog file ([`replog_pgheap::PgWalSource`]).
+    PgWal(replog_pgheap::PgWalInput),
 }
 
 impl TxnInput for LogInput {
@@ -56,6 +59,7 @@ impl TxnInput for LogInput {
         match self {
             LogInput::Native(segments) => segments.open(opts),
             LogInput::Binlog(b) => b.open(opts),
+            LogInput::PgWal(w) => Ok(Box::new(replog_pgheap::PgWalSource::open(&w)?)),
         }
     }
 }

@@ -33,18 +33,35 @@ const FIRST_NORMAL_OBJECT_ID: u32 = 16384;
 pub const PG_EPOCH_UNIX_US: i64 = 946_684_800_000_000;
 
 /// Something that could not be decoded, named by relation and LSN.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Undecoded {
-    /// Where.
+    /// Where (the first of them).
     pub lsn: Lsn,
     /// The relation (`schema.table`, or the relation file when unknown).
     pub relation: String,
     /// Why.
     pub reason: String,
+    /// How many changes of committed transactions, in a row for this
+    /// relation and reason.
+    pub count: u64,
+    /// Where the last of them is.
+    pub last_lsn: Lsn,
+}
+
+impl Undecoded {
+    fn new(lsn: Lsn, relation: String, reason: String) -> Undecoded {
+        Undecoded {
+            lsn,
+            relation,
+            reason,
+            count: 1,
+            last_lsn: lsn,
+        }
+    }
 }
 
 /// What decoding found besides the transactions.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Report {
     /// Transactions committed with row changes (handed out).
     pub committed: u64,
@@ -129,6 +146,7 @@ impl Committed {
 #[derive(Debug)]
 pub struct Decoder {
     catalog: Catalog,
+    relmap: crate::relmap::RelMap,
     txns: HashMap<u32, TxnBuf>,
     top_of: HashMap<u32, u32>,
     /// Prepared transactions by xid, waiting for COMMIT/ABORT PREPARED.
@@ -158,6 +176,7 @@ impl Decoder {
     /// A decoder using `catalog`.
     pub fn new(catalog: Catalog) -> Decoder {
         Decoder {
+            relmap: crate::relmap::RelMap::new(&catalog),
             catalog,
             txns: HashMap::new(),
             top_of: HashMap::new(),
@@ -211,6 +230,7 @@ impl Decoder {
                 self.assign(top, rec.header.xid);
             }
         }
+        self.relmap.observe(rec);
         match rec.header.rmid {
             rmgr::HEAP | rmgr::HEAP2 => {
                 self.heap(rec)?;
@@ -301,7 +321,15 @@ impl Decoder {
     }
 
     fn commit(&mut self, xid: u32, rec: &Record<'_>, ts: i64, buf: TxnBuf) -> Option<Committed> {
-        self.report.undecoded.extend(buf.undecoded);
+        for u in buf.undecoded {
+            match self.report.undecoded.last_mut() {
+                Some(l) if l.relation == u.relation && l.reason == u.reason => {
+                    l.count += u.count;
+                    l.last_lsn = u.last_lsn;
+                }
+                _ => self.report.undecoded.push(u),
+            }
+        }
         if buf.items.is_empty() {
             self.report.empty += 1;
             return None;
@@ -357,11 +385,11 @@ impl Decoder {
                         Some(info) if !info.is_system() && info.relkind != b't' => ids.push(oid),
                         Some(_) => {}
                         None => {
-                            let u = Undecoded {
-                                lsn: rec.lsn,
-                                relation: format!("OID {oid}"),
-                                reason: "TRUNCATE of a relation not in the catalog".into(),
-                            };
+                            let u = Undecoded::new(
+                                rec.lsn,
+                                format!("OID {oid}"),
+                                "TRUNCATE of a relation not in the catalog".into(),
+                            );
                             self.txns.entry(xid).or_default().undecoded.push(u);
                         }
                     }
@@ -379,19 +407,25 @@ impl Decoder {
                 return Ok(());
             }
         };
-        let Some(info) = self.catalog.by_file(loc) else {
+        let info = self.catalog.by_file(loc).or_else(|| {
+            let oid = self.relmap.oid_of(loc.rel)?;
+            self.catalog
+                .by_oid(oid)
+                .filter(|r| r.db == loc.db && r.spc == loc.spc)
+        });
+        let Some(info) = info else {
             // System catalogs keep files below FirstNormalObjectId (16384)
             // until rewritten; other databases' files are not ours.
             if loc.rel < FIRST_NORMAL_OBJECT_ID || !self.catalog.has_database(loc.db) {
                 return Ok(());
             }
-            let u = Undecoded {
-                lsn: rec.lsn,
-                relation: format!("relation file {loc}"),
-                reason: "not in the catalog (created, rewritten or truncated after the \
-                         catalog was taken, or the catalog is of another database)"
+            let u = Undecoded::new(
+                rec.lsn,
+                format!("relation file {loc}"),
+                "not in the catalog (created, rewritten or truncated after the catalog was \
+                 taken, or the catalog is of another database)"
                     .into(),
-            };
+            );
             self.txns.entry(xid).or_default().undecoded.push(u);
             return Ok(());
         };
@@ -400,11 +434,7 @@ impl Decoder {
         }
         let info = info.clone();
         if let Change::Undecodable { reason, .. } = c {
-            let u = Undecoded {
-                lsn: rec.lsn,
-                relation: info.qualified_name(),
-                reason: reason.into(),
-            };
+            let u = Undecoded::new(rec.lsn, info.qualified_name(), reason.into());
             self.txns.entry(xid).or_default().undecoded.push(u);
             return Ok(());
         }
@@ -544,11 +574,7 @@ impl Decoder {
             self.old = out;
         }
         if let Some(reason) = failed {
-            let u = Undecoded {
-                lsn: rec.lsn,
-                relation: info.qualified_name(),
-                reason,
-            };
+            let u = Undecoded::new(rec.lsn, info.qualified_name(), reason);
             self.txns.entry(xid).or_default().undecoded.push(u);
             return Ok(false);
         }

@@ -16,6 +16,9 @@ pub enum Detected {
     Native(Option<LogKind>),
     /// A MySQL or MariaDB binlog.
     Binlog,
+    /// A PostgreSQL WAL segment (a page magic of 13 to 18 and a long page
+    /// header).
+    PgWal,
     /// Something else.
     Unknown,
 }
@@ -26,6 +29,14 @@ pub enum Detected {
 pub fn detect(head: &[u8]) -> Detected {
     if head.starts_with(&[0xfe, b'b', b'i', b'n']) {
         return Detected::Binlog;
+    }
+    if let [m0, m1, i0, _, ..] = *head {
+        let long_header = i0 & 0x02 != 0;
+        if long_header
+            && replog_pgwal::PgVersion::from_magic(u16::from_le_bytes([m0, m1])).is_some()
+        {
+            return Detected::PgWal;
+        }
     }
     if head.len() >= MAGIC.len() {
         let diff: u32 = head
@@ -52,6 +63,8 @@ pub struct Inputs {
     _spool: Option<tempfile::TempPath>,
     /// Binlogs read as transactions ([`Inputs::resolve_source`]), classified.
     pub binlog: Option<BinlogInput>,
+    /// PostgreSQL WAL read as transactions, with its catalog file.
+    pub pgwal: Option<replog_pgheap::PgWalInput>,
 }
 
 impl Inputs {
@@ -73,7 +86,11 @@ impl Inputs {
                 files.push(path.to_path_buf());
                 spool = Some(path);
             } else {
-                let found = segment_paths(Path::new(p)).map_err(anyhow::Error::new)?;
+                let mut found = segment_paths(Path::new(p)).map_err(anyhow::Error::new)?;
+                if found.is_empty() && Path::new(p).is_dir() {
+                    // A directory of PostgreSQL WAL segments (pg_wal).
+                    found = replog_pgwal::segment::list_directory(Path::new(p)).unwrap_or_default();
+                }
                 if found.is_empty() {
                     bail!("{p}: no *.replog segment files in this directory");
                 }
@@ -102,6 +119,7 @@ impl Inputs {
             kind,
             _spool: spool,
             binlog: None,
+            pgwal: None,
         })
     }
 
@@ -113,7 +131,30 @@ impl Inputs {
     /// statement; a MIXED binlog is logical, its statements executed on the
     /// reference store).
     pub fn resolve_source(paths: &[String]) -> Result<Inputs> {
+        Inputs::resolve_source_with(paths, None)
+    }
+
+    /// [`Inputs::resolve_source`], PostgreSQL WAL segments (files, or a
+    /// directory such as `pg_wal`) decoded into logical transactions with
+    /// the catalog file `catalog` (required for WAL).
+    pub fn resolve_source_with(paths: &[String], catalog: Option<&Path>) -> Result<Inputs> {
         let mut inputs = Inputs::resolve(paths)?;
+        if inputs.detected == Detected::PgWal {
+            let Some(catalog) = catalog else {
+                bail!(
+                    "{}: PostgreSQL WAL needs the catalog of the server that wrote it: \
+                     give --catalog FILE, produced on that server with\n  {}",
+                    inputs.name(0),
+                    replog_pgheap::catalog::HOW_TO_PRODUCE
+                );
+            };
+            inputs.kind = Some(LogKind::Logical);
+            inputs.pgwal = Some(replog_pgheap::PgWalInput {
+                segments: inputs.files.clone(),
+                catalog: catalog.to_path_buf(),
+            });
+            return Ok(inputs);
+        }
         if inputs.detected == Detected::Binlog {
             let b = BinlogInput::new(&inputs.files).map_err(anyhow::Error::new)?;
             inputs.kind = Some(b.kind());
@@ -125,6 +166,9 @@ impl Inputs {
     /// What a consumer opens as transactions: the segments of a native log
     /// or the binlogs.
     pub fn txn_input(&self) -> Result<LogInput> {
+        if let Some(w) = &self.pgwal {
+            return Ok(LogInput::PgWal(w.clone()));
+        }
         Ok(match &self.binlog {
             Some(b) => LogInput::Binlog(b.clone()),
             None => LogInput::Native(self.segments()?),
@@ -143,7 +187,7 @@ impl Inputs {
     /// Fails unless the inputs are a native log or binlogs resolved by
     /// [`Inputs::resolve_source`].
     pub fn require_transactions(&self, what: &str) -> Result<()> {
-        if self.binlog.is_some() {
+        if self.binlog.is_some() || self.pgwal.is_some() {
             return Ok(());
         }
         self.require_native(what)
@@ -194,6 +238,11 @@ impl Inputs {
                 "{}: this is a MySQL/MariaDB binlog; `replog {what}` of binlogs is not supported yet",
                 self.name(0)
             ),
+            Detected::PgWal => bail!(
+                "{}: this is PostgreSQL WAL; `replog {what}` reads it as transactions only \
+                 (with --catalog), or see `replog pgwal`",
+                self.name(0)
+            ),
             Detected::Unknown => bail!(
                 "{}: not a replog log (no replog segment magic at offset 0)",
                 self.name(0)
@@ -224,6 +273,11 @@ mod tests {
         h[1] ^= 0x10;
         assert_eq!(detect(&h), Detected::Native(Some(LogKind::Logical)));
         assert_eq!(detect(b"\xfebin\x00"), Detected::Binlog);
+        assert_eq!(detect(b"\x10\xd1\x07\x00\x01\x00\x00\x00"), Detected::PgWal);
+        assert_eq!(
+            detect(b"\x10\xd1\x05\x00\x01\x00\x00\x00"),
+            Detected::Unknown
+        );
         assert_eq!(detect(b"hello world, not a log"), Detected::Unknown);
     }
 }

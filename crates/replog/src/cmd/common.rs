@@ -14,6 +14,10 @@ pub struct Input {
     /// a directory of binlogs, or a binlog index file (`*.index`).
     #[arg(required = true, value_name = "LOG")]
     pub paths: Vec<String>,
+    /// PostgreSQL WAL only: the catalog file of the server that wrote it
+    /// (the output of fixtures/postgres/catalog.sql; see formats/pgheap.md).
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<std::path::PathBuf>,
 }
 
 impl Input {
@@ -25,7 +29,7 @@ impl Input {
     /// The inputs, binlogs read as transactions as they are imported
     /// ([`Inputs::resolve_source`]).
     pub fn resolve_source(&self) -> anyhow::Result<Inputs> {
-        Inputs::resolve_source(&expand_binlog_sets(&self.paths)?)
+        Inputs::resolve_source_with(&expand_binlog_sets(&self.paths)?, self.catalog.as_deref())
     }
 }
 

@@ -29,6 +29,16 @@ Examples:
   replog convert statement/ --to logical --base at-txid-10.snapshot -o rest.replog
   replog convert /tmp/dml/physical --to logical -o decoded.replog   # logical decoding
   replog convert /tmp/dml/physical --to statement -o decoded-sql.replog
+  replog convert pg_wal/ --catalog catalog.tsv --to logical -o rows.replog   # PostgreSQL
+
+PostgreSQL WAL (a directory such as pg_wal, or segment files) converts to
+a logical log with --to logical, decoded offline with the catalog file of
+the server that wrote it (--catalog; produce it with
+  psql -X -A -F \"$(printf '\\t')\" -P footer=off -d DBNAME -f fixtures/postgres/catalog.sql > catalog.tsv
+formats/pgheap.md): only committed transactions, in commit order; what
+cannot be decoded is listed with its relation and LSN (exit 1). Every
+command that reads transactions of a logical log (dump, replay, diff)
+reads WAL the same way with --catalog.
 
 --to logical of a statement log, or of a STATEMENT or MIXED binlog,
 executes the statements on the reference store (empty at the start) with
@@ -168,6 +178,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let inputs = args.input.resolve()?;
     if inputs.detected == Detected::Binlog {
         return convert_binlog(args, &inputs.files, out);
+    }
+    if inputs.detected == Detected::PgWal {
+        return convert_pgwal(args, out);
     }
     inputs.require_native("convert")?;
     if inputs.kind == Some(replog_core::LogKind::Physical) {
@@ -466,6 +479,68 @@ fn print_executed(
 }
 
 /// `replog convert` of MySQL/MariaDB binlogs, through `replog-import`.
+/// PostgreSQL WAL → logical log (`--to logical -o OUT --catalog FILE`).
+fn convert_pgwal(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+    use replog_core::txn::{TxnEvent, TxnSource};
+    use replog_core::writer::{LogWriter, WriterOptions};
+    let inputs = args.input.resolve_source()?;
+    let Some(input) = &inputs.pgwal else {
+        bail!("{}: not PostgreSQL WAL", inputs.name(0));
+    };
+    let (Target::Logical, Some(path)) = (args.to, &args.output) else {
+        bail!(
+            "PostgreSQL WAL converts to a logical log: give --to logical -o OUT (then convert \
+             that log to SQL or statements)"
+        );
+    };
+    let mut src = replog_pgheap::PgWalSource::open(input)?;
+    let file = AtomicFile::create(path)?;
+    let mut w = LogWriter::new(file, &WriterOptions::new(replog_core::LogKind::Logical))?;
+    while let Some(ev) = src.next() {
+        if let TxnEvent::Transaction(tx) = ev? {
+            w.begin(&tx.begin)?;
+            for r in tx.records() {
+                w.append(r.body)?;
+            }
+            w.commit(&tx.commit)?;
+        }
+    }
+    w.finish()?.commit()?;
+    let r = src.report();
+    match args.format {
+        OutputFormat::Json | OutputFormat::Ndjson => {
+            let doc = serde_json::json!({ "output": path.display().to_string(), "decoded": r });
+            json_doc(out, args.format, &doc)?;
+        }
+        OutputFormat::Table => {
+            writeln!(
+                out,
+                "decoded PostgreSQL WAL into logical log {}: {} transactions, {} row changes; \
+                 {} rolled back ({} changes dropped), {} without row changes, {} open at the end; \
+                 {} TOAST values not in range (written as unchanged), {} changes without a \
+                 before-image (not written)",
+                path.display(),
+                r.committed,
+                r.changes,
+                r.aborted,
+                r.dropped_changes,
+                r.empty,
+                r.open_at_end,
+                r.toast_unknown,
+                r.missing_old
+            )?;
+            for u in &r.undecoded {
+                writeln!(
+                    out,
+                    "  not decoded: {} change(s) of {} at LSN {}..{}: {}",
+                    u.count, u.relation, u.lsn, u.last_lsn, u.reason
+                )?;
+            }
+        }
+    }
+    Ok(Outcome::clean_if(r.undecoded.is_empty()))
+}
+
 fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Outcome> {
     use replog_core::LogKind;
     use replog_core::writer::{LogWriter, WriterOptions};

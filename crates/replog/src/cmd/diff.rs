@@ -108,6 +108,10 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: OutputFormat,
+    /// PostgreSQL WAL only (A or B): the catalog file of the server that
+    /// wrote it (formats/pgheap.md).
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<std::path::PathBuf>,
 }
 
 /// `--align` values.
@@ -180,8 +184,8 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     if args.failover {
         return run_failover(args, out);
     }
-    let ia = Inputs::resolve_source(std::slice::from_ref(&args.a))?;
-    let ib = Inputs::resolve_source(std::slice::from_ref(&args.b))?;
+    let ia = Inputs::resolve_source_with(std::slice::from_ref(&args.a), args.catalog.as_deref())?;
+    let ib = Inputs::resolve_source_with(std::slice::from_ref(&args.b), args.catalog.as_deref())?;
     ia.require_transactions("diff")?;
     ib.require_transactions("diff")?;
     if let (Some(ka), Some(kb)) = (ia.kind, ib.kind)
@@ -286,11 +290,11 @@ enum Resolved {
     Log(Box<Inputs>),
 }
 
-fn resolve_side(path: &str) -> Result<Resolved> {
+fn resolve_side(path: &str, catalog: Option<&Path>) -> Result<Resolved> {
     if let Some(s) = load_store(Path::new(path))? {
         return Ok(Resolved::Store(s));
     }
-    let i = Inputs::resolve_source(std::slice::from_ref(&path.to_string()))?;
+    let i = Inputs::resolve_source_with(std::slice::from_ref(&path.to_string()), catalog)?;
     i.require_transactions("diff --state")?;
     Ok(Resolved::Log(Box::new(i)))
 }
@@ -474,8 +478,8 @@ fn print_state_summary(out: &mut dyn Write, s: &StateSummary, tables: &[TableDif
 }
 
 fn run_state(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
-    let (ia, _keep_a) = state_input(resolve_side(&args.a)?)?;
-    let (ib, _keep_b) = state_input(resolve_side(&args.b)?)?;
+    let (ia, _keep_a) = state_input(resolve_side(&args.a, args.catalog.as_deref())?)?;
+    let (ib, _keep_b) = state_input(resolve_side(&args.b, args.catalog.as_deref())?)?;
     let opts = StateOptions {
         policy: args.recovery.into(),
         align: match args.align {
@@ -626,8 +630,8 @@ fn print_failover(out: &mut dyn Write, s: &FailoverSummary, reused: &[ReusedKey]
 }
 
 fn run_failover(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
-    let ia = Inputs::resolve_source(std::slice::from_ref(&args.a))?;
-    let ib = Inputs::resolve_source(std::slice::from_ref(&args.b))?;
+    let ia = Inputs::resolve_source_with(std::slice::from_ref(&args.a), args.catalog.as_deref())?;
+    let ib = Inputs::resolve_source_with(std::slice::from_ref(&args.b), args.catalog.as_deref())?;
     ia.require_transactions("diff --failover")?;
     ib.require_transactions("diff --failover")?;
     for (l, i) in [("A", &ia), ("B", &ib)] {
