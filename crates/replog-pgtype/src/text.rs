@@ -76,6 +76,18 @@ fn parse_inner<'a>(ty: &PgType<'_>, s: &'a str) -> R<Value<'a>> {
     })
 }
 
+/// The bytes as UTF-8 text, borrowed or owned as they come.
+pub(crate) fn utf8(b: Cow<'_, [u8]>) -> R<Cow<'_, str>> {
+    match b {
+        Cow::Borrowed(b) => std::str::from_utf8(b)
+            .map(Cow::Borrowed)
+            .map_err(|e| format!("text is not UTF-8: {e}")),
+        Cow::Owned(v) => String::from_utf8(v)
+            .map(Cow::Owned)
+            .map_err(|e| format!("text is not UTF-8: {}", e.utf8_error())),
+    }
+}
+
 fn int_in(s: &str, min: i64, max: i64) -> R<i64> {
     let v: i64 = s.parse().map_err(|_| format!("{s:?} is not an integer"))?;
     if v < min || v > max {
