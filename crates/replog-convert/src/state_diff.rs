@@ -466,7 +466,8 @@ impl Applier {
                 .decode(&self.store, rec, *lsn)
                 .map_err(Error::from)?;
             match decoded {
-                Decoded::Nothing => {}
+                // Objects without rows change no table state.
+                Decoded::Nothing | Decoded::NonTable(_) => {}
                 Decoded::Ddl { database, sql } => {
                     if let Err(e) = self.store.apply_ddl(database, sql, tx.begin.timestamp_us) {
                         failure = Some(format!("LSN {lsn}: {e}"));

@@ -119,6 +119,10 @@ pub struct ToLogicalReport {
     pub divergences: Vec<DigestDivergence>,
     /// Transactions passed over because the base already holds them.
     pub already_in_base: u64,
+    /// DDL about objects that hold no rows (stored routines, events, views,
+    /// users, privileges; triggers only in row records), passed over, by
+    /// statement kind (`CREATE PROCEDURE` → count).
+    pub non_table_ddl: std::collections::BTreeMap<String, u64>,
     /// The first converted transaction does not start from the base's
     /// digest: the log does not continue from the base.
     pub start_mismatch: Option<StartMismatch>,
@@ -278,7 +282,24 @@ impl Executor {
         let mut has_ddl = false;
         for step in steps {
             match step {
-                Step::Statements(list) => {
+                Step::Statements(mut list) => {
+                    // DDL about objects without rows: passed over and
+                    // counted, except a trigger (whose row changes the
+                    // log does not carry), left for the store to refuse.
+                    list.retain(|st| match replog_schema::objects::non_table_ddl(&st.sql) {
+                        Some(ddl) if st.is_ddl && !ddl.object.runs_on_statement_followers() => {
+                            *self
+                                .report
+                                .non_table_ddl
+                                .entry(ddl.to_string())
+                                .or_default() += 1;
+                            false
+                        }
+                        _ => true,
+                    });
+                    if list.is_empty() {
+                        continue;
+                    }
                     let carried: Vec<CapturedStatement> = list.clone();
                     self.report.statements += list.len() as u64;
                     let tx = CommittedTransaction {
@@ -393,6 +414,13 @@ impl Executor {
             let rec = LogicalRecord::decode(body, 0)?;
             match self.rows.decode(&self.store, rec, 0)? {
                 Decoded::Nothing => {}
+                Decoded::NonTable(ddl) => {
+                    *self
+                        .report
+                        .non_table_ddl
+                        .entry(ddl.to_string())
+                        .or_default() += 1;
+                }
                 Decoded::Ddl { database, sql } => {
                     // DDL travels as a statement; a DDL record here (a
                     // logical input) is executed in its own transaction.

@@ -506,7 +506,8 @@ impl Replica {
                     .decode(&self.store, rec, 0)
                     .map_err(|e| e.to_string())?
                 {
-                    Decoded::Nothing => {}
+                    // Objects without rows change no replica's tables.
+                    Decoded::Nothing | Decoded::NonTable(_) => {}
                     Decoded::Ddl { database, sql } => {
                         if open {
                             open = false;

@@ -9,6 +9,9 @@
 //!   used by the reference store on its storage and, through an in-memory
 //!   [`Catalog`], by the binlog importer and the determinism checker to
 //!   follow a log's own DDL.
+//! - [`objects`]: what a DDL statement is about when it is not a table
+//!   (routines, triggers, events, views, users, privileges), told from its
+//!   first words even where the SQL parser cannot read it.
 //! - [`sql`]: the one writer of SQL text for values and names — MariaDB
 //!   literals that read back as exactly the value a log carries, and
 //!   backquoted identifiers. Every route that prints SQL uses it.
@@ -25,6 +28,7 @@
 //! ```
 
 pub mod catalog;
+pub mod objects;
 pub mod sql;
 pub mod table;
 

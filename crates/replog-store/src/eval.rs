@@ -954,6 +954,12 @@ impl Ctx<'_> {
                     .cloned()
                     .unwrap_or(Datum::Null)
             }
+            // How a statement binlog writes a stored procedure's parameters
+            // and locals in the statements the procedure ran: the value.
+            "NAME_CONST" => {
+                arity(2)?;
+                args[1].clone()
+            }
             "IFNULL" => {
                 arity(2)?;
                 if args[0].is_null() {

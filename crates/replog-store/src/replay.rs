@@ -144,6 +144,10 @@ pub struct ReplayReport {
     pub changes: u64,
     /// DDL statements applied (either kind of log).
     pub ddl: u64,
+    /// DDL records of a logical log about objects that hold no rows,
+    /// passed over ([`Decoded::NonTable`]), by statement kind
+    /// (`CREATE PROCEDURE` → count).
+    pub non_table_ddl: std::collections::BTreeMap<String, u64>,
     /// Why replay stopped early.
     pub stopped: Option<Stop>,
     /// Conflicts met (and resolved, unless the stop is a conflict).
@@ -167,6 +171,10 @@ pub struct ReplayReport {
 }
 
 impl ReplayReport {
+    fn note_non_table_ddl(&mut self, ddl: replog_schema::objects::NonTableDdl) {
+        *self.non_table_ddl.entry(ddl.to_string()).or_default() += 1;
+    }
+
     /// True when nothing went wrong: no conflict, divergence, failure or
     /// intolerable damage.
     pub fn clean(&self) -> bool {
@@ -511,6 +519,10 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
                     self.report.ddl += 1;
                     continue;
                 }
+                Decoded::NonTable(ddl) => {
+                    self.report.note_non_table_ddl(ddl);
+                    continue;
+                }
                 Decoded::Mismatch(m) => return self.fail(txid, *lsn, m, !has_ddl),
                 Decoded::Changes(c) => c,
             };
@@ -606,6 +618,11 @@ pub enum Decoded<'r> {
         /// Its text.
         sql: &'r str,
     },
+    /// A DDL statement about an object that holds no rows (a stored
+    /// routine, trigger, event, view, user, privileges): a row-based
+    /// follower passes it over (the row records carry what such objects
+    /// changed) and counts it.
+    NonTable(replog_schema::objects::NonTableDdl),
     /// Row changes to apply, with the store's table definitions.
     Changes(Vec<RowChange>),
     /// The record's relation does not match the store's table (missing
@@ -699,6 +716,9 @@ impl RowDecoder {
                 return Ok(Decoded::Nothing);
             }
             LogicalRecord::Ddl(d) => {
+                if let Some(ddl) = replog_schema::objects::non_table_ddl(d.sql) {
+                    return Ok(Decoded::NonTable(ddl));
+                }
                 for r in self.rels.values_mut() {
                     r.def = None;
                 }

@@ -299,10 +299,15 @@ impl<S: Storage, E: Environment> Store<S, E> {
     }
 
     fn execute_on_stack(&mut self, sql: &str) -> Result<StatementResult> {
-        let stmts = self
-            .parse_cache
-            .parse(sql)
-            .map_err(|e| Error::new(ErrorKind::Parse, e.to_string()).with_statement(sql))?;
+        let stmts =
+            self.parse_cache.parse(sql).map_err(
+                |e| match replog_schema::objects::non_table_ddl(sql) {
+                    // A routine's body in MariaDB's dialect is not for the
+                    // parser: named, not a parser error.
+                    Some(ddl) => Error::unsupported(ddl).with_statement(sql),
+                    None => Error::new(ErrorKind::Parse, e.to_string()).with_statement(sql),
+                },
+            )?;
         let [stmt] = stmts.as_slice() else {
             return Err(Error::new(
                 ErrorKind::Parse,
@@ -425,6 +430,9 @@ impl<S: Storage, E: Environment> Store<S, E> {
                 })
             }
             other => {
+                if let Some(ddl) = replog_schema::objects::non_table_ddl(sql) {
+                    return Err(Error::unsupported(ddl));
+                }
                 let s = other.to_string();
                 let head: String = s.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
                 Err(Error::unsupported(format!("statement `{head} …`")))

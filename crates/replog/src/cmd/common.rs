@@ -230,6 +230,15 @@ macro_rules! with_format {
     };
 }
 
+/// `3 × CREATE PROCEDURE, 1 × DROP VIEW`: counts by kind, for people.
+pub fn counts(by_kind: &std::collections::BTreeMap<String, u64>) -> String {
+    by_kind
+        .iter()
+        .map(|(k, n)| format!("{n} × {k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

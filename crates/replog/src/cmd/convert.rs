@@ -446,6 +446,13 @@ fn print_executed(
                     r.already_in_base
                 )?;
             }
+            if !r.non_table_ddl.is_empty() {
+                writeln!(
+                    out,
+                    "DDL passed over (objects without rows): {}",
+                    crate::cmd::common::counts(&r.non_table_ddl)
+                )?;
+            }
             if let Some(m) = &r.start_mismatch {
                 writeln!(
                     out,

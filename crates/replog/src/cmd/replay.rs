@@ -318,6 +318,7 @@ pub fn report_json(r: &ReplayReport, digest: u64) -> serde_json::Value {
         "statements": r.statements,
         "changes": r.changes,
         "ddl": r.ddl,
+        "non_table_ddl_passed_over": r.non_table_ddl,
         "stopped": r.stopped.map(|s| s.name()),
         "applied_lsn": r.position.applied_lsn,
         "binlog_position": r.source_position,
@@ -363,6 +364,13 @@ pub fn print_report(out: &mut dyn Write, r: &ReplayReport, digest: u64) -> Resul
         "; {} statement(s), {} row change(s), {} DDL",
         r.statements, r.changes, r.ddl
     )?;
+    if !r.non_table_ddl.is_empty() {
+        writeln!(
+            out,
+            "passed over (no rows; the row records carry their effects): {}",
+            crate::cmd::common::counts(&r.non_table_ddl)
+        )?;
+    }
     match &r.source_position {
         Some(p) => writeln!(
             out,
