@@ -105,6 +105,46 @@ impl<'a> Cursor<'a> {
         f64, f64, le_f64, 8
     );
 
+    prim!(
+        /// Big-endian i16 (network byte order, for foreign formats such as
+        /// PostgreSQL's pgoutput).
+        be_i16, i16, be_i16, 2
+    );
+    prim!(
+        /// Big-endian u32.
+        be_u32, u32, be_u32, 4
+    );
+    prim!(
+        /// Big-endian i32.
+        be_i32, i32, be_i32, 4
+    );
+    prim!(
+        /// Big-endian u64.
+        be_u64, u64, be_u64, 8
+    );
+    prim!(
+        /// Big-endian i64.
+        be_i64, i64, be_i64, 8
+    );
+
+    /// The next byte, not consumed.
+    #[inline]
+    pub fn peek(&self) -> Option<u8> {
+        self.data.get(self.pos).copied()
+    }
+
+    /// A NUL-terminated UTF-8 string (the NUL is consumed, not returned).
+    pub fn cstr(&mut self, what: &str) -> Result<&'a str> {
+        let at = self.offset();
+        let rest = self.rest();
+        let Some(n) = rest.iter().position(|&b| b == 0) else {
+            return Err(Error::eof(at + rest.len() as u64, 1, what));
+        };
+        let s = utf8(&rest[..n], at, what)?;
+        self.pos += n + 1;
+        Ok(s)
+    }
+
     /// `n` raw bytes, borrowed.
     #[inline]
     pub fn bytes(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {

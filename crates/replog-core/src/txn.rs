@@ -204,6 +204,7 @@ impl<'a> Transaction<'a> {
         match self.source {
             SourceKind::Native => format!("LSN {}", self.commit_lsn),
             SourceKind::Binlog => binlog_position(self.begin.origin),
+            SourceKind::Postgres => format!("LSN {}", self.begin.origin),
         }
     }
 
@@ -221,6 +222,10 @@ pub enum SourceKind {
     Native,
     /// A MySQL/MariaDB binlog: positions are `file:pos` (and GTIDs).
     Binlog,
+    /// A PostgreSQL logical decoding output (pgoutput, test_decoding,
+    /// wal2json): the LSNs are PostgreSQL's, the offsets the file's, the
+    /// origin `<commit LSN> xid <xid>[ gid <gid>][ origin <name>]`.
+    Postgres,
 }
 
 /// A binlog transaction's origin (`[<gtid> ]<file>:<pos>`) as a position

@@ -1,0 +1,679 @@
+//! A logical decoding output file as a [`TxnSource`] of logical
+//! transactions.
+
+use crate::assemble::{Assembler, ColDef, CommitInfo, PG_EPOCH_UNIX_US, Place, RelDef};
+use crate::file::{Container, CopyRows, Detected, Plugin, sniff};
+use crate::pgoutput::{Datum, Decoder, Framing, OldKind, PgMessage, TupleData, lsn_text};
+use crate::types::PgColumnType;
+use replog_core::LogKind;
+use replog_core::Value;
+use replog_core::error::{Error, ErrorKind, Result};
+use replog_core::reader::{Damage, ReaderOptions, Summary};
+use replog_core::segment::{FORMAT_VERSION, SegmentHeader};
+use replog_core::txn::{Transaction, TxnEvent, TxnInput, TxnSource};
+use replog_logical::{
+    Delete, ImageKind, Insert, LogicalRecord, Message, OldImage, Truncate, TupleBuf, Update,
+};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// A logical decoding output file, recognised ([`sniff`]).
+#[derive(Debug, Clone)]
+pub struct PgLogicalInput {
+    path: PathBuf,
+    detected: Detected,
+}
+
+impl PgLogicalInput {
+    /// The file at `path`, if [`sniff`] recognises it.
+    pub fn new(path: &Path) -> Result<Option<PgLogicalInput>> {
+        use std::io::Read;
+        let mut head = Vec::with_capacity(crate::file::SNIFF_LEN);
+        std::fs::File::open(path)
+            .and_then(|f| f.take(crate::file::SNIFF_LEN as u64).read_to_end(&mut head))
+            .map_err(|e| Error::io(e, format!("reading {}", path.display())))?;
+        Ok(sniff(&head).map(|detected| PgLogicalInput {
+            path: path.to_path_buf(),
+            detected,
+        }))
+    }
+
+    /// The file at `path` as `detected`.
+    pub fn with(path: &Path, detected: Detected) -> PgLogicalInput {
+        PgLogicalInput {
+            path: path.to_path_buf(),
+            detected,
+        }
+    }
+
+    /// What the file holds.
+    pub fn detected(&self) -> Detected {
+        self.detected
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Opens the source.
+    pub fn open_source(self) -> Result<PgLogicalSource> {
+        let data = std::fs::read(&self.path)
+            .map_err(|e| Error::io(e, format!("reading {}", self.path.display())))?;
+        Ok(PgLogicalSource::new(
+            data,
+            self.detected,
+            self.path.display().to_string(),
+        ))
+    }
+}
+
+impl TxnInput for PgLogicalInput {
+    fn open(self, _opts: ReaderOptions) -> Result<Box<dyn TxnSource>> {
+        Ok(Box::new(self.open_source()?))
+    }
+}
+
+/// pgoutput decoding state.
+#[derive(Debug, Default)]
+struct PgState {
+    decoder: Decoder,
+    /// The open non-streamed transaction (Begin, Begin Prepare) and its
+    /// final LSN.
+    cur: Option<(u32, u64)>,
+    /// The streamed transaction whose block is open.
+    stream: Option<u32>,
+    type_names: HashMap<u32, String>,
+}
+
+/// Row buffers, reused.
+#[derive(Debug, Default)]
+struct Bufs {
+    old: TupleBuf,
+    new: TupleBuf,
+}
+
+/// A logical decoding output as a [`TxnSource`] (see the crate docs).
+pub struct PgLogicalSource {
+    data: Vec<u8>,
+    pos: usize,
+    detected: Detected,
+    name: String,
+    header: SegmentHeader,
+    started: bool,
+    ended: bool,
+    failed: bool,
+    asm: Assembler,
+    pg: PgState,
+    text: crate::text::TextState,
+    bufs: Bufs,
+    scratch: Vec<u8>,
+    summary: Summary,
+}
+
+impl std::fmt::Debug for PgLogicalSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgLogicalSource")
+            .field("name", &self.name)
+            .field("detected", &self.detected)
+            .finish_non_exhaustive()
+    }
+}
+
+fn log_id(name: &str) -> ([u8; 16], u64) {
+    // FNV-1a of the file name, twice: the same file gives the same log.
+    let fnv = |seed: u64| {
+        name.bytes().fold(seed, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    };
+    let a = fnv(0xcbf2_9ce4_8422_2325);
+    let b = fnv(a);
+    let mut id = [0u8; 16];
+    id[..8].copy_from_slice(&a.to_le_bytes());
+    id[8..].copy_from_slice(&b.to_le_bytes());
+    (id, fnv(b))
+}
+
+impl PgLogicalSource {
+    /// The source over `data` (a whole file) holding `detected`; `name`
+    /// names it in messages.
+    pub fn new(data: Vec<u8>, detected: Detected, name: String) -> PgLogicalSource {
+        let (log_id, salt) = log_id(&name);
+        PgLogicalSource {
+            data,
+            pos: 0,
+            detected,
+            header: SegmentHeader {
+                kind: LogKind::Logical,
+                version: FORMAT_VERSION,
+                seq: 0,
+                log_id,
+                store_id: 0,
+                salt,
+                start_lsn: 0,
+                start_state: None,
+                page_size: 0,
+                page_format: 0,
+            },
+            name,
+            started: false,
+            ended: false,
+            failed: false,
+            asm: Assembler::new(),
+            pg: PgState::default(),
+            text: Default::default(),
+            bufs: Bufs::default(),
+            scratch: Vec::new(),
+            summary: Summary::default(),
+        }
+    }
+
+    /// What the file holds.
+    pub fn detected(&self) -> Detected {
+        self.detected
+    }
+
+    pub(crate) fn text_state(&mut self) -> &mut crate::text::TextState {
+        &mut self.text
+    }
+
+    /// What the assembly counted (complete at the end).
+    pub fn counts(&self) -> crate::assemble::Counts {
+        self.asm.counts
+    }
+
+    /// The current version of a relation.
+    pub fn relation(&self, relid: u32) -> Option<&RelDef> {
+        self.asm.current(relid)
+    }
+
+    /// Reads and handles one message; `None` at the end of the file, else
+    /// whether a transaction was handed over.
+    fn step(&mut self) -> Option<Result<bool>> {
+        if self.pos >= self.data.len() {
+            return None;
+        }
+        match self.detected.plugin {
+            Plugin::PgOutput => self.step_pgoutput(),
+            _ => crate::text::step(self),
+        }
+    }
+
+    fn step_pgoutput(&mut self) -> Option<Result<bool>> {
+        // (message bytes, where byte 0 of them is, hex digits before it
+        // in the file (0: the bytes are the file's), row LSN, next position)
+        let (bytes, base, hex_prefix, row_lsn, next) = match self.detected.container {
+            Container::RecvLogical => (&self.data[self.pos..], self.pos as u64, 0, None, None),
+            c => {
+                let mut rows = CopyRows::new(&self.data[self.pos..], self.pos as u64, c);
+                let row = match rows.next()? {
+                    Ok(r) => r,
+                    Err(e) => return Some(Err(e)),
+                };
+                let next = self.pos + rows.position();
+                let prefix = if row.raw.starts_with(b"\\\\x") { 3 } else { 2 };
+                let (base, lsn) = (row.data_offset, row.lsn);
+                let data = match row.data(true, &mut self.scratch) {
+                    Ok(d) => d,
+                    Err(e) => return Some(Err(with_lsn(e, Some(lsn)))),
+                };
+                (data, base, prefix, Some(lsn), Some(next))
+            }
+        };
+        let framing = if next.is_some() {
+            Framing::Exact
+        } else {
+            Framing::Newline
+        };
+        let lsn_ctx = row_lsn.or(self.pg.cur.map(|c| c.1));
+        // Offsets in hex-decoded bytes map back to their digits in the file.
+        let map = move |o: u64| -> u64 {
+            if hex_prefix == 0 {
+                o
+            } else {
+                base + hex_prefix + 2 * o
+            }
+        };
+        let decode_base = if hex_prefix == 0 { base } else { 0 };
+        let r = match self.pg.decoder.decode(bytes, decode_base, framing) {
+            Ok((msg, len)) => {
+                let r = handle(
+                    &mut self.pg,
+                    &mut self.asm,
+                    &mut self.bufs,
+                    msg,
+                    base,
+                    row_lsn.unwrap_or(0),
+                    &map,
+                );
+                match next {
+                    Some(n) => self.pos = n,
+                    None => self.pos += len + 1,
+                }
+                r
+            }
+            Err(e) => Err(remap(e, &map)),
+        };
+        Some(r.map_err(|e| with_lsn(e, lsn_ctx)))
+    }
+}
+
+/// Rebuilds `e` with its offset mapped by `map`.
+fn remap(e: Error, map: &dyn Fn(u64) -> u64) -> Error {
+    match e.offset() {
+        Some(o) => Error::new(e.kind(), map(o), e.message().to_string()),
+        None => e,
+    }
+}
+
+/// Adds the LSN to an error's message.
+pub(crate) fn with_lsn(e: Error, lsn: Option<u64>) -> Error {
+    match (lsn, e.offset()) {
+        (Some(l), Some(o)) if l != 0 => Error::new(
+            e.kind(),
+            o,
+            format!("{} (LSN {})", e.message(), lsn_text(l)),
+        ),
+        _ => e,
+    }
+}
+
+fn pg_time(t: i64) -> i64 {
+    t.saturating_add(PG_EPOCH_UNIX_US)
+}
+
+/// Fills `buf` with the values of `t` for relation `def`; `key_only`: a
+/// key image, whose non-key columns are unchanged.
+fn fill(
+    buf: &mut TupleBuf,
+    def: &RelDef,
+    t: &TupleData<'_>,
+    key_only: bool,
+    map: &dyn Fn(u64) -> u64,
+) -> Result<()> {
+    buf.clear();
+    if usize::from(t.natts) != def.cols.len() {
+        return Err(Error::malformed(
+            map(t.offset()),
+            format!(
+                "a row of {} columns for {}, whose Relation has {}",
+                t.natts,
+                def.qualified(),
+                def.cols.len()
+            ),
+        ));
+    }
+    for (col, (off, d)) in def.cols.iter().zip(t.columns()) {
+        let bad = |m: String| {
+            Error::malformed(
+                map(off),
+                format!("{} column {}: {m}", def.qualified(), col.name),
+            )
+        };
+        let r = match d {
+            Datum::Null if key_only && !col.key => buf.push_unchanged(),
+            Datum::Null => buf.push_value(&Value::Null),
+            Datum::Unchanged => buf.push_unchanged(),
+            Datum::Text(b) => {
+                let s =
+                    std::str::from_utf8(b).map_err(|_| bad("text value is not UTF-8".into()))?;
+                let v = col.ty.from_text(s).map_err(bad)?;
+                buf.push_value(&v)
+            }
+            Datum::Binary(b) => {
+                let v = col.ty.from_binary(b).map_err(bad)?;
+                buf.push_value(&v)
+            }
+        };
+        r.map_err(bad)?;
+    }
+    Ok(())
+}
+
+fn enc(r: LogicalRecord<'_>, out: &mut Vec<u8>, at: u64) -> Result<()> {
+    r.encode(out).map_err(|m| Error::malformed(at, m))
+}
+
+fn rel_of<'a>(asm: &'a Assembler, relid: u32, at: u64, what: &str) -> Result<&'a RelDef> {
+    asm.current(relid).ok_or_else(|| {
+        Error::malformed(
+            at,
+            format!("{what} of relation {relid}, used before its Relation message"),
+        )
+    })
+}
+
+/// Handles one pgoutput message; true when a transaction was handed over.
+fn handle(
+    st: &mut PgState,
+    asm: &mut Assembler,
+    bufs: &mut Bufs,
+    msg: PgMessage<'_>,
+    at: u64,
+    row_lsn: u64,
+    map: &dyn Fn(u64) -> u64,
+) -> Result<bool> {
+    // The transaction a change belongs to: (top-level, subtransaction).
+    let owner = |st: &PgState, xid: Option<u32>, what: &str| -> Result<(u32, u32, u64)> {
+        match (xid, st.stream, st.cur) {
+            (Some(x), Some(top), _) => Ok((top, x, row_lsn)),
+            (None, None, Some((x, lsn))) => Ok((x, x, if row_lsn != 0 { row_lsn } else { lsn })),
+            _ => Err(Error::malformed(
+                at,
+                format!("{what} outside any transaction (no Begin or Stream Start before it)"),
+            )),
+        }
+    };
+    match msg {
+        PgMessage::Begin { final_lsn, xid, .. } => {
+            if let Some((open, _)) = st.cur {
+                return Err(Error::malformed(
+                    at,
+                    format!("Begin of transaction {xid} while transaction {open} is open"),
+                ));
+            }
+            st.cur = Some((xid, final_lsn));
+            asm.begin(xid, at);
+        }
+        PgMessage::BeginPrepare(p) => {
+            st.cur = Some((p.xid, p.prepare_lsn));
+            asm.begin(p.xid, at);
+        }
+        PgMessage::Commit {
+            commit_lsn,
+            end_lsn,
+            commit_time,
+            ..
+        } => {
+            let Some((xid, _)) = st.cur.take() else {
+                return Err(Error::malformed(at, "Commit without a Begin"));
+            };
+            return asm.commit(
+                CommitInfo {
+                    xid,
+                    commit_lsn,
+                    end_lsn,
+                    time_us: pg_time(commit_time),
+                    offset: at,
+                },
+                false,
+            );
+        }
+        PgMessage::Origin { name, .. } => {
+            if let Some((x, _)) = st.cur {
+                asm.set_origin(x, name);
+            }
+        }
+        PgMessage::Type {
+            oid,
+            namespace,
+            name,
+            ..
+        } => {
+            let n = if namespace.is_empty() || namespace == "public" {
+                name.to_string()
+            } else {
+                format!("{namespace}.{name}")
+            };
+            st.type_names.insert(oid, n);
+        }
+        PgMessage::Relation(r) => {
+            let full = r.replident == b'f';
+            let cols = r
+                .columns()
+                .map(|c| ColDef {
+                    name: c.name.to_string(),
+                    ty: PgColumnType {
+                        oid: c.type_oid,
+                        typmod: c.typmod,
+                        name: st.type_names.get(&c.type_oid).cloned(),
+                    },
+                    key: c.key && !full,
+                })
+                .collect();
+            let ns = if r.namespace.is_empty() {
+                "pg_catalog"
+            } else {
+                r.namespace
+            };
+            asm.relation(r.relid, ns, r.name, cols, at)?;
+        }
+        PgMessage::Insert { xid, relid, new } => {
+            let (top, sub, lsn) = owner(st, xid, "Insert")?;
+            let def = rel_of(asm, relid, at, "Insert")?;
+            let v = def.version;
+            fill(&mut bufs.new, def, &new, false, map)?;
+            let rec = LogicalRecord::Insert(Insert {
+                relation_id: relid,
+                new: bufs.new.as_tuple(),
+            });
+            asm.push(place(top, sub, lsn, at), &[(relid, v)], true, |o| {
+                enc(rec, o, at)
+            })?;
+        }
+        PgMessage::Update {
+            xid,
+            relid,
+            old,
+            new,
+        } => {
+            let (top, sub, lsn) = owner(st, xid, "Update")?;
+            let def = rel_of(asm, relid, at, "Update")?;
+            let v = def.version;
+            let before = match old {
+                Some((k, t)) => {
+                    fill(&mut bufs.old, def, &t, k == OldKind::Key, map)?;
+                    Some(OldImage {
+                        kind: image(k),
+                        values: bufs.old.as_tuple(),
+                    })
+                }
+                None => None,
+            };
+            fill(&mut bufs.new, def, &new, false, map)?;
+            let rec = LogicalRecord::Update(Update {
+                relation_id: relid,
+                before,
+                after: bufs.new.as_tuple(),
+            });
+            asm.push(place(top, sub, lsn, at), &[(relid, v)], true, |o| {
+                enc(rec, o, at)
+            })?;
+        }
+        PgMessage::Delete { xid, relid, old } => {
+            let (top, sub, lsn) = owner(st, xid, "Delete")?;
+            let def = rel_of(asm, relid, at, "Delete")?;
+            let v = def.version;
+            fill(&mut bufs.old, def, &old.1, old.0 == OldKind::Key, map)?;
+            let rec = LogicalRecord::Delete(Delete {
+                relation_id: relid,
+                before: OldImage {
+                    kind: image(old.0),
+                    values: bufs.old.as_tuple(),
+                },
+            });
+            asm.push(place(top, sub, lsn, at), &[(relid, v)], true, |o| {
+                enc(rec, o, at)
+            })?;
+        }
+        PgMessage::Truncate {
+            xid,
+            cascade,
+            restart_identity,
+            relids,
+            ..
+        } => {
+            let (top, sub, lsn) = owner(st, xid, "Truncate")?;
+            let mut ids = Vec::with_capacity(relids.len() / 4);
+            let mut refs = Vec::with_capacity(relids.len() / 4);
+            for b in relids.chunks_exact(4) {
+                let id = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+                let def = rel_of(asm, id, at, "Truncate")?;
+                ids.push(id);
+                refs.push((id, def.version));
+            }
+            let rec = LogicalRecord::Truncate(Truncate {
+                cascade,
+                restart_identity,
+                relation_ids: ids,
+            });
+            asm.push(place(top, sub, lsn, at), &refs, false, |o| enc(rec, o, at))?;
+        }
+        PgMessage::Message {
+            xid,
+            transactional,
+            lsn,
+            prefix,
+            content,
+        } => {
+            let rec = LogicalRecord::Message(Message {
+                transactional,
+                prefix,
+                content,
+            });
+            if transactional {
+                let (top, sub, _) = owner(st, xid, "Message")?;
+                asm.push(place(top, sub, lsn, at), &[], false, |o| enc(rec, o, at))?;
+            } else {
+                return asm.standalone(lsn, at, |o| enc(rec, o, at));
+            }
+        }
+        PgMessage::StreamStart { xid, .. } => {
+            if let Some(open) = st.stream {
+                return Err(Error::malformed(
+                    at,
+                    format!("Stream Start of transaction {xid} inside the block of {open}"),
+                ));
+            }
+            st.stream = Some(xid);
+            asm.begin(xid, at);
+        }
+        PgMessage::StreamStop => st.stream = None,
+        PgMessage::StreamCommit {
+            xid,
+            commit_lsn,
+            end_lsn,
+            commit_time,
+            ..
+        } => {
+            return asm.commit(
+                CommitInfo {
+                    xid,
+                    commit_lsn,
+                    end_lsn,
+                    time_us: pg_time(commit_time),
+                    offset: at,
+                },
+                false,
+            );
+        }
+        PgMessage::StreamAbort { xid, subxid, .. } => asm.abort(xid, subxid),
+        PgMessage::Prepare(p) => {
+            st.cur = None;
+            asm.prepare(p.xid, p.gid, at)?;
+        }
+        PgMessage::StreamPrepare(p) => asm.prepare(p.xid, p.gid, at)?,
+        PgMessage::CommitPrepared {
+            commit_lsn,
+            end_lsn,
+            commit_time,
+            xid,
+            ..
+        } => {
+            return asm.commit(
+                CommitInfo {
+                    xid,
+                    commit_lsn,
+                    end_lsn,
+                    time_us: pg_time(commit_time),
+                    offset: at,
+                },
+                true,
+            );
+        }
+        PgMessage::RollbackPrepared { xid, .. } => asm.rollback_prepared(xid),
+    }
+    Ok(false)
+}
+
+fn place(xid: u32, subxid: u32, lsn: u64, offset: u64) -> Place {
+    Place {
+        xid,
+        subxid,
+        lsn,
+        offset,
+    }
+}
+
+fn image(k: OldKind) -> ImageKind {
+    match k {
+        OldKind::Key => ImageKind::Key,
+        OldKind::Full => ImageKind::Full,
+    }
+}
+
+impl TxnSource for PgLogicalSource {
+    fn next(&mut self) -> Option<Result<TxnEvent<'_>>> {
+        self.asm.clear();
+        if !self.started {
+            self.started = true;
+            self.summary.segments = 1;
+            return Some(Ok(TxnEvent::Segment {
+                index: 0,
+                name: &self.name,
+                header: &self.header,
+            }));
+        }
+        if self.failed || self.ended {
+            return None;
+        }
+        loop {
+            match self.step() {
+                None => {
+                    self.ended = true;
+                    self.asm.finish();
+                    return None;
+                }
+                Some(Err(e)) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+                Some(Ok(false)) => {}
+                Some(Ok(true)) => break,
+            }
+        }
+        let tx = self.asm.transaction()?;
+        self.summary.commits += 1;
+        self.summary.frames += tx.records().len() as u64 + 2;
+        self.summary.first_lsn.get_or_insert(tx.begin_lsn);
+        self.summary.end_lsn = Some(tx.end_lsn);
+        self.summary.committed_lsn = Some(tx.end_lsn);
+        Some(Ok(TxnEvent::Transaction(tx)))
+    }
+
+    fn current(&self) -> Option<Transaction<'_>> {
+        self.asm.transaction()
+    }
+
+    fn kind(&self) -> Option<LogKind> {
+        Some(LogKind::Logical)
+    }
+
+    fn summary(&self) -> &Summary {
+        &self.summary
+    }
+
+    fn intolerable(&self) -> Option<&Damage> {
+        None
+    }
+
+    fn at_end(&self) -> bool {
+        self.ended
+    }
+}
+
+#[allow(dead_code)]
+fn unsupported(at: u64, m: String) -> Error {
+    Error::new(ErrorKind::Unsupported, at, m)
+}
