@@ -4,5 +4,4 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     replog_pgheap::fuzz_support::fuzz_tuple(data);
-    replog_pgheap::fuzz_support::fuzz_decompress(data);
 });

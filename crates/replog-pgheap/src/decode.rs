@@ -15,11 +15,11 @@ use crate::catalog::{Attr, Catalog, RelInfo};
 use crate::heap::{self, Change, OldTuple};
 use crate::tuple::{Datum, HeapTuple};
 use crate::types;
-use crate::varlena::{self, ToastPointer, VarData};
 use replog_core::Value;
 use replog_logical::TupleBuf;
 use replog_logical::{Column, Relation};
 use replog_logical::{Delete, ImageKind, Insert, LogicalRecord, OldImage, Truncate, Update};
+use replog_pgtype::varlena::{self, ToastPointer, VarData};
 use replog_pgwal::consts::rmgr;
 use replog_pgwal::{Lsn, Record};
 use std::borrow::Cow;
@@ -107,6 +107,8 @@ struct TxnBuf {
     toast: HashMap<(u32, u32), Chunks>,
     /// Subtransactions known to belong to this one.
     subxacts: Vec<u32>,
+    /// Speculative insertions: (file, block, offset) → index in `items`.
+    speculative: Vec<(replog_pgwal::RelFileLocator, u32, u16, usize)>,
 }
 
 /// A committed transaction, ready to be handed out.
@@ -335,6 +337,11 @@ impl Decoder {
             return None;
         }
         let mut items = buf.items;
+        items.retain(|i| i.len != u32::MAX);
+        if items.is_empty() {
+            self.report.empty += 1;
+            return None;
+        }
         items.sort_by_key(|i| i.lsn);
         self.report.committed += 1;
         self.report.changes += items.len() as u64;
@@ -368,6 +375,21 @@ impl Decoder {
 
     fn change(&mut self, rec: &Record<'_>, xid: u32, c: Change<'_>) -> replog_core::Result<()> {
         let loc = match c {
+            Change::SuperDelete { rel, block, off } => {
+                if let Some(buf) = self.txns.get_mut(&xid) {
+                    if let Some(i) = buf
+                        .speculative
+                        .iter()
+                        .position(|s| (s.0, s.1, s.2) == (rel, block, off))
+                    {
+                        let (.., item) = buf.speculative.swap_remove(i);
+                        if let Some(it) = buf.items.get_mut(item) {
+                            it.len = u32::MAX;
+                        }
+                    }
+                }
+                return Ok(());
+            }
             Change::Insert { rel, .. }
             | Change::Update { rel, .. }
             | Change::Delete { rel, .. }
@@ -498,11 +520,22 @@ impl Decoder {
                     })
                     .map(|r| r.encode_to_vec()),
             },
-            Change::Truncate { .. } | Change::Undecodable { .. } => None,
+            Change::Truncate { .. } | Change::Undecodable { .. } | Change::SuperDelete { .. } => {
+                None
+            }
         };
         let buf = self.txns.entry(xid).or_default();
         match result {
-            Some(Ok(bytes)) => push_bytes(buf, rec.lsn.0, info.oid, bytes.as_slice()),
+            Some(Ok(bytes)) => {
+                if let Change::Insert {
+                    speculative: Some((block, off)),
+                    ..
+                } = c
+                {
+                    buf.speculative.push((loc, block, off, buf.items.len()));
+                }
+                push_bytes(buf, rec.lsn.0, info.oid, bytes.as_slice());
+            }
             Some(Err(m)) => return Err(fail(rec, &name, m)),
             None => {}
         }
@@ -590,27 +623,30 @@ impl Decoder {
         a: &Attr,
         d: Datum<'d>,
     ) -> Result<Option<Value<'d>>, String> {
-        match d {
-            Datum::Null => Ok(Some(Value::Null)),
+        let ty = types::pg_type(a);
+        let bytes = match d {
+            Datum::Null => return Ok(Some(Value::Null)),
             Datum::Missing => {
                 if !a.has_missing {
                     return Ok(Some(Value::Null));
                 }
                 let m = a.missing.as_deref().unwrap_or("");
-                types::missing_value(a, m).map(|v| Some(v.into_owned()))
+                return types::missing_value(a, m).map(|v| Some(v.into_owned()));
             }
-            Datum::Fixed(b) => types::fixed_value(a, b).map(Some),
-            Datum::CString(b) => types::var_value(a, Cow::Borrowed(b)).map(Some),
-            Datum::Varlena(v) => match varlena::var_data(v)? {
-                VarData::Bytes(b) => types::var_value(a, b).map(Some),
-                VarData::External(p) => match self.detoast(top, xid, &p)? {
-                    Some(b) => types::var_value(a, Cow::Owned(b)).map(Some),
-                    None => {
-                        self.report.toast_unknown += 1;
-                        Ok(None)
-                    }
-                },
+            Datum::Fixed(b) | Datum::CString(b) | Datum::Varlena(b) => b,
+        };
+        match replog_pgtype::from_datum(&a.name, &ty, bytes, &a.enum_labels) {
+            Ok(replog_pgtype::Datum::Value(v)) => Ok(Some(v)),
+            Ok(replog_pgtype::Datum::External(p)) => match self.detoast(top, xid, &p)? {
+                Some(b) => replog_pgtype::from_payload(&a.name, &ty, Cow::Owned(b), &a.enum_labels)
+                    .map(|v| Some(v.into_owned()))
+                    .map_err(|e| e.to_string()),
+                None => {
+                    self.report.toast_unknown += 1;
+                    Ok(None)
+                }
             },
+            Err(e) => Err(e.to_string()),
         }
     }
 
@@ -747,6 +783,8 @@ fn merge_into(into: &mut TxnBuf, from: TxnBuf) {
         i
     }));
     into.undecoded.extend(from.undecoded);
+    // A super-delete follows its speculative insert in the same
+    // (sub)transaction: pending ones are not carried over.
     into.toast.extend(from.toast);
     into.subxacts.extend(from.subxacts);
 }

@@ -42,27 +42,9 @@ pub fn fuzz_tuple(data: &[u8]) {
         return;
     }
     for (a, d) in rel.attrs.iter().zip(&out) {
-        match *d {
-            crate::tuple::Datum::Fixed(b) => {
-                let _ = crate::types::fixed_value(a, b);
-            }
-            crate::tuple::Datum::Varlena(v) => {
-                if let Ok(crate::varlena::VarData::Bytes(b)) = crate::varlena::var_data(v) {
-                    let _ = crate::types::var_value(a, b);
-                }
-            }
-            _ => {}
+        if let crate::tuple::Datum::Fixed(b) | crate::tuple::Datum::Varlena(b) = *d {
+            let ty = crate::types::pg_type(a);
+            let _ = replog_pgtype::from_datum(&a.name, &ty, b, &a.enum_labels);
         }
     }
-}
-
-/// Decompresses arbitrary bytes as pglz and lz4 with a claimed size taken
-/// from the first bytes: must never panic.
-pub fn fuzz_decompress(data: &[u8]) {
-    if data.len() < 4 {
-        return;
-    }
-    let raw = u32::from_le_bytes([data[0], data[1], data[2], data[3]]) & 0xFFFF;
-    let _ = crate::varlena::decompress(&data[4..], raw, 0);
-    let _ = crate::varlena::decompress(&data[4..], raw, 1);
 }

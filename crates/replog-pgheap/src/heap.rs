@@ -57,6 +57,19 @@ pub enum Change<'a> {
         rel: RelFileLocator,
         /// The row.
         new: HeapTuple<'a>,
+        /// A speculative insertion (INSERT ... ON CONFLICT): its block and
+        /// offset, which a super-delete names if the insertion loses.
+        speculative: Option<(u32, u16)>,
+    },
+    /// A speculative insertion that lost (`XLH_DELETE_IS_SUPER`): the
+    /// insert at this block and offset is not a change.
+    SuperDelete {
+        /// The relation file.
+        rel: RelFileLocator,
+        /// Block of the tuple.
+        block: u32,
+        /// Offset of the tuple.
+        off: u16,
     },
     /// A changed row.
     Update {
@@ -198,17 +211,22 @@ fn insert(
     let flags = *d.get(2).ok_or("xl_heap_insert: short")?;
     let b = block0(rec)?;
     let rel = b.header.rel;
-    // A speculative insertion (INSERT ... ON CONFLICT) is decoded as the
-    // insert; when it is killed, a DELETE with IS_SUPER follows (see
-    // `delete`).
-    let _ = XLH_INSERT_IS_SPECULATIVE;
+    let speculative = (flags & XLH_INSERT_IS_SPECULATIVE != 0).then_some((b.header.block, off));
     if !b.data.is_empty() {
         let t = HeapTuple::from_header(b.data).ok_or("insert: tuple shorter than its header")?;
-        return f(Change::Insert { rel, new: t });
+        return f(Change::Insert {
+            rel,
+            new: t,
+            speculative,
+        });
     }
     if restore(rec, &b, page)? {
         let t = page_tuple(page, off)?;
-        return f(Change::Insert { rel, new: t });
+        return f(Change::Insert {
+            rel,
+            new: t,
+            speculative,
+        });
     }
     if flags & XLH_INSERT_CONTAINS_NEW_TUPLE != 0 {
         return Err("insert says it contains the tuple but block 0 has no data".to_string());
@@ -245,11 +263,15 @@ fn delete(
 ) -> Result<(), String> {
     let d = rec.main_data();
     let flags = *d.get(7).ok_or("xl_heap_delete: short")?;
+    let b = block0(rec)?;
+    let rel = b.header.rel;
     if flags & XLH_DELETE_IS_SUPER != 0 {
-        // A killed speculative insertion: its insert is not decoded either.
-        return Ok(());
+        return f(Change::SuperDelete {
+            rel,
+            block: b.header.block,
+            off: u16_at(d, 4)?,
+        });
     }
-    let rel = block0(rec)?.header.rel;
     let old = old_tuple(
         d,
         8,
@@ -340,6 +362,7 @@ fn multi_insert(
             f(Change::Insert {
                 rel,
                 new: page_tuple(page, off)?,
+                speculative: None,
             })?;
         }
         return Ok(());
@@ -361,7 +384,11 @@ fn multi_insert(
             hoff: h[6],
             bytes,
         };
-        f(Change::Insert { rel, new: t })?;
+        f(Change::Insert {
+            rel,
+            new: t,
+            speculative: None,
+        })?;
         at += 7 + len;
     }
     Ok(())

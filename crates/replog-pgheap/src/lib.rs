@@ -23,7 +23,6 @@ pub mod relmap;
 pub mod source;
 pub mod tuple;
 pub mod types;
-pub mod varlena;
 
 pub use catalog::{Attr, Catalog, CatalogError, RelInfo};
 pub use decode::{Decoder, Report, Undecoded};
