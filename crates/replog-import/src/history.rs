@@ -5,7 +5,8 @@
 //! details, character data, primary key). Never consults a live server.
 
 use replog_schema::SqlType;
-use replog_schema::catalog::{Catalog, CatalogTable, DdlMode, one_line as one_line_max};
+use replog_schema::catalog::{Catalog, CatalogTable, DdlMode};
+use replog_schema::error::one_line as one_line_max;
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
 use std::collections::HashMap;

@@ -29,6 +29,7 @@
 //! assert_eq!(e.to_string(), "Unknown table 'shop.nope' (in statement: DROP TABLE shop.nope)");
 //! ```
 
+use crate::error::{SqlError, SqlErrorKind};
 use crate::table::{Column, ColumnDefault, SqlType, TableDef, UniqueKey};
 use replog_core::Value;
 use sqlparser::ast::{
@@ -41,7 +42,6 @@ use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
 /// How DDL is interpreted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,109 +58,6 @@ pub enum DdlMode {
         /// statements of its session; row events never name one).
         temporary_tables: bool,
     },
-}
-
-/// What kind of error a statement met.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum CatalogErrorKind {
-    /// SQL text that sqlparser's MySQL dialect does not read.
-    Parse,
-    /// A statement or clause outside what [`DdlMode::Execute`] implements.
-    Unsupported,
-    /// An unqualified name and no default database (MySQL 1046).
-    NoDatabase,
-    /// A database that is not there: CREATE TABLE in it, DROP DATABASE
-    /// (1049 / 1008).
-    UnknownDatabase,
-    /// CREATE DATABASE of one that is there (1007).
-    DatabaseExists,
-    /// ALTER, DROP, RENAME or TRUNCATE of a table that is not there
-    /// (1146 / 1051).
-    UnknownTable,
-    /// CREATE TABLE or RENAME TABLE onto a name in use (1050).
-    TableExists,
-    /// A key, position or dropped column that is not there (1072 / 1054 /
-    /// 1091).
-    UnknownColumn,
-    /// A definition MariaDB refuses (bad type parameters, duplicate column,
-    /// two primary keys, invalid default, …).
-    BadDefinition,
-}
-
-/// An error of [`interpret`]: its kind, MariaDB's message where there is
-/// one, and the statement (when applied through [`Catalog::apply`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CatalogError {
-    kind: CatalogErrorKind,
-    message: String,
-    statement: Option<String>,
-}
-
-impl CatalogError {
-    /// A new error.
-    #[cold]
-    pub fn new(kind: CatalogErrorKind, message: impl Into<String>) -> CatalogError {
-        CatalogError {
-            kind,
-            message: message.into(),
-            statement: None,
-        }
-    }
-
-    /// A construct that is not implemented: `unsupported: WHAT`.
-    #[cold]
-    pub fn unsupported(what: impl fmt::Display) -> CatalogError {
-        CatalogError::new(
-            CatalogErrorKind::Unsupported,
-            format!("unsupported: {what}"),
-        )
-    }
-
-    /// The kind.
-    pub fn kind(&self) -> CatalogErrorKind {
-        self.kind
-    }
-
-    /// The message, without the statement.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
-    /// The statement, on one line and cut to 200 characters.
-    pub fn statement(&self) -> Option<&str> {
-        self.statement.as_deref()
-    }
-
-    /// Attaches the statement text, unless one is attached already.
-    pub fn with_statement(mut self, sql: &str) -> CatalogError {
-        if self.statement.is_none() {
-            self.statement = Some(one_line(sql, 200));
-        }
-        self
-    }
-}
-
-impl fmt::Display for CatalogError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
-        if let Some(s) = &self.statement {
-            write!(f, " (in statement: {s})")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for CatalogError {}
-
-/// `sql` on one line (whitespace runs as one space), cut to `max` characters.
-pub fn one_line(sql: &str, max: usize) -> String {
-    sql.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .take(max)
-        .collect()
 }
 
 /// How a column was declared, beyond what the table model holds.
@@ -376,7 +273,7 @@ pub struct AlteredTable<'a> {
 /// rebuilds rows on ALTER).
 pub trait Definitions {
     /// The error of a change (the catalog's errors convert into it).
-    type Error: From<CatalogError>;
+    type Error: From<SqlError>;
     /// The policy.
     fn mode(&self) -> DdlMode;
     /// Whether database `db` exists.
@@ -436,9 +333,9 @@ impl Catalog {
         &mut self,
         sql: &str,
         default_db: Option<&str>,
-    ) -> Result<SchemaChange, CatalogError> {
+    ) -> Result<SchemaChange, SqlError> {
         let stmts = Parser::parse_sql(&MySqlDialect {}, sql).map_err(|e| {
-            CatalogError::new(CatalogErrorKind::Parse, e.to_string()).with_statement(sql)
+            SqlError::new(SqlErrorKind::Parse, e.to_string()).with_statement(sql)
         })?;
         let mut all = SchemaChange::default();
         for st in &stmts {
@@ -457,7 +354,7 @@ impl Catalog {
         &mut self,
         stmt: &Statement,
         default_db: Option<&str>,
-    ) -> Result<SchemaChange, CatalogError> {
+    ) -> Result<SchemaChange, SqlError> {
         interpret(self, stmt, default_db)
     }
 
@@ -514,7 +411,7 @@ impl Catalog {
 }
 
 impl Definitions for Catalog {
-    type Error = CatalogError;
+    type Error = SqlError;
 
     fn mode(&self) -> DdlMode {
         self.mode
@@ -536,22 +433,22 @@ impl Definitions for Catalog {
             .collect()
     }
 
-    fn create_database(&mut self, db: &str) -> Result<(), CatalogError> {
+    fn create_database(&mut self, db: &str) -> Result<(), SqlError> {
         self.databases.insert(db.to_string());
         Ok(())
     }
 
-    fn drop_database(&mut self, db: &str) -> Result<(), CatalogError> {
+    fn drop_database(&mut self, db: &str) -> Result<(), SqlError> {
         self.databases.retain(|d| !d.eq_ignore_ascii_case(db));
         self.tables.retain(|(d, _), _| !d.eq_ignore_ascii_case(db));
         Ok(())
     }
 
-    fn create_table(&mut self, table: CatalogTable) -> Result<(), CatalogError> {
+    fn create_table(&mut self, table: CatalogTable) -> Result<(), SqlError> {
         let db = &table.def.database;
         if self.mode == DdlMode::Execute && !self.databases.contains(db) {
-            return Err(CatalogError::new(
-                CatalogErrorKind::UnknownDatabase,
+            return Err(SqlError::new(
+                SqlErrorKind::UnknownDatabase,
                 format!("Unknown database '{db}'"),
             ));
         }
@@ -561,14 +458,14 @@ impl Definitions for Catalog {
         Ok(())
     }
 
-    fn drop_table(&mut self, db: &str, name: &str) -> Result<(), CatalogError> {
+    fn drop_table(&mut self, db: &str, name: &str) -> Result<(), SqlError> {
         if let Some(k) = self.key_of(db, name) {
             self.tables.remove(&k);
         }
         Ok(())
     }
 
-    fn alter_table(&mut self, altered: AlteredTable<'_>) -> Result<(), CatalogError> {
+    fn alter_table(&mut self, altered: AlteredTable<'_>) -> Result<(), SqlError> {
         if let Some(k) = self.key_of(altered.database, altered.name) {
             self.tables.insert(k, altered.table);
         }
@@ -581,13 +478,13 @@ impl Definitions for Catalog {
         name: &str,
         new_db: &str,
         new_name: &str,
-    ) -> Result<(), CatalogError> {
+    ) -> Result<(), SqlError> {
         let Some(k) = self.key_of(db, name) else {
             return Ok(());
         };
         if self.mode == DdlMode::Execute && !self.databases.contains(new_db) {
-            return Err(CatalogError::new(
-                CatalogErrorKind::UnknownDatabase,
+            return Err(SqlError::new(
+                SqlErrorKind::UnknownDatabase,
                 format!("Unknown database '{new_db}'"),
             ));
         }
@@ -604,7 +501,7 @@ impl Definitions for Catalog {
         &mut self,
         expr: &Expr,
         _column: &Column,
-    ) -> Result<ColumnDefault, CatalogError> {
+    ) -> Result<ColumnDefault, SqlError> {
         Ok(match expr {
             Expr::Value(v) if matches!(v.value, sqlparser::ast::Value::Null) => {
                 ColumnDefault::Value(Value::Null)
@@ -644,7 +541,7 @@ pub fn split_name(name: &ObjectName) -> (Option<String>, String) {
 pub fn name_parts(
     name: &ObjectName,
     mode: DdlMode,
-) -> Result<(Option<String>, String), CatalogError> {
+) -> Result<(Option<String>, String), SqlError> {
     if mode != DdlMode::Execute {
         return Ok(split_name(name));
     }
@@ -653,11 +550,11 @@ pub fn name_parts(
         .iter()
         .map(|p| p.as_ident().map(|i| i.value.clone()))
         .collect::<Option<_>>()
-        .ok_or_else(|| CatalogError::unsupported(format!("name {name}")))?;
+        .ok_or_else(|| SqlError::unsupported(format!("name {name}")))?;
     match parts.as_slice() {
         [t] => Ok((None, t.clone())),
         [d, t] => Ok((Some(d.clone()), t.clone())),
-        _ => Err(CatalogError::unsupported(format!("name {name}"))),
+        _ => Err(SqlError::unsupported(format!("name {name}"))),
     }
 }
 
@@ -667,12 +564,12 @@ fn resolve(
     name: &ObjectName,
     default_db: Option<&str>,
     mode: DdlMode,
-) -> Result<Option<(String, String)>, CatalogError> {
+) -> Result<Option<(String, String)>, SqlError> {
     let (db, t) = name_parts(name, mode)?;
     match db.or_else(|| default_db.map(str::to_string)) {
         Some(d) => Ok(Some((d, t))),
-        None if mode == DdlMode::Execute => Err(CatalogError::new(
-            CatalogErrorKind::NoDatabase,
+        None if mode == DdlMode::Execute => Err(SqlError::new(
+            SqlErrorKind::NoDatabase,
             "No database selected",
         )),
         None => Ok(None),
@@ -686,30 +583,30 @@ fn held_name<D: Definitions>(target: &D, db: &str, name: &str) -> Option<(String
         .map(|t| (t.def.database.clone(), t.def.name.clone()))
 }
 
-fn unknown_table(db: &str, t: &str) -> CatalogError {
-    CatalogError::new(
-        CatalogErrorKind::UnknownTable,
+fn unknown_table(db: &str, t: &str) -> SqlError {
+    SqlError::new(
+        SqlErrorKind::UnknownTable,
         format!("Table '{db}.{t}' doesn't exist"),
     )
 }
 
 // ----- types and columns ---------------------------------------------------
 
-fn bad(message: impl Into<String>) -> CatalogError {
-    CatalogError::new(CatalogErrorKind::BadDefinition, message)
+fn bad(message: impl Into<String>) -> SqlError {
+    SqlError::new(SqlErrorKind::BadDefinition, message)
 }
 
-fn char_len(l: &Option<CharacterLength>, default: u32) -> Result<u32, CatalogError> {
+fn char_len(l: &Option<CharacterLength>, default: u32) -> Result<u32, SqlError> {
     match l {
         None => Ok(default),
         Some(CharacterLength::IntegerLength { length, .. }) => {
             u32::try_from(*length).map_err(|_| bad("column length too large"))
         }
-        Some(CharacterLength::Max) => Err(CatalogError::unsupported("length MAX")),
+        Some(CharacterLength::Max) => Err(SqlError::unsupported("length MAX")),
     }
 }
 
-fn decimal_info(info: &ExactNumberInfo, unsigned: bool) -> Result<SqlType, CatalogError> {
+fn decimal_info(info: &ExactNumberInfo, unsigned: bool) -> Result<SqlType, SqlError> {
     let (p, s) = match info {
         ExactNumberInfo::None => (10, 0),
         ExactNumberInfo::Precision(p) => (*p, 0),
@@ -725,7 +622,7 @@ fn decimal_info(info: &ExactNumberInfo, unsigned: bool) -> Result<SqlType, Catal
     })
 }
 
-fn fsp(f: &Option<u64>) -> Result<u8, CatalogError> {
+fn fsp(f: &Option<u64>) -> Result<u8, SqlError> {
     match f {
         None => Ok(0),
         Some(n) if *n <= 6 => Ok(*n as u8),
@@ -743,7 +640,7 @@ fn int(bytes: u8, unsigned: bool) -> SqlType {
 
 /// The table model's type of a declared data type, as the reference store
 /// accepts it (MariaDB's limits; an error for anything else).
-pub fn sql_type(dt: &DataType) -> Result<SqlType, CatalogError> {
+pub fn sql_type(dt: &DataType) -> Result<SqlType, SqlError> {
     Ok(match dt {
         DataType::TinyInt(_) => int(1, false),
         DataType::TinyIntUnsigned(_) => int(1, true),
@@ -824,7 +721,7 @@ pub fn sql_type(dt: &DataType) -> Result<SqlType, CatalogError> {
         {
             SqlType::Year
         }
-        other => return Err(CatalogError::unsupported(format!("column type {other}"))),
+        other => return Err(SqlError::unsupported(format!("column type {other}"))),
     })
 }
 
@@ -917,7 +814,7 @@ fn build_column<D: Definitions>(
             }
             ColumnOption::OnUpdate(e) if !execute => declared.on_update_now = is_now(e),
             other if execute => {
-                return Err(CatalogError::unsupported(format!("column option {other}")).into());
+                return Err(SqlError::unsupported(format!("column option {other}")).into());
             }
             _ => {}
         }
@@ -975,7 +872,7 @@ fn key_columns(
     cols: &[IndexColumn],
     columns: &[Column],
     mode: DdlMode,
-) -> Result<Option<Vec<usize>>, CatalogError> {
+) -> Result<Option<Vec<usize>>, SqlError> {
     let mut out = Vec::with_capacity(cols.len());
     for c in cols {
         let found = match &c.column.expr {
@@ -985,15 +882,15 @@ fn key_columns(
             {
                 Some(p) => Some(p),
                 None if mode == DdlMode::Execute => {
-                    return Err(CatalogError::new(
-                        CatalogErrorKind::UnknownColumn,
+                    return Err(SqlError::new(
+                        SqlErrorKind::UnknownColumn,
                         format!("Key column '{}' doesn't exist in table", i.value),
                     ));
                 }
                 None => None,
             },
             other if mode == DdlMode::Execute => {
-                return Err(CatalogError::unsupported(format!("key part {other}")));
+                return Err(SqlError::unsupported(format!("key part {other}")));
             }
             _ => None,
         };
@@ -1023,7 +920,7 @@ fn add_constraint(
     t: &mut CatalogTable,
     c: &TableConstraint,
     mode: DdlMode,
-) -> Result<bool, CatalogError> {
+) -> Result<bool, SqlError> {
     let execute = mode == DdlMode::Execute;
     match c {
         TableConstraint::PrimaryKey(p) => {
@@ -1054,7 +951,7 @@ fn add_constraint(
             }
         }
         other if execute => {
-            return Err(CatalogError::unsupported(format!(
+            return Err(SqlError::unsupported(format!(
                 "table constraint {other}"
             )));
         }
@@ -1137,7 +1034,7 @@ fn build_table<D: Definitions>(
     if execute {
         if t.def.primary_key.is_empty() {
             return Err(
-                CatalogError::unsupported(format!("table '{name}' without a PRIMARY KEY")).into(),
+                SqlError::unsupported(format!("table '{name}' without a PRIMARY KEY")).into(),
             );
         }
         if t.def.columns.iter().filter(|c| c.auto_increment).count() > 1 {
@@ -1174,7 +1071,7 @@ fn position(
     t: &CatalogTable,
     p: &Option<MySQLColumnPosition>,
     without: Option<usize>,
-) -> Result<usize, CatalogError> {
+) -> Result<usize, SqlError> {
     let len = t.def.columns.len() - usize::from(without.is_some());
     match p {
         None => Ok(len),
@@ -1185,8 +1082,8 @@ fn position(
             } else {
                 i + 1
             }),
-            _ => Err(CatalogError::new(
-                CatalogErrorKind::UnknownColumn,
+            _ => Err(SqlError::new(
+                SqlErrorKind::UnknownColumn,
                 format!("Unknown column '{}' in 'table definition'", c.value),
             )),
         },
@@ -1221,7 +1118,7 @@ fn alter_step<D: Definitions>(
             }
             let b = build_column_def(target, column_def)?;
             if execute && (b.primary_key || b.unique || b.column.auto_increment) {
-                return Err(CatalogError::unsupported(
+                return Err(SqlError::unsupported(
                     "ADD COLUMN with PRIMARY KEY / UNIQUE / AUTO_INCREMENT",
                 )
                 .into());
@@ -1252,7 +1149,7 @@ fn alter_step<D: Definitions>(
             ..
         } => {
             if execute && column_names.len() != 1 {
-                return Err(CatalogError::unsupported("DROP COLUMN of several columns").into());
+                return Err(SqlError::unsupported("DROP COLUMN of several columns").into());
             }
             let mut sources = kept(n);
             let mut followed = true;
@@ -1262,8 +1159,8 @@ fn alter_step<D: Definitions>(
                         continue;
                     }
                     if execute {
-                        return Err(CatalogError::new(
-                            CatalogErrorKind::UnknownColumn,
+                        return Err(SqlError::new(
+                            SqlErrorKind::UnknownColumn,
                             format!("Can't DROP COLUMN `{}`; check that it exists", c.value),
                         )
                         .into());
@@ -1274,7 +1171,7 @@ fn alter_step<D: Definitions>(
                 if execute {
                     if t.def.primary_key.contains(&at) {
                         return Err(
-                            CatalogError::unsupported("dropping a primary-key column").into()
+                            SqlError::unsupported("dropping a primary-key column").into()
                         );
                     }
                     if t.def.columns.len() == 1 {
@@ -1293,7 +1190,7 @@ fn alter_step<D: Definitions>(
             Ok(AlterStep::Changed(sources))
         }
         _ if execute => {
-            Err(CatalogError::unsupported(format!("ALTER TABLE operation {op}")).into())
+            Err(SqlError::unsupported(format!("ALTER TABLE operation {op}")).into())
         }
         AlterTableOperation::RenameColumn {
             old_column_name,
@@ -1437,7 +1334,7 @@ fn replace_column<D: Definitions>(
 /// Refuses, before anything runs, the statement forms the reference store
 /// does not execute (so an unsupported statement does not commit an open
 /// transaction). Statements that are not DDL pass.
-pub fn refuse_unsupported(stmt: &Statement) -> Result<(), CatalogError> {
+pub fn refuse_unsupported(stmt: &Statement) -> Result<(), SqlError> {
     match stmt {
         Statement::CreateTable(ct)
             if ct.or_replace
@@ -1446,14 +1343,14 @@ pub fn refuse_unsupported(stmt: &Statement) -> Result<(), CatalogError> {
                 || ct.like.is_some()
                 || ct.clone.is_some() =>
         {
-            Err(CatalogError::unsupported(
+            Err(SqlError::unsupported(
                 "CREATE TABLE variant (OR REPLACE / TEMPORARY / AS SELECT / LIKE)",
             ))
         }
         Statement::AlterTable(at)
             if at.if_exists || at.only || at.on_cluster.is_some() || at.location.is_some() =>
         {
-            Err(CatalogError::unsupported("ALTER TABLE variant"))
+            Err(SqlError::unsupported("ALTER TABLE variant"))
         }
         Statement::Truncate(t)
             if t.partitions.is_some()
@@ -1461,7 +1358,7 @@ pub fn refuse_unsupported(stmt: &Statement) -> Result<(), CatalogError> {
                 || t.cascade.is_some()
                 || t.on_cluster.is_some() =>
         {
-            Err(CatalogError::unsupported("TRUNCATE variant"))
+            Err(SqlError::unsupported("TRUNCATE variant"))
         }
         Statement::Drop {
             object_type: ObjectType::Table,
@@ -1471,7 +1368,7 @@ pub fn refuse_unsupported(stmt: &Statement) -> Result<(), CatalogError> {
             temporary,
             ..
         } if *cascade || *restrict || *purge || *temporary => {
-            Err(CatalogError::unsupported("DROP TABLE variant"))
+            Err(SqlError::unsupported("DROP TABLE variant"))
         }
         _ => Ok(()),
     }
@@ -1502,14 +1399,14 @@ pub fn interpret<D: Definitions>(
         } => {
             let (qualifier, db) = name_parts(db_name, mode)?;
             if qualifier.is_some() && execute {
-                return Err(CatalogError::unsupported("qualified database name").into());
+                return Err(SqlError::unsupported("qualified database name").into());
             }
             if target.database_exists(&db) {
                 if *if_not_exists || !execute {
                     return Ok(change);
                 }
-                return Err(CatalogError::new(
-                    CatalogErrorKind::DatabaseExists,
+                return Err(SqlError::new(
+                    SqlErrorKind::DatabaseExists,
                     format!("Can't create database '{db}'; database exists"),
                 )
                 .into());
@@ -1533,8 +1430,8 @@ pub fn interpret<D: Definitions>(
                     return Ok(change);
                 }
                 if execute {
-                    return Err(CatalogError::new(
-                        CatalogErrorKind::TableExists,
+                    return Err(SqlError::new(
+                        SqlErrorKind::TableExists,
                         format!("Table '{name}' already exists"),
                     )
                     .into());
@@ -1602,8 +1499,8 @@ pub fn interpret<D: Definitions>(
                         change.tables.push(held);
                     }
                     None if execute && !if_exists => {
-                        return Err(CatalogError::new(
-                            CatalogErrorKind::UnknownTable,
+                        return Err(SqlError::new(
+                            SqlErrorKind::UnknownTable,
                             format!("Unknown table '{n}'"),
                         )
                         .into());
@@ -1625,8 +1522,8 @@ pub fn interpret<D: Definitions>(
                     if *if_exists {
                         continue;
                     }
-                    return Err(CatalogError::new(
-                        CatalogErrorKind::UnknownDatabase,
+                    return Err(SqlError::new(
+                        SqlErrorKind::UnknownDatabase,
                         format!("Can't drop database '{db}'; database doesn't exist"),
                     )
                     .into());
@@ -1701,8 +1598,8 @@ pub fn interpret<D: Definitions>(
                     None => change.tables.push((odb, old)),
                     Some(held) => {
                         if execute && target.table(&ndb, &new).is_some() {
-                            return Err(CatalogError::new(
-                                CatalogErrorKind::TableExists,
+                            return Err(SqlError::new(
+                                SqlErrorKind::TableExists,
                                 format!("Table '{new}' already exists"),
                             )
                             .into());

@@ -9,6 +9,8 @@
 //!   used by the reference store on its storage and, through an in-memory
 //!   [`Catalog`], by the binlog importer and the determinism checker to
 //!   follow a log's own DDL.
+//! - [`error`]: the one error of SQL work ([`SqlError`]), shared by the
+//!   catalog and the reference store.
 //! - [`objects`]: what a DDL statement is about when it is not a table
 //!   (routines, triggers, events, views, users, privileges), told from its
 //!   first words even where the SQL parser cannot read it.
@@ -28,9 +30,11 @@
 //! ```
 
 pub mod catalog;
+pub mod error;
 pub mod objects;
 pub mod sql;
 pub mod table;
 
 pub use catalog::{Catalog, CatalogTable, DdlMode};
+pub use error::{SqlError, SqlErrorKind};
 pub use table::{Column, ColumnDefault, SqlType, TableDef, UniqueKey};

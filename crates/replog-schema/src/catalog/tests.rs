@@ -30,7 +30,7 @@ fn names(c: &Catalog, db: &str, t: &str) -> Vec<String> {
         .collect()
 }
 
-fn err(c: &mut Catalog, sql: &str) -> CatalogError {
+fn err(c: &mut Catalog, sql: &str) -> SqlError {
     c.apply(sql, Some("d")).unwrap_err()
 }
 
@@ -38,13 +38,13 @@ fn err(c: &mut Catalog, sql: &str) -> CatalogError {
 fn create_database_once_unless_if_not_exists() {
     let mut c = executed(&["CREATE DATABASE d", "CREATE DATABASE IF NOT EXISTS d"]);
     let e = err(&mut c, "CREATE DATABASE d");
-    assert_eq!(e.kind(), CatalogErrorKind::DatabaseExists);
+    assert_eq!(e.kind(), SqlErrorKind::DatabaseExists);
     assert_eq!(
         e.to_string(),
         "Can't create database 'd'; database exists (in statement: CREATE DATABASE d)"
     );
     let e = err(&mut c, "CREATE DATABASE a.b");
-    assert_eq!(e.kind(), CatalogErrorKind::Unsupported);
+    assert_eq!(e.kind(), SqlErrorKind::Unsupported);
 }
 
 #[test]
@@ -88,45 +88,45 @@ fn create_table_builds_the_table_model() {
 #[test]
 fn create_table_errors_name_the_statement() {
     let mut c = executed(&["CREATE DATABASE d", "CREATE TABLE t (id INT PRIMARY KEY)"]);
-    let cases: &[(&str, CatalogErrorKind, &str)] = &[
+    let cases: &[(&str, SqlErrorKind, &str)] = &[
         (
             "CREATE TABLE t (id INT PRIMARY KEY)",
-            CatalogErrorKind::TableExists,
+            SqlErrorKind::TableExists,
             "Table 't' already exists",
         ),
         (
             "CREATE TABLE u (a INT)",
-            CatalogErrorKind::Unsupported,
+            SqlErrorKind::Unsupported,
             "unsupported: table 'u' without a PRIMARY KEY",
         ),
         (
             "CREATE TABLE u (a INT PRIMARY KEY, A INT)",
-            CatalogErrorKind::BadDefinition,
+            SqlErrorKind::BadDefinition,
             "Duplicate column name 'A'",
         ),
         (
             "CREATE TABLE u (a INT, PRIMARY KEY (b))",
-            CatalogErrorKind::UnknownColumn,
+            SqlErrorKind::UnknownColumn,
             "Key column 'b' doesn't exist in table",
         ),
         (
             "CREATE TABLE u (a INT PRIMARY KEY, g GEOMETRY)",
-            CatalogErrorKind::Unsupported,
+            SqlErrorKind::Unsupported,
             "unsupported: column type GEOMETRY",
         ),
         (
             "CREATE TABLE u (a INT PRIMARY KEY, b INT NOT NULL DEFAULT NULL)",
-            CatalogErrorKind::BadDefinition,
+            SqlErrorKind::BadDefinition,
             "Invalid default value for 'b'",
         ),
         (
             "CREATE TABLE nope.u (a INT PRIMARY KEY)",
-            CatalogErrorKind::UnknownDatabase,
+            SqlErrorKind::UnknownDatabase,
             "Unknown database 'nope'",
         ),
         (
             "CREATE TEMPORARY TABLE u (a INT PRIMARY KEY)",
-            CatalogErrorKind::Unsupported,
+            SqlErrorKind::Unsupported,
             "unsupported: CREATE TABLE variant (OR REPLACE / TEMPORARY / AS SELECT / LIKE)",
         ),
     ];
@@ -138,9 +138,9 @@ fn create_table_errors_name_the_statement() {
     let e = c
         .apply("CREATE TABLE u (a INT PRIMARY KEY)", None)
         .unwrap_err();
-    assert_eq!(e.kind(), CatalogErrorKind::NoDatabase);
+    assert_eq!(e.kind(), SqlErrorKind::NoDatabase);
     let e = err(&mut c, "CREATE TABLE (");
-    assert_eq!(e.kind(), CatalogErrorKind::Parse);
+    assert_eq!(e.kind(), SqlErrorKind::Parse);
     assert_eq!(e.statement(), Some("CREATE TABLE ("));
     assert_eq!(c.len(), 1, "no failed statement left a table");
 }
@@ -153,7 +153,7 @@ fn drop_table_keeps_what_it_dropped_before_an_error() {
         "CREATE TABLE b (id INT PRIMARY KEY)",
     ]);
     let e = err(&mut c, "DROP TABLE a, missing");
-    assert_eq!(e.kind(), CatalogErrorKind::UnknownTable);
+    assert_eq!(e.kind(), SqlErrorKind::UnknownTable);
     assert_eq!(e.message(), "Unknown table 'missing'");
     assert!(c.table("d", "a").is_none() && c.table("d", "b").is_some());
     let change = c
@@ -187,35 +187,35 @@ fn alter_add_and_drop_column_shift_keys_and_count_versions() {
     assert_eq!(names(&c, "d", "t"), ["z", "id", "y"]);
     assert!(t.def.unique_keys.is_empty(), "a key left empty goes");
     assert_eq!(t.def.version, 5);
-    let cases: &[(&str, CatalogErrorKind, &str)] = &[
+    let cases: &[(&str, SqlErrorKind, &str)] = &[
         (
             "ALTER TABLE t ADD COLUMN z INT",
-            CatalogErrorKind::BadDefinition,
+            SqlErrorKind::BadDefinition,
             "Duplicate column name 'z'",
         ),
         (
             "ALTER TABLE t ADD COLUMN q INT AFTER nope",
-            CatalogErrorKind::UnknownColumn,
+            SqlErrorKind::UnknownColumn,
             "Unknown column 'nope' in 'table definition'",
         ),
         (
             "ALTER TABLE t DROP COLUMN nope",
-            CatalogErrorKind::UnknownColumn,
+            SqlErrorKind::UnknownColumn,
             "Can't DROP COLUMN `nope`; check that it exists",
         ),
         (
             "ALTER TABLE t DROP COLUMN id",
-            CatalogErrorKind::Unsupported,
+            SqlErrorKind::Unsupported,
             "unsupported: dropping a primary-key column",
         ),
         (
             "ALTER TABLE t MODIFY COLUMN z BIGINT",
-            CatalogErrorKind::Unsupported,
+            SqlErrorKind::Unsupported,
             "unsupported: ALTER TABLE operation MODIFY COLUMN z BIGINT",
         ),
         (
             "ALTER TABLE nope ADD COLUMN q INT",
-            CatalogErrorKind::UnknownTable,
+            SqlErrorKind::UnknownTable,
             "Table 'd.nope' doesn't exist",
         ),
     ];
@@ -244,17 +244,17 @@ fn rename_table_and_drop_database() {
     assert_eq!((t.def.database.as_str(), t.def.name.as_str()), ("e", "a2"));
     assert_eq!(
         err(&mut c, "RENAME TABLE a TO x").kind(),
-        CatalogErrorKind::UnknownTable
+        SqlErrorKind::UnknownTable
     );
     assert_eq!(
         err(&mut c, "RENAME TABLE b TO e.a2").kind(),
-        CatalogErrorKind::TableExists
+        SqlErrorKind::TableExists
     );
     let change = c.apply("DROP DATABASE e", None).unwrap();
     assert_eq!(change.tables, [("e".into(), "a2".into())]);
     assert_eq!(c.len(), 1);
     let e = err(&mut c, "DROP DATABASE e");
-    assert_eq!(e.kind(), CatalogErrorKind::UnknownDatabase);
+    assert_eq!(e.kind(), SqlErrorKind::UnknownDatabase);
     c.apply("DROP DATABASE IF EXISTS e", None).unwrap();
 }
 
@@ -268,7 +268,7 @@ fn truncate_names_its_tables_and_changes_no_definition() {
     assert_eq!(c.table("d", "t").cloned(), before);
     assert_eq!(
         err(&mut c, "TRUNCATE TABLE u").kind(),
-        CatalogErrorKind::UnknownTable
+        SqlErrorKind::UnknownTable
     );
     let change = c.apply("SELECT 1", Some("d")).unwrap();
     assert!(!change.ddl);
