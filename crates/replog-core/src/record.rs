@@ -218,6 +218,59 @@ pub trait Format {
     }
 }
 
+/// The decoded records of a whole segment held in memory (its first byte at
+/// absolute offset `base`), with its transaction brackets checked: a BEGIN
+/// only outside a transaction, a COMMIT only of the open transaction's txid,
+/// a format record only inside one (unless its format allows it outside),
+/// and no transaction left open. For small logs (samples, tests, documents);
+/// a log on disk is read with [`LogReader`](crate::reader::LogReader) and
+/// [`TxnReader`](crate::txn::TxnReader), which tell damage from a torn tail.
+pub fn decode_segment<F: Format>(
+    data: &[u8],
+    base: u64,
+) -> Result<(SegmentHeader, Vec<Record<'_, F::Record<'_>>>)> {
+    let (header, frames) = crate::frame::FrameIter::new(data, base)?;
+    if header.kind != F::KIND {
+        return Err(Error::malformed(
+            base,
+            format!("a {:?} log, not {:?}", header.kind, F::KIND),
+        ));
+    }
+    let mut open: Option<u64> = None;
+    let mut out = Vec::new();
+    for f in frames {
+        let f = f?;
+        let at = f.body_offset();
+        let rec = decode_record::<F>(f.body, at)?;
+        let misplaced = match &rec {
+            Record::Begin(b) => open
+                .replace(b.txid)
+                .map(|t| format!("BEGIN inside transaction {t}")),
+            Record::Commit(c) => match open.take() {
+                Some(t) if t == c.txid => None,
+                Some(t) => Some(format!("COMMIT of {} inside transaction {t}", c.txid)),
+                None => Some(format!("COMMIT of {} outside a transaction", c.txid)),
+            },
+            Record::Data(_) => {
+                let t = f.body.first().copied().unwrap_or(0);
+                (open.is_none() && !F::KIND.allows_outside_transactions(t))
+                    .then(|| "record outside a transaction".to_string())
+            }
+        };
+        if let Some(m) = misplaced {
+            return Err(Error::malformed(at, m));
+        }
+        out.push(rec);
+    }
+    if let Some(t) = open {
+        return Err(Error::malformed(
+            base + data.len() as u64,
+            format!("transaction {t} not committed"),
+        ));
+    }
+    Ok((header, out))
+}
+
 /// A decoded record of any format: a transaction boundary or a format record.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]

@@ -255,6 +255,17 @@ impl<W: Write> LogWriter<W> {
     }
 }
 
+/// A whole one-segment log in memory: a [`LogWriter`] over a `Vec`, filled
+/// by `write`, flushed.
+pub fn write_to_vec(
+    opts: &WriterOptions,
+    write: impl FnOnce(&mut LogWriter<Vec<u8>>) -> Result<()>,
+) -> Result<Vec<u8>> {
+    let mut w = LogWriter::new(Vec::new(), opts)?;
+    write(&mut w)?;
+    w.finish()
+}
+
 /// Writes a log as a directory of segments named by start LSN, rotating after
 /// a COMMIT once the segment reaches `segment_size`.
 #[derive(Debug)]

@@ -231,7 +231,6 @@ impl<'a> GenLogical<'a> for Gen<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use replog_test_support::SmokeRng;
 
     /// Encodes the record `data` describes (as fuzz_roundtrip builds it).
     fn encoded(data: &[u8]) -> Vec<u8> {
@@ -259,27 +258,13 @@ mod tests {
 
     #[test]
     fn smoke() {
-        run(400);
-    }
-
-    /// A longer run: `cargo test --release -p replog-logical -- --ignored smoke_long`.
-    #[test]
-    #[ignore]
-    fn smoke_long() {
-        run(300_000);
-    }
-
-    fn run(iterations: usize) {
-        let mut rng = SmokeRng::new(7);
-        for _ in 0..iterations {
-            let len = (rng.next_u64() % 256) as usize;
-            let input = rng.bytes(len);
-            fuzz_roundtrip(&input);
-            fuzz_decode(&input);
-            let body = encoded(&input);
+        replog_test_support::smoke(7, 400, 255, |rng, input| {
+            fuzz_roundtrip(input);
+            fuzz_decode(input);
+            let body = encoded(input);
             fuzz_decode(&body);
             // Start from a valid encoding, mutated.
             fuzz_decode(&rng.mutate(&body));
-        }
+        });
     }
 }

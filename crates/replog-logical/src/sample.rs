@@ -422,17 +422,14 @@ pub fn write_sample<W: Write>(w: &mut LogWriter<W>) -> Result<()> {
 
 /// The sample log as bytes, written with [`sample_options`].
 pub fn sample_bytes() -> Result<Vec<u8>> {
-    let mut w = LogWriter::new(Vec::new(), &sample_options())?;
-    write_sample(&mut w)?;
-    w.finish()
+    replog_core::writer::write_to_vec(&sample_options(), write_sample)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::LogicalFormat;
-    use replog_core::frame::FrameIter;
-    use replog_core::record::{Record, RecordView, decode_record};
+    use replog_core::record::{Record, RecordView, decode_segment};
     use std::collections::{BTreeSet, HashMap};
 
     const FIXTURE: &str = concat!(
@@ -448,48 +445,84 @@ mod tests {
     #[test]
     fn sample_reads_back_and_covers_everything() {
         let bytes = sample_bytes().unwrap();
-        let (h, frames) = FrameIter::new(&bytes, 0).unwrap();
-        assert_eq!(h.kind, LogKind::Logical);
-        let mut open = None;
+        let (_, records) = decode_segment::<LogicalFormat>(&bytes, 0).unwrap();
         let mut types = BTreeSet::new();
         let mut kinds = BTreeSet::new();
         let mut relations: HashMap<u64, (String, usize)> = HashMap::new();
-        for f in frames {
-            let f = f.unwrap();
-            match decode_record::<LogicalFormat>(f.body, f.body_offset()).unwrap() {
-                Record::Begin(b) => assert!(open.replace(b.txid).is_none()),
-                Record::Commit(c) => assert_eq!(open.take(), Some(c.txid)),
-                Record::Data(r) => {
-                    assert!(open.is_some());
-                    types.insert(r.type_name());
-                    if let (Some((id, name)), LogicalRecord::Relation(rel)) =
-                        (r.defines_table(), &r)
-                    {
-                        relations.insert(id, (name, rel.columns.len()));
-                    }
-                    if let Some(replog_core::TableRef::Id(id)) = r.table() {
-                        assert!(
-                            relations.contains_key(&id),
-                            "relation {id} used before RELATION"
-                        );
-                    }
-                    for t in r.tuples() {
-                        if let Some(LogicalRecord::Insert(_)) = Some(&r) {
-                            assert_eq!(t.len(), relations[&u64::from(r.relation_id().unwrap())].1);
-                        }
-                        for cv in t.values() {
-                            if let ColumnValue::Value(v) = cv.unwrap() {
-                                kinds.insert(v.kind_name());
-                            }
-                        }
+        for r in records {
+            let Record::Data(r) = r else { continue };
+            types.insert(r.type_name());
+            if let (Some((id, name)), LogicalRecord::Relation(rel)) = (r.defines_table(), &r) {
+                relations.insert(id, (name, rel.columns.len()));
+            }
+            if let Some(replog_core::TableRef::Id(id)) = r.table() {
+                assert!(
+                    relations.contains_key(&id),
+                    "relation {id} used before RELATION"
+                );
+            }
+            for t in r.tuples() {
+                if let LogicalRecord::Insert(_) = &r {
+                    assert_eq!(t.len(), relations[&u64::from(r.relation_id().unwrap())].1);
+                }
+                for cv in t.values() {
+                    if let ColumnValue::Value(v) = cv.unwrap() {
+                        kinds.insert(v.kind_name());
                     }
                 }
             }
         }
-        assert!(open.is_none());
         assert_eq!(types.len(), 7, "{types:?}");
         assert_eq!(kinds.len(), 16, "every value kind appears: {kinds:?}");
         assert_eq!(relations[&1].0, "shop.items");
         assert_eq!(relations[&2].0, "shop.all_types");
+    }
+
+    #[test]
+    fn decode_segment_checks_transaction_brackets() {
+        use replog_core::{Begin, Commit};
+        let begin = |txid| Begin {
+            txid,
+            timestamp_us: 1,
+            server_id: 1,
+            origin: "",
+        };
+        let commit = |txid| Commit {
+            txid,
+            timestamp_us: 1,
+            state_before: None,
+            state_after: None,
+        };
+        let log = |f: &dyn Fn(&mut LogWriter<Vec<u8>>) -> Result<()>| {
+            let bytes = replog_core::writer::write_to_vec(&sample_options(), |w| f(w)).unwrap();
+            decode_segment::<LogicalFormat>(&bytes, 0)
+                .map(|(_, r)| r.len())
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            log(&|w| {
+                w.begin(&begin(1))?;
+                w.commit(&commit(1)).map(|_| ())
+            }),
+            Ok(2)
+        );
+        // The writer keeps brackets; a record outside one it writes.
+        let e = log(&|w| {
+            w.begin(&begin(1))?;
+            w.commit(&commit(1))?;
+            append(
+                w,
+                &LogicalRecord::Truncate(crate::Truncate {
+                    cascade: false,
+                    restart_identity: false,
+                    relation_ids: vec![1],
+                }),
+            )
+            .map(|_| ())
+        })
+        .unwrap_err();
+        assert!(e.contains("record outside a transaction"), "{e}");
+        let e = log(&|w| w.begin(&begin(4)).map(|_| ())).unwrap_err();
+        assert!(e.contains("transaction 4 not committed"), "{e}");
     }
 }

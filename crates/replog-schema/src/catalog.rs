@@ -329,14 +329,9 @@ impl Catalog {
 
     /// Parses `sql` (MySQL dialect) and applies every statement in it, run
     /// with default database `default_db`. Errors name the statement.
-    pub fn apply(
-        &mut self,
-        sql: &str,
-        default_db: Option<&str>,
-    ) -> Result<SchemaChange, SqlError> {
-        let stmts = Parser::parse_sql(&MySqlDialect {}, sql).map_err(|e| {
-            SqlError::new(SqlErrorKind::Parse, e.to_string()).with_statement(sql)
-        })?;
+    pub fn apply(&mut self, sql: &str, default_db: Option<&str>) -> Result<SchemaChange, SqlError> {
+        let stmts = Parser::parse_sql(&MySqlDialect {}, sql)
+            .map_err(|e| SqlError::new(SqlErrorKind::Parse, e.to_string()).with_statement(sql))?;
         let mut all = SchemaChange::default();
         for st in &stmts {
             let c = self
@@ -497,11 +492,7 @@ impl Definitions for Catalog {
         Ok(())
     }
 
-    fn eval_default(
-        &mut self,
-        expr: &Expr,
-        _column: &Column,
-    ) -> Result<ColumnDefault, SqlError> {
+    fn eval_default(&mut self, expr: &Expr, _column: &Column) -> Result<ColumnDefault, SqlError> {
         Ok(match expr {
             Expr::Value(v) if matches!(v.value, sqlparser::ast::Value::Null) => {
                 ColumnDefault::Value(Value::Null)
@@ -538,10 +529,7 @@ pub fn split_name(name: &ObjectName) -> (Option<String>, String) {
 
 /// `(database, table)` of a name. Executing, every part must be an
 /// identifier and there are at most two; following, the last two parts.
-pub fn name_parts(
-    name: &ObjectName,
-    mode: DdlMode,
-) -> Result<(Option<String>, String), SqlError> {
+pub fn name_parts(name: &ObjectName, mode: DdlMode) -> Result<(Option<String>, String), SqlError> {
     if mode != DdlMode::Execute {
         return Ok(split_name(name));
     }
@@ -951,9 +939,7 @@ fn add_constraint(
             }
         }
         other if execute => {
-            return Err(SqlError::unsupported(format!(
-                "table constraint {other}"
-            )));
+            return Err(SqlError::unsupported(format!("table constraint {other}")));
         }
         _ => {}
     }
@@ -1170,9 +1156,7 @@ fn alter_step<D: Definitions>(
                 };
                 if execute {
                     if t.def.primary_key.contains(&at) {
-                        return Err(
-                            SqlError::unsupported("dropping a primary-key column").into()
-                        );
+                        return Err(SqlError::unsupported("dropping a primary-key column").into());
                     }
                     if t.def.columns.len() == 1 {
                         return Err(bad("You can't delete all columns with ALTER TABLE").into());
@@ -1189,9 +1173,7 @@ fn alter_step<D: Definitions>(
             }
             Ok(AlterStep::Changed(sources))
         }
-        _ if execute => {
-            Err(SqlError::unsupported(format!("ALTER TABLE operation {op}")).into())
-        }
+        _ if execute => Err(SqlError::unsupported(format!("ALTER TABLE operation {op}")).into()),
         AlterTableOperation::RenameColumn {
             old_column_name,
             new_column_name,

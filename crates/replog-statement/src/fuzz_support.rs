@@ -106,33 +106,17 @@ impl<'a> GenStatement<'a> for Gen<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use replog_test_support::SmokeRng;
 
     #[test]
     fn smoke() {
-        run(400);
-    }
-
-    /// A longer run: `cargo test --release -p replog-statement -- --ignored smoke_long`.
-    #[test]
-    #[ignore]
-    fn smoke_long() {
-        run(300_000);
-    }
-
-    fn run(iterations: usize) {
-        let mut rng = SmokeRng::new(42);
-        for _ in 0..iterations {
-            let len = (rng.next_u64() % 200) as usize;
-            let input = rng.bytes(len);
-            fuzz_roundtrip(&input);
-            fuzz_decode(&input);
-            let st = Gen::new(&input).statement();
+        replog_test_support::smoke(42, 400, 199, |rng, input| {
+            fuzz_roundtrip(input);
+            fuzz_decode(input);
             let mut body = Vec::new();
-            st.encode(&mut body).unwrap();
+            Gen::new(input).statement().encode(&mut body).unwrap();
             fuzz_decode(&body);
             // Start from a valid encoding, mutated.
             fuzz_decode(&rng.mutate(&body));
-        }
+        });
     }
 }

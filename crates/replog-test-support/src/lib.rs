@@ -10,7 +10,7 @@ mod cli;
 pub mod mariadb;
 mod smoke_rng;
 
-pub use smoke_rng::SmokeRng;
+pub use smoke_rng::{SmokeRng, smoke};
 
 use std::path::{Path, PathBuf};
 

@@ -59,3 +59,25 @@ impl SmokeRng {
         v
     }
 }
+
+/// A fuzz target's smoke run: `check` on random inputs of up to `max_len`
+/// bytes from a generator seeded with `seed` (and the generator, to derive
+/// more inputs). `default` inputs, or as many as the environment variable
+/// `REPLOG_SMOKE_ITERATIONS` says, for a longer run:
+/// `REPLOG_SMOKE_ITERATIONS=300000 cargo test --release -p CRATE smoke`.
+pub fn smoke(
+    seed: u64,
+    default: usize,
+    max_len: usize,
+    mut check: impl FnMut(&mut SmokeRng, &[u8]),
+) {
+    let iterations = std::env::var("REPLOG_SMOKE_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default);
+    let mut rng = SmokeRng::new(seed);
+    for _ in 0..iterations {
+        let input = rng.bytes_up_to(max_len);
+        check(&mut rng, &input);
+    }
+}

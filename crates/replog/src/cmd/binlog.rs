@@ -354,7 +354,7 @@ fn table_ok(want: &Option<String>, t: Option<&Arc<TableMap>>) -> bool {
 
 /// `replog inspect` of binlog files.
 pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Outcome> {
-    if args.hex && args.format != OutputFormat::Table {
+    if args.hex && args.report.format != OutputFormat::Table {
         anyhow::bail!("--hex prints a table; it cannot be combined with --format json or ndjson");
     }
     let mut sink_hex = TableSink::new(vec!["OFFSET", "BYTES", "MEANING"], &[]);
@@ -449,7 +449,7 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
                 }
                 continue;
             }
-            match args.format {
+            match args.report.format {
                 OutputFormat::Table => {
                     let t = &mut sink_table;
                     t.cell(&name);
@@ -548,7 +548,7 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
                         detail: &d,
                         rows: rows_json,
                     };
-                    if args.format == OutputFormat::Json {
+                    if args.report.format == OutputFormat::Json {
                         json.push(out, &je)?
                     } else {
                         ndjson(out, &je)?
@@ -563,11 +563,11 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
     }
     progress.finish();
     if args.stats {
-        print_stats(out, args.format, &stats)?;
+        print_stats(out, args.report.format, &stats)?;
     } else if args.hex {
         sink_hex.flush(out)?;
     } else {
-        match args.format {
+        match args.report.format {
             OutputFormat::Table => sink_table.flush(out)?,
             OutputFormat::Json => json.finish(out)?,
             OutputFormat::Ndjson => {}
@@ -909,7 +909,7 @@ pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Re
             more_damage: damages.collect(),
         });
     }
-    match args.format {
+    match args.report.format {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(
                 &mut *out,

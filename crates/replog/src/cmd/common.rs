@@ -1,5 +1,5 @@
 //! Pieces shared by subcommands: the arguments every command takes in the
-//! same way (the log read, the recovery policy), time parsing, and dispatch
+//! same way (the log read, the output format, the recovery policy), time parsing, and dispatch
 //! on the kind of a native log.
 
 use crate::input::Inputs;
@@ -18,6 +18,17 @@ pub struct Input {
     /// (the output of fixtures/postgres/catalog.sql; see formats/pgheap.md).
     #[arg(long, value_name = "FILE")]
     pub catalog: Option<std::path::PathBuf>,
+}
+
+/// How a command prints its results, as every command takes it:
+/// `--format table|json|ndjson` (`replog dump` adds `tsv`).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct Output {
+    /// Output format: aligned tables for people, one JSON document, or one
+    /// JSON object per line (per record, statement or difference, then the
+    /// summary).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: crate::output::OutputFormat,
 }
 
 impl Input {

@@ -157,9 +157,9 @@ pub struct Args {
     /// Which damage ends the log without an error.
     #[command(flatten)]
     pub recovery: crate::cmd::common::Recovery,
-    /// Format of the report.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: OutputFormat,
+    /// Output format.
+    #[command(flatten)]
+    pub report: crate::cmd::common::Output,
     /// A store snapshot the input continues from (--to logical of
     /// statement logs and binlogs): the log's statements run on its
     /// contents instead of an empty store.
@@ -271,7 +271,7 @@ fn outcome(r: &ConvertReport) -> Outcome {
 }
 
 fn print_report(out: &mut dyn Write, args: &Args, r: &ConvertReport) -> Result<()> {
-    match args.format {
+    match args.report.format {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, r)?;
             writeln!(out)?;
@@ -392,10 +392,10 @@ fn print_executed(
     r: &ToLogicalReport,
     import: Option<&replog_import::ImportReport>,
 ) -> Result<Outcome> {
-    match args.format {
+    match args.report.format {
         OutputFormat::Json | OutputFormat::Ndjson => {
             let doc = serde_json::json!({ "executed": r, "import": import });
-            json_doc(out, args.format, &doc)?;
+            json_doc(out, args.report.format, &doc)?;
         }
         OutputFormat::Table => {
             writeln!(
@@ -514,10 +514,10 @@ fn convert_pgwal(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     }
     w.finish()?.commit()?;
     let r = src.report();
-    match args.format {
+    match args.report.format {
         OutputFormat::Json | OutputFormat::Ndjson => {
             let doc = serde_json::json!({ "output": path.display().to_string(), "decoded": r });
-            json_doc(out, args.format, &doc)?;
+            json_doc(out, args.report.format, &doc)?;
         }
         OutputFormat::Table => {
             writeln!(
@@ -636,7 +636,7 @@ fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result
     } else {
         out
     };
-    match args.format {
+    match args.report.format {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *dest, &report)?;
             writeln!(dest)?;
@@ -773,7 +773,7 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         "divergences": report.divergences.len(),
         "conflicts": report.conflicts.len(),
     });
-    match args.format {
+    match args.report.format {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             writeln!(out)?;
@@ -886,10 +886,10 @@ fn print_decoded(
     r: &replog_convert::from_physical::FromPhysicalReport,
     statements: Option<&ConvertReport>,
 ) -> Result<Outcome> {
-    match args.format {
+    match args.report.format {
         OutputFormat::Json | OutputFormat::Ndjson => {
             let doc = serde_json::json!({ "decoded": r, "statements": statements });
-            json_doc(out, args.format, &doc)?;
+            json_doc(out, args.report.format, &doc)?;
         }
         OutputFormat::Table => {
             let target = match &args.output {

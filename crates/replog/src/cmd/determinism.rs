@@ -66,9 +66,9 @@ pub struct Args {
     /// binlogs.
     #[command(flatten)]
     pub input: crate::cmd::common::Input,
-    /// Output format (`ndjson`: one line per statement, then the summary).
-    #[arg(long, value_enum, default_value_t)]
-    pub format: OutputFormat,
+    /// Output format.
+    #[command(flatten)]
+    pub report: crate::cmd::common::Output,
     /// Only the static analysis; no replay.
     #[arg(long = "static", conflicts_with_all = ["ignore_context", "compare_context"])]
     pub static_only: bool,
@@ -107,7 +107,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         } else {
             replog_determinism::verify_physical(&files, replicas, seed)?
         };
-        match args.format {
+        match args.report.format {
             OutputFormat::Table => {
                 let mut buf = Vec::new();
                 replog_determinism::render_identity(&check, &mut buf)?;
@@ -177,7 +177,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         }
         report.attach_dynamic(run, false);
     }
-    write_report(&report, args.format, out)?;
+    write_report(&report, args.report.format, out)?;
     let found = if args.static_only {
         report.summary.unsafe_statements > 0
     } else {

@@ -106,8 +106,8 @@ pub struct Args {
     #[command(flatten)]
     pub recovery: crate::cmd::common::Recovery,
     /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: OutputFormat,
+    #[command(flatten)]
+    pub report: crate::cmd::common::Output,
     /// PostgreSQL WAL only (A or B): the catalog file of the server that
     /// wrote it (formats/pgheap.md).
     #[arg(long, value_name = "FILE")]
@@ -197,7 +197,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         policy: args.recovery.into(),
     };
     let summary: DiffSummary;
-    match args.format {
+    match args.report.format {
         OutputFormat::Table => {
             let mut sink = TableSink::new(
                 vec!["STATUS", "TXID A", "TXID B", "LSN A", "LSN B", "RECORD"],
@@ -489,7 +489,7 @@ fn run_state(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         },
     };
     let mut tables: Vec<TableDiff> = Vec::new();
-    let summary = match args.format {
+    let summary = match args.report.format {
         OutputFormat::Table => {
             let mut sink = TableSink::new(vec!["TABLE", "KEY", "STATUS", "COLUMN", "A", "B"], &[]);
             let s = state_diff(
@@ -658,7 +658,7 @@ fn run_failover(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         reused.push(r.clone());
         Ok(())
     };
-    let s = match args.format {
+    let s = match args.report.format {
         OutputFormat::Table => {
             let mut sink = TableSink::new(
                 vec!["FATE", "TXID", "SERVER", "ORIGIN", "LSN", "CHANGES", "WHAT"],

@@ -42,8 +42,8 @@ pub struct Args {
     #[command(flatten)]
     pub input: crate::cmd::common::Input,
     /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: OutputFormat,
+    #[command(flatten)]
+    pub report: crate::cmd::common::Output,
     /// Print counts, bytes and percentages per record type instead of records.
     #[arg(long, conflicts_with = "hex")]
     pub stats: bool,
@@ -211,7 +211,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         );
     };
     with_format!(kind, F => check_types::<F>(kind, &args.types))?;
-    if args.hex && args.format != OutputFormat::Table {
+    if args.hex && args.report.format != OutputFormat::Table {
         bail!("--hex prints a table; it cannot be combined with --format json or ndjson");
     }
     let total = crate::output::total_len(&inputs.files);
@@ -292,7 +292,7 @@ fn inspect<F: Format>(
     } else if args.hex {
         Sink::Hex(TableSink::new(vec!["OFFSET", "BYTES", "MEANING"], &[0]))
     } else {
-        match args.format {
+        match args.report.format {
             OutputFormat::Table => Sink::Table(TableSink::new(
                 vec!["LSN", "OFFSET", "TXID", "TYPE", "SIZE", "TABLE", "DETAIL"],
                 &[0, 1, 2, 4],
@@ -404,7 +404,7 @@ fn inspect<F: Format>(
         Sink::Table(mut t) | Sink::Hex(mut t) => t.flush(out)?,
         Sink::Json(a) => a.finish(out)?,
         Sink::Ndjson => {}
-        Sink::Stats(m) => print_stats(out, kind, args.format, &m, &summary)?,
+        Sink::Stats(m) => print_stats(out, kind, args.report.format, &m, &summary)?,
     }
     if let Some(u) = &summary.uncommitted {
         eprintln!(

@@ -98,9 +98,9 @@ pub struct Args {
     /// Which damage ends the log without an error.
     #[command(flatten)]
     pub recovery: crate::cmd::common::Recovery,
-    /// Format of the report.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: OutputFormat,
+    /// Output format.
+    #[command(flatten)]
+    pub report: crate::cmd::common::Output,
 }
 
 /// Runs `replog invert`.
@@ -138,7 +138,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         invert(inputs.segments()?, &opts, file)?
     };
     file.commit()?;
-    match args.format {
+    match args.report.format {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &report)?;
             writeln!(out)?;

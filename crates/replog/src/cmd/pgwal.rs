@@ -282,7 +282,7 @@ fn open_reader(files: &[PathBuf]) -> replog_pgwal::Result<(WalReader, Vec<Timeli
 /// `replog inspect` on PostgreSQL WAL.
 pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Outcome> {
     let filter = Filter::new(args)?;
-    if args.hex && args.format != OutputFormat::Table {
+    if args.hex && args.report.format != OutputFormat::Table {
         bail!("--hex prints a table; it cannot be combined with --format json or ndjson");
     }
     let policy: RecoveryPolicy = args.recovery.into();
@@ -338,7 +338,7 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
         } else {
             describe_with_blocks(&rec, &mut desc);
         }
-        match args.format {
+        match args.report.format {
             OutputFormat::Table => {
                 // Written without the formatting machinery: listings
                 // print millions of rows.
@@ -389,7 +389,7 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
                     file: rec.file,
                     offset: rec.offset,
                 };
-                if args.format == OutputFormat::Json {
+                if args.report.format == OutputFormat::Json {
                     json.push(out, &j)?;
                 } else {
                     ndjson(out, &j)?;
@@ -398,10 +398,10 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
         }
     };
     if args.stats {
-        print_stats(out, args.format, &stats, args.pgwal.by_rmgr)?;
-    } else if args.format == OutputFormat::Table {
+        print_stats(out, args.report.format, &stats, args.pgwal.by_rmgr)?;
+    } else if args.report.format == OutputFormat::Table {
         table.flush(out)?;
-    } else if args.format == OutputFormat::Json {
+    } else if args.report.format == OutputFormat::Json {
         json.finish(out)?;
     }
     report_damage(damage, policy)
@@ -665,7 +665,7 @@ pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Re
         end,
         damage,
     };
-    match args.format {
+    match args.report.format {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &report)?;
             writeln!(out)?;

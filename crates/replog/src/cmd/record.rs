@@ -121,8 +121,8 @@ pub struct Args {
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
     pub segment_size: u64,
     /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: OutputFormat,
+    #[command(flatten)]
+    pub report: crate::cmd::common::Output,
 }
 
 struct Log {
@@ -352,7 +352,7 @@ fn report(
         tables,
         digest,
     } = s;
-    match args.format {
+    match args.report.format {
         OutputFormat::Table => {
             // Every statement of the workload is logged, failed, or changed
             // nothing a log carries (USE, SET, BEGIN/COMMIT, SELECT, a
@@ -446,7 +446,7 @@ fn report(
                     "table": n, "rows": r, "digest": format!("{d:016x}"),
                 })).collect::<Vec<_>>(),
             });
-            json_doc(out, args.format, &v)?;
+            json_doc(out, args.report.format, &v)?;
         }
     }
     Ok(Outcome::clean_if(failed.is_empty()))

@@ -195,8 +195,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE", requires = "store")]
     pub from_snapshot: Option<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: OutputFormat,
+    #[command(flatten)]
+    pub report: crate::cmd::common::Output,
 }
 
 fn durability(a: crate::cmd::record::DurabilityArg) -> Durability {
@@ -570,7 +570,7 @@ fn run_physical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Out
         replog_follower::copy_store(p.store.storage(), &mut ps, &p.position())?;
         ps.finish().map_err(anyhow::Error::new)?;
     }
-    match args.format {
+    match args.report.format {
         OutputFormat::Table => {
             print_physical(out, &p)?;
             if args.dump {
@@ -584,7 +584,7 @@ fn run_physical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Out
                 p.store.dump(&mut d)?;
                 v["dump"] = json!(String::from_utf8_lossy(&d));
             }
-            json_doc(out, args.format, &v)?;
+            json_doc(out, args.report.format, &v)?;
         }
     }
     Ok(Outcome::clean_if(p.clean()))
@@ -677,7 +677,7 @@ fn write_outcome<S: Storage, E: Environment>(
     out: &mut dyn Write,
 ) -> Result<Outcome> {
     let digest = store.digest();
-    match args.format {
+    match args.report.format {
         OutputFormat::Table => {
             if let Some(t) = rec.and_then(recovery_text) {
                 writeln!(out, "{t}")?;
@@ -697,7 +697,7 @@ fn write_outcome<S: Storage, E: Environment>(
                 store.dump(&mut d)?;
                 v["dump"] = json!(String::from_utf8_lossy(&d));
             }
-            json_doc(out, args.format, &v)?;
+            json_doc(out, args.report.format, &v)?;
         }
     }
     Ok(Outcome::clean_if(report.clean()))

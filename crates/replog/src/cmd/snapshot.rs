@@ -49,9 +49,9 @@ pub struct Args {
     /// The snapshot file to write.
     #[arg(short = 'o', long = "output", alias = "out", value_name = "FILE")]
     pub out: PathBuf,
-    /// Output format of the report.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: OutputFormat,
+    /// Output format.
+    #[command(flatten)]
+    pub report: crate::cmd::common::Output,
 }
 
 /// Runs `replog snapshot`.
@@ -103,7 +103,7 @@ fn write<S: Storage, E: Environment>(
         "last_txid": pos.last_txid,
         "digest": format!("{:016x}", pos.digest),
     });
-    match args.format {
+    match args.report.format {
         OutputFormat::Table => writeln!(
             out,
             "snapshot {} ({} bytes, {} tables): after txid {} (LSN {} of the {} log {}), digest {:016x}",

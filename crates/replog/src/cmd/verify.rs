@@ -49,8 +49,8 @@ pub struct Args {
     #[command(flatten)]
     pub recovery: crate::cmd::common::Recovery,
     /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: OutputFormat,
+    #[command(flatten)]
+    pub report: crate::cmd::common::Output,
 }
 
 /// A malformed record body whose frame checksum was valid.
@@ -110,7 +110,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         summary: &summary,
         bad_records: &bad,
     };
-    match args.format {
+    match args.report.format {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &report)?;
             writeln!(out)?;
