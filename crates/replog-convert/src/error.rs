@@ -158,3 +158,54 @@ impl From<std::io::Error> for Error {
         Error::io(e, "writing output")
     }
 }
+
+impl From<Error> for replog_core::Error {
+    /// The error as a source of transactions hands it over: a reader's
+    /// error as it was, any other with its kind, message and position.
+    #[cold]
+    fn from(e: Error) -> replog_core::Error {
+        let text = e.to_string();
+        let Inner {
+            kind,
+            offset,
+            source,
+            ..
+        } = *e.inner;
+        if let Some(core) = source.and_then(|s| s.downcast::<replog_core::Error>().ok())
+            && core.to_string() == text
+        {
+            return *core;
+        }
+        let kind = match kind {
+            ErrorKind::Mismatch => replog_core::ErrorKind::Mismatch,
+            ErrorKind::CannotConvert | ErrorKind::CannotInvert => {
+                replog_core::ErrorKind::Unsupported
+            }
+            _ => replog_core::ErrorKind::Malformed,
+        };
+        // The text names the LSN and offset already.
+        let _ = offset;
+        replog_core::Error::unplaced(kind, text)
+    }
+}
+
+/// Ends a conversion at damage its recovery policy does not accept.
+pub fn stop_unless_tolerated(d: &replog_core::reader::Damage) -> Result<()> {
+    if d.tolerated {
+        Ok(())
+    } else {
+        stop_if_intolerable(Some(d))
+    }
+}
+
+/// Ends a conversion if its input ended at damage the recovery policy does
+/// not accept ([`replog_core::txn::TxnSource::intolerable`]).
+pub fn stop_if_intolerable(d: Option<&replog_core::reader::Damage>) -> Result<()> {
+    match d {
+        None => Ok(()),
+        Some(d) => Err(Error::new(
+            ErrorKind::Damage,
+            format!("input is damaged; conversion stopped: {}", d.to_error()),
+        )),
+    }
+}

@@ -75,11 +75,13 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::to_statement::{Note, derived_options};
 use replog_core::codec::{self, Cursor};
+use replog_core::reader::Summary;
 use replog_core::reader::{Damage, LogReader, ReaderOptions, SegmentInput, UncommittedTail};
 use replog_core::recovery::RecoveryPolicy;
-use replog_core::txn::{Transaction, TxnEvent, TxnReader};
-use replog_core::writer::LogWriter;
-use replog_core::{Begin, Commit, LogKind, Value};
+use replog_core::segment::SegmentHeader;
+use replog_core::txn::{Transaction, TxnArena, TxnEvent, TxnReader, TxnSource};
+use replog_core::writer::{LogWriter, WriterOptions};
+use replog_core::{Commit, LogKind, Value};
 use replog_logical::{Ddl, LogicalRecord, Truncate};
 use replog_pagestore::btree;
 use replog_pagestore::catalog::{CatalogKey, decode_entry, decode_entry_head};
@@ -175,6 +177,221 @@ impl FromPhysicalReport {
     }
 }
 
+/// The physical WAL in `inputs` decoded into logical transactions, one at a
+/// time: a [`TxnSource`] of the logical log the conversion stands for
+/// (its segment header derived from the WAL's), so every consumer of
+/// logical transactions reads a physical log with no file in between.
+/// Damage of the WAL is handed over as the reader found it; the report
+/// ([`FromPhysicalSource::report`]) grows as transactions are decoded.
+pub struct FromPhysicalSource {
+    txns: TxnReader,
+    conv: Option<Converter>,
+    report: FromPhysicalReport,
+    opts: Option<WriterOptions>,
+    header: SegmentHeader,
+    /// The name of the WAL's first segment.
+    name: String,
+    /// The damage handed over last.
+    damage: Option<Damage>,
+    current: Option<Transaction<'static>>,
+}
+
+impl FromPhysicalSource {
+    /// Opens the physical WAL in `inputs`.
+    pub fn open(inputs: Vec<SegmentInput>, opts: &FromPhysicalOptions) -> FromPhysicalSource {
+        FromPhysicalSource {
+            txns: TxnReader::new(LogReader::new(
+                inputs,
+                ReaderOptions {
+                    policy: opts.policy,
+                    continue_after_damage: false,
+                    buffer_size: 0,
+                },
+            )),
+            conv: None,
+            report: FromPhysicalReport {
+                not_carried: NOT_CARRIED.to_vec(),
+                ..FromPhysicalReport::default()
+            },
+            opts: None,
+            header: WriterOptions::new(LogKind::Logical).header(),
+            name: String::new(),
+            damage: None,
+            current: None,
+        }
+    }
+
+    /// The writer options of the logical log the conversion stands for,
+    /// once the first segment has been read.
+    pub fn writer_options(&self) -> Option<&WriterOptions> {
+        self.opts.as_ref()
+    }
+
+    /// What the conversion did so far.
+    pub fn report(&self) -> &FromPhysicalReport {
+        &self.report
+    }
+
+    /// The report once the WAL is read: input bytes, the uncommitted tail
+    /// and the pages counted; fails if the WAL held no valid segment.
+    pub fn finish(mut self) -> Result<FromPhysicalReport> {
+        let Some(c) = &self.conv else {
+            return Err(Error::new(
+                ErrorKind::Damage,
+                "the input holds no valid segment",
+            ));
+        };
+        let summary = self.txns.summary();
+        self.report.input_bytes = summary.frame_bytes;
+        self.report.uncommitted = summary.uncommitted.clone();
+        self.report.pages = c.pages.pages.len() as u64;
+        Ok(self.report)
+    }
+
+    /// Checks a segment of the WAL: a physical log, of the first segment's
+    /// page size. True for the first one.
+    fn segment(&mut self, header: &SegmentHeader, name: &str) -> Result<bool> {
+        if header.kind != LogKind::Physical {
+            return Err(Error::new(
+                ErrorKind::Mismatch,
+                format!("{name}: a {} log, not a physical WAL", header.kind),
+            ));
+        }
+        replog_physical::check_header(header).map_err(Error::from)?;
+        match &self.conv {
+            None => {
+                let opts = derived_options(header, LogKind::Logical, b"physical->logical");
+                self.header = opts.header();
+                self.opts = Some(opts);
+                self.report.page_size = header.page_size;
+                self.conv = Some(Converter::new(header.page_size as usize));
+                Ok(true)
+            }
+            Some(c) if c.pages.size != header.page_size as usize => Err(Error::new(
+                ErrorKind::Mismatch,
+                format!(
+                    "{name}: {}-byte pages; the log started with {}-byte pages",
+                    header.page_size, c.pages.size
+                ),
+            )
+            .at(0, 64)),
+            Some(_) => Ok(false),
+        }
+    }
+
+    fn step(&mut self) -> Option<Result<Step>> {
+        let ev = match self.txns.next()? {
+            Ok(ev) => ev,
+            Err(e) => return Some(Err(e.into())),
+        };
+        Some(match ev {
+            TxnEvent::Segment { header, name, .. } => {
+                let (header, name) = (header.clone(), name.to_string());
+                match self.segment(&header, &name) {
+                    Ok(true) => {
+                        self.name = name;
+                        Ok(Step::Segment)
+                    }
+                    Ok(false) => Ok(Step::Again),
+                    Err(e) => Err(e),
+                }
+            }
+            TxnEvent::Damage(d) => {
+                if d.tolerated {
+                    self.report.damage.push(d.clone());
+                }
+                self.damage = Some(d.clone());
+                Ok(Step::Damage)
+            }
+            TxnEvent::Transaction(tx) => {
+                let Some(c) = self.conv.as_mut() else {
+                    return Some(Err(Error::new(
+                        ErrorKind::Malformed,
+                        "frame before any segment",
+                    )));
+                };
+                let r = &mut self.report;
+                match c.transaction(&tx, r) {
+                    Err(e) => Err(e),
+                    Ok(wrote) => {
+                        r.transactions += 1;
+                        r.page_records += tx.records().len() as u64;
+                        if tx.commit.state_after.is_some() {
+                            r.final_state = tx.commit.state_after;
+                        }
+                        if wrote {
+                            self.current = Some(tx.detached());
+                            Ok(Step::Transaction)
+                        } else {
+                            Ok(Step::Again)
+                        }
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// What one event of the WAL became.
+enum Step {
+    Segment,
+    Damage,
+    Transaction,
+    Again,
+}
+
+impl std::fmt::Debug for FromPhysicalSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FromPhysicalSource")
+            .field("report", &self.report)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TxnSource for FromPhysicalSource {
+    fn next(&mut self) -> Option<replog_core::Result<TxnEvent<'_>>> {
+        self.current = None;
+        loop {
+            match self.step()? {
+                Err(e) => return Some(Err(e.into())),
+                Ok(Step::Again) => {}
+                Ok(Step::Segment) => {
+                    return Some(Ok(TxnEvent::Segment {
+                        index: 0,
+                        name: &self.name,
+                        header: &self.header,
+                    }));
+                }
+                Ok(Step::Damage) => return self.damage.as_ref().map(|d| Ok(TxnEvent::Damage(d))),
+                Ok(Step::Transaction) => {
+                    return self.current().map(|t| Ok(TxnEvent::Transaction(t)));
+                }
+            }
+        }
+    }
+
+    fn current(&self) -> Option<Transaction<'_>> {
+        let head = self.current?;
+        Some(self.conv.as_ref()?.arena.transaction(&head))
+    }
+
+    fn kind(&self) -> Option<LogKind> {
+        self.conv.as_ref().map(|_| LogKind::Logical)
+    }
+
+    fn summary(&self) -> &Summary {
+        self.txns.summary()
+    }
+
+    fn intolerable(&self) -> Option<&Damage> {
+        self.txns.intolerable()
+    }
+
+    fn at_end(&self) -> bool {
+        self.txns.at_end()
+    }
+}
+
 /// Converts the physical WAL in `inputs` to a native logical log written to
 /// `out` (one segment). Returns the report and `out`, flushed.
 pub fn physical_to_logical<W: Write>(
@@ -182,95 +399,29 @@ pub fn physical_to_logical<W: Write>(
     opts: &FromPhysicalOptions,
     out: W,
 ) -> Result<(FromPhysicalReport, W)> {
-    let mut txns = TxnReader::new(LogReader::new(
-        inputs,
-        ReaderOptions {
-            policy: opts.policy,
-            continue_after_damage: false,
-            buffer_size: 0,
-        },
-    ));
+    let mut source = FromPhysicalSource::open(inputs, opts);
     let mut out = Some(out);
-    let mut conv: Option<Converter<W>> = None;
-    let mut report = FromPhysicalReport {
-        not_carried: NOT_CARRIED.to_vec(),
-        ..FromPhysicalReport::default()
-    };
-    while let Some(ev) = txns.next() {
+    let mut w = None;
+    while let Some(ev) = source.next() {
         match ev? {
-            TxnEvent::Segment { header, name, .. } => {
-                if header.kind != LogKind::Physical {
-                    return Err(Error::new(
-                        ErrorKind::Mismatch,
-                        format!("{name}: a {} log, not a physical WAL", header.kind),
-                    ));
-                }
-                replog_physical::check_header(header).map_err(Error::from)?;
-                match &conv {
-                    None => {
-                        let opts = derived_options(header, LogKind::Logical, b"physical->logical");
-                        let w = LogWriter::new(
-                            out.take()
-                                .ok_or_else(|| Error::new(ErrorKind::Io, "output gone"))?,
-                            &opts,
-                        )?;
-                        report.page_size = header.page_size;
-                        conv = Some(Converter::new(header.page_size as usize, w));
-                    }
-                    Some(c) if c.pages.size != header.page_size as usize => {
-                        return Err(Error::new(
-                            ErrorKind::Mismatch,
-                            format!(
-                                "{name}: {}-byte pages; the log started with {}-byte pages",
-                                header.page_size, c.pages.size
-                            ),
-                        )
-                        .at(0, 64));
-                    }
-                    Some(_) => {}
-                }
-            }
-            TxnEvent::Damage(d) => {
-                if !d.tolerated {
-                    let e = d.to_error();
-                    return Err(Error::new(
-                        ErrorKind::Damage,
-                        format!("input is damaged; conversion stopped: {e}"),
-                    ));
-                }
-                report.damage.push(d.clone());
-            }
-            TxnEvent::Transaction(tx) => {
-                let Some(c) = conv.as_mut() else {
-                    return Err(Error::new(ErrorKind::Malformed, "frame before any segment"));
+            TxnEvent::Segment { .. } => {
+                let o = source.writer_options().cloned();
+                let (Some(o), Some(out)) = (o, out.take()) else {
+                    continue;
                 };
-                c.transaction(&tx, &mut report)?;
-                report.transactions += 1;
-                report.page_records += tx.records().len() as u64;
-                if tx.commit.state_after.is_some() {
-                    report.final_state = tx.commit.state_after;
-                }
+                w = Some(LogWriter::new(out, &o)?);
+            }
+            TxnEvent::Damage(d) => crate::error::stop_unless_tolerated(d)?,
+            TxnEvent::Transaction(t) => {
+                let Some(w) = w.as_mut() else { continue };
+                w.write_transaction(&t)?;
             }
         }
     }
-    if let Some(d) = txns.intolerable() {
-        return Err(Error::new(
-            ErrorKind::Damage,
-            format!("input is damaged; conversion stopped: {}", d.to_error()),
-        ));
-    }
-    let summary = txns.into_summary();
-    let Some(c) = conv else {
-        return Err(Error::new(
-            ErrorKind::Damage,
-            "the input holds no valid segment",
-        ));
-    };
-    report.input_bytes = summary.frame_bytes;
-    report.uncommitted = summary.uncommitted;
-    report.pages = c.pages.pages.len() as u64;
-    let w = c.w.finish()?;
-    Ok((report, w))
+    crate::error::stop_if_intolerable(source.intolerable())?;
+    let report = source.finish()?;
+    let w = w.ok_or_else(|| Error::new(ErrorKind::Damage, "the input holds no valid segment"))?;
+    Ok((report, w.finish()?))
 }
 
 /// [`physical_to_logical`] of a WAL held in memory; returns the logical log.
@@ -1035,9 +1186,10 @@ fn check_row(b: &[u8], ncols: usize) -> bool {
 
 // ----- the converter ---------------------------------------------------------
 
-struct Converter<W: Write> {
+struct Converter {
     pages: Pages,
-    w: LogWriter<W>,
+    /// The decoded transaction's logical records.
+    arena: TxnArena,
     catalog_root: u32,
     dbs: BTreeSet<String>,
     tables: BTreeMap<u64, TableState>,
@@ -1056,11 +1208,11 @@ enum RowOut<'a> {
     Delete(Cow<'a, [u8]>),
 }
 
-impl<W: Write> Converter<W> {
-    fn new(page_size: usize, w: LogWriter<W>) -> Self {
+impl Converter {
+    fn new(page_size: usize) -> Self {
         Converter {
             pages: Pages::new(page_size),
-            w,
+            arena: TxnArena::new(),
             catalog_root: NONE,
             dbs: BTreeSet::new(),
             tables: BTreeMap::new(),
@@ -1084,8 +1236,13 @@ impl<W: Write> Converter<W> {
         }
     }
 
-    /// Decodes one committed transaction and writes it.
-    fn transaction(&mut self, tx: &Transaction<'_>, report: &mut FromPhysicalReport) -> Result<()> {
+    /// Decodes one committed transaction into the arena; false when it
+    /// carries nothing to write (the store's creation).
+    fn transaction(
+        &mut self,
+        tx: &Transaction<'_>,
+        report: &mut FromPhysicalReport,
+    ) -> Result<bool> {
         let (txid, cm, lsn) = (tx.txid(), &tx.commit, tx.commit_lsn);
         let cx = |e: Corrupt| corrupt(e, txid, lsn);
         self.pages.start();
@@ -1292,20 +1449,14 @@ impl<W: Write> Converter<W> {
         // ----- write ---------------------------------------------------------
         let mut wrote_any = false;
         let origin = format!("0-{}-{txid}", tx.begin.server_id);
-        let begin = Begin {
-            txid,
-            timestamp_us: tx.begin.timestamp_us,
-            server_id: tx.begin.server_id,
-            origin: &origin,
-        };
         if txid != 0 || !out_ddl.is_empty() || !fates.is_empty() {
-            self.w.begin(&begin)?;
+            self.arena.begin(&origin);
             wrote_any = true;
         }
         if !wrote_any {
             // The store's creation: check the digest chain all the same.
             self.check_state(cm, lsn, report);
-            return Ok(());
+            return Ok(false);
         }
         // DDL and RELATIONs.
         for (db, sql, rel_for) in &out_ddl {
@@ -1313,7 +1464,7 @@ impl<W: Write> Converter<W> {
             LogicalRecord::Ddl(Ddl { database: db, sql })
                 .encode(&mut self.body)
                 .map_err(|m| Error::new(ErrorKind::CannotConvert, m).at(lsn, 0))?;
-            self.w.append(&self.body)?;
+            self.arena.push(lsn, 0, &self.body);
             report.ddl += 1;
             if let Some(id) = rel_for {
                 self.announce(*id, lsn, report)?;
@@ -1332,7 +1483,7 @@ impl<W: Write> Converter<W> {
                 })
                 .encode(&mut self.body)
                 .map_err(|m| Error::new(ErrorKind::CannotConvert, m).at(lsn, 0))?;
-                self.w.append(&self.body)?;
+                self.arena.push(lsn, 0, &self.body);
                 report.truncates += 1;
             }
         }
@@ -1358,10 +1509,9 @@ impl<W: Write> Converter<W> {
             }
             self.rows(id, f, &bl, &al, txid, lsn, report)?;
         }
-        self.w.commit(cm)?;
         report.written += 1;
         self.check_state(cm, lsn, report);
-        Ok(())
+        Ok(true)
     }
 
     fn check_state(&mut self, cm: &Commit, lsn: u64, report: &mut FromPhysicalReport) {
@@ -1397,7 +1547,7 @@ impl<W: Write> Converter<W> {
         LogicalRecord::Relation(t.def.to_relation(rel, version))
             .encode(&mut self.body)
             .map_err(|m| Error::new(ErrorKind::CannotConvert, m).at(lsn, 0))?;
-        self.w.append(&self.body)?;
+        self.arena.push(lsn, 0, &self.body);
         report.relations += 1;
         Ok(())
     }
@@ -1785,7 +1935,7 @@ impl<W: Write> Converter<W> {
                 out.extend(split_ins);
             }
         }
-        let (nc, body, w) = (ncols as u16, &mut self.body, &mut self.w);
+        let (nc, body, arena) = (ncols as u16, &mut self.body, &mut self.arena);
         for r in out {
             body.clear();
             match r {
@@ -1811,7 +1961,7 @@ impl<W: Write> Converter<W> {
                     report.deletes += 1;
                 }
             }
-            w.append(body)?;
+            arena.push(lsn, 0, body);
         }
         Ok(())
     }

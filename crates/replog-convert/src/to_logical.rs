@@ -564,12 +564,7 @@ pub fn statement_to_logical<W: Write>(
                 }
             }
             TxnEvent::Damage(d) => {
-                if !d.tolerated {
-                    return Err(Error::new(
-                        ErrorKind::Damage,
-                        format!("input is damaged; conversion stopped: {}", d.to_error()),
-                    ));
-                }
+                crate::error::stop_unless_tolerated(d)?;
                 exec.report.damage.push(d.clone());
             }
             TxnEvent::Transaction(t) => {
@@ -619,12 +614,7 @@ pub fn statement_to_logical<W: Write>(
             }
         }
     }
-    if let Some(d) = txns.intolerable() {
-        return Err(Error::new(
-            ErrorKind::Damage,
-            format!("input is damaged; conversion stopped: {}", d.to_error()),
-        ));
-    }
+    crate::error::stop_if_intolerable(txns.intolerable())?;
     let Some(w) = writer else {
         return Err(Error::new(
             ErrorKind::Damage,
@@ -700,11 +690,7 @@ pub fn binlog_to_logical<W: Write>(
     let mut w = LogWriter::new(out, &opts)?;
     while let Some(ev) = source.next() {
         if let TxnEvent::Transaction(t) = ev? {
-            w.begin(&t.begin)?;
-            for r in t.records() {
-                w.append(r.body)?;
-            }
-            w.commit(&t.commit)?;
+            w.write_transaction(&t)?;
         }
     }
     let (import, exec) = source.into_reports();

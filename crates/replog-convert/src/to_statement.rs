@@ -20,7 +20,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::relations::{Rel, Relations};
 use replog_core::reader::{Damage, ReaderOptions, SegmentInput, UncommittedTail};
 use replog_core::recovery::RecoveryPolicy;
-use replog_core::txn::{TxnEvent, TxnInput};
+use replog_core::txn::{TxnEvent, TxnInput, TxnSource};
 use replog_core::writer::{LogWriter, WriterOptions};
 use replog_core::{Begin, Commit, LogKind, SegmentHeader, Value};
 use replog_logical::{ColumnValue, ImageKind, LogicalRecord, Tuple};
@@ -376,6 +376,17 @@ pub fn logical_to_statement(
         continue_after_damage: false,
         buffer_size: 0,
     })?;
+    source_to_statement(&mut *txns, opts, sink)
+}
+
+/// [`logical_to_statement`] of a source already open (its recovery policy
+/// is the source's): the logical transactions of an imported binlog or of
+/// a physical WAL being decoded ([`crate::from_physical::FromPhysicalSource`]).
+pub fn source_to_statement(
+    txns: &mut dyn TxnSource,
+    opts: &ToStatementOptions,
+    sink: &mut dyn StatementSink,
+) -> Result<ConvertReport> {
     let mut conv = Converter {
         opts: *opts,
         catalog: Relations::default(),
@@ -398,13 +409,7 @@ pub fn logical_to_statement(
                 }
             }
             TxnEvent::Damage(d) => {
-                if !d.tolerated {
-                    let e = d.to_error();
-                    return Err(Error::new(
-                        ErrorKind::Damage,
-                        format!("input is damaged; conversion stopped: {e}"),
-                    ));
-                }
+                crate::error::stop_unless_tolerated(d)?;
                 conv.report.damage.push(d.clone());
             }
             TxnEvent::Transaction(t) => {
@@ -424,12 +429,7 @@ pub fn logical_to_statement(
             }
         }
     }
-    if let Some(d) = txns.intolerable() {
-        return Err(Error::new(
-            ErrorKind::Damage,
-            format!("input is damaged; conversion stopped: {}", d.to_error()),
-        ));
-    }
+    crate::error::stop_if_intolerable(txns.intolerable())?;
     if !started {
         return Err(Error::new(
             ErrorKind::Damage,

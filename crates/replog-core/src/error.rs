@@ -72,6 +72,21 @@ impl Error {
         }
     }
 
+    /// An error of `kind` about no one place in the input (a conversion
+    /// that cannot go on, a mismatch of inputs): its message says what.
+    #[cold]
+    pub fn unplaced(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error {
+            inner: Box::new(ErrorInner {
+                kind,
+                offset: None,
+                record: None,
+                message: message.into(),
+                source: None,
+            }),
+        }
+    }
+
     /// A malformed-field error at `offset`.
     #[cold]
     pub fn malformed(offset: u64, message: impl Into<String>) -> Error {

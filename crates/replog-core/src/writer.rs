@@ -78,7 +78,8 @@ impl WriterOptions {
         }
     }
 
-    fn header(&self) -> SegmentHeader {
+    /// The segment header a writer with these options starts with.
+    pub fn header(&self) -> SegmentHeader {
         SegmentHeader {
             kind: self.kind,
             version: self.version,
@@ -240,6 +241,17 @@ impl<W: Write> LogWriter<W> {
             self.buf.clear();
         }
         self.inner.flush().map_err(|e| Error::io(e, "flushing log"))
+    }
+
+    /// Writes a whole transaction as a source handed it over: its BEGIN,
+    /// its records' bodies as they are, its COMMIT. Returns the COMMIT's
+    /// LSN.
+    pub fn write_transaction(&mut self, t: &crate::txn::Transaction<'_>) -> Result<u64> {
+        self.begin(&t.begin)?;
+        for r in t.records() {
+            self.append(r.body)?;
+        }
+        self.commit(&t.commit)
     }
 
     /// Mutable access to the inner writer (flush first).

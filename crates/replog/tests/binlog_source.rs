@@ -37,7 +37,8 @@ fn json(text: &str) -> serde_json::Value {
 
 /// A MIXED binlog (row events and data-changing statements) through
 /// replay, dump, diff (both sides, --state and --failover) and convert
-/// (every --to) and invert
+/// (every --to; the physical log it converts to, to SQL and statements)
+/// and invert
 /// with a TMPDIR in which nothing can be created, not even by root (a path
 /// below a regular file): every command succeeds, and its results are
 /// those of the logical log the binlog converts to (written first, with a
@@ -144,6 +145,40 @@ fn a_mixed_binlog_through_every_route_without_a_temporary_file() {
     assert_eq!(
         ok(&["dump", &physical], usable, 0),
         ok(&["dump", &logical], usable, 0)
+    );
+    // ... and that physical log decoded to SQL and to a statement log as
+    // it is read, the same as through the logical log it decodes to
+    let decoded = o("decoded.replog");
+    ok(
+        &["convert", "--to", "logical", "-o", &decoded, &physical],
+        usable,
+        0,
+    );
+    assert_eq!(
+        ok(&["convert", "--to", "sql", &physical], &no_tmp, 0),
+        ok(&["convert", "--to", "sql", &decoded], usable, 0)
+    );
+    let (st_physical, st_decoded) = (o("st-physical.replog"), o("st-decoded.replog"));
+    ok(
+        &[
+            "convert",
+            "--to",
+            "statement",
+            "-o",
+            &st_physical,
+            &physical,
+        ],
+        &no_tmp,
+        0,
+    );
+    ok(
+        &["convert", "--to", "statement", "-o", &st_decoded, &decoded],
+        usable,
+        0,
+    );
+    assert_eq!(
+        ok(&["dump", &st_physical], usable, 0),
+        ok(&["dump", &st_decoded], usable, 0)
     );
     // invert (flashback; the DDL left out: exit 1): the inverse of the
     // logical log the binlog converts to

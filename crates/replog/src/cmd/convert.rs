@@ -8,7 +8,6 @@ use replog_convert::atomic::AtomicFile;
 use replog_convert::to_logical::ToLogicalReport;
 use replog_convert::to_statement::{
     ConvertReport, NativeStatementSink, SqlTextSink, StatementSink, ToStatementOptions,
-    logical_to_statement,
 };
 use std::io::Write;
 use std::path::PathBuf;
@@ -225,41 +224,68 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             inputs.name(0)
         ),
     };
-    let report = match (args.to, &args.output) {
-        (Target::Logical, _) => bail!("--to logical reads MySQL/MariaDB binlogs"),
-        (Target::Physical, _) => bail!("--to physical is handled before"),
+    match args.to {
+        Target::Logical => bail!("--to logical reads MySQL/MariaDB binlogs"),
+        Target::Physical => bail!("--to physical is handled before"),
+        Target::Statement | Target::Sql => {}
+    }
+    let mut txns = replog_core::txn::TxnInput::open(
+        segments,
+        replog_core::reader::ReaderOptions {
+            policy: opts.policy,
+            continue_after_damage: false,
+            buffer_size: 0,
+        },
+    )?;
+    let (report, sql_on_stdout) = write_statements(args, &mut *txns, &opts, out)?;
+    if sql_on_stdout {
+        // The SQL is the output; the report goes to standard error.
+        print_report(&mut std::io::stderr(), args, &report)?;
+        return Ok(outcome(&report));
+    }
+    print_report(out, args, &report)?;
+    Ok(outcome(&report))
+}
+
+/// Writes the statements of the logical transactions of `txns`: `--to
+/// statement` as a native statement log, `--to sql` as SQL text, to `-o`
+/// or standard output. True when the SQL went to standard output (the
+/// report then goes to standard error).
+fn write_statements(
+    args: &Args,
+    txns: &mut dyn replog_core::txn::TxnSource,
+    opts: &ToStatementOptions,
+    out: &mut dyn Write,
+) -> Result<(ConvertReport, bool)> {
+    use replog_convert::to_statement::source_to_statement;
+    Ok(match (args.to, &args.output) {
         (Target::Statement, None) => {
             bail!("--to statement writes a binary log: give the output file with -o OUT")
         }
         (Target::Statement, Some(path)) => {
             let file = AtomicFile::create(path)?;
             let mut sink = NativeStatementSink::new(file);
-            let report = logical_to_statement(segments, &opts, &mut sink)?;
+            let report = source_to_statement(txns, opts, &mut sink)?;
             sink.finish()?;
             match sink.into_inner() {
                 Some(f) => f.commit()?,
                 None => bail!("writing {} failed", path.display()),
             }
-            report
+            (report, false)
         }
         (Target::Sql, Some(path)) => {
             let file = AtomicFile::create(path)?;
             let mut sink = SqlTextSink::new(file);
-            let report = logical_to_statement(segments, &opts, &mut sink)?;
+            let report = source_to_statement(txns, opts, &mut sink)?;
             sink.into_inner().commit()?;
-            report
+            (report, false)
         }
         (Target::Sql, None) => {
-            // The SQL is the output; the report goes to standard error.
             let mut sink = SqlTextSink::new(&mut *out);
-            let report = logical_to_statement(segments, &opts, &mut sink)?;
-            let mut err = std::io::stderr();
-            print_report(&mut err, args, &report)?;
-            return Ok(outcome(&report));
+            (source_to_statement(txns, opts, &mut sink)?, true)
         }
-    };
-    print_report(out, args, &report)?;
-    Ok(outcome(&report))
+        (t, _) => bail!("--to {t:?} does not write statements"),
+    })
 }
 
 fn outcome(r: &ConvertReport) -> Outcome {
@@ -801,7 +827,9 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
 /// `replog convert` of a physical WAL: logical decoding, then (for --to
 /// statement and --to sql) logical → statement.
 fn physical_to_logical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Outcome> {
-    use replog_convert::from_physical::{FromPhysicalOptions, physical_to_logical};
+    use replog_convert::from_physical::{
+        FromPhysicalOptions, FromPhysicalSource, physical_to_logical,
+    };
     let opts = FromPhysicalOptions {
         policy: args.recovery.into(),
     };
@@ -822,56 +850,18 @@ fn physical_to_logical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Res
             file.commit()?;
             (report, None)
         }
-        (Target::Statement | Target::Sql, output) => {
-            // Decoded into a temporary logical log, then converted.
-            let dir = output
-                .as_deref()
-                .and_then(|p| p.parent())
-                .filter(|p| !p.as_os_str().is_empty())
-                .map(std::path::Path::to_path_buf)
-                .unwrap_or_else(std::env::temp_dir);
-            replog_convert::atomic::remove_debris(&dir);
-            let tmp = tempfile::Builder::new()
-                .prefix(&replog_convert::atomic::staging_prefix())
-                .tempfile_in(&dir)
-                .map_err(|e| {
-                    anyhow::anyhow!("creating a temporary file in {}: {e}", dir.display())
-                })?;
-            let file = std::io::BufWriter::new(tmp.reopen()?);
-            let (decoded, mut file) = physical_to_logical(inputs.segments()?, &opts, file)?;
-            file.flush()?;
-            drop(file);
-            let segments = vec![replog_core::reader::SegmentInput::file(tmp.path())?];
+        (Target::Statement | Target::Sql, _) => {
+            // Decoded transaction by transaction, each converted as it is.
+            let mut source = FromPhysicalSource::open(inputs.segments()?, &opts);
             let sopts = ToStatementOptions {
                 policy: replog_core::recovery::RecoveryPolicy::Strict,
                 allow_imprecise: false,
             };
-            let report = match output {
-                Some(path) if args.to == Target::Statement => {
-                    let file = AtomicFile::create(path)?;
-                    let mut sink = NativeStatementSink::new(file);
-                    let report = logical_to_statement(segments, &sopts, &mut sink)?;
-                    sink.finish()?;
-                    match sink.into_inner() {
-                        Some(f) => f.commit()?,
-                        None => bail!("writing {} failed", path.display()),
-                    }
-                    report
-                }
-                Some(path) => {
-                    let file = AtomicFile::create(path)?;
-                    let mut sink = SqlTextSink::new(file);
-                    let report = logical_to_statement(segments, &sopts, &mut sink)?;
-                    sink.into_inner().commit()?;
-                    report
-                }
-                None => {
-                    let mut sink = SqlTextSink::new(&mut *out);
-                    let report = logical_to_statement(segments, &sopts, &mut sink)?;
-                    let mut err = std::io::stderr();
-                    return print_decoded(&mut err, args, &decoded, Some(&report));
-                }
-            };
+            let (report, sql_on_stdout) = write_statements(args, &mut source, &sopts, out)?;
+            let decoded = source.finish()?;
+            if sql_on_stdout {
+                return print_decoded(&mut std::io::stderr(), args, &decoded, Some(&report));
+            }
             (decoded, Some(report))
         }
     };
