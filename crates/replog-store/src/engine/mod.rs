@@ -91,10 +91,7 @@ pub struct Store<S: Storage = MemStorage, E: Environment = SimEnvironment> {
 
 /// `(database, table)` of a name, as the catalog reads it.
 fn ident_name(name: &ObjectName) -> Result<(Option<String>, String)> {
-    Ok(replog_schema::catalog::name_parts(
-        name,
-        replog_schema::catalog::DdlMode::Execute,
-    )?)
+    replog_schema::catalog::name_parts(name, replog_schema::catalog::DdlMode::Execute)
 }
 
 impl<E: Environment> Store<MemStorage, E> {
