@@ -52,6 +52,10 @@ pub enum LogInput {
     /// PostgreSQL WAL segments decoded into logical transactions with a
     /// catalog file ([`replog_pgheap::PgWalSource`]).
     PgWal(replog_pgheap::PgWalInput),
+    /// A PostgreSQL logical decoding output (pgoutput, test_decoding,
+    /// wal2json) read as logical transactions in commit order
+    /// ([`replog_pglogical::PgLogicalSource`]).
+    PgLogical(replog_pglogical::PgLogicalInput),
 }
 
 impl TxnInput for LogInput {
@@ -60,6 +64,7 @@ impl TxnInput for LogInput {
             LogInput::Native(segments) => segments.open(opts),
             LogInput::Binlog(b) => b.open(opts),
             LogInput::PgWal(w) => Ok(Box::new(replog_pgheap::PgWalSource::open(&w)?)),
+            LogInput::PgLogical(p) => p.open(opts),
         }
     }
 }

@@ -15,11 +15,11 @@
 //! record (in the output, that is in commit order) that uses a relation, or
 //! a version of it whose columns differ from the one last put out.
 
-use crate::types::PgColumnType;
+use crate::coltype::ColType;
 use replog_core::error::{Error, ErrorKind, Result};
 use replog_core::txn::{SourceKind, Transaction, TxnArena};
 use replog_core::{Begin, Commit};
-use replog_logical::{Column, Relation};
+use replog_logical::{Column, ColumnType, Relation};
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -32,7 +32,7 @@ pub struct ColDef {
     /// Name.
     pub name: String,
     /// Type.
-    pub ty: PgColumnType,
+    pub ty: ColType,
     /// Part of the key (replica identity).
     pub key: bool,
 }
@@ -57,7 +57,6 @@ pub struct RelDef {
 
 impl RelDef {
     fn encode(&mut self) -> std::result::Result<(), String> {
-        let names: Vec<String> = self.cols.iter().map(|c| c.ty.name().into_owned()).collect();
         let rel = Relation {
             relation_id: self.relid,
             schema_version: self.version,
@@ -66,10 +65,9 @@ impl RelDef {
             columns: self
                 .cols
                 .iter()
-                .zip(&names)
-                .map(|(c, tn)| Column {
+                .map(|c| Column {
                     name: &c.name,
-                    ty: c.ty.column_type(tn),
+                    ty: ColumnType::Pg(c.ty.pg().into_owned()),
                     nullable: !c.key,
                     key: c.key,
                     auto_increment: false,
@@ -109,7 +107,7 @@ struct Pending {
 }
 
 /// What the assembler counted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counts {
     /// Transactions handed over.
     pub committed: u64,
@@ -123,6 +121,23 @@ pub struct Counts {
     pub changes: u64,
     /// Transactions still open (or prepared) at the end.
     pub open_at_end: u64,
+}
+
+impl std::fmt::Display for Counts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} committed transaction(s), {} row change(s); {} streamed transaction(s) \
+             aborted, {} subtransaction(s) rolled back, {} prepared transaction(s) rolled \
+             back, {} open at the end",
+            self.committed,
+            self.changes,
+            self.aborted,
+            self.aborted_subxacts,
+            self.rolled_back_prepared,
+            self.open_at_end
+        )
+    }
 }
 
 /// Where a record comes from.

@@ -10,7 +10,6 @@
 //! COPY file into rows and unescapes their data column.
 
 use crate::pgoutput::parse_lsn;
-use crate::types::hexval;
 use replog_core::error::{Error, Result};
 
 /// Which output plugin wrote a file.
@@ -445,4 +444,8 @@ pub fn copy_unescape(raw: &[u8], base: u64, out: &mut Vec<u8>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn hexval(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).map(|d| d as u8)
 }

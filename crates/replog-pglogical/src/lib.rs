@@ -22,11 +22,11 @@
 #![deny(missing_docs)]
 
 pub mod assemble;
+pub mod coltype;
 pub mod file;
 pub mod pgoutput;
 pub mod source;
 mod text;
-pub mod types;
 
 pub use file::{Container, Detected, Plugin, sniff};
 pub use source::{PgLogicalInput, PgLogicalSource};

@@ -19,6 +19,10 @@ pub enum Detected {
     /// A PostgreSQL WAL segment (a page magic of 13 to 18 and a long page
     /// header).
     PgWal,
+    /// A PostgreSQL logical decoding output (pgoutput, test_decoding,
+    /// wal2json; pg_recvlogical or COPY), recognised by
+    /// [`replog_pglogical::sniff`].
+    PgLogical(replog_pglogical::Detected),
     /// Something else.
     Unknown,
 }
@@ -48,7 +52,10 @@ pub fn detect(head: &[u8]) -> Detected {
             return Detected::Native(head.get(8).and_then(|&k| LogKind::from_code(k)));
         }
     }
-    Detected::Unknown
+    match replog_pglogical::sniff(head) {
+        Some(d) => Detected::PgLogical(d),
+        None => Detected::Unknown,
+    }
 }
 
 /// The inputs of one command, resolved.
@@ -65,6 +72,8 @@ pub struct Inputs {
     pub binlog: Option<BinlogInput>,
     /// PostgreSQL WAL read as transactions, with its catalog file.
     pub pgwal: Option<replog_pgheap::PgWalInput>,
+    /// A logical decoding output read as transactions.
+    pub pglogical: Option<replog_pglogical::PgLogicalInput>,
 }
 
 impl Inputs {
@@ -103,6 +112,19 @@ impl Inputs {
         let detected = detect(&head(first)?);
         let mut kind = match detected {
             Detected::Native(k) => k,
+            Detected::PgLogical(_) => Some(LogKind::Logical),
+            _ => None,
+        };
+        let pglogical = match detected {
+            Detected::PgLogical(d) if files.len() == 1 => {
+                Some(replog_pglogical::PgLogicalInput::with(first, d))
+            }
+            Detected::PgLogical(d) => bail!(
+                "{}: a {} file ({}) is read alone: give one file",
+                first.display(),
+                d.plugin.name(),
+                d.container.name()
+            ),
             _ => None,
         };
         if kind.is_none() {
@@ -120,6 +142,7 @@ impl Inputs {
             _spool: spool,
             binlog: None,
             pgwal: None,
+            pglogical,
         })
     }
 
@@ -169,6 +192,9 @@ impl Inputs {
         if let Some(w) = &self.pgwal {
             return Ok(LogInput::PgWal(w.clone()));
         }
+        if let Some(p) = &self.pglogical {
+            return Ok(LogInput::PgLogical(p.clone()));
+        }
         Ok(match &self.binlog {
             Some(b) => LogInput::Binlog(b.clone()),
             None => LogInput::Native(self.segments()?),
@@ -187,7 +213,7 @@ impl Inputs {
     /// Fails unless the inputs are a native log or binlogs resolved by
     /// [`Inputs::resolve_source`].
     pub fn require_transactions(&self, what: &str) -> Result<()> {
-        if self.binlog.is_some() || self.pgwal.is_some() {
+        if self.binlog.is_some() || self.pgwal.is_some() || self.pglogical.is_some() {
             return Ok(());
         }
         self.require_native(what)
@@ -205,8 +231,13 @@ impl Inputs {
         }
     }
 
-    /// The segment inputs for a reader.
+    /// The segment inputs for a reader (a logical decoding output is
+    /// decoded into one segment of a logical log, in memory).
     pub fn segments(&self) -> Result<Vec<SegmentInput>> {
+        if let Some(p) = &self.pglogical {
+            let (log, _) = p.to_logical_log().map_err(anyhow::Error::new)?;
+            return Ok(vec![SegmentInput::memory(self.name(0), log)]);
+        }
         self.files
             .iter()
             .map(|p| SegmentInput::file(p).map_err(anyhow::Error::new))
@@ -230,10 +261,11 @@ impl Inputs {
         None
     }
 
-    /// Fails unless the inputs are a native log.
+    /// Fails unless the inputs are a native log (or a logical decoding
+    /// output, whose [`Inputs::segments`] are one).
     pub fn require_native(&self, what: &str) -> Result<()> {
         match self.detected {
-            Detected::Native(_) => Ok(()),
+            Detected::Native(_) | Detected::PgLogical(_) => Ok(()),
             Detected::Binlog => bail!(
                 "{}: this is a MySQL/MariaDB binlog; `replog {what}` of binlogs is not supported yet",
                 self.name(0)
@@ -253,9 +285,9 @@ impl Inputs {
 
 fn head(path: &Path) -> Result<Vec<u8>> {
     let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut b = Vec::with_capacity(16);
+    let mut b = Vec::with_capacity(replog_pglogical::file::SNIFF_LEN);
     f.by_ref()
-        .take(16)
+        .take(replog_pglogical::file::SNIFF_LEN as u64)
         .read_to_end(&mut b)
         .with_context(|| format!("reading {}", path.display()))?;
     Ok(b)
@@ -279,5 +311,9 @@ mod tests {
             Detected::Unknown
         );
         assert_eq!(detect(b"hello world, not a log"), Detected::Unknown);
+        assert!(matches!(
+            detect(b"0/16B3748\t735\tBEGIN 735\n"),
+            Detected::PgLogical(_)
+        ));
     }
 }

@@ -181,6 +181,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     if inputs.detected == Detected::PgWal {
         return convert_pgwal(args, out);
     }
+    if let (Some(p), Target::Logical) = (&inputs.pglogical, args.to) {
+        return convert_pglogical(args, p, out);
+    }
     inputs.require_native("convert")?;
     if inputs.kind == Some(replog_core::LogKind::Physical) {
         return physical_to_logical(args, &inputs, out);
@@ -531,11 +534,7 @@ fn convert_pgwal(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let mut w = LogWriter::new(file, &WriterOptions::new(replog_core::LogKind::Logical))?;
     while let Some(ev) = src.next() {
         if let TxnEvent::Transaction(tx) = ev? {
-            w.begin(&tx.begin)?;
-            for r in tx.records() {
-                w.append(r.body)?;
-            }
-            w.commit(&tx.commit)?;
+            w.write_transaction(&tx)?;
         }
     }
     w.finish()?.commit()?;
@@ -572,6 +571,42 @@ fn convert_pgwal(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         }
     }
     Ok(Outcome::clean_if(r.undecoded.is_empty()))
+}
+
+/// A logical decoding output → logical log (`--to logical -o OUT`).
+fn convert_pglogical(
+    args: &Args,
+    input: &replog_pglogical::PgLogicalInput,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    let Some(path) = &args.output else {
+        bail!("--to logical writes a binary log: give the output file with -o OUT");
+    };
+    let (log, c) = input.to_logical_log()?;
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(&log)?;
+    file.commit()?;
+    let d = input.detected();
+    match args.report.format {
+        OutputFormat::Json | OutputFormat::Ndjson => {
+            let doc = serde_json::json!({
+                "output": path.display().to_string(),
+                "plugin": d.plugin.name(),
+                "container": d.container.name(),
+                "bytes": log.len(),
+                "decoded": c,
+            });
+            json_doc(out, args.report.format, &doc)?;
+        }
+        OutputFormat::Table => writeln!(
+            out,
+            "decoded {} ({}) into logical log {}: {c}",
+            d.plugin.name(),
+            d.container.name(),
+            path.display(),
+        )?,
+    }
+    Ok(Outcome::Clean)
 }
 
 fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Outcome> {

@@ -22,6 +22,8 @@ Examples:
                                               # position chain, every row image
   replog verify pg_wal/                       # PostgreSQL WAL: page headers, CRCs,
                                               # continuations, images, segment chain
+  replog verify changes.copy                  # a logical decoding output (pgoutput,
+                                              # pg_recvlogical or COPY): every message
 
 Recovery policies:
   strict         any damage is reported as damage (exit 1)
@@ -83,6 +85,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     if inputs.detected == crate::input::Detected::Binlog {
         return crate::cmd::binlog::verify(args, &inputs.files, out);
     }
+    if let Some(p) = &inputs.pglogical {
+        return verify_pglogical(args, p, out);
+    }
     inputs.require_native("verify")?;
     let total = crate::output::total_len(&inputs.files);
     let policy: RecoveryPolicy = args.recovery.into();
@@ -117,6 +122,46 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         }
         OutputFormat::Ndjson => ndjson(out, &report)?,
         OutputFormat::Table => print_text(out, &inputs, &report)?,
+    }
+    Ok(Outcome::clean_if(ok))
+}
+
+/// `verify` of a logical decoding output: every message decoded and its
+/// transactions assembled; the first malformed one is damage (exit 1).
+fn verify_pglogical(
+    args: &Args,
+    input: &replog_pglogical::PgLogicalInput,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    use replog_core::error::ErrorKind;
+    let (decoded, damage) = match input.to_logical_log() {
+        Ok((_, c)) => (Some(c), None),
+        Err(e) if matches!(e.kind(), ErrorKind::Io) => return Err(e.into()),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let d = input.detected();
+    let ok = damage.is_none();
+    match args.report.format {
+        OutputFormat::Json | OutputFormat::Ndjson => {
+            let doc = serde_json::json!({
+                "ok": ok,
+                "plugin": d.plugin.name(),
+                "container": d.container.name(),
+                "decoded": decoded,
+                "damage": damage,
+            });
+            crate::output::json_doc(out, args.report.format, &doc)?;
+        }
+        OutputFormat::Table => {
+            writeln!(out, "{} ({})", d.plugin.name(), d.container.name())?;
+            if let Some(c) = decoded {
+                writeln!(out, "{c}")?;
+            }
+            if let Some(m) = &damage {
+                writeln!(out, "damage: {m}")?;
+            }
+            result_line(out, ok, args.recovery.into())?;
+        }
     }
     Ok(Outcome::clean_if(ok))
 }
