@@ -13,12 +13,15 @@
 
 use crate::catalog::{Attr, Catalog, RelInfo};
 use crate::heap::{self, Change, OldTuple};
+use crate::history::AttrHistory;
 use crate::tuple::{Datum, HeapTuple};
 use crate::types;
 use replog_core::Value;
 use replog_logical::TupleBuf;
 use replog_logical::{Column, Relation};
-use replog_logical::{Delete, ImageKind, Insert, LogicalRecord, OldImage, Truncate, Update};
+use replog_logical::{
+    Delete, ImageKind, Insert, LogicalRecord, Message, OldImage, Truncate, Update,
+};
 use replog_pgtype::varlena::{self, ToastPointer, VarData};
 use replog_pgwal::consts::rmgr;
 use replog_pgwal::{Lsn, Record};
@@ -120,17 +123,18 @@ pub struct Committed {
     pub commit_lsn: Lsn,
     /// Commit time, Unix microseconds.
     pub commit_us: i64,
-    /// (relation OID, encoded logical record) in WAL order.
-    items: Vec<(u32, std::ops::Range<usize>)>,
+    /// (relation OID, LSN, encoded logical record) in WAL order.
+    items: Vec<(u32, u64, std::ops::Range<usize>)>,
     bytes: Vec<u8>,
 }
 
 impl Committed {
-    /// The changes: relation OID and logical record body.
-    pub fn changes(&self) -> impl Iterator<Item = (u32, &[u8])> {
+    /// The changes: relation OID (0 for a TRUNCATE, which names its
+    /// relations), WAL LSN of the change and logical record body.
+    pub fn changes(&self) -> impl Iterator<Item = (u32, u64, &[u8])> {
         self.items
             .iter()
-            .map(|(r, range)| (*r, &self.bytes[range.clone()]))
+            .map(|(r, lsn, range)| (*r, *lsn, &self.bytes[range.clone()]))
     }
 
     /// Number of changes.
@@ -148,6 +152,7 @@ impl Committed {
 #[derive(Debug)]
 pub struct Decoder {
     catalog: Catalog,
+    history: AttrHistory,
     relmap: crate::relmap::RelMap,
     txns: HashMap<u32, TxnBuf>,
     top_of: HashMap<u32, u32>,
@@ -180,6 +185,7 @@ impl Decoder {
         Decoder {
             relmap: crate::relmap::RelMap::new(&catalog),
             catalog,
+            history: AttrHistory::default(),
             txns: HashMap::new(),
             top_of: HashMap::new(),
             prepared: HashMap::new(),
@@ -206,10 +212,17 @@ impl Decoder {
         &self.report
     }
 
-    /// The RELATION record for the table with OID `oid` (schema version 1).
-    pub fn relation(&self, oid: u32) -> Option<Relation<'_>> {
+    /// Decodes with the columns added inside the range left out before
+    /// their addition ([`AttrHistory::scan`] of the same WAL).
+    pub fn set_history(&mut self, history: AttrHistory) {
+        self.history = history;
+    }
+
+    /// The table with OID `oid` as it was at WAL position `lsn`: its schema
+    /// version and its description.
+    pub fn relation_at(&self, oid: u32, lsn: u64) -> Option<(u32, Cow<'_, RelInfo>)> {
         let r = self.catalog.by_oid(oid)?;
-        Some(relation_of(r))
+        Some(self.history.relation_at(r, lsn))
     }
 
     fn top(&self, xid: u32) -> u32 {
@@ -239,8 +252,60 @@ impl Decoder {
                 Ok(None)
             }
             rmgr::XACT => self.xact(rec),
+            rmgr::LOGICALMSG => self.message(rec),
             _ => Ok(None),
         }
+    }
+
+    /// A logical message (`pg_logical_emit_message`) of a database of the
+    /// catalog: transactional ones join their transaction; the others are
+    /// handed out at once, alone, as transaction 0.
+    fn message(&mut self, rec: &Record<'_>) -> replog_core::Result<Option<Committed>> {
+        if rec.header.info & 0xF0 != 0 {
+            return Ok(None);
+        }
+        let d = rec.main_data();
+        let bad = |m: &str| fail(rec, "", format!("logical message: {m}"));
+        let db = u32_le(d, 0).ok_or_else(|| bad("too short"))?;
+        if !self.catalog.has_database(db) {
+            return Ok(None);
+        }
+        let transactional = *d.get(4).ok_or_else(|| bad("too short"))? != 0;
+        let size = |at: usize| {
+            d.get(at..at + 8)
+                .and_then(|b| usize::try_from(u64::from_le_bytes(b.try_into().ok()?)).ok())
+                .ok_or_else(|| bad("too short"))
+        };
+        let (prefix_len, len) = (size(8)?, size(16)?);
+        let prefix = prefix_len
+            .checked_add(24)
+            .and_then(|end| d.get(24..end))
+            .ok_or_else(|| bad("prefix past the record"))?;
+        let content = (24 + prefix_len)
+            .checked_add(len)
+            .and_then(|end| d.get(24 + prefix_len..end))
+            .ok_or_else(|| bad("content past the record"))?;
+        let prefix = std::str::from_utf8(prefix.strip_suffix(&[0]).unwrap_or(prefix))
+            .map_err(|_| bad("prefix is not UTF-8"))?;
+        let m = LogicalRecord::Message(Message {
+            transactional,
+            prefix,
+            content,
+        });
+        if transactional {
+            let buf = self.txns.entry(rec.header.xid).or_default();
+            push_record(buf, rec.lsn.0, 0, &m).map_err(|e| bad(&e))?;
+            return Ok(None);
+        }
+        let mut bytes = Vec::new();
+        m.encode(&mut bytes).map_err(|e| bad(&e))?;
+        Ok(Some(Committed {
+            xid: 0,
+            commit_lsn: rec.lsn,
+            commit_us: 0,
+            items: vec![(0, rec.lsn.0, 0..bytes.len())],
+            bytes,
+        }))
     }
 
     fn assign(&mut self, top: u32, sub: u32) {
@@ -351,7 +416,7 @@ impl Decoder {
             commit_us: ts.saturating_add(PG_EPOCH_UNIX_US),
             items: items
                 .iter()
-                .map(|i| (i.rel, i.start as usize..(i.start + i.len) as usize))
+                .map(|i| (i.rel, i.lsn, i.start as usize..(i.start + i.len) as usize))
                 .collect(),
             bytes: buf.bytes,
         })
@@ -454,7 +519,7 @@ impl Decoder {
         if info.is_system() {
             return Ok(());
         }
-        let info = info.clone();
+        let info = self.history.relation_at(info, rec.lsn.0).1.into_owned();
         if let Change::Undecodable { reason, .. } = c {
             let u = Undecoded::new(rec.lsn, info.qualified_name(), reason.into());
             self.txns.entry(xid).or_default().undecoded.push(u);
@@ -793,11 +858,12 @@ fn u32_le(d: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(d.get(at..at + 4)?.try_into().ok()?))
 }
 
-/// The RELATION record describing `r` (its columns that are not dropped).
-pub fn relation_of(r: &RelInfo) -> Relation<'_> {
+/// The RELATION record describing `r` (its columns that are not dropped)
+/// as schema version `version`.
+pub fn relation_of(r: &RelInfo, version: u32) -> Relation<'_> {
     Relation {
         relation_id: r.oid,
-        schema_version: 1,
+        schema_version: version,
         database: &r.namespace,
         table: &r.name,
         columns: r

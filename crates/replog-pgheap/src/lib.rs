@@ -19,6 +19,7 @@ pub mod decode;
 #[doc(hidden)]
 pub mod fuzz_support;
 pub mod heap;
+pub mod history;
 pub mod relmap;
 pub mod source;
 pub mod tuple;

@@ -11,6 +11,7 @@
 
 use crate::catalog::Catalog;
 use crate::decode::{Decoder, Report, relation_of};
+use crate::history::AttrHistory;
 use replog_core::frame::padded_len;
 use replog_core::reader::{Damage, Summary};
 use replog_core::segment::{FORMAT_VERSION, SegmentHeader};
@@ -18,7 +19,7 @@ use replog_core::txn::{SourceKind, Transaction, TxnArena, TxnEvent, TxnSource};
 use replog_core::{Begin, Commit, LogKind};
 use replog_logical::LogicalRecord;
 use replog_pgwal::WalReader;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// WAL segment files and the catalog to decode them with.
@@ -43,7 +44,8 @@ pub struct PgWalSource {
     current: Option<Transaction<'static>>,
     next_lsn: u64,
     summary: Summary,
-    announced: HashSet<u32>,
+    /// Schema version of each table's last RELATION.
+    announced: HashMap<u32, u32>,
     scratch: Vec<u8>,
     origin: String,
 }
@@ -85,11 +87,10 @@ impl PgWalSource {
         let catalog = Catalog::load(&input.catalog).map_err(|e| {
             replog_core::Error::new(replog_core::ErrorKind::Mismatch, 0, e.to_string())
         })?;
-        Ok(PgWalSource::new(
-            WalReader::open(&input.segments),
-            catalog,
-            &input.segments,
-        ))
+        let history = AttrHistory::scan(WalReader::open(&input.segments), &catalog);
+        let mut src = PgWalSource::new(WalReader::open(&input.segments), catalog, &input.segments);
+        src.decoder.set_history(history);
+        Ok(src)
     }
 
     /// A source over `reader` with `catalog`; `paths` name the log.
@@ -122,7 +123,7 @@ impl PgWalSource {
             current: None,
             next_lsn: 0,
             summary: Summary::default(),
-            announced: HashSet::new(),
+            announced: HashMap::new(),
             scratch: Vec::new(),
             origin: String::new(),
         }
@@ -191,7 +192,7 @@ impl PgWalSource {
         self.arena.begin(&origin);
         let begin_lsn = self.frame(self.scratch.len());
         let pos = c.commit_lsn.0;
-        for (rel, body) in c.changes() {
+        for (rel, at, body) in c.changes() {
             let mut rels: Vec<u32> = Vec::new();
             if rel != 0 {
                 rels.push(rel);
@@ -199,11 +200,11 @@ impl PgWalSource {
                 rels = t.relation_ids;
             }
             for r in rels {
-                if self.announced.insert(r) {
-                    let Some(info) = self.decoder.catalog().by_oid(r) else {
-                        continue;
-                    };
-                    let rel = LogicalRecord::Relation(relation_of(info));
+                let Some((version, info)) = self.decoder.relation_at(r, at) else {
+                    continue;
+                };
+                if self.announced.insert(r, version) != Some(version) {
+                    let rel = LogicalRecord::Relation(relation_of(&info, version));
                     let lsn = self.next_lsn;
                     let n = self
                         .arena
