@@ -1011,6 +1011,7 @@ fn push_type(s: &mut String, t: &SqlType) {
         SqlType::Bit(n) => write!(s, "BIT({n})"),
         SqlType::Json => write!(s, "JSON"),
         SqlType::Other(t) => write!(s, "{t}"),
+        SqlType::Pg(_) => write!(s, "{}", t.to_column_type()),
     };
 }
 

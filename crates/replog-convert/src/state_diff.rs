@@ -482,6 +482,13 @@ impl Applier {
                     failure = Some(format!("LSN {lsn}: {m}"));
                     break;
                 }
+                // A PostgreSQL table's RELATION is its definition.
+                Decoded::Table(def) => {
+                    if let Err(e) = self.store.apply_table(def) {
+                        failure = Some(format!("LSN {lsn}: {e}"));
+                        break;
+                    }
+                }
                 Decoded::Changes(changes) => {
                     for ch in &changes {
                         match self.store.apply_row_change(ch, ConflictPolicy::Abort) {

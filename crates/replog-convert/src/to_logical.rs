@@ -436,6 +436,11 @@ impl Executor {
                     drop(self.store.take_committed());
                     *has_ddl = true;
                 }
+                Decoded::Table(def) => {
+                    self.store
+                        .apply_table(def)
+                        .map_err(|e| fail(e.to_string()))?;
+                }
                 Decoded::Mismatch(m) => {
                     if open {
                         let _ = self.store.apply_end(false);

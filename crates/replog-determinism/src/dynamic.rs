@@ -518,6 +518,9 @@ impl Replica {
                             .map_err(|e| e.to_string())?;
                     }
                     Decoded::Mismatch(m) => return Err(m),
+                    Decoded::Table(def) => {
+                        self.store.apply_table(def).map_err(|e| e.to_string())?;
+                    }
                     Decoded::Changes(changes) => {
                         if !open {
                             self.store.apply_begin(begin_us);

@@ -59,7 +59,7 @@ impl ColumnKind {
             SqlType::Date | SqlType::Time(_) | SqlType::DateTime(_) | SqlType::Timestamp(_) => {
                 ColumnKind::Temporal
             }
-            SqlType::Other(_) => ColumnKind::Other,
+            SqlType::Other(_) | SqlType::Pg(_) => ColumnKind::Other,
         }
     }
 }

@@ -261,6 +261,23 @@ impl<'a> PgType<'a> {
         }
     }
 
+    /// The descriptor's bytes (PostgreSQL type code and parameters, without
+    /// the `0x19` before them), as stored in a RELATION column.
+    pub fn descriptor(&self) -> std::result::Result<Vec<u8>, String> {
+        self.check()?;
+        let mut out = Vec::new();
+        self.encode(&mut out);
+        Ok(out)
+    }
+
+    /// Reads a descriptor written by [`PgType::descriptor`]; all of `c` must
+    /// be used.
+    pub fn from_descriptor(c: &mut Cursor<'a>) -> Result<PgType<'a>> {
+        let t = PgType::decode(c, 0)?;
+        c.finish("PostgreSQL type descriptor")?;
+        Ok(t)
+    }
+
     fn encode(&self, out: &mut Vec<u8>) {
         use PgType as P;
         out.push(self.code());
@@ -858,6 +875,26 @@ impl<'a> Relation<'a> {
             .enumerate()
             .filter(|(_, c)| c.key)
             .map(|(i, _)| i)
+    }
+
+    /// Whether this is a PostgreSQL table (a column of a PostgreSQL type):
+    /// its log carries no DDL, the RELATION is the table's definition.
+    pub fn is_postgres(&self) -> bool {
+        self.columns
+            .iter()
+            .any(|c| matches!(c.ty, ColumnType::Pg(_)))
+    }
+
+    /// The columns that identify a row: the key columns; for a PostgreSQL
+    /// table with none (REPLICA IDENTITY NOTHING, or DEFAULT without a
+    /// primary key), every column, as REPLICA IDENTITY FULL would.
+    pub fn identity_columns(&self) -> Vec<usize> {
+        let key: Vec<usize> = self.key_columns().collect();
+        if key.is_empty() && self.is_postgres() {
+            (0..self.columns.len()).collect()
+        } else {
+            key
+        }
     }
 
     pub(crate) fn encode_inner(&self, out: &mut Vec<u8>) -> std::result::Result<(), String> {

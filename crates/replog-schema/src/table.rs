@@ -62,6 +62,11 @@ pub enum SqlType {
     Bit(u8),
     /// JSON (MariaDB: LONGTEXT with a validity check), kept as text.
     Json,
+    /// A PostgreSQL type: its logical-format descriptor
+    /// ([`replog_logical::PgType::descriptor`]). Values are stored as the
+    /// log carries them; text compares case-sensitively (PostgreSQL's
+    /// deterministic collations).
+    Pg(Vec<u8>),
     /// A type the reference store does not implement, by its declared text
     /// (`GEOMETRY`, `FLOAT UNSIGNED`, …): a catalog that follows a log's DDL
     /// keeps such columns; the store refuses them and the encoding has no
@@ -110,6 +115,67 @@ impl SqlType {
             SqlType::Bit(n) => C::Bit(*n),
             SqlType::Json => C::Json,
             SqlType::Other(t) => C::Other(t),
+            SqlType::Pg(_) => C::Pg(self.pg_type().unwrap_or(replog_logical::PgType::Other("?"))),
+        }
+    }
+
+    /// The SQL type of a PostgreSQL column type.
+    pub fn pg(t: &replog_logical::PgType<'_>) -> std::result::Result<SqlType, String> {
+        t.descriptor().map(SqlType::Pg)
+    }
+
+    /// The PostgreSQL type of a [`SqlType::Pg`] column.
+    pub fn pg_type(&self) -> Option<replog_logical::PgType<'_>> {
+        match self {
+            SqlType::Pg(d) => replog_logical::PgType::from_descriptor(&mut Cursor::new(d, 0)).ok(),
+            _ => None,
+        }
+    }
+
+    /// The SQL type of a logical column type, as a table created from a
+    /// RELATION holds it (MySQL's types as MariaDB declares them).
+    pub fn from_column_type(t: &replog_logical::ColumnType<'_>) -> SqlType {
+        use replog_logical::ColumnType as C;
+        let int = |bytes, unsigned| SqlType::Int {
+            bytes,
+            unsigned,
+            boolean: false,
+        };
+        match t {
+            C::TinyInt { unsigned } => int(1, *unsigned),
+            C::SmallInt { unsigned } => int(2, *unsigned),
+            C::MediumInt { unsigned } => int(3, *unsigned),
+            C::Int { unsigned } => int(4, *unsigned),
+            C::BigInt { unsigned } => int(8, *unsigned),
+            C::Boolean => SqlType::Int {
+                bytes: 1,
+                unsigned: false,
+                boolean: true,
+            },
+            C::Decimal { precision, scale } => SqlType::Decimal {
+                precision: *precision,
+                scale: *scale,
+                unsigned: false,
+            },
+            C::Float => SqlType::Float,
+            C::Double => SqlType::Double,
+            C::Char(n) => SqlType::Char(*n),
+            C::VarChar(n) => SqlType::VarChar(*n),
+            C::Text => SqlType::Text(u64::from(u32::MAX)),
+            C::Blob => SqlType::Blob(u64::from(u32::MAX)),
+            C::Binary(n) => SqlType::Binary(*n),
+            C::VarBinary(n) => SqlType::VarBinary(*n),
+            C::Date => SqlType::Date,
+            C::Time(f) => SqlType::Time(*f),
+            C::DateTime(f) => SqlType::DateTime(*f),
+            C::Timestamp(f) => SqlType::Timestamp(*f),
+            C::Year => SqlType::Year,
+            C::Enum(l) => SqlType::Enum(l.iter().map(|s| s.to_string()).collect()),
+            C::Set(l) => SqlType::Set(l.iter().map(|s| s.to_string()).collect()),
+            C::Bit(n) => SqlType::Bit(*n),
+            C::Json => SqlType::Json,
+            C::Other(name) => SqlType::Other(name.to_string()),
+            C::Pg(p) => SqlType::pg(p).unwrap_or_else(|_| SqlType::Other(p.to_string())),
         }
     }
 
@@ -204,6 +270,36 @@ impl TableDef {
         self.columns.iter().position(|c| c.auto_increment)
     }
 
+    /// The table a RELATION describes (PostgreSQL's streams carry no DDL:
+    /// a replayed log creates each table from its first RELATION): its
+    /// columns, nullability, identity columns as the primary key
+    /// ([`replog_logical::Relation::identity_columns`]); no defaults, no
+    /// unique keys.
+    pub fn from_relation(rel: &replog_logical::Relation<'_>) -> TableDef {
+        TableDef {
+            database: rel.database.to_string(),
+            name: rel.table.to_string(),
+            columns: rel
+                .columns
+                .iter()
+                .map(|c| Column {
+                    name: c.name.to_string(),
+                    ty: SqlType::from_column_type(&c.ty),
+                    nullable: c.nullable,
+                    default: if c.nullable {
+                        ColumnDefault::Value(Value::Null)
+                    } else {
+                        ColumnDefault::Missing
+                    },
+                    auto_increment: c.auto_increment,
+                })
+                .collect(),
+            primary_key: rel.identity_columns(),
+            unique_keys: Vec::new(),
+            version: rel.schema_version.max(1),
+        }
+    }
+
     /// The logical format's RELATION record of this table, bound to
     /// `relation_id` at `schema_version`: the one place a RELATION is built
     /// from the table model.
@@ -270,6 +366,7 @@ mod tag {
     pub const SET: u8 = 17;
     pub const BIT: u8 = 18;
     pub const JSON: u8 = 19;
+    pub const PG: u8 = 20;
 }
 
 /// Default kinds of the encoding.
@@ -359,6 +456,13 @@ fn put_type(out: &mut Vec<u8>, t: &SqlType) -> Result<()> {
         }
         SqlType::Bit(n) => out.extend([tag::BIT, *n]),
         SqlType::Json => out.push(tag::JSON),
+        SqlType::Pg(d) => {
+            if !codec::fits_u16(d) {
+                return Err(too_large(out, "PostgreSQL type descriptor".into()));
+            }
+            out.push(tag::PG);
+            codec::put_bytes_u16(out, d);
+        }
         SqlType::Other(name) => return Err(not_storable(out, format!("column type {name}"))),
     }
     Ok(())
@@ -419,6 +523,11 @@ fn read_type(c: &mut Cursor<'_>) -> Result<SqlType> {
         }
         tag::BIT => SqlType::Bit(c.u8("bits")?),
         tag::JSON => SqlType::Json,
+        tag::PG => {
+            let d = c.bytes_u16("PostgreSQL type descriptor")?;
+            replog_logical::PgType::from_descriptor(&mut Cursor::new(d, at + 3))?;
+            SqlType::Pg(d.to_vec())
+        }
         t => {
             return Err(Error::malformed(at, format!("unknown column type tag {t}")));
         }
@@ -553,6 +662,7 @@ impl TableDef {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use replog_logical::PgType;
     use std::borrow::Cow;
 
     /// `CREATE TABLE d.t (id INT UNSIGNED PRIMARY KEY, c VARCHAR(8)
@@ -625,6 +735,12 @@ mod tests {
             SqlType::Set(vec![]),
             SqlType::Bit(64),
             SqlType::Json,
+            pg(PgType::Numeric(Some((12, -2)))),
+            pg(PgType::Array(Box::new(PgType::Enum {
+                name: "public.mood",
+                labels: vec!["sad", "it's \"odd\""],
+            }))),
+            pg(PgType::TimestampTz(None)),
         ];
         let defaults = [
             ColumnDefault::Missing,
@@ -659,6 +775,12 @@ mod tests {
             ],
             version: 7,
         }
+    }
+
+    fn pg(t: PgType<'_>) -> SqlType {
+        let s = SqlType::pg(&t).unwrap();
+        assert_eq!(s.pg_type(), Some(t));
+        s
     }
 
     fn round_trip(d: &TableDef) -> Vec<u8> {
@@ -733,6 +855,54 @@ mod tests {
         d.encode(&mut x).unwrap();
         let e = TableDef::decode(&mut Cursor::new(&x, 0)).unwrap_err();
         assert!(e.to_string().contains("empty primary key"), "{e}");
+        // A PostgreSQL descriptor that does not decode: its first byte named.
+        let mut d = small();
+        d.columns[1].ty = pg(PgType::Text);
+        let mut x = Vec::new();
+        d.encode(&mut x).unwrap();
+        let at = x.iter().position(|&b| b == tag::PG).unwrap();
+        assert_eq!(x[at + 3], replog_logical::relation::pgcode::TEXT);
+        x[at + 3] = 0xEE;
+        let e = TableDef::decode(&mut Cursor::new(&x, 1000)).unwrap_err();
+        assert_eq!(e.offset(), Some(1000 + at as u64 + 3), "{e}");
+    }
+
+    #[test]
+    fn a_relation_of_postgresql_types_is_a_table() {
+        use replog_logical::{Column as RelColumn, ColumnType, Relation};
+        let col = |name, ty, key: bool| RelColumn {
+            name,
+            ty: ColumnType::Pg(ty),
+            nullable: !key,
+            key,
+            auto_increment: false,
+        };
+        let mut rel = Relation {
+            relation_id: 3,
+            schema_version: 2,
+            database: "public",
+            table: "t",
+            columns: vec![
+                col("id", PgType::Uuid, true),
+                col("v", PgType::VarChar(Some(10)), false),
+            ],
+        };
+        let d = TableDef::from_relation(&rel);
+        assert_eq!(
+            (d.database.as_str(), d.name.as_str(), d.version),
+            ("public", "t", 2)
+        );
+        assert_eq!(d.primary_key, [0]);
+        assert_eq!(
+            d.columns[1].ty.to_column_type().to_string(),
+            "character varying(10)"
+        );
+        assert_eq!(d.columns[1].default, ColumnDefault::Value(Value::Null));
+        assert_eq!(d.columns[0].default, ColumnDefault::Missing);
+        round_trip(&d);
+        // No replica-identity column: every column is the key.
+        rel.columns[0].key = false;
+        assert_eq!(TableDef::from_relation(&rel).primary_key, [0, 1]);
     }
 
     #[test]

@@ -10,6 +10,8 @@ use std::fmt::Write as _;
 pub fn format_value(v: &Value<'_>, ty: &SqlType) -> String {
     match (v, ty) {
         (Value::Null, _) => "NULL".into(),
+        // PostgreSQL's columns: the server's text output.
+        (v, SqlType::Pg(_)) => replog_pgtype::to_text(v),
         (Value::UInt(b), SqlType::Bit(n)) => {
             let bytes = usize::from(n.div_ceil(8));
             let all = b.to_be_bytes();

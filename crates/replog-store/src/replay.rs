@@ -524,6 +524,12 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
                     continue;
                 }
                 Decoded::Mismatch(m) => return self.fail(txid, *lsn, m, !has_ddl),
+                Decoded::Table(def) => {
+                    if let Err(e) = self.store.apply_table(def) {
+                        return self.fail(txid, *lsn, e.to_string(), !has_ddl);
+                    }
+                    continue;
+                }
                 Decoded::Changes(c) => c,
             };
             for ch in &change {
@@ -625,6 +631,9 @@ pub enum Decoded<'r> {
     NonTable(replog_schema::objects::NonTableDdl),
     /// Row changes to apply, with the store's table definitions.
     Changes(Vec<RowChange>),
+    /// A table to create or alter ([`Store::apply_table`]): the RELATION of
+    /// a log whose source carries no DDL (PostgreSQL types).
+    Table(TableDef),
     /// The record's relation does not match the store's table (missing
     /// table, other columns or key): why.
     Mismatch(String),
@@ -648,7 +657,7 @@ impl RowDecoder {
                 database: rel.database.to_string(),
                 table: rel.table.to_string(),
                 ncols: rel.columns.len(),
-                key: rel.key_columns().collect(),
+                key: rel.identity_columns(),
                 def: None,
             },
         );
@@ -713,6 +722,9 @@ impl RowDecoder {
         Ok(Decoded::Changes(match rec {
             LogicalRecord::Relation(rel) => {
                 self.relation(&rel);
+                if rel.is_postgres() {
+                    return Ok(Decoded::Table(TableDef::from_relation(&rel)));
+                }
                 return Ok(Decoded::Nothing);
             }
             LogicalRecord::Ddl(d) => {

@@ -14,7 +14,7 @@
 use crate::digest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::text;
-use crate::types::{Row, TableDef};
+use crate::types::{Row, SqlType, TableDef};
 use replog_core::Value;
 use replog_core::value::NumericSpecial;
 use std::collections::{BTreeMap, BTreeSet};
@@ -147,15 +147,7 @@ pub trait Storage {
 /// Byte-wise comparison of encodings follows SQL order within one column
 /// type; text is compared by its case-insensitive collation key.
 pub fn encode_key_value(v: &Value<'_>, out: &mut Vec<u8>) {
-    fn escaped(b: &[u8], out: &mut Vec<u8>) {
-        for &x in b {
-            out.push(x);
-            if x == 0 {
-                out.push(0xFF);
-            }
-        }
-        out.extend_from_slice(&[0, 0]);
-    }
+    let escaped = escaped_key_bytes;
     match v {
         Value::Null => out.push(0x00),
         Value::Bool(b) => {
@@ -280,13 +272,65 @@ fn sortable_f64(f: f64) -> u64 {
     if b >> 63 == 1 { !b } else { b | (1 << 63) }
 }
 
-/// The primary-key encoding of a row of `def`.
+/// The primary-key encoding of a row of `def`: MySQL's columns by
+/// [`encode_key_value`], PostgreSQL's by [`pg_key_value`].
 pub fn primary_key(def: &TableDef, row: &Row) -> Vec<u8> {
     let mut k = Vec::new();
     for &i in &def.primary_key {
-        encode_key_value(row.get(i).unwrap_or(&Value::Null), &mut k);
+        let v = row.get(i).unwrap_or(&Value::Null);
+        match def.columns.get(i).map(|c| &c.ty) {
+            Some(SqlType::Pg(d)) => pg_key_value(v, d, &mut k),
+            _ => encode_key_value(v, &mut k),
+        }
     }
     k
+}
+
+/// The order-preserving key encoding of a value of a PostgreSQL column
+/// whose type descriptor is `descriptor`, equal where PostgreSQL's
+/// equality holds: text exactly (deterministic collations, no case
+/// folding), `character(n)` without trailing spaces (bpchar ignores
+/// them), numeric by value (`1.5` = `1.50`: trailing fractional zeros
+/// dropped, and a negative number's digits end in `0xFF` so that `-1.5`
+/// sorts above `-1.51`); every other kind as [`encode_key_value`].
+pub fn pg_key_value(v: &Value<'_>, descriptor: &[u8], out: &mut Vec<u8>) {
+    match v {
+        Value::Text(s) | Value::Enum(s) | Value::Json(s) => {
+            let s = if descriptor.first() == Some(&replog_logical::relation::pgcode::CHAR) {
+                s.trim_end_matches(' ')
+            } else {
+                s
+            };
+            out.push(0x04);
+            escaped_key_bytes(s.as_bytes(), out);
+        }
+        Value::Decimal(s) => {
+            let n = match s.split_once('.') {
+                Some((int, frac)) => match frac.trim_end_matches('0') {
+                    "" => int,
+                    _ => s.trim_end_matches('0'),
+                },
+                None => s,
+            };
+            encode_key_value(&Value::Decimal(n.into()), out);
+            if n.starts_with('-') && n.bytes().any(|b| matches!(b, b'1'..=b'9')) {
+                out.push(0xFF);
+            }
+        }
+        _ => encode_key_value(v, out),
+    }
+}
+
+/// Bytes in a key, order-preserving: every 0 byte followed by 0xFF, then
+/// the terminator 0 0.
+fn escaped_key_bytes(b: &[u8], out: &mut Vec<u8>) {
+    for &x in b {
+        out.push(x);
+        if x == 0 {
+            out.push(0xFF);
+        }
+    }
+    out.extend_from_slice(&[0, 0]);
 }
 
 /// The encoding of a unique key's columns, `None` when one is NULL (NULLs

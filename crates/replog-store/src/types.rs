@@ -300,6 +300,13 @@ pub fn store(v: &Datum, at: &StoreAt<'_>) -> Result<Value<'static>> {
     match &at.column.ty {
         // The store refuses such columns at CREATE TABLE.
         SqlType::Other(t) => Err(Error::unsupported(format!("column type {t}"))),
+        // PostgreSQL's columns are written by row changes only (their
+        // values as the log carries them), never by SQL statements here.
+        SqlType::Pg(_) => Err(Error::unsupported(format!(
+            "column '{}' of PostgreSQL type {}: the store writes it from row changes only",
+            at.column.name,
+            at.column.ty.to_column_type()
+        ))),
         SqlType::Int {
             bytes, unsigned, ..
         } => {

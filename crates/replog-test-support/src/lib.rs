@@ -1,6 +1,7 @@
 //! Test helpers of the replog workspace, kept out of every published
-//! crate's API: golden-file checks ([`bless`]) and the harness that runs
-//! `replog` commands in-process ([`cli_harness!`]).
+//! crate's API: golden-file checks ([`bless`]), the harness that runs
+//! `replog` commands in-process ([`cli_harness!`]) and the oracle fixtures
+//! of [`mariadb`] and [`postgres`].
 //!
 //! A dev-dependency only (`publish = false`).
 #![deny(missing_docs)]
@@ -8,6 +9,7 @@
 pub mod bless;
 mod cli;
 pub mod mariadb;
+pub mod postgres;
 mod smoke_rng;
 
 pub use smoke_rng::{SmokeRng, smoke};

@@ -132,6 +132,47 @@ impl<S: Storage, E: Environment> Store<S, E> {
         }
     }
 
+    /// Creates or alters a table to match `def`, the table of a RELATION of
+    /// a log that carries no DDL (PostgreSQL's streams): a missing database
+    /// and table are created; a table whose columns or key differ is
+    /// replaced, its rows kept column by column (by name; new columns
+    /// NULL, dropped ones gone). Part of the open transaction's storage
+    /// commit, not undone by a rollback.
+    pub fn apply_table(&mut self, def: TableDef) -> Result<()> {
+        self.defs.clear();
+        if !self.storage.database_exists(&def.database) {
+            self.storage.create_database(&def.database)?;
+        }
+        let Some(id) = self.storage.lookup(&def.database, &def.name) else {
+            return self.storage.create_table(def).map(|_| ());
+        };
+        let old = self
+            .storage
+            .def(id)
+            .cloned()
+            .ok_or_else(|| Error::new(ErrorKind::UnknownTable, "table vanished"))?;
+        if old.columns == def.columns && old.primary_key == def.primary_key {
+            return Ok(());
+        }
+        let map: Vec<Option<usize>> = def
+            .columns
+            .iter()
+            .map(|c| old.columns.iter().position(|o| o.name == c.name))
+            .collect();
+        let rows: Vec<Row> = self
+            .storage
+            .keys(id)
+            .iter()
+            .filter_map(|k| self.storage.get(id, k))
+            .map(|r| {
+                map.iter()
+                    .map(|m| m.and_then(|i| r.get(i).cloned()).unwrap_or(Value::Null))
+                    .collect()
+            })
+            .collect();
+        self.storage.replace_table(id, def, rows)
+    }
+
     /// Runs a logged DDL statement (logical follower) with its default
     /// database and the transaction's time.
     pub fn apply_ddl(

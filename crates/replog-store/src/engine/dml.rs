@@ -729,8 +729,9 @@ pub(super) fn implicit_default(c: &Column) -> Value<'static> {
         SqlType::Timestamp(_) => Value::Timestamp(0),
         SqlType::Enum(l) => Value::Enum(Cow::Owned(l.first().cloned().unwrap_or_default())),
         SqlType::Set(_) => Value::Set(Cow::Borrowed("")),
-        // The store refuses such columns at CREATE TABLE.
-        SqlType::Other(_) => Value::Null,
+        // The store refuses such columns at CREATE TABLE; PostgreSQL's
+        // tables come from RELATIONs and are only written by row changes.
+        SqlType::Other(_) | SqlType::Pg(_) => Value::Null,
     }
 }
 
