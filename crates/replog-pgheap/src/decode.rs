@@ -14,6 +14,7 @@
 use crate::catalog::{Attr, Catalog, RelInfo};
 use crate::heap::{self, Change, OldTuple};
 use crate::history::AttrHistory;
+use crate::spill::SpillBuf;
 use crate::tuple::{Datum, HeapTuple};
 use crate::types;
 use replog_core::Value;
@@ -86,6 +87,14 @@ pub struct Report {
     pub undecoded: Vec<Undecoded>,
     /// Transactions still open at the end of the WAL (not handed out).
     pub open_at_end: u64,
+    /// Bytes of open transactions' changes moved to temporary files
+    /// because the buffered changes exceeded the limit.
+    pub spilled_bytes: u64,
+    /// Transactions that were (partly) moved to temporary files.
+    pub spilled_transactions: u64,
+    /// The most bytes of changes held in memory for open transactions at
+    /// once (after spilling).
+    pub peak_buffered: u64,
 }
 
 /// One buffered change: its LSN, relation OID and the encoded logical
@@ -94,7 +103,7 @@ pub struct Report {
 struct Item {
     lsn: u64,
     rel: u32,
-    start: u32,
+    start: u64,
     len: u32,
 }
 
@@ -104,7 +113,7 @@ type Chunks = Vec<(i32, Vec<u8>)>;
 #[derive(Debug, Default)]
 struct TxnBuf {
     items: Vec<Item>,
-    bytes: Vec<u8>,
+    bytes: SpillBuf,
     undecoded: Vec<Undecoded>,
     /// TOAST chunks by (TOAST table OID, chunk_id): (chunk_seq, data).
     toast: HashMap<(u32, u32), Chunks>,
@@ -159,6 +168,10 @@ pub struct Decoder {
     /// Prepared transactions by xid, waiting for COMMIT/ABORT PREPARED.
     prepared: HashMap<u32, TxnBuf>,
     report: Report,
+    /// Bytes of changes held in memory by open and prepared transactions.
+    buffered: usize,
+    /// Beyond this many, the largest buffers are spilled.
+    spill_limit: usize,
     page: Vec<u8>,
     tuple: TupleBuf,
     old: TupleBuf,
@@ -190,6 +203,8 @@ impl Decoder {
             top_of: HashMap::new(),
             prepared: HashMap::new(),
             report: Report::default(),
+            buffered: 0,
+            spill_limit: crate::spill::DEFAULT_LIMIT,
             page: Vec::new(),
             tuple: TupleBuf::new(),
             old: TupleBuf::new(),
@@ -210,6 +225,46 @@ impl Decoder {
     pub fn finish(&mut self) -> &Report {
         self.report.open_at_end = (self.txns.len() + self.prepared.len()) as u64;
         &self.report
+    }
+
+    /// Holds at most `bytes` of open transactions' changes in memory;
+    /// beyond, the largest transactions' changes go to temporary files
+    /// (default [`crate::spill::DEFAULT_LIMIT`]).
+    pub fn set_spill_limit(&mut self, bytes: usize) {
+        self.spill_limit = bytes;
+    }
+
+    /// Counts `n` more bytes in memory and spills the largest buffers
+    /// while the total exceeds the limit.
+    fn grew(&mut self, n: usize) -> std::io::Result<()> {
+        self.buffered += n;
+        while self.buffered > self.spill_limit {
+            let Some(b) = self
+                .txns
+                .values_mut()
+                .chain(self.prepared.values_mut())
+                .max_by_key(|b| b.bytes.in_memory())
+            else {
+                break;
+            };
+            if b.bytes.in_memory() == 0 {
+                break;
+            }
+            if b.bytes.spilled() == 0 {
+                self.report.spilled_transactions += 1;
+            }
+            let moved = b.bytes.spill()?;
+            self.buffered = self.buffered.saturating_sub(moved);
+            self.report.spilled_bytes += moved as u64;
+        }
+        self.report.peak_buffered = self.report.peak_buffered.max(self.buffered as u64);
+        Ok(())
+    }
+
+    /// A buffer leaves the decoder's maps: its bytes no longer count.
+    fn released(&mut self, b: &TxnBuf) {
+        debug_assert!(self.buffered >= b.bytes.in_memory());
+        self.buffered = self.buffered.saturating_sub(b.bytes.in_memory());
     }
 
     /// Decodes with the columns added inside the range left out before
@@ -294,7 +349,8 @@ impl Decoder {
         });
         if transactional {
             let buf = self.txns.entry(rec.header.xid).or_default();
-            push_record(buf, rec.lsn.0, 0, &m).map_err(|e| bad(&e))?;
+            let n = push_record(buf, rec.lsn.0, 0, &m).map_err(|e| bad(&e))?;
+            self.grew(n).map_err(|e| spill_error(rec, e))?;
             return Ok(None);
         }
         let mut bytes = Vec::new();
@@ -340,8 +396,12 @@ impl Decoder {
                 } else {
                     u32_le(d, 8).ok_or_else(|| fail(rec, "", "PREPARE record too short"))?
                 };
-                let buf = self.take_merged(xid, &[]);
+                let buf = self
+                    .take_merged(xid, &[])
+                    .map_err(|e| spill_error(rec, e))?;
+                let n = buf.bytes.in_memory();
                 self.prepared.insert(xid, buf);
+                self.grew(n).map_err(|e| spill_error(rec, e))?;
                 Ok(None)
             }
             _ => {
@@ -351,27 +411,34 @@ impl Decoder {
                 let (xid, buf) = if end.twophase_xid != 0 {
                     let x = end.twophase_xid;
                     let mut b = self.prepared.remove(&x).unwrap_or_default();
-                    let rest = self.take_merged(x, end.subxacts);
-                    merge_into(&mut b, rest);
+                    self.released(&b);
+                    let rest = self
+                        .take_merged(x, end.subxacts)
+                        .map_err(|e| spill_error(rec, e))?;
+                    merge_into(&mut b, rest).map_err(|e| spill_error(rec, e))?;
                     (x, b)
                 } else {
                     let x = rec.header.xid;
-                    (x, self.take_merged(x, end.subxacts))
+                    let b = self
+                        .take_merged(x, end.subxacts)
+                        .map_err(|e| spill_error(rec, e))?;
+                    (x, b)
                 };
                 if !end.commit {
                     self.report.aborted += 1;
                     self.report.dropped_changes += buf.items.len() as u64;
                     return Ok(None);
                 }
-                Ok(self.commit(xid, rec, end.timestamp, buf))
+                self.commit(xid, rec, end.timestamp, buf)
             }
         }
     }
 
     /// Takes the buffers of `xid`, of its known subtransactions and of
     /// `subxacts` (little-endian u32s), merged in WAL order.
-    fn take_merged(&mut self, xid: u32, subxacts: &[u8]) -> TxnBuf {
+    fn take_merged(&mut self, xid: u32, subxacts: &[u8]) -> std::io::Result<TxnBuf> {
         let mut buf = self.txns.remove(&xid).unwrap_or_default();
+        self.released(&buf);
         let mut subs = std::mem::take(&mut buf.subxacts);
         subs.extend(
             subxacts
@@ -381,13 +448,20 @@ impl Decoder {
         for s in subs {
             self.top_of.remove(&s);
             if let Some(b) = self.txns.remove(&s) {
-                merge_into(&mut buf, b);
+                self.released(&b);
+                merge_into(&mut buf, b)?;
             }
         }
-        buf
+        Ok(buf)
     }
 
-    fn commit(&mut self, xid: u32, rec: &Record<'_>, ts: i64, buf: TxnBuf) -> Option<Committed> {
+    fn commit(
+        &mut self,
+        xid: u32,
+        rec: &Record<'_>,
+        ts: i64,
+        buf: TxnBuf,
+    ) -> replog_core::Result<Option<Committed>> {
         for u in buf.undecoded {
             match self.report.undecoded.last_mut() {
                 Some(l) if l.relation == u.relation && l.reason == u.reason => {
@@ -397,29 +471,33 @@ impl Decoder {
                 _ => self.report.undecoded.push(u),
             }
         }
-        if buf.items.is_empty() {
-            self.report.empty += 1;
-            return None;
-        }
         let mut items = buf.items;
         items.retain(|i| i.len != u32::MAX);
         if items.is_empty() {
             self.report.empty += 1;
-            return None;
+            return Ok(None);
         }
         items.sort_by_key(|i| i.lsn);
+        let bytes = buf.bytes.into_vec().map_err(|e| spill_error(rec, e))?;
+        let range = |i: &Item| -> Option<std::ops::Range<usize>> {
+            let start = usize::try_from(i.start).ok()?;
+            let end = start.checked_add(i.len as usize)?;
+            (end <= bytes.len()).then_some(start..end)
+        };
+        let items = items
+            .iter()
+            .map(|i| Some((i.rel, i.lsn, range(i)?)))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| fail(rec, "", "transaction buffer shorter than its changes"))?;
         self.report.committed += 1;
         self.report.changes += items.len() as u64;
-        Some(Committed {
+        Ok(Some(Committed {
             xid,
             commit_lsn: rec.lsn,
             commit_us: ts.saturating_add(PG_EPOCH_UNIX_US),
-            items: items
-                .iter()
-                .map(|i| (i.rel, i.lsn, i.start as usize..(i.start + i.len) as usize))
-                .collect(),
-            bytes: buf.bytes,
-        })
+            items,
+            bytes,
+        }))
     }
 
     fn heap(&mut self, rec: &Record<'_>) -> replog_core::Result<()> {
@@ -490,8 +568,8 @@ impl Decoder {
                     relation_ids: ids,
                 });
                 let buf = self.txns.entry(xid).or_default();
-                push_record(buf, rec.lsn.0, 0, &t).map_err(|m| fail(rec, "", m))?;
-                return Ok(());
+                let n = push_record(buf, rec.lsn.0, 0, &t).map_err(|m| fail(rec, "", m))?;
+                return self.grew(n).map_err(|e| spill_error(rec, e));
             }
         };
         let info = self.catalog.by_file(loc).or_else(|| {
@@ -599,7 +677,8 @@ impl Decoder {
                 {
                     buf.speculative.push((loc, block, off, buf.items.len()));
                 }
-                push_bytes(buf, rec.lsn.0, info.oid, bytes.as_slice());
+                let n = push_bytes(buf, rec.lsn.0, info.oid, bytes.as_slice());
+                self.grew(n).map_err(|e| spill_error(rec, e))?;
             }
             Some(Err(m)) => return Err(fail(rec, &name, m)),
             None => {}
@@ -817,32 +896,58 @@ impl EncodeToVec for LogicalRecord<'_> {
     }
 }
 
-fn push_bytes(buf: &mut TxnBuf, lsn: u64, rel: u32, bytes: &[u8]) {
-    let start = buf.bytes.len() as u32;
-    buf.bytes.extend_from_slice(bytes);
+/// Appends a change's encoded record; returns its length.
+fn push_bytes(buf: &mut TxnBuf, lsn: u64, rel: u32, bytes: &[u8]) -> usize {
+    let start = buf.bytes.len();
+    buf.bytes.tail().extend_from_slice(bytes);
     buf.items.push(Item {
         lsn,
         rel,
         start,
         len: bytes.len() as u32,
     });
+    bytes.len()
 }
 
-fn push_record(buf: &mut TxnBuf, lsn: u64, rel: u32, r: &LogicalRecord<'_>) -> Result<(), String> {
+/// Encodes a record into the buffer; returns its length (nothing is left
+/// on error).
+fn push_record(
+    buf: &mut TxnBuf,
+    lsn: u64,
+    rel: u32,
+    r: &LogicalRecord<'_>,
+) -> Result<usize, String> {
     let start = buf.bytes.len();
-    r.encode(&mut buf.bytes)?;
+    let tail = buf.bytes.tail();
+    let before = tail.len();
+    if let Err(e) = r.encode(tail) {
+        tail.truncate(before);
+        return Err(e);
+    }
+    let n = tail.len() - before;
     buf.items.push(Item {
         lsn,
         rel,
-        start: start as u32,
-        len: (buf.bytes.len() - start) as u32,
+        start,
+        len: n as u32,
     });
-    Ok(())
+    Ok(n)
 }
 
-fn merge_into(into: &mut TxnBuf, from: TxnBuf) {
-    let base = into.bytes.len() as u32;
-    into.bytes.extend_from_slice(&from.bytes);
+/// A spill file that cannot be written or read back.
+fn spill_error(rec: &Record<'_>, e: std::io::Error) -> replog_core::Error {
+    replog_core::Error::io(
+        e,
+        format!(
+            "{} offset {} (LSN {}): buffering a transaction in a temporary file",
+            rec.file, rec.offset, rec.lsn
+        ),
+    )
+}
+
+fn merge_into(into: &mut TxnBuf, from: TxnBuf) -> std::io::Result<()> {
+    let base = into.bytes.len();
+    into.bytes.append(from.bytes)?;
     into.items.extend(from.items.into_iter().map(|mut i| {
         i.start += base;
         i
@@ -852,6 +957,7 @@ fn merge_into(into: &mut TxnBuf, from: TxnBuf) {
     // (sub)transaction: pending ones are not carried over.
     into.toast.extend(from.toast);
     into.subxacts.extend(from.subxacts);
+    Ok(())
 }
 
 fn u32_le(d: &[u8], at: usize) -> Option<u32> {

@@ -129,6 +129,12 @@ impl PgWalSource {
         }
     }
 
+    /// Holds at most `bytes` of open transactions' changes in memory
+    /// ([`Decoder::set_spill_limit`]).
+    pub fn set_spill_limit(&mut self, bytes: usize) {
+        self.decoder.set_spill_limit(bytes);
+    }
+
     /// What decoding found so far (complete at the end).
     pub fn report(&self) -> &Report {
         self.decoder.report()

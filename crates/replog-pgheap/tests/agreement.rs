@@ -138,13 +138,24 @@ fn pgoutput() -> Vec<Tx> {
     transactions(&mut input.open_source().unwrap())
 }
 
-#[test]
-fn wal_decodes_to_the_transactions_pgoutput_sent() {
+/// The WAL fixture decoded, holding at most `limit` bytes of open
+/// transactions in memory.
+fn wal(limit: Option<usize>) -> (Vec<Tx>, replog_pgheap::Report) {
     let dir = tempfile::tempdir().unwrap();
     let mut src = PgWalSource::open(&wal_input(dir.path())).unwrap();
-    let wal = transactions(&mut src);
+    if let Some(l) = limit {
+        src.set_spill_limit(l);
+    }
+    let txns = transactions(&mut src);
     let report = src.report().clone();
     assert!(report.undecoded.is_empty(), "{:?}", report.undecoded);
+    (txns, report)
+}
+
+#[test]
+fn wal_decodes_to_the_transactions_pgoutput_sent() {
+    let (wal, report) = wal(None);
+    assert_eq!(report.spilled_bytes, 0, "{report:?}");
     let pgo = pgoutput();
     assert!(pgo.len() > 10, "{} transactions in the capture", pgo.len());
     let mut mismatches = Vec::new();
@@ -183,4 +194,21 @@ fn wal_decodes_to_the_transactions_pgoutput_sent() {
     // Commit order.
     let wal_xids: Vec<u64> = wal.iter().map(|t| t.xid).collect();
     assert_eq!(wal_xids, pgo_xids);
+}
+
+#[test]
+fn spilling_to_temporary_files_changes_nothing() {
+    let (all, _) = wal(None);
+    // The 1500-row transaction (and the rolled-back one) exceed 16 KiB.
+    let limit = 16 << 10;
+    let (spilled, report) = wal(Some(limit));
+    assert!(
+        report.spilled_bytes > 100_000 && report.spilled_transactions >= 2,
+        "{report:?}"
+    );
+    assert!(report.peak_buffered <= limit as u64, "{report:?}");
+    assert_eq!(all.len(), spilled.len());
+    for (a, b) in all.iter().zip(&spilled) {
+        assert_eq!(a, b, "transaction {}", a.xid);
+    }
 }
