@@ -209,3 +209,34 @@ pub fn stop_if_intolerable(d: Option<&replog_core::reader::Damage>) -> Result<()
         )),
     }
 }
+
+/// How a converter's input ended: the transaction left open, the damage
+/// the recovery policy accepted, the state after the last transaction
+/// converted. Every conversion report has one ([`InputEnd`] of it).
+#[derive(Debug, Clone, Copy)]
+pub struct InputEnd<'a> {
+    /// The transaction left open at the end of the input, not converted.
+    pub uncommitted: Option<&'a replog_core::reader::UncommittedTail>,
+    /// Damage the recovery policy accepted as the end of the input.
+    pub damage: &'a [replog_core::reader::Damage],
+    /// State digest after the last converted transaction.
+    pub final_state: Option<u64>,
+}
+
+/// Implements `tail()` for reports with `uncommitted`, `damage` and
+/// `final_state` fields.
+macro_rules! input_end {
+    ($($t:ty),*) => {$(
+        impl $t {
+            /// How the input ended.
+            pub fn tail(&self) -> $crate::error::InputEnd<'_> {
+                $crate::error::InputEnd {
+                    uncommitted: self.uncommitted.as_ref(),
+                    damage: &self.damage,
+                    final_state: self.final_state,
+                }
+            }
+        }
+    )*};
+}
+pub(crate) use input_end;

@@ -2062,3 +2062,5 @@ fn order_updates<'a>(def: &TableDef, ups: Vec<Images<'a>>) -> (Vec<Images<'a>>, 
     let split = slots.into_iter().flatten().collect();
     (plain, split)
 }
+
+crate::error::input_end!(FromPhysicalReport);

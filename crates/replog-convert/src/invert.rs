@@ -531,7 +531,8 @@ pub fn invert<W: Write>(
             .rev()
             .map(|(lsn, offset, range)| (*lsn, *offset, &buf[range.clone()]));
         let what = format!("transaction {}", begin.txid);
-        inv.transaction(
+        // A whole transaction: one part, then its end.
+        inv.part(
             &mut report,
             &begin,
             &commit,
@@ -539,6 +540,7 @@ pub fn invert<W: Write>(
             &|id, lsn| hist.at(id, lsn).cloned(),
             &Locate::Native(&what),
         )?;
+        inv.end(&mut report)?;
     }
     let out = inv.finish(&mut report)?;
     Ok((report, out))
@@ -896,21 +898,6 @@ impl<'o, W: Write> InverseWriter<'o, W> {
             left_out: Vec::new(),
             open: None,
         }
-    }
-
-    /// Writes the inverse of one whole transaction: [`InverseWriter::part`]
-    /// then [`InverseWriter::end`].
-    fn transaction<'r>(
-        &mut self,
-        report: &mut InvertReport,
-        begin: &Begin<'_>,
-        commit: &Commit,
-        records: impl Iterator<Item = (u64, u64, &'r [u8])>,
-        rel_at: &dyn Fn(u32, u64) -> Option<Rc<Rel>>,
-        loc: &Locate<'_>,
-    ) -> Result<()> {
-        self.part(report, begin, commit, records, rel_at, loc)?;
-        self.end(report)
     }
 
     /// The txid (in the input) of the transaction whose inverse is open.

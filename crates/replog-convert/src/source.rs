@@ -34,9 +34,11 @@
 
 use crate::to_logical::{Base, Executor, Step, ToLogicalReport, TxMeta};
 use replog_core::LogKind;
-use replog_core::reader::{Damage, ReaderOptions, SegmentInput, Summary};
+use replog_core::reader::{ReaderOptions, SegmentInput, Summary};
 use replog_core::segment::{FORMAT_VERSION, SegmentHeader};
-use replog_core::txn::{SourceKind, Transaction, TxnArena, TxnEvent, TxnInput, TxnSource};
+use replog_core::txn::{
+    Produced, SourceKind, Transaction, TxnArena, TxnInput, TxnProducer, TxnSource,
+};
 use replog_core::{Begin, Commit, frame::padded_len};
 use replog_import::{BinlogShape, ImportOptions, ImportReport, ImportedTransaction, Importer};
 use replog_store::replay::captured_statement;
@@ -120,12 +122,12 @@ impl BinlogInput {
     /// classification found: logical records with the store's digests
     /// (`convert --to logical` of statement and MIXED binlogs).
     pub fn open_executed(self, base: Option<Base>) -> BinlogSource {
-        BinlogSource::new(self, Some(Executor::new(base)))
+        Produced::new(BinlogTxns::new(self, Some(Executor::new(base))))
     }
 
     /// Opens the source (see the module docs for the kind).
     pub fn open_source(self) -> BinlogSource {
-        BinlogSource::new(self, None)
+        Produced::new(BinlogTxns::new(self, None))
     }
 }
 
@@ -144,15 +146,16 @@ enum Mode {
 }
 
 /// Binlogs as a [`TxnSource`] (see the module docs).
-pub struct BinlogSource {
+pub type BinlogSource = Produced<BinlogTxns>;
+
+/// The transactions of binlogs, made one at a time from the importer's
+/// ([`TxnProducer`]; [`BinlogSource`] hands them over).
+pub struct BinlogTxns {
     importer: Importer,
     mode: Mode,
     kind: LogKind,
     header: SegmentHeader,
     name: String,
-    started: bool,
-    ended: bool,
-    failed: bool,
     arena: TxnArena,
     current: Option<Transaction<'static>>,
     next_lsn: u64,
@@ -160,9 +163,9 @@ pub struct BinlogSource {
     scratch: Vec<u8>,
 }
 
-impl std::fmt::Debug for BinlogSource {
+impl std::fmt::Debug for BinlogTxns {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BinlogSource")
+        f.debug_struct("BinlogTxns")
             .field("name", &self.name)
             .field("kind", &self.kind)
             .finish_non_exhaustive()
@@ -188,8 +191,8 @@ pub(crate) fn binlog_log_id(paths: &[PathBuf]) -> ([u8; 16], u64) {
     (id, xxhash_rust::xxh3::xxh3_64_with_seed(b"salt", b))
 }
 
-impl BinlogSource {
-    fn new(input: BinlogInput, exec: Option<Executor>) -> BinlogSource {
+impl BinlogTxns {
+    fn new(input: BinlogInput, exec: Option<Executor>) -> BinlogTxns {
         let kind = input.kind();
         let mode = if let Some(e) = exec {
             Mode::Mixed(Box::new(e))
@@ -226,19 +229,19 @@ impl BinlogSource {
             .first()
             .map(|p| p.display().to_string())
             .unwrap_or_default();
-        BinlogSource {
+        BinlogTxns {
             importer: Importer::new(&input.paths, &ImportOptions::default()),
             mode,
             kind,
             header,
             name,
-            started: false,
-            ended: false,
-            failed: false,
             arena: TxnArena::new(),
             current: None,
             next_lsn: 0,
-            summary: Summary::default(),
+            summary: Summary {
+                segments: 1,
+                ..Summary::default()
+            },
             scratch: Vec::new(),
         }
     }
@@ -436,63 +439,31 @@ pub(crate) fn execute(
     exec.transaction(&meta, steps)
 }
 
-impl TxnSource for BinlogSource {
-    fn next(&mut self) -> Option<replog_core::Result<TxnEvent<'_>>> {
-        self.current = None;
-        if !self.started {
-            self.started = true;
-            self.summary.segments = 1;
-            return Some(Ok(TxnEvent::Segment {
-                index: 0,
-                name: &self.name,
-                header: &self.header,
-            }));
-        }
-        if self.failed || self.ended {
-            return None;
-        }
-        loop {
-            match self.importer.next() {
-                None => {
-                    self.ended = true;
-                    return None;
-                }
-                Some(Err(e)) => {
-                    self.failed = true;
-                    return Some(Err(e));
-                }
-                Some(Ok(tx)) => match self.assemble(&tx) {
-                    Ok(true) => break,
-                    Ok(false) => continue,
-                    Err(e) => {
-                        self.failed = true;
-                        return Some(Err(e));
-                    }
-                },
-            }
-        }
-        let head = self.current?;
-        Some(Ok(TxnEvent::Transaction(self.arena.transaction(&head))))
+impl TxnProducer for BinlogTxns {
+    fn segment(&self) -> (&str, &SegmentHeader) {
+        (&self.name, &self.header)
     }
 
-    fn current(&self) -> Option<Transaction<'_>> {
+    fn produce(&mut self) -> replog_core::Result<bool> {
+        self.current = None;
+        while let Some(tx) = self.importer.next() {
+            if self.assemble(&tx?)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn made(&self) -> Option<Transaction<'_>> {
         let head = self.current?;
         Some(self.arena.transaction(&head))
     }
 
-    fn kind(&self) -> Option<LogKind> {
-        Some(self.kind)
+    fn kind(&self) -> LogKind {
+        self.kind
     }
 
     fn summary(&self) -> &Summary {
         &self.summary
-    }
-
-    fn intolerable(&self) -> Option<&Damage> {
-        None
-    }
-
-    fn at_end(&self) -> bool {
-        self.ended
     }
 }

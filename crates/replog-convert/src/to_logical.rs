@@ -687,7 +687,7 @@ pub fn binlog_to_logical<W: Write>(
     out: W,
 ) -> Result<(ToLogicalReport, replog_import::ImportReport, W)> {
     let mut source = crate::source::BinlogInput::unclassified(paths).open_executed(base);
-    let h = source.header();
+    let h = source.producer().header();
     let mut opts = WriterOptions::new(LogKind::Logical);
     opts.log_id = h.log_id;
     opts.salt = h.salt;
@@ -698,6 +698,8 @@ pub fn binlog_to_logical<W: Write>(
             w.write_transaction(&t)?;
         }
     }
-    let (import, exec) = source.into_reports();
+    let (import, exec) = source.into_producer().into_reports();
     Ok((exec.unwrap_or_default(), import, w.finish()?))
 }
+
+crate::error::input_end!(ToLogicalReport);

@@ -449,6 +449,25 @@ struct Converter {
     report: ConvertReport,
 }
 
+impl Converter {
+    /// Notes a row statement on a table without key columns: it targets
+    /// the row by every column, LIMIT 1 (`what`: "UPDATE of", "DELETE
+    /// from").
+    fn keyless(&mut self, rel: &Rel, what: &str, lsn: u64, txid: u64) {
+        if rel.keys.is_empty() {
+            self.report.imprecise += 1;
+            self.report.note(
+                lsn,
+                txid,
+                format!(
+                    "{what} {}: no key columns; targeted by every column, LIMIT 1",
+                    rel.name
+                ),
+            );
+        }
+    }
+}
+
 fn cannot(lsn: u64, offset: u64, msg: String) -> Error {
     Error::new(ErrorKind::CannotConvert, msg).at(lsn, offset)
 }
@@ -611,17 +630,7 @@ impl Converter {
                     lsn,
                     offset,
                 )?;
-                if rel.keys.is_empty() {
-                    self.report.imprecise += 1;
-                    self.report.note(
-                        lsn,
-                        txid,
-                        format!(
-                            "UPDATE of {}: no key columns; targeted by every column, LIMIT 1",
-                            rel.name
-                        ),
-                    );
-                }
+                self.keyless(&rel, "UPDATE of", lsn, txid);
                 tx.spans.push(Span {
                     sql: start..tx.arena.len(),
                     db: None,
@@ -649,17 +658,7 @@ impl Converter {
                     lsn,
                     offset,
                 )?;
-                if rel.keys.is_empty() {
-                    self.report.imprecise += 1;
-                    self.report.note(
-                        lsn,
-                        txid,
-                        format!(
-                            "DELETE from {}: no key columns; targeted by every column, LIMIT 1",
-                            rel.name
-                        ),
-                    );
-                }
+                self.keyless(&rel, "DELETE from", lsn, txid);
                 tx.spans.push(Span {
                     sql: start..tx.arena.len(),
                     db: None,
@@ -798,3 +797,5 @@ pub fn logical_bytes_to_statement(
     let out = sink.into_inner().unwrap_or_default();
     Ok((out, report))
 }
+
+crate::error::input_end!(ConvertReport);

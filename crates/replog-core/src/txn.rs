@@ -674,6 +674,116 @@ pub trait TxnSource {
     }
 }
 
+/// A source that makes its transactions itself rather than reading them
+/// from native frames: an imported binlog, a physical log decoded, heap
+/// WAL decoded offline, a logical decoding stream. [`Produced`] makes it a
+/// [`TxnSource`].
+pub trait TxnProducer {
+    /// The name and header of the (virtual) native log the transactions
+    /// stand for: handed over first, as its only segment.
+    fn segment(&self) -> (&str, &SegmentHeader);
+    /// Makes the next committed transaction, handed over by
+    /// [`TxnProducer::made`]; false at the end of the input.
+    fn produce(&mut self) -> Result<bool>;
+    /// The transaction the last [`TxnProducer::produce`] made.
+    fn made(&self) -> Option<Transaction<'_>>;
+    /// The kind of log the transactions' records belong to.
+    fn kind(&self) -> LogKind;
+    /// What was read so far (one segment, the transactions made).
+    fn summary(&self) -> &Summary;
+}
+
+/// The one [`TxnSource`] over a [`TxnProducer`]: its segment first, then a
+/// transaction per [`TxnProducer::produce`] until the end, or until an
+/// error, which ends it.
+#[derive(Debug)]
+pub struct Produced<P> {
+    producer: P,
+    started: bool,
+    ended: bool,
+    failed: bool,
+    made: bool,
+}
+
+impl<P: TxnProducer> Produced<P> {
+    /// A source of `producer`'s transactions.
+    pub fn new(producer: P) -> Produced<P> {
+        Produced {
+            producer,
+            started: false,
+            ended: false,
+            failed: false,
+            made: false,
+        }
+    }
+
+    /// The producer.
+    pub fn producer(&self) -> &P {
+        &self.producer
+    }
+
+    /// The producer, to be given up (its reports).
+    pub fn into_producer(self) -> P {
+        self.producer
+    }
+}
+
+impl<P: TxnProducer> TxnSource for Produced<P> {
+    fn next(&mut self) -> Option<Result<TxnEvent<'_>>> {
+        self.made = false;
+        if !self.started {
+            self.started = true;
+            let (name, header) = self.producer.segment();
+            return Some(Ok(TxnEvent::Segment {
+                index: 0,
+                name,
+                header,
+            }));
+        }
+        if self.failed || self.ended {
+            return None;
+        }
+        match self.producer.produce() {
+            Ok(true) => {
+                self.made = true;
+                self.producer.made().map(|t| Ok(TxnEvent::Transaction(t)))
+            }
+            Ok(false) => {
+                self.ended = true;
+                None
+            }
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+
+    fn current(&self) -> Option<Transaction<'_>> {
+        if self.made {
+            self.producer.made()
+        } else {
+            None
+        }
+    }
+
+    fn kind(&self) -> Option<LogKind> {
+        Some(self.producer.kind())
+    }
+
+    fn summary(&self) -> &Summary {
+        self.producer.summary()
+    }
+
+    fn intolerable(&self) -> Option<&Damage> {
+        None
+    }
+
+    fn at_end(&self) -> bool {
+        self.ended
+    }
+}
+
 impl<R: BorrowMut<LogReader>> TxnSource for TxnReader<R> {
     fn next(&mut self) -> Option<Result<TxnEvent<'_>>> {
         TxnReader::next(self)

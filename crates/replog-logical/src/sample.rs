@@ -420,11 +420,6 @@ pub fn write_sample<W: Write>(w: &mut LogWriter<W>) -> Result<()> {
     Ok(())
 }
 
-/// The sample log as bytes, written with [`sample_options`].
-pub fn sample_bytes() -> Result<Vec<u8>> {
-    replog_core::writer::write_to_vec(&sample_options(), write_sample)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,14 +427,15 @@ mod tests {
     use replog_core::record::{Record, RecordView, decode_segment};
     use std::collections::{BTreeSet, HashMap};
 
-    const FIXTURE: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../fixtures/native/logical/sample.replog"
-    );
+    /// The sample log as bytes, written with [`sample_options`].
+    fn sample_bytes() -> Result<Vec<u8>> {
+        replog_core::writer::write_to_vec(&sample_options(), write_sample)
+    }
 
     #[test]
     fn sample_matches_committed_fixture() {
-        replog_test_support::bless::check(std::path::Path::new(FIXTURE), &sample_bytes().unwrap());
+        let fixture = replog_test_support::root().join("fixtures/native/logical/sample.replog");
+        replog_test_support::bless::check(&fixture, &sample_bytes().unwrap());
     }
 
     #[test]

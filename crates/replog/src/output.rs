@@ -257,6 +257,22 @@ impl JsonArray {
     pub fn finish(self, out: &mut dyn Write) -> std::io::Result<()> {
         out.write_all(if self.started { b"\n]\n" } else { b"[]\n" })
     }
+
+    /// Closes the array that is the first member of a JSON document
+    /// (written after `{"name": `), then the document: `, "k": v` for each
+    /// of `rest` (pretty-printed), `}` and a newline.
+    pub fn finish_document(
+        self,
+        out: &mut dyn Write,
+        rest: &[(&str, serde_json::Value)],
+    ) -> std::io::Result<()> {
+        self.finish(out)?;
+        for (k, v) in rest {
+            write!(out, ", {}: ", serde_json::Value::from(*k))?;
+            serde_json::to_writer_pretty(&mut *out, v)?;
+        }
+        out.write_all(b"}\n")
+    }
 }
 
 /// Writes `v` as the command's one JSON document: pretty-printed for

@@ -72,7 +72,15 @@ impl<S: Storage, E: Environment> Store<S, E> {
 
     pub(super) fn visit_keys(&mut self, id: TableId) -> Vec<Vec<u8>> {
         let mut keys = self.storage.keys(id);
-        match self.env.visit_order() {
+        let order = self.env.visit_order();
+        self.put_in_order(&mut keys, order);
+        keys
+    }
+
+    /// Puts `keys` (in key order) in `order`: as they are, reversed, or
+    /// shuffled by the environment's random numbers.
+    fn put_in_order(&mut self, keys: &mut [Vec<u8>], order: VisitOrder) {
+        match order {
             VisitOrder::Forward => {}
             VisitOrder::Reverse => keys.reverse(),
             VisitOrder::Shuffled => {
@@ -82,7 +90,6 @@ impl<S: Storage, E: Environment> Store<S, E> {
                 }
             }
         }
-        keys
     }
 
     /// Rows of `id` matching `selection` in visit order: `(primary key,
@@ -159,18 +166,9 @@ impl<S: Storage, E: Environment> Store<S, E> {
             .collect();
         keys.sort_unstable();
         keys.dedup();
-        match order {
-            VisitOrder::Forward => {}
-            VisitOrder::Reverse => keys.reverse(),
-            VisitOrder::Shuffled => {
-                // Only with `shuffle_key_lookups`: the pinned keys in a
-                // random order, as `visit_keys` shuffles a scan.
-                for i in (1..keys.len()).rev() {
-                    let j = (self.env.random_u64() % (i as u64 + 1)) as usize;
-                    keys.swap(i, j);
-                }
-            }
-        }
+        // Shuffled only with `shuffle_key_lookups`: the pinned keys in a
+        // random order, as `visit_keys` shuffles a scan.
+        self.put_in_order(&mut keys, order);
         Some(keys)
     }
 

@@ -334,14 +334,7 @@ fn print_report(out: &mut dyn Write, args: &Args, r: &ConvertReport) -> Result<(
                     r.unchanged_columns
                 )?;
             }
-            print_tail(
-                out,
-                &r.notes,
-                r.notes_total,
-                r.uncommitted.as_ref(),
-                &r.damage,
-                r.final_state,
-            )?;
+            print_tail(out, &r.notes, r.notes_total, r.tail())?;
         }
     }
     Ok(())
@@ -371,10 +364,13 @@ fn print_tail(
     out: &mut dyn Write,
     notes: &[replog_convert::to_statement::Note],
     notes_total: u64,
-    uncommitted: Option<&replog_core::reader::UncommittedTail>,
-    damage: &[replog_core::reader::Damage],
-    final_state: Option<u64>,
+    tail: replog_convert::error::InputEnd<'_>,
 ) -> Result<()> {
+    let replog_convert::error::InputEnd {
+        uncommitted,
+        damage,
+        final_state,
+    } = tail;
     for n in notes {
         writeln!(out, "note: LSN {}, txid {}: {}", n.lsn, n.txid, n.message)?;
     }
@@ -489,14 +485,7 @@ fn print_executed(
                     m.txid, m.log, m.base
                 )?;
             }
-            print_tail(
-                out,
-                &[],
-                0,
-                r.uncommitted.as_ref(),
-                &r.damage,
-                r.final_state,
-            )?;
+            print_tail(out, &[], 0, r.tail())?;
             if let Some(i) = import {
                 for n in &i.notes {
                     writeln!(out, "note: {n}")?;
@@ -946,14 +935,7 @@ fn print_decoded(
             for n in &r.not_carried {
                 writeln!(out, "  {n}")?;
             }
-            print_tail(
-                out,
-                &r.notes,
-                r.notes_total,
-                r.uncommitted.as_ref(),
-                &r.damage,
-                r.final_state,
-            )?;
+            print_tail(out, &r.notes, r.notes_total, r.tail())?;
         }
     }
     let exact = r.exact() && statements.is_none_or(|s| s.notes_total == 0);

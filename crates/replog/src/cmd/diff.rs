@@ -264,10 +264,13 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
                 arr.push(out, t)?;
                 Ok(())
             })?;
-            arr.finish(out)?;
-            out.write_all(b", \"summary\": ")?;
-            serde_json::to_writer_pretty(&mut *out, &summary)?;
-            writeln!(out, ", \"identical\": {}}}", summary.identical())?;
+            arr.finish_document(
+                out,
+                &[
+                    ("summary", json!(summary)),
+                    ("identical", json!(summary.identical())),
+                ],
+            )?;
         }
         OutputFormat::Ndjson => {
             summary = diff(ia.txn_input()?, ib.txn_input()?, &opts, &mut |t, _| {
@@ -527,12 +530,14 @@ fn run_state(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
                     Ok(())
                 },
             )?;
-            arr.finish(out)?;
-            out.write_all(b", \"tables\": ")?;
-            serde_json::to_writer_pretty(&mut *out, &tables)?;
-            out.write_all(b", \"summary\": ")?;
-            serde_json::to_writer_pretty(&mut *out, &s)?;
-            writeln!(out, ", \"identical\": {}}}", s.identical())?;
+            arr.finish_document(
+                out,
+                &[
+                    ("tables", json!(tables)),
+                    ("summary", json!(s)),
+                    ("identical", json!(s.identical())),
+                ],
+            )?;
             s
         }
         OutputFormat::Ndjson => {
@@ -701,12 +706,14 @@ fn run_failover(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
                 },
                 &mut on_reused,
             )?;
-            arr.finish(out)?;
-            out.write_all(b", \"reused_keys\": ")?;
-            serde_json::to_writer_pretty(&mut *out, &reused)?;
-            out.write_all(b", \"summary\": ")?;
-            serde_json::to_writer_pretty(&mut *out, &s)?;
-            writeln!(out, ", \"clean\": {}}}", s.clean())?;
+            arr.finish_document(
+                out,
+                &[
+                    ("reused_keys", json!(reused)),
+                    ("summary", json!(s)),
+                    ("clean", json!(s.clean())),
+                ],
+            )?;
             s
         }
         OutputFormat::Ndjson => {
