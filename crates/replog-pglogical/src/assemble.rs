@@ -250,6 +250,17 @@ impl Assembler {
         Ok((relid, v))
     }
 
+    /// The current version of the relation a stream without OIDs names
+    /// `schema.name`.
+    pub fn by_name(&self, schema: &str, name: &str) -> Option<&RelDef> {
+        let id = self
+            .by_name
+            .iter()
+            .find(|((s, n), _)| s == schema && n == name)?
+            .1;
+        self.current(*id)
+    }
+
     /// The current version of relation `relid`.
     pub fn current(&self, relid: u32) -> Option<&RelDef> {
         let v = self.current.get(&relid)?;

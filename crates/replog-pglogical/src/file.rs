@@ -242,21 +242,15 @@ impl<'a> CopyRows<'a> {
         let d0 = l + 1 + x + 1;
         let (raw, end, quoted) = if self.csv && rest.get(d0) == Some(&b'"') {
             // A quoted CSV field: `""` is a quote; newlines may be inside.
-            let mut i = d0 + 1;
-            loop {
-                match rest.get(i) {
-                    Some(b'"') if rest.get(i + 1) == Some(&b'"') => i += 2,
-                    Some(b'"') => break,
-                    Some(_) => i += 1,
-                    None => {
-                        return Err(Error::eof(
-                            self.base + (start + i) as u64,
-                            1,
-                            "quoted CSV data column",
-                        ));
-                    }
-                }
-            }
+            let i = d0
+                + 1
+                + closing_quote(&rest[d0 + 1..], b'"').ok_or_else(|| {
+                    Error::eof(
+                        self.base + (start + rest.len()) as u64,
+                        1,
+                        "quoted CSV data column",
+                    )
+                })?;
             (&rest[d0 + 1..i], i + 1, true)
         } else {
             let n = rest[d0..]
@@ -448,4 +442,18 @@ pub fn copy_unescape(raw: &[u8], base: u64, out: &mut Vec<u8>) -> Result<()> {
 
 fn hexval(c: u8) -> Option<u8> {
     (c as char).to_digit(16).map(|d| d as u8)
+}
+
+/// Where the text after an opening quote `q` closes: the index in `b` of
+/// the closing quote (a doubled quote stands for one inside); None when it
+/// does not close.
+pub(crate) fn closing_quote(b: &[u8], q: u8) -> Option<usize> {
+    let mut i = 0;
+    loop {
+        match *b.get(i)? {
+            c if c == q && b.get(i + 1) == Some(&q) => i += 2,
+            c if c == q => return Some(i),
+            _ => i += 1,
+        }
+    }
 }

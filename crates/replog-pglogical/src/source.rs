@@ -3,7 +3,7 @@
 
 use crate::assemble::{Assembler, ColDef, CommitInfo, PG_EPOCH_UNIX_US, Place, RelDef};
 use crate::coltype::ColType;
-use crate::file::{Container, CopyRows, Detected, Plugin, sniff};
+use crate::file::{Container, CopyRow, CopyRows, Detected, Plugin, sniff};
 use crate::pgoutput::{Datum, Decoder, Framing, OldKind, PgMessage, TupleData, lsn_text};
 use replog_core::LogKind;
 use replog_core::Value;
@@ -109,9 +109,9 @@ struct PgState {
 
 /// Row buffers, reused.
 #[derive(Debug, Default)]
-struct Bufs {
-    old: TupleBuf,
-    new: TupleBuf,
+pub(crate) struct Bufs {
+    pub(crate) old: TupleBuf,
+    pub(crate) new: TupleBuf,
 }
 
 /// A logical decoding output as a [`TxnSource`] (see the crate docs).
@@ -129,6 +129,7 @@ pub struct PgLogicalSource {
     text: crate::text::TextState,
     bufs: Bufs,
     scratch: Vec<u8>,
+    json_scratch: Vec<u8>,
     summary: Summary,
 }
 
@@ -186,6 +187,7 @@ impl PgLogicalSource {
             text: Default::default(),
             bufs: Bufs::default(),
             scratch: Vec::new(),
+            json_scratch: Vec::new(),
             summary: Summary::default(),
         }
     }
@@ -193,10 +195,6 @@ impl PgLogicalSource {
     /// What the file holds.
     pub fn detected(&self) -> Detected {
         self.detected
-    }
-
-    pub(crate) fn text_state(&mut self) -> &mut crate::text::TextState {
-        &mut self.text
     }
 
     /// What the assembly counted (complete at the end).
@@ -217,8 +215,50 @@ impl PgLogicalSource {
         }
         match self.detected.plugin {
             Plugin::PgOutput => self.step_pgoutput(),
-            _ => crate::text::step(self),
+            _ => self.step_text(),
         }
+    }
+
+    fn step_text(&mut self) -> Option<Result<bool>> {
+        use crate::text::{Ctx, Unit, handle, unit_len};
+        let plugin = self.detected.plugin;
+        let (data, unit, next) = match self.detected.container {
+            Container::RecvLogical => {
+                let rest = &self.data[self.pos..];
+                let (len, skip) = unit_len(plugin, rest);
+                let unit = Unit {
+                    at: self.pos as u64,
+                    row: None,
+                };
+                (&rest[..len], unit, self.pos + skip)
+            }
+            c => {
+                let (row, next) = match copy_row(&self.data, self.pos, c)? {
+                    Ok(r) => r,
+                    Err(e) => return Some(Err(e)),
+                };
+                let unit = Unit {
+                    at: row.data_offset,
+                    row: Some((row.lsn, row.xid)),
+                };
+                match row.data(false, &mut self.scratch) {
+                    Ok(d) => (d, unit, next),
+                    Err(e) => return Some(Err(with_lsn(e, Some(row.lsn)))),
+                }
+            }
+        };
+        self.pos = next;
+        if data.iter().all(u8::is_ascii_whitespace) {
+            return Some(Ok(false));
+        }
+        let cx = Ctx {
+            st: &mut self.text,
+            asm: &mut self.asm,
+            bufs: &mut self.bufs,
+            scratch: &mut self.json_scratch,
+        };
+        let r = handle(plugin, cx, data, unit);
+        Some(r.map_err(|e| with_lsn(e, unit.row.map(|r| r.0))))
     }
 
     fn step_pgoutput(&mut self) -> Option<Result<bool>> {
@@ -227,12 +267,10 @@ impl PgLogicalSource {
         let (bytes, base, hex_prefix, row_lsn, next) = match self.detected.container {
             Container::RecvLogical => (&self.data[self.pos..], self.pos as u64, 0, None, None),
             c => {
-                let mut rows = CopyRows::new(&self.data[self.pos..], self.pos as u64, c);
-                let row = match rows.next()? {
+                let (row, next) = match copy_row(&self.data, self.pos, c)? {
                     Ok(r) => r,
                     Err(e) => return Some(Err(e)),
                 };
-                let next = self.pos + rows.position();
                 let prefix = if row.raw.starts_with(b"\\\\x") { 3 } else { 2 };
                 let (base, lsn) = (row.data_offset, row.lsn);
                 let data = match row.data(true, &mut self.scratch) {
@@ -278,6 +316,13 @@ impl PgLogicalSource {
         };
         Some(r.map_err(|e| with_lsn(e, lsn_ctx)))
     }
+}
+
+/// The COPY row at `pos` of `data`, and the position after it.
+fn copy_row(data: &[u8], pos: usize, c: Container) -> Option<Result<(CopyRow<'_>, usize)>> {
+    let mut rows = CopyRows::new(&data[pos..], pos as u64, c);
+    let row = rows.next()?;
+    Some(row.map(|r| (r, pos + rows.position())))
 }
 
 /// Rebuilds `e` with its offset mapped by `map`.
@@ -352,7 +397,7 @@ fn fill(
     Ok(())
 }
 
-fn enc(r: LogicalRecord<'_>, out: &mut Vec<u8>, at: u64) -> Result<()> {
+pub(crate) fn enc(r: LogicalRecord<'_>, out: &mut Vec<u8>, at: u64) -> Result<()> {
     r.encode(out).map_err(|m| Error::malformed(at, m))
 }
 
