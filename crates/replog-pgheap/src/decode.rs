@@ -979,7 +979,10 @@ pub fn relation_of(r: &RelInfo, version: u32) -> Relation<'_> {
             .map(|a| {
                 let mut c = Column::new(&a.name, types::column_type(a));
                 c.nullable = !a.notnull;
-                c.key = r.ident.contains(&a.num);
+                // REPLICA IDENTITY FULL names no key: rows are found by
+                // their whole before-image (as replog-pglogical reads
+                // pgoutput's relations).
+                c.key = r.replident != b'f' && r.ident.contains(&a.num);
                 c
             })
             .collect(),

@@ -8,9 +8,10 @@
 //! at which each attribute's row was inserted. A change at an earlier LSN
 //! is then decoded with the attributes numbered below the first one added
 //! after it ([`AttrHistory::columns_at`]), as the server's logical decoding
-//! would describe the table then; each such step is a schema version of
-//! its own (RELATION `schema_version` 1 at the start of the range, one more
-//! per column added).
+//! would describe the table then. Its schema version (RELATION
+//! `schema_version`) is 1 at the start of the range (or at the table's
+//! creation in the range: the transaction that inserted attribute 1) and
+//! one more for each later transaction that added columns.
 //!
 //! The insert that counts is the last one for an attribute number (an
 //! `ADD COLUMN` rolled back and done again inserts twice).
@@ -21,11 +22,19 @@ use replog_pgwal::WalReader;
 use replog_pgwal::consts::rmgr;
 use std::collections::HashMap;
 
+/// One attribute's `pg_attribute` insert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Added {
+    num: i16,
+    lsn: u64,
+    xid: u32,
+}
+
 /// When attributes of the catalog's tables were added (see the module docs).
 #[derive(Debug, Clone, Default)]
 pub struct AttrHistory {
-    /// Table OID → (attnum, LSN of its `pg_attribute` insert), by LSN.
-    added: HashMap<u32, Vec<(i16, u64)>>,
+    /// Table OID → its attributes' `pg_attribute` inserts, by LSN.
+    added: HashMap<u32, Vec<Added>>,
 }
 
 impl AttrHistory {
@@ -52,7 +61,7 @@ impl AttrHistory {
             {
                 continue;
             }
-            let lsn = rec.lsn.0;
+            let (lsn, xid) = (rec.lsn.0, rec.header.xid);
             let _ = crate::heap::changes(&rec, &mut page, |c| {
                 let crate::heap::Change::Insert { rel, new, .. } = c else {
                     return Ok(());
@@ -72,23 +81,17 @@ impl AttrHistory {
                 else {
                     return Ok(());
                 };
-                h.note(
-                    u32::from_le_bytes(relid),
-                    i16::from_le_bytes(num),
-                    lsn,
-                    catalog,
-                );
+                let num = i16::from_le_bytes(num);
+                h.note(u32::from_le_bytes(relid), num, lsn, xid, catalog);
                 Ok(())
             });
-        }
-        for v in h.added.values_mut() {
-            v.sort_by_key(|&(_, lsn)| lsn);
         }
         h
     }
 
-    /// Notes that attribute `num` of table `relid` was inserted at `lsn`.
-    pub fn note(&mut self, relid: u32, num: i16, lsn: u64, catalog: &Catalog) {
+    /// Notes that attribute `num` of table `relid` was inserted at `lsn`
+    /// by transaction `xid`.
+    pub fn note(&mut self, relid: u32, num: i16, lsn: u64, xid: u32, catalog: &Catalog) {
         let user_table = catalog
             .by_oid(relid)
             .is_some_and(|r| !r.is_system() && r.relkind != b't');
@@ -96,11 +99,25 @@ impl AttrHistory {
             return;
         }
         let v = self.added.entry(relid).or_default();
-        match v.iter_mut().find(|(n, _)| *n == num) {
-            Some(e) => e.1 = e.1.max(lsn),
-            None => v.push((num, lsn)),
+        match v.iter_mut().find(|a| a.num == num) {
+            Some(e) if e.lsn < lsn => (e.lsn, e.xid) = (lsn, xid),
+            Some(_) => {}
+            None => v.push(Added { num, lsn, xid }),
         }
-        v.sort_by_key(|&(_, lsn)| lsn);
+        v.sort_by_key(|a| a.lsn);
+    }
+
+    /// Attribute numbers of table `relid` added inside the range (after
+    /// its creation, when it was created in the range).
+    pub fn added_columns(&self, relid: u32) -> Vec<i16> {
+        let Some(v) = self.added.get(&relid) else {
+            return Vec::new();
+        };
+        let created = v.iter().find(|a| a.num == 1).map(|a| a.xid);
+        v.iter()
+            .filter(|a| Some(a.xid) != created)
+            .map(|a| a.num)
+            .collect()
     }
 
     /// The table's schema version at `lsn` and how many of its attributes
@@ -109,9 +126,15 @@ impl AttrHistory {
         let Some(v) = self.added.get(&relid) else {
             return (1, None);
         };
-        let done = v.iter().filter(|&&(_, at)| at <= lsn).count();
-        let first_missing = v.iter().filter(|&&(_, at)| at > lsn).map(|&(n, _)| n).min();
-        let version = 1 + u32::try_from(done).unwrap_or(u32::MAX - 1);
+        let created = v.iter().find(|a| a.num == 1).map(|a| a.xid);
+        let mut steps: Vec<u32> = v
+            .iter()
+            .filter(|a| a.lsn <= lsn && Some(a.xid) != created)
+            .map(|a| a.xid)
+            .collect();
+        steps.dedup();
+        let first_missing = v.iter().filter(|a| a.lsn > lsn).map(|a| a.num).min();
+        let version = 1 + u32::try_from(steps.len()).unwrap_or(u32::MAX - 1);
         (version, first_missing.map(|n| (n - 1) as usize))
     }
 
@@ -143,11 +166,20 @@ mod tests {
     #[test]
     fn columns_added_later_are_left_out_before_their_insert() {
         let mut h = AttrHistory::default();
-        h.added.insert(7, vec![(3, 100), (4, 200)]);
+        let add = |num, lsn, xid| Added { num, lsn, xid };
+        // Created in the range by xid 5 (two attributes in one record),
+        // then a column added by xid 6 and one by xid 9.
+        h.added.insert(
+            7,
+            vec![add(1, 10, 5), add(2, 10, 5), add(3, 100, 6), add(4, 200, 9)],
+        );
+        assert_eq!(h.columns_at(7, 5), (1, Some(0)));
         assert_eq!(h.columns_at(7, 50), (1, Some(2)));
         assert_eq!(h.columns_at(7, 100), (2, Some(3)));
         assert_eq!(h.columns_at(7, 150), (2, Some(3)));
         assert_eq!(h.columns_at(7, 200), (3, None));
         assert_eq!(h.columns_at(8, 0), (1, None));
+        assert_eq!(h.added_columns(7), [3, 4]);
+        assert!(h.added_columns(8).is_empty());
     }
 }

@@ -43,8 +43,8 @@ fn wal_input(dir: &Path) -> PgWalInput {
     }
 }
 
-/// One committed transaction, normalized: xid, commit time, changes as
-/// text lines.
+/// One committed transaction, normalized: xid, commit time, RELATIONs and
+/// changes as text lines.
 #[derive(Debug, PartialEq)]
 struct Tx {
     xid: u64,
@@ -88,9 +88,18 @@ fn transactions(src: &mut dyn TxnSource) -> Vec<Tx> {
             let name = |id: u32| rels.get(&id).cloned().expect("RELATION before use");
             let line = match rec {
                 LogicalRecord::Relation(r) => {
-                    let cols = r.columns.iter().map(|c| c.name.to_string()).collect();
-                    rels.insert(r.relation_id, (format!("{}.{}", r.database, r.table), cols));
-                    continue;
+                    let cols: Vec<String> = r.columns.iter().map(|c| c.name.to_string()).collect();
+                    let name = format!("{}.{}", r.database, r.table);
+                    // Names, key flags and schema versions; types are
+                    // compared through the values.
+                    let keys: Vec<&str> =
+                        r.columns.iter().filter(|c| c.key).map(|c| c.name).collect();
+                    let line = format!(
+                        "RELATION {name} v{} {cols:?} key {keys:?}",
+                        r.schema_version
+                    );
+                    rels.insert(r.relation_id, (name, cols));
+                    line
                 }
                 LogicalRecord::Insert(i) => {
                     let (n, c) = name(i.relation_id);
