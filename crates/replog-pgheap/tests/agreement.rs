@@ -7,41 +7,12 @@
 //! PostgreSQL's text output of each, so the comparison holds whichever
 //! value kinds the two decoders choose for a type).
 
+mod common;
+use common::*;
 use replog_core::txn::{TxnEvent, TxnSource};
 use replog_logical::{ColumnValue, LogicalRecord, OldImage, Tuple};
-use replog_pgheap::{PgWalInput, PgWalSource};
+use replog_pgheap::PgWalSource;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/postgres/logical/debian-15")
-}
-
-fn unzstd(src: &Path, dst: &Path) {
-    let z = std::fs::read(src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
-    std::fs::write(dst, zstd::decode_all(&z[..]).unwrap()).unwrap();
-}
-
-/// The WAL fixture decompressed into `dir`, as a source input.
-fn wal_input(dir: &Path) -> PgWalInput {
-    let mut names: Vec<PathBuf> = std::fs::read_dir(fixture().join("wal"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    names.sort();
-    let segments = names
-        .iter()
-        .map(|p| {
-            let out = dir.join(p.file_stem().unwrap());
-            unzstd(p, &out);
-            out
-        })
-        .collect();
-    PgWalInput {
-        segments,
-        catalog: fixture().join("catalog.tsv"),
-    }
-}
 
 /// One committed transaction, normalized: xid, commit time, RELATIONs and
 /// changes as text lines.
@@ -140,7 +111,7 @@ fn transactions(src: &mut dyn TxnSource) -> Vec<Tx> {
 fn pgoutput() -> Vec<Tx> {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("pgoutput-v1.copy");
-    unzstd(&fixture().join("pgoutput-v1.copy.zst"), &p);
+    std::fs::write(&p, unzstd(&fixture().join("pgoutput-v1.copy.zst"))).unwrap();
     let input = replog_pglogical::PgLogicalInput::new(&p)
         .unwrap()
         .expect("pgoutput capture recognised");
