@@ -24,6 +24,11 @@
 pub mod assemble;
 pub mod coltype;
 pub mod file;
+/// Fuzz-target bodies: compiled for tests and with the `fuzzing` feature
+/// (which `fuzz/` enables); not part of the crate's API.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzz_support;
 pub mod pgoutput;
 pub mod source;
 mod text;
