@@ -1,8 +1,8 @@
 //! Relations seen so far in a logical log, detached from the frames they
 //! were read from, with the SQL fragments every row statement needs.
 
-use replog_logical::Relation;
-use replog_schema::sql::{push_ident, qualified};
+use replog_logical::{ColumnType, Relation};
+use replog_schema::sql::{Dialect, pg_cast};
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -19,10 +19,15 @@ pub struct Rel {
     pub columns: Vec<String>,
     /// Indexes of the key columns.
     pub keys: Vec<usize>,
-    /// `` `db`.`t` ``.
+    /// The SQL dialect of the fragments below.
+    pub dialect: Dialect,
+    /// `` `db`.`t` `` (PostgreSQL: `"db"."t"`).
     pub sql_name: String,
-    /// Each column's backquoted name.
+    /// Each column's quoted name.
     pub sql_columns: Vec<String>,
+    /// PostgreSQL: each column's literal cast
+    /// ([`replog_schema::sql::pg_cast`]); empty for MariaDB.
+    pub casts: Vec<Option<String>>,
     /// `INSERT INTO `db`.`t` (`a`, `b`) VALUES (`.
     pub insert_prefix: String,
     /// The RELATION record body as it was read (to write it again).
@@ -52,18 +57,49 @@ impl Rel {
         ))
     }
 
-    /// Detaches `r`, whose encoded body is `body`.
+    /// Appends the literal of `v`, a value of column `i`, in the
+    /// relation's dialect.
+    pub fn literal(
+        &self,
+        i: usize,
+        v: &replog_core::Value<'_>,
+        out: &mut String,
+    ) -> Result<(), replog_schema::sql::NoLiteral> {
+        let cast = self.casts.get(i).and_then(|c| c.as_deref());
+        replog_schema::sql::push_literal_in(out, v, self.dialect, cast)
+    }
+
+    /// Detaches `r`, whose encoded body is `body`, with SQL fragments in
+    /// the dialect of its server ([`Dialect::of`]).
     pub fn new(r: &Relation<'_>, body: &[u8]) -> Rel {
-        let sql_name = qualified(r.database, r.table);
+        Rel::in_dialect(r, body, Dialect::of(r))
+    }
+
+    /// Detaches `r`, whose encoded body is `body`, with SQL fragments in
+    /// `dialect`.
+    pub fn in_dialect(r: &Relation<'_>, body: &[u8], dialect: Dialect) -> Rel {
+        let mut sql_name = String::new();
+        dialect.push_qualified(&mut sql_name, r.database, r.table);
         let sql_columns: Vec<String> = r
             .columns
             .iter()
             .map(|c| {
                 let mut s = String::new();
-                push_ident(&mut s, c.name);
+                dialect.push_ident(&mut s, c.name);
                 s
             })
             .collect();
+        let casts = match dialect {
+            Dialect::MariaDb => Vec::new(),
+            Dialect::Postgres => r
+                .columns
+                .iter()
+                .map(|c| match &c.ty {
+                    ColumnType::Pg(t) => pg_cast(t),
+                    _ => None,
+                })
+                .collect(),
+        };
         let mut insert_prefix = format!("INSERT INTO {sql_name} (");
         insert_prefix.push_str(&sql_columns.join(", "));
         insert_prefix.push_str(") VALUES (");
@@ -73,8 +109,10 @@ impl Rel {
             name: r.qualified_name(),
             columns: r.columns.iter().map(|c| c.name.to_string()).collect(),
             keys: r.key_columns().collect(),
+            dialect,
             sql_name,
             sql_columns,
+            casts,
             insert_prefix,
             body: body.to_vec(),
         }
@@ -88,17 +126,18 @@ pub struct Relations {
 }
 
 impl Relations {
-    /// Records a RELATION; returns true when it differs from the one the id
-    /// had.
-    pub fn define(&mut self, r: &Relation<'_>, body: &[u8]) -> bool {
+    /// Records a RELATION, its SQL in `dialect`; returns true when it
+    /// differs from the one the id had.
+    pub fn define(&mut self, r: &Relation<'_>, body: &[u8], dialect: Dialect) -> bool {
         if self
             .rels
             .get(&r.relation_id)
-            .is_some_and(|old| old.body == body)
+            .is_some_and(|old| old.body == body && old.dialect == dialect)
         {
             return false;
         }
-        self.rels.insert(r.relation_id, Rc::new(Rel::new(r, body)));
+        self.rels
+            .insert(r.relation_id, Rc::new(Rel::in_dialect(r, body, dialect)));
         true
     }
 

@@ -24,7 +24,7 @@ use replog_core::txn::{TxnEvent, TxnInput, TxnSource};
 use replog_core::writer::{LogWriter, WriterOptions};
 use replog_core::{Begin, Commit, LogKind, SegmentHeader, Value};
 use replog_logical::{ColumnValue, ImageKind, LogicalRecord, Tuple};
-use replog_schema::sql::push_literal;
+use replog_schema::sql::Dialect;
 use replog_statement::{Context, Statement};
 use serde::Serialize;
 use std::io::Write;
@@ -39,6 +39,9 @@ pub struct ToStatementOptions {
     /// column of the full before-image (`<=>`, `LIMIT 1`) instead of
     /// refusing: exact unless the table holds duplicate rows.
     pub allow_imprecise: bool,
+    /// The SQL dialect; `None`: PostgreSQL's when the log's first
+    /// RELATION is a PostgreSQL table's, else MariaDB's.
+    pub dialect: Option<Dialect>,
 }
 
 /// A remark about something that was not carried exactly.
@@ -118,6 +121,8 @@ pub struct StatementTx {
     pub server_id: u32,
     /// BEGIN origin.
     pub origin: String,
+    /// The dialect of the statements.
+    pub dialect: Dialect,
     arena: String,
     spans: Vec<Span>,
 }
@@ -295,6 +300,7 @@ impl<W: Write> StatementSink for NativeStatementSink<W> {
 pub struct SqlTextSink<W: Write> {
     out: W,
     database: Option<String>,
+    preamble: bool,
 }
 
 impl<W: Write> SqlTextSink<W> {
@@ -303,6 +309,7 @@ impl<W: Write> SqlTextSink<W> {
         SqlTextSink {
             out,
             database: None,
+            preamble: false,
         }
     }
 
@@ -316,18 +323,37 @@ fn io(e: std::io::Error) -> Error {
     Error::io(e, "writing SQL")
 }
 
+impl<W: Write> SqlTextSink<W> {
+    /// The lines before the first transaction (written with it, or at the
+    /// end of an empty log): the dialect is known once a RELATION was read.
+    fn preamble(&mut self, dialect: Dialect) -> Result<()> {
+        if std::mem::replace(&mut self.preamble, true) {
+            return Ok(());
+        }
+        self.out
+            .write_all(match dialect {
+                Dialect::MariaDb => {
+                    b"-- Converted by replog from a logical log: one statement per row change.\n\
+                      -- TIMESTAMP literals are UTC.\n\
+                      SET time_zone = '+00:00';\n"
+                }
+                Dialect::Postgres => {
+                    b"-- Converted by replog from a logical log: one statement per row change.\n\
+                      -- PostgreSQL literals; timestamptz with its offset.\n\
+                      SET TimeZone = 'UTC';\n"
+                }
+            })
+            .map_err(io)
+    }
+}
+
 impl<W: Write> StatementSink for SqlTextSink<W> {
     fn start(&mut self, _input: &SegmentHeader) -> Result<()> {
-        self.out
-            .write_all(
-                b"-- Converted by replog from a logical log: one statement per row change.\n\
-                  -- TIMESTAMP literals are UTC.\n\
-                  SET time_zone = '+00:00';\n",
-            )
-            .map_err(io)
+        Ok(())
     }
 
     fn transaction(&mut self, tx: &StatementTx, commit: &Commit) -> Result<()> {
+        self.preamble(tx.dialect)?;
         let mut when = String::new();
         let _ = replog_core::value::format_timestamp(tx.timestamp_us, &mut when);
         let mut head = format!(
@@ -347,8 +373,11 @@ impl<W: Write> StatementSink for SqlTextSink<W> {
             if let Some(db) = st.database
                 && self.database.as_deref() != Some(db)
             {
-                let mut u = String::from("USE ");
-                replog_schema::sql::push_ident(&mut u, db);
+                let mut u = String::from(match tx.dialect {
+                    Dialect::MariaDb => "USE ",
+                    Dialect::Postgres => "SET search_path TO ",
+                });
+                tx.dialect.push_ident(&mut u, db);
                 u.push_str(";\n");
                 self.out.write_all(u.as_bytes()).map_err(io)?;
                 self.database = Some(db.to_string());
@@ -360,6 +389,7 @@ impl<W: Write> StatementSink for SqlTextSink<W> {
     }
 
     fn finish(&mut self) -> Result<()> {
+        self.preamble(Dialect::MariaDb)?;
         self.out.flush().map_err(io)
     }
 }
@@ -420,6 +450,7 @@ pub fn source_to_statement(
                     conv.record(&rec, r.body, r.lsn, r.offset, &mut tx)?;
                 }
                 let c = &t.commit;
+                tx.dialect = conv.opts.dialect.unwrap_or_default();
                 sink.transaction(&tx, c)?;
                 conv.report.transactions += 1;
                 conv.report.statements += tx.spans.len() as u64;
@@ -499,7 +530,8 @@ impl Converter {
         let txid = tx.txid;
         match rec {
             LogicalRecord::Relation(r) => {
-                self.catalog.define(r, body);
+                let dialect = *self.opts.dialect.get_or_insert(Dialect::of(r));
+                self.catalog.define(r, body, dialect);
             }
             LogicalRecord::Insert(ins) => {
                 let rel = self.rel(ins.relation_id, lsn, offset)?;
@@ -527,7 +559,7 @@ impl Converter {
                     match v {
                         ColumnValue::Value(v) => {
                             utc |= matches!(v, Value::Timestamp(_));
-                            push_literal(out, &v).map_err(|m| {
+                            rel.literal(i, &v, out).map_err(|m| {
                                 cannot(lsn, offset, format!("INSERT into {}: {m}", rel.name))
                             })?;
                         }
@@ -585,7 +617,7 @@ impl Converter {
                     out.push_str(&rel.sql_columns[i]);
                     out.push_str(" = ");
                     utc |= matches!(v, Value::Timestamp(_));
-                    push_literal(out, v)
+                    rel.literal(i, v, out)
                         .map_err(|m| cannot(lsn, offset, format!("UPDATE of {}: {m}", rel.name)))?;
                 }
                 if set == 0 {
@@ -602,7 +634,7 @@ impl Converter {
                     {
                         out.push_str(&rel.sql_columns[i]);
                         out.push_str(" = ");
-                        push_literal(out, v).map_err(|m| {
+                        rel.literal(i, v, out).map_err(|m| {
                             cannot(lsn, offset, format!("UPDATE of {}: {m}", rel.name))
                         })?;
                     }
@@ -667,18 +699,30 @@ impl Converter {
                 self.report.deletes += 1;
             }
             LogicalRecord::Truncate(t) => {
+                let mut postgres = false;
                 for &id in &t.relation_ids {
                     let rel = self.rel(id, lsn, offset)?;
-                    tx.push_text(&format!("TRUNCATE TABLE {}", rel.sql_name), None);
+                    let mut sql = format!("TRUNCATE TABLE {}", rel.sql_name);
+                    if rel.dialect == Dialect::Postgres {
+                        // PostgreSQL says what MySQL's TRUNCATE cannot.
+                        postgres = true;
+                        if t.restart_identity {
+                            sql.push_str(" RESTART IDENTITY");
+                        }
+                        if t.cascade {
+                            sql.push_str(" CASCADE");
+                        }
+                    }
+                    tx.push_text(&sql, None);
                 }
-                if t.cascade {
+                if !postgres && t.cascade {
                     self.report.note(
                         lsn,
                         txid,
                         "TRUNCATE ... CASCADE: MySQL has no cascading TRUNCATE; only the listed tables are truncated".into(),
                     );
                 }
-                if !t.restart_identity {
+                if !postgres && !t.restart_identity {
                     self.report.note(
                         lsn,
                         txid,
@@ -744,18 +788,29 @@ fn where_clause(
                 ),
             ));
         }
+        // PostgreSQL has no LIMIT in UPDATE and DELETE: the first matching
+        // row by its ctid.
+        let (same, end) = match rel.dialect {
+            Dialect::MariaDb => (" <=> ", " LIMIT 1"),
+            Dialect::Postgres => {
+                out.push_str("ctid = (SELECT ctid FROM ");
+                out.push_str(&rel.sql_name);
+                out.push_str(" WHERE ");
+                (" IS NOT DISTINCT FROM ", " LIMIT 1)")
+            }
+        };
         for (i, v) in image.iter().enumerate() {
             let ColumnValue::Value(v) = v else { continue };
             if i > 0 {
                 out.push_str(" AND ");
             }
             out.push_str(&rel.sql_columns[i]);
-            out.push_str(" <=> ");
+            out.push_str(same);
             utc |= matches!(v, Value::Timestamp(_));
-            push_literal(out, v)
+            rel.literal(i, v, out)
                 .map_err(|m| cannot(lsn, offset, format!("{what} on {}: {m}", rel.name)))?;
         }
-        out.push_str(" LIMIT 1");
+        out.push_str(end);
         return Ok(utc);
     }
     for (n, &k) in rel.keys.iter().enumerate() {
@@ -768,7 +823,7 @@ fn where_clause(
             ColumnValue::Value(v) => {
                 out.push_str(" = ");
                 utc |= matches!(v, Value::Timestamp(_));
-                push_literal(out, v)
+                rel.literal(k, v, out)
                     .map_err(|m| cannot(lsn, offset, format!("{what} on {}: {m}", rel.name)))?;
             }
             ColumnValue::Unchanged => {

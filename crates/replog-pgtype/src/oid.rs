@@ -109,6 +109,34 @@ pub fn builtin_of_array(array_oid: u32) -> Option<&'static Builtin> {
     BUILTINS.iter().find(|b| b.array_oid == array_oid)
 }
 
+/// The column type of `oid` / `typmod` when the type is built-in, else of
+/// the enum `typname` whose labels are `labels` in sort order; an array of
+/// it when `elem` (`pg_type.typelem`) is not 0, `typname` then being the
+/// array type's `_name`.
+pub fn column_type_or_enum<'a>(
+    oid: u32,
+    typmod: i32,
+    typname: &'a str,
+    elem: u32,
+    labels: &[&'a str],
+) -> PgType<'a> {
+    column_type(oid, typmod).unwrap_or_else(|| {
+        let e = PgType::Enum {
+            name: if elem != 0 {
+                typname.strip_prefix('_').unwrap_or(typname)
+            } else {
+                typname
+            },
+            labels: labels.to_vec(),
+        };
+        if elem != 0 {
+            PgType::Array(Box::new(e))
+        } else {
+            e
+        }
+    })
+}
+
 /// The column type of a built-in type OID (or of an array of one) with
 /// its type modifier (`atttypmod`, -1 when none). None for an OID this
 /// table does not know: the caller names it ([`PgType::Other`]) or, for an

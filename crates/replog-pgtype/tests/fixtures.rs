@@ -5,7 +5,7 @@
 //! column types map to the server's `format_type` spelling.
 
 use replog_pgtype::{
-    Datum, PgType, Value, column_type, from_binary, from_datum, from_text, to_text,
+    Datum, PgType, Value, column_type_or_enum, from_binary, from_datum, from_text, to_text,
 };
 use replog_test_support::postgres::{type_cells, type_columns, type_enums};
 
@@ -22,17 +22,7 @@ fn columns(labels: &'static [&'static str]) -> Vec<Col> {
         .into_iter()
         .map(|c| {
             let name: &'static str = Box::leak(c.typname.into_boxed_str());
-            let ty = column_type(c.oid, c.typmod).unwrap_or_else(|| {
-                let e = PgType::Enum {
-                    name: name.trim_start_matches('_'),
-                    labels: labels.to_vec(),
-                };
-                if c.elem != 0 {
-                    PgType::Array(Box::new(e))
-                } else {
-                    e
-                }
-            });
+            let ty = column_type_or_enum(c.oid, c.typmod, name, c.elem, labels);
             Col {
                 name: c.name,
                 ty,

@@ -1,7 +1,9 @@
-//! MariaDB text for values and names: the one SQL writer of every route.
+//! SQL text for values and names: the one SQL writer of every route, in
+//! two dialects ([`Dialect`]): MariaDB (the default, below) and PostgreSQL
+//! ([`push_pg_literal`], [`Dialect::push_ident`]).
 //!
-//! Literals read back as exactly the value a log carries, on a MariaDB (or
-//! MySQL) server and in replog's reference store:
+//! MariaDB literals read back as exactly the value a log carries, on a
+//! MariaDB (or MySQL) server and in replog's reference store:
 //!
 //! | value | literal |
 //! |---|---|
@@ -20,10 +22,87 @@
 //!
 //! Strings are written by copying the runs between the bytes that need an
 //! escape (see BENCHMARKS.md: conversion to SQL spends its time here).
+//!
+//! PostgreSQL literals read back as exactly the value on a PostgreSQL
+//! server with `standard_conforming_strings = on` (the default since 9.1),
+//! whatever its DateStyle and TimeZone: every value but numbers and
+//! booleans is PostgreSQL's own text output of it (`replog_pgtype::to_text`,
+//! which its input functions read back; dates ISO, timestamptz with its
+//! offset), quoted (`'` doubled, backslashes as they are) and cast to its
+//! type when the value or the column names one:
+//!
+//! | value | literal |
+//! |---|---|
+//! | NULL, Bool, Int, UInt, Decimal | as MariaDB's (`NULL`, `TRUE`, `-5`, `1.50`) |
+//! | NumericSpecial | `'NaN'::numeric`, `'Infinity'::numeric`, `'-Infinity'::numeric` |
+//! | F32 / F64 | `'1.5'::real` / `'1e-300'::double precision` (shortest round-trip digits; `'NaN'`, `'Infinity'` too) |
+//! | Bytes | `'\x0a0b'::bytea` |
+//! | Uuid, PgDate, Time, TimeTz, PgTimestamp, PgTimestampTz, Interval | `'…'::uuid`, `::date`, `::time`, `::timetz`, `::timestamp`, `::timestamptz`, `::interval` |
+//! | Text, Enum, Json (and what travels as text: inet, arrays, …) | `'…'`, cast to the column's type without its modifier when it is a built-in type other than the text types (`'{1,2}'::int4[]`, `'10.0.0.0/8'::cidr`, `'1010'::varbit`); enums and other types by name are left to the column (an untyped literal takes the type of the column it is assigned or compared to) |
+//! | Date, DateTime, Timestamp (MySQL's kinds) | as MariaDB's, quoted |
+//!
+//! PostgreSQL has no literal for text holding a NUL character, nor for
+//! MySQL's zero dates ([`NoLiteral`]). Identifiers are double-quoted with
+//! `"` doubled.
 
 use replog_core::Value;
 use replog_core::value::NumericSpecial;
+use replog_logical::PgType;
 use std::fmt::{self, Write};
+
+/// The SQL dialect written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialect {
+    /// MariaDB (and MySQL): backquoted names, the literals of
+    /// [`push_literal`].
+    #[default]
+    MariaDb,
+    /// PostgreSQL: double-quoted names, the literals of [`push_pg_literal`].
+    Postgres,
+}
+
+impl Dialect {
+    /// The dialect of a relation's server: PostgreSQL when its columns
+    /// have PostgreSQL types, else MariaDB.
+    pub fn of(rel: &replog_logical::Relation<'_>) -> Dialect {
+        if rel.is_postgres() {
+            Dialect::Postgres
+        } else {
+            Dialect::MariaDb
+        }
+    }
+
+    /// Appends `name` as a quoted identifier: backquotes for MariaDB,
+    /// double quotes for PostgreSQL, the quote character doubled inside.
+    pub fn push_ident(self, out: &mut String, name: &str) {
+        let q = match self {
+            Dialect::MariaDb => '`',
+            Dialect::Postgres => '"',
+        };
+        out.reserve(name.len() + 2);
+        out.push(q);
+        let mut from = 0;
+        for (i, c) in name.char_indices() {
+            if c == q {
+                out.push_str(&name[from..=i]);
+                out.push(q);
+                from = i + 1;
+            }
+        }
+        out.push_str(&name[from..]);
+        out.push(q);
+    }
+
+    /// Appends `db.table` quoted (`table` alone when `database` is empty;
+    /// for PostgreSQL the database is the schema).
+    pub fn push_qualified(self, out: &mut String, database: &str, table: &str) {
+        if !database.is_empty() {
+            self.push_ident(out, database);
+            out.push('.');
+        }
+        self.push_ident(out, table);
+    }
+}
 
 /// The `sql_mode` bit that makes a backslash an ordinary character in
 /// string literals (`NO_BACKSLASH_ESCAPES`, the same bit in MariaDB and
@@ -54,20 +133,29 @@ impl Escaping {
     }
 }
 
-/// A value that no SQL literal can represent: a NaN or infinite float.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct NoLiteral {
-    /// The value (widened to a double).
-    pub value: f64,
+/// A value that no SQL literal of the dialect can represent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NoLiteral {
+    /// MariaDB: a NaN or infinite float (widened to a double).
+    Float(f64),
+    /// PostgreSQL: what it has no literal for.
+    Postgres(&'static str),
 }
 
 impl fmt::Display for NoLiteral {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "the float {} has no SQL literal (no MariaDB column can hold it)",
-            self.value
-        )
+        match self {
+            NoLiteral::Float(v) => write!(
+                f,
+                "the float {v} has no SQL literal (no MariaDB column can hold it)"
+            ),
+            NoLiteral::Postgres(what) => {
+                write!(
+                    f,
+                    "{what} has no SQL literal (no PostgreSQL column can hold it)"
+                )
+            }
+        }
     }
 }
 
@@ -81,19 +169,7 @@ impl From<NoLiteral> for String {
 
 /// Appends `name` as a backquoted identifier (backquotes inside doubled).
 pub fn push_ident(out: &mut String, name: &str) {
-    out.reserve(name.len() + 2);
-    out.push('`');
-    let mut from = 0;
-    for (i, b) in name.bytes().enumerate() {
-        if b == b'`' {
-            // `i` is on a char boundary: '`' is ASCII.
-            out.push_str(&name[from..=i]);
-            out.push('`');
-            from = i + 1;
-        }
-    }
-    out.push_str(&name[from..]);
-    out.push('`');
+    Dialect::MariaDb.push_ident(out, name);
 }
 
 /// The backquoted identifier for `name`.
@@ -121,11 +197,7 @@ pub fn push_user_var(out: &mut String, name: &str) {
 
 /// Appends `` `db`.`table` `` (or `` `table` `` when the database is empty).
 pub fn push_qualified(out: &mut String, database: &str, table: &str) {
-    if !database.is_empty() {
-        push_ident(out, database);
-        out.push('.');
-    }
-    push_ident(out, table);
+    Dialect::MariaDb.push_qualified(out, database, table);
 }
 
 /// `` `db`.`table` `` (or `` `table` `` when the database is empty).
@@ -228,15 +300,13 @@ pub fn push_literal_escaped(
         Value::UInt(u) => push_u64(out, *u),
         Value::F32(f) => {
             if !f.is_finite() {
-                return Err(NoLiteral {
-                    value: f64::from(*f),
-                });
+                return Err(NoLiteral::Float(f64::from(*f)));
             }
             let _ = write!(out, "{f:e}");
         }
         Value::F64(f) => {
             if !f.is_finite() {
-                return Err(NoLiteral { value: *f });
+                return Err(NoLiteral::Float(*f));
             }
             let _ = write!(out, "{f:e}");
         }
@@ -265,14 +335,101 @@ pub fn push_literal_escaped(
             out.push('\'');
         }
         Value::NumericSpecial(n) => {
-            return Err(NoLiteral {
-                value: match n {
-                    NumericSpecial::NaN => f64::NAN,
-                    NumericSpecial::PosInfinity => f64::INFINITY,
-                    NumericSpecial::NegInfinity => f64::NEG_INFINITY,
-                },
-            });
+            return Err(NoLiteral::Float(match n {
+                NumericSpecial::NaN => f64::NAN,
+                NumericSpecial::PosInfinity => f64::INFINITY,
+                NumericSpecial::NegInfinity => f64::NEG_INFINITY,
+            }));
         }
+    }
+    Ok(())
+}
+
+/// Appends the literal of `v` in `dialect`; `cast` is the PostgreSQL cast
+/// of its column ([`pg_cast`]), ignored for MariaDB (whose strings are
+/// escaped for the default `sql_mode`).
+#[inline]
+pub fn push_literal_in(
+    out: &mut String,
+    v: &Value<'_>,
+    dialect: Dialect,
+    cast: Option<&str>,
+) -> Result<(), NoLiteral> {
+    match dialect {
+        Dialect::MariaDb => push_literal(out, v),
+        Dialect::Postgres => push_pg_literal(out, v, cast),
+    }
+}
+
+/// The cast that names a PostgreSQL column type in a literal: the type
+/// without its modifier, `None` for the text types (an untyped literal is
+/// already text) and for types known by name only (enums, OTHER), whose
+/// column gives an untyped literal its type. `bit(n)` casts to `varbit`:
+/// a cast to `bit` would cut the value to one bit.
+pub fn pg_cast(t: &PgType<'_>) -> Option<String> {
+    use PgType as P;
+    // The built-in type's name (`pg_type.typname`) from the one mapping.
+    let name = |t: &PgType<'_>| match t {
+        P::Bit(_) | P::VarBit(_) => Some("varbit"),
+        t => replog_pgtype::type_oid(t)
+            .and_then(replog_pgtype::builtin)
+            .map(|b| b.name),
+    };
+    match t {
+        P::Text | P::VarChar(_) | P::Char(_) => None,
+        P::Array(e) => name(e).map(|n| format!("{n}[]")),
+        t => name(t).map(str::to_string),
+    }
+}
+
+/// Appends `'text'` for PostgreSQL: `'` doubled, every other character as
+/// it is (`standard_conforming_strings`); text with a NUL has none.
+pub fn push_pg_string(out: &mut String, s: &str) -> Result<(), NoLiteral> {
+    if s.contains('\0') {
+        return Err(NoLiteral::Postgres("text with a NUL character"));
+    }
+    push_string_escaped(out, s, Escaping::QuotesOnly);
+    Ok(())
+}
+
+/// Appends the PostgreSQL literal of `v`, a value of a column whose cast
+/// is `cast` ([`pg_cast`]; `None`: none or unknown), as the module's
+/// table says.
+pub fn push_pg_literal(
+    out: &mut String,
+    v: &Value<'_>,
+    cast: Option<&str>,
+) -> Result<(), NoLiteral> {
+    let own = match v {
+        Value::Null | Value::Bool(_) | Value::Int(_) | Value::UInt(_) | Value::Decimal(_) => {
+            return push_literal(out, v);
+        }
+        Value::Date(_) | Value::DateTime(_) | Value::Set(_) => {
+            return push_literal_escaped(out, v, Escaping::QuotesOnly);
+        }
+        Value::Timestamp(0) => return Err(NoLiteral::Postgres("MySQL's zero TIMESTAMP")),
+        Value::Timestamp(_) => return push_literal(out, v),
+        Value::NumericSpecial(_) => Some("numeric"),
+        Value::F32(_) => Some("real"),
+        Value::F64(_) => Some("double precision"),
+        Value::Bytes(_) => Some("bytea"),
+        Value::Uuid(_) => Some("uuid"),
+        Value::PgDate(_) => Some("date"),
+        Value::Time(_) => Some("time"),
+        Value::TimeTz { .. } => Some("timetz"),
+        Value::PgTimestamp(_) => Some("timestamp"),
+        Value::PgTimestampTz(_) => Some("timestamptz"),
+        Value::Interval(_) => Some("interval"),
+        Value::Text(_) | Value::Enum(_) | Value::Json(_) => None,
+    };
+    let text = match v {
+        Value::Text(s) | Value::Enum(s) | Value::Json(s) => std::borrow::Cow::Borrowed(&**s),
+        other => std::borrow::Cow::Owned(replog_pgtype::to_text(other)),
+    };
+    push_pg_string(out, &text)?;
+    if let Some(c) = own.or(cast) {
+        out.push_str("::");
+        out.push_str(c);
     }
     Ok(())
 }
@@ -331,6 +488,95 @@ mod tests {
         );
         assert_eq!(lit(Value::Enum(Cow::Borrowed("a"))), "'a'");
         assert_eq!(lit(Value::Json(Cow::Borrowed("{\"a\":1}"))), "'{\"a\":1}'");
+    }
+
+    fn pg(v: Value<'_>, cast: Option<&str>) -> String {
+        let mut s = String::new();
+        push_pg_literal(&mut s, &v, cast).unwrap();
+        s
+    }
+
+    #[test]
+    fn postgresql_literals() {
+        use replog_core::value::Interval;
+        assert_eq!(pg(Value::Null, Some("int4")), "NULL");
+        assert_eq!(pg(Value::Bool(true), None), "TRUE");
+        assert_eq!(pg(Value::Int(-5), Some("int2")), "-5");
+        assert_eq!(pg(Value::Decimal(Cow::Borrowed("1.50")), None), "1.50");
+        assert_eq!(
+            pg(Value::NumericSpecial(NumericSpecial::NaN), None),
+            "'NaN'::numeric"
+        );
+        assert_eq!(
+            pg(Value::F64(f64::NEG_INFINITY), None),
+            "'-Infinity'::double precision"
+        );
+        assert_eq!(pg(Value::F32(1.1), None), "'1.1'::real");
+        // Backslashes as they are (standard_conforming_strings).
+        assert_eq!(
+            pg(Value::Text(Cow::Borrowed("it's a \\ \n")), None),
+            "'it''s a \\ \n'"
+        );
+        assert_eq!(
+            pg(Value::Bytes(Cow::Borrowed(&[0x0a, 0xff])), None),
+            "'\\x0aff'::bytea"
+        );
+        assert_eq!(
+            pg(Value::PgTimestampTz(0), Some("timestamptz")),
+            "'2000-01-01 00:00:00+00'::timestamptz"
+        );
+        assert_eq!(pg(Value::PgDate(i32::MIN), None), "'-infinity'::date");
+        assert_eq!(
+            pg(
+                Value::Interval(Interval {
+                    months: 14,
+                    days: 3,
+                    micros: 1
+                }),
+                None
+            ),
+            "'1 year 2 mons 3 days 00:00:00.000001'::interval"
+        );
+        // Text forms take the column's cast; enums their column's type.
+        assert_eq!(
+            pg(Value::Text(Cow::Borrowed("{1,2}")), Some("int4[]")),
+            "'{1,2}'::int4[]"
+        );
+        assert_eq!(pg(Value::Enum(Cow::Borrowed("sad")), None), "'sad'");
+        for bad in [Value::Text(Cow::Borrowed("a\0b")), Value::Timestamp(0)] {
+            let e = push_pg_literal(&mut String::new(), &bad, None).unwrap_err();
+            assert!(e.to_string().contains("no PostgreSQL column"), "{e}");
+        }
+    }
+
+    #[test]
+    fn postgresql_casts_and_identifiers() {
+        use PgType as P;
+        let cast = |t: P<'_>| pg_cast(&t);
+        assert_eq!(cast(P::Text), None);
+        assert_eq!(cast(P::VarChar(Some(3))), None);
+        assert_eq!(cast(P::Numeric(Some((5, -2)))).as_deref(), Some("numeric"));
+        assert_eq!(
+            cast(P::TimestampTz(Some(3))).as_deref(),
+            Some("timestamptz")
+        );
+        // bit(n) by varbit: a cast to bit would cut the value to one bit.
+        assert_eq!(cast(P::Bit(Some(4))).as_deref(), Some("varbit"));
+        assert_eq!(
+            cast(P::Array(Box::new(P::Char(Some(2))))).as_deref(),
+            Some("bpchar[]")
+        );
+        let mood = P::Enum {
+            name: "mood",
+            labels: vec!["sad"],
+        };
+        assert_eq!(cast(P::Array(Box::new(mood))), None);
+        let mut s = String::new();
+        Dialect::Postgres.push_qualified(&mut s, "pub\"lic", "t`é");
+        assert_eq!(s, "\"pub\"\"lic\".\"t`é\"");
+        let mut s = String::new();
+        Dialect::MariaDb.push_qualified(&mut s, "pub\"lic", "t`é");
+        assert_eq!(s, "`pub\"lic`.`t``é`");
     }
 
     #[test]

@@ -119,17 +119,7 @@ fn insert<'a>(id: u32, t: &'a TupleBuf) -> LogicalRecord<'a> {
 /// The fixture table's column types as a source types them: built-in OIDs
 /// by the mapping, enums by name with `labels`.
 fn fixture_type<'a>(c: &'a TypeColumn, labels: &[&'a str]) -> PgType<'a> {
-    replog_pgtype::column_type(c.oid, c.typmod).unwrap_or_else(|| {
-        let e = PgType::Enum {
-            name: c.typname.trim_start_matches('_'),
-            labels: labels.to_vec(),
-        };
-        if c.elem != 0 {
-            PgType::Array(Box::new(e))
-        } else {
-            e
-        }
-    })
+    replog_pgtype::column_type_or_enum(c.oid, c.typmod, &c.typname, c.elem, labels)
 }
 
 /// How each cell of the fixture reaches the log.

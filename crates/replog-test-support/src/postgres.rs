@@ -39,6 +39,8 @@ pub struct TypeColumn {
     pub typname: String,
     /// Element type OID of an array type, 0 otherwise.
     pub elem: u32,
+    /// The type's output function (`int4out`).
+    pub output: String,
 }
 
 /// The fixture table's columns, in attnum order.
@@ -55,6 +57,7 @@ pub fn type_columns() -> Vec<TypeColumn> {
                 format_type: f[4].to_string(),
                 typname: f[5].to_string(),
                 elem: f[9].parse().expect("typelem"),
+                output: f[14].to_string(),
             }
         })
         .collect()

@@ -29,6 +29,8 @@ Examples:
   replog convert /tmp/dml/physical --to logical -o decoded.replog   # logical decoding
   replog convert /tmp/dml/physical --to statement -o decoded-sql.replog
   replog convert pg_wal/ --catalog catalog.tsv --to logical -o rows.replog   # PostgreSQL
+  replog convert rows.replog --to sql | psql -d shop   # PostgreSQL's tables: its SQL
+  replog convert log.replog --to sql --dialect postgres
 
 PostgreSQL WAL (a directory such as pg_wal, or segment files) converts to
 a logical log with --to logical, decoded offline with the catalog file of
@@ -98,6 +100,15 @@ the statement log checks every COMMIT against the leader's digest.
 TIMESTAMP values are written in UTC (statements carry time_zone +00:00;
 the SQL text starts with SET time_zone = '+00:00').
 
+PostgreSQL's tables (RELATIONs of PostgreSQL types; --dialect postgres
+forces it, --dialect mariadb writes MariaDB's SQL instead) are written in
+PostgreSQL's SQL:
+\"schema\".\"table\", each value as its type's text output cast to it
+('…'::timestamptz, '\\x0a'::bytea, '{1,2}'::int4[], 'NaN'::numeric), the
+text first SET TimeZone = 'UTC', TRUNCATE with its RESTART IDENTITY and
+CASCADE, and a keyless row (--allow-imprecise) targeted as
+ctid = (SELECT ctid FROM … WHERE … IS NOT DISTINCT FROM … LIMIT 1).
+
 Not carried exactly, and reported: a key-only before-image (the WHERE uses
 the key, which is enough); unchanged columns (left out of SET); a table
 without key columns, whose UPDATE/DELETE cannot be targeted exactly: an
@@ -164,9 +175,38 @@ pub struct Args {
     /// contents instead of an empty store.
     #[arg(long, value_name = "SNAPSHOT")]
     pub base: Option<PathBuf>,
+    /// SQL dialect of --to sql; by default PostgreSQL's when the log's
+    /// tables are PostgreSQL's (their RELATIONs have PostgreSQL types),
+    /// else MariaDB's.
+    #[arg(long, value_enum, value_name = "DIALECT")]
+    pub dialect: Option<SqlDialect>,
     /// Page size of the physical WAL (--to physical).
     #[arg(long, default_value_t = 8192, value_name = "BYTES")]
     pub page_size: usize,
+}
+
+/// The SQL dialect of `replog convert --to sql --dialect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SqlDialect {
+    /// MariaDB and MySQL.
+    Mariadb,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// The dialect of the statements written: the flag's for --to sql (`None`:
+/// the log's), MariaDB's for a statement log (replayed by the reference
+/// store).
+fn dialect(args: &Args) -> Result<Option<replog_schema::sql::Dialect>> {
+    use replog_schema::sql::Dialect;
+    Ok(match (args.to, args.dialect) {
+        (Target::Sql, d) => d.map(|d| match d {
+            SqlDialect::Mariadb => Dialect::MariaDb,
+            SqlDialect::Postgres => Dialect::Postgres,
+        }),
+        (_, None) => Some(Dialect::MariaDb),
+        (_, Some(_)) => bail!("--dialect goes with --to sql"),
+    })
 }
 
 /// Runs `replog convert`.
@@ -203,6 +243,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     let opts = ToStatementOptions {
         policy: args.recovery.into(),
         allow_imprecise: args.allow_imprecise,
+        dialect: dialect(args)?,
     };
     let segments = match inputs.kind {
         Some(replog_core::LogKind::Logical) | None => {
@@ -880,6 +921,7 @@ fn physical_to_logical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Res
             let sopts = ToStatementOptions {
                 policy: replog_core::recovery::RecoveryPolicy::Strict,
                 allow_imprecise: false,
+                dialect: dialect(args)?,
             };
             let (report, sql_on_stdout) = write_statements(args, &mut source, &sopts, out)?;
             let decoded = source.finish()?;
