@@ -52,23 +52,7 @@ use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
 
-/// How many statements that depended on the environment are listed in
-/// full; the rest are counted.
-pub const MAX_LISTED: usize = 100;
-
-/// A statement whose rows depended on the converter rather than the log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DependentStatement {
-    /// Transaction id.
-    pub txid: u64,
-    /// Where the statement is: `LSN n` in a native log, `file:position`
-    /// of its transaction in a binlog.
-    pub position: String,
-    /// The statement (at most 200 characters).
-    pub sql: String,
-    /// What the converter supplied.
-    pub reasons: Vec<String>,
-}
+pub use replog_store::capture::{Dependence, DependentStatement, MAX_LISTED};
 
 /// A transaction after which the store's digest is not the one the input
 /// log's COMMIT carries.
@@ -111,10 +95,9 @@ pub struct ToLogicalReport {
     /// a TRUNCATE).
     pub row_changes: u64,
     /// Statements whose rows depended on the converter's environment
-    /// (at most [`MAX_LISTED`]).
-    pub dependent: Vec<DependentStatement>,
-    /// How many there were in all.
-    pub dependent_total: u64,
+    /// (`dependent`, at most [`MAX_LISTED`]; `dependent_total`).
+    #[serde(flatten)]
+    pub dependence: Dependence,
     /// Transactions whose digest differs from the input's.
     pub divergences: Vec<DigestDivergence>,
     /// Transactions passed over because the base already holds them.
@@ -137,7 +120,9 @@ pub struct ToLogicalReport {
 impl ToLogicalReport {
     /// True when every row came from the log alone and matched the leader.
     pub fn exact(&self) -> bool {
-        self.dependent_total == 0 && self.divergences.is_empty() && self.start_mismatch.is_none()
+        self.dependence.dependent_total == 0
+            && self.divergences.is_empty()
+            && self.start_mismatch.is_none()
     }
 }
 
@@ -197,17 +182,6 @@ pub(crate) struct TxMeta<'a> {
     pub(crate) commit_lsn: u64,
     /// Position label for notes.
     pub(crate) position: String,
-}
-
-fn short(sql: &str) -> String {
-    let one: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one.chars().count() <= 200 {
-        one
-    } else {
-        let mut s: String = one.chars().take(199).collect();
-        s.push('…');
-        s
-    }
 }
 
 /// Whether `sql` names a time function that reads the statement time.
@@ -487,43 +461,14 @@ impl Executor {
         st: &CapturedStatement,
         input: Option<&CapturedStatement>,
     ) {
-        let mut reasons: Vec<String> = st
-            .unsafe_reasons
-            .iter()
-            .map(|r| format!("{r}: the converter's own result"))
-            .collect();
-        let used = &st.context;
-        let carried = input.map(|i| &i.context);
-        if used.rand_seed.is_some() && carried.is_none_or(|c| c.rand_seed.is_none()) {
-            reasons.push("RAND() seeded by the converter (no RAND seeds in the log)".into());
-        }
-        if used.insert_id.is_some() && carried.is_none_or(|c| c.insert_id.is_none()) {
-            reasons.push(
-                "auto-increment values from the converter's counters (no INSERT_ID in the log)"
-                    .into(),
-            );
-        }
-        if used.last_insert_id.is_some() && carried.is_none_or(|c| c.last_insert_id.is_none()) {
-            reasons.push("LAST_INSERT_ID() from the converter's session (not in the log)".into());
-        }
-        for (name, _) in &used.user_vars {
-            if carried.is_none_or(|c| !c.user_vars.iter().any(|(n, _)| n == name)) {
-                reasons.push(format!(
-                    "@{name} from the converter's session (not in the log)"
-                ));
-            }
-        }
-        if reasons.is_empty() {
-            return;
-        }
-        self.report.dependent_total += 1;
-        if self.report.dependent.len() < MAX_LISTED {
-            self.report.dependent.push(DependentStatement {
-                txid: meta.begin.txid,
-                position: meta.position.clone(),
-                sql: short(&st.sql),
-                reasons,
-            });
+        if let Some(d) = DependentStatement::of(
+            meta.begin.txid,
+            meta.position.clone(),
+            st,
+            input,
+            "the converter",
+        ) {
+            self.report.dependence.note(d);
         }
     }
 }
@@ -602,7 +547,7 @@ pub fn statement_to_logical<W: Write>(
                 } else {
                     vec![Step::Statements(statements)]
                 };
-                let before_notes = exec.report.dependent_total;
+                let before_notes = exec.report.dependence.dependent_total;
                 let Some(enc) = exec
                     .transaction(&meta, steps)
                     .map_err(|e| e.at(t.commit_lsn, t.commit_offset))?
@@ -649,26 +594,22 @@ impl Executor {
             if !*miss || !reads_statement_time(st.sql) {
                 continue;
             }
-            let sql = short(st.sql);
+            let sql = replog_store::capture::short_sql(st.sql);
             let listed = self
                 .report
+                .dependence
                 .dependent
                 .iter_mut()
                 .skip(usize::try_from(from).unwrap_or(usize::MAX))
                 .find(|d| d.txid == meta.begin.txid && d.sql == sql);
             match listed {
                 Some(d) => d.reasons.push(WHY.into()),
-                None => {
-                    self.report.dependent_total += 1;
-                    if self.report.dependent.len() < MAX_LISTED {
-                        self.report.dependent.push(DependentStatement {
-                            txid: meta.begin.txid,
-                            position: format!("LSN {lsn}"),
-                            sql,
-                            reasons: vec![WHY.into()],
-                        });
-                    }
-                }
+                None => self.report.dependence.note(DependentStatement {
+                    txid: meta.begin.txid,
+                    position: format!("LSN {lsn}"),
+                    sql,
+                    reasons: vec![WHY.into()],
+                }),
             }
         }
     }

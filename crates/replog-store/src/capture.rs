@@ -121,3 +121,107 @@ impl CommittedTransaction {
         self.statements.len() == 1 && self.statements[0].is_ddl
     }
 }
+
+/// How many statements whose results were the executor's own are listed
+/// in full in a report; the rest are counted.
+pub const MAX_LISTED: usize = 100;
+
+/// A statement whose result depended on what its executor (a converter, a
+/// follower) supplied rather than on what its log carried.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DependentStatement {
+    /// Transaction id.
+    pub txid: u64,
+    /// Where the statement is: `LSN n` in a native log, `file:position`
+    /// of its transaction in a binlog.
+    pub position: String,
+    /// The statement (on one line, at most 200 characters).
+    pub sql: String,
+    /// What the executor supplied.
+    pub reasons: Vec<String>,
+}
+
+impl DependentStatement {
+    /// Why `executed` (a statement as the store ran it: its context
+    /// records what it used) depended on its executor (`who`: "the
+    /// converter", "the follower") rather than on `carried` (the statement
+    /// as its log carried it): values the store made itself (UUID(),
+    /// SYSDATE(), USER(), rows chosen by LIMIT without ORDER BY), and
+    /// context the log did not carry (RAND seeds, auto-increment values,
+    /// LAST_INSERT_ID(), user variables). `None` when it depended on
+    /// nothing.
+    pub fn of(
+        txid: u64,
+        position: String,
+        executed: &CapturedStatement,
+        carried: Option<&CapturedStatement>,
+        who: &str,
+    ) -> Option<DependentStatement> {
+        let mut reasons: Vec<String> = executed
+            .unsafe_reasons
+            .iter()
+            .map(|r| format!("{r}: {who}'s own result"))
+            .collect();
+        let used = &executed.context;
+        let carried = carried.map(|i| &i.context);
+        if used.rand_seed.is_some() && carried.is_none_or(|c| c.rand_seed.is_none()) {
+            reasons.push(format!("RAND() seeded by {who} (no RAND seeds in the log)"));
+        }
+        if used.insert_id.is_some() && carried.is_none_or(|c| c.insert_id.is_none()) {
+            reasons.push(format!(
+                "auto-increment values from {who}'s counters (no INSERT_ID in the log)"
+            ));
+        }
+        if used.last_insert_id.is_some() && carried.is_none_or(|c| c.last_insert_id.is_none()) {
+            reasons.push(format!(
+                "LAST_INSERT_ID() from {who}'s session (not in the log)"
+            ));
+        }
+        for (name, _) in &used.user_vars {
+            if carried.is_none_or(|c| !c.user_vars.iter().any(|(n, _)| n == name)) {
+                reasons.push(format!("@{name} from {who}'s session (not in the log)"));
+            }
+        }
+        if reasons.is_empty() {
+            return None;
+        }
+        Some(DependentStatement {
+            txid,
+            position,
+            sql: short_sql(&executed.sql),
+            reasons,
+        })
+    }
+}
+
+/// `sql` on one line, cut to 200 characters with `…` where it was longer.
+pub fn short_sql(sql: &str) -> String {
+    let one: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one.chars().count() <= 200 {
+        one
+    } else {
+        let mut s: String = one.chars().take(199).collect();
+        s.push('…');
+        s
+    }
+}
+
+/// Statements that depended on their executor: the first
+/// [`MAX_LISTED`], and how many in all.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Dependence {
+    /// The first ones.
+    pub dependent: Vec<DependentStatement>,
+    /// How many in all.
+    pub dependent_total: u64,
+}
+
+impl Dependence {
+    /// Counts `d`, and lists it while fewer than [`MAX_LISTED`] are.
+    pub fn note(&mut self, d: DependentStatement) {
+        self.dependent_total += 1;
+        if self.dependent.len() < MAX_LISTED {
+            self.dependent.push(d);
+        }
+    }
+}

@@ -47,6 +47,10 @@ pub struct ReplayOptions {
     /// their own digest delta, `state_after − state_before`). Implied by an
     /// `on_conflict` other than abort.
     pub keep_going: bool,
+    /// Who executes a statement log's statements, in the reasons of
+    /// [`ReplayReport::dependence`]: "the follower" unless said
+    /// ("the converter").
+    pub executor: Option<&'static str>,
 }
 
 /// A transaction after which the store's digest is not the leader's.
@@ -137,6 +141,11 @@ pub struct ReplayReport {
     /// Committed transactions passed over because the store already had
     /// them (catch-up from a snapshot).
     pub already_applied: u64,
+    /// Statements whose results were this follower's own, not the
+    /// leader's (UUID(), SYSDATE(), USER(), rows chosen by LIMIT without
+    /// ORDER BY, context the log did not carry): a statement log's
+    /// follower then holds other data than its leader.
+    pub dependence: crate::capture::Dependence,
     /// Statements replayed (statement log).
     pub statements: u64,
     /// Row changes applied: a logical log's row records, and the rows a
@@ -475,6 +484,25 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
         match self.store.replay_transaction(&captured) {
             Ok(()) => {
                 self.report.statements += n;
+                let position = tx.position();
+                for t in self.store.committed() {
+                    for (i, st) in t.statements.iter().enumerate() {
+                        let carried = captured
+                            .statements
+                            .iter()
+                            .find(|c| c.sql == st.sql)
+                            .or(captured.statements.get(i));
+                        if let Some(d) = crate::capture::DependentStatement::of(
+                            tx.txid(),
+                            position.clone(),
+                            st,
+                            carried,
+                            self.opts.executor.unwrap_or("the follower"),
+                        ) {
+                            self.report.dependence.note(d);
+                        }
+                    }
+                }
                 Ok(true)
             }
             Err(e) => {

@@ -593,6 +593,78 @@ fn every_workload_statement_log_to_logical_replays_to_the_leader_digest() {
     }
 }
 
+/// A statement log converted to a physical WAL names the statements whose
+/// rows were the converter's own, as `--to logical` does, and exits 1
+/// (issue 11 item 11); `replay` of it names them too. The deterministic
+/// workloads list nothing.
+#[test]
+fn statement_log_to_physical_lists_what_to_logical_lists() {
+    for name in ["dml", "unsafe"] {
+        let tmp = tempfile::tempdir().unwrap();
+        record(name, tmp.path());
+        let statement = tmp.path().join("statement");
+        let (o_logical, logical) = json(&[
+            "convert",
+            s(&statement),
+            "--to",
+            "logical",
+            "-o",
+            s(&tmp.path().join("rows.replog")),
+            "--format",
+            "json",
+        ]);
+        let (o_physical, physical) = json(&[
+            "convert",
+            s(&statement),
+            "--to",
+            "physical",
+            "-o",
+            s(&tmp.path().join("wal")),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(o_physical, o_logical, "{name}: {physical:#}");
+        let sqls = |v: &Json| -> Vec<(u64, String)> {
+            v["dependent"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| {
+                    (
+                        d["txid"].as_u64().unwrap(),
+                        d["sql"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        };
+        let want = sqls(&logical["executed"]);
+        assert_eq!(sqls(&physical), want, "{name}");
+        assert_eq!(
+            physical["dependent_total"],
+            logical["executed"]["dependent_total"]
+        );
+        // replay stops at the first divergence from the leader's digests:
+        // what it lists is where the lists begin.
+        let (_, replayed) = json(&["replay", "--memory", "--format", "json", s(&statement)]);
+        let listed = sqls(&replayed);
+        assert_eq!(listed, want[..listed.len()], "{name}: replay");
+        assert_eq!(listed.is_empty(), want.is_empty(), "{name}: replay");
+        if name == "unsafe" {
+            assert_eq!(o_physical, Outcome::Found);
+            let reasons = physical["dependent"].to_string();
+            assert!(
+                reasons.contains("UUID(): the converter's own result"),
+                "{reasons}"
+            );
+            let (_, text) = run(&["replay", "--memory", s(&statement)]);
+            assert!(text.contains("from this follower's environment"), "{text}");
+        } else {
+            assert_eq!(o_physical, Outcome::Clean);
+            assert!(want.is_empty());
+        }
+    }
+}
+
 #[test]
 fn statement_to_logical_of_damaged_input_leaves_no_output() {
     let tmp = tempfile::tempdir().unwrap();

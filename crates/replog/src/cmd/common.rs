@@ -267,3 +267,38 @@ mod tests {
         assert!(parse_time("2020-13-01").is_err());
     }
 }
+
+/// Lists the statements whose rows came from their executor (`whose`:
+/// "the converter's", "this follower's") rather than from the log.
+pub fn print_dependence(
+    out: &mut dyn std::io::Write,
+    d: &replog_store::capture::Dependence,
+    whose: &str,
+) -> std::io::Result<()> {
+    if d.dependent_total == 0 {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{} statements produced rows from {whose} environment, not from the log:",
+        d.dependent_total
+    )?;
+    for s in &d.dependent {
+        writeln!(
+            out,
+            "  {}, txid {}: {}\n    {}",
+            s.position,
+            s.txid,
+            s.sql,
+            s.reasons.join("; ")
+        )?;
+    }
+    if d.dependent_total > d.dependent.len() as u64 {
+        writeln!(
+            out,
+            "  ... and {} more",
+            d.dependent_total - d.dependent.len() as u64
+        )?;
+    }
+    Ok(())
+}

@@ -473,30 +473,7 @@ fn print_executed(
                 r.row_events,
                 r.row_changes
             )?;
-            if r.dependent_total > 0 {
-                writeln!(
-                    out,
-                    "{} statements produced rows from the converter's environment, not from the log:",
-                    r.dependent_total
-                )?;
-                for d in &r.dependent {
-                    writeln!(
-                        out,
-                        "  {}, txid {}: {}\n    {}",
-                        d.position,
-                        d.txid,
-                        d.sql,
-                        d.reasons.join("; ")
-                    )?;
-                }
-                if r.dependent_total > r.dependent.len() as u64 {
-                    writeln!(
-                        out,
-                        "  ... and {} more",
-                        r.dependent_total - r.dependent.len() as u64
-                    )?;
-                }
-            }
+            crate::cmd::common::print_dependence(out, &r.dependence, "the converter's")?;
             for d in &r.divergences {
                 let what = if d.delta { "digest change" } else { "digest" };
                 writeln!(
@@ -825,11 +802,18 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         continue_after_damage: false,
         buffer_size: 0,
     })?;
+    // Divergences from the log's digests are reported, not the end of
+    // the conversion (as --to logical reports them): a statement log's
+    // statements that used the converter's own values cannot reach them.
     let report = replay_source(
         &mut store,
         AppliedPosition::default(),
         &mut *txns,
-        &ReplayOptions::default(),
+        &ReplayOptions {
+            keep_going: true,
+            executor: Some("the converter"),
+            ..ReplayOptions::default()
+        },
     )
     .map_err(anyhow::Error::new)?;
     if let Some(cause) = crate::cmd::replay::stop_cause(&report) {
@@ -843,7 +827,10 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
     pages.finish().map_err(anyhow::Error::new)?;
     std::fs::rename(&wal_dir, target)
         .map_err(|e| anyhow::anyhow!("moving the WAL to {}: {e}", target.display()))?;
-    let clean = report.clean();
+    // A statement log's statements that used the converter's own values
+    // (as --to logical lists them): the WAL holds other data than the
+    // leader's store.
+    let clean = report.clean() && report.dependence.dependent_total == 0;
     let doc = serde_json::json!({
         "output": target.display().to_string(),
         "transactions": report.applied,
@@ -863,6 +850,8 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         "clean": clean,
         "divergences": report.divergences.len(),
         "conflicts": report.conflicts.len(),
+        "dependent": report.dependence.dependent,
+        "dependent_total": report.dependence.dependent_total,
     });
     match args.report.format {
         OutputFormat::Json => {
@@ -870,21 +859,24 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             writeln!(out)?;
         }
         OutputFormat::Ndjson => ndjson(out, &doc)?,
-        OutputFormat::Table => writeln!(
-            out,
-            "converted {} transactions ({} statements, {} row changes, {} DDL) into the physical WAL {} ({} B pages){}",
-            report.applied,
-            report.statements,
-            report.changes,
-            report.ddl,
-            target.display(),
-            args.page_size,
-            if clean {
-                ""
-            } else {
-                "; the replay was not clean (divergences or conflicts)"
-            }
-        )?,
+        OutputFormat::Table => {
+            writeln!(
+                out,
+                "converted {} transactions ({} statements, {} row changes, {} DDL) into the physical WAL {} ({} B pages){}",
+                report.applied,
+                report.statements,
+                report.changes,
+                report.ddl,
+                target.display(),
+                args.page_size,
+                if report.clean() {
+                    ""
+                } else {
+                    "; the replay was not clean (divergences or conflicts)"
+                }
+            )?;
+            crate::cmd::common::print_dependence(out, &report.dependence, "the converter's")?;
+        }
     }
     Ok(Outcome::clean_if(clean))
 }

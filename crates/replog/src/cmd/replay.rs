@@ -349,6 +349,8 @@ pub fn report_json(r: &ReplayReport, digest: u64) -> serde_json::Value {
             "segment": d.segment, "offset": d.offset, "lsn": d.lsn,
             "message": d.kind.to_string(), "tolerated": d.tolerated,
         })).collect::<Vec<_>>(),
+        "dependent": r.dependence.dependent,
+        "dependent_total": r.dependence.dependent_total,
     })
 }
 
@@ -406,6 +408,7 @@ pub fn print_report(out: &mut dyn Write, r: &ReplayReport, digest: u64) -> Resul
             d.actual
         )?;
     }
+    crate::cmd::common::print_dependence(out, &r.dependence, "this follower's")?;
     for f in &r.failures {
         writeln!(
             out,
@@ -634,6 +637,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         on_conflict: args.on_conflict.into(),
         until: args.until,
         keep_going: args.keep_going,
+        executor: None,
     };
     match &args.store {
         Some(dir) if !snapshot::path_in(dir).exists() => {
