@@ -250,24 +250,6 @@ pub fn counts(by_kind: &std::collections::BTreeMap<String, u64>) -> String {
         .join(", ")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times() {
-        assert_eq!(parse_time("1970-01-01").unwrap(), 0);
-        assert_eq!(parse_time("1970-01-02 00:00:01.5").unwrap(), 86_401_500_000);
-        assert_eq!(
-            parse_time("2000-03-01T00:00:00Z").unwrap(),
-            951_868_800_000_000
-        );
-        assert_eq!(parse_time("@1.25").unwrap(), 1_250_000);
-        assert!(parse_time("yesterday").is_err());
-        assert!(parse_time("2020-13-01").is_err());
-    }
-}
-
 /// Lists the statements whose rows came from their executor (`whose`:
 /// "the converter's", "this follower's") rather than from the log.
 pub fn print_dependence(
@@ -301,4 +283,22 @@ pub fn print_dependence(
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        assert_eq!(parse_time("1970-01-01").unwrap(), 0);
+        assert_eq!(parse_time("1970-01-02 00:00:01.5").unwrap(), 86_401_500_000);
+        assert_eq!(
+            parse_time("2000-03-01T00:00:00Z").unwrap(),
+            951_868_800_000_000
+        );
+        assert_eq!(parse_time("@1.25").unwrap(), 1_250_000);
+        assert!(parse_time("yesterday").is_err());
+        assert!(parse_time("2020-13-01").is_err());
+    }
 }
