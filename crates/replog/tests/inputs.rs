@@ -248,27 +248,43 @@ fn filters_that_cannot_match_are_usage_errors() {
 /// cause, not just "Divergence".
 #[test]
 fn a_stopped_conversion_names_transaction_position_and_cause() {
+    // A statement the reference store does not execute stops it: named
+    // with its transaction, binlog position and cause; nothing written.
     let tmp = tempfile::tempdir().unwrap();
+    let binlog = root().join("fixtures/mariadb/out/routines/statement/mariadb-bin.000001");
+    let out = tmp.path().join("converted");
+    let e = error(&["convert", s(&binlog), "--to", "physical", "-o", s(&out)]);
+    assert!(
+        e.contains("conversion stopped: transaction 5 failed at mariadb-bin.000001:"),
+        "{e}"
+    );
+    assert!(
+        e.contains("(GTID 0-1-5): unsupported: CREATE PROCEDURE"),
+        "{e}"
+    );
+    assert!(!e.contains("Failure;"), "{e}");
+    assert!(!out.exists());
+
+    // A divergence from the leader's digests (statements that used the
+    // converter's own UUID()) does not stop it: reported, exit 1.
     record(
         &root().join("fixtures/mariadb/workloads/unsafe.sql"),
         tmp.path(),
     );
-    let out = tmp.path().join("converted");
-    let e = error(&[
+    let (o, v) = json(&[
         "convert",
         s(&tmp.path().join("statement")),
         "--to",
         "physical",
         "-o",
         s(&out),
+        "--format",
+        "json",
     ]);
-    assert!(e.contains("conversion stopped: transaction "), "{e}");
-    assert!(
-        e.contains(" at LSN ") || e.contains("COMMIT at LSN "),
-        "{e}"
-    );
-    assert!(!e.contains("Divergence;"), "{e}");
-    assert!(!out.exists());
+    assert_eq!(o, Outcome::Found);
+    assert_eq!(v["clean"], false);
+    assert!(v["divergences"].as_u64().unwrap() > 0, "{v:#}");
+    assert!(out.is_dir());
 }
 
 /// Staging files and directories left by a killed conversion are removed
