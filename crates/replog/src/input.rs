@@ -201,13 +201,10 @@ impl Inputs {
         })
     }
 
-    /// [`Inputs::txn_input`], a native log's reading shown as progress on a
-    /// terminal.
-    pub fn txn_input_with_progress(&self) -> Result<LogInput> {
-        Ok(match self.txn_input()? {
-            LogInput::Native(s) => LogInput::Native(crate::output::with_progress(s)),
-            other => other,
-        })
+    /// [`Inputs::txn_input`], its reading shown as progress on a terminal
+    /// ([`crate::output::WithProgress`]).
+    pub fn txn_input_with_progress(&self) -> Result<crate::output::WithProgress> {
+        Ok(crate::output::WithProgress(self.txn_input()?))
     }
 
     /// Fails unless the inputs are a native log or binlogs resolved by

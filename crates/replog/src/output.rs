@@ -497,3 +497,79 @@ mod tests {
         assert_eq!(seen.borrow().done, total);
     }
 }
+
+/// A log source whose reading is shown on standard error when it is a
+/// terminal: a native log by the bytes of its segments read
+/// ([`with_progress`]), any other source (binlogs, PostgreSQL WAL or
+/// logical decoding) by the transactions it has handed over.
+#[derive(Debug)]
+pub struct WithProgress(pub replog_convert::source::LogInput);
+
+impl replog_core::txn::TxnInput for WithProgress {
+    fn open(
+        self,
+        opts: replog_core::reader::ReaderOptions,
+    ) -> replog_core::Result<Box<dyn replog_core::txn::TxnSource>> {
+        use replog_convert::source::LogInput;
+        match self.0 {
+            LogInput::Native(s) => LogInput::Native(with_progress(s)).open(opts),
+            other => {
+                let inner = other.open(opts)?;
+                if !std::io::stderr().is_terminal() {
+                    return Ok(inner);
+                }
+                Ok(Box::new(Counted {
+                    inner,
+                    progress: Progress::counting("transactions read"),
+                    count: 0,
+                }))
+            }
+        }
+    }
+}
+
+/// A source whose transactions are counted on standard error.
+struct Counted {
+    inner: Box<dyn replog_core::txn::TxnSource>,
+    progress: Progress,
+    count: u64,
+}
+
+impl replog_core::txn::TxnSource for Counted {
+    fn next(&mut self) -> Option<replog_core::Result<replog_core::txn::TxnEvent<'_>>> {
+        let ev = self.inner.next();
+        match &ev {
+            Some(Ok(replog_core::txn::TxnEvent::Transaction(_))) => {
+                self.count += 1;
+                self.progress.update(self.count);
+            }
+            None => self.progress.finish(),
+            _ => {}
+        }
+        ev
+    }
+
+    fn current(&self) -> Option<replog_core::txn::Transaction<'_>> {
+        self.inner.current()
+    }
+
+    fn kind(&self) -> Option<replog_core::LogKind> {
+        self.inner.kind()
+    }
+
+    fn summary(&self) -> &replog_core::reader::Summary {
+        self.inner.summary()
+    }
+
+    fn intolerable(&self) -> Option<&replog_core::reader::Damage> {
+        self.inner.intolerable()
+    }
+
+    fn at_end(&self) -> bool {
+        self.inner.at_end()
+    }
+
+    fn state_gaps(&self) -> u64 {
+        self.inner.state_gaps()
+    }
+}
