@@ -513,7 +513,27 @@ impl Decoder {
         });
         self.page = page;
         out?;
-        res.map_err(|m| fail(rec, "", m))
+        res.map_err(|m| {
+            let rel = rec
+                .block(0)
+                .map(|b| match self.rel_for_file(b.header.rel) {
+                    Some(r) => r.qualified_name(),
+                    None => format!("relation file {}", b.header.rel),
+                })
+                .unwrap_or_default();
+            fail(rec, &rel, m)
+        })
+    }
+
+    /// The relation whose file `loc` is: by the catalog file, or by a
+    /// `pg_class` change seen in the range.
+    fn rel_for_file(&self, loc: replog_pgwal::RelFileLocator) -> Option<&RelInfo> {
+        self.catalog.by_file(loc).or_else(|| {
+            let oid = self.relmap.oid_of(loc.rel)?;
+            self.catalog
+                .by_oid(oid)
+                .filter(|r| r.db == loc.db && r.spc == loc.spc)
+        })
     }
 
     fn change(&mut self, rec: &Record<'_>, xid: u32, c: Change<'_>) -> replog_core::Result<()> {
@@ -572,13 +592,7 @@ impl Decoder {
                 return self.grew(n).map_err(|e| spill_error(rec, e));
             }
         };
-        let info = self.catalog.by_file(loc).or_else(|| {
-            let oid = self.relmap.oid_of(loc.rel)?;
-            self.catalog
-                .by_oid(oid)
-                .filter(|r| r.db == loc.db && r.spc == loc.spc)
-        });
-        let Some(info) = info else {
+        let Some(info) = self.rel_for_file(loc) else {
             // System catalogs keep files below FirstNormalObjectId (16384)
             // until rewritten; other databases' files are not ours.
             if loc.rel < FIRST_NORMAL_OBJECT_ID || !self.catalog.has_database(loc.db) {
