@@ -1,8 +1,9 @@
 //! Every cell of `fixtures/postgres/types` (PostgreSQL 15's own output for a
 //! table of every mapped type with edge values, written by its generate.sh):
 //! the text output, the send form and the on-disk datum decode to the same
-//! value, the value prints back as the server's text output, and the
-//! column types map to the server's `format_type` spelling.
+//! value, which the value encoding carries exactly and which prints back
+//! as the server's text output; and the column types map to the server's
+//! `format_type` spelling.
 
 use replog_pgtype::{
     Datum, PgType, Value, column_type_or_enum, from_binary, from_datum, from_text, to_text,
@@ -74,8 +75,13 @@ fn text_binary_and_datum_agree_with_the_server() {
         cells += 1;
         let v = from_text(&col.name, &col.ty, text).unwrap_or_else(|e| panic!("{at}: {e}"));
         assert_eq!(&to_text(&v), text, "{at}: text output");
+        // The value encoding (logical.md §3.2) carries it exactly.
         let mut enc = Vec::new();
         v.encode(&mut enc).unwrap_or_else(|e| panic!("{at}: {e}"));
+        let mut c = replog_core::codec::Cursor::new(&enc, 0);
+        let back = Value::decode(&mut c).unwrap_or_else(|e| panic!("{at}: {e}"));
+        assert!(c.is_empty(), "{at}: trailing bytes");
+        assert_eq!(show(&back), show(&v), "{at}: value encoding");
 
         let b = from_binary(&col.name, &col.ty, send).unwrap_or_else(|e| panic!("{at}: {e}"));
         assert_eq!(show(&b), show(&v), "{at}: send form");
