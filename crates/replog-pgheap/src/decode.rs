@@ -162,6 +162,9 @@ impl Committed {
 pub struct Decoder {
     catalog: Catalog,
     history: AttrHistory,
+    /// Each table as decoded at each schema version (shared, not cloned
+    /// per change).
+    views: HashMap<(u32, u32), std::sync::Arc<RelInfo>>,
     relmap: crate::relmap::RelMap,
     txns: HashMap<u32, TxnBuf>,
     top_of: HashMap<u32, u32>,
@@ -199,6 +202,7 @@ impl Decoder {
             relmap: crate::relmap::RelMap::new(&catalog),
             catalog,
             history: AttrHistory::default(),
+            views: HashMap::new(),
             txns: HashMap::new(),
             top_of: HashMap::new(),
             prepared: HashMap::new(),
@@ -271,6 +275,7 @@ impl Decoder {
     /// their addition ([`AttrHistory::scan`] of the same WAL).
     pub fn set_history(&mut self, history: AttrHistory) {
         self.history = history;
+        self.views.clear();
     }
 
     /// The table with OID `oid` as it was at WAL position `lsn`: its schema
@@ -611,7 +616,16 @@ impl Decoder {
         if info.is_system() {
             return Ok(());
         }
-        let info = self.history.relation_at(info, rec.lsn.0).1.into_owned();
+        let (oid, lsn) = (info.oid, rec.lsn.0);
+        let version = self.history.columns_at(oid, lsn).0;
+        let info = match self.views.get(&(oid, version)) {
+            Some(v) => std::sync::Arc::clone(v),
+            None => {
+                let v = std::sync::Arc::new(self.history.relation_at(info, lsn).1.into_owned());
+                self.views.insert((oid, version), std::sync::Arc::clone(&v));
+                v
+            }
+        };
         if let Change::Undecodable { reason, .. } = c {
             let u = Undecoded::new(rec.lsn, info.qualified_name(), reason.into());
             self.txns.entry(xid).or_default().undecoded.push(u);
