@@ -32,7 +32,7 @@
 //! transactions backwards by position, one at a time.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::relations::Rel;
+use crate::relations::SqlRelation;
 use crate::to_statement::derived_options;
 use replog_core::frame::{Checksummer, Step, padded_len, read_frame};
 use replog_core::reader::{
@@ -235,7 +235,7 @@ struct TxPos {
 /// Relation versions by id, each with the LSN where it took effect.
 #[derive(Default)]
 struct History {
-    by_id: HashMap<u32, Vec<(u64, Rc<Rel>)>>,
+    by_id: HashMap<u32, Vec<(u64, Rc<SqlRelation>)>>,
 }
 
 impl History {
@@ -244,11 +244,11 @@ impl History {
         if v.last().is_some_and(|(_, old)| old.body == body) {
             return;
         }
-        v.push((lsn, Rc::new(Rel::new(r, body))));
+        v.push((lsn, Rc::new(SqlRelation::new(r, body))));
     }
 
     /// The relation `id` was bound to at `lsn`.
-    fn at(&self, id: u32, lsn: u64) -> Option<&Rc<Rel>> {
+    fn at(&self, id: u32, lsn: u64) -> Option<&Rc<SqlRelation>> {
         let v = self.by_id.get(&id)?;
         let n = v.partition_point(|(l, _)| *l < lsn);
         n.checked_sub(1).map(|i| &v[i].1)
@@ -263,7 +263,7 @@ fn refuse(lsn: u64, offset: u64, txid: u64, msg: String) -> Error {
     .at(lsn, offset)
 }
 
-fn check_tuple(t: &Tuple<'_>, rel: &Rel, lsn: u64, what: &str) -> Result<()> {
+fn check_tuple(t: &Tuple<'_>, rel: &SqlRelation, lsn: u64, what: &str) -> Result<()> {
     rel.check_arity(t, lsn, what)?;
     t.validate().map_err(|e| Error::from(e).prefixed(lsn))?;
     Ok(())
@@ -278,7 +278,7 @@ fn check_record(
     offset: u64,
     txid: u64,
 ) -> Result<Option<Error>> {
-    let rel_of = |id: u32| -> Result<Rc<Rel>> {
+    let rel_of = |id: u32| -> Result<Rc<SqlRelation>> {
         hist.at(id, lsn).cloned().ok_or_else(|| {
             Error::new(
                 ErrorKind::Malformed,
@@ -860,7 +860,7 @@ struct InverseWriter<'o, W: Write> {
     opts: &'o InvertOptions,
     everything: bool,
     next_txid: u64,
-    emitted: HashMap<u32, (Rc<Rel>, u32)>,
+    emitted: HashMap<u32, (Rc<SqlRelation>, u32)>,
     arena: Vec<u8>,
     ends: Vec<usize>,
     scratch: TupleBuf,
@@ -916,7 +916,7 @@ impl<'o, W: Write> InverseWriter<'o, W> {
         begin: &Begin<'_>,
         commit: &Commit,
         records: impl Iterator<Item = (u64, u64, &'r [u8])>,
-        rel_at: &dyn Fn(u32, u64) -> Option<Rc<Rel>>,
+        rel_at: &dyn Fn(u32, u64) -> Option<Rc<SqlRelation>>,
         loc: &Locate<'_>,
     ) -> Result<()> {
         let opts = self.opts;

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 /// One RELATION, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rel {
+pub struct SqlRelation {
     /// Relation id.
     pub id: u32,
     /// Schema version.
@@ -34,7 +34,7 @@ pub struct Rel {
     pub body: Vec<u8>,
 }
 
-impl Rel {
+impl SqlRelation {
     /// Fails unless `t` (the `what` of a record at `lsn`) has one value per
     /// column of the relation.
     pub fn check_arity(
@@ -71,13 +71,13 @@ impl Rel {
 
     /// Detaches `r`, whose encoded body is `body`, with SQL fragments in
     /// the dialect of its server ([`Dialect::of`]).
-    pub fn new(r: &Relation<'_>, body: &[u8]) -> Rel {
-        Rel::in_dialect(r, body, Dialect::of(r))
+    pub fn new(r: &Relation<'_>, body: &[u8]) -> SqlRelation {
+        SqlRelation::in_dialect(r, body, Dialect::of(r))
     }
 
     /// Detaches `r`, whose encoded body is `body`, with SQL fragments in
     /// `dialect`.
-    pub fn in_dialect(r: &Relation<'_>, body: &[u8], dialect: Dialect) -> Rel {
+    pub fn in_dialect(r: &Relation<'_>, body: &[u8], dialect: Dialect) -> SqlRelation {
         let mut sql_name = String::new();
         dialect.push_qualified(&mut sql_name, r.database, r.table);
         let sql_columns: Vec<String> = r
@@ -103,7 +103,7 @@ impl Rel {
         let mut insert_prefix = format!("INSERT INTO {sql_name} (");
         insert_prefix.push_str(&sql_columns.join(", "));
         insert_prefix.push_str(") VALUES (");
-        Rel {
+        SqlRelation {
             id: r.relation_id,
             version: r.schema_version,
             name: r.qualified_name(),
@@ -122,7 +122,7 @@ impl Rel {
 /// The latest RELATION of every id, as a follower keeps them.
 #[derive(Debug, Default)]
 pub struct Relations {
-    rels: HashMap<u32, Rc<Rel>>,
+    rels: HashMap<u32, Rc<SqlRelation>>,
 }
 
 impl Relations {
@@ -136,14 +136,16 @@ impl Relations {
         {
             return false;
         }
-        self.rels
-            .insert(r.relation_id, Rc::new(Rel::in_dialect(r, body, dialect)));
+        self.rels.insert(
+            r.relation_id,
+            Rc::new(SqlRelation::in_dialect(r, body, dialect)),
+        );
         true
     }
 
     /// The relation an id is bound to.
     #[inline]
-    pub fn get(&self, id: u32) -> Option<&Rc<Rel>> {
+    pub fn get(&self, id: u32) -> Option<&Rc<SqlRelation>> {
         self.rels.get(&id)
     }
 }

@@ -17,7 +17,7 @@
 //! written.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::relations::{Rel, Relations};
+use crate::relations::{Relations, SqlRelation};
 use replog_core::reader::{Damage, ReaderOptions, SegmentInput, UncommittedTail};
 use replog_core::recovery::RecoveryPolicy;
 use replog_core::txn::{TxnEvent, TxnInput, TxnSource};
@@ -484,7 +484,7 @@ impl Converter {
     /// Notes a row statement on a table without key columns: it targets
     /// the row by every column, LIMIT 1 (`what`: "UPDATE of", "DELETE
     /// from").
-    fn keyless(&mut self, rel: &Rel, what: &str, lsn: u64, txid: u64) {
+    fn keyless(&mut self, rel: &SqlRelation, what: &str, lsn: u64, txid: u64) {
         if rel.keys.is_empty() {
             self.report.imprecise += 1;
             self.report.note(
@@ -503,13 +503,18 @@ fn cannot(lsn: u64, offset: u64, msg: String) -> Error {
     Error::new(ErrorKind::CannotConvert, msg).at(lsn, offset)
 }
 
-fn values<'a>(t: &Tuple<'a>, rel: &Rel, lsn: u64, what: &str) -> Result<Vec<ColumnValue<'a>>> {
+fn values<'a>(
+    t: &Tuple<'a>,
+    rel: &SqlRelation,
+    lsn: u64,
+    what: &str,
+) -> Result<Vec<ColumnValue<'a>>> {
     rel.check_arity(t, lsn, what)?;
     t.to_vec().map_err(|e| Error::from(e).prefixed(lsn))
 }
 
 impl Converter {
-    fn rel(&self, id: u32, lsn: u64, offset: u64) -> Result<std::rc::Rc<Rel>> {
+    fn rel(&self, id: u32, lsn: u64, offset: u64) -> Result<std::rc::Rc<SqlRelation>> {
         self.catalog.get(id).cloned().ok_or_else(|| {
             Error::new(
                 ErrorKind::Malformed,
@@ -757,7 +762,7 @@ impl Converter {
 #[allow(clippy::too_many_arguments)]
 fn where_clause(
     out: &mut String,
-    rel: &Rel,
+    rel: &SqlRelation,
     image: &[ColumnValue<'_>],
     full: bool,
     allow_imprecise: bool,

@@ -37,7 +37,7 @@ use serde::Serialize;
 
 use crate::input::Error;
 use crate::replica::{ReplicaEnv, ReplicaSpec, replica_specs};
-use crate::report::{LogSource, Position, Report};
+use crate::report::{LogSource, Report, StatementPosition};
 
 /// Transactions per batch handed to the replicas.
 const BATCH: usize = 128;
@@ -88,7 +88,7 @@ pub struct ReplicaDisagreement {
     pub tx: String,
     /// The statement's position (the transaction's first statement when
     /// the difference could not be attributed to one).
-    pub position: Position,
+    pub position: StatementPosition,
     /// Index of the statement in [`Report::statements`], when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub statement_index: Option<usize>,
@@ -163,9 +163,9 @@ pub struct DynamicSummary {
     /// Diverged (not inherited) although the static analysis found it
     /// safe: a bug in the analysis (or in the store).
     pub diverged_not_flagged: u64,
-    /// Position of the first divergence.
+    /// StatementPosition of the first divergence.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_divergence: Option<Position>,
+    pub first_divergence: Option<StatementPosition>,
     /// Transactions where replica 0 does not reach the log's own digest.
     pub leader_mismatches: u64,
 }
@@ -199,7 +199,7 @@ impl DynamicRun {
 /// A statement to replay with where it came from.
 #[derive(Debug)]
 struct StmtMeta {
-    position: Position,
+    position: StatementPosition,
     /// Ordinal among the statements replayed (0-based).
     ordinal: usize,
 }
@@ -217,7 +217,7 @@ enum Step {
 struct Tx {
     label: String,
     begin_us: i64,
-    position: Position,
+    position: StatementPosition,
     steps: Vec<Step>,
     /// The COMMIT's `(state_before, state_after)`.
     expected: Option<(u64, u64)>,
@@ -329,7 +329,7 @@ fn produce_native(
             };
             list.push(captured_statement(&st, begin_us));
             metas.push(StmtMeta {
-                position: Position::Lsn { lsn: r.lsn },
+                position: StatementPosition::Lsn { lsn: r.lsn },
                 ordinal: align.next(st.sql),
             });
         }
@@ -404,7 +404,7 @@ fn produce_binlog(
                         // The transaction's position until the statement is
                         // matched with the static report's QUERY event offset.
                         metas.push(StmtMeta {
-                            position: Position::Binlog {
+                            position: StatementPosition::Binlog {
                                 file: tx.file.clone(),
                                 offset: tx.position,
                             },
@@ -428,7 +428,7 @@ fn produce_binlog(
                 Step::Statements(_, m) => m.first().map(|m| m.position.clone()),
                 Step::Rows(_) => None,
             })
-            .unwrap_or(Position::Binlog {
+            .unwrap_or(StatementPosition::Binlog {
                 file: tx.file.clone(),
                 offset: tx.position,
             });
@@ -993,7 +993,7 @@ impl Comparator {
             s.transactions_identical as f64 / s.transactions as f64
         };
         let mut seen = HashSet::new();
-        let mut inherited_only: HashMap<Position, bool> = HashMap::new();
+        let mut inherited_only: HashMap<StatementPosition, bool> = HashMap::new();
         for d in &self.run.divergences {
             let e = inherited_only.entry(d.position.clone()).or_insert(true);
             *e &= d.inherited;

@@ -12,7 +12,7 @@ use replog_core::record::{Record, decode_record};
 use replog_statement::StatementFormat;
 
 use crate::context::ContextFlags;
-use crate::report::{LogSource, Position, Report, ReportBuilder, StatementSource};
+use crate::report::{LogSource, Report, ReportBuilder, StatementPosition, StatementSource};
 
 /// Errors reading a log (statements that do not parse are not errors: the
 /// report records them).
@@ -95,7 +95,7 @@ pub fn analyze_statement_log(paths: &[PathBuf]) -> Result<Report> {
                     Record::Commit(_) => txid = None,
                     Record::Data(st) => {
                         let src = StatementSource {
-                            position: Position::Lsn { lsn: f.lsn },
+                            position: StatementPosition::Lsn { lsn: f.lsn },
                             transaction: tx,
                             txid,
                             gtid: None,
@@ -215,7 +215,7 @@ impl BinlogState {
                     complete: true,
                 };
                 let src = StatementSource {
-                    position: Position::Binlog {
+                    position: StatementPosition::Binlog {
                         file: file.to_string(),
                         offset: ev.position(),
                     },

@@ -68,7 +68,7 @@ pub use input::{Error, analyze_binlog, analyze_paths, analyze_statement_log};
 pub use reason::{ADVICE_ROWS, Reason, ReasonCode, Severity};
 pub use replica::{DEFAULT_SEED, ReplicaEnv, ReplicaSpec, replica_specs};
 pub use report::{
-    LogSource, Position, Report, ReportBuilder, StatementReport, StatementSource, Summary,
+    LogSource, Report, ReportBuilder, StatementPosition, StatementReport, StatementSource, Summary,
     render_table,
 };
 pub use tables::{ColumnInfo, ColumnKind, SchemaNote, SchemaTracker, TableInfo};

@@ -25,7 +25,7 @@ pub enum LogSource {
 /// Where a statement is in its log.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Position {
+pub enum StatementPosition {
     /// The LSN of the STATEMENT record in a native log.
     Lsn {
         /// Log sequence number.
@@ -40,11 +40,11 @@ pub enum Position {
     },
 }
 
-impl std::fmt::Display for Position {
+impl std::fmt::Display for StatementPosition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Position::Lsn { lsn } => write!(f, "lsn {lsn}"),
-            Position::Binlog { file, offset } => write!(f, "{file}:{offset}"),
+            StatementPosition::Lsn { lsn } => write!(f, "lsn {lsn}"),
+            StatementPosition::Binlog { file, offset } => write!(f, "{file}:{offset}"),
         }
     }
 }
@@ -53,7 +53,7 @@ impl std::fmt::Display for Position {
 #[derive(Debug, Clone, Serialize)]
 pub struct StatementReport {
     /// Where the statement is.
-    pub position: Position,
+    pub position: StatementPosition,
     /// Ordinal of its transaction in the report (1-based).
     pub transaction: u64,
     /// Native log: the transaction id of the BEGIN.
@@ -255,8 +255,8 @@ pub struct ReportBuilder {
 /// Where a statement came from, for [`ReportBuilder::statement`].
 #[derive(Debug, Clone)]
 pub struct StatementSource {
-    /// Position in the log.
-    pub position: Position,
+    /// StatementPosition in the log.
+    pub position: StatementPosition,
     /// Ordinal of the transaction (1-based).
     pub transaction: u64,
     /// Native transaction id.

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use replog_determinism::{
-    LogSource, Position, ReasonCode as C, Report, Severity, analyze_binlog, analyze_paths,
+    LogSource, ReasonCode as C, Report, Severity, StatementPosition, analyze_binlog, analyze_paths,
     analyze_statement_log, render_table,
 };
 
@@ -191,7 +191,7 @@ fn unsafe_workload_details() {
     // Positions and GTIDs.
     let st = find("UUID()");
     assert!(
-        matches!(&st.position, Position::Binlog { file, offset } if file == "mariadb-bin.000001" && *offset > 4)
+        matches!(&st.position, StatementPosition::Binlog { file, offset } if file == "mariadb-bin.000001" && *offset > 4)
     );
     assert!(st.gtid.as_deref().is_some_and(|g| g.starts_with("0-1-")));
     // Divergence: the tables that really diverged on statement replay hold
@@ -269,7 +269,7 @@ fn native_statement_log_sample() {
     assert!(report.summary.statements >= 4, "{:#?}", report.summary);
     assert_eq!(report.summary.not_analyzed, 0, "{:#?}", report.statements);
     for st in &report.statements {
-        assert!(matches!(st.position, Position::Lsn { .. }));
+        assert!(matches!(st.position, StatementPosition::Lsn { .. }));
         assert!(st.txid.is_some());
     }
     let json = serde_json::to_string_pretty(&report).unwrap();

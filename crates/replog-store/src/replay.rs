@@ -203,7 +203,7 @@ impl ReplayReport {
 pub type Error = replog_core::Error;
 
 #[derive(Debug, Clone)]
-struct Rel {
+struct ReplayRelation {
     database: String,
     table: String,
     ncols: usize,
@@ -673,7 +673,7 @@ pub enum Decoded<'r> {
 /// current rows.
 #[derive(Debug, Default)]
 pub struct RowDecoder {
-    rels: HashMap<u32, Rel>,
+    rels: HashMap<u32, ReplayRelation>,
 }
 
 impl RowDecoder {
@@ -681,7 +681,7 @@ impl RowDecoder {
     pub fn relation(&mut self, rel: &replog_logical::Relation<'_>) {
         self.rels.insert(
             rel.relation_id,
-            Rel {
+            ReplayRelation {
                 database: rel.database.to_string(),
                 table: rel.table.to_string(),
                 ncols: rel.columns.len(),
@@ -691,7 +691,7 @@ impl RowDecoder {
         );
     }
 
-    fn rel(&self, id: u32, lsn: u64) -> Result<&Rel, Error> {
+    fn rel(&self, id: u32, lsn: u64) -> Result<&ReplayRelation, Error> {
         self.rels
             .get(&id)
             .ok_or_else(|| Error::malformed(lsn, format!("relation {id} used before its RELATION")))
