@@ -11,7 +11,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use replog_core::txn::{TxnEvent, TxnSource};
-use replog_pglogical::{Container, Detected, PgLogicalSource, Plugin};
+use replog_pglogical::{Container, Detected, Plugin};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -97,7 +97,7 @@ fn decode(data: &[u8]) -> u64 {
         plugin: Plugin::PgOutput,
         container: Container::RecvLogical,
     };
-    let mut src = PgLogicalSource::new(data.to_vec(), det, "bench".into());
+    let mut src = replog_pglogical::source::source(data.to_vec(), det, "bench".into());
     let mut records = 0u64;
     while let Some(ev) = src.next() {
         if let TxnEvent::Transaction(t) = ev.expect("decodes") {
@@ -105,7 +105,7 @@ fn decode(data: &[u8]) -> u64 {
         }
     }
     black_box(records);
-    src.counts().changes
+    src.producer().counts().changes
 }
 
 fn bench(c: &mut Criterion) {

@@ -16,7 +16,7 @@ const CONTAINERS: [Container; 3] = [
 /// Reads `data` as `plugin` in `container` to its end or first error.
 fn drain(data: &[u8], plugin: Plugin, container: Container) {
     let det = Detected { plugin, container };
-    let mut src = PgLogicalSource::new(data.to_vec(), det, "fuzz".into());
+    let mut src = crate::source::source(data.to_vec(), det, "fuzz".into());
     let mut last = 0;
     while let Some(ev) = src.next() {
         match ev {

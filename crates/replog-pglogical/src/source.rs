@@ -8,9 +8,9 @@ use crate::pgoutput::{Datum, Decoder, Framing, OldKind, PgMessage, TupleData, ls
 use replog_core::LogKind;
 use replog_core::Value;
 use replog_core::error::{Error, ErrorKind, Result};
-use replog_core::reader::{Damage, ReaderOptions, Summary};
+use replog_core::reader::{ReaderOptions, Summary};
 use replog_core::segment::{FORMAT_VERSION_PG, SegmentHeader};
-use replog_core::txn::{Transaction, TxnEvent, TxnInput, TxnSource};
+use replog_core::txn::{Produced, Transaction, TxnEvent, TxnInput, TxnProducer, TxnSource};
 use replog_logical::{
     Delete, ImageKind, Insert, LogicalRecord, Message, OldImage, Truncate, TupleBuf, Update,
 };
@@ -60,7 +60,7 @@ impl PgLogicalInput {
     pub fn open_source(self) -> Result<PgLogicalSource> {
         let data = std::fs::read(&self.path)
             .map_err(|e| Error::io(e, format!("reading {}", self.path.display())))?;
-        Ok(PgLogicalSource::new(
+        Ok(crate::source::source(
             data,
             self.detected,
             self.path.display().to_string(),
@@ -85,7 +85,7 @@ impl PgLogicalInput {
                 w.write_transaction(&tx)?;
             }
         }
-        Ok((w.finish()?, src.counts()))
+        Ok((w.finish()?, src.producer().counts()))
     }
 }
 
@@ -115,15 +115,16 @@ pub(crate) struct Bufs {
 }
 
 /// A logical decoding output as a [`TxnSource`] (see the crate docs).
-pub struct PgLogicalSource {
+pub type PgLogicalSource = Produced<PgLogicalTxns>;
+
+/// The transactions of a logical decoding output, made one at a time
+/// ([`TxnProducer`]; [`PgLogicalSource`] hands them over).
+pub struct PgLogicalTxns {
     data: Vec<u8>,
     pos: usize,
     detected: Detected,
     name: String,
     header: SegmentHeader,
-    started: bool,
-    ended: bool,
-    failed: bool,
     asm: Assembler,
     pg: PgState,
     text: crate::text::TextState,
@@ -133,9 +134,9 @@ pub struct PgLogicalSource {
     summary: Summary,
 }
 
-impl std::fmt::Debug for PgLogicalSource {
+impl std::fmt::Debug for PgLogicalTxns {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgLogicalSource")
+        f.debug_struct("PgLogicalTxns")
             .field("name", &self.name)
             .field("detected", &self.detected)
             .finish_non_exhaustive()
@@ -157,12 +158,18 @@ fn log_id(name: &str) -> ([u8; 16], u64) {
     (id, fnv(b))
 }
 
-impl PgLogicalSource {
-    /// The source over `data` (a whole file) holding `detected`; `name`
-    /// names it in messages.
-    pub fn new(data: Vec<u8>, detected: Detected, name: String) -> PgLogicalSource {
+/// The source over `data` (a whole file) holding `detected`; `name` names
+/// it in messages.
+pub fn source(data: Vec<u8>, detected: Detected, name: String) -> PgLogicalSource {
+    Produced::new(PgLogicalTxns::new(data, detected, name))
+}
+
+impl PgLogicalTxns {
+    /// The transactions of `data` (a whole file) holding `detected`;
+    /// `name` names it in messages.
+    pub fn new(data: Vec<u8>, detected: Detected, name: String) -> PgLogicalTxns {
         let (log_id, salt) = log_id(&name);
-        PgLogicalSource {
+        PgLogicalTxns {
             data,
             pos: 0,
             detected,
@@ -179,16 +186,16 @@ impl PgLogicalSource {
                 page_format: 0,
             },
             name,
-            started: false,
-            ended: false,
-            failed: false,
             asm: Assembler::new(),
             pg: PgState::default(),
             text: Default::default(),
             bufs: Bufs::default(),
             scratch: Vec::new(),
             json_scratch: Vec::new(),
-            summary: Summary::default(),
+            summary: Summary {
+                segments: 1,
+                ..Summary::default()
+            },
         }
     }
 
@@ -680,63 +687,46 @@ fn image(k: OldKind) -> ImageKind {
     }
 }
 
-impl TxnSource for PgLogicalSource {
-    fn next(&mut self) -> Option<Result<TxnEvent<'_>>> {
+impl TxnProducer for PgLogicalTxns {
+    fn segment(&self) -> (&str, &SegmentHeader) {
+        (&self.name, &self.header)
+    }
+
+    fn produce(&mut self) -> Result<bool> {
         self.asm.clear();
-        if !self.started {
-            self.started = true;
-            self.summary.segments = 1;
-            return Some(Ok(TxnEvent::Segment {
-                index: 0,
-                name: &self.name,
-                header: &self.header,
-            }));
-        }
-        if self.failed || self.ended {
-            return None;
-        }
         loop {
             match self.step() {
                 None => {
-                    self.ended = true;
                     self.asm.finish();
-                    return None;
+                    return Ok(false);
                 }
-                Some(Err(e)) => {
-                    self.failed = true;
-                    return Some(Err(e));
-                }
+                Some(Err(e)) => return Err(e),
                 Some(Ok(false)) => {}
                 Some(Ok(true)) => break,
             }
         }
-        let tx = self.asm.transaction()?;
+        let Some(tx) = self.asm.transaction() else {
+            return Ok(false);
+        };
+        let (records, begin_lsn, end_lsn) = (tx.records().len() as u64, tx.begin_lsn, tx.end_lsn);
         self.summary.commits += 1;
-        self.summary.frames += tx.records().len() as u64 + 2;
-        self.summary.first_lsn.get_or_insert(tx.begin_lsn);
-        self.summary.end_lsn = Some(tx.end_lsn);
-        self.summary.committed_lsn = Some(tx.end_lsn);
-        Some(Ok(TxnEvent::Transaction(tx)))
+        self.summary.frames += records + 2;
+        self.summary.first_lsn.get_or_insert(begin_lsn);
+        self.summary.end_lsn = Some(end_lsn);
+        self.summary.committed_lsn = Some(end_lsn);
+        Ok(true)
     }
 
-    fn current(&self) -> Option<Transaction<'_>> {
+    fn made(&self) -> Option<Transaction<'_>> {
         self.asm.transaction()
     }
 
-    fn kind(&self) -> Option<LogKind> {
-        Some(LogKind::Logical)
+    fn kind(&self) -> LogKind {
+        LogKind::Logical
     }
 
     fn summary(&self) -> &Summary {
         &self.summary
-    }
-
-    fn intolerable(&self) -> Option<&Damage> {
-        None
-    }
-
-    fn at_end(&self) -> bool {
-        self.ended
     }
 }
 

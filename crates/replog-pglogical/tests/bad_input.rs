@@ -3,7 +3,7 @@
 
 use replog_core::txn::{TxnEvent, TxnSource};
 use replog_pglogical::pgoutput::{Decoder, Framing, PgMessage};
-use replog_pglogical::{Container, Detected, PgLogicalSource, Plugin};
+use replog_pglogical::{Container, Detected, Plugin};
 
 fn begin(xid: u32, final_lsn: u64) -> Vec<u8> {
     let mut m = vec![b'B'];
@@ -59,7 +59,7 @@ fn run(file: Vec<u8>) -> Result<usize, replog_core::Error> {
         plugin: Plugin::PgOutput,
         container: Container::RecvLogical,
     };
-    let mut src = PgLogicalSource::new(file, det, "test".into());
+    let mut src = replog_pglogical::source::source(file, det, "test".into());
     let mut n = 0;
     while let Some(ev) = src.next() {
         if let TxnEvent::Transaction(_) = ev? {

@@ -8,7 +8,7 @@ use replog_pglogical::{Container, Detected, PgLogicalSource, Plugin, sniff};
 
 fn run(file: &[u8], plugin: Plugin, container: Container) -> Result<usize, replog_core::Error> {
     let det = Detected { plugin, container };
-    let mut src = PgLogicalSource::new(file.to_vec(), det, "test".into());
+    let mut src = replog_pglogical::source::source(file.to_vec(), det, "test".into());
     let mut n = 0;
     while let Some(ev) = src.next() {
         if let TxnEvent::Transaction(_) = ev? {

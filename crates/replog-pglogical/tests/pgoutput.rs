@@ -20,7 +20,7 @@ fn every_pgoutput_capture_is_recognised() {
         ("pgoutput-v3.copy", Container::CopyText),
         ("pgoutput-v3.recvlogical", Container::RecvLogical),
     ] {
-        let d = open(name).detected();
+        let d = open(name).producer().detected();
         assert_eq!(
             (d.plugin, d.container),
             (Plugin::PgOutput, container),
@@ -68,7 +68,7 @@ fn streamed_and_prepared_transactions_assemble_to_the_unstreamed_ones() {
         for (a, b) in v1.iter().zip(&got) {
             assert_eq!(a, b, "{name}: transaction {}", a.xid);
         }
-        let c = src.counts();
+        let c = src.producer().counts();
         // The large transaction rolled back after it was streamed, and the
         // rolled-back subtransaction of the one that committed.
         assert_eq!((c.aborted, c.aborted_subxacts), (1, 1), "{name}: {c:?}");

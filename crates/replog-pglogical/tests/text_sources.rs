@@ -335,7 +335,7 @@ fn every_text_capture_is_recognised() {
             Container::RecvLogical,
         ),
     ] {
-        let d = open(name).detected();
+        let d = open(name).producer().detected();
         assert_eq!((d.plugin, d.container), (plugin, container), "{name}");
     }
 }
@@ -352,7 +352,7 @@ fn test_decoding_sources_render_to_their_own_lines() {
     }
     let mut src = open("test_decoding-2pc.copy");
     transactions(&mut src);
-    assert_eq!(src.counts().rolled_back_prepared, 1);
+    assert_eq!(src.producer().counts().rolled_back_prepared, 1);
 }
 
 #[test]

@@ -34,7 +34,7 @@ pub fn open(name: &str) -> PgLogicalSource {
     let data = load(name);
     let det =
         sniff(&data[..data.len().min(512)]).unwrap_or_else(|| panic!("{name} not recognised"));
-    PgLogicalSource::new(data, det, name.to_string())
+    replog_pglogical::source::source(data, det, name.to_string())
 }
 
 /// Every transaction of a capture.
