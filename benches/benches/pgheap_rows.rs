@@ -2,7 +2,7 @@
 //! bytes written): the WAL of `fixtures/postgres/logical/debian-15` (one
 //! workload on PostgreSQL 15: every type, TOAST, a 1500-row transaction,
 //! subtransactions, two-phase commit, catalog changes) decoded with its
-//! catalog file by `PgWalSource::open` — the `pg_attribute` pre-pass, the
+//! catalog file by `replog_pgheap::source::open` — the `pg_attribute` pre-pass, the
 //! WAL reader, heap tuples, values, transactions and RELATIONs — and every
 //! change of every transaction read from the source, from files in the page
 //! cache.
@@ -13,7 +13,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use replog_core::txn::{TxnEvent, TxnSource};
-use replog_pgheap::{PgWalInput, PgWalSource};
+use replog_pgheap::PgWalInput;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -23,7 +23,7 @@ fn fixture() -> PathBuf {
 
 /// Decodes everything; (transactions, records).
 fn decode(input: &PgWalInput) -> (u64, u64) {
-    let mut src = PgWalSource::open(input).expect("open");
+    let mut src = replog_pgheap::source::open(input).expect("open");
     let (mut txns, mut recs) = (0, 0);
     while let Some(ev) = src.next() {
         if let TxnEvent::Transaction(t) = ev.expect("decode") {

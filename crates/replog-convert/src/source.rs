@@ -65,7 +65,7 @@ impl TxnInput for LogInput {
         match self {
             LogInput::Native(segments) => segments.open(opts),
             LogInput::Binlog(b) => b.open(opts),
-            LogInput::PgWal(w) => Ok(Box::new(replog_pgheap::PgWalSource::open(&w)?)),
+            LogInput::PgWal(w) => Ok(Box::new(replog_pgheap::source::open(&w)?)),
             LogInput::PgLogical(p) => p.open(opts),
         }
     }

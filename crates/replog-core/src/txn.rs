@@ -722,6 +722,11 @@ impl<P: TxnProducer> Produced<P> {
         &self.producer
     }
 
+    /// The producer, to change a setting between transactions.
+    pub fn producer_mut(&mut self) -> &mut P {
+        &mut self.producer
+    }
+
     /// The producer, to be given up (its reports).
     pub fn into_producer(self) -> P {
         self.producer

@@ -13,9 +13,9 @@ use crate::catalog::Catalog;
 use crate::decode::{Decoder, Report, relation_of};
 use crate::history::AttrHistory;
 use replog_core::frame::padded_len;
-use replog_core::reader::{Damage, Summary};
+use replog_core::reader::Summary;
 use replog_core::segment::{FORMAT_VERSION, SegmentHeader};
-use replog_core::txn::{SourceKind, Transaction, TxnArena, TxnEvent, TxnSource};
+use replog_core::txn::{Produced, SourceKind, Transaction, TxnArena, TxnProducer};
 use replog_core::{Begin, Commit, LogKind};
 use replog_logical::LogicalRecord;
 use replog_pgwal::WalReader;
@@ -32,14 +32,15 @@ pub struct PgWalInput {
 }
 
 /// The source (see the module docs).
-pub struct PgWalSource {
+pub type PgWalSource = Produced<PgWalTxns>;
+
+/// The committed transactions of heap WAL, made one at a time
+/// ([`TxnProducer`]; [`PgWalSource`] hands them over).
+pub struct PgWalTxns {
     reader: WalReader,
     decoder: Decoder,
     header: SegmentHeader,
     name: String,
-    started: bool,
-    ended: bool,
-    failed: bool,
     arena: TxnArena,
     current: Option<Transaction<'static>>,
     next_lsn: u64,
@@ -50,9 +51,9 @@ pub struct PgWalSource {
     origin: String,
 }
 
-impl std::fmt::Debug for PgWalSource {
+impl std::fmt::Debug for PgWalTxns {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgWalSource")
+        f.debug_struct("PgWalTxns")
             .field("name", &self.name)
             .finish_non_exhaustive()
     }
@@ -81,20 +82,31 @@ fn log_id(paths: &[PathBuf]) -> ([u8; 16], u64) {
     (id, h ^ h2.rotate_left(17))
 }
 
-impl PgWalSource {
+/// Opens `input` as a source: reads the catalog (its error says how to
+/// produce it).
+pub fn open(input: &PgWalInput) -> replog_core::Result<PgWalSource> {
+    PgWalTxns::open(input).map(Produced::new)
+}
+
+/// A source over `reader` with `catalog`; `paths` name the log.
+pub fn source(reader: WalReader, catalog: Catalog, paths: &[PathBuf]) -> PgWalSource {
+    Produced::new(PgWalTxns::new(reader, catalog, paths))
+}
+
+impl PgWalTxns {
     /// Opens `input`: reads the catalog (its error says how to produce it).
-    pub fn open(input: &PgWalInput) -> replog_core::Result<PgWalSource> {
+    pub fn open(input: &PgWalInput) -> replog_core::Result<PgWalTxns> {
         let catalog = Catalog::load(&input.catalog).map_err(|e| {
             replog_core::Error::new(replog_core::ErrorKind::Mismatch, 0, e.to_string())
         })?;
         let history = AttrHistory::scan(WalReader::open(&input.segments), &catalog);
-        let mut src = PgWalSource::new(WalReader::open(&input.segments), catalog, &input.segments);
+        let mut src = PgWalTxns::new(WalReader::open(&input.segments), catalog, &input.segments);
         src.decoder.set_history(history);
         Ok(src)
     }
 
-    /// A source over `reader` with `catalog`; `paths` name the log.
-    pub fn new(reader: WalReader, catalog: Catalog, paths: &[PathBuf]) -> PgWalSource {
+    /// The transactions of `reader` with `catalog`; `paths` name the log.
+    pub fn new(reader: WalReader, catalog: Catalog, paths: &[PathBuf]) -> PgWalTxns {
         let (log_id, salt) = log_id(paths);
         let header = SegmentHeader {
             kind: LogKind::Logical,
@@ -108,7 +120,7 @@ impl PgWalSource {
             page_size: 0,
             page_format: 0,
         };
-        PgWalSource {
+        PgWalTxns {
             reader,
             decoder: Decoder::new(catalog),
             header,
@@ -116,13 +128,13 @@ impl PgWalSource {
                 .first()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
-            started: false,
-            ended: false,
-            failed: false,
             arena: TxnArena::new(),
             current: None,
             next_lsn: 0,
-            summary: Summary::default(),
+            summary: Summary {
+                segments: 1,
+                ..Summary::default()
+            },
             announced: HashMap::new(),
             scratch: Vec::new(),
             origin: String::new(),
@@ -243,54 +255,26 @@ impl PgWalSource {
     }
 }
 
-impl TxnSource for PgWalSource {
-    fn next(&mut self) -> Option<replog_core::Result<TxnEvent<'_>>> {
-        self.current = None;
-        if !self.started {
-            self.started = true;
-            self.summary.segments = 1;
-            return Some(Ok(TxnEvent::Segment {
-                index: 0,
-                name: &self.name,
-                header: &self.header,
-            }));
-        }
-        if self.failed || self.ended {
-            return None;
-        }
-        match self.advance() {
-            Ok(true) => {}
-            Ok(false) => {
-                self.ended = true;
-                return None;
-            }
-            Err(e) => {
-                self.failed = true;
-                return Some(Err(e));
-            }
-        }
-        let head = self.current?;
-        Some(Ok(TxnEvent::Transaction(self.arena.transaction(&head))))
+impl TxnProducer for PgWalTxns {
+    fn segment(&self) -> (&str, &SegmentHeader) {
+        (&self.name, &self.header)
     }
 
-    fn current(&self) -> Option<Transaction<'_>> {
+    fn produce(&mut self) -> replog_core::Result<bool> {
+        self.current = None;
+        self.advance()
+    }
+
+    fn made(&self) -> Option<Transaction<'_>> {
         let head = self.current?;
         Some(self.arena.transaction(&head))
     }
 
-    fn kind(&self) -> Option<LogKind> {
-        Some(LogKind::Logical)
+    fn kind(&self) -> LogKind {
+        LogKind::Logical
     }
 
     fn summary(&self) -> &Summary {
         &self.summary
-    }
-
-    fn intolerable(&self) -> Option<&Damage> {
-        None
-    }
-
-    fn at_end(&self) -> bool {
-        self.ended
     }
 }

@@ -11,7 +11,6 @@ mod common;
 use common::*;
 use replog_core::txn::{TxnEvent, TxnSource};
 use replog_logical::{ColumnValue, LogicalRecord, OldImage, Tuple};
-use replog_pgheap::PgWalSource;
 use std::collections::HashMap;
 
 /// One committed transaction, normalized: xid, commit time, RELATIONs and
@@ -122,12 +121,12 @@ fn pgoutput() -> Vec<Tx> {
 /// transactions in memory.
 fn wal(limit: Option<usize>) -> (Vec<Tx>, replog_pgheap::Report) {
     let dir = tempfile::tempdir().unwrap();
-    let mut src = PgWalSource::open(&wal_input(dir.path())).unwrap();
+    let mut src = replog_pgheap::source::open(&wal_input(dir.path())).unwrap();
     if let Some(l) = limit {
-        src.set_spill_limit(l);
+        src.producer_mut().set_spill_limit(l);
     }
     let txns = transactions(&mut src);
-    let report = src.report().clone();
+    let report = src.producer().report().clone();
     assert!(report.undecoded.is_empty(), "{:?}", report.undecoded);
     (txns, report)
 }

@@ -49,7 +49,7 @@ fn a_catalog_missing_a_column_is_an_error_naming_relation_lsn_and_offset() {
     assert_ne!(text.len(), catalog_text().len(), "the line was there");
     let catalog = Catalog::parse("catalog.tsv", text.as_bytes()).unwrap();
     let segs = segments();
-    let mut src = PgWalSource::new(reader(&segs), catalog, &[]);
+    let mut src = replog_pgheap::source::source(reader(&segs), catalog, &[]);
     let (_, err) = decode(&mut src);
     let err = err.expect("an error");
     assert!(err.contains("public.types"), "{err}");
@@ -75,11 +75,11 @@ fn a_catalog_with_another_type_reports_the_rows_not_decoded() {
     assert_ne!(text, catalog_text());
     let catalog = Catalog::parse("catalog.tsv", text.as_bytes()).unwrap();
     let segs = segments();
-    let mut src = PgWalSource::new(reader(&segs), catalog, &[]);
+    let mut src = replog_pgheap::source::source(reader(&segs), catalog, &[]);
     let (n, err) = decode(&mut src);
     assert!(err.is_none(), "{err:?}");
     assert!(n > 10);
-    let r = src.report();
+    let r = src.producer().report();
     let u = r
         .undecoded
         .iter()
@@ -145,7 +145,8 @@ fn damaged(
 ) -> Option<String> {
     let mut bad = segs.to_vec();
     set(&mut bad[seg].1[at..]);
-    let mut src = PgWalSource::new(reader(&bad).without_crc_checks(), catalog.clone(), &[]);
+    let mut src =
+        replog_pgheap::source::source(reader(&bad).without_crc_checks(), catalog.clone(), &[]);
     let (_, err) = decode(&mut src);
     let e = err?;
     assert!(

@@ -14,8 +14,8 @@
 mod common;
 use common::*;
 use replog_core::txn::TxnSource;
+use replog_pgheap::Catalog;
 use replog_pgheap::history::AttrHistory;
-use replog_pgheap::{Catalog, PgWalSource};
 use replog_pgwal::WalReader;
 use replog_store::conflict::ConflictPolicy;
 use replog_store::replay::{ReplayOptions, replay_source};
@@ -61,7 +61,7 @@ fn replay_of_the_wal_gives_the_servers_tables() {
     let input = wal_input(dir.path());
     let catalog = Catalog::load(&input.catalog).unwrap();
     let history = AttrHistory::scan(WalReader::open(&input.segments), &catalog);
-    let mut src = PgWalSource::open(&input).unwrap();
+    let mut src = replog_pgheap::source::open(&input).unwrap();
     let mut store = Store::new(SimEnvironment::default());
     let opts = ReplayOptions {
         on_conflict: ConflictPolicy::Overwrite,

@@ -4,7 +4,6 @@
 //! assembled.
 
 use crate::file::{Container, Detected, Plugin};
-use crate::source::PgLogicalSource;
 use replog_core::txn::{TxnEvent, TxnSource};
 
 const CONTAINERS: [Container; 3] = [

@@ -4,7 +4,7 @@
 
 use replog_core::error::ErrorKind;
 use replog_core::txn::{TxnEvent, TxnSource};
-use replog_pglogical::{Container, Detected, PgLogicalSource, Plugin, sniff};
+use replog_pglogical::{Container, Detected, Plugin, sniff};
 
 fn run(file: &[u8], plugin: Plugin, container: Container) -> Result<usize, replog_core::Error> {
     let det = Detected { plugin, container };

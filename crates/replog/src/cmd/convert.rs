@@ -536,7 +536,7 @@ fn convert_pgwal(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
              that log to SQL or statements)"
         );
     };
-    let mut src = replog_pgheap::PgWalSource::open(input)?;
+    let mut src = replog_pgheap::source::open(input)?;
     let file = AtomicFile::create(path)?;
     let mut w = LogWriter::new(file, &WriterOptions::new(replog_core::LogKind::Logical))?;
     while let Some(ev) = src.next() {
@@ -545,7 +545,7 @@ fn convert_pgwal(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         }
     }
     w.finish()?.commit()?;
-    let r = src.report();
+    let r = src.producer().report();
     match args.report.format {
         OutputFormat::Json | OutputFormat::Ndjson => {
             let doc = serde_json::json!({ "output": path.display().to_string(), "decoded": r });
