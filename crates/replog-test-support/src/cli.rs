@@ -8,10 +8,10 @@
 /// Defines, in the calling test crate (which depends on `replog`, `clap`,
 /// `anyhow` and `serde_json`):
 ///
-/// - `run(args) -> (anyhow::Result<Outcome>, String)`: runs `replog ARGS…`,
+/// - `run(args) -> (anyhow::Result<Verdict>, String)`: runs `replog ARGS…`,
 ///   returning the result and what it printed (panics if the arguments do
 ///   not parse);
-/// - `json(args) -> (Outcome, serde_json::Value)`: the same, which must
+/// - `json(args) -> (Verdict, serde_json::Value)`: the same, which must
 ///   succeed (exit 0 or 1), its output parsed as one JSON document;
 /// - `error(args) -> String`: the error of a command that must fail
 ///   (exit 2), as the command line prints it;
@@ -39,7 +39,7 @@ macro_rules! cli_harness {
                 "--format",
                 "json",
             ]);
-            assert_eq!(o, replog::Outcome::Clean, "recording {}", sql.display());
+            assert_eq!(o, replog::Verdict::Clean, "recording {}", sql.display());
             v["digest"].as_str().expect("digest").to_string()
         }
 
@@ -53,7 +53,7 @@ macro_rules! cli_harness {
     };
     () => {
         #[allow(dead_code)]
-        fn run(args: &[&str]) -> (anyhow::Result<replog::Outcome>, String) {
+        fn run(args: &[&str]) -> (anyhow::Result<replog::Verdict>, String) {
             let cli = <replog::Cli as clap::Parser>::try_parse_from(
                 std::iter::once("replog").chain(args.iter().copied()),
             )
@@ -64,7 +64,7 @@ macro_rules! cli_harness {
         }
 
         #[allow(dead_code)]
-        fn json(args: &[&str]) -> (replog::Outcome, serde_json::Value) {
+        fn json(args: &[&str]) -> (replog::Verdict, serde_json::Value) {
             let (r, out) = run(args);
             let o = r.unwrap_or_else(|e| panic!("{args:?}: {e:#}"));
             let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}\n{out}"));

@@ -71,26 +71,26 @@ pub enum Command {
 
 /// What a command found: decides the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Verdict {
     /// Nothing damaged or different.
     Clean,
     /// Damage or a difference was found.
     Found,
 }
 
-impl Outcome {
+impl Verdict {
     /// Clean when `clean`, else Found.
-    pub fn clean_if(clean: bool) -> Outcome {
+    pub fn clean_if(clean: bool) -> Verdict {
         if clean {
-            Outcome::Clean
+            Verdict::Clean
         } else {
-            Outcome::Found
+            Verdict::Found
         }
     }
 }
 
 /// Runs a parsed command line, writing results to `out`.
-pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Verdict> {
     match cli.command {
         Command::Inspect(a) => cmd::inspect::run(&a, out),
         Command::Verify(a) => cmd::verify::run(&a, out),
@@ -142,8 +142,8 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Err(e) => Err(anyhow::Error::new(e).context("starting the command's thread")),
     };
     match result {
-        Ok(Outcome::Clean) => ExitCode::from(EXIT_CLEAN),
-        Ok(Outcome::Found) => ExitCode::from(EXIT_FOUND),
+        Ok(Verdict::Clean) => ExitCode::from(EXIT_CLEAN),
+        Ok(Verdict::Found) => ExitCode::from(EXIT_FOUND),
         Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_CLEAN),
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "replog: error: {}", error_text(&e));

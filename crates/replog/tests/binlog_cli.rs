@@ -4,14 +4,14 @@
 //! not be checked is said; event details as `mariadb-binlog` shows them.
 
 use clap::Parser;
-use replog::{Cli, Outcome};
+use replog::{Cli, Verdict};
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn run(args: &[&str]) -> (anyhow::Result<Outcome>, String) {
+fn run(args: &[&str]) -> (anyhow::Result<Verdict>, String) {
     let cli = Cli::try_parse_from(std::iter::once("replog").chain(args.iter().copied()))
         .expect("arguments parse");
     let mut out = Vec::new();
@@ -31,7 +31,7 @@ fn events(d: &[u8]) -> Vec<(usize, u8, usize)> {
     out
 }
 
-fn verify_json(dir: &Path, name: &str, bytes: &[u8], policy: &str) -> (Outcome, serde_json::Value) {
+fn verify_json(dir: &Path, name: &str, bytes: &[u8], policy: &str) -> (Verdict, serde_json::Value) {
     let p = dir.join(name);
     std::fs::write(&p, bytes).unwrap();
     let (r, out) = run(&[
@@ -68,7 +68,7 @@ fn damaged_length_mid_file_is_corruption_not_a_torn_tail() {
         d[at + 11] ^= 0x01;
         for policy in ["strict", "tolerate-tail"] {
             let (r, v) = verify_json(dir.path(), name, &d, policy);
-            assert_eq!(r, Outcome::Found, "{name} {policy}: {v}");
+            assert_eq!(r, Verdict::Found, "{name} {policy}: {v}");
             let f = &v["files"][0];
             assert_eq!(f["damage"]["class"], "corrupt", "{name}: {v}");
             assert_eq!(f["damage"]["offset"], at, "{name}: {v}");
@@ -85,7 +85,7 @@ fn damaged_length_mid_file_is_corruption_not_a_torn_tail() {
         &data[..data.len() - 10],
         "tolerate-tail",
     );
-    assert_eq!(r, Outcome::Clean, "{v}");
+    assert_eq!(r, Verdict::Clean, "{v}");
     assert_eq!(v["files"][0]["damage"]["class"], "torn-tail", "{v}");
 }
 
@@ -95,7 +95,7 @@ fn verify_says_what_was_not_checked() {
     let no_crc = root().join("fixtures/mysql/binlog_transaction.000001");
     let crc = root().join("fixtures/mariadb/out/dml/row-full/mariadb-bin.000001");
     let (r, out) = run(&["verify", no_crc.to_str().unwrap()]);
-    assert_eq!(r.unwrap(), Outcome::Clean);
+    assert_eq!(r.unwrap(), Verdict::Clean);
     assert!(out.contains("no checksums: structure only"), "{out}");
     let (_, out) = run(&["verify", crc.to_str().unwrap()]);
     assert!(!out.contains("no checksums"), "{out}");
@@ -130,7 +130,7 @@ fn unknown_incident_fails_verify() {
     assert!(n > 1);
     let dir = tempfile::tempdir().unwrap();
     let (r, v) = verify_json(dir.path(), "incident.000001", &d, "strict");
-    assert_eq!(r, Outcome::Found, "{v}");
+    assert_eq!(r, Verdict::Found, "{v}");
     let dmg = &v["files"][0]["damage"];
     assert_eq!(dmg["offset"], at + 19, "{v}");
     assert!(
@@ -162,7 +162,7 @@ fn gtid_details_match_mariadb_binlog() {
             d.join("mariadb-bin.000001").to_str().unwrap(),
             d.join("mariadb-bin.000002").to_str().unwrap(),
         ]);
-        assert_eq!(r.unwrap(), Outcome::Clean);
+        assert_eq!(r.unwrap(), Verdict::Clean);
         let ours: Vec<serde_json::Value> = out
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
@@ -223,7 +223,7 @@ fn decoded_text_values_never_break_a_table_row() {
     let p = dir.path().join("mariadb-bin.000001");
     std::fs::write(&p, &d).unwrap();
     let (r, out) = run(&["inspect", "--decode-rows", p.to_str().unwrap()]);
-    assert_eq!(r.unwrap(), Outcome::Clean);
+    assert_eq!(r.unwrap(), Verdict::Clean);
     for line in out.lines() {
         assert!(line.starts_with('|') || line.is_empty(), "{line:?}");
     }
@@ -258,7 +258,7 @@ fn hex_dump_of_a_binlog() {
         let data = std::fs::read(&bin).unwrap();
         let evs = events(&data);
         let (r, out) = run(&["inspect", "--hex", "--limit", "4", bin.to_str().unwrap()]);
-        assert_eq!(r.unwrap(), Outcome::Clean);
+        assert_eq!(r.unwrap(), Verdict::Clean);
         let mut next = 0u64;
         for line in out.lines().skip(2) {
             let cells: Vec<&str> = line.split('|').map(str::trim).collect();

@@ -5,11 +5,11 @@
 //! that `replog record` reaches executing the same SQL.
 
 use clap::Parser;
-use replog::{Cli, Outcome};
+use replog::{Cli, Verdict};
 use replog_test_support::root;
 use std::path::{Path, PathBuf};
 
-fn run_json(args: &[&str]) -> (Outcome, serde_json::Value) {
+fn run_json(args: &[&str]) -> (Verdict, serde_json::Value) {
     let cli = Cli::try_parse_from(std::iter::once("replog").chain(args.iter().copied()))
         .expect("arguments parse");
     let mut out = Vec::new();
@@ -71,7 +71,7 @@ fn mariadb_binlogs_replay_to_the_leaders_digest() {
                 "--format",
                 "json",
             ]);
-            assert_eq!(o, Outcome::Clean, "{w} {run}: {replay}");
+            assert_eq!(o, Verdict::Clean, "{w} {run}: {replay}");
             assert_eq!(
                 replay["digest"].as_str(),
                 Some(digest.as_str()),
@@ -103,7 +103,7 @@ fn binlog_to_sql_has_context_and_no_trailing_rollback() {
     assert!(!sql.trim_end().ends_with("ROLLBACK;"));
 }
 
-fn run(args: &[&str]) -> anyhow::Result<Outcome> {
+fn run(args: &[&str]) -> anyhow::Result<Verdict> {
     let cli = Cli::try_parse_from(std::iter::once("replog").chain(args.iter().copied()))
         .expect("arguments parse");
     replog::run(cli, &mut Vec::new())
@@ -130,7 +130,7 @@ fn invert_and_diff_accept_binlogs() {
     run(&["invert", bin, "--skip-ddl", "-o", undo.to_str().unwrap()]).unwrap();
     assert_eq!(
         run(&["verify", undo.to_str().unwrap()]).unwrap(),
-        Outcome::Clean
+        Verdict::Clean
     );
     run(&[
         "invert",
@@ -179,11 +179,11 @@ fn invert_and_diff_accept_binlogs() {
         "invert of invert differs from the imported binlog's row changes"
     );
     // A binlog compared with itself is the same; with another server's run of the same workload it differs.
-    assert_eq!(run(&["diff", bin, bin]).unwrap(), Outcome::Clean);
+    assert_eq!(run(&["diff", bin, bin]).unwrap(), Verdict::Clean);
     let other = root().join("fixtures/mariadb/out/dml/row-minimal/mariadb-bin.000001");
     assert_eq!(
         run(&["diff", bin, other.to_str().unwrap()]).unwrap(),
-        Outcome::Found
+        Verdict::Found
     );
     // A mixed binlog (row changes and DML statements) is one logical log:
     // its row changes can be undone (DDL left out on request).
@@ -197,7 +197,7 @@ fn invert_and_diff_accept_binlogs() {
         undo.to_str().unwrap(),
     ])
     .unwrap();
-    assert_eq!(o, Outcome::Found);
+    assert_eq!(o, Verdict::Found);
     std::fs::remove_file(&undo).unwrap();
     run(&[
         "invert",
@@ -335,7 +335,7 @@ fn statement_and_mixed_binlogs_to_logical_match_the_row_binlog() {
                 "-o",
                 out.to_str().unwrap(),
             ]);
-            assert_eq!(o, Outcome::Clean, "{w} {run_dir}: {report:#}");
+            assert_eq!(o, Verdict::Clean, "{w} {run_dir}: {report:#}");
             assert!(
                 report["executed"]["statements"].as_u64().unwrap() > 0,
                 "{report:#}"
@@ -384,7 +384,7 @@ fn row_binlog_to_statement_log_never_drops_rows_silently() {
     .unwrap();
     assert_eq!(
         dropped,
-        Outcome::Found,
+        Verdict::Found,
         "dropping row changes is not a clean run"
     );
     assert!(out.exists());

@@ -5,7 +5,7 @@
 //! Golden files live in `fixtures/native/<kind>/expected/`; rerun with
 //! `REPLOG_BLESS=1` to rewrite them after an intended change.
 
-use replog::Outcome;
+use replog::Verdict;
 use replog_test_support::root;
 use std::path::{Path, PathBuf};
 
@@ -43,7 +43,7 @@ fn golden_outputs() {
             ("verify.txt", vec!["verify", f]),
         ] {
             let (r, out) = run(&args);
-            assert_eq!(r.unwrap(), Outcome::Clean, "{kind} {name}");
+            assert_eq!(r.unwrap(), Verdict::Clean, "{kind} {name}");
             // Paths differ between machines; golden files name the fixture relatively.
             let out = out.replace(&root().display().to_string(), "<root>");
             check_golden(&dir.join(name), &out);
@@ -81,7 +81,7 @@ fn a_flipped_bit_anywhere_is_damage_at_its_frame() {
             let p = dir.path().join(format!("{kind}-{i}.replog"));
             std::fs::write(&p, &b).unwrap();
             let (r, out) = run(&["verify", "--format", "json", p.to_str().unwrap()]);
-            assert_eq!(r.unwrap(), Outcome::Found, "{kind}: flip at {i} not found");
+            assert_eq!(r.unwrap(), Verdict::Found, "{kind}: flip at {i} not found");
             let v: serde_json::Value = serde_json::from_str(&out).unwrap();
             let first = v["damage"][0]["offset"]
                 .as_u64()
@@ -113,17 +113,17 @@ fn a_truncated_copy_is_a_torn_tail() {
             std::fs::write(&p, &bytes[..cut as usize]).unwrap();
             let path = p.to_str().unwrap();
             let (r, out) = run(&["verify", path]);
-            assert_eq!(r.unwrap(), Outcome::Found, "{kind} cut at {cut}");
+            assert_eq!(r.unwrap(), Verdict::Found, "{kind} cut at {cut}");
             assert!(
                 out.contains(&format!("damage: torn tail at offset {start} ")),
                 "{kind} cut at {cut}: {out}"
             );
             let (r, out) = run(&["verify", "--recovery", "tolerate-tail", path]);
-            assert_eq!(r.unwrap(), Outcome::Clean, "{kind} cut at {cut}: {out}");
+            assert_eq!(r.unwrap(), Verdict::Clean, "{kind} cut at {cut}: {out}");
             assert!(out.contains("accepted by policy: torn tail"), "{out}");
             // inspect prints what precedes the tear and reports it.
             let (r, _) = run(&["inspect", path]);
-            assert_eq!(r.unwrap(), Outcome::Found);
+            assert_eq!(r.unwrap(), Verdict::Found);
         }
     }
 }
@@ -133,7 +133,7 @@ fn filters_and_limits() {
     let f = fixture("logical");
     let f = f.to_str().unwrap();
     let (r, out) = run(&["inspect", "--format", "ndjson", "--type", "begin", f]);
-    assert_eq!(r.unwrap(), Outcome::Clean);
+    assert_eq!(r.unwrap(), Verdict::Clean);
     assert!(out.lines().count() > 0);
     assert!(out.lines().all(|l| l.contains("\"type\":\"BEGIN\"")));
     let (_, out) = run(&["inspect", "--format", "ndjson", "--limit", "2", f]);
@@ -191,9 +191,9 @@ fn every_mysql_fixture_verifies_and_truncated_ones_fail_at_the_right_offset() {
             _ => None,
         };
         match expected_damage {
-            None => assert_eq!(r.unwrap(), Outcome::Clean, "{name}: {out}"),
+            None => assert_eq!(r.unwrap(), Verdict::Clean, "{name}: {out}"),
             Some(at) => {
-                assert_eq!(r.unwrap(), Outcome::Found, "{name}");
+                assert_eq!(r.unwrap(), Verdict::Found, "{name}");
                 assert_eq!(v["files"][0]["damage"]["offset"], at, "{name}: {out}");
                 assert_eq!(v["files"][0]["damage"]["class"], "torn-tail", "{name}");
             }
@@ -209,9 +209,9 @@ fn every_mysql_fixture_verifies_and_truncated_ones_fail_at_the_right_offset() {
         assert_eq!(
             r.unwrap(),
             if expected_damage.is_some() {
-                Outcome::Found
+                Verdict::Found
             } else {
-                Outcome::Clean
+                Verdict::Clean
             },
             "{name}"
         );
@@ -243,7 +243,7 @@ fn binlog_event_positions_match_mariadb_binlog() {
         let theirs = &all[..second];
         let bin = d.join("mariadb-bin.000001");
         let (r, out) = run(&["inspect", "--format", "ndjson", bin.to_str().unwrap()]);
-        assert_eq!(r.unwrap(), Outcome::Clean);
+        assert_eq!(r.unwrap(), Verdict::Clean);
         let ours: Vec<u64> = out
             .lines()
             .map(|l| {
@@ -274,7 +274,7 @@ fn binlog_damage_and_filters() {
     let p = dir.path().join("flipped.000001");
     std::fs::write(&p, &b).unwrap();
     let (r, out) = run(&["verify", "--format", "json", p.to_str().unwrap()]);
-    assert_eq!(r.unwrap(), Outcome::Found);
+    assert_eq!(r.unwrap(), Verdict::Found);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
         v["files"][0]["damage"]["offset"], victim["position"],
@@ -349,7 +349,7 @@ fn binlog_golden_outputs() {
         let mut a = args.clone();
         a.push(f.to_str().unwrap());
         let (r, out) = run(&a);
-        assert_eq!(r.unwrap(), Outcome::Clean, "{name}");
+        assert_eq!(r.unwrap(), Verdict::Clean, "{name}");
         check_golden(
             &dir.join(name),
             &out.replace(&root().display().to_string(), "<root>"),
@@ -361,16 +361,16 @@ fn binlog_golden_outputs() {
 fn determinism_flags_unsafe_statement_binlogs_only() {
     let out_dir = root().join("fixtures/mariadb/out");
     for (workload, expected) in [
-        ("unsafe", Outcome::Found),
-        ("dml", Outcome::Clean),
-        ("txn", Outcome::Clean),
+        ("unsafe", Verdict::Found),
+        ("dml", Verdict::Clean),
+        ("txn", Verdict::Clean),
     ] {
         let bin = out_dir.join(workload).join("statement/mariadb-bin.000001");
         let (r, out) = run(&["determinism", "--format", "json", bin.to_str().unwrap()]);
         assert_eq!(r.unwrap(), expected, "{workload}");
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         let unsafe_n = v["summary"]["unsafe_statements"].as_u64().unwrap();
-        assert_eq!(unsafe_n > 0, expected == Outcome::Found, "{workload}");
+        assert_eq!(unsafe_n > 0, expected == Verdict::Found, "{workload}");
     }
     // The native format sample has no unsafe statement. (It cannot be
     // replayed, having no CREATE DATABASE, so only the static verdict is
@@ -380,5 +380,5 @@ fn determinism_flags_unsafe_statement_binlogs_only() {
         "--static",
         fixture("statement").to_str().unwrap(),
     ]);
-    assert_eq!(r.unwrap(), Outcome::Clean);
+    assert_eq!(r.unwrap(), Verdict::Clean);
 }

@@ -5,7 +5,7 @@
 //! where it was; diff finds exactly the changes made to a copy; damaged
 //! input leaves no output behind.
 
-use replog::Outcome;
+use replog::Verdict;
 use replog_core::reader::{Event, LogReader, ReaderOptions, SegmentInput};
 use replog_core::record::rtype;
 use replog_core::writer::{LogWriter, WriterOptions};
@@ -34,13 +34,13 @@ fn record(name: &str, dir: &Path) -> String {
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Clean);
+    assert_eq!(o, Verdict::Clean);
     v["digest"].as_str().unwrap().to_string()
 }
 
 fn replay_memory(log: &Path) -> Json {
     let (o, v) = json(&["replay", s(log), "--memory", "--format", "json"]);
-    assert_eq!(o, Outcome::Clean, "{v}");
+    assert_eq!(o, Verdict::Clean, "{v}");
     assert_eq!(v["clean"], true, "{v}");
     v
 }
@@ -64,7 +64,7 @@ fn every_workload_converted_to_statements_replays_to_the_leader_digest() {
             "--format",
             "json",
         ]);
-        assert_eq!(o, Outcome::Clean, "{name}: {report}");
+        assert_eq!(o, Verdict::Clean, "{name}: {report}");
         let by_statement = replay_memory(&conv);
         let by_rows = replay_memory(&logical);
         assert_eq!(by_statement["digest"], Json::from(digest.clone()), "{name}");
@@ -78,7 +78,7 @@ fn every_workload_converted_to_statements_replays_to_the_leader_digest() {
         );
         // The SQL text form carries the same statements.
         let (o, sql) = run(&["convert", s(&logical), "--to", "sql"]);
-        assert_eq!(o.unwrap(), Outcome::Clean);
+        assert_eq!(o.unwrap(), Verdict::Clean);
         assert_eq!(
             sql.matches("START TRANSACTION;").count() as u64,
             report["transactions"].as_u64().unwrap()
@@ -141,7 +141,7 @@ fn invert_twice_is_identity_and_replaying_the_inverse_returns_to_the_earlier_dig
         let left = rep["ddl_left_out"].as_array().unwrap();
         assert_eq!(left.len() as u64, rep["ddl_skipped"].as_u64().unwrap());
         assert!(left.iter().all(|d| d["lsn"].is_u64()), "{rep}");
-        assert_eq!(o == Outcome::Found, !left.is_empty(), "{name}: {rep}");
+        assert_eq!(o == Verdict::Found, !left.is_empty(), "{name}: {rep}");
         std::fs::remove_file(&inv).unwrap();
         let (o, rep) = json(&[
             "invert",
@@ -152,14 +152,14 @@ fn invert_twice_is_identity_and_replaying_the_inverse_returns_to_the_earlier_dig
             "--format",
             "json",
         ]);
-        assert_eq!(o, Outcome::Found, "DDL left out is reported");
+        assert_eq!(o, Verdict::Found, "DDL left out is reported");
         assert_eq!(
             rep["start_state"].as_u64().map(|d| format!("{d:016x}")),
             Some(digest.clone())
         );
         let inv2 = tmp.path().join("inv2.replog");
         let (o, _) = json(&["invert", s(&inv), "-o", s(&inv2), "--format", "json"]);
-        assert_eq!(o, Outcome::Clean);
+        assert_eq!(o, Verdict::Clean);
         let original = row_records(&logical);
         let inverse = row_records(&inv);
         let twice = row_records(&inv2);
@@ -183,10 +183,10 @@ fn invert_twice_is_identity_and_replaying_the_inverse_returns_to_the_earlier_dig
         ]);
         assert_eq!(
             (o, v["digest"].as_str()),
-            (Outcome::Clean, Some(digest.as_str()))
+            (Verdict::Clean, Some(digest.as_str()))
         );
         let (o, v) = json(&["replay", s(&inv), "--store", s(&store), "--format", "json"]);
-        assert_eq!(o, Outcome::Clean, "{v}");
+        assert_eq!(o, Verdict::Clean, "{v}");
         assert_eq!(v["applied"].as_u64(), Some(inverse.len() as u64), "{v}");
         let before = original[0].1.map(|d| format!("{d:016x}"));
         assert_eq!(v["digest"].as_str(), before.as_deref(), "{name}");
@@ -275,7 +275,7 @@ fn invert_refuses_key_only_images_naming_the_record() {
     );
     // Converting it is fine: the key is enough for a WHERE.
     let (o, sql) = run(&["convert", s(&log), "--to", "sql"]);
-    assert_eq!(o.unwrap(), Outcome::Clean);
+    assert_eq!(o.unwrap(), Verdict::Clean);
     assert!(
         sql.contains("DELETE FROM `shop`.`items` WHERE `id` = 7;"),
         "{sql}"
@@ -315,7 +315,7 @@ fn tables_without_keys_are_refused_unless_imprecise() {
     );
     assert!(!out.exists());
     let (o, sql) = run(&["convert", s(&log), "--to", "sql", "--allow-imprecise"]);
-    assert_eq!(o.unwrap(), Outcome::Found, "imprecise records are reported");
+    assert_eq!(o.unwrap(), Verdict::Found, "imprecise records are reported");
     assert!(
         sql.contains("DELETE FROM `shop`.`items` WHERE `id` <=> 7 AND `name` <=> 'it''s' LIMIT 1;"),
         "{sql}"
@@ -381,14 +381,14 @@ fn diff_finds_the_changed_row_and_the_dropped_transaction() {
     record("dml", tmp.path());
     let logical = tmp.path().join("logical");
     let (o, v) = json(&["diff", s(&logical), s(&logical), "--format", "json"]);
-    assert_eq!(o, Outcome::Clean);
+    assert_eq!(o, Verdict::Clean);
     assert_eq!(v["identical"], true);
     assert_eq!(v["summary"]["same"], v["summary"]["transactions_a"]);
 
     let copy = tmp.path().join("copy.replog");
     modified_copy(&logical, &copy, "alicia", 5);
     let (o, v) = json(&["diff", s(&logical), s(&copy), "--format", "json"]);
-    assert_eq!(o, Outcome::Found);
+    assert_eq!(o, Verdict::Found);
     let sum = &v["summary"];
     assert_eq!(
         (
@@ -426,7 +426,7 @@ fn diff_finds_the_changed_row_and_the_dropped_transaction() {
     );
 
     let (o, text) = run(&["diff", s(&logical), s(&copy)]);
-    assert_eq!(o.unwrap(), Outcome::Found);
+    assert_eq!(o.unwrap(), Verdict::Found);
     assert!(
         text.contains("first divergence: transaction 3 / 3, record 1"),
         "{text}"
@@ -434,7 +434,7 @@ fn diff_finds_the_changed_row_and_the_dropped_transaction() {
     assert!(text.contains("column name: A alice | B alicia"), "{text}");
     assert!(text.contains("result: DIFFERENT"), "{text}");
     let (o, nd) = run(&["diff", s(&copy), s(&logical), "--format", "ndjson"]);
-    assert_eq!(o.unwrap(), Outcome::Found);
+    assert_eq!(o.unwrap(), Verdict::Found);
     assert_eq!(nd.lines().count(), 3);
     assert!(nd.lines().nth(1).unwrap().contains("\"only_b\""), "{nd}");
 }
@@ -493,7 +493,7 @@ fn damaged_input_stops_with_the_offset_and_leaves_no_output() {
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Clean);
+    assert_eq!(o, Verdict::Clean);
     assert_eq!(v["damage"].as_array().unwrap().len(), 1);
     assert!(out.exists());
     let r = replay_memory(&out);
@@ -532,7 +532,7 @@ fn every_workload_statement_log_to_logical_replays_to_the_leader_digest() {
             .map(|d| d["sql"].as_str().unwrap().to_string())
             .collect();
         if name == "unsafe" {
-            assert_eq!(o, Outcome::Found, "{report:#}");
+            assert_eq!(o, Verdict::Found, "{report:#}");
             for want in ["UUID()", "SYSDATE(6)", "LIMIT 2", "USER()"] {
                 assert!(
                     listed.iter().any(|l| l.contains(want)),
@@ -544,7 +544,7 @@ fn every_workload_statement_log_to_logical_replays_to_the_leader_digest() {
             assert!(!listed.iter().any(|l| l.contains("NOW(")), "{listed:?}");
             assert!(!listed.iter().any(|l| l.contains("RAND()")), "{listed:?}");
         } else {
-            assert_eq!(o, Outcome::Clean, "{name}: {report:#}");
+            assert_eq!(o, Verdict::Clean, "{name}: {report:#}");
             assert!(listed.is_empty(), "{name}: {listed:?}");
         }
         // Divergences from the leader's digests: none for the deterministic
@@ -650,7 +650,7 @@ fn statement_log_to_physical_lists_what_to_logical_lists() {
         assert_eq!(listed, want[..listed.len()], "{name}: replay");
         assert_eq!(listed.is_empty(), want.is_empty(), "{name}: replay");
         if name == "unsafe" {
-            assert_eq!(o_physical, Outcome::Found);
+            assert_eq!(o_physical, Verdict::Found);
             let reasons = physical["dependent"].to_string();
             assert!(
                 reasons.contains("UUID(): the converter's own result"),
@@ -659,7 +659,7 @@ fn statement_log_to_physical_lists_what_to_logical_lists() {
             let (_, text) = run(&["replay", "--memory", s(&statement)]);
             assert!(text.contains("from this follower's environment"), "{text}");
         } else {
-            assert_eq!(o_physical, Outcome::Clean);
+            assert_eq!(o_physical, Verdict::Clean);
             assert!(want.is_empty());
         }
     }
@@ -739,7 +739,7 @@ fn statement_to_logical_from_a_base_snapshot() {
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Clean, "{v:#}");
+    assert_eq!(o, Verdict::Clean, "{v:#}");
     assert_eq!(v["executed"]["already_in_base"], 10);
     assert!(v["executed"]["start_mismatch"].is_null());
     // The rows, applied to the snapshot, reach the leader.
@@ -784,7 +784,7 @@ fn statement_to_logical_from_a_base_snapshot() {
     // run and the mismatch is reported: never a silent success.
     match r {
         Ok(o) => {
-            assert_eq!(o, Outcome::Found, "{text}");
+            assert_eq!(o, Verdict::Found, "{text}");
             assert!(text.contains("does not continue from the base"), "{text}");
         }
         Err(e) => assert!(

@@ -8,7 +8,7 @@
 mod common;
 
 use common::{root, run};
-use replog::Outcome;
+use replog::Verdict;
 use replog_core::LogKind;
 use replog_core::writer::{DirWriter, WriterOptions};
 use replog_store::logwrite::{StatementEncoder, write_transaction};
@@ -51,26 +51,26 @@ fn ten_thousand_term_chains_run_everywhere() {
     let out = tmp.path().join("logs");
     let out_s = out.display().to_string();
     let (r, text) = run(&["record", &w, "--out", &out_s, "--durability", "os"]);
-    assert_eq!(r.unwrap(), Outcome::Clean, "{text}");
+    assert_eq!(r.unwrap(), Verdict::Clean, "{text}");
 
     let expected = "-- d.t\n2\t10000\t7\n3\t0\t0\n";
     let statement = out.join("statement").display().to_string();
     let logical = out.join("logical").display().to_string();
     for log in [&statement, &logical] {
         let (r, text) = run(&["dump", log]);
-        assert_eq!(r.unwrap(), Outcome::Clean);
+        assert_eq!(r.unwrap(), Verdict::Clean);
         assert_eq!(text, expected, "{log}");
     }
 
     let (r, text) = run(&["replay", &statement, "--memory"]);
-    assert_eq!(r.unwrap(), Outcome::Clean, "{text}");
+    assert_eq!(r.unwrap(), Verdict::Clean, "{text}");
     assert!(text.contains("matches the leader"), "{text}");
 
     let converted = tmp.path().join("rows.replog").display().to_string();
     let (r, text) = run(&["convert", &statement, "--to", "logical", "-o", &converted]);
-    assert_eq!(r.unwrap(), Outcome::Clean, "{text}");
+    assert_eq!(r.unwrap(), Verdict::Clean, "{text}");
     let (r, text) = run(&["dump", &converted]);
-    assert_eq!(r.unwrap(), Outcome::Clean);
+    assert_eq!(r.unwrap(), Verdict::Clean);
     assert_eq!(text, expected);
 
     // Static analysis and five replicas: every statement analyzed, none
@@ -80,7 +80,7 @@ fn ten_thousand_term_chains_run_everywhere() {
         vec!["determinism", "--format", "json", &statement],
     ] {
         let (r, text) = run(&args);
-        assert_eq!(r.unwrap(), Outcome::Clean, "{args:?}: {text}");
+        assert_eq!(r.unwrap(), Verdict::Clean, "{args:?}: {text}");
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["summary"]["not_analyzed"], 0, "{args:?}: {text}");
         assert_eq!(v["summary"]["statements"], 6, "{args:?}: {text}");
@@ -124,7 +124,7 @@ fn deeper_than_the_limit_is_a_clean_error() {
     // replay of a statement log holding it: a failed transaction.
     let log = statement_log(tmp.path(), &sql);
     let (r, text) = run(&["replay", &log, "--memory"]);
-    assert_eq!(r.unwrap(), Outcome::Found, "{text}");
+    assert_eq!(r.unwrap(), Verdict::Found, "{text}");
     assert!(text.contains("expression too deep"), "{text}");
 
     // determinism: the statement is reported as not analyzed.
@@ -159,24 +159,24 @@ fn mariadb_statement_binlog_with_a_ten_thousand_term_delete() {
     };
     let mariadb = std::fs::read_to_string(dir.join("tables/w_deep.t.tsv")).unwrap();
     let (r, text) = run_with(&["dump"]);
-    assert_eq!(r.unwrap(), Outcome::Clean, "{text}");
+    assert_eq!(r.unwrap(), Verdict::Clean, "{text}");
     assert_eq!(text, format!("-- w_deep.t\n{mariadb}"));
     let (r, text) = run_with(&["replay", "--memory"]);
-    assert_eq!(r.unwrap(), Outcome::Clean, "{text}");
+    assert_eq!(r.unwrap(), Verdict::Clean, "{text}");
     for args in [
         &["determinism", "--static", "--format", "json"][..],
         &["determinism", "--format", "json"][..],
     ] {
         let (r, text) = run_with(args);
-        assert_eq!(r.unwrap(), Outcome::Clean, "{args:?}: {text}");
+        assert_eq!(r.unwrap(), Verdict::Clean, "{args:?}: {text}");
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["summary"]["not_analyzed"], 0, "{text}");
     }
     let tmp = tempfile::tempdir().unwrap();
     let rows = tmp.path().join("rows.replog").display().to_string();
     let (r, text) = run_with(&["convert", "--to", "logical", "-o", &rows]);
-    assert_eq!(r.unwrap(), Outcome::Clean, "{text}");
+    assert_eq!(r.unwrap(), Verdict::Clean, "{text}");
     let (r, text) = run(&["dump", &rows]);
-    assert_eq!(r.unwrap(), Outcome::Clean);
+    assert_eq!(r.unwrap(), Verdict::Clean);
     assert_eq!(text, format!("-- w_deep.t\n{mariadb}"));
 }

@@ -1,7 +1,7 @@
 //! `replog determinism`: exit codes, output formats and the check that
 //! logical and physical logs replay identically on every replica.
 
-use replog::Outcome;
+use replog::Verdict;
 use replog_test_support::root;
 
 /// The binlogs of a MariaDB fixture run, as arguments.
@@ -24,7 +24,7 @@ fn with<'a>(args: &[&'a str], paths: &'a [String]) -> Vec<&'a str> {
 fn unsafe_binlog_diverges_with_exit_1_and_lists_rows() {
     let paths = binlogs("unsafe", "statement");
     let (r, out) = run(&with(&["determinism"], &paths));
-    assert_eq!(r.unwrap(), Outcome::Found);
+    assert_eq!(r.unwrap(), Verdict::Found);
     assert!(out.contains("divergences:"), "{out}");
     assert!(out.contains("w_unsafe.t_uuid"), "{out}");
     assert!(out.contains("DIVERGED"), "{out}");
@@ -44,7 +44,7 @@ fn unsafe_binlog_diverges_with_exit_1_and_lists_rows() {
         ],
         &paths,
     ));
-    assert_eq!(r.unwrap(), Outcome::Found);
+    assert_eq!(r.unwrap(), Verdict::Found);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let d = &v["dynamic"];
     assert_eq!(d["summary"]["seed"], 7);
@@ -75,7 +75,7 @@ fn static_only_keeps_the_old_verdict() {
         &["determinism", "--static", "--format", "json"],
         &paths,
     ));
-    assert_eq!(r.unwrap(), Outcome::Found);
+    assert_eq!(r.unwrap(), Verdict::Found);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(v.get("dynamic").is_none());
     assert!(v["summary"]["unsafe_statements"].as_u64().unwrap() > 0);
@@ -86,7 +86,7 @@ fn deterministic_binlogs_are_clean() {
     for w in ["types", "dml", "ddl", "txn"] {
         let paths = binlogs(w, "statement");
         let (r, out) = run(&with(&["determinism", "--format", "json"], &paths));
-        assert_eq!(r.unwrap(), Outcome::Clean, "{w}: {out}");
+        assert_eq!(r.unwrap(), Verdict::Clean, "{w}: {out}");
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["dynamic"]["summary"]["transactions_diverged"], 0, "{w}");
         assert_eq!(v["dynamic"]["summary"]["identical_share"], 1.0, "{w}");
@@ -99,14 +99,14 @@ fn compare_context_shows_what_the_context_prevents() {
     let paths = binlogs("unsafe", "statement");
     let (r, out) = run(&with(&["determinism", "--compare-context"], &paths));
     // The exit code is the run with the log's context.
-    assert_eq!(r.unwrap(), Outcome::Found);
+    assert_eq!(r.unwrap(), Verdict::Found);
     assert!(out.contains("without context"), "{out}");
     assert!(out.contains("the log's context prevents"), "{out}");
     let (r, out) = run(&with(
         &["determinism", "--compare-context", "--format", "json"],
         &paths,
     ));
-    assert_eq!(r.unwrap(), Outcome::Found);
+    assert_eq!(r.unwrap(), Verdict::Found);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let with_n = v["dynamic"]["summary"]["statements_diverged"]
         .as_u64()
@@ -130,7 +130,7 @@ fn compare_context_shows_what_the_context_prevents() {
         &["determinism", "--ignore-context", "--format", "json"],
         &paths,
     ));
-    assert_eq!(r.unwrap(), Outcome::Found);
+    assert_eq!(r.unwrap(), Verdict::Found);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["context_ignored"], true);
     assert_eq!(v["dynamic"]["summary"]["ignore_context"], true);
@@ -147,7 +147,7 @@ fn compare_context_shows_what_the_context_prevents() {
 fn ndjson_lists_divergences_then_the_summary() {
     let paths = binlogs("unsafe", "statement");
     let (r, out) = run(&with(&["determinism", "--format", "ndjson"], &paths));
-    assert_eq!(r.unwrap(), Outcome::Found);
+    assert_eq!(r.unwrap(), Verdict::Found);
     let lines: Vec<serde_json::Value> = out
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -170,7 +170,7 @@ fn logical_and_physical_logs_replay_identically() {
             let (r, _) = run(&args);
             r.unwrap();
             let (r, out) = run(&["determinism", out_path.to_str().unwrap()]);
-            assert_eq!(r.unwrap(), Outcome::Clean, "{w} {kind}: {out}");
+            assert_eq!(r.unwrap(), Verdict::Clean, "{w} {kind}: {out}");
             assert!(out.contains("every replica replayed identically"), "{out}");
             let (r, out) = run(&[
                 "determinism",
@@ -180,7 +180,7 @@ fn logical_and_physical_logs_replay_identically() {
                 "3",
                 out_path.to_str().unwrap(),
             ]);
-            assert_eq!(r.unwrap(), Outcome::Clean);
+            assert_eq!(r.unwrap(), Verdict::Clean);
             let v: serde_json::Value = serde_json::from_str(&out).unwrap();
             assert_eq!(v["kind"], kind);
             let results = v["results"].as_array().unwrap();
@@ -193,7 +193,7 @@ fn logical_and_physical_logs_replay_identically() {
     // A logical log that does not replay anywhere is reported (exit 1).
     let sample = root().join("fixtures/native/logical/sample.replog");
     let (r, out) = run(&["determinism", sample.to_str().unwrap()]);
-    assert_eq!(r.unwrap(), Outcome::Found, "{out}");
+    assert_eq!(r.unwrap(), Verdict::Found, "{out}");
     assert!(out.contains("every replica: "), "{out}");
 }
 
@@ -204,7 +204,7 @@ fn logical_and_physical_logs_replay_identically() {
 fn transactions_failing_everywhere_are_not_a_clean_result() {
     let sample = root().join("fixtures/native/statement/sample.replog");
     let (r, out) = run(&["determinism", sample.to_str().unwrap()]);
-    assert_eq!(r.unwrap(), Outcome::Found, "{out}");
+    assert_eq!(r.unwrap(), Verdict::Found, "{out}");
     assert!(
         out.contains("transactions failing on every replica"),
         "{out}"
@@ -257,7 +257,7 @@ fn files_that_are_no_log_are_an_error() {
 fn divergences_on_their_own_are_not_labelled_inherited() {
     let paths = binlogs("unsafe", "statement");
     let (r, out) = run(&with(&["determinism", "--format", "json"], &paths));
-    assert_eq!(r.unwrap(), Outcome::Found);
+    assert_eq!(r.unwrap(), Verdict::Found);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let divergences = v["dynamic"]["divergences"].as_array().unwrap();
     let inherited = |prefix: &str| {
@@ -293,7 +293,7 @@ fn table_positions_are_not_wrapped() {
         paths.push(to.display().to_string());
     }
     let (r, out) = run(&with(&["determinism"], &paths));
-    assert_eq!(r.unwrap(), Outcome::Found);
+    assert_eq!(r.unwrap(), Verdict::Found);
     let mut seen = 0;
     for line in out
         .lines()
@@ -332,7 +332,7 @@ fn damaged_statement_log_is_an_error_with_its_offset() {
     std::fs::write(&damaged, bytes).unwrap();
     let f = damaged.display().to_string();
     let (o, v) = json(&["verify", "--format", "json", &f]);
-    assert_eq!(o, Outcome::Found);
+    assert_eq!(o, Verdict::Found);
     let offset = v["damage"][0]["offset"].as_u64().unwrap();
     for args in [
         vec!["determinism", f.as_str()],

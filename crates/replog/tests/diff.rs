@@ -3,7 +3,7 @@
 //! `replog replay --store`, MariaDB's binlogs; every output format and
 //! exit status.
 
-use replog::Outcome;
+use replog::Verdict;
 use replog_test_support::{root, s};
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
@@ -26,7 +26,7 @@ fn record(sql: &str, dir: &Path) -> PathBuf {
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Clean);
+    assert_eq!(o, Verdict::Clean);
     logs
 }
 
@@ -68,7 +68,7 @@ fn logs_of_every_format_of_one_workload_are_state_identical() {
                 "--format",
                 "json",
             ]);
-            assert_eq!(o, Outcome::Clean, "{a} vs {b}: {v}");
+            assert_eq!(o, Verdict::Clean, "{a} vs {b}: {v}");
             assert_eq!(v["identical"], true);
             assert_eq!(v["rows"].as_array().unwrap().len(), 0);
             assert_eq!(v["summary"]["steps"], 9, "{a} vs {b}");
@@ -108,7 +108,7 @@ fn a_modified_log_differs_at_the_right_transaction_table_key_and_values() {
             "--format",
             "json",
         ]);
-        assert_eq!(o, Outcome::Found, "{what}");
+        assert_eq!(o, Verdict::Found, "{what}");
         assert_eq!(v["identical"], false);
         let d = &v["summary"]["first_divergence"];
         assert_eq!(d["txid_a"], update_txid, "{what}: {d}");
@@ -150,7 +150,7 @@ fn a_modified_log_differs_at_the_right_transaction_table_key_and_values() {
         s(&a.join("logical")),
         s(&b.join("statement")),
     ]);
-    assert_eq!(r.unwrap(), Outcome::Found);
+    assert_eq!(r.unwrap(), Verdict::Found);
     assert!(
         out.contains("| d.t   | id=2 | different | n      | 20 | 21"),
         "{out}"
@@ -168,7 +168,7 @@ fn a_modified_log_differs_at_the_right_transaction_table_key_and_values() {
         "--format",
         "ndjson",
     ]);
-    assert_eq!(r.unwrap(), Outcome::Found);
+    assert_eq!(r.unwrap(), Verdict::Found);
     let lines: Vec<Json> = out
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -189,10 +189,10 @@ fn stores_saved_by_replay_compare_with_stores_and_logs() {
     let (sa, sb) = (tmp.path().join("store-a"), tmp.path().join("store-b"));
     for (log, dir) in [(a.join("statement"), &sa), (b.join("logical"), &sb)] {
         let (r, _) = run(&["replay", s(&log), "--store", s(dir)]);
-        assert_eq!(r.unwrap(), Outcome::Clean);
+        assert_eq!(r.unwrap(), Verdict::Clean);
     }
     let (o, v) = json(&["diff", "--state", s(&sa), s(&sb), "--format", "json"]);
-    assert_eq!(o, Outcome::Found);
+    assert_eq!(o, Verdict::Found);
     let rows = v["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["key"], "id=3");
@@ -215,7 +215,7 @@ fn stores_saved_by_replay_compare_with_stores_and_logs() {
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Clean, "{v}");
+    assert_eq!(o, Verdict::Clean, "{v}");
     assert_eq!(v["summary"]["steps"], 0);
     let (o, _) = json(&[
         "diff",
@@ -225,7 +225,7 @@ fn stores_saved_by_replay_compare_with_stores_and_logs() {
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Found);
+    assert_eq!(o, Verdict::Found);
 }
 
 #[test]
@@ -252,7 +252,7 @@ fn mariadb_binlogs_against_native_logs() {
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Clean, "{v}");
+    assert_eq!(o, Verdict::Clean, "{v}");
     assert!(v["summary"]["steps"].as_u64().unwrap() > 5);
     // The STATEMENT binlog against the logical log: by txid.
     let (o, v) = json(&[
@@ -263,7 +263,7 @@ fn mariadb_binlogs_against_native_logs() {
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Clean, "{v}");
+    assert_eq!(o, Verdict::Clean, "{v}");
 }
 
 /// The old leader ran the shared prefix then its own tail; the new leader
@@ -308,7 +308,7 @@ INSERT INTO orders (item) VALUES ('box');
             "--format",
             "json",
         ]);
-        assert_eq!(o, Outcome::Found, "{what}");
+        assert_eq!(o, Verdict::Found, "{what}");
         let lost: Vec<u64> = v["lost"]
             .as_array()
             .unwrap()
@@ -339,7 +339,7 @@ INSERT INTO orders (item) VALUES ('box');
         s(&a.join("logical")),
         s(&b.join("logical")),
     ]);
-    assert_eq!(r.unwrap(), Outcome::Found);
+    assert_eq!(r.unwrap(), Verdict::Found);
     assert!(out.contains("discarded"), "{out}");
     assert!(out.contains("item=cup"), "{out}");
     assert!(out.contains("item=hat"), "{out}");
@@ -352,7 +352,7 @@ INSERT INTO orders (item) VALUES ('box');
         "--format",
         "ndjson",
     ]);
-    assert_eq!(r.unwrap(), Outcome::Found);
+    assert_eq!(r.unwrap(), Verdict::Found);
     let lines: Vec<Json> = out
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -374,7 +374,7 @@ INSERT INTO orders (item) VALUES ('box');
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Clean, "{v}");
+    assert_eq!(o, Verdict::Clean, "{v}");
     // A physical log is refused (exit 2).
     let (r, _) = run(&[
         "diff",
@@ -422,7 +422,7 @@ fn a_torn_log_is_an_error_unless_its_tail_is_tolerated() {
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Found);
+    assert_eq!(o, Verdict::Found);
     assert_eq!(v["summary"]["only_a"], 1);
     assert_eq!(v["summary"]["first_divergence"]["txid_a"], 9);
     assert_eq!(v["rows"][0]["status"], "only_a");
@@ -437,7 +437,7 @@ fn a_torn_log_is_an_error_unless_its_tail_is_tolerated() {
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Found);
+    assert_eq!(o, Verdict::Found);
     assert_eq!(v["lost"][0]["txid"], 9);
     assert_eq!(v["summary"]["discarded"], 1);
 }

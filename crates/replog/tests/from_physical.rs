@@ -6,11 +6,11 @@
 //! exit 2, and leaves no output.
 
 use clap::Parser;
-use replog::{Cli, Outcome};
+use replog::{Cli, Verdict};
 use replog_test_support::{root, s};
 use std::path::Path;
 
-fn run(args: &[&str]) -> anyhow::Result<(Outcome, serde_json::Value)> {
+fn run(args: &[&str]) -> anyhow::Result<(Verdict, serde_json::Value)> {
     let cli = Cli::try_parse_from(std::iter::once("replog").chain(args.iter().copied()))
         .expect("arguments parse");
     let mut out = Vec::new();
@@ -21,7 +21,7 @@ fn run(args: &[&str]) -> anyhow::Result<(Outcome, serde_json::Value)> {
     ))
 }
 
-fn json(args: &[&str]) -> (Outcome, serde_json::Value) {
+fn json(args: &[&str]) -> (Verdict, serde_json::Value) {
     let mut all = args.to_vec();
     all.extend_from_slice(&["--format", "json"]);
     run(&all).unwrap_or_else(|e| panic!("replog {args:?}: {e:#}"))
@@ -30,7 +30,7 @@ fn json(args: &[&str]) -> (Outcome, serde_json::Value) {
 /// Replays `log` in memory: clean, every COMMIT checked; its digest.
 fn replay(log: &Path, what: &str) -> String {
     let (o, v) = json(&["replay", s(log), "--memory"]);
-    assert_eq!(o, Outcome::Clean, "{what}: {v:#}");
+    assert_eq!(o, Verdict::Clean, "{what}: {v:#}");
     v["digest"].as_str().unwrap().to_string()
 }
 
@@ -39,7 +39,7 @@ fn replay(log: &Path, what: &str) -> String {
 fn check_routes(wal: &Path, dir: &Path, digest: &str, what: &str) {
     let logical = dir.join("decoded.replog");
     let (o, v) = json(&["convert", s(wal), "--to", "logical", "-o", s(&logical)]);
-    assert_eq!(o, Outcome::Clean, "{what}: {v:#}");
+    assert_eq!(o, Verdict::Clean, "{what}: {v:#}");
     assert!(
         v["decoded"]["written"].as_u64().unwrap() > 0,
         "{what}: {v:#}"
@@ -53,7 +53,7 @@ fn check_routes(wal: &Path, dir: &Path, digest: &str, what: &str) {
         "{what}"
     );
     let (o, _) = json(&["verify", s(&logical)]);
-    assert_eq!(o, Outcome::Clean, "{what}: the decoded log does not verify");
+    assert_eq!(o, Verdict::Clean, "{what}: the decoded log does not verify");
     assert_eq!(
         replay(&logical, &format!("{what}: physical→logical")),
         digest
@@ -61,14 +61,14 @@ fn check_routes(wal: &Path, dir: &Path, digest: &str, what: &str) {
     // Conversions of the conversion.
     let stmt = dir.join("decoded-statement.replog");
     let (o, v) = json(&["convert", s(wal), "--to", "statement", "-o", s(&stmt)]);
-    assert_eq!(o, Outcome::Clean, "{what}: {v:#}");
+    assert_eq!(o, Verdict::Clean, "{what}: {v:#}");
     assert_eq!(
         replay(&stmt, &format!("{what}: physical→logical→statement")),
         digest
     );
     let stmt2 = dir.join("decoded-l2s.replog");
     let (o, v) = json(&["convert", s(&logical), "--to", "statement", "-o", s(&stmt2)]);
-    assert_eq!(o, Outcome::Clean, "{what}: {v:#}");
+    assert_eq!(o, Verdict::Clean, "{what}: {v:#}");
     assert_eq!(
         std::fs::read(&stmt).unwrap(),
         std::fs::read(&stmt2).unwrap(),
@@ -76,14 +76,14 @@ fn check_routes(wal: &Path, dir: &Path, digest: &str, what: &str) {
     );
     let wal2 = dir.join("decoded-wal");
     let (o, v) = json(&["convert", s(&logical), "--to", "physical", "-o", s(&wal2)]);
-    assert_eq!(o, Outcome::Clean, "{what}: {v:#}");
+    assert_eq!(o, Verdict::Clean, "{what}: {v:#}");
     assert_eq!(
         replay(&wal2, &format!("{what}: physical→logical→physical")),
         digest
     );
     let sql = dir.join("decoded.sql");
     let (o, _) = json(&["convert", s(wal), "--to", "sql", "-o", s(&sql)]);
-    assert_eq!(o, Outcome::Clean, "{what}");
+    assert_eq!(o, Verdict::Clean, "{what}");
     assert!(std::fs::read_to_string(&sql).unwrap().contains("COMMIT;"));
 }
 
@@ -109,7 +109,7 @@ fn fixture_workloads_decode_to_the_leaders_digest() {
             "--page-size",
             page,
         ]);
-        assert_eq!(o, Outcome::Clean, "{w}: {leader:#}");
+        assert_eq!(o, Verdict::Clean, "{w}: {leader:#}");
         let digest = leader["digest"].as_str().unwrap().to_string();
         let dir = tmp.path().join(format!("{w}-routes"));
         std::fs::create_dir(&dir).unwrap();
@@ -136,7 +136,7 @@ fn mariadb_binlogs_through_the_page_engine_decode_to_the_same_digest() {
             "--page-size",
             "2048",
         ]);
-        assert_eq!(o, Outcome::Clean, "{w}: {v:#}");
+        assert_eq!(o, Verdict::Clean, "{w}: {v:#}");
         let digest = replay(&wal, &format!("{w}: MariaDB → physical"));
         let dir = tmp.path().join(format!("{w}-routes"));
         std::fs::create_dir(&dir).unwrap();
@@ -150,7 +150,7 @@ fn damaged_wal_exits_2_with_the_offset_and_leaves_nothing() {
     let sql = root().join("fixtures/mariadb/workloads/dml.sql");
     let rec = tmp.path().join("rec");
     let (o, _) = json(&["record", s(&sql), "--out", s(&rec), "--durability", "os"]);
-    assert_eq!(o, Outcome::Clean);
+    assert_eq!(o, Verdict::Clean);
     let seg = std::fs::read_dir(rec.join("physical"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -202,7 +202,7 @@ fn a_wal_of_many_segments_decodes_as_one_log() {
         "--segment-size",
         "1024",
     ]);
-    assert_eq!(o, Outcome::Clean, "{leader:#}");
+    assert_eq!(o, Verdict::Clean, "{leader:#}");
     let segments = std::fs::read_dir(rec.join("physical")).unwrap().count();
     assert!(segments > 1, "{segments} segments");
     let digest = leader["digest"].as_str().unwrap().to_string();

@@ -1,7 +1,7 @@
 //! How commands take their inputs and name them in messages: standard
 //! input (`-`), damaged headers, missing files.
 
-use replog::Outcome;
+use replog::Verdict;
 use replog_test_support::{root, s};
 use std::io::Write;
 use std::path::Path;
@@ -281,7 +281,7 @@ fn a_stopped_conversion_names_transaction_position_and_cause() {
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Found);
+    assert_eq!(o, Verdict::Found);
     assert_eq!(v["clean"], false);
     assert!(v["divergences"].as_u64().unwrap() > 0, "{v:#}");
     assert!(out.is_dir());
@@ -315,7 +315,7 @@ fn a_killed_conversions_staging_debris_is_removed_by_the_next_run() {
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Clean);
+    assert_eq!(o, Verdict::Clean);
     assert!(
         !stale_dir.exists(),
         "staging directory of a dead process left"
@@ -348,7 +348,7 @@ fn invert_undoes_ddl_where_it_can_and_selected_transactions_only() {
     // undone from the log and is listed; CREATE TABLE becomes DROP TABLE.
     let undo = tmp.path().join("undo.replog");
     let (o, rep) = json(&["invert", s(&log), "-o", s(&undo), "--format", "json"]);
-    assert_eq!(o, Outcome::Found, "{rep}");
+    assert_eq!(o, Verdict::Found, "{rep}");
     assert_eq!(rep["ddl_inverted"], 1, "{rep}");
     assert_eq!(
         rep["ddl_left_out"][0]["sql"], "CREATE DATABASE shop",
@@ -356,9 +356,9 @@ fn invert_undoes_ddl_where_it_can_and_selected_transactions_only() {
     );
     let store = tmp.path().join("store");
     let (o, _) = json(&["replay", s(&log), "--store", s(&store), "--format", "json"]);
-    assert_eq!(o, Outcome::Clean);
+    assert_eq!(o, Verdict::Clean);
     let (o, v) = json(&["replay", s(&undo), "--store", s(&store), "--format", "json"]);
-    assert_eq!(o, Outcome::Clean, "{v}");
+    assert_eq!(o, Verdict::Clean, "{v}");
     assert_eq!(
         run(&["dump", s(&store)]).1,
         "",
@@ -378,13 +378,13 @@ fn invert_undoes_ddl_where_it_can_and_selected_transactions_only() {
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Clean, "{rep}");
+    assert_eq!(o, Verdict::Clean, "{rep}");
     assert_eq!(rep["transactions"], 1, "{rep}");
     assert!(rep["not_selected"].as_u64().unwrap() >= 4, "{rep}");
     let store = tmp.path().join("store-one");
     json(&["replay", s(&log), "--store", s(&store), "--format", "json"]);
     let (o, v) = json(&["replay", s(&one), "--store", s(&store), "--format", "json"]);
-    assert_eq!(o, Outcome::Clean, "{v}");
+    assert_eq!(o, Verdict::Clean, "{v}");
     assert_eq!(run(&["dump", s(&store)]).1, "-- shop.items\n2\tink\t5\n");
     // A time range that holds nothing undoes nothing.
     let none = tmp.path().join("none.replog");
@@ -428,7 +428,7 @@ fn a_directory_of_binlogs_or_an_index_file_is_accepted() {
     let (_, dir_with_index) = json(&["inspect", s(tmp.path()), "--format", "json"]);
     assert_eq!(dir_with_index, from_index);
     let (o, _) = json(&["verify", s(tmp.path()), "--format", "json"]);
-    assert_eq!(o, Outcome::Clean);
+    assert_eq!(o, Verdict::Clean);
 }
 
 /// A statement log converts to SQL (its statements executed on the
@@ -449,7 +449,7 @@ fn a_statement_log_converts_to_sql() {
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Clean);
+    assert_eq!(o, Verdict::Clean);
     let again = tmp.path().join("again");
     let (o, v) = json(&[
         "record",
@@ -461,7 +461,7 @@ fn a_statement_log_converts_to_sql() {
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Clean);
+    assert_eq!(o, Verdict::Clean);
     assert_eq!(v["digest"], digest.as_str());
 }
 
@@ -496,7 +496,7 @@ fn a_conversion_stopped_by_a_signal_leaves_no_staging_behind() {
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Clean);
+    assert_eq!(o, Verdict::Clean);
     let statement = logs.join("statement");
     for signal in [
         nix::sys::signal::Signal::SIGTERM,
@@ -616,7 +616,7 @@ fn replay_says_why_it_stopped_after_the_cause() {
         tmp.path(),
     );
     let (r, text) = run(&["replay", "--memory", s(&tmp.path().join("statement"))]);
-    assert_eq!(r.unwrap(), Outcome::Found, "{text}");
+    assert_eq!(r.unwrap(), Verdict::Found, "{text}");
     let lines: Vec<&str> = text.lines().collect();
     let cause = lines
         .iter()

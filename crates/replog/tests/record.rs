@@ -5,7 +5,7 @@
 mod common;
 
 use common::{root, run};
-use replog::Outcome;
+use replog::Verdict;
 
 #[test]
 fn every_workload_statement_is_accounted_for() {
@@ -31,7 +31,7 @@ fn every_workload_statement_is_accounted_for() {
         "os",
         "--continue-on-error",
     ]);
-    assert_eq!(r.unwrap(), Outcome::Found, "{text}");
+    assert_eq!(r.unwrap(), Verdict::Found, "{text}");
     assert!(
         text.starts_with(
             "ran 7 statement(s): 2 logged in 2 transaction(s) with 0 row change(s), 1 failed, 4 not logged"
@@ -54,7 +54,7 @@ fn every_workload_statement_is_accounted_for() {
         "--format",
         "json",
     ]);
-    assert_eq!(r.unwrap(), Outcome::Clean, "{text}");
+    assert_eq!(r.unwrap(), Verdict::Clean, "{text}");
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["statements_in_workload"], n);
     let logged = v["statements"].as_u64().unwrap();

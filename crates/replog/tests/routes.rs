@@ -10,14 +10,14 @@
 //! and the workload. `REPLOG_ROUTE_SEEDS=N` runs N seeds (default 12).
 
 use clap::Parser;
-use replog::{Cli, Outcome};
+use replog::{Cli, Verdict};
 use replog_test_support::SmokeRng;
 use replog_test_support::s;
 use serde_json::Value as Json;
 use std::fmt::Write as _;
 use std::path::Path;
 
-fn json(args: &[&str]) -> (Outcome, Json) {
+fn json(args: &[&str]) -> (Verdict, Json) {
     let mut all = vec!["replog"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--format", "json"]);
@@ -180,7 +180,7 @@ fn workload(seed: u64) -> String {
 /// final digest is returned.
 fn replay(log: &Path, what: &str) -> String {
     let (o, v) = json(&["replay", s(log), "--memory"]);
-    assert_eq!(o, Outcome::Clean, "{what}: {v:#}");
+    assert_eq!(o, Verdict::Clean, "{what}: {v:#}");
     assert_eq!(v["clean"], true, "{what}: {v:#}");
     v["digest"].as_str().unwrap().to_string()
 }
@@ -201,7 +201,7 @@ fn check_seed(seed: u64) {
         "--page-size",
         "1024",
     ]);
-    assert_eq!(o, Outcome::Clean, "seed {seed}: {rec:#}\n{sql}");
+    assert_eq!(o, Verdict::Clean, "seed {seed}: {rec:#}\n{sql}");
     let digest = rec["digest"].as_str().unwrap().to_string();
     let p = |n: &str| tmp.path().join(n);
     let mut routes: Vec<(String, std::path::PathBuf)> = vec![
@@ -213,7 +213,7 @@ fn check_seed(seed: u64) {
         let (o, v) = json(&["convert", s(from), "--to", to, "-o", s(dest)]);
         assert_eq!(
             o,
-            Outcome::Clean,
+            Verdict::Clean,
             "seed {seed}: convert {from:?} --to {to}: {v:#}\n{sql}"
         );
     };

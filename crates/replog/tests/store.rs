@@ -6,7 +6,7 @@
 //! follower catch-up from a snapshot; physical page sizes and page-format
 //! refusal.
 
-use replog::Outcome;
+use replog::Verdict;
 use replog_pagestore::{Options as PageOptions, PageStore};
 use replog_store::snapshot;
 use replog_store::storage::Storage;
@@ -49,7 +49,7 @@ fn mariadb_tables(name: &str) -> BTreeMap<String, String> {
 /// `replog dump`'s TSV, each table's rows as MariaDB's raw batch output
 /// prints them (the dump escapes `\0`, `\\`, `\t`, `\n` as `mariadb -B`
 /// does; the fixtures were written with `--raw`).
-fn dump(path: &Path) -> (Outcome, BTreeMap<String, String>) {
+fn dump(path: &Path) -> (Verdict, BTreeMap<String, String>) {
     let (r, out) = run(&["dump", s(path)]);
     let mut raw = sections(&out);
     for rows in raw.values_mut() {
@@ -88,7 +88,7 @@ fn fixture_workloads_replay_to_the_leader_and_mariadb() {
         for kind in ["statement", "logical", "physical"] {
             let log = dir.join(kind);
             let (o, _) = run(&["verify", s(&log)]);
-            assert_eq!(o.unwrap(), Outcome::Clean, "{name} {kind}: verify");
+            assert_eq!(o.unwrap(), Verdict::Clean, "{name} {kind}: verify");
         }
         // The physical WAL: page redo reaches the leader, every COMMIT's
         // state checked, one WAL transaction per store transaction (+ 0).
@@ -99,7 +99,7 @@ fn fixture_workloads_replay_to_the_leader_and_mariadb() {
             "--format",
             "json",
         ]);
-        assert_eq!(o, Outcome::Clean, "{name}: physical replay {pv}");
+        assert_eq!(o, Verdict::Clean, "{name}: physical replay {pv}");
         assert_eq!(pv["digest"], leader.as_str(), "{name}: physical digest");
         assert_eq!(pv["expected_digest"], leader.as_str());
         assert_eq!(pv["states_checked"], pv["applied"]);
@@ -125,7 +125,7 @@ fn fixture_workloads_replay_to_the_leader_and_mariadb() {
             "--format",
             "json",
         ]);
-        assert_eq!(o, Outcome::Clean, "{name}: logical replay {lv}");
+        assert_eq!(o, Verdict::Clean, "{name}: logical replay {lv}");
         assert_eq!(lv["digest"], leader.as_str(), "{name}: logical digest");
         assert_eq!(lv["expected_digest"], leader.as_str());
         let (_, logical_dump) = dump(&dir.join("logical"));
@@ -142,7 +142,7 @@ fn fixture_workloads_replay_to_the_leader_and_mariadb() {
         if name == "unsafe" {
             // UUID() and SYSDATE() are not in a statement log: exactly
             // those two transactions diverge, and only their tables differ.
-            assert_eq!(o, Outcome::Found);
+            assert_eq!(o, Verdict::Found);
             let divergent: Vec<u64> = sv["divergences"]
                 .as_array()
                 .unwrap()
@@ -157,7 +157,7 @@ fn fixture_workloads_replay_to_the_leader_and_mariadb() {
             }
             continue;
         }
-        assert_eq!(o, Outcome::Clean, "{name}: statement replay {sv}");
+        assert_eq!(o, Verdict::Clean, "{name}: statement replay {sv}");
         assert_eq!(sv["digest"], leader.as_str(), "{name}: statement digest");
         assert_eq!(statement_dump, logical_dump, "{name}: dumps");
         let want = mariadb_tables(name);
@@ -234,7 +234,7 @@ fn crashed_log_applies_committed_transactions_only_and_catches_up() {
                 "--format",
                 "json",
             ]);
-            assert_eq!(o, Outcome::Clean, "{v}");
+            assert_eq!(o, Verdict::Clean, "{v}");
             assert_eq!(v["applied"], committed_before);
             assert_eq!(v["uncommitted"]["txid"], txid, "{v}");
             assert_eq!(v["digest"], v["expected_digest"]);
@@ -242,7 +242,7 @@ fn crashed_log_applies_committed_transactions_only_and_catches_up() {
             // A torn tail is damage under --recovery strict.
             // Strict by default (as every command): the torn tail is damage.
             let (o, _) = json(&["replay", s(&crashed), "--memory", "--format", "json"]);
-            assert_eq!(o, if torn { Outcome::Found } else { Outcome::Clean });
+            assert_eq!(o, if torn { Verdict::Found } else { Verdict::Clean });
             // Follower catch-up: the crashed log into a store, then the full
             // log: only the missing transactions are applied.
             let store = tmp.path().join(format!("{kind}-store-{cut}"));
@@ -256,14 +256,14 @@ fn crashed_log_applies_committed_transactions_only_and_catches_up() {
                 "--format",
                 "json",
             ]);
-            assert_eq!(o, Outcome::Clean);
+            assert_eq!(o, Verdict::Clean);
             let (o, v) = json(&["replay", s(&log), "--store", s(&store), "--format", "json"]);
-            assert_eq!(o, Outcome::Clean, "{v}");
+            assert_eq!(o, Verdict::Clean, "{v}");
             assert_eq!(v["already_applied"], committed_before);
             assert_eq!(v["digest"], leader.as_str());
             // Nothing left to do.
             let (o, v) = json(&["replay", s(&log), "--store", s(&store), "--format", "json"]);
-            assert_eq!(o, Outcome::Clean);
+            assert_eq!(o, Verdict::Clean);
             assert_eq!(v["applied"], 0);
             // The store dumps like the log.
             assert_eq!(dump(&store), dump(&log));
@@ -287,7 +287,7 @@ fn until_txid_lsn_and_time_and_snapshot_catch_up_across_logs() {
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Clean);
+    assert_eq!(o, Verdict::Clean);
     assert_eq!(a["applied"], 10);
     assert_eq!(a["last_txid"], 10);
     assert_eq!(a["stopped"], "until");
@@ -301,7 +301,7 @@ fn until_txid_lsn_and_time_and_snapshot_catch_up_across_logs() {
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Clean);
+    assert_eq!(o, Verdict::Clean);
     assert_eq!(a["digest"], b["digest"]);
     assert_ne!(a["digest"], leader.as_str());
     // The same point by position: commits before the next transaction.
@@ -360,7 +360,7 @@ fn until_txid_lsn_and_time_and_snapshot_catch_up_across_logs() {
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Clean, "{f}");
+    assert_eq!(o, Verdict::Clean, "{f}");
     assert_eq!(f["already_applied"], 10);
     assert_eq!(f["digest"], leader.as_str());
 }
@@ -437,7 +437,7 @@ fn legacy_snapshot_directory_still_catches_up() {
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Clean, "{v}");
+    assert_eq!(o, Verdict::Clean, "{v}");
     assert_eq!(v["already_applied"], 10, "{v}");
     assert_eq!(v["digest"], leader.as_str());
     assert!(v.get("store").is_none(), "stays a snapshot: {v}");
@@ -447,7 +447,7 @@ fn legacy_snapshot_directory_still_catches_up() {
     // dump reads both kinds of directory.
     assert_eq!(dump(&legacy), dump(&dir.join("logical")));
     let (o, _) = run(&["dump", s(&pages)]);
-    assert_eq!(o.unwrap(), Outcome::Clean);
+    assert_eq!(o.unwrap(), Verdict::Clean);
 }
 
 #[test]
@@ -467,7 +467,7 @@ fn conflicts_under_each_policy() {
     let dir = tmp.path().join("abort");
     tampered_follower(&log, &dir);
     let (o, v) = json(&["replay", s(&log), "--store", s(&dir), "--format", "json"]);
-    assert_eq!(o, Outcome::Found);
+    assert_eq!(o, Verdict::Found);
     assert_eq!(
         v["stopped"], "gap",
         "the local writes are noticed first: {v}"
@@ -481,7 +481,7 @@ fn conflicts_under_each_policy() {
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Found);
+    assert_eq!(o, Verdict::Found);
     assert_eq!(v["stopped"], "conflict");
     let c = &v["conflicts"][0];
     assert_eq!(c["kind"], "duplicate key");
@@ -491,7 +491,7 @@ fn conflicts_under_each_policy() {
     assert_eq!(c["resolution"], "aborted");
     assert_eq!(v["last_txid"], 3);
     let (r, text) = run(&["replay", s(&log), "--store", s(&dir), "--keep-going"]);
-    assert_eq!(r.unwrap(), Outcome::Found);
+    assert_eq!(r.unwrap(), Verdict::Found);
     assert!(
         text.contains("duplicate key on insert of d.t key (id=3)"),
         "{text}"
@@ -516,7 +516,7 @@ fn conflicts_under_each_policy() {
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Found);
+    assert_eq!(o, Verdict::Found);
     let kinds: Vec<(&str, &str)> = v["conflicts"]
         .as_array()
         .unwrap()
@@ -553,7 +553,7 @@ fn conflicts_under_each_policy() {
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Found, "conflicts are reported");
+    assert_eq!(o, Verdict::Found, "conflicts are reported");
     let kinds: Vec<&str> = v["conflicts"]
         .as_array()
         .unwrap()
@@ -600,7 +600,7 @@ fn record_names_the_failing_statement() {
         "os",
         "--continue-on-error",
     ]);
-    assert_eq!(r.unwrap(), Outcome::Found);
+    assert_eq!(r.unwrap(), Verdict::Found);
     assert!(text.contains("failed: statement 5 (line 5)"), "{text}");
     let (_, rows) = dump(&out.join("logical"));
     assert_eq!(rows["d.t"], "1\n2\n");
@@ -659,7 +659,7 @@ fn crashed_physical_wal_applies_committed_transactions_only() {
                 "--format",
                 "json",
             ]);
-            assert_eq!(o, Outcome::Clean, "{v}");
+            assert_eq!(o, Verdict::Clean, "{v}");
             assert_eq!(v["applied"], committed.len(), "{v}");
             assert_eq!(v["last_txid"], committed.last().unwrap().3.unwrap());
             assert_eq!(v["uncommitted"]["txid"], txid, "{v}");
@@ -721,15 +721,15 @@ fn physical_page_sizes_format_refusal_and_store() {
             "--format",
             "json",
         ]);
-        assert_eq!(o, Outcome::Clean);
+        assert_eq!(o, Verdict::Clean);
         assert_eq!(v["digest"], leader.as_str());
         assert_eq!(v["physical"]["page_size"], ps.parse::<u64>().unwrap());
         assert!(!out.join("statement").exists());
         let log = out.join("physical");
         let (o, _) = run(&["verify", s(&log)]);
-        assert_eq!(o.unwrap(), Outcome::Clean);
+        assert_eq!(o.unwrap(), Verdict::Clean);
         let (o, pv) = json(&["replay", s(&log), "--memory", "--format", "json"]);
-        assert_eq!(o, Outcome::Clean, "{pv}");
+        assert_eq!(o, Verdict::Clean, "{pv}");
         assert_eq!(pv["page_size"], ps.parse::<u64>().unwrap());
         assert_eq!(pv["digest"], leader.as_str());
         assert_eq!(dump(&log).1, base_dump);
@@ -771,7 +771,7 @@ fn physical_page_sizes_format_refusal_and_store() {
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Clean, "{v}");
+    assert_eq!(o, Verdict::Clean, "{v}");
     assert_eq!(v["last_txid"], 10);
     let (o, v) = json(&[
         "replay",
@@ -781,7 +781,7 @@ fn physical_page_sizes_format_refusal_and_store() {
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Clean, "{v}");
+    assert_eq!(o, Verdict::Clean, "{v}");
     assert_eq!(v["already_applied"], 10, "{v}");
     assert_eq!(v["digest"], leader.as_str());
     let (r, _) = run(&["replay", s(&log), "--store", s(&store)]);
@@ -798,7 +798,7 @@ fn dump_formats() {
     );
     let log = tmp.path().join("logs/logical");
     let (r, tsv) = run(&["dump", s(&log)]);
-    assert_eq!(r.unwrap(), Outcome::Clean);
+    assert_eq!(r.unwrap(), Verdict::Clean);
     // TAB, newline and backslash inside values are escaped as `mariadb -B`
     // does: one line per row, three fields per line.
     assert_eq!(
@@ -861,10 +861,10 @@ fn snapshot_then_a_new_follower_catches_up_from_it() {
         "--format",
         "json",
     ]);
-    assert_eq!(o, Outcome::Clean, "{v}");
+    assert_eq!(o, Verdict::Clean, "{v}");
     let snap = tmp.path().join("at12.snapshot");
     let (o, v) = json(&["snapshot", s(&a), "--out", s(&snap), "--format", "json"]);
-    assert_eq!(o, Outcome::Clean);
+    assert_eq!(o, Verdict::Clean);
     assert_eq!(v["last_txid"], 12, "{v}");
     assert_eq!(v["log_kind"], "logical", "{v}");
     for (log, dir) in [("logical", "b"), ("statement", "c")] {
@@ -881,7 +881,7 @@ fn snapshot_then_a_new_follower_catches_up_from_it() {
             "--format",
             "json",
         ]);
-        assert_eq!(o, Outcome::Clean, "{log}: {v}");
+        assert_eq!(o, Verdict::Clean, "{log}: {v}");
         assert_eq!(v["already_applied"], 12, "{log}: {v}");
         assert_eq!(v["digest"], Json::from(digest.clone()), "{log}: {v}");
         // The new follower is an ordinary store: it reopens where it is.
@@ -893,7 +893,7 @@ fn snapshot_then_a_new_follower_catches_up_from_it() {
             "--format",
             "json",
         ]);
-        assert_eq!(o, Outcome::Clean, "{v}");
+        assert_eq!(o, Verdict::Clean, "{v}");
         assert_eq!(v["applied"], 0, "{v}");
     }
     let (r, _) = run(&[

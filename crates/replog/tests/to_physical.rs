@@ -3,10 +3,10 @@
 //! engine, replays to the leader's digest; damaged input leaves no output.
 
 use clap::Parser;
-use replog::{Cli, Outcome};
+use replog::{Cli, Verdict};
 use replog_test_support::root;
 
-fn run(args: &[&str]) -> anyhow::Result<(Outcome, serde_json::Value)> {
+fn run(args: &[&str]) -> anyhow::Result<(Verdict, serde_json::Value)> {
     let cli = Cli::try_parse_from(std::iter::once("replog").chain(args.iter().copied()))
         .expect("arguments parse");
     let mut out = Vec::new();
@@ -62,9 +62,9 @@ fn every_route_to_physical_replays_to_the_leaders_digest() {
                 "json",
             ])
             .unwrap();
-            assert_eq!(o, Outcome::Clean, "{w} {name}");
+            assert_eq!(o, Verdict::Clean, "{w} {name}");
             let (o, _) = run(&["verify", wal.to_str().unwrap(), "--format", "json"]).unwrap();
-            assert_eq!(o, Outcome::Clean, "{w} {name}: the WAL does not verify");
+            assert_eq!(o, Verdict::Clean, "{w} {name}: the WAL does not verify");
             let (o, r) = run(&[
                 "replay",
                 wal.to_str().unwrap(),
@@ -73,7 +73,7 @@ fn every_route_to_physical_replays_to_the_leaders_digest() {
                 "json",
             ])
             .unwrap();
-            assert_eq!(o, Outcome::Clean, "{w} {name}: {r}");
+            assert_eq!(o, Verdict::Clean, "{w} {name}: {r}");
             assert_eq!(r["digest"].as_str(), Some(digest.as_str()), "{w} {name}");
         }
     }

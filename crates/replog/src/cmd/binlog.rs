@@ -3,7 +3,7 @@
 //! Binlogs are read with a streaming reader over a buffered file, so memory
 //! is bounded by the largest event whatever the file size.
 
-use crate::Outcome;
+use crate::Verdict;
 use crate::cmd::{inspect, verify};
 use crate::output::{JsonArray, OutputFormat, Progress, TableSink, ndjson, stats_table};
 use anyhow::{Context, Result};
@@ -353,7 +353,7 @@ fn table_ok(want: &Option<String>, t: Option<&Arc<TableMap>>) -> bool {
 }
 
 /// `replog inspect` of binlog files.
-pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Outcome> {
+pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Verdict> {
     if args.hex && args.report.format != OutputFormat::Table {
         anyhow::bail!("--hex prints a table; it cannot be combined with --format json or ndjson");
     }
@@ -573,7 +573,7 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
             OutputFormat::Ndjson => {}
         }
     }
-    Ok(Outcome::clean_if(!found))
+    Ok(Verdict::clean_if(!found))
 }
 
 /// Names of the common-header flags (`LOG_EVENT_*_F`).
@@ -804,7 +804,7 @@ const MAX_DAMAGE_REPORTS: usize = 100;
 /// `replog verify` of binlog files: every checksum, the position chain, and
 /// every row image decoded. After damage, the reader looks for the next
 /// plausible chain of events and goes on from there.
-pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Outcome> {
+pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Verdict> {
     let policy: RecoveryPolicy = args.recovery.into();
     let mut reports = Vec::new();
     let mut ok = true;
@@ -966,7 +966,7 @@ pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Re
             crate::cmd::verify::result_line(out, ok, policy)?;
         }
     }
-    Ok(Outcome::clean_if(ok))
+    Ok(Verdict::clean_if(ok))
 }
 
 #[cfg(test)]

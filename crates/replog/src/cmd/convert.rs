@@ -1,6 +1,6 @@
 //! `replog convert`: a logical log as a statement log or as plain SQL.
 
-use crate::Outcome;
+use crate::Verdict;
 use crate::input::{Detected, Inputs};
 use crate::output::{OutputFormat, json_doc, ndjson};
 use anyhow::{Result, bail};
@@ -210,7 +210,7 @@ fn dialect(args: &Args) -> Result<Option<replog_schema::sql::Dialect>> {
 }
 
 /// Runs `replog convert`.
-pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     if args.to == Target::Physical {
         return convert_to_physical(args, out);
     }
@@ -332,11 +332,11 @@ fn write_statements(
     })
 }
 
-fn outcome(r: &ConvertReport) -> Outcome {
+fn outcome(r: &ConvertReport) -> Verdict {
     if r.notes_total > 0 {
-        Outcome::Found
+        Verdict::Found
     } else {
-        Outcome::Clean
+        Verdict::Clean
     }
 }
 
@@ -383,7 +383,7 @@ fn print_report(out: &mut dyn Write, args: &Args, r: &ConvertReport) -> Result<(
 
 /// `replog convert --to logical` of a native statement log: executed on the
 /// reference store, its row changes captured.
-fn statement_to_logical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Outcome> {
+fn statement_to_logical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Verdict> {
     let Some(path) = &args.output else {
         bail!("--to logical writes a binary log: give the output file with -o OUT");
     };
@@ -457,7 +457,7 @@ fn print_executed(
     path: &std::path::Path,
     r: &ToLogicalReport,
     import: Option<&replog_import::ImportReport>,
-) -> Result<Outcome> {
+) -> Result<Verdict> {
     match args.report.format {
         OutputFormat::Json | OutputFormat::Ndjson => {
             let doc = serde_json::json!({ "executed": r, "import": import });
@@ -514,16 +514,16 @@ fn print_executed(
     Ok(
         if r.exact() && import.is_none_or(|i| i.notes.is_empty() && i.incomplete_transactions == 0)
         {
-            Outcome::Clean
+            Verdict::Clean
         } else {
-            Outcome::Found
+            Verdict::Found
         },
     )
 }
 
 /// `replog convert` of MySQL/MariaDB binlogs, through `replog-import`.
 /// PostgreSQL WAL → logical log (`--to logical -o OUT --catalog FILE`).
-fn convert_pgwal(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+fn convert_pgwal(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     use replog_core::txn::{TxnEvent, TxnSource};
     use replog_core::writer::{LogWriter, WriterOptions};
     let inputs = args.input.resolve_source()?;
@@ -577,7 +577,7 @@ fn convert_pgwal(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             }
         }
     }
-    Ok(Outcome::clean_if(r.undecoded.is_empty()))
+    Ok(Verdict::clean_if(r.undecoded.is_empty()))
 }
 
 /// A logical decoding output → logical log (`--to logical -o OUT`).
@@ -585,7 +585,7 @@ fn convert_pglogical(
     args: &Args,
     input: &replog_pglogical::PgLogicalInput,
     out: &mut dyn Write,
-) -> Result<Outcome> {
+) -> Result<Verdict> {
     let Some(path) = &args.output else {
         bail!("--to logical writes a binary log: give the output file with -o OUT");
     };
@@ -613,10 +613,10 @@ fn convert_pglogical(
             path.display(),
         )?,
     }
-    Ok(Outcome::Clean)
+    Ok(Verdict::Clean)
 }
 
-fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Outcome> {
+fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Verdict> {
     use replog_core::LogKind;
     use replog_core::writer::{LogWriter, WriterOptions};
     let opts = replog_import::ImportOptions::default();
@@ -750,16 +750,16 @@ fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result
             && report.incomplete_transactions == 0
             && !(args.to == Target::Statement && report.rows_not_in_statement_log > 0)
         {
-            Outcome::Clean
+            Verdict::Clean
         } else {
-            Outcome::Found
+            Verdict::Found
         },
     )
 }
 
 /// `replog convert --to physical`: replay into the page engine and keep the
 /// WAL it writes.
-fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     use replog_core::reader::ReaderOptions;
     use replog_core::txn::TxnInput;
     use replog_pagestore::{Options as PageOptions, PageStore};
@@ -878,12 +878,12 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             crate::cmd::common::print_dependence(out, &report.dependence, "the converter's")?;
         }
     }
-    Ok(Outcome::clean_if(clean))
+    Ok(Verdict::clean_if(clean))
 }
 
 /// `replog convert` of a physical WAL: logical decoding, then (for --to
 /// statement and --to sql) logical → statement.
-fn physical_to_logical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Outcome> {
+fn physical_to_logical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Verdict> {
     use replog_convert::from_physical::{
         FromPhysicalOptions, FromPhysicalSource, physical_to_logical,
     };
@@ -933,7 +933,7 @@ fn print_decoded(
     args: &Args,
     r: &replog_convert::from_physical::FromPhysicalReport,
     statements: Option<&ConvertReport>,
-) -> Result<Outcome> {
+) -> Result<Verdict> {
     match args.report.format {
         OutputFormat::Json | OutputFormat::Ndjson => {
             let doc = serde_json::json!({ "decoded": r, "statements": statements });
@@ -973,5 +973,5 @@ fn print_decoded(
         }
     }
     let exact = r.exact() && statements.is_none_or(|s| s.notes_total == 0);
-    Ok(Outcome::clean_if(exact))
+    Ok(Verdict::clean_if(exact))
 }

@@ -4,7 +4,7 @@
 //! is replayed on perturbed replicas (dynamic measurement). Logical and
 //! physical logs are checked to replay identically on every replica.
 
-use crate::Outcome;
+use crate::Verdict;
 use crate::input::Detected;
 use crate::output::{OutputFormat, ndjson};
 use anyhow::{Context, Result, bail};
@@ -87,7 +87,7 @@ pub struct Args {
 }
 
 /// Runs `replog determinism`.
-pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let inputs = args.input.resolve()?;
     if inputs.detected == Detected::Unknown {
         // Neither magic: an empty file, a text file, random bytes.
@@ -124,7 +124,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
                 ndjson(out, &serde_json::json!({ "defects": &check.defects }))?;
             }
         }
-        return Ok(Outcome::clean_if(check.clean()));
+        return Ok(Verdict::clean_if(check.clean()));
     }
     let source = if inputs.detected == Detected::Binlog {
         LogSource::Binlog
@@ -188,7 +188,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
                 .as_ref()
                 .is_some_and(|d| d.summary.transactions_failed > 0)
     };
-    Ok(Outcome::clean_if(!found))
+    Ok(Verdict::clean_if(!found))
 }
 
 fn write_report(report: &Report, format: OutputFormat, out: &mut dyn Write) -> Result<()> {

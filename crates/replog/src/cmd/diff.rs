@@ -1,7 +1,7 @@
 //! `replog diff`: compare two logs record by record (default), by replayed
 //! state (`--state`), or as an old and a new leader (`--failover`).
 
-use crate::Outcome;
+use crate::Verdict;
 use crate::input::Inputs;
 use crate::output::{JsonArray, OutputFormat, TableSink, ndjson};
 use anyhow::{Result, bail};
@@ -177,7 +177,7 @@ fn print_divergence(out: &mut dyn Write, d: &FirstDifference) -> std::io::Result
 }
 
 /// Runs `replog diff`.
-pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     if args.state {
         return run_state(args, out);
     }
@@ -283,7 +283,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             )?;
         }
     }
-    Ok(Outcome::clean_if(summary.identical()))
+    Ok(Verdict::clean_if(summary.identical()))
 }
 
 /// One side of `--state`: a store directory or a log (kept alive while its
@@ -480,7 +480,7 @@ fn print_state_summary(out: &mut dyn Write, s: &StateSummary, tables: &[TableDif
     Ok(())
 }
 
-fn run_state(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+fn run_state(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let (ia, _keep_a) = state_input(resolve_side(&args.a, args.catalog.as_deref())?)?;
     let (ib, _keep_b) = state_input(resolve_side(&args.b, args.catalog.as_deref())?)?;
     let opts = StateOptions {
@@ -561,7 +561,7 @@ fn run_state(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             s
         }
     };
-    Ok(Outcome::clean_if(summary.identical()))
+    Ok(Verdict::clean_if(summary.identical()))
 }
 
 fn lost_row(l: &LostTx) -> Vec<String> {
@@ -634,7 +634,7 @@ fn print_failover(out: &mut dyn Write, s: &FailoverSummary, reused: &[ReusedKey]
     Ok(())
 }
 
-fn run_failover(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+fn run_failover(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let ia = Inputs::resolve_source_with(std::slice::from_ref(&args.a), args.catalog.as_deref())?;
     let ib = Inputs::resolve_source_with(std::slice::from_ref(&args.b), args.catalog.as_deref())?;
     ia.require_transactions("diff --failover")?;
@@ -734,5 +734,5 @@ fn run_failover(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             s
         }
     };
-    Ok(Outcome::clean_if(s.clean()))
+    Ok(Verdict::clean_if(s.clean()))
 }

@@ -2,7 +2,7 @@
 //! text of `formats/store.md` §3, from a log (replayed in memory) or a
 //! follower store directory.
 
-use crate::Outcome;
+use crate::Verdict;
 use crate::cmd::replay::{print_physical, replay_inputs, replay_physical};
 use crate::input::Detected;
 use crate::output::{ndjson, table};
@@ -187,7 +187,7 @@ pub struct Args {
 }
 
 /// Runs `replog dump`.
-pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let store_dir = match args.input.paths.as_slice() {
         [p] if is_store_dir(Path::new(p)) => Some(Path::new(p)),
         _ => None,
@@ -203,9 +203,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             );
         }
         write_dump(&f.store, &args.table, args.format, out)?;
-        return Ok(Outcome::Clean);
+        return Ok(Verdict::Clean);
     }
-    let mut outcome = Outcome::Clean;
+    let mut outcome = Verdict::Clean;
     let inputs = match store_dir {
         None => Some(args.input.resolve_source()?),
         Some(_) => None,
@@ -216,7 +216,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             let r = &p.report;
             if !p.clean() || r.torn_tail.is_some() || r.uncommitted_txid.is_some() {
                 if !p.clean() {
-                    outcome = Outcome::Found;
+                    outcome = Verdict::Found;
                 }
                 let mut msg = Vec::new();
                 print_physical(&mut msg, &p)?;
@@ -237,7 +237,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
             };
             let r = replay_inputs(inputs, &mut store, start, &opts, args.recovery.into())?;
             if !r.clean() {
-                outcome = Outcome::Found;
+                outcome = Verdict::Found;
                 let mut msg = Vec::new();
                 crate::cmd::replay::print_report(&mut msg, &r, store.digest())?;
                 eprint!("replog dump: {}", String::from_utf8_lossy(&msg));

@@ -2,7 +2,7 @@
 
 use crate::cmd::common::parse_time;
 use crate::output::{JsonArray, OutputFormat, Progress, TableSink, ndjson, stats_table};
-use crate::{Outcome, with_format};
+use crate::{Verdict, with_format};
 use anyhow::{Result, bail};
 use replog_core::reader::{Event, LogReader, ReaderOptions};
 use replog_core::record::{Record, RecordView, TableRef, decode_record, rtype};
@@ -178,7 +178,7 @@ fn check_types<F: Format>(kind: LogKind, wanted: &[String]) -> Result<()> {
 }
 
 /// Runs `replog inspect`.
-pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     if let Some(files) = crate::cmd::pgwal::detect(&args.input.paths)? {
         return crate::cmd::pgwal::inspect(args, &files, out);
     }
@@ -282,7 +282,7 @@ fn inspect<F: Format>(
     args: &Args,
     total: u64,
     out: &mut dyn Write,
-) -> Result<Outcome> {
+) -> Result<Verdict> {
     let filters = Filters {
         args,
         types: args.types.clone(),
@@ -412,7 +412,7 @@ fn inspect<F: Format>(
             u.txid, u.lsn, u.frames
         );
     }
-    Ok(Outcome::clean_if(!found))
+    Ok(Verdict::clean_if(!found))
 }
 
 fn type_name<F: Format>(t: u8) -> &'static str {

@@ -1,6 +1,6 @@
 //! `replog invert`: the logical log that undoes a logical log (flashback).
 
-use crate::Outcome;
+use crate::Verdict;
 use crate::input::Detected;
 use crate::output::{OutputFormat, ndjson};
 use anyhow::{Result, bail};
@@ -104,7 +104,7 @@ pub struct Args {
 }
 
 /// Runs `replog invert`.
-pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let inputs = args.input.resolve()?;
     let binlog = inputs.detected == Detected::Binlog;
     if binlog && (args.start_position.is_some() || args.stop_position.is_some()) {
@@ -146,7 +146,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         OutputFormat::Ndjson => ndjson(out, &report)?,
         OutputFormat::Table => print_text(out, args, &report)?,
     }
-    Ok(Outcome::clean_if(
+    Ok(Verdict::clean_if(
         !(report.ddl_skipped > 0 || report.messages_dropped > 0),
     ))
 }

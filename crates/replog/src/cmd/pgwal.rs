@@ -5,7 +5,7 @@
 //! directory is WAL when it holds segment files. The reading, checking and
 //! statistics are `replog_pgwal`'s; this module only filters and prints.
 
-use crate::Outcome;
+use crate::Verdict;
 use crate::cmd::{inspect, verify};
 use crate::output::{JsonArray, OutputFormat, TableSink, ndjson};
 use anyhow::{Context, Result, bail};
@@ -280,7 +280,7 @@ fn open_reader(files: &[PathBuf]) -> replog_pgwal::Result<(WalReader, Vec<Timeli
 }
 
 /// `replog inspect` on PostgreSQL WAL.
-pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Outcome> {
+pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Verdict> {
     let filter = Filter::new(args)?;
     if args.hex && args.report.format != OutputFormat::Table {
         bail!("--hex prints a table; it cannot be combined with --format json or ndjson");
@@ -324,7 +324,7 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
             if e.downcast_ref::<replog_pgwal::Error>().is_some() {
                 // A damaged image: damage, like any other.
                 eprintln!("replog: {}: {e:#}", verify::verdict(false));
-                return Ok(Outcome::Found);
+                return Ok(Verdict::Found);
             }
             return Err(e);
         }
@@ -408,9 +408,9 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
 }
 
 /// Prints the damage on standard error; the outcome under `policy`.
-fn report_damage(damage: Option<replog_pgwal::Error>, policy: RecoveryPolicy) -> Result<Outcome> {
+fn report_damage(damage: Option<replog_pgwal::Error>, policy: RecoveryPolicy) -> Result<Verdict> {
     let Some(e) = damage else {
-        return Ok(Outcome::Clean);
+        return Ok(Verdict::Clean);
     };
     let Some(class) = e.damage_class() else {
         return Err(anyhow::Error::new(e));
@@ -418,9 +418,9 @@ fn report_damage(damage: Option<replog_pgwal::Error>, policy: RecoveryPolicy) ->
     let tolerated = policy.tolerates(class, true);
     eprintln!("replog: {}: {e}", verify::verdict(tolerated));
     Ok(if tolerated {
-        Outcome::Clean
+        Verdict::Clean
     } else {
-        Outcome::Found
+        Verdict::Found
     })
 }
 
@@ -584,7 +584,7 @@ struct DamageJson {
 
 /// `replog verify` on PostgreSQL WAL: every page header, continuation,
 /// CRC, block reference layout and image, segment and timeline continuity.
-pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Outcome> {
+pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Verdict> {
     let policy: RecoveryPolicy = args.recovery.into();
     let (mut reader, timelines, history_damage) = match open_reader(files) {
         Ok((r, t)) => (r, t, None),
@@ -673,7 +673,7 @@ pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Re
         OutputFormat::Ndjson => ndjson(out, &report)?,
         OutputFormat::Table => print_verify(out, &report)?,
     }
-    Ok(if ok { Outcome::Clean } else { Outcome::Found })
+    Ok(if ok { Verdict::Clean } else { Verdict::Found })
 }
 
 fn print_verify(out: &mut dyn Write, r: &VerifyReport) -> Result<()> {
@@ -747,7 +747,7 @@ fn print_verify(out: &mut dyn Write, r: &VerifyReport) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Cli, Outcome};
+    use crate::{Cli, Verdict};
     use clap::Parser;
     use std::path::{Path, PathBuf};
 
@@ -766,7 +766,7 @@ mod tests {
         dir
     }
 
-    fn run(args: &[&str]) -> (anyhow::Result<Outcome>, String) {
+    fn run(args: &[&str]) -> (anyhow::Result<Verdict>, String) {
         let mut argv = vec!["replog"];
         argv.extend_from_slice(args);
         let cli = Cli::try_parse_from(argv).unwrap();
@@ -799,7 +799,7 @@ mod tests {
         let dir = wal_dir();
         let d = dir.path().to_str().unwrap();
         let (r, out) = run(&["inspect", "--stats", d]);
-        assert_eq!(r.unwrap(), Outcome::Clean);
+        assert_eq!(r.unwrap(), Verdict::Clean);
         assert_eq!(
             out,
             std::fs::read_to_string(fixture().join("waldump-stats-record.txt")).unwrap()
@@ -863,7 +863,7 @@ mod tests {
         let dir = wal_dir();
         let d = dir.path().to_str().unwrap();
         let (r, out) = run(&["verify", d]);
-        assert_eq!(r.unwrap(), Outcome::Clean, "{out}");
+        assert_eq!(r.unwrap(), Verdict::Clean, "{out}");
         assert!(out.contains("6495 records ok"), "{out}");
         assert!(out.contains("zeroed tail"), "{out}");
         // Cut the last segment inside its last record: a torn tail.
@@ -872,10 +872,10 @@ mod tests {
         bytes.truncate(46_000);
         std::fs::write(&last, &bytes).unwrap();
         let (r, out) = run(&["verify", d]);
-        assert_eq!(r.unwrap(), Outcome::Found, "{out}");
+        assert_eq!(r.unwrap(), Verdict::Found, "{out}");
         assert!(out.contains("torn tail"), "{out}");
         let (r, out) = run(&["verify", "--recovery", "tolerate-tail", d]);
-        assert_eq!(r.unwrap(), Outcome::Clean, "{out}");
+        assert_eq!(r.unwrap(), Verdict::Clean, "{out}");
         // A flipped byte in the middle: corruption, whatever the policy short
         // of stop-at-first.
         let mid = dir.path().join("000000010000000000000006");
@@ -890,7 +890,7 @@ mod tests {
             "json",
             d,
         ]);
-        assert_eq!(r.unwrap(), Outcome::Found);
+        assert_eq!(r.unwrap(), Verdict::Found);
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["damage"]["class"], "corruption");
         assert!(v["damage"]["offset"].as_u64().unwrap() <= 200_000);
@@ -909,7 +909,7 @@ mod tests {
         let dir = wal_dir();
         let d = dir.path().to_str().unwrap();
         let (r, out) = run(&["inspect", "-b", d]);
-        assert_eq!(r.unwrap(), Outcome::Clean);
+        assert_eq!(r.unwrap(), Verdict::Clean);
         let ours: Vec<&str> = rows(&out)
             .into_iter()
             .map(|l| l.rsplit("| ").next().unwrap())
@@ -931,7 +931,7 @@ mod tests {
         let save = tmp.path().join("pages");
         let s = save.to_str().unwrap();
         let (r, out) = run(&["inspect", "--stats", "--save-fullpage", s, d]);
-        assert_eq!(r.unwrap(), Outcome::Clean, "{out}");
+        assert_eq!(r.unwrap(), Verdict::Clean, "{out}");
         // What pg_waldump -b lists: per image its record's LSN, block and
         // hole; the name --save-fullpage (16) gives it, on timeline 1.
         let bkp = waldump_bkp();
@@ -993,7 +993,7 @@ mod tests {
         let save2 = tmp.path().join("fsm");
         let s2 = save2.to_str().unwrap();
         let (r, _) = run(&["inspect", "--fork", "fsm", "--save-fullpage", s2, d]);
-        assert_eq!(r.unwrap(), Outcome::Clean);
+        assert_eq!(r.unwrap(), Verdict::Clean);
         let n = std::fs::read_dir(&save2).unwrap().count();
         assert!(n > 0 && n < got.len(), "{n}");
     }
@@ -1005,7 +1005,7 @@ mod tests {
         let hist = dir.path().join("00000002.history");
         std::fs::write(&hist, "1\t0/9000000\tno recovery target specified\n").unwrap();
         let (r, out) = run(&["verify", d]);
-        assert_eq!(r.unwrap(), Outcome::Clean, "{out}");
+        assert_eq!(r.unwrap(), Verdict::Clean, "{out}");
         assert!(
             out.contains("timeline 2 history") && out.contains("timeline 1 until 0/9000000"),
             "{out}"
@@ -1016,13 +1016,13 @@ mod tests {
         // A malformed history is damage that names the file and line.
         std::fs::write(&hist, "1\t0/9000000\tx\n1\t0/9100000\ty\n").unwrap();
         let (r, out) = run(&["verify", d]);
-        assert_eq!(r.unwrap(), Outcome::Found, "{out}");
+        assert_eq!(r.unwrap(), Verdict::Found, "{out}");
         assert!(
             out.contains("00000002.history") && out.contains("line 2"),
             "{out}"
         );
         let (r, _) = run(&["inspect", "--limit", "1", d]);
-        assert_eq!(r.unwrap(), Outcome::Found);
+        assert_eq!(r.unwrap(), Verdict::Found);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! leader, writing its native statement and logical logs and, through the
 //! page engine, its physical WAL.
 
-use crate::Outcome;
+use crate::Verdict;
 use crate::cmd::common::parse_time;
 use crate::output::{OutputFormat, Progress, json_doc, table};
 use anyhow::{Context, Result, bail};
@@ -189,7 +189,7 @@ fn open_log(out: &Path, format: LogFormat, args: &Args) -> Result<Log> {
 }
 
 /// Runs `replog record`.
-pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let sql = read_workload(&args.workload)?;
     let statements = replog_store::script::split(&sql)
         .map_err(|e| anyhow::anyhow!("{}: cannot split into statements: {e}", args.workload))?;
@@ -342,7 +342,7 @@ fn report(
     s: Summary,
     log_info: &[(LogFormat, PathBuf, u64)],
     wal: Option<replog_pagestore::WalStats>,
-) -> Result<Outcome> {
+) -> Result<Verdict> {
     let Summary {
         txs,
         captured,
@@ -449,5 +449,5 @@ fn report(
             json_doc(out, args.report.format, &v)?;
         }
     }
-    Ok(Outcome::clean_if(failed.is_empty()))
+    Ok(Verdict::clean_if(failed.is_empty()))
 }

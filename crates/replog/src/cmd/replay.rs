@@ -2,7 +2,7 @@
 //! store as a follower, or rebuild one from a physical WAL by page redo,
 //! checking every COMMIT's state digest.
 
-use crate::Outcome;
+use crate::Verdict;
 use crate::cmd::common::parse_time;
 use crate::input::Inputs;
 use crate::output::{OutputFormat, json_doc, table};
@@ -557,7 +557,7 @@ pub fn print_physical(out: &mut dyn Write, p: &PhysicalReplay) -> Result<()> {
     Ok(())
 }
 
-fn run_physical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Outcome> {
+fn run_physical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Verdict> {
     if let Some(dir) = &args.store
         && replog_follower::holds_data(dir)?
     {
@@ -590,7 +590,7 @@ fn run_physical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Out
             json_doc(out, args.report.format, &v)?;
         }
     }
-    Ok(Outcome::clean_if(p.clean()))
+    Ok(Verdict::clean_if(p.clean()))
 }
 
 /// What opening a page store recovered, for people (None: nothing notable).
@@ -628,7 +628,7 @@ fn recovery_json(rec: &DirRecovery) -> serde_json::Value {
 }
 
 /// Runs `replog replay`.
-pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let inputs = args.input.resolve_source()?;
     if inputs.detected != crate::input::Detected::Binlog && inputs.kind == Some(LogKind::Physical) {
         return run_physical(args, &inputs, out);
@@ -679,7 +679,7 @@ fn write_outcome<S: Storage, E: Environment>(
     report: &ReplayReport,
     rec: Option<&DirRecovery>,
     out: &mut dyn Write,
-) -> Result<Outcome> {
+) -> Result<Verdict> {
     let digest = store.digest();
     match args.report.format {
         OutputFormat::Table => {
@@ -704,5 +704,5 @@ fn write_outcome<S: Storage, E: Environment>(
             json_doc(out, args.report.format, &v)?;
         }
     }
-    Ok(Outcome::clean_if(report.clean()))
+    Ok(Verdict::clean_if(report.clean()))
 }

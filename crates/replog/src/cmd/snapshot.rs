@@ -2,7 +2,7 @@
 //! the log position it corresponds to, for setting up a new follower or as
 //! the `--base` of a conversion.
 
-use crate::Outcome;
+use crate::Verdict;
 use crate::output::{OutputFormat, ndjson};
 use anyhow::{Result, bail};
 use replog_convert::atomic::AtomicFile;
@@ -55,7 +55,7 @@ pub struct Args {
 }
 
 /// Runs `replog snapshot`.
-pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let dir = &args.store;
     if !is_store_dir(dir) {
         bail!(
@@ -83,7 +83,7 @@ fn write<S: Storage, E: Environment>(
     store: &Store<S, E>,
     pos: AppliedPosition,
     out: &mut dyn Write,
-) -> Result<Outcome> {
+) -> Result<Verdict> {
     let pos = AppliedPosition {
         digest: store.digest(),
         ..pos
@@ -123,5 +123,5 @@ fn write<S: Storage, E: Environment>(
         }
         OutputFormat::Ndjson => ndjson(out, &doc)?,
     }
-    Ok(Outcome::Clean)
+    Ok(Verdict::Clean)
 }

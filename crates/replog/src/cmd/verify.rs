@@ -3,7 +3,7 @@
 
 use crate::input::Inputs;
 use crate::output::{OutputFormat, Progress, ndjson};
-use crate::{Outcome, with_format};
+use crate::{Verdict, with_format};
 use anyhow::Result;
 use replog_core::Format;
 use replog_core::reader::{Event, LogReader, ReaderOptions, Summary};
@@ -77,7 +77,7 @@ struct Report<'a> {
 }
 
 /// Runs `replog verify`.
-pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     if let Some(files) = crate::cmd::pgwal::detect(&args.input.paths)? {
         return crate::cmd::pgwal::verify(args, &files, out);
     }
@@ -123,7 +123,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Outcome> {
         OutputFormat::Ndjson => ndjson(out, &report)?,
         OutputFormat::Table => print_text(out, &inputs, &report)?,
     }
-    Ok(Outcome::clean_if(ok))
+    Ok(Verdict::clean_if(ok))
 }
 
 /// `verify` of a logical decoding output: every message decoded and its
@@ -132,7 +132,7 @@ fn verify_pglogical(
     args: &Args,
     input: &replog_pglogical::PgLogicalInput,
     out: &mut dyn Write,
-) -> Result<Outcome> {
+) -> Result<Verdict> {
     use replog_core::error::ErrorKind;
     let (decoded, damage) = match input.to_logical_log() {
         Ok((_, c)) => (Some(c), None),
@@ -163,7 +163,7 @@ fn verify_pglogical(
             result_line(out, ok, args.recovery.into())?;
         }
     }
-    Ok(Outcome::clean_if(ok))
+    Ok(Verdict::clean_if(ok))
 }
 
 fn check<F: Format>(mut reader: LogReader, total: u64) -> Result<(Summary, Vec<BadRecord>)> {

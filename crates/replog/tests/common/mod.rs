@@ -1,7 +1,7 @@
 //! Helpers shared by the CLI tests that include this module.
 
 use clap::Parser;
-use replog::{Cli, Outcome};
+use replog::{Cli, Verdict};
 use std::path::{Path, PathBuf};
 
 /// The repository root.
@@ -10,7 +10,7 @@ pub fn root() -> PathBuf {
 }
 
 /// Runs `replog ARGS` in this process: its outcome and standard output.
-pub fn run(args: &[&str]) -> (anyhow::Result<Outcome>, String) {
+pub fn run(args: &[&str]) -> (anyhow::Result<Verdict>, String) {
     let cli = Cli::try_parse_from(std::iter::once("replog").chain(args.iter().copied()))
         .expect("arguments parse");
     let mut out = Vec::new();
