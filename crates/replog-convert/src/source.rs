@@ -39,7 +39,7 @@ use replog_core::segment::{FORMAT_VERSION, SegmentHeader};
 use replog_core::txn::{
     Produced, SourceKind, Transaction, TxnArena, TxnInput, TxnProducer, TxnSource,
 };
-use replog_core::{Begin, Commit, frame::padded_len};
+use replog_core::{Begin, Commit};
 use replog_import::{BinlogShape, ImportOptions, ImportReport, ImportedTransaction, Importer};
 use replog_store::replay::captured_statement;
 use std::path::PathBuf;
@@ -278,11 +278,7 @@ impl BinlogTxns {
     /// Advances the LSN past a frame with a body of `len` bytes; returns
     /// the frame's LSN.
     fn frame(&mut self, len: usize) -> u64 {
-        let lsn = self.next_lsn;
-        self.next_lsn += padded_len(len) as u64;
-        self.summary.frames += 1;
-        self.summary.frame_bytes += padded_len(len) as u64;
-        lsn
+        self.summary.count_virtual_frame(&mut self.next_lsn, len)
     }
 
     /// Puts `tx` into the arena; false when it holds nothing for this

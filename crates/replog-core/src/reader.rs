@@ -353,6 +353,18 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Counts a frame of the native log a source stands for without
+    /// reading one (an import, a decoding): its body is `len` bytes, it
+    /// starts at `*next_lsn`, which moves past it. Returns its LSN.
+    pub fn count_virtual_frame(&mut self, next_lsn: &mut u64, len: usize) -> u64 {
+        let lsn = *next_lsn;
+        let padded = crate::frame::padded_len(len) as u64;
+        *next_lsn += padded;
+        self.frames += 1;
+        self.frame_bytes += padded;
+        lsn
+    }
+
     /// True when no damage was found that the policy does not tolerate.
     pub fn acceptable(&self) -> bool {
         self.damage.iter().all(|d| d.tolerated)

@@ -12,7 +12,6 @@
 use crate::catalog::Catalog;
 use crate::decode::{Decoder, Report, relation_of};
 use crate::history::AttrHistory;
-use replog_core::frame::padded_len;
 use replog_core::reader::Summary;
 use replog_core::segment::{FORMAT_VERSION, SegmentHeader};
 use replog_core::txn::{Produced, SourceKind, Transaction, TxnArena, TxnProducer};
@@ -158,11 +157,7 @@ impl PgWalTxns {
     }
 
     fn frame(&mut self, len: usize) -> u64 {
-        let lsn = self.next_lsn;
-        self.next_lsn += padded_len(len) as u64;
-        self.summary.frames += 1;
-        self.summary.frame_bytes += padded_len(len) as u64;
-        lsn
+        self.summary.count_virtual_frame(&mut self.next_lsn, len)
     }
 
     /// Reads records until a transaction with changes commits; false at
