@@ -165,12 +165,8 @@ impl From<Error> for replog_core::Error {
     #[cold]
     fn from(e: Error) -> replog_core::Error {
         let text = e.to_string();
-        let Inner {
-            kind,
-            offset,
-            source,
-            ..
-        } = *e.inner;
+        // The text names the LSN and offset already.
+        let Inner { kind, source, .. } = *e.inner;
         if let Some(core) = source.and_then(|s| s.downcast::<replog_core::Error>().ok())
             && core.to_string() == text
         {
@@ -183,8 +179,6 @@ impl From<Error> for replog_core::Error {
             }
             _ => replog_core::ErrorKind::Malformed,
         };
-        // The text names the LSN and offset already.
-        let _ = offset;
         replog_core::Error::unplaced(kind, text)
     }
 }

@@ -300,7 +300,10 @@ impl Executor {
                         .collect();
                     for (i, st) in executed.iter().enumerate() {
                         has_ddl |= st.is_ddl;
-                        let input = carried.iter().find(|c| c.sql == st.sql).or(carried.get(i));
+                        let input = carried
+                            .get(i)
+                            .filter(|c| c.sql == st.sql)
+                            .or_else(|| carried.iter().find(|c| c.sql == st.sql));
                         self.note_dependence(meta, st, input);
                     }
                     statements.extend(executed);
@@ -463,7 +466,7 @@ impl Executor {
     ) {
         if let Some(d) = DependentStatement::of(
             meta.begin.txid,
-            meta.position.clone(),
+            || meta.position.clone(),
             st,
             input,
             "the converter",

@@ -149,10 +149,10 @@ impl DependentStatement {
     /// SYSDATE(), USER(), rows chosen by LIMIT without ORDER BY), and
     /// context the log did not carry (RAND seeds, auto-increment values,
     /// LAST_INSERT_ID(), user variables). `None` when it depended on
-    /// nothing.
+    /// nothing; `position` is only asked for otherwise.
     pub fn of(
         txid: u64,
-        position: String,
+        position: impl FnOnce() -> String,
         executed: &CapturedStatement,
         carried: Option<&CapturedStatement>,
         who: &str,
@@ -187,7 +187,7 @@ impl DependentStatement {
         }
         Some(DependentStatement {
             txid,
-            position,
+            position: position(),
             sql: short_sql(&executed.sql),
             reasons,
         })

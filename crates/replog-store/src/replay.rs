@@ -484,17 +484,18 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
         match self.store.replay_transaction(&captured) {
             Ok(()) => {
                 self.report.statements += n;
-                let position = tx.position();
                 for t in self.store.committed() {
                     for (i, st) in t.statements.iter().enumerate() {
+                        // Executed in log order: the i-th as logged, unless
+                        // the store captured a different list.
                         let carried = captured
                             .statements
-                            .iter()
-                            .find(|c| c.sql == st.sql)
-                            .or(captured.statements.get(i));
+                            .get(i)
+                            .filter(|c| c.sql == st.sql)
+                            .or_else(|| captured.statements.iter().find(|c| c.sql == st.sql));
                         if let Some(d) = crate::capture::DependentStatement::of(
                             tx.txid(),
-                            position.clone(),
+                            || tx.position(),
                             st,
                             carried,
                             self.opts.executor.unwrap_or("the follower"),
