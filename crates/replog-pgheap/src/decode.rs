@@ -14,7 +14,6 @@
 use crate::catalog::{Attr, Catalog, RelInfo};
 use crate::heap::{self, Change, OldTuple};
 use crate::history::AttrHistory;
-use crate::spill::SpillBuf;
 use crate::tuple::{Datum, HeapTuple};
 use crate::types;
 use replog_core::Value;
@@ -97,31 +96,33 @@ pub struct Report {
     pub peak_buffered: u64,
 }
 
-/// One buffered change: its LSN, relation OID and the encoded logical
-/// record in the transaction's byte buffer.
+/// One buffered change: its LSN and relation OID (its encoded logical
+/// record is in the reorder buffer).
 #[derive(Debug, Clone, Copy)]
 struct Item {
     lsn: u64,
     rel: u32,
-    start: u64,
-    len: u32,
+    /// A speculative insertion taken back (super-delete).
+    dropped: bool,
 }
 
 /// The chunks of one TOAST value seen so far: (chunk_seq, chunk_data).
 type Chunks = Vec<(i32, Vec<u8>)>;
 
+/// A transaction's state besides its changes.
 #[derive(Debug, Default)]
-struct TxnBuf {
-    items: Vec<Item>,
-    bytes: SpillBuf,
+struct TxnState {
     undecoded: Vec<Undecoded>,
     /// TOAST chunks by (TOAST table OID, chunk_id): (chunk_seq, data).
     toast: HashMap<(u32, u32), Chunks>,
     /// Subtransactions known to belong to this one.
     subxacts: Vec<u32>,
-    /// Speculative insertions: (file, block, offset) → index in `items`.
+    /// Speculative insertions: (file, block, offset) → index of the change.
     speculative: Vec<(replog_pgwal::RelFileLocator, u32, u16, usize)>,
 }
+
+/// One transaction in the reorder buffer.
+type TxnBuf = replog_pgreorder::Txn<Item, TxnState>;
 
 /// A committed transaction, ready to be handed out.
 #[derive(Debug, Default)]
@@ -166,15 +167,11 @@ pub struct Decoder {
     /// per change).
     views: HashMap<(u32, u32), std::sync::Arc<RelInfo>>,
     relmap: crate::relmap::RelMap,
-    txns: HashMap<u32, TxnBuf>,
+    /// Open transactions (and subtransactions) by xid, and prepared ones
+    /// waiting for COMMIT/ABORT PREPARED.
+    txns: replog_pgreorder::Reorder<Item, TxnState>,
     top_of: HashMap<u32, u32>,
-    /// Prepared transactions by xid, waiting for COMMIT/ABORT PREPARED.
-    prepared: HashMap<u32, TxnBuf>,
     report: Report,
-    /// Bytes of changes held in memory by open and prepared transactions.
-    buffered: usize,
-    /// Beyond this many, the largest buffers are spilled.
-    spill_limit: usize,
     page: Vec<u8>,
     tuple: TupleBuf,
     old: TupleBuf,
@@ -203,12 +200,9 @@ impl Decoder {
             catalog,
             history: AttrHistory::default(),
             views: HashMap::new(),
-            txns: HashMap::new(),
+            txns: replog_pgreorder::Reorder::new(),
             top_of: HashMap::new(),
-            prepared: HashMap::new(),
             report: Report::default(),
-            buffered: 0,
-            spill_limit: crate::spill::DEFAULT_LIMIT,
             page: Vec::new(),
             tuple: TupleBuf::new(),
             old: TupleBuf::new(),
@@ -227,48 +221,41 @@ impl Decoder {
 
     /// Counts the transactions still open (call at the end of the WAL).
     pub fn finish(&mut self) -> &Report {
-        self.report.open_at_end = (self.txns.len() + self.prepared.len()) as u64;
+        self.report.open_at_end = self.txns.len() as u64;
         &self.report
     }
 
     /// Holds at most `bytes` of open transactions' changes in memory;
     /// beyond, the largest transactions' changes go to temporary files
-    /// (default [`crate::spill::DEFAULT_LIMIT`]).
+    /// (default [`replog_pgreorder::DEFAULT_LIMIT`]).
     pub fn set_spill_limit(&mut self, bytes: usize) {
-        self.spill_limit = bytes;
+        self.txns.set_limit(bytes);
     }
 
-    /// Counts `n` more bytes in memory and spills the largest buffers
-    /// while the total exceeds the limit.
-    fn grew(&mut self, n: usize) -> std::io::Result<()> {
-        self.buffered += n;
-        while self.buffered > self.spill_limit {
-            let Some(b) = self
-                .txns
-                .values_mut()
-                .chain(self.prepared.values_mut())
-                .max_by_key(|b| b.bytes.in_memory())
-            else {
-                break;
-            };
-            if b.bytes.in_memory() == 0 {
-                break;
-            }
-            if b.bytes.spilled() == 0 {
-                self.report.spilled_transactions += 1;
-            }
-            let moved = b.bytes.spill()?;
-            self.buffered = self.buffered.saturating_sub(moved);
-            self.report.spilled_bytes += moved as u64;
+    /// Buffers a change of `xid` encoded by `encode`; `Ok(false)` when it
+    /// could not be encoded (nothing was added).
+    fn push(
+        &mut self,
+        rec: &Record<'_>,
+        xid: u32,
+        rel: u32,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<(), String>,
+    ) -> replog_core::Result<()> {
+        let item = Item {
+            lsn: rec.lsn.0,
+            rel,
+            dropped: false,
+        };
+        let r = self.txns.push(xid, item, encode);
+        let s = self.txns.stats();
+        self.report.spilled_bytes = s.spilled_bytes;
+        self.report.spilled_transactions = s.spilled_transactions;
+        self.report.peak_buffered = s.peak_buffered;
+        match r {
+            Ok(_) => Ok(()),
+            Err(replog_pgreorder::PushError::Encode(m)) => Err(fail(rec, "", m)),
+            Err(replog_pgreorder::PushError::Spill(e)) => Err(spill_error(rec, e)),
         }
-        self.report.peak_buffered = self.report.peak_buffered.max(self.buffered as u64);
-        Ok(())
-    }
-
-    /// A buffer leaves the decoder's maps: its bytes no longer count.
-    fn released(&mut self, b: &TxnBuf) {
-        debug_assert!(self.buffered >= b.bytes.in_memory());
-        self.buffered = self.buffered.saturating_sub(b.bytes.in_memory());
     }
 
     /// Decodes with the columns added inside the range left out before
@@ -353,9 +340,7 @@ impl Decoder {
             content,
         });
         if transactional {
-            let buf = self.txns.entry(rec.header.xid).or_default();
-            let n = push_record(buf, rec.lsn.0, 0, &m).map_err(|e| bad(&e))?;
-            self.grew(n).map_err(|e| spill_error(rec, e))?;
+            self.push(rec, rec.header.xid, 0, |b| m.encode(b))?;
             return Ok(None);
         }
         let mut bytes = Vec::new();
@@ -371,7 +356,7 @@ impl Decoder {
 
     fn assign(&mut self, top: u32, sub: u32) {
         if self.top_of.insert(sub, top).is_none() {
-            self.txns.entry(top).or_default().subxacts.push(sub);
+            self.txns.open(top).extra.subxacts.push(sub);
         }
     }
 
@@ -404,9 +389,9 @@ impl Decoder {
                 let buf = self
                     .take_merged(xid, &[])
                     .map_err(|e| spill_error(rec, e))?;
-                let n = buf.bytes.in_memory();
-                self.prepared.insert(xid, buf);
-                self.grew(n).map_err(|e| spill_error(rec, e))?;
+                self.txns
+                    .prepare(xid, buf)
+                    .map_err(|e| spill_error(rec, e))?;
                 Ok(None)
             }
             _ => {
@@ -415,8 +400,7 @@ impl Decoder {
                 };
                 let (xid, buf) = if end.twophase_xid != 0 {
                     let x = end.twophase_xid;
-                    let mut b = self.prepared.remove(&x).unwrap_or_default();
-                    self.released(&b);
+                    let mut b = self.txns.take_prepared(x).unwrap_or_default();
                     let rest = self
                         .take_merged(x, end.subxacts)
                         .map_err(|e| spill_error(rec, e))?;
@@ -431,7 +415,7 @@ impl Decoder {
                 };
                 if !end.commit {
                     self.report.aborted += 1;
-                    self.report.dropped_changes += buf.items.len() as u64;
+                    self.report.dropped_changes += buf.entries().len() as u64;
                     return Ok(None);
                 }
                 self.commit(xid, rec, end.timestamp, buf)
@@ -442,9 +426,8 @@ impl Decoder {
     /// Takes the buffers of `xid`, of its known subtransactions and of
     /// `subxacts` (little-endian u32s), merged in WAL order.
     fn take_merged(&mut self, xid: u32, subxacts: &[u8]) -> std::io::Result<TxnBuf> {
-        let mut buf = self.txns.remove(&xid).unwrap_or_default();
-        self.released(&buf);
-        let mut subs = std::mem::take(&mut buf.subxacts);
+        let mut buf = self.txns.take(xid).unwrap_or_default();
+        let mut subs = std::mem::take(&mut buf.extra.subxacts);
         subs.extend(
             subxacts
                 .chunks_exact(4)
@@ -452,8 +435,7 @@ impl Decoder {
         );
         for s in subs {
             self.top_of.remove(&s);
-            if let Some(b) = self.txns.remove(&s) {
-                self.released(&b);
+            if let Some(b) = self.txns.take(s) {
                 merge_into(&mut buf, b)?;
             }
         }
@@ -467,7 +449,8 @@ impl Decoder {
         ts: i64,
         buf: TxnBuf,
     ) -> replog_core::Result<Option<Committed>> {
-        for u in buf.undecoded {
+        let (items, state, bytes) = buf.into_parts().map_err(|e| spill_error(rec, e))?;
+        for u in state.undecoded {
             match self.report.undecoded.last_mut() {
                 Some(l) if l.relation == u.relation && l.reason == u.reason => {
                     l.count += u.count;
@@ -476,22 +459,19 @@ impl Decoder {
                 _ => self.report.undecoded.push(u),
             }
         }
-        let mut items = buf.items;
-        items.retain(|i| i.len != u32::MAX);
+        let mut items = items;
+        items.retain(|i| !i.meta.dropped);
         if items.is_empty() {
             self.report.empty += 1;
             return Ok(None);
         }
-        items.sort_by_key(|i| i.lsn);
-        let bytes = buf.bytes.into_vec().map_err(|e| spill_error(rec, e))?;
-        let range = |i: &Item| -> Option<std::ops::Range<usize>> {
-            let start = usize::try_from(i.start).ok()?;
-            let end = start.checked_add(i.len as usize)?;
-            (end <= bytes.len()).then_some(start..end)
-        };
+        items.sort_by_key(|i| i.meta.lsn);
         let items = items
             .iter()
-            .map(|i| Some((i.rel, i.lsn, range(i)?)))
+            .map(|i| {
+                let r = i.range().filter(|r| r.end <= bytes.len())?;
+                Some((i.meta.rel, i.meta.lsn, r))
+            })
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| fail(rec, "", "transaction buffer shorter than its changes"))?;
         self.report.committed += 1;
@@ -544,15 +524,16 @@ impl Decoder {
     fn change(&mut self, rec: &Record<'_>, xid: u32, c: Change<'_>) -> replog_core::Result<()> {
         let loc = match c {
             Change::SuperDelete { rel, block, off } => {
-                if let Some(buf) = self.txns.get_mut(&xid) {
+                if let Some(buf) = self.txns.get_mut(xid) {
                     if let Some(i) = buf
+                        .extra
                         .speculative
                         .iter()
                         .position(|s| (s.0, s.1, s.2) == (rel, block, off))
                     {
-                        let (.., item) = buf.speculative.swap_remove(i);
-                        if let Some(it) = buf.items.get_mut(item) {
-                            it.len = u32::MAX;
+                        let (.., item) = buf.extra.speculative.swap_remove(i);
+                        if let Some(it) = buf.metas_mut().nth(item) {
+                            it.dropped = true;
                         }
                     }
                 }
@@ -580,7 +561,7 @@ impl Decoder {
                                 format!("OID {oid}"),
                                 "TRUNCATE of a relation not in the catalog".into(),
                             );
-                            self.txns.entry(xid).or_default().undecoded.push(u);
+                            self.txns.open(xid).extra.undecoded.push(u);
                         }
                     }
                 }
@@ -592,9 +573,7 @@ impl Decoder {
                     restart_identity: restart,
                     relation_ids: ids,
                 });
-                let buf = self.txns.entry(xid).or_default();
-                let n = push_record(buf, rec.lsn.0, 0, &t).map_err(|m| fail(rec, "", m))?;
-                return self.grew(n).map_err(|e| spill_error(rec, e));
+                return self.push(rec, xid, 0, |b| t.encode(b));
             }
         };
         let Some(info) = self.rel_for_file(loc) else {
@@ -610,7 +589,7 @@ impl Decoder {
                  taken, or the catalog is of another database)"
                     .into(),
             );
-            self.txns.entry(xid).or_default().undecoded.push(u);
+            self.txns.open(xid).extra.undecoded.push(u);
             return Ok(());
         };
         if info.is_system() {
@@ -628,7 +607,7 @@ impl Decoder {
         };
         if let Change::Undecodable { reason, .. } = c {
             let u = Undecoded::new(rec.lsn, info.qualified_name(), reason.into());
-            self.txns.entry(xid).or_default().undecoded.push(u);
+            self.txns.open(xid).extra.undecoded.push(u);
             return Ok(());
         }
         if info.relkind == b't' {
@@ -695,7 +674,6 @@ impl Decoder {
                 None
             }
         };
-        let buf = self.txns.entry(xid).or_default();
         match result {
             Some(Ok(bytes)) => {
                 if let Change::Insert {
@@ -703,15 +681,18 @@ impl Decoder {
                     ..
                 } = c
                 {
-                    buf.speculative.push((loc, block, off, buf.items.len()));
+                    let buf = self.txns.open(xid);
+                    let at = buf.entries().len();
+                    buf.extra.speculative.push((loc, block, off, at));
                 }
-                let n = push_bytes(buf, rec.lsn.0, info.oid, bytes.as_slice());
-                self.grew(n).map_err(|e| spill_error(rec, e))?;
+                self.push(rec, xid, info.oid, |b| {
+                    b.extend_from_slice(&bytes);
+                    Ok(())
+                })
             }
-            Some(Err(m)) => return Err(fail(rec, &name, m)),
-            None => {}
+            Some(Err(m)) => Err(fail(rec, &name, m)),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Decodes the before-image into `self.old`; its kind, or `None` when
@@ -780,7 +761,7 @@ impl Decoder {
         }
         if let Some(reason) = failed {
             let u = Undecoded::new(rec.lsn, info.qualified_name(), reason);
-            self.txns.entry(xid).or_default().undecoded.push(u);
+            self.txns.open(xid).extra.undecoded.push(u);
             return Ok(false);
         }
         Ok(true)
@@ -827,7 +808,11 @@ impl Decoder {
         let key = (p.toastrelid, p.valueid);
         let mut chunks = None;
         for x in [xid, top] {
-            if let Some(c) = self.txns.get_mut(&x).and_then(|b| b.toast.remove(&key)) {
+            if let Some(c) = self
+                .txns
+                .get_mut(x)
+                .and_then(|b| b.extra.toast.remove(&key))
+            {
                 chunks = Some(c);
                 break;
             }
@@ -836,11 +821,15 @@ impl Decoder {
             // The chunks may be in another subtransaction of the same top.
             let subs: Vec<u32> = self
                 .txns
-                .get(&top)
-                .map(|b| b.subxacts.clone())
+                .get(top)
+                .map(|b| b.extra.subxacts.clone())
                 .unwrap_or_default();
             for s in subs {
-                if let Some(c) = self.txns.get_mut(&s).and_then(|b| b.toast.remove(&key)) {
+                if let Some(c) = self
+                    .txns
+                    .get_mut(s)
+                    .and_then(|b| b.extra.toast.remove(&key))
+                {
                     chunks = Some(c);
                     break;
                 }
@@ -902,8 +891,8 @@ impl Decoder {
             VarData::External(_) => return Err(bad("chunk_data is itself external")),
         };
         self.txns
-            .entry(xid)
-            .or_default()
+            .open(xid)
+            .extra
             .toast
             .entry((info.oid, id))
             .or_default()
@@ -924,44 +913,6 @@ impl EncodeToVec for LogicalRecord<'_> {
     }
 }
 
-/// Appends a change's encoded record; returns its length.
-fn push_bytes(buf: &mut TxnBuf, lsn: u64, rel: u32, bytes: &[u8]) -> usize {
-    let start = buf.bytes.len();
-    buf.bytes.tail().extend_from_slice(bytes);
-    buf.items.push(Item {
-        lsn,
-        rel,
-        start,
-        len: bytes.len() as u32,
-    });
-    bytes.len()
-}
-
-/// Encodes a record into the buffer; returns its length (nothing is left
-/// on error).
-fn push_record(
-    buf: &mut TxnBuf,
-    lsn: u64,
-    rel: u32,
-    r: &LogicalRecord<'_>,
-) -> Result<usize, String> {
-    let start = buf.bytes.len();
-    let tail = buf.bytes.tail();
-    let before = tail.len();
-    if let Err(e) = r.encode(tail) {
-        tail.truncate(before);
-        return Err(e);
-    }
-    let n = tail.len() - before;
-    buf.items.push(Item {
-        lsn,
-        rel,
-        start,
-        len: n as u32,
-    });
-    Ok(n)
-}
-
 /// A spill file that cannot be written or read back.
 fn spill_error(rec: &Record<'_>, e: std::io::Error) -> replog_core::Error {
     replog_core::Error::io(
@@ -974,17 +925,12 @@ fn spill_error(rec: &Record<'_>, e: std::io::Error) -> replog_core::Error {
 }
 
 fn merge_into(into: &mut TxnBuf, from: TxnBuf) -> std::io::Result<()> {
-    let base = into.bytes.len();
-    into.bytes.append(from.bytes)?;
-    into.items.extend(from.items.into_iter().map(|mut i| {
-        i.start += base;
-        i
-    }));
-    into.undecoded.extend(from.undecoded);
+    let from = into.append(from)?;
+    into.extra.undecoded.extend(from.undecoded);
     // A super-delete follows its speculative insert in the same
     // (sub)transaction: pending ones are not carried over.
-    into.toast.extend(from.toast);
-    into.subxacts.extend(from.subxacts);
+    into.extra.toast.extend(from.toast);
+    into.extra.subxacts.extend(from.subxacts);
     Ok(())
 }
 

@@ -22,7 +22,6 @@ pub mod heap;
 pub mod history;
 pub mod relmap;
 pub mod source;
-pub mod spill;
 pub mod tuple;
 pub mod types;
 

@@ -5,9 +5,11 @@
 //! transactions (pgoutput 2+, test_decoding `stream-changes`) arrive in
 //! blocks interleaved with others and commit later; prepared transactions
 //! (pgoutput 3+) arrive at PREPARE and commit (or roll back) later. Each
-//! open transaction's records are encoded as they arrive into a buffer of
-//! its own, keyed by its top-level xid; at its commit they are copied into
-//! the arena and the transaction is handed over. Aborted streamed
+//! open transaction's records are encoded as they arrive into the reorder
+//! buffer ([`replog_pgreorder`], shared with heap WAL decoding, which
+//! moves them to temporary files beyond its memory limit), keyed by the
+//! top-level xid; at its commit they are copied into the arena and the
+//! transaction is handed over. Aborted streamed
 //! transactions, rolled-back subtransactions and rolled-back prepared
 //! transactions are dropped and counted.
 //!
@@ -20,6 +22,7 @@ use replog_core::error::{Error, ErrorKind, Result};
 use replog_core::txn::{SourceKind, Transaction, TxnArena};
 use replog_core::{Begin, Commit};
 use replog_logical::{Column, ColumnType, Relation};
+use replog_pgreorder::{Mark, PushError, Reorder};
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -84,22 +87,22 @@ impl RelDef {
     }
 }
 
+/// One buffered record: its LSN, the offset of its message and the
+/// relations it uses (in the transaction's `rel_refs`).
 #[derive(Debug, Clone)]
 struct PRec {
     lsn: u64,
     offset: u64,
-    body: Range<usize>,
     rels: Range<usize>,
 }
 
-/// An open transaction's records.
+/// An open transaction's state besides its records.
 #[derive(Debug, Default)]
 struct Pending {
-    bytes: Vec<u8>,
-    recs: Vec<PRec>,
     rel_refs: Vec<(u32, u32)>,
-    /// (subxid, records before its first change, bytes before it).
-    subxacts: Vec<(u32, usize, usize, usize)>,
+    /// (subxid, where the transaction stood before its first change,
+    /// relation references before it).
+    subxacts: Vec<(u32, Mark, usize)>,
     begin_offset: u64,
     begin_lsn: Option<u64>,
     origin: Option<String>,
@@ -121,6 +124,11 @@ pub struct Counts {
     pub changes: u64,
     /// Transactions still open (or prepared) at the end.
     pub open_at_end: u64,
+    /// Bytes of open transactions' records moved to temporary files
+    /// (beyond the reorder buffer's memory limit).
+    pub spilled_bytes: u64,
+    /// Transactions (partly) moved to temporary files.
+    pub spilled_transactions: u64,
 }
 
 impl std::fmt::Display for Counts {
@@ -176,8 +184,8 @@ pub struct Assembler {
     by_name: HashMap<(String, String), u32>,
     next_relid: u32,
     emitted: HashMap<u32, u32>,
-    open: HashMap<u32, Pending>,
-    prepared: HashMap<u32, Pending>,
+    /// Open and prepared transactions.
+    txns: Reorder<PRec, Pending>,
     arena: TxnArena,
     head: Option<Transaction<'static>>,
     /// What was counted.
@@ -267,24 +275,30 @@ impl Assembler {
         self.versions.get(&(relid, *v))
     }
 
+    /// Holds at most `bytes` of open transactions' records in memory;
+    /// beyond, the largest go to temporary files (default
+    /// [`replog_pgreorder::DEFAULT_LIMIT`]).
+    pub fn set_spill_limit(&mut self, bytes: usize) {
+        self.txns.set_limit(bytes);
+    }
+
     /// Opens transaction `xid` (Begin, Begin Prepare, a stream's first
     /// block). Opening one already open keeps it.
     pub fn begin(&mut self, xid: u32, offset: u64) {
-        self.open.entry(xid).or_insert_with(|| Pending {
-            begin_offset: offset,
-            ..Pending::default()
-        });
+        if !self.txns.is_open(xid) {
+            self.txns.open(xid).extra.begin_offset = offset;
+        }
     }
 
     /// Whether `xid` is open.
     pub fn is_open(&self, xid: u32) -> bool {
-        self.open.contains_key(&xid)
+        self.txns.is_open(xid)
     }
 
     /// Sets the origin of transaction `xid`.
     pub fn set_origin(&mut self, xid: u32, origin: &str) {
-        if let Some(p) = self.open.get_mut(&xid) {
-            p.origin = Some(origin.to_string());
+        if let Some(p) = self.txns.get_mut(xid) {
+            p.extra.origin = Some(origin.to_string());
         }
     }
 
@@ -304,7 +318,7 @@ impl Assembler {
             lsn,
             offset,
         } = place;
-        let p = self.open.get_mut(&xid).ok_or_else(|| {
+        let p = self.txns.get_mut(xid).ok_or_else(|| {
             Error::malformed(
                 offset,
                 format!(
@@ -312,26 +326,29 @@ impl Assembler {
                 ),
             )
         })?;
-        if subxid != xid && !p.subxacts.iter().any(|s| s.0 == subxid) {
-            p.subxacts
-                .push((subxid, p.recs.len(), p.bytes.len(), p.rel_refs.len()));
+        if subxid != xid && !p.extra.subxacts.iter().any(|s| s.0 == subxid) {
+            let (mark, refs) = (p.mark(), p.extra.rel_refs.len());
+            p.extra.subxacts.push((subxid, mark, refs));
         }
-        let s = p.bytes.len();
-        if let Err(e) = encode(&mut p.bytes) {
-            p.bytes.truncate(s);
-            return Err(e);
-        }
-        if p.begin_lsn.is_none() {
-            p.begin_lsn = Some(lsn);
-        }
-        let r0 = p.rel_refs.len();
-        p.rel_refs.extend_from_slice(rels);
-        p.recs.push(PRec {
+        let r0 = p.extra.rel_refs.len();
+        let meta = PRec {
             lsn,
             offset,
-            body: s..p.bytes.len(),
-            rels: r0..p.rel_refs.len(),
-        });
+            rels: r0..r0 + rels.len(),
+        };
+        let pushed = self.txns.push(xid, meta, encode);
+        let stats = self.txns.stats();
+        self.counts.spilled_bytes = stats.spilled_bytes;
+        self.counts.spilled_transactions = stats.spilled_transactions;
+        match pushed {
+            Err(PushError::Encode(e)) => return Err(e),
+            Err(PushError::Spill(e)) => return Err(spill_error(offset, e)),
+            Ok(_) => {}
+        }
+        if let Some(p) = self.txns.get_mut(xid) {
+            p.extra.begin_lsn.get_or_insert(lsn);
+            p.extra.rel_refs.extend_from_slice(rels);
+        }
         if change {
             self.counts.changes += 1;
         }
@@ -341,42 +358,45 @@ impl Assembler {
     /// Aborts (sub)transaction `subxid` of streamed transaction `xid`:
     /// the whole when they are equal, else the subtransaction's changes
     /// and every change after them.
-    pub fn abort(&mut self, xid: u32, subxid: u32) {
+    pub fn abort(&mut self, xid: u32, subxid: u32, offset: u64) -> Result<()> {
         if xid == subxid {
-            if self.open.remove(&xid).is_some() {
+            if self.txns.take(xid).is_some() {
                 self.counts.aborted += 1;
             }
-            return;
+            return Ok(());
         }
-        if let Some(p) = self.open.get_mut(&xid)
-            && let Some(i) = p.subxacts.iter().position(|s| s.0 == subxid)
+        if let Some(p) = self.txns.get_mut(xid)
+            && let Some(i) = p.extra.subxacts.iter().position(|s| s.0 == subxid)
         {
-            let (_, recs, bytes, rels) = p.subxacts[i];
-            p.recs.truncate(recs);
-            p.bytes.truncate(bytes);
-            p.rel_refs.truncate(rels);
-            p.subxacts.truncate(i);
+            let (_, mark, refs) = p.extra.subxacts[i];
+            p.extra.rel_refs.truncate(refs);
+            p.extra.subxacts.truncate(i);
+            self.txns
+                .truncate(xid, mark)
+                .map_err(|e| spill_error(offset, e))?;
             self.counts.aborted_subxacts += 1;
         }
+        Ok(())
     }
 
     /// Transaction `xid` is prepared as `gid`: it waits for COMMIT PREPARED
     /// or ROLLBACK PREPARED.
     pub fn prepare(&mut self, xid: u32, gid: &str, offset: u64) -> Result<()> {
-        let mut p = self.open.remove(&xid).ok_or_else(|| {
+        let mut p = self.txns.take(xid).ok_or_else(|| {
             Error::malformed(
                 offset,
                 format!("Prepare of transaction {xid}, which is not open"),
             )
         })?;
-        p.gid = Some(gid.to_string());
-        self.prepared.insert(xid, p);
-        Ok(())
+        p.extra.gid = Some(gid.to_string());
+        self.txns
+            .prepare(xid, p)
+            .map_err(|e| spill_error(offset, e))
     }
 
     /// A prepared transaction rolls back.
     pub fn rollback_prepared(&mut self, xid: u32) {
-        if self.prepared.remove(&xid).is_some() {
+        if self.txns.take_prepared(xid).is_some() {
             self.counts.rolled_back_prepared += 1;
         }
     }
@@ -385,12 +405,12 @@ impl Assembler {
     /// Returns false when it holds no record (an empty transaction is not
     /// handed over).
     pub fn commit(&mut self, c: CommitInfo, prepared: bool) -> Result<bool> {
-        let map = if prepared {
-            &mut self.prepared
+        let p = if prepared {
+            self.txns.take_prepared(c.xid)
         } else {
-            &mut self.open
+            self.txns.take(c.xid)
         };
-        let p = map.remove(&c.xid).ok_or_else(|| {
+        let p = p.ok_or_else(|| {
             Error::malformed(
                 c.offset,
                 format!(
@@ -401,9 +421,10 @@ impl Assembler {
                 ),
             )
         })?;
-        if p.recs.is_empty() {
+        if p.is_empty() {
             return Ok(false);
         }
+        let (recs, p, bytes) = p.into_parts().map_err(|e| spill_error(c.offset, e))?;
         self.origin.clear();
         use std::fmt::Write;
         let _ = write!(
@@ -419,8 +440,17 @@ impl Assembler {
             let _ = write!(self.origin, " origin {o}");
         }
         self.arena.begin(&self.origin);
-        for r in &p.recs {
-            for &(relid, v) in &p.rel_refs[r.rels.clone()] {
+        for e in &recs {
+            let r = &e.meta;
+            let body = e.body(&bytes).zip(p.rel_refs.get(r.rels.clone()));
+            let Some((body, rel_refs)) = body else {
+                return Err(Error::new(
+                    ErrorKind::Mismatch,
+                    r.offset,
+                    "transaction buffer shorter than its records",
+                ));
+            };
+            for &(relid, v) in rel_refs {
                 if self.emitted.get(&relid) != Some(&v) {
                     let def = self.versions.get(&(relid, v)).ok_or_else(|| {
                         Error::new(
@@ -435,7 +465,7 @@ impl Assembler {
                 }
             }
             let lsn = if r.lsn == 0 { c.commit_lsn } else { r.lsn };
-            self.arena.push(lsn, r.offset, &p.bytes[r.body.clone()]);
+            self.arena.push(lsn, r.offset, body);
         }
         let begin = Begin {
             txid: u64::from(c.xid),
@@ -470,7 +500,7 @@ impl Assembler {
         encode: impl FnOnce(&mut Vec<u8>) -> Result<()>,
     ) -> Result<bool> {
         const XID: u32 = 0;
-        self.open.remove(&XID);
+        self.txns.take(XID);
         self.begin(XID, offset);
         let place = Place {
             xid: XID,
@@ -503,6 +533,15 @@ impl Assembler {
 
     /// Counts transactions still open or prepared (at the end).
     pub fn finish(&mut self) {
-        self.counts.open_at_end = (self.open.len() + self.prepared.len()) as u64;
+        self.counts.open_at_end = self.txns.len() as u64;
     }
+}
+
+/// A temporary file of the reorder buffer that cannot be written or read
+/// back, while handling the message at `offset`.
+fn spill_error(offset: u64, e: std::io::Error) -> Error {
+    Error::io(
+        e,
+        format!("offset {offset}: buffering a transaction in a temporary file"),
+    )
 }

@@ -12,6 +12,55 @@
 use crate::pgoutput::parse_lsn;
 use replog_core::error::{Error, Result};
 
+/// A whole capture's bytes: read into memory, or mapped from its file.
+#[derive(Debug)]
+pub enum Bytes {
+    /// In memory.
+    Owned(Vec<u8>),
+    /// A read-only mapping of the file.
+    Mapped(memmap2::Mmap),
+}
+
+impl Bytes {
+    /// The file at `path`, mapped (an empty file is not mapped).
+    ///
+    /// The reader treats the mapped bytes like bytes read: every length is
+    /// checked before use, so a file rewritten while it is read gives
+    /// errors or wrong rows, never a wrong access. A file truncated while
+    /// mapped would fault on access to the lost pages: captures are files
+    /// written once, not logs being appended to.
+    pub fn map(path: &std::path::Path) -> std::io::Result<Bytes> {
+        let f = std::fs::File::open(path)?;
+        if f.metadata()?.len() == 0 {
+            return Ok(Bytes::Owned(Vec::new()));
+        }
+        map_file(&f).map(Bytes::Mapped)
+    }
+}
+
+#[allow(unsafe_code)]
+fn map_file(f: &std::fs::File) -> std::io::Result<memmap2::Mmap> {
+    // SAFETY: a read-only mapping of the whole file; see `Bytes::map` for
+    // files changed by another process while mapped.
+    unsafe { memmap2::Mmap::map(f) }
+}
+
+impl From<Vec<u8>> for Bytes {
+    fn from(v: Vec<u8>) -> Bytes {
+        Bytes::Owned(v)
+    }
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Owned(v) => v,
+            Bytes::Mapped(m) => m,
+        }
+    }
+}
+
 /// Which output plugin wrote a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Plugin {

@@ -56,9 +56,9 @@ impl PgLogicalInput {
         &self.path
     }
 
-    /// Opens the source.
+    /// Opens the source (the file is mapped, not read into memory).
     pub fn open_source(self) -> Result<PgLogicalSource> {
-        let data = std::fs::read(&self.path)
+        let data = crate::file::Bytes::map(&self.path)
             .map_err(|e| Error::io(e, format!("reading {}", self.path.display())))?;
         Ok(crate::source::source(
             data,
@@ -120,7 +120,7 @@ pub type PgLogicalSource = Produced<PgLogicalTxns>;
 /// The transactions of a logical decoding output, made one at a time
 /// ([`TxnProducer`]; [`PgLogicalSource`] hands them over).
 pub struct PgLogicalTxns {
-    data: Vec<u8>,
+    data: crate::file::Bytes,
     pos: usize,
     detected: Detected,
     name: String,
@@ -158,19 +158,27 @@ fn log_id(name: &str) -> ([u8; 16], u64) {
     (id, fnv(b))
 }
 
-/// The source over `data` (a whole file) holding `detected`; `name` names
-/// it in messages.
-pub fn source(data: Vec<u8>, detected: Detected, name: String) -> PgLogicalSource {
+/// The source over `data` (a whole file, in memory or mapped) holding
+/// `detected`; `name` names it in messages.
+pub fn source(
+    data: impl Into<crate::file::Bytes>,
+    detected: Detected,
+    name: String,
+) -> PgLogicalSource {
     Produced::new(PgLogicalTxns::new(data, detected, name))
 }
 
 impl PgLogicalTxns {
-    /// The transactions of `data` (a whole file) holding `detected`;
-    /// `name` names it in messages.
-    pub fn new(data: Vec<u8>, detected: Detected, name: String) -> PgLogicalTxns {
+    /// The transactions of `data` (a whole file, in memory or mapped)
+    /// holding `detected`; `name` names it in messages.
+    pub fn new(
+        data: impl Into<crate::file::Bytes>,
+        detected: Detected,
+        name: String,
+    ) -> PgLogicalTxns {
         let (log_id, salt) = log_id(&name);
         PgLogicalTxns {
-            data,
+            data: data.into(),
             pos: 0,
             detected,
             header: SegmentHeader {
@@ -207,6 +215,13 @@ impl PgLogicalTxns {
     /// What the assembly counted (complete at the end).
     pub fn counts(&self) -> crate::assemble::Counts {
         self.asm.counts
+    }
+
+    /// Holds at most `bytes` of open transactions' records in memory;
+    /// beyond, the largest go to temporary files (default
+    /// [`replog_pgreorder::DEFAULT_LIMIT`]).
+    pub fn set_spill_limit(&mut self, bytes: usize) {
+        self.asm.set_spill_limit(bytes);
     }
 
     /// The current version of a relation.
@@ -642,7 +657,7 @@ fn handle(
                 false,
             );
         }
-        PgMessage::StreamAbort { xid, subxid, .. } => asm.abort(xid, subxid),
+        PgMessage::StreamAbort { xid, subxid, .. } => asm.abort(xid, subxid, at)?,
         PgMessage::Prepare(p) => {
             st.cur = None;
             asm.prepare(p.xid, p.gid, at)?;

@@ -706,7 +706,7 @@ fn test_decoding(mut cx: Ctx<'_>, data: &[u8], u: Unit) -> Result<bool> {
         let xid = txn_suffix(r).or(cx.st.stream).unwrap_or(0);
         if cx.asm.is_open(xid) {
             cx.st.lost.remove(&xid);
-            cx.asm.abort(xid, xid);
+            cx.asm.abort(xid, xid, u.at)?;
         } else {
             // A subtransaction: its changes were printed without data anyway.
             cx.asm.counts.aborted_subxacts += 1;

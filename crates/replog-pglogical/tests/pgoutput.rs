@@ -99,3 +99,54 @@ fn the_streamed_transaction_holds_every_change() {
     }
     assert_eq!(n, [1500, 15, 15]);
 }
+
+/// The reorder buffer at a tiny memory limit moves the open transactions'
+/// records to temporary files (rolled-back subtransactions cut from
+/// them) and gives the same transactions as without a limit, for every
+/// capture with streamed, prepared or interleaved transactions.
+#[test]
+fn spilling_to_temporary_files_changes_nothing() {
+    for name in [
+        "pgoutput-v1.copy",
+        "pgoutput-v2.copy",
+        "pgoutput-v2-binary.recvlogical",
+        "pgoutput-v3.copy",
+        "test_decoding-2pc.copy",
+        "wal2json-v2.copy",
+    ] {
+        let mut all = open(name);
+        let expected = transactions(&mut all);
+        let mut small = open(name);
+        small.producer_mut().set_spill_limit(1024);
+        let got = transactions(&mut small);
+        let (c, full) = (small.producer().counts(), all.producer().counts());
+        assert_eq!(full.spilled_bytes, 0, "{name}");
+        assert!(
+            c.spilled_bytes > 50_000 && c.spilled_transactions >= 1,
+            "{name}: {c:?}"
+        );
+        assert_eq!(got.len(), expected.len(), "{name}");
+        for (a, b) in expected.iter().zip(&got) {
+            assert_eq!(a, b, "{name}: transaction {}", a.xid);
+        }
+        let strip = |c: replog_pglogical::assemble::Counts| (c.committed, c.changes, c.aborted);
+        assert_eq!(strip(c), strip(full), "{name}");
+    }
+}
+
+/// A capture opened from its file is mapped, and reads as the same bytes
+/// in memory do.
+#[test]
+fn a_mapped_file_reads_as_its_bytes_in_memory() {
+    let data = load("pgoutput-v2.recvlogical");
+    let tmp = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(tmp.path(), &data).unwrap();
+    let input = replog_pglogical::PgLogicalInput::new(tmp.path())
+        .unwrap()
+        .expect("recognised");
+    let mut mapped = input.open_source().unwrap();
+    assert_eq!(
+        transactions(&mut mapped),
+        transactions(&mut open("pgoutput-v2.recvlogical"))
+    );
+}

@@ -1,16 +1,12 @@
-//! Transaction buffers that move to a temporary file beyond a memory limit.
+//! One transaction's byte buffer, which moves to a temporary file.
 //!
-//! The decoder buffers the encoded changes of every open transaction until
-//! its COMMIT or ABORT. [`SpillBuf`] is one transaction's append-only byte
-//! buffer: [`SpillBuf::spill`] moves the bytes held in memory to the end of
+//! [`SpillBuf`] is one transaction's append-only byte buffer (truncated
+//! only when a subtransaction rolls back): [`SpillBuf::spill`] moves the bytes held in memory to the end of
 //! an anonymous temporary file (deleted by the system when closed), and
 //! [`SpillBuf::into_vec`] gives back the whole buffer — file part, then
 //! memory part — when the transaction commits. Offsets into the buffer
 //! count from its start whichever part holds them, so a spill changes no
-//! offset. The decoder spills the largest buffers when the bytes held in
-//! memory by all open transactions exceed its limit
-//! ([`DEFAULT_LIMIT`]), so memory is bounded by the limit plus the largest
-//! committed transaction being handed out.
+//! offset. [`crate::Reorder`] decides when to spill.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -63,10 +59,28 @@ impl SpillBuf {
             Some(f) => f,
             None => self.file.insert(tempfile::tempfile()?),
         };
+        // After a truncation the file position may be past the end.
+        f.seek(SeekFrom::Start(self.spilled))?;
         f.write_all(&self.mem)?;
         self.spilled += n as u64;
         self.mem = Vec::new();
         Ok(n)
+    }
+
+    /// Cuts the buffer to its first `len` bytes (nothing when it is not
+    /// longer), whichever part holds them.
+    pub fn truncate(&mut self, len: u64) -> std::io::Result<()> {
+        if len >= self.spilled {
+            let keep = usize::try_from(len - self.spilled).unwrap_or(usize::MAX);
+            self.mem.truncate(keep);
+            return Ok(());
+        }
+        if let Some(f) = &mut self.file {
+            f.set_len(len)?;
+        }
+        self.spilled = len;
+        self.mem = Vec::new();
+        Ok(())
     }
 
     /// The whole buffer in memory: the file part read back, then the
@@ -138,5 +152,23 @@ mod tests {
         s.spill().unwrap();
         e.append(s).unwrap();
         assert_eq!((e.spilled(), e.into_vec().unwrap()), (2, b"zz".to_vec()));
+    }
+
+    #[test]
+    fn truncation_cuts_the_file_part_or_the_memory_part() {
+        let mut b = SpillBuf::default();
+        b.tail().extend_from_slice(b"abcdef");
+        b.spill().unwrap();
+        b.tail().extend_from_slice(b"gh");
+        b.truncate(7).unwrap();
+        assert_eq!((b.spilled(), b.in_memory()), (6, 1));
+        b.truncate(3).unwrap();
+        assert_eq!((b.spilled(), b.in_memory()), (3, 0));
+        // Later bytes go after the cut, in memory and in the file.
+        b.tail().extend_from_slice(b"XY");
+        b.spill().unwrap();
+        b.tail().extend_from_slice(b"Z");
+        b.truncate(100).unwrap();
+        assert_eq!(b.into_vec().unwrap(), b"abcXYZ");
     }
 }
