@@ -45,6 +45,14 @@ pub struct Attr {
     pub missing: Option<String>,
     /// `typname`.
     pub typname: String,
+    /// The type's schema (`typnspname`; `None` in a catalog file without
+    /// that column, written before it was added: the schema is then taken
+    /// to be `public`).
+    pub typnamespace: Option<String>,
+    /// The name the RELATION gives the type when it is outside the
+    /// built-in mapping (see `types::type_name`); `None` for a built-in
+    /// type.
+    pub named_type: Option<String>,
     /// `typtype` (`b` base, `e` enum, `d` domain, `c` composite, ...).
     pub typtype: u8,
     /// `typbasetype` of a domain.
@@ -239,6 +247,8 @@ impl Catalog {
                 )
             })?;
         }
+        // Optional: catalog files written before it was added lack it.
+        let typnsp = names.iter().position(|n| *n == "typnspname");
         let mut cat = Catalog::default();
         for (n, line) in lines {
             let lineno = n + 1;
@@ -396,7 +406,19 @@ impl Catalog {
                 basetype: opt_u32(27)?,
                 elem: opt_u32(28)?,
                 enum_labels,
+                typnamespace: match typnsp.map(|i| fields[i]) {
+                    None | Some("") => None,
+                    Some(j) => Some(
+                        serde_json::from_str::<String>(j)
+                            .map_err(|_| err(lineno, "`typnspname`: not a JSON string".into()))?,
+                    ),
+                },
+                named_type: None,
             };
+            let mut attr = attr;
+            if !attr.dropped && crate::types::is_named(&attr) {
+                attr.named_type = Some(crate::types::type_name(&attr));
+            }
             cat.relations[ri].attrs.push(attr);
         }
         if cat.relations.is_empty() {

@@ -746,6 +746,9 @@ impl Decoder {
                 continue;
             }
             match self.value(top, xid, a, *d) {
+                Ok(Some(v)) if a.named_type.is_some() => {
+                    out.push_value(&types::described_value(v))?
+                }
                 Ok(Some(v)) => out.push_value(&v)?,
                 Ok(None) => out.push_unchanged()?,
                 Err(m) => {
@@ -952,11 +955,14 @@ pub fn relation_of(r: &RelInfo, version: u32) -> Relation<'_> {
             .filter(|a| !a.dropped)
             .map(|a| {
                 let mut c = Column::new(&a.name, types::column_type(a));
-                c.nullable = !a.notnull;
-                // REPLICA IDENTITY FULL names no key: rows are found by
-                // their whole before-image (as replog-pglogical reads
-                // pgoutput's relations).
-                c.key = r.replident != b'f' && r.ident.contains(&a.num);
+                // As pgoutput describes the table (and replog-pglogical
+                // reads it), so that both routes give the same RELATION:
+                // the replica identity's columns are the key (every column
+                // for REPLICA IDENTITY FULL); only a primary key's or
+                // identity index's columns are NOT NULL (the stream does
+                // not carry attnotnull).
+                c.key = r.ident.contains(&a.num);
+                c.nullable = !c.key || r.replident == b'f';
                 c
             })
             .collect(),

@@ -57,8 +57,14 @@ fn csv(text: &str) -> (Vec<String>, Vec<Vec<Option<String>>>) {
 
 #[test]
 fn replay_of_the_wal_gives_the_servers_tables() {
+    for server in SERVERS {
+        replay_gives_the_tables(server);
+    }
+}
+
+fn replay_gives_the_tables(server: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let input = wal_input(dir.path());
+    let input = wal_input_of(server, dir.path());
     let catalog = Catalog::load(&input.catalog).unwrap();
     let history = AttrHistory::scan(WalReader::open(&input.segments), &catalog);
     let mut src = replog_pgheap::source::open(&input).unwrap();
@@ -79,7 +85,7 @@ fn replay_of_the_wal_gives_the_servers_tables() {
 
     let mut compared = Vec::new();
     let mut left_out = Vec::new();
-    let mut tables: Vec<PathBuf> = std::fs::read_dir(fixture().join("tables"))
+    let mut tables: Vec<PathBuf> = std::fs::read_dir(fixture_of(server).join("tables"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
@@ -120,12 +126,12 @@ fn replay_of_the_wal_gives_the_servers_tables() {
         let mut got: Vec<String> = dump.lines().map(str::to_string).collect();
         want.sort();
         got.sort();
-        assert_eq!(got, want, "{name}");
+        assert_eq!(got, want, "{server}: {name}");
         compared.push(name);
     }
     assert!(
         compared.len() >= 4,
-        "compared {compared:?}, left out {left_out:?}"
+        "{server}: compared {compared:?}, left out {left_out:?}"
     );
-    eprintln!("compared {compared:?}; left out {left_out:?}");
+    eprintln!("{server}: compared {compared:?}; left out {left_out:?}");
 }

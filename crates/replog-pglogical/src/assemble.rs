@@ -36,8 +36,13 @@ pub struct ColDef {
     pub name: String,
     /// Type.
     pub ty: ColType,
-    /// Part of the key (replica identity).
+    /// Part of the key (replica identity; every column for REPLICA
+    /// IDENTITY FULL).
     pub key: bool,
+    /// May be NULL: what the stream cannot say is nullable (only the
+    /// columns of a primary key or replica identity index are known NOT
+    /// NULL).
+    pub nullable: bool,
 }
 
 /// One version of a relation's description.
@@ -71,7 +76,7 @@ impl RelDef {
                 .map(|c| Column {
                     name: &c.name,
                     ty: ColumnType::Pg(c.ty.pg().into_owned()),
-                    nullable: !c.key,
+                    nullable: c.nullable,
                     key: c.key,
                     auto_increment: false,
                 })

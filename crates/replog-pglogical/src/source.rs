@@ -499,13 +499,10 @@ fn handle(
             name,
             ..
         } => {
-            // Qualified as test_decoding's format_type spells it.
-            let n = if namespace.is_empty() {
-                name.to_string()
-            } else {
-                format!("{namespace}.{name}")
-            };
-            st.type_names.insert(oid, n);
+            // Named as test_decoding and wal2json spell it (and the heap
+            // WAL decoder names it).
+            st.type_names
+                .insert(oid, replog_pgtype::type_name(namespace, name));
         }
         PgMessage::Relation(r) => {
             let full = r.replident == b'f';
@@ -518,7 +515,10 @@ fn handle(
                         c.typmod,
                         st.type_names.get(&c.type_oid).map(String::as_str),
                     ),
-                    key: c.key && !full,
+                    // REPLICA IDENTITY FULL flags every column: the whole
+                    // row identifies it (and may hold NULLs).
+                    key: c.key,
+                    nullable: !c.key || full,
                 })
                 .collect();
             let ns = if r.namespace.is_empty() {

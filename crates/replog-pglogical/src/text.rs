@@ -238,6 +238,7 @@ fn resolve(
             name: c.name.to_string(),
             ty: col_type(&mut cx.st.types, &c.ty).clone(),
             key: pk.is_some_and(|pk| pk.contains(&c.name)),
+            nullable: !pk.is_some_and(|pk| pk.contains(&c.name)),
         })
         .collect();
     cx.asm.relation_by_name(schema, table, defs, at)

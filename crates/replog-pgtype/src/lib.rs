@@ -29,7 +29,7 @@ mod textout;
 pub mod varlena;
 
 pub use datum::{Datum, EnumLabels, Layout, NoEnums, from_datum, from_payload, layout};
-pub use oid::{Builtin, builtin, column_type, column_type_or_enum, oids, type_oid};
+pub use oid::{Builtin, builtin, column_type, column_type_or_enum, oids, type_name, type_oid};
 pub use replog_core::value::Value;
 pub use replog_logical::PgType;
 

@@ -137,6 +137,21 @@ pub fn column_type_or_enum<'a>(
     })
 }
 
+/// How replog names a type outside the built-in mapping (an enum, a
+/// domain, a composite, …) that `name` in schema `namespace` is, as
+/// `format_type` spells it under the default `search_path`: unqualified in
+/// `public` and `pg_catalog`, else `schema.name`. test_decoding and
+/// wal2json print that spelling; pgoutput's Type message gives the two
+/// parts; the heap WAL decoder has them from its catalog file. Every
+/// PostgreSQL source names such a column's type this way, so they agree.
+pub fn type_name(namespace: &str, name: &str) -> String {
+    if namespace.is_empty() || namespace == "public" || namespace == "pg_catalog" {
+        name.to_string()
+    } else {
+        format!("{namespace}.{name}")
+    }
+}
+
 /// The column type of a built-in type OID (or of an array of one) with
 /// its type modifier (`atttypmod`, -1 when none). None for an OID this
 /// table does not know: the caller names it ([`PgType::Other`]) or, for an

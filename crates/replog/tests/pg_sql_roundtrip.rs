@@ -30,10 +30,12 @@ fn the_sql_postgresql_ran_is_what_replog_writes() {
     .unwrap();
     let out = Command::new(BIN)
         .args(["convert", capture.to_str().unwrap()])
-        .args(["--to", "sql", "--allow-imprecise"])
+        .args(["--to", "sql"])
         .output()
         .unwrap();
-    // 1: converted, with notes (keyless rows targeted by ctid, messages).
+    // 1: converted, with notes (messages dropped). No --allow-imprecise:
+    // REPLICA IDENTITY FULL's rows are targeted by every column, the
+    // identity pgoutput flags.
     assert_eq!(
         out.status.code(),
         Some(1),

@@ -1,13 +1,32 @@
-//! The WAL fixture of `fixtures/postgres/logical/debian-15/` (PostgreSQL
-//! 15: WAL segments, the catalog file, pgoutput captures, final tables).
+//! The WAL fixtures of `fixtures/postgres/logical/`: one workload on
+//! PostgreSQL 15 from Debian (`debian-15`) and on the npm builds of 13, 14,
+//! 16, 17 and 18 (`npm-*`), each with its WAL segments, the catalog file,
+//! pgoutput captures and the final tables.
 #![allow(dead_code)]
 
 use replog_pgheap::PgWalInput;
 use std::path::{Path, PathBuf};
 
-/// The fixture directory.
+/// The fixture directory of every server, Debian's 15 first.
+pub const SERVERS: &[&str] = &[
+    "debian-15",
+    "npm-13",
+    "npm-14",
+    "npm-16",
+    "npm-17",
+    "npm-18",
+];
+
+/// The fixture directory of one server.
+pub fn fixture_of(server: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/postgres/logical")
+        .join(server)
+}
+
+/// The fixture directory of Debian's PostgreSQL 15.
 pub fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/postgres/logical/debian-15")
+    fixture_of("debian-15")
 }
 
 /// The bytes of a `.zst` file.
@@ -18,7 +37,12 @@ pub fn unzstd(src: &Path) -> Vec<u8> {
 
 /// The WAL segments, decompressed: (file name, bytes), in WAL order.
 pub fn segments() -> Vec<(String, Vec<u8>)> {
-    let mut names: Vec<PathBuf> = std::fs::read_dir(fixture().join("wal"))
+    segments_of("debian-15")
+}
+
+/// The WAL segments of one server, decompressed.
+pub fn segments_of(server: &str) -> Vec<(String, Vec<u8>)> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(fixture_of(server).join("wal"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
@@ -35,7 +59,13 @@ pub fn segments() -> Vec<(String, Vec<u8>)> {
 /// The WAL segments decompressed into `dir`, with the catalog file, as a
 /// source input.
 pub fn wal_input(dir: &Path) -> PgWalInput {
-    let segments = segments()
+    wal_input_of("debian-15", dir)
+}
+
+/// One server's WAL segments decompressed into `dir`, with its catalog
+/// file, as a source input.
+pub fn wal_input_of(server: &str, dir: &Path) -> PgWalInput {
+    let segments = segments_of(server)
         .into_iter()
         .map(|(name, bytes)| {
             let out = dir.join(name);
@@ -45,6 +75,6 @@ pub fn wal_input(dir: &Path) -> PgWalInput {
         .collect();
     PgWalInput {
         segments,
-        catalog: fixture().join("catalog.tsv"),
+        catalog: fixture_of(server).join("catalog.tsv"),
     }
 }

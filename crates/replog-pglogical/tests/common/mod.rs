@@ -12,7 +12,12 @@ pub fn dir() -> PathBuf {
 
 /// The bytes of a capture (`name` without `.zst`).
 pub fn load(name: &str) -> Vec<u8> {
-    let p = dir().join(format!("{name}.zst"));
+    load_from("debian-15", name)
+}
+
+/// The bytes of a capture of one server (`fixtures/postgres/logical/<server>`).
+pub fn load_from(server: &str, name: &str) -> Vec<u8> {
+    let p = dir().join("..").join(server).join(format!("{name}.zst"));
     let z = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     zstd::decode_all(&z[..]).expect("zstd")
 }
@@ -31,7 +36,12 @@ pub struct Tx {
 
 /// Opens a capture as a source (sniffed).
 pub fn open(name: &str) -> PgLogicalSource {
-    let data = load(name);
+    open_from("debian-15", name)
+}
+
+/// Opens a capture of one server as a source (sniffed).
+pub fn open_from(server: &str, name: &str) -> PgLogicalSource {
+    let data = load_from(server, name);
     let det =
         sniff(&data[..data.len().min(512)]).unwrap_or_else(|| panic!("{name} not recognised"));
     replog_pglogical::source::source(data, det, name.to_string())
