@@ -232,8 +232,8 @@ impl Decoder {
         self.txns.set_limit(bytes);
     }
 
-    /// Buffers a change of `xid` encoded by `encode`; `Ok(false)` when it
-    /// could not be encoded (nothing was added).
+    /// Buffers a change of `xid` encoded by `encode` (nothing is added
+    /// when it cannot be encoded).
     fn push(
         &mut self,
         rec: &Record<'_>,
@@ -241,21 +241,7 @@ impl Decoder {
         rel: u32,
         encode: impl FnOnce(&mut Vec<u8>) -> Result<(), String>,
     ) -> replog_core::Result<()> {
-        let item = Item {
-            lsn: rec.lsn.0,
-            rel,
-            dropped: false,
-        };
-        let r = self.txns.push(xid, item, encode);
-        let s = self.txns.stats();
-        self.report.spilled_bytes = s.spilled_bytes;
-        self.report.spilled_transactions = s.spilled_transactions;
-        self.report.peak_buffered = s.peak_buffered;
-        match r {
-            Ok(_) => Ok(()),
-            Err(replog_pgreorder::PushError::Encode(m)) => Err(fail(rec, "", m)),
-            Err(replog_pgreorder::PushError::Spill(e)) => Err(spill_error(rec, e)),
-        }
+        push_change(&mut self.txns, &mut self.report, rec, "", xid, rel, encode)
     }
 
     /// Decodes with the columns added inside the range left out before
@@ -345,11 +331,13 @@ impl Decoder {
         }
         let mut bytes = Vec::new();
         m.encode(&mut bytes).map_err(|e| bad(&e))?;
+        // Logical decoding delivers a non-transactional message at the end
+        // of its record.
         Ok(Some(Committed {
             xid: 0,
-            commit_lsn: rec.lsn,
+            commit_lsn: rec.end,
             commit_us: 0,
-            items: vec![(0, rec.lsn.0, 0..bytes.len())],
+            items: vec![(0, rec.end.0, 0..bytes.len())],
             bytes,
         }))
     }
@@ -627,8 +615,7 @@ impl Decoder {
                         relation_id: info.oid,
                         new: self.tuple.as_tuple(),
                     })
-                })
-                .map(|r| r.encode_to_vec()),
+                }),
             Change::Update { old, new, .. } => {
                 let ok = self
                     .row(rec, top, xid, &info, &new, false, true)
@@ -649,7 +636,6 @@ impl Decoder {
                         after: self.tuple.as_tuple(),
                     })
                 })
-                .map(|r| r.encode_to_vec())
             }
             Change::Delete { old, .. } => match old {
                 None => {
@@ -667,32 +653,34 @@ impl Decoder {
                                 values: self.old.as_tuple(),
                             },
                         })
-                    })
-                    .map(|r| r.encode_to_vec()),
+                    }),
             },
             Change::Truncate { .. } | Change::Undecodable { .. } | Change::SuperDelete { .. } => {
                 None
             }
         };
-        match result {
-            Some(Ok(bytes)) => {
-                if let Change::Insert {
-                    speculative: Some((block, off)),
-                    ..
-                } = c
-                {
-                    let buf = self.txns.open(xid);
-                    let at = buf.entries().len();
-                    buf.extra.speculative.push((loc, block, off, at));
-                }
-                self.push(rec, xid, info.oid, |b| {
-                    b.extend_from_slice(&bytes);
-                    Ok(())
-                })
-            }
-            Some(Err(m)) => Err(fail(rec, &name, m)),
-            None => Ok(()),
+        let Some(r) = result else {
+            return Ok(());
+        };
+        if let Change::Insert {
+            speculative: Some((block, off)),
+            ..
+        } = c
+        {
+            let buf = self.txns.open(xid);
+            let at = buf.entries().len();
+            buf.extra.speculative.push((loc, block, off, at));
         }
+        // Encoded straight into the transaction's buffer.
+        push_change(
+            &mut self.txns,
+            &mut self.report,
+            rec,
+            &name,
+            xid,
+            info.oid,
+            |b| r.encode(b),
+        )
     }
 
     /// Decodes the before-image into `self.old`; its kind, or `None` when
@@ -904,15 +892,32 @@ impl Decoder {
     }
 }
 
-trait EncodeToVec {
-    fn encode_to_vec(&self) -> Result<Vec<u8>, String>;
-}
-
-impl EncodeToVec for LogicalRecord<'_> {
-    fn encode_to_vec(&self) -> Result<Vec<u8>, String> {
-        let mut v = Vec::new();
-        self.encode(&mut v)?;
-        Ok(v)
+/// Buffers a change of `xid` to relation `rel` (of table `name`, for
+/// messages) encoded by `encode` (nothing is added when it cannot be
+/// encoded), and notes what the reorder buffer spilled.
+fn push_change(
+    txns: &mut replog_pgreorder::Reorder<Item, TxnState>,
+    report: &mut Report,
+    rec: &Record<'_>,
+    name: &str,
+    xid: u32,
+    rel: u32,
+    encode: impl FnOnce(&mut Vec<u8>) -> Result<(), String>,
+) -> replog_core::Result<()> {
+    let item = Item {
+        lsn: rec.lsn.0,
+        rel,
+        dropped: false,
+    };
+    let r = txns.push(xid, item, encode);
+    let s = txns.stats();
+    report.spilled_bytes = s.spilled_bytes;
+    report.spilled_transactions = s.spilled_transactions;
+    report.peak_buffered = s.peak_buffered;
+    match r {
+        Ok(_) => Ok(()),
+        Err(replog_pgreorder::PushError::Encode(m)) => Err(fail(rec, name, m)),
+        Err(replog_pgreorder::PushError::Spill(e)) => Err(spill_error(rec, e)),
     }
 }
 

@@ -6,7 +6,9 @@
 //! table (from the catalog), then its INSERT / UPDATE / DELETE / TRUNCATE
 //! records, as `replog_convert::source::BinlogSource` does for binlogs.
 //! The transactions' LSNs are those the native log written from them would
-//! have; BEGIN's origin is the WAL LSN of the commit record (`X/X`), its
+//! have; BEGIN's origin is the WAL LSN of the commit record and the xid
+//! (`X/X xid N`, as `replog-pglogical` names the transactions of a logical
+//! decoding stream, so that `replog diff` of the two finds them equal), its
 //! txid the top-level xid, both times the commit time.
 
 use crate::catalog::Catalog;
@@ -186,7 +188,10 @@ impl PgWalTxns {
 
     fn assemble(&mut self, c: &crate::decode::Committed) -> replog_core::Result<()> {
         self.origin.clear();
-        self.origin.push_str(&c.commit_lsn.to_string());
+        {
+            use std::fmt::Write;
+            let _ = write!(self.origin, "{} xid {}", c.commit_lsn, c.xid);
+        }
         let origin = std::mem::take(&mut self.origin);
         let begin = Begin {
             txid: u64::from(c.xid),
