@@ -129,6 +129,8 @@ pub struct Table {
     /// Whether the columns have PostgreSQL types.
     pub postgres: bool,
     body: Box<[u8]>,
+    /// The RELATION as the log had it (before [`RelationHints`]).
+    source_body: Box<[u8]>,
 }
 
 impl Table {
@@ -153,6 +155,7 @@ impl Table {
             keys: r.key_columns().collect(),
             postgres: r.is_postgres(),
             body: body.into(),
+            source_body: body.into(),
         }
     }
 
@@ -198,6 +201,42 @@ impl Table {
     /// The RELATION record body the table was built from.
     pub fn relation_body(&self) -> &[u8] {
         &self.body
+    }
+}
+
+/// What a consumer prepares once per [`Table`] (a schema, a topic name),
+/// found by the table's serial: no hashing per change.
+#[derive(Debug)]
+pub struct PerTable<T>(Vec<Option<T>>);
+
+impl<T> Default for PerTable<T> {
+    fn default() -> PerTable<T> {
+        PerTable(Vec::new())
+    }
+}
+
+impl<T> PerTable<T> {
+    /// Prepares `t` with `make` unless done already; returns its serial
+    /// (for [`PerTable::get`] / [`PerTable::get_mut`]).
+    pub fn prepare(&mut self, t: &Table, make: impl FnOnce(&Table) -> T) -> usize {
+        let s = t.serial();
+        if self.0.len() <= s {
+            self.0.resize_with(s + 1, || None);
+        }
+        if self.0[s].is_none() {
+            self.0[s] = Some(make(t));
+        }
+        s
+    }
+
+    /// What was prepared for the table of serial `s`.
+    pub fn get(&self, s: usize) -> Option<&T> {
+        self.0.get(s)?.as_ref()
+    }
+
+    /// What was prepared for the table of serial `s`, to change.
+    pub fn get_mut(&mut self, s: usize) -> Option<&mut T> {
+        self.0.get_mut(s)?.as_mut()
     }
 }
 
@@ -284,6 +323,33 @@ pub struct Txn<'t> {
 }
 
 impl Txn<'_> {
+    /// Whether the transaction comes from PostgreSQL WAL decoded with its
+    /// catalog: its records' LSNs are the native log's, its position's
+    /// commit LSN is PostgreSQL's.
+    fn is_decoded_pg_wal(&self) -> bool {
+        matches!(self.position, Position::Postgres { .. }) && self.tx.source != SourceKind::Postgres
+    }
+
+    /// The LSN where the transaction starts, in its source's terms
+    /// (PostgreSQL: its first record's when the capture says, else the
+    /// commit LSN).
+    pub fn begin_lsn(&self) -> u64 {
+        match self.position {
+            Position::Postgres { commit_lsn, .. } if self.is_decoded_pg_wal() => commit_lsn,
+            _ => self.tx.begin_lsn,
+        }
+    }
+
+    /// The LSN just past the transaction's commit, in its source's terms
+    /// (PostgreSQL: the commit record's end when the capture says, else
+    /// the commit LSN).
+    pub fn end_lsn(&self) -> u64 {
+        match self.position {
+            Position::Postgres { commit_lsn, .. } if self.is_decoded_pg_wal() => commit_lsn,
+            _ => self.tx.end_lsn,
+        }
+    }
+
     /// Transaction id (PostgreSQL: the xid; binlogs: the importer's).
     pub fn txid(&self) -> u64 {
         self.tx.txid()
@@ -322,8 +388,12 @@ pub struct Change<'e> {
     pub ddl: Option<Ddl<'e>>,
     /// TRUNCATE: CASCADE and RESTART IDENTITY were given.
     pub truncate: Option<(bool, bool)>,
-    /// LSN of the record (a PostgreSQL LSN for pgoutput captures that
-    /// carry one per change, else the log's).
+    /// LSN of the change in its source's terms: PostgreSQL's for
+    /// PostgreSQL sources (the change's own when the capture carries one,
+    /// as COPY output of the decoding functions does; else its
+    /// transaction's commit LSN, as for a `pg_recvlogical` file or WAL
+    /// decoded with its catalog), the log's for native logs and binlogs
+    /// (the LSN of the native log the import stands for).
     pub lsn: u64,
     /// Absolute offset of the record's frame (binlogs: its event's
     /// position).
@@ -440,15 +510,33 @@ pub struct Delivered {
     pub tolerated_damage: Vec<Damage>,
 }
 
+/// What completes a table's RELATION with facts its log does not carry
+/// ([`ChangeEvents::with_hints`]).
+pub trait RelationHints {
+    /// Completes `r` in place (the result may borrow from `self`); true
+    /// when something changed.
+    fn refine<'a>(&'a self, r: &mut Relation<'a>) -> bool;
+}
+
 /// Turns transactions into change events (see the module docs). Keeps the
 /// tables bound so far; reuse it for one log.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ChangeEvents {
     tables: HashMap<u32, Rc<Table>>,
+    hints: Option<Box<dyn RelationHints>>,
     made: usize,
     counts: Vec<(Rc<Table>, u64)>,
     ordinal: u64,
     delivered: Delivered,
+}
+
+impl std::fmt::Debug for ChangeEvents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChangeEvents")
+            .field("tables", &self.tables.len())
+            .field("delivered", &self.delivered)
+            .finish()
+    }
 }
 
 impl ChangeEvents {
@@ -467,17 +555,37 @@ impl ChangeEvents {
         self.tables.get(&id)
     }
 
+    /// Completes the tables with what their RELATIONs cannot say (the
+    /// primary key of a REPLICA IDENTITY FULL table, enum labels: pgoutput
+    /// carries neither), from `hints`.
+    pub fn with_hints(mut self, hints: Box<dyn RelationHints>) -> ChangeEvents {
+        self.hints = Some(hints);
+        self
+    }
+
     /// Binds a RELATION (body `body`) unless the id is bound to the same
     /// one already; returns the table.
     pub fn bind(&mut self, r: &Relation<'_>, body: &[u8]) -> &Rc<Table> {
         let same = self
             .tables
             .get(&r.relation_id)
-            .is_some_and(|t| *t.body == *body);
+            .is_some_and(|t| *t.source_body == *body);
         if !same {
-            let t = Rc::new(Table::new(self.made, r, body));
+            let mut refined = r.clone();
+            let changed = self.hints.as_ref().is_some_and(|h| h.refine(&mut refined));
+            let mut encoded = Vec::new();
+            let mut t = if changed
+                && LogicalRecord::Relation(refined.clone())
+                    .encode(&mut encoded)
+                    .is_ok()
+            {
+                Table::new(self.made, &refined, &encoded)
+            } else {
+                Table::new(self.made, r, body)
+            };
+            t.source_body = body.into();
             self.made += 1;
-            self.tables.insert(r.relation_id, t);
+            self.tables.insert(r.relation_id, Rc::new(t));
         }
         &self.tables[&r.relation_id]
     }
@@ -531,6 +639,10 @@ impl ChangeEvents {
         };
         self.counts.clear();
         let mut index = 0u64;
+        let commit_lsn = match txn.position {
+            Position::Postgres { commit_lsn, .. } if txn.is_decoded_pg_wal() => Some(commit_lsn),
+            _ => None,
+        };
         for rec in tx.records() {
             let at = rec.body_offset();
             let placed = |e: Error| at_lsn(e, rec.lsn);
@@ -542,7 +654,7 @@ impl ChangeEvents {
                 after: None,
                 ddl: None,
                 truncate: None,
-                lsn: rec.lsn,
+                lsn: commit_lsn.unwrap_or(rec.lsn),
                 offset: rec.offset,
                 index,
                 table_index: 0,

@@ -64,6 +64,9 @@ pub enum Command {
     Convert(cmd::convert::Args),
     /// Write the logical log that undoes a logical log (flashback).
     Invert(cmd::invert::Args),
+    /// Export a log's row changes as CDC envelopes: Debezium, Maxwell,
+    /// Canal JSON (NDJSON).
+    Export(cmd::export::Args),
     /// Compare two logs: record by record, by replayed state (--state), or
     /// as old and new leader after a failover (--failover).
     Diff(cmd::diff::Args),
@@ -101,6 +104,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Verdict> {
         Command::Snapshot(a) => cmd::snapshot::run(&a, out),
         Command::Convert(a) => cmd::convert::run(&a, out),
         Command::Invert(a) => cmd::invert::run(&a, out),
+        Command::Export(a) => cmd::export::run(&a, out),
         Command::Diff(a) => cmd::diff::run(&a, out),
     }
 }

@@ -6,6 +6,7 @@ pub mod convert;
 pub mod determinism;
 pub mod diff;
 pub mod dump;
+pub mod export;
 pub mod inspect;
 pub mod invert;
 pub mod pgwal;

@@ -1,0 +1,297 @@
+//! `replog export`: a log's row changes as CDC envelopes (Debezium,
+//! Maxwell, Canal JSON), one JSON document per line.
+
+use crate::Verdict;
+use crate::input::Detected;
+use anyhow::{Context, Result, bail};
+use replog_convert::atomic::AtomicFile;
+use replog_core::reader::ReaderOptions;
+use replog_core::txn::{TxnInput, TxnSource};
+use replog_export::debezium::{self, Debezium, DecimalMode, TimePrecision};
+use replog_export::event::{ChangeEvents, ChangeSink, Delivered};
+use replog_export::{canal::Canal, maxwell::Maxwell};
+use std::io::Write;
+use std::path::PathBuf;
+
+const HELP: &str = "\
+Examples:
+  replog export mariadb-bin.000001 --to debezium > changes.ndjson
+  replog export binlogs/ --to debezium --schemas --transactions -o changes.ndjson
+  replog export rows.replog --to maxwell --position --primary-key
+  replog export mysql-bin.000042 --to canal-json | kafkacat -P -t shop
+  replog export capture.pgoutput --to debezium --topic-prefix dbserver1 \\
+      --database shop --catalog catalog.tsv --decimal-handling string
+  replog export pg_wal/ --catalog catalog.tsv --to debezium --value-only
+
+Every source exports the same way: native logical logs, MySQL/MariaDB
+binlogs (a STATEMENT or MIXED binlog, or a native statement log, is first
+executed on the reference store, as `convert --to logical` does), physical
+logs (decoded to rows), PostgreSQL WAL (with --catalog) and PostgreSQL
+logical decoding captures (pgoutput, test_decoding, wal2json). Changes come
+in commit order, one line per record.
+
+--to debezium writes each record as {\"topic\", \"key\", \"value\"} (or the
+value alone with --value-only): the PostgreSQL connector's shape for
+PostgreSQL tables, the MySQL connector's for MySQL/MariaDB tables; topics
+<prefix>.<schema or database>.<table>; a tombstone (null value) after each
+delete unless --no-tombstones; an update that changes the key as a delete,
+its tombstone and a create; TRUNCATE as op t. --schemas wraps key and value
+in Kafka Connect's {\"schema\", \"payload\"}; --transactions adds BEGIN and
+END records on <prefix>.transaction and each event's transaction block.
+For pgoutput captures, --catalog (the catalog file of the same server, as
+for WAL) gives what pgoutput does not carry: a REPLICA IDENTITY FULL
+table's primary key and enum labels.
+
+--to maxwell writes Maxwell's rows ({database, table, type, ts, xid,
+commit|xoffset, data, old}; --position adds position, gtid, server_id;
+--primary-key adds primary_key and primary_key_columns). --to canal-json
+writes Canal's flat JSON as TiCDC emits it (values as strings, sqlType,
+mysqlType, old, data; DDL with isDdl true).
+
+Timestamps come from the log: every time field is the transaction's commit
+time as the log recorded it. (Debezium and TiCDC put the time they processed
+an event in the envelope's ts_ms / ts; an export of a log has the commit
+time there too.)
+
+The output is written under a temporary name next to OUT and renamed when
+complete. A damaged log stops the export with the offset of the damage and
+leaves no OUT behind (exit 2); --recovery tolerate-tail or stop-at-first
+exports the valid prefix and exits 1, naming the damage on standard error.
+
+Exit status:
+  0  every change exported
+  1  exported the valid prefix of a damaged log (--recovery)
+  2  nothing written: damaged log, a value the envelope cannot carry,
+     usage or I/O error";
+
+/// The envelope of `replog export --to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Envelope {
+    /// Debezium's change events (3.x; PostgreSQL and MySQL connectors).
+    Debezium,
+    /// Maxwell's daemon rows.
+    Maxwell,
+    /// Canal's flat JSON, as TiCDC's canal-json protocol writes it.
+    CanalJson,
+}
+
+/// `--decimal-handling` (Debezium's `decimal.handling.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum DecimalArg {
+    /// The unscaled value's bytes in base64 (Kafka Connect's Decimal).
+    #[default]
+    Precise,
+    /// The decimal's text.
+    String,
+    /// A double (inexact).
+    Double,
+}
+
+/// `--time-precision` (Debezium's `time.precision.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TimeArg {
+    /// By column precision: milliseconds or microseconds.
+    Adaptive,
+    /// As adaptive, TIME always in microseconds.
+    AdaptiveTimeMicroseconds,
+    /// Kafka Connect's Date, Time, Timestamp (milliseconds).
+    Connect,
+}
+
+/// Arguments of `replog export`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = HELP)]
+pub struct Args {
+    /// The log read.
+    #[command(flatten)]
+    pub input: crate::cmd::common::Input,
+    /// The envelope.
+    #[arg(long, value_enum)]
+    pub to: Envelope,
+    /// Output file (standard output without it).
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: Option<PathBuf>,
+    /// Which damage ends the log without an error.
+    #[command(flatten)]
+    pub recovery: crate::cmd::common::Recovery,
+    /// Debezium: the topics' prefix and source.name (topic.prefix).
+    #[arg(long, default_value = "replog", value_name = "NAME")]
+    pub topic_prefix: String,
+    /// Debezium: source.db of PostgreSQL events (captures and WAL do not
+    /// name their database).
+    #[arg(long, default_value = "", value_name = "NAME")]
+    pub database: String,
+    /// Debezium: key and value as Kafka Connect's {"schema", "payload"}.
+    #[arg(long)]
+    pub schemas: bool,
+    /// Debezium: BEGIN/END records on <prefix>.transaction and each
+    /// event's transaction block.
+    #[arg(long)]
+    pub transactions: bool,
+    /// Debezium: no tombstone after deletes.
+    #[arg(long)]
+    pub no_tombstones: bool,
+    /// Debezium: each record's value alone, not {"topic","key","value"}.
+    #[arg(long)]
+    pub value_only: bool,
+    /// Debezium: how decimals are written.
+    #[arg(long, value_enum, default_value_t)]
+    pub decimal_handling: DecimalArg,
+    /// Debezium: how times are written (default: each connector's own,
+    /// adaptive for PostgreSQL, adaptive-time-microseconds for MySQL).
+    #[arg(long, value_enum)]
+    pub time_precision: Option<TimeArg>,
+    /// Maxwell: add position, gtid and server_id.
+    #[arg(long)]
+    pub position: bool,
+    /// Maxwell: add primary_key and primary_key_columns.
+    #[arg(long)]
+    pub primary_key: bool,
+}
+
+/// Runs `replog export`.
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
+    let mut source = open(args)?;
+    let mut events = ChangeEvents::new();
+    if let Some(c) = &args.input.catalog {
+        let catalog = replog_pgheap::catalog::Catalog::load(c)
+            .with_context(|| format!("reading the catalog {}", c.display()))?;
+        events = events.with_hints(Box::new(replog_export::pgcatalog::PgCatalogHints::new(
+            catalog,
+        )));
+    }
+    let delivered = match &args.output {
+        Some(path) => {
+            let file = AtomicFile::create(path)?;
+            let (d, file) = export(args, &mut *source, &mut events, file)?;
+            file.commit()?;
+            d
+        }
+        None => export(args, &mut *source, &mut events, &mut *out)?.0,
+    };
+    for d in &delivered.tolerated_damage {
+        eprintln!(
+            "replog: the log ends at damage, exported up to it: {}",
+            d.to_error()
+        );
+    }
+    if let Some(path) = &args.output {
+        writeln!(
+            out,
+            "exported {} transactions, {} changes to {}",
+            delivered.transactions,
+            delivered.changes,
+            path.display()
+        )?;
+    }
+    Ok(Verdict::clean_if(delivered.tolerated_damage.is_empty()))
+}
+
+/// Runs the export into `w` with the envelope's writer; returns what was
+/// delivered and `w`.
+fn export<W: Write>(
+    args: &Args,
+    source: &mut dyn TxnSource,
+    events: &mut ChangeEvents,
+    w: W,
+) -> Result<(Delivered, W)> {
+    fn drive<S: ChangeSink<Error = replog_export::Error>>(
+        events: &mut ChangeEvents,
+        source: &mut dyn TxnSource,
+        sink: &mut S,
+    ) -> Result<Delivered> {
+        events.run(source, sink).map_err(anyhow::Error::new)
+    }
+    Ok(match args.to {
+        Envelope::Debezium => {
+            let o = debezium::Options {
+                prefix: args.topic_prefix.clone(),
+                database: args.database.clone(),
+                decimal: match args.decimal_handling {
+                    DecimalArg::Precise => DecimalMode::Precise,
+                    DecimalArg::String => DecimalMode::String,
+                    DecimalArg::Double => DecimalMode::Double,
+                },
+                time: args.time_precision.map(|t| match t {
+                    TimeArg::Adaptive => TimePrecision::Adaptive,
+                    TimeArg::AdaptiveTimeMicroseconds => TimePrecision::AdaptiveTimeMicroseconds,
+                    TimeArg::Connect => TimePrecision::Connect,
+                }),
+                schemas: args.schemas,
+                tombstones: !args.no_tombstones,
+                transactions: args.transactions,
+                value_only: args.value_only,
+                ..debezium::Options::default()
+            };
+            let mut sink = Debezium::new(w, o);
+            let d = drive(events, source, &mut sink)?;
+            (d, sink.finish()?)
+        }
+        Envelope::Maxwell => {
+            let o = replog_export::maxwell::Options {
+                position: args.position,
+                primary_key: args.primary_key,
+            };
+            let mut sink = Maxwell::new(w, o);
+            let d = drive(events, source, &mut sink)?;
+            (d, sink.finish()?)
+        }
+        Envelope::CanalJson => {
+            let mut sink = Canal::new(w);
+            let d = drive(events, source, &mut sink)?;
+            (d, sink.finish()?)
+        }
+    })
+}
+
+/// The transactions of the input, as logical records: statement logs and
+/// STATEMENT/MIXED binlogs executed on the reference store, physical logs
+/// decoded.
+fn open(args: &Args) -> Result<Box<dyn TxnSource>> {
+    let inputs = args.input.resolve_source()?;
+    inputs.require_transactions("export")?;
+    let policy = args.recovery.into();
+    let opts = ReaderOptions {
+        policy,
+        continue_after_damage: false,
+        buffer_size: 0,
+    };
+    if let Some(b) = &inputs.binlog {
+        if b.kind() == replog_core::LogKind::Statement {
+            return Ok(Box::new(b.clone().open_executed(None)));
+        }
+        return Ok(inputs.txn_input()?.open(opts)?);
+    }
+    if matches!(inputs.detected, Detected::Native(_)) {
+        match inputs.kind {
+            Some(replog_core::LogKind::Statement) => {
+                // Executed on the reference store in memory, as `convert
+                // --to sql` of a statement log does.
+                let (_, logical) = replog_convert::to_logical::statement_to_logical(
+                    inputs.segments()?,
+                    policy,
+                    None,
+                    Vec::new(),
+                )?;
+                let seg = replog_core::reader::SegmentInput::memory(inputs.name(0), logical);
+                return Ok(vec![seg].open(opts)?);
+            }
+            Some(replog_core::LogKind::Physical) => {
+                let o = replog_convert::from_physical::FromPhysicalOptions { policy };
+                return Ok(Box::new(
+                    replog_convert::from_physical::FromPhysicalSource::open(inputs.segments()?, &o),
+                ));
+            }
+            Some(replog_core::LogKind::Logical) => {}
+            None => bail!(
+                "{}: the log's kind is unreadable{}",
+                inputs.name(0),
+                inputs
+                    .first_damage()
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
+            ),
+        }
+    }
+    Ok(inputs.txn_input()?.open(opts)?)
+}
