@@ -7,7 +7,7 @@
 //!
 //! A [`BinlogSource`] imports binlogs as they are read: it pulls one
 //! [`replog_import::Importer`] transaction at a time and encodes its
-//! records straight into a reused [`TxnArena`]. Nothing is written to
+//! records straight into a reused arena ([`VirtualLog`]). Nothing is written to
 //! disk, the binlog is imported once, and memory is bounded by the largest
 //! transaction (plus the importer's schema history, and for a MIXED binlog
 //! the reference store).
@@ -37,7 +37,7 @@ use replog_core::LogKind;
 use replog_core::reader::{ReaderOptions, SegmentInput, Summary};
 use replog_core::segment::{FORMAT_VERSION, SegmentHeader};
 use replog_core::txn::{
-    Produced, SourceKind, Transaction, TxnArena, TxnInput, TxnProducer, TxnSource,
+    Produced, SourceKind, Transaction, TxnInput, TxnProducer, TxnSource, VirtualLog,
 };
 use replog_core::{Begin, Commit};
 use replog_import::{BinlogShape, ImportOptions, ImportReport, ImportedTransaction, Importer};
@@ -156,20 +156,7 @@ pub struct BinlogTxns {
     kind: LogKind,
     header: SegmentHeader,
     name: String,
-    arena: TxnArena,
-    current: Option<Transaction<'static>>,
-    next_lsn: u64,
-    summary: Summary,
-    scratch: Vec<u8>,
-}
-
-impl std::fmt::Debug for BinlogTxns {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BinlogTxns")
-            .field("name", &self.name)
-            .field("kind", &self.kind)
-            .finish_non_exhaustive()
-    }
+    log: VirtualLog,
 }
 
 /// A log id derived from the binlog names, so that importing the same
@@ -235,14 +222,7 @@ impl BinlogTxns {
             kind,
             header,
             name,
-            arena: TxnArena::new(),
-            current: None,
-            next_lsn: 0,
-            summary: Summary {
-                segments: 1,
-                ..Summary::default()
-            },
-            scratch: Vec::new(),
+            log: VirtualLog::new(),
         }
     }
 
@@ -273,12 +253,6 @@ impl BinlogTxns {
     /// The header of the (virtual) native log the import stands for.
     pub fn header(&self) -> &SegmentHeader {
         &self.header
-    }
-
-    /// Advances the LSN past a frame with a body of `len` bytes; returns
-    /// the frame's LSN.
-    fn frame(&mut self, len: usize) -> u64 {
-        self.summary.count_virtual_frame(&mut self.next_lsn, len)
     }
 
     /// Puts `tx` into the arena; false when it holds nothing for this
@@ -337,58 +311,28 @@ impl BinlogTxns {
                 },
             ),
         };
-        self.scratch.clear();
-        begin.encode(&mut self.scratch);
-        self.arena.begin(begin.origin);
-        let begin_lsn = self.frame(self.scratch.len());
+        self.log.begin(&begin);
         let pos = tx.position;
         match (&encoded, &self.mode) {
             (Some(enc), _) => {
                 for r in &enc.records {
-                    let lsn = self.next_lsn;
-                    self.arena.push(lsn, pos, r);
-                    self.frame(r.len());
+                    self.log.push(pos, r);
                 }
             }
             (None, Mode::Statement) => {
                 for s in &tx.statements {
-                    let lsn = self.next_lsn;
-                    let n = self
-                        .arena
-                        .push_with(lsn, pos, |b| s.as_statement().encode(b).map(|_| ()))
+                    self.log
+                        .push_with(pos, |b| s.as_statement().encode(b).map(|_| ()))
                         .map_err(at)?;
-                    self.frame(n);
                 }
             }
             (None, _) => {
                 for op in &tx.logical {
-                    let lsn = self.next_lsn;
-                    let n = self
-                        .arena
-                        .push_with(lsn, pos, |b| op.encode(b))
-                        .map_err(at)?;
-                    self.frame(n);
+                    self.log.push_with(pos, |b| op.encode(b)).map_err(at)?;
                 }
             }
         }
-        self.scratch.clear();
-        commit.encode(&mut self.scratch);
-        let commit_lsn = self.frame(self.scratch.len());
-        self.summary.commits += 1;
-        self.summary.first_lsn.get_or_insert(0);
-        self.summary.end_lsn = Some(self.next_lsn);
-        self.summary.committed_lsn = Some(self.next_lsn);
-        if commit.state_after.is_some() {
-            self.summary.final_state = commit.state_after;
-        }
-        let mut head = Transaction::new(begin, commit).detached();
-        head.begin_lsn = begin_lsn;
-        head.begin_offset = pos;
-        head.commit_lsn = commit_lsn;
-        head.commit_offset = pos;
-        head.end_lsn = self.next_lsn;
-        head.source = SourceKind::Binlog;
-        self.current = Some(head);
+        self.log.commit(&begin, commit, pos, SourceKind::Binlog);
         Ok(true)
     }
 }
@@ -441,7 +385,7 @@ impl TxnProducer for BinlogTxns {
     }
 
     fn produce(&mut self) -> replog_core::Result<bool> {
-        self.current = None;
+        self.log.clear();
         while let Some(tx) = self.importer.next() {
             if self.assemble(&tx?)? {
                 return Ok(true);
@@ -451,8 +395,7 @@ impl TxnProducer for BinlogTxns {
     }
 
     fn made(&self) -> Option<Transaction<'_>> {
-        let head = self.current?;
-        Some(self.arena.transaction(&head))
+        self.log.made()
     }
 
     fn kind(&self) -> LogKind {
@@ -460,6 +403,6 @@ impl TxnProducer for BinlogTxns {
     }
 
     fn summary(&self) -> &Summary {
-        &self.summary
+        self.log.summary()
     }
 }

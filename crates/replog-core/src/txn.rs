@@ -352,6 +352,116 @@ impl TxnArena {
     }
 }
 
+/// The transactions of a native log that a producer stands for without
+/// writing it (an import, a decoding): it assembles each one in a
+/// [`TxnArena`], numbers its frames as the log would
+/// ([`Summary::count_virtual_frame`]) and keeps the [`Summary`]. Every
+/// [`TxnProducer`] that makes its own records uses it.
+#[derive(Debug)]
+pub struct VirtualLog {
+    arena: TxnArena,
+    next_lsn: u64,
+    begin_lsn: u64,
+    summary: Summary,
+    scratch: Vec<u8>,
+    current: Option<Transaction<'static>>,
+}
+
+impl Default for VirtualLog {
+    fn default() -> VirtualLog {
+        VirtualLog::new()
+    }
+}
+
+impl VirtualLog {
+    /// A log of one (virtual) segment starting at LSN 0.
+    pub fn new() -> VirtualLog {
+        VirtualLog {
+            arena: TxnArena::new(),
+            next_lsn: 0,
+            begin_lsn: 0,
+            summary: Summary {
+                segments: 1,
+                ..Summary::default()
+            },
+            scratch: Vec::new(),
+            current: None,
+        }
+    }
+
+    /// Starts a transaction with `begin` (the previous one is forgotten).
+    pub fn begin(&mut self, begin: &Begin<'_>) {
+        self.current = None;
+        self.scratch.clear();
+        begin.encode(&mut self.scratch);
+        self.arena.begin(begin.origin);
+        self.begin_lsn = self.frame(self.scratch.len());
+    }
+
+    /// Appends a record read at byte `offset` of the input.
+    pub fn push(&mut self, offset: u64, body: &[u8]) {
+        self.arena.push(self.next_lsn, offset, body);
+        self.frame(body.len());
+    }
+
+    /// Appends the record `encode` writes (nothing when it fails).
+    pub fn push_with<E>(
+        &mut self,
+        offset: u64,
+        encode: impl FnOnce(&mut Vec<u8>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let n = self.arena.push_with(self.next_lsn, offset, encode)?;
+        self.frame(n);
+        Ok(())
+    }
+
+    /// Ends the transaction started last with `commit`; `begin` is the one
+    /// it was started with (its origin is in the arena), `offset` where the
+    /// input holds it. It is then [`VirtualLog::made`].
+    pub fn commit(&mut self, begin: &Begin<'_>, commit: Commit, offset: u64, source: SourceKind) {
+        self.scratch.clear();
+        commit.encode(&mut self.scratch);
+        let commit_lsn = self.frame(self.scratch.len());
+        let s = &mut self.summary;
+        s.commits += 1;
+        s.first_lsn.get_or_insert(0);
+        s.end_lsn = Some(self.next_lsn);
+        s.committed_lsn = Some(self.next_lsn);
+        if commit.state_after.is_some() {
+            s.final_state = commit.state_after;
+        }
+        let mut head = Transaction::new(*begin, commit).detached();
+        head.begin_lsn = self.begin_lsn;
+        head.begin_offset = offset;
+        head.commit_lsn = commit_lsn;
+        head.commit_offset = offset;
+        head.end_lsn = self.next_lsn;
+        head.source = source;
+        self.current = Some(head);
+    }
+
+    /// Forgets the transaction made last (none is made until the next
+    /// [`VirtualLog::commit`]).
+    pub fn clear(&mut self) {
+        self.current = None;
+    }
+
+    /// The transaction committed last, unless cleared since.
+    pub fn made(&self) -> Option<Transaction<'_>> {
+        let head = self.current?;
+        Some(self.arena.transaction(&head))
+    }
+
+    /// What the log holds so far.
+    pub fn summary(&self) -> &Summary {
+        &self.summary
+    }
+
+    fn frame(&mut self, len: usize) -> u64 {
+        self.summary.count_virtual_frame(&mut self.next_lsn, len)
+    }
+}
+
 /// Assembles the committed transactions of a log (see the module docs).
 /// It owns its [`LogReader`], or borrows one (`TxnReader<&mut LogReader>`)
 /// when the caller keeps the reader.
@@ -696,13 +806,23 @@ pub trait TxnProducer {
 /// The one [`TxnSource`] over a [`TxnProducer`]: its segment first, then a
 /// transaction per [`TxnProducer::produce`] until the end, or until an
 /// error, which ends it.
-#[derive(Debug)]
 pub struct Produced<P> {
     producer: P,
     started: bool,
     ended: bool,
     failed: bool,
     made: bool,
+}
+
+impl<P: TxnProducer> std::fmt::Debug for Produced<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Produced")
+            .field("segment", &self.producer.segment().0)
+            .field("kind", &self.producer.kind())
+            .field("ended", &self.ended)
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<P: TxnProducer> Produced<P> {

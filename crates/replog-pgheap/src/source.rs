@@ -2,7 +2,7 @@
 //!
 //! Records are read with [`replog_pgwal::WalReader`] and fed to the
 //! [`Decoder`]; each committed transaction with row changes is encoded
-//! into a reused [`TxnArena`]: a RELATION before the first change of each
+//! into a reused arena ([`VirtualLog`]): a RELATION before the first change of each
 //! table (from the catalog), then its INSERT / UPDATE / DELETE / TRUNCATE
 //! records, as `replog_convert::source::BinlogSource` does for binlogs.
 //! The transactions' LSNs are those the native log written from them would
@@ -16,7 +16,7 @@ use crate::decode::{Decoder, Report, relation_of};
 use crate::history::AttrHistory;
 use replog_core::reader::Summary;
 use replog_core::segment::{FORMAT_VERSION, SegmentHeader};
-use replog_core::txn::{Produced, SourceKind, Transaction, TxnArena, TxnProducer};
+use replog_core::txn::{Produced, SourceKind, Transaction, TxnProducer, VirtualLog};
 use replog_core::{Begin, Commit, LogKind};
 use replog_logical::LogicalRecord;
 use replog_pgwal::WalReader;
@@ -42,22 +42,10 @@ pub struct PgWalTxns {
     decoder: Decoder,
     header: SegmentHeader,
     name: String,
-    arena: TxnArena,
-    current: Option<Transaction<'static>>,
-    next_lsn: u64,
-    summary: Summary,
+    log: VirtualLog,
     /// Schema version of each table's last RELATION.
     announced: HashMap<u32, u32>,
-    scratch: Vec<u8>,
     origin: String,
-}
-
-impl std::fmt::Debug for PgWalTxns {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgWalTxns")
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
 }
 
 /// A log id derived from the segment names, so that decoding the same WAL
@@ -129,15 +117,8 @@ impl PgWalTxns {
                 .first()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
-            arena: TxnArena::new(),
-            current: None,
-            next_lsn: 0,
-            summary: Summary {
-                segments: 1,
-                ..Summary::default()
-            },
+            log: VirtualLog::new(),
             announced: HashMap::new(),
-            scratch: Vec::new(),
             origin: String::new(),
         }
     }
@@ -156,10 +137,6 @@ impl PgWalTxns {
     /// The header of the (virtual) native log.
     pub fn header(&self) -> &SegmentHeader {
         &self.header
-    }
-
-    fn frame(&mut self, len: usize) -> u64 {
-        self.summary.count_virtual_frame(&mut self.next_lsn, len)
     }
 
     /// Reads records until a transaction with changes commits; false at
@@ -205,10 +182,7 @@ impl PgWalTxns {
             state_before: None,
             state_after: None,
         };
-        self.scratch.clear();
-        begin.encode(&mut self.scratch);
-        self.arena.begin(&origin);
-        let begin_lsn = self.frame(self.scratch.len());
+        self.log.begin(&begin);
         let pos = c.commit_lsn.0;
         for (rel, at, body) in c.changes() {
             let mut rels: Vec<u32> = Vec::new();
@@ -223,33 +197,14 @@ impl PgWalTxns {
                 };
                 if self.announced.insert(r, version) != Some(version) {
                     let rel = LogicalRecord::Relation(relation_of(&info, version));
-                    let lsn = self.next_lsn;
-                    let n = self
-                        .arena
-                        .push_with(lsn, pos, |b| rel.encode(b))
+                    self.log
+                        .push_with(pos, |b| rel.encode(b))
                         .map_err(|m| replog_core::Error::malformed(pos, m))?;
-                    self.frame(n);
                 }
             }
-            let lsn = self.next_lsn;
-            self.arena.push(lsn, pos, body);
-            self.frame(body.len());
+            self.log.push(pos, body);
         }
-        self.scratch.clear();
-        commit.encode(&mut self.scratch);
-        let commit_lsn = self.frame(self.scratch.len());
-        self.summary.commits += 1;
-        self.summary.first_lsn.get_or_insert(0);
-        self.summary.end_lsn = Some(self.next_lsn);
-        self.summary.committed_lsn = Some(self.next_lsn);
-        let mut head = Transaction::new(begin, commit).detached();
-        head.begin_lsn = begin_lsn;
-        head.begin_offset = pos;
-        head.commit_lsn = commit_lsn;
-        head.commit_offset = pos;
-        head.end_lsn = self.next_lsn;
-        head.source = SourceKind::Native;
-        self.current = Some(head);
+        self.log.commit(&begin, commit, pos, SourceKind::Native);
         self.origin = origin;
         Ok(())
     }
@@ -261,13 +216,12 @@ impl TxnProducer for PgWalTxns {
     }
 
     fn produce(&mut self) -> replog_core::Result<bool> {
-        self.current = None;
+        self.log.clear();
         self.advance()
     }
 
     fn made(&self) -> Option<Transaction<'_>> {
-        let head = self.current?;
-        Some(self.arena.transaction(&head))
+        self.log.made()
     }
 
     fn kind(&self) -> LogKind {
@@ -275,6 +229,6 @@ impl TxnProducer for PgWalTxns {
     }
 
     fn summary(&self) -> &Summary {
-        &self.summary
+        self.log.summary()
     }
 }

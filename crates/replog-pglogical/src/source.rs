@@ -134,15 +134,6 @@ pub struct PgLogicalTxns {
     summary: Summary,
 }
 
-impl std::fmt::Debug for PgLogicalTxns {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgLogicalTxns")
-            .field("name", &self.name)
-            .field("detected", &self.detected)
-            .finish_non_exhaustive()
-    }
-}
-
 fn log_id(name: &str) -> ([u8; 16], u64) {
     // FNV-1a of the file name, twice: the same file gives the same log.
     let fnv = |seed: u64| {

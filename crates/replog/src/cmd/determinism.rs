@@ -66,7 +66,7 @@ pub struct Args {
     /// binlogs.
     #[command(flatten)]
     pub input: crate::cmd::common::Input,
-    /// Output format.
+    /// Output format of the report.
     #[command(flatten)]
     pub report: crate::cmd::common::Output,
     /// Only the static analysis; no replay.

@@ -38,10 +38,10 @@ Exit status:
 #[derive(Debug, Clone, clap::Args)]
 #[command(after_help = HELP)]
 pub struct Args {
-    /// The log read.
+    /// The log listed.
     #[command(flatten)]
     pub input: crate::cmd::common::Input,
-    /// Output format.
+    /// Output format of the listing.
     #[command(flatten)]
     pub report: crate::cmd::common::Output,
     /// Print counts, bytes and percentages per record type instead of records.

@@ -44,10 +44,10 @@ Exit status:
 #[derive(Debug, clap::Args)]
 #[command(after_help = HELP)]
 pub struct Args {
-    /// The log read.
+    /// The log checked.
     #[command(flatten)]
     pub input: crate::cmd::common::Input,
-    /// Which damage ends the log without an error.
+    /// Which damage is reported as the log's end rather than as damage.
     #[command(flatten)]
     pub recovery: crate::cmd::common::Recovery,
     /// Output format.
