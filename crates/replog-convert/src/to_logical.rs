@@ -625,10 +625,12 @@ impl Executor {
 /// The store starts empty, or from `base`: the binlogs must create what
 /// they change, or continue from the base. A writer over
 /// [`crate::source::BinlogSource`] (the one place binlogs are executed).
+/// `seen` is shown each transaction once it is written (progress).
 pub fn binlog_to_logical<W: Write>(
     paths: &[PathBuf],
     base: Option<Base>,
     out: W,
+    mut seen: impl FnMut(&Transaction<'_>),
 ) -> Result<(ToLogicalReport, replog_import::ImportReport, W)> {
     let mut source = crate::source::BinlogInput::unclassified(paths).open_executed(base);
     let h = source.producer().header();
@@ -640,6 +642,7 @@ pub fn binlog_to_logical<W: Write>(
     while let Some(ev) = source.next() {
         if let TxnEvent::Transaction(t) = ev? {
             w.write_transaction(&t)?;
+            seen(&t);
         }
     }
     let (import, exec) = source.into_producer().into_reports();

@@ -26,7 +26,11 @@ Exit status:
   0  clean: nothing damaged or different
   1  damage or a difference was found
   2  usage or I/O error
-  130  interrupted (SIGINT or SIGTERM; nothing partial is left behind)";
+  130  interrupted (SIGINT or SIGTERM; nothing partial is left behind)
+
+Environment:
+  REPLOG_PROGRESS=always  show progress on standard error even when it is not
+                          a terminal (by default only on a terminal)";
 
 /// replog: inspect, verify, convert, diff and replay database replication logs.
 ///

@@ -305,6 +305,13 @@ pub fn total_len(files: &[std::path::PathBuf]) -> u64 {
         .sum()
 }
 
+/// Whether progress is shown: standard error is a terminal, or
+/// `REPLOG_PROGRESS=always` asks for it anyway (a log file of a long job).
+pub fn progress_wanted() -> bool {
+    std::io::stderr().is_terminal()
+        || std::env::var_os("REPLOG_PROGRESS").is_some_and(|v| v == "always")
+}
+
 /// Progress on standard error, only when it is a terminal, at most a few
 /// times a second.
 #[derive(Debug)]
@@ -319,11 +326,14 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// Progress over `total` bytes.
+    /// Progress over `total` bytes: shown when standard error is a
+    /// terminal, or `REPLOG_PROGRESS=always`; first at the first update.
     pub fn new(total: u64) -> Progress {
         Progress {
-            enabled: std::io::stderr().is_terminal(),
-            last: Instant::now(),
+            enabled: progress_wanted(),
+            last: Instant::now()
+                .checked_sub(Duration::from_secs(1))
+                .unwrap_or_else(Instant::now),
             total,
             done: 0,
             shown: false,
@@ -409,7 +419,7 @@ impl Source for ProgressSource {
 /// log at once: replay, convert); elsewhere returned as they are. The
 /// progress line is cleared when the last segment is dropped.
 pub fn with_progress(inputs: Vec<SegmentInput>) -> Vec<SegmentInput> {
-    if !std::io::stderr().is_terminal() {
+    if !progress_wanted() {
         return inputs;
     }
     let total = inputs.iter().map(|i| i.source.len()).sum();
@@ -466,35 +476,62 @@ pub fn percent(part: u64, whole: u64) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use replog_core::reader::{Event, LogReader, ReaderOptions};
+/// Progress through binlogs, by the position of each transaction read
+/// (`file`, `pos`) against the files' total size.
+#[derive(Debug)]
+pub struct BinlogProgress {
+    progress: Progress,
+    files: Vec<(String, u64)>,
+    index: usize,
+    before: u64,
+}
 
-    #[test]
-    fn progress_counts_every_byte_read_and_changes_nothing_read() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../fixtures/native/logical/sample.replog"
-        );
-        let bytes = std::fs::read(path).unwrap();
-        let total = bytes.len() as u64;
-        let frames = |inputs: Vec<SegmentInput>| {
-            let mut r = LogReader::new(inputs, ReaderOptions::default());
-            let mut v = Vec::new();
-            while let Some(e) = r.next() {
-                if let Event::Frame(f) = e.unwrap() {
-                    v.push((f.lsn, f.body.to_vec()));
-                }
+impl BinlogProgress {
+    /// Progress through `files`, read in this order.
+    pub fn new(files: &[std::path::PathBuf]) -> BinlogProgress {
+        let files: Vec<(String, u64)> = files
+            .iter()
+            .map(|p| {
+                let name = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                (name, std::fs::metadata(p).map_or(0, |m| m.len()))
+            })
+            .collect();
+        BinlogProgress {
+            progress: Progress::new(files.iter().map(|f| f.1).sum()),
+            files,
+            index: 0,
+            before: 0,
+        }
+    }
+
+    /// A transaction at `pos` of binlog `file` was read.
+    pub fn at(&mut self, file: &str, pos: u64) {
+        if self.files.get(self.index).is_some_and(|f| f.0 != file) {
+            if let Some(k) = self.files[self.index..].iter().position(|f| f.0 == file) {
+                self.before += self.files[self.index..self.index + k]
+                    .iter()
+                    .map(|f| f.1)
+                    .sum::<u64>();
+                self.index += k;
             }
-            v
-        };
-        let plain = frames(vec![SegmentInput::memory("a", bytes.clone())]);
-        let mut p = Progress::new(total);
-        p.enabled = false;
-        let (wrapped, seen) = progress_over(vec![SegmentInput::memory("a", bytes)], p);
-        assert_eq!(frames(wrapped), plain);
-        assert_eq!(seen.borrow().done, total);
+        }
+        self.progress.update(self.before + pos);
+    }
+
+    /// A transaction whose origin is `[<gtid> ]<file>:<pos>` was read.
+    pub fn at_origin(&mut self, origin: &str) {
+        let at = origin.rsplit_once(' ').map_or(origin, |(_, at)| at);
+        if let Some((file, pos)) = at.rsplit_once(':') {
+            self.at(file, pos.parse().unwrap_or(0));
+        }
+    }
+
+    /// Clears the progress line.
+    pub fn finish(&mut self) {
+        self.progress.finish();
     }
 }
 
@@ -515,7 +552,7 @@ impl replog_core::txn::TxnInput for WithProgress {
             LogInput::Native(s) => LogInput::Native(with_progress(s)).open(opts),
             other => {
                 let inner = other.open(opts)?;
-                if !std::io::stderr().is_terminal() {
+                if !progress_wanted() {
                     return Ok(inner);
                 }
                 Ok(Box::new(Counted {
@@ -571,5 +608,58 @@ impl replog_core::txn::TxnSource for Counted {
 
     fn state_gaps(&self) -> u64 {
         self.inner.state_gaps()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use replog_core::reader::{Event, LogReader, ReaderOptions};
+
+    #[test]
+    fn progress_counts_every_byte_read_and_changes_nothing_read() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/native/logical/sample.replog"
+        );
+        let bytes = std::fs::read(path).unwrap();
+        let total = bytes.len() as u64;
+        let frames = |inputs: Vec<SegmentInput>| {
+            let mut r = LogReader::new(inputs, ReaderOptions::default());
+            let mut v = Vec::new();
+            while let Some(e) = r.next() {
+                if let Event::Frame(f) = e.unwrap() {
+                    v.push((f.lsn, f.body.to_vec()));
+                }
+            }
+            v
+        };
+        let plain = frames(vec![SegmentInput::memory("a", bytes.clone())]);
+        let mut p = Progress::new(total);
+        p.enabled = false;
+        let (wrapped, seen) = progress_over(vec![SegmentInput::memory("a", bytes)], p);
+        assert_eq!(frames(wrapped), plain);
+        assert_eq!(seen.borrow().done, total);
+    }
+
+    #[test]
+    fn binlog_progress_adds_the_files_before_the_one_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("bin.000001");
+        let b = dir.path().join("bin.000002");
+        std::fs::write(&a, vec![0u8; 1000]).unwrap();
+        std::fs::write(&b, vec![0u8; 500]).unwrap();
+        let mut p = BinlogProgress::new(&[a, b]);
+        p.progress.enabled = false;
+        assert_eq!(p.progress.total, 1500);
+        p.at_origin("0-1-5 bin.000001:256");
+        assert_eq!(p.progress.done, 256);
+        p.at_origin("bin.000002:4");
+        assert_eq!(p.progress.done, 1004);
+        p.at("bin.000002", 300);
+        assert_eq!(p.progress.done, 1300);
+        // An unknown file moves nothing back.
+        p.at("other.000009", 4);
+        assert_eq!(p.progress.done, 1300);
     }
 }

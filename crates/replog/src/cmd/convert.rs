@@ -253,7 +253,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         // --to logical does, in memory), and its row changes written as SQL.
         Some(replog_core::LogKind::Statement) if args.to == Target::Sql => {
             let (_, logical) = replog_convert::to_logical::statement_to_logical(
-                inputs.segments()?,
+                crate::output::with_progress(inputs.segments()?),
                 args.recovery.into(),
                 base(args)?,
                 Vec::new(),
@@ -389,7 +389,7 @@ fn statement_to_logical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Re
     };
     let file = AtomicFile::create(path)?;
     let (report, file) = replog_convert::to_logical::statement_to_logical(
-        inputs.segments()?,
+        crate::output::with_progress(inputs.segments()?),
         args.recovery.into(),
         base(args)?,
         file,
@@ -539,11 +539,16 @@ fn convert_pgwal(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let mut src = replog_pgheap::source::open(input)?;
     let file = AtomicFile::create(path)?;
     let mut w = LogWriter::new(file, &WriterOptions::new(replog_core::LogKind::Logical))?;
+    let mut progress = crate::output::Progress::counting("transactions decoded");
+    let mut n = 0;
     while let Some(ev) = src.next() {
         if let TxnEvent::Transaction(tx) = ev? {
             w.write_transaction(&tx)?;
+            n += 1;
+            progress.update(n);
         }
     }
+    progress.finish();
     w.finish()?.commit()?;
     let r = src.producer().report();
     match args.report.format {
@@ -622,6 +627,7 @@ fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result
     let opts = replog_import::ImportOptions::default();
     let mut importer = replog_import::Importer::new(files, &opts);
     let mut sql_notes = Vec::new();
+    let mut progress = crate::output::BinlogProgress::new(files);
     match (args.to, &args.output) {
         (Target::Physical, _) => bail!("--to physical is handled before"),
         (Target::Statement | Target::Logical, None) => {
@@ -647,7 +653,10 @@ fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result
                 // import.
                 let file = AtomicFile::create(path)?;
                 let (report, import, file) =
-                    replog_convert::to_logical::binlog_to_logical(files, base(args)?, file)?;
+                    replog_convert::to_logical::binlog_to_logical(files, base(args)?, file, |t| {
+                        progress.at_origin(t.begin.origin)
+                    })?;
+                progress.finish();
                 file.commit()?;
                 return print_executed(out, args, path, &report, Some(&import));
             }
@@ -655,6 +664,7 @@ fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result
             let mut w = LogWriter::new(file, &WriterOptions::new(kind))?;
             for tx in importer.by_ref() {
                 let tx = tx?;
+                progress.at(&tx.file, tx.position);
                 if kind == LogKind::Statement {
                     replog_import::write_statements(&mut w, &tx)?;
                 } else {
@@ -682,6 +692,7 @@ fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result
             };
             for tx in importer.by_ref() {
                 let tx = tx?;
+                progress.at(&tx.file, tx.position);
                 text.clear();
                 writer.write(&tx, &mut text)?;
                 match file.as_mut() {
@@ -695,6 +706,7 @@ fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result
             }
         }
     }
+    progress.finish();
     let mut report = importer.into_report();
     report.notes.extend(sql_notes);
     // With SQL on standard output, the report goes to standard error.
@@ -903,13 +915,15 @@ fn physical_to_logical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Res
         }
         (Target::Logical, Some(path)) => {
             let file = AtomicFile::create(path)?;
-            let (report, file) = physical_to_logical(inputs.segments()?, &opts, file)?;
+            let segments = crate::output::with_progress(inputs.segments()?);
+            let (report, file) = physical_to_logical(segments, &opts, file)?;
             file.commit()?;
             (report, None)
         }
         (Target::Statement | Target::Sql, _) => {
             // Decoded transaction by transaction, each converted as it is.
-            let mut source = FromPhysicalSource::open(inputs.segments()?, &opts);
+            let segments = crate::output::with_progress(inputs.segments()?);
+            let mut source = FromPhysicalSource::open(segments, &opts);
             let sopts = ToStatementOptions {
                 policy: replog_core::recovery::RecoveryPolicy::Strict,
                 allow_imprecise: false,

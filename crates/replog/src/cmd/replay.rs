@@ -453,7 +453,8 @@ pub fn print_report(out: &mut dyn Write, r: &ReplayReport, digest: u64) -> Resul
     Ok(())
 }
 
-/// Rebuilds a store from the physical WAL at `inputs` by page redo.
+/// Rebuilds a store from the physical WAL at `inputs` by page redo (its
+/// reading shown on a terminal).
 pub fn replay_physical(
     inputs: &Inputs,
     until: Option<Until>,
@@ -465,6 +466,7 @@ pub fn replay_physical(
         || {
             inputs
                 .segments()
+                .map(crate::output::with_progress)
                 .map_err(|e| std::io::Error::other(format!("{e:#}")))
         },
         until,
