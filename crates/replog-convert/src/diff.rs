@@ -59,6 +59,10 @@ impl TxStatus {
 pub struct RecordSide {
     /// Its LSN.
     pub lsn: u64,
+    /// Its transaction's position in the foreign log it came from
+    /// (`file:pos (GTID g)` for a binlog); absent for a replog log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<String>,
     /// Absolute offset of its frame in its segment file.
     pub offset: u64,
     /// Record type.
@@ -113,6 +117,13 @@ pub struct TxDiff {
     pub lsn_a: Option<u64>,
     /// LSN of its BEGIN in B.
     pub lsn_b: Option<u64>,
+    /// Its position in A's foreign log (`file:pos (GTID g)` for a
+    /// binlog); absent for a replog log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position_a: Option<String>,
+    /// Its position in B's foreign log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position_b: Option<String>,
     /// Index of the first differing record (Different only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record: Option<u64>,
@@ -159,6 +170,8 @@ impl DiffSummary {
 #[derive(Default)]
 struct Tx {
     txid: u64,
+    /// The foreign log's position, when it came from one.
+    at: Option<String>,
     data: Vec<u8>,
     frames: Vec<(u64, u64, Range<usize>)>,
 }
@@ -208,6 +221,7 @@ impl Side {
                 }
                 TxnEvent::Transaction(t) => {
                     tx.txid = t.txid();
+                    tx.at = t.foreign_position();
                     tx.data.clear();
                     tx.frames.clear();
                     t.begin.encode(&mut tx.data);
@@ -270,6 +284,7 @@ impl Side {
         });
         Some(RecordSide {
             lsn,
+            position: tx.at.clone(),
             offset,
             type_name,
             table,
@@ -439,6 +454,8 @@ pub fn diff(
                 txid_b: in_b.then_some(tb.txid),
                 lsn_a: in_a.then(|| ta.lsn()),
                 lsn_b: in_b.then(|| tb.lsn()),
+                position_a: if in_a { ta.at.clone() } else { None },
+                position_b: if in_b { tb.at.clone() } else { None },
                 record: first_diff.map(|i| i as u64),
             };
             on_tx(&d, new_div.as_ref())?;

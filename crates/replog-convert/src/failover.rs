@@ -103,6 +103,10 @@ pub struct LostTx {
     pub origin: String,
     /// LSN of its BEGIN in A.
     pub lsn: u64,
+    /// Its position in A's foreign log (`file:pos (GTID g)` for a
+    /// binlog); absent for a replog log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<String>,
     /// The txid in B it was matched with by origin (Diverged).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub txid_b: Option<u64>,
@@ -257,6 +261,7 @@ struct Pending {
     server_id: u32,
     origin: String,
     lsn: u64,
+    position: Option<String>,
     fingerprint: u128,
     /// Its origin key, when origins are trusted for it.
     origin_key: Option<u128>,
@@ -459,6 +464,7 @@ pub fn failover<A: TxnInput, B: TxnInput>(
                         server_id: t.server_id,
                         origin: t.origin.clone(),
                         lsn: t.lsn,
+                        position: t.position.clone(),
                         txid_b,
                         changes: (t.changes.len() + t.ddl.len()) as u64,
                         summary: describe(t),
@@ -489,6 +495,7 @@ pub fn failover<A: TxnInput, B: TxnInput>(
                                 server_id: l.server_id,
                                 origin: l.origin,
                                 lsn: l.lsn,
+                                position: l.position,
                                 fingerprint: fp,
                                 origin_key: None,
                                 changes: l.changes,
@@ -523,6 +530,7 @@ pub fn failover<A: TxnInput, B: TxnInput>(
                                     server_id: pa.server_id,
                                     origin: pa.origin,
                                     lsn: pa.lsn,
+                                    position: pa.position,
                                     txid_b: Some(t.txid),
                                     changes: pa.changes,
                                     summary: pa.summary,
@@ -576,6 +584,7 @@ pub fn failover<A: TxnInput, B: TxnInput>(
             server_id: p.server_id,
             origin: p.origin,
             lsn: p.lsn,
+            position: p.position,
             txid_b: None,
             changes: p.changes,
             summary: p.summary,

@@ -193,6 +193,9 @@ pub struct AppliedTx {
     pub lsn: u64,
     /// LSN of the COMMIT.
     pub commit_lsn: u64,
+    /// Its position in the foreign log it came from (`file:pos (GTID g)`
+    /// for a binlog); `None` for a replog log.
+    pub position: Option<String>,
     /// The store digest after it.
     pub digest: u64,
     /// The COMMIT's `state_after`, when it carries one.
@@ -399,6 +402,7 @@ impl LogReplayer {
             origin: tx.begin.origin.to_string(),
             lsn: tx.begin_lsn,
             commit_lsn: tx.commit_lsn,
+            position: tx.foreign_position(),
             state_after: tx.commit.state_after,
             ..AppliedTx::default()
         };
@@ -417,7 +421,7 @@ impl Applier {
         let mut statements = Vec::with_capacity(tx.records().len());
         for r in tx.records() {
             let st = Statement::decode(r.body, 0)
-                .map_err(|e| Error::from(e.context(format!("LSN {}", r.lsn))))?;
+                .map_err(|e| Error::from(e.context(tx.record_position(r.lsn))))?;
             statements.push(captured_statement(&st, tx.begin.timestamp_us));
         }
         if let [one] = statements.as_mut_slice() {
@@ -431,7 +435,10 @@ impl Applier {
             state_after: c.state_after.unwrap_or(0),
         };
         if let Err(e) = self.store.replay_transaction(&captured) {
-            out.failure = Some(e.to_string());
+            out.failure = Some(match tx.foreign_position() {
+                Some(at) => format!("{at}: {e}"),
+                None => e.to_string(),
+            });
         }
         let committed = self.store.take_committed();
         if self.keep_changes && out.failure.is_none() {
@@ -460,7 +467,7 @@ impl Applier {
         'records: for r in tx.records() {
             let lsn = &r.lsn;
             let rec = LogicalRecord::decode(r.body, 0)
-                .map_err(|e| Error::from(e.context(format!("LSN {lsn}"))))?;
+                .map_err(|e| Error::from(e.context(tx.record_position(*lsn))))?;
             let decoded = self
                 .rows
                 .decode(&self.store, rec, *lsn)
@@ -470,7 +477,7 @@ impl Applier {
                 Decoded::Nothing | Decoded::NonTable(_) => {}
                 Decoded::Ddl { database, sql } => {
                     if let Err(e) = self.store.apply_ddl(database, sql, tx.begin.timestamp_us) {
-                        failure = Some(format!("LSN {lsn}: {e}"));
+                        failure = Some(format!("{}: {e}", tx.record_position(*lsn)));
                         break;
                     }
                     if self.keep_changes {
@@ -479,13 +486,13 @@ impl Applier {
                     }
                 }
                 Decoded::Mismatch(m) => {
-                    failure = Some(format!("LSN {lsn}: {m}"));
+                    failure = Some(format!("{}: {m}", tx.record_position(*lsn)));
                     break;
                 }
                 // A PostgreSQL table's RELATION is its definition.
                 Decoded::Table(def) => {
                     if let Err(e) = self.store.apply_table(def) {
-                        failure = Some(format!("LSN {lsn}: {e}"));
+                        failure = Some(format!("{}: {e}", tx.record_position(*lsn)));
                         break;
                     }
                 }
@@ -494,11 +501,11 @@ impl Applier {
                         match self.store.apply_row_change(ch, ConflictPolicy::Abort) {
                             Ok(None) => {}
                             Ok(Some(conflict)) => {
-                                failure = Some(format!("LSN {lsn}: {conflict}"));
+                                failure = Some(format!("{}: {conflict}", tx.record_position(*lsn)));
                                 break 'records;
                             }
                             Err(e) => {
-                                failure = Some(format!("LSN {lsn}: {e}"));
+                                failure = Some(format!("{}: {e}", tx.record_position(*lsn)));
                                 break 'records;
                             }
                         }
@@ -570,6 +577,7 @@ impl PhysicalSteps {
                         origin: t.begin.origin.to_string(),
                         lsn: t.begin_lsn,
                         commit_lsn: t.commit_lsn,
+                        position: t.foreign_position(),
                         digest: digest.unwrap_or(0),
                         state_after: c.state_after,
                         ..AppliedTx::default()
@@ -674,6 +682,13 @@ pub struct StateDivergence {
     pub commit_lsn_a: Option<u64>,
     /// LSN of B's COMMIT.
     pub commit_lsn_b: Option<u64>,
+    /// A's transaction's position in its foreign log (a binlog's
+    /// `file:pos (GTID g)`); absent for a replog log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position_a: Option<String>,
+    /// B's transaction's position in its foreign log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position_b: Option<String>,
     /// A's store digest after the step.
     pub digest_a: String,
     /// B's.
@@ -1005,6 +1020,8 @@ pub fn state_diff(
                         txid_b: tb.as_ref().map(|t| t.txid),
                         commit_lsn_a: ta.as_ref().map(|t| t.commit_lsn),
                         commit_lsn_b: tb.as_ref().map(|t| t.commit_lsn),
+                        position_a: ta.as_ref().and_then(|t| t.position.clone()),
+                        position_b: tb.as_ref().and_then(|t| t.position.clone()),
                         digest_a: format!("{dig_a:016x}"),
                         digest_b: format!("{dig_b:016x}"),
                         tables,

@@ -208,6 +208,23 @@ impl<'a> Transaction<'a> {
         }
     }
 
+    /// The foreign log's position ([`Transaction::position`]) when the
+    /// transaction came from one (a binlog, a PostgreSQL output); `None`
+    /// for a replog log, whose positions are its LSNs.
+    pub fn foreign_position(&self) -> Option<String> {
+        (self.source != SourceKind::Native).then(|| self.position())
+    }
+
+    /// Where its record at `lsn` is, for messages: `LSN n` in a replog log,
+    /// else the foreign log's position of the transaction (a binlog's
+    /// records have no position of their own there).
+    pub fn record_position(&self, lsn: u64) -> String {
+        match self.source {
+            SourceKind::Native => format!("LSN {lsn}"),
+            _ => self.position(),
+        }
+    }
+
     /// Bytes of record bodies.
     pub fn body_bytes(&self) -> usize {
         self.arena.len().saturating_sub(self.base)

@@ -240,3 +240,64 @@ fn replay_of_a_binlog_speaks_in_binlog_positions() {
     let txid = j["last_txid"].as_u64().unwrap();
     assert!(at.ends_with(&format!("(GTID 0-1-{txid})")), "{at}");
 }
+
+/// Issue 11 item 15: `diff`, `diff --state` and `diff --failover` of
+/// binlogs name binlog positions (`file:pos (GTID g)`), not the LSNs of the
+/// native log the import stands for.
+#[test]
+fn diffs_of_binlogs_speak_in_binlog_positions() {
+    let out = root().join("fixtures/mariadb/out");
+    let f = |w: &str, fmt: &str| {
+        out.join(w)
+            .join(fmt)
+            .join("mariadb-bin.000001")
+            .display()
+            .to_string()
+    };
+    let (full, minimal) = (f("dml", "row-full"), f("dml", "row-minimal"));
+    let tmp = tempfile::tempdir().unwrap();
+    let at = |s: &str| s.contains("mariadb-bin.000001:") && s.contains("(GTID 0-1-");
+
+    // Record diff: the table's position columns and the first divergence.
+    let text = ok(&["diff", &full, &minimal], tmp.path(), 1);
+    assert!(
+        text.contains("POSITION A") && text.contains("POSITION B"),
+        "{text}"
+    );
+    assert!(!text.contains("LSN"), "{text}");
+    let first = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("A: "))
+        .unwrap();
+    assert!(at(first), "{text}");
+    let j = json(&ok(
+        &["diff", "--format", "json", &full, &minimal],
+        tmp.path(),
+        1,
+    ));
+    let tx = &j["transactions"][0];
+    assert!(at(tx["position_a"].as_str().unwrap()), "{tx}");
+    assert!(at(tx["position_b"].as_str().unwrap()), "{tx}");
+    assert!(at(j["summary"]["first_divergence"]["a"]["position"]
+        .as_str()
+        .unwrap()));
+
+    // State diff: the first divergence's transactions.
+    let mixed = f("dml", "mixed-full");
+    let text = ok(&["diff", "--state", &full, &mixed], tmp.path(), 1);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("first divergence"))
+        .unwrap();
+    assert!(at(line) && !line.contains("LSN"), "{line}");
+
+    // Failover: the lost transactions' column.
+    let text = ok(
+        &["diff", "--failover", &full, &f("txn", "row-full")],
+        tmp.path(),
+        1,
+    );
+    assert!(text.contains("| POSITION"), "{text}");
+    let row = text.lines().find(|l| l.starts_with("| discarded")).unwrap();
+    assert!(at(row), "{row}");
+}

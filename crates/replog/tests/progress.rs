@@ -134,3 +134,15 @@ fn physical_redo_and_statement_execution_show_progress() {
     assert!(code == 0 || code == 1, "{stderr}");
     assert!(shows_bytes(&stderr), "statement: {stderr:?}");
 }
+
+#[test]
+fn replaying_binlogs_counts_the_transactions_read() {
+    let files = binlogs("dml", "row-full");
+    let mut args: Vec<&str> = vec!["replay"];
+    args.extend(files.iter().map(String::as_str));
+    args.push("--memory");
+    let (code, stdout, stderr) = run(&args, true);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("transactions read"), "{stderr:?}");
+    assert!(!String::from_utf8_lossy(&stdout).contains("transactions read"));
+}

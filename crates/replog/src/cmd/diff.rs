@@ -129,7 +129,10 @@ fn side(s: &Option<RecordSide>) -> String {
     match s {
         None => "(none)".into(),
         Some(r) => {
-            let mut t = format!("LSN {} (offset {}) {}", r.lsn, r.offset, r.type_name);
+            let mut t = match &r.position {
+                Some(at) => format!("{at} {}", r.type_name),
+                None => format!("LSN {} (offset {}) {}", r.lsn, r.offset, r.type_name),
+            };
             if let Some(tb) = &r.table {
                 t.push(' ');
                 t.push_str(tb);
@@ -199,9 +202,21 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let summary: DiffSummary;
     match args.report.format {
         OutputFormat::Table => {
+            let (at_a, at_b) = match (foreign(&ia), foreign(&ib)) {
+                (false, false) => ("LSN A", "LSN B"),
+                (true, false) => ("POSITION A", "LSN B"),
+                (false, true) => ("LSN A", "POSITION B"),
+                (true, true) => ("POSITION A", "POSITION B"),
+            };
+            // LSNs align right, positions (text) left.
+            let right: Vec<usize> = [(1, true), (2, true), (3, at_a == "LSN A")]
+                .into_iter()
+                .chain([(4, at_b == "LSN B"), (5, true)])
+                .filter_map(|(c, r)| r.then_some(c))
+                .collect();
             let mut sink = TableSink::new(
-                vec!["STATUS", "TXID A", "TXID B", "LSN A", "LSN B", "RECORD"],
-                &[1, 2, 3, 4, 5],
+                vec!["STATUS", "TXID A", "TXID B", at_a, at_b, "RECORD"],
+                &right,
             );
             summary = diff(
                 ia.txn_input()?,
@@ -215,8 +230,8 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
                         t.status.name().to_string(),
                         opt(t.txid_a),
                         opt(t.txid_b),
-                        opt(t.lsn_a),
-                        opt(t.lsn_b),
+                        t.position_a.clone().unwrap_or_else(|| opt(t.lsn_a)),
+                        t.position_b.clone().unwrap_or_else(|| opt(t.lsn_b)),
                         opt(t.record),
                     ];
                     sink.push(out, row)?;
@@ -433,12 +448,24 @@ fn print_state_summary(out: &mut dyn Write, s: &StateSummary, tables: &[TableDif
         Some(d) => {
             writeln!(
                 out,
-                "first divergence: after step {} (transaction {} in A, {} in B; COMMIT LSN {} / {}): digest {} vs {}",
+                "first divergence: after step {} (transaction {} in A, {} in B; {}): digest {} vs {}",
                 d.step,
                 opt_n(d.txid_a),
                 opt_n(d.txid_b),
-                opt_n(d.commit_lsn_a),
-                opt_n(d.commit_lsn_b),
+                match (&d.position_a, &d.position_b) {
+                    (None, None) => format!(
+                        "COMMIT LSN {} / {}",
+                        opt_n(d.commit_lsn_a),
+                        opt_n(d.commit_lsn_b)
+                    ),
+                    (a, b) => format!(
+                        "at {} / {}",
+                        a.clone()
+                            .unwrap_or_else(|| format!("LSN {}", opt_n(d.commit_lsn_a))),
+                        b.clone()
+                            .unwrap_or_else(|| format!("LSN {}", opt_n(d.commit_lsn_b)))
+                    ),
+                },
                 d.digest_a,
                 d.digest_b
             )?;
@@ -564,6 +591,12 @@ fn run_state(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     Ok(Verdict::clean_if(summary.identical()))
 }
 
+/// Whether `i`'s transactions come from a foreign log whose positions are
+/// not LSNs (binlogs: `file:pos`).
+fn foreign(i: &Inputs) -> bool {
+    i.binlog.is_some() || i.pglogical.is_some()
+}
+
 fn lost_row(l: &LostTx) -> Vec<String> {
     let mut fate = l.fate.name().to_string();
     if let Some(b) = l.txid_b {
@@ -574,7 +607,7 @@ fn lost_row(l: &LostTx) -> Vec<String> {
         l.txid.to_string(),
         l.server_id.to_string(),
         l.origin.clone(),
-        l.lsn.to_string(),
+        l.position.clone().unwrap_or_else(|| l.lsn.to_string()),
         l.changes.to_string(),
         l.summary.clone(),
     ]
@@ -666,8 +699,20 @@ fn run_failover(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let s = match args.report.format {
         OutputFormat::Table => {
             let mut sink = TableSink::new(
-                vec!["FATE", "TXID", "SERVER", "ORIGIN", "LSN", "CHANGES", "WHAT"],
-                &[1, 2, 4, 5],
+                vec![
+                    "FATE",
+                    "TXID",
+                    "SERVER",
+                    "ORIGIN",
+                    if foreign(&ia) { "POSITION" } else { "LSN" },
+                    "CHANGES",
+                    "WHAT",
+                ],
+                if foreign(&ia) {
+                    &[1, 2, 5]
+                } else {
+                    &[1, 2, 4, 5]
+                },
             );
             let mut first = true;
             let s = failover(
