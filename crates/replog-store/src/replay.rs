@@ -347,6 +347,18 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
             || (!same_log && self.start.last_txid > 0 && tx.txid() <= self.start.last_txid)
         {
             self.report.already_applied += 1;
+            if !same_log {
+                // Seeded from another log (a snapshot of a follower of the
+                // statement log): the position is now this log's.
+                self.report.position = AppliedPosition {
+                    kind: Some(kind),
+                    log_id: self.report.log_id,
+                    applied_lsn: end,
+                    last_txid: tx.txid(),
+                    digest: self.store.digest(),
+                };
+                self.report.source_position = tx.foreign_position();
+            }
             if kind == LogKind::Logical {
                 // Later transactions may use relations announced here.
                 for r in tx.records() {

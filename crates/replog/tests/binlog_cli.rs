@@ -143,11 +143,18 @@ fn unknown_incident_fails_verify() {
 }
 
 /// GTID and Gtid_list details carry what `mariadb-binlog` prints for them
-/// (`GTID 0-1-3 trans`, `Gtid list [0-1-324]`), flags included.
+/// (`GTID 0-1-3 trans`, `Gtid list [0-1-324]`), flags included; the
+/// context events are named as it names them (`User_var`, `Rand`).
 #[test]
 fn gtid_details_match_mariadb_binlog() {
     let mut compared = 0;
-    for run_dir in ["dml/row-full", "ddl/statement", "txn/mixed-full"] {
+    let mut named = std::collections::BTreeSet::new();
+    for run_dir in [
+        "dml/row-full",
+        "ddl/statement",
+        "txn/mixed-full",
+        "unsafe/statement",
+    ] {
         let d = root().join("fixtures/mariadb/out").join(run_dir);
         let text = std::fs::read_to_string(d.join("events.txt")).unwrap();
         let theirs: Vec<&str> = text
@@ -179,11 +186,19 @@ fn gtid_details_match_mariadb_binlog() {
                     assert!(detail.starts_with(t), "{run_dir}: {detail:?} vs {t:?}");
                     compared += 1;
                 }
+                name @ ("User_var" | "Rand" | "Intvar") => {
+                    assert!(t.starts_with(name), "{run_dir}: {name} vs {t:?}");
+                    named.insert(name.to_string());
+                }
                 _ => {}
             }
         }
     }
     assert!(compared > 20);
+    assert!(
+        named.contains("User_var") && named.contains("Rand"),
+        "{named:?}"
+    );
     // The DDL's GTID says it stands alone (no BEGIN … COMMIT around it).
     let d = root().join("fixtures/mariadb/out/ddl/statement/mariadb-bin.000001");
     let (_, out) = run(&[

@@ -208,6 +208,14 @@ fn filters_that_cannot_match_are_usage_errors() {
     );
     let e = error(&["inspect", "--txid", "5", s(&binlog)]);
     assert!(e.contains("--gtid"), "{e}");
+    // A table filter that names no table of the store.
+    let e = error(&["dump", "--table", "nosuch", s(&binlog)]);
+    assert!(
+        e.contains("--table nosuch") && e.contains("w_dml.accounts"),
+        "{e}"
+    );
+    let e = error(&["dump", "--table", "w_dml.nosuch", s(&binlog)]);
+    assert!(e.contains("no such table"), "{e}");
     let e = error(&["inspect", "--gtid", "0-1-1", s(&native)]);
     assert!(e.contains("binlogs only"), "{e}");
     for bad in ["nonsense", "0-1", "0-1-x", "1234:5"] {

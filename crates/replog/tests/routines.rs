@@ -102,6 +102,51 @@ fn row_binlogs_with_routines_replay_to_mariadbs_tables() {
     }
 }
 
+/// Issue 11 item 10: the route that stopped at CREATE PROCEDURE
+/// (`convert BINLOG --to physical`) converts a ROW binlog with routines,
+/// says what it passed over, and its WAL redoes to MariaDB's tables.
+#[test]
+fn row_binlogs_with_routines_convert_to_a_physical_log() {
+    for run in ["row-full", "row-no_log"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let wal = tmp.path().join("wal");
+        let wal = wal.to_str().unwrap();
+        let (code, text, err) = replog(&["convert", "--to", "physical", "-o", wal], run);
+        assert_eq!(code, Some(0), "{run}: {text}{err}");
+        assert!(
+            text.contains(
+                "passed over (no rows; the row records carry their effects): 1 × ALTER VIEW"
+            ),
+            "{run}: {text}"
+        );
+        let out = Command::new(BIN).args(["dump", wal]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{run}");
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            mariadb_tables(run),
+            "{run}"
+        );
+        let (code, text, err) = replog(
+            &[
+                "convert",
+                "--to",
+                "physical",
+                "--format",
+                "json",
+                "-o",
+                &format!("{wal}2"),
+            ],
+            run,
+        );
+        assert_eq!(code, Some(0), "{run}: {err}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            v["non_table_ddl_passed_over"]["CREATE PROCEDURE"], 1,
+            "{text}"
+        );
+    }
+}
+
 #[test]
 fn a_statement_binlog_stops_at_the_procedure_by_name_and_position() {
     let (code, text, err) = replog(&["replay", "--memory"], "statement");

@@ -920,3 +920,56 @@ fn snapshot_then_a_new_follower_catches_up_from_it() {
     ]);
     assert!(format!("{:#}", r.unwrap_err()).contains("checksum"));
 }
+
+/// Issue 11 item 28: a follower seeded from a snapshot of another log's
+/// follower reports a position in the log it reads, even when every
+/// transaction was already in the snapshot.
+#[test]
+fn a_follower_seeded_from_another_logs_snapshot_reports_its_own_position() {
+    let tmp = tempfile::tempdir().unwrap();
+    let leader = tmp.path().join("leader");
+    record(&root().join("fixtures/mariadb/workloads/dml.sql"), &leader);
+    let a = tmp.path().join("a");
+    let (o, v) = json(&[
+        "replay",
+        s(&leader.join("statement")),
+        "--store",
+        s(&a),
+        "--durability",
+        "os",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o, Verdict::Clean, "{v}");
+    let statement_lsn = v["applied_lsn"].as_u64().unwrap();
+    let snap = tmp.path().join("s.snapshot");
+    let (o, _) = json(&["snapshot", s(&a), "--out", s(&snap), "--format", "json"]);
+    assert_eq!(o, Verdict::Clean);
+    // The logical log's own end, from a plain replay of it.
+    let (_, plain) = json(&[
+        "replay",
+        s(&leader.join("logical")),
+        "--memory",
+        "--format",
+        "json",
+    ]);
+    let logical_lsn = plain["applied_lsn"].as_u64().unwrap();
+    assert_ne!(statement_lsn, logical_lsn);
+    let (o, v) = json(&[
+        "replay",
+        s(&leader.join("logical")),
+        "--store",
+        s(&tmp.path().join("b")),
+        "--from-snapshot",
+        s(&snap),
+        "--durability",
+        "os",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o, Verdict::Clean, "{v}");
+    assert_eq!(v["applied"], 0, "{v}");
+    assert_eq!(v["kind"], "logical", "{v}");
+    assert_eq!(v["applied_lsn"].as_u64(), Some(logical_lsn), "{v}");
+    assert_eq!(v["last_txid"], plain["last_txid"], "{v}");
+}

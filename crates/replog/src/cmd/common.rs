@@ -250,6 +250,23 @@ pub fn counts(by_kind: &std::collections::BTreeMap<String, u64>) -> String {
         .join(", ")
 }
 
+/// The DDL of objects without rows (routines, triggers, views, events) that
+/// a follower or converter passed over, by statement kind; nothing when
+/// there was none.
+pub fn print_passed_over(
+    out: &mut dyn std::io::Write,
+    by_kind: &std::collections::BTreeMap<String, u64>,
+) -> std::io::Result<()> {
+    if by_kind.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "passed over (no rows; the row records carry their effects): {}",
+        counts(by_kind)
+    )
+}
+
 /// Lists the statements whose rows came from their executor (`whose`:
 /// "the converter's", "this follower's") rather than from the log.
 pub fn print_dependence(

@@ -489,13 +489,7 @@ fn print_executed(
                     r.already_in_base
                 )?;
             }
-            if !r.non_table_ddl.is_empty() {
-                writeln!(
-                    out,
-                    "DDL passed over (objects without rows): {}",
-                    crate::cmd::common::counts(&r.non_table_ddl)
-                )?;
-            }
+            crate::cmd::common::print_passed_over(out, &r.non_table_ddl)?;
             if let Some(m) = &r.start_mismatch {
                 writeln!(
                     out,
@@ -864,6 +858,7 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         "conflicts": report.conflicts.len(),
         "dependent": report.dependence.dependent,
         "dependent_total": report.dependence.dependent_total,
+        "non_table_ddl_passed_over": report.non_table_ddl,
     });
     match args.report.format {
         OutputFormat::Json => {
@@ -887,6 +882,7 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
                     "; the replay was not clean (divergences or conflicts)"
                 }
             )?;
+            crate::cmd::common::print_passed_over(out, &report.non_table_ddl)?;
             crate::cmd::common::print_dependence(out, &report.dependence, "the converter's")?;
         }
     }

@@ -98,9 +98,26 @@ pub fn write_dump<S: Storage, E: Environment>(
     out: &mut dyn Write,
 ) -> Result<()> {
     let st = store.storage();
+    let names = store.table_names();
+    // A filter that names no table is a usage error, not an empty dump.
+    for f in tables {
+        if !names
+            .iter()
+            .any(|(db, t)| selected(std::slice::from_ref(f), db, t))
+        {
+            anyhow::bail!(
+                "--table {f}: no such table in the store (tables: {})",
+                names
+                    .iter()
+                    .map(|(db, t)| format!("{db}.{t}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
     let mut json_tables = Vec::new();
     let mut line = String::new();
-    for (db, t) in store.table_names() {
+    for (db, t) in names {
         if !selected(tables, &db, &t) {
             continue;
         }

@@ -366,13 +366,7 @@ pub fn print_report(out: &mut dyn Write, r: &ReplayReport, digest: u64) -> Resul
         "; {} statement(s), {} row change(s), {} DDL",
         r.statements, r.changes, r.ddl
     )?;
-    if !r.non_table_ddl.is_empty() {
-        writeln!(
-            out,
-            "passed over (no rows; the row records carry their effects): {}",
-            crate::cmd::common::counts(&r.non_table_ddl)
-        )?;
-    }
+    crate::cmd::common::print_passed_over(out, &r.non_table_ddl)?;
     match &r.source_position {
         Some(p) => writeln!(
             out,
