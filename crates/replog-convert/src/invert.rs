@@ -658,8 +658,8 @@ pub fn invert_binlog<W: Write>(
     }
 
     // Pass 2: pieces last first, each decoded again from its checkpoint.
-    let (log_id, salt) = crate::source::binlog_log_id(paths);
-    let wopts = crate::to_statement::derived_from(&log_id, salt, LogKind::Logical, b"invert");
+    let h = crate::source::binlog_header(paths, LogKind::Logical, None);
+    let wopts = crate::to_statement::derived_from(&h.log_id, h.salt, LogKind::Logical, b"invert");
     let mut inv = InverseWriter::new(
         LogWriter::new(out, &wopts)?,
         opts,

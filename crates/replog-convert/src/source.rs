@@ -159,23 +159,21 @@ pub struct BinlogTxns {
     log: VirtualLog,
 }
 
-/// A log id derived from the binlog names, so that importing the same
-/// binlogs twice gives the same log.
-pub(crate) fn binlog_log_id(paths: &[PathBuf]) -> ([u8; 16], u64) {
-    let names: Vec<u8> = paths
-        .iter()
-        .flat_map(|p| {
-            p.file_name()
-                .map(|n| n.as_encoded_bytes().to_vec())
-                .unwrap_or_default()
-        })
-        .collect();
-    let a = xxhash_rust::xxh3::xxh3_64_with_seed(&names, 0x6269_6e6c_6f67);
-    let b = xxhash_rust::xxh3::xxh3_64_with_seed(&names, a);
-    let mut id = [0u8; 16];
-    id[..8].copy_from_slice(&a.to_le_bytes());
-    id[8..].copy_from_slice(&b.to_le_bytes());
-    (id, xxhash_rust::xxh3::xxh3_64_with_seed(b"salt", b))
+/// The header of the native log binlogs `paths` import as: its identity
+/// comes from the binlogs' file names.
+pub(crate) fn binlog_header(
+    paths: &[PathBuf],
+    kind: LogKind,
+    start_state: Option<u64>,
+) -> SegmentHeader {
+    SegmentHeader::of_virtual_log(
+        kind,
+        FORMAT_VERSION,
+        paths
+            .iter()
+            .map(|p| p.file_name().map_or(&[][..], |n| n.as_encoded_bytes())),
+        start_state,
+    )
 }
 
 impl BinlogTxns {
@@ -194,23 +192,11 @@ impl BinlogTxns {
             Mode::Statement => LogKind::Statement,
             _ => LogKind::Logical,
         };
-        let (log_id, salt) = binlog_log_id(&input.paths);
         let start_state = match &mode {
             Mode::Mixed(e) if e.continues_base() => Some(e.digest()),
             _ => None,
         };
-        let header = SegmentHeader {
-            kind,
-            version: FORMAT_VERSION,
-            seq: 0,
-            log_id,
-            store_id: 0,
-            salt,
-            start_lsn: 0,
-            start_state,
-            page_size: 0,
-            page_format: 0,
-        };
+        let header = binlog_header(&input.paths, kind, start_state);
         let name = input
             .paths
             .first()

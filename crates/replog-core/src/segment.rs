@@ -73,6 +73,37 @@ pub fn hex(b: &[u8]) -> String {
 }
 
 impl SegmentHeader {
+    /// The header of the native log a producer stands for without writing
+    /// it (binlogs imported, PostgreSQL WAL or a capture decoded): one
+    /// segment from LSN 0 whose identity (log id and salt) is derived from
+    /// the names of the files read, so the same input always gives the
+    /// same log.
+    pub fn of_virtual_log<'a>(
+        kind: LogKind,
+        version: u8,
+        names: impl IntoIterator<Item = &'a [u8]>,
+        start_state: Option<u64>,
+    ) -> SegmentHeader {
+        let names: Vec<u8> = names.into_iter().flatten().copied().collect();
+        let a = xxhash_rust::xxh3::xxh3_64_with_seed(&names, 0x6269_6e6c_6f67);
+        let b = xxhash_rust::xxh3::xxh3_64_with_seed(&names, a);
+        let mut log_id = [0u8; 16];
+        log_id[..8].copy_from_slice(&a.to_le_bytes());
+        log_id[8..].copy_from_slice(&b.to_le_bytes());
+        SegmentHeader {
+            kind,
+            version,
+            seq: 0,
+            log_id,
+            store_id: 0,
+            salt: xxhash_rust::xxh3::xxh3_64_with_seed(b"salt", b),
+            start_lsn: 0,
+            start_state,
+            page_size: 0,
+            page_format: 0,
+        }
+    }
+
     /// Encodes the header.
     pub fn encode(&self) -> [u8; HEADER_LEN] {
         let mut h = [0u8; HEADER_LEN];

@@ -48,29 +48,6 @@ pub struct PgWalTxns {
     origin: String,
 }
 
-/// A log id derived from the segment names, so that decoding the same WAL
-/// twice gives the same log.
-fn log_id(paths: &[PathBuf]) -> ([u8; 16], u64) {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut h2: u64 = 0x9e37_79b9_7f4a_7c15;
-    for p in paths {
-        for &b in p
-            .file_name()
-            .map(|n| n.as_encoded_bytes())
-            .unwrap_or_default()
-        {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-            h2 = (h2 ^ u64::from(b))
-                .wrapping_mul(0x0000_0100_0000_01b3)
-                .rotate_left(7);
-        }
-    }
-    let mut id = [0u8; 16];
-    id[..8].copy_from_slice(&h.to_le_bytes());
-    id[8..].copy_from_slice(&h2.to_le_bytes());
-    (id, h ^ h2.rotate_left(17))
-}
-
 /// Opens `input` as a source: reads the catalog (its error says how to
 /// produce it).
 pub fn open(input: &PgWalInput) -> replog_core::Result<PgWalSource> {
@@ -96,19 +73,15 @@ impl PgWalTxns {
 
     /// The transactions of `reader` with `catalog`; `paths` name the log.
     pub fn new(reader: WalReader, catalog: Catalog, paths: &[PathBuf]) -> PgWalTxns {
-        let (log_id, salt) = log_id(paths);
-        let header = SegmentHeader {
-            kind: LogKind::Logical,
-            version: FORMAT_VERSION,
-            seq: 0,
-            log_id,
-            store_id: 0,
-            salt,
-            start_lsn: 0,
-            start_state: None,
-            page_size: 0,
-            page_format: 0,
-        };
+        // The same WAL segments give the same log.
+        let header = SegmentHeader::of_virtual_log(
+            LogKind::Logical,
+            FORMAT_VERSION,
+            paths
+                .iter()
+                .map(|p| p.file_name().map_or(&[][..], |n| n.as_encoded_bytes())),
+            None,
+        );
         PgWalTxns {
             reader,
             decoder: Decoder::new(catalog),

@@ -134,21 +134,6 @@ pub struct PgLogicalTxns {
     summary: Summary,
 }
 
-fn log_id(name: &str) -> ([u8; 16], u64) {
-    // FNV-1a of the file name, twice: the same file gives the same log.
-    let fnv = |seed: u64| {
-        name.bytes().fold(seed, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        })
-    };
-    let a = fnv(0xcbf2_9ce4_8422_2325);
-    let b = fnv(a);
-    let mut id = [0u8; 16];
-    id[..8].copy_from_slice(&a.to_le_bytes());
-    id[8..].copy_from_slice(&b.to_le_bytes());
-    (id, fnv(b))
-}
-
 /// The source over `data` (a whole file, in memory or mapped) holding
 /// `detected`; `name` names it in messages.
 pub fn source(
@@ -167,23 +152,17 @@ impl PgLogicalTxns {
         detected: Detected,
         name: String,
     ) -> PgLogicalTxns {
-        let (log_id, salt) = log_id(&name);
         PgLogicalTxns {
             data: data.into(),
             pos: 0,
             detected,
-            header: SegmentHeader {
-                kind: LogKind::Logical,
-                version: FORMAT_VERSION_PG,
-                seq: 0,
-                log_id,
-                store_id: 0,
-                salt,
-                start_lsn: 0,
-                start_state: None,
-                page_size: 0,
-                page_format: 0,
-            },
+            // The same capture file gives the same log.
+            header: SegmentHeader::of_virtual_log(
+                LogKind::Logical,
+                FORMAT_VERSION_PG,
+                [name.as_bytes()],
+                None,
+            ),
             name,
             asm: Assembler::new(),
             pg: PgState::default(),
