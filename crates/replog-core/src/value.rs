@@ -249,6 +249,10 @@ pub mod tag {
     pub const LAST: u8 = NUMERIC_SPECIAL;
 }
 
+/// The longest decimal literal a value can hold (its length prefix is 16
+/// bits): PostgreSQL numerics longer than this are refused by their readers.
+pub const MAX_DECIMAL_LEN: usize = u16::MAX as usize;
+
 /// Whether `s` is a canonical decimal literal: `-?[0-9]+(\.[0-9]+)?`.
 pub fn is_decimal_literal(s: &str) -> bool {
     let b = s.strip_prefix('-').unwrap_or(s).as_bytes();
@@ -367,7 +371,13 @@ impl<'a> Value<'a> {
                 out.extend_from_slice(&v.to_le_bytes());
             }
             Value::Decimal(s) => {
-                if !is_decimal_literal(s) || !codec::fits_u16(s.as_bytes()) {
+                if s.len() > MAX_DECIMAL_LEN {
+                    return Err(format!(
+                        "decimal of {} characters (at most {MAX_DECIMAL_LEN})",
+                        s.len()
+                    ));
+                }
+                if !is_decimal_literal(s) {
                     return Err(format!("not a decimal literal: {s:?}"));
                 }
                 out.push(tag::DECIMAL);

@@ -158,7 +158,20 @@ pub(crate) fn numeric_text(neg: bool, weight: i16, dscale: u16, digits: &[u16]) 
             i += 1;
         }
     }
+    decimal_fits(s.len())?;
     Ok(s)
+}
+
+/// Fails when a numeric's text of `len` characters is longer than a
+/// decimal value holds ([`replog_core::value::MAX_DECIMAL_LEN`]).
+pub(crate) fn decimal_fits(len: usize) -> R<()> {
+    if len > replog_core::value::MAX_DECIMAL_LEN {
+        return Err(format!(
+            "numeric of {len} characters is longer than a decimal value holds ({})",
+            replog_core::value::MAX_DECIMAL_LEN
+        ));
+    }
+    Ok(())
 }
 
 fn numeric(b: &[u8]) -> R<Value<'static>> {

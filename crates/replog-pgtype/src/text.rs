@@ -101,7 +101,10 @@ fn numeric(s: &str) -> R<Value<'_>> {
         "NaN" => Value::NumericSpecial(NumericSpecial::NaN),
         "Infinity" => Value::NumericSpecial(NumericSpecial::PosInfinity),
         "-Infinity" => Value::NumericSpecial(NumericSpecial::NegInfinity),
-        _ if is_decimal_literal(s) => Value::Decimal(Cow::Borrowed(s)),
+        _ if is_decimal_literal(s) => {
+            crate::binary::decimal_fits(s.len())?;
+            Value::Decimal(Cow::Borrowed(s))
+        }
         _ => {
             return Err(format!(
                 "{s:?} is not a numeric (digits[.digits], NaN, ±Infinity)"
@@ -173,8 +176,10 @@ fn digits(s: &str, what: &str) -> R<u64> {
         .map_err(|_| format!("{what} {s:?} is not a number"))
 }
 
-/// `YYYY-MM-DD` (year of 4 or more digits): (year, month, day), and the rest.
-fn ymd(s: &str) -> R<((i64, u32, u32), &str)> {
+/// `YYYY-MM-DD` (year of 4 or more digits): (year, month, day), and the
+/// rest. A `bc` year's leap day follows the proleptic calendar: 1 BC is
+/// year 0, so 5 BC, 2345 BC… have a February 29.
+fn ymd(s: &str, bc: bool) -> R<((i64, u32, u32), &str)> {
     let d1 = s
         .find('-')
         .ok_or_else(|| format!("{s:?} is not YYYY-MM-DD"))?;
@@ -185,7 +190,8 @@ fn ymd(s: &str) -> R<((i64, u32, u32), &str)> {
         return Err(format!("{s:?} is not YYYY-MM-DD"));
     }
     let d = digits(rest.get(3..5).ok_or("day missing")?, "day")? as u32;
-    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+    let astronomical = if bc { 1 - y } else { y };
+    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(astronomical, m) {
         return Err(format!("no such date: {s:?}"));
     }
     Ok(((y, m, d), &rest[5..]))
@@ -219,7 +225,7 @@ fn date(s: &str) -> R<i32> {
         Some(b) => (b, true),
         None => (s, false),
     };
-    let ((y, m, d), rest) = ymd(body)?;
+    let ((y, m, d), rest) = ymd(body, bc)?;
     if !rest.is_empty() {
         return Err(format!("unexpected {rest:?} after the date"));
     }
@@ -295,7 +301,7 @@ fn timestamp(s: &str, tz: bool) -> R<i64> {
         Some(b) => (b, true),
         None => (s, false),
     };
-    let ((y, m, d), rest) = ymd(body)?;
+    let ((y, m, d), rest) = ymd(body, bc)?;
     let rest = rest
         .strip_prefix(' ')
         .ok_or_else(|| format!("{s:?} has no time part"))?;
@@ -480,6 +486,11 @@ mod tests {
         rt(PgType::Bytea, "\\x0a0b");
         rt(PgType::Date, "2024-02-29");
         rt(PgType::Date, "0044-03-15 BC");
+        // Leap days of BC years (1 BC is year 0): 5 BC and 2345 BC have one,
+        // 2 BC has none.
+        rt(PgType::Date, "0005-02-29 BC");
+        rt(PgType::Timestamp(None), "2345-02-29 05:44:34.953216 BC");
+        assert!(parse("c", &PgType::Date, "0002-02-29 BC").is_err());
         rt(PgType::Date, "infinity");
         rt(PgType::Date, "5874897-12-31");
         rt(PgType::Time(None), "24:00:00");
