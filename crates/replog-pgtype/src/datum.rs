@@ -328,7 +328,15 @@ fn array(elem: &PgType<'_>, p: &[u8], enums: &dyn EnumLabels) -> R<String> {
         None
     };
     let mut pos = if dataoffset != 0 {
-        usize::try_from(dataoffset).map_err(|_| format!("data offset {dataoffset}"))?
+        let off = usize::try_from(dataoffset).map_err(|_| format!("data offset {dataoffset}"))?;
+        // The elements follow the dimensions and the null bitmap.
+        if off < header_end + count.div_ceil(8) {
+            return Err(format!(
+                "array data offset {dataoffset} inside its header ({header_end} bytes and a \
+                 bitmap of {count} bits)"
+            ));
+        }
+        off
     } else {
         header_end.next_multiple_of(8)
     };

@@ -349,11 +349,10 @@ fn interval(s: &str) -> R<Interval> {
             if !tail.is_empty() || words.peek().is_some() {
                 return Err(bad());
             }
-            let us = h
-                .checked_mul(3_600_000_000)
-                .and_then(|v| v.checked_add(rest_us))
-                .ok_or_else(bad)?;
-            iv.micros = if neg { -us } else { us };
+            // In i128: the most negative interval has one more microsecond
+            // than the most positive.
+            let us = i128::from(h) * 3_600_000_000 + i128::from(rest_us);
+            iv.micros = i64::try_from(if neg { -us } else { us }).map_err(|_| bad())?;
             break;
         }
         let n: i64 = w.parse().map_err(|_| bad())?;
@@ -504,6 +503,10 @@ mod tests {
         rt(PgType::TimestampTz(None), "-infinity");
         rt(PgType::Interval(None), "1 year 2 mons 3 days 04:05:06");
         rt(PgType::Interval(None), "00:00:00");
+        // The extremes of the time field (i64 microseconds).
+        rt(PgType::Interval(None), "-2562047788:00:54.775808");
+        rt(PgType::Interval(None), "2562047788:00:54.775807");
+        assert!(parse("c", &PgType::Interval(None), "2562047788:00:54.775808").is_err());
         rt(
             PgType::Interval(None),
             "-1 years -2 mons +3 days -04:05:06.5",
