@@ -1129,7 +1129,8 @@ impl<W: Write> Debezium<W> {
             json::uint(&mut v, c.index);
             v.extend_from_slice(b",\"thread\":null,\"query\":null}");
         }
-        if self.o.transactions {
+        // Snapshot rows belong to no transaction.
+        if self.o.transactions && c.op != Op::Read {
             self.total += 1;
             let order = match self.per_table.iter_mut().find(|(x, _)| *x == s) {
                 Some((_, n)) => {
@@ -1291,7 +1292,7 @@ impl<W: Write> ChangeSink for Debezium<W> {
         let s = self.prepared(t);
         // BEGIN before the first event: a transaction of DDL alone has
         // none (the connectors report schema changes elsewhere).
-        if self.o.transactions && !self.begun {
+        if self.o.transactions && !self.begun && c.op != Op::Read {
             self.begun = true;
             let id = Self::tx_id(tx, tx.begin_lsn());
             self.tx_record(tx, &id, None)?;

@@ -528,6 +528,8 @@ pub struct ChangeEvents {
     counts: Vec<(Rc<Table>, u64)>,
     ordinal: u64,
     delivered: Delivered,
+    /// INSERTs are rows of a snapshot ([`ChangeEvents::run_snapshot`]).
+    snapshot: bool,
 }
 
 impl std::fmt::Debug for ChangeEvents {
@@ -588,6 +590,21 @@ impl ChangeEvents {
             self.tables.insert(r.relation_id, Rc::new(t));
         }
         &self.tables[&r.relation_id]
+    }
+
+    /// Delivers the rows of an initial state as [`Op::Read`] events: the
+    /// INSERTs of `source` (a logical log holding a snapshot's tables and
+    /// rows) are rows read, not changes. Then [`ChangeEvents::run`] the log
+    /// that continues from it.
+    pub fn run_snapshot<S: ChangeSink>(
+        &mut self,
+        source: &mut dyn TxnSource,
+        sink: &mut S,
+    ) -> std::result::Result<Delivered, S::Error> {
+        self.snapshot = true;
+        let r = self.run(source, sink);
+        self.snapshot = false;
+        r
     }
 
     /// Delivers every change of the log `source` reads to `sink`, in
@@ -676,6 +693,9 @@ impl ChangeEvents {
                 LogicalRecord::Insert(r) => {
                     let t = self.bound(r.relation_id, &rec)?;
                     arity(&t, &r.new, "the row", &rec)?;
+                    if self.snapshot {
+                        base.op = Op::Read;
+                    }
                     base.after = Some(r.new);
                     self.emit(&txn, &base, Some(t), sink)?;
                 }

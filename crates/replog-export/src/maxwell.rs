@@ -155,7 +155,9 @@ impl<W: Write> Maxwell<W> {
 
     fn change_row(&mut self, tx: &Txn<'_>, c: &Change<'_>, t: &Rc<Table>) -> Result<(), Error> {
         let (kind, data, old) = match c.op {
-            Op::Create | Op::Read => ("insert", c.after, None),
+            Op::Create => ("insert", c.after, None),
+            // Maxwell's bootstrap rows.
+            Op::Read => ("bootstrap-insert", c.after, None),
             Op::Update => (
                 "update",
                 c.after,

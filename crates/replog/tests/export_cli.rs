@@ -284,3 +284,94 @@ fn help_names_the_envelopes_and_says_where_times_come_from() {
         assert!(out.contains(s), "{s}: {out}");
     }
 }
+
+#[test]
+fn a_snapshot_exports_as_read_rows_before_the_log() {
+    // A store built from a binlog, its snapshot, then `export --snapshot`:
+    // the read rows are the rows `replog dump` prints of the same store.
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let snap = tmp.path().join("f.snapshot");
+    let log = binlog_dir("dml");
+    let (code, _, err) = run(&[
+        "replay",
+        log.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&[
+        "snapshot",
+        store.to_str().unwrap(),
+        "-o",
+        snap.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, dump, err) = run(&["dump", "--format", "json", store.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let dump: serde_json::Value = serde_json::from_str(&dump).unwrap();
+    // Each row as (table, column -> text), NULL as null.
+    let mut want = Vec::new();
+    for t in dump["tables"].as_array().unwrap() {
+        let cols = t["columns"].as_array().unwrap();
+        for row in t["rows"].as_array().unwrap() {
+            let m: serde_json::Map<String, serde_json::Value> = cols
+                .iter()
+                .zip(row.as_array().unwrap())
+                .map(|(c, v)| {
+                    let v = if v == "NULL" {
+                        serde_json::Value::Null
+                    } else {
+                        v.clone()
+                    };
+                    (c.as_str().unwrap().to_string(), v)
+                })
+                .collect();
+            want.push((t["table"].as_str().unwrap().to_string(), m));
+        }
+    }
+    assert!(want.len() > 5);
+    let sample = root().join("fixtures/native/logical/sample.replog");
+    let (code, out, err) = run(&[
+        "export",
+        "--snapshot",
+        snap.to_str().unwrap(),
+        sample.to_str().unwrap(),
+        "--to",
+        "canal-json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let recs = lines(&out);
+    let got: Vec<(String, serde_json::Map<String, serde_json::Value>)> = recs[..want.len()]
+        .iter()
+        .map(|r| {
+            (
+                format!(
+                    "{}.{}",
+                    r["database"].as_str().unwrap(),
+                    r["table"].as_str().unwrap()
+                ),
+                r["data"][0].as_object().unwrap().clone(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    // Debezium: op r, snapshot true, no transaction; then the log's events.
+    let (code, out, err) = run(&[
+        "export",
+        "--snapshot",
+        snap.to_str().unwrap(),
+        sample.to_str().unwrap(),
+        "--to",
+        "debezium",
+        "--transactions",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let recs = lines(&out);
+    for r in &recs[..want.len()] {
+        assert_eq!(r["value"]["op"], "r");
+        assert_eq!(r["value"]["source"]["snapshot"], "true");
+        assert!(r["value"]["transaction"].is_null());
+    }
+    assert_eq!(recs[want.len()]["topic"], "replog.transaction");
+}

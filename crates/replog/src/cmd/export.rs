@@ -22,6 +22,7 @@ Examples:
   replog export capture.pgoutput --to debezium --topic-prefix dbserver1 \\
       --database shop --catalog catalog.tsv --decimal-handling string
   replog export pg_wal/ --catalog catalog.tsv --to debezium --value-only
+  replog export --snapshot at-txid-10.snapshot rest.replog --to debezium
 
 Every source exports the same way: native logical logs, MySQL/MariaDB
 binlogs (a STATEMENT or MIXED binlog, or a native statement log, is first
@@ -41,6 +42,12 @@ END records on <prefix>.transaction and each event's transaction block.
 For pgoutput captures, --catalog (the catalog file of the same server, as
 for WAL) gives what pgoutput does not carry: a REPLICA IDENTITY FULL
 table's primary key and enum labels.
+
+--snapshot SNAPSHOT (a store snapshot, `replog snapshot`) exports an
+initial state first: its rows as snapshot reads (Debezium op r with
+source.snapshot \"true\" and no transaction block, Maxwell
+bootstrap-insert, Canal INSERT), their time the snapshot file's
+modification time (a snapshot records none).
 
 --to maxwell writes Maxwell's rows ({database, table, type, ts, xid,
 commit|xoffset, data, old}; --position adds position, gtid, server_id;
@@ -141,6 +148,11 @@ pub struct Args {
     /// adaptive for PostgreSQL, adaptive-time-microseconds for MySQL).
     #[arg(long, value_enum)]
     pub time_precision: Option<TimeArg>,
+    /// An initial state to export first, as snapshot rows (Debezium op
+    /// `r`, Maxwell `bootstrap-insert`, Canal INSERT): a store snapshot
+    /// (`replog snapshot`), such as the state the log continues from.
+    #[arg(long, value_name = "SNAPSHOT")]
+    pub snapshot: Option<PathBuf>,
     /// Maxwell: add position, gtid and server_id.
     #[arg(long)]
     pub position: bool,
@@ -195,13 +207,19 @@ fn export<W: Write>(
     events: &mut ChangeEvents,
     w: W,
 ) -> Result<(Delivered, W)> {
-    fn drive<S: ChangeSink<Error = replog_export::Error>>(
-        events: &mut ChangeEvents,
-        source: &mut dyn TxnSource,
-        sink: &mut S,
-    ) -> Result<Delivered> {
-        events.run(source, sink).map_err(anyhow::Error::new)
-    }
+    let mut snapshot = match &args.snapshot {
+        Some(p) => Some(snapshot_log(p)?),
+        None => None,
+    };
+    let mut drive = |events: &mut ChangeEvents,
+                     source: &mut dyn TxnSource,
+                     sink: &mut dyn ChangeSinkDyn|
+     -> Result<Delivered> {
+        if let Some(s) = snapshot.as_mut() {
+            sink.run_snapshot(events, &mut **s)?;
+        }
+        sink.run(events, source)
+    };
     Ok(match args.to {
         Envelope::Debezium => {
             let o = debezium::Options {
@@ -242,6 +260,93 @@ fn export<W: Write>(
             (d, sink.finish()?)
         }
     })
+}
+
+/// A change sink behind `dyn`: the envelopes' writers run alike.
+trait ChangeSinkDyn {
+    fn run(&mut self, events: &mut ChangeEvents, source: &mut dyn TxnSource) -> Result<Delivered>;
+    fn run_snapshot(
+        &mut self,
+        events: &mut ChangeEvents,
+        source: &mut dyn TxnSource,
+    ) -> Result<Delivered>;
+}
+
+impl<S: ChangeSink<Error = replog_export::Error>> ChangeSinkDyn for S {
+    fn run(&mut self, events: &mut ChangeEvents, source: &mut dyn TxnSource) -> Result<Delivered> {
+        events.run(source, self).map_err(anyhow::Error::new)
+    }
+    fn run_snapshot(
+        &mut self,
+        events: &mut ChangeEvents,
+        source: &mut dyn TxnSource,
+    ) -> Result<Delivered> {
+        events
+            .run_snapshot(source, self)
+            .map_err(anyhow::Error::new)
+    }
+}
+
+/// A store snapshot as a logical log of one transaction: each table's
+/// RELATION and its rows as INSERTs (in primary-key order), its txid the
+/// snapshot's last applied transaction, its time the file's modification
+/// time (a snapshot records none).
+fn snapshot_log(path: &std::path::Path) -> Result<Box<dyn TxnSource>> {
+    use replog_core::writer::{LogWriter, WriterOptions};
+    use replog_core::{Begin, Commit, LogKind};
+    use replog_logical::{Insert, LogicalRecord, TupleBuf};
+    use replog_store::storage::Storage;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let (position, storage) = replog_store::snapshot::decode(&bytes)
+        .map_err(|e| anyhow::anyhow!("{}: not a usable snapshot: {e}", path.display()))?;
+    let time_us = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_micros() as i64);
+    let mut opts = WriterOptions::new(LogKind::Logical);
+    opts.version = replog_core::segment::MAX_FORMAT_VERSION;
+    let mut w = LogWriter::new(Vec::new(), &opts)?;
+    let txid = position.last_txid;
+    w.begin(&Begin {
+        txid,
+        timestamp_us: time_us,
+        server_id: 0,
+        origin: "",
+    })?;
+    let mut body = Vec::new();
+    for (n, id) in storage.tables().into_iter().enumerate() {
+        let Some(def) = storage.def(id) else { continue };
+        let relid = u32::try_from(n + 1).unwrap_or(u32::MAX);
+        body.clear();
+        LogicalRecord::Relation(def.to_relation(relid, 1))
+            .encode(&mut body)
+            .map_err(|m| anyhow::anyhow!("{}: {m}", def.name))?;
+        w.append(&body)?;
+        for key in storage.keys(id) {
+            let Some(row) = storage.get(id, &key) else {
+                continue;
+            };
+            let t = TupleBuf::from_values(row).map_err(|m| anyhow::anyhow!("{}: {m}", def.name))?;
+            body.clear();
+            LogicalRecord::Insert(Insert {
+                relation_id: relid,
+                new: t.as_tuple(),
+            })
+            .encode(&mut body)
+            .map_err(|m| anyhow::anyhow!("{}: {m}", def.name))?;
+            w.append(&body)?;
+        }
+    }
+    w.commit(&Commit {
+        txid,
+        timestamp_us: time_us,
+        state_before: None,
+        state_after: None,
+    })?;
+    let log = w.finish()?;
+    let seg = replog_core::reader::SegmentInput::memory(path.display().to_string(), log);
+    Ok(vec![seg].open(ReaderOptions::default())?)
 }
 
 /// The transactions of the input, as logical records: statement logs and
