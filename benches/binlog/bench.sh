@@ -35,6 +35,7 @@
 #   REGEN=1                          regenerate the cached 50 MB binlog
 #   REPLOG=target/release/replog     binary to test (built unless NO_BUILD=1)
 #   FLASHBACK_ONLY=1                 time only the flashback comparison
+#   GENERATE_ONLY=1                  only make the cached binlog (BIG=0 too)
 #
 # The private MariaDB server lives in a temp dir (own datadir, unix socket,
 # TCP bound to 127.0.0.1 on a free port, --user=root); it is only used to
@@ -290,6 +291,13 @@ if [ "$need_small" = 1 ] || [ "$BIG" = 1 ]; then
   log "generation took $(( $(date +%s) - t0 )) s; server stopped"
 else
   log "reusing cached $SMALL"
+fi
+
+# GENERATE_ONLY=1: the cached binlog is what the caller wants (another bench
+# measures on it, e.g. benches/export/bench.sh).
+if [ "${GENERATE_ONLY:-0}" = 1 ]; then
+  log "generated $SMALL"
+  exit 0
 fi
 
 # --- measurement helpers ----------------------------------------------------------

@@ -836,7 +836,10 @@ pub struct Debezium<W: Write> {
     o: Options,
     tables: PerTable<Prepared>,
     line: Vec<u8>,
+    /// The key of the change being written.
     scratch: Vec<u8>,
+    /// Its value.
+    value_buf: Vec<u8>,
     /// The END LSN of the previous transaction (PostgreSQL's
     /// `sequence[0]`, the last commit LSN).
     last_commit: Option<u64>,
@@ -858,6 +861,7 @@ impl<W: Write> Debezium<W> {
             tables: PerTable::default(),
             line: Vec::with_capacity(4096),
             scratch: Vec::new(),
+            value_buf: Vec::new(),
             last_commit: None,
             total: 0,
             per_table: Vec::new(),
@@ -1034,11 +1038,11 @@ impl<W: Write> Debezium<W> {
         after: Option<&Tuple<'_>>,
         key: Option<&Tuple<'_>>,
     ) -> Result<(), Error> {
-        let key_bytes = match key {
-            Some(k) if self.key(s, k, c.lsn)? => Some(std::mem::take(&mut self.scratch)),
-            _ => None,
+        let has_key = match key {
+            Some(k) => self.key(s, k, c.lsn)?,
+            None => false,
         };
-        let mut v = std::mem::take(&mut self.scratch);
+        let mut v = std::mem::take(&mut self.value_buf);
         v.clear();
         let p = self.tables.get(s).expect("prepared");
         if self.o.schemas {
@@ -1164,17 +1168,16 @@ impl<W: Write> Debezium<W> {
         if self.o.schemas {
             v.push(b'}');
         }
+        let key = std::mem::take(&mut self.scratch);
         let topic = std::mem::take(&mut self.tables.get_mut(s).expect("prepared").topic);
-        let r = self.emit(&topic, key_bytes.as_deref(), Some(&v));
-        self.tables.get_mut(s).expect("prepared").topic = topic;
-        r?;
-        if op == "d" && self.o.tombstones && key_bytes.is_some() {
-            let topic = std::mem::take(&mut self.tables.get_mut(s).expect("prepared").topic);
-            let r = self.emit(&topic, key_bytes.as_deref(), None);
-            self.tables.get_mut(s).expect("prepared").topic = topic;
-            r?;
+        let mut r = self.emit(&topic, has_key.then_some(&key[..]), Some(&v));
+        if r.is_ok() && op == "d" && self.o.tombstones && has_key {
+            r = self.emit(&topic, Some(&key), None);
         }
-        self.scratch = v;
+        self.tables.get_mut(s).expect("prepared").topic = topic;
+        self.scratch = key;
+        self.value_buf = v;
+        r?;
         Ok(())
     }
 }

@@ -152,6 +152,43 @@ pub fn unscaled_bytes(s: &str, scale: usize) -> Result<Vec<u8>, String> {
     if frac.len() > scale {
         return Err(format!("{s} has more than {scale} fraction digits"));
     }
+    // Up to 38 digits fit an i128: no big-number arithmetic.
+    if int.len() + scale <= 38 && int.bytes().chain(frac.bytes()).all(|d| d.is_ascii_digit()) {
+        let mut v: i128 = 0;
+        for d in int.bytes().chain(frac.bytes()) {
+            v = v * 10 + i128::from(d - b'0');
+        }
+        for _ in frac.len()..scale {
+            v *= 10;
+        }
+        if neg {
+            v = -v;
+        }
+        let be = v.to_be_bytes();
+        // Minimal: drop leading bytes that only repeat the sign.
+        let mut start = 0;
+        while start < 15 {
+            let (b, next) = (be[start], be[start + 1]);
+            if (b == 0 && next & 0x80 == 0) || (b == 0xff && next & 0x80 != 0) {
+                start += 1;
+            } else {
+                break;
+            }
+        }
+        return Ok(be[start..].to_vec());
+    }
+    unscaled_big(s, neg, int, frac, scale)
+}
+
+/// [`unscaled_bytes`] of any number of digits (`int` and `frac` are the
+/// digits of `s` before and after the point).
+fn unscaled_big(
+    s: &str,
+    neg: bool,
+    int: &str,
+    frac: &str,
+    scale: usize,
+) -> Result<Vec<u8>, String> {
     // Magnitude, big-endian base 256.
     let mut mag: Vec<u8> = Vec::new();
     let pad = std::iter::repeat_n(b'0', scale - frac.len());
@@ -262,6 +299,28 @@ mod tests {
         assert_eq!(hex("-256", 0), "ff00");
         assert_eq!(hex("9999999999.99", 2), "00e8d4a50fff");
         assert!(unscaled_bytes("1.234", 2).is_err());
+        // The i128 path and the big-number path agree.
+        for (d, k) in [
+            ("-1234.50", 2),
+            ("128", 0),
+            ("-129", 0),
+            ("0.00", 2),
+            ("-99999999999999999999999999999999999.9", 1),
+        ] {
+            let neg = d.starts_with('-');
+            let digits = d.trim_start_matches('-');
+            let (i, f) = digits.split_once('.').unwrap_or((digits, ""));
+            assert_eq!(
+                unscaled_bytes(d, k).unwrap(),
+                unscaled_big(d, neg, i, f, k).unwrap(),
+                "{d}"
+            );
+        }
+        // Beyond 38 digits: 10^40 = 0x1d6329f1c35ca4bfabb9f5610000000000.
+        assert_eq!(
+            hex(&format!("1{}", "0".repeat(40)), 0),
+            "1d6329f1c35ca4bfabb9f5610000000000"
+        );
     }
 
     #[test]
