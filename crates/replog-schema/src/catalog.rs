@@ -48,7 +48,8 @@ use std::collections::{BTreeMap, BTreeSet};
 pub enum DdlMode {
     /// As the reference store executes it: MariaDB's errors (unknown or
     /// existing tables, bad definitions), and a refusal of whatever the
-    /// store does not implement. A table needs a primary key.
+    /// store does not implement. A table without a primary key has the
+    /// store's implicit row identity (its whole content).
     Execute,
     /// Following the DDL of a log, whose statements succeeded on their
     /// server: nothing fails. A change that cannot be followed marks its
@@ -1018,10 +1019,18 @@ fn build_table<D: Definitions>(
         }
     }
     if execute {
-        if t.def.primary_key.is_empty() {
-            return Err(
-                SqlError::unsupported(format!("table '{name}' without a PRIMARY KEY")).into(),
-            );
+        if let Some(a) = t.def.columns.iter().position(|c| c.auto_increment)
+            && t.def.primary_key.is_empty()
+            && !t
+                .def
+                .unique_keys
+                .iter()
+                .any(|u| u.columns.first() == Some(&a))
+        {
+            return Err(bad(
+                "Incorrect table definition; there can be only one auto column and it must be defined as a key",
+            )
+            .into());
         }
         if t.def.columns.iter().filter(|c| c.auto_increment).count() > 1 {
             return Err(

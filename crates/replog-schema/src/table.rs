@@ -272,9 +272,10 @@ impl TableDef {
 
     /// The table a RELATION describes (PostgreSQL's streams carry no DDL:
     /// a replayed log creates each table from its first RELATION): its
-    /// columns, nullability, identity columns as the primary key
-    /// ([`replog_logical::Relation::identity_columns`]); no defaults, no
-    /// unique keys.
+    /// columns, nullability, its key columns as the primary key (none
+    /// flagged: a table without a primary key, whose rows the store
+    /// identifies by their whole content, duplicates allowed); no
+    /// defaults, no unique keys.
     pub fn from_relation(rel: &replog_logical::Relation<'_>) -> TableDef {
         TableDef {
             database: rel.database.to_string(),
@@ -294,7 +295,7 @@ impl TableDef {
                     auto_increment: c.auto_increment,
                 })
                 .collect(),
-            primary_key: rel.identity_columns(),
+            primary_key: rel.key_columns().collect(),
             unique_keys: Vec::new(),
             version: rel.schema_version.max(1),
         }
@@ -634,10 +635,11 @@ impl TableDef {
                 auto_increment: flags & 2 != 0,
             });
         }
+        // Empty for a table without a primary key (which has columns).
         let at = c.offset();
         let primary_key = read_indexes(c, columns.len(), "primary-key column")?;
-        if primary_key.is_empty() {
-            return Err(Error::malformed(at, "empty primary key"));
+        if columns.is_empty() {
+            return Err(Error::malformed(at, "a table without columns"));
         }
         let nu = c.u16("unique key count")?;
         let mut unique_keys = Vec::with_capacity(capacity(c, nu, 4));
@@ -848,13 +850,12 @@ mod tests {
             assert!(e.to_string().contains(what), "{at}: {e}");
             assert_eq!(e.offset(), Some(1000 + at as u64), "{at}: {e}");
         }
-        // An empty primary key.
+        // An empty primary key: a table without one.
         let mut d = small();
         d.primary_key.clear();
         let mut x = Vec::new();
         d.encode(&mut x).unwrap();
-        let e = TableDef::decode(&mut Cursor::new(&x, 0)).unwrap_err();
-        assert!(e.to_string().contains("empty primary key"), "{e}");
+        assert_eq!(TableDef::decode(&mut Cursor::new(&x, 0)).unwrap(), d);
         // A PostgreSQL descriptor that does not decode: its first byte named.
         let mut d = small();
         d.columns[1].ty = pg(PgType::Text);

@@ -65,7 +65,11 @@ pub(crate) fn plan(
             bound[col] = Some(values);
         }
     }
-    if let Some(keys) = encodings(def, &def.primary_key, &bound) {
+    // A table without a primary key (rows keyed by their whole content)
+    // has no primary probe.
+    if !def.primary_key.is_empty()
+        && let Some(keys) = encodings(def, &def.primary_key, &bound)
+    {
         return Some(keys.into_iter().map(Probe::Primary).collect());
     }
     for (i, u) in def.unique_keys.iter().enumerate() {

@@ -51,6 +51,13 @@ pub struct ReplayOptions {
     /// [`ReplayReport::dependence`]: "the follower" unless said
     /// ("the converter").
     pub executor: Option<&'static str>,
+    /// Pass over a statement log's statements about objects the store does
+    /// not hold (stored routines, triggers, events, views, users,
+    /// privileges), counted in [`ReplayReport::unsupported_skipped`],
+    /// instead of failing on them. The rest of their transaction is
+    /// applied; what a skipped trigger would have changed is then missing,
+    /// which the next digest check reports.
+    pub skip_unsupported: bool,
 }
 
 /// A transaction after which the store's digest is not the leader's.
@@ -157,6 +164,11 @@ pub struct ReplayReport {
     /// passed over ([`Decoded::NonTable`]), by statement kind
     /// (`CREATE PROCEDURE` → count).
     pub non_table_ddl: std::collections::BTreeMap<String, u64>,
+    /// Statements of a statement log the store cannot run (stored
+    /// routines, triggers, events, views, …), passed over under
+    /// [`ReplayOptions::skip_unsupported`], by statement kind
+    /// (`CREATE TRIGGER` → count).
+    pub unsupported_skipped: std::collections::BTreeMap<String, u64>,
     /// Why replay stopped early.
     pub stopped: Option<Stop>,
     /// Conflicts met (and resolved, unless the stop is a conflict).
@@ -493,9 +505,19 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
             state_before: c.state_before.unwrap_or(0),
             state_after: c.state_after.unwrap_or(0),
         };
-        match self.store.replay_transaction(&captured) {
-            Ok(()) => {
-                self.report.statements += n;
+        match self
+            .store
+            .replay_transaction_skipping(&captured, self.opts.skip_unsupported)
+        {
+            Ok(skipped) => {
+                self.report.statements += n - skipped.len() as u64;
+                for ddl in skipped {
+                    *self
+                        .report
+                        .unsupported_skipped
+                        .entry(ddl.to_string())
+                        .or_default() += 1;
+                }
                 for t in self.store.committed() {
                     for (i, st) in t.statements.iter().enumerate() {
                         // Executed in log order: the i-th as logged, unless
@@ -698,7 +720,7 @@ impl RowDecoder {
                 database: rel.database.to_string(),
                 table: rel.table.to_string(),
                 ncols: rel.columns.len(),
-                key: rel.identity_columns(),
+                key: rel.key_columns().collect(),
                 def: None,
             },
         );

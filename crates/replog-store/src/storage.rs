@@ -273,14 +273,44 @@ fn sortable_f64(f: f64) -> u64 {
 }
 
 /// The primary-key encoding of a row of `def`: MySQL's columns by
-/// [`encode_key_value`], PostgreSQL's by [`pg_key_value`].
+/// [`encode_key_value`], PostgreSQL's by [`pg_key_value`]. A table without
+/// a primary key has an implicit row identity: its whole content
+/// ([`row_identity`]); identical rows share it, and a storage keeps how
+/// many there are.
 pub fn primary_key(def: &TableDef, row: &Row) -> Vec<u8> {
+    if def.primary_key.is_empty() {
+        return row_identity(def, row);
+    }
     let mut k = Vec::new();
     for &i in &def.primary_key {
         let v = row.get(i).unwrap_or(&Value::Null);
         match def.columns.get(i).map(|c| &c.ty) {
             Some(SqlType::Pg(d)) => pg_key_value(v, d, &mut k),
             _ => encode_key_value(v, &mut k),
+        }
+    }
+    k
+}
+
+/// The implicit row identity of a row of a table without a primary key:
+/// every column by [`encode_key_value`] (so rows sort as `ORDER BY` every
+/// column does), then the exact bytes of every text value (the key
+/// encoding compares text case-insensitively; rows differing only in case
+/// are different rows). Rows with equal identities are identical in every
+/// column: a storage keeps one row and its count (MariaDB keeps
+/// duplicates in a table without keys).
+pub fn row_identity(def: &TableDef, row: &Row) -> Vec<u8> {
+    let mut k = Vec::new();
+    for (i, c) in def.columns.iter().enumerate() {
+        let v = row.get(i).unwrap_or(&Value::Null);
+        match &c.ty {
+            SqlType::Pg(d) => pg_key_value(v, d, &mut k),
+            _ => encode_key_value(v, &mut k),
+        }
+    }
+    for v in row {
+        if let Value::Text(s) | Value::Enum(s) | Value::Set(s) | Value::Json(s) = v {
+            escaped_key_bytes(s.as_bytes(), &mut k);
         }
     }
     k
@@ -351,6 +381,9 @@ pub fn unique_key(cols: &[usize], row: &Row) -> Option<Vec<u8>> {
 struct MemTable {
     def: TableDef,
     rows: BTreeMap<Vec<u8>, Row>,
+    /// A table without a primary key: how many more copies of a row
+    /// there are (rows identical in every column share one key).
+    copies: BTreeMap<Vec<u8>, usize>,
     uniques: Vec<BTreeMap<Vec<u8>, Vec<u8>>>,
     auto_inc: u64,
     digest: u64,
@@ -362,6 +395,7 @@ impl MemTable {
         MemTable {
             def,
             rows: BTreeMap::new(),
+            copies: BTreeMap::new(),
             uniques: vec![BTreeMap::new(); n],
             auto_inc: 1,
             digest: 0,
@@ -370,7 +404,7 @@ impl MemTable {
 
     fn conflict(&self, row: &Row, except: Option<&[u8]>) -> Option<(String, Vec<u8>)> {
         let pk = primary_key(&self.def, row);
-        if self.rows.contains_key(&pk) && except != Some(pk.as_slice()) {
+        if self.rows.contains_key(&pk) && except != Some(pk.as_slice()) && !self.keyless() {
             return Some(("PRIMARY".into(), pk));
         }
         for (u, idx) in self.def.unique_keys.iter().zip(&self.uniques) {
@@ -406,14 +440,44 @@ impl MemTable {
         self.digest = self.digest.wrapping_sub(digest::row_hash(&self.def, row));
     }
 
+    fn keyless(&self) -> bool {
+        self.def.primary_key.is_empty()
+    }
+
     fn insert(&mut self, row: Row) -> Result<Vec<u8>> {
         if let Some((name, _)) = self.conflict(&row, None) {
             return Err(self.dup_error(&name, &row));
         }
         let pk = primary_key(&self.def, &row);
+        if self.rows.contains_key(&pk) {
+            // Another copy of a row of a table without a primary key.
+            *self.copies.entry(pk.clone()).or_default() += 1;
+            self.digest = self.digest.wrapping_add(digest::row_hash(&self.def, &row));
+            return Ok(pk);
+        }
         self.link(&pk, &row);
         self.rows.insert(pk.clone(), row);
         Ok(pk)
+    }
+
+    /// Removes one copy of the row at `key`.
+    fn remove(&mut self, key: &[u8]) -> Result<Row> {
+        if let Some(n) = self.copies.get_mut(key) {
+            *n -= 1;
+            if *n == 0 {
+                self.copies.remove(key);
+            }
+            let row = self.rows.get(key).cloned().ok_or_else(missing_row)?;
+            self.digest = self.digest.wrapping_sub(digest::row_hash(&self.def, &row));
+            return Ok(row);
+        }
+        let row = self.rows.remove(key).ok_or_else(missing_row)?;
+        self.unlink(&row);
+        Ok(row)
+    }
+
+    fn count(&self, key: &[u8]) -> usize {
+        usize::from(self.rows.contains_key(key)) + self.copies.get(key).copied().unwrap_or(0)
     }
 }
 
@@ -532,14 +596,24 @@ impl Storage for MemStorage {
     }
 
     fn keys(&self, id: TableId) -> Vec<Vec<u8>> {
-        self.tables
-            .get(&id)
-            .map(|t| t.rows.keys().cloned().collect())
-            .unwrap_or_default()
+        let Some(t) = self.tables.get(&id) else {
+            return Vec::new();
+        };
+        if t.copies.is_empty() {
+            return t.rows.keys().cloned().collect();
+        }
+        // Every copy of a row of a table without a primary key.
+        t.rows
+            .keys()
+            .flat_map(|k| std::iter::repeat_n(k, t.count(k)))
+            .cloned()
+            .collect()
     }
 
     fn row_count(&self, id: TableId) -> usize {
-        self.tables.get(&id).map_or(0, |t| t.rows.len())
+        self.tables
+            .get(&id)
+            .map_or(0, |t| t.rows.len() + t.copies.values().sum::<usize>())
     }
 
     fn find_conflict(
@@ -556,10 +630,7 @@ impl Storage for MemStorage {
     }
 
     fn delete(&mut self, id: TableId, key: &[u8]) -> Result<Row> {
-        let t = self.table_mut(id)?;
-        let row = t.rows.remove(key).ok_or_else(missing_row)?;
-        t.unlink(&row);
-        Ok(row)
+        self.table_mut(id)?.remove(key)
     }
 
     fn update(&mut self, id: TableId, key: &[u8], row: Row) -> Result<Row> {
@@ -570,11 +641,8 @@ impl Storage for MemStorage {
         if let Some((name, _)) = t.conflict(&row, Some(key)) {
             return Err(t.dup_error(&name, &row));
         }
-        let old = t.rows.remove(key).ok_or_else(missing_row)?;
-        t.unlink(&old);
-        let pk = primary_key(&t.def, &row);
-        t.link(&pk, &row);
-        t.rows.insert(pk, row);
+        let old = t.remove(key)?;
+        t.insert(row)?;
         Ok(old)
     }
 

@@ -178,3 +178,40 @@ fn a_mixed_binlog_runs_the_procedures_statements_and_names_the_stored_function()
         );
     }
 }
+
+/// `--skip-unsupported` passes the procedure's and the function's DDL
+/// over, counted in the report (table and JSON), applies the statements
+/// the procedure ran, and stops at the next statement the store cannot
+/// run (the stored function's call), which is not DDL and so not skipped.
+#[test]
+fn a_statement_binlog_skips_the_routines_ddl_when_asked() {
+    let (code, text, err) = replog(
+        &[
+            "replay",
+            "--memory",
+            "--skip-unsupported",
+            "--format",
+            "json",
+        ],
+        "statement",
+    );
+    assert_eq!(code, Some(1), "{text}{err}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["unsupported_skipped"]["CREATE PROCEDURE"], 1, "{text}");
+    assert_eq!(v["unsupported_skipped"]["CREATE FUNCTION"], 1, "{text}");
+    let failures = v["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{text}");
+    let message = failures[0]["message"].as_str().unwrap();
+    assert!(message.contains("unsupported: function FEE()"), "{text}");
+    // The procedure's UPDATE (CALL credit(2, 25)) was applied before.
+    assert!(v["changes"].as_u64().unwrap() >= 4, "{text}");
+
+    let (code, text, _) = replog(&["replay", "--memory", "--skip-unsupported"], "statement");
+    assert_eq!(code, Some(1));
+    assert!(
+        text.contains(
+            "skipped (unsupported by the store, --skip-unsupported): 1 × CREATE FUNCTION, 1 × CREATE PROCEDURE"
+        ),
+        "{text}"
+    );
+}

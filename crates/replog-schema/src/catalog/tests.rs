@@ -95,9 +95,9 @@ fn create_table_errors_name_the_statement() {
             "Table 't' already exists",
         ),
         (
-            "CREATE TABLE u (a INT)",
-            SqlErrorKind::Unsupported,
-            "unsupported: table 'u' without a PRIMARY KEY",
+            "CREATE TABLE u (a INT AUTO_INCREMENT)",
+            SqlErrorKind::BadDefinition,
+            "Incorrect table definition; there can be only one auto column and it must be defined as a key",
         ),
         (
             "CREATE TABLE u (a INT PRIMARY KEY, A INT)",

@@ -16,17 +16,56 @@ impl<S: Storage, E: Environment> Store<S, E> {
     /// Statement-based apply of a whole transaction: DDL alone, DML inside
     /// BEGIN … COMMIT (rolled back on the first error).
     pub fn replay_transaction(&mut self, tx: &CommittedTransaction) -> Result<()> {
+        self.replay_transaction_skipping(tx, false).map(|_| ())
+    }
+
+    /// [`Store::replay_transaction`], passing over (when `skip_unsupported`)
+    /// the statements about objects the store does not hold — stored
+    /// routines, triggers, events, views, users, privileges
+    /// ([`replog_schema::objects::non_table_ddl`]) — instead of failing on
+    /// them: returns what was passed over, in order. Without
+    /// `skip_unsupported` such a statement fails as
+    /// `unsupported: CREATE TRIGGER at statement N` (N counts from 1 in
+    /// the transaction).
+    pub fn replay_transaction_skipping(
+        &mut self,
+        tx: &CommittedTransaction,
+        skip_unsupported: bool,
+    ) -> Result<Vec<replog_schema::objects::NonTableDdl>> {
+        let mut skipped = Vec::new();
+        let refused = |i: usize, s: &CapturedStatement| {
+            replog_schema::objects::non_table_ddl(&s.sql).map(|ddl| {
+                Error::unsupported(format_args!("{ddl} at statement {}", i + 1))
+                    .with_statement(&s.sql)
+            })
+        };
         if tx.is_ddl() {
-            return self.replay_statement(&tx.statements[0]).map(|_| ());
+            let s = &tx.statements[0];
+            if let Some(e) = refused(0, s) {
+                if !skip_unsupported {
+                    return Err(e);
+                }
+                skipped.extend(replog_schema::objects::non_table_ddl(&s.sql));
+                return Ok(skipped);
+            }
+            return self.replay_statement(s).map(|_| skipped);
         }
         self.execute("BEGIN")?;
-        for s in &tx.statements {
-            if let Err(e) = self.replay_statement(s) {
+        for (i, s) in tx.statements.iter().enumerate() {
+            let r = match refused(i, s) {
+                Some(_) if skip_unsupported => {
+                    skipped.extend(replog_schema::objects::non_table_ddl(&s.sql));
+                    continue;
+                }
+                Some(e) => Err(e),
+                None => self.replay_statement(s).map(|_| ()),
+            };
+            if let Err(e) = r {
                 self.rollback_open();
                 return Err(e);
             }
         }
-        self.execute("COMMIT").map(|_| ())
+        self.execute("COMMIT").map(|_| skipped)
     }
 
     /// Logical (row-based) apply of a transaction: DDL statements are
@@ -191,8 +230,15 @@ impl<S: Storage, E: Environment> Store<S, E> {
     }
 
     pub(super) fn key_text(def: &TableDef, row: &Row) -> String {
-        def.primary_key
-            .iter()
+        // A table without a primary key: the row is named by every column.
+        let every: Vec<usize>;
+        let cols = if def.primary_key.is_empty() {
+            every = (0..def.columns.len()).collect();
+            &every
+        } else {
+            &def.primary_key
+        };
+        cols.iter()
             .map(|&i| {
                 let v = row
                     .get(i)

@@ -267,6 +267,22 @@ pub fn print_passed_over(
     )
 }
 
+/// `skipped (unsupported by the store, --skip-unsupported): 1 × CREATE
+/// TRIGGER`: statements a statement log's follower passed over when asked.
+pub fn print_unsupported_skipped(
+    out: &mut dyn std::io::Write,
+    by_kind: &std::collections::BTreeMap<String, u64>,
+) -> std::io::Result<()> {
+    if by_kind.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "skipped (unsupported by the store, --skip-unsupported): {}",
+        counts(by_kind)
+    )
+}
+
 /// Lists the statements whose rows came from their executor (`whose`:
 /// "the converter's", "this follower's") rather than from the log.
 pub fn print_dependence(

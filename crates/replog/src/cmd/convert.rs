@@ -158,6 +158,12 @@ pub struct Args {
     /// of the full before-image (LIMIT 1) instead of refusing.
     #[arg(long)]
     pub allow_imprecise: bool,
+    /// --to physical from a statement log: pass over statements about
+    /// stored routines, triggers, events and views (which the store does
+    /// not run), counted, instead of stopping at them. (--to logical
+    /// passes them over always, except a trigger.)
+    #[arg(long)]
+    pub skip_unsupported: bool,
     /// With --to statement of a ROW or MIXED binlog: write its statements
     /// alone, dropping the row changes a statement log cannot carry (the
     /// run then exits 1). Without it such a conversion is refused and
@@ -818,6 +824,7 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         &ReplayOptions {
             keep_going: true,
             executor: Some("the converter"),
+            skip_unsupported: args.skip_unsupported,
             ..ReplayOptions::default()
         },
     )
@@ -856,6 +863,7 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         "clean": clean,
         "divergences": report.divergences.len(),
         "conflicts": report.conflicts.len(),
+        "unsupported_skipped": report.unsupported_skipped,
         "dependent": report.dependence.dependent,
         "dependent_total": report.dependence.dependent_total,
         "non_table_ddl_passed_over": report.non_table_ddl,
@@ -883,6 +891,7 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
                 }
             )?;
             crate::cmd::common::print_passed_over(out, &report.non_table_ddl)?;
+            crate::cmd::common::print_unsupported_skipped(out, &report.unsupported_skipped)?;
             crate::cmd::common::print_dependence(out, &report.dependence, "the converter's")?;
         }
     }

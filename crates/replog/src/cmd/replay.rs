@@ -36,6 +36,7 @@ Examples:
   replog replay log/ --store new/ --from-snapshot f.snapshot   # a new follower
   replog replay log/ --store follower/ --durability os  # no fsync per commit
   replog replay log/ --memory --on-conflict overwrite --format json
+  replog replay mariadb-bin.000001 --memory --skip-unsupported
   replog replay /tmp/dml/physical --memory --dump   # page redo of the WAL
 
 The kind of log (statement, logical or physical) is read from its segment
@@ -74,6 +75,12 @@ that differs from the before-image):
              missing updated row, apply despite a before-image mismatch
 A statement that fails on replay stops replay; with skip, a statement
 transaction that fails with a duplicate key is skipped (reported).
+Statements about objects the store does not hold (CREATE/ALTER/DROP
+PROCEDURE, FUNCTION, TRIGGER, EVENT, VIEW; users, GRANT) stop a statement
+log's replay as `unsupported: CREATE TRIGGER at statement N`, at the
+transaction's position; --skip-unsupported passes them over and counts
+them (the rest of their transaction is applied; what a skipped trigger
+would have changed is missing, which a digest check reports).
 Statement logs carry no row images, so overwrite is refused for them.
 
 --store DIR keeps the follower in DIR as a page store (formats/store.md
@@ -176,6 +183,11 @@ pub struct Args {
     /// Go on after a divergence.
     #[arg(long)]
     pub keep_going: bool,
+    /// Statement logs: pass over statements about stored routines,
+    /// triggers, events and views (which the store does not run), counted
+    /// in the report, instead of stopping at them.
+    #[arg(long)]
+    pub skip_unsupported: bool,
     /// Which damage ends the log without an error.
     #[command(flatten)]
     pub recovery: crate::cmd::common::Recovery,
@@ -319,6 +331,7 @@ pub fn report_json(r: &ReplayReport, digest: u64) -> serde_json::Value {
         "changes": r.changes,
         "ddl": r.ddl,
         "non_table_ddl_passed_over": r.non_table_ddl,
+        "unsupported_skipped": r.unsupported_skipped,
         "stopped": r.stopped.map(|s| s.name()),
         "applied_lsn": r.position.applied_lsn,
         "binlog_position": r.source_position,
@@ -367,6 +380,7 @@ pub fn print_report(out: &mut dyn Write, r: &ReplayReport, digest: u64) -> Resul
         r.statements, r.changes, r.ddl
     )?;
     crate::cmd::common::print_passed_over(out, &r.non_table_ddl)?;
+    crate::cmd::common::print_unsupported_skipped(out, &r.unsupported_skipped)?;
     match &r.source_position {
         Some(p) => writeln!(
             out,
@@ -634,6 +648,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         until: args.until,
         keep_going: args.keep_going,
         executor: None,
+        skip_unsupported: args.skip_unsupported,
     };
     match &args.store {
         Some(dir) if !snapshot::path_in(dir).exists() => {
