@@ -45,6 +45,8 @@ pub enum SqlErrorKind {
     /// two primary keys, invalid default, no primary key where one is
     /// needed, …).
     BadDefinition,
+    /// ROLLBACK TO or RELEASE of a savepoint that is not there (1305).
+    UnknownSavepoint,
     /// The storage engine failed: damaged pages, a WAL write or commit that
     /// did not succeed (1030, "Got error from storage engine").
     Storage,
@@ -117,6 +119,7 @@ impl SqlError {
             K::DivisionByZero => 1365,
             K::ColumnCount => 1136,
             K::Storage => 1030,
+            K::UnknownSavepoint => 1305,
             K::Unsupported | K::Conflict | K::BadDefinition => return None,
         })
     }

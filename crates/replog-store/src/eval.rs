@@ -425,6 +425,18 @@ impl Ctx<'_> {
     /// evaluated in a loop, operand first, so the stack does not grow with
     /// their length (see [`crate::deep`]).
     pub fn eval(&mut self, e: &Expr, scope: &Scope<'_>) -> Result<Datum> {
+        if let Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Plus,
+            right,
+        } = e
+            && let Expr::Interval(iv) = left.as_ref()
+        {
+            // `INTERVAL n unit + date`.
+            let d = self.eval(right, scope)?;
+            let iv = self.interval(iv, scope)?;
+            return Ok(crate::functions::add_interval(&d, iv, 1));
+        }
         let Some(first) = chained(e) else {
             return self.eval_node(e, scope);
         };
@@ -512,6 +524,17 @@ impl Ctx<'_> {
                 let m = text::like(&v, &p, esc);
                 Ok(Datum::Int(i64::from(m != *negated)))
             }
+            Expr::RLike {
+                negated, pattern, ..
+            } => {
+                let p = self.eval(pattern, scope)?;
+                let binary = matches!(v, Datum::Bytes(_)) || matches!(p, Datum::Bytes(_));
+                let (Some(v), Some(p)) = (v.to_text(), p.to_text()) else {
+                    return Ok(Datum::Null);
+                };
+                let m = regex(&p, binary)?.is_match(&v);
+                Ok(Datum::Int(i64::from(m != *negated)))
+            }
             _ => Err(unsupported_expr(e)),
         }
     }
@@ -564,7 +587,14 @@ impl Ctx<'_> {
                         other => Ok(Datum::Double(-other.to_f64())),
                     },
                     UnaryOperator::Plus => Ok(v),
-                    UnaryOperator::Not => Ok(bool_datum(v.truth().map(|b| !b))),
+                    UnaryOperator::Not | UnaryOperator::BangNot => {
+                        Ok(bool_datum(v.truth().map(|b| !b)))
+                    }
+                    UnaryOperator::BitwiseNot => Ok(if v.is_null() {
+                        Datum::Null
+                    } else {
+                        Datum::UInt(!crate::functions::bits(&v))
+                    }),
                     _ => Err(unsupported_expr(e)),
                 }
             }
@@ -611,8 +641,91 @@ impl Ctx<'_> {
                 Ok(substring(&s, &from, len.as_ref()))
             }
             Expr::Function(f) => self.function(f, scope),
+            Expr::Trim {
+                trim_where,
+                trim_what,
+                expr,
+                trim_characters: None,
+            } => {
+                let s = self.eval(expr, scope)?;
+                let what = match trim_what {
+                    Some(w) => self.eval(w, scope)?,
+                    None => Datum::Str(" ".into()),
+                };
+                let (Some(s), Some(w)) = (s.to_text(), what.to_text()) else {
+                    return Ok(Datum::Null);
+                };
+                if w.is_empty() {
+                    return Ok(Datum::Str(s));
+                }
+                use sqlparser::ast::TrimWhereField as T;
+                let mut r = s.as_str();
+                if !matches!(trim_where, Some(T::Trailing)) {
+                    while let Some(x) = r.strip_prefix(w.as_str()) {
+                        r = x;
+                    }
+                }
+                if !matches!(trim_where, Some(T::Leading)) {
+                    while let Some(x) = r.strip_suffix(w.as_str()) {
+                        r = x;
+                    }
+                }
+                Ok(Datum::Str(r.to_string()))
+            }
+            Expr::Position { expr, r#in } => {
+                let sub = self.eval(expr, scope)?;
+                let s = self.eval(r#in, scope)?;
+                self.call("LOCATE", &[sub, s], scope)
+            }
             _ => Err(unsupported_expr(e)),
         }
+    }
+
+    /// The value of an `INTERVAL n unit` (`None` when NULL).
+    fn interval(
+        &mut self,
+        iv: &sqlparser::ast::Interval,
+        scope: &Scope<'_>,
+    ) -> Result<Option<crate::functions::Interval>> {
+        let unit = match (&iv.leading_field, &iv.last_field) {
+            (Some(a), Some(b)) => format!("{a}_{b}"),
+            (Some(a), None) => a.to_string(),
+            _ => return Err(Error::unsupported("INTERVAL without a unit")),
+        };
+        let v = self.eval(&iv.value, scope)?;
+        crate::functions::interval(&v, &unit)
+    }
+
+    /// DATE_ADD / DATE_SUB / ADDDATE / SUBDATE.
+    fn date_add(&mut self, name: &str, f: &Function, scope: &Scope<'_>) -> Result<Datum> {
+        let FunctionArguments::List(l) = &f.args else {
+            return Err(Error::unsupported(format!("function call {f}")));
+        };
+        let [
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(d)),
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(n)),
+        ] = l.args.as_slice()
+        else {
+            return Err(Error::new(
+                ErrorKind::Parse,
+                format!("Incorrect parameter count in the call to native function '{name}'"),
+            ));
+        };
+        let d = self.eval(d, scope)?;
+        let iv = match n {
+            Expr::Interval(iv) => self.interval(iv, scope)?,
+            // ADDDATE(d, n): n days.
+            n => {
+                let v = self.eval(n, scope)?;
+                crate::functions::interval(&v, "DAY")?
+            }
+        };
+        let sign = if matches!(name, "DATE_SUB" | "SUBDATE") {
+            -1
+        } else {
+            1
+        };
+        Ok(crate::functions::add_interval(&d, iv, sign))
     }
 
     /// `left op right`, `left` already evaluated.
@@ -670,6 +783,34 @@ impl Ctx<'_> {
                     _ => o != Ordering::Less,
                 })))
             }
+            B::Plus | B::Minus if matches!(right, Expr::Interval(_)) => {
+                let Expr::Interval(iv) = right else {
+                    return Err(Error::unsupported(format!("operator {op}")));
+                };
+                let iv = self.interval(iv, scope)?;
+                let sign = if matches!(op, B::Minus) { -1 } else { 1 };
+                Ok(crate::functions::add_interval(&left, iv, sign))
+            }
+            B::BitwiseAnd
+            | B::BitwiseOr
+            | B::BitwiseXor
+            | B::PGBitwiseShiftLeft
+            | B::PGBitwiseShiftRight => {
+                let b = self.eval(right, scope)?;
+                if left.is_null() || b.is_null() {
+                    return Ok(Datum::Null);
+                }
+                let (x, y) = (crate::functions::bits(&left), crate::functions::bits(&b));
+                Ok(Datum::UInt(match op {
+                    B::BitwiseAnd => x & y,
+                    B::BitwiseOr => x | y,
+                    B::BitwiseXor => x ^ y,
+                    B::PGBitwiseShiftLeft => x.checked_shl(y.min(64) as u32).unwrap_or(0),
+                    _ => x.checked_shr(y.min(64) as u32).unwrap_or(0),
+                }))
+            }
+            // MariaDB's `||` is OR (without PIPES_AS_CONCAT).
+            B::StringConcat => self.binary(left, &B::Or, right, scope),
             B::Plus | B::Minus | B::Multiply | B::Divide | B::MyIntegerDivide | B::Modulo => {
                 let a = left;
                 let b = self.eval(right, scope)?;
@@ -744,6 +885,12 @@ impl Ctx<'_> {
                 }
                 _ => Err(Error::unsupported("RAND with more than one argument")),
             };
+        }
+        if matches!(
+            name.as_str(),
+            "DATE_ADD" | "DATE_SUB" | "ADDDATE" | "SUBDATE"
+        ) {
+            return self.date_add(&name, f, scope);
         }
         let args = self.args(f, scope)?;
         self.call(&name, &args, scope)
@@ -1060,9 +1207,76 @@ impl Ctx<'_> {
                     ),
                 }
             }
-            _ => return Err(Error::unsupported(format!("function {name}()"))),
+            "REGEXP_REPLACE" | "REGEXP_SUBSTR" | "REGEXP_INSTR" => {
+                if args.iter().any(Datum::is_null) {
+                    return Ok(Datum::Null);
+                }
+                let binary = args.iter().any(|a| matches!(a, Datum::Bytes(_)));
+                let text = |i: usize| args.get(i).and_then(Datum::to_text).unwrap_or_default();
+                match (name, args.len()) {
+                    ("REGEXP_REPLACE", 3) => {
+                        let re = regex(&text(1), binary)?;
+                        let rep = text(2);
+                        let out = re.replace_all(&text(0), regex::NoExpand(&rep)).into_owned();
+                        if out.len() > crate::functions::MAX_RESULT {
+                            return Ok(Datum::Null);
+                        }
+                        Datum::Str(out)
+                    }
+                    ("REGEXP_SUBSTR", 2) => {
+                        let s = text(0);
+                        let re = regex(&text(1), binary)?;
+                        Datum::Str(
+                            re.find(&s)
+                                .map_or(String::new(), |m| m.as_str().to_string()),
+                        )
+                    }
+                    ("REGEXP_INSTR", 2) => {
+                        let s = text(0);
+                        let re = regex(&text(1), binary)?;
+                        Datum::Int(
+                            re.find(&s)
+                                .map_or(0, |m| s[..m.start()].chars().count() as i64 + 1),
+                        )
+                    }
+                    _ => {
+                        return arity(if name == "REGEXP_REPLACE" { 3 } else { 2 })
+                            .map(|_| Datum::Null);
+                    }
+                }
+            }
+            "UTC_TIMESTAMP" => {
+                let fsp = fsp_arg(args)?;
+                Datum::DateTime(timestamp_to_datetime(trunc(self.stmt.now_us, fsp)))
+            }
+            "UTC_DATE" => {
+                arity(0)?;
+                Datum::Date(timestamp_to_datetime(self.stmt.now_us).date)
+            }
+            _ => match crate::functions::call(name, args, &mut self.stmt.warnings)
+                .or_else(|| crate::json::call(name, args))
+            {
+                Some(r) => r?,
+                None => return Err(Error::unsupported(format!("function {name}()"))),
+            },
         })
     }
+}
+
+/// A REGEXP pattern: case-insensitive unless an operand is binary (as
+/// under utf8mb4_general_ci); MariaDB's PCRE syntax where the regex
+/// crate reads it the same (no backreferences or lookaround). A pattern
+/// that does not compile is MariaDB's error 1139.
+fn regex(pattern: &str, binary: bool) -> Result<regex::Regex> {
+    regex::RegexBuilder::new(pattern)
+        .case_insensitive(!binary)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| {
+            let msg = e.to_string();
+            let first = msg.lines().last().unwrap_or("").trim();
+            Error::new(ErrorKind::BadValue, format!("Regex error '{first}'"))
+        })
 }
 
 /// Chains up to this long are evaluated by recursion (no allocation),
@@ -1080,6 +1294,7 @@ fn chained(e: &Expr) -> Option<&Expr> {
         Expr::Like {
             any: false, expr, ..
         } => Some(expr),
+        Expr::RLike { expr, .. } => Some(expr),
         _ => None,
     }
 }

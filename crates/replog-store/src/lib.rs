@@ -48,11 +48,13 @@ mod engine;
 pub mod env;
 pub mod error;
 pub mod eval;
+mod functions;
 /// Fuzz-target bodies: compiled for tests and with the `fuzzing` feature
 /// (which `fuzz/` enables); not part of the crate's API.
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzz_support;
+mod json;
 pub mod logwrite;
 mod lookup;
 pub mod parse_cache;

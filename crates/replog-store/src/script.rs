@@ -124,7 +124,7 @@ pub fn is_ddl(sql: &str) -> bool {
     let word_len = head.bytes().take_while(u8::is_ascii_alphabetic).count();
     if word_len > 0 {
         let word = &head[..word_len];
-        if !["CREATE", "DROP", "ALTER", "TRUNCATE"]
+        if !["CREATE", "DROP", "ALTER", "TRUNCATE", "RENAME"]
             .iter()
             .any(|k| word.eq_ignore_ascii_case(k))
         {
@@ -140,7 +140,8 @@ pub fn is_ddl(sql: &str) -> bool {
                         | S::CreateTable(_)
                         | S::Drop { .. }
                         | S::AlterTable(_)
-                        | S::Truncate(_)]
+                        | S::Truncate(_)
+                        | S::RenameTable(_)]
                 );
                 if crate::deep::too_deep(sql, &v) {
                     crate::deep::dismantle(v);

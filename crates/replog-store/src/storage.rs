@@ -48,6 +48,38 @@ pub trait Storage {
     fn create_table(&mut self, def: TableDef) -> Result<TableId>;
     /// Drops a table and its rows.
     fn drop_table(&mut self, id: TableId) -> Result<()>;
+    /// Drops a database and every table in it (the database exists). The
+    /// default refuses: a storage without it cannot forget a database.
+    fn drop_database(&mut self, name: &str) -> Result<()> {
+        Err(Error::unsupported(format!(
+            "DROP DATABASE {name} on this storage engine"
+        )))
+    }
+    /// Gives a table another database and name (RENAME TABLE; the target
+    /// database exists and the name is free); returns its id, which may
+    /// change. The default copies the definition, the rows and the
+    /// auto-increment counter into a new table and drops the old one.
+    fn rename_table(&mut self, id: TableId, db: &str, name: &str) -> Result<TableId> {
+        let mut def = self
+            .def(id)
+            .cloned()
+            .ok_or_else(|| Error::new(ErrorKind::UnknownTable, format!("no table with id {id}")))?;
+        def.database = db.to_string();
+        def.name = name.to_string();
+        let rows: Vec<Row> = self
+            .keys(id)
+            .into_iter()
+            .filter_map(|k| self.get(id, &k))
+            .collect();
+        let auto_inc = self.auto_increment(id);
+        let new = self.create_table(def)?;
+        for r in rows {
+            self.insert(new, r)?;
+        }
+        self.set_auto_increment(new, auto_inc);
+        self.drop_table(id)?;
+        Ok(new)
+    }
     /// Replaces a table's definition and all its rows (ALTER TABLE); keeps
     /// the id and the auto-increment counter.
     fn replace_table(&mut self, id: TableId, def: TableDef, rows: Vec<Row>) -> Result<()>;
@@ -570,6 +602,48 @@ impl Storage for MemStorage {
         let t = self.tables.remove(&id).ok_or_else(missing_row)?;
         self.names.remove(&(t.def.database, t.def.name));
         Ok(())
+    }
+
+    fn drop_database(&mut self, name: &str) -> Result<()> {
+        if !self.databases.remove(name) {
+            return Err(Error::new(
+                ErrorKind::UnknownDatabase,
+                format!("Can't drop database '{name}'; database doesn't exist"),
+            ));
+        }
+        let ids: Vec<TableId> = self
+            .names
+            .iter()
+            .filter(|((d, _), _)| d == name)
+            .map(|(_, &id)| id)
+            .collect();
+        for id in ids {
+            self.drop_table(id)?;
+        }
+        Ok(())
+    }
+
+    fn rename_table(&mut self, id: TableId, db: &str, name: &str) -> Result<TableId> {
+        if !self.databases.contains(db) {
+            return Err(Error::new(
+                ErrorKind::UnknownDatabase,
+                format!("Unknown database '{db}'"),
+            ));
+        }
+        let key = (db.to_string(), name.to_string());
+        if self.names.contains_key(&key) {
+            return Err(Error::new(
+                ErrorKind::TableExists,
+                format!("Table '{name}' already exists"),
+            ));
+        }
+        let t = self.table_mut(id)?;
+        let old = (t.def.database.clone(), t.def.name.clone());
+        t.def.database = db.to_string();
+        t.def.name = name.to_string();
+        self.names.remove(&old);
+        self.names.insert(key, id);
+        Ok(id)
     }
 
     fn replace_table(&mut self, id: TableId, def: TableDef, rows: Vec<Row>) -> Result<()> {

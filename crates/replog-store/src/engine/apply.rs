@@ -88,6 +88,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
             state_before: before,
             timestamp_us: tx.timestamp_us,
             explicit: true,
+            savepoints: Vec::new(),
         });
         for c in tx.changes() {
             if let Err(e) = self.apply_change(c) {
@@ -149,6 +150,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
             state_before: self.digest(),
             timestamp_us,
             explicit: true,
+            savepoints: Vec::new(),
         });
     }
 

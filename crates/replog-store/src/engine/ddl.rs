@@ -118,8 +118,13 @@ impl<S: Storage, E: Environment> Definitions for StoreDefinitions<'_, S, E> {
         self.store.storage.create_database(db)
     }
 
-    fn drop_database(&mut self, _db: &str) -> Result<()> {
-        Err(Error::unsupported("DROP DATABASE"))
+    fn drop_database(&mut self, db: &str) -> Result<()> {
+        self.store.storage.drop_database(db)?;
+        if self.store.session.database.as_deref() == Some(db) {
+            // MariaDB: no default database any more.
+            self.store.session.database = None;
+        }
+        Ok(())
     }
 
     fn create_table(&mut self, table: CatalogTable) -> Result<()> {
@@ -171,14 +176,12 @@ impl<S: Storage, E: Environment> Definitions for StoreDefinitions<'_, S, E> {
         self.store.storage.replace_table(id, def, rows)
     }
 
-    fn rename_table(
-        &mut self,
-        _db: &str,
-        _name: &str,
-        _new_db: &str,
-        _new_name: &str,
-    ) -> Result<()> {
-        Err(Error::unsupported("RENAME TABLE"))
+    fn rename_table(&mut self, db: &str, name: &str, new_db: &str, new_name: &str) -> Result<()> {
+        let id = self.id(db, name)?;
+        self.store
+            .storage
+            .rename_table(id, new_db, new_name)
+            .map(|_| ())
     }
 
     fn eval_default(&mut self, expr: &Expr, column: &Column) -> Result<ColumnDefault> {

@@ -17,6 +17,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
                 state_before: self.digest(),
                 timestamp_us: st.now_us,
                 explicit: false,
+                savepoints: Vec::new(),
             });
         }
         if let Some(t) = self.open.as_mut()

@@ -341,6 +341,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
                     state_before: self.digest(),
                     timestamp_us: 0,
                     explicit: true,
+                    savepoints: Vec::new(),
                 });
                 Ok(StatementResult::default())
             }
@@ -355,6 +356,12 @@ impl<S: Storage, E: Environment> Store<S, E> {
                 self.rollback_open();
                 Ok(StatementResult::default())
             }
+            Statement::Rollback {
+                chain: false,
+                savepoint: Some(name),
+            } => self.to_savepoint(&name.value, false),
+            Statement::Savepoint { name } => self.savepoint(&name.value),
+            Statement::ReleaseSavepoint { name } => self.to_savepoint(&name.value, true),
             Statement::Use(u) => {
                 let name = match u {
                     Use::Object(n) | Use::Database(n) | Use::Schema(n) => n,
@@ -374,6 +381,11 @@ impl<S: Storage, E: Environment> Store<S, E> {
             }
             Statement::Set(set) => self.set(set),
             Statement::CreateDatabase { .. }
+            | Statement::RenameTable(_)
+            | Statement::Drop {
+                object_type: ObjectType::Database | ObjectType::Schema,
+                ..
+            }
             | Statement::CreateTable(_)
             | Statement::Drop {
                 object_type: ObjectType::Table,
@@ -385,6 +397,13 @@ impl<S: Storage, E: Environment> Store<S, E> {
             }
             | Statement::AlterTable(_) => self.schema_ddl(stmt, sql),
             Statement::Truncate(t) => {
+                if t.table_names.len() > 1 {
+                    // MariaDB's TRUNCATE takes one table.
+                    return Err(Error::new(
+                        ErrorKind::Parse,
+                        "You have an error in your SQL syntax: TRUNCATE takes one table",
+                    ));
+                }
                 if t.partitions.is_some()
                     || t.identity.is_some()
                     || t.cascade.is_some()

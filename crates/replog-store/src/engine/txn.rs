@@ -26,6 +26,9 @@ pub(super) struct OpenTxn {
     pub(super) state_before: u64,
     pub(super) timestamp_us: i64,
     pub(super) explicit: bool,
+    /// SAVEPOINTs, oldest first: the name, the undo log's length and the
+    /// number of captured statements when it was set.
+    pub(super) savepoints: Vec<(String, usize, usize)>,
 }
 
 impl<S: Storage, E: Environment> Store<S, E> {
@@ -86,6 +89,69 @@ impl<S: Storage, E: Environment> Store<S, E> {
         }
         self.undo.clear();
         Ok(())
+    }
+
+    /// SAVEPOINT: marks the open transaction's state (a savepoint of the
+    /// same name is replaced). Outside a transaction under autocommit it
+    /// does nothing (MariaDB's behaviour); with autocommit off it starts
+    /// one.
+    pub(super) fn savepoint(&mut self, name: &str) -> Result<StatementResult> {
+        if self.open.is_none() {
+            if self.session.autocommit {
+                return Ok(StatementResult::default());
+            }
+            self.open = Some(OpenTxn {
+                statements: Vec::new(),
+                state_before: self.digest(),
+                timestamp_us: 0,
+                explicit: false,
+                savepoints: Vec::new(),
+            });
+        }
+        let mark = self.undo.len();
+        if let Some(t) = self.open.as_mut() {
+            t.savepoints
+                .retain(|(n, _, _)| !n.eq_ignore_ascii_case(name));
+            t.savepoints
+                .push((name.to_string(), mark, t.statements.len()));
+        }
+        Ok(StatementResult::default())
+    }
+
+    /// ROLLBACK TO SAVEPOINT (`release` false: undoes everything after it,
+    /// which stays set, and forgets later ones) or RELEASE SAVEPOINT
+    /// (forgets it and later ones). The statements undone are no longer
+    /// part of the transaction the logs get.
+    pub(super) fn to_savepoint(&mut self, name: &str, release: bool) -> Result<StatementResult> {
+        let found = self.open.as_ref().and_then(|t| {
+            t.savepoints
+                .iter()
+                .position(|(n, _, _)| n.eq_ignore_ascii_case(name))
+        });
+        let Some(i) = found else {
+            return Err(Error::new(
+                ErrorKind::UnknownSavepoint,
+                format!("SAVEPOINT {name} does not exist"),
+            ));
+        };
+        if release {
+            if let Some(t) = self.open.as_mut() {
+                t.savepoints.truncate(i);
+            }
+            return Ok(StatementResult::default());
+        }
+        let (mark, statements) = match self.open.as_mut() {
+            Some(t) => {
+                t.savepoints.truncate(i + 1);
+                let (_, m, s) = t.savepoints[i];
+                t.statements.truncate(s);
+                (m, s)
+            }
+            None => (0, 0),
+        };
+        let _ = statements;
+        self.undo_to(mark);
+        Ok(StatementResult::default())
     }
 
     pub(super) fn rollback_open(&mut self) {
