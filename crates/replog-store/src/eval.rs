@@ -71,6 +71,9 @@ pub struct Scope<'a> {
     pub values_row: Option<&'a Row>,
     /// SELECT aliases available to ORDER BY.
     pub aliases: Option<(&'a [String], &'a [Datum])>,
+    /// The values of the aggregate calls of a grouped query for the group
+    /// being evaluated, by the call's address in the statement.
+    pub aggregates: Option<&'a [(*const Function, Datum)]>,
 }
 
 /// Evaluation context: session, environment, statement.
@@ -842,6 +845,11 @@ impl Ctx<'_> {
     }
 
     fn function(&mut self, f: &Function, scope: &Scope<'_>) -> Result<Datum> {
+        if let Some(aggs) = scope.aggregates
+            && let Some((_, v)) = aggs.iter().find(|(p, _)| std::ptr::eq(*p, f))
+        {
+            return Ok(v.clone());
+        }
         if f.over.is_some() || f.filter.is_some() || !f.within_group.is_empty() {
             return Err(Error::unsupported(format!("function call {f}")));
         }

@@ -516,12 +516,7 @@ pub(crate) fn interval(value: &Datum, unit: &str) -> Result<Option<Interval>> {
             Datum::UInt(u) => Some(i128::from(*u) * scale),
             d => {
                 let v = d.to_decimal()?;
-                let r = if scale >= S {
-                    v.round_to(0).to_i128()? * scale
-                } else {
-                    v.round_to(0).to_i128()? * scale
-                };
-                Some(r)
+                Some(v.round_to(0).to_i128()? * scale)
             }
         }
     };

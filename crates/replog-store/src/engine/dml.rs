@@ -574,6 +574,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
                         row: Some((def, &new)),
                         values_row,
                         aliases: None,
+                        aggregates: None,
                     },
                 )?
             };

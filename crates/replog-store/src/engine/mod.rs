@@ -359,9 +359,9 @@ impl<S: Storage, E: Environment> Store<S, E> {
             Statement::Rollback {
                 chain: false,
                 savepoint: Some(name),
-            } => self.to_savepoint(&name.value, false),
+            } => self.back_to_savepoint(&name.value, false),
             Statement::Savepoint { name } => self.savepoint(&name.value),
-            Statement::ReleaseSavepoint { name } => self.to_savepoint(&name.value, true),
+            Statement::ReleaseSavepoint { name } => self.back_to_savepoint(&name.value, true),
             Statement::Use(u) => {
                 let name = match u {
                     Use::Object(n) | Use::Database(n) | Use::Schema(n) => n,
@@ -380,12 +380,33 @@ impl<S: Storage, E: Environment> Store<S, E> {
                 Ok(StatementResult::default())
             }
             Statement::Set(set) => self.set(set),
-            Statement::CreateDatabase { .. }
-            | Statement::RenameTable(_)
-            | Statement::Drop {
-                object_type: ObjectType::Database | ObjectType::Schema,
-                ..
+            // MariaDB's affected rows: 1 for a database created, the
+            // number of tables for one dropped.
+            Statement::CreateDatabase { db_name, .. } => {
+                let existed = ident_name(db_name)
+                    .map(|(_, d)| self.storage.database_exists(&d))
+                    .unwrap_or(false);
+                let mut r = self.schema_ddl(stmt, sql)?;
+                r.affected_rows = u64::from(!existed);
+                Ok(r)
             }
+            Statement::Drop {
+                object_type: ObjectType::Database | ObjectType::Schema,
+                names,
+                ..
+            } => {
+                let mut tables = 0;
+                for n in names {
+                    if let Ok((_, d)) = ident_name(n) {
+                        tables +=
+                            self.table_names().iter().filter(|(db, _)| *db == d).count() as u64;
+                    }
+                }
+                let mut r = self.schema_ddl(stmt, sql)?;
+                r.affected_rows = tables;
+                Ok(r)
+            }
+            Statement::RenameTable(_)
             | Statement::CreateTable(_)
             | Statement::Drop {
                 object_type: ObjectType::Table,

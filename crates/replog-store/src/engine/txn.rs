@@ -122,7 +122,11 @@ impl<S: Storage, E: Environment> Store<S, E> {
     /// which stays set, and forgets later ones) or RELEASE SAVEPOINT
     /// (forgets it and later ones). The statements undone are no longer
     /// part of the transaction the logs get.
-    pub(super) fn to_savepoint(&mut self, name: &str, release: bool) -> Result<StatementResult> {
+    pub(super) fn back_to_savepoint(
+        &mut self,
+        name: &str,
+        release: bool,
+    ) -> Result<StatementResult> {
         let found = self.open.as_ref().and_then(|t| {
             t.savepoints
                 .iter()
