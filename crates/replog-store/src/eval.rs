@@ -900,6 +900,10 @@ impl Ctx<'_> {
         ) {
             return self.date_add(&name, f, scope);
         }
+        if matches!(name.as_str(), "TIMESTAMPDIFF" | "TIMESTAMPADD") {
+            // Their first argument is a unit, not an expression.
+            return Err(Error::unsupported(format!("function {name}()")));
+        }
         let args = self.args(f, scope)?;
         self.call(&name, &args, scope)
     }

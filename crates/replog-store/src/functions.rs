@@ -287,6 +287,74 @@ pub(crate) fn call(
             out.push('\'');
             Datum::Str(out)
         }
+        "ISNULL" => {
+            if let Err(e) = arity(1) {
+                return Some(Err(e));
+            }
+            Datum::Int(i64::from(args[0].is_null()))
+        }
+        // ----- date parts -------------------------------------------------
+        "YEAR" | "MONTH" | "DAY" | "DAYOFMONTH" | "DAYOFWEEK" | "WEEKDAY" | "DAYOFYEAR"
+        | "QUARTER" | "TO_DAYS" | "LAST_DAY" | "DATE" => {
+            need!(1);
+            let Some(dt) = datetime_of(&args[0]) else {
+                return Some(Ok(Datum::Null));
+            };
+            let d = dt.date;
+            let (y, m) = (i64::from(d.year), u32::from(d.month));
+            let days = days_from_civil(y, m, u32::from(d.day));
+            // 1970-01-01 was a Thursday (WEEKDAY 3).
+            let weekday = (days + 3).rem_euclid(7);
+            match name {
+                "YEAR" => Datum::Int(y),
+                "MONTH" => Datum::Int(i64::from(m)),
+                "DAY" | "DAYOFMONTH" => Datum::Int(i64::from(d.day)),
+                "DAYOFWEEK" => Datum::Int((weekday + 1) % 7 + 1),
+                "WEEKDAY" => Datum::Int(weekday),
+                "DAYOFYEAR" => Datum::Int(days - days_from_civil(y, 1, 1) + 1),
+                "QUARTER" => Datum::Int((i64::from(m) + 2) / 3),
+                // Days since year 0 (MySQL's TO_DAYS('0000-01-01') is 1).
+                "TO_DAYS" => Datum::Int(days + 719_528),
+                "LAST_DAY" => Datum::Date(Date {
+                    day: days_in_month(y, m) as u8,
+                    ..d
+                }),
+                _ => Datum::Date(d),
+            }
+        }
+        "HOUR" | "MINUTE" | "SECOND" => {
+            need!(1);
+            let us = match &args[0] {
+                Datum::Time(t) => Some(*t),
+                Datum::DateTime(dt) => Some(datetime_to_micros(dt).rem_euclid(86_400_000_000)),
+                other => other.to_text().and_then(|s| {
+                    if s.contains('-') {
+                        text::parse_datetime(&s)
+                            .map(|dt| datetime_to_micros(&dt).rem_euclid(86_400_000_000))
+                    } else {
+                        text::parse_time(&s)
+                    }
+                }),
+            };
+            let Some(us) = us else {
+                return Some(Ok(Datum::Null));
+            };
+            let s = us.unsigned_abs() / 1_000_000;
+            Datum::Int(match name {
+                "HOUR" => (s / 3600) as i64,
+                "MINUTE" => (s / 60 % 60) as i64,
+                _ => (s % 60) as i64,
+            })
+        }
+        "DATEDIFF" => {
+            need!(2);
+            let (Some(a), Some(b)) = (datetime_of(&args[0]), datetime_of(&args[1])) else {
+                return Some(Ok(Datum::Null));
+            };
+            let day =
+                |d: &Date| days_from_civil(i64::from(d.year), u32::from(d.month), u32::from(d.day));
+            Datum::Int(day(&a.date) - day(&b.date))
+        }
         // ----- math -------------------------------------------------------
         "POW" | "POWER" => {
             need!(2);
@@ -431,6 +499,17 @@ pub(crate) fn call(
         }
         _ => return None,
     }))
+}
+
+/// A DATE or DATETIME operand (strings parsed); `None` for anything else
+/// and for zero dates.
+fn datetime_of(d: &Datum) -> Option<DateTime> {
+    let dt = match d {
+        Datum::Date(x) => datetime_of_date(x),
+        Datum::DateTime(x) => *x,
+        other => text::parse_datetime(&other.to_text()?)?,
+    };
+    (dt.date.month != 0 && dt.date.day != 0).then_some(dt)
 }
 
 /// MySQL's bit operators' operand: the value as 64 unsigned bits.

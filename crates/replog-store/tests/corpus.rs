@@ -13,7 +13,8 @@
 //!
 //! The per-family counts are the coverage table of the store's README
 //! (between the `corpus` markers) and every differing statement is listed
-//! in `tests/corpus/differences.txt`: both are checked here, so a change
+//! in `tests/corpus/differences.txt`, every refused one with the store's
+//! message in `tests/corpus/refused.txt`: all are checked here, so a change
 //! of coverage, better or worse, shows in review. `REPLOG_BLESS=1`
 //! rewrites them after an intended change.
 
@@ -66,7 +67,7 @@ fn shorten(s: &str, n: usize) -> String {
     }
 }
 
-fn run_family(family: &str, text: &str, diffs: &mut String) -> Counts {
+fn run_family(family: &str, text: &str, diffs: &mut String, refused: &mut String) -> Counts {
     let mut s = Store::new(SimEnvironment::default());
     s.execute_script(&format!(
         "CREATE DATABASE c_{family}; USE c_{family}; SET TIMESTAMP = 1700000000"
@@ -95,6 +96,13 @@ fn run_family(family: &str, text: &str, diffs: &mut String) -> Counts {
         let r = match got {
             Err(e) if e.kind() == ErrorKind::Unsupported => {
                 c.refused += 1;
+                writeln!(
+                    refused,
+                    "{family} #{n}: {}\n    {}",
+                    shorten(sql, 100),
+                    shorten(e.message(), 120)
+                )
+                .unwrap();
                 continue;
             }
             Err(e) => {
@@ -172,10 +180,11 @@ fn the_corpus_gives_mariadbs_results() {
         "| family | statements | MariaDB executes | store matches | refused (unsupported) | differs | MariaDB errors (store errors too) |\n|---|---:|---:|---:|---:|---:|---:|\n",
     );
     let mut diffs = String::new();
+    let mut refused = String::new();
     let mut total = Counts::default();
     for f in &families {
         let text = std::fs::read_to_string(results_dir().join(format!("{f}.jsonl"))).unwrap();
-        let c = run_family(f, &text, &mut diffs);
+        let c = run_family(f, &text, &mut diffs, &mut refused);
         writeln!(
             table,
             "| {f} | {} | {} | {} | {} | {} | {} ({}) |",
@@ -226,4 +235,5 @@ fn the_corpus_gives_mariadbs_results() {
         &root().join("tests/corpus/differences.txt"),
         diffs.as_bytes(),
     );
+    replog_test_support::bless::check(&root().join("tests/corpus/refused.txt"), refused.as_bytes());
 }

@@ -611,7 +611,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
 
     pub(super) fn single_table(&self, t: &TableWithJoins) -> Result<TableId> {
         if !t.joins.is_empty() {
-            return Err(Error::unsupported("multi-table UPDATE/DELETE (joins)"));
+            return Err(Error::unsupported("joins (several tables)"));
         }
         match &t.relation {
             TableFactor::Table {
