@@ -1,11 +1,10 @@
 //! Record descriptions in pg_waldump's words, for the resource managers
 //! XLOG, Transaction, Storage, Standby, Heap, Heap2, Btree, Sequence,
 //! Database and LogicalMessage, in the text PostgreSQL 13 to 15 print, and
-//! in the words of 16 to 18 where they reworded them: every Heap record,
-//! Heap2 NEW_CID, VISIBLE and MULTI_INSERT, Btree inserts, splits, NEWROOT
-//! and DEDUP (checked against pg_walinspect 16–18). The other Heap2 and
-//! Btree records of 16 to 18 (pruning, freezing, vacuum, delete, with their
-//! offset arrays) still get the 15 wording.
+//! in the words of 16 to 18 where they reworded them (every Heap, Heap2 and
+//! Btree record: `name: value` pairs, with the offset arrays of pruning,
+//! freezing, vacuum and index deletion; checked against pg_walinspect
+//! 16–18).
 //!
 //! Every reader here is bounds-checked: main data shorter than its
 //! structure gives `(short main data)`, never a panic.
@@ -266,26 +265,9 @@ fn describe_inner(rec: &Record<'_>, s: &mut String) -> Option<()> {
         rmgr::STANDBY => standby(&d, info, s),
         rmgr::HEAP if v >= PgVersion::V16 => heap_16(&d, info, v, s),
         rmgr::HEAP => heap(&d, info, s),
-        rmgr::HEAP2 => {
-            heap2(&d, info, v, s)?;
-            if v >= PgVersion::V16 && info & 0xF0 == 0x50 {
-                // MULTI_INSERT whose block carries the tuples (not a whole
-                // page image), without INIT_PAGE: the offsets they go to.
-                let data = rec.block_headers.first().is_some_and(|b| b.data_len() > 0);
-                if data && info & 0x80 == 0 {
-                    let n = usize::from(d.u16(2)?);
-                    s.push_str(", offsets: [");
-                    for i in 0..n {
-                        if i > 0 {
-                            s.push_str(", ");
-                        }
-                        push_u32(s, u32::from(d.u16(4 + 2 * i)?));
-                    }
-                    s.push(']');
-                }
-            }
-            Some(())
-        }
+        rmgr::HEAP2 if v >= PgVersion::V16 => heap2_16(rec, &d, info, v, s),
+        rmgr::HEAP2 => heap2(&d, info, v, s),
+        rmgr::BTREE if v >= PgVersion::V16 => btree_16(rec, &d, info, v, s),
         rmgr::BTREE => btree(rec, &d, info, s),
         rmgr::SEQ => {
             if info & 0xF0 == 0 {
@@ -912,24 +894,9 @@ fn heap(d: &Data<'_>, info: u8, s: &mut String) -> Option<()> {
     Some(())
 }
 
+/// Heap2 records of PostgreSQL 13 to 15.
 fn heap2(d: &Data<'_>, info: u8, v: PgVersion, s: &mut String) -> Option<()> {
-    let op = info & 0x70;
-    match (op, v) {
-        (0x10, PgVersion::V14 | PgVersion::V15) => {
-            let _ = write!(
-                s,
-                "latestRemovedXid {} nredirected {} ndead {}",
-                d.u32(0)?,
-                d.u16(4)?,
-                d.u16(6)?
-            );
-        }
-        (0x20, PgVersion::V14 | PgVersion::V15) => {
-            let _ = write!(s, "nunused {}", d.u16(0)?);
-        }
-        (0x30, PgVersion::V14 | PgVersion::V15) => {
-            let _ = write!(s, "cutoff xid {} ntuples {}", d.u32(0)?, d.u16(4)?);
-        }
+    match (info & 0x70, v) {
         // 13: CLEAN, FREEZE_PAGE and CLEANUP_INFO (14 replaced them).
         (0x10, PgVersion::V13) => {
             let _ = write!(s, "remxid {}", d.u32(0)?);
@@ -941,31 +908,20 @@ fn heap2(d: &Data<'_>, info: u8, v: PgVersion, s: &mut String) -> Option<()> {
             // After the relation (12 bytes).
             let _ = write!(s, "remxid {}", d.u32(12)?);
         }
-        (0x40, PgVersion::V16 | PgVersion::V17 | PgVersion::V18) => {
+        (0x10, _) => {
             let _ = write!(
                 s,
-                "snapshotConflictHorizon: {}, flags: 0x{:02X}",
+                "latestRemovedXid {} nredirected {} ndead {}",
                 d.u32(0)?,
-                d.u8(4)?
+                d.u16(4)?,
+                d.u16(6)?
             );
         }
-        (0x50, PgVersion::V16 | PgVersion::V17 | PgVersion::V18) => {
-            let _ = write!(s, "ntuples: {}, flags: 0x{:02X}", d.u16(2)?, d.u8(0)?);
+        (0x20, _) => {
+            let _ = write!(s, "nunused {}", d.u16(0)?);
         }
-        (0x70, PgVersion::V16 | PgVersion::V17 | PgVersion::V18) => {
-            let blk = (u32::from(d.u16(28)?) << 16) | u32::from(d.u16(30)?);
-            let _ = write!(
-                s,
-                "rel: {}/{}/{}, tid: {}/{}, cmin: {}, cmax: {}, combo: {}",
-                d.u32(16)?,
-                d.u32(20)?,
-                d.u32(24)?,
-                blk,
-                d.u16(32)?,
-                d.u32(4)?,
-                d.u32(8)?,
-                d.u32(12)?
-            );
+        (0x30, _) => {
+            let _ = write!(s, "cutoff xid {} ntuples {}", d.u32(0)?, d.u16(4)?);
         }
         (0x40, _) => {
             let _ = write!(s, "cutoff xid {} flags 0x{:02X}", d.u32(0)?, d.u8(4)?);
@@ -1003,31 +959,229 @@ fn heap2(d: &Data<'_>, info: u8, v: PgVersion, s: &mut String) -> Option<()> {
     Some(())
 }
 
+/// The data of block reference 0 when the record carries any
+/// (`XLogRecHasBlockData`: none when a full-page image replaced it).
+fn block0_data<'a>(rec: &Record<'a>) -> Option<Data<'a>> {
+    rec.block(0)
+        .filter(|b| !b.data.is_empty())
+        .map(|b| Data(b.data))
+}
+
+/// `label [a, b, c]`: `n` offset numbers (u16) of `d` from `at`, as
+/// rmgrdesc's `array_desc` prints them; returns the offset after them.
+fn offset_list(s: &mut String, label: &str, d: &Data<'_>, at: usize, n: usize) -> Option<usize> {
+    s.push_str(label);
+    s.push_str(" [");
+    for i in 0..n {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        push_u32(s, u32::from(d.u16(at + 2 * i)?));
+    }
+    s.push(']');
+    Some(at + 2 * n)
+}
+
+/// `label [a->b, …]`: `n` redirections (pairs of offset numbers) from `at`.
+fn redirect_list(s: &mut String, label: &str, d: &Data<'_>, at: usize, n: usize) -> Option<()> {
+    s.push_str(label);
+    s.push_str(" [");
+    for i in 0..n {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        let _ = write!(s, "{}->{}", d.u16(at + 4 * i)?, d.u16(at + 4 * i + 2)?);
+    }
+    s.push(']');
+    Some(())
+}
+
+/// `, plans: [{ xmax: …, infomask: …, infomask2: …, ntuples: …, offsets:
+/// […] }, …]`: `nplans` freeze plans (12 bytes each: xmax, infomask2,
+/// infomask, frzflags, ntuples) from `plans`, whose tuples' offsets follow
+/// one another from `offsets`.
+fn freeze_plans(
+    s: &mut String,
+    d: &Data<'_>,
+    plans: usize,
+    nplans: usize,
+    mut offsets: usize,
+) -> Option<()> {
+    s.push_str(", plans: [");
+    for i in 0..nplans {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        let p = plans + 12 * i;
+        let ntuples = d.u16(p + 10)?;
+        let _ = write!(
+            s,
+            "{{ xmax: {}, infomask: {}, infomask2: {}, ntuples: {ntuples}",
+            d.u32(p)?,
+            d.u16(p + 6)?,
+            d.u16(p + 4)?
+        );
+        offsets = offset_list(s, ", offsets:", d, offsets, usize::from(ntuples))?;
+        s.push_str(" }");
+    }
+    s.push(']');
+    Some(())
+}
+
+/// Heap2 records in the words of PostgreSQL 16 and later. 16 has PRUNE,
+/// VACUUM and FREEZE_PAGE; 17 replaced them with one pruning record in
+/// three kinds (ON_ACCESS, VACUUM_SCAN, VACUUM_CLEANUP) whose block data
+/// holds sub-records named by flags.
+fn heap2_16(rec: &Record<'_>, d: &Data<'_>, info: u8, v: PgVersion, s: &mut String) -> Option<()> {
+    match (info & 0x70, v) {
+        (0x10, PgVersion::V16) => {
+            // snapshotConflictHorizon, nredirected, ndead, isCatalogRel;
+            // the block data holds the redirections (pairs), the dead and
+            // then the unused offsets (as many as fit).
+            let (nredirected, ndead) = (usize::from(d.u16(4)?), usize::from(d.u16(6)?));
+            let _ = write!(
+                s,
+                "snapshotConflictHorizon: {}, nredirected: {nredirected}, ndead: {ndead}",
+                d.u32(0)?
+            );
+            if let Some(b) = block0_data(rec) {
+                let nunused = (b.0.len() / 2).checked_sub(2 * nredirected + ndead)?;
+                let _ = write!(s, ", nunused: {nunused}");
+                redirect_list(s, ", redirected:", &b, 0, nredirected)?;
+                let at = offset_list(s, ", dead:", &b, 4 * nredirected, ndead)?;
+                offset_list(s, ", unused:", &b, at, nunused)?;
+            }
+        }
+        (0x20, PgVersion::V16) => {
+            let nunused = d.u16(0)?;
+            let _ = write!(s, "nunused: {nunused}");
+            if let Some(b) = block0_data(rec) {
+                offset_list(s, ", unused:", &b, 0, usize::from(nunused))?;
+            }
+        }
+        (0x30, PgVersion::V16) => {
+            // snapshotConflictHorizon, nplans, isCatalogRel; the block data
+            // holds the plans, then the offsets of their tuples.
+            let nplans = usize::from(d.u16(4)?);
+            let _ = write!(
+                s,
+                "snapshotConflictHorizon: {}, nplans: {nplans}",
+                d.u32(0)?
+            );
+            if let Some(b) = block0_data(rec) {
+                freeze_plans(s, &b, 0, nplans, 12 * nplans)?;
+            }
+        }
+        (0x10..=0x30, _) => prune_17(rec, d, s)?,
+        (0x40, _) => {
+            let _ = write!(
+                s,
+                "snapshotConflictHorizon: {}, flags: 0x{:02X}",
+                d.u32(0)?,
+                d.u8(4)?
+            );
+        }
+        (0x50, _) => {
+            let _ = write!(s, "ntuples: {}, flags: 0x{:02X}", d.u16(2)?, d.u8(0)?);
+            // The offsets the tuples go to, when the block carries the
+            // tuples (not a whole-page image) and the page is not new.
+            if info & 0x80 == 0 && block0_data(rec).is_some() {
+                offset_list(s, ", offsets:", d, 4, usize::from(d.u16(2)?))?;
+            }
+        }
+        (0x60, _) => {
+            let _ = write!(s, "xmax: {}, off: {}, ", d.u32(0)?, d.u16(4)?);
+            infobits_list(s, "infobits", d.u8(6)?);
+            let _ = write!(s, ", flags: 0x{:02X}", d.u8(7)?);
+        }
+        (0x70, _) => {
+            let blk = (u32::from(d.u16(28)?) << 16) | u32::from(d.u16(30)?);
+            let _ = write!(
+                s,
+                "rel: {}/{}/{}, tid: {}/{}, cmin: {}, cmax: {}, combo: {}",
+                d.u32(16)?,
+                d.u32(20)?,
+                d.u32(24)?,
+                blk,
+                d.u16(32)?,
+                d.u32(4)?,
+                d.u32(8)?,
+                d.u32(12)?
+            );
+        }
+        _ => {}
+    }
+    Some(())
+}
+
+/// `xl_heap_prune` flags of PostgreSQL 17 and later.
+const XLHP_IS_CATALOG_REL: u8 = 1 << 1;
+const XLHP_HAS_CONFLICT_HORIZON: u8 = 1 << 3;
+const XLHP_HAS_FREEZE_PLANS: u8 = 1 << 4;
+const XLHP_HAS_REDIRECTIONS: u8 = 1 << 5;
+const XLHP_HAS_DEAD_ITEMS: u8 = 1 << 6;
+const XLHP_HAS_NOW_UNUSED_ITEMS: u8 = 1 << 7;
+
+/// PRUNE_ON_ACCESS, PRUNE_VACUUM_SCAN and PRUNE_VACUUM_CLEANUP of
+/// PostgreSQL 17 and later. Main data: reason, flags, then the conflict
+/// horizon (unaligned) when a flag says so. Block 0's data: the freeze
+/// plans (a count, 2 bytes of padding, 12 bytes a plan), the redirections,
+/// dead and unused items (each a count and its offsets), each present when
+/// its flag is set, then the offsets of the frozen tuples.
+fn prune_17(rec: &Record<'_>, d: &Data<'_>, s: &mut String) -> Option<()> {
+    let flags = d.u8(1)?;
+    if flags & XLHP_HAS_CONFLICT_HORIZON != 0 {
+        let _ = write!(s, "snapshotConflictHorizon: {}", d.u32(2)?);
+    }
+    let catalog = if flags & XLHP_IS_CATALOG_REL != 0 {
+        'T'
+    } else {
+        'F'
+    };
+    let _ = write!(s, ", isCatalogRel: {catalog}");
+    let Some(b) = block0_data(rec) else {
+        return Some(());
+    };
+    let mut at = 0;
+    let mut part = |flag: u8, header: usize, width: usize| -> Option<(usize, usize)> {
+        if flags & flag == 0 {
+            return Some((0, at));
+        }
+        let n = usize::from(b.u16(at)?);
+        let start = at + header;
+        at = start + width * n;
+        Some((n, start))
+    };
+    let (nplans, plans) = part(XLHP_HAS_FREEZE_PLANS, 4, 12)?;
+    let (nredirected, redirected) = part(XLHP_HAS_REDIRECTIONS, 2, 4)?;
+    let (ndead, dead) = part(XLHP_HAS_DEAD_ITEMS, 2, 2)?;
+    let (nunused, unused) = part(XLHP_HAS_NOW_UNUSED_ITEMS, 2, 2)?;
+    let frozen = at;
+    let _ = write!(
+        s,
+        ", nplans: {nplans}, nredirected: {nredirected}, ndead: {ndead}, nunused: {nunused}"
+    );
+    if nplans > 0 {
+        freeze_plans(s, &b, plans, nplans, frozen)?;
+    }
+    if nredirected > 0 {
+        redirect_list(s, ", redirected:", &b, redirected, nredirected)?;
+    }
+    if ndead > 0 {
+        offset_list(s, ", dead:", &b, dead, ndead)?;
+    }
+    if nunused > 0 {
+        offset_list(s, ", unused:", &b, unused, nunused)?;
+    }
+    Some(())
+}
+
+/// Btree records of PostgreSQL 13 to 15.
 fn btree(rec: &Record<'_>, d: &Data<'_>, info: u8, s: &mut String) -> Option<()> {
     match info & 0xF0 {
         0x00 | 0x10 | 0x20 | 0x50 => {
-            s.push_str(if rec.version >= PgVersion::V16 {
-                "off: "
-            } else {
-                "off "
-            });
+            s.push_str("off ");
             push_u32(s, u32::from(d.u16(0)?));
-        }
-        0x30 | 0x40 if rec.version >= PgVersion::V16 => {
-            let _ = write!(
-                s,
-                "level: {}, firstrightoff: {}, newitemoff: {}, postingoff: {}",
-                d.u32(0)?,
-                d.u16(4)?,
-                d.u16(6)?,
-                d.u16(8)?
-            );
-        }
-        0x60 if rec.version >= PgVersion::V16 => {
-            let _ = write!(s, "nintervals: {}", d.u16(0)?);
-        }
-        0xA0 if rec.version >= PgVersion::V16 => {
-            let _ = write!(s, "level: {}", d.u32(4)?);
         }
         0x30 | 0x40 => {
             let _ = write!(
@@ -1042,7 +1196,7 @@ fn btree(rec: &Record<'_>, d: &Data<'_>, info: u8, s: &mut String) -> Option<()>
         0x60 => {
             let _ = write!(s, "nintervals {}", d.u16(0)?);
         }
-        0x70 if rec.version <= PgVersion::V15 => {
+        0x70 => {
             let _ = write!(
                 s,
                 "latestRemovedXid {}; ndeleted {}; nupdated {}",
@@ -1082,7 +1236,7 @@ fn btree(rec: &Record<'_>, d: &Data<'_>, info: u8, s: &mut String) -> Option<()>
         0xA0 => {
             let _ = write!(s, "lev {}", d.u32(4)?);
         }
-        0xD0 if rec.version <= PgVersion::V15 => {
+        0xD0 => {
             let x = d.u64(16)?;
             let _ = write!(
                 s,
@@ -1100,6 +1254,141 @@ fn btree(rec: &Record<'_>, d: &Data<'_>, info: u8, s: &mut String) -> Option<()>
         }
         _ => {}
     }
+    Some(())
+}
+
+/// Btree records in the words of PostgreSQL 16 and later (17 adds
+/// `isCatalogRel` to DELETE and REUSE_PAGE).
+fn btree_16(rec: &Record<'_>, d: &Data<'_>, info: u8, v: PgVersion, s: &mut String) -> Option<()> {
+    let catalog = |s: &mut String, at: usize| -> Option<()> {
+        if v >= PgVersion::V17 {
+            let _ = write!(
+                s,
+                ", isCatalogRel: {}",
+                if d.u8(at)? != 0 { 'T' } else { 'F' }
+            );
+        }
+        Some(())
+    };
+    match info & 0xF0 {
+        0x00 | 0x10 | 0x20 | 0x50 => {
+            s.push_str("off: ");
+            push_u32(s, u32::from(d.u16(0)?));
+        }
+        0x30 | 0x40 => {
+            let _ = write!(
+                s,
+                "level: {}, firstrightoff: {}, newitemoff: {}, postingoff: {}",
+                d.u32(0)?,
+                d.u16(4)?,
+                d.u16(6)?,
+                d.u16(8)?
+            );
+        }
+        0x60 => {
+            let _ = write!(s, "nintervals: {}", d.u16(0)?);
+        }
+        0x70 => {
+            // snapshotConflictHorizon, ndeleted, nupdated, isCatalogRel.
+            let (ndeleted, nupdated) = (d.u16(4)?, d.u16(6)?);
+            let _ = write!(
+                s,
+                "snapshotConflictHorizon: {}, ndeleted: {ndeleted}, nupdated: {nupdated}",
+                d.u32(0)?
+            );
+            catalog(s, 8)?;
+            if let Some(b) = block0_data(rec) {
+                deleted_updated(s, &b, ndeleted, nupdated)?;
+            }
+        }
+        0xC0 => {
+            let (ndeleted, nupdated) = (d.u16(0)?, d.u16(2)?);
+            let _ = write!(s, "ndeleted: {ndeleted}, nupdated: {nupdated}");
+            if let Some(b) = block0_data(rec) {
+                deleted_updated(s, &b, ndeleted, nupdated)?;
+            }
+        }
+        0xB0 => {
+            let _ = write!(
+                s,
+                "topparent: {}, leaf: {}, left: {}, right: {}",
+                d.u32(16)?,
+                d.u32(4)?,
+                d.u32(8)?,
+                d.u32(12)?
+            );
+        }
+        0x80 | 0x90 => {
+            let x = d.u64(16)?;
+            let _ = write!(
+                s,
+                "left: {}, right: {}, level: {}, safexid: {}:{}, leafleft: {}, leafright: {}, leaftopparent: {}",
+                d.u32(0)?,
+                d.u32(4)?,
+                d.u32(8)?,
+                x >> 32,
+                x as u32,
+                d.u32(24)?,
+                d.u32(28)?,
+                d.u32(32)?
+            );
+        }
+        0xA0 => {
+            let _ = write!(s, "level: {}", d.u32(4)?);
+        }
+        0xD0 => {
+            // Relation, block, snapshotConflictHorizon (a full xid, at 16),
+            // isCatalogRel.
+            let x = d.u64(16)?;
+            let _ = write!(
+                s,
+                "rel: {}/{}/{}, snapshotConflictHorizon: {}:{}",
+                d.u32(0)?,
+                d.u32(4)?,
+                d.u32(8)?,
+                x >> 32,
+                x as u32
+            );
+            catalog(s, 24)?;
+        }
+        0xE0 => {
+            let b = rec.block(0)?;
+            let _ = write!(s, "last_cleanup_num_delpages: {}", Data(b.data).u32(20)?);
+        }
+        _ => {}
+    }
+    Some(())
+}
+
+/// The block data of a Btree VACUUM or DELETE: `ndeleted` offsets,
+/// `nupdated` offsets, then per updated tuple a count and that many
+/// posting-list positions (u16 each), printed as `, deleted: […],
+/// updated: [{ off: …, nptids: …, ptids: […] }, …]`.
+fn deleted_updated(s: &mut String, b: &Data<'_>, ndeleted: u16, nupdated: u16) -> Option<()> {
+    let (ndeleted, nupdated) = (usize::from(ndeleted), usize::from(nupdated));
+    let offsets = offset_list(s, ", deleted:", b, 0, ndeleted)?;
+    let mut update = offsets + 2 * nupdated;
+    s.push_str(", updated: [");
+    for i in 0..nupdated {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        let nptids = usize::from(b.u16(update)?);
+        let _ = write!(
+            s,
+            "{{ off: {}, nptids: {nptids}, ptids: [",
+            b.u16(offsets + 2 * i)?
+        );
+        for p in 0..nptids {
+            if p > 0 {
+                s.push_str(", ");
+            }
+            push_u32(s, u32::from(b.u16(update + 2 + 2 * p)?));
+        }
+        s.push_str("] }");
+        update += 2 + 2 * nptids;
+    }
+    s.push(']');
     Some(())
 }
 
