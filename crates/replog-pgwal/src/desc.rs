@@ -267,8 +267,7 @@ fn describe_inner(rec: &Record<'_>, s: &mut String) -> Option<()> {
         rmgr::HEAP => heap(&d, info, s),
         rmgr::HEAP2 if v >= PgVersion::V16 => heap2_16(rec, &d, info, v, s),
         rmgr::HEAP2 => heap2(&d, info, v, s),
-        rmgr::BTREE if v >= PgVersion::V16 => btree_16(rec, &d, info, v, s),
-        rmgr::BTREE => btree(rec, &d, info, s),
+        rmgr::BTREE => btree(rec, &d, info, v, s),
         rmgr::SEQ => {
             if info & 0xF0 == 0 {
                 let _ = write!(s, "rel {}/{}/{}", d.u32(0)?, d.u32(4)?, d.u32(8)?);
@@ -1176,90 +1175,49 @@ fn prune_17(rec: &Record<'_>, d: &Data<'_>, s: &mut String) -> Option<()> {
     Some(())
 }
 
-/// Btree records of PostgreSQL 13 to 15.
-fn btree(rec: &Record<'_>, d: &Data<'_>, info: u8, s: &mut String) -> Option<()> {
-    match info & 0xF0 {
-        0x00 | 0x10 | 0x20 | 0x50 => {
-            s.push_str("off ");
-            push_u32(s, u32::from(d.u16(0)?));
-        }
-        0x30 | 0x40 => {
-            let _ = write!(
-                s,
-                "level {}, firstrightoff {}, newitemoff {}, postingoff {}",
-                d.u32(0)?,
-                d.u16(4)?,
-                d.u16(6)?,
-                d.u16(8)?
-            );
-        }
-        0x60 => {
-            let _ = write!(s, "nintervals {}", d.u16(0)?);
-        }
-        0x70 => {
-            let _ = write!(
-                s,
-                "latestRemovedXid {}; ndeleted {}; nupdated {}",
-                d.u32(0)?,
-                d.u16(4)?,
-                d.u16(6)?
-            );
-        }
-        0xC0 => {
-            let _ = write!(s, "ndeleted {}; nupdated {}", d.u16(0)?, d.u16(2)?);
-        }
-        0xB0 => {
-            let _ = write!(
-                s,
-                "topparent {}; leaf {}; left {}; right {}",
-                d.u32(16)?,
-                d.u32(4)?,
-                d.u32(8)?,
-                d.u32(12)?
-            );
-        }
-        0x80 | 0x90 => {
-            let x = d.u64(16)?;
-            let _ = write!(
-                s,
-                "left {}; right {}; level {}; safexid {}:{}; leafleft {}; leafright {}; leaftopparent {}",
-                d.u32(0)?,
-                d.u32(4)?,
-                d.u32(8)?,
-                x >> 32,
-                x as u32,
-                d.u32(24)?,
-                d.u32(28)?,
-                d.u32(32)?
-            );
-        }
-        0xA0 => {
-            let _ = write!(s, "lev {}", d.u32(4)?);
-        }
-        0xD0 => {
-            let x = d.u64(16)?;
-            let _ = write!(
-                s,
-                "rel {}/{}/{}; latestRemovedXid {}:{}",
-                d.u32(0)?,
-                d.u32(4)?,
-                d.u32(8)?,
-                x >> 32,
-                x as u32
-            );
-        }
-        0xE0 => {
-            let b = rec.block(0)?;
-            let _ = write!(s, "last_cleanup_num_delpages {}", Data(b.data).u32(20)?);
-        }
-        _ => {}
+/// A full transaction id, printed `epoch:xid`.
+struct FullXid(u64);
+
+impl std::fmt::Display for FullXid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.0 >> 32, self.0 as u32)
     }
-    Some(())
 }
 
-/// Btree records in the words of PostgreSQL 16 and later (17 adds
-/// `isCatalogRel` to DELETE and REUSE_PAGE).
-fn btree_16(rec: &Record<'_>, d: &Data<'_>, info: u8, v: PgVersion, s: &mut String) -> Option<()> {
+/// A relation, printed `spc/db/rel`.
+struct Rel(u32, u32, u32);
+
+impl std::fmt::Display for Rel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}/{}", self.0, self.1, self.2)
+    }
+}
+
+/// A field of a description: its name up to 15, its name from 16, its value.
+type Field<'a> = (&'a str, &'a str, &'a dyn std::fmt::Display);
+
+/// Appends `fields` in the words of `v`: from 16 `name: value` joined by
+/// `, ` (the second names), before 16 `name value` joined by `sep` (the
+/// first names).
+fn fields(s: &mut String, v: PgVersion, sep: &str, fields: &[Field<'_>]) {
+    let new = v >= PgVersion::V16;
+    for (i, (old_name, new_name, value)) in fields.iter().enumerate() {
+        if i > 0 {
+            s.push_str(if new { ", " } else { sep });
+        }
+        let _ = if new {
+            write!(s, "{new_name}: {value}")
+        } else {
+            write!(s, "{old_name} {value}")
+        };
+    }
+}
+
+/// Btree records, in the words of 13–15 or of 16 and later (which print
+/// the offset arrays of DELETE and VACUUM too, and, from 17, `isCatalogRel`
+/// of DELETE and REUSE_PAGE).
+fn btree(rec: &Record<'_>, d: &Data<'_>, info: u8, v: PgVersion, s: &mut String) -> Option<()> {
+    let new = v >= PgVersion::V16;
     let catalog = |s: &mut String, at: usize| -> Option<()> {
         if v >= PgVersion::V17 {
             let _ = write!(
@@ -1272,88 +1230,109 @@ fn btree_16(rec: &Record<'_>, d: &Data<'_>, info: u8, v: PgVersion, s: &mut Stri
     };
     match info & 0xF0 {
         0x00 | 0x10 | 0x20 | 0x50 => {
-            s.push_str("off: ");
+            // The most common records: written without core::fmt.
+            s.push_str(if new { "off: " } else { "off " });
             push_u32(s, u32::from(d.u16(0)?));
         }
-        0x30 | 0x40 => {
-            let _ = write!(
-                s,
-                "level: {}, firstrightoff: {}, newitemoff: {}, postingoff: {}",
-                d.u32(0)?,
-                d.u16(4)?,
-                d.u16(6)?,
-                d.u16(8)?
-            );
-        }
-        0x60 => {
-            let _ = write!(s, "nintervals: {}", d.u16(0)?);
-        }
+        0x30 | 0x40 => fields(
+            s,
+            v,
+            ", ",
+            &[
+                ("level", "level", &d.u32(0)?),
+                ("firstrightoff", "firstrightoff", &d.u16(4)?),
+                ("newitemoff", "newitemoff", &d.u16(6)?),
+                ("postingoff", "postingoff", &d.u16(8)?),
+            ],
+        ),
+        0x60 => fields(s, v, "", &[("nintervals", "nintervals", &d.u16(0)?)]),
         0x70 => {
-            // snapshotConflictHorizon, ndeleted, nupdated, isCatalogRel.
+            // Conflict horizon, ndeleted, nupdated, isCatalogRel (16+).
             let (ndeleted, nupdated) = (d.u16(4)?, d.u16(6)?);
-            let _ = write!(
+            fields(
                 s,
-                "snapshotConflictHorizon: {}, ndeleted: {ndeleted}, nupdated: {nupdated}",
-                d.u32(0)?
+                v,
+                "; ",
+                &[
+                    ("latestRemovedXid", "snapshotConflictHorizon", &d.u32(0)?),
+                    ("ndeleted", "ndeleted", &ndeleted),
+                    ("nupdated", "nupdated", &nupdated),
+                ],
             );
             catalog(s, 8)?;
-            if let Some(b) = block0_data(rec) {
+            if let Some(b) = block0_data(rec).filter(|_| new) {
                 deleted_updated(s, &b, ndeleted, nupdated)?;
             }
         }
         0xC0 => {
             let (ndeleted, nupdated) = (d.u16(0)?, d.u16(2)?);
-            let _ = write!(s, "ndeleted: {ndeleted}, nupdated: {nupdated}");
-            if let Some(b) = block0_data(rec) {
+            fields(
+                s,
+                v,
+                "; ",
+                &[
+                    ("ndeleted", "ndeleted", &ndeleted),
+                    ("nupdated", "nupdated", &nupdated),
+                ],
+            );
+            if let Some(b) = block0_data(rec).filter(|_| new) {
                 deleted_updated(s, &b, ndeleted, nupdated)?;
             }
         }
-        0xB0 => {
-            let _ = write!(
-                s,
-                "topparent: {}, leaf: {}, left: {}, right: {}",
-                d.u32(16)?,
-                d.u32(4)?,
-                d.u32(8)?,
-                d.u32(12)?
-            );
-        }
-        0x80 | 0x90 => {
-            let x = d.u64(16)?;
-            let _ = write!(
-                s,
-                "left: {}, right: {}, level: {}, safexid: {}:{}, leafleft: {}, leafright: {}, leaftopparent: {}",
-                d.u32(0)?,
-                d.u32(4)?,
-                d.u32(8)?,
-                x >> 32,
-                x as u32,
-                d.u32(24)?,
-                d.u32(28)?,
-                d.u32(32)?
-            );
-        }
-        0xA0 => {
-            let _ = write!(s, "level: {}", d.u32(4)?);
-        }
+        0xB0 => fields(
+            s,
+            v,
+            "; ",
+            &[
+                ("topparent", "topparent", &d.u32(16)?),
+                ("leaf", "leaf", &d.u32(4)?),
+                ("left", "left", &d.u32(8)?),
+                ("right", "right", &d.u32(12)?),
+            ],
+        ),
+        0x80 | 0x90 => fields(
+            s,
+            v,
+            "; ",
+            &[
+                ("left", "left", &d.u32(0)?),
+                ("right", "right", &d.u32(4)?),
+                ("level", "level", &d.u32(8)?),
+                ("safexid", "safexid", &FullXid(d.u64(16)?)),
+                ("leafleft", "leafleft", &d.u32(24)?),
+                ("leafright", "leafright", &d.u32(28)?),
+                ("leaftopparent", "leaftopparent", &d.u32(32)?),
+            ],
+        ),
+        0xA0 => fields(s, v, "", &[("lev", "level", &d.u32(4)?)]),
         0xD0 => {
-            // Relation, block, snapshotConflictHorizon (a full xid, at 16),
-            // isCatalogRel.
-            let x = d.u64(16)?;
-            let _ = write!(
+            // Relation, block, conflict horizon (a full xid, at 16),
+            // isCatalogRel (16+).
+            fields(
                 s,
-                "rel: {}/{}/{}, snapshotConflictHorizon: {}:{}",
-                d.u32(0)?,
-                d.u32(4)?,
-                d.u32(8)?,
-                x >> 32,
-                x as u32
+                v,
+                "; ",
+                &[
+                    ("rel", "rel", &Rel(d.u32(0)?, d.u32(4)?, d.u32(8)?)),
+                    (
+                        "latestRemovedXid",
+                        "snapshotConflictHorizon",
+                        &FullXid(d.u64(16)?),
+                    ),
+                ],
             );
             catalog(s, 24)?;
         }
         0xE0 => {
+            // The metapage's fields are block 0's data.
             let b = rec.block(0)?;
-            let _ = write!(s, "last_cleanup_num_delpages: {}", Data(b.data).u32(20)?);
+            let n = Data(b.data).u32(20)?;
+            fields(
+                s,
+                v,
+                "",
+                &[("last_cleanup_num_delpages", "last_cleanup_num_delpages", &n)],
+            );
         }
         _ => {}
     }
