@@ -86,6 +86,12 @@ pub struct Report {
     pub undecoded: Vec<Undecoded>,
     /// Transactions still open at the end of the WAL (not handed out).
     pub open_at_end: u64,
+    /// Rows a table rewrite copied (ALTER COLUMN TYPE, …) into its
+    /// transient table's file (`pg_class.relrewrite` set), or wrote without
+    /// their tuple for logical decoding in WAL whose other inserts have it
+    /// (`wal_level=logical`): no row changes, which logical decoding skips
+    /// too.
+    pub rewrite_rows: u64,
     /// Bytes of open transactions' changes moved to temporary files
     /// because the buffered changes exceeded the limit.
     pub spilled_bytes: u64,
@@ -172,6 +178,12 @@ pub struct Decoder {
     txns: replog_pgreorder::Reorder<Item, TxnState>,
     top_of: HashMap<u32, u32>,
     report: Report,
+    /// The change being decoded is in a relation file the table replaced
+    /// inside the range (found through `relmap`, not the catalog).
+    older_file: bool,
+    /// An insert carrying its tuple for logical decoding was seen: the WAL
+    /// is `wal_level=logical`, so an insert without is a rewrite's copy.
+    logical_wal: bool,
     page: Vec<u8>,
     tuple: TupleBuf,
     old: TupleBuf,
@@ -203,6 +215,8 @@ impl Decoder {
             txns: replog_pgreorder::Reorder::new(),
             top_of: HashMap::new(),
             report: Report::default(),
+            older_file: false,
+            logical_wal: false,
             page: Vec::new(),
             tuple: TupleBuf::new(),
             old: TupleBuf::new(),
@@ -564,6 +578,10 @@ impl Decoder {
                 return self.push(rec, xid, 0, |b| t.encode(b));
             }
         };
+        if self.relmap.is_rewriting(loc.rel) {
+            self.report.rewrite_rows += 1;
+            return Ok(());
+        }
         let Some(info) = self.rel_for_file(loc) else {
             // System catalogs keep files below FirstNormalObjectId (16384)
             // until rewritten; other databases' files are not ours.
@@ -593,6 +611,15 @@ impl Decoder {
                 v
             }
         };
+        if let Change::Insert { logical, .. } = c {
+            if logical {
+                self.logical_wal = true;
+            } else if self.logical_wal {
+                // A table rewrite's copy of a row (HEAP_INSERT_NO_LOGICAL).
+                self.report.rewrite_rows += 1;
+                return Ok(());
+            }
+        }
         if let Change::Undecodable { reason, .. } = c {
             let u = Undecoded::new(rec.lsn, info.qualified_name(), reason.into());
             self.txns.open(xid).extra.undecoded.push(u);
@@ -606,6 +633,7 @@ impl Decoder {
         }
         let name = info.qualified_name();
         let top = self.top(xid);
+        self.older_file = self.catalog.by_file(loc).is_none();
         let result = match c {
             Change::Insert { new, .. } => self
                 .row(rec, top, xid, &info, &new, false, true)
@@ -717,7 +745,20 @@ impl Decoder {
         into_new: bool,
     ) -> Result<bool, String> {
         let mut datums = Vec::with_capacity(info.attrs.len());
-        t.datums(info, &mut datums)?;
+        if let Err(m) = t.datums(info, &mut datums) {
+            if !self.older_file {
+                return Err(m);
+            }
+            // A file the table had before it was rewritten or truncated
+            // inside the range: its rows may have other column types than
+            // the catalog's (damage looks the same: an error either way).
+            return Err(format!(
+                "{m}; the row is in a relation file the table replaced inside the range \
+                 (TRUNCATE, or a rewrite: ALTER COLUMN TYPE, VACUUM FULL, CLUSTER): if a \
+                 column's type changed, the catalog, taken after it, does not describe the \
+                 row: take the catalog before the change"
+            ));
+        }
         let mut out = std::mem::take(if into_new {
             &mut self.tuple
         } else {
@@ -727,6 +768,19 @@ impl Decoder {
         let mut failed = None;
         for (a, d) in info.attrs.iter().zip(&datums) {
             if a.dropped {
+                // A row written after DROP COLUMN stores NULL there: a value
+                // means the row was written while the table had the column,
+                // which the stream then carried and whose type the catalog
+                // (taken after the drop) no longer has.
+                if into_new && failed.is_none() && !matches!(d, Datum::Null | Datum::Missing) {
+                    failed = Some(format!(
+                        "written before its attribute {} was dropped inside the range \
+                         (DROP COLUMN): the row had that column, whose type the catalog, \
+                         taken after the drop, no longer has; take the catalog before the \
+                         DROP COLUMN",
+                        a.num
+                    ));
+                }
                 continue;
             }
             if key_only && !info.ident.contains(&a.num) {

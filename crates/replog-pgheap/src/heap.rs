@@ -60,6 +60,11 @@ pub enum Change<'a> {
         /// A speculative insertion (INSERT ... ON CONFLICT): its block and
         /// offset, which a super-delete names if the insertion loses.
         speculative: Option<(u32, u16)>,
+        /// The record says it carries the tuple for logical decoding
+        /// (`XLH_INSERT_CONTAINS_NEW_TUPLE`): always so for a user table's
+        /// rows with `wal_level=logical`, except the copies a table rewrite
+        /// writes (`HEAP_INSERT_NO_LOGICAL`), which are no row change.
+        logical: bool,
     },
     /// A speculative insertion that lost (`XLH_DELETE_IS_SUPER`): the
     /// insert at this block and offset is not a change.
@@ -218,6 +223,7 @@ fn insert(
             rel,
             new: t,
             speculative,
+            logical: flags & XLH_INSERT_CONTAINS_NEW_TUPLE != 0,
         });
     }
     if restore(rec, &b, page)? {
@@ -226,6 +232,7 @@ fn insert(
             rel,
             new: t,
             speculative,
+            logical: flags & XLH_INSERT_CONTAINS_NEW_TUPLE != 0,
         });
     }
     if flags & XLH_INSERT_CONTAINS_NEW_TUPLE != 0 {
@@ -346,7 +353,6 @@ fn multi_insert(
         // The image replaced the data: the tuples are at the offsets given
         // (or 1..=n on a new page).
         if !restore(rec, &b, page)? {
-            let _ = flags;
             return f(Change::Undecodable {
                 rel,
                 reason: "cannot decode: multi-insert without the tuples or a page image \
@@ -363,6 +369,7 @@ fn multi_insert(
                 rel,
                 new: page_tuple(page, off)?,
                 speculative: None,
+                logical: flags & XLH_INSERT_CONTAINS_NEW_TUPLE != 0,
             })?;
         }
         return Ok(());
@@ -388,6 +395,7 @@ fn multi_insert(
             rel,
             new: t,
             speculative: None,
+            logical: flags & XLH_INSERT_CONTAINS_NEW_TUPLE != 0,
         })?;
         at += 7 + len;
     }

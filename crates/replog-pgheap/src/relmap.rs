@@ -30,6 +30,12 @@ pub struct RelMap {
     /// Index of the `oid` and `relfilenode` attributes.
     oid_at: usize,
     relfilenode_at: usize,
+    /// Index of `relrewrite` (11 and later).
+    relrewrite_at: Option<usize>,
+    /// Files that belong, as last seen, to the transient table of a
+    /// rewrite (`relrewrite` set: ALTER COLUMN TYPE, ADD COLUMN with a
+    /// volatile default, …) until the rewritten table takes them over.
+    rewriting: std::collections::HashSet<u32>,
     /// Tuples of `pg_class` by (block, offset): whole on-page tuples.
     tuples: HashMap<(u32, u16), Vec<u8>>,
     /// Relation file number → relation OID, as seen in the range.
@@ -52,6 +58,7 @@ impl RelMap {
         };
         match (pos("oid"), pos("relfilenode")) {
             (Some(oid_at), Some(relfilenode_at)) => RelMap {
+                relrewrite_at: pos("relrewrite"),
                 pg_class,
                 oid_at,
                 relfilenode_at,
@@ -65,6 +72,13 @@ impl RelMap {
     /// tablespace the catalog gives that relation).
     pub fn oid_of(&self, rel: u32) -> Option<u32> {
         self.files.get(&rel).copied()
+    }
+
+    /// Whether file `rel` is, now, the file of a rewrite's transient table:
+    /// rows written to it are the rewrite's copies, no row change (logical
+    /// decoding skips them too).
+    pub fn is_rewriting(&self, rel: u32) -> bool {
+        self.rewriting.contains(&rel)
     }
 
     /// Looks at a record: refreshes the tuples of `pg_class` pages it has
@@ -139,14 +153,20 @@ impl RelMap {
             }
             _ => return,
         };
-        if let Some((oid, file)) = self.decode(new) {
+        if let Some((oid, file, rewrite)) = self.decode(new) {
             if file != 0 {
                 self.files.insert(file, oid);
+                if rewrite {
+                    self.rewriting.insert(file);
+                } else {
+                    self.rewriting.remove(&file);
+                }
             }
         }
     }
 
-    fn decode(&self, key: (u32, u16)) -> Option<(u32, u32)> {
+    /// The OID, the file and whether `relrewrite` is set.
+    fn decode(&self, key: (u32, u16)) -> Option<(u32, u32, bool)> {
         let t = HeapTuple::from_page_item(self.tuples.get(&key)?)?;
         let mut datums = Vec::new();
         t.datums(self.pg_class.as_ref()?, &mut datums).ok()?;
@@ -154,9 +174,14 @@ impl RelMap {
             Some(Datum::Fixed(b)) => Some(u32::from_le_bytes((*b).try_into().ok()?)),
             _ => None,
         };
+        let rewrite = self
+            .relrewrite_at
+            .and_then(|i| u(datums.get(i)))
+            .is_some_and(|r| r != 0);
         Some((
             u(datums.get(self.oid_at))?,
             u(datums.get(self.relfilenode_at))?,
+            rewrite,
         ))
     }
 }
