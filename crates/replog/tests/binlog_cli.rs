@@ -113,6 +113,31 @@ fn verify_says_what_was_not_checked() {
     assert_eq!(v["files"][1]["checked"], "checksums and structure");
 }
 
+/// Issue 11 item 28: a damaged event is reported with its offset once
+/// (decimal and hex), where the resumption is, and nothing repeated.
+#[test]
+fn verify_names_a_damaged_events_offset_once() {
+    let src = root().join("fixtures/mariadb/out/dml/row-full/mariadb-bin.000001");
+    let mut bytes = std::fs::read(&src).unwrap();
+    let evs = events(&bytes);
+    // A byte inside the body of the third event (its CRC32 then fails).
+    let (at, _, len) = evs[2];
+    bytes[at + len / 2] ^= 0x10;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mariadb-bin.000001");
+    std::fs::write(&path, &bytes).unwrap();
+    let (r, out) = run(&["verify", path.to_str().unwrap()]);
+    assert_eq!(r.unwrap(), Verdict::Found, "{out}");
+    let line = out.lines().find(|l| l.starts_with("damage:")).unwrap();
+    let offset = format!("offset {at} (0x{at:x})");
+    assert_eq!(line.matches(&offset).count(), 1, "{line}");
+    assert_eq!(
+        line.matches("offset").count(),
+        2,
+        "the damage and the resumption: {line}"
+    );
+}
+
 /// An Incident event whose number no server defines fails verify, with
 /// the number and offset.
 #[test]
