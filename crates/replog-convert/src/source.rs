@@ -318,7 +318,7 @@ impl BinlogTxns {
                 }
             }
         }
-        self.log.commit(&begin, commit, pos, SourceKind::Binlog);
+        self.log.commit(commit, pos, SourceKind::Binlog);
         Ok(true)
     }
 }

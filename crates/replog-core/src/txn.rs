@@ -381,6 +381,9 @@ pub struct VirtualLog {
     begin_lsn: u64,
     summary: Summary,
     scratch: Vec<u8>,
+    /// The BEGIN of the transaction being assembled (its origin is in the
+    /// arena).
+    begin: Begin<'static>,
     current: Option<Transaction<'static>>,
 }
 
@@ -402,6 +405,12 @@ impl VirtualLog {
                 ..Summary::default()
             },
             scratch: Vec::new(),
+            begin: Begin {
+                txid: 0,
+                timestamp_us: 0,
+                server_id: 0,
+                origin: "",
+            },
             current: None,
         }
     }
@@ -409,6 +418,10 @@ impl VirtualLog {
     /// Starts a transaction with `begin` (the previous one is forgotten).
     pub fn begin(&mut self, begin: &Begin<'_>) {
         self.current = None;
+        self.begin = Begin {
+            origin: "",
+            ..*begin
+        };
         self.scratch.clear();
         begin.encode(&mut self.scratch);
         self.arena.begin(begin.origin);
@@ -432,10 +445,9 @@ impl VirtualLog {
         Ok(())
     }
 
-    /// Ends the transaction started last with `commit`; `begin` is the one
-    /// it was started with (its origin is in the arena), `offset` where the
-    /// input holds it. It is then [`VirtualLog::made`].
-    pub fn commit(&mut self, begin: &Begin<'_>, commit: Commit, offset: u64, source: SourceKind) {
+    /// Ends the transaction started last with `commit`; `offset` is where
+    /// the input holds it. It is then [`VirtualLog::made`].
+    pub fn commit(&mut self, commit: Commit, offset: u64, source: SourceKind) {
         self.scratch.clear();
         commit.encode(&mut self.scratch);
         let commit_lsn = self.frame(self.scratch.len());
@@ -447,7 +459,7 @@ impl VirtualLog {
         if commit.state_after.is_some() {
             s.final_state = commit.state_after;
         }
-        let mut head = Transaction::new(*begin, commit).detached();
+        let mut head = Transaction::new(self.begin, commit);
         head.begin_lsn = self.begin_lsn;
         head.begin_offset = offset;
         head.commit_lsn = commit_lsn;

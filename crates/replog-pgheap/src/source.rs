@@ -177,7 +177,7 @@ impl PgWalTxns {
             }
             self.log.push(pos, body);
         }
-        self.log.commit(&begin, commit, pos, SourceKind::Native);
+        self.log.commit(commit, pos, SourceKind::Native);
         self.origin = origin;
         Ok(())
     }

@@ -250,38 +250,26 @@ pub fn counts(by_kind: &std::collections::BTreeMap<String, u64>) -> String {
         .join(", ")
 }
 
-/// The DDL of objects without rows (routines, triggers, views, events) that
-/// a follower or converter passed over, by statement kind; nothing when
-/// there was none.
-pub fn print_passed_over(
+/// What a follower or converter left out, by statement kind, under
+/// `label`: the DDL of objects without rows it passed over
+/// ([`PASSED_OVER`]) or the statements `--skip-unsupported` skipped
+/// ([`SKIPPED_UNSUPPORTED`]); nothing when there was none.
+pub fn print_counted(
     out: &mut dyn std::io::Write,
+    label: &str,
     by_kind: &std::collections::BTreeMap<String, u64>,
 ) -> std::io::Result<()> {
     if by_kind.is_empty() {
         return Ok(());
     }
-    writeln!(
-        out,
-        "passed over (no rows; the row records carry their effects): {}",
-        counts(by_kind)
-    )
+    writeln!(out, "{label}: {}", counts(by_kind))
 }
 
-/// `skipped (unsupported by the store, --skip-unsupported): 1 × CREATE
-/// TRIGGER`: statements a statement log's follower passed over when asked.
-pub fn print_unsupported_skipped(
-    out: &mut dyn std::io::Write,
-    by_kind: &std::collections::BTreeMap<String, u64>,
-) -> std::io::Result<()> {
-    if by_kind.is_empty() {
-        return Ok(());
-    }
-    writeln!(
-        out,
-        "skipped (unsupported by the store, --skip-unsupported): {}",
-        counts(by_kind)
-    )
-}
+/// [`print_counted`]'s label for DDL of objects without rows (routines,
+/// triggers, views, events).
+pub const PASSED_OVER: &str = "passed over (no rows; the row records carry their effects)";
+/// [`print_counted`]'s label for statements `--skip-unsupported` skipped.
+pub const SKIPPED_UNSUPPORTED: &str = "skipped (unsupported by the store, --skip-unsupported)";
 
 /// Lists the statements whose rows came from their executor (`whose`:
 /// "the converter's", "this follower's") rather than from the log.

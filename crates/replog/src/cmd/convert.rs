@@ -495,7 +495,11 @@ fn print_executed(
                     r.already_in_base
                 )?;
             }
-            crate::cmd::common::print_passed_over(out, &r.non_table_ddl)?;
+            crate::cmd::common::print_counted(
+                out,
+                crate::cmd::common::PASSED_OVER,
+                &r.non_table_ddl,
+            )?;
             if let Some(m) = &r.start_mismatch {
                 writeln!(
                     out,
@@ -890,8 +894,16 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
                     "; the replay was not clean (divergences or conflicts)"
                 }
             )?;
-            crate::cmd::common::print_passed_over(out, &report.non_table_ddl)?;
-            crate::cmd::common::print_unsupported_skipped(out, &report.unsupported_skipped)?;
+            crate::cmd::common::print_counted(
+                out,
+                crate::cmd::common::PASSED_OVER,
+                &report.non_table_ddl,
+            )?;
+            crate::cmd::common::print_counted(
+                out,
+                crate::cmd::common::SKIPPED_UNSUPPORTED,
+                &report.unsupported_skipped,
+            )?;
             crate::cmd::common::print_dependence(out, &report.dependence, "the converter's")?;
         }
     }

@@ -379,8 +379,12 @@ pub fn print_report(out: &mut dyn Write, r: &ReplayReport, digest: u64) -> Resul
         "; {} statement(s), {} row change(s), {} DDL",
         r.statements, r.changes, r.ddl
     )?;
-    crate::cmd::common::print_passed_over(out, &r.non_table_ddl)?;
-    crate::cmd::common::print_unsupported_skipped(out, &r.unsupported_skipped)?;
+    crate::cmd::common::print_counted(out, crate::cmd::common::PASSED_OVER, &r.non_table_ddl)?;
+    crate::cmd::common::print_counted(
+        out,
+        crate::cmd::common::SKIPPED_UNSUPPORTED,
+        &r.unsupported_skipped,
+    )?;
     match &r.source_position {
         Some(p) => writeln!(
             out,
