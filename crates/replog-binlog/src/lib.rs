@@ -28,6 +28,7 @@
 pub mod consts;
 pub mod decimal;
 pub mod events;
+pub mod files;
 /// Fuzz-target bodies: compiled for tests and with the `fuzzing` feature
 /// (which `fuzz/` enables); not part of the crate's API.
 #[cfg(any(test, feature = "fuzzing"))]

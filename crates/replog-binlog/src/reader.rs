@@ -214,6 +214,11 @@ impl<R: Read> StreamReader<R> {
         &self.ctx.fde
     }
 
+    /// The input read from.
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
     /// The table maps read so far (by table id), as rows events find them.
     pub fn table_maps(&self) -> impl Iterator<Item = &Arc<TableMap>> {
         self.ctx.tables.values()

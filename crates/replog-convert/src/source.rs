@@ -77,6 +77,7 @@ impl TxnInput for LogInput {
 pub struct BinlogInput {
     paths: Vec<PathBuf>,
     shape: BinlogShape,
+    follow: Option<replog_core::follow::Follow>,
 }
 
 impl BinlogInput {
@@ -87,6 +88,35 @@ impl BinlogInput {
         Ok(BinlogInput {
             paths: paths.to_vec(),
             shape,
+            follow: None,
+        })
+    }
+
+    /// Binlogs still being written, followed ([`ImportOptions::follow`]):
+    /// the import goes on as the server writes and rotates them, until a
+    /// stop is requested. The classification sees only what is written
+    /// now, so unless it found row events and no data-changing statement
+    /// (a ROW binlog), the statements are executed on the reference store
+    /// as for a MIXED binlog: a statement or row event written later is
+    /// then never left out. (A data-changing statement written later into
+    /// a ROW binlog is an error, as for a binlog that changed while read.)
+    pub fn following(
+        paths: &[PathBuf],
+        follow: replog_core::follow::Follow,
+    ) -> replog_core::Result<BinlogInput> {
+        let opts = ImportOptions {
+            follow: Some(follow),
+            ..ImportOptions::default()
+        };
+        let mut shape = replog_import::classify(paths, &opts)?;
+        if shape.row_events == 0 || shape.dml_statements > 0 {
+            shape.row_events = shape.row_events.max(1);
+            shape.dml_statements = shape.dml_statements.max(1);
+        }
+        Ok(BinlogInput {
+            paths: paths.to_vec(),
+            shape,
+            follow: Some(follow),
         })
     }
 
@@ -99,6 +129,7 @@ impl BinlogInput {
                 row_events: 1,
                 ..BinlogShape::default()
             },
+            follow: None,
         }
     }
 
@@ -203,7 +234,13 @@ impl BinlogTxns {
             .map(|p| p.display().to_string())
             .unwrap_or_default();
         BinlogTxns {
-            importer: Importer::new(&input.paths, &ImportOptions::default()),
+            importer: Importer::new(
+                &input.paths,
+                &ImportOptions {
+                    follow: input.follow,
+                    ..ImportOptions::default()
+                },
+            ),
             mode,
             kind,
             header,

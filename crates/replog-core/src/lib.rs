@@ -10,7 +10,8 @@
 //! - [`txn`]: the one transaction assembler ([`txn::TxnReader`]) every
 //!   consumer of whole committed transactions reads through;
 //! - [`writer`]: single-segment and rotating directory writers;
-//! - [`recovery`]: the recovery policies every reader takes.
+//! - [`recovery`]: the recovery policies every reader takes;
+//! - [`follow`]: reading logs that are still being written (`--follow`).
 //!
 //! The byte layouts are specified in `formats/framing.md`.
 //!
@@ -54,6 +55,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use record::{Begin, Commit, Format, LogKind, Record, RecordView, TableRef};
 pub use segment::SegmentHeader;
 pub use value::Value;
+pub mod follow;
 pub mod frame;
 /// Fuzz-target bodies: compiled for tests and with the `fuzzing` feature
 /// (which `fuzz/` enables); not part of the crate's API.

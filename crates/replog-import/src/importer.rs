@@ -7,6 +7,7 @@ use crate::model::{
 use crate::types::{column_type, fix_value};
 use crate::{ImportOptions, ImportReport, TableReport};
 use replog_binlog::events::{LOG_EVENT_SUPPRESS_USE_F, StatusVar, UserVarEvent};
+use replog_binlog::files::FileReader;
 use replog_binlog::{Event, EventBody, QueryEvent, RowsEvent, RowsKind, StreamReader, TableMap};
 use replog_core::{Error, Result, Value};
 use replog_logical::ImageKind;
@@ -26,7 +27,7 @@ use std::sync::Arc;
 pub struct Importer {
     files: Vec<PathBuf>,
     next_file: usize,
-    reader: Option<StreamReader<BufReader<File>>>,
+    reader: Option<FileReader>,
     st: State,
     failed: bool,
     finished: bool,
@@ -951,6 +952,12 @@ impl Importer {
         if file_done {
             *reader = None;
         }
+        if res.is_err() && self.st.opts.follow.is_some() && replog_core::follow::stop_requested() {
+            // Stopped inside an event: the input ends at the last whole one.
+            self.finished = true;
+            self.st.end();
+            return Some(Ok(()));
+        }
         if let Err(e) = res {
             self.failed = true;
             let file = self.st.file.clone();
@@ -1047,7 +1054,9 @@ impl Importer {
     }
 
     fn open_next(&mut self) -> Result<bool> {
-        let Some(path) = self.files.get(self.next_file).cloned() else {
+        let follow = self.st.opts.follow;
+        let Some(path) = replog_binlog::files::next_path(&mut self.files, self.next_file, follow)
+        else {
             return Ok(false);
         };
         self.next_file += 1;
@@ -1055,14 +1064,23 @@ impl Importer {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| path.display().to_string());
+        let Some(r) = replog_binlog::files::open(&path, self.st.opts.read, self.st.opts.follow)?
+        else {
+            return Ok(false);
+        };
         self.st.file = name.clone();
-        self.st.report.files.push(name.clone());
-        let f =
-            File::open(&path).map_err(|e| Error::io(e, format!("opening {}", path.display())))?;
-        let r = StreamReader::with_options(BufReader::with_capacity(1 << 16, f), self.st.opts.read)
-            .map_err(|e| e.context(&name))?;
+        self.st.report.files.push(name);
         self.reader = Some(r);
         Ok(true)
+    }
+
+    /// The binlog file being read (or read last) and the offset of its
+    /// next event: where a follower stands when it stops.
+    pub fn file_position(&self) -> (&str, u64) {
+        (
+            &self.st.file,
+            self.reader.as_ref().map_or(0, |r| r.position()),
+        )
     }
 }
 
@@ -1134,7 +1152,16 @@ pub fn classify(paths: &[PathBuf], opts: &ImportOptions) -> Result<BinlogShape> 
         let mut r = StreamReader::with_options(BufReader::with_capacity(1 << 16, f), read)
             .map_err(|e| e.context(&name))?;
         while let Some(ev) = r.next_event() {
-            let ev = ev.map_err(|e| e.context(format!("binlog {name}")))?;
+            let ev = match ev {
+                // Followed: the last event may still be being written.
+                Err(e)
+                    if opts.follow.is_some()
+                        && matches!(e.kind(), replog_core::ErrorKind::UnexpectedEof { .. }) =>
+                {
+                    break;
+                }
+                ev => ev.map_err(|e| e.context(format!("binlog {name}")))?,
+            };
             count_event(&ev, &mut shape).map_err(|e| e.context(format!("binlog {name}")))?;
             if shape.mixed() {
                 shape.stopped_early = true;

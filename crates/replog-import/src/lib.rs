@@ -74,6 +74,12 @@ pub struct ImportOptions {
     /// boundaries and [`Checkpoint`]s, whose transactions are then decoded
     /// by an importer [resumed](Importer::resume) at a checkpoint.
     pub decode_rows: bool,
+    /// Follow the binlogs as the server writes them
+    /// ([`replog_binlog::files`]): the last file's end waits for more, and
+    /// the importer goes on into each successor, until a stop is requested
+    /// ([`replog_core::follow::request_stop`]); it then ends at the last
+    /// whole event read, the transaction still open left out.
+    pub follow: Option<replog_core::follow::Follow>,
 }
 
 impl Default for ImportOptions {
@@ -82,6 +88,7 @@ impl Default for ImportOptions {
             first_txid: 1,
             read: ReadOptions::default(),
             decode_rows: true,
+            follow: None,
         }
     }
 }

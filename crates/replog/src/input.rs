@@ -186,6 +186,15 @@ impl Inputs {
         Ok(inputs)
     }
 
+    /// These binlogs read as transactions and followed as the server
+    /// writes them ([`BinlogInput::following`]).
+    pub fn following(mut self, follow: replog_core::follow::Follow) -> Result<Inputs> {
+        let b = BinlogInput::following(&self.files, follow).map_err(anyhow::Error::new)?;
+        self.kind = Some(b.kind());
+        self.binlog = Some(b);
+        Ok(self)
+    }
+
     /// What a consumer opens as transactions: the segments of a native log
     /// or the binlogs.
     pub fn txn_input(&self) -> Result<LogInput> {

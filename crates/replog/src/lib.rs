@@ -131,6 +131,11 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     // output never reaches its final name; its staging copy must not stay
     // either), then end as an interrupted command.
     let _ = ctrlc::set_handler(|| {
+        // A follower (--follow) stops at its next whole transaction and
+        // ends cleanly with the position it reached.
+        if replog_core::follow::request_stop() {
+            return;
+        }
         replog_convert::atomic::remove_own_staging();
         let _ = writeln!(std::io::stderr(), "replog: interrupted");
         std::process::exit(i32::from(EXIT_INTERRUPTED));

@@ -6,25 +6,28 @@
 use crate::Verdict;
 use crate::cmd::{inspect, verify};
 use crate::output::{JsonArray, OutputFormat, Progress, TableSink, ndjson, stats_table};
-use anyhow::{Context, Result};
-use replog_binlog::{Column, Event, EventBody, Layout, ReadOptions, Row, StreamReader, TableMap};
+use anyhow::Result;
+use replog_binlog::{Column, Event, EventBody, Layout, ReadOptions, Row, TableMap};
+use replog_core::follow::Follow;
 use replog_core::recovery::{DamageClass, RecoveryPolicy};
 use replog_core::{ErrorKind, Value};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-fn open(path: &Path, verify_checksums: bool) -> Result<StreamReader<BufReader<std::fs::File>>> {
-    let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+fn open(
+    path: &Path,
+    verify_checksums: bool,
+    follow: Option<Follow>,
+) -> Result<Option<replog_binlog::files::FileReader>> {
     let opts = ReadOptions {
         verify_checksums,
         ..ReadOptions::default()
     };
-    StreamReader::with_options(BufReader::with_capacity(1 << 20, f), opts)
-        .map_err(|e| anyhow::Error::new(e).context(path.display().to_string()))
+    replog_binlog::files::open(path, opts, follow).map_err(anyhow::Error::new)
 }
 
 /// The table an event concerns, from its table map (never from `USE`).
@@ -378,21 +381,43 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
     let mut printed = 0u64;
     let limit = args.limit.unwrap_or(u64::MAX);
     let mut found = false;
-    'files: for path in files {
+    let follow = args.follow.start();
+    let mut files = files.to_vec();
+    // Where a follower stopped: the end of the last event read, its GTID.
+    let mut reached: Option<(String, u64)> = None;
+    let mut gtid: Option<String> = None;
+    'files: for i in 0.. {
+        let Some(path) = replog_binlog::files::next_path(&mut files, i, follow) else {
+            break;
+        };
+        let path = &path;
         let name = path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        let mut reader = open(path, !args.no_verify)?;
-        let mut gtid: Option<String> = None;
+        let Some(mut reader) = open(path, !args.no_verify, follow)? else {
+            break;
+        };
+        gtid = None;
         // Whether the events carry a CRC32, from the last format description.
         let mut crc = false;
         if args.hex {
             inspect::hex_rows(&mut sink_hex, out, 0, &replog_binlog::MAGIC, "binlog magic")?;
         }
-        while let Some(ev) = reader.next_event() {
+        loop {
+            if follow.is_some() && replog_binlog::files::caught_up(&reader) {
+                // About to wait for the server: show what was read.
+                sink_table.flush(out)?;
+                sink_hex.flush(out)?;
+                out.flush()?;
+            }
+            let Some(ev) = reader.next_event() else {
+                break;
+            };
             let ev = match ev {
                 Ok(ev) => ev,
+                // Stopped inside an event: the end of the last whole one.
+                Err(_) if follow.is_some() && replog_core::follow::stop_requested() => break,
                 Err(e) => {
                     let _ = out.flush();
                     progress.finish();
@@ -402,6 +427,7 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
                 }
             };
             progress.update(done_before + ev.end_position());
+            reached = Some((name.clone(), ev.end_position()));
             if let EventBody::FormatDescription(f) = ev.body() {
                 crc = f.has_crc32();
             }
@@ -562,6 +588,15 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
         done_before += std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     }
     progress.finish();
+    if follow.is_some() {
+        if let Some((file, pos)) = &reached {
+            let g = gtid
+                .as_deref()
+                .map(|g| format!(" (GTID {g})"))
+                .unwrap_or_default();
+            eprintln!("replog: stopped following at {file}:{pos}{g}");
+        }
+    }
     if args.stats {
         print_stats(out, args.report.format, &stats)?;
     } else if args.hex {
@@ -812,7 +847,9 @@ pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Re
         let last = i + 1 == files.len();
         let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         let mut progress = Progress::new(len);
-        let mut reader = open(path, true)?;
+        let Some(mut reader) = open(path, true, None)? else {
+            continue;
+        };
         let mut events_ok = 0u64;
         let mut rows = 0u64;
         let mut damages: Vec<BinlogDamage> = Vec::new();

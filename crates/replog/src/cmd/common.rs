@@ -31,6 +31,36 @@ pub struct Output {
     pub format: crate::output::OutputFormat,
 }
 
+/// Help text of `--follow`, the same for every command that takes it.
+pub const FOLLOW_HELP: &str = "\
+Keep reading as the log grows, as `tail -f` does: at the end of the valid
+data wait for more (a torn tail is waited for, not reported), go on into
+the successor a binlog rotates to (`mariadb-bin.000002` after
+`mariadb-bin.000001`; a tail still incomplete once the successor exists is
+damage), and end on SIGINT or SIGTERM at the last whole transaction or
+event read, printing that position (file:pos, GTID) on standard error,
+with exit status 0. MySQL/MariaDB binlogs only, for now.";
+
+/// `--follow`, as every command that can follow a growing log takes it.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct FollowArg {
+    /// Keep reading as the log grows (binlogs); end on SIGINT/SIGTERM.
+    #[arg(long, long_help = FOLLOW_HELP)]
+    pub follow: bool,
+}
+
+impl FollowArg {
+    /// The follow options when `--follow` was given; declares the process
+    /// a follower ([`replog_core::follow::start`]), so that SIGINT and
+    /// SIGTERM stop it at a whole transaction instead of ending it.
+    pub fn start(&self) -> Option<replog_core::follow::Follow> {
+        self.follow.then(|| {
+            replog_core::follow::start();
+            replog_core::follow::Follow::default()
+        })
+    }
+}
+
 impl Input {
     /// The inputs as given (binlogs left as binlogs).
     pub fn resolve(&self) -> anyhow::Result<Inputs> {
@@ -41,6 +71,25 @@ impl Input {
     /// ([`Inputs::resolve_source`]).
     pub fn resolve_source(&self) -> anyhow::Result<Inputs> {
         Inputs::resolve_source_with(&expand_binlog_sets(&self.paths)?, self.catalog.as_deref())
+    }
+
+    /// [`Input::resolve_source`], binlogs followed as they grow when
+    /// `follow` is given (other logs are refused with `--follow`).
+    pub fn resolve_following(
+        &self,
+        follow: Option<replog_core::follow::Follow>,
+    ) -> anyhow::Result<Inputs> {
+        let Some(follow) = follow else {
+            return self.resolve_source();
+        };
+        let inputs = Inputs::resolve(&expand_binlog_sets(&self.paths)?)?;
+        if inputs.detected != crate::input::Detected::Binlog {
+            anyhow::bail!(
+                "{}: --follow reads MySQL/MariaDB binlogs only, for now",
+                inputs.name(0)
+            );
+        }
+        inputs.following(follow)
     }
 }
 

@@ -95,6 +95,9 @@ pub struct Args {
     /// Options for PostgreSQL WAL.
     #[command(flatten)]
     pub pgwal: crate::cmd::pgwal::WalArgs,
+    /// Binlogs: keep listing as the server writes them.
+    #[command(flatten)]
+    pub follow: crate::cmd::common::FollowArg,
 }
 
 /// Parses `--gtid`: a MariaDB GTID `DOMAIN-SERVER-SEQ` or a MySQL GTID
@@ -192,6 +195,12 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         let mut args = args.clone();
         args.types = binlog_types(&args.types)?;
         return crate::cmd::binlog::inspect(&args, &inputs.files, out);
+    }
+    if args.follow.follow {
+        bail!(
+            "{}: --follow reads MySQL/MariaDB binlogs only, for now",
+            inputs.name(0)
+        );
     }
     for (given, flag) in [
         (args.gtid.is_some(), "--gtid"),

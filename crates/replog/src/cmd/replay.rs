@@ -209,6 +209,9 @@ pub struct Args {
     /// Output format.
     #[command(flatten)]
     pub report: crate::cmd::common::Output,
+    /// Binlogs: keep replaying as the server writes them.
+    #[command(flatten)]
+    pub follow: crate::cmd::common::FollowArg,
 }
 
 fn durability(a: crate::cmd::record::DurabilityArg) -> Durability {
@@ -643,7 +646,7 @@ fn recovery_json(rec: &DirRecovery) -> serde_json::Value {
 
 /// Runs `replog replay`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
-    let inputs = args.input.resolve_source()?;
+    let inputs = args.input.resolve_following(args.follow.start())?;
     if inputs.detected != crate::input::Detected::Binlog && inputs.kind == Some(LogKind::Physical) {
         return run_physical(args, &inputs, out);
     }
@@ -696,6 +699,12 @@ fn write_outcome<S: Storage, E: Environment>(
     out: &mut dyn Write,
 ) -> Result<Verdict> {
     let digest = store.digest();
+    if args.follow.follow {
+        match &report.source_position {
+            Some(p) => eprintln!("replog: stopped following after the transaction at {p}"),
+            None => eprintln!("replog: stopped following before the first transaction"),
+        }
+    }
     match args.report.format {
         OutputFormat::Table => {
             if let Some(t) = rec.and_then(recovery_text) {
