@@ -51,6 +51,15 @@ pub struct StmtState {
     pub strict_div: bool,
     /// Warnings.
     pub warnings: Vec<String>,
+    /// Results of the statement's subqueries, by the address of their
+    /// `Query` in the statement: an uncorrelated one computed once, a
+    /// correlated one for the row being evaluated (see
+    /// `engine::select`).
+    pub subqueries: std::collections::HashMap<usize, std::sync::Arc<Vec<Vec<Datum>>>>,
+    /// Subqueries found to read a column of an enclosing query.
+    pub correlated: std::collections::HashSet<usize>,
+    /// Common table expressions in scope, innermost last.
+    pub ctes: Vec<(String, std::sync::Arc<Relation>)>,
     /// LAST_INSERT_ID(expr) set during the statement.
     pub set_last_insert_id: Option<u64>,
     /// SET INSERT_ID / replayed INSERT_ID: the first value to generate.
@@ -72,8 +81,71 @@ pub struct Scope<'a> {
     /// SELECT aliases available to ORDER BY.
     pub aliases: Option<(&'a [String], &'a [Datum])>,
     /// The values of the aggregate calls of a grouped query for the group
-    /// being evaluated, by the call's address in the statement.
+    /// being evaluated (or of the window calls for the row), by the call's
+    /// address in the statement.
     pub aggregates: Option<&'a [(*const Function, Datum)]>,
+    /// A row of a relation (the FROM clause of a query: one table, a join,
+    /// a derived table, a CTE): its columns and values.
+    pub rel: Option<(&'a [RelColumn], &'a [Datum])>,
+    /// The row of the enclosing query, for a correlated subquery.
+    pub outer: Option<&'a Outer>,
+}
+
+/// A column of a relation: the table (or alias) it comes from and its name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelColumn {
+    /// Table name or alias (empty for a computed column).
+    pub table: String,
+    /// Column name.
+    pub name: String,
+}
+
+/// Rows with named columns: a derived table, a CTE, a join's result.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Relation {
+    /// Columns.
+    pub columns: Vec<RelColumn>,
+    /// Rows.
+    pub rows: Vec<Vec<Datum>>,
+}
+
+/// The row of an enclosing query a correlated subquery sees.
+#[derive(Debug, Clone)]
+pub struct Outer {
+    /// Its columns.
+    pub columns: std::sync::Arc<[RelColumn]>,
+    /// Its values.
+    pub values: Vec<Datum>,
+    /// The query enclosing that one, if it is a subquery itself.
+    pub parent: Option<std::sync::Arc<Outer>>,
+}
+
+/// Where `name` (qualified by `table`) is in `columns`: `Err` when several
+/// columns match an unqualified name.
+pub fn find_column(
+    columns: &[RelColumn],
+    table: Option<&str>,
+    name: &str,
+) -> Result<Option<usize>> {
+    let mut found = None;
+    for (i, c) in columns.iter().enumerate() {
+        if !c.name.eq_ignore_ascii_case(name) {
+            continue;
+        }
+        if let Some(t) = table
+            && !c.table.eq_ignore_ascii_case(t)
+        {
+            continue;
+        }
+        if found.is_some() {
+            return Err(Error::new(
+                ErrorKind::UnknownColumn,
+                format!("Column '{name}' in field list is ambiguous"),
+            ));
+        }
+        found = Some(i);
+    }
+    Ok(found)
 }
 
 /// Evaluation context: session, environment, statement.
@@ -84,6 +156,57 @@ pub struct Ctx<'s> {
     pub env: &'s mut dyn Environment,
     /// Statement state.
     pub stmt: &'s mut StmtState,
+}
+
+/// `CAST(v AS t)` for the types MariaDB's CAST takes; `None` for another.
+fn cast(v: Datum, t: &sqlparser::ast::DataType) -> Option<Datum> {
+    use sqlparser::ast::{CharacterLength, DataType as T, ExactNumberInfo};
+    if v.is_null() {
+        return Some(Datum::Null);
+    }
+    Some(match t {
+        T::Char(n) | T::Character(n) => {
+            let s = v.to_text()?;
+            match n {
+                Some(CharacterLength::IntegerLength { length, .. }) => {
+                    Datum::Str(s.chars().take(usize::try_from(*length).ok()?).collect())
+                }
+                _ => Datum::Str(s),
+            }
+        }
+        T::Binary(None) => match v {
+            Datum::Bytes(b) => Datum::Bytes(b),
+            other => Datum::Bytes(other.to_text()?.into_bytes()),
+        },
+        T::Signed | T::SignedInteger => Datum::Int(v.to_i64()),
+        T::Unsigned | T::UnsignedInteger => match v {
+            Datum::UInt(u) => Datum::UInt(u),
+            other => Datum::UInt(other.to_i64() as u64),
+        },
+        T::Decimal(info) | T::Dec(info) => {
+            let scale = match info {
+                ExactNumberInfo::PrecisionAndScale(_, s) => u32::try_from(*s).ok()?,
+                _ => 0,
+            };
+            Datum::Dec(v.to_decimal()?.round_to(scale))
+        }
+        T::Double(_) | T::DoublePrecision => Datum::Double(v.to_f64()),
+        T::Date => match v {
+            Datum::Date(d) => Datum::Date(d),
+            Datum::DateTime(dt) => Datum::Date(dt.date),
+            other => Datum::Date(text::parse_datetime(&other.to_text()?)?.date),
+        },
+        T::Datetime(None) => match v {
+            Datum::DateTime(dt) => Datum::DateTime(dt),
+            Datum::Date(d) => Datum::DateTime(crate::types::datetime_of_date(&d)),
+            other => Datum::DateTime(text::parse_datetime(&other.to_text()?)?),
+        },
+        _ => return None,
+    })
+}
+
+fn operand_columns() -> Error {
+    Error::new(ErrorKind::BadValue, "Operand should contain 1 column(s)")
 }
 
 fn unsupported_expr(e: &Expr) -> Error {
@@ -400,25 +523,39 @@ impl Ctx<'_> {
         })
     }
 
-    fn column(&self, scope: &Scope<'_>, name: &str) -> Result<Datum> {
-        if let Some((names, values)) = scope.aliases
+    fn column(&self, scope: &Scope<'_>, table: Option<&str>, name: &str) -> Result<Datum> {
+        if table.is_none()
+            && let Some((names, values)) = scope.aliases
             && let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(name))
         {
             return Ok(values[i].clone());
         }
-        match scope.row {
-            Some((def, row)) => match def.column_index(name) {
-                Some(i) => Ok(row.get(i).map_or(Datum::Null, Datum::from_value)),
-                None => Err(Error::new(
-                    ErrorKind::UnknownColumn,
-                    format!("Unknown column '{name}' in 'field list'"),
-                )),
-            },
-            None => Err(Error::new(
-                ErrorKind::UnknownColumn,
-                format!("Unknown column '{name}' in 'field list'"),
-            )),
+        if let Some((def, row)) = scope.row
+            && table.is_none_or(|t| t.eq_ignore_ascii_case(&def.name))
+            && let Some(i) = def.column_index(name)
+        {
+            return Ok(row.get(i).map_or(Datum::Null, Datum::from_value));
         }
+        if let Some((cols, vals)) = scope.rel
+            && let Some(i) = find_column(cols, table, name)?
+        {
+            return Ok(vals.get(i).cloned().unwrap_or(Datum::Null));
+        }
+        let mut outer = scope.outer;
+        while let Some(o) = outer {
+            if let Some(i) = find_column(&o.columns, table, name)? {
+                return Ok(o.values.get(i).cloned().unwrap_or(Datum::Null));
+            }
+            outer = o.parent.as_deref();
+        }
+        let full = match table {
+            Some(t) => format!("{t}.{name}"),
+            None => name.to_string(),
+        };
+        Err(Error::new(
+            ErrorKind::UnknownColumn,
+            format!("Unknown column '{full}' in 'field list'"),
+        ))
     }
 
     /// Evaluates an expression.
@@ -568,13 +705,112 @@ impl Ctx<'_> {
                 {
                     self.call(&i.value.to_ascii_uppercase(), &[], scope)
                 } else {
-                    self.column(scope, &i.value)
+                    self.column(scope, None, &i.value)
                 }
             }
-            Expr::CompoundIdentifier(parts) => match parts.last() {
-                Some(last) if parts.len() <= 3 => self.column(scope, &last.value),
+            Expr::CompoundIdentifier(parts) => match parts.as_slice() {
+                [t, c] | [_, t, c] => self.column(scope, Some(&t.value), &c.value),
                 _ => Err(unsupported_expr(e)),
             },
+            Expr::Subquery(q) => {
+                let rows = self.subquery(q)?;
+                match rows.as_slice() {
+                    [] => Ok(Datum::Null),
+                    [row] if row.len() == 1 => Ok(row[0].clone()),
+                    [_] => Err(operand_columns()),
+                    _ => Err(Error::new(
+                        ErrorKind::BadValue,
+                        "Subquery returns more than 1 row",
+                    )),
+                }
+            }
+            Expr::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            }
+            | Expr::AllOp {
+                left,
+                compare_op,
+                right,
+            } => {
+                let any = matches!(e, Expr::AnyOp { .. });
+                let Expr::Subquery(q) = right.as_ref() else {
+                    return Err(unsupported_expr(e));
+                };
+                let v = self.eval(left, scope)?;
+                let rows = self.subquery(q)?;
+                let mut saw_null = false;
+                for row in rows.iter() {
+                    let [x] = row.as_slice() else {
+                        return Err(operand_columns());
+                    };
+                    let hit = compare(&v, x).map(|o| match compare_op {
+                        BinaryOperator::Eq => o == Ordering::Equal,
+                        BinaryOperator::NotEq => o != Ordering::Equal,
+                        BinaryOperator::Lt => o == Ordering::Less,
+                        BinaryOperator::LtEq => o != Ordering::Greater,
+                        BinaryOperator::Gt => o == Ordering::Greater,
+                        BinaryOperator::GtEq => o != Ordering::Less,
+                        _ => false,
+                    });
+                    match hit {
+                        None => saw_null = true,
+                        Some(h) if h == any => return Ok(Datum::Int(i64::from(any))),
+                        Some(_) => {}
+                    }
+                }
+                Ok(if saw_null {
+                    Datum::Null
+                } else {
+                    Datum::Int(i64::from(!any))
+                })
+            }
+            Expr::Cast {
+                kind: sqlparser::ast::CastKind::Cast,
+                expr,
+                data_type,
+                format: None,
+                ..
+            } => {
+                let v = self.eval(expr, scope)?;
+                cast(v, data_type).ok_or_else(|| unsupported_expr(e))
+            }
+            Expr::Exists { subquery, negated } => {
+                let rows = self.subquery(subquery)?;
+                Ok(Datum::Int(i64::from(rows.is_empty() == *negated)))
+            }
+            Expr::InSubquery {
+                expr,
+                subquery,
+                negated,
+            } => {
+                let v = self.eval(expr, scope)?;
+                let rows = self.subquery(subquery)?;
+                if rows.is_empty() {
+                    return Ok(Datum::Int(i64::from(*negated)));
+                }
+                if v.is_null() {
+                    return Ok(Datum::Null);
+                }
+                let mut saw_null = false;
+                for row in rows.iter() {
+                    if row.len() != 1 {
+                        return Err(operand_columns());
+                    }
+                    match compare(&v, &row[0]) {
+                        Some(Ordering::Equal) => return Ok(Datum::Int(i64::from(!negated))),
+                        None => saw_null = true,
+                        _ => {}
+                    }
+                }
+                Ok(if saw_null {
+                    Datum::Null
+                } else {
+                    Datum::Int(i64::from(*negated))
+                })
+            }
             Expr::Nested(inner) => self.eval(inner, scope),
             Expr::UnaryOp { op, expr } => {
                 let v = self.eval(expr, scope)?;
@@ -842,6 +1078,15 @@ impl Ctx<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// The rows of a subquery the engine computed for this evaluation.
+    fn subquery(&self, q: &sqlparser::ast::Query) -> Result<std::sync::Arc<Vec<Vec<Datum>>>> {
+        self.stmt
+            .subqueries
+            .get(&(q as *const sqlparser::ast::Query as usize))
+            .cloned()
+            .ok_or_else(|| Error::unsupported("subquery in this place (correlated)"))
     }
 
     fn function(&mut self, f: &Function, scope: &Scope<'_>) -> Result<Datum> {

@@ -301,6 +301,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
                     && source.limit_clause.is_none()
                     && source.with.is_none() =>
             {
+                self.precompute_subqueries(st, v.rows.iter().flat_map(|r| r.content.iter()));
                 Src::Exprs(v.rows.iter().map(|r| r.content.as_slice()).collect())
             }
             _ => {
@@ -573,8 +574,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
                     &Scope {
                         row: Some((def, &new)),
                         values_row,
-                        aliases: None,
-                        aggregates: None,
+                        ..Scope::default()
                     },
                 )?
             };
@@ -634,6 +634,16 @@ impl<S: Storage, E: Environment> Store<S, E> {
         if u.from.is_some() || u.returning.is_some() || u.or.is_some() || u.output.is_some() {
             return Err(Error::unsupported("UPDATE variant (FROM / RETURNING / OR)"));
         }
+        if !u.table.joins.is_empty() {
+            return self.update_joined(st, changes, u);
+        }
+        self.precompute_subqueries(
+            st,
+            u.assignments
+                .iter()
+                .map(|a| &a.value)
+                .chain(u.selection.iter()),
+        );
         let (id, def, rows) = self.target_rows(
             st,
             &u.table,
@@ -647,20 +657,35 @@ impl<S: Storage, E: Environment> Store<S, E> {
             if new == old {
                 continue;
             }
-            self.storage.update(id, &key, new.clone())?;
-            self.undo.push(Undo::Updated {
-                id,
-                new_key: primary_key(&def, &new),
-                old: old.clone(),
-            });
-            changes.push(RowChange::Update {
-                table: def.clone(),
-                before: old,
-                after: new,
-            });
+            self.update_captured(id, &key, &def, old, new, changes)?;
             affected += 1;
         }
         Ok(affected)
+    }
+
+    /// Replaces the row at `key` (`old`) by `new` with undo and captures
+    /// the change.
+    pub(super) fn update_captured(
+        &mut self,
+        id: TableId,
+        key: &[u8],
+        def: &Arc<TableDef>,
+        old: Row,
+        new: Row,
+        changes: &mut Vec<RowChange>,
+    ) -> Result<()> {
+        self.storage.update(id, key, new.clone())?;
+        self.undo.push(Undo::Updated {
+            id,
+            new_key: primary_key(def, &new),
+            old: old.clone(),
+        });
+        changes.push(RowChange::Update {
+            table: def.clone(),
+            before: old,
+            after: new,
+        });
+        Ok(())
     }
 
     pub(super) fn delete(
@@ -669,9 +694,11 @@ impl<S: Storage, E: Environment> Store<S, E> {
         changes: &mut Vec<RowChange>,
         d: &Delete,
     ) -> Result<u64> {
-        if !d.tables.is_empty() || d.using.is_some() || d.returning.is_some() || d.output.is_some()
-        {
-            return Err(Error::unsupported("multi-table DELETE / USING / RETURNING"));
+        if d.returning.is_some() || d.output.is_some() {
+            return Err(Error::unsupported("DELETE … RETURNING"));
+        }
+        if !d.tables.is_empty() || d.using.is_some() {
+            return self.delete_joined(st, changes, d);
         }
         let tables = match &d.from {
             FromTable::WithFromKeyword(t) | FromTable::WithoutKeyword(t) => t,
@@ -679,6 +706,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
         let [t] = tables.as_slice() else {
             return Err(Error::unsupported("DELETE from several tables"));
         };
+        self.precompute_subqueries(st, d.selection.iter());
         let (id, def, rows) =
             self.target_rows(st, t, d.selection.as_ref(), &d.order_by, d.limit.as_ref())?;
         let mut affected = 0;
@@ -690,7 +718,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
     }
 
     /// Deletes the row at `key` with undo and captures the change.
-    fn delete_captured(
+    pub(super) fn delete_captured(
         &mut self,
         id: TableId,
         key: &[u8],

@@ -36,6 +36,7 @@ use std::sync::Arc;
 mod apply;
 mod ddl;
 mod dml;
+mod multi;
 mod select;
 mod session;
 mod txn;
