@@ -6,6 +6,9 @@ use super::*;
 use crate::eval::{RelColumn, find_column};
 use crate::types::StoreAt;
 
+/// The columns of a join and the rows WHERE kept.
+type Joined = (Arc<[RelColumn]>, Vec<Vec<Datum>>);
+
 impl<S: Storage, E: Environment> Store<S, E> {
     /// The base tables of a FROM clause by the name its columns carry
     /// (alias or table name).
@@ -44,8 +47,8 @@ impl<S: Storage, E: Environment> Store<S, E> {
         st: &mut StmtState,
         from: &[TableWithJoins],
         selection: Option<&Expr>,
-    ) -> Result<(Arc<[RelColumn]>, Vec<Vec<Datum>>)> {
-        let rel = self.from_relation(st, from, None)?;
+    ) -> Result<Joined> {
+        let rel = self.relation_of_from(st, from, None)?;
         let cols: Arc<[RelColumn]> = rel.columns.into();
         let mut kept = Vec::new();
         for row in rel.rows {

@@ -569,13 +569,13 @@ impl<S: Storage, E: Environment> Store<S, E> {
             TableFactor::NestedJoin {
                 table_with_joins,
                 alias: None,
-            } => self.from_relation(st, std::slice::from_ref(&**table_with_joins), outer),
+            } => self.relation_of_from(st, std::slice::from_ref(&**table_with_joins), outer),
             other => Err(Error::unsupported(format!("table reference {other}"))),
         }
     }
 
     /// The rows of a FROM clause: its items joined.
-    pub(super) fn from_relation(
+    pub(super) fn relation_of_from(
         &mut self,
         st: &mut StmtState,
         from: &[TableWithJoins],
@@ -753,7 +753,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
                 Relation { columns, rows }
             }
             None => {
-                let mut rel = self.from_relation(st, &sel.from, outer)?;
+                let mut rel = self.relation_of_from(st, &sel.from, outer)?;
                 if let Some(w) = &sel.selection {
                     let cols: Arc<[RelColumn]> = rel.columns.clone().into();
                     let mut kept = Vec::with_capacity(rel.rows.len());
