@@ -205,6 +205,27 @@ fn cast(v: Datum, t: &sqlparser::ast::DataType) -> Option<Datum> {
     })
 }
 
+/// `v [NOT] IN (items)`: NULL when no item is equal and one is NULL.
+fn membership(
+    v: &Datum,
+    negated: bool,
+    items: impl Iterator<Item = Result<Datum>>,
+) -> Result<Datum> {
+    let mut saw_null = false;
+    for x in items {
+        match compare(v, &x?) {
+            Some(Ordering::Equal) => return Ok(Datum::Int(i64::from(!negated))),
+            None => saw_null = true,
+            _ => {}
+        }
+    }
+    Ok(if saw_null {
+        Datum::Null
+    } else {
+        Datum::Int(i64::from(negated))
+    })
+}
+
 fn operand_columns() -> Error {
     Error::new(ErrorKind::BadValue, "Operand should contain 1 column(s)")
 }
@@ -619,20 +640,7 @@ impl Ctx<'_> {
                 if v.is_null() {
                     return Ok(Datum::Null);
                 }
-                let mut saw_null = false;
-                for item in list {
-                    let x = self.eval(item, scope)?;
-                    match compare(&v, &x) {
-                        Some(Ordering::Equal) => return Ok(Datum::Int(i64::from(!negated))),
-                        None => saw_null = true,
-                        _ => {}
-                    }
-                }
-                Ok(if saw_null {
-                    Datum::Null
-                } else {
-                    Datum::Int(i64::from(*negated))
-                })
+                membership(&v, *negated, list.iter().map(|item| self.eval(item, scope)))
             }
             Expr::Between {
                 negated, low, high, ..
@@ -794,22 +802,14 @@ impl Ctx<'_> {
                 if v.is_null() {
                     return Ok(Datum::Null);
                 }
-                let mut saw_null = false;
-                for row in rows.iter() {
-                    if row.len() != 1 {
-                        return Err(operand_columns());
-                    }
-                    match compare(&v, &row[0]) {
-                        Some(Ordering::Equal) => return Ok(Datum::Int(i64::from(!negated))),
-                        None => saw_null = true,
-                        _ => {}
-                    }
-                }
-                Ok(if saw_null {
-                    Datum::Null
-                } else {
-                    Datum::Int(i64::from(*negated))
-                })
+                membership(
+                    &v,
+                    *negated,
+                    rows.iter().map(|row| match row.as_slice() {
+                        [x] => Ok(x.clone()),
+                        _ => Err(operand_columns()),
+                    }),
+                )
             }
             Expr::Nested(inner) => self.eval(inner, scope),
             Expr::UnaryOp { op, expr } => {

@@ -67,7 +67,7 @@ pub mod types;
 
 pub use capture::{CapturedStatement, CommittedTransaction, RowChange, StatementContext};
 pub use conflict::{Conflict, ConflictKind, ConflictPolicy, Resolution};
-pub use engine::{ResultSet, StatementResult, Store};
+pub use engine::{MAX_RECURSION_ROUNDS, MAX_RELATION_VALUES, ResultSet, StatementResult, Store};
 pub use env::{Environment, MyRnd, SimEnvironment, VisitOrder};
 pub use error::{Error, ErrorKind, Result};
 pub use storage::{MemStorage, Storage, TableId};

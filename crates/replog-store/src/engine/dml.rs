@@ -497,17 +497,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
             if new == old {
                 return Ok(0);
             }
-            self.storage.update(id, &existing, new.clone())?;
-            self.undo.push(Undo::Updated {
-                id,
-                new_key: primary_key(def, &new),
-                old: old.clone(),
-            });
-            changes.push(RowChange::Update {
-                table: def.clone(),
-                before: old,
-                after: new,
-            });
+            self.update_captured(id, &existing, def, old, new, changes)?;
             return Ok(2);
         }
         if ins.ignore {

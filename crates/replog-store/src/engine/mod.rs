@@ -43,6 +43,7 @@ mod txn;
 
 use dml::{implicit_default, push_reason};
 use select::cmp_sort_keys;
+pub use select::{MAX_RECURSION_ROUNDS, MAX_RELATION_VALUES};
 use txn::{OpenTxn, Undo};
 
 /// Rows returned by a query.

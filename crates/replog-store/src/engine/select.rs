@@ -20,6 +20,11 @@ use sqlparser::ast::{
 /// error instead of exhausting memory.
 pub const MAX_RELATION_VALUES: usize = 4 << 20;
 
+/// The most rounds a recursive CTE may run: a CTE whose step never stops
+/// adding rows is refused with an error (MariaDB's own
+/// `max_recursive_iterations` is unbounded by default).
+pub const MAX_RECURSION_ROUNDS: usize = 100_000;
+
 /// The name of the hidden column holding a base table row's primary key
 /// (multi-table UPDATE / DELETE find the rows to change by it); no SQL
 /// name can match it.
@@ -92,6 +97,18 @@ fn dedup(rows: Vec<Vec<Datum>>) -> Vec<Vec<Datum>> {
         }
     }
     kept
+}
+
+/// The positions `*` (or `t.*`) stands for in `cols`.
+fn star<'c>(
+    cols: &'c [RelColumn],
+    table: Option<&'c ObjectName>,
+) -> impl Iterator<Item = usize> + 'c {
+    let t = table.and_then(|n| n.0.last().and_then(|p| p.as_ident()));
+    cols.iter().enumerate().filter_map(move |(i, c)| {
+        (c.name != KEY_COLUMN && t.is_none_or(|t| c.table.eq_ignore_ascii_case(&t.value)))
+            .then_some(i)
+    })
 }
 
 /// The name MariaDB gives a select-list expression without an alias.
@@ -364,7 +381,15 @@ impl<S: Storage, E: Environment> Store<S, E> {
             all_rows.rows = dedup(all_rows.rows);
         }
         let mut last = all_rows.clone();
-        loop {
+        for round in 0.. {
+            if round == MAX_RECURSION_ROUNDS {
+                return Err(Error::new(
+                    ErrorKind::OutOfRange,
+                    format!(
+                        "recursive CTE {name} still adds rows after {MAX_RECURSION_ROUNDS} rounds (MAX_RECURSION_ROUNDS)"
+                    ),
+                ));
+            }
             let bound = requalify(last, name, Some(&cte.alias))?;
             st.ctes.push((name.to_string(), Arc::new(bound)));
             let step = self.set_expr(st, right, outer);
@@ -780,29 +805,15 @@ impl<S: Storage, E: Environment> Store<S, E> {
             match item {
                 SelectItem::UnnamedExpr(e) => columns.push(column_name(e)),
                 SelectItem::ExprWithAlias { alias, .. } => columns.push(alias.value.clone()),
-                SelectItem::Wildcard(_) => columns.extend(
-                    cols.iter()
-                        .filter(|c| c.name != KEY_COLUMN)
-                        .map(|c| c.name.clone()),
-                ),
+                SelectItem::Wildcard(_) => {
+                    columns.extend(star(&cols, None).map(|i| cols[i].name.clone()))
+                }
                 SelectItem::QualifiedWildcard(
                     sqlparser::ast::SelectItemQualifiedWildcardKind::ObjectName(n),
                     _,
                 ) => {
-                    let t =
-                        n.0.last()
-                            .and_then(|p| p.as_ident())
-                            .map(|i| i.value.clone());
                     let before = columns.len();
-                    columns.extend(
-                        cols.iter()
-                            .filter(|c| {
-                                c.name != KEY_COLUMN
-                                    && t.as_deref()
-                                        .is_some_and(|t| c.table.eq_ignore_ascii_case(t))
-                            })
-                            .map(|c| c.name.clone()),
-                    );
+                    columns.extend(star(&cols, Some(n)).map(|i| cols[i].name.clone()));
                     if columns.len() == before {
                         return Err(Error::new(
                             ErrorKind::UnknownTable,
@@ -878,13 +889,11 @@ impl<S: Storage, E: Environment> Store<S, E> {
                         SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
                             vals.push(self.eval_here(st, e, &scope, &cols, outer)?)
                         }
-                        _ => vals.extend(
-                            first
-                                .iter()
-                                .zip(cols.iter())
-                                .filter(|(_, c)| c.name != KEY_COLUMN)
-                                .map(|(v, _)| v.clone()),
-                        ),
+                        SelectItem::QualifiedWildcard(
+                            sqlparser::ast::SelectItemQualifiedWildcardKind::ObjectName(n),
+                            _,
+                        ) => vals.extend(star(&cols, Some(n)).map(|i| first[i].clone())),
+                        _ => vals.extend(star(&cols, None).map(|i| first[i].clone())),
                     }
                 }
                 let named = Scope {
@@ -932,28 +941,8 @@ impl<S: Storage, E: Environment> Store<S, E> {
                         SelectItem::QualifiedWildcard(
                             sqlparser::ast::SelectItemQualifiedWildcardKind::ObjectName(n),
                             _,
-                        ) => {
-                            let t =
-                                n.0.last()
-                                    .and_then(|p| p.as_ident())
-                                    .map(|i| i.value.clone());
-                            vals.extend(
-                                row.iter()
-                                    .zip(cols.iter())
-                                    .filter(|(_, c)| {
-                                        c.name != KEY_COLUMN
-                                            && t.as_deref()
-                                                .is_some_and(|t| c.table.eq_ignore_ascii_case(t))
-                                    })
-                                    .map(|(v, _)| v.clone()),
-                            )
-                        }
-                        _ => vals.extend(
-                            row.iter()
-                                .zip(cols.iter())
-                                .filter(|(_, c)| c.name != KEY_COLUMN)
-                                .map(|(v, _)| v.clone()),
-                        ),
+                        ) => vals.extend(star(&cols, Some(n)).map(|i| row[i].clone())),
+                        _ => vals.extend(star(&cols, None).map(|i| row[i].clone())),
                     }
                 }
                 let mut keys = Vec::new();
