@@ -1020,6 +1020,68 @@ impl Serialize for Value<'_> {
     }
 }
 
+/// Property-test strategies for values of every kind, shared by the tests
+/// of the record formats; compiled with the `proptest` feature only.
+#[cfg(feature = "proptest")]
+#[doc(hidden)]
+pub mod arb {
+    use super::{Date, DateTime, TIME_MAX_MICROS, Value};
+    use proptest::prelude::*;
+    use std::borrow::Cow;
+
+    /// Dates with every field in its stored range (not only valid dates).
+    pub fn date() -> impl Strategy<Value = Date> {
+        (0u16..=9999, 0u8..=12, 0u8..=31).prop_map(|(year, month, day)| Date { year, month, day })
+    }
+
+    /// Values of every kind (floats never NaN, which never equals itself).
+    pub fn value() -> impl Strategy<Value = Value<'static>> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::Int),
+            any::<u64>().prop_map(Value::UInt),
+            any::<f32>()
+                .prop_filter("NaN never equals itself", |f| !f.is_nan())
+                .prop_map(Value::F32),
+            any::<f64>()
+                .prop_filter("NaN never equals itself", |f| !f.is_nan())
+                .prop_map(Value::F64),
+            (
+                any::<bool>(),
+                any::<u64>(),
+                proptest::option::of(0u32..1_000_000)
+            )
+                .prop_map(|(neg, i, f)| {
+                    let s = if neg { "-" } else { "" };
+                    Value::Decimal(Cow::Owned(match f {
+                        Some(f) => format!("{s}{i}.{f}"),
+                        None => format!("{s}{i}"),
+                    }))
+                }),
+            any::<String>().prop_map(|s| Value::Text(Cow::Owned(s))),
+            proptest::collection::vec(any::<u8>(), 0..40).prop_map(|b| Value::Bytes(Cow::Owned(b))),
+            date().prop_map(Value::Date),
+            (-TIME_MAX_MICROS..=TIME_MAX_MICROS).prop_map(Value::Time),
+            (date(), 0u8..24, 0u8..60, 0u8..60, 0u32..1_000_000).prop_map(
+                |(date, hour, minute, second, micro)| {
+                    Value::DateTime(DateTime {
+                        date,
+                        hour,
+                        minute,
+                        second,
+                        micro,
+                    })
+                }
+            ),
+            any::<i64>().prop_map(Value::Timestamp),
+            "[a-z ]{0,10}".prop_map(|s| Value::Enum(Cow::Owned(s))),
+            "[a-z,]{0,12}".prop_map(|s| Value::Set(Cow::Owned(s))),
+            "\\{\"[a-z]{1,4}\":[0-9]{1,6}\\}".prop_map(|s| Value::Json(Cow::Owned(s))),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,9 +2,7 @@
 
 use super::*;
 use replog_core::record::{Record, RecordView, decode_record};
-use replog_core::value::{Date, DateTime, TIME_MAX_MICROS};
 use replog_core::{ErrorKind, TableRef, Value};
-use std::borrow::Cow;
 
 fn enc(r: &LogicalRecord<'_>) -> Vec<u8> {
     let mut out = Vec::new();
@@ -294,60 +292,10 @@ fn encode_failure_leaves_buffer_untouched() {
 mod prop {
     use super::*;
     use proptest::prelude::*;
-
-    pub fn arb_date() -> impl Strategy<Value = Date> {
-        (0u16..=9999, 0u8..=12, 0u8..=31).prop_map(|(year, month, day)| Date { year, month, day })
-    }
-
-    /// Values of every kind.
-    pub fn arb_value() -> impl Strategy<Value = Value<'static>> {
-        prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::Int),
-            any::<u64>().prop_map(Value::UInt),
-            any::<f32>()
-                .prop_filter("NaN never equals itself", |f| !f.is_nan())
-                .prop_map(Value::F32),
-            any::<f64>()
-                .prop_filter("NaN never equals itself", |f| !f.is_nan())
-                .prop_map(Value::F64),
-            (
-                any::<bool>(),
-                any::<u64>(),
-                proptest::option::of(0u32..1_000_000)
-            )
-                .prop_map(|(neg, i, f)| {
-                    let s = if neg { "-" } else { "" };
-                    Value::Decimal(Cow::Owned(match f {
-                        Some(f) => format!("{s}{i}.{f}"),
-                        None => format!("{s}{i}"),
-                    }))
-                }),
-            any::<String>().prop_map(|s| Value::Text(Cow::Owned(s))),
-            proptest::collection::vec(any::<u8>(), 0..40).prop_map(|b| Value::Bytes(Cow::Owned(b))),
-            arb_date().prop_map(Value::Date),
-            (-TIME_MAX_MICROS..=TIME_MAX_MICROS).prop_map(Value::Time),
-            (arb_date(), 0u8..24, 0u8..60, 0u8..60, 0u32..1_000_000).prop_map(
-                |(date, hour, minute, second, micro)| {
-                    Value::DateTime(DateTime {
-                        date,
-                        hour,
-                        minute,
-                        second,
-                        micro,
-                    })
-                }
-            ),
-            any::<i64>().prop_map(Value::Timestamp),
-            "[a-z ]{0,10}".prop_map(|s| Value::Enum(Cow::Owned(s))),
-            "[a-z,]{0,12}".prop_map(|s| Value::Set(Cow::Owned(s))),
-            "\\{\"[a-z]{1,4}\":[0-9]{1,6}\\}".prop_map(|s| Value::Json(Cow::Owned(s))),
-        ]
-    }
+    use replog_core::value::arb;
 
     fn arb_column_value() -> impl Strategy<Value = ColumnValue<'static>> {
-        prop_oneof![1 => Just(ColumnValue::Unchanged), 9 => arb_value().prop_map(ColumnValue::Value)]
+        prop_oneof![1 => Just(ColumnValue::Unchanged), 9 => arb::value().prop_map(ColumnValue::Value)]
     }
 
     fn arb_tuple() -> impl Strategy<Value = Vec<ColumnValue<'static>>> {
