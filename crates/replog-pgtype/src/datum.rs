@@ -491,21 +491,9 @@ fn jsonb_container(c: &[u8], out: &mut String, depth: usize) -> R<()> {
     Ok(())
 }
 
-/// A JSON string as PostgreSQL escapes it.
+/// A JSON string as PostgreSQL escapes it, which is serde_json's escaping:
+/// `\b \f \n \r \t \" \\`, other controls as `\u00xx`.
 fn json_string(s: &str, out: &mut String) {
-    out.push('"');
-    for ch in s.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    // Serializing a `str` cannot fail.
+    out.push_str(&serde_json::to_string(s).unwrap_or_default());
 }

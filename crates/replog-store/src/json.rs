@@ -162,20 +162,11 @@ fn parse(s: &str) -> Option<J> {
     (p.at == s.len()).then_some(v)
 }
 
+/// `s` as a JSON string, escaped as serde_json (and MariaDB) escape:
+/// `\b \f \n \r \t \" \\`, other controls as `\u00xx`.
 fn quote(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    // Serializing a `str` cannot fail.
+    out.push_str(&serde_json::to_string(s).unwrap_or_default());
 }
 
 fn write(v: &J, out: &mut String) {
@@ -603,4 +594,22 @@ fn merge_patch(base: J, patch: J) -> J {
         }
     }
     J::Obj(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Strings are escaped as MariaDB's `json_escape` does: backspace and
+    /// form feed by their short escapes, other controls as `\u00xx`.
+    #[test]
+    fn json_quote_escapes_controls_as_mariadb_does() {
+        let quoted = call(
+            "JSON_QUOTE",
+            &[Datum::Str("a\"\\\u{8}\u{c}\n\r\t\u{1}".into())],
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(quoted, Datum::Str(r#""a\"\\\b\f\n\r\t\u0001""#.into()));
+    }
 }
