@@ -173,9 +173,10 @@ fn load_page_store(dir: &Path) -> Result<LoadedStore> {
 pub enum StateInput {
     /// A native log (statement, logical or physical), its segments in order.
     Log(Vec<SegmentInput>),
-    /// The transactions of a statement or logical log, already open (an
-    /// imported binlog: `crate::source`).
-    Source(Box<dyn TxnSource>),
+    /// Any log source (`crate::source::LogInput`: a native log, binlogs,
+    /// PostgreSQL WAL with its catalog, a logical decoding capture), opened
+    /// with the comparison's recovery policy.
+    Input(crate::source::LogInput),
     /// A store.
     Store(Box<LoadedStore>),
 }
@@ -851,8 +852,9 @@ fn stepper(label: &str, input: StateInput, policy: RecoveryPolicy) -> Result<(St
             let d = s.description.clone();
             return Ok((Stepper::Store(Some(s)), d));
         }
-        StateInput::Log(segs) => segs,
-        StateInput::Source(txns) => {
+        StateInput::Log(segs) | StateInput::Input(crate::source::LogInput::Native(segs)) => segs,
+        StateInput::Input(input) => {
+            let txns = replog_core::txn::TxnInput::open(input, reader_options(policy))?;
             let r = LogReplayer::from_source(label, txns, false);
             let what = r
                 .txns

@@ -135,3 +135,45 @@ fn diff_of_wal_and_pgoutput_finds_them_the_same() {
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains("result: DIFFERENT"), "{out}");
 }
+
+/// `replog diff --state WAL pgoutput`: both sides replay into the reference
+/// store to the same state after every step (the WAL side opened as any
+/// other source, with its catalog); a capture whose workload stops early
+/// leaves a different final state.
+#[test]
+fn state_diff_of_wal_and_pgoutput_finds_the_same_states() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wal, catalog, capture) = logical_fixture(dir.path(), "debian-15");
+    let (code, out, err) = run(&["diff", "--state", &wal, &capture, "--catalog", &catalog]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("result: SAME"), "{out}");
+    assert!(
+        out.contains("the digests are equal after every step"),
+        "{out}"
+    );
+    // The capture cut after its first half of transactions (COPY lines of
+    // whole transactions: up to the line before a BEGIN).
+    let text = std::fs::read_to_string(&capture).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let begins: Vec<usize> = (0..lines.len())
+        .filter(|&i| {
+            lines[i]
+                .split('\t')
+                .nth(2)
+                .is_some_and(|d| d.starts_with("\\\\x42"))
+        })
+        .collect();
+    assert!(begins.len() > 4, "{} BEGINs", begins.len());
+    let cut = dir.path().join("half.copy");
+    std::fs::write(&cut, lines[..begins[begins.len() / 2]].join("\n") + "\n").unwrap();
+    let (code, out, err) = run(&[
+        "diff",
+        "--state",
+        &wal,
+        cut.to_str().unwrap(),
+        "--catalog",
+        &catalog,
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("result: DIFFERENT"), "{out}");
+}

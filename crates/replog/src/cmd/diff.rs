@@ -320,13 +320,7 @@ fn resolve_side(path: &str, catalog: Option<&Path>) -> Result<Resolved> {
 fn state_input(r: Resolved) -> Result<(StateInput, Option<Box<Inputs>>)> {
     Ok(match r {
         Resolved::Store(s) => (StateInput::Store(Box::new(s)), None),
-        Resolved::Log(i) => match &i.binlog {
-            Some(b) => (
-                StateInput::Source(Box::new(b.clone().open_source())),
-                Some(i),
-            ),
-            None => (StateInput::Log(i.segments()?), Some(i)),
-        },
+        Resolved::Log(i) => (StateInput::Input(i.txn_input()?), Some(i)),
     })
 }
 
