@@ -71,6 +71,56 @@ impl TxnInput for LogInput {
     }
 }
 
+/// How much of a spooled log [`LogInput::into_segments`] keeps in memory
+/// before it goes on in a temporary file.
+pub const SPOOL_IN_MEMORY: usize = 64 << 20;
+
+impl LogInput {
+    /// The input as native log segments, for a consumer that reads a log
+    /// more than once (`invert`): a native log's own segments; any other
+    /// source's transactions written once as the native log it stands for
+    /// ([`replog_core::writer::write_source`]) into a
+    /// [`replog_core::reader::Spool`] (memory up to [`SPOOL_IN_MEMORY`],
+    /// then an unnamed temporary file). A source whose damage its policy
+    /// does not accept is an error, as it would be to a consumer reading it
+    /// directly. Binlogs are refused: their consumers read the binlog
+    /// itself (`invert_binlog`).
+    pub fn into_segments(self, opts: ReaderOptions) -> replog_core::Result<Vec<SegmentInput>> {
+        let name = match &self {
+            LogInput::Native(_) => String::new(),
+            LogInput::Binlog(_) => {
+                return Err(replog_core::Error::new(
+                    replog_core::ErrorKind::Mismatch,
+                    0,
+                    "binlogs are read as binlogs here, not as a native log",
+                ));
+            }
+            LogInput::PgWal(w) => w
+                .segments
+                .first()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            LogInput::PgLogical(p) => p.path().display().to_string(),
+        };
+        if let LogInput::Native(segments) = self {
+            return Ok(segments);
+        }
+        let mut src = self.open(opts)?;
+        let spool = replog_core::writer::write_source(
+            src.as_mut(),
+            replog_core::reader::Spool::new(SPOOL_IN_MEMORY),
+            |_| {},
+        )?;
+        if let Some(d) = src.intolerable() {
+            return Err(d.to_error());
+        }
+        Ok(vec![SegmentInput {
+            name,
+            source: spool.into_source()?,
+        }])
+    }
+}
+
 /// Binlog files of one server (in order), classified: how they will be
 /// imported.
 #[derive(Debug, Clone)]

@@ -146,6 +146,75 @@ impl Source for FileSource {
     }
 }
 
+/// Bytes written once and then read at random: kept in memory up to a
+/// limit, beyond it in an unnamed temporary file (removed when dropped), so
+/// memory stays bounded whatever is written. For a log that has to be read
+/// twice but comes from a source that can be read only once.
+#[derive(Debug)]
+pub struct Spool {
+    mem: Vec<u8>,
+    file: Option<std::io::BufWriter<File>>,
+    limit: usize,
+    len: u64,
+}
+
+impl Spool {
+    /// A spool that keeps up to `limit` bytes in memory.
+    pub fn new(limit: usize) -> Spool {
+        Spool {
+            mem: Vec::new(),
+            file: None,
+            limit,
+            len: 0,
+        }
+    }
+
+    /// Whether the bytes went to a temporary file.
+    pub fn spilled(&self) -> bool {
+        self.file.is_some()
+    }
+
+    /// The bytes written, as a source.
+    pub fn into_source(self) -> Result<Box<dyn Source>> {
+        match self.file {
+            None => Ok(Box::new(self.mem)),
+            Some(w) => {
+                let file = w
+                    .into_inner()
+                    .map_err(|e| Error::io(e.into_error(), "writing a spool file"))?;
+                Ok(Box::new(FileSource {
+                    file,
+                    len: self.len,
+                }))
+            }
+        }
+    }
+}
+
+impl std::io::Write for Spool {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.file.is_none() && self.mem.len().saturating_add(buf.len()) > self.limit {
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, tempfile::tempfile()?);
+            w.write_all(&self.mem)?;
+            self.mem = Vec::new();
+            self.file = Some(w);
+        }
+        match &mut self.file {
+            Some(w) => w.write_all(buf)?,
+            None => self.mem.extend_from_slice(buf),
+        }
+        self.len += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.file {
+            Some(w) => w.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
 /// One segment to scan: a name for messages, and its bytes.
 pub struct SegmentInput {
     /// Path or other name shown in messages.

@@ -204,7 +204,9 @@ impl<'a> Transaction<'a> {
         match self.source {
             SourceKind::Native => format!("LSN {}", self.commit_lsn),
             SourceKind::Binlog => binlog_position(self.begin.origin),
-            SourceKind::Postgres => format!("LSN {}", self.begin.origin),
+            SourceKind::Postgres | SourceKind::PostgresWal => {
+                format!("LSN {}", self.begin.origin)
+            }
         }
     }
 
@@ -243,6 +245,10 @@ pub enum SourceKind {
     /// wal2json): the LSNs are PostgreSQL's, the offsets the file's, the
     /// origin `<commit LSN> xid <xid>[ gid <gid>][ origin <name>]`.
     Postgres,
+    /// PostgreSQL WAL decoded offline with its catalog: the LSNs and
+    /// offsets are those of the native log the decoding stands for, the
+    /// origin `<commit LSN> xid <xid>` PostgreSQL's.
+    PostgresWal,
 }
 
 /// A binlog transaction's origin (`[<gtid> ]<file>:<pos>`) as a position

@@ -267,6 +267,59 @@ impl<W: Write> LogWriter<W> {
     }
 }
 
+/// Writes the committed transactions of `src` to `out` as the native log
+/// the source stands for: the kind, format version, log id, salt and start
+/// state of the segment it announces first (so the same input always gives
+/// the same bytes, and a log holding PostgreSQL types says version 2).
+/// `on_transaction` is told the count after each one. Damage is not
+/// written; the caller asks [`crate::txn::TxnSource::intolerable`]. A
+/// source that announces no segment is an error.
+pub fn write_source<W: Write>(
+    src: &mut dyn crate::txn::TxnSource,
+    out: W,
+    mut on_transaction: impl FnMut(u64),
+) -> Result<W> {
+    use crate::txn::TxnEvent;
+    let mut out = Some(out);
+    let mut w: Option<LogWriter<W>> = None;
+    let mut n = 0u64;
+    while let Some(ev) = src.next() {
+        match ev? {
+            TxnEvent::Segment { header, .. } => {
+                if let Some(inner) = out.take() {
+                    let mut o = WriterOptions::new(header.kind);
+                    o.version = header.version;
+                    o.log_id = header.log_id;
+                    o.salt = header.salt;
+                    o.start_state = header.start_state;
+                    w = Some(LogWriter::new(inner, &o)?);
+                }
+            }
+            TxnEvent::Transaction(tx) => {
+                let Some(w) = w.as_mut() else {
+                    return Err(Error::new(
+                        ErrorKind::Malformed,
+                        0,
+                        "a transaction before the log's first segment header",
+                    ));
+                };
+                w.write_transaction(&tx)?;
+                n += 1;
+                on_transaction(n);
+            }
+            TxnEvent::Damage(_) => {}
+        }
+    }
+    match w {
+        Some(w) => w.finish(),
+        None => Err(Error::new(
+            ErrorKind::Malformed,
+            0,
+            "the input holds no log segment to write",
+        )),
+    }
+}
+
 /// A whole one-segment log in memory: a [`LogWriter`] over a `Vec`, filled
 /// by `write`, flushed.
 pub fn write_to_vec(

@@ -293,8 +293,8 @@ impl<'t> Position<'t> {
                 Position::Binlog { file, pos, gtid }
             }
             // pglogical: `<X/X> xid <n>[ …]`; PostgreSQL WAL decoded with
-            // its catalog: `<X/X>` (its transactions say Native).
-            SourceKind::Postgres | SourceKind::Native => {
+            // its catalog, and a native log written from it: `<X/X> xid <n>`.
+            SourceKind::Postgres | SourceKind::PostgresWal | SourceKind::Native => {
                 let first = origin.split(' ').next().unwrap_or("");
                 match parse_pg_lsn(first) {
                     Some(commit_lsn) => Position::Postgres {

@@ -15,7 +15,7 @@ use crate::catalog::Catalog;
 use crate::decode::{Decoder, Report, relation_of};
 use crate::history::AttrHistory;
 use replog_core::reader::Summary;
-use replog_core::segment::{FORMAT_VERSION, SegmentHeader};
+use replog_core::segment::{FORMAT_VERSION_PG, SegmentHeader};
 use replog_core::txn::{Produced, SourceKind, Transaction, TxnProducer, VirtualLog};
 use replog_core::{Begin, Commit, LogKind};
 use replog_logical::LogicalRecord;
@@ -76,7 +76,7 @@ impl PgWalTxns {
         // The same WAL segments give the same log.
         let header = SegmentHeader::of_virtual_log(
             LogKind::Logical,
-            FORMAT_VERSION,
+            FORMAT_VERSION_PG,
             paths
                 .iter()
                 .map(|p| p.file_name().map_or(&[][..], |n| n.as_encoded_bytes())),
@@ -177,7 +177,7 @@ impl PgWalTxns {
             }
             self.log.push(pos, body);
         }
-        self.log.commit(commit, pos, SourceKind::Native);
+        self.log.commit(commit, pos, SourceKind::PostgresWal);
         self.origin = origin;
         Ok(())
     }

@@ -10,7 +10,7 @@ use replog_core::Value;
 use replog_core::error::{Error, ErrorKind, Result};
 use replog_core::reader::{ReaderOptions, Summary};
 use replog_core::segment::{FORMAT_VERSION_PG, SegmentHeader};
-use replog_core::txn::{Produced, Transaction, TxnEvent, TxnInput, TxnProducer, TxnSource};
+use replog_core::txn::{Produced, Transaction, TxnInput, TxnProducer, TxnSource};
 use replog_logical::{
     Delete, ImageKind, Insert, LogicalRecord, Message, OldImage, Truncate, TupleBuf, Update,
 };
@@ -75,17 +75,9 @@ impl PgLogicalInput {
     /// keeps PostgreSQL's commit LSN and xid.
     /// Returns the log and what the assembly counted.
     pub fn to_logical_log(&self) -> Result<(Vec<u8>, crate::assemble::Counts)> {
-        use replog_core::writer::{LogWriter, WriterOptions};
         let mut src = self.clone().open_source()?;
-        let mut opts = WriterOptions::new(LogKind::Logical);
-        opts.version = FORMAT_VERSION_PG;
-        let mut w = LogWriter::new(Vec::new(), &opts)?;
-        while let Some(ev) = src.next() {
-            if let TxnEvent::Transaction(tx) = ev? {
-                w.write_transaction(&tx)?;
-            }
-        }
-        Ok((w.finish()?, src.producer().counts()))
+        let log = replog_core::writer::write_source(&mut src, Vec::new(), |_| {})?;
+        Ok((log, src.producer().counts()))
     }
 }
 

@@ -240,9 +240,11 @@ impl Inputs {
     /// The segment inputs for a reader (a logical decoding output is
     /// decoded into one segment of a logical log, in memory).
     pub fn segments(&self) -> Result<Vec<SegmentInput>> {
-        if let Some(p) = &self.pglogical {
-            let (log, _) = p.to_logical_log().map_err(anyhow::Error::new)?;
-            return Ok(vec![SegmentInput::memory(self.name(0), log)]);
+        if self.pglogical.is_some() || self.pgwal.is_some() {
+            return self
+                .txn_input()?
+                .into_segments(replog_core::reader::ReaderOptions::default())
+                .map_err(anyhow::Error::new);
         }
         self.files
             .iter()

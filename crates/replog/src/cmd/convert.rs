@@ -528,8 +528,6 @@ fn print_executed(
 /// `replog convert` of MySQL/MariaDB binlogs, through `replog-import`.
 /// PostgreSQL WAL → logical log (`--to logical -o OUT --catalog FILE`).
 fn convert_pgwal(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
-    use replog_core::txn::{TxnEvent, TxnSource};
-    use replog_core::writer::{LogWriter, WriterOptions};
     let inputs = args.input.resolve_source()?;
     let Some(input) = &inputs.pgwal else {
         bail!("{}: not PostgreSQL WAL", inputs.name(0));
@@ -542,18 +540,10 @@ fn convert_pgwal(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     };
     let mut src = replog_pgheap::source::open(input)?;
     let file = AtomicFile::create(path)?;
-    let mut w = LogWriter::new(file, &WriterOptions::new(replog_core::LogKind::Logical))?;
     let mut progress = crate::output::Progress::counting("transactions decoded");
-    let mut n = 0;
-    while let Some(ev) = src.next() {
-        if let TxnEvent::Transaction(tx) = ev? {
-            w.write_transaction(&tx)?;
-            n += 1;
-            progress.update(n);
-        }
-    }
+    let file = replog_core::writer::write_source(&mut src, file, |n| progress.update(n))?;
     progress.finish();
-    w.finish()?.commit()?;
+    file.commit()?;
     let r = src.producer().report();
     match args.report.format {
         OutputFormat::Json | OutputFormat::Ndjson => {

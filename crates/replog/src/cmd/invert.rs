@@ -6,6 +6,7 @@ use crate::output::{OutputFormat, ndjson};
 use anyhow::{Result, bail};
 use replog_convert::atomic::AtomicFile;
 use replog_convert::invert::{InvertOptions, InvertReport, Selection, invert, invert_binlog};
+use replog_core::reader::ReaderOptions;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -112,9 +113,15 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
             "--start-position and --stop-position are LSNs of a native log; select binlog transactions with --gtid or --start-datetime/--stop-datetime"
         );
     }
-    if !binlog {
-        inputs.require_native("invert")?;
-    }
+    // A binlog is read as binlog events (below); any other input as
+    // transactions (PostgreSQL WAL with its --catalog, a capture).
+    let inputs = if binlog {
+        inputs
+    } else {
+        let inputs = args.input.resolve_source()?;
+        inputs.require_transactions("invert")?;
+        inputs
+    };
     let opts = InvertOptions {
         policy: args.recovery.into(),
         skip_ddl: args.skip_ddl,
@@ -135,7 +142,13 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let (report, file) = if binlog {
         invert_binlog(&inputs.files, &opts, file)?
     } else {
-        invert(inputs.segments()?, &opts, file)?
+        // Any other source (PostgreSQL WAL with its catalog, a logical
+        // decoding capture) is read as the native log it stands for.
+        let segments = inputs.txn_input()?.into_segments(ReaderOptions {
+            policy: opts.policy,
+            ..ReaderOptions::default()
+        })?;
+        invert(segments, &opts, file)?
     };
     file.commit()?;
     match args.report.format {
