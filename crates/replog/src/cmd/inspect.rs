@@ -22,6 +22,8 @@ Examples:
   cat log.replog | replog inspect -
   replog inspect mariadb-bin.000001                # a MySQL/MariaDB binlog
   replog inspect --decode-rows --table shop.orders mysql-bin.000042
+  replog inspect --decode-rows pg_wal/ --catalog catalog.tsv  # rows from PostgreSQL WAL
+  replog inspect --decode-rows --format ndjson pgoutput.copy  # a pg_recvlogical/COPY capture
   replog inspect --stats --start-datetime '2024-05-01 12:00:00' mysql-bin.000042
   replog inspect --stats pg_wal/                   # PostgreSQL WAL: pg_waldump --stats=record
   replog inspect --rmgr Heap --relation 1663/5/16384 --fpi-only 000000010000000000000003
@@ -77,8 +79,11 @@ pub struct Args {
     /// Which damage ends the log without an error.
     #[command(flatten)]
     pub recovery: crate::cmd::common::Recovery,
-    /// Binlogs: show the values of every row change, with column names
-    /// (from the table map's metadata, else `@1..@n`).
+    /// Show the values of every row change with column names. Binlogs:
+    /// under their row events (names from the table map's metadata, else
+    /// `@1..@n`). Logical logs, PostgreSQL WAL (with --catalog) and logical
+    /// decoding captures: one line per change (LSN, xid, op, table, row)
+    /// and the columns with their types once per table version.
     #[arg(long)]
     pub decode_rows: bool,
     /// Binlogs: only events of this database (row events: the table map's
@@ -183,9 +188,16 @@ fn check_types<F: Format>(kind: LogKind, wanted: &[String]) -> Result<()> {
 /// Runs `replog inspect`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     if let Some(files) = crate::cmd::pgwal::detect(&args.input.paths)? {
+        if args.decode_rows {
+            // The rows of the WAL, decoded with its --catalog.
+            return crate::cmd::rows::inspect(args, out);
+        }
         return crate::cmd::pgwal::inspect(args, &files, out);
     }
     let inputs = args.input.resolve()?;
+    if args.decode_rows && inputs.detected != crate::input::Detected::Binlog {
+        return crate::cmd::rows::inspect(args, out);
+    }
     if inputs.detected == crate::input::Detected::Binlog {
         if args.txid.is_some() {
             bail!(
@@ -205,7 +217,6 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     for (given, flag) in [
         (args.gtid.is_some(), "--gtid"),
         (args.database.is_some(), "--database"),
-        (args.decode_rows, "--decode-rows"),
         (args.no_verify, "--no-verify"),
     ] {
         if given {

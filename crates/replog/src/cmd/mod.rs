@@ -12,5 +12,6 @@ pub mod invert;
 pub mod pgwal;
 pub mod record;
 pub mod replay;
+pub mod rows;
 pub mod snapshot;
 pub mod verify;

@@ -163,9 +163,9 @@ impl Filter {
                 );
             }
         }
-        if a.table.is_some() || a.start_time.is_some() || a.stop_time.is_some() || a.decode_rows {
+        if a.table.is_some() || a.start_time.is_some() || a.stop_time.is_some() {
             bail!(
-                "--table, --start-time, --stop-time and --decode-rows do not apply to PostgreSQL WAL yet"
+                "--table, --start-time and --stop-time do not apply to PostgreSQL WAL records (with --decode-rows and --catalog they select rows)"
             );
         }
         Ok(Filter {
