@@ -274,6 +274,9 @@ impl Inputs {
     pub fn require_native(&self, what: &str) -> Result<()> {
         match self.detected {
             Detected::Native(_) | Detected::PgLogical(_) => Ok(()),
+            // With its catalog, WAL is read as the logical log it decodes to
+            // (`Inputs::segments`).
+            Detected::PgWal if self.pgwal.is_some() => Ok(()),
             Detected::Binlog => bail!(
                 "{}: this is a MySQL/MariaDB binlog; `replog {what}` of binlogs is not supported yet",
                 self.name(0)

@@ -301,3 +301,20 @@ fn decode_rows_of_wal_and_pgoutput_agree() {
         "{out}"
     );
 }
+
+/// `replog convert WAL --catalog C --to sql` writes the rows decoded from
+/// the WAL as PostgreSQL SQL, the same text as from the pgoutput capture
+/// of the same range (whose SQL `pg_sql_roundtrip` applies with psql).
+#[test]
+fn sql_from_wal_equals_sql_from_pgoutput() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wal, catalog, capture) = logical_fixture(dir.path(), "debian-15");
+    let (code_wal, from_wal, err) = run(&["convert", &wal, "--catalog", &catalog, "--to", "sql"]);
+    assert!(
+        from_wal.contains("INSERT INTO \"public\".\"types\""),
+        "{err}"
+    );
+    let (code_capture, from_capture, _) = run(&["convert", &capture, "--to", "sql"]);
+    assert_eq!(code_wal, code_capture, "{err}");
+    assert_eq!(from_wal, from_capture);
+}

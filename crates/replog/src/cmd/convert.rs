@@ -224,9 +224,16 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     if inputs.detected == Detected::Binlog {
         return convert_binlog(args, &inputs.files, out);
     }
-    if inputs.detected == Detected::PgWal {
-        return convert_pgwal(args, out);
-    }
+    let inputs = if inputs.detected == Detected::PgWal {
+        if args.to == Target::Logical || args.input.catalog.is_none() {
+            return convert_pgwal(args, out);
+        }
+        // Rows decoded with the catalog, then written as from any logical
+        // log (SQL in PostgreSQL's dialect, statements).
+        args.input.resolve_source()?
+    } else {
+        inputs
+    };
     if let (Some(p), Target::Logical) = (&inputs.pglogical, args.to) {
         return convert_pglogical(args, p, out);
     }
@@ -533,10 +540,7 @@ fn convert_pgwal(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         bail!("{}: not PostgreSQL WAL", inputs.name(0));
     };
     let (Target::Logical, Some(path)) = (args.to, &args.output) else {
-        bail!(
-            "PostgreSQL WAL converts to a logical log: give --to logical -o OUT (then convert \
-             that log to SQL or statements)"
-        );
+        bail!("--to logical writes a binary log: give the output file with -o OUT");
     };
     let mut src = replog_pgheap::source::open(input)?;
     let file = AtomicFile::create(path)?;
