@@ -13,11 +13,105 @@ use crate::events::ReadOptions;
 use replog_core::follow::{Follow, Tail};
 use replog_core::{Error, Result};
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-/// A binlog file opened by [`open`].
-pub type FileReader = StreamReader<BufReader<Tail<File>>>;
+/// The bytes of one binlog file: a file on disk (followed or not), or a
+/// stream that delivers a file's bytes as they arrive (a server's binlog
+/// dump, `replog_mysqlrepl`).
+pub enum Bytes {
+    /// A file on disk.
+    File(BufReader<Tail<File>>),
+    /// A stream: not seekable.
+    Stream(Box<dyn Read + Send>),
+}
+
+impl std::fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Bytes::File(b) => f.debug_tuple("File").field(b.get_ref()).finish(),
+            Bytes::Stream(_) => f.write_str("Stream"),
+        }
+    }
+}
+
+impl Read for Bytes {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Bytes::File(f) => f.read(buf),
+            Bytes::Stream(s) => s.read(buf),
+        }
+    }
+}
+
+impl Seek for Bytes {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        match self {
+            Bytes::File(f) => f.seek(pos),
+            Bytes::Stream(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "a binlog read from a server cannot be read again at another position",
+            )),
+        }
+    }
+}
+
+/// A binlog file opened by [`open`] or handed over by a [`Feed`].
+pub type FileReader = StreamReader<Bytes>;
+
+/// Where a reader of binlogs gets its files, one after the other: files
+/// on disk ([`Files`]) or a server (the dump of `replog_mysqlrepl`). Each
+/// file comes with its name and a reader past its magic.
+pub trait Feed: Send {
+    /// The next binlog file (its path, or its name on the server); `None`
+    /// when there is none (all read, the server's end, or a stop
+    /// requested while following).
+    fn next_file(&mut self, opts: ReadOptions) -> Result<Option<(String, FileReader)>>;
+    /// Whether events arrive as they happen (a server): a reader shows
+    /// each as soon as it is read rather than waiting for more.
+    fn live(&self) -> bool {
+        false
+    }
+}
+
+/// Binlog files on disk, in order, followed or not.
+#[derive(Debug, Clone)]
+pub struct Files {
+    files: Vec<PathBuf>,
+    next: usize,
+    follow: Option<Follow>,
+}
+
+impl Files {
+    /// `files` in the order given; with `follow`, their successors too.
+    pub fn new(files: &[PathBuf], follow: Option<Follow>) -> Files {
+        Files::starting_at(files, 0, follow)
+    }
+
+    /// [`Files::new`], starting with file number `next` (0-based).
+    pub fn starting_at(files: &[PathBuf], next: usize, follow: Option<Follow>) -> Files {
+        Files {
+            files: files.to_vec(),
+            next,
+            follow,
+        }
+    }
+
+    /// The files read or being read so far (successors included).
+    pub fn paths(&self) -> &[PathBuf] {
+        &self.files
+    }
+}
+
+impl Feed for Files {
+    fn next_file(&mut self, opts: ReadOptions) -> Result<Option<(String, FileReader)>> {
+        let Some(path) = next_path(&mut self.files, self.next, self.follow) else {
+            return Ok(None);
+        };
+        self.next += 1;
+        Ok(open(&path, opts, self.follow)?.map(|r| (path.display().to_string(), r)))
+    }
+}
 
 /// The file a server writes after `path`: the number after the last dot
 /// plus one, of the same width (`mariadb-bin.000009` → `mariadb-bin.000010`);
@@ -70,7 +164,7 @@ pub fn open(path: &Path, opts: ReadOptions, follow: Option<Follow>) -> Result<Op
     if follow.is_some() && replog_core::follow::stop_requested() {
         return Ok(None);
     }
-    let r = StreamReader::with_options(BufReader::with_capacity(1 << 16, tail), opts);
+    let r = StreamReader::with_options(Bytes::File(BufReader::with_capacity(1 << 16, tail)), opts);
     match r {
         Ok(r) => Ok(Some(r)),
         // Stopped before the server wrote the magic.
@@ -84,7 +178,11 @@ pub fn open(path: &Path, opts: ReadOptions, follow: Option<Follow>) -> Result<Op
 /// printed.
 pub fn caught_up(r: &FileReader) -> bool {
     use std::os::unix::fs::FileExt;
-    let file = r.get_ref().get_ref().get_ref();
+    let file = match r.get_ref() {
+        Bytes::File(f) => f.get_ref().get_ref(),
+        // A server's events are shown as they arrive.
+        Bytes::Stream(_) => return true,
+    };
     let pos = r.position();
     let Ok(len) = file.metadata().map(|m| m.len()) else {
         return true;

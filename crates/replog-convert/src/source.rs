@@ -128,6 +128,27 @@ pub struct BinlogInput {
     paths: Vec<PathBuf>,
     shape: BinlogShape,
     follow: Option<replog_core::follow::Follow>,
+    remote: Option<RemoteBinlogs>,
+}
+
+/// Makes the feed of a server's binlogs (connecting when first read).
+pub type FeedOpener = std::sync::Arc<dyn Fn() -> Box<dyn replog_binlog::files::Feed> + Send + Sync>;
+
+/// A server's binlogs, read as a replica.
+#[derive(Clone)]
+pub struct RemoteBinlogs {
+    /// The first binlog's name (the log's identity), or the server.
+    pub name: String,
+    /// Opens the feed.
+    pub open: FeedOpener,
+}
+
+impl std::fmt::Debug for RemoteBinlogs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteBinlogs")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
 }
 
 impl BinlogInput {
@@ -139,6 +160,7 @@ impl BinlogInput {
             paths: paths.to_vec(),
             shape,
             follow: None,
+            remote: None,
         })
     }
 
@@ -167,7 +189,25 @@ impl BinlogInput {
             paths: paths.to_vec(),
             shape,
             follow: Some(follow),
+            remote: None,
         })
+    }
+
+    /// A server's binlogs, read as a replica through `remote`'s feed.
+    /// Nothing is known of them before they arrive, so the statements are
+    /// executed on the reference store as for a MIXED binlog (see
+    /// [`BinlogInput::following`]).
+    pub fn remote(remote: RemoteBinlogs) -> BinlogInput {
+        BinlogInput {
+            paths: vec![PathBuf::from(&remote.name)],
+            shape: BinlogShape {
+                row_events: 1,
+                dml_statements: 1,
+                stopped_early: false,
+            },
+            follow: None,
+            remote: Some(remote),
+        }
     }
 
     /// The binlogs `paths` without a classification pass, for a source
@@ -180,6 +220,7 @@ impl BinlogInput {
                 ..BinlogShape::default()
             },
             follow: None,
+            remote: None,
         }
     }
 
@@ -284,13 +325,16 @@ impl BinlogTxns {
             .map(|p| p.display().to_string())
             .unwrap_or_default();
         BinlogTxns {
-            importer: Importer::new(
-                &input.paths,
-                &ImportOptions {
-                    follow: input.follow,
-                    ..ImportOptions::default()
-                },
-            ),
+            importer: match &input.remote {
+                Some(r) => Importer::from_feed((r.open)(), &ImportOptions::default()),
+                None => Importer::new(
+                    &input.paths,
+                    &ImportOptions {
+                        follow: input.follow,
+                        ..ImportOptions::default()
+                    },
+                ),
+            },
             mode,
             kind,
             header,

@@ -26,6 +26,8 @@ use std::sync::Arc;
 /// the absolute position in it ([`Error::offset`]).
 pub struct Importer {
     files: Vec<PathBuf>,
+    /// Where the files come from: `files` on disk, or a server.
+    feed: Box<dyn replog_binlog::files::Feed>,
     next_file: usize,
     reader: Option<FileReader>,
     st: State,
@@ -844,6 +846,7 @@ impl Importer {
     pub fn new(paths: &[PathBuf], opts: &ImportOptions) -> Importer {
         Importer {
             files: paths.to_vec(),
+            feed: Box::new(replog_binlog::files::Files::new(paths, opts.follow)),
             next_file: 0,
             reader: None,
             st: State {
@@ -991,6 +994,11 @@ impl Importer {
         imp.st.next_txid = at.next_txid;
         imp.st.cur = at.open.clone();
         imp.next_file = at.file_index;
+        imp.feed = Box::new(replog_binlog::files::Files::starting_at(
+            paths,
+            at.file_index,
+            opts.follow,
+        ));
         if let Some(pos) = at.position {
             if !imp.open_next()? {
                 return Err(Error::new(
@@ -1053,34 +1061,27 @@ impl Importer {
         &self.st.history
     }
 
+    /// An importer over the binlog files `feed` hands over (a server's,
+    /// `replog_mysqlrepl`), in order. It cannot be checkpointed and
+    /// resumed ([`Importer::resume`] reads files).
+    pub fn from_feed(feed: Box<dyn replog_binlog::files::Feed>, opts: &ImportOptions) -> Importer {
+        let mut imp = Importer::new(&[], opts);
+        imp.feed = feed;
+        imp
+    }
+
     fn open_next(&mut self) -> Result<bool> {
-        let follow = self.st.opts.follow;
-        let Some(path) = replog_binlog::files::next_path(&mut self.files, self.next_file, follow)
-        else {
+        let Some((path, r)) = self.feed.next_file(self.st.opts.read)? else {
             return Ok(false);
         };
         self.next_file += 1;
-        let name = path
+        let name = std::path::Path::new(&path)
             .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| path.display().to_string());
-        let Some(r) = replog_binlog::files::open(&path, self.st.opts.read, self.st.opts.follow)?
-        else {
-            return Ok(false);
-        };
+            .map_or(path.clone(), |n| n.to_string_lossy().into_owned());
         self.st.file = name.clone();
         self.st.report.files.push(name);
         self.reader = Some(r);
         Ok(true)
-    }
-
-    /// The binlog file being read (or read last) and the offset of its
-    /// next event: where a follower stands when it stops.
-    pub fn file_position(&self) -> (&str, u64) {
-        (
-            &self.st.file,
-            self.reader.as_ref().map_or(0, |r| r.position()),
-        )
     }
 }
 

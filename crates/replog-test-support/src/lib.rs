@@ -9,6 +9,7 @@
 pub mod bless;
 mod cli;
 pub mod mariadb;
+pub mod mariadb_server;
 pub mod postgres;
 mod smoke_rng;
 

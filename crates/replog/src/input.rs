@@ -186,6 +186,19 @@ impl Inputs {
         Ok(inputs)
     }
 
+    /// A server's binlogs read as transactions (`mysql://…`).
+    pub fn remote(binlog: BinlogInput) -> Inputs {
+        Inputs {
+            files: binlog.paths().to_vec(),
+            detected: Detected::Binlog,
+            kind: Some(binlog.kind()),
+            _spool: None,
+            binlog: Some(binlog),
+            pgwal: None,
+            pglogical: None,
+        }
+    }
+
     /// These binlogs read as transactions and followed as the server
     /// writes them ([`BinlogInput::following`]).
     pub fn following(mut self, follow: replog_core::follow::Follow) -> Result<Inputs> {

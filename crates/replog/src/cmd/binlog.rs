@@ -7,8 +7,8 @@ use crate::Verdict;
 use crate::cmd::{inspect, verify};
 use crate::output::{JsonArray, OutputFormat, Progress, TableSink, ndjson, stats_table};
 use anyhow::Result;
+use replog_binlog::files::Feed;
 use replog_binlog::{Column, Event, EventBody, Layout, ReadOptions, Row, TableMap};
-use replog_core::follow::Follow;
 use replog_core::recovery::{DamageClass, RecoveryPolicy};
 use replog_core::{ErrorKind, Value};
 use serde::Serialize;
@@ -18,16 +18,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-fn open(
-    path: &Path,
-    verify_checksums: bool,
-    follow: Option<Follow>,
-) -> Result<Option<replog_binlog::files::FileReader>> {
+fn open(path: &Path, verify_checksums: bool) -> Result<replog_binlog::files::FileReader> {
     let opts = ReadOptions {
         verify_checksums,
         ..ReadOptions::default()
     };
-    replog_binlog::files::open(path, opts, follow).map_err(anyhow::Error::new)
+    replog_binlog::files::open(path, opts, None)
+        .map_err(anyhow::Error::new)?
+        .ok_or_else(|| anyhow::anyhow!("{}: not opened", path.display()))
 }
 
 /// The table an event concerns, from its table map (never from `USE`).
@@ -357,6 +355,20 @@ fn table_ok(want: &Option<String>, t: Option<&Arc<TableMap>>) -> bool {
 
 /// `replog inspect` of binlog files.
 pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Verdict> {
+    let follow = args.follow.start();
+    let mut feed = replog_binlog::files::Files::new(files, follow);
+    let total = crate::output::total_len(files);
+    inspect_feed(args, &mut feed, total, out)
+}
+
+/// `replog inspect` of the binlogs `feed` hands over (files, or a
+/// server's), `total` bytes long if known (for progress; 0 if not).
+pub fn inspect_feed(
+    args: &inspect::Args,
+    feed: &mut dyn Feed,
+    total: u64,
+    out: &mut dyn Write,
+) -> Result<Verdict> {
     if args.hex && args.report.format != OutputFormat::Table {
         anyhow::bail!("--hex prints a table; it cannot be combined with --format json or ndjson");
     }
@@ -376,28 +388,29 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
     );
     let mut json = JsonArray::default();
     let mut stats: BTreeMap<&'static str, (u64, u64)> = BTreeMap::new();
-    let mut progress = Progress::new(crate::output::total_len(files));
+    let mut progress = Progress::new(total);
     let mut done_before = 0u64;
     let mut printed = 0u64;
     let limit = args.limit.unwrap_or(u64::MAX);
     let mut found = false;
-    let follow = args.follow.start();
-    let mut files = files.to_vec();
+    let following = args.follow.follow;
+    let live = feed.live();
+    let opts = ReadOptions {
+        verify_checksums: !args.no_verify,
+        ..ReadOptions::default()
+    };
     // Where a follower stopped: the end of the last event read, its GTID.
     let mut reached: Option<(String, u64)> = None;
     let mut gtid: Option<String> = None;
-    'files: for i in 0.. {
-        let Some(path) = replog_binlog::files::next_path(&mut files, i, follow) else {
+    'files: loop {
+        let Some((path, mut reader)) = feed.next_file(opts).map_err(anyhow::Error::new)? else {
             break;
         };
-        let path = &path;
+        let path = Path::new(&path);
         let name = path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        let Some(mut reader) = open(path, !args.no_verify, follow)? else {
-            break;
-        };
         gtid = None;
         // Whether the events carry a CRC32, from the last format description.
         let mut crc = false;
@@ -405,7 +418,7 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
             inspect::hex_rows(&mut sink_hex, out, 0, &replog_binlog::MAGIC, "binlog magic")?;
         }
         loop {
-            if follow.is_some() && replog_binlog::files::caught_up(&reader) {
+            if (following || live) && replog_binlog::files::caught_up(&reader) {
                 // About to wait for the server: show what was read.
                 sink_table.flush(out)?;
                 sink_hex.flush(out)?;
@@ -417,12 +430,16 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
             let ev = match ev {
                 Ok(ev) => ev,
                 // Stopped inside an event: the end of the last whole one.
-                Err(_) if follow.is_some() && replog_core::follow::stop_requested() => break,
+                Err(_) if (following || live) && replog_core::follow::stop_requested() => break,
                 Err(e) => {
                     let _ = out.flush();
                     progress.finish();
                     eprintln!("replog: {}: {e}", path.display());
                     found = true;
+                    // A server's dump cannot go on past an error.
+                    if live {
+                        break 'files;
+                    }
                     break;
                 }
             };
@@ -588,7 +605,7 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
         done_before += std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     }
     progress.finish();
-    if follow.is_some() {
+    if following {
         if let Some((file, pos)) = &reached {
             let g = gtid
                 .as_deref()
@@ -847,9 +864,7 @@ pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Re
         let last = i + 1 == files.len();
         let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         let mut progress = Progress::new(len);
-        let Some(mut reader) = open(path, true, None)? else {
-            continue;
-        };
+        let mut reader = open(path, true)?;
         let mut events_ok = 0u64;
         let mut rows = 0u64;
         let mut damages: Vec<BinlogDamage> = Vec::new();

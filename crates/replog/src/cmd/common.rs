@@ -18,6 +18,12 @@ pub struct Input {
     /// (the output of fixtures/postgres/catalog.sql; see formats/pgheap.md).
     #[arg(long, value_name = "FILE")]
     pub catalog: Option<std::path::PathBuf>,
+    /// Server URLs only: read the password from this file (its first
+    /// line). Without it the password comes from the environment
+    /// (REPLOG_PASSWORD, else MYSQL_PWD); it is never taken on the command
+    /// line and never printed.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<std::path::PathBuf>,
 }
 
 /// How a command prints its results, as every command takes it:
@@ -61,7 +67,48 @@ impl FollowArg {
     }
 }
 
+/// The password for a server: the first line of `file` when given, else
+/// the first of the environment variables `env` that is set, else none
+/// (empty). Never part of a message.
+pub fn password(file: Option<&Path>, env: &[&str]) -> anyhow::Result<Vec<u8>> {
+    if let Some(f) = file {
+        let text = std::fs::read(f)
+            .map_err(|e| anyhow::anyhow!("reading the password file {}: {e}", f.display()))?;
+        let line = text.split(|&b| b == b'\n').next().unwrap_or_default();
+        return Ok(line.strip_suffix(b"\r").unwrap_or(line).to_vec());
+    }
+    Ok(env
+        .iter()
+        .find_map(std::env::var_os)
+        .map(|v| v.into_encoded_bytes())
+        .unwrap_or_default())
+}
+
 impl Input {
+    /// The MySQL/MariaDB server the input names (`mysql://…`, alone),
+    /// with its password ([`password`]: `--password-file`,
+    /// REPLOG_PASSWORD, MYSQL_PWD); `None` for files.
+    pub fn server(&self) -> anyhow::Result<Option<(replog_mysqlrepl::url::Source, Vec<u8>)>> {
+        let urls = self
+            .paths
+            .iter()
+            .filter(|p| replog_mysqlrepl::url::is_url(p))
+            .count();
+        if urls == 0 {
+            return Ok(None);
+        }
+        if self.paths.len() > 1 {
+            anyhow::bail!("a server URL is read alone: give no other input with it");
+        }
+        let src =
+            replog_mysqlrepl::url::Source::parse(&self.paths[0]).map_err(anyhow::Error::msg)?;
+        let pw = password(
+            self.password_file.as_deref(),
+            &["REPLOG_PASSWORD", "MYSQL_PWD"],
+        )?;
+        Ok(Some((src, pw)))
+    }
+
     /// The inputs as given (binlogs left as binlogs).
     pub fn resolve(&self) -> anyhow::Result<Inputs> {
         Inputs::resolve(&expand_binlog_sets(&self.paths)?)
@@ -79,6 +126,21 @@ impl Input {
         &self,
         follow: Option<replog_core::follow::Follow>,
     ) -> anyhow::Result<Inputs> {
+        if let Some((src, password)) = self.server()? {
+            let name = src.file.clone().unwrap_or_else(|| src.display());
+            let following = follow.is_some();
+            let open: replog_convert::source::FeedOpener = std::sync::Arc::new(move || {
+                Box::new(replog_mysqlrepl::feed::Dump::new(
+                    src.clone(),
+                    password.clone(),
+                    following,
+                ))
+            });
+            let remote = replog_convert::source::RemoteBinlogs { name, open };
+            return Ok(Inputs::remote(replog_convert::source::BinlogInput::remote(
+                remote,
+            )));
+        }
         let Some(follow) = follow else {
             return self.resolve_source();
         };

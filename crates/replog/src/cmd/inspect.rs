@@ -187,6 +187,13 @@ fn check_types<F: Format>(kind: LogKind, wanted: &[String]) -> Result<()> {
 
 /// Runs `replog inspect`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
+    if let Some((src, password)) = args.input.server()? {
+        let mut args = args.clone();
+        args.types = binlog_types(&args.types)?;
+        let following = args.follow.start().is_some();
+        let mut dump = replog_mysqlrepl::feed::Dump::new(src, password, following);
+        return crate::cmd::binlog::inspect_feed(&args, &mut dump, 0, out);
+    }
     if let Some(files) = crate::cmd::pgwal::detect(&args.input.paths)? {
         if args.decode_rows {
             // The rows of the WAL, decoded with its --catalog.
