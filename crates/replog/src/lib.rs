@@ -74,6 +74,9 @@ pub enum Command {
     /// Compare two logs: record by record, by replayed state (--state), or
     /// as old and new leader after a failover (--failover).
     Diff(cmd::diff::Args),
+    /// How far a follower store stands behind the binlogs it follows
+    /// (files or a server): transactions, bytes, seconds.
+    Lag(cmd::lag::Args),
 }
 
 /// What a command found: decides the exit status.
@@ -110,6 +113,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Verdict> {
         Command::Invert(a) => cmd::invert::run(&a, out),
         Command::Export(a) => cmd::export::run(&a, out),
         Command::Diff(a) => cmd::diff::run(&a, out),
+        Command::Lag(a) => cmd::lag::run(&a, out),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod dump;
 pub mod export;
 pub mod inspect;
 pub mod invert;
+pub mod lag;
 pub mod pgwal;
 pub mod record;
 pub mod replay;

@@ -1,0 +1,215 @@
+//! `replog lag`: how far a follower store stands behind the binlogs it
+//! follows (files, or a server read as a replica), in transactions, bytes
+//! of binlog and seconds of commit time.
+
+use crate::Verdict;
+use crate::output::{OutputFormat, json_doc};
+use anyhow::{Result, bail};
+use replog_binlog::files::Feed;
+use replog_follower::{is_store_dir, open_store, read_page_store};
+use replog_import::{ImportOptions, Importer};
+use replog_store::snapshot;
+use serde_json::json;
+use std::io::Write;
+use std::path::PathBuf;
+
+const HELP: &str = "\
+Examples:
+  replog lag --store follower/ binlogs/mariadb-bin.index
+  replog lag --store follower/ 'mysql://repl@127.0.0.1:3306?server-id=99&file=mariadb-bin.000001'
+  replog lag --store follower/ --format json binlogs/
+
+The leader's binlogs are read from their first file to their end (a
+server's: to its current end), without applying anything; the store's
+last applied transaction (its txid, as `replay --store` numbers the
+binlogs' transactions) is found among them. Behind it:
+  transactions  the transactions the leader committed after it,
+  bytes         the binlog bytes written after it,
+  seconds       the leader's last commit time minus its commit time.
+A store that follows these binlogs must have been started from their first
+file (as `replay --store` does).
+
+Exit status:
+  0  the store is not behind
+  1  the store is behind
+  2  usage or I/O error";
+
+/// Arguments of `replog lag`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = HELP)]
+pub struct Args {
+    /// The follower store (`replog replay --store DIR`).
+    #[arg(long, value_name = "DIR")]
+    pub store: PathBuf,
+    /// The leader's binlogs: files, a directory, an index, or a server URL.
+    #[command(flatten)]
+    pub input: crate::cmd::common::Input,
+    /// Output format.
+    #[command(flatten)]
+    pub report: crate::cmd::common::Output,
+}
+
+/// A transaction of the leader's binlogs.
+#[derive(Debug, Clone, Default)]
+struct At {
+    txid: u64,
+    position: String,
+    commit_us: i64,
+}
+
+impl At {
+    fn json(&self) -> serde_json::Value {
+        json!({
+            "txid": self.txid,
+            "position": self.position,
+            "commit_time_us": self.commit_us,
+        })
+    }
+}
+
+/// What `replog lag` found.
+#[derive(Debug, Default)]
+struct Lag {
+    follower: Option<At>,
+    leader: Option<At>,
+    transactions: u64,
+    bytes: u64,
+}
+
+impl Lag {
+    fn seconds(&self) -> f64 {
+        match (&self.follower, &self.leader) {
+            (_, None) => 0.0,
+            (Some(f), Some(l)) if self.transactions > 0 => {
+                (l.commit_us - f.commit_us).max(0) as f64 / 1e6
+            }
+            _ => 0.0,
+        }
+    }
+}
+
+/// Reads the leader's binlogs and measures how far `last_txid` stands
+/// behind their end.
+fn measure(feed: Box<dyn Feed>, last_txid: u64) -> Result<Lag> {
+    let mut imp = Importer::from_feed(
+        feed,
+        &ImportOptions {
+            decode_rows: false,
+            ..ImportOptions::default()
+        },
+    );
+    let mut lag = Lag::default();
+    let mut behind = last_txid == 0;
+    let mut at = imp.position();
+    while let Some(step) = imp.read_event() {
+        step.map_err(anyhow::Error::new)?;
+        let now = imp.position();
+        if behind && now != at && now.1 != 0 {
+            // Bytes read: within a file, or from the start of the next.
+            lag.bytes += if now.0 == at.0 {
+                now.1.saturating_sub(at.1)
+            } else {
+                now.1
+            };
+        }
+        at = now;
+        while let Some(tx) = imp.take_transaction() {
+            let here = At {
+                txid: tx.txid,
+                position: tx.origin(),
+                commit_us: tx.commit_timestamp_us,
+            };
+            if tx.txid <= last_txid {
+                behind = tx.txid == last_txid || behind;
+                lag.follower = Some(here);
+            } else {
+                lag.transactions += 1;
+                lag.leader = Some(here);
+            }
+        }
+    }
+    if last_txid > 0 && lag.follower.as_ref().map(|f| f.txid) != Some(last_txid) {
+        bail!(
+            "the store's last transaction (txid {last_txid}) is not in these binlogs: \
+             does the store follow them, from their first file?"
+        );
+    }
+    Ok(lag)
+}
+
+/// Runs `replog lag`.
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
+    let dir = &args.store;
+    if !is_store_dir(dir) {
+        bail!(
+            "{}: not a follower store (no page store, no store.snapshot)",
+            dir.display()
+        );
+    }
+    let position = if snapshot::path_in(dir).is_file() {
+        open_store(Some(dir))?.1
+    } else {
+        read_page_store(dir)?.position
+    };
+    let feed: Box<dyn Feed> = match args.input.server()? {
+        Some((src, password)) => Box::new(replog_mysqlrepl::feed::Dump::new(src, password, false)),
+        None => {
+            let inputs = args.input.resolve()?;
+            if inputs.detected != crate::input::Detected::Binlog {
+                bail!(
+                    "{}: `replog lag` measures against MySQL/MariaDB binlogs (files or a server)",
+                    inputs.name(0)
+                );
+            }
+            Box::new(replog_binlog::files::Files::new(&inputs.files, None))
+        }
+    };
+    let lag = measure(feed, position.last_txid)?;
+    let seconds = lag.seconds();
+    match args.report.format {
+        OutputFormat::Table => {
+            match &lag.follower {
+                Some(f) => writeln!(
+                    out,
+                    "follower: txid {} at {}, committed {}",
+                    f.txid,
+                    f.position,
+                    time(f.commit_us)
+                )?,
+                None => writeln!(out, "follower: nothing applied yet")?,
+            }
+            match &lag.leader {
+                Some(l) => writeln!(
+                    out,
+                    "leader:   txid {} at {}, committed {}",
+                    l.txid,
+                    l.position,
+                    time(l.commit_us)
+                )?,
+                None => writeln!(out, "leader:   no transaction after the follower's")?,
+            }
+            writeln!(
+                out,
+                "behind:   {} transaction(s), {} byte(s), {seconds:.3} s",
+                lag.transactions, lag.bytes
+            )?;
+        }
+        OutputFormat::Json | OutputFormat::Ndjson => {
+            let v = json!({
+                "follower": lag.follower.as_ref().map(At::json),
+                "leader": lag.leader.as_ref().map(At::json),
+                "transactions": lag.transactions,
+                "bytes": lag.bytes,
+                "seconds": seconds,
+            });
+            json_doc(out, args.report.format, &v)?;
+        }
+    }
+    Ok(Verdict::clean_if(lag.transactions == 0))
+}
+
+fn time(us: i64) -> String {
+    let mut s = String::new();
+    let _ = replog_core::value::format_timestamp(us, &mut s);
+    s
+}
