@@ -233,6 +233,17 @@ fn expand_binlog_sets(paths: &[String]) -> anyhow::Result<Vec<String>> {
     Ok(out)
 }
 
+/// Fails unless `dir` holds a follower store (`replay --store`).
+pub fn require_store(dir: &Path) -> anyhow::Result<()> {
+    if !replog_follower::is_store_dir(dir) {
+        anyhow::bail!(
+            "{}: not a follower store (no page store, no store.snapshot)",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
 /// Help text of the recovery policy, the same for every command.
 pub const RECOVERY_HELP: &str = "\
 Which damage ends the log without an error. The default, for every

@@ -6,7 +6,7 @@ use crate::Verdict;
 use crate::output::{OutputFormat, json_doc};
 use anyhow::{Result, bail};
 use replog_binlog::files::Feed;
-use replog_follower::{is_store_dir, open_store, read_page_store};
+use replog_follower::{open_store, read_page_store};
 use replog_import::{ImportOptions, Importer};
 use replog_store::snapshot;
 use serde_json::json;
@@ -140,12 +140,7 @@ fn measure(feed: Box<dyn Feed>, last_txid: u64) -> Result<Lag> {
 /// Runs `replog lag`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let dir = &args.store;
-    if !is_store_dir(dir) {
-        bail!(
-            "{}: not a follower store (no page store, no store.snapshot)",
-            dir.display()
-        );
-    }
+    crate::cmd::common::require_store(dir)?;
     let position = if snapshot::path_in(dir).is_file() {
         open_store(Some(dir))?.1
     } else {

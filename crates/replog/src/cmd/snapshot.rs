@@ -4,10 +4,10 @@
 
 use crate::Verdict;
 use crate::output::{OutputFormat, ndjson};
-use anyhow::{Result, bail};
+use anyhow::Result;
 use replog_convert::atomic::AtomicFile;
 use replog_core::segment::hex;
-use replog_follower::{is_store_dir, open_store, read_page_store};
+use replog_follower::{open_store, read_page_store};
 use replog_store::snapshot::{self, AppliedPosition};
 use replog_store::storage::Storage;
 use replog_store::{Environment, Store};
@@ -57,12 +57,7 @@ pub struct Args {
 /// Runs `replog snapshot`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let dir = &args.store;
-    if !is_store_dir(dir) {
-        bail!(
-            "{}: not a follower store (no page store, no store.snapshot)",
-            dir.display()
-        );
-    }
+    crate::cmd::common::require_store(dir)?;
     if snapshot::path_in(dir).is_file() {
         let (store, pos) = open_store(Some(dir))?;
         write(args, &store, pos, out)
