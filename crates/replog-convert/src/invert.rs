@@ -620,8 +620,12 @@ pub fn invert_binlog<W: Write>(
             max_txid = max_txid.max(tx.txid);
             if tx.statements_not_in_logical > 0 {
                 // Statement-based changes: no row images in the binlog.
-                let (_, _, log) =
-                    crate::to_logical::binlog_to_logical(paths, None, Vec::new(), |_| {})?;
+                let (_, _, log) = crate::to_logical::binlog_to_logical(
+                    paths,
+                    Default::default(),
+                    Vec::new(),
+                    |_| {},
+                )?;
                 let name = paths
                     .first()
                     .map(|p| p.display().to_string())

@@ -32,7 +32,7 @@
 //! `[<gtid> ]<file>:<pos>`, and [`Transaction::position`] names the binlog
 //! position for messages.
 
-use crate::to_logical::{Base, Executor, Step, ToLogicalReport, TxMeta};
+use crate::to_logical::{ExecOptions, Executor, Step, ToLogicalReport, TxMeta};
 use replog_core::LogKind;
 use replog_core::reader::{ReaderOptions, SegmentInput, Summary};
 use replog_core::segment::{FORMAT_VERSION, SegmentHeader};
@@ -243,8 +243,8 @@ impl BinlogInput {
     /// store (empty, or `base`), as for a MIXED binlog, whatever the
     /// classification found: logical records with the store's digests
     /// (`convert --to logical` of statement and MIXED binlogs).
-    pub fn open_executed(self, base: Option<Base>) -> BinlogSource {
-        Produced::new(BinlogTxns::new(self, Some(Executor::new(base))))
+    pub fn open_executed(self, exec: ExecOptions) -> BinlogSource {
+        Produced::new(BinlogTxns::new(self, Some(Executor::new(exec))))
     }
 
     /// Opens the source (see the module docs for the kind).
@@ -304,7 +304,7 @@ impl BinlogTxns {
         let mode = if let Some(e) = exec {
             Mode::Mixed(Box::new(e))
         } else if input.shape.mixed() {
-            Mode::Mixed(Box::new(Executor::new(None)))
+            Mode::Mixed(Box::new(Executor::new(ExecOptions::default())))
         } else if kind == LogKind::Logical {
             Mode::Logical
         } else {

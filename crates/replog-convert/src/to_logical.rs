@@ -106,6 +106,9 @@ pub struct ToLogicalReport {
     /// users, privileges; triggers only in row records), passed over, by
     /// statement kind (`CREATE PROCEDURE` → count).
     pub non_table_ddl: std::collections::BTreeMap<String, u64>,
+    /// Statements about such objects the store would refuse (triggers),
+    /// passed over with [`ExecOptions::skip_unsupported`], by kind.
+    pub unsupported_skipped: std::collections::BTreeMap<String, u64>,
     /// The first converted transaction does not start from the base's
     /// digest: the log does not continue from the base.
     pub start_mismatch: Option<StartMismatch>,
@@ -144,6 +147,20 @@ pub(crate) struct Executor {
     in_sync: bool,
     /// The base's position, until the first transaction is converted.
     start: Option<AppliedPosition>,
+    /// [`ExecOptions::skip_unsupported`].
+    skip_unsupported: bool,
+}
+
+/// How a log is executed on the reference store.
+#[derive(Default)]
+pub struct ExecOptions {
+    /// The store the log continues from (`--base SNAPSHOT`); empty without.
+    pub base: Option<Base>,
+    /// Pass over the statements about objects the store does not hold
+    /// that it would otherwise refuse (a trigger: its row changes are not
+    /// in the log), counted in [`ToLogicalReport::unsupported_skipped`],
+    /// instead of failing the conversion.
+    pub skip_unsupported: bool,
 }
 
 /// The store a log continues from (`--base SNAPSHOT`): a snapshot's
@@ -212,8 +229,8 @@ impl Executor {
         self.store.digest()
     }
 
-    pub(crate) fn new(base: Option<Base>) -> Executor {
-        let (storage, start) = match base {
+    pub(crate) fn new(opts: ExecOptions) -> Executor {
+        let (storage, start) = match opts.base {
             Some(b) => (b.storage, Some(b.position)),
             None => (MemStorage::default(), None),
         };
@@ -224,6 +241,7 @@ impl Executor {
             rows: RowDecoder::default(),
             report: ToLogicalReport::default(),
             in_sync: true,
+            skip_unsupported: opts.skip_unsupported,
         }
     }
 
@@ -265,6 +283,14 @@ impl Executor {
                             *self
                                 .report
                                 .non_table_ddl
+                                .entry(ddl.to_string())
+                                .or_default() += 1;
+                            false
+                        }
+                        Some(ddl) if self.skip_unsupported => {
+                            *self
+                                .report
+                                .unsupported_skipped
                                 .entry(ddl.to_string())
                                 .or_default() += 1;
                             false
@@ -487,7 +513,7 @@ impl Executor {
 pub fn statement_to_logical<W: Write>(
     inputs: impl TxnInput,
     policy: RecoveryPolicy,
-    base: Option<Base>,
+    exec: ExecOptions,
     out: W,
 ) -> Result<(ToLogicalReport, W)> {
     let mut txns = inputs.open(ReaderOptions {
@@ -495,7 +521,7 @@ pub fn statement_to_logical<W: Write>(
         continue_after_damage: false,
         buffer_size: 0,
     })?;
-    let mut exec = Executor::new(base);
+    let mut exec = Executor::new(exec);
     let mut out = Some(out);
     let mut writer: Option<LogWriter<W>> = None;
     while let Some(ev) = txns.next() {
@@ -628,11 +654,11 @@ impl Executor {
 /// `seen` is shown each transaction once it is written (progress).
 pub fn binlog_to_logical<W: Write>(
     paths: &[PathBuf],
-    base: Option<Base>,
+    exec: ExecOptions,
     out: W,
     mut seen: impl FnMut(&Transaction<'_>),
 ) -> Result<(ToLogicalReport, replog_import::ImportReport, W)> {
-    let mut source = crate::source::BinlogInput::unclassified(paths).open_executed(base);
+    let mut source = crate::source::BinlogInput::unclassified(paths).open_executed(exec);
     let h = source.producer().header();
     let mut opts = WriterOptions::new(LogKind::Logical);
     opts.log_id = h.log_id;
@@ -650,3 +676,71 @@ pub fn binlog_to_logical<W: Write>(
 }
 
 crate::error::input_end!(ToLogicalReport);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn statement(sql: &str, is_ddl: bool) -> CapturedStatement {
+        CapturedStatement {
+            sql: sql.into(),
+            context: replog_store::StatementContext {
+                database: Some("d".into()),
+                ..Default::default()
+            },
+            is_ddl,
+            changes: Vec::new(),
+            unsafe_reasons: Vec::new(),
+        }
+    }
+
+    fn run(exec: &mut Executor, txid: u64, sql: &str, is_ddl: bool) -> Result<()> {
+        let meta = TxMeta {
+            begin: Begin {
+                txid,
+                timestamp_us: 0,
+                server_id: 1,
+                origin: "",
+            },
+            commit_us: 0,
+            expected: None,
+            commit_lsn: 0,
+            position: format!("transaction {txid}"),
+        };
+        exec.transaction(&meta, vec![Step::Statements(vec![statement(sql, is_ddl)])])
+            .map(|_| ())
+    }
+
+    /// A trigger's DDL stops the conversion (its row changes are not in
+    /// the log) unless `skip_unsupported`, which passes it over, counted
+    /// apart from the routines' DDL passed over always.
+    #[test]
+    fn a_trigger_stops_the_conversion_unless_skipped() {
+        for skip in [false, true] {
+            let mut exec = Executor::new(ExecOptions {
+                base: None,
+                skip_unsupported: skip,
+            });
+            run(&mut exec, 1, "CREATE DATABASE d", true).unwrap();
+            run(&mut exec, 2, "CREATE TABLE d.t (id INT PRIMARY KEY)", true).unwrap();
+            run(&mut exec, 3, "CREATE PROCEDURE d.p() SELECT 1", true).unwrap();
+            let trigger = run(
+                &mut exec,
+                4,
+                "CREATE TRIGGER d.tr AFTER INSERT ON d.t FOR EACH ROW SET @x = 1",
+                true,
+            );
+            assert_eq!(exec.report.non_table_ddl["CREATE PROCEDURE"], 1);
+            if skip {
+                trigger.unwrap();
+                assert_eq!(exec.report.unsupported_skipped["CREATE TRIGGER"], 1);
+                run(&mut exec, 5, "INSERT INTO d.t VALUES (1)", false).unwrap();
+                assert_eq!(exec.report.row_changes, 1);
+            } else {
+                let e = trigger.unwrap_err().to_string();
+                assert!(e.contains("unsupported: CREATE TRIGGER"), "{e}");
+                assert!(exec.report.unsupported_skipped.is_empty());
+            }
+        }
+    }
+}

@@ -50,7 +50,8 @@ fn binlog_flashback_equals_inverting_the_converted_log_at_any_stretch() {
     for dir in ["dml/row-full", "types/row-full", "txn/row-full"] {
         let paths = binlogs(dir);
         // The reference: the binlogs converted to a logical log, inverted.
-        let (_, _, log) = binlog_to_logical(&paths, None, Vec::new(), |_| {}).unwrap();
+        let (_, _, log) =
+            binlog_to_logical(&paths, Default::default(), Vec::new(), |_| {}).unwrap();
         let (want_report, want) = invert(
             vec![SegmentInput::memory("converted", log)],
             &skip_ddl(),
@@ -89,7 +90,7 @@ fn binlog_flashback_selects_by_gtid() {
     let (_, _, _, origin, records) = all.last().unwrap().clone();
     let undone_txid: u64 = origin.strip_prefix("undo:").unwrap().parse().unwrap();
     // Its GTID: the origin of the imported transaction with that txid.
-    let (_, _, log) = binlog_to_logical(&paths, None, Vec::new(), |_| {}).unwrap();
+    let (_, _, log) = binlog_to_logical(&paths, Default::default(), Vec::new(), |_| {}).unwrap();
     let imported = transactions(log);
     let gtid = imported
         .iter()

@@ -57,6 +57,11 @@ pub struct DynamicOptions {
     /// LAST_INSERT_ID, user variable values or thread ids: each replica
     /// takes them from its own environment and session.
     pub ignore_context: bool,
+    /// Pass over the statements about objects the store does not hold
+    /// (stored routines, triggers, events, views, users, privileges),
+    /// counted in [`DynamicSummary::unsupported_skipped`], instead of
+    /// failing the transaction.
+    pub skip_unsupported: bool,
 }
 
 impl Default for DynamicOptions {
@@ -65,6 +70,7 @@ impl Default for DynamicOptions {
             replicas: 5,
             seed: crate::replica::DEFAULT_SEED,
             ignore_context: false,
+            skip_unsupported: false,
         }
     }
 }
@@ -156,6 +162,9 @@ pub struct DynamicSummary {
     pub statements_diverged_inherited: u64,
     /// Transactions that failed on every replica (the same way).
     pub transactions_failed: u64,
+    /// Statements passed over with [`DynamicOptions::skip_unsupported`]
+    /// (on replica 0), by statement kind (`CREATE TRIGGER` → count).
+    pub unsupported_skipped: std::collections::BTreeMap<String, u64>,
     /// Unsafe (statically) and diverged.
     pub flagged_and_diverged: u64,
     /// Unsafe (statically) but identical on every replica in this run.
@@ -265,6 +274,8 @@ impl TableDelta {
 #[derive(Debug)]
 struct TxResult {
     error: Option<String>,
+    /// Statements passed over (`skip_unsupported`), by kind.
+    skipped: Vec<String>,
     deltas: Vec<TableDelta>,
     statements: Vec<CapturedStatement>,
     digest: Option<(u64, u64)>,
@@ -452,6 +463,7 @@ struct Replica {
     digests: HashMap<(String, String), u64>,
     rows: RowDecoder,
     ignore_context: bool,
+    skip_unsupported: bool,
     want_digest: bool,
 }
 
@@ -460,19 +472,33 @@ fn quote_ident(s: &str) -> String {
 }
 
 impl Replica {
-    fn new(spec: &ReplicaSpec, ignore_context: bool) -> Replica {
+    fn new(spec: &ReplicaSpec, ignore_context: bool, skip_unsupported: bool) -> Replica {
         Replica {
             store: Store::new(spec.env()),
             digests: HashMap::new(),
             rows: RowDecoder::default(),
             ignore_context,
+            skip_unsupported,
             want_digest: spec.index == 0,
         }
     }
 
     /// A statement transaction without its captured context: only the
     /// default database is kept (a `USE` when it changes).
-    fn replay_bare(&mut self, tx: &CommittedTransaction) -> replog_store::Result<()> {
+    fn replay_bare(
+        &mut self,
+        tx: &CommittedTransaction,
+        skipped: &mut Vec<String>,
+    ) -> replog_store::Result<()> {
+        let skip = self.skip_unsupported;
+        let mut passed_over =
+            |s: &CapturedStatement| match replog_schema::objects::non_table_ddl(&s.sql) {
+                Some(ddl) if skip => {
+                    skipped.push(ddl.to_string());
+                    true
+                }
+                _ => false,
+            };
         let run = |store: &mut Store<MemStorage, ReplicaEnv>, s: &CapturedStatement| {
             if let Some(db) = &s.context.database
                 && store.database() != Some(db.as_str())
@@ -483,10 +509,16 @@ impl Replica {
             store.execute(&s.sql).map(|_| ())
         };
         if tx.is_ddl() {
+            if passed_over(&tx.statements[0]) {
+                return Ok(());
+            }
             return run(&mut self.store, &tx.statements[0]);
         }
         self.store.execute("BEGIN")?;
         for s in &tx.statements {
+            if passed_over(s) {
+                continue;
+            }
             if let Err(e) = run(&mut self.store, s) {
                 let _ = self.store.execute("ROLLBACK");
                 return Err(e);
@@ -556,13 +588,16 @@ impl Replica {
         let mut error = None;
         let mut all_tables = false;
         let mut statements = Vec::new();
+        let mut skipped = Vec::new();
         for step in &tx.steps {
             let r = match step {
                 Step::Statements(t, _) => {
                     let r = if self.ignore_context {
-                        self.replay_bare(t)
+                        self.replay_bare(t, &mut skipped)
                     } else {
-                        self.store.replay_transaction(t)
+                        self.store
+                            .replay_transaction_skipping(t, self.skip_unsupported)
+                            .map(|passed| skipped.extend(passed.iter().map(|d| d.to_string())))
                     };
                     for c in self.store.take_committed() {
                         statements.extend(c.statements);
@@ -621,6 +656,7 @@ impl Replica {
         }
         TxResult {
             error,
+            skipped,
             deltas,
             statements,
             digest: before.map(|b| (b, self.store.digest())),
@@ -630,7 +666,7 @@ impl Replica {
 
 fn worker(
     spec: &ReplicaSpec,
-    ignore_context: bool,
+    (ignore_context, skip_unsupported): (bool, bool),
     rx: Receiver<Batch>,
     tx: SyncSender<Vec<TxResult>>,
     recycle: Receiver<Vec<TxResult>>,
@@ -638,7 +674,7 @@ fn worker(
     // A panic in the store ends this replica only: its channels close and
     // the comparator reports "a replica stopped early" as an error.
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut r = Replica::new(spec, ignore_context);
+        let mut r = Replica::new(spec, ignore_context, skip_unsupported);
         for batch in rx {
             // Results the comparator is done with are freed here, by the
             // thread that allocated them (cheaper for the allocator).
@@ -830,6 +866,14 @@ impl Comparator {
         }
         let before = self.run.divergences.len();
         // Outcomes.
+        for kind in &results[0].skipped {
+            *self
+                .run
+                .summary
+                .unsupported_skipped
+                .entry(kind.clone())
+                .or_default() += 1;
+        }
         let failed: Vec<bool> = results.iter().map(|r| r.error.is_some()).collect();
         if failed.iter().all(|f| *f) {
             self.run.summary.transactions_failed += 1;
@@ -1111,9 +1155,9 @@ pub fn replay_on_replicas_reporting(
             let (btx, brx) = sync_channel::<Batch>(IN_FLIGHT);
             let (rtx, rrx) = sync_channel::<Vec<TxResult>>(IN_FLIGHT);
             let (dtx, drx) = std::sync::mpsc::channel::<Vec<TxResult>>();
-            let ignore = opts.ignore_context;
+            let flags = (opts.ignore_context, opts.skip_unsupported);
             replog_store::deep::thread_builder(format!("replica-{}", spec.index))
-                .spawn_scoped(scope, move || worker(spec, ignore, brx, rtx, drx))
+                .spawn_scoped(scope, move || worker(spec, flags, brx, rtx, drx))
                 .map_err(|e| Error::Dynamic(format!("starting a replica thread: {e}")))?;
             to_replicas.push(btx);
             from_replicas.push(rrx);

@@ -215,3 +215,45 @@ fn a_statement_binlog_skips_the_routines_ddl_when_asked() {
         "{text}"
     );
 }
+
+/// `determinism --skip-unsupported` passes the routines', trigger's,
+/// view's and event's DDL over on every replica, counted (JSON and table),
+/// instead of failing their transactions on every replica.
+#[test]
+fn determinism_skips_the_routines_ddl_when_asked() {
+    let summary = |extra: &[&str]| {
+        let mut args = vec!["determinism", "--replicas", "2", "--format", "json"];
+        args.extend_from_slice(extra);
+        let (code, text, err) = replog(&args, "statement");
+        assert!(matches!(code, Some(0 | 1)), "{text}{err}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        v["dynamic"]["summary"].clone()
+    };
+    let without = summary(&[]);
+    let with = summary(&["--skip-unsupported"]);
+    assert_eq!(
+        without["unsupported_skipped"],
+        serde_json::json!({}),
+        "{without}"
+    );
+    for kind in [
+        "CREATE PROCEDURE",
+        "CREATE FUNCTION",
+        "CREATE TRIGGER",
+        "DROP VIEW",
+    ] {
+        assert_eq!(with["unsupported_skipped"][kind], 1, "{kind}: {with}");
+    }
+    let failed = |s: &serde_json::Value| s["transactions_failed"].as_u64().unwrap();
+    assert!(failed(&with) < failed(&without), "{with}\n{without}");
+
+    let (_, text, _) = replog(
+        &["determinism", "--replicas", "2", "--skip-unsupported"],
+        "statement",
+    );
+    assert!(
+        text.contains("skipped (unsupported by the store, --skip-unsupported): ")
+            && text.contains("1 × CREATE TRIGGER"),
+        "{text}"
+    );
+}

@@ -624,16 +624,21 @@ impl<S: Storage, E: Environment> Store<S, E> {
         if u.from.is_some() || u.returning.is_some() || u.or.is_some() || u.output.is_some() {
             return Err(Error::unsupported("UPDATE variant (FROM / RETURNING / OR)"));
         }
-        if !u.table.joins.is_empty() {
-            return self.update_joined(st, changes, u);
-        }
-        self.precompute_subqueries(
-            st,
+        let exprs = || {
             u.assignments
                 .iter()
                 .map(|a| &a.value)
-                .chain(u.selection.iter()),
-        );
+                .chain(u.selection.iter())
+        };
+        if !u.table.joins.is_empty()
+            || (self.precompute_subqueries(st, exprs())
+                && u.order_by.is_empty()
+                && u.limit.is_none())
+        {
+            // Joins, or a subquery reading the row: evaluated on the rows
+            // of a relation.
+            return self.update_joined(st, changes, u);
+        }
         let (id, def, rows) = self.target_rows(
             st,
             &u.table,
@@ -696,7 +701,14 @@ impl<S: Storage, E: Environment> Store<S, E> {
         let [t] = tables.as_slice() else {
             return Err(Error::unsupported("DELETE from several tables"));
         };
-        self.precompute_subqueries(st, d.selection.iter());
+        if self.precompute_subqueries(st, d.selection.iter())
+            && d.order_by.is_empty()
+            && d.limit.is_none()
+        {
+            // A subquery reading the row: evaluated on the rows of a
+            // relation.
+            return self.delete_joined(st, changes, d);
+        }
         let (id, def, rows) =
             self.target_rows(st, t, d.selection.as_ref(), &d.order_by, d.limit.as_ref())?;
         let mut affected = 0;

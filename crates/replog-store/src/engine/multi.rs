@@ -208,6 +208,20 @@ impl<S: Storage, E: Environment> Store<S, E> {
                     .collect::<Result<_>>()?,
                 using,
             ),
+            // Single-table DELETE routed here (a correlated subquery).
+            None if d.tables.is_empty() => (
+                named
+                    .iter()
+                    .map(|t| match &t.relation {
+                        TableFactor::Table {
+                            name, alias: None, ..
+                        } => Ok(ident_name(name)?.1),
+                        TableFactor::Table { alias: Some(a), .. } => Ok(a.name.value.clone()),
+                        other => Err(Error::unsupported(format!("DELETE target {other}"))),
+                    })
+                    .collect::<Result<_>>()?,
+                named,
+            ),
             None => (
                 d.tables
                     .iter()

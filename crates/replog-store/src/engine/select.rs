@@ -499,21 +499,28 @@ impl<S: Storage, E: Environment> Store<S, E> {
 
     /// Computes, once for the statement, the subqueries in `exprs` that
     /// do not read an enclosing row (a DML statement's; those that fail
-    /// are left for the evaluation to report).
+    /// otherwise are left for the evaluation to report). Returns whether
+    /// one reads a column of the row (correlated).
     pub(super) fn precompute_subqueries<'q>(
         &mut self,
         st: &mut StmtState,
         exprs: impl Iterator<Item = &'q Expr>,
-    ) {
+    ) -> bool {
+        let mut correlated = false;
         for q in subqueries_in(exprs) {
             let key = q as *const Query as usize;
             if st.subqueries.contains_key(&key) {
                 continue;
             }
-            if let Ok(r) = self.run_query(st, q, None) {
-                st.subqueries.insert(key, Arc::new(r.rows));
+            match self.run_query(st, q, None) {
+                Ok(r) => {
+                    st.subqueries.insert(key, Arc::new(r.rows));
+                }
+                Err(e) if e.kind() == ErrorKind::UnknownColumn => correlated = true,
+                Err(_) => {}
             }
         }
+        correlated
     }
 
     /// A base table's rows (each with its hidden key column) named after

@@ -160,8 +160,11 @@ pub struct Args {
     pub allow_imprecise: bool,
     /// --to physical from a statement log: pass over statements about
     /// stored routines, triggers, events and views (which the store does
-    /// not run), counted, instead of stopping at them. (--to logical
-    /// passes them over always, except a trigger.)
+    /// not run), counted, instead of stopping at them. --to logical
+    /// passes them over always (counted as passed over), except a
+    /// trigger, whose row changes the log does not carry: with this flag
+    /// it is passed over too (counted as skipped), without it the
+    /// conversion stops there.
     #[arg(long)]
     pub skip_unsupported: bool,
     /// With --to statement of a ROW or MIXED binlog: write its statements
@@ -268,7 +271,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
             let (_, logical) = replog_convert::to_logical::statement_to_logical(
                 crate::output::with_progress(inputs.segments()?),
                 args.recovery.into(),
-                base(args)?,
+                exec_options(args)?,
                 Vec::new(),
             )?;
             vec![replog_core::reader::SegmentInput::memory(
@@ -404,7 +407,7 @@ fn statement_to_logical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Re
     let (report, file) = replog_convert::to_logical::statement_to_logical(
         crate::output::with_progress(inputs.segments()?),
         args.recovery.into(),
-        base(args)?,
+        exec_options(args)?,
         file,
     )?;
     file.commit()?;
@@ -455,11 +458,15 @@ fn print_tail(
     Ok(())
 }
 
-/// The `--base` snapshot, when given.
-fn base(args: &Args) -> Result<Option<replog_convert::to_logical::Base>> {
-    Ok(match &args.base {
-        Some(p) => Some(replog_convert::to_logical::Base::load(p)?),
-        None => None,
+/// How the reference store executes the log: from the `--base`
+/// snapshot when given, passing over what `--skip-unsupported` names.
+fn exec_options(args: &Args) -> Result<replog_convert::to_logical::ExecOptions> {
+    Ok(replog_convert::to_logical::ExecOptions {
+        base: match &args.base {
+            Some(p) => Some(replog_convert::to_logical::Base::load(p)?),
+            None => None,
+        },
+        skip_unsupported: args.skip_unsupported,
     })
 }
 
@@ -506,6 +513,11 @@ fn print_executed(
                 out,
                 crate::cmd::common::PASSED_OVER,
                 &r.non_table_ddl,
+            )?;
+            crate::cmd::common::print_counted(
+                out,
+                crate::cmd::common::SKIPPED_UNSUPPORTED,
+                &r.unsupported_skipped,
             )?;
             if let Some(m) = &r.start_mismatch {
                 writeln!(
@@ -650,10 +662,12 @@ fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result
                 // from executing them on the reference store, in the one
                 // import.
                 let file = AtomicFile::create(path)?;
-                let (report, import, file) =
-                    replog_convert::to_logical::binlog_to_logical(files, base(args)?, file, |t| {
-                        progress.at_origin(t.begin.origin)
-                    })?;
+                let (report, import, file) = replog_convert::to_logical::binlog_to_logical(
+                    files,
+                    exec_options(args)?,
+                    file,
+                    |t| progress.at_origin(t.begin.origin),
+                )?;
                 progress.finish();
                 file.commit()?;
                 return print_executed(out, args, path, &report, Some(&import));

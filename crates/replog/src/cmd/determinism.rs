@@ -32,6 +32,10 @@ keys of the differing rows and each replica's row are reported. A
 statement that diverges but was not flagged is reported loudly as a bug.
 Everything is reproducible from the printed --seed.
 
+--skip-unsupported passes over the statements about stored routines,
+triggers, events and views, which the store does not run (counted in the
+report), instead of failing their transactions on every replica.
+
 --ignore-context replays as if the log carried no timestamps, RAND seeds,
 insert ids, LAST_INSERT_ID, user variables or thread ids (each replica
 takes them from its own clock, random source and session; the static
@@ -47,6 +51,7 @@ Examples:
   replog determinism fixtures/mariadb/out/unsafe/statement/mariadb-bin.00000*
   replog determinism --compare-context --replicas 7 --seed 42 mysql-bin.000042
   replog determinism --static --format json mysql-bin.000042 | jq .summary
+  replog determinism --skip-unsupported mariadb-bin.000001
   replog determinism --format json fixtures/native/logical/sample.replog
 
 Exit status:
@@ -84,6 +89,11 @@ pub struct Args {
     /// Replay with and without the log's context and show both.
     #[arg(long)]
     pub compare_context: bool,
+    /// Pass over statements about stored routines, triggers, events and
+    /// views (which the store does not run), counted, instead of failing
+    /// their transactions.
+    #[arg(long)]
+    pub skip_unsupported: bool,
 }
 
 /// Runs `replog determinism`.
@@ -135,6 +145,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         replicas,
         seed,
         ignore_context: args.ignore_context,
+        skip_unsupported: args.skip_unsupported,
     };
     // The static analysis runs meanwhile the replicas replay: the replay
     // needs its report only to be joined to it.
@@ -178,6 +189,15 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         report.attach_dynamic(run, false);
     }
     write_report(&report, args.report.format, out)?;
+    if args.report.format == OutputFormat::Table
+        && let Some(d) = &report.dynamic
+    {
+        crate::cmd::common::print_counted(
+            out,
+            crate::cmd::common::SKIPPED_UNSUPPORTED,
+            &d.summary.unsupported_skipped,
+        )?;
+    }
     let found = if args.static_only {
         report.summary.unsafe_statements > 0
     } else {

@@ -363,7 +363,7 @@ fn open(args: &Args) -> Result<Box<dyn TxnSource>> {
     };
     if let Some(b) = &inputs.binlog {
         if b.kind() == replog_core::LogKind::Statement {
-            return Ok(Box::new(b.clone().open_executed(None)));
+            return Ok(Box::new(b.clone().open_executed(Default::default())));
         }
         return Ok(inputs.txn_input()?.open(opts)?);
     }
@@ -375,7 +375,7 @@ fn open(args: &Args) -> Result<Box<dyn TxnSource>> {
                 let (_, logical) = replog_convert::to_logical::statement_to_logical(
                     inputs.segments()?,
                     policy,
-                    None,
+                    Default::default(),
                     Vec::new(),
                 )?;
                 let seg = replog_core::reader::SegmentInput::memory(inputs.name(0), logical);
