@@ -1002,6 +1002,30 @@ impl Storage for PageStore {
         Ok(())
     }
 
+    fn drop_database(&mut self, name: &str) -> Result<(), Error> {
+        if !self.cat.databases.contains(name) {
+            return Err(Error::new(
+                ErrorKind::UnknownDatabase,
+                format!("Can't drop database '{name}'; database doesn't exist"),
+            ));
+        }
+        let ids: Vec<TableId> = self
+            .cat
+            .names
+            .iter()
+            .filter(|((d, _), _)| d == name)
+            .map(|(_, &id)| id)
+            .collect();
+        for id in ids {
+            self.drop_table(id)?;
+        }
+        // The commit deletes the catalog entry of a database no longer
+        // in the set.
+        self.cat.databases.remove(name);
+        self.inner.get_mut().dirty_dbs.insert(name.to_string());
+        Ok(())
+    }
+
     fn replace_table(&mut self, id: TableId, def: TableDef, rows: Vec<Row>) -> Result<(), Error> {
         self.entry(id)?;
         // Check everything before changing anything, in MemStorage's order.

@@ -1,5 +1,5 @@
-//! Model-based test: the same random operations on `PageStore` and on the
-//! store's `MemStorage` give the same results, contents and digests; after
+//! Model-based test: the same random operations (DROP DATABASE among
+//! them) on `PageStore` and on the store's `MemStorage` give the same results, contents and digests; after
 //! every transaction, and for a store rebuilt from the physical WAL alone.
 
 mod common;
@@ -85,7 +85,11 @@ fn run(seed: u64, page_size: usize, steps: usize) {
                 same_result(p.create_table(def.clone()), m.create_table(def), &ctx);
             }
             5 => {
-                if let Some(id) = pick(&mut rng) {
+                if rng.below(6) == 0 {
+                    // DROP DATABASE: its tables go with it.
+                    let d = dbs[rng.below(2)];
+                    same_result(p.drop_database(d), m.drop_database(d), &ctx);
+                } else if let Some(id) = pick(&mut rng) {
                     same_result(p.drop_table(id), m.drop_table(id), &ctx);
                 }
             }
