@@ -17,6 +17,14 @@
 //!   INSERTs). SQLite's table is `id INTEGER PRIMARY KEY` (the rowid: rows
 //!   clustered by key, as in InnoDB and in the reference store).
 //!
+//! Range shapes (`--ranges N`, default 2,000; the issue's cliff): after the
+//! INSERTs and UPDATEs, N statements each of `UPDATE … WHERE id BETWEEN K
+//! AND K+9`, `UPDATE … WHERE id >= K AND id <= K+9`, `DELETE … WHERE id > K
+//! ORDER BY id LIMIT 1` (the first row after K) and `UPDATE … WHERE c = N
+//! ORDER BY id LIMIT 1` (the first row with that `c` in key order), timed
+//! per shape (SQLite: the sum of its `.timer on` CPU readings over the
+//! shape's statements, the preceding workload run untimed first).
+//!
 //! Each figure is the best (and the median) of `--reps` runs.
 
 use replog_core::LogKind;
@@ -79,6 +87,46 @@ fn workload(rows: usize, updates: usize) -> (String, String) {
     (ins, upd)
 }
 
+/// The range shapes: `(name, statements, script)`, `n` statements each.
+fn range_workload(rows: usize, n: usize) -> Vec<(&'static str, usize, String)> {
+    let mut rng = Rng(7);
+    let mut between = String::new();
+    let mut cmp = String::new();
+    let mut first_after = String::new();
+    let mut ordered = String::new();
+    for _ in 0..n {
+        let k = 1 + rng.next() % (rows as u64 - 9);
+        between.push_str(&format!(
+            "UPDATE t SET a = a + 1 WHERE id BETWEEN {k} AND {};\n",
+            k + 9
+        ));
+        let k = 1 + rng.next() % (rows as u64 - 9);
+        cmp.push_str(&format!(
+            "UPDATE t SET c = {} WHERE id >= {k} AND id <= {};\n",
+            rng.next() % 1000,
+            k + 9
+        ));
+        let k = rng.next() % rows as u64;
+        first_after.push_str(&format!(
+            "DELETE FROM t WHERE id > {k} ORDER BY id LIMIT 1;\n"
+        ));
+        ordered.push_str(&format!(
+            "UPDATE t SET a = a - 1 WHERE c = {} ORDER BY id LIMIT 1;\n",
+            rng.next() % 1000
+        ));
+    }
+    vec![
+        ("`UPDATE … WHERE id BETWEEN K AND K+9`", n, between),
+        ("`UPDATE … WHERE id >= K AND id <= K+9`", n, cmp),
+        (
+            "`DELETE … WHERE id > K ORDER BY id LIMIT 1`",
+            n,
+            first_after,
+        ),
+        ("`UPDATE … WHERE c = N ORDER BY id LIMIT 1`", n, ordered),
+    ]
+}
+
 fn new_store() -> Store {
     let mut s = Store::new(SimEnvironment::default());
     s.execute_script(REPLOG_SCHEMA).expect("schema");
@@ -137,6 +185,38 @@ fn sqlite_time(path: &Path) -> Option<Duration> {
     st.success().then_some(d)
 }
 
+/// Runs `sqlite3 :memory:` on a script whose timed part follows `.timer
+/// on`; returns the sum of the user + sys readings of "Run Time: real R
+/// user U sys S" (the real time has millisecond resolution; CPU time can
+/// only flatter SQLite against replog's wall-clock time).
+fn sqlite_timed_statements(path: &Path) -> Option<Duration> {
+    let f = std::fs::File::open(path).ok()?;
+    let out = Command::new("sqlite3")
+        .arg(":memory:")
+        .stdin(f)
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let secs: f64 = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("Run Time: real "))
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let at = |k: &str| {
+                w.iter()
+                    .position(|x| *x == k)
+                    .and_then(|i| w.get(i + 1)?.parse::<f64>().ok())
+                    .unwrap_or(0.0)
+            };
+            at("user") + at("sys")
+        })
+        .sum();
+    Some(Duration::from_secs_f64(secs))
+}
+
 fn stats(mut v: Vec<Duration>) -> (Duration, Duration) {
     v.sort();
     (v[0], v[v.len() / 2])
@@ -159,19 +239,28 @@ fn main() {
     let rows = arg(&args, "--rows", 100_000);
     let updates = arg(&args, "--updates", 20_000);
     let reps = arg(&args, "--reps", 5).max(1);
+    let n_ranges = arg(&args, "--ranges", 2_000);
     let (ins, upd) = workload(rows, updates);
+    let ranges = range_workload(rows, n_ranges);
     let dir: PathBuf =
         std::env::temp_dir().join(format!("replog-store-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp dir");
 
     // replog: statements in memory.
     let (mut t_ins, mut t_upd) = (Vec::new(), Vec::new());
+    let mut t_ranges: Vec<Vec<Duration>> = vec![Vec::new(); ranges.len()];
+    let mut range_reads = vec![0u64; ranges.len()];
     for _ in 0..reps {
         let mut s = new_store();
         t_ins.push(run_replog(&mut s, &ins));
         t_upd.push(run_replog(&mut s, &upd));
         let id = s.storage().lookup("d", "t").expect("table");
         assert_eq!(s.storage().row_count(id), rows);
+        for (i, (_, _, sql)) in ranges.iter().enumerate() {
+            let before = s.rows_read();
+            t_ranges[i].push(run_replog(&mut s, sql));
+            range_reads[i] = s.rows_read() - before;
+        }
     }
     // The SQL front end alone: split + parse of every INSERT (no execution).
     let mut t_parse = Vec::new();
@@ -209,7 +298,19 @@ fn main() {
     std::fs::write(&f_schema, SQLITE_SCHEMA).expect("write");
     std::fs::write(&f_ins, format!("{SQLITE_SCHEMA}{ins}")).expect("write");
     std::fs::write(&f_upd, format!("{SQLITE_SCHEMA}{ins}{upd}")).expect("write");
+    // One file per range shape: everything before it untimed, then it with
+    // SQLite's own per-statement timer (a few thousand statements are too
+    // short for subtracting whole runs on a shared machine).
+    let mut f_ranges = Vec::new();
+    let mut text = format!("{SQLITE_SCHEMA}{ins}{upd}");
+    for (i, (_, _, sql)) in ranges.iter().enumerate() {
+        let f = dir.join(format!("range{i}.sql"));
+        std::fs::write(&f, format!("{text}.timer on\n{sql}")).expect("write");
+        text.push_str(sql);
+        f_ranges.push(f);
+    }
     let mut sq = (Vec::new(), Vec::new(), Vec::new());
+    let mut sq_ranges: Vec<Vec<Duration>> = vec![Vec::new(); ranges.len()];
     for _ in 0..reps {
         let (Some(a), Some(b), Some(c)) = (
             sqlite_time(&f_schema),
@@ -221,6 +322,11 @@ fn main() {
         sq.0.push(a);
         sq.1.push(b);
         sq.2.push(c);
+        for (i, f) in f_ranges.iter().enumerate() {
+            if let Some(t) = sqlite_timed_statements(f) {
+                sq_ranges[i].push(t);
+            }
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 
@@ -292,6 +398,20 @@ fn main() {
         pb,
         pm,
         None,
+    );
+    // Range shapes: SQLite's time is the sum of its timer's readings.
+    for (i, (name, n, _)) in ranges.iter().enumerate() {
+        let (b, m) = stats(t_ranges[i].clone());
+        let peer = (!sq_ranges[i].is_empty()).then(|| stats(sq_ranges[i].clone()));
+        row(name, *n, b, m, peer);
+    }
+    println!(
+        "rows read from storage per range statement (last rep): {}",
+        range_reads
+            .iter()
+            .map(|r| format!("{:.1}", *r as f64 / n_ranges.max(1) as f64))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     if sqlite.is_none() {
         println!("(sqlite3 not found on PATH: no comparison)");

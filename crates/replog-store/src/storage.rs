@@ -17,7 +17,9 @@ use crate::text;
 use crate::types::{Row, SqlType, TableDef};
 use replog_core::Value;
 use replog_core::value::NumericSpecial;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::{Bound, RangeBounds};
 
 /// Identifies a table for as long as it exists (never reused).
 pub type TableId = u64;
@@ -87,8 +89,71 @@ pub trait Storage {
     fn truncate(&mut self, id: TableId) -> Result<()>;
     /// The row with primary key `key`.
     fn get(&self, id: TableId, key: &[u8]) -> Option<Row>;
+    /// The row with primary key `key`, borrowed when the storage holds it
+    /// as a [`Row`] (the default copies it: [`Storage::get`]).
+    fn get_ref(&self, id: TableId, key: &[u8]) -> Option<Cow<'_, Row>> {
+        self.get(id, key).map(Cow::Owned)
+    }
     /// Every primary key of the table, in key order.
     fn keys(&self, id: TableId) -> Vec<Vec<u8>>;
+    /// At most `max` primary keys `k` with `start <= k` and `k < end` (no
+    /// upper bound when `end` is `None`), in key order, or in reverse key
+    /// order (then from the last such key) when `reverse`. The default
+    /// filters [`Storage::keys`].
+    fn key_range(
+        &self,
+        id: TableId,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        reverse: bool,
+        max: usize,
+    ) -> Vec<Vec<u8>> {
+        let mut keys: Vec<Vec<u8>> = self
+            .keys(id)
+            .into_iter()
+            .filter(|k| (start, end).contains(k.as_slice()))
+            .collect();
+        if reverse {
+            keys.reverse();
+        }
+        keys.truncate(max);
+        keys
+    }
+    /// The primary keys of the rows whose unique key number `index` has an
+    /// encoding `k` with `start <= k < end` (`end` `None`: no upper bound),
+    /// in the order of those encodings. The default scans the table.
+    fn unique_range(
+        &self,
+        id: TableId,
+        index: usize,
+        start: &[u8],
+        end: Option<&[u8]>,
+    ) -> Vec<Vec<u8>> {
+        let Some(cols) = self.def(id).and_then(|d| d.unique_keys.get(index)) else {
+            return Vec::new();
+        };
+        let cols = cols.columns.clone();
+        let mut found: Vec<(Vec<u8>, Vec<u8>)> = self
+            .keys(id)
+            .into_iter()
+            .filter_map(|k| {
+                let u = unique_key(&cols, &self.get(id, &k)?)?;
+                (u.as_slice() >= start && end.is_none_or(|e| u.as_slice() < e)).then_some((u, k))
+            })
+            .collect();
+        found.sort();
+        found.into_iter().map(|(_, k)| k).collect()
+    }
+    /// Whether every integer column of the primary key and of the unique
+    /// keys holds values of its own signedness only (a row change applied
+    /// from a log may carry the other one, whose encoding sorts elsewhere):
+    /// then the order of key encodings is the order of the values, and a
+    /// range of values is one range of encodings. `false` when the storage
+    /// cannot tell (the default).
+    fn canonical_int_keys(&self, id: TableId) -> bool {
+        let _ = id;
+        false
+    }
     /// Number of rows.
     fn row_count(&self, id: TableId) -> usize;
     /// The first existing row that `row` would collide with, checking the
@@ -419,6 +484,9 @@ struct MemTable {
     uniques: Vec<BTreeMap<Vec<u8>, Vec<u8>>>,
     auto_inc: u64,
     digest: u64,
+    /// Rows with an integer key column holding a value of the other
+    /// signedness ([`Storage::canonical_int_keys`]).
+    foreign_ints: usize,
 }
 
 impl MemTable {
@@ -431,7 +499,27 @@ impl MemTable {
             uniques: vec![BTreeMap::new(); n],
             auto_inc: 1,
             digest: 0,
+            foreign_ints: 0,
         }
+    }
+
+    /// Whether an integer column of the primary key or of a unique key of
+    /// `row` holds a value of the other signedness (or not an integer; a
+    /// boolean encodes as a signed integer).
+    fn foreign_int(&self, row: &Row) -> bool {
+        let foreign = |c: usize| match (self.def.columns.get(c).map(|col| &col.ty), row.get(c)) {
+            (Some(SqlType::Int { unsigned, .. }), Some(v)) => !matches!(
+                (unsigned, v),
+                (true, Value::UInt(_)) | (false, Value::Int(_) | Value::Bool(_)) | (_, Value::Null)
+            ),
+            _ => false,
+        };
+        self.def.primary_key.iter().any(|&c| foreign(c))
+            || self
+                .def
+                .unique_keys
+                .iter()
+                .any(|u| u.columns.iter().any(|&c| foreign(c)))
     }
 
     fn conflict(&self, row: &Row, except: Option<&[u8]>) -> Option<(String, Vec<u8>)> {
@@ -460,6 +548,9 @@ impl MemTable {
                 idx.insert(k, pk.to_vec());
             }
         }
+        if self.foreign_int(row) {
+            self.foreign_ints += 1;
+        }
         self.digest = self.digest.wrapping_add(digest::row_hash(&self.def, row));
     }
 
@@ -468,6 +559,9 @@ impl MemTable {
             if let Some(k) = unique_key(&u.columns, row) {
                 idx.remove(&k);
             }
+        }
+        if self.foreign_int(row) {
+            self.foreign_ints -= 1;
         }
         self.digest = self.digest.wrapping_sub(digest::row_hash(&self.def, row));
     }
@@ -669,6 +763,10 @@ impl Storage for MemStorage {
         self.tables.get(&id)?.rows.get(key).cloned()
     }
 
+    fn get_ref(&self, id: TableId, key: &[u8]) -> Option<Cow<'_, Row>> {
+        self.tables.get(&id)?.rows.get(key).map(Cow::Borrowed)
+    }
+
     fn keys(&self, id: TableId) -> Vec<Vec<u8>> {
         let Some(t) = self.tables.get(&id) else {
             return Vec::new();
@@ -682,6 +780,60 @@ impl Storage for MemStorage {
             .flat_map(|k| std::iter::repeat_n(k, t.count(k)))
             .cloned()
             .collect()
+    }
+
+    fn key_range(
+        &self,
+        id: TableId,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        reverse: bool,
+        max: usize,
+    ) -> Vec<Vec<u8>> {
+        let Some(t) = self.tables.get(&id) else {
+            return Vec::new();
+        };
+        if let (Bound::Included(s) | Bound::Excluded(s), Bound::Included(e) | Bound::Excluded(e)) =
+            (start, end)
+            && (s > e
+                || (s == e && !matches!((start, end), (Bound::Included(_), Bound::Included(_)))))
+        {
+            // BTreeMap::range panics on an empty or inverted range.
+            return Vec::new();
+        }
+        let range = t.rows.range::<[u8], _>((start, end));
+        // Every copy of a row of a table without a primary key.
+        let copies = |(k, _): (&'_ Vec<u8>, &'_ Row)| std::iter::repeat_n(k.clone(), t.count(k));
+        if reverse {
+            range.rev().flat_map(copies).take(max).collect()
+        } else {
+            range.flat_map(copies).take(max).collect()
+        }
+    }
+
+    fn unique_range(
+        &self,
+        id: TableId,
+        index: usize,
+        start: &[u8],
+        end: Option<&[u8]>,
+    ) -> Vec<Vec<u8>> {
+        let Some(idx) = self.tables.get(&id).and_then(|t| t.uniques.get(index)) else {
+            return Vec::new();
+        };
+        let end = end.map_or(Bound::Unbounded, Bound::Excluded);
+        if let Bound::Excluded(e) = end
+            && start >= e
+        {
+            return Vec::new();
+        }
+        idx.range::<[u8], _>((Bound::Included(start), end))
+            .map(|(_, pk)| pk.clone())
+            .collect()
+    }
+
+    fn canonical_int_keys(&self, id: TableId) -> bool {
+        self.tables.get(&id).is_some_and(|t| t.foreign_ints == 0)
     }
 
     fn row_count(&self, id: TableId) -> usize {

@@ -3,6 +3,10 @@
 //! the columns they are stored in.
 
 use super::*;
+use std::ops::Bound;
+
+/// Rows with their primary keys.
+type KeyedRows = Vec<(Vec<u8>, Row)>;
 
 impl<S: Storage, E: Environment> Store<S, E> {
     pub(super) fn dml(
@@ -109,32 +113,150 @@ impl<S: Storage, E: Environment> Store<S, E> {
         };
         let mut out = Vec::new();
         for k in keys {
-            let Some(row) = self.storage.get(id, &k) else {
-                continue;
-            };
-            if let Some(w) = selection {
-                let mut cx = Ctx {
-                    session: &mut self.session,
-                    env: &mut self.env,
-                    stmt: st,
-                };
-                if cx
-                    .eval(
-                        w,
-                        &Scope {
-                            row: Some((def, &row)),
-                            ..Scope::default()
-                        },
-                    )?
-                    .truth()
-                    != Some(true)
-                {
-                    continue;
-                }
-            }
-            out.push((k, row));
+            self.push_if_selected(st, id, def, selection, k, &mut out)?;
         }
         Ok(out)
+    }
+
+    /// Reads the row with primary key `k` and pushes it to `out` if
+    /// `selection` accepts it.
+    fn push_if_selected(
+        &mut self,
+        st: &mut StmtState,
+        id: TableId,
+        def: &TableDef,
+        selection: Option<&Expr>,
+        k: Vec<u8>,
+        out: &mut Vec<(Vec<u8>, Row)>,
+    ) -> Result<()> {
+        // Borrowed where the storage can: a row the WHERE rejects is not
+        // copied.
+        let Some(row) = self.storage.get_ref(id, &k) else {
+            return Ok(());
+        };
+        self.rows_read += 1;
+        if let Some(w) = selection {
+            let mut cx = Ctx {
+                session: &mut self.session,
+                env: &mut self.env,
+                stmt: st,
+            };
+            if cx
+                .eval(
+                    w,
+                    &Scope {
+                        row: Some((def, &row)),
+                        ..Scope::default()
+                    },
+                )?
+                .truth()
+                != Some(true)
+            {
+                return Ok(());
+            }
+        }
+        out.push((k, row.into_owned()));
+        Ok(())
+    }
+
+    /// `ORDER BY` the primary key with `LIMIT`: the first matching rows in
+    /// key order (reversed for DESC), read by walking the keys and stopping
+    /// at the limit, where that gives what sorting every matching row would
+    /// (see `lookup::key_order`); `None` otherwise. Within a key range when
+    /// the WHERE bounds the key.
+    fn first_rows_by_key(
+        &mut self,
+        st: &mut StmtState,
+        id: TableId,
+        def: &TableDef,
+        selection: Option<&Expr>,
+        order_by: &[sqlparser::ast::OrderByExpr],
+        limit: &Expr,
+    ) -> Result<Option<KeyedRows>> {
+        let Some(desc) = lookup::key_order(def, order_by) else {
+            return Ok(None);
+        };
+        if self.env.visit_order() == VisitOrder::Shuffled || !self.storage.canonical_int_keys(id) {
+            return Ok(None);
+        }
+        // The span of the WHERE's key ranges, if it has some.
+        let mut start: Bound<Vec<u8>> = Bound::Unbounded;
+        let mut end: Bound<Vec<u8>> = Bound::Unbounded;
+        if let Some(w) = selection {
+            let mut cx = Ctx {
+                session: &mut self.session,
+                env: &mut self.env,
+                stmt: st,
+            };
+            let mut eval = |e: &Expr| cx.eval(e, &Scope::default()).ok();
+            if !lookup::pure_where(def, w, &mut eval) {
+                return Ok(None);
+            }
+            match lookup::plan(def, w, true, &mut eval) {
+                // A few pinned keys: the usual lookup.
+                Some(p) if !p.iter().all(|p| matches!(p, Probe::PrimaryRange(_))) => {
+                    return Ok(None);
+                }
+                Some(p) => {
+                    let (Some(lo), Some(hi)) = (
+                        p.iter()
+                            .filter_map(|p| match p {
+                                Probe::PrimaryRange(r) => Some(&r.start),
+                                _ => None,
+                            })
+                            .min(),
+                        p.iter()
+                            .map(|p| match p {
+                                Probe::PrimaryRange(r) => r.end.as_ref(),
+                                _ => None,
+                            })
+                            .max_by(|a, b| match (a, b) {
+                                (None, None) => Ordering::Equal,
+                                (None, _) => Ordering::Greater,
+                                (_, None) => Ordering::Less,
+                                (Some(a), Some(b)) => a.cmp(b),
+                            }),
+                    ) else {
+                        // No range: no row can match.
+                        return Ok(Some(Vec::new()));
+                    };
+                    start = Bound::Included(lo.clone());
+                    end = hi.map_or(Bound::Unbounded, |h| Bound::Excluded(h.clone()));
+                }
+                None => {}
+            }
+        }
+        let n = self.limit_value(st, limit)?;
+        let mut out = Vec::new();
+        let mut batch = n.clamp(16, 4096);
+        while out.len() < n {
+            let keys = self.storage.key_range(
+                id,
+                start.as_ref().map(Vec::as_slice),
+                end.as_ref().map(Vec::as_slice),
+                desc,
+                batch,
+            );
+            let done = keys.len() < batch;
+            if let Some(last) = keys.last() {
+                if desc {
+                    end = Bound::Excluded(last.clone());
+                } else {
+                    start = Bound::Excluded(last.clone());
+                }
+            }
+            for k in keys {
+                if out.len() == n {
+                    break;
+                }
+                self.push_if_selected(st, id, def, selection, k, &mut out)?;
+            }
+            if done {
+                break;
+            }
+            batch = batch.saturating_mul(2).min(1 << 16);
+        }
+        Ok(Some(out))
     }
 
     /// The primary keys to visit for a WHERE that pins a key, in visit
@@ -150,21 +272,34 @@ impl<S: Storage, E: Environment> Store<S, E> {
         if order == VisitOrder::Shuffled && !self.env.shuffle_key_lookups() {
             return None;
         }
+        let canonical = self.storage.canonical_int_keys(id);
         let probes = {
             let mut cx = Ctx {
                 session: &mut self.session,
                 env: &mut self.env,
                 stmt: st,
             };
-            lookup::plan(def, w, &mut |e| cx.eval(e, &Scope::default()).ok())?
+            lookup::plan(def, w, canonical, &mut |e| {
+                cx.eval(e, &Scope::default()).ok()
+            })?
         };
-        let mut keys: Vec<Vec<u8>> = probes
-            .into_iter()
-            .filter_map(|p| match p {
-                Probe::Primary(k) => Some(k),
-                Probe::Unique(i, k) => self.storage.unique_lookup(id, i, &k),
-            })
-            .collect();
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        for p in probes {
+            match p {
+                Probe::Primary(k) => keys.push(k),
+                Probe::Unique(i, k) => keys.extend(self.storage.unique_lookup(id, i, &k)),
+                Probe::PrimaryRange(r) => keys.extend(self.storage.key_range(
+                    id,
+                    Bound::Included(&r.start),
+                    r.end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
+                    false,
+                    usize::MAX,
+                )),
+                Probe::UniqueRange(i, r) => {
+                    keys.extend(self.storage.unique_range(id, i, &r.start, r.end.as_deref()))
+                }
+            }
+        }
         keys.sort_unstable();
         keys.dedup();
         // Shuffled only with `shuffle_key_lookups`: the pinned keys in a
@@ -184,6 +319,11 @@ impl<S: Storage, E: Environment> Store<S, E> {
         order_by: &[sqlparser::ast::OrderByExpr],
         limit: Option<&Expr>,
     ) -> Result<Vec<(Vec<u8>, Row)>> {
+        if let Some(l) = limit
+            && let Some(rows) = self.first_rows_by_key(st, id, def, selection, order_by, l)?
+        {
+            return Ok(rows);
+        }
         let mut out = self.candidate_rows(st, id, def, selection)?;
         if !order_by.is_empty() {
             let mut keyed = Vec::with_capacity(out.len());

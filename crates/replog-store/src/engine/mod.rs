@@ -89,6 +89,7 @@ pub struct Store<S: Storage = MemStorage, E: Environment = SimEnvironment> {
     defs: BTreeMap<TableId, Arc<TableDef>>,
     next_context: Option<StatementContext>,
     parse_cache: crate::parse_cache::ParseCache,
+    rows_read: u64,
 }
 
 /// `(database, table)` of a name, as the catalog reads it.
@@ -131,7 +132,15 @@ impl<S: Storage, E: Environment> Store<S, E> {
             defs: BTreeMap::new(),
             next_context: None,
             parse_cache: crate::parse_cache::ParseCache::default(),
+            rows_read: 0,
         }
+    }
+
+    /// How many rows statements have read from storage to test their WHERE
+    /// (or to find the rows an UPDATE, DELETE or SELECT works on) since the
+    /// store was made: what a plan visits, for tests and benchmarks.
+    pub fn rows_read(&self) -> u64 {
+        self.rows_read
     }
 
     /// The storage engine.
