@@ -12,6 +12,7 @@ use replog_binlog::{Column, Event, EventBody, Layout, ReadOptions, Row, TableMap
 use replog_core::recovery::{DamageClass, RecoveryPolicy};
 use replog_core::{ErrorKind, Value};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
@@ -50,31 +51,42 @@ fn event_database<'e>(ev: &'e Event<'_>, table: Option<&'e Arc<TableMap>>) -> Op
 /// One line of at most `n` characters, control characters escaped, for a
 /// table cell.
 fn shorten(s: &str, n: usize) -> String {
-    let one_line: String = s
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .map(|c| {
-            if c.is_control() {
+    let mut out = String::new();
+    push_shortened(&mut out, s, n);
+    out
+}
+
+/// Appends `s` on one line (runs of whitespace as one space, none at the
+/// ends; control characters as U+FFFD), cut to `n` characters and `…` when
+/// longer. Reads `s` only up to the cut: an Annotate_rows statement of
+/// megabytes costs what its first `n` characters cost.
+fn push_shortened(out: &mut String, s: &str, n: usize) {
+    let mut count = 0;
+    let mut space = false;
+    for c in s.chars() {
+        if c.is_whitespace() {
+            space = count > 0;
+            continue;
+        }
+        for c in [space.then_some(' '), Some(c)].into_iter().flatten() {
+            if count == n {
+                out.push('…');
+                return;
+            }
+            out.push(if c.is_control() {
                 char::REPLACEMENT_CHARACTER
             } else {
                 c
-            }
-        })
-        .collect();
-    if one_line.chars().count() <= n {
-        one_line
-    } else {
-        let mut t: String = one_line.chars().take(n).collect();
-        t.push('…');
-        t
+            });
+            count += 1;
+        }
+        space = false;
     }
 }
 
 /// One line describing an event, as a person wants to read it.
-fn detail(ev: &Event<'_>) -> String {
-    match ev.body() {
+fn detail<'e>(ev: &'e Event<'_>) -> Cow<'e, str> {
+    Cow::Owned(match ev.body() {
         EventBody::FormatDescription(f) => {
             format!("server {} binlog v{}", f.server_version, f.binlog_version)
         }
@@ -82,7 +94,7 @@ fn detail(ev: &Event<'_>) -> String {
             let db = String::from_utf8_lossy(q.schema);
             let sql = q.query_str();
             if db.is_empty() {
-                sql.into_owned()
+                return sql;
             } else {
                 format!("[{db}] {sql}")
             }
@@ -140,11 +152,11 @@ fn detail(ev: &Event<'_>) -> String {
         EventBody::Incident(i) => format!("LOST_EVENTS {}", String::from_utf8_lossy(i.message)),
         EventBody::PreviousGtids(set) => replog_binlog::events::gtid_set_string(set),
         EventBody::AnnotateRows(t) | EventBody::RowsQuery(t) => {
-            String::from_utf8_lossy(t).into_owned()
+            return String::from_utf8_lossy(t);
         }
         EventBody::BinlogCheckpoint(f) => String::from_utf8_lossy(f).into_owned(),
         _ => String::new(),
-    }
+    })
 }
 
 fn gtid_of(ev: &Event<'_>) -> Option<String> {
@@ -502,7 +514,7 @@ pub fn inspect_feed(
                     t.cell_with(|s| push_u64(s, u64::from(ev.size())));
                     t.cell_with(|s| push_utc(s, ev.timestamp()));
                     t.cell_with(|s| push_u64(s, u64::from(ev.server_id())));
-                    t.cell(&shorten(&d, 100));
+                    t.cell_with(|s| push_shortened(s, &d, 100));
                     t.end_row(out)?;
                     if let (true, EventBody::Rows(r)) = (args.decode_rows, ev.body()) {
                         let tm = tmap.as_ref();
@@ -1127,6 +1139,42 @@ mod tests {
             }
         }
         assert!(compared > 100, "{compared}");
+    }
+
+    /// The shortened detail is the whole text collapsed to one line and
+    /// then cut, as it was computed before it stopped at the cut.
+    #[test]
+    fn shortening_reads_only_up_to_the_cut_and_equals_collapsing_first() {
+        fn collapsed_then_cut(s: &str, n: usize) -> String {
+            let one_line: String = s
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .chars()
+                .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+                .collect();
+            if one_line.chars().count() <= n {
+                one_line
+            } else {
+                one_line.chars().take(n).chain(['…']).collect()
+            }
+        }
+        let parts = [
+            "", " ", "  \n\t", "a", "bc", "é", "\u{1}", "\u{2003}", "xyz ", "\r\n",
+        ];
+        let mut seed = 1u64;
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            for _ in 0..(seed % 9) {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                s.push_str(parts[(seed >> 33) as usize % parts.len()]);
+            }
+            for n in 0..8 {
+                assert_eq!(shorten(&s, n), collapsed_then_cut(&s, n), "{s:?} {n}");
+            }
+        }
     }
 
     #[test]
