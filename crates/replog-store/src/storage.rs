@@ -96,10 +96,9 @@ pub trait Storage {
     }
     /// Every primary key of the table, in key order.
     fn keys(&self, id: TableId) -> Vec<Vec<u8>>;
-    /// At most `max` primary keys `k` with `start <= k` and `k < end` (no
-    /// upper bound when `end` is `None`), in key order, or in reverse key
-    /// order (then from the last such key) when `reverse`. The default
-    /// filters [`Storage::keys`].
+    /// At most `max` primary keys within the bounds `start` and `end`, in
+    /// key order, or in reverse key order (then from the last such key)
+    /// when `reverse`. The default filters [`Storage::keys`].
     fn key_range(
         &self,
         id: TableId,
