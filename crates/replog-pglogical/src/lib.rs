@@ -31,7 +31,9 @@ pub mod file;
 pub mod fuzz_support;
 pub mod pgoutput;
 pub mod source;
+pub mod stream;
 mod text;
 
 pub use file::{Container, Detected, Plugin, sniff};
 pub use source::{PgLogicalInput, PgLogicalSource};
+pub use stream::{FedMessage, MessageFeed, PgStreamSource, stream_source};

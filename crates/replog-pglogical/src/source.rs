@@ -89,11 +89,11 @@ impl TxnInput for PgLogicalInput {
 
 /// pgoutput decoding state.
 #[derive(Debug, Default)]
-struct PgState {
-    decoder: Decoder,
+pub(crate) struct PgState {
+    pub(crate) decoder: Decoder,
     /// The open non-streamed transaction (Begin, Begin Prepare) and its
     /// final LSN.
-    cur: Option<(u32, u64)>,
+    pub(crate) cur: Option<(u32, u64)>,
     /// The streamed transaction whose block is open.
     stream: Option<u32>,
     type_names: HashMap<u32, String>,
@@ -310,7 +310,7 @@ fn copy_row(data: &[u8], pos: usize, c: Container) -> Option<Result<(CopyRow<'_>
 }
 
 /// Rebuilds `e` with its offset mapped by `map`.
-fn remap(e: Error, map: &dyn Fn(u64) -> u64) -> Error {
+pub(crate) fn remap(e: Error, map: &dyn Fn(u64) -> u64) -> Error {
     match e.offset() {
         Some(o) => Error::new(e.kind(), map(o), e.message().to_string()),
         None => e,
@@ -395,7 +395,7 @@ fn rel_of<'a>(asm: &'a Assembler, relid: u32, at: u64, what: &str) -> Result<&'a
 }
 
 /// Handles one pgoutput message; true when a transaction was handed over.
-fn handle(
+pub(crate) fn handle(
     st: &mut PgState,
     asm: &mut Assembler,
     bufs: &mut Bufs,

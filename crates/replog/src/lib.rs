@@ -77,6 +77,9 @@ pub enum Command {
     /// How far a follower store stands behind the binlogs it follows
     /// (files or a server): transactions, bytes, seconds.
     Lag(cmd::lag::Args),
+    /// Stream a PostgreSQL server's WAL into segment files, as
+    /// pg_receivewal does.
+    ReceiveWal(cmd::pglive::ReceiveArgs),
 }
 
 /// What a command found: decides the exit status.
@@ -114,6 +117,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Verdict> {
         Command::Export(a) => cmd::export::run(&a, out),
         Command::Diff(a) => cmd::diff::run(&a, out),
         Command::Lag(a) => cmd::lag::run(&a, out),
+        Command::ReceiveWal(a) => cmd::pglive::receive(&a, out),
     }
 }
 

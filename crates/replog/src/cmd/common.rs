@@ -20,8 +20,9 @@ pub struct Input {
     pub catalog: Option<std::path::PathBuf>,
     /// Server URLs only: read the password from this file (its first
     /// line). Without it the password comes from the environment
-    /// (REPLOG_PASSWORD, else MYSQL_PWD); it is never taken on the command
-    /// line and never printed.
+    /// (mysql://: REPLOG_PASSWORD, else MYSQL_PWD; postgres://: PGPASSWORD,
+    /// else ~/.pgpass); it is never taken on the command line and never
+    /// printed.
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<std::path::PathBuf>,
 }

@@ -187,6 +187,10 @@ fn check_types<F: Format>(kind: LogKind, wanted: &[String]) -> Result<()> {
 
 /// Runs `replog inspect`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
+    if let Some(url) = crate::cmd::pglive::server_url(&args.input)? {
+        let follow = args.follow.start().is_some();
+        return crate::cmd::pglive::inspect(args, &url, follow, out);
+    }
     if let Some((src, password)) = args.input.server()? {
         let mut args = args.clone();
         args.types = binlog_types(&args.types)?;

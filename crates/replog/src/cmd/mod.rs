@@ -10,6 +10,7 @@ pub mod export;
 pub mod inspect;
 pub mod invert;
 pub mod lag;
+pub mod pglive;
 pub mod pgwal;
 pub mod record;
 pub mod replay;

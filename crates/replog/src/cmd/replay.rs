@@ -646,9 +646,16 @@ fn recovery_json(rec: &DirRecovery) -> serde_json::Value {
 
 /// Runs `replog replay`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
-    let inputs = args.input.resolve_following(args.follow.start())?;
-    if inputs.detected != crate::input::Detected::Binlog && inputs.kind == Some(LogKind::Physical) {
-        return run_physical(args, &inputs, out);
+    let follow = args.follow.start();
+    let from = match crate::cmd::pglive::server_url(&args.input)? {
+        Some(url) => ReplayFrom::Server(url, follow.is_some()),
+        None => ReplayFrom::Files(args.input.resolve_following(follow)?),
+    };
+    if let ReplayFrom::Files(inputs) = &from
+        && inputs.detected != crate::input::Detected::Binlog
+        && inputs.kind == Some(LogKind::Physical)
+    {
+        return run_physical(args, inputs, out);
     }
     let opts = ReplayOptions {
         on_conflict: args.on_conflict.into(),
@@ -670,7 +677,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
                 }
                 None => replog_follower::open_page_store(dir, args.page_size, durability)?,
             };
-            let report = replay_inputs(&inputs, &mut store, position, &opts, args.recovery.into())?;
+            let report = replay_from(&from, args, &mut store, position, &opts)?;
             let outcome = write_outcome(args, &store, &report, Some(&recovery), out)?;
             store.into_storage().finish().map_err(anyhow::Error::new)?;
             Ok(outcome)
@@ -682,11 +689,35 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
                 );
             }
             let (mut store, start) = replog_follower::open_store(args.store.as_deref())?;
-            let report = replay_inputs(&inputs, &mut store, start, &opts, args.recovery.into())?;
+            let report = replay_from(&from, args, &mut store, start, &opts)?;
             if let Some(dir) = &args.store {
                 snapshot::save(dir, &store, &report.position).map_err(anyhow::Error::new)?;
             }
             write_outcome(args, &store, &report, None, out)
+        }
+    }
+}
+
+/// What replay reads: log files, or a PostgreSQL server's slot.
+enum ReplayFrom {
+    Files(Inputs),
+    /// The URL, and whether to follow it past its WAL end at the start.
+    Server(replog_pgrepl::url::PgUrl, bool),
+}
+
+fn replay_from<S: Storage, E: Environment>(
+    from: &ReplayFrom,
+    args: &Args,
+    store: &mut Store<S, E>,
+    start: AppliedPosition,
+    opts: &ReplayOptions,
+) -> Result<ReplayReport> {
+    match from {
+        ReplayFrom::Files(inputs) => {
+            replay_inputs(inputs, store, start, opts, args.recovery.into())
+        }
+        ReplayFrom::Server(url, follow) => {
+            crate::cmd::pglive::replay(url, &args.input, *follow, store, start, opts)
         }
     }
 }
