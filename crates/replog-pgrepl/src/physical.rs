@@ -8,6 +8,7 @@ use crate::copy::{self, ServerCopy, lsn_text};
 use crate::logical::{SystemInfo, at_lsn, identify_system};
 use crate::url::{Password, PgUrl};
 use replog_core::error::{Error, ErrorKind, Result};
+use replog_pgwal::segment::SegmentName;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -45,34 +46,10 @@ pub struct Received {
     pub partial: Option<String>,
 }
 
-/// The file name of segment `segno` on `timeline`.
+/// The file name of segment `segno` on `timeline` (`replog_pgwal`'s
+/// naming, the one home of WAL file names).
 pub fn segment_name(timeline: u32, segno: u64, seg_size: u64) -> String {
-    let per_xlogid = 0x1_0000_0000 / seg_size;
-    format!(
-        "{timeline:08X}{:08X}{:08X}",
-        segno / per_xlogid,
-        segno % per_xlogid
-    )
-}
-
-/// The segment number and timeline a file name stands for
-/// (`NAME` or `NAME.partial`), and whether it is partial.
-pub fn parse_segment_name(name: &str, seg_size: u64) -> Option<(u32, u64, bool)> {
-    let (base, partial) = match name.strip_suffix(".partial") {
-        Some(b) => (b, true),
-        None => (name, false),
-    };
-    if base.len() != 24 || !base.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let tli = u32::from_str_radix(&base[..8], 16).ok()?;
-    let hi = u64::from_str_radix(&base[8..16], 16).ok()?;
-    let lo = u64::from_str_radix(&base[16..], 16).ok()?;
-    let per_xlogid = 0x1_0000_0000 / seg_size;
-    if lo >= per_xlogid {
-        return None;
-    }
-    Some((tli, hi * per_xlogid + lo, partial))
+    SegmentName::format(timeline, segno, seg_size as u32)
 }
 
 /// `SHOW wal_segment_size`'s answer (`16MB`, `1MB`, `1GB`) in bytes.
@@ -101,12 +78,14 @@ fn resume_point(dir: &Path, timeline: u32, seg_size: u64) -> Result<Option<u64>>
     for ent in rd {
         let ent = ent.map_err(|e| Error::io(e, format!("reading {}", dir.display())))?;
         let name = ent.file_name();
-        let Some((tli, segno, partial)) =
-            name.to_str().and_then(|n| parse_segment_name(n, seg_size))
-        else {
+        let Some(n) = name.to_str().and_then(SegmentName::parse) else {
             continue;
         };
-        if tli != timeline {
+        let partial = n.partial;
+        let Some(segno) = n.segno(seg_size as u32) else {
+            continue;
+        };
+        if n.timeline != timeline {
             continue;
         }
         // A complete segment beats a partial one of the same number.
@@ -306,28 +285,6 @@ fn sync_dir(dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn segment_names_round_trip() {
-        for size in [1u64 << 20, 16 << 20, 1 << 30] {
-            for segno in [0u64, 1, 255, 4095, 4096, 70_000] {
-                let n = segment_name(3, segno, size);
-                assert_eq!(parse_segment_name(&n, size), Some((3, segno, false)));
-                let p = format!("{n}.partial");
-                assert_eq!(parse_segment_name(&p, size), Some((3, segno, true)));
-            }
-        }
-        // 16 MB segments: 256 per xlogid.
-        assert_eq!(segment_name(1, 257, 16 << 20), "000000010000000100000001");
-        assert_eq!(
-            parse_segment_name("000000010000000100000100", 16 << 20),
-            None
-        );
-        assert_eq!(
-            parse_segment_name("00000001000000010000000G", 16 << 20),
-            None
-        );
-    }
 
     #[test]
     fn segment_sizes() {

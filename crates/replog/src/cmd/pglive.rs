@@ -223,6 +223,11 @@ pub struct ReceiveArgs {
     /// interrupted).
     #[arg(long)]
     pub follow: bool,
+    /// Where to start (an LSN, X/Y) when DIR holds no segment of the
+    /// server's timeline: the start of the segment holding it (default:
+    /// the server's current WAL end).
+    #[arg(long, value_name = "LSN", value_parser = parse_lsn_arg)]
+    pub start: Option<u64>,
     /// Output format of the summary.
     #[command(flatten)]
     pub report: crate::cmd::common::Output,
@@ -239,8 +244,8 @@ does: the segment being received is NAME.partial (already the full segment
 size, zeros after what has arrived); once complete it is synced and renamed
 to NAME. A directory that already holds segments of the server's timeline
 is continued: from the start of its .partial segment, else after its last
-complete one; an empty directory starts at the segment holding the server's
-current WAL end. Without --follow, streaming stops once the server's WAL end
+complete one; an empty directory starts at the segment holding --start, else
+the server's current WAL end. Without --follow, streaming stops once the server's WAL end
 as it was at the start has been received and synced (the segment holding it
 stays .partial). The password comes from PGPASSWORD, --password-file or
 ~/.pgpass, never from the command line.
@@ -248,6 +253,11 @@ stays .partial). The password comes from PGPASSWORD, --password-file or
 Exit status:
   0  the WAL up to the stop position was received and synced
   2  usage, connection, server or I/O error (the LSN reached is named)";
+
+fn parse_lsn_arg(s: &str) -> Result<u64, String> {
+    replog_pgrepl::copy::parse_lsn(s)
+        .ok_or_else(|| format!("{s:?} is not an LSN (X/Y, hexadecimal)"))
+}
 
 /// Runs `replog receive-wal`.
 pub fn receive(args: &ReceiveArgs, out: &mut dyn Write) -> Result<Verdict> {
@@ -259,7 +269,7 @@ pub fn receive(args: &ReceiveArgs, out: &mut dyn Write) -> Result<Verdict> {
     let opts = ReceiveOptions {
         dir: args.dir.clone(),
         follow: args.follow,
-        start: None,
+        start: args.start,
         status_interval: Duration::from_secs(10),
     };
     let r =
