@@ -329,6 +329,16 @@ pub(crate) fn with_lsn(e: Error, lsn: Option<u64>) -> Error {
     }
 }
 
+/// Counts transaction `tx`, just handed over, in `summary` (its BEGIN and
+/// COMMIT as frames, as a native log would hold them).
+pub(crate) fn count_handed_over(summary: &mut Summary, tx: &Transaction<'_>) {
+    summary.commits += 1;
+    summary.frames += tx.records().len() as u64 + 2;
+    summary.first_lsn.get_or_insert(tx.begin_lsn);
+    summary.end_lsn = Some(tx.end_lsn);
+    summary.committed_lsn = Some(tx.end_lsn);
+}
+
 fn pg_time(t: i64) -> i64 {
     t.saturating_add(PG_EPOCH_UNIX_US)
 }
@@ -685,12 +695,7 @@ impl TxnProducer for PgLogicalTxns {
         let Some(tx) = self.asm.transaction() else {
             return Ok(false);
         };
-        let (records, begin_lsn, end_lsn) = (tx.records().len() as u64, tx.begin_lsn, tx.end_lsn);
-        self.summary.commits += 1;
-        self.summary.frames += records + 2;
-        self.summary.first_lsn.get_or_insert(begin_lsn);
-        self.summary.end_lsn = Some(end_lsn);
-        self.summary.committed_lsn = Some(end_lsn);
+        count_handed_over(&mut self.summary, &tx);
         Ok(true)
     }
 

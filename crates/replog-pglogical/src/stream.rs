@@ -5,7 +5,7 @@
 
 use crate::assemble::Assembler;
 use crate::pgoutput::Framing;
-use crate::source::{Bufs, PgState, handle, with_lsn};
+use crate::source::{Bufs, PgState, count_handed_over, handle, with_lsn};
 use replog_core::LogKind;
 use replog_core::error::Result;
 use replog_core::reader::Summary;
@@ -159,12 +159,8 @@ impl<F: MessageFeed> TxnProducer for PgStreamTxns<F> {
         let Some(tx) = self.asm.transaction() else {
             return Ok(false);
         };
-        let (records, begin_lsn, end_lsn) = (tx.records().len() as u64, tx.begin_lsn, tx.end_lsn);
-        self.summary.commits += 1;
-        self.summary.frames += records + 2;
-        self.summary.first_lsn.get_or_insert(begin_lsn);
-        self.summary.end_lsn = Some(end_lsn);
-        self.summary.committed_lsn = Some(end_lsn);
+        count_handed_over(&mut self.summary, &tx);
+        let end_lsn = tx.end_lsn;
         self.pending = Some(end_lsn);
         Ok(true)
     }

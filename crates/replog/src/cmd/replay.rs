@@ -38,6 +38,7 @@ Examples:
   replog replay log/ --memory --on-conflict overwrite --format json
   replog replay mariadb-bin.000001 --memory --skip-unsupported
   replog replay /tmp/dml/physical --memory --dump   # page redo of the WAL
+  replog replay 'postgres://rep@127.0.0.1:5432/app?slot=s&publication=p' --store follower/
 
 The kind of log (statement, logical or physical) is read from its segment
 header.
@@ -108,6 +109,14 @@ Durability (--durability, with --store): commit (the default) fdatasyncs
 each COMMIT of the store's WAL before the next transaction is applied, so
 an applied transaction survives a power loss; os hands it to the
 operating system (it survives a crash of replog, not of the machine).
+
+From a PostgreSQL server (a postgres:// URL; see --password-file's help):
+the slot's pgoutput stream is applied up to the server's WAL end at the
+start. The store's position is the end LSN of the last applied transaction,
+and streaming resumes there (nothing is applied twice or lost after a
+kill); each transaction is confirmed to the server only once the store has
+committed it. A store following another server, database or slot, or a
+slot already confirmed past the store's position, is refused.
 
 A DIR holding store.snapshot (the snapshot file of earlier versions,
 formats/store.md §10) keeps that format: it is loaded, caught up, and
