@@ -8,6 +8,9 @@ use replog_core::error::{Error, ErrorKind, Result};
 use replog_pglogical::{FedMessage, MessageFeed, PgStreamSource, stream_source};
 use std::time::{Duration, Instant};
 
+/// Newly consumed transactions are confirmed within this delay.
+const CONFIRM_DELAY: Duration = Duration::from_secs(1);
+
 /// What `IDENTIFY_SYSTEM` answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SystemInfo {
@@ -90,6 +93,8 @@ pub struct LogicalStream {
     received: u64,
     /// End LSN of the last consumed transaction (what is confirmed).
     consumed: u64,
+    /// The flush position sent last.
+    sent_flush: u64,
     confirm: bool,
     interval: Duration,
     last_status: Instant,
@@ -210,6 +215,7 @@ impl Session {
             seen: opts.start,
             received: opts.start,
             consumed: opts.start,
+            sent_flush: 0,
             confirm: opts.confirm,
             interval: opts.status_interval,
             last_status: now,
@@ -244,6 +250,7 @@ impl LogicalStream {
 
     fn status(&mut self, reply: bool) -> Result<()> {
         let flush = if self.confirm { self.consumed } else { 0 };
+        self.sent_flush = flush;
         let m = copy::status_update(self.received, flush, flush, copy::now_pg_us(), reply);
         self.last_status = Instant::now();
         self.conn()?.send_copy_data(&m)
@@ -283,18 +290,27 @@ impl MessageFeed for LogicalStream {
             if self.done {
                 return Ok(None);
             }
-            if self.caught_up() {
+            // Caught up (without follow), or asked to stop (SIGINT or
+            // SIGTERM while following): end after the last whole
+            // transaction; an open one is not handed over.
+            if self.caught_up() || replog_core::follow::stop_requested() {
                 self.done = true;
                 self.finish()?;
                 return Ok(None);
             }
-            if self.last_status.elapsed() >= self.interval {
+            // A status update every interval, and within a second of
+            // newly consumed transactions (the slot then frees their WAL).
+            let since = self.last_status.elapsed();
+            if since >= self.interval
+                || (self.confirm && self.consumed > self.sent_flush && since >= CONFIRM_DELAY)
+            {
                 self.status(false)?;
             }
+            // Following: wake up often enough to see a stop request.
             let wait = if self.stop_at.is_some() {
                 Duration::from_millis(100)
             } else {
-                self.interval
+                Duration::from_millis(200)
             };
             let Some(f) = self.conn()?.poll_frame(Some(wait))? else {
                 // Idle: ask where the server stands (to see that it has

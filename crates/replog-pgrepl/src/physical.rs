@@ -165,7 +165,7 @@ pub fn receive_wal(url: &PgUrl, password: &Password, opts: &ReceiveOptions) -> R
             .map_err(|e| Error::io(e, format!("syncing {}", o.path.display())))
     };
     loop {
-        if stop_at.is_some_and(|t| written >= t) {
+        if stop_at.is_some_and(|t| written >= t) || replog_core::follow::stop_requested() {
             if let Some(o) = &open {
                 sync(o)?;
             }

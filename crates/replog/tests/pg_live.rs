@@ -416,3 +416,80 @@ fn receive_wal_writes_the_servers_segments() {
         "{out2}"
     );
 }
+
+fn lsn(text: &str) -> u64 {
+    let (hi, lo) = text.trim().split_once('/').unwrap();
+    (u64::from_str_radix(hi, 16).unwrap() << 32) | u64::from_str_radix(lo, 16).unwrap()
+}
+
+#[test]
+fn follow_applies_a_running_workload_and_ends_on_sigint() {
+    let Some(s) = Server::start("follow") else {
+        return;
+    };
+    s.sql("CREATE TABLE f (id int PRIMARY KEY, v text)");
+    let url = s.url("postgres", "?slot=live&publication=pf&create=1");
+    let store = s.dir.join("store");
+    let child = replog()
+        .args(["replay", &url, "--follow", "--store"])
+        .arg(&store)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The slot exists once the follower has connected.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while s
+        .sql("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'live'")
+        .trim()
+        != "1"
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the follower never created its slot"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for i in 0..60 {
+        s.sql(&format!(
+            "INSERT INTO f VALUES ({i}, 'v{i}'); UPDATE f SET v = v || '+' WHERE id = {};",
+            i / 2
+        ));
+        if i % 10 == 9 {
+            s.sql(&format!("DELETE FROM f WHERE id = {}", i - 5));
+        }
+    }
+    // Every transaction ending after `before` is the marker's: once the slot
+    // is confirmed past it, the follower has applied everything.
+    let before = lsn(&s.sql("SELECT pg_current_wal_insert_lsn()"));
+    s.sql("INSERT INTO f VALUES (-1, 'marker')");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let c =
+            s.sql("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 'live'");
+        if lsn(&c) > before {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the follower did not keep up"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("stopped following after the transaction at"),
+        "{err}"
+    );
+    assert_eq!(
+        ok(replog().arg("dump").arg(&store)),
+        server_dump(&s, &["f"])
+    );
+}

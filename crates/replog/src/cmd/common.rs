@@ -46,7 +46,10 @@ the successor a binlog rotates to (`mariadb-bin.000002` after
 `mariadb-bin.000001`; a tail still incomplete once the successor exists is
 damage), and end on SIGINT or SIGTERM at the last whole transaction or
 event read, printing that position (file:pos, GTID) on standard error,
-with exit status 0. MySQL/MariaDB binlogs only, for now.";
+with exit status 0. MySQL/MariaDB binlogs, and PostgreSQL server URLs
+(postgres://…?slot=…: streaming goes on past the server's WAL end at the
+start; SIGINT or SIGTERM ends it after the last whole transaction, which
+is confirmed to the server). Not yet other logs.";
 
 /// `--follow`, as every command that can follow a growing log takes it.
 #[derive(Debug, Clone, Copy, Default, clap::Args)]

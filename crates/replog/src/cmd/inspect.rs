@@ -103,7 +103,7 @@ pub struct Args {
     /// Options for PostgreSQL WAL.
     #[command(flatten)]
     pub pgwal: crate::cmd::pgwal::WalArgs,
-    /// Binlogs: keep listing as the server writes them.
+    /// Binlogs and PostgreSQL URLs: keep listing as the server writes.
     #[command(flatten)]
     pub follow: crate::cmd::common::FollowArg,
 }

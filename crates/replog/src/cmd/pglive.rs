@@ -219,8 +219,8 @@ pub struct ReceiveArgs {
     /// ~/.pgpass).
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
-    /// Keep streaming after the server's WAL end at the start (until
-    /// interrupted).
+    /// Keep streaming after the server's WAL end at the start, until
+    /// SIGINT or SIGTERM (what was received is then synced).
     #[arg(long)]
     pub follow: bool,
     /// Where to start (an LSN, X/Y) when DIR holds no segment of the
@@ -266,6 +266,11 @@ pub fn receive(args: &ReceiveArgs, out: &mut dyn Write) -> Result<Verdict> {
         Some(f) => Password::File(f.clone()),
         None => Password::Environment,
     };
+    if args.follow {
+        // SIGINT and SIGTERM then stop streaming (what was received is
+        // synced) instead of ending the process.
+        replog_core::follow::start();
+    }
     let opts = ReceiveOptions {
         dir: args.dir.clone(),
         follow: args.follow,

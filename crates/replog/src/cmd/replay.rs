@@ -218,7 +218,7 @@ pub struct Args {
     /// Output format.
     #[command(flatten)]
     pub report: crate::cmd::common::Output,
-    /// Binlogs: keep replaying as the server writes them.
+    /// Binlogs and PostgreSQL URLs: keep replaying as the server writes.
     #[command(flatten)]
     pub follow: crate::cmd::common::FollowArg,
 }
