@@ -274,6 +274,17 @@ impl Conn {
         }
     }
 
+    /// The server's major version (`server_version` `15.18 (Debian …)`
+    /// gives 15; 0 when unknown).
+    pub fn server_major(&self) -> u32 {
+        let digits: String = self
+            .server_version
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().unwrap_or(0)
+    }
+
     /// An error about message `f`, naming its offset.
     pub fn protocol(&self, f: &Frame, m: String) -> Error {
         Error::new(ErrorKind::Malformed, f.offset, format!("{}: {m}", self.url))

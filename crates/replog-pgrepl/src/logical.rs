@@ -189,8 +189,12 @@ impl Session {
         let mut options = vec![
             format!("proto_version {}", literal(&url.proto_version.to_string())),
             format!("publication_names {}", literal(&url.publications.join(","))),
-            "messages 'true'".to_string(),
         ];
+        // Logical messages (pg_logical_emit_message) exist in pgoutput
+        // from PostgreSQL 14 on; 13 refuses the option.
+        if self.conn.server_major() >= 14 {
+            options.push("messages 'true'".to_string());
+        }
         if let Some(s) = &url.streaming {
             options.push(format!("streaming {}", literal(s)));
         }
