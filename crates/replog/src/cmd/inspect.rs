@@ -28,8 +28,8 @@ Examples:
   replog inspect --stats pg_wal/                   # PostgreSQL WAL: pg_waldump --stats=record
   replog inspect --rmgr Heap --relation 1663/5/16384 --fpi-only 000000010000000000000003
   replog inspect 'postgres://rep@127.0.0.1:5432/app?slot=s&publication=p&create=1'
-                                                   # a server's logical slot (--help on
-                                                   # --password-file); confirms nothing
+                                                   # a server's logical slot (pgoutput);
+                                                   # confirms nothing to the slot
 
 Positions are LSNs (log positions, which continue across segments); OFFSET
 is the byte offset inside the segment file. Times are UTC.

@@ -25,19 +25,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Help shared by the commands that take a server URL.
-pub const URL_HELP: &str = "\
-A PostgreSQL server is read through a URL instead of files:
-  postgres://USER@HOST:PORT/DBNAME?slot=SLOT&publication=PUB[&proto=N][&streaming=on][&create=1]
-(HOST may be a unix socket directory, escaped: %2Ftmp%2Fpg). The connection
-uses the replication protocol (the user needs REPLICATION), pgoutput
-protocol version N (1-4, default 1), and, with create=1, creates the
-publication (FOR ALL TABLES) and the logical slot when missing. The
-password is never given on the command line: it comes from PGPASSWORD,
---password-file FILE, or ~/.pgpass (PGPASSFILE), only when the server asks
-for one (trust, password, md5 and SCRAM-SHA-256 are spoken; no TLS). Without
---follow the stream stops at the server's WAL end as it was at the start.";
-
 /// The server URL given as the one input, if it is one.
 pub fn server_url(input: &crate::cmd::common::Input) -> Result<Option<PgUrl>> {
     match input.paths.as_slice() {

@@ -110,7 +110,11 @@ each COMMIT of the store's WAL before the next transaction is applied, so
 an applied transaction survives a power loss; os hands it to the
 operating system (it survives a crash of replog, not of the machine).
 
-From a PostgreSQL server (a postgres:// URL; see --password-file's help):
+From a PostgreSQL server, a URL
+postgres://USER@HOST:PORT/DBNAME?slot=SLOT&publication=PUB[&proto=N][&streaming=on][&create=1]
+(HOST may be an escaped unix socket directory; create=1 makes the slot and
+the publication FOR ALL TABLES when missing; the password from
+--password-file, PGPASSWORD or ~/.pgpass; formats/pg-replication.md):
 the slot's pgoutput stream is applied up to the server's WAL end at the
 start. The store's position is the end LSN of the last applied transaction,
 and streaming resumes there (nothing is applied twice or lost after a
