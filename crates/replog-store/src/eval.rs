@@ -636,6 +636,10 @@ impl Ctx<'_> {
             Expr::IsNotNull(_) => Ok(Datum::Int(i64::from(!v.is_null()))),
             Expr::IsTrue(_) => Ok(Datum::Int(i64::from(v.truth() == Some(true)))),
             Expr::IsFalse(_) => Ok(Datum::Int(i64::from(v.truth() == Some(false)))),
+            Expr::IsNotTrue(_) => Ok(Datum::Int(i64::from(v.truth() != Some(true)))),
+            Expr::IsNotFalse(_) => Ok(Datum::Int(i64::from(v.truth() != Some(false)))),
+            Expr::IsUnknown(_) => Ok(Datum::Int(i64::from(v.is_null()))),
+            Expr::IsNotUnknown(_) => Ok(Datum::Int(i64::from(!v.is_null()))),
             Expr::InList { list, negated, .. } => {
                 if v.is_null() {
                     return Ok(Datum::Null);
@@ -784,6 +788,28 @@ impl Ctx<'_> {
             } => {
                 let v = self.eval(expr, scope)?;
                 cast(v, data_type).ok_or_else(|| unsupported_expr(e))
+            }
+            Expr::Ceil {
+                expr,
+                field:
+                    sqlparser::ast::CeilFloorKind::DateTimeField(
+                        sqlparser::ast::DateTimeField::NoDateTime,
+                    ),
+            }
+            | Expr::Floor {
+                expr,
+                field:
+                    sqlparser::ast::CeilFloorKind::DateTimeField(
+                        sqlparser::ast::DateTimeField::NoDateTime,
+                    ),
+            } => {
+                let v = self.eval(expr, scope)?;
+                let name = if matches!(e, Expr::Ceil { .. }) {
+                    "CEIL"
+                } else {
+                    "FLOOR"
+                };
+                self.call(name, &[v], scope)
             }
             Expr::Exists { subquery, negated } => {
                 let rows = self.subquery(subquery)?;
@@ -1546,7 +1572,14 @@ const SHORT_CHAIN: usize = 16;
 fn chained(e: &Expr) -> Option<&Expr> {
     match e {
         Expr::BinaryOp { left, .. } => Some(left),
-        Expr::IsNull(x) | Expr::IsNotNull(x) | Expr::IsTrue(x) | Expr::IsFalse(x) => Some(x),
+        Expr::IsNull(x)
+        | Expr::IsNotNull(x)
+        | Expr::IsTrue(x)
+        | Expr::IsFalse(x)
+        | Expr::IsNotTrue(x)
+        | Expr::IsNotFalse(x)
+        | Expr::IsUnknown(x)
+        | Expr::IsNotUnknown(x) => Some(x),
         Expr::InList { expr, .. } | Expr::Between { expr, .. } => Some(expr),
         Expr::Like {
             any: false, expr, ..

@@ -184,6 +184,51 @@ pub(crate) fn call(
                 Datum::Int(b.first().map_or(0, |&x| i64::from(x)))
             }
         }
+        "CONV" => {
+            need!(3);
+            let (n, from, to) = (args[0].to_text()?, args[1].to_i64(), args[2].to_i64());
+            let (from, to) = (from.unsigned_abs(), to.unsigned_abs());
+            if !(2..=36).contains(&from) || !(2..=36).contains(&to) {
+                return Some(Ok(Datum::Null));
+            }
+            // The longest prefix of digits of the base, as MariaDB reads it.
+            let t = n.trim();
+            let (neg, digits) = match t.strip_prefix('-') {
+                Some(r) => (true, r),
+                None => (false, t),
+            };
+            let mut v: u64 = 0;
+            for c in digits.chars() {
+                let Some(d) = c.to_digit(36).filter(|&d| u64::from(d) < from) else {
+                    break;
+                };
+                v = v.saturating_mul(from).saturating_add(u64::from(d));
+            }
+            if neg {
+                v = v.wrapping_neg();
+            }
+            let mut out = Vec::new();
+            loop {
+                let d = (v % to) as u32;
+                out.push(char::from_digit(d, 36)?.to_ascii_uppercase());
+                v /= to;
+                if v == 0 {
+                    break;
+                }
+            }
+            Datum::Str(out.into_iter().rev().collect())
+        }
+        "CHAR" => {
+            // CHAR(n, …): the bytes of each integer, NULLs skipped.
+            let mut out = Vec::new();
+            for a in args.iter().filter(|a| !a.is_null()) {
+                let v = a.to_i64() as u64;
+                let bytes = v.to_be_bytes();
+                let first = bytes.iter().position(|&b| b != 0).unwrap_or(7);
+                out.extend_from_slice(&bytes[first..]);
+            }
+            Datum::Bytes(out)
+        }
         "UNHEX" => {
             need!(1);
             let s = args[0].to_text()?;
@@ -295,7 +340,7 @@ pub(crate) fn call(
         }
         // ----- date parts -------------------------------------------------
         "YEAR" | "MONTH" | "DAY" | "DAYOFMONTH" | "DAYOFWEEK" | "WEEKDAY" | "DAYOFYEAR"
-        | "QUARTER" | "TO_DAYS" | "LAST_DAY" | "DATE" => {
+        | "QUARTER" | "TO_DAYS" | "LAST_DAY" | "DATE" | "DAYNAME" | "MONTHNAME" => {
             need!(1);
             let Some(dt) = datetime_of(&args[0]) else {
                 return Some(Ok(Datum::Null));
@@ -313,6 +358,36 @@ pub(crate) fn call(
                 "WEEKDAY" => Datum::Int(weekday),
                 "DAYOFYEAR" => Datum::Int(days - days_from_civil(y, 1, 1) + 1),
                 "QUARTER" => Datum::Int((i64::from(m) + 2) / 3),
+                "DAYNAME" => Datum::Str(
+                    [
+                        "Monday",
+                        "Tuesday",
+                        "Wednesday",
+                        "Thursday",
+                        "Friday",
+                        "Saturday",
+                        "Sunday",
+                    ][weekday as usize]
+                        .into(),
+                ),
+                "MONTHNAME" => Datum::Str(
+                    [
+                        "January",
+                        "February",
+                        "March",
+                        "April",
+                        "May",
+                        "June",
+                        "July",
+                        "August",
+                        "September",
+                        "October",
+                        "November",
+                        "December",
+                    ]
+                    .get((m as usize).wrapping_sub(1))?
+                    .to_string(),
+                ),
                 // Days since year 0 (MySQL's TO_DAYS('0000-01-01') is 1).
                 "TO_DAYS" => Datum::Int(days + 719_528),
                 "LAST_DAY" => Datum::Date(Date {
@@ -322,7 +397,7 @@ pub(crate) fn call(
                 _ => Datum::Date(d),
             }
         }
-        "HOUR" | "MINUTE" | "SECOND" => {
+        "HOUR" | "MINUTE" | "SECOND" | "TIME" => {
             need!(1);
             let us = match &args[0] {
                 Datum::Time(t) => Some(*t),
@@ -339,6 +414,9 @@ pub(crate) fn call(
             let Some(us) = us else {
                 return Some(Ok(Datum::Null));
             };
+            if name == "TIME" {
+                return Some(Ok(Datum::Time(us)));
+            }
             let s = us.unsigned_abs() / 1_000_000;
             Datum::Int(match name {
                 "HOUR" => (s / 3600) as i64,
