@@ -7,7 +7,7 @@ use crate::file::{Container, CopyRow, CopyRows, Detected, Plugin, sniff};
 use crate::pgoutput::{Datum, Decoder, Framing, OldKind, PgMessage, TupleData, lsn_text};
 use replog_core::LogKind;
 use replog_core::Value;
-use replog_core::error::{Error, ErrorKind, Result};
+use replog_core::error::{Error, Result};
 use replog_core::reader::{ReaderOptions, Summary};
 use replog_core::segment::{FORMAT_VERSION_PG, SegmentHeader};
 use replog_core::txn::{Produced, Transaction, TxnInput, TxnProducer, TxnSource};
@@ -710,9 +710,4 @@ impl TxnProducer for PgLogicalTxns {
     fn summary(&self) -> &Summary {
         &self.summary
     }
-}
-
-#[allow(dead_code)]
-fn unsupported(at: u64, m: String) -> Error {
-    Error::new(ErrorKind::Unsupported, at, m)
 }

@@ -422,6 +422,34 @@ impl<S: Storage, E: Environment> Store<S, E> {
         Ok(all_rows)
     }
 
+    /// The values of `sel`'s select list for one row: its expressions in
+    /// `scope`, its wildcards copied from `row` (the relation row the scope
+    /// stands on).
+    fn project(
+        &mut self,
+        st: &mut StmtState,
+        sel: &Select,
+        scope: &Scope<'_>,
+        cols: &Arc<[RelColumn]>,
+        row: &[Datum],
+        outer: Option<&Arc<Outer>>,
+    ) -> Result<Vec<Datum>> {
+        let mut vals = Vec::new();
+        for item in &sel.projection {
+            match item {
+                SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                    vals.push(self.eval_here(st, e, scope, cols, outer)?)
+                }
+                SelectItem::QualifiedWildcard(
+                    sqlparser::ast::SelectItemQualifiedWildcardKind::ObjectName(n),
+                    _,
+                ) => vals.extend(star(cols, Some(n)).map(|i| row[i].clone())),
+                _ => vals.extend(star(cols, None).map(|i| row[i].clone())),
+            }
+        }
+        Ok(vals)
+    }
+
     /// Evaluates `e` for a row, first computing the subqueries it holds
     /// (see [`Store::prepare_subqueries`]).
     fn eval_here(
@@ -890,19 +918,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
                     aggregates: Some(&values),
                     ..Scope::default()
                 };
-                let mut vals = Vec::new();
-                for item in &sel.projection {
-                    match item {
-                        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
-                            vals.push(self.eval_here(st, e, &scope, &cols, outer)?)
-                        }
-                        SelectItem::QualifiedWildcard(
-                            sqlparser::ast::SelectItemQualifiedWildcardKind::ObjectName(n),
-                            _,
-                        ) => vals.extend(star(&cols, Some(n)).map(|i| first[i].clone())),
-                        _ => vals.extend(star(&cols, None).map(|i| first[i].clone())),
-                    }
-                }
+                let vals = self.project(st, sel, &scope, &cols, first, outer)?;
                 let named = Scope {
                     aliases: Some((&columns, &vals)),
                     ..scope
@@ -939,19 +955,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
                     aggregates: if wv.is_empty() { None } else { Some(&wv) },
                     ..Scope::default()
                 };
-                let mut vals = Vec::new();
-                for item in &sel.projection {
-                    match item {
-                        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
-                            vals.push(self.eval_here(st, e, &scope, &cols, outer)?)
-                        }
-                        SelectItem::QualifiedWildcard(
-                            sqlparser::ast::SelectItemQualifiedWildcardKind::ObjectName(n),
-                            _,
-                        ) => vals.extend(star(&cols, Some(n)).map(|i| row[i].clone())),
-                        _ => vals.extend(star(&cols, None).map(|i| row[i].clone())),
-                    }
-                }
+                let vals = self.project(st, sel, &scope, &cols, row, outer)?;
                 let mut keys = Vec::new();
                 for o in &sh.order {
                     let k = match position(&o.expr) {
