@@ -46,21 +46,42 @@ impl Server {
         for d in ["data", "binlog", "tmp"] {
             std::fs::create_dir_all(dir.path().join(d)).unwrap();
         }
-        let out = Command::new(install)
-            .args([
-                "--no-defaults",
-                &format!("--datadir={}", dir.path().join("data").display()),
-                "--user=root",
-                "--auth-root-authentication-method=normal",
-                "--skip-test-db",
-            ])
-            .output()
-            .expect("running mariadb-install-db");
-        assert!(
-            out.status.success(),
-            "mariadb-install-db: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        // The bootstrap gets the server's private tmpdir: with the shared
+        // /tmp, two bootstraps running at once (tests run in parallel)
+        // can collide on the temporary-table names MariaDB derives there,
+        // and one of them aborts ("Could not remove temporary table").
+        // A bootstrap that fails anyway is retried once on a clean data
+        // directory before the test is failed.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let out = Command::new(&install)
+                .args([
+                    "--no-defaults".to_string(),
+                    format!("--datadir={}", dir.path().join("data").display()),
+                    format!("--tmpdir={}", dir.path().join("tmp").display()),
+                    "--user=root".to_string(),
+                    "--auth-root-authentication-method=normal".to_string(),
+                    "--skip-test-db".to_string(),
+                ])
+                .output()
+                .expect("running mariadb-install-db");
+            if out.status.success() {
+                break;
+            }
+            assert!(
+                attempt < 3,
+                "mariadb-install-db: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            eprintln!(
+                "mariadb-install-db failed (attempt {attempt}), retrying: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let _ = std::fs::remove_dir_all(dir.path().join("data"));
+            std::fs::create_dir_all(dir.path().join("data")).unwrap();
+            std::thread::sleep(Duration::from_millis(500));
+        }
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
