@@ -97,17 +97,6 @@ impl Server {
             ],
         );
         assert!(o.status.success(), "initdb: {o:?}");
-        let port = free_port();
-        let conf = format!(
-            "listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\n\
-             wal_level = logical\nmax_wal_senders = 10\nmax_replication_slots = 10\n\
-             fsync = off\nautovacuum = off\nwal_keep_size = '1GB'\n\
-             password_encryption = 'scram-sha-256'\n",
-            dir.display()
-        );
-        let mut c = std::fs::read_to_string(data.join("postgresql.conf")).unwrap();
-        c.push_str(&conf);
-        std::fs::write(data.join("postgresql.conf"), c).unwrap();
         std::fs::write(
             data.join("pg_hba.conf"),
             "local all all trust\nlocal replication all trust\n\
@@ -115,20 +104,44 @@ impl Server {
              host all all 127.0.0.1/32 trust\nhost replication all 127.0.0.1/32 trust\n",
         )
         .unwrap();
+        let base = std::fs::read_to_string(data.join("postgresql.conf")).unwrap();
         let log = dir.join("server.log");
-        let o = run_as_pg(
-            as_root,
-            &format!("{BIN}/pg_ctl"),
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-l",
-                log.to_str().unwrap(),
-                "-w",
-                "start",
-            ],
-        );
-        assert!(o.status.success(), "pg_ctl start: {o:?}");
+        // The free port is found by binding and closing it, so another
+        // test may take it before the server binds it: a start that fails
+        // is retried on another port.
+        let mut attempt = 0;
+        let port = loop {
+            attempt += 1;
+            let port = free_port();
+            let conf = format!(
+                "listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\n\
+                 wal_level = logical\nmax_wal_senders = 10\nmax_replication_slots = 10\n\
+                 fsync = off\nautovacuum = off\nwal_keep_size = '1GB'\n\
+                 password_encryption = 'scram-sha-256'\n",
+                dir.display()
+            );
+            std::fs::write(data.join("postgresql.conf"), format!("{base}{conf}")).unwrap();
+            let o = run_as_pg(
+                as_root,
+                &format!("{BIN}/pg_ctl"),
+                &[
+                    "-D",
+                    data.to_str().unwrap(),
+                    "-l",
+                    log.to_str().unwrap(),
+                    "-w",
+                    "start",
+                ],
+            );
+            if o.status.success() {
+                break port;
+            }
+            assert!(
+                attempt < 3,
+                "pg_ctl start: {o:?}\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        };
         Some(Server { dir, port, as_root })
     }
 
