@@ -878,7 +878,7 @@ pub struct XaPrepareEvent<'a> {
 }
 
 /// A MySQL GTID, ANONYMOUS_GTID or tagged GTID event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GtidEvent {
     /// Whether this is ANONYMOUS_GTID (34).
     pub anonymous: bool,
@@ -939,16 +939,8 @@ impl GtidEvent {
             anonymous,
             flags,
             sid,
-            tag: None,
             gno,
-            last_committed: None,
-            sequence_number: None,
-            immediate_commit_timestamp: None,
-            original_commit_timestamp: None,
-            transaction_length: None,
-            immediate_server_version: None,
-            original_server_version: None,
-            commit_group_ticket: None,
+            ..GtidEvent::default()
         };
         // Logical timestamps (type code 2) since MySQL 5.7.
         if r.rest().first() == Some(&2) {
@@ -1006,21 +998,7 @@ impl GtidEvent {
         }
         let fields = r.bytes((size - used) as usize, "tagged GTID fields")?;
         let mut f = Rd::new(fields, r.offset() - (size - used));
-        let mut g = GtidEvent {
-            anonymous: false,
-            flags: 0,
-            sid: [0; 16],
-            tag: None,
-            gno: 0,
-            last_committed: None,
-            sequence_number: None,
-            immediate_commit_timestamp: None,
-            original_commit_timestamp: None,
-            transaction_length: None,
-            immediate_server_version: None,
-            original_server_version: None,
-            commit_group_ticket: None,
-        };
+        let mut g = GtidEvent::default();
         while !f.is_empty() {
             let fat = f.offset();
             let id = varlen_u(&mut f)?;

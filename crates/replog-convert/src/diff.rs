@@ -11,7 +11,7 @@
 //! Memory is bounded by the largest transaction of each side.
 
 use crate::error::{Error, ErrorKind, Result};
-use replog_core::reader::{DamageKind, ReaderOptions};
+use replog_core::reader::ReaderOptions;
 use replog_core::record::{RecordView, TableRef, decode_record};
 use replog_core::recovery::RecoveryPolicy;
 use replog_core::txn::{TxnEvent, TxnInput, TxnSource};
@@ -210,15 +210,7 @@ impl Side {
                 }
                 // A state gap is a difference to report, not a reason to
                 // stop: its transaction comes next.
-                TxnEvent::Damage(d) if matches!(d.kind, DamageKind::StateGap { .. }) => {}
-                TxnEvent::Damage(d) => {
-                    if !d.tolerated {
-                        return Err(Error::new(
-                            ErrorKind::Damage,
-                            format!("log {} is damaged: {}", self.label, d.to_error()),
-                        ));
-                    }
-                }
+                TxnEvent::Damage(d) => crate::error::stop_at_damage(self.label, d)?,
                 TxnEvent::Transaction(t) => {
                     tx.txid = t.txid();
                     tx.at = t.foreign_position();
@@ -259,10 +251,7 @@ impl Side {
             }
         }
         if let Some(d) = self.txns.intolerable() {
-            return Err(Error::new(
-                ErrorKind::Damage,
-                format!("log {} is damaged: {}", self.label, d.to_error()),
-            ));
+            return Err(crate::error::damaged_log(self.label, d));
         }
         Ok(false)
     }

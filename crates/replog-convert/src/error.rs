@@ -234,3 +234,24 @@ macro_rules! input_end {
     )*};
 }
 pub(crate) use input_end;
+
+/// Ends the comparison of log `label` (A or B) at damage its recovery
+/// policy does not accept. A state gap is not such damage: a comparison
+/// reports it as a difference (its transaction comes next).
+pub(crate) fn stop_at_damage(label: &str, d: &replog_core::reader::Damage) -> Result<()> {
+    if d.tolerated || matches!(d.kind, replog_core::reader::DamageKind::StateGap { .. }) {
+        Ok(())
+    } else {
+        Err(damaged_log(label, d))
+    }
+}
+
+/// The error of a compared log (`label`: A or B) damaged where its
+/// recovery policy does not accept it.
+#[cold]
+pub(crate) fn damaged_log(label: &str, d: &replog_core::reader::Damage) -> Error {
+    Error::new(
+        ErrorKind::Damage,
+        format!("log {label} is damaged: {}", d.to_error()),
+    )
+}

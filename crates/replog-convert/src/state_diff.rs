@@ -25,7 +25,7 @@
 use crate::diff::ColumnDiff;
 use crate::error::{Error, ErrorKind, Result};
 use crate::invert::Shared;
-use replog_core::reader::{DamageKind, Event, LogReader, ReaderOptions, SegmentInput, Source};
+use replog_core::reader::{Event, LogReader, ReaderOptions, SegmentInput, Source};
 use replog_core::recovery::RecoveryPolicy;
 use replog_core::txn::{Transaction, TxnEvent, TxnReader, TxnSource};
 use replog_core::{LogKind, Value};
@@ -366,23 +366,12 @@ impl LogReplayer {
                 },
                 // A COMMIT whose state_before is not the previous
                 // state_after: its transaction comes next, with its gap.
-                TxnEvent::Damage(d) if matches!(d.kind, DamageKind::StateGap { .. }) => {}
-                TxnEvent::Damage(d) => {
-                    if !d.tolerated {
-                        return Err(Error::new(
-                            ErrorKind::Damage,
-                            format!("log {} is damaged: {}", self.label, d.to_error()),
-                        ));
-                    }
-                }
+                TxnEvent::Damage(d) => crate::error::stop_at_damage(&self.label, d)?,
                 TxnEvent::Transaction(t) => return Ok(Some(t.txid())),
             }
         }
         if let Some(d) = self.txns.intolerable() {
-            return Err(Error::new(
-                ErrorKind::Damage,
-                format!("log {} is damaged: {}", self.label, d.to_error()),
-            ));
+            return Err(crate::error::damaged_log(&self.label, d));
         }
         Ok(None)
     }
@@ -559,14 +548,7 @@ impl PhysicalSteps {
         while let Some(ev) = self.txns.next() {
             match ev? {
                 TxnEvent::Segment { .. } => {}
-                TxnEvent::Damage(d) => {
-                    if !d.tolerated && !matches!(d.kind, DamageKind::StateGap { .. }) {
-                        return Err(Error::new(
-                            ErrorKind::Damage,
-                            format!("log {} is damaged: {}", self.label, d.to_error()),
-                        ));
-                    }
-                }
+                TxnEvent::Damage(d) => crate::error::stop_at_damage(&self.label, d)?,
                 // Txid 0 creates the empty store.
                 TxnEvent::Transaction(t) if t.txid() == 0 => {}
                 TxnEvent::Transaction(t) => {

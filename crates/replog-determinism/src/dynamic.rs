@@ -827,6 +827,27 @@ impl Comparator {
             })
     }
 
+    /// A disagreement not attributed to one statement of transaction `tx`
+    /// (whose statements are `metas`): placed at its first statement,
+    /// with `sql`, and nothing else yet.
+    fn whole_transaction(&self, tx: &Tx, metas: &[&StmtMeta], sql: String) -> ReplicaDisagreement {
+        ReplicaDisagreement {
+            transaction: self.ordinal,
+            tx: tx.label.clone(),
+            position: tx.position.clone(),
+            statement_index: None,
+            ordinal: metas.first().map(|m| m.ordinal),
+            sql,
+            table: None,
+            replicas: Vec::new(),
+            rows: Vec::new(),
+            rows_total: 0,
+            errors: Vec::new(),
+            inherited: false,
+            flagged: false,
+        }
+    }
+
     fn transaction(&mut self, tx: &Tx, results: &[&TxResult]) {
         self.ordinal += 1;
         let metas: Vec<&StmtMeta> = tx.metas().collect();
@@ -879,22 +900,14 @@ impl Comparator {
             self.run.summary.transactions_failed += 1;
         }
         if failed.iter().any(|f| *f != failed[0]) {
-            let idx = metas.first().map(|m| m.ordinal);
-            self.run.divergences.push(ReplicaDisagreement {
-                transaction: self.ordinal,
-                tx: tx.label.clone(),
-                position: tx.position.clone(),
-                statement_index: None,
-                ordinal: idx,
-                sql: inputs.first().map(|s| s.sql.clone()).unwrap_or_default(),
-                table: None,
+            let sql = inputs.first().map(|s| s.sql.clone()).unwrap_or_default();
+            let d = ReplicaDisagreement {
                 replicas: (1..self.n).filter(|&r| failed[r] != failed[0]).collect(),
-                rows: Vec::new(),
-                rows_total: 0,
                 errors: results.iter().map(|r| r.error.clone()).collect(),
                 inherited: !self.tainted_tables.is_empty() || !self.tainted_rows.is_empty(),
-                flagged: false,
-            });
+                ..self.whole_transaction(tx, &metas, sql)
+            };
+            self.run.divergences.push(d);
         }
         // Tables whose digest delta differs.
         let mut tables: BTreeSet<&str> = BTreeSet::new();
@@ -973,25 +986,16 @@ impl Comparator {
                     // effects: reported for the transaction.
                     let sql = inputs.first().map(|s| s.sql.clone()).unwrap_or_default();
                     let inherited = self.is_inherited(&sql, table, &[]);
-                    let idx = metas.first().map(|m| m.ordinal);
                     let s0 = sig(results[0], table);
-                    self.run.divergences.push(ReplicaDisagreement {
-                        transaction: self.ordinal,
-                        tx: tx.label.clone(),
-                        position: tx.position.clone(),
-                        statement_index: None,
-                        ordinal: idx,
-                        sql,
+                    let d = ReplicaDisagreement {
                         table: Some(table.clone()),
                         replicas: (1..self.n)
                             .filter(|&r| sig(results[r], table) != s0)
                             .collect(),
-                        rows: Vec::new(),
-                        rows_total: 0,
-                        errors: Vec::new(),
                         inherited,
-                        flagged: false,
-                    });
+                        ..self.whole_transaction(tx, &metas, sql)
+                    };
+                    self.run.divergences.push(d);
                     self.tainted_tables.insert(table.clone());
                 }
             }

@@ -162,6 +162,15 @@ where
     })
 }
 
+/// The replicas of a check of the log `paths` (at least one); fails when
+/// no log is given.
+fn check_plan(paths: &[PathBuf], replicas: usize, seed: u64) -> Result<Vec<ReplicaSpec>, Error> {
+    if paths.is_empty() {
+        return Err(Error::NoInput);
+    }
+    Ok(replica_specs(replicas.max(1), seed))
+}
+
 /// Replays a native logical log on `replicas` replicas, each with a
 /// perturbed environment, and compares them.
 pub fn verify_logical(
@@ -169,10 +178,7 @@ pub fn verify_logical(
     replicas: usize,
     seed: u64,
 ) -> Result<IdentityCheck, Error> {
-    if paths.is_empty() {
-        return Err(Error::NoInput);
-    }
-    let specs = replica_specs(replicas.max(1), seed);
+    let specs = check_plan(paths, replicas, seed)?;
     let results = run_parallel(&specs, |spec| {
         let mut store = Store::new(spec.env());
         let mut reader = LogReader::open(paths, ReaderOptions::default())?;
@@ -229,9 +235,7 @@ pub fn verify_physical(
     replicas: usize,
     seed: u64,
 ) -> Result<IdentityCheck, Error> {
-    if paths.is_empty() {
-        return Err(Error::NoInput);
-    }
+    let specs = check_plan(paths, replicas, seed)?;
     let page_size = {
         let mut probe = LogReader::open(paths, ReaderOptions::default())?;
         match probe.next() {
@@ -245,7 +249,6 @@ pub fn verify_physical(
             }
         }
     };
-    let specs = replica_specs(replicas.max(1), seed);
     let results = run_parallel(&specs, |spec| {
         let reader = LogReader::open(paths, ReaderOptions::default())?;
         let ropts = RedoOptions {

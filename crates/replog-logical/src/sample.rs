@@ -57,6 +57,73 @@ fn dec(s: &str) -> ColumnValue<'_> {
 
 const U: ColumnValue<'static> = ColumnValue::Unchanged;
 
+/// A row of `items` version 1: id, name, price and notes (None: NULL).
+fn item(id: i64, name: &str, price: &str, notes: Option<&str>) -> Result<TupleBuf> {
+    tuple([
+        v(Value::Int(id)),
+        text(name),
+        dec(price),
+        notes.map_or(v(Value::Null), text),
+    ])
+}
+
+/// Appends a DDL statement run in database `shop`.
+fn ddl<W: Write>(w: &mut LogWriter<W>, sql: &str) -> Result<u64> {
+    append(
+        w,
+        &LogicalRecord::Ddl(Ddl {
+            database: "shop",
+            sql,
+        }),
+    )
+}
+
+/// Appends an INSERT of `new` into relation `relation_id`.
+fn insert<W: Write>(w: &mut LogWriter<W>, relation_id: u32, new: &TupleBuf) -> Result<u64> {
+    append(
+        w,
+        &LogicalRecord::Insert(Insert {
+            relation_id,
+            new: new.as_tuple(),
+        }),
+    )
+}
+
+/// Appends an UPDATE of relation 1 (`items`) to `after`, with the
+/// before-image `before` of its kind when given.
+fn update<W: Write>(
+    w: &mut LogWriter<W>,
+    before: Option<(ImageKind, &TupleBuf)>,
+    after: &TupleBuf,
+) -> Result<u64> {
+    append(
+        w,
+        &LogicalRecord::Update(Update {
+            relation_id: 1,
+            before: before.map(|(kind, b)| OldImage {
+                kind,
+                values: b.as_tuple(),
+            }),
+            after: after.as_tuple(),
+        }),
+    )
+}
+
+/// Appends a DELETE from relation 1 (`items`) with the before-image
+/// `before` of kind `kind`.
+fn delete<W: Write>(w: &mut LogWriter<W>, kind: ImageKind, before: &TupleBuf) -> Result<u64> {
+    append(
+        w,
+        &LogicalRecord::Delete(Delete {
+            relation_id: 1,
+            before: OldImage {
+                kind,
+                values: before.as_tuple(),
+            },
+        }),
+    )
+}
+
 fn items(version: u32) -> Relation<'static> {
     let mut columns = vec![
         Column::new("id", ColumnType::BigInt { unsigned: false })
@@ -126,6 +193,11 @@ fn all_types() -> Relation<'static> {
     }
 }
 
+/// The sample log as bytes ([`write_sample`] with [`sample_options`]).
+pub fn sample_bytes() -> Result<Vec<u8>> {
+    replog_core::writer::write_to_vec(&sample_options(), write_sample)
+}
+
 /// Writes the sample: seven transactions.
 ///
 /// 1. DDL `CREATE TABLE`, RELATION 1 `shop.items` (schema version 1);
@@ -163,144 +235,45 @@ pub fn write_sample<W: Write>(w: &mut LogWriter<W>) -> Result<()> {
         };
 
     tx(w, &mut |w| {
-        append(
+        ddl(
             w,
-            &LogicalRecord::Ddl(Ddl {
-                database: "shop",
-                sql: "CREATE TABLE items (id BIGINT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(40), \
-                      price DECIMAL(10,2) NOT NULL, notes TEXT)",
-            }),
+            "CREATE TABLE items (id BIGINT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(40), \
+             price DECIMAL(10,2) NOT NULL, notes TEXT)",
         )?;
         append(w, &LogicalRecord::Relation(items(1)))?;
         Ok(())
     })?;
 
     tx(w, &mut |w| {
-        let a = tuple([
-            v(Value::Int(1)),
-            text("widget"),
-            dec("9.99"),
-            v(Value::Null),
-        ])?;
-        append(
-            w,
-            &LogicalRecord::Insert(Insert {
-                relation_id: 1,
-                new: a.as_tuple(),
-            }),
-        )?;
-        let b = tuple([
-            v(Value::Int(2)),
-            text("gadget"),
-            dec("5.00"),
-            text("a long note"),
-        ])?;
-        append(
-            w,
-            &LogicalRecord::Insert(Insert {
-                relation_id: 1,
-                new: b.as_tuple(),
-            }),
-        )?;
+        insert(w, 1, &item(1, "widget", "9.99", None)?)?;
+        insert(w, 1, &item(2, "gadget", "5.00", Some("a long note"))?)?;
         Ok(())
     })?;
 
     tx(w, &mut |w| {
         // Price change; the key did not change, so no before-image.
-        let after = tuple([
-            v(Value::Int(1)),
-            text("widget"),
-            dec("8.99"),
-            v(Value::Null),
-        ])?;
-        append(
-            w,
-            &LogicalRecord::Update(Update {
-                relation_id: 1,
-                before: None,
-                after: after.as_tuple(),
-            }),
-        )?;
+        update(w, None, &item(1, "widget", "8.99", None)?)?;
         // Key change: the old key is sent; the TEXT column is unchanged and not sent.
         let key = tuple([v(Value::Int(2)), U, U, U])?;
         let after = tuple([v(Value::Int(20)), text("gadget"), dec("5.00"), U])?;
-        append(
-            w,
-            &LogicalRecord::Update(Update {
-                relation_id: 1,
-                before: Some(OldImage {
-                    kind: ImageKind::Key,
-                    values: key.as_tuple(),
-                }),
-                after: after.as_tuple(),
-            }),
-        )?;
+        update(w, Some((ImageKind::Key, &key)), &after)?;
         // Full before-image (replica identity FULL).
-        let before = tuple([
-            v(Value::Int(1)),
-            text("widget"),
-            dec("8.99"),
-            v(Value::Null),
-        ])?;
-        let after = tuple([
-            v(Value::Int(1)),
-            text("widget"),
-            dec("8.99"),
-            text("restocked"),
-        ])?;
-        append(
-            w,
-            &LogicalRecord::Update(Update {
-                relation_id: 1,
-                before: Some(OldImage {
-                    kind: ImageKind::Full,
-                    values: before.as_tuple(),
-                }),
-                after: after.as_tuple(),
-            }),
-        )?;
+        let before = item(1, "widget", "8.99", None)?;
+        let after = item(1, "widget", "8.99", Some("restocked"))?;
+        update(w, Some((ImageKind::Full, &before)), &after)?;
         Ok(())
     })?;
 
     tx(w, &mut |w| {
         let key = tuple([v(Value::Int(1)), U, U, U])?;
-        append(
-            w,
-            &LogicalRecord::Delete(Delete {
-                relation_id: 1,
-                before: OldImage {
-                    kind: ImageKind::Key,
-                    values: key.as_tuple(),
-                },
-            }),
-        )?;
-        let full = tuple([
-            v(Value::Int(20)),
-            text("gadget"),
-            dec("5.00"),
-            text("a long note"),
-        ])?;
-        append(
-            w,
-            &LogicalRecord::Delete(Delete {
-                relation_id: 1,
-                before: OldImage {
-                    kind: ImageKind::Full,
-                    values: full.as_tuple(),
-                },
-            }),
-        )?;
+        delete(w, ImageKind::Key, &key)?;
+        let full = item(20, "gadget", "5.00", Some("a long note"))?;
+        delete(w, ImageKind::Full, &full)?;
         Ok(())
     })?;
 
     tx(w, &mut |w| {
-        append(
-            w,
-            &LogicalRecord::Ddl(Ddl {
-                database: "shop",
-                sql: "ALTER TABLE items ADD COLUMN added DATETIME(6)",
-            }),
-        )?;
+        ddl(w, "ALTER TABLE items ADD COLUMN added DATETIME(6)")?;
         append(w, &LogicalRecord::Relation(items(2)))?;
         let added = DateTime {
             date: Date {
@@ -320,13 +293,7 @@ pub fn write_sample<W: Write>(w: &mut LogWriter<W>) -> Result<()> {
             v(Value::Null),
             v(Value::DateTime(added)),
         ])?;
-        append(
-            w,
-            &LogicalRecord::Insert(Insert {
-                relation_id: 1,
-                new: row.as_tuple(),
-            }),
-        )?;
+        insert(w, 1, &row)?;
         append(
             w,
             &LogicalRecord::Message(Message {
@@ -339,12 +306,9 @@ pub fn write_sample<W: Write>(w: &mut LogWriter<W>) -> Result<()> {
     })?;
 
     tx(w, &mut |w| {
-        append(
+        ddl(
             w,
-            &LogicalRecord::Ddl(Ddl {
-                database: "shop",
-                sql: "CREATE TABLE all_types (k INT UNSIGNED PRIMARY KEY, ...)",
-            }),
+            "CREATE TABLE all_types (k INT UNSIGNED PRIMARY KEY, ...)",
         )?;
         append(w, &LogicalRecord::Relation(all_types()))?;
         let row = tuple([
@@ -388,13 +352,7 @@ pub fn write_sample<W: Write>(w: &mut LogWriter<W>) -> Result<()> {
             v(Value::Json(Cow::Borrowed("{\"tags\":[\"a\",\"b\"]}"))),
             v(Value::Bytes(Cow::Borrowed(&[0x01, 0x01, 0x00, 0x00, 0x00]))),
         ])?;
-        append(
-            w,
-            &LogicalRecord::Insert(Insert {
-                relation_id: 2,
-                new: row.as_tuple(),
-            }),
-        )?;
+        insert(w, 2, &row)?;
         Ok(())
     })?;
 
@@ -426,11 +384,6 @@ mod tests {
     use crate::LogicalFormat;
     use replog_core::record::{Record, RecordView, decode_segment};
     use std::collections::{BTreeSet, HashMap};
-
-    /// The sample log as bytes, written with [`sample_options`].
-    fn sample_bytes() -> Result<Vec<u8>> {
-        replog_core::writer::write_to_vec(&sample_options(), write_sample)
-    }
 
     #[test]
     fn sample_matches_committed_fixture() {

@@ -10,8 +10,8 @@ use replog_core::{Result, Value};
 use replog_store::digest::row_hash;
 use replog_store::snapshot::AppliedPosition;
 use replog_store::storage::{primary_key, unique_key};
-use replog_store::{Row, TableDef, TableId};
-use std::collections::{BTreeMap, BTreeSet};
+use replog_store::{Namespace, Row, TableDef, TableId};
+use std::collections::BTreeMap;
 
 /// Catalog key of a database: `0x01 ‖ name`.
 pub fn db_key(name: &str) -> Vec<u8> {
@@ -232,10 +232,8 @@ pub fn decode_row(b: &[u8], ncols: usize, at: u64) -> Result<Row> {
 /// The catalog's contents.
 #[derive(Debug, Default, Clone)]
 pub struct Catalog {
-    /// Databases.
-    pub databases: BTreeSet<String>,
-    /// Table ids by (database, name).
-    pub names: BTreeMap<(String, String), TableId>,
+    /// The databases, and the table ids by database and name.
+    pub names: Namespace,
     /// Table entries by id.
     pub tables: BTreeMap<TableId, TableEntry>,
     /// The follower's replication position (catalog key 0x03).
@@ -270,12 +268,13 @@ pub fn read_catalog<'a, S: PageSource<'a>>(
         let val = crate::read::read_value(src, v)?;
         match CatalogKey::parse(k) {
             Ok(CatalogKey::Database(n)) => {
-                cat.databases.insert(n.to_string());
+                if cat.names.create_database(n).is_err() {
+                    err = Some(format!("database {n} listed twice"));
+                }
             }
             Ok(CatalogKey::Table(id)) => match decode_entry(&val, 0) {
                 Ok(e) => {
-                    let key = (e.def.database.clone(), e.def.name.clone());
-                    if cat.names.insert(key, id).is_some() {
+                    if cat.names.insert(&e.def.database, &e.def.name, id).is_some() {
                         err = Some(format!("table name of id {id} used twice"));
                     }
                     cat.tables.insert(id, e);
@@ -301,7 +300,7 @@ pub fn read_catalog<'a, S: PageSource<'a>>(
         for (id, t) in &cat.tables {
             verify_table(src, t)
                 .map_err(|e| format!("table {id} ({}): {e}", t.def.qualified_name()))?;
-            if !cat.databases.contains(&t.def.database) {
+            if !cat.names.has_database(&t.def.database) {
                 return Err(format!("table {id} is in a database that does not exist"));
             }
         }

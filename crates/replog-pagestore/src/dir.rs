@@ -53,6 +53,38 @@ pub struct DirRecovery {
 }
 
 impl DirRecovery {
+    /// The recovery that `redo` of the WAL made (from the page image
+    /// `image`, when one was used), with the torn tail it accepted.
+    fn redone(
+        redo: RedoReport,
+        torn_tail: Option<String>,
+        image: Option<&ImageHeader>,
+    ) -> DirRecovery {
+        let redone_state = redo.last_commit.and_then(|c| c.2);
+        let (end_lsn, last_state, next) = match image {
+            None => (redo.committed_end_lsn, redone_state, next_txid(&redo)),
+            Some(h) => (
+                redo.committed_end_lsn.max(h.lsn),
+                // The image's own state unless a transaction followed it.
+                if redo.committed_end_lsn > h.lsn {
+                    redone_state
+                } else {
+                    Some(h.last_state)
+                },
+                next_txid(&redo).max(h.next_txid),
+            ),
+        };
+        DirRecovery {
+            created: false,
+            torn_tail,
+            end_lsn,
+            image_lsn: image.map(|h| h.lsn),
+            last_state,
+            next_txid: next,
+            redo,
+        }
+    }
+
     /// Whether anything followed the last committed transaction (an
     /// uncommitted transaction or a torn tail).
     pub fn cut_anything(&self) -> bool {
@@ -143,19 +175,7 @@ fn recover(dir: &Path, opts: &Options) -> Result<Option<(Vec<Vec<u8>>, DirRecove
     }
     let mut pages = Vec::new();
     let (_, redo, torn_tail) = redo_segments(dir, &segs, opts, &mut pages)?;
-    let end_lsn = redo.committed_end_lsn;
-    Ok(Some((
-        pages,
-        DirRecovery {
-            created: false,
-            torn_tail,
-            end_lsn,
-            image_lsn: None,
-            last_state: redo.last_commit.and_then(|c| c.2),
-            next_txid: next_txid(&redo),
-            redo,
-        },
-    )))
+    Ok(Some((pages, DirRecovery::redone(redo, torn_tail, None))))
 }
 
 /// Recovery from the page image `h`/`pages`: redo from the segment holding
@@ -194,23 +214,9 @@ fn recover_from_image(
         // The image is ahead of the WAL (its tail was lost): not usable.
         return Ok(None);
     }
-    let after_image = redo.committed_end_lsn > h.lsn;
-    let end_lsn = redo.committed_end_lsn.max(h.lsn);
     Ok(Some((
         pages,
-        DirRecovery {
-            created: false,
-            torn_tail,
-            end_lsn,
-            image_lsn: Some(h.lsn),
-            last_state: if after_image {
-                redo.last_commit.and_then(|c| c.2)
-            } else {
-                Some(h.last_state)
-            },
-            next_txid: next_txid(&redo).max(h.next_txid),
-            redo,
-        },
+        DirRecovery::redone(redo, torn_tail, Some(&h)),
     )))
 }
 

@@ -536,7 +536,7 @@ impl PageStore {
         for db in std::mem::take(&mut inner.dirty_dbs) {
             let key = catalog::db_key(&db);
             let root = inner.pager.catalog_root;
-            let (root, _) = if self.cat.databases.contains(&db) {
+            let (root, _) = if self.cat.names.has_database(&db) {
                 btree::insert(&mut inner.pager, root, &key, &[])
             } else {
                 btree::delete(&mut inner.pager, root, &key)
@@ -921,29 +921,21 @@ impl Storage for PageStore {
     fn create_database(&mut self, name: &str) -> Result<(), Error> {
         let k = catalog::db_key(name);
         self.check_key_len(&k)?;
-        if !self.cat.databases.insert(name.to_string()) {
-            return Err(Error::new(
-                ErrorKind::DatabaseExists,
-                format!("Can't create database '{name}'; database exists"),
-            ));
-        }
+        self.cat.names.create_database(name)?;
         self.inner.get_mut().dirty_dbs.insert(name.to_string());
         Ok(())
     }
 
     fn database_exists(&self, name: &str) -> bool {
-        self.cat.databases.contains(name)
+        self.cat.names.has_database(name)
     }
 
     fn databases(&self) -> Vec<String> {
-        self.cat.databases.iter().cloned().collect()
+        self.cat.names.databases()
     }
 
     fn lookup(&self, db: &str, name: &str) -> Option<TableId> {
-        self.cat
-            .names
-            .get(&(db.to_string(), name.to_string()))
-            .copied()
+        self.cat.names.lookup(db, name)
     }
 
     fn def(&self, id: TableId) -> Option<&TableDef> {
@@ -951,23 +943,11 @@ impl Storage for PageStore {
     }
 
     fn tables(&self) -> Vec<TableId> {
-        self.cat.names.values().copied().collect()
+        self.cat.names.tables()
     }
 
     fn create_table(&mut self, def: TableDef) -> Result<TableId, Error> {
-        if !self.cat.databases.contains(&def.database) {
-            return Err(Error::new(
-                ErrorKind::UnknownDatabase,
-                format!("Unknown database '{}'", def.database),
-            ));
-        }
-        let key = (def.database.clone(), def.name.clone());
-        if self.cat.names.contains_key(&key) {
-            return Err(Error::new(
-                ErrorKind::TableExists,
-                format!("Table '{}' already exists", def.name),
-            ));
-        }
+        self.cat.names.check_free(&def.database, &def.name)?;
         def.encode(&mut Vec::new())
             .map_err(|e| Error::new(ErrorKind::BadDefinition, e.message()))?;
         let (pk_root, unique_roots) = self.new_trees(def.unique_keys.len())?;
@@ -975,7 +955,7 @@ impl Storage for PageStore {
         inner.pager.last_table_id += 1;
         let id = inner.pager.last_table_id;
         inner.dirty_tables.insert(id);
-        self.cat.names.insert(key, id);
+        self.cat.names.insert(&def.database, &def.name, id);
         self.cat.tables.insert(
             id,
             TableEntry {
@@ -996,32 +976,19 @@ impl Storage for PageStore {
         }
         self.free_table_trees(id)?;
         if let Some(t) = self.cat.tables.remove(&id) {
-            self.cat.names.remove(&(t.def.database, t.def.name));
+            self.cat.names.remove(&t.def.database, &t.def.name);
         }
         self.inner.get_mut().dirty_tables.insert(id);
         Ok(())
     }
 
     fn drop_database(&mut self, name: &str) -> Result<(), Error> {
-        if !self.cat.databases.contains(name) {
-            return Err(Error::new(
-                ErrorKind::UnknownDatabase,
-                format!("Can't drop database '{name}'; database doesn't exist"),
-            ));
-        }
-        let ids: Vec<TableId> = self
-            .cat
-            .names
-            .iter()
-            .filter(|((d, _), _)| d == name)
-            .map(|(_, &id)| id)
-            .collect();
-        for id in ids {
+        for id in self.cat.names.tables_to_drop(name)? {
             self.drop_table(id)?;
         }
         // The commit deletes the catalog entry of a database no longer
         // in the set.
-        self.cat.databases.remove(name);
+        self.cat.names.drop_database(name);
         self.inner.get_mut().dirty_dbs.insert(name.to_string());
         Ok(())
     }
@@ -1057,11 +1024,9 @@ impl Storage for PageStore {
         self.free_table_trees(id)?;
         let (pk_root, unique_roots) = self.new_trees(def.unique_keys.len())?;
         if let Some(t) = self.cat.tables.get_mut(&id) {
-            let old_name = (t.def.database.clone(), t.def.name.clone());
-            let new_name = (def.database.clone(), def.name.clone());
-            if old_name != new_name {
-                self.cat.names.remove(&old_name);
-                self.cat.names.insert(new_name, id);
+            if (&t.def.database, &t.def.name) != (&def.database, &def.name) {
+                self.cat.names.remove(&t.def.database, &t.def.name);
+                self.cat.names.insert(&def.database, &def.name, id);
             }
             t.def = def;
             t.pk_root = pk_root;

@@ -339,6 +339,18 @@ pub(crate) fn count_handed_over(summary: &mut Summary, tx: &Transaction<'_>) {
     summary.committed_lsn = Some(tx.end_lsn);
 }
 
+/// The commit facts of transaction `xid` committed at `commit_lsn` (up to
+/// `end_lsn`) at PostgreSQL time `commit_time`, by the message at `at`.
+fn commit_info(xid: u32, commit_lsn: u64, end_lsn: u64, commit_time: i64, at: u64) -> CommitInfo {
+    CommitInfo {
+        xid,
+        commit_lsn,
+        end_lsn,
+        time_us: pg_time(commit_time),
+        offset: at,
+    }
+}
+
 fn pg_time(t: i64) -> i64 {
     t.saturating_add(PG_EPOCH_UNIX_US)
 }
@@ -450,13 +462,7 @@ pub(crate) fn handle(
                 return Err(Error::malformed(at, "Commit without a Begin"));
             };
             return asm.commit(
-                CommitInfo {
-                    xid,
-                    commit_lsn,
-                    end_lsn,
-                    time_us: pg_time(commit_time),
-                    offset: at,
-                },
+                commit_info(xid, commit_lsn, end_lsn, commit_time, at),
                 false,
             );
         }
@@ -619,13 +625,7 @@ pub(crate) fn handle(
             ..
         } => {
             return asm.commit(
-                CommitInfo {
-                    xid,
-                    commit_lsn,
-                    end_lsn,
-                    time_us: pg_time(commit_time),
-                    offset: at,
-                },
+                commit_info(xid, commit_lsn, end_lsn, commit_time, at),
                 false,
             );
         }
@@ -642,16 +642,7 @@ pub(crate) fn handle(
             xid,
             ..
         } => {
-            return asm.commit(
-                CommitInfo {
-                    xid,
-                    commit_lsn,
-                    end_lsn,
-                    time_us: pg_time(commit_time),
-                    offset: at,
-                },
-                true,
-            );
+            return asm.commit(commit_info(xid, commit_lsn, end_lsn, commit_time, at), true);
         }
         PgMessage::RollbackPrepared { xid, .. } => asm.rollback_prepared(xid),
     }

@@ -264,12 +264,7 @@ fn parse_inner<'a>(ty: &PgType<'_>, b: &'a [u8]) -> R<Value<'a>> {
                     addr.len()
                 ));
             }
-            Value::Text(Cow::Owned(textout::inet(
-                family == 3,
-                bits,
-                addr,
-                matches!(ty, PgType::Cidr),
-            )?))
+            textout::inet_value(family, bits, addr, matches!(ty, PgType::Cidr))?
         }
         PgType::MacAddr => Value::Text(Cow::Owned(textout::mac(&fixed::<6>(b, "macaddr")?))),
         PgType::MacAddr8 => Value::Text(Cow::Owned(textout::mac(&fixed::<8>(b, "macaddr8")?))),

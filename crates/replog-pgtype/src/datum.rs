@@ -195,15 +195,7 @@ fn payload_value<'a>(ty: &PgType<'_>, p: Cow<'a, [u8]>, enums: &dyn EnumLabels) 
         PgType::Inet | PgType::Cidr => {
             let (&family, rest) = p.split_first().ok_or("empty inet")?;
             let (&bits, addr) = rest.split_first().ok_or("inet without its prefix length")?;
-            if !matches!(family, 2 | 3) {
-                return Err(format!("inet family {family}"));
-            }
-            Value::Text(Cow::Owned(textout::inet(
-                family == 3,
-                bits,
-                addr,
-                matches!(ty, PgType::Cidr),
-            )?))
+            textout::inet_value(family, bits, addr, matches!(ty, PgType::Cidr))?
         }
         PgType::Bit(_) | PgType::VarBit(_) => {
             let n = p.get(..4).ok_or("bit string without its length")?;

@@ -2,7 +2,29 @@
 //! macaddr, money, bit strings, arrays): what the binary and on-disk
 //! decoders produce, so that every source yields the same Value.
 
+use replog_core::Value;
+use std::borrow::Cow;
 use std::fmt::Write as _;
+
+/// An `inet` (with `cidr`: a `cidr`) value from the fields both its binary
+/// and its on-disk form hold: the address family (2: IPv4, 3: IPv6), the
+/// prefix length and the address bytes.
+pub(crate) fn inet_value(
+    family: u8,
+    bits: u8,
+    addr: &[u8],
+    cidr: bool,
+) -> Result<Value<'static>, String> {
+    if !matches!(family, 2 | 3) {
+        return Err(format!("inet family {family}"));
+    }
+    Ok(Value::Text(Cow::Owned(inet(
+        family == 3,
+        bits,
+        addr,
+        cidr,
+    )?)))
+}
 
 /// `inet` / `cidr` output: `family` 4 or 6, the address bytes, the prefix
 /// length. `inet` omits a full-length prefix; `cidr` always shows it.

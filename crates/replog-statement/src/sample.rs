@@ -48,6 +48,11 @@ fn commit<W: Write>(w: &mut LogWriter<W>, txid: u64, at: i64) -> Result<u64> {
     })
 }
 
+/// The sample log as bytes ([`write_sample`] with [`sample_options`]).
+pub fn sample_bytes() -> Result<Vec<u8>> {
+    replog_core::writer::write_to_vec(&sample_options(), write_sample)
+}
+
 /// Writes the sample: four transactions.
 ///
 /// 1. a raw `CREATE TABLE` with no context at all;
@@ -158,11 +163,6 @@ mod tests {
     use super::*;
     use crate::StatementFormat;
     use replog_core::record::{Record, decode_segment};
-
-    /// The sample log as bytes, written with [`sample_options`].
-    fn sample_bytes() -> Result<Vec<u8>> {
-        replog_core::writer::write_to_vec(&sample_options(), write_sample)
-    }
 
     #[test]
     fn sample_matches_committed_fixture() {

@@ -70,5 +70,5 @@ pub use conflict::{Conflict, ConflictKind, ConflictPolicy, Resolution};
 pub use engine::{MAX_RECURSION_ROUNDS, MAX_RELATION_VALUES, ResultSet, StatementResult, Store};
 pub use env::{Environment, MyRnd, SimEnvironment, VisitOrder};
 pub use error::{Error, ErrorKind, Result};
-pub use storage::{MemStorage, Storage, TableId};
+pub use storage::{MemStorage, Namespace, Storage, TableId};
 pub use types::{Column, ColumnDefault, Datum, Row, SqlType, TableDef};

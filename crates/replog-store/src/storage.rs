@@ -606,11 +606,104 @@ impl MemTable {
     }
 }
 
+/// The names a storage resolves: its databases, and the id of each table
+/// by database and name. Every storage checks its CREATE, DROP and RENAME
+/// against one, so that all refuse the same things with the same messages.
+#[derive(Debug, Clone, Default)]
+pub struct Namespace {
+    databases: BTreeSet<String>,
+    tables: BTreeMap<(String, String), TableId>,
+}
+
+impl Namespace {
+    /// Adds database `name`; fails if it exists.
+    pub fn create_database(&mut self, name: &str) -> Result<()> {
+        if !self.databases.insert(name.to_string()) {
+            return Err(Error::new(
+                ErrorKind::DatabaseExists,
+                format!("Can't create database '{name}'; database exists"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether database `name` exists.
+    pub fn has_database(&self, name: &str) -> bool {
+        self.databases.contains(name)
+    }
+
+    /// Every database, in name order.
+    pub fn databases(&self) -> Vec<String> {
+        self.databases.iter().cloned().collect()
+    }
+
+    /// The table called `db.name`.
+    pub fn lookup(&self, db: &str, name: &str) -> Option<TableId> {
+        self.tables
+            .get(&(db.to_string(), name.to_string()))
+            .copied()
+    }
+
+    /// Every table, ordered by database then name.
+    pub fn tables(&self) -> Vec<TableId> {
+        self.tables.values().copied().collect()
+    }
+
+    /// Checks that a table may be called `db.name`: the database exists
+    /// and no table has that name.
+    pub fn check_free(&self, db: &str, name: &str) -> Result<()> {
+        if !self.databases.contains(db) {
+            return Err(Error::new(
+                ErrorKind::UnknownDatabase,
+                format!("Unknown database '{db}'"),
+            ));
+        }
+        if self.lookup(db, name).is_some() {
+            return Err(Error::new(
+                ErrorKind::TableExists,
+                format!("Table '{name}' already exists"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Gives table `id` the name `db.name`; returns the table that had it.
+    pub fn insert(&mut self, db: &str, name: &str, id: TableId) -> Option<TableId> {
+        self.tables.insert((db.to_string(), name.to_string()), id)
+    }
+
+    /// Forgets the name `db.name`.
+    pub fn remove(&mut self, db: &str, name: &str) {
+        self.tables.remove(&(db.to_string(), name.to_string()));
+    }
+
+    /// The tables of database `name`, which DROP DATABASE drops before
+    /// [`Namespace::drop_database`]; fails if the database does not exist.
+    pub fn tables_to_drop(&self, name: &str) -> Result<Vec<TableId>> {
+        if !self.databases.contains(name) {
+            return Err(Error::new(
+                ErrorKind::UnknownDatabase,
+                format!("Can't drop database '{name}'; database doesn't exist"),
+            ));
+        }
+        Ok(self
+            .tables
+            .iter()
+            .filter(|((d, _), _)| d == name)
+            .map(|(_, &id)| id)
+            .collect())
+    }
+
+    /// Forgets database `name` (its tables are dropped first).
+    pub fn drop_database(&mut self, name: &str) {
+        self.databases.remove(name);
+    }
+}
+
 /// The in-memory storage engine.
 #[derive(Debug, Clone, Default)]
 pub struct MemStorage {
-    databases: BTreeSet<String>,
-    names: BTreeMap<(String, String), TableId>,
+    names: Namespace,
     tables: BTreeMap<TableId, MemTable>,
     next_id: TableId,
 }
@@ -641,25 +734,19 @@ fn missing_row() -> Error {
 
 impl Storage for MemStorage {
     fn create_database(&mut self, name: &str) -> Result<()> {
-        if !self.databases.insert(name.to_string()) {
-            return Err(Error::new(
-                ErrorKind::DatabaseExists,
-                format!("Can't create database '{name}'; database exists"),
-            ));
-        }
-        Ok(())
+        self.names.create_database(name)
     }
 
     fn database_exists(&self, name: &str) -> bool {
-        self.databases.contains(name)
+        self.names.has_database(name)
     }
 
     fn databases(&self) -> Vec<String> {
-        self.databases.iter().cloned().collect()
+        self.names.databases()
     }
 
     fn lookup(&self, db: &str, name: &str) -> Option<TableId> {
-        self.names.get(&(db.to_string(), name.to_string())).copied()
+        self.names.lookup(db, name)
     }
 
     fn def(&self, id: TableId) -> Option<&TableDef> {
@@ -667,75 +754,39 @@ impl Storage for MemStorage {
     }
 
     fn tables(&self) -> Vec<TableId> {
-        self.names.values().copied().collect()
+        self.names.tables()
     }
 
     fn create_table(&mut self, def: TableDef) -> Result<TableId> {
-        if !self.databases.contains(&def.database) {
-            return Err(Error::new(
-                ErrorKind::UnknownDatabase,
-                format!("Unknown database '{}'", def.database),
-            ));
-        }
-        let key = (def.database.clone(), def.name.clone());
-        if self.names.contains_key(&key) {
-            return Err(Error::new(
-                ErrorKind::TableExists,
-                format!("Table '{}' already exists", def.name),
-            ));
-        }
+        self.names.check_free(&def.database, &def.name)?;
         self.next_id += 1;
         let id = self.next_id;
-        self.names.insert(key, id);
+        self.names.insert(&def.database, &def.name, id);
         self.tables.insert(id, MemTable::new(def));
         Ok(id)
     }
 
     fn drop_table(&mut self, id: TableId) -> Result<()> {
         let t = self.tables.remove(&id).ok_or_else(missing_row)?;
-        self.names.remove(&(t.def.database, t.def.name));
+        self.names.remove(&t.def.database, &t.def.name);
         Ok(())
     }
 
     fn drop_database(&mut self, name: &str) -> Result<()> {
-        if !self.databases.remove(name) {
-            return Err(Error::new(
-                ErrorKind::UnknownDatabase,
-                format!("Can't drop database '{name}'; database doesn't exist"),
-            ));
-        }
-        let ids: Vec<TableId> = self
-            .names
-            .iter()
-            .filter(|((d, _), _)| d == name)
-            .map(|(_, &id)| id)
-            .collect();
-        for id in ids {
+        for id in self.names.tables_to_drop(name)? {
             self.drop_table(id)?;
         }
+        self.names.drop_database(name);
         Ok(())
     }
 
     fn rename_table(&mut self, id: TableId, db: &str, name: &str) -> Result<TableId> {
-        if !self.databases.contains(db) {
-            return Err(Error::new(
-                ErrorKind::UnknownDatabase,
-                format!("Unknown database '{db}'"),
-            ));
-        }
-        let key = (db.to_string(), name.to_string());
-        if self.names.contains_key(&key) {
-            return Err(Error::new(
-                ErrorKind::TableExists,
-                format!("Table '{name}' already exists"),
-            ));
-        }
+        self.names.check_free(db, name)?;
         let t = self.table_mut(id)?;
-        let old = (t.def.database.clone(), t.def.name.clone());
-        t.def.database = db.to_string();
-        t.def.name = name.to_string();
-        self.names.remove(&old);
-        self.names.insert(key, id);
+        let old = std::mem::replace(&mut t.def.database, db.to_string());
+        let old_name = std::mem::replace(&mut t.def.name, name.to_string());
+        self.names.remove(&old, &old_name);
+        self.names.insert(db, name, id);
         Ok(id)
     }
 

@@ -513,24 +513,23 @@ fn run_state(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         },
     };
     let mut tables: Vec<TableDiff> = Vec::new();
+    // Every format collects the tables' verdicts and prints them after the rows.
+    let compare = |on_row: &mut dyn FnMut(&DifferingRow) -> replog_convert::Result<()>| {
+        let on_table = &mut |t: &TableDiff| {
+            tables.push(t.clone());
+            Ok(())
+        };
+        state_diff(ia, ib, &opts, on_table, on_row)
+    };
     let summary = match args.report.format {
         OutputFormat::Table => {
             let mut sink = TableSink::new(vec!["TABLE", "KEY", "STATUS", "COLUMN", "A", "B"], &[]);
-            let s = state_diff(
-                ia,
-                ib,
-                &opts,
-                &mut |t| {
-                    tables.push(t.clone());
-                    Ok(())
-                },
-                &mut |r| {
-                    for row in row_cells(r) {
-                        sink.push(out, row)?;
-                    }
-                    Ok(())
-                },
-            )?;
+            let s = compare(&mut |r| {
+                for row in row_cells(r) {
+                    sink.push(out, row)?;
+                }
+                Ok(())
+            })?;
             sink.flush(out)?;
             print_state_summary(out, &s, &tables)?;
             s
@@ -538,19 +537,10 @@ fn run_state(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         OutputFormat::Json => {
             out.write_all(b"{\"rows\": ")?;
             let mut arr = JsonArray::default();
-            let s = state_diff(
-                ia,
-                ib,
-                &opts,
-                &mut |t| {
-                    tables.push(t.clone());
-                    Ok(())
-                },
-                &mut |r| {
-                    arr.push(out, r)?;
-                    Ok(())
-                },
-            )?;
+            let s = compare(&mut |r| {
+                arr.push(out, r)?;
+                Ok(())
+            })?;
             arr.finish_document(
                 out,
                 &[
@@ -562,19 +552,10 @@ fn run_state(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
             s
         }
         OutputFormat::Ndjson => {
-            let s = state_diff(
-                ia,
-                ib,
-                &opts,
-                &mut |t| {
-                    tables.push(t.clone());
-                    Ok(())
-                },
-                &mut |r| {
-                    ndjson(out, &json!({ "row": r }))?;
-                    Ok(())
-                },
-            )?;
+            let s = compare(&mut |r| {
+                ndjson(out, &json!({ "row": r }))?;
+                Ok(())
+            })?;
             for t in &tables {
                 ndjson(out, &json!({ "table": t }))?;
             }

@@ -246,6 +246,17 @@ struct Summary {
     digest: u64,
 }
 
+impl Summary {
+    /// How many of the workload's `statements` no log carries: every
+    /// statement is logged, failed, or changed nothing a log carries (USE,
+    /// SET, BEGIN/COMMIT, SELECT, a rolled-back or unfinished transaction).
+    fn not_logged(&self, statements: usize) -> u64 {
+        (statements as u64)
+            .saturating_sub(self.captured)
+            .saturating_sub(self.failed.len() as u64)
+    }
+}
+
 struct Driven<S: Storage> {
     store: Store<S, SimEnvironment>,
     summary: Summary,
@@ -343,30 +354,19 @@ fn report(
     log_info: &[(LogFormat, PathBuf, u64)],
     wal: Option<replog_pagestore::WalStats>,
 ) -> Result<Verdict> {
-    let Summary {
-        txs,
-        captured,
-        changes,
-        failed,
-        open,
-        tables,
-        digest,
-    } = s;
+    let not_logged = s.not_logged(statements.len());
     match args.report.format {
         OutputFormat::Table => {
-            // Every statement of the workload is logged, failed, or changed
-            // nothing a log carries (USE, SET, BEGIN/COMMIT, SELECT, a
-            // rolled-back or unfinished transaction).
-            let not_logged = (statements.len() as u64)
-                .saturating_sub(captured)
-                .saturating_sub(failed.len() as u64);
             write!(
                 out,
-                "ran {} statement(s): {captured} logged in {txs} transaction(s) with {changes} row change(s)",
-                statements.len()
+                "ran {} statement(s): {} logged in {} transaction(s) with {} row change(s)",
+                statements.len(),
+                s.captured,
+                s.txs,
+                s.changes
             )?;
-            if !failed.is_empty() {
-                write!(out, ", {} failed", failed.len())?;
+            if !s.failed.is_empty() {
+                write!(out, ", {} failed", s.failed.len())?;
             }
             if not_logged > 0 {
                 write!(
@@ -391,13 +391,13 @@ fn report(
                     w.body_bytes
                 )?;
             }
-            if open {
+            if s.open {
                 writeln!(
                     out,
                     "note: a transaction was still open at the end of the workload; it was not committed and is not in the logs"
                 )?;
             }
-            for f in &failed {
+            for f in &s.failed {
                 writeln!(
                     out,
                     "failed: statement {} (line {}): {}",
@@ -406,10 +406,10 @@ fn report(
                     f["error"].as_str().unwrap_or_default()
                 )?;
             }
-            writeln!(out, "store digest: {digest:016x}")?;
-            if !tables.is_empty() {
+            writeln!(out, "store digest: {:016x}", s.digest)?;
+            if !s.tables.is_empty() {
                 let mut t = table(&["table", "rows", "digest"]);
-                for (name, rows, d) in &tables {
+                for (name, rows, d) in &s.tables {
                     t.add_row(vec![name.clone(), rows.to_string(), format!("{d:016x}")]);
                 }
                 if let Some(c) = t.column_mut(1) {
@@ -422,32 +422,30 @@ fn report(
             let v = json!({
                 "workload": args.workload,
                 "statements_in_workload": statements.len(),
-                "transactions": txs,
-                "statements": captured,
-                "statements_not_logged": (statements.len() as u64)
-                    .saturating_sub(captured)
-                    .saturating_sub(failed.len() as u64),
-                "row_changes": changes,
-                "open_transaction_not_logged": open,
-                "failed": failed,
+                "transactions": s.txs,
+                "statements": s.captured,
+                "statements_not_logged": not_logged,
+                "row_changes": s.changes,
+                "open_transaction_not_logged": s.open,
+                "failed": s.failed,
                 "logs": log_info.iter().map(|(f, dir, end)| json!({
                     "kind": f.name(),
                     "dir": dir.display().to_string(),
                     "end_lsn": end,
                 })).collect::<Vec<_>>(),
-                "digest": format!("{digest:016x}"),
+                "digest": format!("{:016x}", s.digest),
                 "physical": wal.map(|w| json!({
                     "page_size": args.page_size,
                     "page_images": w.images, "page_deltas": w.deltas,
                     "page_inits": w.inits, "page_frees": w.frees,
                     "checkpoints": w.checkpoints, "page_record_bytes": w.body_bytes,
                 })),
-                "tables": tables.iter().map(|(n, r, d)| json!({
+                "tables": s.tables.iter().map(|(n, r, d)| json!({
                     "table": n, "rows": r, "digest": format!("{d:016x}"),
                 })).collect::<Vec<_>>(),
             });
             json_doc(out, args.report.format, &v)?;
         }
     }
-    Ok(Verdict::clean_if(failed.is_empty()))
+    Ok(Verdict::clean_if(s.failed.is_empty()))
 }
