@@ -1073,8 +1073,10 @@ pub fn create_table_sql(def: &TableDef) -> std::result::Result<String, String> {
         }
         push_column(&mut s, c)?;
     }
-    s.push_str(", PRIMARY KEY ");
-    push_col_list(&mut s, def, &def.primary_key);
+    if !def.primary_key.is_empty() {
+        s.push_str(", PRIMARY KEY ");
+        push_col_list(&mut s, def, &def.primary_key);
+    }
     for u in &def.unique_keys {
         s.push_str(", UNIQUE KEY ");
         push_ident(&mut s, &u.name);
@@ -1787,6 +1789,11 @@ impl Converter {
         let changes = diff_leaves(pages, before, after, keep_equal).map_err(cx)?;
         let ncols = t.def.columns.len();
         let old_ncols = f.alter.as_ref().map_or(ncols, |(d, _)| d.columns.len());
+        let changes = if t.def.primary_key.is_empty() {
+            copies(changes, old_ncols, ncols, keep_equal).map_err(|e| e.at(lsn, 0))?
+        } else {
+            changes
+        };
         // Self-check: the changes account for the table digest's change.
         let hash = |buf: &mut Vec<u8>, row: &[u8]| {
             buf.clear();
@@ -1966,6 +1973,75 @@ impl Converter {
         }
         Ok(())
     }
+}
+
+/// The changes of a table without a primary key, one per row copy: such a
+/// table stores identical rows once with their number of copies
+/// (`formats/store.md` §7.6), so a change of that number is as many
+/// INSERTs or DELETEs of the row, and a row stored or removed with several
+/// copies is several.
+fn copies<'a>(
+    changes: Vec<KeyChange<'a>>,
+    old_ncols: usize,
+    ncols: usize,
+    keep_equal: bool,
+) -> Result<Vec<KeyChange<'a>>> {
+    fn split(v: Cow<'_, [u8]>, n: usize) -> Result<(Cow<'_, [u8]>, u32)> {
+        let (len, copies) = {
+            let (row, copies) = replog_pagestore::catalog::split_stored(&v, n, true, 0)?;
+            (row.len(), copies)
+        };
+        Ok(match v {
+            Cow::Borrowed(b) => (Cow::Borrowed(&b[..len]), copies),
+            Cow::Owned(mut b) => {
+                b.truncate(len);
+                (Cow::Owned(b), copies)
+            }
+        })
+    }
+    let mut out = Vec::with_capacity(changes.len());
+    for c in changes {
+        let (before, nb) = match c.before {
+            Some(b) => {
+                let (r, n) = split(b, old_ncols)?;
+                (Some(r), n)
+            }
+            None => (None, 0),
+        };
+        let (after, na) = match c.after {
+            Some(a) => {
+                let (r, n) = split(a, ncols)?;
+                (Some(r), n)
+            }
+            None => (None, 0),
+        };
+        // Copies present before and after (kept where an ALTER rewrites
+        // each; the same row is no change), then those removed or added.
+        let both = nb.min(na);
+        let same = !keep_equal && before == after;
+        for _ in 0..if same { 0 } else { both } {
+            out.push(KeyChange {
+                key: c.key,
+                before: before.clone(),
+                after: after.clone(),
+            });
+        }
+        for _ in both..nb {
+            out.push(KeyChange {
+                key: c.key,
+                before: before.clone(),
+                after: None,
+            });
+        }
+        for _ in both..na {
+            out.push(KeyChange {
+                key: c.key,
+                before: None,
+                after: after.clone(),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// A logical tuple: column count, byte length, the values (the page's row

@@ -161,6 +161,32 @@ fn row_changes_and_schema_changes_are_recovered() {
     assert!(kinds.contains(&0x14), "TRUNCATE record expected");
 }
 
+/// A table without a primary key stores identical rows as one row with a
+/// count of copies: adding, deleting and altering copies decodes to as
+/// many row changes, and the follower ends with the leader's rows.
+#[test]
+fn identical_rows_of_a_keyless_table_are_each_a_row_change() {
+    let sql = lines(
+        "CREATE DATABASE d;
+         USE d;
+         CREATE TABLE bag (a INT, b VARCHAR(10));
+         INSERT INTO bag VALUES (1, 'x'), (1, 'x'), (1, 'x'), (2, NULL);
+         BEGIN;
+         INSERT INTO bag VALUES (1, 'x'), (2, NULL);
+         DELETE FROM bag WHERE a = 1 LIMIT 2;
+         COMMIT;
+         UPDATE bag SET b = 'y' WHERE a = 2 LIMIT 1;
+         INSERT INTO bag VALUES (2, 'y'), (2, 'y');
+         ALTER TABLE bag ADD COLUMN c INT NOT NULL DEFAULT 3;
+         DELETE FROM bag WHERE b = 'y' LIMIT 1;
+         INSERT INTO bag SELECT * FROM bag;",
+    );
+    let report = check(&sql, 512, "keyless copies");
+    assert!(report.exact(), "{report:#?}");
+    let (_, _, dump) = lead(&sql, 512);
+    assert!(dump.matches("1\tx\t3").count() == 4, "{dump}");
+}
+
 #[test]
 fn rendered_create_table_gives_the_same_definition() {
     let defs = [

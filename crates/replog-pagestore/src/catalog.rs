@@ -227,6 +227,48 @@ pub fn decode_row(b: &[u8], ncols: usize, at: u64) -> Result<Row> {
     Ok(row)
 }
 
+/// Appends the copy count of a stored row of a table without a primary
+/// key (`formats/store.md` §7.6): nothing for one copy, else the number of
+/// identical rows the table holds as u32 LE (at least 2).
+pub fn put_copies(out: &mut Vec<u8>, copies: u32) {
+    if copies > 1 {
+        codec::put_u32(out, copies);
+    }
+}
+
+/// Splits the value stored under a key of a table's tree into the row's
+/// encoded values and how many identical rows it stands for: always one in
+/// a table with a primary key; in a table without one, the count that
+/// [`put_copies`] appended (one where nothing follows the values). A value
+/// that is not `ncols` values, optionally followed by a count of at least
+/// 2 in a keyless table, is an error naming offset `at`.
+pub fn split_stored(b: &[u8], ncols: usize, keyless: bool, at: u64) -> Result<(&[u8], u32)> {
+    let mut c = Cursor::new(b, at);
+    for _ in 0..ncols {
+        Value::decode(&mut c)?;
+    }
+    let end = b.len() - c.remaining();
+    if keyless && c.remaining() == 4 {
+        let n = c.u32("copy count")?;
+        if n < 2 {
+            return Err(replog_core::Error::new(
+                replog_core::ErrorKind::Malformed,
+                at + end as u64,
+                format!("copy count {n} of a stored row (at least 2 when present)"),
+            ));
+        }
+        return Ok((&b[..end], n));
+    }
+    c.finish("row")?;
+    Ok((b, 1))
+}
+
+/// Decodes a stored row ([`split_stored`]) and its copy count.
+pub fn decode_stored(b: &[u8], ncols: usize, keyless: bool, at: u64) -> Result<(Row, u32)> {
+    let (row, n) = split_stored(b, ncols, keyless, at)?;
+    Ok((decode_row(row, ncols, at)?, n))
+}
+
 // ----- reading the catalog from pages ---------------------------------------
 
 /// The catalog's contents.
@@ -309,21 +351,22 @@ pub fn read_catalog<'a, S: PageSource<'a>>(
 }
 
 fn verify_table<'a, S: PageSource<'a>>(src: S, t: &TableEntry) -> std::result::Result<(), String> {
-    let n = btree::check(src, t.pk_root).map_err(|e| e.to_string())?;
-    if n != t.rows {
-        return Err(format!("{n} rows in the tree, {} in the catalog", t.rows));
-    }
+    btree::check(src, t.pk_root).map_err(|e| e.to_string())?;
     let mut digest = 0u64;
     let mut uniques: Vec<BTreeMap<Vec<u8>, Vec<u8>>> = vec![BTreeMap::new(); t.unique_roots.len()];
     let mut problem = None;
+    let keyless = t.def.primary_key.is_empty();
+    let mut rows = 0u64;
     btree::scan(src, t.pk_root, &mut |k, v| {
         let b = crate::read::read_value(src, v)?;
-        match decode_row(&b, t.def.columns.len(), 0) {
-            Ok(row) => {
+        match decode_stored(&b, t.def.columns.len(), keyless, 0) {
+            Ok((row, copies)) => {
                 if primary_key(&t.def, &row) != k {
                     problem = Some("a row is filed under another key".to_string());
                 }
-                digest = digest.wrapping_add(row_hash(&t.def, &row));
+                rows += u64::from(copies);
+                let h = row_hash(&t.def, &row);
+                digest = digest.wrapping_add(h.wrapping_mul(u64::from(copies)));
                 for (u, m) in t.def.unique_keys.iter().zip(uniques.iter_mut()) {
                     if let Some(uk) = unique_key(&u.columns, &row) {
                         m.insert(uk, k.to_vec());
@@ -337,6 +380,12 @@ fn verify_table<'a, S: PageSource<'a>>(src: S, t: &TableEntry) -> std::result::R
     .map_err(|e| e.to_string())?;
     if let Some(p) = problem {
         return Err(p);
+    }
+    if rows != t.rows {
+        return Err(format!(
+            "{rows} rows in the tree, {} in the catalog",
+            t.rows
+        ));
     }
     if digest != t.digest {
         return Err(format!(

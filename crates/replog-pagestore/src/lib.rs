@@ -216,6 +216,11 @@ fn unknown(id: TableId) -> Error {
 }
 
 #[cold]
+fn damaged(e: replog_core::Error) -> Error {
+    Error::new(ErrorKind::Storage, format!("page store damaged: {e}"))
+}
+
+#[cold]
 fn missing_row() -> Error {
     Error::new(ErrorKind::Conflict, "no row with that primary key")
 }
@@ -777,7 +782,10 @@ impl PageStore {
         except: Option<&[u8]>,
     ) -> Result<Option<(String, Vec<u8>)>, Error> {
         let pk = primary_key(&t.def, row);
-        if except != Some(pk.as_slice())
+        // A table without a primary key holds identical rows as copies of
+        // one stored row: its implicit row identity never conflicts.
+        if !t.def.primary_key.is_empty()
+            && except != Some(pk.as_slice())
             && btree::contains(pager, t.pk_root, &pk).map_err(store_err)?
         {
             return Ok(Some(("PRIMARY".into(), pk)));
@@ -804,37 +812,72 @@ impl PageStore {
         Ok(())
     }
 
-    /// Adds a row known not to collide.
+    /// Adds a row known not to collide (in a table without a primary key,
+    /// one more copy of an identical row where there is one).
     fn link(&mut self, id: TableId, row: &Row) -> Result<Vec<u8>, Error> {
         let t = self.cat.tables.get_mut(&id).ok_or_else(|| unknown(id))?;
         let inner = self.inner.get_mut();
         let pk = primary_key(&t.def, row);
         let mut bytes = Vec::new();
         catalog::encode_row(row, &mut bytes).map_err(|m| Error::new(ErrorKind::BadValue, m))?;
+        let keyless = t.def.primary_key.is_empty();
+        let mut copies = 1;
+        if keyless && let Some(old) = btree::get(&inner.pager, t.pk_root, &pk).map_err(store_err)? {
+            let (_, n) =
+                catalog::split_stored(&old, t.def.columns.len(), true, 0).map_err(damaged)?;
+            copies = n.checked_add(1).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::OutOfRange,
+                    "more than 4,294,967,295 identical rows",
+                )
+            })?;
+            catalog::put_copies(&mut bytes, copies);
+        }
         let (root, _) =
             btree::insert(&mut inner.pager, t.pk_root, &pk, &bytes).map_err(store_err)?;
         t.pk_root = root;
+        t.digest = t.digest.wrapping_add(row_hash(&t.def, row));
+        t.rows += 1;
+        inner.dirty_tables.insert(id);
+        if copies > 1 {
+            // The copies share the first one's unique index entries.
+            return Ok(pk);
+        }
         for (u, r) in t.def.unique_keys.iter().zip(t.unique_roots.iter_mut()) {
             if let Some(k) = unique_key(&u.columns, row) {
                 let (nr, _) = btree::insert(&mut inner.pager, *r, &k, &pk).map_err(store_err)?;
                 *r = nr;
             }
         }
-        t.digest = t.digest.wrapping_add(row_hash(&t.def, row));
-        t.rows += 1;
-        inner.dirty_tables.insert(id);
         Ok(pk)
     }
 
-    /// Removes the row with primary key `key`.
+    /// Removes the row with primary key `key` (in a table without a
+    /// primary key, one copy of it).
     fn unlink(&mut self, id: TableId, key: &[u8]) -> Result<Row, Error> {
         let t = self.cat.tables.get_mut(&id).ok_or_else(|| unknown(id))?;
         let inner = self.inner.get_mut();
+        let keyless = t.def.primary_key.is_empty();
+        let ncols = t.def.columns.len();
+        if keyless && let Some(b) = btree::get(&inner.pager, t.pk_root, key).map_err(store_err)? {
+            let (row, n) = catalog::split_stored(&b, ncols, true, 0).map_err(damaged)?;
+            if n > 1 {
+                let mut bytes = row.to_vec();
+                catalog::put_copies(&mut bytes, n - 1);
+                let row = catalog::decode_row(row, ncols, 0).map_err(damaged)?;
+                let (root, _) =
+                    btree::insert(&mut inner.pager, t.pk_root, key, &bytes).map_err(store_err)?;
+                t.pk_root = root;
+                t.digest = t.digest.wrapping_sub(row_hash(&t.def, &row));
+                t.rows = t.rows.saturating_sub(1);
+                inner.dirty_tables.insert(id);
+                return Ok(row);
+            }
+        }
         let (root, old) = btree::delete(&mut inner.pager, t.pk_root, key).map_err(store_err)?;
         t.pk_root = root;
         let old = old.ok_or_else(missing_row)?;
-        let row = catalog::decode_row(&old, t.def.columns.len(), 0)
-            .map_err(|e| Error::new(ErrorKind::Storage, format!("page store damaged: {e}")))?;
+        let (row, _) = catalog::decode_stored(&old, ncols, keyless, 0).map_err(damaged)?;
         for (u, r) in t.def.unique_keys.iter().zip(t.unique_roots.iter_mut()) {
             if let Some(k) = unique_key(&u.columns, &row) {
                 let (nr, _) = btree::delete(&mut inner.pager, *r, &k).map_err(store_err)?;
@@ -1002,7 +1045,7 @@ impl Storage for PageStore {
             self.check_row_keys(&def, r)?;
             catalog::encode_row(r, &mut Vec::new())
                 .map_err(|m| Error::new(ErrorKind::BadValue, m))?;
-            if pks.contains(&primary_key(&def, r)) {
+            if !def.primary_key.is_empty() && pks.contains(&primary_key(&def, r)) {
                 return Err(duplicate_key_error(&def, "PRIMARY", r));
             }
             for (u, set) in def.unique_keys.iter().zip(&uks) {
@@ -1060,7 +1103,10 @@ impl Storage for PageStore {
         let t = self.cat.tables.get(&id)?;
         let inner = self.inner.try_borrow().ok()?;
         let b = btree::get(&inner.pager, t.pk_root, key).ok()??;
-        catalog::decode_row(&b, t.def.columns.len(), 0).ok()
+        let keyless = t.def.primary_key.is_empty();
+        catalog::decode_stored(&b, t.def.columns.len(), keyless, 0)
+            .ok()
+            .map(|(row, _)| row)
     }
 
     fn keys(&self, id: TableId) -> Vec<Vec<u8>> {
@@ -1068,8 +1114,17 @@ impl Storage for PageStore {
         let (Some(t), Ok(inner)) = (self.cat.tables.get(&id), self.inner.try_borrow()) else {
             return out;
         };
-        let _ = btree::scan(&inner.pager, t.pk_root, &mut |k, _| {
-            out.push(k.to_vec());
+        let (keyless, ncols) = (t.def.primary_key.is_empty(), t.def.columns.len());
+        let pager = &inner.pager;
+        let _ = btree::scan(pager, t.pk_root, &mut |k, v| {
+            // A row of a keyless table is listed once per copy.
+            let copies = if keyless {
+                let b = read::read_value(pager, v)?;
+                catalog::split_stored(&b, ncols, true, 0).map_or(1, |(_, n)| n)
+            } else {
+                1
+            };
+            out.extend(std::iter::repeat_n(k, copies as usize).map(<[u8]>::to_vec));
             Ok(())
         });
         out

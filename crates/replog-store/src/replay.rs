@@ -359,6 +359,9 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
             || (!same_log && self.start.last_txid > 0 && tx.txid() <= self.start.last_txid)
         {
             self.report.already_applied += 1;
+            // The store stands after this transaction: name it in the
+            // foreign log's terms (a binlog's file:pos, PostgreSQL's LSN).
+            self.report.source_position = tx.foreign_position();
             if !same_log {
                 // Seeded from another log (a snapshot of a follower of the
                 // statement log): the position is now this log's.
@@ -369,7 +372,6 @@ impl<S: Storage, E: Environment> Replayer<'_, S, E> {
                     last_txid: tx.txid(),
                     digest: self.store.digest(),
                 };
-                self.report.source_position = tx.foreign_position();
             }
             if kind == LogKind::Logical {
                 // Later transactions may use relations announced here.

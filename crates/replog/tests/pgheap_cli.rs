@@ -51,6 +51,21 @@ fn wal_without_a_catalog_tells_how_to_produce_it() {
     assert!(err.contains("--catalog FILE"), "{err}");
 }
 
+/// `--follow` does not follow WAL files yet: it is refused (exit 2), not
+/// silently ignored with the listing printed once.
+#[test]
+fn follow_on_wal_files_is_refused_not_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg = segment(dir.path());
+    let (code, out, err) = run(&["inspect", "--follow", seg.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("--follow") && err.contains("receive-wal"),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_file_that_is_not_the_catalog_is_refused() {
     let dir = tempfile::tempdir().unwrap();

@@ -88,6 +88,26 @@ pub fn table_b(db: &str, name: &str) -> TableDef {
     }
 }
 
+/// `tag VARCHAR(10), n INT UNIQUE, note TEXT` with no primary key: rows
+/// identical in every column are copies (`formats/store.md` §4.1).
+pub fn table_c(db: &str, name: &str) -> TableDef {
+    TableDef {
+        database: db.into(),
+        name: name.into(),
+        columns: vec![
+            col("tag", SqlType::VarChar(10), true),
+            col("n", INT, true),
+            col("note", SqlType::Text(1 << 16), true),
+        ],
+        primary_key: vec![],
+        unique_keys: vec![UniqueKey {
+            name: "n".into(),
+            columns: vec![1],
+        }],
+        version: 1,
+    }
+}
+
 pub fn text(s: impl Into<String>) -> Value<'static> {
     Value::Text(Cow::Owned(s.into()))
 }

@@ -202,6 +202,12 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         return crate::cmd::binlog::inspect_feed(&args, &mut dump, 0, out);
     }
     if let Some(files) = crate::cmd::pgwal::detect(&args.input.paths)? {
+        if args.follow.follow {
+            bail!(
+                "--follow reads MySQL/MariaDB binlogs and servers (mysql:// and postgres:// URLs) only, for now; \
+                 to follow a PostgreSQL server's WAL as it is written, use `replog receive-wal`"
+            );
+        }
         if args.decode_rows {
             // The rows of the WAL, decoded with its --catalog.
             return crate::cmd::rows::inspect(args, out);
