@@ -24,7 +24,8 @@ server's: to its current end), without applying anything; the store's
 last applied transaction (its txid, as `replay --store` numbers the
 binlogs' transactions) is found among them. Behind it:
   transactions  the transactions the leader committed after it,
-  bytes         the binlog bytes written after it,
+  bytes         the binlog bytes written after it, up to the end of the
+                leader's last transaction,
   seconds       the leader's last commit time minus its commit time.
 A store that follows these binlogs must have been started from their first
 file (as `replay --store` does).
@@ -101,12 +102,16 @@ fn measure(feed: Box<dyn Feed>, last_txid: u64) -> Result<Lag> {
     let mut lag = Lag::default();
     let mut behind = last_txid == 0;
     let mut at = imp.position();
+    // Bytes read since the follower's transaction; what counts is up to
+    // the end of the leader's last transaction (a ROTATE or STOP event
+    // after it is no transaction the follower lacks).
+    let mut read = 0u64;
     while let Some(step) = imp.read_event() {
         step.map_err(anyhow::Error::new)?;
         let now = imp.position();
         if behind && now != at && now.1 != 0 {
             // Bytes read: within a file, or from the start of the next.
-            lag.bytes += if now.0 == at.0 {
+            read += if now.0 == at.0 {
                 now.1.saturating_sub(at.1)
             } else {
                 now.1
@@ -125,6 +130,7 @@ fn measure(feed: Box<dyn Feed>, last_txid: u64) -> Result<Lag> {
             } else {
                 lag.transactions += 1;
                 lag.leader = Some(here);
+                lag.bytes = read;
             }
         }
     }
