@@ -69,6 +69,12 @@ pub struct InvertOptions {
     /// pass, i.e. how much the second pass decodes and holds at a time
     /// (default, and `None`: 8 MiB).
     pub binlog_stretch: Option<u64>,
+    /// The input is a log that stands for a foreign one (a PostgreSQL
+    /// capture or WAL read through [`crate::source::LogInput::into_segments`]):
+    /// a transaction that cannot be inverted is named by its BEGIN's
+    /// origin (PostgreSQL's commit LSN and xid), not by the LSN and offset
+    /// of a log the user never saw.
+    pub name_by_origin: bool,
 }
 
 /// Which committed transactions of the input to invert: those that pass
@@ -255,14 +261,6 @@ impl History {
     }
 }
 
-fn refuse(lsn: u64, offset: u64, txid: u64, msg: String) -> Error {
-    Error::new(
-        ErrorKind::CannotInvert,
-        format!("cannot invert transaction {txid}: {msg}"),
-    )
-    .at(lsn, offset)
-}
-
 fn check_tuple(t: &Tuple<'_>, rel: &SqlRelation, lsn: u64, what: &str) -> Result<()> {
     rel.check_arity(t, lsn, what)?;
     t.validate().map_err(|e| Error::from(e).prefixed(lsn))?;
@@ -276,7 +274,7 @@ fn check_record(
     hist: &History,
     lsn: u64,
     offset: u64,
-    txid: u64,
+    loc: &Locate<'_>,
 ) -> Result<Option<Error>> {
     let rel_of = |id: u32| -> Result<Rc<SqlRelation>> {
         hist.at(id, lsn).cloned().ok_or_else(|| {
@@ -307,11 +305,11 @@ fn check_record(
             rel
         }
         LogicalRecord::Truncate(_) => {
-            return Ok(not_invertible(rec, "").map(|m| refuse(lsn, offset, txid, m)));
+            return Ok(not_invertible(rec, "").map(|m| loc.refuse(lsn, offset, m)));
         }
         _ => return Ok(None),
     };
-    Ok(not_invertible(rec, &rel.name).map(|m| refuse(lsn, offset, txid, m)))
+    Ok(not_invertible(rec, &rel.name).map(|m| loc.refuse(lsn, offset, m)))
 }
 
 /// Why `rec` cannot be undone from the log, if it cannot (`rel`: its
@@ -374,6 +372,8 @@ pub fn invert<W: Write>(
     let mut hist = History::default();
     // (start offset, txid, problem, selected so far)
     let mut open: Option<(u64, u64, Option<Error>, bool)> = None;
+    // Its name for messages where the input stands for a foreign log.
+    let mut open_what = String::new();
     let everything = opts.select.is_all();
     let mut max_txid = 0u64;
     let mut first_state: Option<u64> = None;
@@ -413,6 +413,11 @@ pub fn invert<W: Write>(
                     let b = Begin::decode(f.body, f.body_offset())?;
                     let selected = opts.select.begins(&b, f.lsn);
                     open = Some((f.offset, b.txid, None, selected));
+                    open_what = if opts.name_by_origin {
+                        origin_what(&b)
+                    } else {
+                        format!("transaction {}", b.txid)
+                    };
                 }
                 rtype::COMMIT => {
                     let c = Commit::decode(f.body, f.body_offset())?;
@@ -444,10 +449,15 @@ pub fn invert<W: Write>(
                     if let LogicalRecord::Relation(r) = &rec {
                         hist.define(r, f.body, f.lsn);
                     }
-                    if let Some((_, txid, problem, true)) = open.as_mut()
+                    if let Some((_, _, problem, true)) = open.as_mut()
                         && problem.is_none()
                     {
-                        *problem = check_record(&rec, &hist, f.lsn, f.offset, *txid)?;
+                        let loc = if opts.name_by_origin {
+                            Locate::Foreign(&open_what)
+                        } else {
+                            Locate::Native(&open_what)
+                        };
+                        *problem = check_record(&rec, &hist, f.lsn, f.offset, &loc)?;
                     }
                 }
             },
@@ -530,15 +540,22 @@ pub fn invert<W: Write>(
             .iter()
             .rev()
             .map(|(lsn, offset, range)| (*lsn, *offset, &buf[range.clone()]));
-        let what = format!("transaction {}", begin.txid);
         // A whole transaction: one part, then its end.
+        let what;
+        let locate = if opts.name_by_origin {
+            what = origin_what(&begin);
+            Locate::Foreign(&what)
+        } else {
+            what = format!("transaction {}", begin.txid);
+            Locate::Native(&what)
+        };
         inv.part(
             &mut report,
             &begin,
             &commit,
             records,
             &|id, lsn| hist.at(id, lsn).cloned(),
-            &Locate::Native(&what),
+            &locate,
         )?;
         inv.end(&mut report)?;
     }
@@ -734,7 +751,7 @@ pub fn invert_binlog<W: Write>(
                     },
                     records,
                     &|id, lsn| hist.at(id, lsn).cloned(),
-                    &Locate::Binlog(&what),
+                    &Locate::Foreign(&what),
                 )?;
                 // Its first part: the transaction began in this piece.
                 if *began_before != Some(tx.txid) || n > 0 {
@@ -823,26 +840,38 @@ impl DecodedPiece {
     }
 }
 
+/// A transaction of a log that stands for a foreign one, named by its
+/// BEGIN's origin (a PostgreSQL source's `<commit LSN> xid <xid>`).
+fn origin_what(b: &Begin<'_>) -> String {
+    if b.origin.is_empty() {
+        format!("transaction {}", b.txid)
+    } else {
+        format!("transaction {} (LSN {})", b.txid, b.origin)
+    }
+}
+
 /// How errors name the place of a record: a native log's LSN and offset,
-/// or the binlog transaction it was imported from.
+/// or the foreign transaction it was imported from (a binlog's, a
+/// PostgreSQL source's).
 enum Locate<'a> {
     /// A native log: `what` names the transaction; records by LSN and offset.
     Native(&'a str),
-    /// An imported binlog transaction (`what`: its GTID and file:pos).
-    Binlog(&'a str),
+    /// A foreign log's transaction (`what`: a binlog's GTID and file:pos,
+    /// a PostgreSQL source's commit LSN and xid).
+    Foreign(&'a str),
 }
 
 impl Locate<'_> {
     fn what(&self) -> &str {
         match self {
-            Locate::Native(w) | Locate::Binlog(w) => w,
+            Locate::Native(w) | Locate::Foreign(w) => w,
         }
     }
 
     fn place(&self, e: Error, lsn: u64, offset: u64) -> Error {
         match self {
             Locate::Native(_) => e.at(lsn, offset),
-            Locate::Binlog(w) => Error::new(e.kind(), format!("{w}: {}", e.message())),
+            Locate::Foreign(w) => Error::new(e.kind(), format!("{w}: {}", e.message())),
         }
     }
 
@@ -853,7 +882,7 @@ impl Locate<'_> {
         );
         match self {
             Locate::Native(_) => e.at(lsn, offset),
-            Locate::Binlog(_) => e,
+            Locate::Foreign(_) => e,
         }
     }
 }

@@ -248,3 +248,21 @@ fn replay_into_a_store_keeps_identical_rows_of_a_keyless_table() {
         "{out}"
     );
 }
+
+/// A capture that cannot be inverted (an UPDATE of a table without
+/// REPLICA IDENTITY FULL has no before-image) is refused naming the
+/// transaction by PostgreSQL's commit LSN and xid, not by a position in
+/// the log replog reads it as; nothing is written.
+#[test]
+fn invert_refusal_names_postgresql_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = capture(dir.path(), "pgoutput-v2.copy");
+    let out = dir.path().join("undo.replog");
+    let (code, _, err) = run(&["invert", &log, "-o", out.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cannot invert transaction "), "{err}");
+    assert!(err.contains(" (LSN 0/") && err.contains(" xid "), "{err}");
+    assert!(err.contains("has no before-image"), "{err}");
+    assert!(!err.contains("offset"), "{err}");
+    assert!(!out.exists());
+}

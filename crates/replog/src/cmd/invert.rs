@@ -135,6 +135,8 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
             stop_time: args.stop_datetime,
         },
         binlog_stretch: None,
+        // Errors name a PostgreSQL source's transactions by its LSNs.
+        name_by_origin: matches!(inputs.detected, Detected::PgWal | Detected::PgLogical(_)),
     };
     let file = AtomicFile::create(&args.output)?;
     // A binlog is inverted from the binlog itself (flashback): no
