@@ -227,6 +227,32 @@ pub fn decode_row(b: &[u8], ncols: usize, at: u64) -> Result<Row> {
     Ok(row)
 }
 
+/// The key a row of `def` is stored under in a tree whose keys are at
+/// most `max` bytes ([`crate::btree::max_key`]): its primary-key encoding
+/// ([`primary_key`]), except that the row identity of a table without a
+/// primary key (its whole content) longer than `max` is cut to `max - 16`
+/// bytes followed by the 128-bit XXH3 of the whole identity
+/// (`formats/store.md` §7.6). A key already in that form is returned as it
+/// is, so keys read from a tree can be given back.
+pub fn stored_key<'k>(def: &TableDef, key: &'k [u8], max: usize) -> std::borrow::Cow<'k, [u8]> {
+    if !def.primary_key.is_empty() || key.len() <= max || max < 16 {
+        return std::borrow::Cow::Borrowed(key);
+    }
+    let mut k = Vec::with_capacity(max);
+    k.extend_from_slice(&key[..max - 16]);
+    k.extend_from_slice(&xxhash_rust::xxh3::xxh3_128(key).to_be_bytes());
+    std::borrow::Cow::Owned(k)
+}
+
+/// The key row `row` of `def` is stored under ([`stored_key`]).
+pub fn row_key(def: &TableDef, row: &Row, max: usize) -> Vec<u8> {
+    let k = primary_key(def, row);
+    match stored_key(def, &k, max) {
+        std::borrow::Cow::Borrowed(_) => k,
+        std::borrow::Cow::Owned(o) => o,
+    }
+}
+
 /// Appends the copy count of a stored row of a table without a primary
 /// key (`formats/store.md` §7.6): nothing for one copy, else the number of
 /// identical rows the table holds as u32 LE (at least 2).
@@ -361,7 +387,7 @@ fn verify_table<'a, S: PageSource<'a>>(src: S, t: &TableEntry) -> std::result::R
         let b = crate::read::read_value(src, v)?;
         match decode_stored(&b, t.def.columns.len(), keyless, 0) {
             Ok((row, copies)) => {
-                if primary_key(&t.def, &row) != k {
+                if row_key(&t.def, &row, crate::btree::max_key(src.page_size())) != k {
                     problem = Some("a row is filed under another key".to_string());
                 }
                 rows += u64::from(copies);

@@ -782,6 +782,9 @@ impl PageStore {
         except: Option<&[u8]>,
     ) -> Result<Option<(String, Vec<u8>)>, Error> {
         let pk = primary_key(&t.def, row);
+        let except =
+            except.map(|k| catalog::stored_key(&t.def, k, btree::max_key(pager.page_size())));
+        let except = except.as_deref();
         // A table without a primary key holds identical rows as copies of
         // one stored row: its implicit row identity never conflicts.
         if !t.def.primary_key.is_empty()
@@ -817,7 +820,7 @@ impl PageStore {
     fn link(&mut self, id: TableId, row: &Row) -> Result<Vec<u8>, Error> {
         let t = self.cat.tables.get_mut(&id).ok_or_else(|| unknown(id))?;
         let inner = self.inner.get_mut();
-        let pk = primary_key(&t.def, row);
+        let pk = catalog::row_key(&t.def, row, btree::max_key(self.opts.page_size));
         let mut bytes = Vec::new();
         catalog::encode_row(row, &mut bytes).map_err(|m| Error::new(ErrorKind::BadValue, m))?;
         let keyless = t.def.primary_key.is_empty();
@@ -857,6 +860,7 @@ impl PageStore {
     fn unlink(&mut self, id: TableId, key: &[u8]) -> Result<Row, Error> {
         let t = self.cat.tables.get_mut(&id).ok_or_else(|| unknown(id))?;
         let inner = self.inner.get_mut();
+        let key = &*catalog::stored_key(&t.def, key, btree::max_key(self.opts.page_size));
         let keyless = t.def.primary_key.is_empty();
         let ncols = t.def.columns.len();
         if keyless && let Some(b) = btree::get(&inner.pager, t.pk_root, key).map_err(store_err)? {
@@ -891,7 +895,11 @@ impl PageStore {
     }
 
     fn check_row_keys(&self, def: &TableDef, row: &Row) -> Result<(), Error> {
-        self.check_key_len(&primary_key(def, row))?;
+        self.check_key_len(&catalog::row_key(
+            def,
+            row,
+            btree::max_key(self.opts.page_size),
+        ))?;
         for u in &def.unique_keys {
             if let Some(k) = unique_key(&u.columns, row) {
                 self.check_key_len(&k)?;
@@ -1102,7 +1110,8 @@ impl Storage for PageStore {
     fn get(&self, id: TableId, key: &[u8]) -> Option<Row> {
         let t = self.cat.tables.get(&id)?;
         let inner = self.inner.try_borrow().ok()?;
-        let b = btree::get(&inner.pager, t.pk_root, key).ok()??;
+        let key = catalog::stored_key(&t.def, key, btree::max_key(self.opts.page_size));
+        let b = btree::get(&inner.pager, t.pk_root, &key).ok()??;
         let keyless = t.def.primary_key.is_empty();
         catalog::decode_stored(&b, t.def.columns.len(), keyless, 0)
             .ok()
@@ -1165,7 +1174,8 @@ impl Storage for PageStore {
     fn update(&mut self, id: TableId, key: &[u8], row: Row) -> Result<Row, Error> {
         let t = self.cat.tables.get(&id).ok_or_else(|| unknown(id))?;
         let pager = &self.inner.get_mut().pager;
-        if !btree::contains(pager, t.pk_root, key).map_err(store_err)? {
+        let stored = catalog::stored_key(&t.def, key, btree::max_key(pager.page_size()));
+        if !btree::contains(pager, t.pk_root, &stored).map_err(store_err)? {
             return Err(missing_row());
         }
         if let Some((name, _)) = Self::conflict_in(pager, t, &row, Some(key))? {

@@ -17,7 +17,22 @@ pub fn assert_same(p: &PageStore, m: &MemStorage, dbs: &[&str], ctx: &str) {
     for id in m.tables() {
         assert_eq!(p.def(id), m.def(id), "{ctx}: def of {id}");
         let keys = m.keys(id);
-        assert_eq!(p.keys(id), keys, "{ctx}: keys of {id}");
+        let def = m.def(id).unwrap();
+        if def.primary_key.is_empty() {
+            // A long row identity is stored cut and hashed (store.md §7.6),
+            // which orders such rows by the hash after the cut.
+            let max = replog_pagestore::btree::max_key(p.page_size());
+            let mut want: Vec<Vec<u8>> = keys
+                .iter()
+                .map(|k| replog_pagestore::catalog::stored_key(def, k, max).into_owned())
+                .collect();
+            let mut got = p.keys(id);
+            want.sort();
+            got.sort();
+            assert_eq!(got, want, "{ctx}: keys of {id}");
+        } else {
+            assert_eq!(p.keys(id), keys, "{ctx}: keys of {id}");
+        }
         for k in &keys {
             assert_eq!(p.get(id, k), m.get(id, k), "{ctx}: row {k:?} of {id}");
         }
