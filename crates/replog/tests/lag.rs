@@ -116,3 +116,86 @@ fn lag_counts_what_the_binlogs_hold_after_the_followers_transaction() {
         "{out}"
     );
 }
+
+/// `--watch`: a line per measurement, each the same as a single `lag`
+/// gives (nothing moves here), until SIGTERM, which ends it with status 0.
+#[test]
+fn watch_prints_a_line_per_measurement_until_sigterm() {
+    let dir = root().join("fixtures/mariadb/out/dml/row-full");
+    let (f1, f2) = (
+        dir.join("mariadb-bin.000001"),
+        dir.join("mariadb-bin.000002"),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("f");
+    let (code, _, err) = run(&[
+        "replay",
+        "--store",
+        s(&store),
+        "--until",
+        "txid:3",
+        s(&f1),
+        s(&f2),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let (_, once, err) = run(&[
+        "lag",
+        "--store",
+        s(&store),
+        "--format",
+        "json",
+        s(&f1),
+        s(&f2),
+    ]);
+    let once: serde_json::Value = serde_json::from_str(&once).unwrap_or_else(|_| panic!("{err}"));
+    let out = tmp.path().join("watch.ndjson");
+    let child = Command::new(BIN)
+        .args([
+            "lag",
+            "--store",
+            s(&store),
+            "--watch=0.1",
+            "--format",
+            "ndjson",
+            s(&f1),
+            s(&f2),
+        ])
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while std::fs::read_to_string(&out).unwrap().lines().count() < 3 {
+        assert!(start.elapsed().as_secs() < 60, "fewer than 3 lines in 60 s");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    for l in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert_eq!(v["transactions"], once["transactions"], "{l}");
+        assert_eq!(v["bytes"], once["bytes"], "{l}");
+        assert_eq!(v["follower_txid"], once["follower"]["txid"], "{l}");
+        assert!(v["time_us"].as_i64().unwrap() > 0);
+    }
+    // JSON (one document) cannot be a stream of measurements.
+    let (code, _, err) = run(&[
+        "lag",
+        "--store",
+        s(&store),
+        "--watch",
+        "--format",
+        "json",
+        s(&f1),
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--watch"), "{err}");
+}

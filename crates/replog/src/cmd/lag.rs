@@ -18,6 +18,7 @@ Examples:
   replog lag --store follower/ binlogs/mariadb-bin.index
   replog lag --store follower/ 'mysql://repl@127.0.0.1:3306?server-id=99&file=mariadb-bin.000001'
   replog lag --store follower/ --format json binlogs/
+  replog lag --store follower/ --watch=2 binlogs/       # a line every 2 s
 
 The leader's binlogs are read from their first file to their end (a
 server's: to its current end), without applying anything; the store's
@@ -29,6 +30,13 @@ binlogs' transactions) is found among them. Behind it:
   seconds       the leader's last commit time minus its commit time.
 A store that follows these binlogs must have been started from their first
 file (as `replay --store` does).
+
+With --watch, the measurement is made again every SECONDS (default 1; at
+least as long as one measurement took, so a large binlog does not keep a
+core busy) and printed as one line (one JSON object per line with
+--format ndjson) until SIGINT or SIGTERM, which end it with status 0. Each
+measurement reads the binlogs and the store's position anew: a follower
+running meanwhile (`replay --follow --store`) is seen moving.
 
 Exit status:
   0  the store is not behind
@@ -48,6 +56,10 @@ pub struct Args {
     /// Output format.
     #[command(flatten)]
     pub report: crate::cmd::common::Output,
+    /// Measure again every SECONDS (`--watch=2`; default 1) until SIGINT/SIGTERM, a line
+    /// each.
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, require_equals = true, default_missing_value = "1")]
+    pub watch: Option<f64>,
 }
 
 /// A transaction of the leader's binlogs.
@@ -143,8 +155,9 @@ fn measure(feed: Box<dyn Feed>, last_txid: u64) -> Result<Lag> {
     Ok(lag)
 }
 
-/// Runs `replog lag`.
-pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
+/// Measures once: the store's position now, against the binlogs as they
+/// are now.
+fn measure_now(args: &Args) -> Result<Lag> {
     let dir = &args.store;
     crate::cmd::common::require_store(dir)?;
     let position = if snapshot::path_in(dir).is_file() {
@@ -165,7 +178,15 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
             Box::new(replog_binlog::files::Files::new(&inputs.files, None))
         }
     };
-    let lag = measure(feed, position.last_txid)?;
+    measure(feed, position.last_txid)
+}
+
+/// Runs `replog lag`.
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
+    if let Some(every) = args.watch {
+        return watch(args, every, out);
+    }
+    let lag = measure_now(args)?;
     let seconds = lag.seconds();
     match args.report.format {
         OutputFormat::Table => {
@@ -207,6 +228,56 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         }
     }
     Ok(Verdict::clean_if(lag.transactions == 0))
+}
+
+/// `--watch`: a measurement every `every` seconds, a line each, until a
+/// stop is requested (SIGINT/SIGTERM).
+fn watch(args: &Args, every: f64, out: &mut dyn Write) -> Result<Verdict> {
+    if !(every.is_finite() && (0.01..=86_400.0).contains(&every)) {
+        bail!("--watch {every}: give the seconds between two measurements, from 0.01 to 86400");
+    }
+    if args.report.format == OutputFormat::Json {
+        bail!("--watch prints a line per measurement: use --format table or ndjson");
+    }
+    replog_core::follow::start();
+    let every = std::time::Duration::from_secs_f64(every);
+    while !replog_core::follow::stop_requested() {
+        let began = std::time::Instant::now();
+        let lag = measure_now(args)?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+        match args.report.format {
+            OutputFormat::Ndjson => {
+                let v = json!({
+                    "time_us": now,
+                    "follower_txid": lag.follower.as_ref().map(|f| f.txid),
+                    "leader_txid": lag.leader.as_ref().map(|l| l.txid),
+                    "transactions": lag.transactions,
+                    "bytes": lag.bytes,
+                    "seconds": lag.seconds(),
+                });
+                writeln!(out, "{v}")?;
+            }
+            _ => writeln!(
+                out,
+                "{}  follower txid {}  behind: {} transaction(s), {} byte(s), {:.3} s",
+                time(now),
+                lag.follower.as_ref().map_or(0, |f| f.txid),
+                lag.transactions,
+                lag.bytes,
+                lag.seconds()
+            )?,
+        }
+        out.flush()?;
+        // Wait at least as long as the measurement took.
+        let wait = every.max(began.elapsed());
+        let until = std::time::Instant::now() + wait;
+        while !replog_core::follow::stop_requested() && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    Ok(Verdict::Clean)
 }
 
 fn time(us: i64) -> String {
