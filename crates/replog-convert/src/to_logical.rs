@@ -656,9 +656,21 @@ pub fn binlog_to_logical<W: Write>(
     paths: &[PathBuf],
     exec: ExecOptions,
     out: W,
+    seen: impl FnMut(&Transaction<'_>),
+) -> Result<(ToLogicalReport, replog_import::ImportReport, W)> {
+    let input = crate::source::BinlogInput::unclassified(paths);
+    binlog_input_to_logical(input, exec, out, seen)
+}
+
+/// [`binlog_to_logical`] of binlogs however they come (files, a server's,
+/// standard input).
+pub fn binlog_input_to_logical<W: Write>(
+    input: crate::source::BinlogInput,
+    exec: ExecOptions,
+    out: W,
     mut seen: impl FnMut(&Transaction<'_>),
 ) -> Result<(ToLogicalReport, replog_import::ImportReport, W)> {
-    let mut source = crate::source::BinlogInput::unclassified(paths).open_executed(exec);
+    let mut source = input.open_executed(exec);
     let h = source.producer().header();
     let mut opts = WriterOptions::new(LogKind::Logical);
     opts.log_id = h.log_id;

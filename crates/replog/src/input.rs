@@ -2,12 +2,20 @@
 //! or `-` for standard input, and detecting what kind of log they hold.
 
 use anyhow::{Context, Result, bail};
-use replog_convert::source::{BinlogInput, LogInput};
+use replog_convert::source::{BinlogInput, LogInput, RemoteBinlogs};
 use replog_core::LogKind;
 use replog_core::reader::{SegmentInput, segment_paths};
 use replog_core::segment::MAGIC;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// How messages name standard input.
+pub const STDIN_NAME: &str = "- (stdin)";
+
+/// The file name a binlog on standard input goes by in binlog positions
+/// and origins (`stdin:330`), where a binlog file's own name stands.
+pub const STDIN_BINLOG: &str = "stdin";
 
 /// What a file looks like from its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +75,8 @@ pub struct Inputs {
     pub detected: Detected,
     /// The kind named by any readable segment header.
     pub kind: Option<LogKind>,
-    _spool: Option<tempfile::TempPath>,
+    /// Standard input, when `-` is one of `files`.
+    stdin: Option<Stdin>,
     /// Binlogs read as transactions ([`Inputs::resolve_source`]), classified.
     pub binlog: Option<BinlogInput>,
     /// PostgreSQL WAL read as transactions, with its catalog file.
@@ -78,22 +87,18 @@ pub struct Inputs {
 
 impl Inputs {
     /// Resolves `paths` (files, directories, or `-` once for standard
-    /// input, which is spooled to a temporary file so memory stays bounded).
+    /// input, which is read as it comes and never written to a file: see
+    /// [`Stdin`]).
     pub fn resolve(paths: &[String]) -> Result<Inputs> {
         let mut files = Vec::new();
-        let mut spool = None;
+        let mut stdin = None;
         for p in paths {
             if p == "-" {
-                if spool.is_some() {
+                if stdin.is_some() {
                     bail!("standard input can be given only once");
                 }
-                let mut tmp = tempfile::NamedTempFile::new()
-                    .context("creating a spool file for standard input")?;
-                std::io::copy(&mut std::io::stdin().lock(), &mut tmp)
-                    .context("reading standard input")?;
-                let path = tmp.into_temp_path();
-                files.push(path.to_path_buf());
-                spool = Some(path);
+                stdin = Some(Stdin::read()?);
+                files.push(PathBuf::from("-"));
             } else {
                 let mut found = segment_paths(Path::new(p)).map_err(anyhow::Error::new)?;
                 if found.is_empty() && Path::new(p).is_dir() {
@@ -109,13 +114,25 @@ impl Inputs {
         let Some(first) = files.first() else {
             bail!("no input given")
         };
-        let detected = detect(&head(first)?);
+        let detected = detect(&head(first, stdin.as_ref())?);
+        if let Some(s) = &stdin
+            && files.len() > 1
+            && matches!(s, Stdin::Binlog(_))
+        {
+            bail!(
+                "{STDIN_NAME}: a binlog on standard input is read alone: give no other input with it"
+            );
+        }
         let mut kind = match detected {
             Detected::Native(k) => k,
             Detected::PgLogical(_) => Some(LogKind::Logical),
             _ => None,
         };
         let pglogical = match detected {
+            Detected::PgLogical(d) if stdin.is_some() => bail!(
+                "{STDIN_NAME}: a {} file is read from its file: give its path",
+                d.plugin.name()
+            ),
             Detected::PgLogical(d) if files.len() == 1 => {
                 Some(replog_pglogical::PgLogicalInput::with(first, d))
             }
@@ -129,7 +146,7 @@ impl Inputs {
         };
         if kind.is_none() {
             for f in files.iter().skip(1) {
-                if let Detected::Native(Some(k)) = detect(&head(f)?) {
+                if let Detected::Native(Some(k)) = detect(&head(f, stdin.as_ref())?) {
                     kind = Some(k);
                     break;
                 }
@@ -139,7 +156,7 @@ impl Inputs {
             files,
             detected,
             kind,
-            _spool: spool,
+            stdin,
             binlog: None,
             pgwal: None,
             pglogical,
@@ -162,6 +179,9 @@ impl Inputs {
     /// the catalog file `catalog` (required for WAL).
     pub fn resolve_source_with(paths: &[String], catalog: Option<&Path>) -> Result<Inputs> {
         let mut inputs = Inputs::resolve(paths)?;
+        if inputs.detected == Detected::PgWal && inputs.stdin.is_some() {
+            bail!("{STDIN_NAME}: PostgreSQL WAL is read from its segment files: give their paths");
+        }
         if inputs.detected == Detected::PgWal {
             let Some(catalog) = catalog else {
                 bail!(
@@ -178,7 +198,13 @@ impl Inputs {
             });
             return Ok(inputs);
         }
-        if inputs.detected == Detected::Binlog {
+        if let Some(remote) = inputs.stdin_binlog() {
+            // Read once: not classified first; imported as a server's
+            // binlogs are (see `BinlogInput::remote`).
+            let b = BinlogInput::remote(remote);
+            inputs.kind = Some(b.kind());
+            inputs.binlog = Some(b);
+        } else if inputs.detected == Detected::Binlog {
             let b = BinlogInput::new(&inputs.files).map_err(anyhow::Error::new)?;
             inputs.kind = Some(b.kind());
             inputs.binlog = Some(b);
@@ -192,7 +218,7 @@ impl Inputs {
             files: binlog.paths().to_vec(),
             detected: Detected::Binlog,
             kind: Some(binlog.kind()),
-            _spool: None,
+            stdin: None,
             binlog: Some(binlog),
             pgwal: None,
             pglogical: None,
@@ -202,6 +228,9 @@ impl Inputs {
     /// These binlogs read as transactions and followed as the server
     /// writes them ([`BinlogInput::following`]).
     pub fn following(mut self, follow: replog_core::follow::Follow) -> Result<Inputs> {
+        if self.stdin.is_some() {
+            bail!("{STDIN_NAME}: --follow reads binlog files as they grow, not standard input");
+        }
         let b = BinlogInput::following(&self.files, follow).map_err(anyhow::Error::new)?;
         self.kind = Some(b.kind());
         self.binlog = Some(b);
@@ -241,13 +270,38 @@ impl Inputs {
     /// How messages name input `i`: `-` (stdin) for standard input, else
     /// its path.
     pub fn name(&self, i: usize) -> String {
-        match (self.files.get(i), &self._spool) {
-            (Some(f), Some(spool)) if f.as_path() == AsRef::<Path>::as_ref(spool) => {
-                "- (stdin)".to_string()
-            }
-            (Some(f), _) => f.display().to_string(),
-            (None, _) => "(no input)".to_string(),
+        match self.files.get(i) {
+            Some(f) if self.stdin.is_some() && f.as_os_str() == "-" => STDIN_NAME.to_string(),
+            Some(f) => f.display().to_string(),
+            None => "(no input)".to_string(),
         }
+    }
+
+    /// A binlog given as standard input, as a server's binlogs are read:
+    /// one stream, handed over once.
+    pub fn stdin_binlog(&self) -> Option<RemoteBinlogs> {
+        let Some(Stdin::Binlog(head)) = &self.stdin else {
+            return None;
+        };
+        let head = Arc::clone(head);
+        Some(RemoteBinlogs {
+            name: STDIN_BINLOG.to_string(),
+            open: Arc::new(move || {
+                Box::new(StdinFeed {
+                    head: Arc::clone(&head),
+                    handed_over: false,
+                })
+            }),
+        })
+    }
+
+    /// Fails when the inputs are standard input, which `what` cannot read
+    /// (`why`: what it needs instead of one pass over a stream).
+    pub fn require_files(&self, what: &str, why: &str) -> Result<()> {
+        if self.stdin.is_some() {
+            bail!("{STDIN_NAME}: `replog {what}` {why}: give the file, not standard input");
+        }
+        Ok(())
     }
 
     /// The segment inputs for a reader (a logical decoding output is
@@ -261,7 +315,12 @@ impl Inputs {
         }
         self.files
             .iter()
-            .map(|p| SegmentInput::file(p).map_err(anyhow::Error::new))
+            .map(|p| match &self.stdin {
+                Some(Stdin::Log(bytes)) if p.as_os_str() == "-" => {
+                    Ok(SegmentInput::memory(STDIN_NAME, bytes.to_vec()))
+                }
+                _ => SegmentInput::file(p).map_err(anyhow::Error::new),
+            })
             .collect()
     }
 
@@ -307,7 +366,80 @@ impl Inputs {
     }
 }
 
-fn head(path: &Path) -> Result<Vec<u8>> {
+/// Standard input (`-`), read once and never written to a file.
+#[derive(Debug)]
+enum Stdin {
+    /// A native log (or anything else but a binlog): held in memory, for a
+    /// native log's reader reads at offsets and needs the log's length.
+    Log(Arc<[u8]>),
+    /// A binlog: read as a stream, as it comes, by the one import that
+    /// takes its first bytes (read to recognise it) from here.
+    Binlog(Arc<Mutex<Option<Vec<u8>>>>),
+}
+
+impl Stdin {
+    /// Reads the first bytes of standard input and, unless they start a
+    /// binlog, the rest.
+    fn read() -> Result<Stdin> {
+        let mut head = vec![0u8; replog_pglogical::file::SNIFF_LEN];
+        let n = replog_core::reader::read_full(&mut std::io::stdin().lock(), &mut head)
+            .context("reading standard input")?;
+        head.truncate(n);
+        if detect(&head) == Detected::Binlog {
+            return Ok(Stdin::Binlog(Arc::new(Mutex::new(Some(head)))));
+        }
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut head)
+            .context("reading standard input")?;
+        Ok(Stdin::Log(head.into()))
+    }
+
+    /// Its first bytes.
+    fn head(&self) -> Vec<u8> {
+        match self {
+            Stdin::Log(b) => b[..b.len().min(replog_pglogical::file::SNIFF_LEN)].to_vec(),
+            Stdin::Binlog(h) => h.lock().ok().and_then(|h| h.clone()).unwrap_or_default(),
+        }
+    }
+}
+
+/// A binlog on standard input as the feed of one binlog file: its first
+/// bytes, then the rest of standard input as it comes.
+struct StdinFeed {
+    head: Arc<Mutex<Option<Vec<u8>>>>,
+    handed_over: bool,
+}
+
+impl replog_binlog::files::Feed for StdinFeed {
+    fn next_file(
+        &mut self,
+        opts: replog_binlog::events::ReadOptions,
+    ) -> replog_core::Result<Option<(String, replog_binlog::files::FileReader)>> {
+        if self.handed_over {
+            return Ok(None);
+        }
+        self.handed_over = true;
+        let Some(head) = self.head.lock().ok().and_then(|mut h| h.take()) else {
+            return Err(replog_core::Error::unplaced(
+                replog_core::ErrorKind::Unsupported,
+                format!(
+                    "{STDIN_NAME}: a binlog on standard input is read once; this route reads it twice: give the file"
+                ),
+            ));
+        };
+        let stream = std::io::Cursor::new(head).chain(std::io::stdin());
+        let bytes = replog_binlog::files::Bytes::Stream(Box::new(stream));
+        let reader = replog_binlog::StreamReader::with_options(bytes, opts)
+            .map_err(|e| e.context(STDIN_NAME))?;
+        Ok(Some((STDIN_BINLOG.to_string(), reader)))
+    }
+}
+
+fn head(path: &Path, stdin: Option<&Stdin>) -> Result<Vec<u8>> {
+    if let (Some(s), true) = (stdin, path.as_os_str() == "-") {
+        return Ok(s.head());
+    }
     let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut b = Vec::with_capacity(replog_pglogical::file::SNIFF_LEN);
     f.by_ref()

@@ -20,8 +20,25 @@ fn replog(args: &[&str], tmpdir: &Path) -> Output {
         .unwrap()
 }
 
+/// `replog args` with the file `stdin` as its standard input.
+fn replog_stdin(args: &[&str], tmpdir: &Path, stdin: &str) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("TMPDIR", tmpdir)
+        .stdin(std::fs::File::open(stdin).unwrap())
+        .output()
+        .unwrap()
+}
+
 fn ok(args: &[&str], tmpdir: &Path, code: i32) -> String {
-    let r = replog(args, tmpdir);
+    check(args, replog(args, tmpdir), code)
+}
+
+fn ok_stdin(args: &[&str], tmpdir: &Path, stdin: &str, code: i32) -> String {
+    check(args, replog_stdin(args, tmpdir, stdin), code)
+}
+
+fn check(args: &[&str], r: Output, code: i32) -> String {
     assert_eq!(
         r.status.code(),
         Some(code),
@@ -42,7 +59,10 @@ fn json(text: &str) -> serde_json::Value {
 /// with a TMPDIR in which nothing can be created, not even by root (a path
 /// below a regular file): every command succeeds, and its results are
 /// those of the logical log the binlog converts to (written first, with a
-/// usable TMPDIR).
+/// usable TMPDIR). Then the same binlog on standard input, read as a
+/// stream: inspect, verify, replay, dump, diff and convert give the
+/// results of the file, and invert, which reads a binlog backwards,
+/// refuses it with a clear error.
 #[test]
 fn a_mixed_binlog_through_every_route_without_a_temporary_file() {
     let dir = root().join("fixtures/mariadb/out/unsafe/mixed-full");
@@ -212,6 +232,82 @@ fn a_mixed_binlog_through_every_route_without_a_temporary_file() {
         1,
     );
     ok(&["verify", &undo_row], usable, 0);
+
+    // The first binlog alone on standard input: the same results as the
+    // file, with nothing written to a temporary file.
+    let first = o("first.replog");
+    ok(&["convert", "--to", "logical", "-o", &first, b1], usable, 0);
+    let want = json(&ok(
+        &["replay", "--memory", "--format", "json", &first],
+        usable,
+        0,
+    ));
+    let got = json(&ok_stdin(
+        &["replay", "--memory", "--format", "json", "-"],
+        &no_tmp,
+        b1,
+        0,
+    ));
+    for k in ["kind", "applied", "changes", "digest", "last_txid"] {
+        assert_eq!(got[k], want[k], "replay of stdin: {k}");
+    }
+    assert_eq!(
+        ok_stdin(&["dump", "-"], &no_tmp, b1, 0),
+        ok(&["dump", &first], usable, 0)
+    );
+    // (Record by record, its BEGINs name the binlog `stdin`.)
+    let s = ok_stdin(&["diff", "--state", &first, "-"], &no_tmp, b1, 0);
+    assert!(s.contains("result: SAME"), "{s}");
+    // (Its origins name the binlog `stdin`, as a file's name it.)
+    assert_eq!(
+        ok_stdin(&["convert", "--to", "sql", "-"], &no_tmp, b1, 0)
+            .replace(" stdin:", " mariadb-bin.000001:"),
+        ok(&["convert", "--to", "sql", b1], usable, 0)
+    );
+    let from_stdin = o("from-stdin.replog");
+    ok_stdin(
+        &["convert", "--to", "logical", "-o", &from_stdin, "-"],
+        &no_tmp,
+        b1,
+        0,
+    );
+    assert_eq!(
+        ok(&["dump", &from_stdin], usable, 0),
+        ok(&["dump", &first], usable, 0)
+    );
+    let events = |listing: &str| listing.lines().count();
+    let listed = ok_stdin(&["inspect", "--format", "ndjson", "-"], &no_tmp, b1, 0);
+    assert_eq!(
+        events(&listed),
+        events(&ok(&["inspect", "--format", "ndjson", b1], usable, 0))
+    );
+    let v = json(&ok_stdin(
+        &["verify", "--format", "json", "-"],
+        &no_tmp,
+        b1,
+        0,
+    ));
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["files"][0]["file"], "- (stdin)", "{v}");
+    // A native log on standard input is held in memory, not spooled.
+    let native = json(&ok_stdin(
+        &["replay", "--memory", "--format", "json", "-"],
+        &no_tmp,
+        &first,
+        0,
+    ));
+    assert_eq!(native["digest"], want["digest"]);
+    let r = replog_stdin(
+        &["invert", "--skip-ddl", "-o", &o("undo-stdin.replog"), "-"],
+        &no_tmp,
+        b1,
+    );
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("standard input cannot be read backwards"),
+        "{err}"
+    );
 }
 
 /// Replaying a binlog reports where it stands as a binlog position and

@@ -5,6 +5,7 @@
 
 use crate::Verdict;
 use crate::cmd::{inspect, verify};
+use crate::input::{Inputs, STDIN_NAME};
 use crate::output::{JsonArray, OutputFormat, Progress, TableSink, ndjson, stats_table};
 use anyhow::Result;
 use replog_binlog::files::Feed;
@@ -16,7 +17,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 fn open(path: &Path, verify_checksums: bool) -> Result<replog_binlog::files::FileReader> {
@@ -365,11 +366,19 @@ fn table_ok(want: &Option<String>, t: Option<&Arc<TableMap>>) -> bool {
     }
 }
 
-/// `replog inspect` of binlog files.
-pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Verdict> {
+/// `replog inspect` of binlog files, or of a binlog on standard input.
+pub fn inspect(args: &inspect::Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Verdict> {
+    if let Some(stdin) = inputs.stdin_binlog() {
+        if args.follow.follow {
+            anyhow::bail!(
+                "{STDIN_NAME}: --follow reads binlog files as they grow, not standard input"
+            );
+        }
+        return inspect_feed(args, &mut *(stdin.open)(), 0, out);
+    }
     let follow = args.follow.start();
-    let mut feed = replog_binlog::files::Files::new(files, follow);
-    let total = crate::output::total_len(files);
+    let mut feed = replog_binlog::files::Files::new(&inputs.files, follow);
+    let total = crate::output::total_len(&inputs.files);
     inspect_feed(args, &mut feed, total, out)
 }
 
@@ -868,15 +877,29 @@ const MAX_DAMAGE_REPORTS: usize = 100;
 /// `replog verify` of binlog files: every checksum, the position chain, and
 /// every row image decoded. After damage, the reader looks for the next
 /// plausible chain of events and goes on from there.
-pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Verdict> {
+pub fn verify(args: &verify::Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Verdict> {
     let policy: RecoveryPolicy = args.recovery.into();
     let mut reports = Vec::new();
     let mut ok = true;
+    let files = &inputs.files;
+    // A binlog on standard input is read as it comes: a damaged event
+    // ends it there, as a stream cannot be searched for the next event.
+    let stdin = inputs.stdin_binlog();
     for (i, path) in files.iter().enumerate() {
         let last = i + 1 == files.len();
+        let name = inputs.name(i);
         let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         let mut progress = Progress::new(len);
-        let mut reader = open(path, true)?;
+        let mut reader = match &stdin {
+            Some(stdin) => (stdin.open)()
+                .next_file(ReadOptions {
+                    verify_checksums: true,
+                    ..ReadOptions::default()
+                })?
+                .map(|(_, r)| r)
+                .ok_or_else(|| anyhow::anyhow!("{name}: no binlog"))?,
+            None => open(path, true)?,
+        };
         let mut events_ok = 0u64;
         let mut rows = 0u64;
         let mut damages: Vec<BinlogDamage> = Vec::new();
@@ -928,10 +951,12 @@ pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Re
             // damaged field) and go on reading from there.
             let resume = if framed {
                 Ok(Some(reader.position()).filter(|&p| p < len))
+            } else if stdin.is_some() {
+                Ok(None)
             } else {
                 reader.find_next_event(start + 1)
             }
-            .map_err(|io| anyhow::Error::new(io).context(path.display().to_string()))?;
+            .map_err(|io| anyhow::Error::new(io).context(name.clone()))?;
             let torn = resume.is_none() && matches!(e.kind(), ErrorKind::UnexpectedEof { .. });
             let class = if torn {
                 DamageClass::TornTail
@@ -958,7 +983,7 @@ pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Re
         let checksums = reader.format().has_crc32();
         let mut damages = damages.into_iter();
         reports.push(FileReport {
-            file: path.display().to_string(),
+            file: name,
             events_ok,
             rows_decoded: rows,
             checksums,

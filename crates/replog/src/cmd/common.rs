@@ -10,8 +10,10 @@ use std::path::Path;
 #[derive(Debug, Clone, clap::Args)]
 pub struct Input {
     /// Log files, directories of segments, or `-` for standard input
-    /// (once); together one log. MySQL/MariaDB binlogs are read too: files,
-    /// a directory of binlogs, or a binlog index file (`*.index`).
+    /// (once; never written to a file: a binlog is read as a stream, a
+    /// native log held in memory); together one log. MySQL/MariaDB binlogs
+    /// are read too: files, a directory of binlogs, or a binlog index file
+    /// (`*.index`).
     #[arg(required = true, value_name = "LOG")]
     pub paths: Vec<String>,
     /// PostgreSQL WAL only: the catalog file of the server that wrote it

@@ -225,7 +225,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     }
     let inputs = args.input.resolve()?;
     if inputs.detected == Detected::Binlog {
-        return convert_binlog(args, &inputs.files, out);
+        return convert_binlog(args, &inputs, out);
     }
     let inputs = if inputs.detected == Detected::PgWal {
         if args.to == Target::Logical || args.input.catalog.is_none() {
@@ -631,11 +631,19 @@ fn convert_pglogical(
     Ok(Verdict::Clean)
 }
 
-fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Verdict> {
+fn convert_binlog(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Verdict> {
+    use replog_convert::source::BinlogInput;
     use replog_core::LogKind;
     use replog_core::writer::{LogWriter, WriterOptions};
+    let files = &inputs.files;
+    // A binlog on standard input is read once, as it comes (the importer
+    // below, or the executing import of --to logical).
+    let stdin = inputs.stdin_binlog();
     let opts = replog_import::ImportOptions::default();
-    let mut importer = replog_import::Importer::new(files, &opts);
+    let mut importer = match &stdin {
+        Some(stdin) => replog_import::Importer::from_feed((stdin.open)(), &opts),
+        None => replog_import::Importer::new(files, &opts),
+    };
     let mut sql_notes = Vec::new();
     let mut progress = crate::output::BinlogProgress::new(files);
     match (args.to, &args.output) {
@@ -652,18 +660,20 @@ fn convert_binlog(args: &Args, files: &[PathBuf], out: &mut dyn Write) -> Result
                 LogKind::Logical
             };
             if kind == LogKind::Logical
-                && replog_convert::source::BinlogInput::new(files)?
-                    .shape()
-                    .dml_statements
-                    > 0
+                && (stdin.is_some() || BinlogInput::new(files)?.shape().dml_statements > 0)
             {
                 // A statement or mixed binlog (found by a classification
-                // pass that decodes no rows): its statements' rows come
-                // from executing them on the reference store, in the one
-                // import.
+                // pass that decodes no rows; a binlog on standard input,
+                // read once, is not classified first): its statements'
+                // rows come from executing them on the reference store, in
+                // the one import.
+                let input = match stdin {
+                    Some(stdin) => BinlogInput::remote(stdin),
+                    None => BinlogInput::unclassified(files),
+                };
                 let file = AtomicFile::create(path)?;
-                let (report, import, file) = replog_convert::to_logical::binlog_to_logical(
-                    files,
+                let (report, import, file) = replog_convert::to_logical::binlog_input_to_logical(
+                    input,
                     exec_options(args)?,
                     file,
                     |t| progress.at_origin(t.begin.origin),

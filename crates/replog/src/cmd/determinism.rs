@@ -106,6 +106,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
             inputs.files[0].display()
         );
     }
+    inputs.require_files("determinism", "replays the log once per replica")?;
     let files = inputs.files.clone();
     let seed = args.seed.unwrap_or(DEFAULT_SEED);
     let replicas = usize::try_from(args.replicas).unwrap_or(5);

@@ -226,7 +226,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         }
         let mut args = args.clone();
         args.types = binlog_types(&args.types)?;
-        return crate::cmd::binlog::inspect(&args, &inputs.files, out);
+        return crate::cmd::binlog::inspect(&args, &inputs, out);
     }
     if args.follow.follow {
         bail!(

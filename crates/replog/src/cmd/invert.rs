@@ -108,6 +108,12 @@ pub struct Args {
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let inputs = args.input.resolve()?;
     let binlog = inputs.detected == Detected::Binlog;
+    if binlog {
+        inputs.require_files(
+            "invert",
+            "reads a binlog backwards, from its last event, and standard input cannot be read backwards",
+        )?;
+    }
     if binlog && (args.start_position.is_some() || args.stop_position.is_some()) {
         bail!(
             "--start-position and --stop-position are LSNs of a native log; select binlog transactions with --gtid or --start-datetime/--stop-datetime"

@@ -175,7 +175,10 @@ fn measure_now(args: &Args) -> Result<Lag> {
                     inputs.name(0)
                 );
             }
-            Box::new(replog_binlog::files::Files::new(&inputs.files, None))
+            match inputs.stdin_binlog() {
+                Some(stdin) => (stdin.open)(),
+                None => Box::new(replog_binlog::files::Files::new(&inputs.files, None)),
+            }
         }
     };
     measure(feed, position.last_txid)

@@ -83,7 +83,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     }
     let inputs = args.input.resolve()?;
     if inputs.detected == crate::input::Detected::Binlog {
-        return crate::cmd::binlog::verify(args, &inputs.files, out);
+        return crate::cmd::binlog::verify(args, &inputs, out);
     }
     if let Some(p) = &inputs.pglogical {
         return verify_pglogical(args, p, out);
