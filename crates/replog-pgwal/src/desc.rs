@@ -938,21 +938,7 @@ fn heap2(d: &Data<'_>, info: u8, v: PgVersion, s: &mut String) -> Option<()> {
             );
             infobits(s, d.u8(6)?);
         }
-        (0x70, _) => {
-            let blk = (u32::from(d.u16(28)?) << 16) | u32::from(d.u16(30)?);
-            let _ = write!(
-                s,
-                "rel {}/{}/{}; tid {}/{}; cmin: {}, cmax: {}, combo: {}",
-                d.u32(16)?,
-                d.u32(20)?,
-                d.u32(24)?,
-                blk,
-                d.u16(32)?,
-                d.u32(4)?,
-                d.u32(8)?,
-                d.u32(12)?
-            );
-        }
+        (0x70, _) => new_cid(d, v, s)?,
         _ => {}
     }
     Some(())
@@ -960,6 +946,29 @@ fn heap2(d: &Data<'_>, info: u8, v: PgVersion, s: &mut String) -> Option<()> {
 
 /// The data of block reference 0 when the record carries any
 /// (`XLogRecHasBlockData`: none when a full-page image replaced it).
+/// Heap2 NEW_CID (`xl_heap_new_cid`), in the words of 13–15 or of 16 and
+/// later: the relation, the tuple's block and offset, its command ids.
+fn new_cid(d: &Data<'_>, v: PgVersion, s: &mut String) -> Option<()> {
+    let blk = (u32::from(d.u16(28)?) << 16) | u32::from(d.u16(30)?);
+    let (rel, tid, cmin) = if v >= PgVersion::V16 {
+        ("rel: ", ", tid: ", ", cmin: ")
+    } else {
+        ("rel ", "; tid ", "; cmin: ")
+    };
+    let _ = write!(
+        s,
+        "{rel}{}/{}/{}{tid}{blk}/{}{cmin}{}, cmax: {}, combo: {}",
+        d.u32(16)?,
+        d.u32(20)?,
+        d.u32(24)?,
+        d.u16(32)?,
+        d.u32(4)?,
+        d.u32(8)?,
+        d.u32(12)?
+    );
+    Some(())
+}
+
 fn block0_data<'a>(rec: &Record<'a>) -> Option<Data<'a>> {
     rec.block(0)
         .filter(|b| !b.data.is_empty())
@@ -1093,21 +1102,7 @@ fn heap2_16(rec: &Record<'_>, d: &Data<'_>, info: u8, v: PgVersion, s: &mut Stri
             infobits_list(s, "infobits", d.u8(6)?);
             let _ = write!(s, ", flags: 0x{:02X}", d.u8(7)?);
         }
-        (0x70, _) => {
-            let blk = (u32::from(d.u16(28)?) << 16) | u32::from(d.u16(30)?);
-            let _ = write!(
-                s,
-                "rel: {}/{}/{}, tid: {}/{}, cmin: {}, cmax: {}, combo: {}",
-                d.u32(16)?,
-                d.u32(20)?,
-                d.u32(24)?,
-                blk,
-                d.u16(32)?,
-                d.u32(4)?,
-                d.u32(8)?,
-                d.u32(12)?
-            );
-        }
+        (0x70, _) => new_cid(d, v, s)?,
         _ => {}
     }
     Some(())
