@@ -10,7 +10,7 @@ use sqlparser::ast::{
     Select, SelectItem, SetExpr, Statement, TableFactor, TableObject, TableWithJoins,
     UnaryOperator, Update, Value,
 };
-use sqlparser::dialect::MySqlDialect;
+use replog_schema::MariaDbDialect;
 use sqlparser::parser::Parser;
 
 use crate::context::{ContextFlags, ContextItem};
@@ -118,7 +118,7 @@ pub(crate) fn shorten(sql: &str, max: usize) -> String {
 
 /// Parses `sql` with sqlparser's MySQL dialect.
 pub(crate) fn parse(sql: &str) -> Result<Vec<Statement>, AnalyzeError> {
-    Parser::parse_sql(&MySqlDialect {}, sql).map_err(|e| AnalyzeError {
+    Parser::parse_sql(&MariaDbDialect, sql).map_err(|e| AnalyzeError {
         statement: shorten(sql, 200),
         message: e.to_string(),
     })

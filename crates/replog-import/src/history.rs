@@ -7,7 +7,7 @@
 use replog_schema::SqlType;
 use replog_schema::catalog::{Catalog, CatalogTable, DdlMode};
 use replog_schema::error::one_line as one_line_max;
-use sqlparser::dialect::MySqlDialect;
+use replog_schema::MariaDbDialect;
 use sqlparser::parser::Parser;
 use std::collections::HashMap;
 
@@ -232,7 +232,7 @@ impl SchemaHistory {
         if !is_ddl_keyword(&kw) {
             return DdlEffect::NotDdl;
         }
-        let stmts = match Parser::parse_sql(&MySqlDialect {}, sql) {
+        let stmts = match Parser::parse_sql(&MariaDbDialect, sql) {
             Ok(s) => s,
             Err(e) => {
                 if matches!(kw.as_str(), "CREATE" | "ALTER" | "DROP" | "RENAME") {

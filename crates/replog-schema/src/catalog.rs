@@ -38,7 +38,7 @@ use sqlparser::ast::{
     ObjectName, ObjectType, RenameTableNameKind, SqlOption, Statement, TableConstraint,
     TimezoneInfo,
 };
-use sqlparser::dialect::MySqlDialect;
+use crate::dialect::MariaDbDialect;
 use sqlparser::parser::Parser;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -331,7 +331,7 @@ impl Catalog {
     /// Parses `sql` (MySQL dialect) and applies every statement in it, run
     /// with default database `default_db`. Errors name the statement.
     pub fn apply(&mut self, sql: &str, default_db: Option<&str>) -> Result<SchemaChange, SqlError> {
-        let stmts = Parser::parse_sql(&MySqlDialect {}, sql)
+        let stmts = Parser::parse_sql(&MariaDbDialect, sql)
             .map_err(|e| SqlError::new(SqlErrorKind::Parse, e.to_string()).with_statement(sql))?;
         let mut all = SchemaChange::default();
         for st in &stmts {
@@ -1182,6 +1182,13 @@ fn alter_step<D: Definitions>(
             }
             Ok(AlterStep::Changed(sources))
         }
+        AlterTableOperation::RenameTable { table_name } => {
+            let n = match table_name {
+                RenameTableNameKind::As(n) | RenameTableNameKind::To(n) => n,
+            };
+            let (db, name) = name_parts(n, mode)?;
+            Ok(AlterStep::Renamed(db, name))
+        }
         _ if execute => Err(SqlError::unsupported(format!("ALTER TABLE operation {op}")).into()),
         AlterTableOperation::RenameColumn {
             old_column_name,
@@ -1252,13 +1259,6 @@ fn alter_step<D: Definitions>(
                 }
             }
             Ok(AlterStep::Changed(kept(n)))
-        }
-        AlterTableOperation::RenameTable { table_name } => {
-            let n = match table_name {
-                RenameTableNameKind::As(n) | RenameTableNameKind::To(n) => n,
-            };
-            let (db, name) = name_parts(n, mode)?;
-            Ok(AlterStep::Renamed(db, name))
         }
         // What a definition does not hold: defaults set or dropped, foreign
         // keys, algorithm and lock clauses, counters, partitions.
@@ -1550,7 +1550,26 @@ pub fn interpret<D: Definitions>(
                     }
                     AlterStep::Unchanged => {}
                     AlterStep::Renamed(new_db, new_name) => {
-                        let new_db = new_db.unwrap_or_else(|| db.clone());
+                        // An unqualified new name is in the current database.
+                        let new_db = new_db
+                            .or_else(|| default_db.map(str::to_string))
+                            .unwrap_or_else(|| db.clone());
+                        if mode == DdlMode::Execute {
+                            if !target.database_exists(&new_db) {
+                                return Err(SqlError::new(
+                                    SqlErrorKind::UnknownDatabase,
+                                    format!("Unknown database '{new_db}'"),
+                                )
+                                .into());
+                            }
+                            if target.table(&new_db, &new_name).is_some() {
+                                return Err(SqlError::new(
+                                    SqlErrorKind::TableExists,
+                                    format!("Table '{new_name}' already exists"),
+                                )
+                                .into());
+                            }
+                        }
                         target.rename_table(&db, &name, &new_db, &new_name)?;
                         change.tables.push((db, name));
                         (db, name) = (new_db, new_name);

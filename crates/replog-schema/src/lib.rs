@@ -9,6 +9,10 @@
 //!   used by the reference store on its storage and, through an in-memory
 //!   [`Catalog`], by the binlog importer and the determinism checker to
 //!   follow a log's own DDL.
+//! - [`dialect`]: the one SQL dialect ([`MariaDbDialect`]) every route
+//!   parses MariaDB statements with: sqlparser's MySQL dialect plus the
+//!   MariaDB forms it does not read (`!x`, `a MOD b`, `REGEXP NULL`,
+//!   compound INTERVAL and EXTRACT units).
 //! - [`error`]: the one error of SQL work ([`SqlError`]), shared by the
 //!   catalog and the reference store.
 //! - [`objects`]: what a DDL statement is about when it is not a table
@@ -30,11 +34,13 @@
 //! ```
 
 pub mod catalog;
+pub mod dialect;
 pub mod error;
 pub mod objects;
 pub mod sql;
 pub mod table;
 
 pub use catalog::{Catalog, CatalogTable, DdlMode};
+pub use dialect::MariaDbDialect;
 pub use error::{SqlError, SqlErrorKind};
 pub use table::{Column, ColumnDefault, SqlType, TableDef, UniqueKey};

@@ -9,7 +9,7 @@
 //! executes statements cannot run them and says so by name
 //! (`unsupported: CREATE PROCEDURE`), never with a parser error.
 
-use sqlparser::dialect::MySqlDialect;
+use crate::dialect::MariaDbDialect;
 use sqlparser::tokenizer::{Token, Tokenizer};
 
 /// A schema object that holds no table rows.
@@ -89,7 +89,7 @@ const MAX_PREFIX_WORDS: usize = 24;
 /// database or an index; `None` for those, for anything else, and for text
 /// that does not start like DDL.
 pub fn non_table_ddl(sql: &str) -> Option<NonTableDdl> {
-    let mut words = Tokenizer::new(&MySqlDialect {}, sql)
+    let mut words = Tokenizer::new(&MariaDbDialect, sql)
         .tokenize()
         .ok()?
         .into_iter()

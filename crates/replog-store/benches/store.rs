@@ -267,7 +267,7 @@ fn main() {
     for _ in 0..reps {
         let t = Instant::now();
         for s in replog_store::script::split(&ins).expect("split") {
-            let p = sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::MySqlDialect {}, s);
+            let p = sqlparser::parser::Parser::parse_sql(&replog_schema::MariaDbDialect, s);
             std::hint::black_box(p.expect("parse"));
         }
         t_parse.push(t.elapsed());

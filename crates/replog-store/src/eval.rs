@@ -937,6 +937,10 @@ impl Ctx<'_> {
                 }
                 Ok(Datum::Str(r.to_string()))
             }
+            Expr::Extract { field, expr, .. } => {
+                let v = self.eval(expr, scope)?;
+                crate::dates::extract(&field.to_string().to_ascii_uppercase(), &v)
+            }
             Expr::Position { expr, r#in } => {
                 let sub = self.eval(expr, scope)?;
                 let s = self.eval(r#in, scope)?;
@@ -1173,7 +1177,28 @@ impl Ctx<'_> {
         }
         if matches!(name.as_str(), "TIMESTAMPDIFF" | "TIMESTAMPADD") {
             // Their first argument is a unit, not an expression.
-            return Err(Error::unsupported(format!("function {name}()")));
+            let FunctionArguments::List(l) = &f.args else {
+                return Err(Error::unsupported(format!("function call {f}")));
+            };
+            let [
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Identifier(unit))),
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(a)),
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(b)),
+            ] = l.args.as_slice()
+            else {
+                return Err(Error::new(
+                    ErrorKind::Parse,
+                    format!("Incorrect parameters in the call to native function '{name}'"),
+                ));
+            };
+            let unit = unit.value.to_ascii_uppercase();
+            let unit = unit.strip_prefix("SQL_TSI_").unwrap_or(&unit).to_string();
+            let (a, b) = (self.eval(a, scope)?, self.eval(b, scope)?);
+            return if name == "TIMESTAMPDIFF" {
+                crate::dates::timestampdiff(&unit, &a, &b)
+            } else {
+                crate::dates::timestampadd(&unit, &a, &b)
+            };
         }
         let args = self.args(f, scope)?;
         self.call(&name, &args, scope)

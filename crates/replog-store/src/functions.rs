@@ -575,13 +575,13 @@ pub(crate) fn call(
             need!(1);
             Datum::UInt(u64::from(crc32fast::hash(&args[0].to_bytes()?)))
         }
-        _ => return None,
+        _ => return crate::dates::call(name, args, warnings),
     }))
 }
 
 /// A DATE or DATETIME operand (strings parsed); `None` for anything else
 /// and for zero dates.
-fn datetime_of(d: &Datum) -> Option<DateTime> {
+pub(crate) fn datetime_of(d: &Datum) -> Option<DateTime> {
     let dt = match d {
         Datum::Date(x) => datetime_of_date(x),
         Datum::DateTime(x) => *x,
@@ -760,7 +760,7 @@ pub(crate) fn interval(value: &Datum, unit: &str) -> Result<Option<Interval>> {
     })
 }
 
-fn days_in_month(y: i64, m: u32) -> u32 {
+pub(crate) fn days_in_month(y: i64, m: u32) -> u32 {
     let next = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
     (days_from_civil(next.0, next.1, 1) - days_from_civil(y, m, 1)) as u32
 }
@@ -825,7 +825,7 @@ pub(crate) fn add_interval(d: &Datum, iv: Option<Interval>, sign: i64) -> Datum 
 /// Microseconds since the epoch to a DATETIME, for any instant in years
 /// 0..9999 (unlike [`timestamp_to_datetime`], which reads 0 as the zero
 /// timestamp).
-fn timestamp_to_datetime_any(us: i64) -> DateTime {
+pub(crate) fn timestamp_to_datetime_any(us: i64) -> DateTime {
     if us != 0 {
         return timestamp_to_datetime(us);
     }

@@ -40,6 +40,7 @@
 
 pub mod capture;
 pub mod conflict;
+mod dates;
 pub mod decimal;
 pub mod deep;
 pub mod digest;

@@ -19,7 +19,7 @@
 
 use crate::deep;
 use sqlparser::ast::{Expr, Statement, Value, visit_expressions_mut};
-use sqlparser::dialect::MySqlDialect;
+use replog_schema::MariaDbDialect;
 use sqlparser::parser::{Parser, ParserError};
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -199,7 +199,7 @@ impl ParseCache {
             self.key = key;
             out?
         } else {
-            Parser::parse_sql(&MySqlDialect {}, sql)?
+            Parser::parse_sql(&MariaDbDialect, sql)?
         };
         if deep::too_deep(sql, &stmts) {
             deep::dismantle(stmts);
@@ -210,7 +210,7 @@ impl ParseCache {
 
     fn parse_dml(&mut self, sql: &str, key: &mut String) -> Result<Vec<Statement>, ParserError> {
         let Some(lits) = shape(sql, key) else {
-            return Parser::parse_sql(&MySqlDialect {}, sql);
+            return Parser::parse_sql(&MariaDbDialect, sql);
         };
         match self.shapes.get(key.as_str()) {
             Some(Entry::Tree(tree)) => {
@@ -219,18 +219,18 @@ impl ParseCache {
                     self.hits += 1;
                     return Ok(vec![stmt]);
                 }
-                Parser::parse_sql(&MySqlDialect {}, sql)
+                Parser::parse_sql(&MariaDbDialect, sql)
             }
-            Some(Entry::Refused) => Parser::parse_sql(&MySqlDialect {}, sql),
+            Some(Entry::Refused) => Parser::parse_sql(&MariaDbDialect, sql),
             None => {
-                let parsed = Parser::parse_sql(&MySqlDialect {}, sql)?;
+                let parsed = Parser::parse_sql(&MariaDbDialect, sql)?;
                 let template = key.split('\0').next().unwrap_or("");
                 // Cloning and comparing trees recurses: deep shapes are not
                 // kept (nor parsed twice).
                 let shallow = deep::depth(&parsed, MAX_SHAPE_DEPTH) <= MAX_SHAPE_DEPTH;
                 let entry = match (
                     parsed.as_slice(),
-                    shallow.then(|| Parser::parse_sql(&MySqlDialect {}, template)),
+                    shallow.then(|| Parser::parse_sql(&MariaDbDialect, template)),
                 ) {
                     ([one], Some(Ok(mut t))) if t.len() == 1 => {
                         let tree = t.remove(0);
@@ -258,7 +258,7 @@ mod tests {
     use super::*;
 
     fn parse_both(cache: &mut ParseCache, sql: &str) {
-        let direct = Parser::parse_sql(&MySqlDialect {}, sql);
+        let direct = Parser::parse_sql(&MariaDbDialect, sql);
         let cached = cache.parse(sql);
         match (direct, cached) {
             (Ok(a), Ok(b)) => assert_eq!(a, b, "{sql}"),

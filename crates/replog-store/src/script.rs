@@ -2,7 +2,7 @@
 //! (what a statement log records).
 
 use crate::error::{Error, ErrorKind, Result};
-use sqlparser::dialect::MySqlDialect;
+use replog_schema::MariaDbDialect;
 
 /// The statements of `sql`, each its exact text without the terminating
 /// `;`, leading comments and surrounding whitespace.
@@ -132,7 +132,7 @@ pub fn is_ddl(sql: &str) -> bool {
         }
     }
     crate::deep::with_stack(sql.len(), || {
-        match sqlparser::parser::Parser::parse_sql(&MySqlDialect {}, sql) {
+        match sqlparser::parser::Parser::parse_sql(&MariaDbDialect, sql) {
             Ok(v) => {
                 let ddl = matches!(
                     v.as_slice(),
@@ -160,7 +160,7 @@ mod tests {
 
     /// The former splitter, on sqlparser's tokenizer: the reference.
     fn split_tokenized(sql: &str) -> Result<Vec<&str>> {
-        let tokens = Tokenizer::new(&MySqlDialect {}, sql)
+        let tokens = Tokenizer::new(&MariaDbDialect, sql)
             .tokenize_with_location()
             .map_err(|e| Error::new(ErrorKind::Parse, e.to_string()))?;
         // Byte offset of each line start (sqlparser locations are 1-based
