@@ -1,6 +1,7 @@
 //! The static analyzer: parses one statement (sqlparser, MySQL dialect) and
 //! applies the rules.
 
+use replog_schema::MariaDbDialect;
 use replog_store::deep::{self, operand};
 use serde::Serialize;
 use sqlparser::ast::{
@@ -10,7 +11,6 @@ use sqlparser::ast::{
     Select, SelectItem, SetExpr, Statement, TableFactor, TableObject, TableWithJoins,
     UnaryOperator, Update, Value,
 };
-use replog_schema::MariaDbDialect;
 use sqlparser::parser::Parser;
 
 use crate::context::{ContextFlags, ContextItem};

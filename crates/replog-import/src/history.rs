@@ -4,10 +4,10 @@
 //! [`HistTable`], the projection the importer needs (column names, types'
 //! details, character data, primary key). Never consults a live server.
 
+use replog_schema::MariaDbDialect;
 use replog_schema::SqlType;
 use replog_schema::catalog::{Catalog, CatalogTable, DdlMode};
 use replog_schema::error::one_line as one_line_max;
-use replog_schema::MariaDbDialect;
 use sqlparser::parser::Parser;
 use std::collections::HashMap;
 

@@ -29,6 +29,7 @@
 //! assert_eq!(e.to_string(), "Unknown table 'shop.nope' (in statement: DROP TABLE shop.nope)");
 //! ```
 
+use crate::dialect::MariaDbDialect;
 use crate::error::{SqlError, SqlErrorKind};
 use crate::table::{Column, ColumnDefault, SqlType, TableDef, UniqueKey};
 use replog_core::Value;
@@ -38,7 +39,6 @@ use sqlparser::ast::{
     ObjectName, ObjectType, RenameTableNameKind, SqlOption, Statement, TableConstraint,
     TimezoneInfo,
 };
-use crate::dialect::MariaDbDialect;
 use sqlparser::parser::Parser;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};

@@ -18,7 +18,9 @@
 //! also takes this one for where it asks which dialect it runs
 //! ([`Dialect::dialect`]).
 
-use sqlparser::ast::{BinaryOperator, DateTimeField, Expr, Ident, Interval, Statement, UnaryOperator};
+use sqlparser::ast::{
+    BinaryOperator, DateTimeField, Expr, Ident, Interval, Statement, UnaryOperator,
+};
 use sqlparser::dialect::{Dialect, MySqlDialect, Precedence};
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
@@ -77,7 +79,10 @@ impl MariaDbDialect {
         if !is_keyword(&parser.peek_token_ref().token, Keyword::INTERVAL) {
             return None;
         }
-        let signed = matches!(parser.peek_nth_token_ref(1).token, Token::Minus | Token::Plus);
+        let signed = matches!(
+            parser.peek_nth_token_ref(1).token,
+            Token::Minus | Token::Plus
+        );
         let at = if signed { 3 } else { 2 };
         compound_unit(&parser.peek_nth_token_ref(at).token)?;
         parser.next_token();
@@ -140,11 +145,15 @@ impl Dialect for MariaDbDialect {
         precedence: u8,
     ) -> Option<Result<Expr, ParserError>> {
         if parser.parse_keyword(Keyword::MOD) {
-            return Some(parser.parse_subexpr(precedence).map(|right| Expr::BinaryOp {
-                left: Box::new(expr.clone()),
-                op: BinaryOperator::Modulo,
-                right: Box::new(right),
-            }));
+            return Some(
+                parser
+                    .parse_subexpr(precedence)
+                    .map(|right| Expr::BinaryOp {
+                        left: Box::new(expr.clone()),
+                        op: BinaryOperator::Modulo,
+                        right: Box::new(right),
+                    }),
+            );
         }
         // [NOT] REGEXP|RLIKE pattern, the pattern read as any expression
         // (NULL included).
@@ -321,15 +330,45 @@ mod tests {
         assert_eq!(one("SELECT !1 + 1"), "SELECT !1 + 1");
         let s = &parse("SELECT !1 + 1").unwrap()[0];
         let Statement::Query(q) = s else { panic!() };
-        let sqlparser::ast::SetExpr::Select(sel) = q.body.as_ref() else { panic!() };
-        let sqlparser::ast::SelectItem::UnnamedExpr(e) = &sel.projection[0] else { panic!() };
-        assert!(matches!(e, Expr::BinaryOp { op: BinaryOperator::Plus, .. }), "{e:?}");
+        let sqlparser::ast::SetExpr::Select(sel) = q.body.as_ref() else {
+            panic!()
+        };
+        let sqlparser::ast::SelectItem::UnnamedExpr(e) = &sel.projection[0] else {
+            panic!()
+        };
+        assert!(
+            matches!(
+                e,
+                Expr::BinaryOp {
+                    op: BinaryOperator::Plus,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
         let s = &parse("SELECT 1 + -7 MOD 2").unwrap()[0];
         let Statement::Query(q) = s else { panic!() };
-        let sqlparser::ast::SetExpr::Select(sel) = q.body.as_ref() else { panic!() };
-        let sqlparser::ast::SelectItem::UnnamedExpr(e) = &sel.projection[0] else { panic!() };
-        let Expr::BinaryOp { op: BinaryOperator::Plus, right, .. } = e else { panic!("{e:?}") };
-        assert!(matches!(right.as_ref(), Expr::BinaryOp { op: BinaryOperator::Modulo, .. }));
+        let sqlparser::ast::SetExpr::Select(sel) = q.body.as_ref() else {
+            panic!()
+        };
+        let sqlparser::ast::SelectItem::UnnamedExpr(e) = &sel.projection[0] else {
+            panic!()
+        };
+        let Expr::BinaryOp {
+            op: BinaryOperator::Plus,
+            right,
+            ..
+        } = e
+        else {
+            panic!("{e:?}")
+        };
+        assert!(matches!(
+            right.as_ref(),
+            Expr::BinaryOp {
+                op: BinaryOperator::Modulo,
+                ..
+            }
+        ));
     }
 
     #[test]

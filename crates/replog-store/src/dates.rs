@@ -62,7 +62,7 @@ fn weekday(d: &Date) -> i64 {
 
 fn date_of_day_number(n: i64) -> Option<Date> {
     let (y, m, d) = civil_from_days(n);
-    (0..=9999).contains(&y).then(|| Date {
+    (0..=9999).contains(&y).then_some(Date {
         year: y as u16,
         month: m as u8,
         day: d as u8,
@@ -147,7 +147,11 @@ fn week_mode(mode: i64) -> u32 {
 }
 
 /// A function of this module, or `None` when `name` is not one.
-pub(crate) fn call(name: &str, args: &[Datum], warnings: &mut Vec<String>) -> Option<Result<Datum>> {
+pub(crate) fn call(
+    name: &str,
+    args: &[Datum],
+    warnings: &mut Vec<String>,
+) -> Option<Result<Datum>> {
     let n = args.len();
     let bad = |ok: bool| (!ok).then(|| Err(arity_error(name)));
     Some(Ok(match name {
@@ -270,7 +274,9 @@ pub(crate) fn call(name: &str, args: &[Datum], warnings: &mut Vec<String>) -> Op
             }
             let us = match &args[0] {
                 Datum::Int(i) => i.saturating_mul(1_000_000),
-                Datum::UInt(u) => i64::try_from(*u).unwrap_or(i64::MAX).saturating_mul(1_000_000),
+                Datum::UInt(u) => i64::try_from(*u)
+                    .unwrap_or(i64::MAX)
+                    .saturating_mul(1_000_000),
                 other => {
                     let v = other.to_f64() * 1e6;
                     if v.is_finite() {
@@ -320,7 +326,13 @@ pub(crate) fn call(name: &str, args: &[Datum], warnings: &mut Vec<String>) -> Op
             }
             let r = if name == "ADDTIME" { a + b } else { a - b };
             if ad {
-                if !(0..=day_number(&Date { year: 9999, month: 12, day: 31 }) * US_PER_DAY + US_PER_DAY - 1)
+                if !(0..=day_number(&Date {
+                    year: 9999,
+                    month: 12,
+                    day: 31,
+                }) * US_PER_DAY
+                    + US_PER_DAY
+                    - 1)
                     .contains(&r)
                 {
                     return Some(Ok(Datum::Null));
@@ -389,7 +401,9 @@ pub(crate) fn date_format(dt: &DateTime, f: &str) -> String {
             continue;
         }
         let Some(s) = it.next() else { break };
-        let month_name = MONTH_NAMES.get(usize::from(d.month).wrapping_sub(1)).copied();
+        let month_name = MONTH_NAMES
+            .get(usize::from(d.month).wrapping_sub(1))
+            .copied();
         let _ = match s {
             'a' if valid => write!(out, "{}", &DAY_NAMES[weekday(d) as usize][..3]),
             'b' => write!(out, "{}", month_name.map_or("", |m| &m[..3])),
@@ -410,7 +424,11 @@ pub(crate) fn date_format(dt: &DateTime, f: &str) -> String {
             'H' => write!(out, "{:02}", dt.hour),
             'h' | 'I' => write!(out, "{:02}", h12(dt.hour)),
             'i' => write!(out, "{:02}", dt.minute),
-            'j' if valid => write!(out, "{:03}", day_number(d) - days_from_civil(i64::from(d.year), 1, 1) + 1),
+            'j' if valid => write!(
+                out,
+                "{:03}",
+                day_number(d) - days_from_civil(i64::from(d.year), 1, 1) + 1
+            ),
             'k' => write!(out, "{}", dt.hour),
             'l' => write!(out, "{}", h12(dt.hour)),
             'M' => write!(out, "{}", month_name.unwrap_or("")),
@@ -543,10 +561,7 @@ fn str_to_date(s: &str, f: &str) -> Option<Datum> {
                 has_time = true;
             }
             'p' => {
-                pm = Some(match name(&mut i, &["AM", "PM"], false)? {
-                    0 => false,
-                    _ => true,
-                });
+                pm = Some(name(&mut i, &["AM", "PM"], false)? == 1);
                 has_time = true;
             }
             'T' => {
@@ -573,7 +588,7 @@ fn str_to_date(s: &str, f: &str) -> Option<Datum> {
         h = h % 12 + if p { 12 } else { 0 };
     }
     if let Some(n) = doy {
-        if n < 1 || n > 366 {
+        if !(1..=366).contains(&n) {
             return None;
         }
         let x = date_of_day_number(days_from_civil(y, 1, 1) + n - 1)?;
@@ -605,7 +620,13 @@ fn str_to_date(s: &str, f: &str) -> Option<Datum> {
 }
 
 fn two_digit_year(v: i64) -> i64 {
-    if v < 70 { v + 2000 } else if v < 100 { v + 1900 } else { v }
+    if v < 70 {
+        v + 2000
+    } else if v < 100 {
+        v + 1900
+    } else {
+        v
+    }
 }
 
 /// The microseconds of one `unit` (`None` for months and longer).

@@ -18,8 +18,8 @@
 //! introducers. The cache holds at most [`MAX_SHAPES`] shapes.
 
 use crate::deep;
-use sqlparser::ast::{Expr, Statement, Value, visit_expressions_mut};
 use replog_schema::MariaDbDialect;
+use sqlparser::ast::{Expr, Statement, Value, visit_expressions_mut};
 use sqlparser::parser::{Parser, ParserError};
 use std::collections::HashMap;
 use std::ops::ControlFlow;
