@@ -98,6 +98,9 @@ pub struct RelColumn {
     pub table: String,
     /// Column name.
     pub name: String,
+    /// The other table's copy of a column a join USING / NATURAL merged:
+    /// reachable qualified (`t.c`) but not by an unqualified name or `*`.
+    pub hidden: bool,
 }
 
 /// Rows with named columns: a derived table, a CTE, a join's result.
@@ -132,10 +135,10 @@ pub fn find_column(
         if !c.name.eq_ignore_ascii_case(name) {
             continue;
         }
-        if let Some(t) = table
-            && !c.table.eq_ignore_ascii_case(t)
-        {
-            continue;
+        match table {
+            Some(t) if !c.table.eq_ignore_ascii_case(t) => continue,
+            None if c.hidden => continue,
+            _ => {}
         }
         if found.is_some() {
             return Err(Error::new(
@@ -631,7 +634,14 @@ impl Ctx<'_> {
     /// Finishes a chained form (see [`chained`]) whose operand is `v`.
     fn finish(&mut self, e: &Expr, v: Datum, scope: &Scope<'_>) -> Result<Datum> {
         match e {
-            Expr::BinaryOp { op, right, .. } => self.binary(v, op, right, scope),
+            Expr::BinaryOp { left, op, right } => {
+                let v = if is_comparison(op) && is_json_extract(left) {
+                    crate::json::comparable(v)
+                } else {
+                    v
+                };
+                self.binary(v, op, right, scope)
+            }
             Expr::IsNull(_) => Ok(Datum::Int(i64::from(v.is_null()))),
             Expr::IsNotNull(_) => Ok(Datum::Int(i64::from(!v.is_null()))),
             Expr::IsTrue(_) => Ok(Datum::Int(i64::from(v.truth() == Some(true)))),
@@ -1034,7 +1044,10 @@ impl Ctx<'_> {
             }
             B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq | B::Spaceship => {
                 let a = left;
-                let b = self.eval(right, scope)?;
+                let mut b = self.eval(right, scope)?;
+                if is_json_extract(right) {
+                    b = crate::json::comparable(b);
+                }
                 if matches!(op, B::Spaceship) {
                     return Ok(Datum::Int(i64::from(match (a.is_null(), b.is_null()) {
                         (true, true) => true,
@@ -1469,6 +1482,34 @@ impl Ctx<'_> {
                 };
                 round(x, d, name == "TRUNCATE")?
             }
+            "FORMAT" => {
+                let (x, d) = match args {
+                    [x, d] => (x, d),
+                    [x, d, locale] => {
+                        // en_US's separators are the only ones written here.
+                        let l = locale.to_text().unwrap_or_default();
+                        if !l.eq_ignore_ascii_case("en_US") {
+                            return Err(Error::unsupported(format!("FORMAT with locale '{l}'")));
+                        }
+                        (x, d)
+                    }
+                    _ => return arity(2).map(|_| Datum::Null),
+                };
+                if x.is_null() || d.is_null() {
+                    return Ok(Datum::Null);
+                }
+                // MariaDB keeps at most 38 decimals; rounding stops at 30.
+                let d = d.to_i64().clamp(0, 30);
+                let r = match x {
+                    Datum::Int(_) | Datum::UInt(_) | Datum::Dec(_) => round(x, d, false)?,
+                    other => round(&Datum::Double(other.to_f64()), d, false)?,
+                };
+                let text = match &r {
+                    Datum::Double(v) => format!("{v:.*}", d as usize),
+                    other => other.to_text().unwrap_or_default(),
+                };
+                Datum::Str(crate::functions::group_thousands(&text, d as usize))
+            }
             "FLOOR" | "CEIL" | "CEILING" => {
                 arity(1)?;
                 match &args[0] {
@@ -1676,6 +1717,19 @@ fn substring(s: &Datum, from: &Datum, len: Option<&Datum>) -> Datum {
             }
         }
     }
+}
+
+fn is_comparison(op: &BinaryOperator) -> bool {
+    use BinaryOperator as B;
+    matches!(
+        op,
+        B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq | B::Spaceship
+    )
+}
+
+/// `JSON_EXTRACT(…)`, whose result compares as its scalar.
+fn is_json_extract(e: &Expr) -> bool {
+    matches!(e, Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("JSON_EXTRACT"))
 }
 
 fn round(x: &Datum, d: i64, truncate: bool) -> Result<Datum> {

@@ -579,6 +579,30 @@ pub(crate) fn call(
     }))
 }
 
+/// A number's text (`-1234.5`) with `decimals` digits after the point
+/// (padded with zeros, or cut) and its integer digits grouped by three
+/// with commas (`-1,234.50`): FORMAT's en_US form.
+pub(crate) fn group_thousands(text: &str, decimals: usize) -> String {
+    let (sign, digits) = match text.strip_prefix('-') {
+        Some(r) => ("-", r),
+        None => ("", text),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let mut out = String::with_capacity(text.len() + int.len() / 3 + decimals + 2);
+    out.push_str(sign);
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if decimals > 0 {
+        out.push('.');
+        out.extend(frac.chars().chain(std::iter::repeat('0')).take(decimals));
+    }
+    out
+}
+
 /// A DATE or DATETIME operand (strings parsed); `None` for anything else
 /// and for zero dates.
 pub(crate) fn datetime_of(d: &Datum) -> Option<DateTime> {

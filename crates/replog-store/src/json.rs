@@ -545,6 +545,24 @@ fn call_json(name: &str, args: &[Datum]) -> Result<Datum> {
                 hits.iter().any(|&h| h)
             }))
         }
+        "JSON_CONTAINS" => {
+            count(args.len() == 2 || args.len() == 3)?;
+            if args.iter().any(Datum::is_null) {
+                return Ok(Datum::Null);
+            }
+            let (Some(target), Some(candidate)) = (doc(&args[0])?, doc(&args[1])?) else {
+                return Ok(Datum::Null);
+            };
+            let target = match args.get(2) {
+                None => target,
+                Some(p) => match get(&target, &path(&p.to_text().unwrap_or_default())?) {
+                    Some(t) => t.clone(),
+                    // MariaDB: 0 (MySQL: NULL).
+                    None => return Ok(Datum::Int(0)),
+                },
+            };
+            Datum::Int(i64::from(contains(&target, &candidate)))
+        }
         "JSON_MERGE_PATCH" => {
             count(args.len() >= 2)?;
             let mut acc: Option<J> = None;
@@ -561,6 +579,40 @@ fn call_json(name: &str, args: &[Datum]) -> Result<Datum> {
         }
         other => return Err(Error::unsupported(format!("function {other}()"))),
     })
+}
+
+/// Whether `t` contains `c` (JSON_CONTAINS): equal scalars; an array
+/// contains a value one of its elements contains, and an array whose
+/// every element it contains; an object contains an object whose every
+/// member it has, with a value containing the candidate's. Recursion is
+/// bounded by the documents' depth ([`MAX_DEPTH`]).
+fn contains(t: &J, c: &J) -> bool {
+    match (t, c) {
+        (J::Arr(ts), J::Arr(cs)) => cs.iter().all(|x| ts.iter().any(|y| contains(y, x))),
+        (J::Arr(ts), _) => ts.iter().any(|y| contains(y, c)),
+        (J::Obj(tm), J::Obj(cm)) => cm.iter().all(|(k, v)| {
+            tm.iter()
+                .find(|(tk, _)| tk == k)
+                .is_some_and(|(_, tv)| contains(tv, v))
+        }),
+        (J::Num(a), J::Num(b)) => {
+            a == b || matches!((a.parse::<f64>(), b.parse::<f64>()), (Ok(x), Ok(y)) if x == y)
+        }
+        _ => t == c,
+    }
+}
+
+/// A JSON_EXTRACT result as SQL compares it: a JSON string is its
+/// unquoted text (MariaDB compares `JSON_EXTRACT(doc, '$.a') = 'x'` with
+/// the scalar, not with `"x"`); anything else is unchanged.
+pub(crate) fn comparable(d: Datum) -> Datum {
+    if let Datum::Str(s) = &d
+        && s.starts_with('"')
+        && let Some(J::Str(x)) = parse(s)
+    {
+        return Datum::Str(x);
+    }
+    d
 }
 
 fn depth(v: &J) -> usize {

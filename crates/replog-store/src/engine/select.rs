@@ -9,7 +9,7 @@
 //! a key reads only the rows the key pins (`candidate_rows`).
 
 use super::*;
-use crate::eval::{Outer, RelColumn, Relation};
+use crate::eval::{Outer, RelColumn, Relation, find_column};
 use sqlparser::ast::{
     Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArguments,
     JoinConstraint, JoinOperator, OrderByExpr, Select, SetOperator, SetQuantifier, WindowType,
@@ -106,8 +106,12 @@ fn star<'c>(
 ) -> impl Iterator<Item = usize> + 'c {
     let t = table.and_then(|n| n.0.last().and_then(|p| p.as_ident()));
     cols.iter().enumerate().filter_map(move |(i, c)| {
-        (c.name != KEY_COLUMN && t.is_none_or(|t| c.table.eq_ignore_ascii_case(&t.value)))
-            .then_some(i)
+        (c.name != KEY_COLUMN
+            && match t {
+                Some(t) => c.table.eq_ignore_ascii_case(&t.value),
+                None => !c.hidden,
+            })
+        .then_some(i)
     })
 }
 
@@ -127,6 +131,52 @@ fn alias_of(alias: Option<&sqlparser::ast::TableAlias>) -> Option<String> {
 }
 
 /// Names `rel`'s columns after `table` (and the alias' column list).
+/// The positions of USING column `name` in the left and right relations
+/// of a join: each side must have exactly one (MariaDB's errors).
+fn using_pair(left: &Relation, right: &Relation, name: &str) -> Result<(usize, usize)> {
+    let unknown = || {
+        Error::new(
+            ErrorKind::UnknownColumn,
+            format!("Unknown column '{name}' in 'from clause'"),
+        )
+    };
+    let l = find_column(&left.columns, None, name)?.ok_or_else(unknown)?;
+    let r = find_column(&right.columns, None, name)?.ok_or_else(unknown)?;
+    Ok((l, r))
+}
+
+/// After a join USING / NATURAL (`width`: the left relation's columns):
+/// each pair of joined columns becomes one, first in the relation (the
+/// left one's value, the right one's for a RIGHT join), the other copy
+/// stays reachable only qualified ([`RelColumn::hidden`]).
+fn merge_using(rel: &mut Relation, width: usize, kind: JoinKind, using: &[(usize, usize)]) {
+    let mut first = Vec::with_capacity(using.len());
+    for &(l, r) in using {
+        let (keep, hide) = if kind == JoinKind::Right {
+            (width + r, l)
+        } else {
+            (l, width + r)
+        };
+        rel.columns[hide].hidden = true;
+        first.push(keep);
+    }
+    let order: Vec<usize> = first
+        .iter()
+        .copied()
+        .chain((0..rel.columns.len()).filter(|i| !first.contains(i)))
+        .collect();
+    permute(&mut rel.columns, &order);
+    for row in &mut rel.rows {
+        permute(row, &order);
+    }
+}
+
+/// Puts `v[order[0]]`, `v[order[1]]`, … in `v` (`order` a permutation).
+fn permute<T>(v: &mut Vec<T>, order: &[usize]) {
+    let mut old: Vec<Option<T>> = std::mem::take(v).into_iter().map(Some).collect();
+    v.extend(order.iter().filter_map(|&i| old[i].take()));
+}
+
 fn requalify(
     mut rel: Relation,
     table: &str,
@@ -336,6 +386,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
                             .map(|n| RelColumn {
                                 table: String::new(),
                                 name: format!("column_{}", n + 1),
+                                hidden: false,
                             })
                             .collect();
                     } else if vals.len() != rel.columns.len() {
@@ -560,11 +611,13 @@ impl<S: Storage, E: Environment> Store<S, E> {
             .map(|c| RelColumn {
                 table: name.to_string(),
                 name: c.name.clone(),
+                hidden: false,
             })
             .collect();
         columns.push(RelColumn {
             table: name.to_string(),
             name: KEY_COLUMN.into(),
+            hidden: false,
         });
         let keys = self.visit_keys(id);
         check_size(keys.len(), columns.len())?;
@@ -655,16 +708,40 @@ impl<S: Storage, E: Environment> Store<S, E> {
                     JoinOperator::Right(c) | JoinOperator::RightOuter(c) => (JoinKind::Right, c),
                     other => return Err(Error::unsupported(format!("join {other:?}"))),
                 };
-                let on = match on {
-                    JoinConstraint::On(e) => Some(e),
-                    JoinConstraint::None => None,
-                    _ => return Err(Error::unsupported("join USING / NATURAL")),
+                let (on, using) = match on {
+                    JoinConstraint::On(e) => (Some(e), Vec::new()),
+                    JoinConstraint::None => (None, Vec::new()),
+                    JoinConstraint::Using(names) => {
+                        let mut pairs = Vec::with_capacity(names.len());
+                        for n in names {
+                            let name = n.to_string();
+                            pairs.push(using_pair(&r, &right, &name)?);
+                        }
+                        (None, pairs)
+                    }
+                    JoinConstraint::Natural => {
+                        let mut pairs = Vec::new();
+                        for c in r
+                            .columns
+                            .iter()
+                            .filter(|c| !c.hidden && c.name != KEY_COLUMN)
+                        {
+                            if find_column(&right.columns, None, &c.name)?.is_some() {
+                                pairs.push(using_pair(&r, &right, &c.name)?);
+                            }
+                        }
+                        (None, pairs)
+                    }
                 };
-                r = self.join(st, r, right, kind, on, outer)?;
+                let width = r.columns.len();
+                r = self.join(st, r, right, kind, on, &using, outer)?;
+                if !using.is_empty() {
+                    merge_using(&mut r, width, kind, &using);
+                }
             }
             acc = Some(match acc {
                 None => r,
-                Some(a) => self.join(st, a, r, JoinKind::Inner, None, outer)?,
+                Some(a) => self.join(st, a, r, JoinKind::Inner, None, &[], outer)?,
             });
         }
         Ok(acc.unwrap_or(Relation {
@@ -680,8 +757,10 @@ impl<S: Storage, E: Environment> Store<S, E> {
         right: Relation,
         kind: JoinKind,
         on: Option<&Expr>,
+        using: &[(usize, usize)],
         outer: Option<&Arc<Outer>>,
     ) -> Result<Relation> {
+        let left_width = left.columns.len();
         let mut columns = left.columns.clone();
         columns.extend(right.columns.iter().cloned());
         let cols: Arc<[RelColumn]> = columns.clone().into();
@@ -705,6 +784,12 @@ impl<S: Storage, E: Environment> Store<S, E> {
                 } else {
                     row.extend(b.iter().cloned());
                     row.extend(a.iter().cloned());
+                }
+                if !using
+                    .iter()
+                    .all(|&(l, r)| compare(&row[l], &row[left_width + r]) == Some(Ordering::Equal))
+                {
+                    continue;
                 }
                 if let Some(e) = on {
                     let scope = Scope {
@@ -794,11 +879,13 @@ impl<S: Storage, E: Environment> Store<S, E> {
                     .map(|c| RelColumn {
                         table: def.name.clone(),
                         name: c.name.clone(),
+                        hidden: false,
                     })
                     .collect();
                 columns.push(RelColumn {
                     table: def.name.clone(),
                     name: KEY_COLUMN.into(),
+                    hidden: false,
                 });
                 let found = self.candidate_rows(st, id, &def, sel.selection.as_ref())?;
                 check_size(found.len(), columns.len())?;
@@ -1003,6 +1090,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
                 .map(|name| RelColumn {
                     table: String::new(),
                     name,
+                    hidden: false,
                 })
                 .collect(),
             rows,
