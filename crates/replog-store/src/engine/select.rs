@@ -734,14 +734,14 @@ impl<S: Storage, E: Environment> Store<S, E> {
                     }
                 };
                 let width = r.columns.len();
-                r = self.join(st, r, right, kind, on, &using, outer)?;
+                r = self.join(st, r, right, kind, (on, &using), outer)?;
                 if !using.is_empty() {
                     merge_using(&mut r, width, kind, &using);
                 }
             }
             acc = Some(match acc {
                 None => r,
-                Some(a) => self.join(st, a, r, JoinKind::Inner, None, &[], outer)?,
+                Some(a) => self.join(st, a, r, JoinKind::Inner, (None, &[]), outer)?,
             });
         }
         Ok(acc.unwrap_or(Relation {
@@ -756,8 +756,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
         left: Relation,
         right: Relation,
         kind: JoinKind,
-        on: Option<&Expr>,
-        using: &[(usize, usize)],
+        (on, using): (Option<&Expr>, &[(usize, usize)]),
         outer: Option<&Arc<Outer>>,
     ) -> Result<Relation> {
         let left_width = left.columns.len();
