@@ -792,10 +792,26 @@ fn build_column<D: Definitions>(
             ColumnOption::PrimaryKey(_) => pk = true,
             ColumnOption::Unique(_) => unique = true,
             ColumnOption::CharacterSet(cs) => {
-                declared.charset = Some(cs.to_string().to_ascii_lowercase());
+                let cs = cs.to_string().to_ascii_lowercase();
+                if execute && cs == "binary" {
+                    return Err(SqlError::unsupported(
+                        "CHARACTER SET binary (the store compares text under utf8mb4_general_ci only)",
+                    )
+                    .into());
+                }
+                declared.charset = Some(cs);
             }
             ColumnOption::Collation(c) => {
-                declared.collation = Some(c.to_string().to_ascii_lowercase());
+                let c = c.to_string().to_ascii_lowercase();
+                // Case-sensitive and binary collations compare differently
+                // from the one the store implements: refused, not ignored.
+                if execute && !c.trim_matches('`').ends_with("_ci") {
+                    return Err(SqlError::unsupported(format!(
+                        "COLLATE {c} (the store compares text under utf8mb4_general_ci only)"
+                    ))
+                    .into());
+                }
+                declared.collation = Some(c);
             }
             ColumnOption::Comment(_) => {}
             ColumnOption::DialectSpecific(tokens) if is_auto_increment(tokens, mode) => {

@@ -1213,7 +1213,42 @@ impl Ctx<'_> {
                 crate::dates::timestampadd(&unit, &a, &b)
             };
         }
-        let args = self.args(f, scope)?;
+        let mut args = self.args(f, scope)?;
+        if matches!(
+            name.as_str(),
+            "JSON_OBJECT"
+                | "JSON_ARRAY"
+                | "JSON_SET"
+                | "JSON_INSERT"
+                | "JSON_REPLACE"
+                | "JSON_ARRAY_APPEND"
+        ) && let FunctionArguments::List(l) = &f.args
+        {
+            // Values that are JSON functions' documents nest as JSON; TRUE
+            // and FALSE are JSON's true and false.
+            let mut nested = vec![false; args.len()];
+            for (i, a) in l.args.iter().enumerate().take(args.len()) {
+                let FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) = a else {
+                    continue;
+                };
+                match e {
+                    Expr::Function(g) => {
+                        nested[i] =
+                            crate::json::returns_json(&g.name.to_string().to_ascii_uppercase());
+                    }
+                    Expr::Value(v) => {
+                        if let sqlparser::ast::Value::Boolean(b) = &v.value {
+                            args[i] = Datum::Str(b.to_string());
+                            nested[i] = true;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if nested.contains(&true) {
+                return crate::json::call_nesting(&name, &args, &nested);
+            }
+        }
         self.call(&name, &args, scope)
     }
 

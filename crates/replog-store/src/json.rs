@@ -315,10 +315,49 @@ pub(crate) fn call(name: &str, args: &[Datum]) -> Option<Result<Datum>> {
     if !name.starts_with("JSON_") {
         return None;
     }
-    Some(call_json(name, args))
+    Some(call_json(name, args, &[]))
 }
 
-fn call_json(name: &str, args: &[Datum]) -> Result<Datum> {
+/// Whether the function `name` returns a JSON document (which a JSON
+/// function taking it as a value nests as JSON, not as a string).
+pub(crate) fn returns_json(name: &str) -> bool {
+    matches!(
+        name,
+        "JSON_ARRAY"
+            | "JSON_OBJECT"
+            | "JSON_EXTRACT"
+            | "JSON_QUERY"
+            | "JSON_SET"
+            | "JSON_INSERT"
+            | "JSON_REPLACE"
+            | "JSON_REMOVE"
+            | "JSON_ARRAY_APPEND"
+            | "JSON_ARRAY_INSERT"
+            | "JSON_MERGE"
+            | "JSON_MERGE_PATCH"
+            | "JSON_MERGE_PRESERVE"
+            | "JSON_COMPACT"
+            | "JSON_KEYS"
+    )
+}
+
+/// A JSON function whose arguments `json_args[i]` are documents returned
+/// by JSON functions: as values they are nested as JSON
+/// (`JSON_OBJECT('k', JSON_ARRAY(1))` is `{"k": [1]}`).
+pub(crate) fn call_nesting(name: &str, args: &[Datum], json_args: &[bool]) -> Result<Datum> {
+    call_json(name, args, json_args)
+}
+
+fn call_json(name: &str, args: &[Datum], json_args: &[bool]) -> Result<Datum> {
+    // The value of argument `i` in a document.
+    let value = |i: usize| -> J {
+        if json_args.get(i) == Some(&true)
+            && let Some(v) = args[i].to_text().and_then(|t| parse(&t))
+        {
+            return v;
+        }
+        of_datum(&args[i])
+    };
     let count = |ok: bool| -> Result<()> {
         if ok {
             Ok(())
@@ -334,15 +373,15 @@ fn call_json(name: &str, args: &[Datum]) -> Result<Datum> {
         "JSON_OBJECT" => {
             count(args.len() % 2 == 0)?;
             let mut o = Vec::new();
-            for kv in args.chunks(2) {
+            for (i, kv) in args.chunks(2).enumerate() {
                 let Some(k) = kv[0].to_text() else {
                     return Err(bad("JSON documents may not contain NULL member names"));
                 };
-                o.push((k, of_datum(&kv[1])));
+                o.push((k, value(2 * i + 1)));
             }
             str_of(&J::Obj(o))
         }
-        "JSON_ARRAY" => str_of(&J::Arr(args.iter().map(of_datum).collect())),
+        "JSON_ARRAY" => str_of(&J::Arr((0..args.len()).map(value).collect())),
         "JSON_QUOTE" => {
             count(args.len() == 1)?;
             match args[0].to_text() {
@@ -456,12 +495,12 @@ fn call_json(name: &str, args: &[Datum]) -> Result<Datum> {
             let Some(mut v) = doc(&args[0])? else {
                 return Ok(Datum::Null);
             };
-            for pv in args[1..].chunks(2) {
+            for (i, pv) in args[1..].chunks(2).enumerate() {
                 let Some(p) = pv[0].to_text() else {
                     return Ok(Datum::Null);
                 };
                 let steps = path(&p)?;
-                let new = of_datum(&pv[1]);
+                let new = value(2 * i + 2);
                 if name == "JSON_ARRAY_APPEND" {
                     if let Some(t) = get_mut(&mut v, &steps) {
                         match t {

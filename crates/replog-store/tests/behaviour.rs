@@ -139,7 +139,14 @@ fn unsupported_constructs_are_clear_errors() {
             "SELECT v, SUM(n) OVER (ORDER BY id ROWS 1 PRECEDING) FROM t",
             "window frame",
         ),
-        ("SELECT * FROM t JOIN t AS u USING (id)", "USING"),
+        (
+            "SELECT v, COUNT(*) OVER w FROM t WINDOW w AS (ORDER BY id)",
+            "named windows",
+        ),
+        (
+            "CREATE TABLE cb (id INT PRIMARY KEY, v VARCHAR(5) COLLATE utf8mb4_bin)",
+            "utf8mb4_bin",
+        ),
         ("CREATE VIEW w AS SELECT 1", "CREATE VIEW"),
         ("CREATE TABLE g (id INT PRIMARY KEY, p POINT)", "POINT"),
         (
