@@ -20,7 +20,8 @@ const US_PER_DAY: i64 = 86_400_000_000;
 /// TIME's range: ±838:59:59.
 const TIME_MAX_US: i64 = (838 * 3600 + 59 * 60 + 59) * 1_000_000;
 
-const DAY_NAMES: [&str; 7] = [
+/// Day names, Monday first.
+pub(crate) const DAY_NAMES: [&str; 7] = [
     "Monday",
     "Tuesday",
     "Wednesday",
@@ -29,7 +30,8 @@ const DAY_NAMES: [&str; 7] = [
     "Saturday",
     "Sunday",
 ];
-const MONTH_NAMES: [&str; 12] = [
+/// Month names, January first.
+pub(crate) const MONTH_NAMES: [&str; 12] = [
     "January",
     "February",
     "March",

@@ -358,35 +358,11 @@ pub(crate) fn call(
                 "WEEKDAY" => Datum::Int(weekday),
                 "DAYOFYEAR" => Datum::Int(days - days_from_civil(y, 1, 1) + 1),
                 "QUARTER" => Datum::Int((i64::from(m) + 2) / 3),
-                "DAYNAME" => Datum::Str(
-                    [
-                        "Monday",
-                        "Tuesday",
-                        "Wednesday",
-                        "Thursday",
-                        "Friday",
-                        "Saturday",
-                        "Sunday",
-                    ][weekday as usize]
-                        .into(),
-                ),
+                "DAYNAME" => Datum::Str(crate::dates::DAY_NAMES[weekday as usize].into()),
                 "MONTHNAME" => Datum::Str(
-                    [
-                        "January",
-                        "February",
-                        "March",
-                        "April",
-                        "May",
-                        "June",
-                        "July",
-                        "August",
-                        "September",
-                        "October",
-                        "November",
-                        "December",
-                    ]
-                    .get((m as usize).wrapping_sub(1))?
-                    .to_string(),
+                    crate::dates::MONTH_NAMES
+                        .get((m as usize).wrapping_sub(1))?
+                        .to_string(),
                 ),
                 // Days since year 0 (MySQL's TO_DAYS('0000-01-01') is 1).
                 "TO_DAYS" => Datum::Int(days + 719_528),

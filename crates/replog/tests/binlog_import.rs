@@ -299,39 +299,17 @@ fn mixed_binlog_replay_matches_mariadb_for_every_table() {
 /// MariaDB's own tables, every one of them.
 #[test]
 fn statement_and_mixed_binlogs_of_queries_replay_to_mariadbs_tables() {
-    for run_dir in ["statement", "mixed-minimal", "mixed-full"] {
-        let dir = root().join("fixtures/mariadb/out/queries").join(run_dir);
-        let bins = vec![
-            dir.join("mariadb-bin.000001"),
-            dir.join("mariadb-bin.000002"),
-        ];
-        let mut checked = 0;
-        for entry in std::fs::read_dir(dir.join("tables")).unwrap() {
-            let path = entry.unwrap().path();
-            let table = path.file_stem().unwrap().to_string_lossy().into_owned();
-            let ours = dump_table(&bins, &table);
-            let theirs = std::fs::read_to_string(&path).unwrap();
-            assert_eq!(
-                ours, theirs,
-                "{run_dir} {table}:\n--- replog\n{ours}--- MariaDB\n{theirs}"
-            );
-            checked += 1;
-        }
-        assert_eq!(checked, 6, "{run_dir}");
-    }
+    replays_to_mariadbs_tables("queries", 6);
 }
 
-/// The coverage workload (issue 12: a table without a primary key holding
-/// duplicate rows, savepoints, CREATE / DROP DATABASE, RENAME TABLE of
-/// several tables, ALTER TABLE … RENAME TO, TRUNCATE, multi-table DELETE,
-/// INSERT … SELECT with joins, GROUP BY / HAVING, window functions and a
-/// recursive CTE, functions of every family, REGEXP, collations and
-/// sql_mode): its STATEMENT and MIXED binlogs, executed on the reference
-/// store, reach MariaDB's own tables, every one of them.
-#[test]
-fn statement_and_mixed_binlogs_of_the_coverage_workload_replay_to_mariadbs_tables() {
+/// Replays the STATEMENT and MIXED binlogs of `workload` on the reference
+/// store and compares every table with MariaDB's dump (`tables` of them).
+fn replays_to_mariadbs_tables(workload: &str, tables: usize) {
     for run_dir in ["statement", "mixed-minimal", "mixed-full"] {
-        let dir = root().join("fixtures/mariadb/out/coverage").join(run_dir);
+        let dir = root()
+            .join("fixtures/mariadb/out")
+            .join(workload)
+            .join(run_dir);
         let mut bins: Vec<PathBuf> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -349,12 +327,24 @@ fn statement_and_mixed_binlogs_of_the_coverage_workload_replay_to_mariadbs_table
             let theirs = std::fs::read_to_string(&path).unwrap();
             assert_eq!(
                 ours, theirs,
-                "{run_dir} {table}:\n--- replog\n{ours}--- MariaDB\n{theirs}"
+                "{workload} {run_dir} {table}:\n--- replog\n{ours}--- MariaDB\n{theirs}"
             );
             checked += 1;
         }
-        assert_eq!(checked, 11, "{run_dir}");
+        assert_eq!(checked, tables, "{workload} {run_dir}");
     }
+}
+
+/// The coverage workload (issue 12: a table without a primary key holding
+/// duplicate rows, savepoints, CREATE / DROP DATABASE, RENAME TABLE of
+/// several tables, ALTER TABLE … RENAME TO, TRUNCATE, multi-table DELETE,
+/// INSERT … SELECT with joins, GROUP BY / HAVING, window functions and a
+/// recursive CTE, functions of every family, REGEXP, collations and
+/// sql_mode): its STATEMENT and MIXED binlogs, executed on the reference
+/// store, reach MariaDB's own tables, every one of them.
+#[test]
+fn statement_and_mixed_binlogs_of_the_coverage_workload_replay_to_mariadbs_tables() {
+    replays_to_mariadbs_tables("coverage", 11);
 }
 
 /// Statement and mixed binlogs of the deterministic workloads, converted to
