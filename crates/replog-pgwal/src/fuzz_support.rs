@@ -73,6 +73,7 @@ pub fn fuzz_blocks(data: &[u8]) {
         block_headers: &blocks,
         version,
         block_size: 8192,
+        segment_size: 16 << 20,
         file: "fuzz",
         offset: 0,
         timeline: 1,

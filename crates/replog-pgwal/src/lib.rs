@@ -38,6 +38,7 @@ pub mod fuzz_support;
 pub mod history;
 pub mod image;
 pub mod names;
+pub mod parallel;
 mod reader;
 mod record;
 pub mod segment;
@@ -72,6 +73,8 @@ pub struct Record<'a> {
     pub version: PgVersion,
     /// Page size (for restoring images).
     pub block_size: u32,
+    /// Segment size of the WAL.
+    pub segment_size: u32,
     /// File the record starts in.
     pub file: &'a str,
     /// Offset of its first byte in that file.

@@ -29,6 +29,9 @@ const CHUNK: usize = 1 << 20;
 /// and of the system's page size).
 const WINDOW: u64 = 8 << 20;
 
+/// Bytes mapped first of a segment file after the first one.
+const FIRST_WINDOW: u64 = 512 << 10;
+
 /// The bytes of the current chunk: the mapped segment, or the read buffer.
 macro_rules! chunk {
     ($s:expr) => {
@@ -370,6 +373,7 @@ impl WalReader {
                     block_headers: &self.blocks,
                     version: info.version,
                     block_size: info.page_size,
+                    segment_size: info.segment_size,
                     file: &self.rec_file,
                     offset: self.rec_offset,
                     timeline: self.rec_timeline,
@@ -787,8 +791,15 @@ impl WalReader {
             return Ok(false);
         }
         if let Some((file, len)) = &cur.mapped {
-            let n = self
-                .window
+            // A segment after the first starts with a smaller window: a
+            // reader of a part (`crate::parallel`) reads only the start of
+            // the next part's first segment, and mapping costs per page.
+            let window = if cur.read == 0 && seg != u64::MAX {
+                self.window.min(FIRST_WINDOW)
+            } else {
+                self.window
+            };
+            let n = window
                 .min(seg.saturating_sub(cur.read))
                 .min(len.saturating_sub(cur.read));
             self.map = None;

@@ -85,6 +85,23 @@ impl WalStats {
         e.fpi_len += u64::from(rec.body.fpi_len);
     }
 
+    /// Adds the counts of `later`, read after the records counted here.
+    pub fn merge(&mut self, later: &WalStats) {
+        if later.start.is_none() {
+            return;
+        }
+        if self.start.is_none() {
+            self.start = later.start;
+            self.version = later.version;
+        }
+        self.end = later.end;
+        for (mine, theirs) in self.groups.iter_mut().zip(later.groups.iter()) {
+            for (a, b) in mine.iter_mut().zip(theirs) {
+                a.add(b);
+            }
+        }
+    }
+
     /// The groups pg_waldump prints: per record type, or per manager (every
     /// built-in manager, custom ones only when they have records).
     pub fn rows(&self, per_record: bool) -> Vec<StatRow> {

@@ -13,10 +13,11 @@ use replog_core::recovery::RecoveryPolicy;
 use replog_pgwal::consts::{FORK_NAMES, XLP_LONG_HEADER};
 use replog_pgwal::history::TimelineHistory;
 use replog_pgwal::stats::WalStats;
-use replog_pgwal::{Lsn, Record, RelFileLocator, WalReader, segment};
+use replog_pgwal::{Lsn, Record, RelFileLocator, WalReader, parallel, segment};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 /// Options of `replog inspect` that only PostgreSQL WAL has.
@@ -279,11 +280,63 @@ fn open_reader(files: &[PathBuf]) -> replog_pgwal::Result<(WalReader, Vec<Timeli
     Ok((reader, all))
 }
 
+/// Threads that read WAL: `REPLOG_THREADS`, else the cores (at most 4).
+fn threads() -> usize {
+    std::env::var("REPLOG_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(4)))
+}
+
+/// `inspect --stats` with no `--limit` or `--save-fullpage`: parts of the
+/// WAL counted on several threads (`replog_pgwal::parallel`), the counts
+/// added in WAL order. (The listing is printed in one pass: a part's rows
+/// would have to wait in memory for the parts before it.)
+fn stats_in_parts(
+    args: &inspect::Args,
+    filter: &Filter,
+    files: &[PathBuf],
+    out: &mut dyn Write,
+) -> Result<Verdict> {
+    let policy: RecoveryPolicy = args.recovery.into();
+    let chosen = match histories(files) {
+        Ok((_, c)) => c,
+        Err(e) => return report_damage(Some(e), policy),
+    };
+    let mut stats = WalStats::default();
+    let ending = parallel::read_parts(
+        files,
+        chosen.as_ref(),
+        threads(),
+        WalStats::default,
+        |s, rec| {
+            if filter.end.is_some_and(|e| rec.lsn >= e) {
+                return ControlFlow::Break(());
+            }
+            if filter.keeps(rec) {
+                s.add(rec);
+            }
+            ControlFlow::Continue(())
+        },
+        |part| {
+            stats.merge(part);
+            *part = WalStats::default();
+            Ok::<_, anyhow::Error>(())
+        },
+    )?;
+    print_stats(out, args.report.format, &stats, args.pgwal.by_rmgr)?;
+    report_damage(ending.error, policy)
+}
+
 /// `replog inspect` on PostgreSQL WAL.
 pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Verdict> {
     let filter = Filter::new(args)?;
     if args.hex && args.report.format != OutputFormat::Table {
         bail!("--hex prints a table; it cannot be combined with --format json or ndjson");
+    }
+    if args.stats && args.pgwal.save_fullpage.is_none() && args.limit.is_none() {
+        return stats_in_parts(args, &filter, files, out);
     }
     let policy: RecoveryPolicy = args.recovery.into();
     let mut saver = match &args.pgwal.save_fullpage {
@@ -582,86 +635,130 @@ struct DamageJson {
     message: String,
 }
 
+/// What `verify` counts in a part of the WAL.
+#[derive(Default)]
+struct VerifyCounts {
+    records: u64,
+    fpis: u64,
+    first: Option<Lsn>,
+    last_end: Option<Lsn>,
+    /// A compressed image that cannot be restored: damage.
+    bad_image: Option<DamageJson>,
+    page: Vec<u8>,
+}
+
+impl VerifyCounts {
+    /// Counts `rec` and restores its compressed images; `Break` on one
+    /// that cannot be restored.
+    fn add(&mut self, rec: &Record<'_>) -> ControlFlow<()> {
+        self.first.get_or_insert(rec.lsn);
+        self.last_end = Some(rec.end);
+        self.records += 1;
+        let mut bad_image = None;
+        for h in rec.block_headers {
+            let Some(img) = &h.image else { continue };
+            self.fpis += 1;
+            // The reader has checked that an uncompressed image fills the
+            // page with its hole: only decompression can fail (and only it
+            // needs the record's bytes).
+            if img.compression == replog_pgwal::ImageCompression::None {
+                continue;
+            }
+            let stored = &rec.bytes()[img.range.start as usize..img.range.end as usize];
+            if let Err(e) =
+                replog_pgwal::image::restore_page(img, stored, rec.block_size, &mut self.page)
+            {
+                bad_image = Some(format!(
+                    "record at {} block {}: {} (in {} at offset {})",
+                    rec.lsn, h.id, e, rec.file, rec.offset
+                ));
+            }
+        }
+        match bad_image {
+            Some(m) => {
+                self.bad_image = Some(DamageJson {
+                    class: "corruption",
+                    tolerated: false,
+                    file: Some(rec.file.to_string()),
+                    offset: Some(rec.offset),
+                    lsn: Some(rec.lsn),
+                    message: m,
+                });
+                ControlFlow::Break(())
+            }
+            None => ControlFlow::Continue(()),
+        }
+    }
+
+    /// Adds the counts of a later part.
+    fn merge(&mut self, later: VerifyCounts) {
+        self.records += later.records;
+        self.fpis += later.fpis;
+        self.first = self.first.or(later.first);
+        self.last_end = later.last_end.or(self.last_end);
+        self.bad_image = self.bad_image.take().or(later.bad_image);
+    }
+}
+
 /// `replog verify` on PostgreSQL WAL: every page header, continuation,
 /// CRC, block reference layout and image, segment and timeline continuity.
+/// Parts of the WAL are checked on several threads
+/// (`replog_pgwal::parallel`), with the outcome of one pass.
 pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Verdict> {
     let policy: RecoveryPolicy = args.recovery.into();
-    let (mut reader, timelines, history_damage) = match open_reader(files) {
-        Ok((r, t)) => (r, t, None),
-        Err(e) => (WalReader::open(&[]), Vec::new(), Some(e)),
+    let mut counts = VerifyCounts::default();
+    let (ending, timelines) = match histories(files) {
+        Ok((all, chosen)) => {
+            let ending = parallel::read_parts(
+                files,
+                chosen.as_ref(),
+                threads(),
+                VerifyCounts::default,
+                VerifyCounts::add,
+                |part| {
+                    counts.merge(std::mem::take(part));
+                    Ok::<_, anyhow::Error>(())
+                },
+            )?;
+            (ending, all)
+        }
+        Err(e) => (
+            parallel::Ending {
+                error: Some(e),
+                ..Default::default()
+            },
+            Vec::new(),
+        ),
     };
-    let (mut records, mut fpis) = (0u64, 0u64);
-    let (mut first, mut last_end) = (None, None);
-    let mut page = Vec::new();
-    let damage = loop {
-        let next = match &history_damage {
-            Some(e) => Err(e.clone()),
-            None => reader.next_record(),
-        };
-        match next {
-            Ok(Some(rec)) => {
-                first.get_or_insert(rec.lsn);
-                last_end = Some(rec.end);
-                records += 1;
-                let mut bad_image = None;
-                for h in rec.block_headers {
-                    let Some(img) = &h.image else { continue };
-                    fpis += 1;
-                    // The reader has checked that an uncompressed image
-                    // fills the page with its hole: only decompression can
-                    // fail (and only it needs the record's bytes).
-                    if img.compression == replog_pgwal::ImageCompression::None {
-                        continue;
-                    }
-                    let stored = &rec.bytes()[img.range.start as usize..img.range.end as usize];
-                    if let Err(e) =
-                        replog_pgwal::image::restore_page(img, stored, rec.block_size, &mut page)
-                    {
-                        bad_image = Some(format!(
-                            "record at {} block {}: {} (in {} at offset {})",
-                            rec.lsn, h.id, e, rec.file, rec.offset
-                        ));
-                    }
-                }
-                if let Some(m) = bad_image {
-                    break Some(DamageJson {
-                        class: "corruption",
-                        tolerated: false,
-                        file: Some(rec.file.to_string()),
-                        offset: Some(rec.offset),
-                        lsn: Some(rec.lsn),
-                        message: m,
-                    });
-                }
-            }
-            Ok(None) => break None,
-            Err(e) => {
-                let Some(class) = e.damage_class() else {
-                    return Err(anyhow::Error::new(e));
-                };
-                break Some(DamageJson {
-                    class: class.describe(),
-                    tolerated: policy.tolerates(class, true),
-                    file: e.file().map(str::to_string),
-                    offset: e.offset(),
-                    lsn: e.lsn(),
-                    message: e.to_string(),
-                });
-            }
+    let damage = match (counts.bad_image.take(), ending.error) {
+        (Some(d), _) => Some(d),
+        (None, None) => None,
+        (None, Some(e)) => {
+            let Some(class) = e.damage_class() else {
+                return Err(anyhow::Error::new(e));
+            };
+            Some(DamageJson {
+                class: class.describe(),
+                tolerated: policy.tolerates(class, true),
+                file: e.file().map(str::to_string),
+                offset: e.offset(),
+                lsn: e.lsn(),
+                message: e.to_string(),
+            })
         }
     };
     let ok = damage.as_ref().is_none_or(|d| d.tolerated);
-    let end = reader.end().cloned();
+    let end = ending.end;
     let report = VerifyReport {
         ok,
         policy,
-        wal: reader.info(),
+        wal: ending.info,
         segments: files.len(),
         timelines,
-        records_ok: records,
-        full_page_images: fpis,
-        first_lsn: first,
-        end_lsn: end.as_ref().map(|e| e.lsn()).or(last_end),
+        records_ok: counts.records,
+        full_page_images: counts.fpis,
+        first_lsn: counts.first,
+        end_lsn: end.as_ref().map(|e| e.lsn()).or(counts.last_end),
         end,
         damage,
     };
