@@ -68,7 +68,7 @@ struct Part<S> {
 /// file is a segment (by name, consecutive numbers, the same timeline) of
 /// at most [`MAX_PART_FILE`] bytes.
 fn parts(files: &[PathBuf], threads: usize) -> Vec<Range<usize>> {
-    let whole = vec![0..files.len()];
+    let whole: Vec<Range<usize>> = std::iter::once(0..files.len()).collect();
     if threads < 2 || files.len() < 2 {
         return whole;
     }

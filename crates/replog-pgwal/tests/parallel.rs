@@ -68,19 +68,6 @@ fn in_parts(paths: &[PathBuf], threads: usize) -> (Vec<String>, usize) {
     (out, parts)
 }
 
-fn write_dir(segs: &[(String, Vec<u8>)]) -> (tempfile::TempDir, Vec<PathBuf>) {
-    let dir = tempfile::tempdir().unwrap();
-    let paths = segs
-        .iter()
-        .map(|(n, b)| {
-            let p = dir.path().join(n);
-            std::fs::write(&p, b).unwrap();
-            p
-        })
-        .collect();
-    (dir, paths)
-}
-
 #[test]
 fn parts_read_the_records_of_one_pass() {
     for dir in fixture_dirs() {

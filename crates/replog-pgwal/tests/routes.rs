@@ -38,19 +38,6 @@ fn trace(mut r: WalReader) -> Vec<String> {
     }
 }
 
-fn write_dir(segs: &[(String, Vec<u8>)]) -> (tempfile::TempDir, Vec<std::path::PathBuf>) {
-    let dir = tempfile::tempdir().unwrap();
-    let paths = segs
-        .iter()
-        .map(|(n, b)| {
-            let p = dir.path().join(n);
-            std::fs::write(&p, b).unwrap();
-            p
-        })
-        .collect();
-    (dir, paths)
-}
-
 /// Names in errors and ends are the paths: compare with the same names.
 fn by_name(segs: &[(String, Vec<u8>)], paths: &[std::path::PathBuf]) -> Vec<SegmentInput> {
     segs.iter()

@@ -38,6 +38,21 @@ pub fn segments(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// The segments written as files named by their names into a temporary
+/// directory; their paths.
+pub fn write_dir(segs: &[(String, Vec<u8>)]) -> (tempfile::TempDir, Vec<std::path::PathBuf>) {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = segs
+        .iter()
+        .map(|(n, b)| {
+            let p = dir.path().join(n);
+            std::fs::write(&p, b).unwrap();
+            p
+        })
+        .collect();
+    (dir, paths)
+}
+
 pub fn inputs(segs: &[(String, Vec<u8>)]) -> Vec<SegmentInput> {
     segs.iter()
         .map(|(n, b)| SegmentInput::bytes(n, b.clone()))
