@@ -165,6 +165,27 @@ fn unsupported_constructs_are_clear_errors() {
         );
     }
     assert_eq!(s.execute("SELEC 1").unwrap_err().kind(), ErrorKind::Parse);
+    // Non-strict sql_mode: a value strict mode refuses is refused as
+    // unsupported (MariaDB would store it adjusted), not as MariaDB's error.
+    s.execute("CREATE TABLE short (id INT PRIMARY KEY, v VARCHAR(3))")
+        .unwrap();
+    let e = s
+        .execute("INSERT INTO short VALUES (1, 'abcdef')")
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::OutOfRange, "{e}");
+    s.execute("SET SESSION sql_mode = ''").unwrap();
+    let e = s
+        .execute("INSERT INTO short VALUES (1, 'abcdef')")
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    assert!(e.to_string().contains("non-strict sql_mode"), "{e}");
+    s.execute("INSERT INTO short VALUES (2, 'abc')").unwrap();
+    s.execute("SET SESSION sql_mode = 'STRICT_TRANS_TABLES,NO_ZERO_DATE'")
+        .unwrap();
+    let e = s
+        .execute("INSERT INTO short VALUES (3, 'abcdef')")
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::OutOfRange, "{e}");
 }
 
 #[test]

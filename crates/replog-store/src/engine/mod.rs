@@ -323,7 +323,24 @@ impl<S: Storage, E: Environment> Store<S, E> {
             )
             .with_statement(sql));
         };
-        let r = self.run(stmt, sql).map_err(|e| e.with_statement(sql));
+        let r = self.run(stmt, sql).map_err(|e| {
+            // A value strict mode refuses (too long, out of range,
+            // incorrect) is one non-strict MariaDB would have adjusted:
+            // refused as unsupported, not passed off as MariaDB's error.
+            match self.non_strict() {
+                Some(mode)
+                    if matches!(e.kind(), ErrorKind::OutOfRange | ErrorKind::BadValue)
+                        && e.message().contains(" for column '") =>
+                {
+                    Error::unsupported(format!(
+                        "non-strict sql_mode '{mode}' (the store applies strict mode; MariaDB would store an adjusted value with a warning): {}",
+                        e.message()
+                    ))
+                    .with_statement(sql)
+                }
+                _ => e.with_statement(sql),
+            }
+        });
         self.next_context = None;
         r
     }

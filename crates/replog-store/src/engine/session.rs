@@ -128,6 +128,15 @@ impl<S: Storage, E: Environment> Store<S, E> {
                         None => self.session.settings.remove(&lname),
                     };
                 }
+                // Kept for `non_strict`: the store applies strict mode only.
+                "sql_mode" => {
+                    if is_default {
+                        self.session.settings.remove(&lname);
+                    } else {
+                        let mode = v.to_text().unwrap_or_default().to_ascii_uppercase();
+                        self.session.settings.insert(lname, mode);
+                    }
+                }
                 other => {
                     let shown = v.to_text().unwrap_or_else(|| "DEFAULT".into());
                     out.warnings.push(format!(
@@ -138,6 +147,15 @@ impl<S: Storage, E: Environment> Store<S, E> {
             }
         }
         Ok(out)
+    }
+
+    /// The session's sql_mode when it is not strict (neither
+    /// STRICT_TRANS_TABLES nor STRICT_ALL_TABLES): there MariaDB stores an
+    /// adjusted value with a warning where the store, strict only, refuses.
+    pub(super) fn non_strict(&self) -> Option<&str> {
+        let mode = self.session.settings.get("sql_mode")?;
+        (!mode.contains("STRICT_TRANS_TABLES") && !mode.contains("STRICT_ALL_TABLES"))
+            .then_some(mode.as_str())
     }
 
     pub(super) fn start_statement(&mut self, write: bool) -> StmtState {
