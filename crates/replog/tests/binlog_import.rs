@@ -339,8 +339,9 @@ fn replays_to_mariadbs_tables(workload: &str, tables: usize) {
 /// duplicate rows, savepoints, CREATE / DROP DATABASE, RENAME TABLE of
 /// several tables, ALTER TABLE … RENAME TO, TRUNCATE, multi-table DELETE,
 /// INSERT … SELECT with joins, GROUP BY / HAVING, window functions and a
-/// recursive CTE, functions of every family, REGEXP, collations and
-/// sql_mode): its STATEMENT and MIXED binlogs, executed on the reference
+/// recursive CTE, functions of every family, REGEXP, the default
+/// collation's case-insensitive unique key): its STATEMENT and MIXED
+/// binlogs, executed on the reference
 /// store, reach MariaDB's own tables, every one of them.
 #[test]
 fn statement_and_mixed_binlogs_of_the_coverage_workload_replay_to_mariadbs_tables() {
