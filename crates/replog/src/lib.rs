@@ -80,6 +80,9 @@ pub enum Command {
     /// Stream a PostgreSQL server's WAL into segment files, as
     /// pg_receivewal does.
     ReceiveWal(cmd::pglive::ReceiveArgs),
+    /// Run SQL over the change events of a log (the table `changes`), in
+    /// process.
+    Query(cmd::query::Args),
 }
 
 /// What a command found: decides the exit status.
@@ -118,6 +121,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Verdict> {
         Command::Diff(a) => cmd::diff::run(&a, out),
         Command::Lag(a) => cmd::lag::run(&a, out),
         Command::ReceiveWal(a) => cmd::pglive::receive(&a, out),
+        Command::Query(a) => cmd::query::run(&a, out),
     }
 }
 
