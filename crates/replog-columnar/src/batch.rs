@@ -51,10 +51,12 @@ impl MetaBuilder {
         self.source_file.append_value(&c.tx.source_file);
         self.position.append_value(&c.tx.position);
         self.gtid.append_option(c.tx.gtid.as_deref());
-        self.lsn.append_value(i64::try_from(c.lsn).unwrap_or(i64::MAX));
+        self.lsn
+            .append_value(i64::try_from(c.lsn).unwrap_or(i64::MAX));
         self.commit_time.append_value(c.tx.commit_us);
         self.txid.append_value(c.tx.txid);
-        self.seq.append_value(i32::try_from(c.seq).unwrap_or(i32::MAX));
+        self.seq
+            .append_value(i32::try_from(c.seq).unwrap_or(i32::MAX));
         self.op.append_value(c.op);
         self.database.append_value(&c.table.database);
         self.table.append_value(&c.table.table);
@@ -159,12 +161,7 @@ fn json_str(b: &[u8]) -> &str {
 
 /// Writes `t` as a JSON object `{"column": value, …}` into `out` (only the
 /// columns `only` lists when given; unchanged columns are left out).
-fn write_json(
-    out: &mut Vec<u8>,
-    c: &Row<'_>,
-    t: &Tuple<'_>,
-    only: Option<&[usize]>,
-) -> Result<()> {
+fn write_json(out: &mut Vec<u8>, c: &Row<'_>, t: &Tuple<'_>, only: Option<&[usize]>) -> Result<()> {
     out.clear();
     out.push(b'{');
     let mut first = true;
@@ -308,20 +305,20 @@ impl ColBuilder {
                 _ => return false,
             },
             ColBuilder::Date(b) => match v {
-                Value::Date(d) if d.month != 0 && d.day != 0 => b.append_value(
-                    days_from_civil(i64::from(d.year), u32::from(d.month), u32::from(d.day))
-                        as i32,
-                ),
+                Value::Date(d) if d.month != 0 && d.day != 0 => b.append_value(days_from_civil(
+                    i64::from(d.year),
+                    u32::from(d.month),
+                    u32::from(d.day),
+                )
+                    as i32),
                 // MySQL's zero dates have no calendar day.
                 Value::Date(_) => b.append_null(),
-                Value::PgDate(d) => {
-                    match i32::try_from(i64::from(*d) + pg::EPOCH_DAYS_FROM_UNIX) {
-                        Ok(x) if *d != pg::DATE_POS_INFINITY && *d != pg::DATE_NEG_INFINITY => {
-                            b.append_value(x)
-                        }
-                        _ => b.append_null(),
+                Value::PgDate(d) => match i32::try_from(i64::from(*d) + pg::EPOCH_DAYS_FROM_UNIX) {
+                    Ok(x) if *d != pg::DATE_POS_INFINITY && *d != pg::DATE_NEG_INFINITY => {
+                        b.append_value(x)
                     }
-                }
+                    _ => b.append_null(),
+                },
                 _ => return false,
             },
             ColBuilder::Local(b) | ColBuilder::Utc(b) => match v {
@@ -519,6 +516,9 @@ mod tests {
         assert_eq!(scaled_decimal("1.235", 2), None);
         assert_eq!(scaled_decimal("1e5", 2), None);
         assert_eq!(scaled_decimal("", 2), None);
-        assert_eq!(scaled_decimal("99999999999999999999999999999999999999999", 0), None);
+        assert_eq!(
+            scaled_decimal("99999999999999999999999999999999999999999", 0),
+            None
+        );
     }
 }

@@ -39,7 +39,12 @@ impl TableColumns {
     pub fn of(t: &Table) -> TableColumns {
         let relation = t.relation();
         let convs: Vec<Conv> = relation.columns.iter().map(|c| Conv::of(&c.ty)).collect();
-        let schema = table_schema(t.columns.iter().map(|c| c.name.as_str()).zip(convs.iter().copied()));
+        let schema = table_schema(
+            t.columns
+                .iter()
+                .map(|c| c.name.as_str())
+                .zip(convs.iter().copied()),
+        );
         TableColumns {
             identity: relation.identity_columns(),
             convs,
@@ -138,12 +143,15 @@ pub trait RowSink {
 }
 
 /// What [`read_rows`] read.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReadStats {
     /// Transactions with at least one change.
     pub transactions: u64,
     /// Row changes handed to the sink.
     pub rows: u64,
+    /// Damage the recovery policy accepted as the end of the log (its
+    /// message, with offset and LSN).
+    pub tolerated_damage: Vec<String>,
 }
 
 /// Adapts a [`RowSink`] to the change events.
@@ -187,13 +195,15 @@ impl event::ChangeSink for Rows<'_> {
     }
 }
 
-/// Reads every committed transaction of `source` and hands its row
-/// changes to `sink`, in commit order. `files` are the inputs in order
+/// Reads every committed transaction of `source` through `events` (a
+/// fresh [`ChangeEvents`], with the caller's relation hints) and hands its
+/// row changes to `sink`, in commit order. `files` are the inputs in order
 /// (for `source_file`). Fails as [`ChangeEvents::run`] does: at damage the
 /// source's recovery policy does not accept (the rows handed over before
 /// are the log's valid prefix), on a statement log, on a row record that
 /// does not decode or fit its table.
 pub fn read_rows(
+    events: &mut ChangeEvents,
     source: &mut dyn TxnSource,
     files: &[String],
     sink: &mut dyn RowSink,
@@ -205,6 +215,12 @@ pub fn read_rows(
         meta: TxMeta::default(),
         stats: ReadStats::default(),
     };
-    ChangeEvents::new().run(source, &mut rows)?;
-    Ok(rows.stats)
+    let delivered = events.run(source, &mut rows)?;
+    let mut stats = rows.stats;
+    stats.tolerated_damage = delivered
+        .tolerated_damage
+        .iter()
+        .map(|d| d.to_error().to_string())
+        .collect();
+    Ok(stats)
 }

@@ -22,6 +22,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use replog_core::txn::TxnSource;
+use replog_export::event::ChangeEvents;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufWriter;
@@ -68,18 +69,29 @@ struct Part {
 }
 
 impl Part {
-    fn create(dir: &Path, counters: &mut HashMap<PathBuf, u32>, opts: &ParquetOptions, batch: &RecordBatch) -> Result<Part> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(e, format!("creating {}", dir.display())))?;
+    fn create(
+        dir: &Path,
+        counters: &mut HashMap<PathBuf, u32>,
+        opts: &ParquetOptions,
+        batch: &RecordBatch,
+    ) -> Result<Part> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(e, format!("creating {}", dir.display())))?;
         let n = counters.entry(dir.to_path_buf()).or_insert(0);
         let path = dir.join(format!("part-{n:05}.parquet"));
         *n += 1;
-        let file = File::create(&path).map_err(|e| Error::io(e, format!("creating {}", path.display())))?;
+        let file = File::create(&path)
+            .map_err(|e| Error::io(e, format!("creating {}", path.display())))?;
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(opts.row_group_rows))
             .set_created_by(format!("replog {}", env!("CARGO_PKG_VERSION")))
             .build();
-        let writer = ArrowWriter::try_new(BufWriter::with_capacity(1 << 20, file), batch.schema(), Some(props))?;
+        let writer = ArrowWriter::try_new(
+            BufWriter::with_capacity(1 << 20, file),
+            batch.schema(),
+            Some(props),
+        )?;
         Ok(Part { writer })
     }
 }
@@ -151,14 +163,19 @@ impl ParquetWriter {
     }
 
     fn write_changes(&mut self) -> Result<()> {
-        let Some(out) = &mut self.changes else { return Ok(()) };
+        let Some(out) = &mut self.changes else {
+            return Ok(());
+        };
         if out.rows.is_empty() {
             return Ok(());
         }
         self.buffered_rows -= out.rows.len();
         let batch = out.rows.finish()?;
         if out.part.is_none() {
-            let dir = self.dir.join("changes").join(format!("date={}", date_text(out.date)));
+            let dir = self
+                .dir
+                .join("changes")
+                .join(format!("date={}", date_text(out.date)));
             out.part = Some(Part::create(&dir, &mut self.counters, &self.opts, &batch)?);
             self.files += 1;
         }
@@ -169,7 +186,9 @@ impl ParquetWriter {
     }
 
     fn write_table(&mut self, name: &str) -> Result<()> {
-        let Some(out) = self.tables.get_mut(name) else { return Ok(()) };
+        let Some(out) = self.tables.get_mut(name) else {
+            return Ok(());
+        };
         if out.rows.is_empty() {
             return Ok(());
         }
@@ -265,7 +284,9 @@ impl RowSink for ParquetWriter {
         }
         // The table's typed dataset.
         let name = c.table.qualified_name();
-        let same = |o: &TableOut, t: &Rc<TableColumns>| o.date == day && o.rows.columns().schema == t.schema;
+        let same = |o: &TableOut, t: &Rc<TableColumns>| {
+            o.date == day && o.rows.columns().schema == t.schema
+        };
         if self.tables.get(&name).is_some_and(|o| !same(o, c.columns)) {
             self.write_table(&name)?;
             if let Some(p) = self.tables.remove(&name).and_then(|o| o.part) {
@@ -301,18 +322,21 @@ impl RowSink for ParquetWriter {
     }
 }
 
-/// Exports every row change of `source` (whose inputs are `files`) under
+/// Exports every row change `events` makes of `source` (whose inputs are
+/// `files`) under
 /// `dir`. On an error the files written so far stay in `dir`: export into
 /// a staging directory and rename it when this returns Ok.
 pub fn export_parquet(
+    events: &mut ChangeEvents,
     source: &mut dyn TxnSource,
     files: &[String],
     dir: &Path,
     opts: ParquetOptions,
 ) -> Result<ExportStats> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(e, format!("creating {}", dir.display())))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(e, format!("creating {}", dir.display())))?;
     let mut w = ParquetWriter::new(dir, opts);
-    let read = read_rows(source, files, &mut w)?;
+    let read = read_rows(events, source, files, &mut w)?;
     let (files_written, tables) = w.finish()?;
     Ok(ExportStats {
         read,

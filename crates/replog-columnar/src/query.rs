@@ -20,6 +20,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use replog_core::txn::TxnSource;
+use replog_export::event::ChangeEvents;
 use std::sync::Arc;
 
 /// Opens the log once more: called on the thread that reads it, once per
@@ -54,7 +55,9 @@ pub struct QueryLog {
 impl std::fmt::Debug for QueryLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let files: Vec<&Vec<String>> = self.logs.iter().map(|l| &l.files).collect();
-        f.debug_struct("QueryLog").field("files", &files).finish_non_exhaustive()
+        f.debug_struct("QueryLog")
+            .field("files", &files)
+            .finish_non_exhaustive()
     }
 }
 
@@ -122,7 +125,13 @@ impl PartitionStream for ChangesPartition {
                     .iter()
                     .try_for_each(|l| {
                         let mut source = (l.open)()?;
-                        read_rows(&mut *source, &l.files, &mut sender).map(|_| ())
+                        read_rows(
+                            &mut ChangeEvents::new(),
+                            &mut *source,
+                            &l.files,
+                            &mut sender,
+                        )
+                        .map(|_| ())
                     })
                     .and_then(|()| sender.send());
                 match result {

@@ -115,7 +115,9 @@ impl Conv {
             ColumnType::Boolean => Conv::Bool,
             ColumnType::Float => Conv::F32,
             ColumnType::Double => Conv::F64,
-            ColumnType::Decimal { precision, scale } => decimal(u16::from(*precision), (*scale).into()),
+            ColumnType::Decimal { precision, scale } => {
+                decimal(u16::from(*precision), (*scale).into())
+            }
             ColumnType::Blob | ColumnType::Binary(_) | ColumnType::VarBinary(_) => Conv::Bytes,
             ColumnType::Date => Conv::Date,
             ColumnType::DateTime(_) => Conv::LocalTime,

@@ -113,7 +113,8 @@ fn export(workload: &str, opts: ParquetOptions) -> (tempfile::TempDir, Vec<Print
     let mut src = input.open(ReaderOptions::default()).unwrap();
     let out = tempfile::tempdir().unwrap();
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-    let stats = export_parquet(&mut *src, &names, out.path(), opts).unwrap();
+    let mut events = replog_export::event::ChangeEvents::new();
+    let stats = export_parquet(&mut events, &mut *src, &names, out.path(), opts).unwrap();
     let want = mariadb_binlog_rows(&dir.join("rows.txt"));
     assert_eq!(stats.read.rows, want.len() as u64, "{workload}");
     (out, want)

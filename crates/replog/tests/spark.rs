@@ -21,9 +21,7 @@ fn missing(python: &str) -> Option<String> {
     if !java.is_ok_and(|o| o.status.success()) {
         return Some("no Java runtime (`java -version` failed)".into());
     }
-    let spark = Command::new(python)
-        .args(["-c", "import pyspark"])
-        .output();
+    let spark = Command::new(python).args(["-c", "import pyspark"]).output();
     if !spark.is_ok_and(|o| o.status.success()) {
         return Some(format!("{python} cannot import pyspark"));
     }

@@ -65,6 +65,14 @@ complete. A damaged log stops the export with the offset of the damage and
 leaves no OUT behind (exit 2); --recovery tolerate-tail or stop-at-first
 exports the valid prefix and exits 1, naming the damage on standard error.
 
+--to parquet -o DIR writes Parquet datasets (formats/columnar.md):
+DIR/changes/date=YYYY-MM-DD/ (every change: position, gtid, lsn,
+commit_time, txid, op, database_name, table_name, key/before/after as
+JSON; the table `changes` of `replog query`) and
+DIR/tables/table=DB.TABLE/date=YYYY-MM-DD/ (one table's changes,
+before_<col>/after_<col> in typed columns), hive-partitioned by commit
+date (UTC), row groups bounded in memory; DIR must not exist.
+
 Exit status:
   0  every change exported
   1  exported the valid prefix of a damaged log (--recovery)
@@ -80,6 +88,8 @@ pub enum Envelope {
     Maxwell,
     /// Canal's flat JSON, as TiCDC's canal-json protocol writes it.
     CanalJson,
+    /// Parquet datasets in the directory -o names (see below).
+    Parquet,
 }
 
 /// `--decimal-handling` (Debezium's `decimal.handling.mode`).
@@ -163,7 +173,8 @@ pub struct Args {
 
 /// Runs `replog export`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
-    let mut source = open(args)?;
+    let inputs = args.input.resolve_source()?;
+    let mut source = open(args, &inputs)?;
     let mut events = ChangeEvents::new();
     if let Some(c) = &args.input.catalog {
         let catalog = replog_pgheap::catalog::Catalog::load(c)
@@ -171,6 +182,15 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         events = events.with_hints(Box::new(replog_export::pgcatalog::PgCatalogHints::new(
             catalog,
         )));
+    }
+    if args.to == Envelope::Parquet {
+        return crate::cmd::parquet::export(
+            &mut *source,
+            &inputs,
+            &mut events,
+            args.output.as_deref(),
+            out,
+        );
     }
     let delivered = match &args.output {
         Some(path) => {
@@ -259,6 +279,7 @@ fn export<W: Write>(
             let d = drive(events, source, &mut sink)?;
             (d, sink.finish()?)
         }
+        Envelope::Parquet => bail!("--to parquet writes a directory (crate::cmd::parquet)"),
     })
 }
 
@@ -352,8 +373,7 @@ fn snapshot_log(path: &std::path::Path) -> Result<Box<dyn TxnSource>> {
 /// The transactions of the input, as logical records: statement logs and
 /// STATEMENT/MIXED binlogs executed on the reference store, physical logs
 /// decoded.
-fn open(args: &Args) -> Result<Box<dyn TxnSource>> {
-    let inputs = args.input.resolve_source()?;
+fn open(args: &Args, inputs: &crate::input::Inputs) -> Result<Box<dyn TxnSource>> {
     inputs.require_transactions("export")?;
     let policy = args.recovery.into();
     let opts = ReaderOptions {

@@ -3,48 +3,35 @@
 //! directory next to DIR and renamed to DIR when complete.
 
 use crate::Verdict;
+use crate::input::Inputs;
 use anyhow::{Result, bail};
 use replog_columnar::parquet_out::{ParquetOptions, export_parquet};
-use replog_core::reader::ReaderOptions;
-use replog_core::recovery::RecoveryPolicy;
-use replog_core::txn::TxnInput;
+use replog_core::txn::TxnSource;
+use replog_export::event::ChangeEvents;
 use std::io::Write;
 use std::path::Path;
 
-/// Help of the Parquet export, for the export command's `--help`.
-pub const PARQUET_HELP: &str = "\
---to parquet DIR writes two kinds of datasets (formats/columnar.md):
-  DIR/changes/date=YYYY-MM-DD/part-NNNNN.parquet
-      every row change: source_file, position, gtid, lsn, commit_time, txid,
-      seq, op, database_name, table_name, and key/before/after as JSON text
-      (the table `changes` of `replog query`);
-  DIR/tables/table=DB.TABLE/date=YYYY-MM-DD/part-NNNNN.parquet
-      one dataset per table: the same metadata, then before_<col> and
-      after_<col> in each column's own type (integers, decimals, dates,
-      timestamps, binary, text).
-`date` is the commit date (UTC); both are hive-partitioned, so Spark,
-Trino, DuckDB or DataFusion read them as partitioned tables. Row groups
-are cut for streaming: memory stays bounded however large the log. DIR
-must not exist: it is built under a temporary name and renamed when
-complete; a damaged log exports nothing (exit 1) unless --recovery
-stop-at-first (or tolerate-tail) exports its valid prefix.";
-
-/// Exports the log `input` (read with `policy`) under `target`; prints a
-/// summary (JSON) to `out`.
+/// Exports the changes `events` makes of `source` (read from `inputs`)
+/// under `target`, built in a staging directory next to it and renamed
+/// when complete; prints a one-line summary to `out`. A damaged log
+/// leaves nothing (an error); damage the recovery policy accepts ends the
+/// export there (exit 1, named on standard error).
 pub fn export(
-    input: &crate::cmd::common::Input,
-    policy: RecoveryPolicy,
-    target: &Path,
+    source: &mut dyn TxnSource,
+    inputs: &Inputs,
+    events: &mut ChangeEvents,
+    target: Option<&Path>,
     out: &mut dyn Write,
 ) -> Result<Verdict> {
+    let Some(target) = target else {
+        bail!("--to parquet writes a directory: give it with -o DIR");
+    };
     if target.exists() {
         bail!(
             "{}: already exists; --to parquet writes a new directory",
             target.display()
         );
     }
-    let inputs = input.resolve_source()?;
-    inputs.require_transactions("export")?;
     let files: Vec<String> = inputs
         .files
         .iter()
@@ -64,22 +51,14 @@ pub fn export(
             anyhow::anyhow!("creating a staging directory in {}: {e}", parent.display())
         })?;
     let dir = staging.path().join("parquet");
-    let mut source = inputs.txn_input_with_progress()?.open(ReaderOptions {
-        policy,
-        continue_after_damage: false,
-        buffer_size: 0,
-    })?;
-    let stats = match export_parquet(&mut *source, &files, &dir, ParquetOptions::default()) {
-        Ok(s) => s,
-        Err(e @ replog_columnar::Error::Log(_)) => {
-            eprintln!("replog export: {e}; nothing written");
-            return Ok(Verdict::Found);
-        }
-        Err(e) => return Err(anyhow::Error::new(e).context("nothing written")),
-    };
+    let stats = export_parquet(events, source, &files, &dir, ParquetOptions::default())
+        .map_err(|e| anyhow::Error::new(e).context("nothing written"))?;
     std::fs::rename(&dir, target)
         .map_err(|e| anyhow::anyhow!("moving the datasets to {}: {e}", target.display()))?;
-    let tolerated = source.summary().damage.iter().filter(|d| d.tolerated).count();
+    for d in &stats.read.tolerated_damage {
+        eprintln!("replog: the log ends at damage, exported up to it: {d}");
+    }
+    let tolerated = stats.read.tolerated_damage.len();
     let doc = serde_json::json!({
         "output": target.display().to_string(),
         "transactions": stats.read.transactions,

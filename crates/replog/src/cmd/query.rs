@@ -153,7 +153,12 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
 
 /// Prints a query's rows in `format`.
 pub fn write_result(r: &QueryResult, format: OutputFormat, out: &mut dyn Write) -> Result<()> {
-    let names: Vec<&str> = r.schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let names: Vec<&str> = r
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
     match format {
         OutputFormat::Table => {
             let mut t = table(&names);
