@@ -37,6 +37,13 @@ impl Error {
         Error::Content(message)
     }
 
+    /// Whether this is damage of the log (a [`replog_core::Error`] whose
+    /// kind [is damage](replog_core::ErrorKind::is_damage)), not a failure
+    /// of the command.
+    pub fn is_damage(&self) -> bool {
+        matches!(self, Error::Log(e) if e.kind().is_damage())
+    }
+
     /// An I/O error while `context`.
     #[cold]
     pub fn io(source: std::io::Error, context: impl Into<String>) -> Error {

@@ -21,7 +21,7 @@ use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use replog_core::txn::TxnSource;
 use replog_export::event::ChangeEvents;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Opens the log once more: called on the thread that reads it, once per
 /// scan of `changes`.
@@ -67,6 +67,9 @@ impl std::fmt::Debug for QueryLog {
 struct ChangesPartition {
     log: QueryLog,
     schema: SchemaRef,
+    /// Damage the recovery policy accepted as the end of a log, found by
+    /// the scans (each place once).
+    tolerated: Arc<Mutex<Vec<String>>>,
 }
 
 /// Hands batches to the query; stops reading (with [`STOPPED`]) when the
@@ -110,6 +113,7 @@ impl PartitionStream for ChangesPartition {
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
         let (tx, rx) = tokio::sync::mpsc::channel(2);
         let log = self.log.clone();
+        let tolerated = self.tolerated.clone();
         let spawned = std::thread::Builder::new()
             .name("replog-changes".into())
             .stack_size(log.stack_size)
@@ -125,13 +129,20 @@ impl PartitionStream for ChangesPartition {
                     .iter()
                     .try_for_each(|l| {
                         let mut source = (l.open)()?;
-                        read_rows(
+                        let stats = read_rows(
                             &mut ChangeEvents::new(),
                             &mut *source,
                             &l.files,
                             &mut sender,
-                        )
-                        .map(|_| ())
+                        )?;
+                        if let Ok(mut seen) = tolerated.lock() {
+                            for d in stats.tolerated_damage {
+                                if !seen.contains(&d) {
+                                    seen.push(d);
+                                }
+                            }
+                        }
+                        Ok(())
                     })
                     .and_then(|()| sender.send());
                 match result {
@@ -160,6 +171,10 @@ pub struct QueryResult {
     pub schema: SchemaRef,
     /// Its rows.
     pub batches: Vec<RecordBatch>,
+    /// Damage the logs' recovery policy accepted as their end (each
+    /// message names the offset): the rows are those of the logs' valid
+    /// prefixes.
+    pub tolerated_damage: Vec<String>,
 }
 
 /// Runs `sql` over the change events of `log` (the table `changes`).
@@ -173,16 +188,23 @@ pub fn query(sql: &str, log: QueryLog) -> Result<QueryResult> {
         let config = SessionConfig::new().with_target_partitions(1);
         let ctx = SessionContext::new_with_config(config);
         let schema = changes_schema();
+        let tolerated = Arc::new(Mutex::new(Vec::new()));
         let partition = Arc::new(ChangesPartition {
             log,
             schema: schema.clone(),
+            tolerated: tolerated.clone(),
         });
         let table = StreamingTable::try_new(schema, vec![partition])?;
         ctx.register_table(CHANGES_TABLE, Arc::new(table))?;
         let df = ctx.sql(sql).await?;
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await?;
-        Ok(QueryResult { schema, batches })
+        let tolerated_damage = tolerated.lock().map(|t| t.clone()).unwrap_or_default();
+        Ok(QueryResult {
+            schema,
+            batches,
+            tolerated_damage,
+        })
     })
     .map_err(|e: DataFusionError| unwrap_external(e))
 }

@@ -34,7 +34,8 @@
 
 use crate::to_logical::{ExecOptions, Executor, Step, ToLogicalReport, TxMeta};
 use replog_core::LogKind;
-use replog_core::reader::{ReaderOptions, SegmentInput, Summary};
+use replog_core::reader::{Damage, DamageKind, ReaderOptions, SegmentInput, Summary};
+use replog_core::recovery::{DamageClass, RecoveryPolicy};
 use replog_core::segment::{FORMAT_VERSION, SegmentHeader};
 use replog_core::txn::{
     Produced, SourceKind, Transaction, TxnInput, TxnProducer, TxnSource, VirtualLog,
@@ -122,13 +123,14 @@ impl LogInput {
 }
 
 /// Binlog files of one server (in order), classified: how they will be
-/// imported.
+/// imported, and which damage ends them without an error.
 #[derive(Debug, Clone)]
 pub struct BinlogInput {
     paths: Vec<PathBuf>,
     shape: BinlogShape,
     follow: Option<replog_core::follow::Follow>,
     remote: Option<RemoteBinlogs>,
+    policy: RecoveryPolicy,
 }
 
 /// Makes the feed of a server's binlogs (connecting when first read).
@@ -153,7 +155,10 @@ impl std::fmt::Debug for RemoteBinlogs {
 
 impl BinlogInput {
     /// Classifies `paths` ([`replog_import::classify`]: one pass over the
-    /// events, rows not decoded).
+    /// events, rows not decoded, up to the first damaged event). Damage
+    /// fails the import unless a recovery policy accepts it
+    /// ([`BinlogInput::with_policy`], or the policy of
+    /// [`TxnInput::open`]'s options).
     pub fn new(paths: &[PathBuf]) -> replog_core::Result<BinlogInput> {
         let shape = replog_import::classify(paths, &ImportOptions::default())?;
         Ok(BinlogInput {
@@ -161,7 +166,20 @@ impl BinlogInput {
             shape,
             follow: None,
             remote: None,
+            policy: RecoveryPolicy::Strict,
         })
+    }
+
+    /// The same binlogs, read under `policy`: damage it accepts ends the
+    /// binlogs there, after the last transaction committed before it, and
+    /// is handed over as a tolerated [`TxnEvent::Damage`] (a torn tail:
+    /// the last file ends inside an event and nothing valid follows;
+    /// anything else is corruption).
+    ///
+    /// [`TxnEvent::Damage`]: replog_core::txn::TxnEvent::Damage
+    pub fn with_policy(mut self, policy: RecoveryPolicy) -> BinlogInput {
+        self.policy = policy;
+        self
     }
 
     /// Binlogs still being written, followed ([`ImportOptions::follow`]):
@@ -190,6 +208,7 @@ impl BinlogInput {
             shape,
             follow: Some(follow),
             remote: None,
+            policy: RecoveryPolicy::Strict,
         })
     }
 
@@ -203,10 +222,11 @@ impl BinlogInput {
             shape: BinlogShape {
                 row_events: 1,
                 dml_statements: 1,
-                stopped_early: false,
+                ..BinlogShape::default()
             },
             follow: None,
             remote: Some(remote),
+            policy: RecoveryPolicy::Strict,
         }
     }
 
@@ -221,6 +241,7 @@ impl BinlogInput {
             },
             follow: None,
             remote: None,
+            policy: RecoveryPolicy::Strict,
         }
     }
 
@@ -254,8 +275,8 @@ impl BinlogInput {
 }
 
 impl TxnInput for BinlogInput {
-    fn open(self, _opts: ReaderOptions) -> replog_core::Result<Box<dyn TxnSource>> {
-        Ok(Box::new(self.open_source()))
+    fn open(self, opts: ReaderOptions) -> replog_core::Result<Box<dyn TxnSource>> {
+        Ok(Box::new(self.with_policy(opts.policy).open_source()))
     }
 }
 
@@ -279,6 +300,7 @@ pub struct BinlogTxns {
     header: SegmentHeader,
     name: String,
     log: VirtualLog,
+    policy: RecoveryPolicy,
 }
 
 /// The header of the native log binlogs `paths` import as: its identity
@@ -340,6 +362,7 @@ impl BinlogTxns {
             header,
             name,
             log: VirtualLog::new(),
+            policy: input.policy,
         }
     }
 
@@ -454,6 +477,42 @@ impl BinlogTxns {
     }
 }
 
+impl BinlogTxns {
+    /// The import stopped at `e`: damage the recovery policy accepts ends
+    /// the binlogs (recorded in the summary, handed over as tolerated
+    /// damage; the transaction it cut is not made); anything else is `e`.
+    fn stopped(&mut self, e: replog_core::Error) -> replog_core::Result<bool> {
+        if self.policy == RecoveryPolicy::Strict {
+            return Err(e);
+        }
+        let Some(place) = self.importer.damage_at(&e)? else {
+            return Err(e);
+        };
+        let class = if place.torn_tail {
+            DamageClass::TornTail
+        } else {
+            DamageClass::Corrupt
+        };
+        if !self.policy.tolerates(class, place.last_file) {
+            return Err(e);
+        }
+        self.log.damaged(Damage {
+            segment: place.path.display().to_string(),
+            offset: place.offset,
+            lsn: 0,
+            record: 0,
+            kind: DamageKind::Event {
+                message: e.message().to_string(),
+            },
+            class,
+            last_segment: place.last_file,
+            tolerated: true,
+            resumes_at: None,
+        });
+        Ok(false)
+    }
+}
+
 /// Executes a MIXED binlog transaction on the reference store (its
 /// statements run, its row events applied as logged, in binlog order).
 pub(crate) fn execute(
@@ -504,7 +563,11 @@ impl TxnProducer for BinlogTxns {
     fn produce(&mut self) -> replog_core::Result<bool> {
         self.log.clear();
         while let Some(tx) = self.importer.next() {
-            if self.assemble(&tx?)? {
+            let tx = match tx {
+                Ok(tx) => tx,
+                Err(e) => return self.stopped(e),
+            };
+            if self.assemble(&tx)? {
                 return Ok(true);
             }
         }

@@ -57,6 +57,25 @@ pub enum ErrorKind {
     Io,
 }
 
+impl ErrorKind {
+    /// Whether the error is about the input's bytes — a structure cut
+    /// short, malformed or too long, a bad magic or checksum, positions
+    /// that do not follow on — rather than about what the reader supports,
+    /// whether the log fits the command, or the operating system: damage,
+    /// which a recovery policy may accept as the end of the log.
+    pub fn is_damage(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::UnexpectedEof { .. }
+                | ErrorKind::BadMagic
+                | ErrorKind::Checksum { .. }
+                | ErrorKind::Malformed
+                | ErrorKind::TooLarge
+                | ErrorKind::Discontinuity
+        )
+    }
+}
+
 impl Error {
     /// A new error of `kind` at absolute `offset`.
     #[cold]

@@ -304,6 +304,12 @@ pub enum DamageKind {
         /// The digest the COMMIT carries.
         found: u64,
     },
+    /// An input that is not a native log (a binlog) holds an event its
+    /// reader cannot read.
+    Event {
+        /// Why, in the words of that input's reader.
+        message: String,
+    },
 }
 
 impl std::fmt::Display for DamageKind {
@@ -312,7 +318,8 @@ impl std::fmt::Display for DamageKind {
             DamageKind::Frame { fault } => write!(f, "{fault}"),
             DamageKind::Header { message }
             | DamageKind::Discontinuity { message }
-            | DamageKind::Structure { message } => f.write_str(message),
+            | DamageKind::Structure { message }
+            | DamageKind::Event { message } => f.write_str(message),
             DamageKind::StateGap { expected, found } => write!(
                 f,
                 "state digest chain broken: transaction starts from {found:016x}, previous ended at {expected:016x}"
@@ -358,6 +365,9 @@ impl Damage {
             DamageKind::Frame {
                 fault: FrameFault::ShortBody { .. } | FrameFault::ShortHeader { .. },
             } => crate::ErrorKind::UnexpectedEof { needed: 0 },
+            DamageKind::Event { .. } if self.class == DamageClass::TornTail => {
+                crate::ErrorKind::UnexpectedEof { needed: 0 }
+            }
             DamageKind::Discontinuity { .. } | DamageKind::StateGap { .. } => {
                 crate::ErrorKind::Discontinuity
             }

@@ -492,6 +492,20 @@ impl VirtualLog {
         &self.summary
     }
 
+    /// Records `damage` in the input, placed after the frames made so far
+    /// (its `lsn` and `record` are set here): it joins the summary, and
+    /// [`Produced`] hands it over as a [`TxnEvent::Damage`]. A producer
+    /// records damage its recovery policy accepts as the end of the input,
+    /// then ends.
+    pub fn damaged(&mut self, mut damage: Damage) {
+        damage.lsn = self.next_lsn;
+        damage.record = self.summary.frames;
+        self.summary.damage_count += 1;
+        if self.summary.damage.len() < 1000 {
+            self.summary.damage.push(damage);
+        }
+    }
+
     fn frame(&mut self, len: usize) -> u64 {
         self.summary.count_virtual_frame(&mut self.next_lsn, len)
     }
@@ -840,13 +854,17 @@ pub trait TxnProducer {
 
 /// The one [`TxnSource`] over a [`TxnProducer`]: its segment first, then a
 /// transaction per [`TxnProducer::produce`] until the end, or until an
-/// error, which ends it.
+/// error, which ends it. Damage the producer records in its summary
+/// ([`VirtualLog::damaged`]) is handed over as [`TxnEvent::Damage`] after
+/// the transaction made by the same call.
 pub struct Produced<P> {
     producer: P,
     started: bool,
     ended: bool,
     failed: bool,
     made: bool,
+    /// Damage of the summary handed over so far.
+    damage_handed: usize,
 }
 
 impl<P: TxnProducer> std::fmt::Debug for Produced<P> {
@@ -869,6 +887,7 @@ impl<P: TxnProducer> Produced<P> {
             ended: false,
             failed: false,
             made: false,
+            damage_handed: 0,
         }
     }
 
@@ -900,7 +919,15 @@ impl<P: TxnProducer> TxnSource for Produced<P> {
                 header,
             }));
         }
-        if self.failed || self.ended {
+        if self.failed {
+            return None;
+        }
+        if self.damage_handed < self.producer.summary().damage.len() {
+            let i = self.damage_handed;
+            self.damage_handed += 1;
+            return Some(Ok(TxnEvent::Damage(&self.producer.summary().damage[i])));
+        }
+        if self.ended {
             return None;
         }
         match self.producer.produce() {
@@ -910,7 +937,10 @@ impl<P: TxnProducer> TxnSource for Produced<P> {
             }
             Ok(false) => {
                 self.ended = true;
-                None
+                let i = self.damage_handed;
+                let damage = self.producer.summary().damage.get(i)?;
+                self.damage_handed += 1;
+                Some(Ok(TxnEvent::Damage(damage)))
             }
             Err(e) => {
                 self.failed = true;
@@ -936,7 +966,7 @@ impl<P: TxnProducer> TxnSource for Produced<P> {
     }
 
     fn intolerable(&self) -> Option<&Damage> {
-        None
+        self.producer.summary().damage.iter().find(|d| !d.tolerated)
     }
 
     fn at_end(&self) -> bool {

@@ -1037,6 +1037,42 @@ impl Importer {
         Ok(imp)
     }
 
+    /// Where `e`, the error the import stopped at, lies when it is damage
+    /// of the binlogs ([`replog_core::ErrorKind::is_damage`]); `None` for
+    /// any other error (I/O, an unsupported binlog). The damage is a torn
+    /// tail only when the file ends inside the event being framed (an
+    /// unexpected end of input at the reader's position) and no plausible
+    /// chain of events starts after it ([`StreamReader::find_next_event`]):
+    /// damage with valid events after it, or inside an event that was read
+    /// whole, is corruption.
+    pub fn damage_at(&mut self, e: &Error) -> Result<Option<DamagePlace>> {
+        if !e.kind().is_damage() {
+            return Ok(None);
+        }
+        let index = self.next_file.saturating_sub(1);
+        let Some(path) = self.files.get(index).cloned() else {
+            return Ok(None);
+        };
+        let offset = e.offset().unwrap_or(0);
+        let torn_tail = match &mut self.reader {
+            Some(r)
+                if matches!(e.kind(), replog_core::ErrorKind::UnexpectedEof { .. })
+                    && r.position() == offset =>
+            {
+                r.find_next_event(offset + 1)
+                    .map_err(|io| io.context(format!("binlog {}", path.display())))?
+                    .is_none()
+            }
+            _ => false,
+        };
+        Ok(Some(DamagePlace {
+            last_file: index + 1 == self.files.len(),
+            path,
+            offset,
+            torn_tail,
+        }))
+    }
+
     /// Index of the binlog file being read and the offset of its next
     /// event (0 before the file is opened).
     pub fn position(&self) -> (usize, u64) {
@@ -1101,6 +1137,19 @@ impl Iterator for Importer {
     }
 }
 
+/// Where an import stopped at damage ([`Importer::damage_at`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DamagePlace {
+    /// The binlog file.
+    pub path: PathBuf,
+    /// Absolute offset of the damage in it.
+    pub offset: u64,
+    /// Whether it is the last of the binlogs read.
+    pub last_file: bool,
+    /// Whether the damage is a torn tail (see [`Importer::damage_at`]).
+    pub torn_tail: bool,
+}
+
 /// What a classification pass found in binlogs ([`classify`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BinlogShape {
@@ -1111,6 +1160,11 @@ pub struct BinlogShape {
     pub dml_statements: u64,
     /// Whether the pass stopped early, once both were seen.
     pub stopped_early: bool,
+    /// Whether the pass stopped at an event it could not read: the counts
+    /// are those of the events before it, all that an import reads (the
+    /// import meets the same damage, and its recovery policy decides
+    /// whether the binlogs end there or the import fails).
+    pub stopped_at_damage: bool,
 }
 
 impl BinlogShape {
@@ -1135,8 +1189,10 @@ impl BinlogShape {
 /// row events and data-changing QUERY events (by the statement's first
 /// keyword, as the importer classifies them), without decoding rows,
 /// building relations or verifying checksums (the import does). It stops
-/// as soon as both kinds were seen. Reads every event once, sequentially,
-/// with memory bounded by the largest event.
+/// as soon as both kinds were seen, or at the first event it cannot read
+/// ([`BinlogShape::stopped_at_damage`]; a file that cannot be opened is an
+/// error). Reads every event once, sequentially, with
+/// memory bounded by the largest event.
 pub fn classify(paths: &[PathBuf], opts: &ImportOptions) -> Result<BinlogShape> {
     let mut shape = BinlogShape::default();
     let read = replog_binlog::ReadOptions {
@@ -1150,10 +1206,16 @@ pub fn classify(paths: &[PathBuf], opts: &ImportOptions) -> Result<BinlogShape> 
             .unwrap_or_else(|| path.display().to_string());
         let f =
             File::open(path).map_err(|e| Error::io(e, format!("opening {}", path.display())))?;
-        let mut r = StreamReader::with_options(BufReader::with_capacity(1 << 16, f), read)
-            .map_err(|e| e.context(&name))?;
+        let mut r = match StreamReader::with_options(BufReader::with_capacity(1 << 16, f), read) {
+            Ok(r) => r,
+            Err(e) if e.kind().is_damage() => {
+                shape.stopped_at_damage = true;
+                return Ok(shape);
+            }
+            Err(e) => return Err(e.context(&name)),
+        };
         while let Some(ev) = r.next_event() {
-            let ev = match ev {
+            let counted = match ev {
                 // Followed: the last event may still be being written.
                 Err(e)
                     if opts.follow.is_some()
@@ -1161,9 +1223,16 @@ pub fn classify(paths: &[PathBuf], opts: &ImportOptions) -> Result<BinlogShape> 
                 {
                     break;
                 }
-                ev => ev.map_err(|e| e.context(format!("binlog {name}")))?,
+                ev => ev.and_then(|ev| count_event(&ev, &mut shape)),
             };
-            count_event(&ev, &mut shape).map_err(|e| e.context(format!("binlog {name}")))?;
+            match counted {
+                Ok(()) => {}
+                Err(e) if e.kind().is_damage() => {
+                    shape.stopped_at_damage = true;
+                    return Ok(shape);
+                }
+                Err(e) => return Err(e.context(format!("binlog {name}"))),
+            }
             if shape.mixed() {
                 shape.stopped_early = true;
                 return Ok(shape);

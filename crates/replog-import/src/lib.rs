@@ -45,7 +45,7 @@ mod model;
 mod sql;
 mod types;
 
-pub use importer::{BinlogShape, Checkpoint, Importer, classify};
+pub use importer::{BinlogShape, Checkpoint, DamagePlace, Importer, classify};
 pub use model::{
     Cell, ColumnDef, ImportedStatement, ImportedTransaction, LogicalOp, NamesFrom, RelationDef,
     TxPart, TypeSpec,

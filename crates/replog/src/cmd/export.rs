@@ -383,7 +383,11 @@ fn open(args: &Args, inputs: &crate::input::Inputs) -> Result<Box<dyn TxnSource>
     };
     if let Some(b) = &inputs.binlog {
         if b.kind() == replog_core::LogKind::Statement {
-            return Ok(Box::new(b.clone().open_executed(Default::default())));
+            return Ok(Box::new(
+                b.clone()
+                    .with_policy(policy)
+                    .open_executed(Default::default()),
+            ));
         }
         return Ok(inputs.txn_input()?.open(opts)?);
     }

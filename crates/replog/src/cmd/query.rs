@@ -59,8 +59,10 @@ else (timestamps as YYYY-MM-DDTHH:MM:SS[.ffffff]Z) is text.
 
 Exit status:
   0  the query ran over the whole log
-  1  the log is damaged (by default any damage; --recovery stop-at-first
-     or tolerate-tail queries the valid prefix); nothing is printed
+  1  the log is damaged: by default nothing is printed; with --recovery
+     stop-at-first or tolerate-tail, damage the policy accepts ends the
+     log, the query answers over its valid prefix and the damage is
+     named on standard error
   2  usage or I/O error, or the query is not valid SQL";
 
 /// Arguments of `replog query`.
@@ -141,14 +143,20 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let log = query_logs(&args.input, args.recovery.into())?;
     let result = match query(&args.sql, log) {
         Ok(r) => r,
-        Err(e @ replog_columnar::Error::Log(_)) => {
-            eprintln!("replog query: {e}");
+        Err(e) if e.is_damage() => {
+            eprintln!(
+                "replog query: the log is damaged, nothing printed \
+                 (--recovery queries its valid prefix): {e}"
+            );
             return Ok(Verdict::Found);
         }
         Err(e) => return Err(anyhow::Error::new(e)),
     };
     write_result(&result, args.output.format, out)?;
-    Ok(Verdict::Clean)
+    for d in &result.tolerated_damage {
+        eprintln!("replog: the log ends at damage, queried up to it: {d}");
+    }
+    Ok(Verdict::clean_if(result.tolerated_damage.is_empty()))
 }
 
 /// Prints a query's rows in `format`.
