@@ -69,6 +69,25 @@ struct Part {
 }
 
 impl Part {
+    /// Writes `batch` into `part`, created first (in the directory `dir`
+    /// names, one more of `files`) when the dataset has no open file.
+    fn write(
+        part: &mut Option<Part>,
+        dir: impl FnOnce() -> PathBuf,
+        (counters, files): (&mut HashMap<PathBuf, u32>, &mut u64),
+        opts: &ParquetOptions,
+        batch: &RecordBatch,
+    ) -> Result<()> {
+        if part.is_none() {
+            *part = Some(Part::create(&dir(), counters, opts, batch)?);
+            *files += 1;
+        }
+        if let Some(p) = part {
+            p.writer.write(batch)?;
+        }
+        Ok(())
+    }
+
     fn create(
         dir: &Path,
         counters: &mut HashMap<PathBuf, u32>,
@@ -171,18 +190,18 @@ impl ParquetWriter {
         }
         self.buffered_rows -= out.rows.len();
         let batch = out.rows.finish()?;
-        if out.part.is_none() {
-            let dir = self
-                .dir
+        let dir = || {
+            self.dir
                 .join("changes")
-                .join(format!("date={}", date_text(out.date)));
-            out.part = Some(Part::create(&dir, &mut self.counters, &self.opts, &batch)?);
-            self.files += 1;
-        }
-        if let Some(p) = &mut out.part {
-            p.writer.write(&batch)?;
-        }
-        Ok(())
+                .join(format!("date={}", date_text(out.date)))
+        };
+        Part::write(
+            &mut out.part,
+            dir,
+            (&mut self.counters, &mut self.files),
+            &self.opts,
+            &batch,
+        )
     }
 
     fn write_table(&mut self, name: &str) -> Result<()> {
@@ -194,19 +213,19 @@ impl ParquetWriter {
         }
         self.buffered_rows -= out.rows.len();
         let batch = out.rows.finish()?;
-        if out.part.is_none() {
-            let dir = self
-                .dir
+        let dir = || {
+            self.dir
                 .join("tables")
                 .join(format!("table={}", escape_partition(name)))
-                .join(format!("date={}", date_text(out.date)));
-            out.part = Some(Part::create(&dir, &mut self.counters, &self.opts, &batch)?);
-            self.files += 1;
-        }
-        if let Some(p) = &mut out.part {
-            p.writer.write(&batch)?;
-        }
-        Ok(())
+                .join(format!("date={}", date_text(out.date)))
+        };
+        Part::write(
+            &mut out.part,
+            dir,
+            (&mut self.counters, &mut self.files),
+            &self.opts,
+            &batch,
+        )
     }
 
     /// Ends every open file's row group when the memory budget is passed.

@@ -54,6 +54,17 @@ pub fn remove_debris(dir: &Path) {
     remove_staging(dir, |pid| pid != std::process::id() && !running(pid));
 }
 
+/// A new staging directory in `parent` (which must exist), named with
+/// [`staging_prefix`], once the debris of interrupted runs is removed
+/// ([`remove_debris`]): an output directory is built in it and renamed
+/// into place when complete.
+pub fn staging_dir(parent: &Path) -> std::io::Result<tempfile::TempDir> {
+    remove_debris(parent);
+    tempfile::Builder::new()
+        .prefix(&staging_prefix())
+        .tempdir_in(parent)
+}
+
 /// Directories in which this process stages outputs (see [`remove_debris`]).
 static STAGING_DIRS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
 

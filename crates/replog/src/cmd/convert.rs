@@ -817,13 +817,9 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
-    replog_convert::atomic::remove_debris(parent);
-    let staging = tempfile::Builder::new()
-        .prefix(&replog_convert::atomic::staging_prefix())
-        .tempdir_in(parent)
-        .map_err(|e| {
-            anyhow::anyhow!("creating a staging directory in {}: {e}", parent.display())
-        })?;
+    let staging = replog_convert::atomic::staging_dir(parent).map_err(|e| {
+        anyhow::anyhow!("creating a staging directory in {}: {e}", parent.display())
+    })?;
     let wal_dir = staging.path().join("wal");
     let page_opts = PageOptions {
         page_size: args.page_size,

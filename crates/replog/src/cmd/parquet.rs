@@ -43,13 +43,9 @@ pub fn export(
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent)
         .map_err(|e| anyhow::anyhow!("creating {}: {e}", parent.display()))?;
-    replog_convert::atomic::remove_debris(parent);
-    let staging = tempfile::Builder::new()
-        .prefix(&replog_convert::atomic::staging_prefix())
-        .tempdir_in(parent)
-        .map_err(|e| {
-            anyhow::anyhow!("creating a staging directory in {}: {e}", parent.display())
-        })?;
+    let staging = replog_convert::atomic::staging_dir(parent).map_err(|e| {
+        anyhow::anyhow!("creating a staging directory in {}: {e}", parent.display())
+    })?;
     let dir = staging.path().join("parquet");
     let stats = export_parquet(events, source, &files, &dir, ParquetOptions::default())
         .map_err(|e| anyhow::Error::new(e).context("nothing written"))?;
