@@ -126,7 +126,7 @@ pub fn query_logs(
         .map(|p| {
             let one = crate::cmd::common::Input {
                 paths: vec![p.clone()],
-                catalog: input.catalog.clone(),
+                ..input.clone()
             };
             log_spec(&one, policy)
         })
