@@ -813,7 +813,8 @@ fn at_lsn(e: Error, lsn: u64) -> Error {
     e.context(format_args!("LSN {lsn}"))
 }
 
+/// The error of damage the recovery policy does not accept. It names the
+/// damage only: the command reading the events says what stopped.
 fn damaged(d: &Damage) -> Error {
-    d.to_error()
-        .context("the log is damaged; export stopped (--recovery exports the valid prefix)")
+    d.to_error().context("the log is damaged")
 }

@@ -195,6 +195,16 @@ pub fn error_text(e: &anyhow::Error) -> String {
     text
 }
 
+/// Whether `e` is damage of the log (a [`replog_core::Error`] in its chain
+/// whose kind [is damage](replog_core::ErrorKind::is_damage)), not a failure
+/// of the command.
+pub(crate) fn is_damage(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<replog_core::Error>()
+            .is_some_and(|x| x.kind().is_damage())
+    })
+}
+
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()

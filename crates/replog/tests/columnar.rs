@@ -280,6 +280,37 @@ fn damage_mid_binlog_is_not_passed_off_as_a_torn_tail() {
             "{policy}: {e:#}"
         );
     }
+    // Through the command line: the query says it stopped, where, and
+    // exits 1 with nothing on standard output; the export says it stopped
+    // and exits 2 (a failed export).
+    for (args, code, said) in [
+        (
+            vec!["query", ROWS_PER_TABLE, bad.as_str()],
+            1,
+            "the query stopped at damage",
+        ),
+        (
+            vec!["export", "--to", "maxwell", bad.as_str()],
+            2,
+            "the export stopped at damage",
+        ),
+    ] {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_replog"))
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(stderr.contains(said), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("offset {at}")),
+            "{args:?}: {stderr}"
+        );
+        if args[0] == "query" {
+            assert!(o.stdout.is_empty(), "{args:?}");
+            assert!(!stderr.contains("export"), "{stderr}");
+        }
+    }
     let (v, prefix) = try_run(&[
         "query",
         "--recovery",

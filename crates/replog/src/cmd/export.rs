@@ -195,11 +195,16 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let delivered = match &args.output {
         Some(path) => {
             let file = AtomicFile::create(path)?;
-            let (d, file) = export(args, &mut *source, &mut events, file)?;
+            let (d, file) = export(args, &mut *source, &mut events, file)
+                .map_err(|e| stopped(e, "nothing written"))?;
             file.commit()?;
             d
         }
-        None => export(args, &mut *source, &mut events, &mut *out)?.0,
+        None => {
+            export(args, &mut *source, &mut events, &mut *out)
+                .map_err(|e| stopped(e, "the output ends before it"))?
+                .0
+        }
     };
     for d in &delivered.tolerated_damage {
         eprintln!(
@@ -217,6 +222,20 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         )?;
     }
     Ok(Verdict::clean_if(delivered.tolerated_damage.is_empty()))
+}
+
+/// The error `e` that ended an export: damage the recovery policy did not
+/// accept is said to have stopped it (`what` tells what became of the
+/// output), and where `--recovery` would take it.
+pub fn stopped(e: anyhow::Error, what: &str) -> anyhow::Error {
+    if crate::is_damage(&e) {
+        e.context(format!(
+            "the export stopped at damage in the log, {what} \
+             (--recovery exports the valid prefix)"
+        ))
+    } else {
+        e
+    }
 }
 
 /// Runs the export into `w` with the envelope's writer; returns what was

@@ -48,7 +48,7 @@ pub fn export(
     })?;
     let dir = staging.path().join("parquet");
     let stats = export_parquet(events, source, &files, &dir, ParquetOptions::default())
-        .map_err(|e| anyhow::Error::new(e).context("nothing written"))?;
+        .map_err(|e| crate::cmd::export::stopped(anyhow::Error::new(e), "nothing written"))?;
     std::fs::rename(&dir, target)
         .map_err(|e| anyhow::anyhow!("moving the datasets to {}: {e}", target.display()))?;
     for d in &stats.read.tolerated_damage {

@@ -145,8 +145,8 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         Ok(r) => r,
         Err(e) if e.is_damage() => {
             eprintln!(
-                "replog query: the log is damaged, nothing printed \
-                 (--recovery queries its valid prefix): {e}"
+                "replog query: the query stopped at damage in the log, nothing printed \
+                 (--recovery answers over the valid prefix): {e}"
             );
             return Ok(Verdict::Found);
         }
