@@ -242,6 +242,12 @@ fn watch(args: &Args, every: f64, out: &mut dyn Write) -> Result<Verdict> {
     if args.report.format == OutputFormat::Json {
         bail!("--watch prints a line per measurement: use --format table or ndjson");
     }
+    if args.input.paths.iter().any(|p| p == "-") {
+        bail!(
+            "{}: --watch reads the binlogs again for every measurement; standard input is read once: give the files",
+            crate::input::STDIN_NAME
+        );
+    }
     replog_core::follow::start();
     let every = std::time::Duration::from_secs_f64(every);
     while !replog_core::follow::stop_requested() {
