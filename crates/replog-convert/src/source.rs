@@ -72,17 +72,18 @@ impl TxnInput for LogInput {
     }
 }
 
-/// How much of a spooled log [`LogInput::into_segments`] keeps in memory
-/// before it goes on in a temporary file.
-pub const SPOOL_IN_MEMORY: usize = 64 << 20;
+/// How large a log [`LogInput::into_segments`] holds in memory at most.
+pub const SPOOL_IN_MEMORY: usize = 1 << 30;
 
 impl LogInput {
     /// The input as native log segments, for a consumer that reads a log
     /// more than once (`invert`): a native log's own segments; any other
     /// source's transactions written once as the native log it stands for
     /// ([`replog_core::writer::write_source`]) into a
-    /// [`replog_core::reader::Spool`] (memory up to [`SPOOL_IN_MEMORY`],
-    /// then an unnamed temporary file). A source whose damage its policy
+    /// [`replog_core::reader::Spool`] (in memory, at most
+    /// [`SPOOL_IN_MEMORY`]: a larger one is refused with an error that says
+    /// to convert it to a native log file first; nothing is written to a
+    /// temporary file). A source whose damage its policy
     /// does not accept is an error, as it would be to a consumer reading it
     /// directly. Binlogs are refused: their consumers read the binlog
     /// itself (`invert_binlog`).
@@ -111,13 +112,30 @@ impl LogInput {
             src.as_mut(),
             replog_core::reader::Spool::new(SPOOL_IN_MEMORY),
             |_| {},
-        )?;
+        )
+        .map_err(|e| {
+            let full = std::error::Error::source(&e)
+                .and_then(|s| s.downcast_ref::<std::io::Error>())
+                .is_some_and(replog_core::reader::Spool::is_full);
+            if !full {
+                return e;
+            }
+            replog_core::Error::unplaced(
+                replog_core::ErrorKind::Unsupported,
+                format!(
+                    "{name}: read twice here, it is held in memory as the native log it \
+                     stands for, at most {} MiB, and this one is larger: convert it to a \
+                     logical log file first (`replog convert --to logical -o FILE`) and read that",
+                    SPOOL_IN_MEMORY >> 20
+                ),
+            )
+        })?;
         if let Some(d) = src.intolerable() {
             return Err(d.to_error());
         }
         Ok(vec![SegmentInput {
             name,
-            source: spool.into_source()?,
+            source: spool.into_source(),
         }])
     }
 }

@@ -146,72 +146,52 @@ impl Source for FileSource {
     }
 }
 
-/// Bytes written once and then read at random: kept in memory up to a
-/// limit, beyond it in an unnamed temporary file (removed when dropped), so
-/// memory stays bounded whatever is written. For a log that has to be read
-/// twice but comes from a source that can be read only once.
+/// Bytes written once and then read at random, for a log that has to be
+/// read twice but comes from a source that can be read only once: held in
+/// memory, at most `limit` bytes. Writing more fails (an I/O error of kind
+/// [`std::io::ErrorKind::OutOfMemory`] naming the limit): nothing goes to a
+/// temporary file, so memory is bounded and no file is written behind the
+/// caller's back.
 #[derive(Debug)]
 pub struct Spool {
     mem: Vec<u8>,
-    file: Option<std::io::BufWriter<File>>,
     limit: usize,
-    len: u64,
 }
 
 impl Spool {
-    /// A spool that keeps up to `limit` bytes in memory.
+    /// A spool that holds up to `limit` bytes.
     pub fn new(limit: usize) -> Spool {
         Spool {
             mem: Vec::new(),
-            file: None,
             limit,
-            len: 0,
         }
     }
 
-    /// Whether the bytes went to a temporary file.
-    pub fn spilled(&self) -> bool {
-        self.file.is_some()
+    /// Whether `e` is the error of a write past the limit.
+    pub fn is_full(e: &std::io::Error) -> bool {
+        e.kind() == std::io::ErrorKind::OutOfMemory
     }
 
     /// The bytes written, as a source.
-    pub fn into_source(self) -> Result<Box<dyn Source>> {
-        match self.file {
-            None => Ok(Box::new(self.mem)),
-            Some(w) => {
-                let file = w
-                    .into_inner()
-                    .map_err(|e| Error::io(e.into_error(), "writing a spool file"))?;
-                Ok(Box::new(FileSource {
-                    file,
-                    len: self.len,
-                }))
-            }
-        }
+    pub fn into_source(self) -> Box<dyn Source> {
+        Box::new(self.mem)
     }
 }
 
 impl std::io::Write for Spool {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.file.is_none() && self.mem.len().saturating_add(buf.len()) > self.limit {
-            let mut w = std::io::BufWriter::with_capacity(1 << 20, tempfile::tempfile()?);
-            w.write_all(&self.mem)?;
-            self.mem = Vec::new();
-            self.file = Some(w);
+        if self.mem.len().saturating_add(buf.len()) > self.limit {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::OutOfMemory,
+                format!("more than the {} bytes held in memory", self.limit),
+            ));
         }
-        match &mut self.file {
-            Some(w) => w.write_all(buf)?,
-            None => self.mem.extend_from_slice(buf),
-        }
-        self.len += buf.len() as u64;
+        self.mem.extend_from_slice(buf);
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        match &mut self.file {
-            Some(w) => w.flush(),
-            None => Ok(()),
-        }
+        Ok(())
     }
 }
 

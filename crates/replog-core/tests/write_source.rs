@@ -1,7 +1,7 @@
 //! `writer::write_source` copies any transaction source as the native log it
 //! stands for (its header's identity and version kept), and `reader::Spool`
-//! holds what it writes in memory or, past its limit, in a temporary file,
-//! giving the same bytes back either way.
+//! holds what it writes in memory and gives the same bytes back; past its
+//! limit it refuses to write (it never goes on in a temporary file).
 
 use replog_core::reader::{ReaderOptions, SegmentInput, Spool};
 use replog_core::segment::FORMAT_VERSION_PG;
@@ -40,13 +40,12 @@ fn log(opts: &WriterOptions, n: u64) -> Vec<u8> {
     w.finish().unwrap()
 }
 
-fn copy(bytes: Vec<u8>, spool_limit: usize) -> (Vec<u8>, bool) {
+fn copy(bytes: Vec<u8>, spool_limit: usize) -> replog_core::Result<Vec<u8>> {
     let mut src = vec![SegmentInput::memory("in", bytes)]
         .open(ReaderOptions::default())
         .unwrap();
-    let spool = write_source(src.as_mut(), Spool::new(spool_limit), |_| {}).unwrap();
-    let spilled = spool.spilled();
-    let source = spool.into_source().unwrap();
+    let spool = write_source(src.as_mut(), Spool::new(spool_limit), |_| {})?;
+    let source = spool.into_source();
     let mut out = vec![0u8; usize::try_from(source.len()).unwrap()];
     let mut at = 0;
     while at < out.len() {
@@ -54,27 +53,29 @@ fn copy(bytes: Vec<u8>, spool_limit: usize) -> (Vec<u8>, bool) {
         assert!(n > 0);
         at += n;
     }
-    (out, spilled)
+    Ok(out)
 }
 
 #[test]
-fn a_copied_log_is_the_same_log_in_memory_and_spilled() {
+fn a_copied_log_is_the_same_log_and_a_full_spool_refuses_more() {
     let mut opts = WriterOptions::new(LogKind::Statement);
     opts.version = FORMAT_VERSION_PG;
     let original = log(&opts, 200);
-    let (in_memory, spilled) = copy(original.clone(), usize::MAX);
-    assert!(!spilled);
+    let in_memory = copy(original.clone(), original.len()).unwrap();
     // Header (identity, version) and every frame as they were.
     assert_eq!(in_memory, original);
-    let (on_disk, spilled) = copy(original.clone(), 1024);
-    assert!(spilled);
-    assert_eq!(on_disk, original);
+    // One byte short: refused, by the spool's own error.
+    let e = copy(original.clone(), original.len() - 1).unwrap_err();
+    let io = std::error::Error::source(&e)
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .unwrap_or_else(|| panic!("{e}"));
+    assert!(Spool::is_full(io), "{e}");
 }
 
 #[test]
 fn the_copy_reads_back_transaction_by_transaction() {
     let original = log(&WriterOptions::new(LogKind::Statement), 20);
-    let (copied, _) = copy(original, 512);
+    let copied = copy(original, usize::MAX).unwrap();
     let mut src = vec![SegmentInput::memory("copy", copied)]
         .open(ReaderOptions::default())
         .unwrap();
