@@ -135,34 +135,31 @@ struct Prepared {
 
 /// Writes Canal flat JSON as NDJSON.
 pub struct Canal<W: Write> {
-    out: W,
+    out: json::Lines<W>,
     line: Vec<u8>,
     text: String,
     tables: PerTable<Prepared>,
-    rows: u64,
 }
 
 impl<W: Write> Canal<W> {
     /// A writer of messages to `out`.
     pub fn new(out: W) -> Canal<W> {
         Canal {
-            out,
+            out: json::Lines::new(out),
             line: Vec::with_capacity(1024),
             text: String::new(),
             tables: PerTable::default(),
-            rows: 0,
         }
     }
 
     /// Messages written so far.
     pub fn rows(&self) -> u64 {
-        self.rows
+        self.out.written()
     }
 
     /// The output, flushed.
-    pub fn finish(mut self) -> std::io::Result<W> {
-        self.out.flush()?;
-        Ok(self.out)
+    pub fn finish(self) -> std::io::Result<W> {
+        self.out.finish()
     }
 
     fn prepared(&mut self, t: &Rc<Table>) -> usize {
@@ -259,9 +256,8 @@ impl<W: Write> Canal<W> {
     }
 
     fn emit(&mut self) -> std::io::Result<()> {
-        self.line.extend_from_slice(b"}\n");
-        self.rows += 1;
-        self.out.write_all(&self.line)
+        self.line.push(b'}');
+        self.out.write(&mut self.line)
     }
 }
 
@@ -272,29 +268,10 @@ fn static_type(ty: &ColumnType<'_>) -> ColumnType<'static> {
         ColumnType::Enum(_) => ColumnType::Enum(Vec::new()),
         ColumnType::Set(_) => ColumnType::Set(Vec::new()),
         ColumnType::Other(_) => ColumnType::Other(""),
+        // Only the kind matters here: the types that carry names (and
+        // arrays) are VARCHAR to Canal, as text is.
         ColumnType::Pg(p) => {
-            use replog_logical::PgType as P;
-            ColumnType::Pg(match p {
-                P::Int2 => P::Int2,
-                P::Int4 => P::Int4,
-                P::Int8 => P::Int8,
-                P::Oid => P::Oid,
-                P::Numeric(x) => P::Numeric(*x),
-                P::Money => P::Money,
-                P::Float4 => P::Float4,
-                P::Float8 => P::Float8,
-                P::Bool => P::Bool,
-                P::Bytea => P::Bytea,
-                P::Date => P::Date,
-                P::Time(p) => P::Time(*p),
-                P::TimeTz(p) => P::TimeTz(*p),
-                P::Timestamp(p) => P::Timestamp(*p),
-                P::TimestampTz(p) => P::TimestampTz(*p),
-                P::Char(n) => P::Char(*n),
-                P::Bit(n) => P::Bit(*n),
-                P::VarBit(n) => P::VarBit(*n),
-                _ => P::Text,
-            })
+            ColumnType::Pg(p.without_names().unwrap_or(replog_logical::PgType::Text))
         }
         ColumnType::TinyInt { unsigned } => ColumnType::TinyInt {
             unsigned: *unsigned,

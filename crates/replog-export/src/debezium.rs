@@ -251,16 +251,12 @@ impl Conv {
             ),
             PgType::Array(e) => {
                 let elem = Conv::of_pg(e, o);
-                Conv::Array(Box::new(elem), static_pg(e))
+                Conv::Array(Box::new(elem), e.without_names())
             }
-            PgType::Text
-            | PgType::VarChar(_)
-            | PgType::Char(_)
-            | PgType::Inet
-            | PgType::Cidr
-            | PgType::MacAddr
-            | PgType::MacAddr8
-            | PgType::Other(_) => Conv::Str(None, None),
+            plain => {
+                debug_assert!(plain.is_plain_text(), "{plain:?}");
+                Conv::Str(None, None)
+            }
         }
     }
 
@@ -313,44 +309,6 @@ impl Conv {
             ColumnType::Pg(t) => Conv::of_pg(t, o),
         }
     }
-}
-
-/// `t` without borrowed parts (None for an enum or an unknown type, whose
-/// elements are written as their text).
-fn static_pg(t: &PgType<'_>) -> Option<PgType<'static>> {
-    use PgType as P;
-    Some(match t {
-        P::Int2 => P::Int2,
-        P::Int4 => P::Int4,
-        P::Int8 => P::Int8,
-        P::Numeric(x) => P::Numeric(*x),
-        P::Float4 => P::Float4,
-        P::Float8 => P::Float8,
-        P::Text => P::Text,
-        P::VarChar(n) => P::VarChar(*n),
-        P::Char(n) => P::Char(*n),
-        P::Bool => P::Bool,
-        P::Bytea => P::Bytea,
-        P::Date => P::Date,
-        P::Time(p) => P::Time(*p),
-        P::TimeTz(p) => P::TimeTz(*p),
-        P::Timestamp(p) => P::Timestamp(*p),
-        P::TimestampTz(p) => P::TimestampTz(*p),
-        P::Interval(p) => P::Interval(*p),
-        P::Uuid => P::Uuid,
-        P::Json => P::Json,
-        P::Jsonb => P::Jsonb,
-        P::Inet => P::Inet,
-        P::Cidr => P::Cidr,
-        P::MacAddr => P::MacAddr,
-        P::MacAddr8 => P::MacAddr8,
-        P::Money => P::Money,
-        P::Oid => P::Oid,
-        P::Xml => P::Xml,
-        P::Bit(n) => P::Bit(*n),
-        P::VarBit(n) => P::VarBit(*n),
-        P::Enum { .. } | P::Array(_) | P::Other(_) => return None,
-    })
 }
 
 /// The schema of one field (or array item, `field` None).
@@ -832,7 +790,7 @@ const TX_VALUE_SCHEMA: &str = r#""schema":{"type":"struct","fields":[{"type":"st
 
 /// Writes Debezium records as NDJSON (see the module docs).
 pub struct Debezium<W: Write> {
-    out: W,
+    out: json::Lines<W>,
     o: Options,
     tables: PerTable<Prepared>,
     line: Vec<u8>,
@@ -849,14 +807,13 @@ pub struct Debezium<W: Write> {
     per_table: Vec<(usize, u64)>,
     /// Whether the open transaction's BEGIN was written.
     begun: bool,
-    records: u64,
 }
 
 impl<W: Write> Debezium<W> {
     /// A writer of records to `out`.
     pub fn new(out: W, o: Options) -> Debezium<W> {
         Debezium {
-            out,
+            out: json::Lines::new(out),
             o,
             tables: PerTable::default(),
             line: Vec::with_capacity(4096),
@@ -866,20 +823,18 @@ impl<W: Write> Debezium<W> {
             total: 0,
             per_table: Vec::new(),
             begun: false,
-            records: 0,
         }
     }
 
     /// Records written so far (tombstones and transaction records
     /// included).
     pub fn records(&self) -> u64 {
-        self.records
+        self.out.written()
     }
 
     /// The output, flushed.
-    pub fn finish(mut self) -> std::io::Result<W> {
-        self.out.flush()?;
-        Ok(self.out)
+    pub fn finish(self) -> std::io::Result<W> {
+        self.out.finish()
     }
 
     fn prepared(&mut self, t: &Rc<Table>) -> usize {
@@ -907,9 +862,7 @@ impl<W: Write> Debezium<W> {
             self.line.extend_from_slice(value.unwrap_or(b"null"));
             self.line.push(b'}');
         }
-        self.line.push(b'\n');
-        self.records += 1;
-        self.out.write_all(&self.line)
+        self.out.write(&mut self.line)
     }
 
     fn tx_id(tx: &Txn<'_>, lsn: u64) -> String {

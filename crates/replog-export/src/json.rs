@@ -3,6 +3,39 @@
 //! Every envelope writes through these, so one line costs no allocation
 //! beyond the buffer's growth.
 
+/// Where an envelope writes: one JSON document per line (NDJSON), counted.
+/// Each envelope renders a line into its own reused buffer and hands it
+/// here whole.
+pub struct Lines<W: std::io::Write> {
+    out: W,
+    written: u64,
+}
+
+impl<W: std::io::Write> Lines<W> {
+    /// Lines written to `out`.
+    pub fn new(out: W) -> Lines<W> {
+        Lines { out, written: 0 }
+    }
+
+    /// Ends `line` (one rendered document) with a newline and writes it.
+    pub fn write(&mut self, line: &mut Vec<u8>) -> std::io::Result<()> {
+        line.push(b'\n');
+        self.written += 1;
+        self.out.write_all(line)
+    }
+
+    /// Lines written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// The output, flushed.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
 /// Appends `s` as a JSON string (quotes included).
 pub fn string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');

@@ -43,7 +43,7 @@ pub struct Options {
 
 /// Writes Maxwell rows as NDJSON.
 pub struct Maxwell<W: Write> {
-    out: W,
+    out: json::Lines<W>,
     o: Options,
     line: Vec<u8>,
     text: String,
@@ -51,32 +51,29 @@ pub struct Maxwell<W: Write> {
     /// transaction's last: (rendered row without its ending, xoffset).
     pending: Option<Vec<u8>>,
     xoffset: u64,
-    rows: u64,
 }
 
 impl<W: Write> Maxwell<W> {
     /// A writer of rows to `out`.
     pub fn new(out: W, o: Options) -> Maxwell<W> {
         Maxwell {
-            out,
+            out: json::Lines::new(out),
             o,
             line: Vec::with_capacity(1024),
             text: String::new(),
             pending: None,
             xoffset: 0,
-            rows: 0,
         }
     }
 
     /// Rows written so far.
     pub fn rows(&self) -> u64 {
-        self.rows
+        self.out.written()
     }
 
     /// The output, flushed.
-    pub fn finish(mut self) -> std::io::Result<W> {
-        self.out.flush()?;
-        Ok(self.out)
+    pub fn finish(self) -> std::io::Result<W> {
+        self.out.finish()
     }
 
     /// Writes the held-back row, as the transaction's last or not.
@@ -96,9 +93,7 @@ impl<W: Write> Maxwell<W> {
             self.xoffset += 1;
         }
         row.extend_from_slice(rest.get(1..).unwrap_or(&[]));
-        row.push(b'\n');
-        self.rows += 1;
-        self.out.write_all(&row)
+        self.out.write(&mut row)
     }
 
     fn row_object(&mut self, out: &mut Vec<u8>, t: &Table, row: &Tuple<'_>) -> Result<(), Error> {

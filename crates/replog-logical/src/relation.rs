@@ -220,6 +220,87 @@ impl<'a> PgType<'a> {
         }
     }
 
+    /// Whether values of this type are plain strings to replog: character
+    /// types, network and MAC addresses, and types it does not know. They
+    /// have no value kind of their own (they are held as text) and no
+    /// meaning any consumer adds (Debezium writes them as plain strings).
+    pub fn is_plain_text(&self) -> bool {
+        use PgType as P;
+        match self {
+            P::Text
+            | P::VarChar(_)
+            | P::Char(_)
+            | P::Inet
+            | P::Cidr
+            | P::MacAddr
+            | P::MacAddr8
+            | P::Other(_) => true,
+            P::Int2
+            | P::Int4
+            | P::Int8
+            | P::Numeric(_)
+            | P::Float4
+            | P::Float8
+            | P::Bool
+            | P::Bytea
+            | P::Date
+            | P::Time(_)
+            | P::TimeTz(_)
+            | P::Timestamp(_)
+            | P::TimestampTz(_)
+            | P::Interval(_)
+            | P::Uuid
+            | P::Json
+            | P::Jsonb
+            | P::Money
+            | P::Oid
+            | P::Xml
+            | P::Bit(_)
+            | P::VarBit(_)
+            | P::Enum { .. }
+            | P::Array(_) => false,
+        }
+    }
+
+    /// The type without borrowed parts, for a consumer that keeps it
+    /// beyond the relation it came from: `None` for the types that carry
+    /// names (an enum, an unknown type) and for arrays.
+    pub fn without_names(&self) -> Option<PgType<'static>> {
+        use PgType as P;
+        Some(match self {
+            P::Int2 => P::Int2,
+            P::Int4 => P::Int4,
+            P::Int8 => P::Int8,
+            P::Numeric(x) => P::Numeric(*x),
+            P::Float4 => P::Float4,
+            P::Float8 => P::Float8,
+            P::Text => P::Text,
+            P::VarChar(n) => P::VarChar(*n),
+            P::Char(n) => P::Char(*n),
+            P::Bool => P::Bool,
+            P::Bytea => P::Bytea,
+            P::Date => P::Date,
+            P::Time(p) => P::Time(*p),
+            P::TimeTz(p) => P::TimeTz(*p),
+            P::Timestamp(p) => P::Timestamp(*p),
+            P::TimestampTz(p) => P::TimestampTz(*p),
+            P::Interval(p) => P::Interval(*p),
+            P::Uuid => P::Uuid,
+            P::Json => P::Json,
+            P::Jsonb => P::Jsonb,
+            P::Inet => P::Inet,
+            P::Cidr => P::Cidr,
+            P::MacAddr => P::MacAddr,
+            P::MacAddr8 => P::MacAddr8,
+            P::Money => P::Money,
+            P::Oid => P::Oid,
+            P::Xml => P::Xml,
+            P::Bit(n) => P::Bit(*n),
+            P::VarBit(n) => P::VarBit(*n),
+            P::Enum { .. } | P::Array(_) | P::Other(_) => return None,
+        })
+    }
+
     /// Checks parameter ranges (the same rules when encoding and decoding).
     pub fn check(&self) -> std::result::Result<(), String> {
         use PgType as P;

@@ -60,19 +60,24 @@ fn parse_inner<'a>(ty: &PgType<'_>, s: &'a str) -> R<Value<'a>> {
             }
             Value::Enum(Cow::Borrowed(s))
         }
-        PgType::Text
-        | PgType::VarChar(_)
-        | PgType::Char(_)
-        | PgType::Inet
-        | PgType::Cidr
-        | PgType::MacAddr
-        | PgType::MacAddr8
-        | PgType::Money
-        | PgType::Xml
-        | PgType::Bit(_)
-        | PgType::VarBit(_)
-        | PgType::Array(_)
-        | PgType::Other(_) => Value::Text(Cow::Borrowed(s)),
+        // Every other type is held as its text: the plain strings
+        // (`PgType::is_plain_text`: a new type is classified there), and
+        // money, xml, bit strings and arrays, whose text is their value.
+        other => {
+            debug_assert!(
+                other.is_plain_text()
+                    || matches!(
+                        other,
+                        PgType::Money
+                            | PgType::Xml
+                            | PgType::Bit(_)
+                            | PgType::VarBit(_)
+                            | PgType::Array(_)
+                    ),
+                "{other:?}"
+            );
+            Value::Text(Cow::Borrowed(s))
+        }
     })
 }
 
