@@ -28,6 +28,7 @@
 #![deny(missing_docs)]
 
 pub mod consts;
+mod crc;
 pub mod desc;
 mod error;
 /// Fuzz-target bodies: compiled for tests and with the `fuzzing` feature

@@ -630,11 +630,11 @@ impl WalReader {
             let crc = match self.loc {
                 Loc::Pieces => {
                     let chunk = chunk!(self);
-                    let mut crc = crc32c::crc32c(&bytes[RECORD_HEADER..]);
+                    let mut crc = crate::crc::crc32c(&bytes[RECORD_HEADER..]);
                     for r in &self.pieces[1..] {
-                        crc = crc32c::crc32c_append(crc, &chunk[r.clone()]);
+                        crc = crate::crc::crc32c_append(crc, &chunk[r.clone()]);
                     }
-                    crc32c::crc32c_append(crc, &bytes[..20])
+                    crate::crc::crc32c_append(crc, &bytes[..20])
                 }
                 _ => record_crc(bytes),
             };

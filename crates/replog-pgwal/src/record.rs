@@ -123,7 +123,7 @@ impl RecordHeader {
 pub fn record_crc(record: &[u8]) -> u32 {
     let body = record.get(RECORD_HEADER..).unwrap_or(&[]);
     let head = &record[..record.len().min(20)];
-    crc32c::crc32c_append(crc32c::crc32c(body), head)
+    crate::crc::crc32c_append(crate::crc::crc32c(body), head)
 }
 
 /// The relation a block belongs to (`RelFileLocator`).
