@@ -1327,15 +1327,29 @@ fn map_window(file: &std::fs::File, offset: u64, len: u64) -> std::io::Result<me
     Ok(map)
 }
 
-/// Reads the byte at `at` (when there is one) so that its cache line is
-/// being loaded while the reader works on the bytes before it: reading WAL
-/// is bound by memory, and the first touch of a line after a record or a page
-/// boundary is where the reader would wait.
+/// Asks for the cache line of the byte at `at` (when there is one) so that
+/// it is being loaded while the reader works on the bytes before it: reading
+/// WAL is bound by memory, and the first touch of a line after a record or a
+/// page boundary is where the reader would wait. On x86-64 a prefetch
+/// instruction, which does not wait for the line (a load whose value is used
+/// holds the reader up until the line arrives); elsewhere such a load.
 #[inline]
 fn touch(chunk: &[u8], at: usize) {
-    if let Some(b) = chunk.get(at) {
-        std::hint::black_box(*b);
+    let Some(rest) = chunk.get(at..).filter(|r| !r.is_empty()) else {
+        return;
+    };
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // SAFETY: a prefetch reads no memory and never faults; the address
+        // is that of a byte of `chunk`.
+        #[allow(unsafe_code)]
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(rest.as_ptr().cast())
+        }
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    std::hint::black_box(rest[0]);
 }
 
 fn align(pos: usize) -> usize {
