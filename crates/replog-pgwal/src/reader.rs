@@ -1313,6 +1313,12 @@ impl WalReader {
 /// so bytes that PostgreSQL rewrites while they are read (a recycled segment
 /// being overwritten) are damage, never a wrong access. PostgreSQL never
 /// truncates a segment file, which is what would fault on access.
+///
+/// The pages are not populated when mapped (`MAP_POPULATE` walks the range
+/// page by page): the first touch of a page faults in it and its neighbours
+/// (the kernel's fault-around, 64 KiB by default), which costs less CPU time
+/// in all (AMD EPYC, 1.5 GB of WAL in the page cache: 1 thread, median of 6
+/// runs, 574 ms against 627 ms).
 #[allow(unsafe_code)]
 fn map_window(file: &std::fs::File, offset: u64, len: u64) -> std::io::Result<memmap2::Mmap> {
     // SAFETY: a read-only mapping of a range the file held when it was
@@ -1321,7 +1327,6 @@ fn map_window(file: &std::fs::File, offset: u64, len: u64) -> std::io::Result<me
         memmap2::MmapOptions::new()
             .offset(offset)
             .len(len as usize)
-            .populate()
             .map(file)?
     };
     Ok(map)
