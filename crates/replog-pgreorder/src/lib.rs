@@ -14,9 +14,11 @@
 //! whatever else the source keeps per transaction (`X`). When the bytes
 //! held in memory by all of them exceed the limit ([`DEFAULT_LIMIT`],
 //! 256 MiB, or [`Reorder::set_limit`]), the largest in-memory parts move to
-//! temporary files; a transaction taken out at its commit reads its file
-//! back. Memory is so bounded by the limit plus the transaction being
-//! handed out (and each entry's few bytes of metadata).
+//! temporary files. A transaction taken out at its commit is read back
+//! record by record ([`Txn::into_records`]: its file through a window of
+//! [`spill::READ_WINDOW`] bytes), or whole ([`Txn::into_parts`]). Memory is
+//! so bounded by the limit plus the window (and each entry's few bytes of
+//! metadata), or plus the transaction when it is read back whole.
 //!
 //! ```
 //! use replog_pgreorder::Reorder;
@@ -34,7 +36,7 @@
 
 pub mod spill;
 
-use spill::SpillBuf;
+use spill::{SpillBuf, SpillReader};
 use std::collections::HashMap;
 
 /// The default limit of bytes buffered in memory for open transactions.
@@ -148,11 +150,81 @@ impl<M, X> Txn<M, X> {
         Ok(other.extra)
     }
 
+    /// Its records, to read back one at a time in the order of
+    /// [`Records::entries_mut`] (pushed order unless changed), and its
+    /// state.
+    pub fn into_records(self) -> (Records<M>, X) {
+        (
+            Records {
+                entries: self.entries,
+                next: 0,
+                bytes: SpillReader::new(self.bytes),
+            },
+            self.extra,
+        )
+    }
+
     /// Its entries, its state and all its bytes in memory (its file read
     /// back): each entry's [`Entry::body`] is in the bytes.
     pub fn into_parts(self) -> std::io::Result<(Vec<Entry<M>>, X, Vec<u8>)> {
         let bytes = self.bytes.into_vec()?;
         Ok((self.entries, self.extra, bytes))
+    }
+}
+
+/// A transaction's records read back one at a time ([`Txn::into_records`]):
+/// from memory, or from its temporary file through a bounded window.
+#[derive(Debug)]
+pub struct Records<M> {
+    entries: Vec<Entry<M>>,
+    next: usize,
+    bytes: SpillReader,
+}
+
+impl<M: Copy> Records<M> {
+    /// Records of one body held in memory, with `meta`.
+    pub fn single(meta: M, body: Vec<u8>) -> Records<M> {
+        let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
+        let mut buf = SpillBuf::default();
+        *buf.tail() = body;
+        Records {
+            entries: vec![Entry {
+                meta,
+                start: 0,
+                len,
+            }],
+            next: 0,
+            bytes: SpillReader::new(buf),
+        }
+    }
+
+    /// The entries not read yet, to reorder or filter before reading.
+    pub fn entries_mut(&mut self) -> &mut Vec<Entry<M>> {
+        if self.next > 0 {
+            self.entries.drain(..self.next);
+            self.next = 0;
+        }
+        &mut self.entries
+    }
+
+    /// Records not read yet.
+    pub fn remaining(&self) -> usize {
+        self.entries.len() - self.next
+    }
+
+    /// Bytes of the transaction in its temporary file (0: all in memory).
+    pub fn spilled(&self) -> u64 {
+        self.bytes.spilled()
+    }
+
+    /// The next record: its metadata and body; an error when its bytes
+    /// cannot be read back (the file shorter than written, or the entry
+    /// beyond the buffer).
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Option<std::io::Result<(M, &[u8])>> {
+        let e = *self.entries.get(self.next)?;
+        self.next += 1;
+        Some(self.bytes.get(e.start, e.len()).map(|b| (e.meta, b)))
     }
 }
 
@@ -417,6 +489,42 @@ mod tests {
             assert!(s.peak_buffered <= limit as u64, "{s:?}");
             assert_eq!((&o, &t), (&one, &two), "limit {limit}");
         }
+    }
+
+    /// Read back one at a time, a spilled transaction gives the bodies it
+    /// gives whole, in any order of its entries.
+    #[test]
+    fn records_read_back_one_at_a_time_equal_the_whole() {
+        let build = |limit: usize| {
+            let mut r: Reorder<u32, ()> = Reorder::new();
+            r.set_limit(limit);
+            for i in 0..200u32 {
+                let body: Vec<u8> = (0..i % 13).map(|j| (i + j) as u8).collect();
+                push(&mut r, 1 + i % 2, i, &body);
+            }
+            let two = r.take(2).unwrap();
+            let mut one = r.take(1).unwrap();
+            one.append(two).unwrap();
+            one
+        };
+        let mut want = bodies(build(DEFAULT_LIMIT));
+        assert_eq!(want.len(), 200);
+        want.sort_by_key(|w| std::cmp::Reverse(w.0));
+        for limit in [0, 7, DEFAULT_LIMIT] {
+            let (mut recs, ()) = build(limit).into_records();
+            assert_eq!(recs.spilled() > 0, limit < DEFAULT_LIMIT, "limit {limit}");
+            recs.entries_mut().sort_by_key(|e| std::cmp::Reverse(e.meta));
+            let mut got = Vec::new();
+            while let Some(x) = recs.next() {
+                let (m, b) = x.unwrap();
+                got.push((m, b.to_vec()));
+            }
+            assert_eq!(got, want, "limit {limit}");
+            assert_eq!(recs.remaining(), 0);
+        }
+        let mut one = Records::single(5u32, b"body".to_vec());
+        assert_eq!(one.next().unwrap().unwrap(), (5, &b"body"[..]));
+        assert!(one.next().is_none());
     }
 
     #[test]
