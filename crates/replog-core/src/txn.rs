@@ -129,6 +129,9 @@ pub struct Transaction<'a> {
     /// LSNs are those of the native log the import stands for: messages
     /// name [`Transaction::position`], not the LSN.
     pub source: SourceKind,
+    /// Which piece of its transaction this is: the whole transaction,
+    /// unless the consumer accepted pieces ([`TxnSource::accept_pieces`]).
+    pub piece: Piece,
     arena: &'a [u8],
     /// Where the record bodies start in `arena` (the origin is before).
     base: usize,
@@ -151,6 +154,7 @@ impl<'a> Transaction<'a> {
             segment: 0,
             gap: None,
             source: SourceKind::Native,
+            piece: Piece::WHOLE,
             arena: &[],
             base: 0,
             records: &[],
@@ -230,6 +234,43 @@ impl<'a> Transaction<'a> {
     /// Bytes of record bodies.
     pub fn body_bytes(&self) -> usize {
         self.arena.len().saturating_sub(self.base)
+    }
+}
+
+/// About how many bytes of records a piece holds when a consumer takes
+/// transactions in pieces and has no reason to choose otherwise
+/// ([`TxnSource::accept_pieces`]).
+pub const PIECE_BYTES: usize = 8 << 20;
+
+/// Which piece of its transaction a handed-over [`Transaction`] holds.
+///
+/// A source hands a transaction over whole unless its consumer accepted
+/// pieces ([`TxnSource::accept_pieces`]); then a transaction larger than the
+/// piece size the consumer gave may come as several [`TxnEvent::Transaction`]s
+/// in a row, each with the same BEGIN, COMMIT and positions and the next
+/// records in order: indexes 0, 1, …, the last one marked `last`. Only the
+/// last piece's COMMIT is the transaction's end: in the others
+/// `commit_lsn` and `end_lsn` are 0 (the COMMIT frame is not made yet) and
+/// the summary does not count it committed. Memory is so bounded by a
+/// piece, not by the transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Piece {
+    /// Pieces of the transaction before this one.
+    pub index: u32,
+    /// Whether this piece ends the transaction.
+    pub last: bool,
+}
+
+impl Piece {
+    /// The whole transaction in one piece.
+    pub const WHOLE: Piece = Piece {
+        index: 0,
+        last: true,
+    };
+
+    /// Whether this piece starts its transaction.
+    pub fn first(&self) -> bool {
+        self.index == 0
     }
 }
 
@@ -314,6 +355,17 @@ impl TxnArena {
         self.origin_len = origin.len();
     }
 
+    /// Forgets the records (a piece handed over), keeping the origin.
+    pub fn clear_records(&mut self) {
+        self.bytes.truncate(self.origin_len);
+        self.records.clear();
+    }
+
+    /// Bytes of record bodies held.
+    pub fn body_bytes(&self) -> usize {
+        self.bytes.len() - self.origin_len
+    }
+
     /// Appends a record whose frame is at `lsn` / `offset`.
     pub fn push(&mut self, lsn: u64, offset: u64, body: &[u8]) {
         let s = self.bytes.len();
@@ -391,6 +443,11 @@ pub struct VirtualLog {
     /// arena).
     begin: Begin<'static>,
     current: Option<Transaction<'static>>,
+    /// Pieces of the open transaction handed over ([`VirtualLog::piece`]).
+    pieces: u32,
+    /// The arena holds a piece handed over: its records go before the
+    /// next record is pushed.
+    handed: bool,
 }
 
 impl Default for VirtualLog {
@@ -418,12 +475,16 @@ impl VirtualLog {
                 origin: "",
             },
             current: None,
+            pieces: 0,
+            handed: false,
         }
     }
 
     /// Starts a transaction with `begin` (the previous one is forgotten).
     pub fn begin(&mut self, begin: &Begin<'_>) {
         self.current = None;
+        self.pieces = 0;
+        self.handed = false;
         self.begin = Begin {
             origin: "",
             ..*begin
@@ -436,6 +497,7 @@ impl VirtualLog {
 
     /// Appends a record read at byte `offset` of the input.
     pub fn push(&mut self, offset: u64, body: &[u8]) {
+        self.next_piece();
         self.arena.push(self.next_lsn, offset, body);
         self.frame(body.len());
     }
@@ -446,6 +508,7 @@ impl VirtualLog {
         offset: u64,
         encode: impl FnOnce(&mut Vec<u8>) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
+        self.next_piece();
         let n = self.arena.push_with(self.next_lsn, offset, encode)?;
         self.frame(n);
         Ok(())
@@ -456,6 +519,7 @@ impl VirtualLog {
     pub fn commit(&mut self, commit: Commit, offset: u64, source: SourceKind) {
         self.scratch.clear();
         commit.encode(&mut self.scratch);
+        self.next_piece();
         let commit_lsn = self.frame(self.scratch.len());
         let s = &mut self.summary;
         s.commits += 1;
@@ -472,7 +536,52 @@ impl VirtualLog {
         head.commit_offset = offset;
         head.end_lsn = self.next_lsn;
         head.source = source;
+        head.piece = Piece {
+            index: self.pieces,
+            last: true,
+        };
         self.current = Some(head);
+    }
+
+    /// Bytes of record bodies of the open transaction held (since its
+    /// BEGIN, or since its last piece was handed over).
+    pub fn body_bytes(&self) -> usize {
+        if self.handed {
+            0
+        } else {
+            self.arena.body_bytes()
+        }
+    }
+
+    /// Hands over the records pushed since the transaction's BEGIN (or its
+    /// last piece) as a piece that is not its last ([`Piece`]): it is then
+    /// [`VirtualLog::made`] with `commit` (which [`VirtualLog::commit`]
+    /// will end it with), `offset` and `source`; its records are forgotten
+    /// when the next one is pushed. Only for a consumer that accepted
+    /// pieces ([`TxnSource::accept_pieces`]).
+    pub fn piece(&mut self, commit: Commit, offset: u64, source: SourceKind) {
+        self.next_piece();
+        let mut head = Transaction::new(self.begin, commit);
+        head.begin_lsn = self.begin_lsn;
+        head.begin_offset = offset;
+        head.commit_offset = offset;
+        head.source = source;
+        head.piece = Piece {
+            index: self.pieces,
+            last: false,
+        };
+        self.pieces += 1;
+        self.handed = true;
+        self.current = Some(head);
+    }
+
+    /// Drops the records of a piece handed over, before the next one.
+    fn next_piece(&mut self) {
+        if self.handed {
+            self.handed = false;
+            self.current = None;
+            self.arena.clear_records();
+        }
     }
 
     /// Forgets the transaction made last (none is made until the next
@@ -831,6 +940,13 @@ pub trait TxnSource {
     fn state_gaps(&self) -> u64 {
         0
     }
+    /// The consumer takes a large transaction in pieces of about `bytes`
+    /// of records ([`Piece`]) rather than whole; call before the first
+    /// `next`. A source that holds its transactions whole anyway (a native
+    /// log's reader) ignores it and hands over whole transactions.
+    fn accept_pieces(&mut self, bytes: usize) {
+        let _ = bytes;
+    }
 }
 
 /// A source that makes its transactions itself rather than reading them
@@ -850,6 +966,12 @@ pub trait TxnProducer {
     fn kind(&self) -> LogKind;
     /// What was read so far (one segment, the transactions made).
     fn summary(&self) -> &Summary;
+    /// [`TxnSource::accept_pieces`]: the consumer takes transactions in
+    /// pieces of about `bytes` ([`VirtualLog::piece`]); ignored by a
+    /// producer that makes whole transactions only.
+    fn accept_pieces(&mut self, bytes: usize) {
+        let _ = bytes;
+    }
 }
 
 /// The one [`TxnSource`] over a [`TxnProducer`]: its segment first, then a
@@ -972,6 +1094,10 @@ impl<P: TxnProducer> TxnSource for Produced<P> {
     fn at_end(&self) -> bool {
         self.ended
     }
+
+    fn accept_pieces(&mut self, bytes: usize) {
+        self.producer.accept_pieces(bytes);
+    }
 }
 
 impl<R: BorrowMut<LogReader>> TxnSource for TxnReader<R> {
@@ -1019,6 +1145,9 @@ impl<S: TxnSource + ?Sized> TxnSource for Box<S> {
     }
     fn state_gaps(&self) -> u64 {
         (**self).state_gaps()
+    }
+    fn accept_pieces(&mut self, bytes: usize) {
+        (**self).accept_pieces(bytes)
     }
 }
 

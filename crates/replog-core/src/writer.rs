@@ -271,7 +271,10 @@ impl<W: Write> LogWriter<W> {
 /// the source stands for: the kind, format version, log id, salt and start
 /// state of the segment it announces first (so the same input always gives
 /// the same bytes, and a log holding PostgreSQL types says version 2).
-/// `on_transaction` is told the count after each one. Damage is not
+/// `on_transaction` is told the count after each one. A source that can
+/// hands a large transaction over in pieces ([`crate::txn::Piece`]): each
+/// is written and flushed as it comes, so memory is bounded by a piece, not
+/// by the transaction. Damage is not
 /// written; the caller asks [`crate::txn::TxnSource::intolerable`]. A
 /// source that announces no segment is an error.
 pub fn write_source<W: Write>(
@@ -280,6 +283,7 @@ pub fn write_source<W: Write>(
     mut on_transaction: impl FnMut(u64),
 ) -> Result<W> {
     use crate::txn::TxnEvent;
+    src.accept_pieces(crate::txn::PIECE_BYTES);
     let mut out = Some(out);
     let mut w: Option<LogWriter<W>> = None;
     let mut n = 0u64;
@@ -303,9 +307,21 @@ pub fn write_source<W: Write>(
                         "a transaction before the log's first segment header",
                     ));
                 };
-                w.write_transaction(&tx)?;
-                n += 1;
-                on_transaction(n);
+                if tx.piece.first() {
+                    w.begin(&tx.begin)?;
+                }
+                for r in tx.records() {
+                    w.append(r.body)?;
+                }
+                if tx.piece.last {
+                    w.commit(&tx.commit)?;
+                    n += 1;
+                    on_transaction(n);
+                } else {
+                    // The piece leaves memory now; the COMMIT comes with
+                    // the last one.
+                    w.flush()?;
+                }
             }
             TxnEvent::Damage(_) => {}
         }

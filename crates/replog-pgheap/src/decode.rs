@@ -130,8 +130,10 @@ struct TxnState {
 /// One transaction in the reorder buffer.
 type TxnBuf = replog_pgreorder::Txn<Item, TxnState>;
 
-/// A committed transaction, ready to be handed out.
-#[derive(Debug, Default)]
+/// A committed transaction, ready to be handed out: its changes are read
+/// back one at a time ([`Committed::next_change`]), from memory or from
+/// the reorder buffer's temporary file, never all at once.
+#[derive(Debug)]
 pub struct Committed {
     /// Top-level xid.
     pub xid: u32,
@@ -139,28 +141,43 @@ pub struct Committed {
     pub commit_lsn: Lsn,
     /// Commit time, Unix microseconds.
     pub commit_us: i64,
-    /// (relation OID, LSN, encoded logical record) in WAL order.
-    items: Vec<(u32, u64, std::ops::Range<usize>)>,
-    bytes: Vec<u8>,
+    /// Where the COMMIT record is: its file and offset (for messages).
+    at: (String, u64),
+    /// The changes not handed out yet, in WAL order.
+    records: replog_pgreorder::Records<Item>,
 }
 
 impl Committed {
-    /// The changes: relation OID (0 for a TRUNCATE, which names its
-    /// relations), WAL LSN of the change and logical record body.
-    pub fn changes(&self) -> impl Iterator<Item = (u32, u64, &[u8])> {
-        self.items
-            .iter()
-            .map(|(r, lsn, range)| (*r, *lsn, &self.bytes[range.clone()]))
+    /// The next change: relation OID (0 for a TRUNCATE, which names its
+    /// relations), WAL LSN of the change and logical record body. An
+    /// error when the temporary file cannot be read back.
+    pub fn next_change(&mut self) -> Option<replog_core::Result<(u32, u64, &[u8])>> {
+        let r = self.records.next()?;
+        Some(match r {
+            Ok((i, body)) => Ok((i.rel, i.lsn, body)),
+            Err(e) => Err(replog_core::Error::io(
+                e,
+                format!(
+                    "{} offset {} (LSN {}): reading transaction {} back from its temporary file",
+                    self.at.0, self.at.1, self.commit_lsn, self.xid
+                ),
+            )),
+        })
     }
 
-    /// Number of changes.
+    /// Changes not handed out yet.
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.records.remaining()
     }
 
-    /// No change.
+    /// No change left.
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.records.remaining() == 0
+    }
+
+    /// Bytes of its changes that are in a temporary file.
+    pub fn spilled(&self) -> u64 {
+        self.records.spilled()
     }
 }
 
@@ -347,12 +364,17 @@ impl Decoder {
         m.encode(&mut bytes).map_err(|e| bad(&e))?;
         // Logical decoding delivers a non-transactional message at the end
         // of its record.
+        let item = Item {
+            lsn: rec.end.0,
+            rel: 0,
+            dropped: false,
+        };
         Ok(Some(Committed {
             xid: 0,
             commit_lsn: rec.end,
             commit_us: 0,
-            items: vec![(0, rec.end.0, 0..bytes.len())],
-            bytes,
+            at: (rec.file.to_string(), rec.offset),
+            records: replog_pgreorder::Records::single(item, bytes),
         }))
     }
 
@@ -451,7 +473,7 @@ impl Decoder {
         ts: i64,
         buf: TxnBuf,
     ) -> replog_core::Result<Option<Committed>> {
-        let (items, state, bytes) = buf.into_parts().map_err(|e| spill_error(rec, e))?;
+        let (mut records, state) = buf.into_records();
         for u in state.undecoded {
             match self.report.undecoded.last_mut() {
                 Some(l) if l.relation == u.relation && l.reason == u.reason => {
@@ -461,29 +483,22 @@ impl Decoder {
                 _ => self.report.undecoded.push(u),
             }
         }
-        let mut items = items;
-        items.retain(|i| !i.meta.dropped);
-        if items.is_empty() {
+        let entries = records.entries_mut();
+        entries.retain(|e| !e.meta.dropped);
+        if entries.is_empty() {
             self.report.empty += 1;
             return Ok(None);
         }
-        items.sort_by_key(|i| i.meta.lsn);
-        let items = items
-            .iter()
-            .map(|i| {
-                let r = i.range().filter(|r| r.end <= bytes.len())?;
-                Some((i.meta.rel, i.meta.lsn, r))
-            })
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| fail(rec, "", "transaction buffer shorter than its changes"))?;
+        // Subtransactions' changes were appended after their parent's.
+        entries.sort_by_key(|e| e.meta.lsn);
         self.report.committed += 1;
-        self.report.changes += items.len() as u64;
+        self.report.changes += entries.len() as u64;
         Ok(Some(Committed {
             xid,
             commit_lsn: rec.lsn,
             commit_us: ts.saturating_add(PG_EPOCH_UNIX_US),
-            items,
-            bytes,
+            at: (rec.file.to_string(), rec.offset),
+            records,
         }))
     }
 

@@ -46,6 +46,10 @@ pub struct PgWalTxns {
     /// Schema version of each table's last RELATION.
     announced: HashMap<u32, u32>,
     origin: String,
+    /// A transaction handed over in pieces, its rest not yet.
+    pending: Option<crate::decode::Committed>,
+    /// Pieces of about this many bytes when the consumer takes pieces.
+    piece_bytes: Option<usize>,
 }
 
 /// Opens `input` as a source: reads the catalog (its error says how to
@@ -93,6 +97,8 @@ impl PgWalTxns {
             log: VirtualLog::new(),
             announced: HashMap::new(),
             origin: String::new(),
+            pending: None,
+            piece_bytes: None,
         }
     }
 
@@ -130,55 +136,75 @@ impl PgWalTxns {
                 }
             };
             if let Some(c) = self.decoder.record(&rec)? {
-                self.assemble(&c)?;
+                self.assemble(c)?;
                 return Ok(true);
             }
         }
     }
 
-    fn assemble(&mut self, c: &crate::decode::Committed) -> replog_core::Result<()> {
+    /// Starts transaction `c` and makes it, or its first piece.
+    fn assemble(&mut self, c: crate::decode::Committed) -> replog_core::Result<()> {
         self.origin.clear();
         {
             use std::fmt::Write;
             let _ = write!(self.origin, "{} xid {}", c.commit_lsn, c.xid);
         }
-        let origin = std::mem::take(&mut self.origin);
         let begin = Begin {
             txid: u64::from(c.xid),
             timestamp_us: c.commit_us,
             server_id: 0,
-            origin: &origin,
+            origin: &self.origin,
         };
+        self.log.begin(&begin);
+        self.fill(c)
+    }
+
+    /// Adds `c`'s changes to the transaction begun: all of them and its
+    /// COMMIT, or, when the consumer takes pieces, until a piece is full
+    /// (the rest is kept for the next [`TxnProducer::produce`]).
+    fn fill(&mut self, mut c: crate::decode::Committed) -> replog_core::Result<()> {
         let commit = Commit {
             txid: u64::from(c.xid),
             timestamp_us: c.commit_us,
             state_before: None,
             state_after: None,
         };
-        self.log.begin(&begin);
         let pos = c.commit_lsn.0;
-        for (rel, at, body) in c.changes() {
-            let mut rels: Vec<u32> = Vec::new();
+        while let Some(change) = c.next_change() {
+            let (rel, at, body) = change?;
             if rel != 0 {
-                rels.push(rel);
+                self.announce(rel, at, pos)?;
             } else if let Ok(LogicalRecord::Truncate(t)) = LogicalRecord::decode(body, 0) {
-                rels = t.relation_ids;
-            }
-            for r in rels {
-                let Some((version, info)) = self.decoder.relation_at(r, at) else {
-                    continue;
-                };
-                if self.announced.insert(r, version) != Some(version) {
-                    let rel = LogicalRecord::Relation(relation_of(&info, version));
-                    self.log
-                        .push_with(pos, |b| rel.encode(b))
-                        .map_err(|m| replog_core::Error::malformed(pos, m))?;
+                for r in t.relation_ids {
+                    self.announce(r, at, pos)?;
                 }
             }
             self.log.push(pos, body);
+            if self
+                .piece_bytes
+                .is_some_and(|p| self.log.body_bytes() >= p && !c.is_empty())
+            {
+                self.log.piece(commit, pos, SourceKind::PostgresWal);
+                self.pending = Some(c);
+                return Ok(());
+            }
         }
         self.log.commit(commit, pos, SourceKind::PostgresWal);
-        self.origin = origin;
+        Ok(())
+    }
+
+    /// A RELATION for table `r` as it was at WAL position `at`, unless the
+    /// log's last one for it is of the same schema version.
+    fn announce(&mut self, r: u32, at: u64, pos: u64) -> replog_core::Result<()> {
+        let Some((version, info)) = self.decoder.relation_at(r, at) else {
+            return Ok(());
+        };
+        if self.announced.insert(r, version) != Some(version) {
+            let rel = LogicalRecord::Relation(relation_of(&info, version));
+            self.log
+                .push_with(pos, |b| rel.encode(b))
+                .map_err(|m| replog_core::Error::malformed(pos, m))?;
+        }
         Ok(())
     }
 }
@@ -190,6 +216,10 @@ impl TxnProducer for PgWalTxns {
 
     fn produce(&mut self) -> replog_core::Result<bool> {
         self.log.clear();
+        if let Some(c) = self.pending.take() {
+            self.fill(c)?;
+            return Ok(true);
+        }
         self.advance()
     }
 
@@ -203,5 +233,9 @@ impl TxnProducer for PgWalTxns {
 
     fn summary(&self) -> &Summary {
         self.log.summary()
+    }
+
+    fn accept_pieces(&mut self, bytes: usize) {
+        self.piece_bytes = Some(bytes);
     }
 }

@@ -46,15 +46,34 @@ fn old(o: &Option<OldImage<'_>>, cols: &[String]) -> String {
 
 /// Every committed transaction of `src`.
 fn transactions(src: &mut dyn TxnSource) -> Vec<Tx> {
+    transactions_and_pieces(src).0
+}
+
+/// Every committed transaction of `src`, pieces joined
+/// ([`replog_core::txn::Piece`]), and the number of pieces that were not
+/// the last of their transaction.
+fn transactions_and_pieces(src: &mut dyn TxnSource) -> (Vec<Tx>, usize) {
     let mut rels = Rels::new();
-    let mut out = Vec::new();
+    let mut out: Vec<Tx> = Vec::new();
+    let (mut open, mut pieces) = (false, 0);
     while let Some(ev) = src.next() {
         let TxnEvent::Transaction(t) = ev.unwrap_or_else(|e| panic!("{e}")) else {
             continue;
         };
-        out.push(tx(&t, &mut rels));
+        assert_eq!(open, !t.piece.first(), "pieces in order");
+        let mut x = tx(&t, &mut rels);
+        match out.last_mut() {
+            Some(prev) if open => {
+                assert_eq!((prev.xid, prev.time_us), (x.xid, x.time_us));
+                prev.changes.append(&mut x.changes);
+            }
+            _ => out.push(x),
+        }
+        open = !t.piece.last;
+        pieces += usize::from(open);
     }
-    out
+    assert!(!open, "the last piece came");
+    (out, pieces)
 }
 
 /// The relations seen so far: id → (name, columns).
@@ -141,13 +160,27 @@ fn wal(server: &str, limit: Option<usize>) -> (Vec<Tx>, replog_pgheap::Report) {
 
 /// [`wal`], what could not be decoded left in the report.
 fn wal_with_undecoded(server: &str, limit: Option<usize>) -> (Vec<Tx>, replog_pgheap::Report) {
+    let (txns, report, _) = wal_in_pieces(server, limit, None);
+    (txns, report)
+}
+
+/// [`wal_with_undecoded`], taken in pieces of about `piece` bytes when
+/// given; with the number of pieces that were not the last.
+fn wal_in_pieces(
+    server: &str,
+    limit: Option<usize>,
+    piece: Option<usize>,
+) -> (Vec<Tx>, replog_pgheap::Report, usize) {
     let dir = tempfile::tempdir().unwrap();
     let mut src = replog_pgheap::source::open(&wal_input_of(server, dir.path())).unwrap();
     if let Some(l) = limit {
         src.producer_mut().set_spill_limit(l);
     }
-    let txns = transactions(&mut src);
-    (txns, src.producer().report().clone())
+    if let Some(p) = piece {
+        src.accept_pieces(p);
+    }
+    let (txns, pieces) = transactions_and_pieces(&mut src);
+    (txns, src.producer().report().clone(), pieces)
 }
 
 /// `fixtures/postgres/logical/debian-15-ddl`: a column dropped (table
@@ -303,5 +336,24 @@ fn spilling_to_temporary_files_changes_nothing() {
     assert_eq!(all.len(), spilled.len());
     for (a, b) in all.iter().zip(&spilled) {
         assert_eq!(a, b, "transaction {}", a.xid);
+    }
+}
+
+/// A transaction larger than the spill limit, handed over in pieces read
+/// back from its temporary file, gives the same rows as decoded whole
+/// without spilling; so do transactions in pieces that never spilled.
+#[test]
+fn a_spilled_transaction_handed_over_in_pieces_gives_the_same_rows() {
+    let (all, _) = wal("debian-15", None);
+    for limit in [16 << 10, replog_pgreorder::DEFAULT_LIMIT] {
+        let (pieced, report, pieces) = wal_in_pieces("debian-15", Some(limit), Some(4 << 10));
+        assert!(report.undecoded.is_empty(), "{:?}", report.undecoded);
+        assert_eq!(report.spilled_bytes > 0, limit < 1 << 20, "{report:?}");
+        // The 1,500-row transaction alone is about 100 KB of records.
+        assert!(pieces > 20, "{pieces} pieces");
+        assert_eq!(all.len(), pieced.len());
+        for (a, b) in all.iter().zip(&pieced) {
+            assert_eq!(a, b, "transaction {} (limit {limit})", a.xid);
+        }
     }
 }

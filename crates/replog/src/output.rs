@@ -576,7 +576,7 @@ impl replog_core::txn::TxnSource for Counted {
     fn next(&mut self) -> Option<replog_core::Result<replog_core::txn::TxnEvent<'_>>> {
         let ev = self.inner.next();
         match &ev {
-            Some(Ok(replog_core::txn::TxnEvent::Transaction(_))) => {
+            Some(Ok(replog_core::txn::TxnEvent::Transaction(t))) if t.piece.last => {
                 self.count += 1;
                 self.progress.update(self.count);
             }
@@ -608,6 +608,10 @@ impl replog_core::txn::TxnSource for Counted {
 
     fn state_gaps(&self) -> u64 {
         self.inner.state_gaps()
+    }
+
+    fn accept_pieces(&mut self, bytes: usize) {
+        self.inner.accept_pieces(bytes)
     }
 }
 
