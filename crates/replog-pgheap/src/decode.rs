@@ -272,7 +272,15 @@ impl Decoder {
         rel: u32,
         encode: impl FnOnce(&mut Vec<u8>) -> Result<(), String>,
     ) -> replog_core::Result<()> {
-        push_change(&mut self.txns, &mut self.report, rec, "", xid, rel, encode)
+        push_change(
+            &mut self.txns,
+            &mut self.report,
+            rec,
+            String::new,
+            xid,
+            rel,
+            encode,
+        )
     }
 
     /// Decodes with the columns added inside the range left out before
@@ -646,13 +654,14 @@ impl Decoder {
             }
             return Ok(());
         }
-        let name = info.qualified_name();
+        // The table's name, for messages only (not made per change).
+        let name = || info.qualified_name();
         let top = self.top(xid);
         self.older_file = self.catalog.by_file(loc).is_none();
         let result = match c {
             Change::Insert { new, .. } => self
                 .row(rec, top, xid, &info, &new, false, true)
-                .map_err(|m| fail(rec, &name, m))?
+                .map_err(|m| fail(rec, &name(), m))?
                 .then(|| {
                     LogicalRecord::Insert(Insert {
                         relation_id: info.oid,
@@ -662,11 +671,11 @@ impl Decoder {
             Change::Update { old, new, .. } => {
                 let ok = self
                     .row(rec, top, xid, &info, &new, false, true)
-                    .map_err(|m| fail(rec, &name, m))?;
+                    .map_err(|m| fail(rec, &name(), m))?;
                 let before = match old {
                     Some(o) => self
                         .old_image(rec, top, xid, &info, &o)
-                        .map_err(|m| fail(rec, &name, m))?,
+                        .map_err(|m| fail(rec, &name(), m))?,
                     None => None,
                 };
                 ok.then(|| {
@@ -687,7 +696,7 @@ impl Decoder {
                 }
                 Some(o) => self
                     .old_image(rec, top, xid, &info, &o)
-                    .map_err(|m| fail(rec, &name, m))?
+                    .map_err(|m| fail(rec, &name(), m))?
                     .map(|kind| {
                         LogicalRecord::Delete(Delete {
                             relation_id: info.oid,
@@ -719,7 +728,7 @@ impl Decoder {
             &mut self.txns,
             &mut self.report,
             rec,
-            &name,
+            name,
             xid,
             info.oid,
             |b| r.encode(b),
@@ -968,7 +977,7 @@ fn push_change(
     txns: &mut replog_pgreorder::Reorder<Item, TxnState>,
     report: &mut Report,
     rec: &Record<'_>,
-    name: &str,
+    name: impl FnOnce() -> String,
     xid: u32,
     rel: u32,
     encode: impl FnOnce(&mut Vec<u8>) -> Result<(), String>,
@@ -985,7 +994,7 @@ fn push_change(
     report.peak_buffered = s.peak_buffered;
     match r {
         Ok(_) => Ok(()),
-        Err(replog_pgreorder::PushError::Encode(m)) => Err(fail(rec, name, m)),
+        Err(replog_pgreorder::PushError::Encode(m)) => Err(fail(rec, &name(), m)),
         Err(replog_pgreorder::PushError::Spill(e)) => Err(spill_error(rec, e)),
     }
 }

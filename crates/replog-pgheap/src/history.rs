@@ -127,14 +127,18 @@ impl AttrHistory {
             return (1, None);
         };
         let created = v.iter().find(|a| a.num == 1).map(|a| a.xid);
-        let mut steps: Vec<u32> = v
-            .iter()
-            .filter(|a| a.lsn <= lsn && Some(a.xid) != created)
-            .map(|a| a.xid)
-            .collect();
-        steps.dedup();
+        // Transactions that added columns up to `lsn`, a run of inserts of
+        // one transaction counted once (no allocation: this is per change).
+        let mut steps = 0u32;
+        let mut last = None;
+        for a in v.iter().filter(|a| a.lsn <= lsn && Some(a.xid) != created) {
+            if last != Some(a.xid) {
+                steps = steps.saturating_add(1);
+                last = Some(a.xid);
+            }
+        }
         let first_missing = v.iter().filter(|a| a.lsn > lsn).map(|a| a.num).min();
-        let version = 1 + u32::try_from(steps.len()).unwrap_or(u32::MAX - 1);
+        let version = 1u32.saturating_add(steps);
         (version, first_missing.map(|n| (n - 1) as usize))
     }
 

@@ -429,7 +429,9 @@ impl Assembler {
         if p.is_empty() {
             return Ok(false);
         }
-        let (recs, p, bytes) = p.into_parts().map_err(|e| spill_error(c.offset, e))?;
+        // Read back record by record (a spilled one through a window of
+        // its file), never whole.
+        let (mut recs, p) = p.into_records();
         self.origin.clear();
         use std::fmt::Write;
         let _ = write!(
@@ -445,10 +447,9 @@ impl Assembler {
             let _ = write!(self.origin, " origin {o}");
         }
         self.arena.begin(&self.origin);
-        for e in &recs {
-            let r = &e.meta;
-            let body = e.body(&bytes).zip(p.rel_refs.get(r.rels.clone()));
-            let Some((body, rel_refs)) = body else {
+        while let Some(rec) = recs.next() {
+            let (r, body) = rec.map_err(|e| spill_error(c.offset, e))?;
+            let Some(rel_refs) = p.rel_refs.get(r.rels.clone()) else {
                 return Err(Error::new(
                     ErrorKind::Mismatch,
                     r.offset,

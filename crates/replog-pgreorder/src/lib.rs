@@ -181,7 +181,7 @@ pub struct Records<M> {
     bytes: SpillReader,
 }
 
-impl<M: Copy> Records<M> {
+impl<M: Clone> Records<M> {
     /// Records of one body held in memory, with `meta`.
     pub fn single(meta: M, body: Vec<u8>) -> Records<M> {
         let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
@@ -222,9 +222,10 @@ impl<M: Copy> Records<M> {
     /// beyond the buffer).
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Option<std::io::Result<(M, &[u8])>> {
-        let e = *self.entries.get(self.next)?;
+        let e = self.entries.get(self.next)?;
+        let (meta, start, len) = (e.meta.clone(), e.start, e.len());
         self.next += 1;
-        Some(self.bytes.get(e.start, e.len()).map(|b| (e.meta, b)))
+        Some(self.bytes.get(start, len).map(|b| (meta, b)))
     }
 }
 
@@ -513,7 +514,8 @@ mod tests {
         for limit in [0, 7, DEFAULT_LIMIT] {
             let (mut recs, ()) = build(limit).into_records();
             assert_eq!(recs.spilled() > 0, limit < DEFAULT_LIMIT, "limit {limit}");
-            recs.entries_mut().sort_by_key(|e| std::cmp::Reverse(e.meta));
+            recs.entries_mut()
+                .sort_by_key(|e| std::cmp::Reverse(e.meta));
             let mut got = Vec::new();
             while let Some(x) = recs.next() {
                 let (m, b) = x.unwrap();

@@ -248,13 +248,16 @@ mod tests {
     fn a_reader_gives_every_range_of_both_parts() {
         // Three spills of different sizes, then a memory part; ranges
         // within each part, across spills and across the file/memory edge.
-        let whole: Vec<u8> = (0..3 * READ_WINDOW + 100).map(|i| (i % 251) as u8).collect();
+        let whole: Vec<u8> = (0..3 * READ_WINDOW + 100)
+            .map(|i| (i % 251) as u8)
+            .collect();
         let mut b = SpillBuf::default();
         b.tail().extend_from_slice(&whole[..10]);
         b.spill().unwrap();
         b.tail().extend_from_slice(&whole[10..2 * READ_WINDOW + 7]);
         b.spill().unwrap();
-        b.tail().extend_from_slice(&whole[2 * READ_WINDOW + 7..3 * READ_WINDOW]);
+        b.tail()
+            .extend_from_slice(&whole[2 * READ_WINDOW + 7..3 * READ_WINDOW]);
         b.spill().unwrap();
         b.tail().extend_from_slice(&whole[3 * READ_WINDOW..]);
         let mut r = SpillReader::new(b);
@@ -278,7 +281,10 @@ mod tests {
                 "{start}+{len}"
             );
         }
-        assert!(r.window.capacity() <= 2 * READ_WINDOW + 64, "window bounded by the longest range");
+        assert!(
+            r.window.capacity() <= 2 * READ_WINDOW + 64,
+            "window bounded by the longest range"
+        );
         assert!(r.get(whole.len() as u64 - 2, 3).is_err());
         assert!(r.get(u64::MAX, 3).is_err());
     }
