@@ -53,6 +53,7 @@ fn bench(c: &mut Criterion) {
     let input = PgWalInput {
         segments,
         catalog: fixture().join("catalog.tsv"),
+        spill_limit: None,
     };
     // WAL written: from the first segment's start to the end LSN.
     let info = std::fs::read_to_string(fixture().join("info.txt")).expect("info.txt");

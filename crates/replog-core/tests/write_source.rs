@@ -5,7 +5,9 @@
 
 use replog_core::reader::{ReaderOptions, SegmentInput, Spool};
 use replog_core::segment::FORMAT_VERSION_PG;
-use replog_core::txn::{Produced, SourceKind, TxnEvent, TxnInput, TxnProducer, TxnSource, VirtualLog};
+use replog_core::txn::{
+    Produced, SourceKind, TxnEvent, TxnInput, TxnProducer, TxnSource, VirtualLog,
+};
 use replog_core::writer::{LogWriter, WriterOptions, write_source};
 use replog_core::{Begin, Commit, LogKind};
 
@@ -177,8 +179,7 @@ impl TxnProducer for Made {
             }
         }
         self.at = None;
-        self.log
-            .commit(Made::commit(t), 0, SourceKind::Postgres);
+        self.log.commit(Made::commit(t), 0, SourceKind::Postgres);
         Ok(true)
     }
     fn made(&self) -> Option<replog_core::txn::Transaction<'_>> {
@@ -199,22 +200,35 @@ impl TxnProducer for Made {
 /// handed over whole; the pieces come in order, only the last one ends it.
 #[test]
 fn pieces_of_a_transaction_are_written_as_the_whole_transaction() {
-    let whole = write_source(&mut Produced::new(Made::new(3, 500, false)), Vec::new(), |_| {})
-        .unwrap();
+    let whole = write_source(
+        &mut Produced::new(Made::new(3, 500, false)),
+        Vec::new(),
+        |_| {},
+    )
+    .unwrap();
     let mut src = Produced::new(Made::new(3, 500, true));
     src.accept_pieces(1000);
     let mut seen = Vec::new();
     while let Some(ev) = src.next() {
         if let TxnEvent::Transaction(t) = ev.unwrap() {
             let first = t.records().next().map(|r| r.offset);
-            seen.push((t.txid(), t.piece.index, t.piece.last, first, t.commit_lsn > 0));
+            seen.push((
+                t.txid(),
+                t.piece.index,
+                t.piece.last,
+                first,
+                t.commit_lsn > 0,
+            ));
         }
     }
     // 500 records of about 27 bytes: 14 pieces of at least 1,000 bytes.
     let t1: Vec<_> = seen.iter().filter(|s| s.0 == 1).collect();
     assert!(t1.len() > 10, "{seen:?}");
     for (i, s) in t1.iter().enumerate() {
-        assert_eq!((s.1, s.2, s.4), (i as u32, i + 1 == t1.len(), i + 1 == t1.len()));
+        assert_eq!(
+            (s.1, s.2, s.4),
+            (i as u32, i + 1 == t1.len(), i + 1 == t1.len())
+        );
     }
     assert_eq!(t1[0].3, Some(0));
     assert!(t1[1].3 > Some(0), "a piece holds the next records only");

@@ -243,6 +243,7 @@ fn wal_with_its_catalog_exports_what_debezium_emitted() {
     let input = replog_pgheap::PgWalInput {
         segments,
         catalog: fixture().join("catalog.tsv"),
+        spill_limit: None,
     };
     let (name, decimal, time) = MODES[0];
     let want = debezium(name, dir.path());

@@ -367,6 +367,7 @@ fn wal_events_are_the_changes_test_decoding_printed() {
     let input = replog_pgheap::PgWalInput {
         segments,
         catalog: fixture.join("catalog.tsv"),
+        spill_limit: None,
     };
     let mut src = replog_convert::source::LogInput::PgWal(input)
         .open(ReaderOptions::default())

@@ -30,6 +30,10 @@ pub struct PgWalInput {
     pub segments: Vec<PathBuf>,
     /// The catalog file (output of `fixtures/postgres/catalog.sql`).
     pub catalog: PathBuf,
+    /// Bytes of open transactions' changes held in memory
+    /// ([`PgWalTxns::set_spill_limit`]); `None`: the default
+    /// ([`replog_pgreorder::DEFAULT_LIMIT`]).
+    pub spill_limit: Option<usize>,
 }
 
 /// The source (see the module docs).
@@ -72,6 +76,9 @@ impl PgWalTxns {
         let history = AttrHistory::scan(WalReader::open(&input.segments), &catalog);
         let mut src = PgWalTxns::new(WalReader::open(&input.segments), catalog, &input.segments);
         src.decoder.set_history(history);
+        if let Some(l) = input.spill_limit {
+            src.set_spill_limit(l);
+        }
         Ok(src)
     }
 

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 pub struct PgLogicalInput {
     path: PathBuf,
     detected: Detected,
+    spill_limit: Option<usize>,
 }
 
 impl PgLogicalInput {
@@ -35,6 +36,7 @@ impl PgLogicalInput {
         Ok(sniff(&head).map(|detected| PgLogicalInput {
             path: path.to_path_buf(),
             detected,
+            spill_limit: None,
         }))
     }
 
@@ -43,7 +45,15 @@ impl PgLogicalInput {
         PgLogicalInput {
             path: path.to_path_buf(),
             detected,
+            spill_limit: None,
         }
+    }
+
+    /// Opened, its source holds at most `bytes` of open transactions'
+    /// changes in memory ([`PgLogicalTxns::set_spill_limit`]).
+    pub fn with_spill_limit(mut self, bytes: usize) -> PgLogicalInput {
+        self.spill_limit = Some(bytes);
+        self
     }
 
     /// What the file holds.
@@ -60,11 +70,11 @@ impl PgLogicalInput {
     pub fn open_source(self) -> Result<PgLogicalSource> {
         let data = crate::file::Bytes::map(&self.path)
             .map_err(|e| Error::io(e, format!("reading {}", self.path.display())))?;
-        Ok(crate::source::source(
-            data,
-            self.detected,
-            self.path.display().to_string(),
-        ))
+        let mut src = crate::source::source(data, self.detected, self.path.display().to_string());
+        if let Some(l) = self.spill_limit {
+            src.producer_mut().set_spill_limit(l);
+        }
+        Ok(src)
     }
 }
 

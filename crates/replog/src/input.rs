@@ -195,6 +195,7 @@ impl Inputs {
             inputs.pgwal = Some(replog_pgheap::PgWalInput {
                 segments: inputs.files.clone(),
                 catalog: catalog.to_path_buf(),
+                spill_limit: None,
             });
             return Ok(inputs);
         }
@@ -235,6 +236,18 @@ impl Inputs {
         self.kind = Some(b.kind());
         self.binlog = Some(b);
         Ok(self)
+    }
+
+    /// Holds at most `bytes` of open transactions' changes in memory when
+    /// the input is a PostgreSQL source (WAL, a logical decoding capture);
+    /// beyond, they go to temporary files (`--spill-limit`).
+    pub fn set_spill_limit(&mut self, bytes: usize) {
+        if let Some(w) = &mut self.pgwal {
+            w.spill_limit = Some(bytes);
+        }
+        if let Some(p) = self.pglogical.take() {
+            self.pglogical = Some(p.with_spill_limit(bytes));
+        }
     }
 
     /// What a consumer opens as transactions: the segments of a native log

@@ -76,5 +76,6 @@ pub fn wal_input_of(server: &str, dir: &Path) -> PgWalInput {
     PgWalInput {
         segments,
         catalog: fixture_of(server).join("catalog.tsv"),
+        spill_limit: None,
     }
 }

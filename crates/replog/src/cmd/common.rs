@@ -20,6 +20,10 @@ pub struct Input {
     /// (the output of fixtures/postgres/catalog.sql; see formats/pgheap.md).
     #[arg(long, value_name = "FILE")]
     pub catalog: Option<std::path::PathBuf>,
+    /// PostgreSQL sources only: bytes of open transactions' changes held in
+    /// memory; beyond, the largest go to temporary files.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size, long_help = SPILL_HELP)]
+    pub spill_limit: Option<usize>,
     /// Server URLs only: read the password from this file (its first
     /// line). Without it the password comes from the environment
     /// (mysql://: REPLOG_PASSWORD, else MYSQL_PWD; postgres://: PGPASSWORD,
@@ -27,6 +31,35 @@ pub struct Input {
     /// printed.
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<std::path::PathBuf>,
+}
+
+/// Help text of `--spill-limit`.
+pub const SPILL_HELP: &str = "\
+PostgreSQL sources only (WAL with --catalog, logical decoding captures,
+postgres:// servers): the most bytes of open transactions' changes held in
+memory, as a number with an optional suffix K, M or G (KiB, MiB, GiB);
+default 256M. Beyond it the largest open transactions' changes move to
+temporary files, which are deleted when the command ends (the one case
+where replog writes temporary files); they are made in TMPDIR (else /tmp).
+A committed transaction is read back from its file change by change, so
+memory stays near the limit whatever the size of a transaction, when
+writing a log (convert --to logical, invert); other commands take a
+committed transaction whole.";
+
+/// A size with an optional suffix K, M or G (binary units): `256M`.
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 10),
+        Some((i, 'm' | 'M')) => (&t[..i], 20),
+        Some((i, 'g' | 'G')) => (&t[..i], 30),
+        _ => (t, 0),
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (a number, optionally with K, M or G)"))?;
+    n.checked_mul(1usize << shift)
+        .ok_or_else(|| format!("{s:?} is too large"))
 }
 
 /// How a command prints its results, as every command takes it:
@@ -123,7 +156,14 @@ impl Input {
     /// The inputs, binlogs read as transactions as they are imported
     /// ([`Inputs::resolve_source`]).
     pub fn resolve_source(&self) -> anyhow::Result<Inputs> {
-        Inputs::resolve_source_with(&expand_binlog_sets(&self.paths)?, self.catalog.as_deref())
+        let mut inputs = Inputs::resolve_source_with(
+            &expand_binlog_sets(&self.paths)?,
+            self.catalog.as_deref(),
+        )?;
+        if let Some(l) = self.spill_limit {
+            inputs.set_spill_limit(l);
+        }
+        Ok(inputs)
     }
 
     /// [`Input::resolve_source`], binlogs followed as they grow when
@@ -432,6 +472,20 @@ pub fn print_dependence(
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod size_tests {
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(super::parse_size("256M"), Ok(256 << 20));
+        assert_eq!(super::parse_size("64k"), Ok(64 << 10));
+        assert_eq!(super::parse_size("1G"), Ok(1 << 30));
+        assert_eq!(super::parse_size("1000"), Ok(1000));
+        assert!(super::parse_size("M").is_err());
+        assert!(super::parse_size("-1").is_err());
+        assert!(super::parse_size("99999999999999999999G").is_err());
+    }
 }
 
 #[cfg(test)]

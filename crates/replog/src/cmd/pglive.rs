@@ -64,6 +64,9 @@ pub fn inspect(
     let stream = LogicalStream::start(url, &password(&args.input), &opts)?;
     let id = stream.identity().to_string();
     let mut src = replog_pglogical::stream_source(stream, &id);
+    if let Some(l) = args.input.spill_limit {
+        src.producer_mut().set_spill_limit(l);
+    }
     #[derive(serde::Serialize)]
     struct Row<'a> {
         lsn: String,
@@ -188,6 +191,9 @@ pub fn replay<S: Storage, E: Environment>(
         ..LogicalOptions::default()
     })?;
     let mut src = replog_pglogical::stream_source(stream, &identity);
+    if let Some(l) = input.spill_limit {
+        src.producer_mut().set_spill_limit(l);
+    }
     let report = replay_source(store, start, &mut src, opts).map_err(anyhow::Error::new)?;
     Ok(report)
 }
