@@ -10,6 +10,11 @@
 #                                         # DIR/catalog.tsv (about 1.3 GB)
 #   cargo build --release -p replog
 #   bash benches/pgheap-1gb.sh run DIR    # decode it; DIR/out.replog
+#   SPILL_LIMIT=64M bash benches/pgheap-1gb.sh run DIR   # with --spill-limit
+#
+# `run` prints the wall and CPU time, WAL bytes per CPU second, the peak
+# RSS, and what the reorder buffer spilled (from the JSON report). Spill
+# files go to TMPDIR (else /tmp).
 #
 # The server runs as the unprivileged user `postgres` in a temporary
 # directory, listening only on a unix socket there, and is stopped and
@@ -26,9 +31,22 @@ if [ "$MODE" = run ]; then
   wal=$(du -cb "$DIR"/pg_wal/0* | tail -1 | cut -f1)
   echo "WAL: $(ls "$DIR"/pg_wal/0* | wc -l) segments, $wal bytes"
   grep -m1 'model name' /proc/cpuinfo
+  echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+  spill=()
+  [ -n "${SPILL_LIMIT:-}" ] && spill=(--spill-limit "$SPILL_LIMIT")
   /usr/bin/time -v "$REPLOG" convert "$DIR/pg_wal" --catalog "$DIR/catalog.tsv" \
-    --to logical -o "$DIR/out.replog" --format json 2>"$DIR/time.txt" | tee "$DIR/convert.json" || true
-  grep -E 'Elapsed|Maximum resident' "$DIR/time.txt"
+    --to logical -o "$DIR/out.replog" --format json "${spill[@]}" 2>"$DIR/time.txt" >"$DIR/convert.json" || true
+  grep -E 'Elapsed|Maximum resident|User time|System time|Exit status' "$DIR/time.txt"
+  python3 - "$DIR/convert.json" "$DIR/time.txt" "$wal" <<'PY'
+import json, re, sys
+d = json.load(open(sys.argv[1]))["decoded"]
+t = open(sys.argv[2]).read()
+cpu = sum(float(re.search(p + r": ([0-9.]+)", t).group(1)) for p in (r"User time \(seconds\)", r"System time \(seconds\)"))
+rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1))
+print(f"committed {d['committed']}, changes {d['changes']}, undecoded {len(d['undecoded'])}")
+print(f"spilled {d['spilled_bytes']} bytes in {d['spilled_transactions']} transaction(s); peak buffered {d['peak_buffered']} bytes")
+print(f"CPU {cpu:.2f} s: {int(sys.argv[3]) / cpu / 1e6:.0f} MB of WAL per CPU second; peak RSS {rss / 1024:.0f} MiB")
+PY
   echo "output: $(stat -c %s "$DIR/out.replog") bytes"
   exit 0
 fi
