@@ -50,6 +50,15 @@ pub enum SqlErrorKind {
     /// The storage engine failed: damaged pages, a WAL write or commit that
     /// did not succeed (1030, "Got error from storage engine").
     Storage,
+    /// A statement longer than `max_allowed_packet` (1153,
+    /// ER_NET_PACKET_TOO_LARGE).
+    PacketTooLarge,
+    /// SET of a variable in a scope where it is read-only (1621).
+    ReadOnlyVariable,
+    /// A string function's result longer than `max_allowed_packet`, in a
+    /// statement that changes rows under strict mode (1301; a query gets
+    /// NULL and the warning).
+    ResultTooLong,
 }
 
 /// An error from interpreting, executing or applying SQL.
@@ -120,6 +129,9 @@ impl SqlError {
             K::ColumnCount => 1136,
             K::Storage => 1030,
             K::UnknownSavepoint => 1305,
+            K::PacketTooLarge => 1153,
+            K::ReadOnlyVariable => 1621,
+            K::ResultTooLong => 1301,
             K::Unsupported | K::Conflict | K::BadDefinition => return None,
         })
     }

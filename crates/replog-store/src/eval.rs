@@ -36,6 +36,10 @@ pub struct Session {
     pub autocommit: bool,
     /// Other session settings, recorded and ignored.
     pub settings: BTreeMap<String, String>,
+    /// `@@max_allowed_packet`, bytes: the longest statement and the
+    /// longest string a function may return (longer results are NULL with
+    /// warning 1301, as in MariaDB).
+    pub max_allowed_packet: u64,
 }
 
 /// Per-statement evaluation state.
@@ -49,6 +53,10 @@ pub struct StmtState {
     pub unsafe_reasons: Vec<&'static str>,
     /// Whether division by zero is an error (writes under strict mode).
     pub strict_div: bool,
+    /// Whether a string function's result longer than
+    /// `max_allowed_packet` is an error (1301) rather than NULL with the
+    /// warning: INSERT and UPDATE under strict mode, not DELETE (MariaDB).
+    pub long_result_is_error: bool,
     /// Warnings.
     pub warnings: Vec<String>,
     /// Results of the statement's subqueries, by the address of their
@@ -532,6 +540,7 @@ impl Ctx<'_> {
             "server_id" => Datum::UInt(self.session.server_id),
             "autocommit" => Datum::Int(i64::from(self.session.autocommit)),
             "last_insert_id" => Datum::UInt(self.session.last_insert_id),
+            "max_allowed_packet" => Datum::UInt(self.session.max_allowed_packet),
             "timestamp" => {
                 let us = self.stmt.now_us;
                 Datum::Dec(
@@ -731,6 +740,10 @@ impl Ctx<'_> {
                 }
             }
             Expr::CompoundIdentifier(parts) => match parts.as_slice() {
+                // @@global.name, @@session.name
+                [v, name] if v.value.starts_with("@@") && v.quote_style.is_none() => {
+                    self.system_var(&format!("{}.{}", v.value, name.value))
+                }
                 [t, c] | [_, t, c] => self.column(scope, Some(&t.value), &c.value),
                 _ => Err(unsupported_expr(e)),
             },
@@ -1252,7 +1265,25 @@ impl Ctx<'_> {
         self.call(&name, &args, scope)
     }
 
-    fn call(&mut self, name: &str, args: &[Datum], _scope: &Scope<'_>) -> Result<Datum> {
+    /// A function's value. A result longer than `max_allowed_packet` is
+    /// NULL with warning 1301 in a query or DELETE and, as strict mode
+    /// makes of that warning, an error in INSERT and UPDATE (MariaDB's
+    /// answers).
+    fn call(&mut self, name: &str, args: &[Datum], scope: &Scope<'_>) -> Result<Datum> {
+        let before = self.stmt.warnings.len();
+        let v = self.call_inner(name, args, scope)?;
+        if self.stmt.long_result_is_error
+            && v.is_null()
+            && let Some(w) = self.stmt.warnings[before..]
+                .iter()
+                .find(|w| crate::functions::is_result_too_long(w))
+        {
+            return Err(Error::new(ErrorKind::ResultTooLong, w.clone()));
+        }
+        Ok(v)
+    }
+
+    fn call_inner(&mut self, name: &str, args: &[Datum], _scope: &Scope<'_>) -> Result<Datum> {
         let arity = |n: usize| -> Result<()> {
             if args.len() == n {
                 Ok(())
@@ -1375,12 +1406,24 @@ impl Ctx<'_> {
                     return arity(1).map(|_| Datum::Null);
                 }
                 let binary = args.iter().any(|a| matches!(a, Datum::Bytes(_)));
-                let mut out = Vec::new();
+                let mut len = 0usize;
                 for a in args {
-                    match a.to_bytes() {
-                        Some(b) => out.extend_from_slice(&b),
+                    match text_len(a) {
+                        Some(n) => len = len.saturating_add(n),
                         None => return Ok(Datum::Null),
                     }
+                }
+                let limit = self.session.max_allowed_packet;
+                if len as u64 > limit {
+                    return Ok(crate::functions::result_too_long(
+                        &mut self.stmt.warnings,
+                        "concat",
+                        limit,
+                    ));
+                }
+                let mut out = Vec::with_capacity(len);
+                for a in args {
+                    push_text(a, &mut out);
                 }
                 bytes_or_str(out, binary)
             }
@@ -1391,8 +1434,27 @@ impl Ctx<'_> {
                 let Some(sep) = sep.to_text() else {
                     return Ok(Datum::Null);
                 };
-                let parts: Vec<String> = rest.iter().filter_map(Datum::to_text).collect();
-                Datum::Str(parts.join(&sep))
+                let parts = || rest.iter().filter(|d| !d.is_null());
+                let len = parts()
+                    .filter_map(text_len)
+                    .fold(0usize, usize::saturating_add)
+                    .saturating_add(sep.len().saturating_mul(parts().count().saturating_sub(1)));
+                let limit = self.session.max_allowed_packet;
+                if len as u64 > limit {
+                    return Ok(crate::functions::result_too_long(
+                        &mut self.stmt.warnings,
+                        "concat_ws",
+                        limit,
+                    ));
+                }
+                let mut out = Vec::with_capacity(len);
+                for (i, d) in parts().enumerate() {
+                    if i > 0 {
+                        out.extend_from_slice(sep.as_bytes());
+                    }
+                    push_text(d, &mut out);
+                }
+                bytes_or_str(out, false)
             }
             "REPEAT" => {
                 arity(2)?;
@@ -1401,12 +1463,13 @@ impl Ctx<'_> {
                 };
                 let n = args[1].to_i64().max(0) as u64;
                 let total = (s.len() as u64).saturating_mul(n);
-                if total > 16 * 1024 * 1024 {
-                    // max_allowed_packet: MySQL returns NULL with a warning.
-                    self.stmt
-                        .warnings
-                        .push("Result of repeat() was larger than max_allowed_packet".into());
-                    return Ok(Datum::Null);
+                let limit = self.session.max_allowed_packet;
+                if total > limit {
+                    return Ok(crate::functions::result_too_long(
+                        &mut self.stmt.warnings,
+                        "repeat",
+                        limit,
+                    ));
                 }
                 bytes_or_str(s.repeat(n as usize), matches!(args[0], Datum::Bytes(_)))
             }
@@ -1602,8 +1665,13 @@ impl Ctx<'_> {
                         let re = regex(&text(1), binary)?;
                         let rep = text(2);
                         let out = re.replace_all(&text(0), regex::NoExpand(&rep)).into_owned();
-                        if out.len() > crate::functions::MAX_RESULT {
-                            return Ok(Datum::Null);
+                        let limit = self.session.max_allowed_packet;
+                        if out.len() as u64 > limit {
+                            return Ok(crate::functions::result_too_long(
+                                &mut self.stmt.warnings,
+                                "regexp_replace",
+                                limit,
+                            ));
                         }
                         Datum::Str(out)
                     }
@@ -1637,8 +1705,13 @@ impl Ctx<'_> {
                 arity(0)?;
                 Datum::Date(timestamp_to_datetime(self.stmt.now_us).date)
             }
-            _ => match crate::functions::call(name, args, &mut self.stmt.warnings)
-                .or_else(|| crate::json::call(name, args))
+            _ => match crate::functions::call(
+                name,
+                args,
+                &mut self.stmt.warnings,
+                self.session.max_allowed_packet,
+            )
+            .or_else(|| crate::json::call(name, args))
             {
                 Some(r) => r?,
                 None => return Err(Error::unsupported(format!("function {name}()"))),
@@ -1701,6 +1774,28 @@ fn and3(a: Option<bool>, b: Option<bool>) -> Option<bool> {
         (Some(false), _) | (_, Some(false)) => Some(false),
         (Some(true), Some(true)) => Some(true),
         _ => None,
+    }
+}
+
+/// The length in bytes of a value's text, `None` for NULL (without
+/// copying a string).
+fn text_len(d: &Datum) -> Option<usize> {
+    match d {
+        Datum::Null => None,
+        Datum::Str(s) => Some(s.len()),
+        Datum::Bytes(b) => Some(b.len()),
+        other => other.to_text().map(|t| t.len()),
+    }
+}
+
+/// Appends a value's text (nothing for NULL) without copying a string
+/// first.
+fn push_text(d: &Datum, out: &mut Vec<u8>) {
+    match d {
+        Datum::Null => {}
+        Datum::Str(s) => out.extend_from_slice(s.as_bytes()),
+        Datum::Bytes(b) => out.extend_from_slice(b),
+        other => out.extend(other.to_text().unwrap_or_default().into_bytes()),
     }
 }
 

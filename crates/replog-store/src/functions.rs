@@ -4,9 +4,9 @@
 //!
 //! Every function here is deterministic: none reads the clock, the
 //! random generator or the session (`crate::eval` keeps those). Results
-//! that could grow without bound (`LPAD`, `SPACE`, `REPEAT`-like) are
-//! limited to [`MAX_RESULT`] bytes, past which MariaDB returns NULL with a
-//! warning (its `max_allowed_packet`).
+//! that could grow without bound (`LPAD`, `SPACE`, `INSERT`, `REPLACE`)
+//! are limited to the session's `max_allowed_packet` bytes, past which
+//! MariaDB returns NULL with warning 1301 ([`result_too_long`]).
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::text;
@@ -14,9 +14,30 @@ use crate::types::{Datum, datetime_of_date, datetime_to_micros, timestamp_to_dat
 use replog_core::value::{Date, DateTime, civil_from_days, days_from_civil};
 use std::cmp::Ordering;
 
-/// The largest string result, in bytes (MariaDB's default
-/// `max_allowed_packet`, 16 MiB).
-pub const MAX_RESULT: usize = 16 * 1024 * 1024;
+/// MariaDB 10.11's default `max_allowed_packet`, 16 MiB: the store's
+/// default limit on a statement's length and on a string function's result.
+pub const DEFAULT_MAX_ALLOWED_PACKET: u64 = 16 << 20;
+
+/// The largest `max_allowed_packet` MariaDB accepts (1 GiB); also its
+/// `slave_max_allowed_packet`, the limit on a replicated statement.
+pub const MAX_MAX_ALLOWED_PACKET: u64 = 1 << 30;
+
+/// The smallest `max_allowed_packet` MariaDB accepts (1 KiB).
+pub const MIN_MAX_ALLOWED_PACKET: u64 = 1024;
+
+/// Whether a warning is [`result_too_long`]'s.
+pub(crate) fn is_result_too_long(warning: &str) -> bool {
+    warning.starts_with("Result of ") && warning.contains(") was larger than max_allowed_packet (")
+}
+
+/// MariaDB's answer to a string function whose result would be longer
+/// than `max_allowed_packet` (`limit`): NULL, with warning 1301.
+pub(crate) fn result_too_long(warnings: &mut Vec<String>, f: &str, limit: u64) -> Datum {
+    warnings.push(format!(
+        "Result of {f}() was larger than max_allowed_packet ({limit}) - truncated"
+    ));
+    Datum::Null
+}
 
 fn chars_of(d: &Datum) -> Option<Vec<char>> {
     d.to_text().map(|s| s.chars().collect())
@@ -42,10 +63,12 @@ fn double(v: f64) -> Result<Datum> {
 }
 
 /// A function of this module, or `None` when `name` is not one.
+/// `limit` is the session's `max_allowed_packet`.
 pub(crate) fn call(
     name: &str,
     args: &[Datum],
     warnings: &mut Vec<String>,
+    limit: u64,
 ) -> Option<Result<Datum>> {
     let arity = |n: usize| -> Result<()> {
         if args.len() == n {
@@ -68,12 +91,7 @@ pub(crate) fn call(
             }
         }};
     }
-    let too_big = |warnings: &mut Vec<String>, f: &str| {
-        warnings.push(format!(
-            "Result of {f}() was larger than max_allowed_packet ({MAX_RESULT}) - truncated"
-        ));
-        Datum::Null
-    };
+    let too_big = |warnings: &mut Vec<String>, f: &str| result_too_long(warnings, f, limit);
     Some(Ok(match name {
         "LPAD" | "RPAD" => {
             need!(3);
@@ -83,7 +101,8 @@ pub(crate) fn call(
                 return Some(Ok(Datum::Null));
             }
             let n = n as u64;
-            if n.saturating_mul(4) > MAX_RESULT as u64 {
+            // MariaDB bounds the characters at 4 bytes each (utf8mb4).
+            if n.saturating_mul(4) > limit {
                 return Some(Ok(too_big(warnings, &name.to_ascii_lowercase())));
             }
             let n = n as usize;
@@ -100,7 +119,7 @@ pub(crate) fn call(
         "SPACE" => {
             need!(1);
             let n = args[0].to_i64().max(0) as u64;
-            if n > MAX_RESULT as u64 {
+            if n > limit {
                 return Some(Ok(too_big(warnings, "space")));
             }
             Datum::Str(" ".repeat(n as usize))
@@ -131,7 +150,8 @@ pub(crate) fn call(
                 return Some(Ok(Datum::Str(s)));
             }
             let count = s.matches(from.as_str()).count();
-            if s.len() + count.saturating_mul(to.len()) > MAX_RESULT {
+            let len = (s.len() - count * from.len()).saturating_add(count.saturating_mul(to.len()));
+            if len as u64 > limit {
                 return Some(Ok(too_big(warnings, "replace")));
             }
             Datum::Str(s.replace(from.as_str(), &to))
@@ -256,6 +276,14 @@ pub(crate) fn call(
             } else {
                 start.saturating_add(len as usize).min(s.len())
             };
+            let kept: usize = s[..start]
+                .iter()
+                .chain(&s[end..])
+                .map(|c| c.len_utf8())
+                .sum();
+            if kept.saturating_add(new.len()) as u64 > limit {
+                return Some(Ok(too_big(warnings, "insert")));
+            }
             let mut out: String = s[..start].iter().collect();
             out.push_str(&new);
             out.extend(&s[end..]);
@@ -441,7 +469,7 @@ pub(crate) fn call(
             })
         }
         "LOG" => match args {
-            [x] => return call("LN", std::slice::from_ref(x), warnings),
+            [x] => return call("LN", std::slice::from_ref(x), warnings, limit),
             [b, x] => {
                 need!(2);
                 let (b, x) = (b.to_f64(), x.to_f64());

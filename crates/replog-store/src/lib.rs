@@ -71,5 +71,6 @@ pub use conflict::{Conflict, ConflictKind, ConflictPolicy, Resolution};
 pub use engine::{MAX_RECURSION_ROUNDS, MAX_RELATION_VALUES, ResultSet, StatementResult, Store};
 pub use env::{Environment, MyRnd, SimEnvironment, VisitOrder};
 pub use error::{Error, ErrorKind, Result};
+pub use functions::{DEFAULT_MAX_ALLOWED_PACKET, MAX_MAX_ALLOWED_PACKET, MIN_MAX_ALLOWED_PACKET};
 pub use storage::{MemStorage, Namespace, Storage, TableId};
 pub use types::{Column, ColumnDefault, Datum, Row, SqlType, TableDef};

@@ -120,6 +120,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
             server_id: 1,
             autocommit: true,
             settings: BTreeMap::new(),
+            max_allowed_packet: crate::functions::DEFAULT_MAX_ALLOWED_PACKET,
         };
         Store {
             storage,
@@ -167,6 +168,31 @@ impl<S: Storage, E: Environment> Store<S, E> {
     /// Sets the session's RAND() seeds (what a RAND event does).
     pub fn set_rand_seeds(&mut self, r: MyRnd) {
         self.session.rand = r;
+    }
+
+    /// The session's `max_allowed_packet`, in bytes.
+    pub fn max_allowed_packet(&self) -> u64 {
+        self.session.max_allowed_packet
+    }
+
+    /// Sets `max_allowed_packet` (what `SET GLOBAL max_allowed_packet`
+    /// does): the longest statement [`Store::execute`] accepts is one byte
+    /// less (MariaDB counts the command byte of its packet), and a string
+    /// function whose result would be longer returns NULL with warning
+    /// 1301. MariaDB's range, 1 KiB to 1 GiB, rounded down to a multiple of
+    /// 1 KiB; another value is an error naming the range.
+    pub fn set_max_allowed_packet(&mut self, bytes: u64) -> Result<()> {
+        use crate::functions::{MAX_MAX_ALLOWED_PACKET, MIN_MAX_ALLOWED_PACKET};
+        if !(MIN_MAX_ALLOWED_PACKET..=MAX_MAX_ALLOWED_PACKET).contains(&bytes) {
+            return Err(Error::new(
+                ErrorKind::BadValue,
+                format!(
+                    "max_allowed_packet {bytes} is out of range: from {MIN_MAX_ALLOWED_PACKET} to {MAX_MAX_ALLOWED_PACKET} bytes"
+                ),
+            ));
+        }
+        self.session.max_allowed_packet = bytes / 1024 * 1024;
+        Ok(())
     }
 
     /// Sets what USER()/CURRENT_USER() return.
@@ -302,6 +328,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
 
     /// Executes one statement.
     pub fn execute(&mut self, sql: &str) -> Result<StatementResult> {
+        self.check_packet(sql)?;
         // Chains of operators nest as deep as the text is long.
         crate::deep::with_stack(sql.len(), || self.execute_on_stack(sql))
     }
@@ -343,6 +370,36 @@ impl<S: Storage, E: Environment> Store<S, E> {
         });
         self.next_context = None;
         r
+    }
+
+    /// MariaDB refuses a statement whose packet (a command byte and the
+    /// text) reaches `max_allowed_packet` (never less than
+    /// `net_buffer_length`, 16 KiB) with error 1153 and closes the
+    /// connection; the store refuses it before reading it. A replayed
+    /// statement (with a captured context) is bounded by
+    /// `slave_max_allowed_packet`, 1 GiB, as on a replica.
+    fn check_packet(&mut self, sql: &str) -> Result<()> {
+        const NET_BUFFER_LENGTH: u64 = 16 << 10;
+        let limit = if self.next_context.is_some() {
+            crate::functions::MAX_MAX_ALLOWED_PACKET
+        } else {
+            self.session.max_allowed_packet.max(NET_BUFFER_LENGTH)
+        };
+        let packet = sql.len() as u64 + 1;
+        if packet < limit {
+            return Ok(());
+        }
+        self.next_context = None;
+        Err(Error::new(
+            ErrorKind::PacketTooLarge,
+            format!(
+                "Got a packet bigger than 'max_allowed_packet' bytes: a statement of {} bytes, max_allowed_packet is {} (raise it with SET GLOBAL max_allowed_packet = BYTES, or replog's --max-allowed-packet BYTES; at most {} bytes)",
+                sql.len(),
+                self.session.max_allowed_packet,
+                crate::functions::MAX_MAX_ALLOWED_PACKET
+            ),
+        )
+        .with_statement(sql))
     }
 
     /// Runs a query and returns its rows.
@@ -482,8 +539,14 @@ impl<S: Storage, E: Environment> Store<S, E> {
                     },
                 )
             }
-            Statement::Insert(ins) => self.dml(sql, |s, st, ch| s.insert(st, ch, ins)),
-            Statement::Update(u) => self.dml(sql, |s, st, ch| s.update(st, ch, u)),
+            Statement::Insert(ins) => self.dml(sql, |s, st, ch| {
+                st.long_result_is_error = s.non_strict().is_none();
+                s.insert(st, ch, ins)
+            }),
+            Statement::Update(u) => self.dml(sql, |s, st, ch| {
+                st.long_result_is_error = s.non_strict().is_none();
+                s.update(st, ch, u)
+            }),
             Statement::Delete(d) => self.dml(sql, |s, st, ch| s.delete(st, ch, d)),
             Statement::Query(q) => {
                 let mut st = self.start_statement(false);

@@ -5,10 +5,11 @@ use super::*;
 
 impl<S: Storage, E: Environment> Store<S, E> {
     pub(super) fn set(&mut self, set: &sqlparser::ast::Set) -> Result<StatementResult> {
+        use sqlparser::ast::ContextModifier;
         use sqlparser::ast::Set as S;
         let pairs: Vec<(String, &Expr)> = match set {
             S::SingleAssignment {
-                scope: _,
+                scope,
                 hivevar: false,
                 variable,
                 values,
@@ -16,7 +17,11 @@ impl<S: Storage, E: Environment> Store<S, E> {
                 let [v] = values.as_slice() else {
                     return Err(Error::unsupported("SET with several values"));
                 };
-                vec![(variable.to_string(), v)]
+                let name = match scope {
+                    Some(ContextModifier::Global) => format!("@@global.{variable}"),
+                    _ => variable.to_string(),
+                };
+                vec![(name, v)]
             }
             S::MultipleAssignments { assignments } => assignments
                 .iter()
@@ -46,11 +51,21 @@ impl<S: Storage, E: Environment> Store<S, E> {
                 continue;
             }
             let lname = name.trim_start_matches('@').to_ascii_lowercase();
+            if let Some(global) = lname.strip_prefix("global.") {
+                self.set_global(global, value, is_default, &mut st)?;
+                continue;
+            }
             let lname = lname
                 .strip_prefix("session.")
                 .or_else(|| lname.strip_prefix("local."))
                 .unwrap_or(&lname)
                 .to_string();
+            if lname == "max_allowed_packet" {
+                return Err(Error::new(
+                    ErrorKind::ReadOnlyVariable,
+                    "SESSION variable 'max_allowed_packet' is read-only. Use SET GLOBAL to assign the value",
+                ));
+            }
             let v = if is_default {
                 Datum::Null
             } else {
@@ -146,7 +161,58 @@ impl<S: Storage, E: Environment> Store<S, E> {
                 }
             }
         }
+        out.warnings.append(&mut st.warnings);
         Ok(out)
+    }
+
+    /// `SET GLOBAL name = value`: only `max_allowed_packet`, which the
+    /// store's one session takes at once (MariaDB's sessions take it at
+    /// their next connect; its own session variable is read-only), as
+    /// MariaDB rounds it: down to a multiple of 1 KiB, into 1 KiB to 1 GiB,
+    /// with a warning when adjusted.
+    fn set_global(
+        &mut self,
+        name: &str,
+        value: &Expr,
+        is_default: bool,
+        st: &mut StmtState,
+    ) -> Result<()> {
+        use crate::functions::{
+            DEFAULT_MAX_ALLOWED_PACKET, MAX_MAX_ALLOWED_PACKET, MIN_MAX_ALLOWED_PACKET,
+        };
+        if name != "max_allowed_packet" {
+            return Err(Error::unsupported(format!("SET GLOBAL {name}")));
+        }
+        let bytes = if is_default {
+            DEFAULT_MAX_ALLOWED_PACKET
+        } else {
+            let mut cx = Ctx {
+                session: &mut self.session,
+                env: &mut self.env,
+                stmt: st,
+            };
+            let v = cx.eval(value, &Scope::default())?;
+            if !matches!(
+                v,
+                Datum::Int(_) | Datum::UInt(_) | Datum::Dec(_) | Datum::Double(_)
+            ) {
+                return Err(Error::new(
+                    ErrorKind::BadValue,
+                    "Incorrect argument type to variable 'max_allowed_packet'",
+                ));
+            }
+            let asked = v.to_i64();
+            let clamped =
+                (asked.max(0) as u64).clamp(MIN_MAX_ALLOWED_PACKET, MAX_MAX_ALLOWED_PACKET) / 1024
+                    * 1024;
+            if clamped as i64 != asked {
+                st.warnings.push(format!(
+                    "Truncated incorrect max_allowed_packet value: '{asked}'"
+                ));
+            }
+            clamped
+        };
+        self.set_max_allowed_packet(bytes)
     }
 
     /// The session's sql_mode when it is not strict (neither
