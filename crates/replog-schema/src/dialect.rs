@@ -63,6 +63,18 @@ fn compound_unit(t: &Token) -> Option<&'static str> {
         .find(|u| u.eq_ignore_ascii_case(&w.value))
 }
 
+/// The digits of a `0b…` bit-value literal (MariaDB: the same as
+/// `b'…'`), which the MySQL tokenizer reads as one word (identifiers may
+/// start with digits).
+fn bit_literal(t: &Token) -> Option<String> {
+    let Token::Word(w) = t else { return None };
+    let digits = w.value.strip_prefix("0b")?;
+    (w.quote_style.is_none()
+        && !digits.is_empty()
+        && digits.bytes().all(|b| b == b'0' || b == b'1'))
+    .then(|| digits.to_string())
+}
+
 fn is_keyword(t: &Token, k: Keyword) -> bool {
     matches!(t, Token::Word(w) if w.keyword == k && w.quote_style.is_none())
 }
@@ -127,6 +139,12 @@ impl Dialect for MariaDbDialect {
                 }
                 e
             }));
+        }
+        if let Some(bits) = bit_literal(&parser.peek_token_ref().token) {
+            parser.next_token();
+            return Some(Ok(Expr::Value(
+                sqlparser::ast::Value::SingleQuotedByteStringLiteral(bits).into(),
+            )));
         }
         self.compound_interval(parser)
     }

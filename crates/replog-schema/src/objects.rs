@@ -89,6 +89,17 @@ const MAX_PREFIX_WORDS: usize = 24;
 /// database or an index; `None` for those, for anything else, and for text
 /// that does not start like DDL.
 pub fn non_table_ddl(sql: &str) -> Option<NonTableDdl> {
+    // A statement whose first word is not one of the verbs is answered
+    // without tokenizing it (an INSERT can be as long as max_allowed_packet).
+    let head = sql.trim_start();
+    let word_len = head.bytes().take_while(u8::is_ascii_alphabetic).count();
+    if word_len > 0
+        && !["CREATE", "ALTER", "DROP", "RENAME", "GRANT", "REVOKE"]
+            .iter()
+            .any(|k| head[..word_len].eq_ignore_ascii_case(k))
+    {
+        return None;
+    }
     let mut words = Tokenizer::new(&MariaDbDialect, sql)
         .tokenize()
         .ok()?

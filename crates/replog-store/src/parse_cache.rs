@@ -30,6 +30,10 @@ pub const MAX_SHAPES: usize = 1024;
 /// Shapes nested deeper than this are not kept (see [`crate::deep`]).
 const MAX_SHAPE_DEPTH: usize = 64;
 
+/// Literals longer than this in all (bytes) are not tokenized: see
+/// [`ParseCache::parse`].
+const LONG_LITERALS: usize = 64 << 10;
+
 /// A literal taken out of a statement.
 #[derive(Debug, Clone, PartialEq)]
 enum Lit<'a> {
@@ -37,6 +41,15 @@ enum Lit<'a> {
     Num(&'a str),
     /// A single-quoted string's content, `''` undoubled.
     Str(std::borrow::Cow<'a, str>),
+}
+
+impl Lit<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Lit::Num(n) => n.len(),
+            Lit::Str(s) => s.len(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -222,6 +235,60 @@ impl ParseCache {
                 Parser::parse_sql(&MariaDbDialect, sql)
             }
             Some(Entry::Refused) => Parser::parse_sql(&MariaDbDialect, sql),
+            None if lits.iter().map(Lit::len).sum::<usize>() > LONG_LITERALS => {
+                // Long literals (a statement as long as max_allowed_packet):
+                // the shape is checked on a probe, the statement with every
+                // string literal emptied, so that the statement itself is
+                // never tokenized (its tokens and tree would be copies of
+                // it); its tree is the shape's with its literals put in.
+                let template = key.split('\0').next().unwrap_or("");
+                let probe_lits: Vec<Lit<'_>> = lits
+                    .iter()
+                    .map(|l| match l {
+                        Lit::Num(n) => Lit::Num(n),
+                        Lit::Str(_) => Lit::Str(std::borrow::Cow::Borrowed("")),
+                    })
+                    .collect();
+                let mut probe = String::with_capacity(template.len() + 2 * lits.len());
+                let mut parts = template.split('?');
+                probe.push_str(parts.next().unwrap_or(""));
+                for (part, lit) in
+                    parts.zip(probe_lits.iter().chain(std::iter::repeat(&Lit::Num("?"))))
+                {
+                    match lit {
+                        Lit::Num(n) => probe.push_str(n),
+                        Lit::Str(_) => probe.push_str("''"),
+                    }
+                    probe.push_str(part);
+                }
+                let tree = match (
+                    Parser::parse_sql(&MariaDbDialect, &probe),
+                    Parser::parse_sql(&MariaDbDialect, template),
+                ) {
+                    (Ok(p), Ok(mut t))
+                        if p.len() == 1
+                            && t.len() == 1
+                            && deep::depth(&p, MAX_SHAPE_DEPTH) <= MAX_SHAPE_DEPTH =>
+                    {
+                        let tree = t.remove(0);
+                        let mut check = tree.clone();
+                        (fill(&mut check, &probe_lits) && check == p[0]).then_some(tree)
+                    }
+                    _ => None,
+                };
+                let Some(tree) = tree else {
+                    return Parser::parse_sql(&MariaDbDialect, sql);
+                };
+                let mut stmt = tree.clone();
+                if !fill(&mut stmt, &lits) {
+                    return Parser::parse_sql(&MariaDbDialect, sql);
+                }
+                if self.shapes.len() >= MAX_SHAPES {
+                    self.shapes.clear();
+                }
+                self.shapes.insert(key.clone(), Entry::Tree(Box::new(tree)));
+                Ok(vec![stmt])
+            }
             None => {
                 let parsed = Parser::parse_sql(&MariaDbDialect, sql)?;
                 let template = key.split('\0').next().unwrap_or("");
@@ -265,6 +332,24 @@ mod tests {
             (Err(_), Err(_)) => {}
             (a, b) => panic!("{sql}: direct {a:?}, cached {b:?}"),
         }
+    }
+
+    #[test]
+    fn long_literals_give_the_parsed_tree_without_tokenizing_them() {
+        let mut cache = ParseCache::default();
+        let long = "x".repeat(LONG_LITERALS + 1);
+        for sql in [
+            format!("INSERT INTO t VALUES (1, '{long}', 2.5, -3)"),
+            format!("INSERT INTO t VALUES (2, '{long}', 'it''s', 7)"),
+            format!("UPDATE t SET v = CONCAT(v, '{long}') WHERE id IN (1, 2) AND w = 'a'"),
+            format!("INSERT INTO `t?` VALUES (1, '{long}')"),
+            format!("DELETE FROM t WHERE v = '{long}' OR v LIKE 'a%'"),
+        ] {
+            parse_both(&mut cache, &sql);
+            // Again: from the kept shape.
+            parse_both(&mut cache, &sql);
+        }
+        assert!(cache.hits >= 4, "{}", cache.hits);
     }
 
     #[test]

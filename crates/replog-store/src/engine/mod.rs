@@ -393,7 +393,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
         Err(Error::new(
             ErrorKind::PacketTooLarge,
             format!(
-                "Got a packet bigger than 'max_allowed_packet' bytes: a statement of {} bytes, max_allowed_packet is {} (raise it with SET GLOBAL max_allowed_packet = BYTES, or replog's --max-allowed-packet BYTES; at most {} bytes)",
+                "Got a packet bigger than 'max_allowed_packet' bytes: a statement of {} bytes, max_allowed_packet is {} (raise it with SET GLOBAL max_allowed_packet = BYTES, at most {} bytes)",
                 sql.len(),
                 self.session.max_allowed_packet,
                 crate::functions::MAX_MAX_ALLOWED_PACKET

@@ -120,11 +120,6 @@ pub struct Args {
     /// Start a new segment after a COMMIT once a segment reaches this size.
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
     pub segment_size: u64,
-    /// The store's max_allowed_packet: the longest statement, and the
-    /// longest string a function returns (longer: NULL with warning 1301, an
-    /// error in INSERT/UPDATE/DELETE), as in MariaDB; from 1024 to 1 GiB.
-    #[arg(long, value_name = "BYTES", default_value_t = replog_store::DEFAULT_MAX_ALLOWED_PACKET)]
-    pub max_allowed_packet: u64,
     /// Output format.
     #[command(flatten)]
     pub report: crate::cmd::common::Output,
@@ -278,9 +273,6 @@ fn drive<S: Storage>(
     mut logs: Vec<Log>,
     _out: &mut dyn Write,
 ) -> Result<Driven<S>> {
-    store
-        .set_max_allowed_packet(args.max_allowed_packet)
-        .map_err(|e| anyhow::anyhow!("--max-allowed-packet: {e}"))?;
     let mut stmt_enc = StatementEncoder::new(args.server_id);
     let mut logical_enc = LogicalEncoder::new(args.server_id);
     let (mut txs, mut captured, mut changes) = (0u64, 0u64, 0u64);

@@ -219,12 +219,6 @@ pub struct Args {
     /// (`replog snapshot`), then catch up from the position it records.
     #[arg(long, value_name = "FILE", requires = "store")]
     pub from_snapshot: Option<PathBuf>,
-    /// Statement logs and binlogs: the store's max_allowed_packet, the
-    /// longest string a replayed statement's functions return (longer:
-    /// NULL, an error in INSERT/UPDATE/DELETE); give the leader's. From 1024
-    /// to 1 GiB.
-    #[arg(long, value_name = "BYTES", default_value_t = replog_store::DEFAULT_MAX_ALLOWED_PACKET)]
-    pub max_allowed_packet: u64,
     /// Output format.
     #[command(flatten)]
     pub report: crate::cmd::common::Output,
@@ -696,7 +690,6 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
                 }
                 None => replog_follower::open_page_store(dir, args.page_size, durability)?,
             };
-            set_packet(&mut store, args)?;
             let report = replay_from(&from, args, &mut store, position, &opts)?;
             let outcome = write_outcome(args, &store, &report, Some(&recovery), out)?;
             store.into_storage().finish().map_err(anyhow::Error::new)?;
@@ -709,7 +702,6 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
                 );
             }
             let (mut store, start) = replog_follower::open_store(args.store.as_deref())?;
-            set_packet(&mut store, args)?;
             let report = replay_from(&from, args, &mut store, start, &opts)?;
             if let Some(dir) = &args.store {
                 snapshot::save(dir, &store, &report.position).map_err(anyhow::Error::new)?;
@@ -717,12 +709,6 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
             write_outcome(args, &store, &report, None, out)
         }
     }
-}
-
-fn set_packet<S: Storage, E: Environment>(store: &mut Store<S, E>, args: &Args) -> Result<()> {
-    store
-        .set_max_allowed_packet(args.max_allowed_packet)
-        .map_err(|e| anyhow::anyhow!("--max-allowed-packet: {e}"))
 }
 
 /// What replay reads: log files, or a PostgreSQL server's slot.
