@@ -69,25 +69,6 @@ struct Part {
 }
 
 impl Part {
-    /// Writes `batch` into `part`, created first (in the directory `dir`
-    /// names, one more of `files`) when the dataset has no open file.
-    fn write(
-        part: &mut Option<Part>,
-        dir: impl FnOnce() -> PathBuf,
-        (counters, files): (&mut HashMap<PathBuf, u32>, &mut u64),
-        opts: &ParquetOptions,
-        batch: &RecordBatch,
-    ) -> Result<()> {
-        if part.is_none() {
-            *part = Some(Part::create(&dir(), counters, opts, batch)?);
-            *files += 1;
-        }
-        if let Some(p) = part {
-            p.writer.write(batch)?;
-        }
-        Ok(())
-    }
-
     fn create(
         dir: &Path,
         counters: &mut HashMap<PathBuf, u32>,
@@ -115,29 +96,84 @@ impl Part {
     }
 }
 
-/// The generic dataset's open file and rows.
-struct ChangesOut {
+/// The rows a dataset buffers before they are encoded: the generic
+/// dataset's ([`ChangesBuilder`]) or a table's typed ones ([`TableBuilder`]).
+trait Buffer {
+    /// Rows buffered.
+    fn len(&self) -> usize;
+    /// The buffered rows as one batch; the buffer is empty after.
+    fn finish(&mut self) -> Result<RecordBatch>;
+}
+
+impl Buffer for ChangesBuilder {
+    fn len(&self) -> usize {
+        ChangesBuilder::len(self)
+    }
+    fn finish(&mut self) -> Result<RecordBatch> {
+        ChangesBuilder::finish(self)
+    }
+}
+
+impl Buffer for TableBuilder {
+    fn len(&self) -> usize {
+        TableBuilder::len(self)
+    }
+    fn finish(&mut self) -> Result<RecordBatch> {
+        TableBuilder::finish(self)
+    }
+}
+
+/// The Parquet files written so far: how many, and the next part number
+/// in each directory.
+#[derive(Default)]
+struct Files {
+    count: u64,
+    next_part: HashMap<PathBuf, u32>,
+}
+
+/// One dataset's open partition: its day, its directory, the rows
+/// buffered and the file being written.
+struct Dataset<B> {
     date: i32,
-    rows: ChangesBuilder,
+    dir: PathBuf,
+    rows: B,
     part: Option<Part>,
 }
 
-/// A typed dataset's open file and rows.
-struct TableOut {
-    date: i32,
-    rows: TableBuilder,
-    part: Option<Part>,
+impl<B: Buffer> Dataset<B> {
+    /// Encodes the buffered rows (taken off `buffered_rows`, the count over
+    /// every dataset) into the partition's file, created first (one more of
+    /// `files`) when it has none.
+    fn write(
+        &mut self,
+        files: &mut Files,
+        buffered_rows: &mut usize,
+        opts: &ParquetOptions,
+    ) -> Result<()> {
+        if self.rows.len() == 0 {
+            return Ok(());
+        }
+        *buffered_rows -= self.rows.len();
+        let batch = self.rows.finish()?;
+        if self.part.is_none() {
+            self.part = Some(Part::create(&self.dir, &mut files.next_part, opts, &batch)?);
+            files.count += 1;
+        }
+        if let Some(p) = &mut self.part {
+            p.writer.write(&batch)?;
+        }
+        Ok(())
+    }
 }
 
 /// A [`RowSink`] writing the datasets under a directory.
 pub struct ParquetWriter {
     dir: PathBuf,
     opts: ParquetOptions,
-    changes: Option<ChangesOut>,
-    tables: HashMap<String, TableOut>,
-    counters: HashMap<PathBuf, u32>,
+    changes: Option<Dataset<ChangesBuilder>>,
+    tables: HashMap<String, Dataset<TableBuilder>>,
+    files: Files,
     buffered_rows: usize,
-    files: u64,
     table_names: std::collections::BTreeSet<String>,
 }
 
@@ -174,58 +210,24 @@ impl ParquetWriter {
             opts,
             changes: None,
             tables: HashMap::new(),
-            counters: HashMap::new(),
+            files: Files::default(),
             buffered_rows: 0,
-            files: 0,
             table_names: Default::default(),
         }
     }
 
     fn write_changes(&mut self) -> Result<()> {
-        let Some(out) = &mut self.changes else {
-            return Ok(());
-        };
-        if out.rows.is_empty() {
-            return Ok(());
+        match &mut self.changes {
+            Some(out) => out.write(&mut self.files, &mut self.buffered_rows, &self.opts),
+            None => Ok(()),
         }
-        self.buffered_rows -= out.rows.len();
-        let batch = out.rows.finish()?;
-        let dir = || {
-            self.dir
-                .join("changes")
-                .join(format!("date={}", date_text(out.date)))
-        };
-        Part::write(
-            &mut out.part,
-            dir,
-            (&mut self.counters, &mut self.files),
-            &self.opts,
-            &batch,
-        )
     }
 
     fn write_table(&mut self, name: &str) -> Result<()> {
-        let Some(out) = self.tables.get_mut(name) else {
-            return Ok(());
-        };
-        if out.rows.is_empty() {
-            return Ok(());
+        match self.tables.get_mut(name) {
+            Some(out) => out.write(&mut self.files, &mut self.buffered_rows, &self.opts),
+            None => Ok(()),
         }
-        self.buffered_rows -= out.rows.len();
-        let batch = out.rows.finish()?;
-        let dir = || {
-            self.dir
-                .join("tables")
-                .join(format!("table={}", escape_partition(name)))
-                .join(format!("date={}", date_text(out.date)))
-        };
-        Part::write(
-            &mut out.part,
-            dir,
-            (&mut self.counters, &mut self.files),
-            &self.opts,
-            &batch,
-        )
     }
 
     /// Ends every open file's row group when the memory budget is passed.
@@ -276,7 +278,7 @@ impl ParquetWriter {
                 p.writer.close()?;
             }
         }
-        Ok((self.files, self.table_names.len() as u64))
+        Ok((self.files.count, self.table_names.len() as u64))
     }
 }
 
@@ -290,8 +292,12 @@ impl RowSink for ParquetWriter {
                 p.writer.close()?;
             }
         }
-        let out = self.changes.get_or_insert_with(|| ChangesOut {
+        let out = self.changes.get_or_insert_with(|| Dataset {
             date: day,
+            dir: self
+                .dir
+                .join("changes")
+                .join(format!("date={}", date_text(day))),
             rows: ChangesBuilder::new(),
             part: None,
         });
@@ -303,7 +309,7 @@ impl RowSink for ParquetWriter {
         }
         // The table's typed dataset.
         let name = c.table.qualified_name();
-        let same = |o: &TableOut, t: &Rc<TableColumns>| {
+        let same = |o: &Dataset<TableBuilder>, t: &Rc<TableColumns>| {
             o.date == day && o.rows.columns().schema == t.schema
         };
         if self.tables.get(&name).is_some_and(|o| !same(o, c.columns)) {
@@ -316,8 +322,13 @@ impl RowSink for ParquetWriter {
             self.table_names.insert(name.clone());
             self.tables.insert(
                 name.clone(),
-                TableOut {
+                Dataset {
                     date: day,
+                    dir: self
+                        .dir
+                        .join("tables")
+                        .join(format!("table={}", escape_partition(&name)))
+                        .join(format!("date={}", date_text(day))),
                     rows: TableBuilder::new(name.clone(), c.columns.clone()),
                     part: None,
                 },
