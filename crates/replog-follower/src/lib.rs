@@ -163,7 +163,13 @@ pub fn copy_store<S: Storage>(src: &S, dst: &mut PageStore, pos: &AppliedPositio
         .into_iter()
         .fold(0u64, |a, id| a.wrapping_add(dst.digest(id)));
     dst.stage_position(pos);
-    Storage::commit(dst, 1, 0, 0, digest).map_err(e)
+    let commit = replog_store::storage::StorageCommit {
+        txid: 1,
+        timestamp_us: 0,
+        state_before: 0,
+        state_after: digest,
+    };
+    Storage::commit(dst, &commit).map_err(e)
 }
 
 /// A new follower in `dir`, its contents and position those of the snapshot

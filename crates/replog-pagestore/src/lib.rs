@@ -84,7 +84,9 @@ use replog_core::{Begin, Commit, LogKind};
 use replog_physical::{Checkpoint, PAGE_FORMAT_VERSION, PhysicalRecord};
 use replog_store::digest::row_hash;
 use replog_store::snapshot::AppliedPosition;
-use replog_store::storage::{duplicate_key_error, primary_key, unique_key};
+use replog_store::storage::{
+    KeyConflict, StorageCommit, duplicate_key_error, primary_key, unique_key,
+};
 use replog_store::{Environment, Error, ErrorKind, Row, Storage, Store, TableDef, TableId};
 use std::cell::RefCell;
 use std::collections::BTreeSet;
@@ -780,7 +782,7 @@ impl PageStore {
         t: &TableEntry,
         row: &Row,
         except: Option<&[u8]>,
-    ) -> Result<Option<(String, Vec<u8>)>, Error> {
+    ) -> Result<Option<KeyConflict>, Error> {
         let pk = primary_key(&t.def, row);
         let except =
             except.map(|k| catalog::stored_key(&t.def, k, btree::max_key(pager.page_size())));
@@ -791,14 +793,20 @@ impl PageStore {
             && except != Some(pk.as_slice())
             && btree::contains(pager, t.pk_root, &pk).map_err(store_err)?
         {
-            return Ok(Some(("PRIMARY".into(), pk)));
+            return Ok(Some(KeyConflict {
+                key_name: "PRIMARY".into(),
+                existing: pk,
+            }));
         }
         for (u, &root) in t.def.unique_keys.iter().zip(&t.unique_roots) {
             if let Some(k) = unique_key(&u.columns, row)
                 && let Some(owner) = btree::get(pager, root, &k).map_err(store_err)?
                 && except != Some(owner.as_slice())
             {
-                return Ok(Some((u.name.clone(), owner)));
+                return Ok(Some(KeyConflict {
+                    key_name: u.name.clone(),
+                    existing: owner,
+                }));
             }
         }
         Ok(None)
@@ -1146,12 +1154,7 @@ impl Storage for PageStore {
             .map_or(0, |t| usize::try_from(t.rows).unwrap_or(usize::MAX))
     }
 
-    fn find_conflict(
-        &self,
-        id: TableId,
-        row: &Row,
-        except: Option<&[u8]>,
-    ) -> Option<(String, Vec<u8>)> {
+    fn find_conflict(&self, id: TableId, row: &Row, except: Option<&[u8]>) -> Option<KeyConflict> {
         let t = self.cat.tables.get(&id)?;
         let inner = self.inner.try_borrow().ok()?;
         Self::conflict_in(&inner.pager, t, row, except).ok()?
@@ -1159,7 +1162,8 @@ impl Storage for PageStore {
 
     fn insert(&mut self, id: TableId, row: Row) -> Result<Vec<u8>, Error> {
         let t = self.cat.tables.get(&id).ok_or_else(|| unknown(id))?;
-        if let Some((name, _)) = Self::conflict_in(&self.inner.get_mut().pager, t, &row, None)? {
+        if let Some(c) = Self::conflict_in(&self.inner.get_mut().pager, t, &row, None)? {
+            let name = c.key_name;
             return Err(duplicate_key_error(&t.def, &name, &row));
         }
         self.check_row_keys(&t.def, &row)?;
@@ -1178,7 +1182,8 @@ impl Storage for PageStore {
         if !btree::contains(pager, t.pk_root, &stored).map_err(store_err)? {
             return Err(missing_row());
         }
-        if let Some((name, _)) = Self::conflict_in(pager, t, &row, Some(key))? {
+        if let Some(c) = Self::conflict_in(pager, t, &row, Some(key))? {
+            let name = c.key_name;
             return Err(duplicate_key_error(&t.def, &name, &row));
         }
         self.check_row_keys(&t.def, &row)?;
@@ -1207,20 +1212,13 @@ impl Storage for PageStore {
     /// Writes the transaction's page changes to the WAL as transaction
     /// `txid` ([`PageStore::commit_as`]); the COMMIT carries the engine's
     /// own digests, which are the store's.
-    fn commit(
-        &mut self,
-        txid: u64,
-        timestamp_us: i64,
-        state_before: u64,
-        state_after: u64,
-    ) -> Result<(), Error> {
+    fn commit(&mut self, c: &StorageCommit) -> Result<(), Error> {
         let info = CommitInfo {
-            timestamp_us,
-            origin: format!("store txid {txid}"),
+            timestamp_us: c.timestamp_us,
+            origin: format!("store txid {}", c.txid),
         };
-        debug_assert_eq!(state_after, self.digest_all(), "store and engine digests");
-        let _ = state_before;
-        self.commit_as(txid, &info)
+        debug_assert_eq!(c.state_after, self.digest_all(), "store and engine digests");
+        self.commit_as(c.txid, &info)
             .map(|_| ())
             .map_err(|e| Error::new(ErrorKind::Storage, format!("WAL: {e}")))
     }

@@ -8,6 +8,7 @@ mod common;
 use common::*;
 use replog_core::Value;
 use replog_pagestore::{Options, PageStore};
+use replog_store::storage::KeyConflict;
 use replog_store::{MemStorage, Row, Storage, TableDef, TableId};
 use replog_test_support::SmokeRng;
 
@@ -155,7 +156,10 @@ fn run(seed: u64, page_size: usize, steps: usize) {
                     };
                     assert_eq!(
                         p.find_conflict(id, &row, None),
-                        m.find_conflict(id, &row, None).map(|(n, k)| (n, stored(k))),
+                        m.find_conflict(id, &row, None).map(|c| KeyConflict {
+                            existing: stored(c.existing),
+                            ..c
+                        }),
                         "{ctx}"
                     );
                     let r = m.insert(id, row.clone());

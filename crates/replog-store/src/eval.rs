@@ -1284,16 +1284,7 @@ impl Ctx<'_> {
     }
 
     fn call_inner(&mut self, name: &str, args: &[Datum], _scope: &Scope<'_>) -> Result<Datum> {
-        let arity = |n: usize| -> Result<()> {
-            if args.len() == n {
-                Ok(())
-            } else {
-                Err(Error::new(
-                    ErrorKind::Parse,
-                    format!("Incorrect parameter count in the call to native function '{name}'"),
-                ))
-            }
-        };
+        let arity = |n: usize| crate::functions::arity(name, args, n);
         let fsp_arg = |args: &[Datum]| -> Result<u8> {
             match args {
                 [] => Ok(0),

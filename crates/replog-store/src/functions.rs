@@ -62,6 +62,19 @@ fn double(v: f64) -> Result<Datum> {
     }
 }
 
+/// Checks that the native function `name` was called with `n` arguments:
+/// MySQL's error otherwise.
+pub(crate) fn arity(name: &str, args: &[Datum], n: usize) -> Result<()> {
+    if args.len() == n {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::Parse,
+            format!("Incorrect parameter count in the call to native function '{name}'"),
+        ))
+    }
+}
+
 /// A function of this module, or `None` when `name` is not one.
 /// `limit` is the session's `max_allowed_packet`.
 pub(crate) fn call(
@@ -70,16 +83,7 @@ pub(crate) fn call(
     warnings: &mut Vec<String>,
     limit: u64,
 ) -> Option<Result<Datum>> {
-    let arity = |n: usize| -> Result<()> {
-        if args.len() == n {
-            Ok(())
-        } else {
-            Err(Error::new(
-                ErrorKind::Parse,
-                format!("Incorrect parameter count in the call to native function '{name}'"),
-            ))
-        }
-    };
+    let arity = |n: usize| arity(name, args, n);
     let any_null = args.iter().any(Datum::is_null);
     macro_rules! need {
         ($n:expr) => {{

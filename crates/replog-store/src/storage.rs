@@ -96,38 +96,24 @@ pub trait Storage {
     }
     /// Every primary key of the table, in key order.
     fn keys(&self, id: TableId) -> Vec<Vec<u8>>;
-    /// At most `max` primary keys within the bounds `start` and `end`, in
-    /// key order, or in reverse key order (then from the last such key)
-    /// when `reverse`. The default filters [`Storage::keys`].
-    fn key_range(
-        &self,
-        id: TableId,
-        start: Bound<&[u8]>,
-        end: Bound<&[u8]>,
-        reverse: bool,
-        max: usize,
-    ) -> Vec<Vec<u8>> {
+    /// The primary keys `scan` asks for. The default filters
+    /// [`Storage::keys`].
+    fn key_range(&self, id: TableId, scan: KeyScan<'_>) -> Vec<Vec<u8>> {
         let mut keys: Vec<Vec<u8>> = self
             .keys(id)
             .into_iter()
-            .filter(|k| (start, end).contains(k.as_slice()))
+            .filter(|k| (scan.start, scan.end).contains(k.as_slice()))
             .collect();
-        if reverse {
+        if scan.reverse {
             keys.reverse();
         }
-        keys.truncate(max);
+        keys.truncate(scan.max);
         keys
     }
     /// The primary keys of the rows whose unique key number `index` has an
-    /// encoding `k` with `start <= k < end` (`end` `None`: no upper bound),
-    /// in the order of those encodings. The default scans the table.
-    fn unique_range(
-        &self,
-        id: TableId,
-        index: usize,
-        start: &[u8],
-        end: Option<&[u8]>,
-    ) -> Vec<Vec<u8>> {
+    /// encoding `scan` asks for, in the order of those encodings. The
+    /// default scans the table.
+    fn unique_range(&self, id: TableId, index: usize, scan: KeyScan<'_>) -> Vec<Vec<u8>> {
         let Some(cols) = self.def(id).and_then(|d| d.unique_keys.get(index)) else {
             return Vec::new();
         };
@@ -137,11 +123,16 @@ pub trait Storage {
             .into_iter()
             .filter_map(|k| {
                 let u = unique_key(&cols, &self.get(id, &k)?)?;
-                (u.as_slice() >= start && end.is_none_or(|e| u.as_slice() < e)).then_some((u, k))
+                (scan.start, scan.end)
+                    .contains(u.as_slice())
+                    .then_some((u, k))
             })
             .collect();
         found.sort();
-        found.into_iter().map(|(_, k)| k).collect()
+        if scan.reverse {
+            found.reverse();
+        }
+        found.into_iter().take(scan.max).map(|(_, k)| k).collect()
     }
     /// Whether every integer column of the primary key and of the unique
     /// keys holds values of its own signedness only (a row change applied
@@ -157,14 +148,8 @@ pub trait Storage {
     fn row_count(&self, id: TableId) -> usize;
     /// The first existing row that `row` would collide with, checking the
     /// primary key first and then the unique keys in declaration order,
-    /// ignoring the row whose primary key is `except`: `(key name, that
-    /// row's primary key)`.
-    fn find_conflict(
-        &self,
-        id: TableId,
-        row: &Row,
-        except: Option<&[u8]>,
-    ) -> Option<(String, Vec<u8>)>;
+    /// ignoring the row whose primary key is `except`.
+    fn find_conflict(&self, id: TableId, row: &Row, except: Option<&[u8]>) -> Option<KeyConflict>;
     /// Inserts a row; returns its primary key. Fails with
     /// [`ErrorKind::DuplicateKey`] on a collision.
     fn insert(&mut self, id: TableId, row: Row) -> Result<Vec<u8>>;
@@ -190,21 +175,14 @@ pub trait Storage {
         })
     }
 
-    /// Transaction hook: [`crate::Store`] has committed transaction `txid`
-    /// (one with statements, a DDL statement's own transaction, or a
-    /// follower's applied transaction). Everything changed since the last
-    /// `commit` or `rollback` belongs to it. `state_before` / `state_after`
-    /// are the store digests at its start and now. An error means the
-    /// transaction is not durable: the store rolls it back (DML) and reports
-    /// it. The default does nothing (in-memory storage).
-    fn commit(
-        &mut self,
-        txid: u64,
-        timestamp_us: i64,
-        state_before: u64,
-        state_after: u64,
-    ) -> Result<()> {
-        let _ = (txid, timestamp_us, state_before, state_after);
+    /// Transaction hook: [`crate::Store`] has committed transaction
+    /// `c.txid` (one with statements, a DDL statement's own transaction, or
+    /// a follower's applied transaction). Everything changed since the last
+    /// `commit` or `rollback` belongs to it. An error means the transaction
+    /// is not durable: the store rolls it back (DML) and reports it. The
+    /// default does nothing (in-memory storage).
+    fn commit(&mut self, c: &StorageCommit) -> Result<()> {
+        let _ = c;
         Ok(())
     }
 
@@ -521,17 +499,23 @@ impl MemTable {
                 .any(|u| u.columns.iter().any(|&c| foreign(c)))
     }
 
-    fn conflict(&self, row: &Row, except: Option<&[u8]>) -> Option<(String, Vec<u8>)> {
+    fn conflict(&self, row: &Row, except: Option<&[u8]>) -> Option<KeyConflict> {
         let pk = primary_key(&self.def, row);
         if self.rows.contains_key(&pk) && except != Some(pk.as_slice()) && !self.keyless() {
-            return Some(("PRIMARY".into(), pk));
+            return Some(KeyConflict {
+                key_name: "PRIMARY".into(),
+                existing: pk,
+            });
         }
         for (u, idx) in self.def.unique_keys.iter().zip(&self.uniques) {
             if let Some(k) = unique_key(&u.columns, row)
                 && let Some(owner) = idx.get(&k)
                 && except != Some(owner.as_slice())
             {
-                return Some((u.name.clone(), owner.clone()));
+                return Some(KeyConflict {
+                    key_name: u.name.clone(),
+                    existing: owner.clone(),
+                });
             }
         }
         None
@@ -570,7 +554,7 @@ impl MemTable {
     }
 
     fn insert(&mut self, row: Row) -> Result<Vec<u8>> {
-        if let Some((name, _)) = self.conflict(&row, None) {
+        if let Some(KeyConflict { key_name: name, .. }) = self.conflict(&row, None) {
             return Err(self.dup_error(&name, &row));
         }
         let pk = primary_key(&self.def, &row);
@@ -832,22 +816,17 @@ impl Storage for MemStorage {
             .collect()
     }
 
-    fn key_range(
-        &self,
-        id: TableId,
-        start: Bound<&[u8]>,
-        end: Bound<&[u8]>,
-        reverse: bool,
-        max: usize,
-    ) -> Vec<Vec<u8>> {
+    fn key_range(&self, id: TableId, scan: KeyScan<'_>) -> Vec<Vec<u8>> {
+        let KeyScan {
+            start,
+            end,
+            reverse,
+            max,
+        } = scan;
         let Some(t) = self.tables.get(&id) else {
             return Vec::new();
         };
-        if let (Bound::Included(s) | Bound::Excluded(s), Bound::Included(e) | Bound::Excluded(e)) =
-            (start, end)
-            && (s > e
-                || (s == e && !matches!((start, end), (Bound::Included(_), Bound::Included(_)))))
-        {
+        if scan.is_empty() {
             // BTreeMap::range panics on an empty or inverted range.
             return Vec::new();
         }
@@ -861,25 +840,24 @@ impl Storage for MemStorage {
         }
     }
 
-    fn unique_range(
-        &self,
-        id: TableId,
-        index: usize,
-        start: &[u8],
-        end: Option<&[u8]>,
-    ) -> Vec<Vec<u8>> {
+    fn unique_range(&self, id: TableId, index: usize, scan: KeyScan<'_>) -> Vec<Vec<u8>> {
         let Some(idx) = self.tables.get(&id).and_then(|t| t.uniques.get(index)) else {
             return Vec::new();
         };
-        let end = end.map_or(Bound::Unbounded, Bound::Excluded);
-        if let Bound::Excluded(e) = end
-            && start >= e
-        {
+        if scan.is_empty() {
+            // BTreeMap::range panics on an empty or inverted range.
             return Vec::new();
         }
-        idx.range::<[u8], _>((Bound::Included(start), end))
-            .map(|(_, pk)| pk.clone())
-            .collect()
+        let range = idx.range::<[u8], _>((scan.start, scan.end));
+        if scan.reverse {
+            range
+                .rev()
+                .take(scan.max)
+                .map(|(_, pk)| pk.clone())
+                .collect()
+        } else {
+            range.take(scan.max).map(|(_, pk)| pk.clone()).collect()
+        }
     }
 
     fn canonical_int_keys(&self, id: TableId) -> bool {
@@ -892,12 +870,7 @@ impl Storage for MemStorage {
             .map_or(0, |t| t.rows.len() + t.copies.values().sum::<usize>())
     }
 
-    fn find_conflict(
-        &self,
-        id: TableId,
-        row: &Row,
-        except: Option<&[u8]>,
-    ) -> Option<(String, Vec<u8>)> {
+    fn find_conflict(&self, id: TableId, row: &Row, except: Option<&[u8]>) -> Option<KeyConflict> {
         self.tables.get(&id)?.conflict(row, except)
     }
 
@@ -914,7 +887,7 @@ impl Storage for MemStorage {
         if !t.rows.contains_key(key) {
             return Err(missing_row());
         }
-        if let Some((name, _)) = t.conflict(&row, Some(key)) {
+        if let Some(KeyConflict { key_name: name, .. }) = t.conflict(&row, Some(key)) {
             return Err(t.dup_error(&name, &row));
         }
         let old = t.remove(key)?;
@@ -939,6 +912,67 @@ impl Storage for MemStorage {
     fn unique_lookup(&self, id: TableId, index: usize, key: &[u8]) -> Option<Vec<u8>> {
         self.tables.get(&id)?.uniques.get(index)?.get(key).cloned()
     }
+}
+
+/// A transaction the store has committed, as [`Storage::commit`] is told
+/// of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StorageCommit {
+    /// The store's transaction id.
+    pub txid: u64,
+    /// Its time, µs since the epoch.
+    pub timestamp_us: i64,
+    /// The store digest at its start.
+    pub state_before: u64,
+    /// The store digest now.
+    pub state_after: u64,
+}
+
+/// One scan of a table's primary keys ([`Storage::key_range`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyScan<'a> {
+    /// The keys' lower bound.
+    pub start: Bound<&'a [u8]>,
+    /// Their upper bound.
+    pub end: Bound<&'a [u8]>,
+    /// In reverse key order (then from the last such key), else in key
+    /// order.
+    pub reverse: bool,
+    /// At most this many keys.
+    pub max: usize,
+}
+
+impl<'a> KeyScan<'a> {
+    /// Every key `k` with `start <= k < end` (`end` `None`: no upper
+    /// bound), in key order.
+    pub fn forward(start: &'a [u8], end: Option<&'a [u8]>) -> KeyScan<'a> {
+        KeyScan {
+            start: Bound::Included(start),
+            end: end.map_or(Bound::Unbounded, Bound::Excluded),
+            reverse: false,
+            max: usize::MAX,
+        }
+    }
+
+    /// Whether the bounds admit no key (an empty or inverted range).
+    pub fn is_empty(&self) -> bool {
+        use Bound::{Excluded, Included};
+        match (self.start, self.end) {
+            (Included(s), Included(e)) => s > e,
+            (Included(s) | Excluded(s), Included(e) | Excluded(e)) => s >= e,
+            _ => false,
+        }
+    }
+}
+
+/// An existing row that a row would collide with
+/// ([`Storage::find_conflict`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyConflict {
+    /// The key they collide on: `PRIMARY` or a unique key's name.
+    pub key_name: String,
+    /// The existing row's primary key.
+    pub existing: Vec<u8>,
 }
 
 /// MySQL's error for a row that collides on key `name` (`PRIMARY` or a

@@ -3,6 +3,7 @@
 //! whose conflict policy is a parameter (`formats/store.md` §9.3).
 
 use super::*;
+use crate::storage::KeyConflict;
 
 impl<S: Storage, E: Environment> Store<S, E> {
     /// Statement-based apply: executes a captured statement with its
@@ -259,8 +260,8 @@ impl<S: Storage, E: Environment> Store<S, E> {
         row: &Row,
         except: Option<&[u8]>,
     ) -> Result<()> {
-        while let Some((_, k)) = self.storage.find_conflict(id, row, except) {
-            let old = self.storage.delete(id, &k)?;
+        while let Some(c) = self.storage.find_conflict(id, row, except) {
+            let old = self.storage.delete(id, &c.existing)?;
             self.undo.push(Undo::Deleted { id, row: old });
         }
         Ok(())
@@ -335,9 +336,10 @@ impl<S: Storage, E: Environment> Store<S, E> {
         };
         match c {
             RowChange::Insert { row, .. } => {
-                if let Some((k, _)) = self.storage.find_conflict(id, row, None) {
+                if let Some(c) = self.storage.find_conflict(id, row, None) {
                     let r = on(true);
-                    let found = conflict(ConflictKind::DuplicateKey, row, Some(k), "insert", r);
+                    let k = Some(c.key_name);
+                    let found = conflict(ConflictKind::DuplicateKey, row, k, "insert", r);
                     if r == Resolution::Overwritten {
                         self.remove_colliding(id, row, None)?;
                         self.insert_applied(id, &def, row)?;
@@ -369,7 +371,9 @@ impl<S: Storage, E: Environment> Store<S, E> {
                 {
                     return Ok(found);
                 }
-                if let Some((k, _)) = self.storage.find_conflict(id, after, Some(&key)) {
+                if let Some(KeyConflict { key_name: k, .. }) =
+                    self.storage.find_conflict(id, after, Some(&key))
+                {
                     let r = on(true);
                     if r != Resolution::Overwritten {
                         return Ok(Some(conflict(

@@ -58,7 +58,12 @@ impl<S: Storage, E: Environment> Store<S, E> {
         }
         let txid = self.next_txid;
         let after = self.digest();
-        self.storage.commit(txid, st.now_us, before, after)?;
+        self.storage.commit(&crate::storage::StorageCommit {
+            txid,
+            timestamp_us: st.now_us,
+            state_before: before,
+            state_after: after,
+        })?;
         self.next_txid += 1;
         self.committed.push(CommittedTransaction {
             txid,

@@ -3,10 +3,22 @@
 //! the columns they are stored in.
 
 use super::*;
+use crate::storage::{KeyConflict, KeyScan};
 use std::ops::Bound;
 
 /// Rows with their primary keys.
 type KeyedRows = Vec<(Vec<u8>, Row)>;
+
+/// The rows of one table an UPDATE or DELETE targets: its WHERE, ORDER BY
+/// and LIMIT.
+#[derive(Clone, Copy)]
+pub(super) struct TargetRows<'a> {
+    id: TableId,
+    def: &'a TableDef,
+    selection: Option<&'a Expr>,
+    order_by: &'a [sqlparser::ast::OrderByExpr],
+    limit: Option<&'a Expr>,
+}
 
 impl<S: Storage, E: Environment> Store<S, E> {
     pub(super) fn dml(
@@ -159,20 +171,24 @@ impl<S: Storage, E: Environment> Store<S, E> {
         Ok(())
     }
 
-    /// `ORDER BY` the primary key with `LIMIT`: the first matching rows in
-    /// key order (reversed for DESC), read by walking the keys and stopping
-    /// at the limit, where that gives what sorting every matching row would
-    /// (see `lookup::key_order`); `None` otherwise. Within a key range when
-    /// the WHERE bounds the key.
+    /// `ORDER BY` the primary key with `LIMIT` (`limit`, the target's):
+    /// the first matching rows in key order (reversed for DESC), read by
+    /// walking the keys and stopping at the limit, where that gives what
+    /// sorting every matching row would (see `lookup::key_order`); `None`
+    /// otherwise. Within a key range when the WHERE bounds the key.
     fn first_rows_by_key(
         &mut self,
         st: &mut StmtState,
-        id: TableId,
-        def: &TableDef,
-        selection: Option<&Expr>,
-        order_by: &[sqlparser::ast::OrderByExpr],
+        target: TargetRows<'_>,
         limit: &Expr,
     ) -> Result<Option<KeyedRows>> {
+        let TargetRows {
+            id,
+            def,
+            selection,
+            order_by,
+            ..
+        } = target;
         let Some(desc) = lookup::key_order(def, order_by) else {
             return Ok(None);
         };
@@ -232,10 +248,12 @@ impl<S: Storage, E: Environment> Store<S, E> {
         while out.len() < n {
             let keys = self.storage.key_range(
                 id,
-                start.as_ref().map(Vec::as_slice),
-                end.as_ref().map(Vec::as_slice),
-                desc,
-                batch,
+                KeyScan {
+                    start: start.as_ref().map(Vec::as_slice),
+                    end: end.as_ref().map(Vec::as_slice),
+                    reverse: desc,
+                    max: batch,
+                },
             );
             let done = keys.len() < batch;
             if let Some(last) = keys.last() {
@@ -288,16 +306,15 @@ impl<S: Storage, E: Environment> Store<S, E> {
             match p {
                 Probe::Primary(k) => keys.push(k),
                 Probe::Unique(i, k) => keys.extend(self.storage.unique_lookup(id, i, &k)),
-                Probe::PrimaryRange(r) => keys.extend(self.storage.key_range(
+                Probe::PrimaryRange(r) => keys.extend(
+                    self.storage
+                        .key_range(id, KeyScan::forward(&r.start, r.end.as_deref())),
+                ),
+                Probe::UniqueRange(i, r) => keys.extend(self.storage.unique_range(
                     id,
-                    Bound::Included(&r.start),
-                    r.end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
-                    false,
-                    usize::MAX,
+                    i,
+                    KeyScan::forward(&r.start, r.end.as_deref()),
                 )),
-                Probe::UniqueRange(i, r) => {
-                    keys.extend(self.storage.unique_range(id, i, &r.start, r.end.as_deref()))
-                }
             }
         }
         keys.sort_unstable();
@@ -308,19 +325,22 @@ impl<S: Storage, E: Environment> Store<S, E> {
         Some(keys)
     }
 
-    /// Rows of `id` matching `selection`, ordered and limited:
-    /// `(primary key, row)`.
+    /// The rows `target` asks for, ordered and limited: `(primary key,
+    /// row)`.
     pub(super) fn matching_rows(
         &mut self,
         st: &mut StmtState,
-        id: TableId,
-        def: &TableDef,
-        selection: Option<&Expr>,
-        order_by: &[sqlparser::ast::OrderByExpr],
-        limit: Option<&Expr>,
+        target: TargetRows<'_>,
     ) -> Result<Vec<(Vec<u8>, Row)>> {
+        let TargetRows {
+            id,
+            def,
+            selection,
+            order_by,
+            limit,
+        } = target;
         if let Some(l) = limit
-            && let Some(rows) = self.first_rows_by_key(st, id, def, selection, order_by, l)?
+            && let Some(rows) = self.first_rows_by_key(st, target, l)?
         {
             return Ok(rows);
         }
@@ -598,7 +618,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
         row: Row,
         ins: &Insert,
     ) -> Result<u64> {
-        let Some((key_name, existing)) = self.storage.find_conflict(id, &row, None) else {
+        let Some(first) = self.storage.find_conflict(id, &row, None) else {
             let key = self.storage.insert(id, row.clone())?;
             self.undo.push(Undo::Inserted { id, key });
             changes.push(RowChange::Insert {
@@ -609,9 +629,9 @@ impl<S: Storage, E: Environment> Store<S, E> {
         };
         if ins.replace_into {
             let mut affected = 0;
-            let mut conflict = Some((key_name, existing));
-            while let Some((_, k)) = conflict {
-                self.delete_captured(id, &k, def, changes)?;
+            let mut conflict = Some(first);
+            while let Some(c) = conflict {
+                self.delete_captured(id, &c.existing, def, changes)?;
                 affected += 1;
                 conflict = self.storage.find_conflict(id, &row, None);
             }
@@ -623,6 +643,7 @@ impl<S: Storage, E: Environment> Store<S, E> {
             });
             return Ok(affected + 1);
         }
+        let KeyConflict { key_name, existing } = first;
         if let Some(OnInsert::DuplicateKeyUpdate(assignments)) = &ins.on {
             if !def.unique_keys.is_empty() {
                 push_reason(
@@ -735,7 +756,16 @@ impl<S: Storage, E: Environment> Store<S, E> {
     ) -> Result<(TableId, Arc<TableDef>, Vec<(Vec<u8>, Row)>)> {
         let id = self.single_table(t)?;
         let def = self.arc_def(id)?;
-        let rows = self.matching_rows(st, id, &def, selection, order_by, limit)?;
+        let rows = self.matching_rows(
+            st,
+            TargetRows {
+                id,
+                def: &def,
+                selection,
+                order_by,
+                limit,
+            },
+        )?;
         Ok((id, def, rows))
     }
 

@@ -2,6 +2,7 @@
 //! capture and the state digest), rollback and the undo log.
 
 use super::*;
+use crate::storage::StorageCommit;
 
 #[derive(Debug)]
 pub(super) enum Undo {
@@ -51,10 +52,12 @@ impl<S: Storage, E: Environment> Store<S, E> {
         }
         let txid = self.next_txid;
         let after = self.digest();
-        if let Err(e) = self
-            .storage
-            .commit(txid, t.timestamp_us, t.state_before, after)
-        {
+        if let Err(e) = self.storage.commit(&StorageCommit {
+            txid,
+            timestamp_us: t.timestamp_us,
+            state_before: t.state_before,
+            state_after: after,
+        }) {
             self.undo_to(0);
             self.storage.rollback();
             return Err(e);
@@ -82,7 +85,12 @@ impl<S: Storage, E: Environment> Store<S, E> {
         let txid = txid.unwrap_or(self.next_txid);
         self.next_txid = self.next_txid.max(txid.saturating_add(1));
         let after = self.digest();
-        if let Err(e) = self.storage.commit(txid, timestamp_us, state_before, after) {
+        if let Err(e) = self.storage.commit(&StorageCommit {
+            txid,
+            timestamp_us,
+            state_before,
+            state_after: after,
+        }) {
             self.undo_to(0);
             self.storage.rollback();
             return Err(e);
