@@ -120,20 +120,108 @@ pub(crate) struct Bufs {
 pub type PgLogicalSource = Produced<PgLogicalTxns>;
 
 /// The transactions of a logical decoding output, made one at a time
-/// ([`TxnProducer`]; [`PgLogicalSource`] hands them over).
-pub struct PgLogicalTxns {
+/// ([`TxnProducer`]; [`PgLogicalSource`] hands them over): a capture file's
+/// messages ([`CaptureFile`]) or a live stream's
+/// ([`crate::stream::Fed`]), decoded and assembled the same way.
+pub struct PgTxns<M: Messages> {
+    d: Decoding,
+    messages: M,
+    /// End LSN of the transaction handed over last, not yet reported
+    /// consumed.
+    pending: Option<u64>,
+}
+
+/// The transactions of a logical decoding output file.
+pub type PgLogicalTxns = PgTxns<CaptureFile>;
+
+/// What a logical decoding output is decoded into, whatever its messages
+/// come from: the name and segment header the log is known by, the
+/// pgoutput state, the transaction assembler and its row buffers, and the
+/// summary.
+pub struct Decoding {
+    pub(crate) name: String,
+    pub(crate) header: SegmentHeader,
+    pub(crate) asm: Assembler,
+    pub(crate) pg: PgState,
+    pub(crate) bufs: Bufs,
+    pub(crate) summary: Summary,
+}
+
+impl Decoding {
+    pub(crate) fn new(name: String, header: SegmentHeader) -> Decoding {
+        Decoding {
+            name,
+            header,
+            asm: Assembler::new(),
+            pg: PgState::default(),
+            bufs: Bufs::default(),
+            summary: Summary {
+                segments: 1,
+                ..Summary::default()
+            },
+        }
+    }
+}
+
+/// Where a logical decoding output's messages come from.
+pub trait Messages {
+    /// Reads and handles one message into `d`; `None` at the end of the
+    /// messages, else whether a transaction was handed over.
+    fn step(&mut self, d: &mut Decoding) -> Option<Result<bool>>;
+
+    /// The transaction handed over last, which ended at `end_lsn`, has
+    /// been consumed: the consumer asked for the next one. The default
+    /// does nothing.
+    fn consumed(&mut self, end_lsn: u64) {
+        let _ = end_lsn;
+    }
+}
+
+/// The messages of a logical decoding output file (in memory or mapped).
+pub struct CaptureFile {
     data: crate::file::Bytes,
     pos: usize,
     detected: Detected,
-    name: String,
-    header: SegmentHeader,
-    asm: Assembler,
-    pg: PgState,
     text: crate::text::TextState,
-    bufs: Bufs,
     scratch: Vec<u8>,
     json_scratch: Vec<u8>,
-    summary: Summary,
+}
+
+impl<M: Messages> PgTxns<M> {
+    pub(crate) fn over(d: Decoding, messages: M) -> PgTxns<M> {
+        PgTxns {
+            d,
+            messages,
+            pending: None,
+        }
+    }
+
+    /// What the assembly counted (complete at the end).
+    pub fn counts(&self) -> crate::assemble::Counts {
+        self.d.asm.counts
+    }
+
+    /// Holds at most `bytes` of open transactions' records in memory;
+    /// beyond, the largest go to temporary files (default
+    /// [`replog_pgreorder::DEFAULT_LIMIT`]).
+    pub fn set_spill_limit(&mut self, bytes: usize) {
+        self.d.asm.set_spill_limit(bytes);
+    }
+
+    /// The current version of a relation.
+    pub fn relation(&self, relid: u32) -> Option<&RelDef> {
+        self.d.asm.current(relid)
+    }
+
+    /// Where the messages come from.
+    pub fn messages(&self) -> &M {
+        &self.messages
+    }
+
+    /// Where the messages come from, to change.
+    pub fn messages_mut(&mut self) -> &mut M {
+        &mut self.messages
+    }
 }
 
 /// The source over `data` (a whole file, in memory or mapped) holding
@@ -154,66 +242,46 @@ impl PgLogicalTxns {
         detected: Detected,
         name: String,
     ) -> PgLogicalTxns {
-        PgLogicalTxns {
+        // The same capture file gives the same log.
+        let header = SegmentHeader::of_virtual_log(
+            LogKind::Logical,
+            FORMAT_VERSION_PG,
+            [name.as_bytes()],
+            None,
+        );
+        let file = CaptureFile {
             data: data.into(),
             pos: 0,
             detected,
-            // The same capture file gives the same log.
-            header: SegmentHeader::of_virtual_log(
-                LogKind::Logical,
-                FORMAT_VERSION_PG,
-                [name.as_bytes()],
-                None,
-            ),
-            name,
-            asm: Assembler::new(),
-            pg: PgState::default(),
             text: Default::default(),
-            bufs: Bufs::default(),
             scratch: Vec::new(),
             json_scratch: Vec::new(),
-            summary: Summary {
-                segments: 1,
-                ..Summary::default()
-            },
-        }
+        };
+        PgTxns::over(Decoding::new(name, header), file)
     }
 
     /// What the file holds.
     pub fn detected(&self) -> Detected {
-        self.detected
+        self.messages.detected
     }
+}
 
-    /// What the assembly counted (complete at the end).
-    pub fn counts(&self) -> crate::assemble::Counts {
-        self.asm.counts
-    }
-
-    /// Holds at most `bytes` of open transactions' records in memory;
-    /// beyond, the largest go to temporary files (default
-    /// [`replog_pgreorder::DEFAULT_LIMIT`]).
-    pub fn set_spill_limit(&mut self, bytes: usize) {
-        self.asm.set_spill_limit(bytes);
-    }
-
-    /// The current version of a relation.
-    pub fn relation(&self, relid: u32) -> Option<&RelDef> {
-        self.asm.current(relid)
-    }
-
+impl Messages for CaptureFile {
     /// Reads and handles one message; `None` at the end of the file, else
     /// whether a transaction was handed over.
-    fn step(&mut self) -> Option<Result<bool>> {
+    fn step(&mut self, d: &mut Decoding) -> Option<Result<bool>> {
         if self.pos >= self.data.len() {
             return None;
         }
         match self.detected.plugin {
-            Plugin::PgOutput => self.step_pgoutput(),
-            _ => self.step_text(),
+            Plugin::PgOutput => self.step_pgoutput(d),
+            _ => self.step_text(d),
         }
     }
+}
 
-    fn step_text(&mut self) -> Option<Result<bool>> {
+impl CaptureFile {
+    fn step_text(&mut self, d: &mut Decoding) -> Option<Result<bool>> {
         use crate::text::{Ctx, Unit, handle, unit_len};
         let plugin = self.detected.plugin;
         let (data, unit, next) = match self.detected.container {
@@ -247,15 +315,15 @@ impl PgLogicalTxns {
         }
         let cx = Ctx {
             st: &mut self.text,
-            asm: &mut self.asm,
-            bufs: &mut self.bufs,
+            asm: &mut d.asm,
+            bufs: &mut d.bufs,
             scratch: &mut self.json_scratch,
         };
         let r = handle(plugin, cx, data, unit);
         Some(r.map_err(|e| with_lsn(e, unit.row.map(|r| r.0))))
     }
 
-    fn step_pgoutput(&mut self) -> Option<Result<bool>> {
+    fn step_pgoutput(&mut self, d: &mut Decoding) -> Option<Result<bool>> {
         // (message bytes, where byte 0 of them is, hex digits before it
         // in the file (0: the bytes are the file's), row LSN, next position)
         let (bytes, base, hex_prefix, row_lsn, next) = match self.detected.container {
@@ -279,7 +347,7 @@ impl PgLogicalTxns {
         } else {
             Framing::Newline
         };
-        let lsn_ctx = row_lsn.or(self.pg.cur.map(|c| c.1));
+        let lsn_ctx = row_lsn.or(d.pg.cur.map(|c| c.1));
         // Offsets in hex-decoded bytes map back to their digits in the file.
         let map = move |o: u64| -> u64 {
             if hex_prefix == 0 {
@@ -289,12 +357,12 @@ impl PgLogicalTxns {
             }
         };
         let decode_base = if hex_prefix == 0 { base } else { 0 };
-        let r = match self.pg.decoder.decode(bytes, decode_base, framing) {
+        let r = match d.pg.decoder.decode(bytes, decode_base, framing) {
             Ok((msg, len)) => {
                 let r = handle(
-                    &mut self.pg,
-                    &mut self.asm,
-                    &mut self.bufs,
+                    &mut d.pg,
+                    &mut d.asm,
+                    &mut d.bufs,
                     msg,
                     base,
                     row_lsn.unwrap_or(0),
@@ -675,17 +743,20 @@ fn image(k: OldKind) -> ImageKind {
     }
 }
 
-impl TxnProducer for PgLogicalTxns {
+impl<M: Messages> TxnProducer for PgTxns<M> {
     fn segment(&self) -> (&str, &SegmentHeader) {
-        (&self.name, &self.header)
+        (&self.d.name, &self.d.header)
     }
 
     fn produce(&mut self) -> Result<bool> {
-        self.asm.clear();
+        if let Some(end) = self.pending.take() {
+            self.messages.consumed(end);
+        }
+        self.d.asm.clear();
         loop {
-            match self.step() {
+            match self.messages.step(&mut self.d) {
                 None => {
-                    self.asm.finish();
+                    self.d.asm.finish();
                     return Ok(false);
                 }
                 Some(Err(e)) => return Err(e),
@@ -693,15 +764,16 @@ impl TxnProducer for PgLogicalTxns {
                 Some(Ok(true)) => break,
             }
         }
-        let Some(tx) = self.asm.transaction() else {
+        let Some(tx) = self.d.asm.transaction() else {
             return Ok(false);
         };
-        count_handed_over(&mut self.summary, &tx);
+        count_handed_over(&mut self.d.summary, &tx);
+        self.pending = Some(tx.end_lsn);
         Ok(true)
     }
 
     fn made(&self) -> Option<Transaction<'_>> {
-        self.asm.transaction()
+        self.d.asm.transaction()
     }
 
     fn kind(&self) -> LogKind {
@@ -709,6 +781,6 @@ impl TxnProducer for PgLogicalTxns {
     }
 
     fn summary(&self) -> &Summary {
-        &self.summary
+        &self.d.summary
     }
 }

@@ -3,14 +3,12 @@
 //! assembler and reorder buffer as a capture file, fed one message at a
 //! time by a [`MessageFeed`] (`replog_pgrepl`'s logical stream).
 
-use crate::assemble::Assembler;
 use crate::pgoutput::Framing;
-use crate::source::{Bufs, PgState, count_handed_over, handle, with_lsn};
+use crate::source::{Decoding, Messages, PgTxns, handle, with_lsn};
 use replog_core::LogKind;
 use replog_core::error::Result;
-use replog_core::reader::Summary;
 use replog_core::segment::{FORMAT_VERSION_PG, SegmentHeader};
-use replog_core::txn::{Produced, Transaction, TxnProducer};
+use replog_core::txn::Produced;
 
 /// One pgoutput message as received.
 #[derive(Debug, Clone, Copy)]
@@ -41,17 +39,11 @@ pub trait MessageFeed {
 pub type PgStreamSource<F> = Produced<PgStreamTxns<F>>;
 
 /// The transactions of a live pgoutput stream (see the module docs).
-pub struct PgStreamTxns<F: MessageFeed> {
+pub type PgStreamTxns<F> = PgTxns<Fed<F>>;
+
+/// A live stream's messages, as its [`MessageFeed`] gives them.
+pub struct Fed<F: MessageFeed> {
     feed: F,
-    name: String,
-    header: SegmentHeader,
-    asm: Assembler,
-    pg: PgState,
-    bufs: Bufs,
-    summary: Summary,
-    /// End LSN of the transaction handed over last, not yet reported
-    /// consumed.
-    pending: Option<u64>,
 }
 
 /// The source over `feed`; `identity` names the stream the same way on
@@ -81,99 +73,51 @@ pub fn stream_log_id(identity: &str) -> [u8; 16] {
 impl<F: MessageFeed> PgStreamTxns<F> {
     /// See [`stream_source`].
     pub fn new(feed: F, identity: &str) -> PgStreamTxns<F> {
-        PgStreamTxns {
-            feed,
-            name: identity.to_string(),
-            header: header(identity),
-            asm: Assembler::new(),
-            pg: PgState::default(),
-            bufs: Bufs::default(),
-            summary: Summary {
-                segments: 1,
-                ..Summary::default()
-            },
-            pending: None,
-        }
+        PgTxns::over(
+            Decoding::new(identity.to_string(), header(identity)),
+            Fed { feed },
+        )
     }
 
     /// The feed.
     pub fn feed(&self) -> &F {
-        &self.feed
+        &self.messages().feed
     }
 
     /// The feed, to change.
     pub fn feed_mut(&mut self) -> &mut F {
-        &mut self.feed
-    }
-
-    /// What the assembly counted.
-    pub fn counts(&self) -> crate::assemble::Counts {
-        self.asm.counts
-    }
-
-    /// Holds at most `bytes` of open transactions' records in memory.
-    pub fn set_spill_limit(&mut self, bytes: usize) {
-        self.asm.set_spill_limit(bytes);
+        &mut self.messages_mut().feed
     }
 }
 
-impl<F: MessageFeed> TxnProducer for PgStreamTxns<F> {
-    fn segment(&self) -> (&str, &SegmentHeader) {
-        (&self.name, &self.header)
-    }
-
-    fn produce(&mut self) -> Result<bool> {
-        if let Some(end) = self.pending.take() {
-            self.feed.consumed(end);
-        }
-        self.asm.clear();
-        loop {
-            let Some(m) = self.feed.next_message()? else {
-                self.asm.finish();
-                return Ok(false);
-            };
-            let lsn_ctx = if m.lsn != 0 {
-                Some(m.lsn)
-            } else {
-                self.pg.cur.map(|c| c.1)
-            };
-            let (msg, _) = self
-                .pg
-                .decoder
-                .decode(m.bytes, m.offset, Framing::Exact)
-                .map_err(|e| with_lsn(e, lsn_ctx))?;
-            let done = handle(
-                &mut self.pg,
-                &mut self.asm,
-                &mut self.bufs,
+impl<F: MessageFeed> Messages for Fed<F> {
+    fn step(&mut self, d: &mut Decoding) -> Option<Result<bool>> {
+        let m = match self.feed.next_message() {
+            Ok(Some(m)) => m,
+            Ok(None) => return None,
+            Err(e) => return Some(Err(e)),
+        };
+        let lsn_ctx = if m.lsn != 0 {
+            Some(m.lsn)
+        } else {
+            d.pg.cur.map(|c| c.1)
+        };
+        let handled = match d.pg.decoder.decode(m.bytes, m.offset, Framing::Exact) {
+            Ok((msg, _)) => handle(
+                &mut d.pg,
+                &mut d.asm,
+                &mut d.bufs,
                 msg,
                 m.offset,
                 m.lsn,
                 &|o| o,
-            )
-            .map_err(|e| with_lsn(e, lsn_ctx))?;
-            if done {
-                break;
-            }
-        }
-        let Some(tx) = self.asm.transaction() else {
-            return Ok(false);
+            ),
+            Err(e) => Err(e),
         };
-        count_handed_over(&mut self.summary, &tx);
-        let end_lsn = tx.end_lsn;
-        self.pending = Some(end_lsn);
-        Ok(true)
+        Some(handled.map_err(|e| with_lsn(e, lsn_ctx)))
     }
 
-    fn made(&self) -> Option<Transaction<'_>> {
-        self.asm.transaction()
-    }
-
-    fn kind(&self) -> LogKind {
-        LogKind::Logical
-    }
-
-    fn summary(&self) -> &Summary {
-        &self.summary
+    fn consumed(&mut self, end_lsn: u64) {
+        self.feed.consumed(end_lsn);
     }
 }
