@@ -139,12 +139,12 @@ fn shared_arguments_mean_the_same_everywhere() {
             .command
     };
     let recovery = |c: Command| match c {
-        Command::Inspect(a) => a.recovery.recovery,
-        Command::Verify(a) => a.recovery.recovery,
-        Command::Replay(a) => a.recovery.recovery,
-        Command::Dump(a) => a.recovery.recovery,
-        Command::Convert(a) => a.recovery.recovery,
-        Command::Invert(a) => a.recovery.recovery,
+        Command::Inspect(a) => a.log.recovery.recovery,
+        Command::Verify(a) => a.log.recovery.recovery,
+        Command::Replay(a) => a.log.recovery.recovery,
+        Command::Dump(a) => a.log.recovery.recovery,
+        Command::Convert(a) => a.log.recovery.recovery,
+        Command::Invert(a) => a.log.recovery.recovery,
         other => panic!("{other:?}"),
     };
     for args in [

@@ -878,7 +878,7 @@ const MAX_DAMAGE_REPORTS: usize = 100;
 /// every row image decoded. After damage, the reader looks for the next
 /// plausible chain of events and goes on from there.
 pub fn verify(args: &verify::Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Verdict> {
-    let policy: RecoveryPolicy = args.recovery.into();
+    let policy: RecoveryPolicy = args.log.recovery.into();
     let mut reports = Vec::new();
     let mut ok = true;
     let files = &inputs.files;

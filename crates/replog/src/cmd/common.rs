@@ -62,6 +62,18 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("{s:?} is too large"))
 }
 
+/// The log a command reads to its end, as every such command takes it:
+/// the log ([`Input`]) and which of its damage ends it ([`Recovery`]).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReadLog {
+    /// The log.
+    #[command(flatten)]
+    pub input: Input,
+    /// Which damage ends it without an error.
+    #[command(flatten)]
+    pub recovery: Recovery,
+}
+
 /// How a command prints its results, as every command takes it:
 /// `--format table|json|ndjson` (`replog dump` adds `tsv`).
 #[derive(Debug, Clone, Copy, clap::Args)]

@@ -144,9 +144,9 @@ pub enum Target {
 #[derive(Debug, clap::Args)]
 #[command(after_help = HELP)]
 pub struct Args {
-    /// The log read.
+    /// The log read, and which damage ends it without an error.
     #[command(flatten)]
-    pub input: crate::cmd::common::Input,
+    pub log: crate::cmd::common::ReadLog,
     /// What to convert to.
     #[arg(long, value_enum)]
     pub to: Target,
@@ -173,9 +173,6 @@ pub struct Args {
     /// nothing is written.
     #[arg(long)]
     pub drop_row_changes: bool,
-    /// Which damage ends the log without an error.
-    #[command(flatten)]
-    pub recovery: crate::cmd::common::Recovery,
     /// Output format.
     #[command(flatten)]
     pub report: crate::cmd::common::Output,
@@ -223,17 +220,17 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     if args.to == Target::Physical {
         return convert_to_physical(args, out);
     }
-    let inputs = args.input.resolve()?;
+    let inputs = args.log.input.resolve()?;
     if inputs.detected == Detected::Binlog {
         return convert_binlog(args, &inputs, out);
     }
     let inputs = if inputs.detected == Detected::PgWal {
-        if args.to == Target::Logical || args.input.catalog.is_none() {
+        if args.to == Target::Logical || args.log.input.catalog.is_none() {
             return convert_pgwal(args, out);
         }
         // Rows decoded with the catalog, then written as from any logical
         // log (SQL in PostgreSQL's dialect, statements).
-        args.input.resolve_source()?
+        args.log.input.resolve_source()?
     } else {
         inputs
     };
@@ -257,7 +254,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         };
     }
     let opts = ToStatementOptions {
-        policy: args.recovery.into(),
+        policy: args.log.recovery.into(),
         allow_imprecise: args.allow_imprecise,
         dialect: dialect(args)?,
     };
@@ -270,7 +267,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         Some(replog_core::LogKind::Statement) if args.to == Target::Sql => {
             let (_, logical) = replog_convert::to_logical::statement_to_logical(
                 crate::output::with_progress(inputs.segments()?),
-                args.recovery.into(),
+                args.log.recovery.into(),
                 exec_options(args)?,
                 Vec::new(),
             )?;
@@ -406,7 +403,7 @@ fn statement_to_logical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Re
     let file = AtomicFile::create(path)?;
     let (report, file) = replog_convert::to_logical::statement_to_logical(
         crate::output::with_progress(inputs.segments()?),
-        args.recovery.into(),
+        args.log.recovery.into(),
         exec_options(args)?,
         file,
     )?;
@@ -547,7 +544,7 @@ fn print_executed(
 /// `replog convert` of MySQL/MariaDB binlogs, through `replog-import`.
 /// PostgreSQL WAL → logical log (`--to logical -o OUT --catalog FILE`).
 fn convert_pgwal(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
-    let inputs = args.input.resolve_source()?;
+    let inputs = args.log.input.resolve_source()?;
     let Some(input) = &inputs.pgwal else {
         bail!("{}: not PostgreSQL WAL", inputs.name(0));
     };
@@ -808,7 +805,7 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
             target.display()
         );
     }
-    let inputs = args.input.resolve_source()?;
+    let inputs = args.log.input.resolve_source()?;
     inputs.require_transactions("convert")?;
     if inputs.kind == Some(replog_core::LogKind::Physical) {
         bail!("{}: already a physical log", inputs.files[0].display());
@@ -828,7 +825,7 @@ fn convert_to_physical(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let pages = PageStore::create_dir(&wal_dir, page_opts).map_err(anyhow::Error::new)?;
     let mut store = replog_store::Store::with_storage(pages, replog_follower::environment());
     let mut txns = inputs.txn_input_with_progress()?.open(ReaderOptions {
-        policy: args.recovery.into(),
+        policy: args.log.recovery.into(),
         continue_after_damage: false,
         buffer_size: 0,
     })?;
@@ -931,7 +928,7 @@ fn physical_to_logical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Res
         FromPhysicalOptions, FromPhysicalSource, physical_to_logical,
     };
     let opts = FromPhysicalOptions {
-        policy: args.recovery.into(),
+        policy: args.log.recovery.into(),
     };
     let (decoded, converted) = match (args.to, &args.output) {
         (Target::Physical, _) => bail!("{}: already a physical log", inputs.files[0].display()),

@@ -189,12 +189,10 @@ pub fn write_dump<S: Storage, E: Environment>(
 #[derive(Debug, clap::Args)]
 #[command(after_help = HELP)]
 pub struct Args {
-    /// The log read, or one follower store directory (`replay --store`).
+    /// The log read (or one follower store directory, `replay --store`),
+    /// and which damage ends it without an error.
     #[command(flatten)]
-    pub input: crate::cmd::common::Input,
-    /// Which damage ends the log without an error.
-    #[command(flatten)]
-    pub recovery: crate::cmd::common::Recovery,
+    pub log: crate::cmd::common::ReadLog,
     /// Only this table (`db.table`, or `table` in any database); repeatable.
     #[arg(long, value_name = "DB.TABLE")]
     pub table: Vec<String>,
@@ -205,7 +203,7 @@ pub struct Args {
 
 /// Runs `replog dump`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
-    let store_dir = match args.input.paths.as_slice() {
+    let store_dir = match args.log.input.paths.as_slice() {
         [p] if is_store_dir(Path::new(p)) => Some(Path::new(p)),
         _ => None,
     };
@@ -224,12 +222,12 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     }
     let mut outcome = Verdict::Clean;
     let inputs = match store_dir {
-        None => Some(args.input.resolve_source()?),
+        None => Some(args.log.input.resolve_source()?),
         Some(_) => None,
     };
     if let Some(inputs) = &inputs {
         if inputs.detected != Detected::Binlog && inputs.kind == Some(LogKind::Physical) {
-            let p = replay_physical(inputs, None, None, args.recovery.into())?;
+            let p = replay_physical(inputs, None, None, args.log.recovery.into())?;
             let r = &p.report;
             if !p.clean() || r.torn_tail.is_some() || r.uncommitted_txid.is_some() {
                 if !p.clean() {
@@ -252,7 +250,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
                 keep_going: true,
                 ..ReplayOptions::default()
             };
-            let r = replay_inputs(inputs, &mut store, start, &opts, args.recovery.into())?;
+            let r = replay_inputs(inputs, &mut store, start, &opts, args.log.recovery.into())?;
             if !r.clean() {
                 outcome = Verdict::Found;
                 let mut msg = Vec::new();

@@ -119,18 +119,15 @@ pub enum TimeArg {
 #[derive(Debug, clap::Args)]
 #[command(after_help = HELP)]
 pub struct Args {
-    /// The log read.
+    /// The log read, and which damage ends it without an error.
     #[command(flatten)]
-    pub input: crate::cmd::common::Input,
+    pub log: crate::cmd::common::ReadLog,
     /// The envelope.
     #[arg(long, value_enum)]
     pub to: Envelope,
     /// Output file (standard output without it).
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: Option<PathBuf>,
-    /// Which damage ends the log without an error.
-    #[command(flatten)]
-    pub recovery: crate::cmd::common::Recovery,
     /// Debezium: the topics' prefix and source.name (topic.prefix).
     #[arg(long, default_value = "replog", value_name = "NAME")]
     pub topic_prefix: String,
@@ -173,10 +170,10 @@ pub struct Args {
 
 /// Runs `replog export`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
-    let inputs = args.input.resolve_source()?;
+    let inputs = args.log.input.resolve_source()?;
     let mut source = open(args, &inputs)?;
     let mut events = ChangeEvents::new();
-    if let Some(c) = &args.input.catalog {
+    if let Some(c) = &args.log.input.catalog {
         let catalog = replog_pgheap::catalog::Catalog::load(c)
             .with_context(|| format!("reading the catalog {}", c.display()))?;
         events = events.with_hints(Box::new(replog_export::pgcatalog::PgCatalogHints::new(
@@ -394,7 +391,7 @@ fn snapshot_log(path: &std::path::Path) -> Result<Box<dyn TxnSource>> {
 /// decoded.
 fn open(args: &Args, inputs: &crate::input::Inputs) -> Result<Box<dyn TxnSource>> {
     inputs.require_transactions("export")?;
-    let policy = args.recovery.into();
+    let policy = args.log.recovery.into();
     let opts = ReaderOptions {
         policy,
         continue_after_damage: false,

@@ -43,9 +43,9 @@ Exit status:
 #[derive(Debug, Clone, clap::Args)]
 #[command(after_help = HELP)]
 pub struct Args {
-    /// The log listed.
+    /// The log listed, and which damage ends it without an error.
     #[command(flatten)]
-    pub input: crate::cmd::common::Input,
+    pub log: crate::cmd::common::ReadLog,
     /// Output format of the listing.
     #[command(flatten)]
     pub report: crate::cmd::common::Output,
@@ -79,9 +79,6 @@ pub struct Args {
     /// Print at most this many records.
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
-    /// Which damage ends the log without an error.
-    #[command(flatten)]
-    pub recovery: crate::cmd::common::Recovery,
     /// Show the values of every row change with column names. Binlogs:
     /// under their row events (names from the table map's metadata, else
     /// `@1..@n`). Logical logs, PostgreSQL WAL (with --catalog) and logical
@@ -190,18 +187,18 @@ fn check_types<F: Format>(kind: LogKind, wanted: &[String]) -> Result<()> {
 
 /// Runs `replog inspect`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
-    if let Some(url) = crate::cmd::pglive::server_url(&args.input)? {
+    if let Some(url) = crate::cmd::pglive::server_url(&args.log.input)? {
         let follow = args.follow.start().is_some();
         return crate::cmd::pglive::inspect(args, &url, follow, out);
     }
-    if let Some((src, password)) = args.input.server()? {
+    if let Some((src, password)) = args.log.input.server()? {
         let mut args = args.clone();
         args.types = binlog_types(&args.types)?;
         let following = args.follow.start().is_some();
         let mut dump = replog_mysqlrepl::feed::Dump::new(src, password, following);
         return crate::cmd::binlog::inspect_feed(&args, &mut dump, 0, out);
     }
-    if let Some(files) = crate::cmd::pgwal::detect(&args.input.paths)? {
+    if let Some(files) = crate::cmd::pgwal::detect(&args.log.input.paths)? {
         if args.follow.follow {
             bail!(
                 "--follow reads MySQL/MariaDB binlogs and servers (mysql:// and postgres:// URLs) only, for now; \
@@ -214,7 +211,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         }
         return crate::cmd::pgwal::inspect(args, &files, out);
     }
-    let inputs = args.input.resolve()?;
+    let inputs = args.log.input.resolve()?;
     if args.decode_rows && inputs.detected != crate::input::Detected::Binlog {
         return crate::cmd::rows::inspect(args, out);
     }
@@ -258,7 +255,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let reader = LogReader::new(
         inputs.segments()?,
         ReaderOptions {
-            policy: args.recovery.into(),
+            policy: args.log.recovery.into(),
             continue_after_damage: false,
             buffer_size: 0,
         },

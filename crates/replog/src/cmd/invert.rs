@@ -64,9 +64,9 @@ Exit status:
 #[derive(Debug, clap::Args)]
 #[command(after_help = HELP)]
 pub struct Args {
-    /// The log read.
+    /// The log read, and which damage ends it without an error.
     #[command(flatten)]
-    pub input: crate::cmd::common::Input,
+    pub log: crate::cmd::common::ReadLog,
     /// Output file (one segment).
     #[arg(short = 'o', long = "output", value_name = "OUT", required = true)]
     pub output: PathBuf,
@@ -96,9 +96,6 @@ pub struct Args {
     /// Txid of the first inverse transaction (default: the input's largest + 1).
     #[arg(long, value_name = "N")]
     pub first_txid: Option<u64>,
-    /// Which damage ends the log without an error.
-    #[command(flatten)]
-    pub recovery: crate::cmd::common::Recovery,
     /// Output format.
     #[command(flatten)]
     pub report: crate::cmd::common::Output,
@@ -106,7 +103,7 @@ pub struct Args {
 
 /// Runs `replog invert`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
-    let inputs = args.input.resolve()?;
+    let inputs = args.log.input.resolve()?;
     let binlog = inputs.detected == Detected::Binlog;
     if binlog {
         inputs.require_files(
@@ -124,12 +121,12 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let inputs = if binlog {
         inputs
     } else {
-        let inputs = args.input.resolve_source()?;
+        let inputs = args.log.input.resolve_source()?;
         inputs.require_transactions("invert")?;
         inputs
     };
     let opts = InvertOptions {
-        policy: args.recovery.into(),
+        policy: args.log.recovery.into(),
         skip_ddl: args.skip_ddl,
         first_txid: args.first_txid,
         select: Selection {

@@ -61,10 +61,10 @@ pub fn inspect(
         follow,
         ..LogicalOptions::default()
     };
-    let stream = LogicalStream::start(url, &password(&args.input), &opts)?;
+    let stream = LogicalStream::start(url, &password(&args.log.input), &opts)?;
     let id = stream.identity().to_string();
     let mut src = replog_pglogical::stream_source(stream, &id);
-    if let Some(l) = args.input.spill_limit {
+    if let Some(l) = args.log.input.spill_limit {
         src.producer_mut().set_spill_limit(l);
     }
     #[derive(serde::Serialize)]

@@ -299,7 +299,7 @@ fn stats_in_parts(
     files: &[PathBuf],
     out: &mut dyn Write,
 ) -> Result<Verdict> {
-    let policy: RecoveryPolicy = args.recovery.into();
+    let policy: RecoveryPolicy = args.log.recovery.into();
     let chosen = match histories(files) {
         Ok((_, c)) => c,
         Err(e) => return report_damage(Some(e), policy),
@@ -338,7 +338,7 @@ pub fn inspect(args: &inspect::Args, files: &[PathBuf], out: &mut dyn Write) -> 
     if args.stats && args.pgwal.save_fullpage.is_none() && args.limit.is_none() {
         return stats_in_parts(args, &filter, files, out);
     }
-    let policy: RecoveryPolicy = args.recovery.into();
+    let policy: RecoveryPolicy = args.log.recovery.into();
     let mut saver = match &args.pgwal.save_fullpage {
         Some(dir) => Some(PageSaver::new(dir)?),
         None => None,
@@ -705,7 +705,7 @@ impl VerifyCounts {
 /// Parts of the WAL are checked on several threads
 /// (`replog_pgwal::parallel`), with the outcome of one pass.
 pub fn verify(args: &verify::Args, files: &[PathBuf], out: &mut dyn Write) -> Result<Verdict> {
-    let policy: RecoveryPolicy = args.recovery.into();
+    let policy: RecoveryPolicy = args.log.recovery.into();
     let mut counts = VerifyCounts::default();
     let (ending, timelines) = match histories(files) {
         Ok((all, chosen)) => {

@@ -72,12 +72,9 @@ pub struct Args {
     /// The SQL query, over the table `changes`.
     #[arg(value_name = "SQL")]
     pub sql: String,
-    /// The log read.
+    /// The log read, and which damage ends it without an error.
     #[command(flatten)]
-    pub input: crate::cmd::common::Input,
-    /// Which damage ends the log without an error.
-    #[command(flatten)]
-    pub recovery: crate::cmd::common::Recovery,
+    pub log: crate::cmd::common::ReadLog,
     /// Output format.
     #[command(flatten)]
     pub output: crate::cmd::common::Output,
@@ -140,7 +137,7 @@ pub fn query_logs(
 
 /// Runs `replog query`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
-    let log = query_logs(&args.input, args.recovery.into())?;
+    let log = query_logs(&args.log.input, args.log.recovery.into())?;
     let result = match query(&args.sql, log) {
         Ok(r) => r,
         Err(e) if e.is_damage() => {

@@ -178,9 +178,9 @@ pub fn parse_until(s: &str) -> Result<Until, String> {
 #[command(after_help = HELP)]
 #[command(group(clap::ArgGroup::new("target").required(true).args(["memory", "store"])))]
 pub struct Args {
-    /// The log read.
+    /// The log read, and which damage ends it without an error.
     #[command(flatten)]
-    pub input: crate::cmd::common::Input,
+    pub log: crate::cmd::common::ReadLog,
     /// Replay into a fresh in-memory store.
     #[arg(long)]
     pub memory: bool,
@@ -201,9 +201,6 @@ pub struct Args {
     /// in the report, instead of stopping at them.
     #[arg(long)]
     pub skip_unsupported: bool,
-    /// Which damage ends the log without an error.
-    #[command(flatten)]
-    pub recovery: crate::cmd::common::Recovery,
     /// Print the store's tables after replay (canonical TSV).
     #[arg(long)]
     pub dump: bool,
@@ -596,7 +593,7 @@ fn run_physical(args: &Args, inputs: &Inputs, out: &mut dyn Write) -> Result<Ver
             dir.display()
         );
     }
-    let p = replay_physical(inputs, args.until, args.page_size, args.recovery.into())?;
+    let p = replay_physical(inputs, args.until, args.page_size, args.log.recovery.into())?;
     if let Some(dir) = &args.store {
         let f = replog_follower::open_page_store(dir, None, durability(args.durability))?;
         let mut ps = f.store.into_storage();
@@ -660,9 +657,9 @@ fn recovery_json(rec: &DirRecovery) -> serde_json::Value {
 /// Runs `replog replay`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let follow = args.follow.start();
-    let from = match crate::cmd::pglive::server_url(&args.input)? {
+    let from = match crate::cmd::pglive::server_url(&args.log.input)? {
         Some(url) => ReplayFrom::Server(url, follow.is_some()),
-        None => ReplayFrom::Files(args.input.resolve_following(follow)?),
+        None => ReplayFrom::Files(args.log.input.resolve_following(follow)?),
     };
     if let ReplayFrom::Files(inputs) = &from
         && inputs.detected != crate::input::Detected::Binlog
@@ -727,10 +724,10 @@ fn replay_from<S: Storage, E: Environment>(
 ) -> Result<ReplayReport> {
     match from {
         ReplayFrom::Files(inputs) => {
-            replay_inputs(inputs, store, start, opts, args.recovery.into())
+            replay_inputs(inputs, store, start, opts, args.log.recovery.into())
         }
         ReplayFrom::Server(url, follow) => {
-            crate::cmd::pglive::replay(url, &args.input, *follow, store, start, opts)
+            crate::cmd::pglive::replay(url, &args.log.input, *follow, store, start, opts)
         }
     }
 }

@@ -32,7 +32,7 @@ pub fn inspect(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
             bail!("{flag} cannot be combined with --decode-rows on this input (binlogs only)");
         }
     }
-    let inputs = args.input.resolve_source()?;
+    let inputs = args.log.input.resolve_source()?;
     inputs.require_transactions("inspect --decode-rows")?;
     let types = args
         .types
@@ -49,7 +49,7 @@ pub fn inspect(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         })
         .collect::<Result<Vec<Op>>>()?;
     let mut source = inputs.txn_input()?.open(ReaderOptions {
-        policy: args.recovery.into(),
+        policy: args.log.recovery.into(),
         ..ReaderOptions::default()
     })?;
     let mut sink = RowSink {

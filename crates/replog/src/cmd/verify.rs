@@ -44,12 +44,10 @@ Exit status:
 #[derive(Debug, clap::Args)]
 #[command(after_help = HELP)]
 pub struct Args {
-    /// The log checked.
+    /// The log checked, and which damage is reported as its end rather
+    /// than as damage.
     #[command(flatten)]
-    pub input: crate::cmd::common::Input,
-    /// Which damage is reported as the log's end rather than as damage.
-    #[command(flatten)]
-    pub recovery: crate::cmd::common::Recovery,
+    pub log: crate::cmd::common::ReadLog,
     /// Output format.
     #[command(flatten)]
     pub report: crate::cmd::common::Output,
@@ -78,10 +76,10 @@ struct Report<'a> {
 
 /// Runs `replog verify`.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
-    if let Some(files) = crate::cmd::pgwal::detect(&args.input.paths)? {
+    if let Some(files) = crate::cmd::pgwal::detect(&args.log.input.paths)? {
         return crate::cmd::pgwal::verify(args, &files, out);
     }
-    let inputs = args.input.resolve()?;
+    let inputs = args.log.input.resolve()?;
     if inputs.detected == crate::input::Detected::Binlog {
         return crate::cmd::binlog::verify(args, &inputs, out);
     }
@@ -90,7 +88,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     }
     inputs.require_native("verify")?;
     let total = crate::output::total_len(&inputs.files);
-    let policy: RecoveryPolicy = args.recovery.into();
+    let policy: RecoveryPolicy = args.log.recovery.into();
     let reader = LogReader::new(
         inputs.segments()?,
         ReaderOptions {
@@ -160,7 +158,7 @@ fn verify_pglogical(
             if let Some(m) = &damage {
                 writeln!(out, "damage: {m}")?;
             }
-            result_line(out, ok, args.recovery.into())?;
+            result_line(out, ok, args.log.recovery.into())?;
         }
     }
     Ok(Verdict::clean_if(ok))
