@@ -34,6 +34,11 @@ Examples:
 Positions are LSNs (log positions, which continue across segments); OFFSET
 is the byte offset inside the segment file. Times are UTC.
 
+Environment:
+  REPLOG_THREADS=N  PostgreSQL WAL is counted (--stats) on N threads (default: the
+                    cores, at most 4); 1 reads it in one pass. The result is
+                    that of one pass whatever N is.
+
 Exit status:
   0  the log was read to its end without damage
   1  damage was found (reported on standard error)

@@ -35,6 +35,11 @@ Recovery policies:
 A transaction without COMMIT at the end (an uncommitted tail) is reported
 but is not damage.
 
+Environment:
+  REPLOG_THREADS=N  PostgreSQL WAL is checked on N threads (default: the
+                    cores, at most 4); 1 reads it in one pass. The result is
+                    that of one pass whatever N is.
+
 Exit status:
   0  no damage, or only damage the recovery policy accepts
   1  damage found
