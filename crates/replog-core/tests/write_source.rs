@@ -123,7 +123,7 @@ impl Made {
             header: replog_core::segment::SegmentHeader::of_virtual_log(
                 LogKind::Logical,
                 FORMAT_VERSION_PG,
-                [&b"made"[..]].into_iter(),
+                [&b"made"[..]],
                 None,
             ),
             pieces,
